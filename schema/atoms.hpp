@@ -1,0 +1,35 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace caf {
+class actor_system_config;
+}
+
+namespace pravaha {
+
+// Message tags of the node's request interface (at most 10 characters each in CAF 0.17).
+using create_scope_atom = caf::atom_constant<caf::atom("mkscope")>;
+using delete_scope_atom = caf::atom_constant<caf::atom("rmscope")>;
+using list_scopes_atom = caf::atom_constant<caf::atom("lsscope")>;
+using create_stream_atom = caf::atom_constant<caf::atom("mkstream")>;
+using delete_stream_atom = caf::atom_constant<caf::atom("rmstream")>;
+using list_streams_atom = caf::atom_constant<caf::atom("lsstream")>;
+using seal_stream_atom = caf::atom_constant<caf::atom("sealstrm")>;
+using stream_info_atom = caf::atom_constant<caf::atom("streaminfo")>;
+using get_stream_atom = caf::atom_constant<caf::atom("getstream")>;
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
+using create_segment_atom = caf::atom_constant<caf::atom("mkseg")>;
+using seal_segment_atom = caf::atom_constant<caf::atom("sealseg")>;
+using delete_segment_atom = caf::atom_constant<caf::atom("rmseg")>;
+using segment_status_atom = caf::atom_constant<caf::atom("segstatus")>;
+using read_timeout_atom = caf::atom_constant<caf::atom("readtmo")>;
+using flushed_atom = caf::atom_constant<caf::atom("flushed")>;
+using applied_atom = caf::atom_constant<caf::atom("applied")>;
+
+/// Registers every message type and the `pravaha` error category with an actor system config.
+/// Every process that talks to a node (node, client, tests) calls this once before starting.
+void add_message_types(caf::actor_system_config& cfg);
+
+}  // namespace pravaha

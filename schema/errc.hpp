@@ -1,0 +1,52 @@
+#pragma once
+
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace pravaha {
+
+/// The one error enum of Pravaha. Every fallible operation that a caller can react to reports one
+/// of these codes, usually with a human-readable context string (`caf::make_error(code, "why")`).
+/// The numeric values are part of the wire protocol: append only, never renumber.
+enum class errc : uint8_t {
+    none = 0,
+    invalid_name = 1,        ///< scope or stream name breaks the naming rules
+    invalid_argument = 2,    ///< a request field is out of range (segment count, sizes, ...)
+    scope_exists = 3,        ///< create of a scope that already exists
+    scope_not_found = 4,     ///< the scope does not exist
+    scope_not_empty = 5,     ///< delete of a scope that still has streams
+    stream_exists = 6,       ///< create of a stream that already exists
+    stream_not_found = 7,    ///< the stream does not exist
+    stream_sealed = 8,       ///< write to a sealed stream
+    stream_not_sealed = 9,   ///< delete of a stream that is not sealed
+    segment_not_found = 10,  ///< the segment does not exist (or was deleted)
+    segment_sealed = 11,     ///< append to a sealed segment
+    event_too_large = 12,    ///< an event exceeds the 8 MiB limit
+    storage_io = 13,         ///< the disk or RocksDB failed; the operation did not happen
+    malformed_message = 14,  ///< a message or stored record could not be decoded
+    corrupt_data = 15,       ///< a checksum or framing check failed on stored data
+    timeout = 16,            ///< no answer within the configured time
+    unavailable = 17,        ///< the node cannot be reached or is shutting down
+    bad_offset = 18,         ///< a read at an offset that is not an event boundary or past the end
+    overloaded = 19,         ///< a bounded queue is full; retry later
+};
+
+/// Returns the stable lowercase name of a code, e.g. "stream_sealed".
+const char* to_string(errc code);
+
+/// Renders a `caf::error` of any category as one line ("pravaha.stream_sealed: scope/stream").
+std::string render_error(const caf::error& err);
+
+/// Returns the `errc` carried by `err`, or `errc::none` if the error is of another category.
+errc code_of(const caf::error& err);
+
+/// Intentionally ignores an error (greppable; logs at debug level when a logger is set).
+void ignore_error(const caf::error& err, const char* why);
+
+}  // namespace pravaha
+
+CAF_ERROR_CODE_ENUM(pravaha::errc, "pravaha")

@@ -1,0 +1,83 @@
+#include "schema/types.hpp"
+
+#include "schema/atoms.hpp"
+#include "schema/errc.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <fmt/format.h>
+
+namespace pravaha {
+
+const char* to_string(stream_state s) {
+    return s == stream_state::sealed ? "sealed" : "active";
+}
+
+std::string to_string(segment_id id) {
+    return fmt::format("{}.{}", id.epoch(), id.number());
+}
+
+std::string to_string(const segment_key& key) {
+    return fmt::format("{}:{}", key.stream.value, to_string(key.segment));
+}
+
+std::string to_string(const writer_id& id) {
+    return fmt::format("{:016x}{:016x}", id.hi, id.lo);
+}
+
+void frame_event(std::string& out, std::string_view payload) {
+    char header[event_header_bytes] = {0, 0, 0, 0, 0, 0, 0, 0};
+    auto n = static_cast<uint32_t>(payload.size());
+    header[4] = static_cast<char>((n >> 24) & 0xff);
+    header[5] = static_cast<char>((n >> 16) & 0xff);
+    header[6] = static_cast<char>((n >> 8) & 0xff);
+    header[7] = static_cast<char>(n & 0xff);
+    out.append(header, sizeof(header));
+    out.append(payload.data(), payload.size());
+}
+
+std::optional<std::string_view> next_event(std::string_view data, size_t& pos) {
+    if (pos > data.size() || data.size() - pos < event_header_bytes) {
+        return std::nullopt;
+    }
+    auto b = [&](size_t i) {
+        return static_cast<uint32_t>(static_cast<unsigned char>(data[pos + i]));
+    };
+    if (b(0) != 0 || b(1) != 0 || b(2) != 0 || b(3) != 0) {
+        return std::nullopt;  // only type 0 (EVENT) exists
+    }
+    uint32_t n = (b(4) << 24) | (b(5) << 16) | (b(6) << 8) | b(7);
+    if (n > event_bytes_max || data.size() - pos - event_header_bytes < n) {
+        return std::nullopt;
+    }
+    auto payload = data.substr(pos + event_header_bytes, n);
+    pos += event_header_bytes + n;
+    return payload;
+}
+
+void add_message_types(caf::actor_system_config& cfg) {
+    cfg.add_message_type<segment_id>("pravaha.segment_id");
+    cfg.add_message_type<stream_uid>("pravaha.stream_uid");
+    cfg.add_message_type<segment_key>("pravaha.segment_key");
+    cfg.add_message_type<writer_id>("pravaha.writer_id");
+    cfg.add_message_type<segment_range>("pravaha.segment_range");
+    cfg.add_message_type<stream_record>("pravaha.stream_record");
+    cfg.add_message_type<segment_status>("pravaha.segment_status");
+    cfg.add_message_type<stream_info>("pravaha.stream_info");
+    cfg.add_message_type<append_block>("pravaha.append_block");
+    cfg.add_message_type<append_ack>("pravaha.append_ack");
+    cfg.add_message_type<read_request>("pravaha.read_request");
+    cfg.add_message_type<read_result>("pravaha.read_result");
+    cfg.add_message_type<std::vector<std::string>>("std::vector<std::string>");
+    cfg.add_error_category(caf::atom("pravaha"),
+                           [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                               std::string out = "pravaha.";
+                               out += to_string(static_cast<errc>(code));
+                               if (!ctx.empty() && ctx.match_elements<std::string>()) {
+                                   out += ": ";
+                                   out += ctx.get_as<std::string>(0);
+                               }
+                               return out;
+                           });
+}
+
+}  // namespace pravaha

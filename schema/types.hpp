@@ -1,0 +1,147 @@
+#pragma once
+
+#include "schema/ids.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pravaha {
+
+/// Largest event payload accepted anywhere (Pravega's limit).
+constexpr uint32_t event_bytes_max = 8 * 1024 * 1024;
+/// Size of the frame header in front of every event inside a segment: 4-byte type, 4-byte length.
+constexpr uint32_t event_header_bytes = 8;
+/// Largest append block: one maximal event plus its header.
+constexpr uint32_t append_block_bytes_max = event_bytes_max + event_header_bytes;
+/// Largest number of segments a stream may be created with.
+constexpr uint32_t stream_segments_max = 1024;
+
+enum class stream_state : uint8_t { active = 0, sealed = 1 };
+const char* to_string(stream_state s);
+
+/// The slice [key_start, key_end) of the routing-key space owned by a segment.
+struct segment_range {
+    segment_id id;
+    double key_start = 0;
+    double key_end = 0;
+};
+
+/// Controller metadata of one stream; persisted (capnp StreamRecord) and sent to clients.
+struct stream_record {
+    std::string scope;
+    std::string name;
+    stream_uid uid;
+    stream_state state = stream_state::active;
+    uint32_t epoch = 0;
+    std::vector<segment_range> segments;  ///< active segments of the current epoch
+    int64_t created_ms = 0;
+};
+
+/// Live status of a segment as seen by its container.
+struct segment_status {
+    segment_id id;
+    double key_start = 0;
+    double key_end = 0;
+    int64_t length = 0;
+    bool sealed = false;
+};
+
+/// Answer of `stream info`: the record plus each segment's status.
+struct stream_info {
+    stream_record record;
+    std::vector<segment_status> segments;
+};
+
+/// A block of consecutive events from one writer to one segment. Event numbers
+/// first..last are consecutive and `data` holds exactly `event_count` framed events.
+struct append_block {
+    segment_key key;
+    writer_id writer;
+    int64_t first_event_number = 0;
+    int64_t last_event_number = 0;
+    uint32_t event_count = 0;
+    std::string data;
+};
+
+/// Acknowledgement of a durable append block. `appended_events` < the block's count when some
+/// events were duplicates of earlier appends (retries) and therefore not stored again.
+struct append_ack {
+    segment_key key;
+    writer_id writer;
+    int64_t last_event_number = 0;
+    int64_t end_offset = 0;
+    uint32_t appended_events = 0;
+};
+
+struct read_request {
+    segment_key key;
+    int64_t offset = 0;
+    uint32_t max_bytes = 0;
+    uint32_t wait_ms = 0;  ///< 0: answer at once; else wait up to this long for data at the tail
+};
+
+/// Whole framed events starting at `offset`; `next_offset` = offset + data.size().
+struct read_result {
+    segment_key key;
+    int64_t offset = 0;
+    std::string data;
+    int64_t next_offset = 0;
+    int64_t length = 0;   ///< committed length of the segment when the read was served
+    bool sealed = false;  ///< the segment is sealed (no data will ever follow `length`)
+};
+
+// -- event framing ---------------------------------------------------------------------------
+
+/// Appends `payload` framed with the 8-byte event header to `out`.
+void frame_event(std::string& out, std::string_view payload);
+
+/// Parses the event starting at `pos` in `data`. Returns its payload and advances `pos`, or
+/// nullopt when `data` holds no complete, well-formed event at `pos`.
+std::optional<std::string_view> next_event(std::string_view data, size_t& pos);
+
+// -- inspectors (CAF serialization for messages) ------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, segment_range& x) {
+    return f(caf::meta::type_name("pravaha.segment_range"), x.id, x.key_start, x.key_end);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_record& x) {
+    return f(caf::meta::type_name("pravaha.stream_record"), x.scope, x.name, x.uid, x.state,
+             x.epoch, x.segments, x.created_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, segment_status& x) {
+    return f(caf::meta::type_name("pravaha.segment_status"), x.id, x.key_start, x.key_end, x.length,
+             x.sealed);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_info& x) {
+    return f(caf::meta::type_name("pravaha.stream_info"), x.record, x.segments);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_block& x) {
+    return f(caf::meta::type_name("pravaha.append_block"), x.key, x.writer, x.first_event_number,
+             x.last_event_number, x.event_count, x.data);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_ack& x) {
+    return f(caf::meta::type_name("pravaha.append_ack"), x.key, x.writer, x.last_event_number,
+             x.end_offset, x.appended_events);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_request& x) {
+    return f(caf::meta::type_name("pravaha.read_request"), x.key, x.offset, x.max_bytes, x.wait_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_result& x) {
+    return f(caf::meta::type_name("pravaha.read_result"), x.key, x.offset, x.data, x.next_offset,
+             x.length, x.sealed);
+}
+
+}  // namespace pravaha

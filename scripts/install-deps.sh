@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs whatever build and test dependencies are missing (Debian 12 packages only).
+# Runs as root or through sudo; does nothing when everything is present.
+set -euo pipefail
+packages=(g++ cmake ninja-build ccache pkg-config libcaf-dev capnproto libcapnp-dev
+          librocksdb-dev libspdlog-dev libfmt-dev catch2 clang-format)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing missing packages: ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Static checks run by CI: formatting, module layering, and banned calls (design.md section 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+files=$(git ls-files "*.hpp" "*.cpp")
+if [ -n "$files" ] && command -v clang-format >/dev/null; then
+  if ! clang-format --dry-run --Werror $files; then
+    echo "lint: clang-format found unformatted files (run: clang-format -i \$(git ls-files '*.hpp' '*.cpp'))"
+    status=1
+  fi
+fi
+# Layering: other modules include only <module>/<module>.hpp of schema/storage/actors.
+for mod in storage actors; do
+  bad=$(git grep -n "#include \"$mod/" -- ':!'"$mod"'/' ':!tests/' | grep -v "\"$mod/$mod.hpp\"" || true)
+  if [ -n "$bad" ]; then echo "lint: internal header of $mod included from outside:"; echo "$bad"; status=1; fi
+done
+# storage and schema must not depend on actors, runtime or client.
+bad=$(git grep -nE '#include "(actors|runtime|client)/' -- schema storage || true)
+if [ -n "$bad" ]; then echo "lint: lower module includes a higher one:"; echo "$bad"; status=1; fi
+bad=$(git grep -nE '#include "(runtime|client)/' -- actors || true)
+if [ -n "$bad" ]; then echo "lint: actors include runtime or client:"; echo "$bad"; status=1; fi
+# Generated capnp headers stay inside schema/.
+bad=$(git grep -nE '#include .*\.capnp\.h' -- ':!schema/' || true)
+if [ -n "$bad" ]; then echo "lint: capnp generated header outside schema/:"; echo "$bad"; status=1; fi
+# Determinism: no wall clocks, OS randomness, threads or sleeps in storage/ and actors/.
+bad=$(git grep -nE 'std::chrono::(system|steady|high_resolution)_clock::now|random_device|std::thread|sleep_for|usleep|\bsleep\(' -- schema storage actors || true)
+if [ -n "$bad" ]; then echo "lint: banned call in deterministic code:"; echo "$bad"; status=1; fi
+exit $status

@@ -1,0 +1,344 @@
+#include "storage/container_state.hpp"
+
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+#include "storage/keys.hpp"
+
+#include <fmt/format.h>
+
+namespace pravaha::storage {
+
+namespace {
+
+std::string encode_i64(int64_t v) {
+    std::string out;
+    keys::put_u64(out, static_cast<uint64_t>(v));
+    return out;
+}
+
+caf::error not_found(const segment_key& key) {
+    return caf::make_error(errc::segment_not_found, "segment " + to_string(key));
+}
+
+}  // namespace
+
+std::optional<uint32_t> count_events(std::string_view data) {
+    size_t pos = 0;
+    uint32_t n = 0;
+    while (pos < data.size()) {
+        if (!next_event(data, pos)) {
+            return std::nullopt;
+        }
+        ++n;
+    }
+    return n;
+}
+
+container_state::container_state(log_store& store, uint32_t container)
+    : store_(store), container_(container) {}
+
+caf::error container_state::recover(local_log& log) {
+    segments_.clear();
+    caf::error decode_err;
+    auto err = store_.scan("G", "H", [&](std::string_view k, std::string_view v) {
+        if (k.size() != 17) {
+            decode_err = caf::make_error(errc::malformed_message, "bad segment key");
+            return false;
+        }
+        auto meta = decode_segment_meta(v);
+        if (!meta) {
+            decode_err = std::move(meta.error());
+            return false;
+        }
+        segment_key key{stream_uid{keys::get_u64(k, 1)}, segment_id{keys::get_u64(k, 9)}};
+        segments_[key].meta = *meta;
+        return true;
+    });
+    if (err || decode_err) {
+        return err ? err : decode_err;
+    }
+    err = store_.scan("W", "X", [&](std::string_view k, std::string_view v) {
+        if (k.size() != 33 || v.size() != 8) {
+            decode_err = caf::make_error(errc::malformed_message, "bad writer attribute");
+            return false;
+        }
+        segment_key key{stream_uid{keys::get_u64(k, 1)}, segment_id{keys::get_u64(k, 9)}};
+        auto it = segments_.find(key);
+        if (it != segments_.end()) {
+            writer_id w{keys::get_u64(k, 17), keys::get_u64(k, 25)};
+            it->second.writers[w] = static_cast<int64_t>(keys::get_u64(v, 0));
+        }
+        return true;
+    });
+    if (err || decode_err) {
+        return err ? err : decode_err;
+    }
+    auto applied = store_.get(keys::applied(container_));
+    if (!applied) {
+        return std::move(applied.error());
+    }
+    applied_index_ = *applied && (*applied)->size() == 8 ? keys::get_u64(**applied, 0) : 0;
+    size_t replayed = 0;
+    err = log.read_after(applied_index_, [&](uint64_t index, std::string_view bytes) -> caf::error {
+        auto ops = decode_log_entry(bytes);
+        if (!ops) {
+            return std::move(ops.error());
+        }
+        auto res = apply_entry(index, *ops);
+        if (!res) {
+            return std::move(res.error());
+        }
+        ++replayed;
+        return {};
+    });
+    if (err) {
+        return err;
+    }
+    module_log("storage")->info(
+        "container recovered container={} segments={} applied_index={} replayed_entries={}",
+        container_, segments_.size(), applied_index_, replayed);
+    return {};
+}
+
+caf::error container_state::precheck(const container_op& op) const {
+    auto it = segments_.find(op.key);
+    switch (op.type) {
+        case container_op::kind::create_segment:
+        case container_op::kind::delete_segment:
+            return {};
+        case container_op::kind::seal_segment:
+            return it == segments_.end() ? not_found(op.key) : caf::error{};
+        case container_op::kind::append:
+            break;
+    }
+    if (it == segments_.end()) {
+        return not_found(op.key);
+    }
+    if (it->second.meta.sealed) {
+        return caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed");
+    }
+    if (op.event_count == 0 || op.last_event_number - op.first_event_number + 1 != op.event_count) {
+        return caf::make_error(errc::invalid_argument,
+                               "append block event numbers do not match its event count");
+    }
+    if (op.first_event_number < 0) {
+        return caf::make_error(errc::invalid_argument, "event numbers must not be negative");
+    }
+    // Validate framing: every event well-formed, none over 8 MiB, count matches.
+    size_t pos = 0;
+    uint32_t n = 0;
+    while (pos < op.data.size()) {
+        size_t before = pos;
+        if (!next_event(op.data, pos)) {
+            // Distinguish an oversized event from garbage for a clear error.
+            if (op.data.size() - before >= event_header_bytes) {
+                auto b = [&](size_t i) {
+                    return static_cast<uint32_t>(static_cast<unsigned char>(op.data[before + i]));
+                };
+                uint32_t len = (b(4) << 24) | (b(5) << 16) | (b(6) << 8) | b(7);
+                if (len > event_bytes_max) {
+                    return caf::make_error(errc::event_too_large,
+                                           fmt::format("event of {} bytes exceeds 8 MiB", len));
+                }
+            }
+            return caf::make_error(errc::malformed_message, "append block has a malformed event");
+        }
+        ++n;
+    }
+    if (n != op.event_count) {
+        return caf::make_error(
+            errc::malformed_message,
+            fmt::format("append block holds {} events, header says {}", n, op.event_count));
+    }
+    return {};
+}
+
+caf::expected<std::vector<op_result>> container_state::apply_entry(
+    uint64_t index, const std::vector<container_op>& ops) {
+    PRAVAHA_ASSERT(index > applied_index_, "entries apply in order");
+    write_batch batch;
+    std::vector<op_result> results;
+    results.reserve(ops.size());
+    for (const auto& op : ops) {
+        results.push_back(apply_op(op, batch));
+    }
+    batch.put(keys::applied(container_), encode_i64(static_cast<int64_t>(index)));
+    if (auto err = store_.write(batch, false)) {
+        return err;
+    }
+    applied_index_ = index;
+    return results;
+}
+
+op_result container_state::apply_op(const container_op& op, write_batch& batch) {
+    switch (op.type) {
+        case container_op::kind::append:
+            return apply_append(op, batch);
+        case container_op::kind::create_segment: {
+            // Idempotent: the controller re-issues creates after a crash.
+            if (segments_.find(op.key) == segments_.end()) {
+                segments_[op.key] = segment{};
+                batch.put(keys::meta(op.key), encode_segment_meta(segment_meta{}));
+            }
+            return {};
+        }
+        case container_op::kind::seal_segment: {
+            auto it = segments_.find(op.key);
+            if (it == segments_.end()) {
+                return {not_found(op.key), {}};
+            }
+            if (!it->second.meta.sealed) {
+                it->second.meta.sealed = true;
+                batch.put(keys::meta(op.key), encode_segment_meta(it->second.meta));
+            }
+            return {};
+        }
+        case container_op::kind::delete_segment: {
+            // Idempotent: deleting a missing segment succeeds.
+            segments_.erase(op.key);
+            batch.erase(keys::meta(op.key));
+            auto data = keys::segment_prefix('D', op.key);
+            batch.erase_range(data, keys::prefix_end(data));
+            auto writers = keys::segment_prefix('W', op.key);
+            batch.erase_range(writers, keys::prefix_end(writers));
+            return {};
+        }
+    }
+    return {caf::make_error(errc::malformed_message, "unknown op"), {}};
+}
+
+op_result container_state::apply_append(const container_op& op, write_batch& batch) {
+    auto it = segments_.find(op.key);
+    if (it == segments_.end()) {
+        return {not_found(op.key), {}};
+    }
+    auto& seg = it->second;
+    if (seg.meta.sealed) {
+        return {
+            caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed"),
+            {}};
+    }
+    auto wit = seg.writers.find(op.writer);
+    int64_t last = wit == seg.writers.end() ? no_event_number : wit->second;
+    append_ack ack{op.key, op.writer, op.last_event_number, seg.meta.length, 0};
+    if (op.last_event_number <= last) {
+        return {{}, ack};  // a retry of events already stored: acknowledge, store nothing
+    }
+    std::string_view data = op.data;
+    uint32_t count = op.event_count;
+    if (op.first_event_number <= last) {
+        // Partial overlap with stored events (a retry re-batched differently): skip the prefix.
+        auto skip = static_cast<uint32_t>(last - op.first_event_number + 1);
+        size_t pos = 0;
+        for (uint32_t i = 0; i < skip; ++i) {
+            auto ev = next_event(data, pos);
+            PRAVAHA_ASSERT(ev.has_value(), "prechecked block framing");
+        }
+        data = data.substr(pos);
+        count -= skip;
+    }
+    batch.put(keys::data(op.key, seg.meta.length), std::string(data));
+    seg.meta.length += static_cast<int64_t>(data.size());
+    if (wit == seg.writers.end()) {
+        seg.writers.emplace(op.writer, op.last_event_number);
+    } else {
+        wit->second = op.last_event_number;
+    }
+    batch.put(keys::meta(op.key), encode_segment_meta(seg.meta));
+    batch.put(keys::writer(op.key, op.writer), encode_i64(op.last_event_number));
+    ack.end_offset = seg.meta.length;
+    ack.appended_events = count;
+    return {{}, ack};
+}
+
+caf::expected<segment_meta> container_state::status(const segment_key& key) const {
+    auto it = segments_.find(key);
+    if (it == segments_.end()) {
+        return not_found(key);
+    }
+    return it->second.meta;
+}
+
+caf::expected<read_result> container_state::read(const segment_key& key,
+                                                 int64_t offset,
+                                                 uint32_t max_bytes) const {
+    auto it = segments_.find(key);
+    if (it == segments_.end()) {
+        return not_found(key);
+    }
+    const auto& meta = it->second.meta;
+    read_result out;
+    out.key = key;
+    out.offset = offset;
+    out.next_offset = offset;
+    out.length = meta.length;
+    out.sealed = meta.sealed;
+    if (offset < 0 || offset > meta.length) {
+        return caf::make_error(errc::bad_offset,
+                               fmt::format("offset {} outside segment {} of length {}", offset,
+                                           to_string(key), meta.length));
+    }
+    if (offset == meta.length) {
+        return out;
+    }
+    auto first = store_.floor(keys::data(key, 0), keys::data(key, offset));
+    if (!first) {
+        return std::move(first.error());
+    }
+    if (!*first) {
+        return caf::make_error(errc::corrupt_data, "no data block at offset of " + to_string(key));
+    }
+    int64_t block_start = static_cast<int64_t>(keys::get_u64((*first)->first, 17));
+    caf::error fail;
+    bool started = false;
+    auto visit = [&](std::string_view k, std::string_view block) {
+        int64_t start = static_cast<int64_t>(keys::get_u64(k, 17));
+        if (start != (started ? out.next_offset : block_start)) {
+            fail =
+                caf::make_error(errc::corrupt_data, "gap between data blocks of " + to_string(key));
+            return false;
+        }
+        size_t pos = 0;
+        if (!started) {
+            // Walk to the requested offset; it must be an event boundary.
+            auto skip = static_cast<size_t>(offset - start);
+            while (pos < skip) {
+                if (!next_event(block, pos)) {
+                    fail = caf::make_error(errc::corrupt_data,
+                                           "bad event framing in " + to_string(key));
+                    return false;
+                }
+            }
+            if (pos != skip) {
+                fail = caf::make_error(errc::bad_offset,
+                                       fmt::format("offset {} is not an event boundary", offset));
+                return false;
+            }
+            started = true;
+        }
+        while (pos < block.size()) {
+            size_t before = pos;
+            if (!next_event(block, pos)) {
+                fail =
+                    caf::make_error(errc::corrupt_data, "bad event framing in " + to_string(key));
+                return false;
+            }
+            if (!out.data.empty() && out.data.size() + (pos - before) > max_bytes) {
+                return false;
+            }
+            out.data.append(block.data() + before, pos - before);
+            out.next_offset = offset + static_cast<int64_t>(out.data.size());
+        }
+        return out.data.size() < max_bytes;
+    };
+    if (auto err = store_.scan((*first)->first, keys::data(key, meta.length), visit)) {
+        return err;
+    }
+    if (fail) {
+        return fail;
+    }
+    out.next_offset = offset + static_cast<int64_t>(out.data.size());
+    return out;
+}
+
+}  // namespace pravaha::storage

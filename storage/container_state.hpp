@@ -1,0 +1,81 @@
+#pragma once
+
+#include "schema/records.hpp"
+#include "schema/types.hpp"
+#include "storage/local_log.hpp"
+#include "storage/log_store.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+namespace pravaha::storage {
+
+/// Result of applying one container operation.
+struct op_result {
+    caf::error error;  ///< empty on success
+    append_ack ack;    ///< for appends
+};
+
+/// The deterministic state machine of one segment container: segment lengths, sealed flags,
+/// writer-id dedup attributes, and the segment data itself (in the store).
+///
+/// Operations are first checked with `precheck` (cheap rejection before they are logged), then
+/// made durable by the container's durable log, then applied with `apply_entry` in log order.
+/// Applying is deterministic: replaying the same entries on the same state gives the same state
+/// and the same results, which is what recovery and (later) Raft replicas rely on.
+///
+/// Lifecycle: construct, `recover(log)`, then any calls. Owned by one actor; not thread-safe.
+class container_state {
+public:
+    container_state(log_store& store, uint32_t container);
+
+    /// Loads segment metadata and writer attributes, then re-applies log entries after the
+    /// stored applied index. Errors: storage_io, malformed_message.
+    [[nodiscard]] caf::error recover(local_log& log);
+
+    /// Rejects an operation that can never succeed against the current state (unknown or sealed
+    /// segment, malformed or oversized events). Passing does not guarantee success at apply time.
+    [[nodiscard]] caf::error precheck(const container_op& op) const;
+
+    /// Applies the committed entry `index` and writes the resulting state (unsynced; made durable
+    /// by the next synced log write). Returns one result per op. A storage error is returned as
+    /// the error of the whole call: the caller must stop and recover.
+    [[nodiscard]] caf::expected<std::vector<op_result>> apply_entry(
+        uint64_t index, const std::vector<container_op>& ops);
+
+    /// Whole events starting at `offset`, at most `max_bytes` (but always at least one event if
+    /// any is available). Errors: segment_not_found, bad_offset, corrupt_data, storage_io.
+    [[nodiscard]] caf::expected<read_result> read(const segment_key& key,
+                                                  int64_t offset,
+                                                  uint32_t max_bytes) const;
+
+    /// Length and sealed flag, or segment_not_found.
+    [[nodiscard]] caf::expected<segment_meta> status(const segment_key& key) const;
+
+    uint64_t applied_index() const { return applied_index_; }
+    size_t segment_count() const { return segments_.size(); }
+
+private:
+    struct segment {
+        segment_meta meta;
+        std::map<writer_id, int64_t> writers;
+    };
+
+    op_result apply_op(const container_op& op, write_batch& batch);
+    op_result apply_append(const container_op& op, write_batch& batch);
+
+    log_store& store_;
+    uint32_t container_;
+    uint64_t applied_index_ = 0;
+    std::unordered_map<segment_key, segment, segment_key_hash> segments_;
+};
+
+/// Counts the framed events in `data`; returns nullopt if it is not a sequence of well-formed
+/// events with nothing left over.
+std::optional<uint32_t> count_events(std::string_view data);
+
+}  // namespace pravaha::storage

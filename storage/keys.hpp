@@ -1,0 +1,104 @@
+#pragma once
+
+// Key layout of the node's RocksDB database (internal to storage/). Integers are big-endian so
+// that byte order equals numeric order.
+//
+// | prefix | rest                                  | value                         |
+// |--------|---------------------------------------|-------------------------------|
+// | L      | container u32, index u64              | log entry (capnp LogEntry)    |
+// | A      | container u32                         | applied log index u64         |
+// | G      | stream uid u64, segment id u64        | capnp SegmentMeta             |
+// | D      | stream uid u64, segment id u64, offset| block of framed events        |
+// | W      | stream uid u64, segment id u64, writer| last event number i64         |
+// | Ms     | scope                                 | empty                         |
+// | Mt     | scope '/' stream                      | capnp StreamRecord            |
+// | Mu     | -                                     | next stream uid u64           |
+
+#include "schema/ids.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pravaha::storage::keys {
+
+inline void put_u64(std::string& out, uint64_t v) {
+    for (int i = 7; i >= 0; --i) {
+        out.push_back(static_cast<char>((v >> (i * 8)) & 0xff));
+    }
+}
+
+inline void put_u32(std::string& out, uint32_t v) {
+    for (int i = 3; i >= 0; --i) {
+        out.push_back(static_cast<char>((v >> (i * 8)) & 0xff));
+    }
+}
+
+inline uint64_t get_u64(std::string_view in, size_t pos) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) {
+        v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
+    }
+    return v;
+}
+
+inline std::string log(uint32_t container, uint64_t index) {
+    std::string k = "L";
+    put_u32(k, container);
+    put_u64(k, index);
+    return k;
+}
+
+inline std::string applied(uint32_t container) {
+    std::string k = "A";
+    put_u32(k, container);
+    return k;
+}
+
+inline std::string segment_prefix(char tag, const segment_key& key) {
+    std::string k(1, tag);
+    put_u64(k, key.stream.value);
+    put_u64(k, key.segment.value);
+    return k;
+}
+
+inline std::string meta(const segment_key& key) {
+    return segment_prefix('G', key);
+}
+
+inline std::string data(const segment_key& key, int64_t offset) {
+    auto k = segment_prefix('D', key);
+    put_u64(k, static_cast<uint64_t>(offset));
+    return k;
+}
+
+inline std::string writer(const segment_key& key, const writer_id& w) {
+    auto k = segment_prefix('W', key);
+    put_u64(k, w.hi);
+    put_u64(k, w.lo);
+    return k;
+}
+
+/// The smallest key greater than every key starting with `prefix`. Every prefix used here
+/// starts with a tag byte below 0xff, so the result always exists.
+inline std::string prefix_end(std::string prefix) {
+    while (static_cast<unsigned char>(prefix.back()) == 0xff) {
+        prefix.pop_back();
+    }
+    prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+    return prefix;
+}
+
+inline std::string scope(std::string_view name) {
+    return "Ms" + std::string(name);
+}
+
+inline std::string stream(std::string_view scope_name, std::string_view name) {
+    return "Mt" + std::string(scope_name) + "/" + std::string(name);
+}
+
+inline std::string next_uid() {
+    return "Mu";
+}
+
+}  // namespace pravaha::storage::keys

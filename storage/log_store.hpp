@@ -1,0 +1,72 @@
+#pragma once
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pravaha::storage {
+
+/// A set of writes applied atomically by `log_store::write`.
+struct write_batch {
+    enum class kind : uint8_t { put, erase, erase_range };
+    struct op {
+        kind type;
+        std::string key;
+        std::string value;  ///< the value for put; the exclusive end key for erase_range
+    };
+    std::vector<op> ops;
+    size_t bytes = 0;
+
+    void put(std::string key, std::string value);
+    void erase(std::string key);
+    /// Erases every key in [from, to).
+    void erase_range(std::string from, std::string to);
+    bool empty() const { return ops.empty(); }
+};
+
+/// The disk seam (design.md section 3): an ordered key-value store with atomic batches and an
+/// explicit sync. Production uses RocksDB; the simulator substitutes a store that loses unsynced
+/// writes on a simulated crash.
+///
+/// Contract:
+/// - `write(b, false)` is visible to reads at once but may be lost by a crash.
+/// - `write(b, true)` returns only after `b` **and every earlier write** are durable (prefix
+///   durability, as RocksDB's single WAL gives). Callers rely on this to make unsynced state
+///   writes durable with the next synced log write.
+/// - Every failure is returned as `errc::storage_io`; nothing is silently dropped.
+///
+/// Thread safety: all methods may be called concurrently (RocksDB is internally synchronized).
+class log_store {
+public:
+    virtual ~log_store() = default;
+
+    [[nodiscard]] virtual caf::expected<std::optional<std::string>> get(std::string_view key) = 0;
+
+    [[nodiscard]] virtual caf::error write(const write_batch& batch, bool sync) = 0;
+
+    /// Visits keys in [from, to) in ascending order until `fn` returns false.
+    [[nodiscard]] virtual caf::error scan(
+        std::string_view from,
+        std::string_view to,
+        const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+
+    /// The greatest key in [lower, key] with its value, if any.
+    [[nodiscard]] virtual caf::expected<std::optional<std::pair<std::string, std::string>>> floor(
+        std::string_view lower, std::string_view key) = 0;
+};
+
+struct rocksdb_options {
+    std::string dir;
+    size_t write_buffer_bytes = 64 * 1024 * 1024;
+};
+
+/// Opens (creating if needed) a RocksDB database in `opts.dir`.
+[[nodiscard]] caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& opts);
+
+}  // namespace pravaha::storage

@@ -1,0 +1,138 @@
+#include "schema/errc.hpp"
+#include "storage/log_store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/write_batch.h>
+
+namespace pravaha::storage {
+
+void write_batch::put(std::string key, std::string value) {
+    bytes += key.size() + value.size();
+    ops.push_back({kind::put, std::move(key), std::move(value)});
+}
+
+void write_batch::erase(std::string key) {
+    bytes += key.size();
+    ops.push_back({kind::erase, std::move(key), {}});
+}
+
+void write_batch::erase_range(std::string from, std::string to) {
+    bytes += from.size() + to.size();
+    ops.push_back({kind::erase_range, std::move(from), std::move(to)});
+}
+
+namespace {
+
+caf::error io_error(const rocksdb::Status& s, const char* what) {
+    return caf::make_error(errc::storage_io, std::string(what) + ": " + s.ToString());
+}
+
+rocksdb::Slice slice(std::string_view s) {
+    return rocksdb::Slice(s.data(), s.size());
+}
+
+class rocksdb_store final : public log_store {
+public:
+    explicit rocksdb_store(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+
+    caf::expected<std::optional<std::string>> get(std::string_view key) override {
+        std::string value;
+        auto s = db_->Get(rocksdb::ReadOptions(), slice(key), &value);
+        if (s.IsNotFound()) {
+            return std::optional<std::string>{};
+        }
+        if (!s.ok()) {
+            return io_error(s, "get");
+        }
+        return std::optional<std::string>{std::move(value)};
+    }
+
+    caf::error write(const write_batch& batch, bool sync) override {
+        rocksdb::WriteBatch wb;
+        for (const auto& op : batch.ops) {
+            rocksdb::Status s;
+            switch (op.type) {
+                case write_batch::kind::put:
+                    s = wb.Put(slice(op.key), slice(op.value));
+                    break;
+                case write_batch::kind::erase:
+                    s = wb.Delete(slice(op.key));
+                    break;
+                case write_batch::kind::erase_range:
+                    s = wb.DeleteRange(slice(op.key), slice(op.value));
+                    break;
+            }
+            if (!s.ok()) {
+                return io_error(s, "batch");
+            }
+        }
+        rocksdb::WriteOptions wo;
+        wo.sync = sync;
+        auto s = db_->Write(wo, &wb);
+        if (!s.ok()) {
+            return io_error(s, sync ? "synced write" : "write");
+        }
+        return {};
+    }
+
+    caf::error scan(std::string_view from,
+                    std::string_view to,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) override {
+        rocksdb::ReadOptions ro;
+        rocksdb::Slice upper = slice(to);
+        ro.iterate_upper_bound = &upper;
+        std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+        for (it->Seek(slice(from)); it->Valid(); it->Next()) {
+            auto k = it->key();
+            auto v = it->value();
+            if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) {
+                break;
+            }
+        }
+        if (!it->status().ok()) {
+            return io_error(it->status(), "scan");
+        }
+        return {};
+    }
+
+    caf::expected<std::optional<std::pair<std::string, std::string>>> floor(
+        std::string_view lower, std::string_view key) override {
+        rocksdb::ReadOptions ro;
+        rocksdb::Slice lower_slice = slice(lower);
+        ro.iterate_lower_bound = &lower_slice;
+        std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+        it->SeekForPrev(slice(key));
+        if (!it->status().ok()) {
+            return io_error(it->status(), "seek");
+        }
+        if (!it->Valid()) {
+            return std::optional<std::pair<std::string, std::string>>{};
+        }
+        return std::optional<std::pair<std::string, std::string>>{
+            std::make_pair(it->key().ToString(), it->value().ToString())};
+    }
+
+private:
+    std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace
+
+caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& opts) {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.write_buffer_size = opts.write_buffer_bytes;
+    // The WAL is our durability mechanism: never recycle or skip it.
+    o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    o.IncreaseParallelism(2);
+    rocksdb::DB* raw = nullptr;
+    auto s = rocksdb::DB::Open(o, opts.dir, &raw);
+    if (!s.ok()) {
+        return io_error(s, "open");
+    }
+    return std::unique_ptr<log_store>(new rocksdb_store(std::unique_ptr<rocksdb::DB>(raw)));
+}
+
+}  // namespace pravaha::storage

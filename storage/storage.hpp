@@ -1,0 +1,17 @@
+#pragma once
+
+/// Module `storage`: plain, synchronous, deterministic code; no actors, no threads.
+///
+/// - `log_store`: the disk seam (ordered KV with atomic batches and explicit sync) and its
+///   RocksDB implementation (`open_rocksdb`).
+/// - `local_log`: the single-replica durable log of a container (fsync per append).
+/// - `container_state`: the segment container state machine (append with writer-id dedup, seal,
+///   delete, reads, recovery by log replay).
+/// - `controller_state`: scopes and streams, persisted with an fsync per change.
+///
+/// May include: schema.
+
+#include "storage/container_state.hpp"
+#include "storage/controller_state.hpp"
+#include "storage/local_log.hpp"
+#include "storage/log_store.hpp"

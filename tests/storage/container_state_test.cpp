@@ -1,0 +1,229 @@
+#include "schema/schema.hpp"
+#include "storage/storage.hpp"
+
+#include "tests/support/temp_dir.hpp"
+#include <catch2/catch.hpp>
+
+using namespace pravaha;
+using namespace pravaha::storage;
+
+namespace {
+
+const segment_key seg{stream_uid{1}, segment_id::make(0, 0)};
+const writer_id w1{1, 1};
+
+container_op create_op(segment_key key = seg) {
+    container_op op;
+    op.type = container_op::kind::create_segment;
+    op.key = key;
+    return op;
+}
+
+container_op append_op(int64_t first, std::vector<std::string> events, writer_id w = w1) {
+    container_op op;
+    op.type = container_op::kind::append;
+    op.key = seg;
+    op.writer = w;
+    op.first_event_number = first;
+    op.event_count = static_cast<uint32_t>(events.size());
+    op.last_event_number = first + static_cast<int64_t>(events.size()) - 1;
+    for (auto& e : events) {
+        frame_event(op.data, e);
+    }
+    return op;
+}
+
+// Logs and applies one entry the way the container actor does.
+std::vector<op_result> commit(local_log& log, container_state& st, std::vector<container_op> ops) {
+    for (auto& op : ops) {
+        REQUIRE(!st.precheck(op));
+    }
+    auto idx = log.append(encode_log_entry(ops), st.applied_index());
+    REQUIRE(idx);
+    auto res = st.apply_entry(*idx, ops);
+    REQUIRE(res);
+    return *res;
+}
+
+std::vector<std::string> events_of(const read_result& r) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (auto ev = next_event(r.data, pos)) {
+        out.emplace_back(*ev);
+    }
+    return out;
+}
+
+struct fixture {
+    test::temp_dir dir;
+    std::unique_ptr<log_store> store;
+    std::unique_ptr<local_log> log;
+    std::unique_ptr<container_state> state;
+
+    fixture() { open(); }
+
+    void open() {
+        state.reset();
+        log.reset();
+        store.reset();
+        auto s = open_rocksdb({dir.path()});
+        REQUIRE(s);
+        store = std::move(*s);
+        log = std::make_unique<local_log>(*store, 0);
+        REQUIRE(!log->open());
+        state = std::make_unique<container_state>(*store, 0);
+        REQUIRE(!state->recover(*log));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("container_state appends events and reads them back by offset", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    auto r = commit(*f.log, *f.state, {append_op(0, {"a", "bb"}), append_op(2, {"ccc"})});
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].ack.appended_events == 2);
+    CHECK(r[0].ack.end_offset == 8 + 1 + 8 + 2);
+    CHECK(r[1].ack.end_offset == 19 + 8 + 3);
+    auto all = f.state->read(seg, 0, 1 << 20);
+    REQUIRE(all);
+    CHECK(events_of(*all) == std::vector<std::string>{"a", "bb", "ccc"});
+    CHECK(all->next_offset == 30);
+    SECTION("a read from an inner event boundary") {
+        auto mid = f.state->read(seg, 9, 1 << 20);
+        REQUIRE(mid);
+        CHECK(events_of(*mid) == std::vector<std::string>{"bb", "ccc"});
+    }
+    SECTION("max_bytes limits the answer but always returns one whole event") {
+        auto one = f.state->read(seg, 0, 1);
+        REQUIRE(one);
+        CHECK(events_of(*one) == std::vector<std::string>{"a"});
+        CHECK(one->next_offset == 9);
+    }
+    SECTION("an offset inside an event or past the end is bad_offset") {
+        CHECK(code_of(f.state->read(seg, 3, 100).error()) == errc::bad_offset);
+        CHECK(code_of(f.state->read(seg, 31, 100).error()) == errc::bad_offset);
+        auto tail = f.state->read(seg, 30, 100);
+        REQUIRE(tail);
+        CHECK(tail->data.empty());
+    }
+}
+
+TEST_CASE("container_state drops retried events by writer id and event number", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    commit(*f.log, *f.state, {append_op(0, {"e0", "e1"})});
+    SECTION("a full retry is acknowledged and not stored") {
+        auto r = commit(*f.log, *f.state, {append_op(0, {"e0", "e1"})});
+        CHECK(r[0].ack.appended_events == 0);
+        CHECK(f.state->status(seg)->length == 20);
+    }
+    SECTION("a partially overlapping retry stores only the new events") {
+        auto r = commit(*f.log, *f.state, {append_op(1, {"e1", "e2", "e3"})});
+        CHECK(r[0].ack.appended_events == 2);
+        CHECK(events_of(*f.state->read(seg, 0, 1000)) ==
+              std::vector<std::string>{"e0", "e1", "e2", "e3"});
+    }
+    SECTION("another writer is independent") {
+        auto r = commit(*f.log, *f.state, {append_op(0, {"x"}, writer_id{2, 2})});
+        CHECK(r[0].ack.appended_events == 1);
+    }
+    SECTION("dedup state survives a restart") {
+        f.open();
+        auto r = commit(*f.log, *f.state, {append_op(0, {"e0", "e1"}), append_op(2, {"e2"})});
+        CHECK(r[0].ack.appended_events == 0);
+        CHECK(r[1].ack.appended_events == 1);
+        CHECK(events_of(*f.state->read(seg, 0, 1000)) ==
+              std::vector<std::string>{"e0", "e1", "e2"});
+    }
+}
+
+TEST_CASE("container_state recovers logged but unapplied entries by replay", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    // Log an entry but "crash" before applying it.
+    auto ops = std::vector<container_op>{append_op(0, {"durable"})};
+    REQUIRE(f.log->append(encode_log_entry(ops), f.state->applied_index()));
+    f.open();
+    CHECK(f.state->applied_index() == 2);
+    CHECK(events_of(*f.state->read(seg, 0, 1000)) == std::vector<std::string>{"durable"});
+    // Replaying again after another restart changes nothing.
+    f.open();
+    CHECK(f.state->status(seg)->length == 15);
+}
+
+TEST_CASE("container_state rejects bad appends and changes nothing", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    SECTION("unknown segment") {
+        auto op = append_op(0, {"a"});
+        op.key.segment = segment_id::make(0, 9);
+        CHECK(code_of(f.state->precheck(op)) == errc::segment_not_found);
+    }
+    SECTION("malformed framing") {
+        auto op = append_op(0, {"a"});
+        op.data.pop_back();
+        CHECK(code_of(f.state->precheck(op)) == errc::malformed_message);
+    }
+    SECTION("count mismatch") {
+        auto op = append_op(0, {"a", "b"});
+        op.event_count = 3;
+        op.last_event_number = 2;
+        CHECK(code_of(f.state->precheck(op)) == errc::malformed_message);
+    }
+    SECTION("oversized event") {
+        auto op = append_op(0, {"a"});
+        op.data = std::string("\0\0\0\0\x00\x80\x00\x01", 8);
+        CHECK(code_of(f.state->precheck(op)) == errc::event_too_large);
+    }
+    SECTION("sealed segment") {
+        container_op seal;
+        seal.type = container_op::kind::seal_segment;
+        seal.key = seg;
+        commit(*f.log, *f.state, {seal});
+        CHECK(code_of(f.state->precheck(append_op(0, {"a"}))) == errc::segment_sealed);
+        // Even if an append slips into the same entry after a seal, apply rejects it.
+        auto res = f.state->apply_entry(f.state->applied_index() + 1, {append_op(0, {"a"})});
+        REQUIRE(res);
+        CHECK(code_of((*res)[0].error) == errc::segment_sealed);
+        CHECK(f.state->status(seg)->length == 0);
+        CHECK(f.state->status(seg)->sealed);
+    }
+}
+
+TEST_CASE("container_state deletes a segment with its data", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    commit(*f.log, *f.state, {append_op(0, {"a"})});
+    container_op del;
+    del.type = container_op::kind::delete_segment;
+    del.key = seg;
+    commit(*f.log, *f.state, {del});
+    CHECK(code_of(f.state->status(seg).error()) == errc::segment_not_found);
+    f.open();
+    CHECK(code_of(f.state->status(seg).error()) == errc::segment_not_found);
+    // Re-creating starts empty: no old data or dedup state leaks.
+    commit(*f.log, *f.state, {create_op()});
+    CHECK(f.state->status(seg)->length == 0);
+    auto r = commit(*f.log, *f.state, {append_op(0, {"b"})});
+    CHECK(r[0].ack.appended_events == 1);
+}
+
+TEST_CASE("local_log truncates applied entries", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    for (int i = 0; i < 5; ++i) {
+        commit(*f.log, *f.state, {append_op(i, {"x"})});
+    }
+    int remaining = 0;
+    REQUIRE(!f.log->read_after(0, [&](uint64_t, std::string_view) -> caf::error {
+        ++remaining;
+        return {};
+    }));
+    // Each append truncated everything applied before it: only the newest entry remains.
+    CHECK(remaining == 1);
+    f.open();
+    CHECK(f.log->last_index() == 6);
+    CHECK(f.state->status(seg)->length == 5 * 9);
+}

@@ -48,6 +48,8 @@ const char* to_string(errc code) {
             return "bad_offset";
         case errc::overloaded:
             return "overloaded";
+        case errc::event_number_gap:
+            return "event_number_gap";
     }
     return "unknown";
 }

@@ -33,6 +33,7 @@ enum class errc : uint8_t {
     unavailable = 17,        ///< the node cannot be reached or is shutting down
     bad_offset = 18,         ///< a read at an offset that is not an event boundary or past the end
     overloaded = 19,         ///< a bounded queue is full; retry later
+    event_number_gap = 20,   ///< an append skips event numbers; resend from the first missing
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".

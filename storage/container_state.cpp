@@ -224,6 +224,15 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
     if (op.last_event_number <= last) {
         return {{}, ack};  // a retry of events already stored: acknowledge, store nothing
     }
+    if (op.first_event_number > last + 1) {
+        // An earlier block of this writer was not stored (rejected or lost); storing this one
+        // would let the earlier block be mistaken for a duplicate later. The writer resends in
+        // order from its first unacknowledged event.
+        return {caf::make_error(errc::event_number_gap,
+                                fmt::format("writer {} sent event {} after {}",
+                                            to_string(op.writer), op.first_event_number, last)),
+                {}};
+    }
     std::string_view data = op.data;
     uint32_t count = op.event_count;
     if (op.first_event_number <= last) {

@@ -125,6 +125,12 @@ TEST_CASE("container_state drops retried events by writer id and event number", 
         CHECK(events_of(*f.state->read(seg, 0, 1000)) ==
               std::vector<std::string>{"e0", "e1", "e2", "e3"});
     }
+    SECTION("a block that skips event numbers is refused so nothing is later lost as a duplicate") {
+        auto res = f.state->apply_entry(f.state->applied_index() + 1, {append_op(5, {"e5"})});
+        REQUIRE(res);
+        CHECK(code_of((*res)[0].error) == errc::event_number_gap);
+        CHECK(f.state->status(seg)->length == 20);
+    }
     SECTION("another writer is independent") {
         auto r = commit(*f.log, *f.state, {append_op(0, {"x"}, writer_id{2, 2})});
         CHECK(r[0].ack.appended_events == 1);

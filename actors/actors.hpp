@@ -1,0 +1,94 @@
+#pragma once
+
+/// Module `actors`: all concurrency. Typed CAF actors own the storage state machines and talk by
+/// messages.
+///
+/// - `durable_log_actor`: persists container log entries (local: fsync per entry; Raft later).
+///   Spawned `detached` in production because it blocks on fsync.
+/// - `container_actor`: owns one `storage::container_state`; validates appends, batches everything
+///   that arrives while a flush runs into the next log entry (group commit), applies committed
+///   entries, acknowledges writers, serves reads and parks tail reads until data arrives.
+/// - `controller_actor`: owns `storage::controller_state` (scopes, streams); drives segment
+///   creation, sealing and deletion in the container. Detached (synced metadata writes).
+///
+/// Handles and spawn functions only: the behaviours live in .cpp files so CAF's templates are
+/// instantiated once. May include: schema, storage.
+
+#include "schema/atoms.hpp"
+#include "schema/types.hpp"
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pravaha::storage {
+class log_store;
+}
+
+namespace pravaha::actors {
+
+using durable_log_actor =
+    caf::typed_actor<caf::replies_to<append_atom, std::string, uint64_t>::with<uint64_t>>;
+
+using container_actor =
+    caf::typed_actor<caf::replies_to<append_atom, append_block>::with<append_ack>,
+                     caf::replies_to<read_atom, read_request>::with<read_result>,
+                     caf::replies_to<create_segment_atom, segment_key>::with<bool>,
+                     caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
+                     caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
+                     caf::replies_to<segment_status_atom, segment_key>::with<segment_status>,
+                     caf::reacts_to<read_timeout_atom, uint64_t>>;
+
+using controller_actor = caf::typed_actor<
+    caf::replies_to<create_scope_atom, std::string>::with<bool>,
+    caf::replies_to<delete_scope_atom, std::string>::with<bool>,
+    caf::replies_to<list_scopes_atom>::with<std::vector<std::string>>,
+    caf::replies_to<create_stream_atom, std::string, std::string, uint32_t>::with<stream_record>,
+    caf::replies_to<list_streams_atom, std::string>::with<std::vector<std::string>>,
+    caf::replies_to<get_stream_atom, std::string, std::string>::with<stream_record>,
+    caf::replies_to<seal_stream_atom, std::string, std::string>::with<stream_record>,
+    caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
+    caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>>;
+
+struct container_config {
+    uint32_t id = 0;
+    storage::log_store* store = nullptr;  ///< outlives the actor system
+    /// Appends waiting for the next flush beyond this many bytes are refused with
+    /// errc::overloaded, which bounds the container's memory.
+    size_t pending_bytes_max = 256 * 1024 * 1024;
+    /// A log write that takes longer is treated as a failed disk (fail-stop).
+    std::chrono::milliseconds log_timeout{30000};
+    /// Largest answer to one read.
+    uint32_t read_bytes_max = 4 * 1024 * 1024;
+    /// Longest a tail read may wait.
+    uint32_t read_wait_ms_max = 60000;
+    /// Run the durable log on its own thread (production); false on the deterministic scheduler.
+    bool detached_log = true;
+};
+
+/// Recovers the container's state from the store (replaying its log), then spawns the container
+/// and its durable log (linked). Errors: storage_io, malformed_message.
+[[nodiscard]] caf::expected<container_actor> spawn_container(caf::actor_system& sys,
+                                                             const container_config& cfg);
+
+struct controller_config {
+    storage::log_store* store = nullptr;  ///< outlives the actor system
+    container_actor container;
+    std::chrono::milliseconds request_timeout{30000};
+    std::function<int64_t()> wall_clock_ms;  ///< the injected wall clock for record timestamps
+    bool detached = true;
+};
+
+/// Loads the metadata, spawns the controller, and re-issues the idempotent segment operations
+/// that a crash may have interrupted. Errors: storage_io, malformed_message.
+[[nodiscard]] caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
+                                                               const controller_config& cfg);
+
+}  // namespace pravaha::actors

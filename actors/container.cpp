@@ -1,0 +1,328 @@
+#include "actors/actors.hpp"
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+#include "schema/records.hpp"
+#include "storage/storage.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+#include <variant>
+
+namespace pravaha::actors {
+
+namespace {
+
+using ack_promise = caf::typed_response_promise<append_ack>;
+using done_promise = caf::typed_response_promise<bool>;
+using reply = std::variant<ack_promise, done_promise>;
+
+struct waiter {
+    read_request req;
+    caf::typed_response_promise<read_result> promise;
+};
+
+struct batch {
+    std::vector<container_op> ops;
+    std::vector<reply> replies;
+    size_t bytes = 0;
+};
+
+struct container_state_t {
+    container_config cfg;
+    std::unique_ptr<storage::container_state> sm;
+    durable_log_actor log;
+    batch pending;
+    bool flushing = false;
+    uint64_t next_waiter_id = 1;
+    std::map<uint64_t, waiter> waiters;  // id -> waiter, for timeouts
+    std::multimap<segment_key, uint64_t> waiters_by_segment;
+    static inline const char* name = "container";
+};
+
+using container_ptr = container_actor::stateful_pointer<container_state_t>;
+
+struct durable_log_state {
+    std::unique_ptr<storage::local_log> log;
+    static inline const char* name = "durable_log";
+};
+
+// The local durable log: one fsync per entry. Blocks on fsync, so it runs detached in production.
+durable_log_actor::behavior_type durable_log_impl(
+    durable_log_actor::stateful_pointer<durable_log_state> self,
+    std::shared_ptr<storage::local_log> log) {
+    self->state.log.reset(new storage::local_log(*log));
+    return {
+        [=](append_atom, std::string& entry, uint64_t truncate_through) -> caf::result<uint64_t> {
+            auto index = self->state.log->append(std::move(entry), truncate_through);
+            if (!index) {
+                module_log("actors")->error("durable log write failed error={}",
+                                            render_error(index.error()));
+                return std::move(index.error());
+            }
+            return *index;
+        },
+    };
+}
+
+void fail_batch(batch& b, const caf::error& err) {
+    for (auto& r : b.replies) {
+        std::visit([&](auto& p) { p.deliver(err); }, r);
+    }
+    b = batch{};
+}
+
+void serve_waiters(container_ptr self, const segment_key& key);
+
+void flush(container_ptr self) {
+    auto& st = self->state;
+    if (st.flushing || st.pending.ops.empty()) {
+        return;
+    }
+    st.flushing = true;
+    auto current = std::make_shared<batch>(std::move(st.pending));
+    st.pending = batch{};
+    auto entry = encode_log_entry(current->ops);
+    self->request(st.log, st.cfg.log_timeout, append_atom::value, std::move(entry),
+                  st.sm->applied_index())
+        .then(
+            [=](uint64_t index) {
+                auto& s = self->state;
+                auto results = s.sm->apply_entry(index, current->ops);
+                if (!results) {
+                    // The entry is durable but our state write failed: stop, so that a restart
+                    // re-applies the entry from the log. Never acknowledge from broken state.
+                    module_log("actors")->error("container apply failed container={} error={}",
+                                                s.cfg.id, render_error(results.error()));
+                    fail_batch(*current, results.error());
+                    self->quit(results.error());
+                    return;
+                }
+                for (size_t i = 0; i < results->size(); ++i) {
+                    auto& res = (*results)[i];
+                    std::visit(
+                        [&](auto& p) {
+                            using promise_type = std::decay_t<decltype(p)>;
+                            if (res.error) {
+                                p.deliver(res.error);
+                            } else if constexpr (std::is_same_v<promise_type, ack_promise>) {
+                                p.deliver(res.ack);
+                            } else {
+                                p.deliver(true);
+                            }
+                        },
+                        current->replies[i]);
+                }
+                for (const auto& op : current->ops) {
+                    serve_waiters(self, op.key);
+                }
+                s.flushing = false;
+                flush(self);
+            },
+            [=](caf::error& err) {
+                // The outcome of the write is unknown: fail-stop so recovery decides from disk.
+                module_log("actors")->error("container log write failed container={} error={}",
+                                            self->state.cfg.id, render_error(err));
+                fail_batch(*current, err);
+                fail_batch(self->state.pending, err);
+                self->quit(err);
+            });
+}
+
+caf::error enqueue(container_ptr self, container_op op, reply r) {
+    auto& st = self->state;
+    if (auto err = st.sm->precheck(op)) {
+        return err;
+    }
+    if (st.pending.bytes + op.data.size() > st.cfg.pending_bytes_max && !st.pending.ops.empty()) {
+        return caf::make_error(errc::overloaded, "container write queue is full");
+    }
+    st.pending.bytes += op.data.size();
+    st.pending.ops.push_back(std::move(op));
+    st.pending.replies.push_back(std::move(r));
+    flush(self);
+    return {};
+}
+
+read_result do_read(container_ptr self, const read_request& req, caf::error& err) {
+    auto max = req.max_bytes == 0 ? self->state.cfg.read_bytes_max
+                                  : std::min(req.max_bytes, self->state.cfg.read_bytes_max);
+    auto res = self->state.sm->read(req.key, req.offset, max);
+    if (!res) {
+        err = std::move(res.error());
+        return {};
+    }
+    return std::move(*res);
+}
+
+void serve_waiters(container_ptr self, const segment_key& key) {
+    auto& st = self->state;
+    auto range = st.waiters_by_segment.equal_range(key);
+    if (range.first == range.second) {
+        return;
+    }
+    auto status = st.sm->status(key);
+    std::vector<uint64_t> ready;
+    for (auto it = range.first; it != range.second; ++it) {
+        auto& w = st.waiters.at(it->second);
+        if (!status || w.req.offset < status->length || status->sealed) {
+            ready.push_back(it->second);
+        }
+    }
+    for (auto id : ready) {
+        auto w = std::move(st.waiters.at(id));
+        st.waiters.erase(id);
+        for (auto it = st.waiters_by_segment.lower_bound(key);
+             it != st.waiters_by_segment.end() && it->first == key; ++it) {
+            if (it->second == id) {
+                st.waiters_by_segment.erase(it);
+                break;
+            }
+        }
+        caf::error err;
+        auto res = do_read(self, w.req, err);
+        if (err) {
+            w.promise.deliver(err);
+        } else {
+            w.promise.deliver(std::move(res));
+        }
+    }
+}
+
+container_actor::behavior_type container_impl(container_ptr self,
+                                              std::shared_ptr<storage::container_state> sm,
+                                              std::shared_ptr<storage::local_log> log,
+                                              container_config cfg) {
+    auto& st = self->state;
+    st.cfg = cfg;
+    st.sm.reset(new storage::container_state(std::move(*sm)));
+    if (cfg.detached_log) {
+        st.log = self->spawn<caf::linked + caf::detached>(durable_log_impl, log);
+    } else {
+        st.log = self->spawn<caf::linked>(durable_log_impl, log);
+    }
+    return {
+        [=](append_atom, append_block& b) -> caf::result<append_ack> {
+            container_op op;
+            op.type = container_op::kind::append;
+            op.key = b.key;
+            op.writer = b.writer;
+            op.first_event_number = b.first_event_number;
+            op.last_event_number = b.last_event_number;
+            op.event_count = b.event_count;
+            op.data = std::move(b.data);
+            auto rp = self->make_response_promise<append_ack>();
+            if (auto err = enqueue(self, std::move(op), rp)) {
+                return err;
+            }
+            return rp;
+        },
+        [=](read_atom, const read_request& req) -> caf::result<read_result> {
+            caf::error err;
+            auto res = do_read(self, req, err);
+            if (err) {
+                return err;
+            }
+            if (!res.data.empty() || req.wait_ms == 0 || res.sealed) {
+                return res;
+            }
+            // At the tail: park the read until data arrives or the wait ends.
+            auto& s = self->state;
+            auto id = s.next_waiter_id++;
+            auto rp = self->make_response_promise<read_result>();
+            s.waiters.emplace(id, waiter{req, rp});
+            s.waiters_by_segment.emplace(req.key, id);
+            auto wait = std::min(req.wait_ms, s.cfg.read_wait_ms_max);
+            self->delayed_send(self, std::chrono::milliseconds(wait), read_timeout_atom::value, id);
+            return rp;
+        },
+        [=](read_timeout_atom, uint64_t id) {
+            auto& s = self->state;
+            auto it = s.waiters.find(id);
+            if (it == s.waiters.end()) {
+                return;  // already answered with data
+            }
+            auto w = std::move(it->second);
+            s.waiters.erase(it);
+            for (auto j = s.waiters_by_segment.lower_bound(w.req.key);
+                 j != s.waiters_by_segment.end() && j->first == w.req.key; ++j) {
+                if (j->second == id) {
+                    s.waiters_by_segment.erase(j);
+                    break;
+                }
+            }
+            caf::error err;
+            auto res = do_read(self, w.req, err);
+            if (err) {
+                w.promise.deliver(err);
+            } else {
+                w.promise.deliver(std::move(res));
+            }
+        },
+        [=](create_segment_atom, const segment_key& key) -> caf::result<bool> {
+            container_op op;
+            op.type = container_op::kind::create_segment;
+            op.key = key;
+            auto rp = self->make_response_promise<bool>();
+            if (auto err = enqueue(self, std::move(op), rp)) {
+                return err;
+            }
+            return rp;
+        },
+        [=](seal_segment_atom, const segment_key& key) -> caf::result<bool> {
+            container_op op;
+            op.type = container_op::kind::seal_segment;
+            op.key = key;
+            auto rp = self->make_response_promise<bool>();
+            if (auto err = enqueue(self, std::move(op), rp)) {
+                return err;
+            }
+            return rp;
+        },
+        [=](delete_segment_atom, const segment_key& key) -> caf::result<bool> {
+            container_op op;
+            op.type = container_op::kind::delete_segment;
+            op.key = key;
+            auto rp = self->make_response_promise<bool>();
+            if (auto err = enqueue(self, std::move(op), rp)) {
+                return err;
+            }
+            return rp;
+        },
+        [=](segment_status_atom, const segment_key& key) -> caf::result<segment_status> {
+            auto meta = self->state.sm->status(key);
+            if (!meta) {
+                return std::move(meta.error());
+            }
+            segment_status s;
+            s.id = key.segment;
+            s.length = meta->length;
+            s.sealed = meta->sealed;
+            return s;
+        },
+    };
+}
+
+}  // namespace
+
+caf::expected<container_actor> spawn_container(caf::actor_system& sys,
+                                               const container_config& cfg) {
+    PRAVAHA_ASSERT(cfg.store != nullptr, "container needs a store");
+    auto log = std::make_shared<storage::local_log>(*cfg.store, cfg.id);
+    if (auto err = log->open()) {
+        return err;
+    }
+    auto sm = std::make_shared<storage::container_state>(*cfg.store, cfg.id);
+    if (auto err = sm->recover(*log)) {
+        return err;
+    }
+    return sys.spawn(container_impl, sm, log, cfg);
+}
+
+}  // namespace pravaha::actors

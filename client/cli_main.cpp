@@ -1,0 +1,418 @@
+// pravaha: the command-line client (design.md section 10).
+
+#include "client/client.hpp"
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+#include "schema/names.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace pravaha;
+
+namespace {
+
+const char* usage =
+    "usage: pravaha [--endpoint HOST:PORT] COMMAND ...\n"
+    "  scope create SCOPE | scope list | scope delete SCOPE\n"
+    "  stream create SCOPE/STREAM [--segments N]     (default 1 segment)\n"
+    "  stream list SCOPE\n"
+    "  stream info SCOPE/STREAM [--json]\n"
+    "  stream seal SCOPE/STREAM | stream delete SCOPE/STREAM\n"
+    "  write SCOPE/STREAM [--key K | --key-delimiter C]\n"
+    "        one event per stdin line; with --key-delimiter the text before the first C is the\n"
+    "        routing key and the rest the event; without a key all events share one key\n"
+    "  read SCOPE/STREAM [--from head|tail] [--follow] [--max N] [--timeout-ms T] [--json]\n"
+    "        one event per line; without --follow stops at the end of the stored events;\n"
+    "        with --follow waits for new ones (until --timeout-ms passes without one)\n"
+    "The endpoint defaults to $PRAVAHA_ENDPOINT, else 127.0.0.1:9090.\n";
+
+struct args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> flags;
+};
+
+// Flags that take no value.
+bool is_switch(const std::string& f) {
+    return f == "--json" || f == "--follow" || f == "--help";
+}
+
+int fail(const caf::error& err) {
+    std::fprintf(stderr, "pravaha: %s\n", render_error(err).c_str());
+    return 1;
+}
+
+int usage_error(const std::string& msg) {
+    std::fprintf(stderr, "pravaha: %s\n%s", msg.c_str(), usage);
+    return 2;
+}
+
+std::string json_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (c < 0x20) {
+                    out += fmt::format("\\u{:04x}", c);
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    return out;
+}
+
+caf::expected<uint64_t> parse_number(const args& a, const std::string& flag, uint64_t dflt) {
+    auto it = a.flags.find(flag);
+    if (it == a.flags.end()) {
+        return dflt;
+    }
+    const auto& v = it->second;
+    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return caf::make_error(errc::invalid_argument,
+                               flag + " needs a non-negative number, got '" + v + "'");
+    }
+    return std::stoull(v);
+}
+
+int cmd_stream_info(client::client_factory& f,
+                    const std::string& scope,
+                    const std::string& name,
+                    bool json) {
+    auto info = f.streams().stream_info_of(scope, name);
+    if (!info) {
+        return fail(info.error());
+    }
+    const auto& r = info->record;
+    if (json) {
+        std::string segs;
+        for (const auto& s : info->segments) {
+            if (!segs.empty()) {
+                segs += ",";
+            }
+            segs += fmt::format(
+                "{{\"id\":\"{}\",\"segment_id\":{},\"epoch\":{},\"number\":{},\"key_start\":{},"
+                "\"key_end\":{},\"length\":{},\"sealed\":{}}}",
+                to_string(s.id), s.id.value, s.id.epoch(), s.id.number(), s.key_start, s.key_end,
+                s.length, s.sealed ? "true" : "false");
+        }
+        std::printf(
+            "{\"scope\":\"%s\",\"stream\":\"%s\",\"uid\":%llu,\"state\":\"%s\",\"epoch\":%u,"
+            "\"segments\":[%s]}\n",
+            r.scope.c_str(), r.name.c_str(), static_cast<unsigned long long>(r.uid.value),
+            to_string(r.state), r.epoch, segs.c_str());
+        return 0;
+    }
+    std::printf("stream %s/%s state=%s epoch=%u segments=%zu\n", r.scope.c_str(), r.name.c_str(),
+                to_string(r.state), r.epoch, info->segments.size());
+    std::printf("%-10s %-24s %14s %s\n", "segment", "key range", "length_bytes", "sealed");
+    for (const auto& s : info->segments) {
+        std::printf("%-10s %-24s %14lld %s\n", to_string(s.id).c_str(),
+                    fmt::format("[{:.6f}, {:.6f})", s.key_start, s.key_end).c_str(),
+                    static_cast<long long>(s.length), s.sealed ? "yes" : "no");
+    }
+    return 0;
+}
+
+int cmd_write(client::client_factory& f,
+              const std::string& scope,
+              const std::string& name,
+              const args& a) {
+    bool has_key = a.flags.count("--key") != 0;
+    bool has_delim = a.flags.count("--key-delimiter") != 0;
+    if (has_key && has_delim) {
+        return usage_error("--key and --key-delimiter exclude each other");
+    }
+    std::string fixed_key = has_key ? a.flags.at("--key") : "";
+    char delim = 0;
+    if (has_delim) {
+        if (a.flags.at("--key-delimiter").size() != 1) {
+            return usage_error("--key-delimiter takes exactly one character");
+        }
+        delim = a.flags.at("--key-delimiter")[0];
+    }
+    auto writer = f.create_writer(scope, name);
+    if (!writer) {
+        return fail(writer.error());
+    }
+    std::atomic<uint64_t> acked{0};
+    std::atomic<uint64_t> failed{0};
+    uint64_t rejected = 0;
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        std::string_view key = fixed_key;
+        std::string_view payload = line;
+        if (has_delim) {
+            auto pos = line.find(delim);
+            if (pos != std::string::npos) {
+                key = std::string_view(line).substr(0, pos);
+                payload = std::string_view(line).substr(pos + 1);
+            } else {
+                key = "";
+            }
+        }
+        auto err = (*writer)->write(key, payload, [&](const caf::error& e) {
+            if (e) {
+                ++failed;
+            } else {
+                ++acked;
+            }
+        });
+        if (err) {
+            std::fprintf(stderr, "pravaha: event rejected: %s\n", render_error(err).c_str());
+            ++rejected;
+        }
+    }
+    auto err = (*writer)->close();
+    std::printf("%llu events acknowledged\n", static_cast<unsigned long long>(acked.load()));
+    if (err || failed > 0 || rejected > 0) {
+        std::fprintf(stderr, "pravaha: %llu events failed%s%s\n",
+                     static_cast<unsigned long long>(failed.load() + rejected), err ? ": " : "",
+                     err ? render_error(err).c_str() : "");
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_read(client::client_factory& f,
+             const std::string& scope,
+             const std::string& name,
+             const args& a) {
+    auto from = client::start_position::head;
+    if (auto it = a.flags.find("--from"); it != a.flags.end()) {
+        if (it->second == "tail") {
+            from = client::start_position::tail;
+        } else if (it->second != "head") {
+            return usage_error("--from must be head or tail");
+        }
+    }
+    auto max = parse_number(a, "--max", UINT64_MAX);
+    auto timeout = parse_number(a, "--timeout-ms", 0);
+    if (!max) {
+        return usage_error(render_error(max.error()));
+    }
+    if (!timeout) {
+        return usage_error(render_error(timeout.error()));
+    }
+    bool follow = a.flags.count("--follow") != 0;
+    bool json = a.flags.count("--json") != 0;
+    auto reader = f.create_reader(scope, name, from);
+    if (!reader) {
+        return fail(reader.error());
+    }
+    uint64_t count = 0;
+    while (count < *max) {
+        // Without --follow: zero wait, so "nothing" means we reached the end of stored data.
+        // With --follow: wait in slices so --timeout-ms 0 can mean "forever".
+        std::chrono::milliseconds wait{0};
+        if (follow) {
+            wait = std::chrono::milliseconds(*timeout == 0 ? 1000 : *timeout);
+        }
+        auto ev = (*reader)->read_next(wait);
+        if (!ev) {
+            return fail(ev.error());
+        }
+        if (!*ev) {
+            if (follow && *timeout == 0) {
+                continue;
+            }
+            break;
+        }
+        if (json) {
+            std::printf("{\"segment\":\"%s\",\"offset\":%lld,\"event\":\"%s\"}\n",
+                        to_string((*ev)->segment).c_str(), static_cast<long long>((*ev)->offset),
+                        json_escape((*ev)->payload).c_str());
+        } else {
+            std::fwrite((*ev)->payload.data(), 1, (*ev)->payload.size(), stdout);
+            std::fputc('\n', stdout);
+        }
+        if (follow) {
+            std::fflush(stdout);
+        }
+        ++count;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    args a;
+    for (int i = 1; i < argc; ++i) {
+        std::string s = argv[i];
+        if (s.size() > 2 && s.rfind("--", 0) == 0) {
+            if (is_switch(s)) {
+                a.flags[s] = "";
+            } else if (i + 1 < argc) {
+                a.flags[s] = argv[++i];
+            } else {
+                return usage_error(s + " needs a value");
+            }
+        } else {
+            a.positional.push_back(s);
+        }
+    }
+    if (a.flags.count("--help") || a.positional.empty()) {
+        std::fputs(usage, a.positional.empty() && !a.flags.count("--help") ? stderr : stdout);
+        return a.flags.count("--help") ? 0 : 2;
+    }
+    static const std::map<std::string, std::vector<std::string>> known = {
+        {"scope", {"--endpoint"}},
+        {"stream", {"--endpoint", "--segments", "--json"}},
+        {"write", {"--endpoint", "--key", "--key-delimiter"}},
+        {"read", {"--endpoint", "--from", "--follow", "--max", "--timeout-ms", "--json"}},
+    };
+    auto cmd = a.positional[0];
+    auto k = known.find(cmd);
+    if (k == known.end()) {
+        return usage_error("unknown command '" + cmd + "'");
+    }
+    for (const auto& [flag, v] : a.flags) {
+        if (std::find(k->second.begin(), k->second.end(), flag) == k->second.end()) {
+            return usage_error("unknown flag " + flag + " for " + cmd);
+        }
+    }
+    // Validate names before connecting, so bad input fails fast and the same with or without a
+    // running node.
+    auto sub = a.positional.size() > 1 ? a.positional[1] : "";
+    std::string scope, name;
+    if (cmd == "scope") {
+        if (sub == "create" || sub == "delete") {
+            if (a.positional.size() != 3) {
+                return usage_error("scope " + sub + " needs SCOPE");
+            }
+            scope = a.positional[2];
+            if (auto err = validate_name("scope", scope)) {
+                return fail(err);
+            }
+        } else if (sub != "list" || a.positional.size() != 2) {
+            return usage_error("scope needs create, list or delete");
+        }
+    } else if (cmd == "stream") {
+        if (sub == "list") {
+            if (a.positional.size() != 3) {
+                return usage_error("stream list needs SCOPE");
+            }
+            scope = a.positional[2];
+            if (auto err = validate_name("scope", scope)) {
+                return fail(err);
+            }
+        } else if (sub == "create" || sub == "info" || sub == "seal" || sub == "delete") {
+            if (a.positional.size() != 3) {
+                return usage_error("stream " + sub + " needs SCOPE/STREAM");
+            }
+            if (auto err = split_stream_name(a.positional[2], scope, name)) {
+                return fail(err);
+            }
+        } else {
+            return usage_error("stream needs create, list, info, seal or delete");
+        }
+    } else {
+        if (a.positional.size() != 2) {
+            return usage_error(cmd + " needs SCOPE/STREAM");
+        }
+        if (auto err = split_stream_name(a.positional[1], scope, name)) {
+            return fail(err);
+        }
+    }
+    auto segments = parse_number(a, "--segments", 1);
+    if (!segments || *segments == 0 || *segments > stream_segments_max) {
+        return usage_error(fmt::format("--segments must be 1..{}", stream_segments_max));
+    }
+
+    configure_logging("error");
+    client::client_config cfg;
+    if (const char* env = std::getenv("PRAVAHA_ENDPOINT"); env != nullptr && *env != 0) {
+        cfg.endpoint = env;
+    }
+    if (auto it = a.flags.find("--endpoint"); it != a.flags.end()) {
+        cfg.endpoint = it->second;
+    }
+    cfg.retry_timeout = std::chrono::milliseconds(15000);
+    auto factory = client::client_factory::connect(cfg);
+    if (!factory) {
+        return fail(factory.error());
+    }
+    auto& f = **factory;
+    auto& sm = f.streams();
+    if (cmd == "scope") {
+        if (sub == "create") {
+            if (auto err = sm.create_scope(scope)) {
+                return fail(err);
+            }
+            std::printf("scope %s created\n", scope.c_str());
+        } else if (sub == "delete") {
+            if (auto err = sm.delete_scope(scope)) {
+                return fail(err);
+            }
+            std::printf("scope %s deleted\n", scope.c_str());
+        } else {
+            auto list = sm.list_scopes();
+            if (!list) {
+                return fail(list.error());
+            }
+            for (const auto& s : *list) {
+                std::printf("%s\n", s.c_str());
+            }
+        }
+        return 0;
+    }
+    if (cmd == "stream") {
+        if (sub == "create") {
+            auto rec = sm.create_stream(scope, name, static_cast<uint32_t>(*segments));
+            if (!rec) {
+                return fail(rec.error());
+            }
+            std::printf("stream %s/%s created with %zu segments\n", scope.c_str(), name.c_str(),
+                        rec->segments.size());
+        } else if (sub == "list") {
+            auto list = sm.list_streams(scope);
+            if (!list) {
+                return fail(list.error());
+            }
+            for (const auto& s : *list) {
+                std::printf("%s\n", s.c_str());
+            }
+        } else if (sub == "info") {
+            return cmd_stream_info(f, scope, name, a.flags.count("--json") != 0);
+        } else if (sub == "seal") {
+            if (auto err = sm.seal_stream(scope, name)) {
+                return fail(err);
+            }
+            std::printf("stream %s/%s sealed\n", scope.c_str(), name.c_str());
+        } else {
+            if (auto err = sm.delete_stream(scope, name)) {
+                return fail(err);
+            }
+            std::printf("stream %s/%s deleted\n", scope.c_str(), name.c_str());
+        }
+        return 0;
+    }
+    if (cmd == "write") {
+        return cmd_write(f, scope, name, a);
+    }
+    return cmd_read(f, scope, name, a);
+}

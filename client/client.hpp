@@ -1,0 +1,116 @@
+#pragma once
+
+/// Module `client`: the C++ client library and the `pravaha` / `pravaha-bench` tools.
+///
+/// - `client_factory`: connects to a node (any node answers) and creates the objects below.
+/// - `stream_manager`: scopes and streams (blocking calls returning `caf::expected`).
+/// - `event_writer`: routes events by routing key to segments, keeps per-key order, batches
+///   events into append blocks with several blocks in flight per segment, and reconnects and
+///   resends transparently; the node drops resent duplicates by writer id + event number.
+/// - `event_reader`: reads every segment of a stream from its head or tail.
+///
+/// All objects are thread-compatible: one thread uses one object at a time. Callbacks given to
+/// `event_writer::write` run on the writer's internal thread and must not block.
+///
+/// May include: schema, runtime/transport.
+
+#include "schema/types.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pravaha::client {
+
+struct client_config {
+    std::string endpoint = "127.0.0.1:9090";
+    std::chrono::milliseconds request_timeout{10000};
+    /// How long a writer or reader keeps retrying after losing its node before giving up.
+    std::chrono::milliseconds retry_timeout{60000};
+    /// Worker threads of the client's actor system (0: one per core).
+    size_t worker_threads = 0;
+};
+
+class stream_manager {
+public:
+    virtual ~stream_manager() = default;
+    [[nodiscard]] virtual caf::error create_scope(const std::string& scope) = 0;
+    [[nodiscard]] virtual caf::error delete_scope(const std::string& scope) = 0;
+    [[nodiscard]] virtual caf::expected<std::vector<std::string>> list_scopes() = 0;
+    [[nodiscard]] virtual caf::expected<stream_record> create_stream(const std::string& scope,
+                                                                     const std::string& stream,
+                                                                     uint32_t segments) = 0;
+    [[nodiscard]] virtual caf::expected<std::vector<std::string>> list_streams(
+        const std::string& scope) = 0;
+    [[nodiscard]] virtual caf::expected<stream_info> stream_info_of(const std::string& scope,
+                                                                    const std::string& stream) = 0;
+    [[nodiscard]] virtual caf::error seal_stream(const std::string& scope,
+                                                 const std::string& stream) = 0;
+    [[nodiscard]] virtual caf::error delete_stream(const std::string& scope,
+                                                   const std::string& stream) = 0;
+};
+
+struct writer_config {
+    size_t block_bytes_max = 1024 * 1024;         ///< events per append block, by bytes
+    size_t blocks_in_flight_max = 8;              ///< per segment
+    size_t pending_bytes_max = 64 * 1024 * 1024;  ///< write() blocks beyond this (back-pressure)
+};
+
+/// Called once per event: empty error on durable acknowledgement, else why it failed.
+using ack_callback = std::function<void(const caf::error&)>;
+
+class event_writer {
+public:
+    virtual ~event_writer() = default;
+    /// Queues an event. Returns an error at once for events over 8 MiB or a closed writer;
+    /// otherwise `done` (if any) later reports the outcome. Blocks while too much is unacked.
+    [[nodiscard]] virtual caf::error write(std::string_view routing_key,
+                                           std::string_view payload,
+                                           ack_callback done = nullptr) = 0;
+    /// Waits until every queued event is acknowledged or failed; returns the first failure
+    /// since the previous flush.
+    [[nodiscard]] virtual caf::error flush() = 0;
+    /// Flushes, then stops the writer.
+    [[nodiscard]] virtual caf::error close() = 0;
+    virtual const writer_id& id() const = 0;
+};
+
+struct event {
+    std::string payload;
+    segment_id segment;
+    int64_t offset = 0;  ///< where the event starts in its segment
+};
+
+enum class start_position { head, tail };
+
+class event_reader {
+public:
+    virtual ~event_reader() = default;
+    /// The next event, or nullopt when none arrived within `timeout`. With a zero timeout,
+    /// nullopt means the reader has caught up with everything stored when it asked.
+    [[nodiscard]] virtual caf::expected<std::optional<event>> read_next(
+        std::chrono::milliseconds timeout) = 0;
+};
+
+class client_factory {
+public:
+    /// Connects to the node at `cfg.endpoint`. Errors: invalid_argument, unavailable.
+    [[nodiscard]] static caf::expected<std::unique_ptr<client_factory>> connect(
+        const client_config& cfg);
+    virtual ~client_factory() = default;
+    virtual stream_manager& streams() = 0;
+    [[nodiscard]] virtual caf::expected<std::unique_ptr<event_writer>> create_writer(
+        const std::string& scope, const std::string& stream, const writer_config& cfg = {}) = 0;
+    [[nodiscard]] virtual caf::expected<std::unique_ptr<event_reader>> create_reader(
+        const std::string& scope, const std::string& stream, start_position from) = 0;
+};
+
+}  // namespace pravaha::client

@@ -1,0 +1,187 @@
+#include "client/internal.hpp"
+#include "schema/errc.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
+
+#include <mutex>
+#include <random>
+
+namespace pravaha::client {
+
+namespace detail {
+
+bool needs_reconnect(const caf::error& err) {
+    if (err.category() == caf::atom("system")) {
+        return true;  // receiver down, timeout, connection failures: start over on a new link
+    }
+    return code_of(err) == errc::unavailable || code_of(err) == errc::storage_io ||
+           code_of(err) == errc::timeout;
+}
+
+bool is_transient(const caf::error& err) {
+    if (needs_reconnect(err)) {
+        return true;
+    }
+    auto c = code_of(err);
+    return c == errc::overloaded || c == errc::event_number_gap;
+}
+
+}  // namespace detail
+
+namespace {
+
+class manager_impl final : public stream_manager {
+public:
+    manager_impl(caf::actor_system& sys, detail::endpoint_info ep, transport::node_actor node)
+        : sys_(sys), ep_(std::move(ep)), node_(std::move(node)) {}
+
+    transport::node_actor node() {
+        std::lock_guard<std::mutex> guard(mutex_);
+        return node_;
+    }
+
+    // One blocking request; after a lost connection, reconnects once and retries. Every request
+    // here is either idempotent by nature or answers "exists"/"not found" on a repeat.
+    template <class R, class... Ts>
+    caf::expected<R> call(Ts... xs) {
+        auto res = call_once<R>(node(), xs...);
+        if (!res && detail::needs_reconnect(res.error())) {
+            auto fresh = transport::connect_node(sys_, ep_.host, ep_.port);
+            if (!fresh) {
+                return std::move(fresh.error());
+            }
+            {
+                std::lock_guard<std::mutex> guard(mutex_);
+                node_ = *fresh;
+            }
+            res = call_once<R>(*fresh, xs...);
+        }
+        return res;
+    }
+
+    template <class R, class... Ts>
+    caf::expected<R> call_once(const transport::node_actor& dest, Ts... xs) {
+        caf::scoped_actor self{sys_};
+        caf::expected<R> out{caf::make_error(errc::timeout, "no answer from node")};
+        self->request(dest, ep_.cfg.request_timeout, xs...)
+            .receive([&](R& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); });
+        return out;
+    }
+
+    static caf::error done(caf::expected<bool> r) {
+        return r ? caf::error{} : std::move(r.error());
+    }
+
+    caf::error create_scope(const std::string& scope) override {
+        return done(call<bool>(create_scope_atom::value, scope));
+    }
+    caf::error delete_scope(const std::string& scope) override {
+        return done(call<bool>(delete_scope_atom::value, scope));
+    }
+    caf::expected<std::vector<std::string>> list_scopes() override {
+        return call<std::vector<std::string>>(list_scopes_atom::value);
+    }
+    caf::expected<stream_record> create_stream(const std::string& scope,
+                                               const std::string& stream,
+                                               uint32_t segments) override {
+        return call<stream_record>(create_stream_atom::value, scope, stream, segments);
+    }
+    caf::expected<std::vector<std::string>> list_streams(const std::string& scope) override {
+        return call<std::vector<std::string>>(list_streams_atom::value, scope);
+    }
+    caf::expected<stream_info> stream_info_of(const std::string& scope,
+                                              const std::string& stream) override {
+        return call<stream_info>(stream_info_atom::value, scope, stream);
+    }
+    caf::error seal_stream(const std::string& scope, const std::string& stream) override {
+        auto r = call<stream_record>(seal_stream_atom::value, scope, stream);
+        return r ? caf::error{} : std::move(r.error());
+    }
+    caf::error delete_stream(const std::string& scope, const std::string& stream) override {
+        return done(call<bool>(delete_stream_atom::value, scope, stream));
+    }
+
+    const detail::endpoint_info& endpoint() const { return ep_; }
+
+private:
+    caf::actor_system& sys_;
+    detail::endpoint_info ep_;
+    std::mutex mutex_;
+    transport::node_actor node_;
+};
+
+class factory_impl final : public client_factory {
+public:
+    factory_impl(std::unique_ptr<caf::actor_system_config> cfg,
+                 detail::endpoint_info ep,
+                 caf::expected<transport::node_actor>& node_out)
+        : cfg_(std::move(cfg)), sys_(*cfg_) {
+        node_out = transport::connect_node(sys_, ep.host, ep.port);
+        if (node_out) {
+            manager_ = std::make_unique<manager_impl>(sys_, ep, *node_out);
+        }
+    }
+
+    ~factory_impl() override { manager_.reset(); }
+
+    stream_manager& streams() override { return *manager_; }
+
+    caf::expected<std::unique_ptr<event_writer>> create_writer(const std::string& scope,
+                                                               const std::string& stream,
+                                                               const writer_config& cfg) override {
+        if (cfg.block_bytes_max == 0 || cfg.blocks_in_flight_max == 0 ||
+            cfg.pending_bytes_max == 0) {
+            return caf::make_error(errc::invalid_argument, "writer limits must be positive");
+        }
+        auto rec = manager_->call<stream_record>(get_stream_atom::value, scope, stream);
+        if (!rec) {
+            return std::move(rec.error());
+        }
+        if (rec->state == stream_state::sealed) {
+            return caf::make_error(errc::stream_sealed,
+                                   "stream " + scope + "/" + stream + " is sealed");
+        }
+        std::random_device rd;  // a fresh random writer id per writer object
+        writer_id id{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
+        return detail::make_writer(sys_, manager_->endpoint(), manager_->node(), std::move(*rec),
+                                   cfg, id);
+    }
+
+    caf::expected<std::unique_ptr<event_reader>> create_reader(const std::string& scope,
+                                                               const std::string& stream,
+                                                               start_position from) override {
+        auto info = manager_->stream_info_of(scope, stream);
+        if (!info) {
+            return std::move(info.error());
+        }
+        return detail::make_reader(sys_, manager_->endpoint(), manager_->node(), *info, from);
+    }
+
+private:
+    std::unique_ptr<caf::actor_system_config> cfg_;
+    caf::actor_system sys_;
+    std::unique_ptr<manager_impl> manager_;
+};
+
+}  // namespace
+
+caf::expected<std::unique_ptr<client_factory>> client_factory::connect(const client_config& cfg) {
+    detail::endpoint_info ep;
+    ep.cfg = cfg;
+    if (auto err = transport::parse_endpoint(cfg.endpoint, ep.host, ep.port)) {
+        return err;
+    }
+    transport::system_options opts;
+    opts.worker_threads = cfg.worker_threads;
+    caf::expected<transport::node_actor> node{caf::error{}};
+    auto f = std::make_unique<factory_impl>(transport::make_config(opts), ep, node);
+    if (!node) {
+        return std::move(node.error());
+    }
+    return std::unique_ptr<client_factory>(std::move(f));
+}
+
+}  // namespace pravaha::client

@@ -1,0 +1,444 @@
+#include "client/internal.hpp"
+#include "schema/errc.hpp"
+#include "schema/keyspace.hpp"
+#include "schema/logging.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+namespace pravaha::client::detail {
+
+namespace {
+
+using write_atom = caf::atom_constant<caf::atom("wwrite")>;
+using wflush_atom = caf::atom_constant<caf::atom("wflush")>;
+using retry_atom = caf::atom_constant<caf::atom("wretry")>;
+using reconnect_atom = caf::atom_constant<caf::atom("wreconn")>;
+
+// Memory accounting shared by the facade (which blocks) and the actor (which releases).
+struct budget {
+    std::mutex mutex;
+    std::condition_variable cv;
+    size_t bytes = 0;
+
+    void release(size_t n) {
+        std::lock_guard<std::mutex> guard(mutex);
+        bytes -= n;
+        cv.notify_all();
+    }
+};
+
+struct outgoing {
+    uint32_t segment_index = 0;
+    std::string framed;  // one framed event
+    ack_callback done;
+};
+
+}  // namespace
+}  // namespace pravaha::client::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pravaha::client::detail::outgoing)
+
+namespace pravaha::client::detail {
+
+namespace {
+
+struct queued {
+    std::string framed;
+    ack_callback done;
+};
+
+struct block_in_flight {
+    append_block block;
+    std::vector<ack_callback> done;
+};
+
+struct segment_writer {
+    segment_key key;
+    int64_t next_event_number = 0;
+    std::deque<queued> queue;
+    size_t queue_bytes = 0;
+    std::deque<block_in_flight> in_flight;
+    size_t sent = 0;  // how many of in_flight were sent in the current generation
+};
+
+struct writer_state {
+    endpoint_info ep;
+    writer_config cfg;
+    writer_id id;
+    std::shared_ptr<budget> mem;
+    transport::node_actor node;
+    bool connected = false;
+    uint64_t generation = 0;
+    std::chrono::steady_clock::time_point down_since;
+    std::chrono::milliseconds backoff{50};
+    std::vector<segment_writer> segments;
+    std::vector<caf::response_promise> flush_waiters;
+    caf::error first_error;
+    static inline const char* name = "event_writer";
+};
+
+using writer_ptr = caf::stateful_actor<writer_state>*;
+
+void pump(writer_ptr self, size_t index);
+void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err);
+
+bool idle(writer_ptr self) {
+    for (auto& s : self->state.segments) {
+        if (!s.queue.empty() || !s.in_flight.empty()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void check_flush(writer_ptr self) {
+    auto& st = self->state;
+    if (st.flush_waiters.empty() || !idle(self)) {
+        return;
+    }
+    for (auto& rp : st.flush_waiters) {
+        rp.deliver(st.first_error ? st.first_error : caf::error{}, true);
+    }
+    st.flush_waiters.clear();
+    st.first_error = caf::error{};
+}
+
+void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
+    if (err && !self->state.first_error) {
+        self->state.first_error = err;
+    }
+    for (auto& cb : b.done) {
+        if (cb) {
+            cb(err);
+        }
+    }
+    self->state.mem->release(b.block.data.size());
+}
+
+void send_block(writer_ptr self, size_t index, const append_block& block) {
+    auto gen = self->state.generation;
+    auto last = block.last_event_number;
+    self->request(self->state.node, self->state.ep.cfg.request_timeout, append_atom::value, block)
+        .then(
+            [=](const append_ack& ack) {
+                auto& st = self->state;
+                if (gen != st.generation) {
+                    return;  // answer to a superseded send; the resend will be acknowledged
+                }
+                auto& seg = st.segments[index];
+                while (!seg.in_flight.empty() &&
+                       seg.in_flight.front().block.last_event_number <= ack.last_event_number) {
+                    finish_block(self, seg.in_flight.front(), caf::error{});
+                    seg.in_flight.pop_front();
+                    if (seg.sent > 0) {
+                        --seg.sent;
+                    }
+                }
+                pump(self, index);
+                check_flush(self);
+            },
+            [=](caf::error& err) {
+                (void)last;
+                on_failure(self, index, gen, std::move(err));
+            });
+}
+
+void pump(writer_ptr self, size_t index) {
+    auto& st = self->state;
+    if (!st.connected) {
+        return;
+    }
+    auto& seg = st.segments[index];
+    while (seg.sent < seg.in_flight.size()) {
+        send_block(self, index, seg.in_flight[seg.sent].block);
+        ++seg.sent;
+    }
+    while (seg.in_flight.size() < st.cfg.blocks_in_flight_max && !seg.queue.empty()) {
+        block_in_flight b;
+        b.block.key = seg.key;
+        b.block.writer = st.id;
+        b.block.first_event_number = seg.next_event_number;
+        while (!seg.queue.empty() &&
+               (b.block.event_count == 0 ||
+                b.block.data.size() + seg.queue.front().framed.size() <= st.cfg.block_bytes_max)) {
+            auto& q = seg.queue.front();
+            seg.queue_bytes -= q.framed.size();
+            b.block.data += q.framed;
+            b.done.push_back(std::move(q.done));
+            ++b.block.event_count;
+            seg.queue.pop_front();
+        }
+        seg.next_event_number += b.block.event_count;
+        b.block.last_event_number = seg.next_event_number - 1;
+        seg.in_flight.push_back(std::move(b));
+        send_block(self, index, seg.in_flight.back().block);
+        ++seg.sent;
+    }
+}
+
+void fail_all(writer_ptr self, const caf::error& err) {
+    for (auto& seg : self->state.segments) {
+        for (auto& b : seg.in_flight) {
+            finish_block(self, b, err);
+        }
+        seg.in_flight.clear();
+        seg.sent = 0;
+        for (auto& q : seg.queue) {
+            block_in_flight b;
+            b.block.data = std::move(q.framed);
+            b.done.push_back(std::move(q.done));
+            finish_block(self, b, err);
+        }
+        seg.queue.clear();
+        seg.queue_bytes = 0;
+    }
+    check_flush(self);
+}
+
+void reconnect(writer_ptr self) {
+    auto& st = self->state;
+    auto gen = st.generation;
+    self->request(transport::middleman(self->system()), std::chrono::seconds(5),
+                  caf::connect_atom::value, st.ep.host, st.ep.port)
+        .then(
+            [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+                auto& s = self->state;
+                if (gen != s.generation || s.connected) {
+                    return;
+                }
+                if (!ptr) {
+                    self->delayed_send(self, s.backoff, reconnect_atom::value, gen);
+                    return;
+                }
+                s.node = transport::as_node(ptr);
+                s.connected = true;
+                s.backoff = std::chrono::milliseconds(50);
+                self->monitor(s.node);
+                module_log("client")->info("writer reconnected writer={} endpoint={}:{}",
+                                           to_string(s.id), s.ep.host, s.ep.port);
+                for (size_t i = 0; i < s.segments.size(); ++i) {
+                    pump(self, i);
+                }
+            },
+            [=](caf::error&) {
+                auto& s = self->state;
+                if (gen != s.generation) {
+                    return;
+                }
+                if (std::chrono::steady_clock::now() - s.down_since > s.ep.cfg.retry_timeout) {
+                    fail_all(self, caf::make_error(errc::unavailable,
+                                                   "node unreachable at " + s.ep.host + ":" +
+                                                       std::to_string(s.ep.port)));
+                    s.down_since = std::chrono::steady_clock::now();
+                }
+                s.backoff = std::min(s.backoff * 2, std::chrono::milliseconds(1000));
+                self->delayed_send(self, s.backoff, reconnect_atom::value, gen);
+            });
+}
+
+// Starts a new generation: every unacknowledged block is resent in order, after reconnecting
+// if the link is gone. The node drops what it already stored (writer id + event number).
+void restart(writer_ptr self, bool lost_link) {
+    auto& st = self->state;
+    ++st.generation;
+    for (auto& seg : st.segments) {
+        seg.sent = 0;
+    }
+    if (lost_link) {
+        if (st.connected) {
+            st.connected = false;
+            st.down_since = std::chrono::steady_clock::now();
+            self->demonitor(st.node.address());
+            st.node = transport::node_actor{};
+        }
+        reconnect(self);
+    } else {
+        self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, st.generation);
+    }
+}
+
+void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err) {
+    auto& st = self->state;
+    if (gen != st.generation) {
+        return;
+    }
+    if (is_transient(err)) {
+        module_log("client")->debug("writer retrying writer={} error={}", to_string(st.id),
+                                    render_error(err));
+        restart(self, needs_reconnect(err));
+        return;
+    }
+    // Final for this segment (sealed, deleted): fail everything queued for it, in order.
+    module_log("client")->warn("writer segment failed writer={} segment={} error={}",
+                               to_string(st.id), to_string(st.segments[index].key),
+                               render_error(err));
+    auto& seg = st.segments[index];
+    for (auto& b : seg.in_flight) {
+        finish_block(self, b, err);
+    }
+    seg.in_flight.clear();
+    seg.sent = 0;
+    for (auto& q : seg.queue) {
+        block_in_flight b;
+        b.block.data = std::move(q.framed);
+        b.done.push_back(std::move(q.done));
+        finish_block(self, b, err);
+    }
+    seg.queue.clear();
+    seg.queue_bytes = 0;
+    check_flush(self);
+}
+
+caf::behavior writer_impl(writer_ptr self,
+                          endpoint_info ep,
+                          transport::node_actor node,
+                          stream_record rec,
+                          writer_config cfg,
+                          writer_id id,
+                          std::shared_ptr<budget> mem) {
+    auto& st = self->state;
+    st.ep = std::move(ep);
+    st.cfg = cfg;
+    st.id = id;
+    st.mem = std::move(mem);
+    st.node = std::move(node);
+    st.connected = true;
+    self->monitor(st.node);
+    for (const auto& r : rec.segments) {
+        segment_writer w;
+        w.key = segment_key{rec.uid, r.id};
+        st.segments.push_back(std::move(w));
+    }
+    self->set_down_handler([=](caf::down_msg& dm) {
+        auto& s = self->state;
+        if (s.connected && dm.source == s.node.address()) {
+            module_log("client")->info("writer lost its node writer={}", to_string(s.id));
+            restart(self, true);
+        }
+    });
+    return {
+        [=](write_atom, outgoing& ev) {
+            auto& seg = self->state.segments[ev.segment_index];
+            seg.queue_bytes += ev.framed.size();
+            seg.queue.push_back(queued{std::move(ev.framed), std::move(ev.done)});
+            pump(self, ev.segment_index);
+        },
+        [=](wflush_atom) -> caf::result<caf::error, bool> {
+            auto rp = self->make_response_promise();
+            self->state.flush_waiters.push_back(rp);
+            check_flush(self);
+            return rp;
+        },
+        [=](retry_atom, uint64_t gen) {
+            if (gen != self->state.generation) {
+                return;
+            }
+            for (size_t i = 0; i < self->state.segments.size(); ++i) {
+                pump(self, i);
+            }
+        },
+        [=](reconnect_atom, uint64_t gen) {
+            if (gen == self->state.generation && !self->state.connected) {
+                reconnect(self);
+            }
+        },
+    };
+}
+
+class writer_facade final : public event_writer {
+public:
+    writer_facade(caf::actor_system& sys,
+                  const endpoint_info& ep,
+                  transport::node_actor node,
+                  stream_record rec,
+                  const writer_config& cfg,
+                  writer_id id)
+        : sys_(sys), cfg_(cfg), id_(id), ranges_(rec.segments), mem_(std::make_shared<budget>()) {
+        actor_ = sys.spawn(writer_impl, ep, std::move(node), std::move(rec), cfg, id, mem_);
+    }
+
+    ~writer_facade() override {
+        if (!closed_) {
+            pravaha::ignore_error(close(), "destructor cannot report; call close() to see errors");
+        }
+    }
+
+    caf::error write(std::string_view routing_key,
+                     std::string_view payload,
+                     ack_callback done) override {
+        if (closed_) {
+            return caf::make_error(errc::invalid_argument, "writer is closed");
+        }
+        if (payload.size() > event_bytes_max) {
+            return caf::make_error(
+                errc::event_too_large,
+                "event of " + std::to_string(payload.size()) + " bytes exceeds the 8 MiB limit");
+        }
+        outgoing ev;
+        ev.segment_index =
+            static_cast<uint32_t>(find_range(ranges_, routing_key_hash(routing_key)));
+        ev.framed.reserve(payload.size() + event_header_bytes);
+        frame_event(ev.framed, payload);
+        ev.done = std::move(done);
+        {
+            std::unique_lock<std::mutex> lock(mem_->mutex);
+            mem_->cv.wait(lock, [&] {
+                return mem_->bytes == 0 || mem_->bytes + ev.framed.size() <= cfg_.pending_bytes_max;
+            });
+            mem_->bytes += ev.framed.size();
+        }
+        caf::anon_send(actor_, write_atom::value, std::move(ev));
+        return {};
+    }
+
+    caf::error flush() override {
+        caf::scoped_actor self{sys_};
+        caf::error result;
+        self->request(actor_, caf::infinite, wflush_atom::value)
+            .receive([&](caf::error& err, bool) { result = std::move(err); },
+                     [&](caf::error& err) { result = std::move(err); });
+        return result;
+    }
+
+    caf::error close() override {
+        if (closed_) {
+            return {};
+        }
+        auto err = flush();
+        closed_ = true;
+        caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+        return err;
+    }
+
+    const writer_id& id() const override { return id_; }
+
+private:
+    caf::actor_system& sys_;
+    writer_config cfg_;
+    writer_id id_;
+    std::vector<segment_range> ranges_;
+    std::shared_ptr<budget> mem_;
+    caf::actor actor_;
+    bool closed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
+                                          const endpoint_info& ep,
+                                          transport::node_actor node,
+                                          stream_record rec,
+                                          const writer_config& cfg,
+                                          writer_id id) {
+    return std::make_unique<writer_facade>(sys, ep, std::move(node), std::move(rec), cfg, id);
+}
+
+}  // namespace pravaha::client::detail

@@ -1,0 +1,149 @@
+#include "actors/actors.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/transport/transport.hpp"
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+#include "storage/storage.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+
+namespace pravaha::runtime {
+
+namespace {
+
+std::atomic<int> stop_signal{0};
+
+void on_signal(int sig) {
+    stop_signal.store(sig);
+}
+
+// The published endpoint: forwards each request to the actor that owns the state, which then
+// answers the client directly (delegation, no extra hop on the way back).
+transport::node_actor::behavior_type endpoint_impl(transport::node_actor::pointer self,
+                                                   actors::controller_actor ctl,
+                                                   actors::container_actor cnt) {
+    return {
+        [=](create_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
+        [=](delete_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
+        [=](list_scopes_atom a) { return self->delegate(ctl, a); },
+        [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), k);
+        },
+        [=](list_streams_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
+        [=](get_stream_atom a, std::string& s, std::string& n) {
+            return self->delegate(ctl, a, std::move(s), std::move(n));
+        },
+        [=](seal_stream_atom a, std::string& s, std::string& n) {
+            return self->delegate(ctl, a, std::move(s), std::move(n));
+        },
+        [=](delete_stream_atom a, std::string& s, std::string& n) {
+            return self->delegate(ctl, a, std::move(s), std::move(n));
+        },
+        [=](stream_info_atom a, std::string& s, std::string& n) {
+            return self->delegate(ctl, a, std::move(s), std::move(n));
+        },
+        [=](append_atom a, append_block& b) { return self->delegate(cnt, a, std::move(b)); },
+        [=](read_atom a, read_request& r) { return self->delegate(cnt, a, std::move(r)); },
+    };
+}
+
+int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+int run_node(const node_options& opts) {
+    auto log = module_log("runtime");
+    std::error_code ec;
+    std::filesystem::create_directories(opts.data_dir, ec);
+    if (ec) {
+        log->error("cannot create data directory dir={} error={}", opts.data_dir, ec.message());
+        return 1;
+    }
+    auto store = storage::open_rocksdb({opts.data_dir + "/db"});
+    if (!store) {
+        log->error("cannot open store dir={} error={}", opts.data_dir, render_error(store.error()));
+        return 1;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    int exit_code = 0;
+    {
+        auto cfg = transport::make_config({});
+        caf::actor_system sys{*cfg};
+        actors::container_config ccfg;
+        ccfg.store = store->get();
+        auto container = actors::spawn_container(sys, ccfg);
+        if (!container) {
+            log->error("container recovery failed error={}", render_error(container.error()));
+            return 1;
+        }
+        actors::controller_config kcfg;
+        kcfg.store = store->get();
+        kcfg.container = *container;
+        kcfg.wall_clock_ms = wall_clock_ms;
+        auto controller = actors::spawn_controller(sys, kcfg);
+        if (!controller) {
+            log->error("controller start failed error={}", render_error(controller.error()));
+            caf::anon_send_exit(*container, caf::exit_reason::user_shutdown);
+            return 1;
+        }
+        auto endpoint = sys.spawn(endpoint_impl, *controller, *container);
+        auto port = transport::publish_node(sys, endpoint, opts.port, opts.bind);
+        if (!port) {
+            log->error("{}", render_error(port.error()));
+            caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
+            caf::anon_send_exit(*controller, caf::exit_reason::user_shutdown);
+            caf::anon_send_exit(*container, caf::exit_reason::user_shutdown);
+            return 1;
+        }
+        log->info("node started mode=standalone endpoint={}:{} data_dir={}", opts.bind, *port,
+                  opts.data_dir);
+        // Fail-stop: if the container or controller dies (storage error), exit non-zero so that a
+        // restart recovers from disk instead of serving from broken state.
+        caf::scoped_actor self{sys};
+        self->monitor(*container);
+        self->monitor(*controller);
+        bool running = true;
+        while (running) {
+            self->receive(
+                [&](caf::down_msg& dm) {
+                    log->error("fatal: a core actor stopped reason={}", sys.render(dm.reason));
+                    exit_code = 1;
+                    running = false;
+                },
+                caf::after(std::chrono::milliseconds(100)) >>
+                    [&] {
+                        if (int sig = stop_signal.load(); sig != 0) {
+                            log->info("node stopping signal={}", strsignal(sig));
+                            running = false;
+                        }
+                    });
+        }
+        caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(*controller, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(*container, caf::exit_reason::user_shutdown);
+        sys.middleman().unpublish(endpoint, *port);
+    }
+    store->reset();
+    log->info("node stopped");
+    return exit_code;
+}
+
+}  // namespace pravaha::runtime

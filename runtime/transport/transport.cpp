@@ -1,0 +1,80 @@
+#include "runtime/transport/transport.hpp"
+
+#include "schema/errc.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+
+namespace pravaha::transport {
+
+std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts) {
+    auto cfg = std::make_unique<caf::actor_system_config>();
+    cfg->load<caf::io::middleman>();
+    add_message_types(*cfg);
+    cfg->set("scheduler.policy", caf::atom_from_string(opts.scheduler));
+    if (opts.worker_threads > 0) {
+        cfg->set("scheduler.max-threads", opts.worker_threads);
+    }
+    return cfg;
+}
+
+caf::expected<uint16_t> publish_node(caf::actor_system& sys,
+                                     const node_actor& node,
+                                     uint16_t port,
+                                     const std::string& bind) {
+    auto res = sys.middleman().publish(node, port, bind.c_str(), true);
+    if (!res) {
+        return caf::make_error(errc::unavailable, "cannot listen on " + bind + ":" +
+                                                      std::to_string(port) + ": " +
+                                                      sys.render(res.error()));
+    }
+    return *res;
+}
+
+caf::expected<node_actor> connect_node(caf::actor_system& sys,
+                                       const std::string& host,
+                                       uint16_t port) {
+    auto res = sys.middleman().remote_actor<node_actor>(host, port);
+    if (!res) {
+        return caf::make_error(errc::unavailable, "cannot connect to node at " + host + ":" +
+                                                      std::to_string(port) + " (" +
+                                                      sys.render(res.error()) + ")");
+    }
+    return *res;
+}
+
+caf::io::middleman_actor middleman(caf::actor_system& sys) {
+    return sys.middleman().actor_handle();
+}
+
+node_actor as_node(const caf::strong_actor_ptr& ptr) {
+    return caf::actor_cast<node_actor>(ptr);
+}
+
+caf::error parse_endpoint(const std::string& endpoint, std::string& host, uint16_t& port) {
+    auto colon = endpoint.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == endpoint.size()) {
+        return caf::make_error(errc::invalid_argument,
+                               "endpoint must be HOST:PORT, got '" + endpoint + "'");
+    }
+    auto port_text = endpoint.substr(colon + 1);
+    unsigned long value = 0;
+    for (char c : port_text) {
+        if (c < '0' || c > '9') {
+            return caf::make_error(errc::invalid_argument,
+                                   "bad port in endpoint '" + endpoint + "'");
+        }
+        value = value * 10 + static_cast<unsigned long>(c - '0');
+        if (value > 65535) {
+            return caf::make_error(errc::invalid_argument,
+                                   "port out of range in endpoint '" + endpoint + "'");
+        }
+    }
+    host = endpoint.substr(0, colon);
+    port = static_cast<uint16_t>(value);
+    return {};
+}
+
+}  // namespace pravaha::transport

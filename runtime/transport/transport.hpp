@@ -1,0 +1,75 @@
+#pragma once
+
+/// Module `runtime/transport`: how clients and nodes reach each other. Today this is CAF's io
+/// middleman (BASP over TCP); the simulator will substitute its own network behind the same
+/// `node_actor` handle.
+///
+/// - `node_actor`: the request interface a node publishes on its endpoint port (9090).
+/// - `make_config`: an actor system config with the middleman loaded and all message types
+///   registered, for every process that talks to a node.
+/// - `publish_node` / `connect_node`: publish a node endpoint, connect to one.
+///
+/// May include: schema.
+
+#include "schema/atoms.hpp"
+#include "schema/types.hpp"
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pravaha::transport {
+
+using node_actor = caf::typed_actor<
+    caf::replies_to<create_scope_atom, std::string>::with<bool>,
+    caf::replies_to<delete_scope_atom, std::string>::with<bool>,
+    caf::replies_to<list_scopes_atom>::with<std::vector<std::string>>,
+    caf::replies_to<create_stream_atom, std::string, std::string, uint32_t>::with<stream_record>,
+    caf::replies_to<list_streams_atom, std::string>::with<std::vector<std::string>>,
+    caf::replies_to<get_stream_atom, std::string, std::string>::with<stream_record>,
+    caf::replies_to<seal_stream_atom, std::string, std::string>::with<stream_record>,
+    caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
+    caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>,
+    caf::replies_to<append_atom, append_block>::with<append_ack>,
+    caf::replies_to<read_atom, read_request>::with<read_result>>;
+
+/// Options of an actor system that talks to nodes.
+struct system_options {
+    /// "sharing" gives the lowest request latency on small machines (design.md section 11).
+    std::string scheduler = "sharing";
+    size_t worker_threads = 0;  ///< 0: one per core
+};
+
+/// An actor system config with the io middleman loaded and Pravaha's message types registered.
+std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts);
+
+/// Publishes `node` on `bind:port` (port 0 picks a free port). Returns the bound port.
+[[nodiscard]] caf::expected<uint16_t> publish_node(caf::actor_system& sys,
+                                                   const node_actor& node,
+                                                   uint16_t port,
+                                                   const std::string& bind);
+
+/// Connects to the node at host:port (blocking). Errors: errc::unavailable with the reason.
+[[nodiscard]] caf::expected<node_actor> connect_node(caf::actor_system& sys,
+                                                     const std::string& host,
+                                                     uint16_t port);
+
+/// The middleman actor, for connecting asynchronously from inside an actor:
+/// `request(middleman(sys), timeout, caf::connect_atom::value, host, port)` answers with
+/// (node_id, strong_actor_ptr, interface); `as_node` turns the pointer into a handle.
+caf::io::middleman_actor middleman(caf::actor_system& sys);
+node_actor as_node(const caf::strong_actor_ptr& ptr);
+
+/// Parses "host:port". Errors: errc::invalid_argument.
+[[nodiscard]] caf::error parse_endpoint(const std::string& endpoint,
+                                        std::string& host,
+                                        uint16_t& port);
+
+}  // namespace pravaha::transport

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace pravaha::test {
+
+/// Picks a free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
+uint16_t free_port();
+
+/// A real `pravaha-node --standalone` child process on 127.0.0.1. The destructor kills it.
+class node_process {
+public:
+    node_process(std::string data_dir, uint16_t port);
+    ~node_process();
+    node_process(const node_process&) = delete;
+    node_process& operator=(const node_process&) = delete;
+
+    /// Starts the node and waits until its port accepts connections. Returns false on timeout.
+    bool start();
+    /// SIGKILL and reap: a crash without any chance to flush.
+    void kill_hard();
+    /// SIGTERM and reap; returns the exit status.
+    int stop();
+    bool running() const { return pid_ > 0; }
+    uint16_t port() const { return port_; }
+    std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
+
+private:
+    std::string data_dir_;
+    uint16_t port_;
+    pid_t pid_ = -1;
+};
+
+/// Runs a shell command, returns its exit code and puts stdout (and stderr if asked) into out.
+int run_command(const std::string& cmd, std::string& out);
+
+}  // namespace pravaha::test

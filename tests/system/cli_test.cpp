@@ -1,0 +1,155 @@
+// The `pravaha` CLI against a real node: the tour from the README and its bad-input errors.
+
+#include "tests/support/node_process.hpp"
+#include "tests/support/temp_dir.hpp"
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+using namespace pravaha;
+
+#ifndef PRAVAHA_CLI_BIN
+#error "PRAVAHA_CLI_BIN must name the pravaha binary"
+#endif
+
+namespace {
+
+struct cli {
+    std::string endpoint;
+    int run(const std::string& args, std::string& out, const std::string& stdin_file = "") const {
+        std::string cmd = std::string(PRAVAHA_CLI_BIN) + " --endpoint " + endpoint + " " + args;
+        if (!stdin_file.empty()) {
+            cmd += " < " + stdin_file;
+        }
+        cmd += " 2>&1";
+        return test::run_command(cmd, out);
+    }
+};
+
+std::vector<std::string> lines(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    std::string l;
+    while (std::getline(in, l)) {
+        out.push_back(l);
+    }
+    return out;
+}
+
+bool has(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the CLI creates, writes, reads, seals and deletes", "[system]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    cli c{node.endpoint()};
+    std::string out;
+    REQUIRE(c.run("scope create tour", out) == 0);
+    REQUIRE(c.run("stream create tour/orders --segments 3", out) == 0);
+    CHECK(has(out, "3 segments"));
+    REQUIRE(c.run("scope list", out) == 0);
+    CHECK(lines(out) == std::vector<std::string>{"tour"});
+    REQUIRE(c.run("stream list tour", out) == 0);
+    CHECK(lines(out) == std::vector<std::string>{"orders"});
+
+    auto input = dir.path() + "/in.txt";
+    {
+        std::ofstream f(input);
+        f << "alice:a1\nbob:b1\nalice:a2\ncarol:c1\nbob:b2\nalice:a3\n";
+    }
+    REQUIRE(c.run("write tour/orders --key-delimiter :", out, input) == 0);
+    CHECK(has(out, "6 events acknowledged"));
+
+    REQUIRE(c.run("read tour/orders", out) == 0);
+    auto events = lines(out);
+    REQUIRE(events.size() == 6);
+    auto pos = [&](const std::string& e) {
+        return std::find(events.begin(), events.end(), e) - events.begin();
+    };
+    CHECK(pos("a1") < pos("a2"));
+    CHECK(pos("a2") < pos("a3"));
+    CHECK(pos("b1") < pos("b2"));
+    CHECK(pos("c1") < 6);
+
+    REQUIRE(c.run("read tour/orders --max 2 --json", out) == 0);
+    auto js = lines(out);
+    REQUIRE(js.size() == 2);
+    CHECK(has(js[0], "\"segment\":\"0."));
+    CHECK(has(js[0], "\"offset\":"));
+
+    REQUIRE(c.run("read tour/orders --from tail", out) == 0);
+    CHECK(out.empty());
+
+    REQUIRE(c.run("stream info tour/orders --json", out) == 0);
+    CHECK(has(out, "\"state\":\"active\""));
+    CHECK(std::count(out.begin(), out.end(), '{') == 4);  // the stream and 3 segments
+    REQUIRE(c.run("stream info tour/orders", out) == 0);
+    CHECK(has(out, "segments=3"));
+
+    SECTION("bad input gets a clear error and changes nothing") {
+        CHECK(c.run("scope create tour", out) != 0);
+        CHECK(has(out, "scope_exists"));
+        CHECK(c.run("scope create bad_name", out) != 0);
+        CHECK(has(out, "invalid_name"));
+        CHECK(c.run("stream create tour/" + std::string(251, 'x'), out) != 0);
+        CHECK(has(out, "invalid_name"));
+        CHECK(c.run("stream create tour/orders", out) != 0);
+        CHECK(has(out, "stream_exists"));
+        CHECK(c.run("stream create nope/s", out) != 0);
+        CHECK(has(out, "scope_not_found"));
+        CHECK(c.run("stream create tour/x --segments 0", out) != 0);
+        CHECK(c.run("read tour/missing", out) != 0);
+        CHECK(has(out, "stream_not_found"));
+        CHECK(c.run("scope delete tour", out) != 0);
+        CHECK(has(out, "scope_not_empty"));
+        CHECK(c.run("stream delete tour/orders", out) != 0);
+        CHECK(has(out, "stream_not_sealed"));
+        CHECK(c.run("stream frobnicate tour/orders", out) == 2);
+        CHECK(c.run("read tour/orders --from middle", out) == 2);
+
+        auto big = dir.path() + "/big.txt";
+        {
+            std::ofstream f(big);
+            f << "k:" << std::string(8 * 1024 * 1024 + 1, 'x') << "\nk:small\n";
+        }
+        CHECK(c.run("write tour/orders --key-delimiter :", out, big) != 0);
+        CHECK(has(out, "event_too_large"));
+        CHECK(has(out, "1 events acknowledged"));  // the small one still went in
+
+        REQUIRE(c.run("stream seal tour/orders", out) == 0);
+        CHECK(c.run("write tour/orders", out, input) != 0);
+        CHECK(has(out, "stream_sealed"));
+        // Nothing above changed the stored events.
+        REQUIRE(c.run("read tour/orders", out) == 0);
+        CHECK(lines(out).size() == 7);
+        REQUIRE(c.run("stream delete tour/orders", out) == 0);
+        REQUIRE(c.run("scope delete tour", out) == 0);
+        REQUIRE(c.run("scope list", out) == 0);
+        CHECK(out.empty());
+    }
+    SECTION("metadata and events survive a restart") {
+        CHECK(node.stop() == 0);
+        REQUIRE(node.start());
+        REQUIRE(c.run("read tour/orders", out) == 0);
+        CHECK(lines(out) == events);
+        REQUIRE(c.run("stream list tour", out) == 0);
+        CHECK(lines(out) == std::vector<std::string>{"orders"});
+    }
+    CHECK(node.stop() == 0);
+}
+
+TEST_CASE("the CLI reports a node that is not running in one line", "[system]") {
+    cli c{"127.0.0.1:" + std::to_string(test::free_port())};
+    std::string out;
+    CHECK(c.run("scope list", out) == 1);
+    CHECK(has(out, "unavailable"));
+    CHECK(lines(out).size() == 1);
+    CHECK(c.run("scope list --endpoint nonsense", out) == 1);
+    CHECK(has(out, "HOST:PORT"));
+}

@@ -135,7 +135,9 @@ void flush(container_ptr self) {
             });
 }
 
-caf::error enqueue(container_ptr self, container_op op, reply r) {
+// Rejects an op before a response promise exists: once a promise is made, the handler's own
+// return value no longer reaches the client, so every early error must come first.
+caf::error admit(container_ptr self, const container_op& op) {
     auto& st = self->state;
     if (auto err = st.sm->precheck(op)) {
         return err;
@@ -143,11 +145,15 @@ caf::error enqueue(container_ptr self, container_op op, reply r) {
     if (st.pending.bytes + op.data.size() > st.cfg.pending_bytes_max && !st.pending.ops.empty()) {
         return caf::make_error(errc::overloaded, "container write queue is full");
     }
+    return {};
+}
+
+void enqueue(container_ptr self, container_op op, reply r) {
+    auto& st = self->state;
     st.pending.bytes += op.data.size();
     st.pending.ops.push_back(std::move(op));
     st.pending.replies.push_back(std::move(r));
     flush(self);
-    return {};
 }
 
 read_result do_read(container_ptr self, const read_request& req, caf::error& err) {
@@ -217,10 +223,11 @@ container_actor::behavior_type container_impl(container_ptr self,
             op.last_event_number = b.last_event_number;
             op.event_count = b.event_count;
             op.data = std::move(b.data);
-            auto rp = self->make_response_promise<append_ack>();
-            if (auto err = enqueue(self, std::move(op), rp)) {
+            if (auto err = admit(self, op)) {
                 return err;
             }
+            auto rp = self->make_response_promise<append_ack>();
+            enqueue(self, std::move(op), rp);
             return rp;
         },
         [=](read_atom, const read_request& req) -> caf::result<read_result> {
@@ -269,30 +276,33 @@ container_actor::behavior_type container_impl(container_ptr self,
             container_op op;
             op.type = container_op::kind::create_segment;
             op.key = key;
-            auto rp = self->make_response_promise<bool>();
-            if (auto err = enqueue(self, std::move(op), rp)) {
+            if (auto err = admit(self, op)) {
                 return err;
             }
+            auto rp = self->make_response_promise<bool>();
+            enqueue(self, std::move(op), rp);
             return rp;
         },
         [=](seal_segment_atom, const segment_key& key) -> caf::result<bool> {
             container_op op;
             op.type = container_op::kind::seal_segment;
             op.key = key;
-            auto rp = self->make_response_promise<bool>();
-            if (auto err = enqueue(self, std::move(op), rp)) {
+            if (auto err = admit(self, op)) {
                 return err;
             }
+            auto rp = self->make_response_promise<bool>();
+            enqueue(self, std::move(op), rp);
             return rp;
         },
         [=](delete_segment_atom, const segment_key& key) -> caf::result<bool> {
             container_op op;
             op.type = container_op::kind::delete_segment;
             op.key = key;
-            auto rp = self->make_response_promise<bool>();
-            if (auto err = enqueue(self, std::move(op), rp)) {
+            if (auto err = admit(self, op)) {
                 return err;
             }
+            auto rp = self->make_response_promise<bool>();
+            enqueue(self, std::move(op), rp);
             return rp;
         },
         [=](segment_status_atom, const segment_key& key) -> caf::result<segment_status> {

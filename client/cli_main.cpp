@@ -236,7 +236,7 @@ int cmd_read(client::client_factory& f,
             return fail(ev.error());
         }
         if (!*ev) {
-            if (follow && *timeout == 0) {
+            if (follow && *timeout == 0 && !(*reader)->at_end()) {
                 continue;
             }
             break;

@@ -98,6 +98,8 @@ public:
     /// nullopt means the reader has caught up with everything stored when it asked.
     [[nodiscard]] virtual caf::expected<std::optional<event>> read_next(
         std::chrono::milliseconds timeout) = 0;
+    /// True once every segment is sealed and fully read: no event will ever follow.
+    virtual bool at_end() const = 0;
 };
 
 class client_factory {

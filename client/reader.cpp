@@ -81,7 +81,7 @@ void answer_fetch(reader_ptr self) {
     } else {
         std::deque<event> out;
         out.swap(st.buffer);
-        st.fetch.deliver(std::move(out));
+        st.fetch.deliver(std::move(out), all_finished(self));
     }
     st.fetch_pending = false;
     ++st.fetch_id;
@@ -226,7 +226,7 @@ caf::behavior reader_impl(reader_ptr self,
         }
     });
     return {
-        [=](fetch_atom, uint32_t wait_ms) -> caf::result<std::deque<event>> {
+        [=](fetch_atom, uint32_t wait_ms) -> caf::result<std::deque<event>, bool> {
             auto& s = self->state;
             s.fetch = self->make_response_promise();
             s.fetch_pending = true;
@@ -243,7 +243,7 @@ caf::behavior reader_impl(reader_ptr self,
                 }
                 maybe_answer(self);
             }
-            return caf::delegated<std::deque<event>>{};
+            return caf::delegated<std::deque<event>, bool>{};
         },
         [=](fetch_timeout_atom, uint64_t id) {
             if (self->state.fetch_pending && self->state.fetch_id == id) {
@@ -271,6 +271,8 @@ public:
 
     ~reader_facade() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
 
+    bool at_end() const override { return end_ && local_.empty(); }
+
     caf::expected<std::optional<event>> read_next(std::chrono::milliseconds timeout) override {
         if (local_.empty()) {
             caf::scoped_actor self{sys_};
@@ -278,8 +280,12 @@ public:
             auto wait_ms = static_cast<uint32_t>(std::max<int64_t>(timeout.count(), 0));
             self->request(actor_, timeout + ep_.cfg.request_timeout + std::chrono::seconds(1),
                           fetch_atom::value, wait_ms)
-                .receive([&](std::deque<event>& evs) { local_ = std::move(evs); },
-                         [&](caf::error& err) { failure = std::move(err); });
+                .receive(
+                    [&](std::deque<event>& evs, bool end) {
+                        local_ = std::move(evs);
+                        end_ = end;
+                    },
+                    [&](caf::error& err) { failure = std::move(err); });
             if (failure) {
                 return failure;
             }
@@ -297,6 +303,7 @@ private:
     endpoint_info ep_;
     caf::actor actor_;
     std::deque<event> local_;
+    bool end_ = false;
 };
 
 }  // namespace

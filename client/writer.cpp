@@ -66,7 +66,8 @@ struct segment_writer {
     std::deque<queued> queue;
     size_t queue_bytes = 0;
     std::deque<block_in_flight> in_flight;
-    size_t sent = 0;  // how many of in_flight were sent in the current generation
+    size_t sent = 0;    // how many of in_flight were sent in the current generation
+    caf::error failed;  // final error (sealed, deleted): later events fail at once
 };
 
 struct writer_state {
@@ -276,11 +277,14 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err) {
         restart(self, needs_reconnect(err));
         return;
     }
-    // Final for this segment (sealed, deleted): fail everything queued for it, in order.
-    module_log("client")->warn("writer segment failed writer={} segment={} error={}",
-                               to_string(st.id), to_string(st.segments[index].key),
-                               render_error(err));
+    // Final for this segment (sealed, deleted): fail everything queued for it, in order, and
+    // every later event for it at once.
     auto& seg = st.segments[index];
+    if (!seg.failed) {
+        module_log("client")->warn("writer segment failed writer={} segment={} error={}",
+                                   to_string(st.id), to_string(seg.key), render_error(err));
+        seg.failed = err;
+    }
     for (auto& b : seg.in_flight) {
         finish_block(self, b, err);
     }
@@ -327,6 +331,14 @@ caf::behavior writer_impl(writer_ptr self,
     return {
         [=](write_atom, outgoing& ev) {
             auto& seg = self->state.segments[ev.segment_index];
+            if (seg.failed) {
+                block_in_flight b;
+                b.block.data = std::move(ev.framed);
+                b.done.push_back(std::move(ev.done));
+                finish_block(self, b, seg.failed);
+                check_flush(self);
+                return;
+            }
             seg.queue_bytes += ev.framed.size();
             seg.queue.push_back(queued{std::move(ev.framed), std::move(ev.done)});
             pump(self, ev.segment_index);

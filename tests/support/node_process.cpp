@@ -105,6 +105,22 @@ int node_process::stop() {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+void send_raw(uint16_t port, const std::string& bytes) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return;
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+        auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        (void)n;
+    }
+    ::close(fd);
+}
+
 int run_command(const std::string& cmd, std::string& out) {
     out.clear();
     FILE* p = ::popen(cmd.c_str(), "r");

@@ -33,6 +33,9 @@ private:
     pid_t pid_ = -1;
 };
 
+/// Connects to 127.0.0.1:port, sends `bytes`, and closes (for malformed-input tests).
+void send_raw(uint16_t port, const std::string& bytes);
+
 /// Runs a shell command, returns its exit code and puts stdout (and stderr if asked) into out.
 int run_command(const std::string& cmd, std::string& out);
 

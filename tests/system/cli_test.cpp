@@ -125,8 +125,10 @@ TEST_CASE("the CLI creates, writes, reads, seals and deletes", "[system]") {
         REQUIRE(c.run("stream seal tour/orders", out) == 0);
         CHECK(c.run("write tour/orders", out, input) != 0);
         CHECK(has(out, "stream_sealed"));
-        // Nothing above changed the stored events.
+        // Nothing above changed the stored events; --follow ends at the end of a sealed stream.
         REQUIRE(c.run("read tour/orders", out) == 0);
+        CHECK(lines(out).size() == 7);
+        REQUIRE(c.run("read tour/orders --follow", out) == 0);
         CHECK(lines(out).size() == 7);
         REQUIRE(c.run("stream delete tour/orders", out) == 0);
         REQUIRE(c.run("scope delete tour", out) == 0);

@@ -218,3 +218,92 @@ TEST_CASE("acknowledged events survive SIGKILL of the node mid-write without dup
     verify_stream(*g, acked);
     CHECK(node.stop() == 0);
 }
+
+TEST_CASE("sealing a stream fails later writes and lets readers reach its end", "[system]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path(), test::free_port());
+    REQUIRE(node.start());
+    auto f = connect(node.endpoint());
+    REQUIRE(!f->streams().create_scope("sys"));
+    REQUIRE(f->streams().create_stream("sys", "events", 2));
+    auto writer = f->create_writer("sys", "events");
+    REQUIRE(writer);
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(!(*writer)->write("k" + std::to_string(i % 5), "before-" + std::to_string(i)));
+    }
+    REQUIRE(!(*writer)->flush());
+    auto reader = f->create_reader("sys", "events", client::start_position::head);
+    REQUIRE(reader);
+    REQUIRE(!f->streams().seal_stream("sys", "events"));
+
+    std::atomic<int> sealed_errors{0};
+    std::atomic<int> other{0};
+    for (int i = 0; i < 10; ++i) {
+        REQUIRE(!(*writer)->write("k", "after", [&](const caf::error& e) {
+            if (code_of(e) == errc::segment_sealed) {
+                ++sealed_errors;
+            } else {
+                ++other;
+            }
+        }));
+    }
+    auto err = (*writer)->flush();
+    CHECK(code_of(err) == errc::segment_sealed);
+    CHECK(sealed_errors == 10);
+    CHECK(other == 0);
+    CHECK(code_of(f->create_writer("sys", "events").error()) == errc::stream_sealed);
+
+    int read = 0;
+    while (true) {
+        auto ev = (*reader)->read_next(std::chrono::milliseconds(2000));
+        REQUIRE(ev);
+        if (!*ev) {
+            break;
+        }
+        ++read;
+    }
+    CHECK(read == 100);
+    CHECK((*reader)->at_end());
+    CHECK(node.stop() == 0);
+}
+
+TEST_CASE("garbage on the node port does not disturb the node or its data", "[system]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path(), test::free_port());
+    REQUIRE(node.start());
+    auto f = connect(node.endpoint());
+    REQUIRE(!f->streams().create_scope("sys"));
+    REQUIRE(f->streams().create_stream("sys", "events", 1));
+    auto writer = f->create_writer("sys", "events");
+    REQUIRE(writer);
+    REQUIRE(!(*writer)->write("k", "kept"));
+    REQUIRE(!(*writer)->flush());
+    // Random bytes, a truncated header and an absurd length prefix from raw TCP clients.
+    std::vector<std::string> junk = {std::string(4096, '\xff'), std::string("\x00\x00", 2),
+                                     std::string("\x7f\xff\xff\xff\x01\x02\x03\x04", 8)};
+    for (size_t i = 0; i < 64; ++i) {
+        std::string s;
+        for (size_t j = 0; j < 64 + i * 13; ++j) {
+            s.push_back(static_cast<char>((i * 131 + j * 7919) & 0xff));
+        }
+        junk.push_back(s);
+    }
+    for (const auto& bytes : junk) {
+        test::send_raw(node.port(), bytes);
+    }
+    // The node still serves, the old connection still works, and the data is intact.
+    REQUIRE(!(*writer)->write("k", "after"));
+    REQUIRE(!(*writer)->flush());
+    auto g = connect(node.endpoint());
+    auto reader = g->create_reader("sys", "events", client::start_position::head);
+    REQUIRE(reader);
+    std::vector<std::string> got;
+    while (auto ev = (*reader)->read_next(std::chrono::milliseconds(0))) {
+        if (!*ev) {
+            break;
+        }
+        got.push_back((*ev)->payload);
+    }
+    CHECK(got == std::vector<std::string>{"kept", "after"});
+    CHECK(node.stop() == 0);
+}

@@ -14,6 +14,7 @@ std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts
     cfg->load<caf::io::middleman>();
     add_message_types(*cfg);
     cfg->set("scheduler.policy", caf::atom_from_string(opts.scheduler));
+    cfg->set("middleman.workers", opts.middleman_workers);
     if (opts.worker_threads > 0) {
         cfg->set("scheduler.max-threads", opts.worker_threads);
     }

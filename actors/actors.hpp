@@ -69,6 +69,8 @@ struct container_config {
     uint32_t read_bytes_max = 4 * 1024 * 1024;
     /// Longest a tail read may wait.
     uint32_t read_wait_ms_max = 60000;
+    /// Tail reads parked at once; more are refused with errc::overloaded (bounds memory).
+    size_t parked_reads_max = 100000;
     /// Run the durable log on its own thread (production); false on the deterministic scheduler.
     bool detached_log = true;
 };

@@ -156,6 +156,19 @@ void enqueue(container_ptr self, container_op op, reply r) {
     flush(self);
 }
 
+// Create, seal and delete: logged like appends, answered with `true` once committed.
+caf::result<bool> segment_op(container_ptr self, container_op::kind kind, const segment_key& key) {
+    container_op op;
+    op.type = kind;
+    op.key = key;
+    if (auto err = admit(self, op)) {
+        return err;
+    }
+    auto rp = self->make_response_promise<bool>();
+    enqueue(self, std::move(op), rp);
+    return rp;
+}
+
 read_result do_read(container_ptr self, const read_request& req, caf::error& err) {
     auto max = req.max_bytes == 0 ? self->state.cfg.read_bytes_max
                                   : std::min(req.max_bytes, self->state.cfg.read_bytes_max);
@@ -167,6 +180,31 @@ read_result do_read(container_ptr self, const read_request& req, caf::error& err
     return std::move(*res);
 }
 
+// Removes a parked read from both indexes and answers it with whatever is there now.
+void answer_waiter(container_ptr self, uint64_t id) {
+    auto& st = self->state;
+    auto it = st.waiters.find(id);
+    if (it == st.waiters.end()) {
+        return;  // already answered
+    }
+    auto w = std::move(it->second);
+    st.waiters.erase(it);
+    for (auto j = st.waiters_by_segment.lower_bound(w.req.key);
+         j != st.waiters_by_segment.end() && j->first == w.req.key; ++j) {
+        if (j->second == id) {
+            st.waiters_by_segment.erase(j);
+            break;
+        }
+    }
+    caf::error err;
+    auto res = do_read(self, w.req, err);
+    if (err) {
+        w.promise.deliver(err);
+    } else {
+        w.promise.deliver(std::move(res));
+    }
+}
+
 void serve_waiters(container_ptr self, const segment_key& key) {
     auto& st = self->state;
     auto range = st.waiters_by_segment.equal_range(key);
@@ -176,28 +214,13 @@ void serve_waiters(container_ptr self, const segment_key& key) {
     auto status = st.sm->status(key);
     std::vector<uint64_t> ready;
     for (auto it = range.first; it != range.second; ++it) {
-        auto& w = st.waiters.at(it->second);
+        const auto& w = st.waiters.at(it->second);
         if (!status || w.req.offset < status->length || status->sealed) {
             ready.push_back(it->second);
         }
     }
     for (auto id : ready) {
-        auto w = std::move(st.waiters.at(id));
-        st.waiters.erase(id);
-        for (auto it = st.waiters_by_segment.lower_bound(key);
-             it != st.waiters_by_segment.end() && it->first == key; ++it) {
-            if (it->second == id) {
-                st.waiters_by_segment.erase(it);
-                break;
-            }
-        }
-        caf::error err;
-        auto res = do_read(self, w.req, err);
-        if (err) {
-            w.promise.deliver(err);
-        } else {
-            w.promise.deliver(std::move(res));
-        }
+        answer_waiter(self, id);
     }
 }
 
@@ -241,6 +264,9 @@ container_actor::behavior_type container_impl(container_ptr self,
             }
             // At the tail: park the read until data arrives or the wait ends.
             auto& s = self->state;
+            if (s.waiters.size() >= s.cfg.parked_reads_max) {
+                return caf::make_error(errc::overloaded, "too many reads waiting at the tail");
+            }
             auto id = s.next_waiter_id++;
             auto rp = self->make_response_promise<read_result>();
             s.waiters.emplace(id, waiter{req, rp});
@@ -249,61 +275,15 @@ container_actor::behavior_type container_impl(container_ptr self,
             self->delayed_send(self, std::chrono::milliseconds(wait), read_timeout_atom::value, id);
             return rp;
         },
-        [=](read_timeout_atom, uint64_t id) {
-            auto& s = self->state;
-            auto it = s.waiters.find(id);
-            if (it == s.waiters.end()) {
-                return;  // already answered with data
-            }
-            auto w = std::move(it->second);
-            s.waiters.erase(it);
-            for (auto j = s.waiters_by_segment.lower_bound(w.req.key);
-                 j != s.waiters_by_segment.end() && j->first == w.req.key; ++j) {
-                if (j->second == id) {
-                    s.waiters_by_segment.erase(j);
-                    break;
-                }
-            }
-            caf::error err;
-            auto res = do_read(self, w.req, err);
-            if (err) {
-                w.promise.deliver(err);
-            } else {
-                w.promise.deliver(std::move(res));
-            }
+        [=](read_timeout_atom, uint64_t id) { answer_waiter(self, id); },
+        [=](create_segment_atom, const segment_key& key) {
+            return segment_op(self, container_op::kind::create_segment, key);
         },
-        [=](create_segment_atom, const segment_key& key) -> caf::result<bool> {
-            container_op op;
-            op.type = container_op::kind::create_segment;
-            op.key = key;
-            if (auto err = admit(self, op)) {
-                return err;
-            }
-            auto rp = self->make_response_promise<bool>();
-            enqueue(self, std::move(op), rp);
-            return rp;
+        [=](seal_segment_atom, const segment_key& key) {
+            return segment_op(self, container_op::kind::seal_segment, key);
         },
-        [=](seal_segment_atom, const segment_key& key) -> caf::result<bool> {
-            container_op op;
-            op.type = container_op::kind::seal_segment;
-            op.key = key;
-            if (auto err = admit(self, op)) {
-                return err;
-            }
-            auto rp = self->make_response_promise<bool>();
-            enqueue(self, std::move(op), rp);
-            return rp;
-        },
-        [=](delete_segment_atom, const segment_key& key) -> caf::result<bool> {
-            container_op op;
-            op.type = container_op::kind::delete_segment;
-            op.key = key;
-            if (auto err = admit(self, op)) {
-                return err;
-            }
-            auto rp = self->make_response_promise<bool>();
-            enqueue(self, std::move(op), rp);
-            return rp;
+        [=](delete_segment_atom, const segment_key& key) {
+            return segment_op(self, container_op::kind::delete_segment, key);
         },
         [=](segment_status_atom, const segment_key& key) -> caf::result<segment_status> {
             auto meta = self->state.sm->status(key);

@@ -185,21 +185,26 @@ void pump(writer_ptr self, size_t index) {
     }
 }
 
+// Fails every queued and in-flight event of one segment, in order.
+void fail_segment(writer_ptr self, segment_writer& seg, const caf::error& err) {
+    for (auto& b : seg.in_flight) {
+        finish_block(self, b, err);
+    }
+    seg.in_flight.clear();
+    seg.sent = 0;
+    for (auto& q : seg.queue) {
+        block_in_flight b;
+        b.block.data = std::move(q.framed);
+        b.done.push_back(std::move(q.done));
+        finish_block(self, b, err);
+    }
+    seg.queue.clear();
+    seg.queue_bytes = 0;
+}
+
 void fail_all(writer_ptr self, const caf::error& err) {
     for (auto& seg : self->state.segments) {
-        for (auto& b : seg.in_flight) {
-            finish_block(self, b, err);
-        }
-        seg.in_flight.clear();
-        seg.sent = 0;
-        for (auto& q : seg.queue) {
-            block_in_flight b;
-            b.block.data = std::move(q.framed);
-            b.done.push_back(std::move(q.done));
-            finish_block(self, b, err);
-        }
-        seg.queue.clear();
-        seg.queue_bytes = 0;
+        fail_segment(self, seg, err);
     }
     check_flush(self);
 }
@@ -285,19 +290,7 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err) {
                                    to_string(st.id), to_string(seg.key), render_error(err));
         seg.failed = err;
     }
-    for (auto& b : seg.in_flight) {
-        finish_block(self, b, err);
-    }
-    seg.in_flight.clear();
-    seg.sent = 0;
-    for (auto& q : seg.queue) {
-        block_in_flight b;
-        b.block.data = std::move(q.framed);
-        b.done.push_back(std::move(q.done));
-        finish_block(self, b, err);
-    }
-    seg.queue.clear();
-    seg.queue_bytes = 0;
+    fail_segment(self, seg, err);
     check_flush(self);
 }
 

@@ -34,8 +34,16 @@ caf::expected<uint64_t> local_log::append(std::string entry, uint64_t truncate_t
     auto index = last_index_ + 1;
     b.put(keys::log(container_, index), std::move(entry));
     if (truncate_through > truncated_through_) {
-        b.erase_range(keys::log(container_, truncated_through_ + 1),
-                      keys::log(container_, truncate_through + 1));
+        // Usually one or two entries: point deletes. Range tombstones would pile up in the
+        // memtable (one per group commit) and slow down every iterator.
+        if (truncate_through - truncated_through_ <= 1024) {
+            for (auto i = truncated_through_ + 1; i <= truncate_through; ++i) {
+                b.erase(keys::log(container_, i));
+            }
+        } else {
+            b.erase_range(keys::log(container_, truncated_through_ + 1),
+                          keys::log(container_, truncate_through + 1));
+        }
     }
     if (auto err = store_.write(b, true)) {
         return err;

@@ -65,6 +65,16 @@ public:
     template <class R, class... Ts>
     caf::expected<R> call_once(const transport::node_actor& dest, Ts... xs) {
         caf::scoped_actor self{sys_};
+        // A request to the proxy of a node whose connection is gone is dropped silently and
+        // would only time out. Monitoring a dead proxy yields a down message at once instead.
+        self->monitor(dest);
+        bool dead = false;
+        self->receive([&](caf::down_msg&) { dead = true; },
+                      caf::after(std::chrono::seconds(0)) >> [] {});
+        if (dead) {
+            return caf::make_error(errc::unavailable, "connection to the node was lost");
+        }
+        self->demonitor(dest.address());
         caf::expected<R> out{caf::make_error(errc::timeout, "no answer from node")};
         self->request(dest, ep_.cfg.request_timeout, xs...)
             .receive([&](R& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); });

@@ -38,8 +38,10 @@ struct container_state_t {
     container_config cfg;
     std::unique_ptr<storage::container_state> sm;
     durable_log_actor log;
+    std::shared_ptr<storage::local_log> inline_log;  // set on the standalone fast path
     batch pending;
     bool flushing = false;
+    bool flush_scheduled = false;
     uint64_t next_waiter_id = 1;
     std::map<uint64_t, waiter> waiters;  // id -> waiter, for timeouts
     std::multimap<segment_key, uint64_t> waiters_by_segment;
@@ -80,6 +82,48 @@ void fail_batch(batch& b, const caf::error& err) {
 
 void serve_waiters(container_ptr self, const segment_key& key);
 
+void on_committed(container_ptr self, const std::shared_ptr<batch>& current, uint64_t index) {
+    auto& s = self->state;
+    auto results = s.sm->apply_entry(index, current->ops);
+    if (!results) {
+        // The entry is durable but our state write failed: stop, so that a restart re-applies
+        // the entry from the log. Never acknowledge from broken state.
+        module_log("actors")->error("container apply failed container={} error={}", s.cfg.id,
+                                    render_error(results.error()));
+        fail_batch(*current, results.error());
+        self->quit(results.error());
+        return;
+    }
+    for (size_t i = 0; i < results->size(); ++i) {
+        auto& res = (*results)[i];
+        std::visit(
+            [&](auto& p) {
+                using promise_type = std::decay_t<decltype(p)>;
+                if (res.error) {
+                    p.deliver(res.error);
+                } else if constexpr (std::is_same_v<promise_type, ack_promise>) {
+                    p.deliver(res.ack);
+                } else {
+                    p.deliver(true);
+                }
+            },
+            current->replies[i]);
+    }
+    for (const auto& op : current->ops) {
+        serve_waiters(self, op.key);
+    }
+    s.flushing = false;
+}
+
+void on_log_failure(container_ptr self, const std::shared_ptr<batch>& current, caf::error err) {
+    // The outcome of the write is unknown: fail-stop so recovery decides from disk.
+    module_log("actors")->error("container log write failed container={} error={}",
+                                self->state.cfg.id, render_error(err));
+    fail_batch(*current, err);
+    fail_batch(self->state.pending, err);
+    self->quit(err);
+}
+
 void flush(container_ptr self) {
     auto& st = self->state;
     if (st.flushing || st.pending.ops.empty()) {
@@ -89,50 +133,25 @@ void flush(container_ptr self) {
     auto current = std::make_shared<batch>(std::move(st.pending));
     st.pending = batch{};
     auto entry = encode_log_entry(current->ops);
+    if (st.inline_log) {
+        // Standalone fast path: the fsync runs on this (detached) actor's thread. Appends that
+        // arrive meanwhile wait in the mailbox and form the next group (see enqueue).
+        auto index = st.inline_log->append(std::move(entry), st.sm->applied_index());
+        if (!index) {
+            on_log_failure(self, current, std::move(index.error()));
+            return;
+        }
+        on_committed(self, current, *index);
+        return;
+    }
     self->request(st.log, st.cfg.log_timeout, append_atom::value, std::move(entry),
                   st.sm->applied_index())
         .then(
             [=](uint64_t index) {
-                auto& s = self->state;
-                auto results = s.sm->apply_entry(index, current->ops);
-                if (!results) {
-                    // The entry is durable but our state write failed: stop, so that a restart
-                    // re-applies the entry from the log. Never acknowledge from broken state.
-                    module_log("actors")->error("container apply failed container={} error={}",
-                                                s.cfg.id, render_error(results.error()));
-                    fail_batch(*current, results.error());
-                    self->quit(results.error());
-                    return;
-                }
-                for (size_t i = 0; i < results->size(); ++i) {
-                    auto& res = (*results)[i];
-                    std::visit(
-                        [&](auto& p) {
-                            using promise_type = std::decay_t<decltype(p)>;
-                            if (res.error) {
-                                p.deliver(res.error);
-                            } else if constexpr (std::is_same_v<promise_type, ack_promise>) {
-                                p.deliver(res.ack);
-                            } else {
-                                p.deliver(true);
-                            }
-                        },
-                        current->replies[i]);
-                }
-                for (const auto& op : current->ops) {
-                    serve_waiters(self, op.key);
-                }
-                s.flushing = false;
+                on_committed(self, current, index);
                 flush(self);
             },
-            [=](caf::error& err) {
-                // The outcome of the write is unknown: fail-stop so recovery decides from disk.
-                module_log("actors")->error("container log write failed container={} error={}",
-                                            self->state.cfg.id, render_error(err));
-                fail_batch(*current, err);
-                fail_batch(self->state.pending, err);
-                self->quit(err);
-            });
+            [=](caf::error& err) { on_log_failure(self, current, std::move(err)); });
 }
 
 // Rejects an op before a response promise exists: once a promise is made, the handler's own
@@ -153,6 +172,15 @@ void enqueue(container_ptr self, container_op op, reply r) {
     st.pending.bytes += op.data.size();
     st.pending.ops.push_back(std::move(op));
     st.pending.replies.push_back(std::move(r));
+    if (st.inline_log) {
+        // Flush behind everything already in the mailbox, so that all appends that arrived
+        // during the previous fsync share the next one (group commit).
+        if (!st.flush_scheduled) {
+            st.flush_scheduled = true;
+            self->send(self, flushed_atom::value);
+        }
+        return;
+    }
     flush(self);
 }
 
@@ -231,7 +259,9 @@ container_actor::behavior_type container_impl(container_ptr self,
     auto& st = self->state;
     st.cfg = cfg;
     st.sm.reset(new storage::container_state(std::move(*sm)));
-    if (cfg.detached_log) {
+    if (cfg.inline_log) {
+        st.inline_log = log;
+    } else if (cfg.detached_log) {
         st.log = self->spawn<caf::linked + caf::detached>(durable_log_impl, log);
     } else {
         st.log = self->spawn<caf::linked>(durable_log_impl, log);
@@ -276,6 +306,10 @@ container_actor::behavior_type container_impl(container_ptr self,
             return rp;
         },
         [=](read_timeout_atom, uint64_t id) { answer_waiter(self, id); },
+        [=](flushed_atom) {
+            self->state.flush_scheduled = false;
+            flush(self);
+        },
         [=](create_segment_atom, const segment_key& key) {
             return segment_op(self, container_op::kind::create_segment, key);
         },
@@ -311,6 +345,9 @@ caf::expected<container_actor> spawn_container(caf::actor_system& sys,
     auto sm = std::make_shared<storage::container_state>(*cfg.store, cfg.id);
     if (auto err = sm->recover(*log)) {
         return err;
+    }
+    if (cfg.inline_log) {
+        return sys.spawn<caf::detached>(container_impl, sm, log, cfg);
     }
     return sys.spawn(container_impl, sm, log, cfg);
 }

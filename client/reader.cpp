@@ -34,7 +34,8 @@ struct segment_reader {
 struct reader_state {
     endpoint_info ep;
     transport::node_actor node;
-    bool connected = true;
+    transport::segment_store_actor store;  // the data path; valid while connected
+    bool connected = false;
     uint64_t generation = 0;
     std::chrono::steady_clock::time_point down_since;
     std::vector<segment_reader> segments;
@@ -52,9 +53,15 @@ using reader_ptr = caf::stateful_actor<reader_state>*;
 
 void issue_reads(reader_ptr self);
 
-bool all_quiet(reader_ptr self) {
-    for (auto& s : self->state.segments) {
-        if (s.outstanding) {
+// A zero-wait fetch has its answer once every unfinished segment was asked in this fetch and
+// has answered (so "nothing" really means "caught up", also right after a reconnect).
+bool all_asked_and_answered(reader_ptr self) {
+    const auto& st = self->state;
+    if (!st.connected) {
+        return false;
+    }
+    for (const auto& s : st.segments) {
+        if (!s.finished && (s.outstanding || s.asked_in_fetch != st.fetch_id)) {
             return false;
         }
     }
@@ -93,9 +100,33 @@ void maybe_answer(reader_ptr self) {
         return;
     }
     if (!st.buffer.empty() || st.failure || all_finished(self) ||
-        (st.fetch_wait_ms == 0 && all_quiet(self))) {
+        (st.fetch_wait_ms == 0 && all_asked_and_answered(self))) {
         answer_fetch(self);
     }
+}
+
+void lose_link(reader_ptr self);
+
+// Asks the node for its segment store, then reads straight from it.
+void attach_store(reader_ptr self) {
+    auto gen = self->state.generation;
+    self->request(self->state.node, self->state.ep.cfg.request_timeout,
+                  get_segment_store_atom::value)
+        .then(
+            [=](transport::segment_store_actor& store) {
+                auto& s = self->state;
+                if (gen != s.generation) {
+                    return;
+                }
+                s.store = std::move(store);
+                s.connected = true;
+                issue_reads(self);
+            },
+            [=](caf::error&) {
+                if (gen == self->state.generation) {
+                    lose_link(self);
+                }
+            });
 }
 
 void reconnect(reader_ptr self) {
@@ -109,9 +140,8 @@ void reconnect(reader_ptr self) {
                     return;
                 }
                 s.node = transport::as_node(ptr);
-                s.connected = true;
                 self->monitor(s.node);
-                issue_reads(self);
+                attach_store(self);
             },
             [=](caf::error&) {
                 auto& s = self->state;
@@ -141,6 +171,7 @@ void lose_link(reader_ptr self) {
         st.down_since = std::chrono::steady_clock::now();
         self->demonitor(st.node.address());
         st.node = transport::node_actor{};
+        st.store = transport::segment_store_actor{};
     }
     reconnect(self);
 }
@@ -162,7 +193,7 @@ void issue_reads(reader_ptr self) {
         read_request req{seg.key, seg.offset, read_bytes,
                          st.fetch_wait_ms == 0 ? 0u : poll_wait_ms};
         auto timeout = st.ep.cfg.request_timeout + std::chrono::milliseconds(req.wait_ms);
-        self->request(st.node, timeout, read_atom::value, req)
+        self->request(st.store, timeout, read_atom::value, req)
             .then(
                 [=](read_result& r) {
                     auto& s = self->state;
@@ -213,7 +244,9 @@ caf::behavior reader_impl(reader_ptr self,
     auto& st = self->state;
     st.ep = std::move(ep);
     st.node = std::move(node);
+    st.down_since = std::chrono::steady_clock::now();
     self->monitor(st.node);
+    attach_store(self);
     for (const auto& s : info.segments) {
         segment_reader r;
         r.key = segment_key{info.record.uid, s.id};

@@ -76,6 +76,7 @@ struct writer_state {
     writer_id id;
     std::shared_ptr<budget> mem;
     transport::node_actor node;
+    transport::segment_store_actor store;  // the data path; valid while connected
     bool connected = false;
     uint64_t generation = 0;
     std::chrono::steady_clock::time_point down_since;
@@ -127,7 +128,7 @@ void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
 void send_block(writer_ptr self, size_t index, const append_block& block) {
     auto gen = self->state.generation;
     auto last = block.last_event_number;
-    self->request(self->state.node, self->state.ep.cfg.request_timeout, append_atom::value, block)
+    self->request(self->state.store, self->state.ep.cfg.request_timeout, append_atom::value, block)
         .then(
             [=](const append_ack& ack) {
                 auto& st = self->state;
@@ -209,6 +210,33 @@ void fail_all(writer_ptr self, const caf::error& err) {
     check_flush(self);
 }
 
+void restart(writer_ptr self, bool lost_link);
+
+// Asks the node for its segment store, then sends everything waiting straight to it.
+void attach_store(writer_ptr self) {
+    auto gen = self->state.generation;
+    self->request(self->state.node, self->state.ep.cfg.request_timeout,
+                  get_segment_store_atom::value)
+        .then(
+            [=](transport::segment_store_actor& store) {
+                auto& s = self->state;
+                if (gen != s.generation) {
+                    return;
+                }
+                s.store = std::move(store);
+                s.connected = true;
+                s.backoff = std::chrono::milliseconds(50);
+                for (size_t i = 0; i < s.segments.size(); ++i) {
+                    pump(self, i);
+                }
+            },
+            [=](caf::error&) {
+                if (gen == self->state.generation) {
+                    restart(self, true);
+                }
+            });
+}
+
 void reconnect(writer_ptr self) {
     auto& st = self->state;
     auto gen = st.generation;
@@ -225,14 +253,10 @@ void reconnect(writer_ptr self) {
                     return;
                 }
                 s.node = transport::as_node(ptr);
-                s.connected = true;
-                s.backoff = std::chrono::milliseconds(50);
                 self->monitor(s.node);
                 module_log("client")->info("writer reconnected writer={} endpoint={}:{}",
                                            to_string(s.id), s.ep.host, s.ep.port);
-                for (size_t i = 0; i < s.segments.size(); ++i) {
-                    pump(self, i);
-                }
+                attach_store(self);
             },
             [=](caf::error&) {
                 auto& s = self->state;
@@ -264,6 +288,7 @@ void restart(writer_ptr self, bool lost_link) {
             st.down_since = std::chrono::steady_clock::now();
             self->demonitor(st.node.address());
             st.node = transport::node_actor{};
+            st.store = transport::segment_store_actor{};
         }
         reconnect(self);
     } else {
@@ -307,8 +332,9 @@ caf::behavior writer_impl(writer_ptr self,
     st.id = id;
     st.mem = std::move(mem);
     st.node = std::move(node);
-    st.connected = true;
+    st.down_since = std::chrono::steady_clock::now();
     self->monitor(st.node);
+    attach_store(self);
     for (const auto& r : rec.segments) {
         segment_writer w;
         w.key = segment_key{rec.uid, r.id};

@@ -57,6 +57,7 @@ transport::node_actor::behavior_type endpoint_impl(transport::node_actor::pointe
         },
         [=](append_atom a, append_block& b) { return self->delegate(cnt, a, std::move(b)); },
         [=](read_atom a, read_request& r) { return self->delegate(cnt, a, std::move(r)); },
+        [=](get_segment_store_atom) -> transport::segment_store_actor { return cnt; },
     };
 }
 
@@ -89,6 +90,7 @@ int run_node(const node_options& opts) {
         caf::actor_system sys{*cfg};
         actors::container_config ccfg;
         ccfg.store = store->get();
+        ccfg.inline_log = true;
         auto container = actors::spawn_container(sys, ccfg);
         if (!container) {
             log->error("container recovery failed error={}", render_error(container.error()));

@@ -13,6 +13,7 @@ std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts
     auto cfg = std::make_unique<caf::actor_system_config>();
     cfg->load<caf::io::middleman>();
     add_message_types(*cfg);
+    cfg->add_message_type<segment_store_actor>("pravaha.segment_store_actor");
     cfg->set("scheduler.policy", caf::atom_from_string(opts.scheduler));
     cfg->set("middleman.workers", opts.middleman_workers);
     if (opts.worker_threads > 0) {

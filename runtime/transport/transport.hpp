@@ -27,6 +27,12 @@
 
 namespace pravaha::transport {
 
+/// The data path of a segment container: clients send appends and reads straight to it, so the
+/// hot path has no extra hop through the node endpoint.
+using segment_store_actor =
+    caf::typed_actor<caf::replies_to<append_atom, append_block>::with<append_ack>,
+                     caf::replies_to<read_atom, read_request>::with<read_result>>;
+
 using node_actor = caf::typed_actor<
     caf::replies_to<create_scope_atom, std::string>::with<bool>,
     caf::replies_to<delete_scope_atom, std::string>::with<bool>,
@@ -38,7 +44,8 @@ using node_actor = caf::typed_actor<
     caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
     caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>,
     caf::replies_to<append_atom, append_block>::with<append_ack>,
-    caf::replies_to<read_atom, read_request>::with<read_result>>;
+    caf::replies_to<read_atom, read_request>::with<read_result>,
+    caf::replies_to<get_segment_store_atom>::with<segment_store_actor>>;
 
 /// Options of an actor system that talks to nodes.
 struct system_options {

@@ -35,8 +35,11 @@ struct client_config {
     std::chrono::milliseconds request_timeout{10000};
     /// How long a writer or reader keeps retrying after losing its node before giving up.
     std::chrono::milliseconds retry_timeout{60000};
-    /// Worker threads of the client's actor system (0: one per core).
-    size_t worker_threads = 0;
+    /// Worker threads of the client's actor system (0: one per core). One is the default: the
+    /// client's actors do little work per message, and a single worker saves a cross-thread
+    /// wake-up per message (one-at-a-time append p50 291-295 us against 330 us with two workers
+    /// on 2 cores, pipelined and 16-writer throughput within noise).
+    size_t worker_threads = 1;
 };
 
 class stream_manager {

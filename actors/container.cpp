@@ -84,18 +84,11 @@ void serve_waiters(container_ptr self, const segment_key& key);
 
 void on_committed(container_ptr self, const std::shared_ptr<batch>& current, uint64_t index) {
     auto& s = self->state;
-    auto results = s.sm->apply_entry(index, current->ops);
-    if (!results) {
-        // The entry is durable but our state write failed: stop, so that a restart re-applies
-        // the entry from the log. Never acknowledge from broken state.
-        module_log("actors")->error("container apply failed container={} error={}", s.cfg.id,
-                                    render_error(results.error()));
-        fail_batch(*current, results.error());
-        self->quit(results.error());
-        return;
-    }
-    for (size_t i = 0; i < results->size(); ++i) {
-        auto& res = (*results)[i];
+    auto applied = s.sm->apply(index, current->ops);
+    // The entry is durable, so writers may be acknowledged before the state write below; the
+    // replies travel while we write.
+    for (size_t i = 0; i < applied.results.size(); ++i) {
+        auto& res = applied.results[i];
         std::visit(
             [&](auto& p) {
                 using promise_type = std::decay_t<decltype(p)>;
@@ -108,6 +101,15 @@ void on_committed(container_ptr self, const std::shared_ptr<batch>& current, uin
                 }
             },
             current->replies[i]);
+    }
+    if (auto err = s.sm->persist(applied.writes)) {
+        // The state write failed: stop, so that a restart re-applies the entry from the log.
+        // Nothing is served from the unwritten state.
+        module_log("actors")->error("container apply failed container={} error={}", s.cfg.id,
+                                    render_error(err));
+        fail_batch(s.pending, err);
+        self->quit(err);
+        return;
     }
     for (const auto& op : current->ops) {
         serve_waiters(self, op.key);

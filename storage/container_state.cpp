@@ -155,19 +155,29 @@ caf::error container_state::precheck(const container_op& op) const {
 
 caf::expected<std::vector<op_result>> container_state::apply_entry(
     uint64_t index, const std::vector<container_op>& ops) {
-    PRAVAHA_ASSERT(index > applied_index_, "entries apply in order");
-    write_batch batch;
-    std::vector<op_result> results;
-    results.reserve(ops.size());
-    for (const auto& op : ops) {
-        results.push_back(apply_op(op, batch));
-    }
-    batch.put(keys::applied(container_), encode_i64(static_cast<int64_t>(index)));
-    if (auto err = store_.write(batch, false)) {
+    auto a = apply(index, ops);
+    if (auto err = persist(a.writes)) {
         return err;
     }
+    return std::move(a.results);
+}
+
+container_state::applied_entry container_state::apply(uint64_t index,
+                                                      const std::vector<container_op>& ops) {
+    PRAVAHA_ASSERT(index > applied_index_, "entries apply in order: index={} applied={}", index,
+                   applied_index_);
+    applied_entry out;
+    out.results.reserve(ops.size());
+    for (const auto& op : ops) {
+        out.results.push_back(apply_op(op, out.writes));
+    }
+    out.writes.put(keys::applied(container_), encode_i64(static_cast<int64_t>(index)));
     applied_index_ = index;
-    return results;
+    return out;
+}
+
+caf::error container_state::persist(const write_batch& writes) {
+    return store_.write(writes, false);
 }
 
 op_result container_state::apply_op(const container_op& op, write_batch& batch) {

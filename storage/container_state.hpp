@@ -47,6 +47,17 @@ public:
     [[nodiscard]] caf::expected<std::vector<op_result>> apply_entry(
         uint64_t index, const std::vector<container_op>& ops);
 
+    /// The two halves of `apply_entry`, for callers that acknowledge in between: `apply`
+    /// updates the in-memory state and returns the results plus the state writes; `persist`
+    /// writes them (unsynced). Acknowledging before `persist` is safe because the entry itself
+    /// is already durable in the log; reads must not run before `persist` (their data is there).
+    struct applied_entry {
+        std::vector<op_result> results;
+        write_batch writes;
+    };
+    applied_entry apply(uint64_t index, const std::vector<container_op>& ops);
+    [[nodiscard]] caf::error persist(const write_batch& writes);
+
     /// Whole events starting at `offset`, at most `max_bytes` (but always at least one event if
     /// any is available). Errors: segment_not_found, bad_offset, corrupt_data, storage_io.
     [[nodiscard]] caf::expected<read_result> read(const segment_key& key,

@@ -127,7 +127,6 @@ void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
 
 void send_block(writer_ptr self, size_t index, const append_block& block) {
     auto gen = self->state.generation;
-    auto last = block.last_event_number;
     self->request(self->state.store, self->state.ep.cfg.request_timeout, append_atom::value, block)
         .then(
             [=](const append_ack& ack) {
@@ -147,10 +146,7 @@ void send_block(writer_ptr self, size_t index, const append_block& block) {
                 pump(self, index);
                 check_flush(self);
             },
-            [=](caf::error& err) {
-                (void)last;
-                on_failure(self, index, gen, std::move(err));
-            });
+            [=](caf::error& err) { on_failure(self, index, gen, std::move(err)); });
 }
 
 void pump(writer_ptr self, size_t index) {

@@ -26,7 +26,6 @@ using delete_segment_atom = caf::atom_constant<caf::atom("rmseg")>;
 using segment_status_atom = caf::atom_constant<caf::atom("segstatus")>;
 using read_timeout_atom = caf::atom_constant<caf::atom("readtmo")>;
 using flushed_atom = caf::atom_constant<caf::atom("flushed")>;
-using applied_atom = caf::atom_constant<caf::atom("applied")>;
 using get_segment_store_atom = caf::atom_constant<caf::atom("getstore")>;
 
 /// Registers every message type and the `pravaha` error category with an actor system config.

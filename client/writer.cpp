@@ -429,6 +429,8 @@ public:
     caf::error flush() override {
         caf::scoped_actor self{sys_};
         caf::error result;
+        // No request timeout here: the flush is bounded by the writer itself, which fails every
+        // pending event once the node has been unreachable for cfg.retry_timeout.
         self->request(actor_, caf::infinite, wflush_atom::value)
             .receive([&](caf::error& err, bool) { result = std::move(err); },
                      [&](caf::error& err) { result = std::move(err); });

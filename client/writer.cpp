@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 
 namespace pravaha::client::detail {
 
@@ -79,7 +80,8 @@ struct writer_state {
     transport::segment_store_actor store;  // the data path; valid while connected
     bool connected = false;
     uint64_t generation = 0;
-    std::chrono::steady_clock::time_point down_since;
+    /// Start of the current run of failures without an acknowledgement in between.
+    std::optional<std::chrono::steady_clock::time_point> failing_since;
     std::chrono::milliseconds backoff{50};
     std::vector<segment_writer> segments;
     std::vector<caf::response_promise> flush_waiters;
@@ -134,6 +136,7 @@ void send_block(writer_ptr self, size_t index, const append_block& block) {
                 if (gen != st.generation) {
                     return;  // answer to a superseded send; the resend will be acknowledged
                 }
+                st.failing_since.reset();
                 auto& seg = st.segments[index];
                 while (!seg.in_flight.empty() &&
                        seg.in_flight.front().block.last_event_number <= ack.last_event_number) {
@@ -233,6 +236,24 @@ void attach_store(writer_ptr self) {
             });
 }
 
+// After retry_timeout without any acknowledgement, fails everything pending (errc::unavailable)
+// so that flush() and close() always return; later events start a fresh attempt.
+void give_up_if_stuck(writer_ptr self) {
+    auto& s = self->state;
+    auto now = std::chrono::steady_clock::now();
+    if (!s.failing_since) {
+        s.failing_since = now;
+        return;
+    }
+    if (now - *s.failing_since > s.ep.cfg.retry_timeout) {
+        fail_all(self,
+                 caf::make_error(errc::unavailable,
+                                 "no acknowledgement from the node at " + s.ep.host + ":" +
+                                     std::to_string(s.ep.port) + " within the retry timeout"));
+        s.failing_since = now;
+    }
+}
+
 void reconnect(writer_ptr self) {
     auto& st = self->state;
     auto gen = st.generation;
@@ -259,12 +280,7 @@ void reconnect(writer_ptr self) {
                 if (gen != s.generation) {
                     return;
                 }
-                if (std::chrono::steady_clock::now() - s.down_since > s.ep.cfg.retry_timeout) {
-                    fail_all(self, caf::make_error(errc::unavailable,
-                                                   "node unreachable at " + s.ep.host + ":" +
-                                                       std::to_string(s.ep.port)));
-                    s.down_since = std::chrono::steady_clock::now();
-                }
+                give_up_if_stuck(self);
                 s.backoff = std::min(s.backoff * 2, std::chrono::milliseconds(1000));
                 self->delayed_send(self, s.backoff, reconnect_atom::value, gen);
             });
@@ -274,6 +290,7 @@ void reconnect(writer_ptr self) {
 // if the link is gone. The node drops what it already stored (writer id + event number).
 void restart(writer_ptr self, bool lost_link) {
     auto& st = self->state;
+    give_up_if_stuck(self);
     ++st.generation;
     for (auto& seg : st.segments) {
         seg.sent = 0;
@@ -281,7 +298,6 @@ void restart(writer_ptr self, bool lost_link) {
     if (lost_link) {
         if (st.connected) {
             st.connected = false;
-            st.down_since = std::chrono::steady_clock::now();
             self->demonitor(st.node.address());
             st.node = transport::node_actor{};
             st.store = transport::segment_store_actor{};
@@ -328,7 +344,6 @@ caf::behavior writer_impl(writer_ptr self,
     st.id = id;
     st.mem = std::move(mem);
     st.node = std::move(node);
-    st.down_since = std::chrono::steady_clock::now();
     self->monitor(st.node);
     attach_store(self);
     for (const auto& r : rec.segments) {

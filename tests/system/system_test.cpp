@@ -358,3 +358,33 @@ TEST_CASE("a following reader survives a node restart without losing or repeatin
     }
     CHECK(node.stop() == 0);
 }
+
+TEST_CASE("a writer whose node stays down fails its events after the retry timeout", "[system]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path(), test::free_port());
+    REQUIRE(node.start());
+    client::client_config cfg;
+    cfg.endpoint = node.endpoint();
+    cfg.retry_timeout = std::chrono::milliseconds(1500);
+    auto f = client::client_factory::connect(cfg);
+    REQUIRE(f);
+    REQUIRE(!(*f)->streams().create_scope("sys"));
+    REQUIRE((*f)->streams().create_stream("sys", "events", 1));
+    auto writer = (*f)->create_writer("sys", "events");
+    REQUIRE(writer);
+    REQUIRE(!(*writer)->write("k", "stored"));
+    REQUIRE(!(*writer)->flush());
+    node.kill_hard();
+    std::atomic<int> unavailable{0};
+    REQUIRE(!(*writer)->write("k", "lost", [&](const caf::error& e) {
+        if (code_of(e) == errc::unavailable) {
+            ++unavailable;
+        }
+    }));
+    auto start = std::chrono::steady_clock::now();
+    auto err = (*writer)->flush();
+    auto waited = std::chrono::steady_clock::now() - start;
+    CHECK(code_of(err) == errc::unavailable);
+    CHECK(unavailable == 1);
+    CHECK(waited < std::chrono::seconds(20));
+}

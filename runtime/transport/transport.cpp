@@ -6,6 +6,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <set>
 
 namespace pravaha::transport {
 
@@ -37,14 +40,34 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys,
 
 caf::expected<node_actor> connect_node(caf::actor_system& sys,
                                        const std::string& host,
-                                       uint16_t port) {
-    auto res = sys.middleman().remote_actor<node_actor>(host, port);
-    if (!res) {
-        return caf::make_error(errc::unavailable, "cannot connect to node at " + host + ":" +
-                                                      std::to_string(port) + " (" +
-                                                      sys.render(res.error()) + ")");
-    }
-    return *res;
+                                       uint16_t port,
+                                       std::chrono::milliseconds timeout) {
+    // Through the middleman actor rather than the blocking remote_actor(), which waits forever
+    // for a node that accepts the TCP connection but never answers (e.g. a stopped process).
+    caf::scoped_actor self{sys};
+    caf::expected<node_actor> out{
+        caf::make_error(errc::unavailable, "node at " + host + ":" + std::to_string(port) +
+                                               " did not answer within " +
+                                               std::to_string(timeout.count()) + " ms")};
+    self->request(sys.middleman().actor_handle(), timeout, caf::connect_atom::value, host, port)
+        .receive(
+            [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+                if (ptr) {
+                    out = caf::actor_cast<node_actor>(ptr);
+                } else {
+                    out = caf::make_error(errc::unavailable, "no node published at " + host + ":" +
+                                                                 std::to_string(port));
+                }
+            },
+            [&](caf::error& err) {
+                if (err == caf::sec::request_timeout) {
+                    return;  // keep the "did not answer" error above
+                }
+                out = caf::make_error(errc::unavailable, "cannot connect to node at " + host + ":" +
+                                                             std::to_string(port) + " (" +
+                                                             sys.render(err) + ")");
+            });
+    return out;
 }
 
 caf::io::middleman_actor middleman(caf::actor_system& sys) {

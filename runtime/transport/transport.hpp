@@ -20,6 +20,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,10 +68,13 @@ std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts
                                                    uint16_t port,
                                                    const std::string& bind);
 
-/// Connects to the node at host:port (blocking). Errors: errc::unavailable with the reason.
-[[nodiscard]] caf::expected<node_actor> connect_node(caf::actor_system& sys,
-                                                     const std::string& host,
-                                                     uint16_t port);
+/// Connects to the node at host:port, waiting at most `timeout`. Errors: errc::unavailable
+/// with the reason (refused, unreachable, or no answer in time).
+[[nodiscard]] caf::expected<node_actor> connect_node(
+    caf::actor_system& sys,
+    const std::string& host,
+    uint16_t port,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
 /// The middleman actor, for connecting asynchronously from inside an actor:
 /// `request(middleman(sys), timeout, caf::connect_atom::value, host, port)` answers with

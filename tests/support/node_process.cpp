@@ -89,15 +89,29 @@ void node_process::kill_hard() {
         return;
     }
     ::kill(pid_, SIGKILL);
+    ::kill(pid_, SIGCONT);
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+}
+
+void node_process::pause() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGSTOP);
+    }
+}
+
+void node_process::resume() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGCONT);
+    }
 }
 
 int node_process::stop() {
     if (pid_ <= 0) {
         return -1;
     }
+    ::kill(pid_, SIGCONT);  // a paused node must be able to act on SIGTERM
     ::kill(pid_, SIGTERM);
     int status = 0;
     ::waitpid(pid_, &status, 0);

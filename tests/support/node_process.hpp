@@ -23,6 +23,9 @@ public:
     void kill_hard();
     /// SIGTERM and reap; returns the exit status.
     int stop();
+    /// SIGSTOP / SIGCONT: a node that holds its connections but answers nothing.
+    void pause();
+    void resume();
     bool running() const { return pid_ > 0; }
     uint16_t port() const { return port_; }
     std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -154,4 +155,21 @@ TEST_CASE("the CLI reports a node that is not running in one line", "[system]") 
     CHECK(lines(out).size() == 1);
     CHECK(c.run("scope list --endpoint nonsense", out) == 1);
     CHECK(has(out, "HOST:PORT"));
+}
+
+TEST_CASE("the CLI gives up on a node that accepts connections but never answers", "[system]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    cli c{node.endpoint()};
+    std::string out;
+    node.pause();
+    auto start = std::chrono::steady_clock::now();
+    CHECK(c.run("scope list", out) == 1);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
+    CHECK(has(out, "did not answer"));
+    CHECK(lines(out).size() == 1);
+    node.resume();
+    CHECK(c.run("scope list", out) == 0);
+    CHECK(node.stop() == 0);
 }

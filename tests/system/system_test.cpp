@@ -47,6 +47,16 @@ std::unique_ptr<client::client_factory> connect(const std::string& endpoint) {
     return std::move(*f);
 }
 
+// Starts the node, connects, and creates the stream sys/events with `segments` segments.
+std::unique_ptr<client::client_factory> start_with_stream(test::node_process& node,
+                                                          uint32_t segments) {
+    REQUIRE(node.start());
+    auto f = connect(node.endpoint());
+    REQUIRE(!f->streams().create_scope("sys"));
+    REQUIRE(f->streams().create_stream("sys", "events", segments));
+    return f;
+}
+
 // Writes events_per_writer events over keys_n keys; per (writer, key) the sequence numbers
 // count up from 0. Records which events were acknowledged.
 void run_writer(client::client_factory& f,
@@ -143,10 +153,7 @@ TEST_CASE("four writers store 100000 events over 50 keys exactly once and in key
           "[system]") {
     test::temp_dir dir;
     test::node_process node(dir.path(), test::free_port());
-    REQUIRE(node.start());
-    auto f = connect(node.endpoint());
-    REQUIRE(!f->streams().create_scope("sys"));
-    REQUIRE(f->streams().create_stream("sys", "events", 4));
+    auto f = start_with_stream(node, 4);
     std::atomic<int> acked_total{0};
     std::mutex mutex;
     std::set<std::string> acked;
@@ -176,10 +183,7 @@ TEST_CASE("acknowledged events survive SIGKILL of the node mid-write without dup
     test::temp_dir dir;
     auto port = test::free_port();
     test::node_process node(dir.path(), port);
-    REQUIRE(node.start());
-    auto f = connect(node.endpoint());
-    REQUIRE(!f->streams().create_scope("sys"));
-    REQUIRE(f->streams().create_stream("sys", "events", 4));
+    auto f = start_with_stream(node, 4);
     std::atomic<int> acked_total{0};
     std::mutex mutex;
     std::set<std::string> acked;
@@ -223,10 +227,7 @@ TEST_CASE("acknowledged events survive SIGKILL of the node mid-write without dup
 TEST_CASE("sealing a stream fails later writes and lets readers reach its end", "[system]") {
     test::temp_dir dir;
     test::node_process node(dir.path(), test::free_port());
-    REQUIRE(node.start());
-    auto f = connect(node.endpoint());
-    REQUIRE(!f->streams().create_scope("sys"));
-    REQUIRE(f->streams().create_stream("sys", "events", 2));
+    auto f = start_with_stream(node, 2);
     auto writer = f->create_writer("sys", "events");
     REQUIRE(writer);
     for (int i = 0; i < 100; ++i) {
@@ -271,10 +272,7 @@ TEST_CASE("sealing a stream fails later writes and lets readers reach its end", 
 TEST_CASE("garbage on the node port does not disturb the node or its data", "[system]") {
     test::temp_dir dir;
     test::node_process node(dir.path(), test::free_port());
-    REQUIRE(node.start());
-    auto f = connect(node.endpoint());
-    REQUIRE(!f->streams().create_scope("sys"));
-    REQUIRE(f->streams().create_stream("sys", "events", 1));
+    auto f = start_with_stream(node, 1);
     auto writer = f->create_writer("sys", "events");
     REQUIRE(writer);
     REQUIRE(!(*writer)->write("k", "kept"));
@@ -313,10 +311,7 @@ TEST_CASE("a following reader survives a node restart without losing or repeatin
           "[system]") {
     test::temp_dir dir;
     test::node_process node(dir.path(), test::free_port());
-    REQUIRE(node.start());
-    auto f = connect(node.endpoint());
-    REQUIRE(!f->streams().create_scope("sys"));
-    REQUIRE(f->streams().create_stream("sys", "events", 3));
+    auto f = start_with_stream(node, 3);
     auto reader = f->create_reader("sys", "events", client::start_position::tail);
     REQUIRE(reader);
     auto write_batch = [&](int from, int to) {

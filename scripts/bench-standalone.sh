@@ -6,6 +6,8 @@
 #   1 writer, one 100-byte event at a time        (latency vs the disk's fdatasync p50)
 #   1 writer, 10000 events in flight              (pipelined throughput)
 #   16 writers, one event at a time each          (concurrent closed loop)
+# plus pravaha-log-bench (the durable log alone next to a raw write+fdatasync), which separates the
+# disk's share of the latency from the messaging's.
 # Prints one table with medians [min-max] over the passes and the ratio of Pravaha's p50 to the
 # fdatasync p50 measured in the same pass. Durability: Pravaha acks after fsync (standalone).
 #
@@ -32,6 +34,8 @@ for p in $(seq 1 "$passes"); do
   else
     QUICK=1 "$shared/bench/fio_log_fsync.sh" "$dir/fio" > "$dir/fio.md" 2>"$dir/fio.log"
   fi
+  echo "pass $p/$passes: durable log alone" >&2
+  build/tests/pravaha-log-bench "$dir/logbench" 3000 180 > "$dir/log.json"
   port=$(free_port)
   rm -rf "$dir/node"
   build/runtime/pravaha-node --standalone --data-dir "$dir/node" --port "$port" --log-level warn \
@@ -69,6 +73,9 @@ for p in range(1, passes + 1):
     d = os.path.join(out, f'pass{p}')
     fs = fio_p50(os.path.join(d, 'fio.md'))
     rows.setdefault('fdatasync p50 us (fio append_4k)', []).append(fs)
+    lj = json.load(open(os.path.join(d, 'log.json')))
+    rows.setdefault('local log append p50 us (RocksDB sync write, no messaging)', []).append(lj['log_append_us']['p50'])
+    rows.setdefault('raw write+fdatasync p50 us (same run)', []).append(lj['raw_write_fdatasync_us']['p50'])
     for name in ('one', 'pipe', 'conc'):
         j = json.load(open(os.path.join(d, name + '.json')))
         rows.setdefault(f'{name}: events/s', []).append(j['events_per_s'])

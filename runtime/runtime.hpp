@@ -7,6 +7,7 @@
 
 #include <caf/error.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -18,6 +19,8 @@ struct node_options {
     std::string bind = "127.0.0.1";
     uint16_t port = 9090;
     std::string log_level = "info";
+    /// A graceful stop that takes longer ends the process (exit code 3).
+    std::chrono::milliseconds shutdown_timeout{10000};
 };
 
 /// Parses pravaha-node's flags. On `--help` sets `help` and returns no error.

@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -114,25 +116,51 @@ int node_process::stop() {
     ::kill(pid_, SIGCONT);  // a paused node must be able to act on SIGTERM
     ::kill(pid_, SIGTERM);
     int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    for (int i = 0; i < 3000; ++i) {  // 30 s for a graceful stop
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // Leave evidence of where it hangs before killing it (gdb is optional).
+    std::string out;
+    run_command("gdb -p " + std::to_string(pid_) +
+                    " -batch -ex 'thread apply all bt 12' 2>/dev/null | grep -E '^(#|Thread)'",
+                out);
+    std::fprintf(stderr, "node pid %d did not stop within 30 s; its threads:\n%s\n",
+                 static_cast<int>(pid_), out.c_str());
+    kill_hard();
+    return stop_timed_out;
 }
 
-void send_raw(uint16_t port, const std::string& bytes) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+bool send_raw(uint16_t port, const std::string& bytes) {
+    // Non-blocking with a bounded wait: a busy node with a full accept queue must not stall the
+    // test in connect() (the kernel retries SYNs for minutes).
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-        return;
+        return false;
     }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-        auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        (void)n;
+    bool sent = false;
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    if (rc != 0 && errno == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        rc = ::poll(&p, 1, 2000) == 1 && (p.revents & POLLOUT) != 0 ? 0 : -1;
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (rc == 0 && (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        sent = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT) > 0;
     }
     ::close(fd);
+    return sent;
 }
 
 int run_command(const std::string& cmd, std::string& out) {

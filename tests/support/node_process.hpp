@@ -21,7 +21,9 @@ public:
     bool start();
     /// SIGKILL and reap: a crash without any chance to flush.
     void kill_hard();
-    /// SIGTERM and reap; returns the exit status.
+    /// Returned by stop() when the node did not exit within 30 s of SIGTERM (it is then killed).
+    static constexpr int stop_timed_out = 1000;
+    /// SIGTERM and reap; returns the exit status, or stop_timed_out.
     int stop();
     /// SIGSTOP / SIGCONT: a node that holds its connections but answers nothing.
     void pause();
@@ -36,8 +38,9 @@ private:
     pid_t pid_ = -1;
 };
 
-/// Connects to 127.0.0.1:port, sends `bytes`, and closes (for malformed-input tests).
-void send_raw(uint16_t port, const std::string& bytes);
+/// Connects to 127.0.0.1:port, sends `bytes`, and closes (for malformed-input tests). Gives up
+/// after 2 s; returns whether the bytes went out.
+bool send_raw(uint16_t port, const std::string& bytes);
 
 /// Runs a shell command, returns its exit code and puts stdout (and stderr if asked) into out.
 int run_command(const std::string& cmd, std::string& out);

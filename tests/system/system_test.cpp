@@ -287,9 +287,12 @@ TEST_CASE("garbage on the node port does not disturb the node or its data", "[sy
         }
         junk.push_back(s);
     }
+    size_t delivered = 0;
     for (const auto& bytes : junk) {
-        test::send_raw(node.port(), bytes);
+        delivered += test::send_raw(node.port(), bytes) ? 1 : 0;
     }
+    CAPTURE(delivered);
+    CHECK(delivered > junk.size() / 2);
     // The node still serves, the old connection still works, and the data is intact.
     REQUIRE(!(*writer)->write("k", "after"));
     REQUIRE(!(*writer)->flush());

@@ -28,7 +28,9 @@ struct node_options {
 
 const char* node_usage();
 
-/// Runs a node until SIGINT/SIGTERM (exit code 0) or a fatal storage error (exit code 1).
+/// Runs a node until SIGINT/SIGTERM or a fatal storage error, then ends the process itself
+/// (exit code 0, or 1 after a fatal error; 3 if stopping takes longer than shutdown_timeout).
+/// Returns (with 1) only when the node cannot start.
 int run_node(const node_options& opts);
 
 }  // namespace pravaha::runtime

@@ -15,6 +15,7 @@
 /// instantiated once. May include: schema, storage.
 
 #include "schema/atoms.hpp"
+#include "schema/interfaces.hpp"
 #include "schema/types.hpp"
 
 #include <caf/expected.hpp>
@@ -37,26 +38,17 @@ namespace pravaha::actors {
 using durable_log_actor =
     caf::typed_actor<caf::replies_to<append_atom, std::string, uint64_t>::with<uint64_t>>;
 
-using container_actor =
-    caf::typed_actor<caf::replies_to<append_atom, append_block>::with<append_ack>,
-                     caf::replies_to<read_atom, read_request>::with<read_result>,
-                     caf::replies_to<create_segment_atom, segment_key>::with<bool>,
-                     caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
-                     caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
-                     caf::replies_to<segment_status_atom, segment_key>::with<segment_status>,
-                     caf::reacts_to<read_timeout_atom, uint64_t>,
-                     caf::reacts_to<flushed_atom>>;
+/// A segment container: the public data path plus the controller's segment operations and
+/// its own timer and flush messages.
+using container_actor = segment_store_api::extend<
+    caf::replies_to<create_segment_atom, segment_key>::with<bool>,
+    caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
+    caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
+    caf::replies_to<segment_status_atom, segment_key>::with<segment_status>,
+    caf::reacts_to<read_timeout_atom, uint64_t>,
+    caf::reacts_to<flushed_atom>>;
 
-using controller_actor = caf::typed_actor<
-    caf::replies_to<create_scope_atom, std::string>::with<bool>,
-    caf::replies_to<delete_scope_atom, std::string>::with<bool>,
-    caf::replies_to<list_scopes_atom>::with<std::vector<std::string>>,
-    caf::replies_to<create_stream_atom, std::string, std::string, uint32_t>::with<stream_record>,
-    caf::replies_to<list_streams_atom, std::string>::with<std::vector<std::string>>,
-    caf::replies_to<get_stream_atom, std::string, std::string>::with<stream_record>,
-    caf::replies_to<seal_stream_atom, std::string, std::string>::with<stream_record>,
-    caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
-    caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>>;
+using controller_actor = controller_api;
 
 struct container_config {
     uint32_t id = 0;

@@ -59,8 +59,6 @@ transport::node_actor::behavior_type endpoint_impl(transport::node_actor::pointe
         [=](stream_info_atom a, std::string& s, std::string& n) {
             return self->delegate(ctl, a, std::move(s), std::move(n));
         },
-        [=](append_atom a, append_block& b) { return self->delegate(cnt, a, std::move(b)); },
-        [=](read_atom a, read_request& r) { return self->delegate(cnt, a, std::move(r)); },
         [=](get_segment_store_atom) -> transport::segment_store_actor { return cnt; },
     };
 }

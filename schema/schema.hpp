@@ -10,6 +10,9 @@
 /// - Codecs for the Cap'n Proto persisted records (`schema/records.hpp`); generated capnp headers
 ///   never leave this module.
 ///
+/// `schema/interfaces.hpp` is the module's second public header: the typed request interfaces
+/// (`controller_api`, `segment_store_api`) that cross process boundaries.
+///
 /// May include: CAF core, capnp (in .cpp files only). No actors, no I/O.
 
 #include "schema/atoms.hpp"

@@ -12,6 +12,7 @@
 /// May include: schema.
 
 #include "schema/atoms.hpp"
+#include "schema/interfaces.hpp"
 #include "schema/types.hpp"
 
 #include <caf/expected.hpp>
@@ -28,25 +29,14 @@
 
 namespace pravaha::transport {
 
-/// The data path of a segment container: clients send appends and reads straight to it, so the
+/// The data path: clients send appends and reads straight to the segment container, so the
 /// hot path has no extra hop through the node endpoint.
-using segment_store_actor =
-    caf::typed_actor<caf::replies_to<append_atom, append_block>::with<append_ack>,
-                     caf::replies_to<read_atom, read_request>::with<read_result>>;
+using segment_store_actor = segment_store_api;
 
-using node_actor = caf::typed_actor<
-    caf::replies_to<create_scope_atom, std::string>::with<bool>,
-    caf::replies_to<delete_scope_atom, std::string>::with<bool>,
-    caf::replies_to<list_scopes_atom>::with<std::vector<std::string>>,
-    caf::replies_to<create_stream_atom, std::string, std::string, uint32_t>::with<stream_record>,
-    caf::replies_to<list_streams_atom, std::string>::with<std::vector<std::string>>,
-    caf::replies_to<get_stream_atom, std::string, std::string>::with<stream_record>,
-    caf::replies_to<seal_stream_atom, std::string, std::string>::with<stream_record>,
-    caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
-    caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>,
-    caf::replies_to<append_atom, append_block>::with<append_ack>,
-    caf::replies_to<read_atom, read_request>::with<read_result>,
-    caf::replies_to<get_segment_store_atom>::with<segment_store_actor>>;
+/// What a node publishes on its endpoint port: scopes and streams, and the handle of its segment
+/// store for the data path.
+using node_actor =
+    controller_api::extend<caf::replies_to<get_segment_store_atom>::with<segment_store_actor>>;
 
 /// Options of an actor system that talks to nodes.
 struct system_options {

@@ -4,7 +4,8 @@
 /// messages.
 ///
 /// - `durable_log_actor`: persists container log entries (local: fsync per entry; Raft later).
-///   Spawned `detached` in production because it blocks on fsync.
+///   Blocks on fsync, so it runs detached outside the deterministic tests. A standalone node
+///   writes its local log inline on the (detached) container instead (`inline_log`).
 /// - `container_actor`: owns one `storage::container_state`; validates appends, batches everything
 ///   that arrives while a flush runs into the next log entry (group commit), applies committed
 ///   entries, acknowledges writers, serves reads and parks tail reads until data arrives.

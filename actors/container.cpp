@@ -55,7 +55,9 @@ struct durable_log_state {
     static inline const char* name = "durable_log";
 };
 
-// The local durable log: one fsync per entry. Blocks on fsync, so it runs detached in production.
+// The local durable log as an actor: one fsync per entry. It blocks on fsync, so outside the
+// deterministic tests it runs detached. Standalone nodes use the inline path instead; the
+// replicated log will take this actor's place.
 durable_log_actor::behavior_type durable_log_impl(
     durable_log_actor::stateful_pointer<durable_log_state> self,
     std::shared_ptr<storage::local_log> log) {

@@ -36,7 +36,7 @@ struct batch {
 
 struct container_state_t {
     container_config cfg;
-    std::unique_ptr<storage::container_state> sm;
+    std::shared_ptr<storage::container_state> sm;
     durable_log_actor log;
     std::shared_ptr<storage::local_log> inline_log;  // set on the standalone fast path
     batch pending;
@@ -51,7 +51,7 @@ struct container_state_t {
 using container_ptr = container_actor::stateful_pointer<container_state_t>;
 
 struct durable_log_state {
-    std::unique_ptr<storage::local_log> log;
+    std::shared_ptr<storage::local_log> log;
     static inline const char* name = "durable_log";
 };
 
@@ -61,7 +61,7 @@ struct durable_log_state {
 durable_log_actor::behavior_type durable_log_impl(
     durable_log_actor::stateful_pointer<durable_log_state> self,
     std::shared_ptr<storage::local_log> log) {
-    self->state.log.reset(new storage::local_log(*log));
+    self->state.log = std::move(log);
     return {
         [=](append_atom, std::string& entry, uint64_t truncate_through) -> caf::result<uint64_t> {
             auto index = self->state.log->append(std::move(entry), truncate_through);
@@ -262,7 +262,7 @@ container_actor::behavior_type container_impl(container_ptr self,
                                               container_config cfg) {
     auto& st = self->state;
     st.cfg = cfg;
-    st.sm.reset(new storage::container_state(std::move(*sm)));
+    st.sm = std::move(sm);
     if (cfg.inline_log) {
         st.inline_log = log;
     } else if (cfg.detached_log) {

@@ -16,7 +16,7 @@ namespace {
 
 struct controller_state_t {
     controller_config cfg;
-    std::unique_ptr<storage::controller_state> meta;
+    std::shared_ptr<storage::controller_state> meta;
     static inline const char* name = "controller";
 };
 
@@ -59,7 +59,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
                                                 std::shared_ptr<storage::controller_state> meta,
                                                 controller_config cfg) {
     self->state.cfg = cfg;
-    self->state.meta.reset(new storage::controller_state(std::move(*meta)));
+    self->state.meta = std::move(meta);
     // Re-issue idempotent segment operations a crash may have cut short: a stream record is
     // written before its segments are created, and a seal is recorded before segments are sealed.
     for (const auto& rec : self->state.meta->all_streams()) {

@@ -65,7 +65,6 @@ struct segment_writer {
     segment_key key;
     int64_t next_event_number = 0;
     std::deque<queued> queue;
-    size_t queue_bytes = 0;
     std::deque<block_in_flight> in_flight;
     size_t sent = 0;    // how many of in_flight were sent in the current generation
     caf::error failed;  // final error (sealed, deleted): later events fail at once
@@ -171,7 +170,6 @@ void pump(writer_ptr self, size_t index) {
                (b.block.event_count == 0 ||
                 b.block.data.size() + seg.queue.front().framed.size() <= st.cfg.block_bytes_max)) {
             auto& q = seg.queue.front();
-            seg.queue_bytes -= q.framed.size();
             b.block.data += q.framed;
             b.done.push_back(std::move(q.done));
             ++b.block.event_count;
@@ -199,7 +197,6 @@ void fail_segment(writer_ptr self, segment_writer& seg, const caf::error& err) {
         finish_block(self, b, err);
     }
     seg.queue.clear();
-    seg.queue_bytes = 0;
 }
 
 void fail_all(writer_ptr self, const caf::error& err) {
@@ -369,7 +366,6 @@ caf::behavior writer_impl(writer_ptr self,
                 check_flush(self);
                 return;
             }
-            seg.queue_bytes += ev.framed.size();
             seg.queue.push_back(queued{std::move(ev.framed), std::move(ev.done)});
             pump(self, ev.segment_index);
         },

@@ -8,8 +8,12 @@
 using namespace pravaha;
 
 TEST_CASE("routing_key_hash is stable and inside the unit interval", "[schema]") {
-    // Fixed values: every client language must reproduce these exactly.
-    CHECK(routing_key_hash("") == routing_key_hash(""));
+    // Golden values: every client language must reproduce these exactly, and a change to the
+    // hash would move existing keys to other segments.
+    CHECK(routing_key_hash("") == 0.93676944839043996);
+    CHECK(routing_key_hash("a") == 0.51029451765657108);
+    CHECK(routing_key_hash("key-1") == 0.62504394611526726);
+    CHECK(routing_key_hash("alice") == 0.20715047597194325);
     for (int i = 0; i < 10000; ++i) {
         double h = routing_key_hash("key-" + std::to_string(i));
         REQUIRE(h >= 0.0);

@@ -67,10 +67,13 @@ struct container_config {
     size_t parked_reads_max = 100000;
     /// Run the durable log on its own thread (production); false on the deterministic scheduler.
     bool detached_log = true;
-    /// Standalone fast path: the local log runs on the container's own thread (the container
-    /// is then spawned detached) instead of in a durable log actor. Saves two thread hand-offs
-    /// and two messages per group commit. The replicated log will always be an actor.
+    /// Standalone fast path: the local log runs on the container's own thread instead of in a
+    /// durable log actor. Saves two thread hand-offs and two messages per group commit (with
+    /// `detached`). The replicated log will always be an actor.
     bool inline_log = false;
+    /// Run the container on its own thread (production with `inline_log`, which blocks on
+    /// fsync); false on the deterministic scheduler.
+    bool detached = false;
 };
 
 /// Recovers the container's state from the store (replaying its log), then spawns the container
@@ -90,5 +93,26 @@ struct controller_config {
 /// that a crash may have interrupted. Errors: storage_io, malformed_message.
 [[nodiscard]] caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
                                                                const controller_config& cfg);
+
+/// One node's actors: the endpoint clients talk to, and the actors behind it.
+struct node_actors {
+    node_api endpoint;
+    container_actor container;
+    controller_actor controller;
+};
+
+struct node_config {
+    storage::log_store* store = nullptr;  ///< outlives the actor system
+    /// Production: the container (with its log inline) and the controller run on their own
+    /// threads because they block on fsync. The simulator runs everything on its scheduler.
+    bool detached = true;
+    bool inline_log = true;
+    std::function<int64_t()> wall_clock_ms;
+};
+
+/// Recovers and spawns a standalone node's container and controller and the endpoint that
+/// forwards client requests to them. On error nothing is left running.
+/// Errors: storage_io, malformed_message.
+[[nodiscard]] caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config& cfg);
 
 }  // namespace pravaha::actors

@@ -350,7 +350,7 @@ caf::expected<container_actor> spawn_container(caf::actor_system& sys,
     if (auto err = sm->recover(*log)) {
         return err;
     }
-    if (cfg.inline_log) {
+    if (cfg.detached) {
         return sys.spawn<caf::detached>(container_impl, sm, log, cfg);
     }
     return sys.spawn(container_impl, sm, log, cfg);

@@ -1,6 +1,7 @@
 #include "client/internal.hpp"
 #include "schema/errc.hpp"
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -19,6 +20,13 @@ bool needs_reconnect(const caf::error& err) {
     }
     return code_of(err) == errc::unavailable || code_of(err) == errc::storage_io ||
            code_of(err) == errc::timeout;
+}
+
+caf::io::middleman_actor connector_of(caf::actor_system& sys, const endpoint_info& ep) {
+    if (ep.connector) {
+        return caf::actor_cast<caf::io::middleman_actor>(ep.connector);
+    }
+    return transport::middleman(sys);
 }
 
 bool is_transient(const caf::error& err) {

@@ -5,18 +5,40 @@
 #include "client/client.hpp"
 #include "runtime/transport/transport.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/io/middleman_actor.hpp>
 
+#include <deque>
 #include <string>
+#include <string_view>
 
 namespace pravaha::client::detail {
+
+/// Messages of the writer and reader actors (used by the facades and by the simulator, which
+/// drives the same actors without the blocking facades).
+using write_atom = caf::atom_constant<caf::atom("wwrite")>;
+using fetch_atom = caf::atom_constant<caf::atom("rfetch")>;
+
+/// One event for the writer actor: `(write_atom, outgoing)`.
+struct outgoing {
+    uint32_t segment_index = 0;
+    std::string framed;  // one framed event
+    ack_callback done;
+};
 
 /// Connection parameters shared by the factory, writers and readers.
 struct endpoint_info {
     std::string host;
     uint16_t port = 0;
     client_config cfg;
+    /// Answers `(connect_atom, host, port)` like CAF's middleman actor (the transport seam,
+    /// design.md section 3). Empty: the real middleman; the simulator installs its network.
+    caf::actor connector;
 };
+
+/// The actor that opens connections for `ep`.
+caf::io::middleman_actor connector_of(caf::actor_system& sys, const endpoint_info& ep);
 
 /// Errors after which the same request may succeed later (on this node or after reconnecting).
 /// Everything else is final for the affected events.
@@ -32,6 +54,23 @@ std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
                                           const writer_config& cfg,
                                           writer_id id);
 
+/// The writer actor behind `event_writer`: takes `(write_atom, outgoing)`, answers
+/// `(wflush_atom)` once everything queued is acknowledged or failed.
+caf::actor spawn_writer(caf::actor_system& sys,
+                        const endpoint_info& ep,
+                        transport::node_actor node,
+                        stream_record rec,
+                        const writer_config& cfg,
+                        writer_id id);
+
+/// The reader actor behind `event_reader`: `(fetch_atom, uint32_t wait_ms)` answers with
+/// `(std::deque<event>, bool at_end)`.
+caf::actor spawn_reader(caf::actor_system& sys,
+                        const endpoint_info& ep,
+                        transport::node_actor node,
+                        const stream_info& info,
+                        start_position from);
+
 std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
                                           const endpoint_info& ep,
                                           transport::node_actor node,
@@ -39,3 +78,6 @@ std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
                                           start_position from);
 
 }  // namespace pravaha::client::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pravaha::client::detail::outgoing)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::deque<pravaha::client::event>)

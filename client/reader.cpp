@@ -2,21 +2,17 @@
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <deque>
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::deque<pravaha::client::event>)
-
 namespace pravaha::client::detail {
 
 namespace {
 
-using fetch_atom = caf::atom_constant<caf::atom("rfetch")>;
 using fetch_timeout_atom = caf::atom_constant<caf::atom("rfetchtmo")>;
 using reconnect_atom = caf::atom_constant<caf::atom("rreconn")>;
 
@@ -37,7 +33,7 @@ struct reader_state {
     transport::segment_store_actor store;  // the data path; valid while connected
     bool connected = false;
     uint64_t generation = 0;
-    std::chrono::steady_clock::time_point down_since;
+    caf::actor_clock::time_point down_since;
     std::vector<segment_reader> segments;
     std::deque<event> buffer;
     // The one pending fetch of the facade.
@@ -131,7 +127,7 @@ void attach_store(reader_ptr self) {
 
 void reconnect(reader_ptr self) {
     auto gen = self->state.generation;
-    self->request(transport::middleman(self->system()), std::chrono::seconds(5),
+    self->request(connector_of(self->system(), self->state.ep), std::chrono::seconds(5),
                   caf::connect_atom::value, self->state.ep.host, self->state.ep.port)
         .then(
             [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
@@ -148,11 +144,11 @@ void reconnect(reader_ptr self) {
                 if (gen != s.generation) {
                     return;
                 }
-                if (std::chrono::steady_clock::now() - s.down_since > s.ep.cfg.retry_timeout) {
+                if (self->clock().now() - s.down_since > s.ep.cfg.retry_timeout) {
                     s.failure =
                         caf::make_error(errc::unavailable, "node unreachable at " + s.ep.host +
                                                                ":" + std::to_string(s.ep.port));
-                    s.down_since = std::chrono::steady_clock::now();
+                    s.down_since = self->clock().now();
                     maybe_answer(self);
                 }
                 self->delayed_send(self, std::chrono::milliseconds(200), reconnect_atom::value,
@@ -168,7 +164,7 @@ void lose_link(reader_ptr self) {
     }
     if (st.connected) {
         st.connected = false;
-        st.down_since = std::chrono::steady_clock::now();
+        st.down_since = self->clock().now();
         self->demonitor(st.node.address());
         st.node = transport::node_actor{};
         st.store = transport::segment_store_actor{};
@@ -244,7 +240,7 @@ caf::behavior reader_impl(reader_ptr self,
     auto& st = self->state;
     st.ep = std::move(ep);
     st.node = std::move(node);
-    st.down_since = std::chrono::steady_clock::now();
+    st.down_since = self->clock().now();
     self->monitor(st.node);
     attach_store(self);
     for (const auto& s : info.segments) {
@@ -340,6 +336,14 @@ private:
 };
 
 }  // namespace
+
+caf::actor spawn_reader(caf::actor_system& sys,
+                        const endpoint_info& ep,
+                        transport::node_actor node,
+                        const stream_info& info,
+                        start_position from) {
+    return sys.spawn(reader_impl, ep, std::move(node), info, from);
+}
 
 std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
                                           const endpoint_info& ep,

@@ -3,6 +3,7 @@
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -18,7 +19,6 @@ namespace pravaha::client::detail {
 
 namespace {
 
-using write_atom = caf::atom_constant<caf::atom("wwrite")>;
 using wflush_atom = caf::atom_constant<caf::atom("wflush")>;
 using retry_atom = caf::atom_constant<caf::atom("wretry")>;
 using reconnect_atom = caf::atom_constant<caf::atom("wreconn")>;
@@ -35,21 +35,6 @@ struct budget {
         cv.notify_all();
     }
 };
-
-struct outgoing {
-    uint32_t segment_index = 0;
-    std::string framed;  // one framed event
-    ack_callback done;
-};
-
-}  // namespace
-}  // namespace pravaha::client::detail
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pravaha::client::detail::outgoing)
-
-namespace pravaha::client::detail {
-
-namespace {
 
 struct queued {
     std::string framed;
@@ -80,7 +65,7 @@ struct writer_state {
     bool connected = false;
     uint64_t generation = 0;
     /// Start of the current run of failures without an acknowledgement in between.
-    std::optional<std::chrono::steady_clock::time_point> failing_since;
+    std::optional<caf::actor_clock::time_point> failing_since;
     std::chrono::milliseconds backoff{50};
     std::vector<segment_writer> segments;
     std::vector<caf::response_promise> flush_waiters;
@@ -237,7 +222,7 @@ void attach_store(writer_ptr self) {
 // so that flush() and close() always return; later events start a fresh attempt.
 void give_up_if_stuck(writer_ptr self) {
     auto& s = self->state;
-    auto now = std::chrono::steady_clock::now();
+    auto now = self->clock().now();
     if (!s.failing_since) {
         s.failing_since = now;
         return;
@@ -254,7 +239,7 @@ void give_up_if_stuck(writer_ptr self) {
 void reconnect(writer_ptr self) {
     auto& st = self->state;
     auto gen = st.generation;
-    self->request(transport::middleman(self->system()), std::chrono::seconds(5),
+    self->request(connector_of(self->system(), self->state.ep), std::chrono::seconds(5),
                   caf::connect_atom::value, st.ep.host, st.ep.port)
         .then(
             [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
@@ -471,6 +456,16 @@ private:
 };
 
 }  // namespace
+
+caf::actor spawn_writer(caf::actor_system& sys,
+                        const endpoint_info& ep,
+                        transport::node_actor node,
+                        stream_record rec,
+                        const writer_config& cfg,
+                        writer_id id) {
+    return sys.spawn(writer_impl, ep, std::move(node), std::move(rec), cfg, id,
+                     std::make_shared<budget>());
+}
 
 std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
                                           const endpoint_info& ep,

@@ -11,8 +11,6 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -32,35 +30,6 @@ std::atomic<int> stop_signal{0};
 
 void on_signal(int sig) {
     stop_signal.store(sig);
-}
-
-// The published endpoint: forwards each request to the actor that owns the state, which then
-// answers the client directly (delegation, no extra hop on the way back).
-transport::node_actor::behavior_type endpoint_impl(transport::node_actor::pointer self,
-                                                   actors::controller_actor ctl,
-                                                   actors::container_actor cnt) {
-    return {
-        [=](create_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
-        [=](delete_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
-        [=](list_scopes_atom a) { return self->delegate(ctl, a); },
-        [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), k);
-        },
-        [=](list_streams_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
-        [=](get_stream_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
-        },
-        [=](seal_stream_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
-        },
-        [=](delete_stream_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
-        },
-        [=](stream_info_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
-        },
-        [=](get_segment_store_atom) -> transport::segment_store_actor { return cnt; },
-    };
 }
 
 // Ends the process with exit code 3 if shutdown takes longer than `timeout`. Runtime is the
@@ -102,25 +71,17 @@ int run_node(const node_options& opts) {
     {
         auto cfg = transport::make_config({});
         caf::actor_system sys{*cfg};
-        actors::container_config ccfg;
-        ccfg.store = store->get();
-        ccfg.inline_log = true;
-        auto container = actors::spawn_container(sys, ccfg);
-        if (!container) {
-            log->error("container recovery failed error={}", render_error(container.error()));
+        actors::node_config ncfg;
+        ncfg.store = store->get();
+        ncfg.wall_clock_ms = wall_clock_ms;
+        auto node = actors::spawn_node(sys, ncfg);
+        if (!node) {
+            log->error("node start failed error={}", render_error(node.error()));
             return 1;
         }
-        actors::controller_config kcfg;
-        kcfg.store = store->get();
-        kcfg.container = *container;
-        kcfg.wall_clock_ms = wall_clock_ms;
-        auto controller = actors::spawn_controller(sys, kcfg);
-        if (!controller) {
-            log->error("controller start failed error={}", render_error(controller.error()));
-            caf::anon_send_exit(*container, caf::exit_reason::user_shutdown);
-            return 1;
-        }
-        auto endpoint = sys.spawn(endpoint_impl, *controller, *container);
+        auto endpoint = node->endpoint;
+        auto container = &node->container;
+        auto controller = &node->controller;
         auto port = transport::publish_node(sys, endpoint, opts.port, opts.bind);
         if (!port) {
             log->error("{}", render_error(port.error()));

@@ -32,4 +32,9 @@ using controller_api = caf::typed_actor<
     caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
     caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>>;
 
+/// What a node offers clients: scopes and streams, and the handle of its segment store for the
+/// data path (clients then talk to the container directly, without a hop through the node).
+using node_api =
+    controller_api::extend<caf::replies_to<get_segment_store_atom>::with<segment_store_api>>;
+
 }  // namespace pravaha

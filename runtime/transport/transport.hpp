@@ -33,10 +33,8 @@ namespace pravaha::transport {
 /// hot path has no extra hop through the node endpoint.
 using segment_store_actor = segment_store_api;
 
-/// What a node publishes on its endpoint port: scopes and streams, and the handle of its segment
-/// store for the data path.
-using node_actor =
-    controller_api::extend<caf::replies_to<get_segment_store_atom>::with<segment_store_actor>>;
+/// What a node publishes on its endpoint port (schema/interfaces.hpp).
+using node_actor = node_api;
 
 /// Options of an actor system that talks to nodes.
 struct system_options {

@@ -1,6 +1,7 @@
 #include "actors/actors.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/mutants.hpp"
 #include "schema/records.hpp"
 #include "storage/storage.hpp"
 
@@ -284,6 +285,10 @@ container_actor::behavior_type container_impl(container_ptr self,
                 return err;
             }
             auto rp = self->make_response_promise<append_ack>();
+            if (mutants::active(mutants::mutant::ack_before_log_commit)) {
+                // Planted bug: acknowledged before the log entry exists.
+                rp.deliver(append_ack{op.key, op.writer, op.last_event_number, 0, op.event_count});
+            }
             enqueue(self, std::move(op), rp);
             return rp;
         },

@@ -26,4 +26,5 @@ if [ -n "$bad" ]; then echo "lint: capnp generated header outside schema/:"; ech
 # Determinism: no wall clocks, OS randomness, threads or sleeps in storage/ and actors/.
 bad=$(git grep -nE 'std::chrono::(system|steady|high_resolution)_clock::now|random_device|std::thread|sleep_for|usleep|\bsleep\(' -- schema storage actors || true)
 if [ -n "$bad" ]; then echo "lint: banned call in deterministic code:"; echo "$bad"; status=1; fi
+scripts/determinism-lint.sh || status=1
 exit $status

@@ -2,6 +2,7 @@
 
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/mutants.hpp"
 #include "storage/keys.hpp"
 
 #include <fmt/format.h>
@@ -231,6 +232,9 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
     auto wit = seg.writers.find(op.writer);
     int64_t last = wit == seg.writers.end() ? no_event_number : wit->second;
     append_ack ack{op.key, op.writer, op.last_event_number, seg.meta.length, 0};
+    if (mutants::active(mutants::mutant::no_idempotent_dedup)) {
+        last = op.first_event_number - 1;  // planted bug: every resend is stored again
+    }
     if (op.last_event_number <= last) {
         return {{}, ack};  // a retry of events already stored: acknowledge, store nothing
     }

@@ -1,6 +1,7 @@
 #include "storage/local_log.hpp"
 
 #include "schema/errc.hpp"
+#include "schema/mutants.hpp"
 #include "storage/keys.hpp"
 
 namespace pravaha::storage {
@@ -45,8 +46,10 @@ caf::expected<uint64_t> local_log::append(std::string entry, uint64_t truncate_t
                           keys::log(container_, truncate_through + 1));
         }
     }
-    if (auto err = store_.write(b, true)) {
-        return err;
+    if (auto err = store_.write(b, !mutants::active(mutants::mutant::ack_before_fsync))) {
+        if (!mutants::active(mutants::mutant::sync_error_ignored)) {
+            return err;
+        }
     }
     last_index_ = index;
     if (truncate_through > truncated_through_) {

@@ -1,0 +1,32 @@
+#pragma once
+
+/// Planted bugs for the simulator's `mutants` check (sim/README.md). They exist only in the
+/// simulator's own build of storage/ and actors/ (compiled with PRAVAHA_MUTANTS); in every other
+/// build `mutants::active()` is a constant `false` and the hooks compile away.
+
+#include <cstdint>
+#include <string_view>
+
+namespace pravaha::mutants {
+
+enum class mutant : uint8_t {
+    none,
+    ack_before_fsync,       ///< the durable log writes without sync, then acknowledges
+    no_idempotent_dedup,    ///< the container stores resent events again
+    sync_error_ignored,     ///< the durable log treats a failed sync as success
+    ack_before_log_commit,  ///< the container acknowledges appends before the log write
+};
+
+#ifdef PRAVAHA_MUTANTS
+/// The planted bug of this run; set by the simulator before it starts a world.
+extern mutant current;
+inline bool active(mutant m) {
+    return current == m;
+}
+#else
+constexpr bool active(mutant) {
+    return false;
+}
+#endif
+
+}  // namespace pravaha::mutants

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The simulator's CI job (sim/README.md): determinism, regression seeds, a fuzz batch whose
+# start seed changes with the commit, and the planted-bug check. Needs a built pravaha-sim.
+#   scripts/sim-ci.sh [BUILD_DIR]      (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sim="${1:-build}/sim/pravaha-sim"
+[ -x "$sim" ] || { echo "sim-ci: $sim not built" >&2; exit 2; }
+jobs=$(nproc 2>/dev/null || echo 2)
+start=$(( 16#$(git rev-parse --short=8 HEAD 2>/dev/null || echo 1) ))
+started=$(date +%s)
+step() { echo; echo "== sim-ci: $* ($(( $(date +%s) - started )) s)"; }
+
+step "determinism: 20 seeds, each run twice"
+"$sim" determinism --seed "$start" --seeds 20 | tail -1
+
+step "regression seeds (sim/regressions.txt)"
+grep -vE '^\s*(#|$)' sim/regressions.txt | while read -r seed profile _; do
+  if ! "$sim" run --seed "$seed" --profile "$profile" >/tmp/sim-regression.out 2>&1; then
+    tail -3 /tmp/sim-regression.out
+    echo "sim-ci: regression seed $seed ($profile) failed"
+    exit 1
+  fi
+  echo "seed $seed $profile: $(tail -1 /tmp/sim-regression.out)"
+done
+
+for profile in default swarm; do
+  step "fuzz: 1500 seeds of profile $profile from seed $start"
+  "$sim" fuzz --seeds 1500 --start-seed "$start" --profile "$profile" --jobs "$jobs" 2>/dev/null | tail -12
+done
+
+step "planted bugs: each caught within 50 seeds (3 trials), with and without oracles"
+"$sim" mutants --seeds-per-mutant 50 --trials 3 --start-seed "$start" --jobs "$jobs"
+"$sim" mutants --seeds-per-mutant 100 --trials 3 --start-seed "$start" --jobs "$jobs" --no-oracles
+
+step "done"

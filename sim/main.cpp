@@ -1,0 +1,533 @@
+// pravaha-sim: deterministic simulation of Pravaha with injected faults (sim/README.md).
+
+#include "sim/world.hpp"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace pravaha;
+using namespace pravaha::sim;
+
+namespace {
+
+const char* usage_text = R"(usage: pravaha-sim COMMAND [OPTIONS]
+
+commands:
+  run          --seed S       one simulated run; exit code is the verdict
+  replay       --seed S       the same run with a step-by-step event log
+  fuzz         --seeds N | --time SECONDS [--start-seed S] [--jobs J]
+                              many seeds; last line "N passed, N failed"
+  determinism  --seed S [--seeds N]
+                              runs each seed twice and compares trace fingerprints
+  mutants      [--seeds-per-mutant K] [--trials T] [--jobs J]
+                              each planted bug must be caught within K seeds
+
+options of every command:
+  --profile P        default | quiet | net | crash | disk | swarm  (default: default)
+  --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
+                     client_crash (mean sim-ms between faults, 0 = off), sync_error (per mille)
+  --chaos-time MS    length of the safety phase with faults (default 10000)
+  --live-time MS     time allowed after healing for everything to finish (default 40000)
+  --plant-bug NAME   run with a planted bug (see `mutants`)
+  --no-oracles       end-of-run checks only (no continuous durability oracle)
+  --max-steps N      step limit (default 20000000)
+  --wall-timeout MS  wall-clock limit per run (default 60000)
+  --log-level L      node logging: off, error, warn, info, debug (default off)
+
+exit codes: 0 pass, 2 usage, 127 crash, 128 liveness, 129 correctness, 130 invalid,
+131 wall timeout; fuzz, determinism and mutants exit 1 when anything failed.
+)";
+
+struct options {
+    std::string command;
+    run_config run;
+    std::optional<uint64_t> seed;
+    uint64_t seeds = 0;
+    int64_t time_s = 0;
+    uint64_t start_seed = 1;
+    unsigned jobs = 1;
+    uint64_t seeds_per_mutant = 50;
+    unsigned trials = 3;
+    std::string faults_text;
+};
+
+const std::map<std::string, mutants::mutant>& mutant_names() {
+    static const std::map<std::string, mutants::mutant> names{
+        {"ack_before_fsync", mutants::mutant::ack_before_fsync},
+        {"no_idempotent_dedup", mutants::mutant::no_idempotent_dedup},
+        {"sync_error_ignored", mutants::mutant::sync_error_ignored},
+        {"ack_before_log_commit", mutants::mutant::ack_before_log_commit},
+    };
+    return names;
+}
+
+std::string mutant_name(mutants::mutant m) {
+    for (const auto& [name, v] : mutant_names()) {
+        if (v == m) {
+            return name;
+        }
+    }
+    return "none";
+}
+
+[[noreturn]] void usage_error(const std::string& msg) {
+    std::fprintf(stderr, "pravaha-sim: %s\n(run `pravaha-sim --help` for usage)\n", msg.c_str());
+    std::exit(2);
+}
+
+uint64_t parse_u64(const std::string& flag, const std::string& v) {
+    try {
+        size_t used = 0;
+        auto x = std::stoull(v, &used, 0);
+        if (used != v.size()) {
+            throw std::invalid_argument(v);
+        }
+        return x;
+    } catch (const std::exception&) {
+        usage_error(flag + " needs a non-negative integer, got '" + v + "'");
+    }
+}
+
+void parse_faults(options& o, const std::string& text) {
+    static const std::vector<std::string> known{"crash", "pause",        "reset",     "partition",
+                                                "clog",  "client_crash", "sync_error"};
+    size_t pos = 0;
+    while (pos < text.size()) {
+        auto comma = text.find(',', pos);
+        auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        auto eq = item.find('=');
+        if (eq == std::string::npos) {
+            usage_error("--faults expects KEY=VALUE pairs, got '" + item + "'");
+        }
+        auto key = item.substr(0, eq);
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
+            usage_error("unknown fault '" + key + "' in --faults");
+        }
+        o.run.fault_overrides[key] =
+            std::to_string(parse_u64("--faults " + key, item.substr(eq + 1)));
+        if (comma == std::string::npos) {
+            break;
+        }
+        pos = comma + 1;
+    }
+    o.faults_text = text;
+}
+
+options parse(int argc, char** argv) {
+    options o;
+    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+        std::fputs(usage_text, argc < 2 ? stderr : stdout);
+        std::exit(argc < 2 ? 2 : 0);
+    }
+    o.command = argv[1];
+    static const std::vector<std::string> commands{"run", "replay", "fuzz", "determinism",
+                                                   "mutants"};
+    if (std::find(commands.begin(), commands.end(), o.command) == commands.end()) {
+        usage_error("unknown command '" + o.command + "'");
+    }
+    for (int i = 2; i < argc; ++i) {
+        std::string flag = argv[i];
+        if (flag == "--no-oracles") {
+            o.run.oracles = false;
+            continue;
+        }
+        if (flag == "--help") {
+            std::fputs(usage_text, stdout);
+            std::exit(0);
+        }
+        if (i + 1 >= argc) {
+            usage_error(flag + " needs a value");
+        }
+        std::string v = argv[++i];
+        if (flag == "--seed") {
+            o.seed = parse_u64(flag, v);
+        } else if (flag == "--seeds") {
+            o.seeds = parse_u64(flag, v);
+        } else if (flag == "--time") {
+            o.time_s = static_cast<int64_t>(parse_u64(flag, v));
+        } else if (flag == "--start-seed") {
+            o.start_seed = parse_u64(flag, v);
+        } else if (flag == "--jobs") {
+            o.jobs = static_cast<unsigned>(std::clamp<uint64_t>(parse_u64(flag, v), 1, 64));
+        } else if (flag == "--profile") {
+            auto names = profile_names();
+            if (std::find(names.begin(), names.end(), v) == names.end()) {
+                usage_error("unknown profile '" + v + "'");
+            }
+            o.run.profile = v;
+        } else if (flag == "--faults") {
+            parse_faults(o, v);
+        } else if (flag == "--chaos-time") {
+            o.run.chaos_ms = static_cast<int64_t>(parse_u64(flag, v));
+        } else if (flag == "--live-time") {
+            o.run.live_ms = static_cast<int64_t>(parse_u64(flag, v));
+        } else if (flag == "--plant-bug") {
+            auto it = mutant_names().find(v);
+            if (it == mutant_names().end()) {
+                usage_error("unknown planted bug '" + v + "'");
+            }
+            o.run.mutant = it->second;
+        } else if (flag == "--max-steps") {
+            o.run.max_steps = parse_u64(flag, v);
+        } else if (flag == "--wall-timeout") {
+            o.run.wall_timeout_ms = static_cast<int64_t>(parse_u64(flag, v));
+        } else if (flag == "--seeds-per-mutant") {
+            o.seeds_per_mutant = std::max<uint64_t>(1, parse_u64(flag, v));
+        } else if (flag == "--trials") {
+            o.trials = static_cast<unsigned>(std::clamp<uint64_t>(parse_u64(flag, v), 1, 100));
+        } else if (flag == "--log-level") {
+            o.run.log_level = v;
+        } else {
+            usage_error("unknown option '" + flag + "'");
+        }
+    }
+    if ((o.command == "run" || o.command == "replay" || o.command == "determinism") && !o.seed) {
+        usage_error(o.command + " needs --seed");
+    }
+    if (o.command == "fuzz" && o.seeds == 0 && o.time_s == 0) {
+        usage_error("fuzz needs --seeds N or --time SECONDS");
+    }
+    return o;
+}
+
+std::string repro(const options& o, uint64_t seed, mutants::mutant m) {
+    auto line = fmt::format("pravaha-sim replay --seed 0x{:x} --profile {}", seed, o.run.profile);
+    if (!o.faults_text.empty()) {
+        line += " --faults " + o.faults_text;
+    }
+    if (o.run.chaos_ms != run_config{}.chaos_ms) {
+        line += fmt::format(" --chaos-time {}", o.run.chaos_ms);
+    }
+    if (o.run.live_ms != run_config{}.live_ms) {
+        line += fmt::format(" --live-time {}", o.run.live_ms);
+    }
+    if (m != mutants::mutant::none) {
+        line += " --plant-bug " + mutant_name(m);
+    }
+    if (!o.run.oracles) {
+        line += " --no-oracles";
+    }
+    return line;
+}
+
+run_result run_seed(const options& o, uint64_t seed, mutants::mutant m, bool verbose = false) {
+    auto cfg = o.run;
+    cfg.seed = seed;
+    cfg.mutant = m;
+    cfg.verbose = verbose;
+    return run_world(cfg);
+}
+
+int cmd_run(const options& o, bool verbose) {
+    auto seed = *o.seed;
+    auto cfg = o.run;
+    cfg.seed = seed;
+    cfg.verbose = verbose;
+    std::printf("pravaha-sim %s\n", o.command.c_str());
+    auto r = run_world(cfg);
+    std::printf("%s\n%s\n", r.header.c_str(), r.summary.c_str());
+    std::printf("fingerprint 0x%016llx\n", static_cast<unsigned long long>(r.fingerprint));
+    if (r.result == verdict::pass) {
+        std::printf("PASS (%llu steps, %.1f s simulated, %.2f s wall)\n",
+                    static_cast<unsigned long long>(r.steps), double(r.sim_ms) / 1000,
+                    double(r.wall_ms) / 1000);
+    } else {
+        std::printf("%s: %s (%llu steps, %.1f s simulated, %.2f s wall)\nreplay: %s\n",
+                    to_string(r.result), r.message.c_str(),
+                    static_cast<unsigned long long>(r.steps), double(r.sim_ms) / 1000,
+                    double(r.wall_ms) / 1000, repro(o, seed, o.run.mutant).c_str());
+    }
+    return static_cast<int>(r.result);
+}
+
+// -- parallel seed batches (fork per job, one result line per seed through a pipe) ---------------
+
+struct seed_result {
+    uint64_t seed = 0;
+    int verdict_code = 0;
+    int64_t wall_ms = 0;
+    std::string message;
+};
+
+// Runs `next_seed()` until it returns nullopt or `stop()` is true, in `jobs` processes.
+// `on_result` sees results in completion order.
+template <class Next, class OnResult>
+void run_batch(
+    const options& o, unsigned jobs, mutants::mutant m, Next next_seed, OnResult on_result) {
+    struct worker {
+        pid_t pid = 0;
+        int to_child = -1;
+        int from_child = -1;
+        bool busy = false;
+        std::string buffer;
+    };
+    std::vector<worker> workers(jobs);
+    for (auto& w : workers) {
+        int down[2];
+        int up[2];
+        if (pipe(down) != 0 || pipe(up) != 0) {
+            std::perror("pipe");
+            std::exit(130);
+        }
+        std::fflush(nullptr);
+        w.pid = fork();
+        if (w.pid == 0) {
+            close(down[1]);
+            close(up[0]);
+            for (auto& other : workers) {  // or a sibling never sees end-of-file
+                if (other.pid != 0) {
+                    close(other.to_child);
+                    close(other.from_child);
+                }
+            }
+            // Child: read seeds, answer "seed code wall message\n".
+            FILE* in = fdopen(down[0], "r");
+            unsigned long long seed = 0;
+            while (std::fscanf(in, "%llu", &seed) == 1) {
+                auto r = run_seed(o, seed, m);
+                std::string msg = r.message;
+                std::replace(msg.begin(), msg.end(), '\n', ' ');
+                auto line =
+                    fmt::format("{} {} {} {}\n", seed, static_cast<int>(r.result), r.wall_ms, msg);
+                if (write(up[1], line.data(), line.size()) < 0) {
+                    break;
+                }
+            }
+            std::_Exit(0);
+        }
+        close(down[0]);
+        close(up[1]);
+        w.to_child = down[1];
+        w.from_child = up[0];
+    }
+    auto feed = [&](worker& w) {
+        auto s = next_seed();
+        if (!s) {
+            return false;
+        }
+        auto text = std::to_string(*s) + "\n";
+        if (write(w.to_child, text.data(), text.size()) < 0) {
+            return false;
+        }
+        w.busy = true;
+        return true;
+    };
+    for (auto& w : workers) {
+        feed(w);
+    }
+    for (;;) {
+        std::vector<pollfd> fds;
+        std::vector<size_t> idx;
+        for (size_t i = 0; i < workers.size(); ++i) {
+            if (workers[i].busy) {
+                fds.push_back(pollfd{workers[i].from_child, POLLIN, 0});
+                idx.push_back(i);
+            }
+        }
+        if (fds.empty()) {
+            break;
+        }
+        if (poll(fds.data(), fds.size(), -1) < 0) {
+            continue;
+        }
+        for (size_t j = 0; j < fds.size(); ++j) {
+            if ((fds[j].revents & (POLLIN | POLLHUP)) == 0) {
+                continue;
+            }
+            auto& w = workers[idx[j]];
+            char buf[4096];
+            auto n = read(w.from_child, buf, sizeof(buf));
+            if (n <= 0) {
+                // The child died (a crash inside a run): report the seed it was running.
+                w.busy = false;
+                on_result(
+                    seed_result{0, static_cast<int>(verdict::crash), 0, "simulator process died"});
+                continue;
+            }
+            w.buffer.append(buf, static_cast<size_t>(n));
+            size_t nl;
+            while ((nl = w.buffer.find('\n')) != std::string::npos) {
+                auto line = w.buffer.substr(0, nl);
+                w.buffer.erase(0, nl + 1);
+                seed_result r;
+                unsigned long long seed = 0;
+                long long wall = 0;
+                int code = 0;
+                int consumed = 0;
+                std::sscanf(line.c_str(), "%llu %d %lld %n", &seed, &code, &wall, &consumed);
+                r.seed = seed;
+                r.verdict_code = code;
+                r.wall_ms = wall;
+                r.message = line.substr(static_cast<size_t>(consumed));
+                w.busy = false;
+                on_result(r);
+                feed(w);
+            }
+        }
+    }
+    for (auto& w : workers) {
+        close(w.to_child);
+        close(w.from_child);
+    }
+    for (auto& w : workers) {
+        int status = 0;
+        waitpid(w.pid, &status, 0);
+    }
+}
+
+const char* verdict_name(int code) {
+    return to_string(static_cast<verdict>(code));
+}
+
+int cmd_fuzz(const options& o) {
+    auto start = std::chrono::steady_clock::now();
+    auto deadline = start + std::chrono::seconds(o.time_s);
+    uint64_t next = o.start_seed;
+    uint64_t issued = 0;
+    uint64_t passed = 0;
+    uint64_t failed = 0;
+    std::vector<seed_result> failures;
+    std::fprintf(stderr, "fuzz: profile %s, start seed 0x%llx, %u job(s)\n", o.run.profile.c_str(),
+                 static_cast<unsigned long long>(o.start_seed), o.jobs);
+    run_batch(
+        o, o.jobs, o.run.mutant,
+        [&]() -> std::optional<uint64_t> {
+            if (o.seeds > 0 ? issued >= o.seeds : std::chrono::steady_clock::now() >= deadline) {
+                return std::nullopt;
+            }
+            ++issued;
+            return next++;
+        },
+        [&](const seed_result& r) {
+            if (r.verdict_code == 0) {
+                ++passed;
+            } else {
+                ++failed;
+                failures.push_back(r);
+                std::printf("FAIL seed=0x%llx %s: %s\n  replay: %s\n",
+                            static_cast<unsigned long long>(r.seed), verdict_name(r.verdict_code),
+                            r.message.c_str(), repro(o, r.seed, o.run.mutant).c_str());
+                std::fflush(stdout);
+            }
+            auto done = passed + failed;
+            if (done % 50 == 0) {
+                auto secs =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                std::fprintf(stderr, "fuzz: %llu seeds, %llu failed, %.0f seeds/min\n",
+                             static_cast<unsigned long long>(done),
+                             static_cast<unsigned long long>(failed), done / secs * 60);
+            }
+        });
+    auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%.1f s wall, %.0f seeds/min\n", secs, double(passed + failed) / secs * 60);
+    std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
+                static_cast<unsigned long long>(failed));
+    return failed == 0 ? 0 : 1;
+}
+
+int cmd_determinism(const options& o) {
+    uint64_t count = std::max<uint64_t>(1, o.seeds);
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        auto seed = *o.seed + i;
+        auto a = run_seed(o, seed, o.run.mutant);
+        auto b = run_seed(o, seed, o.run.mutant);
+        bool same = a.fingerprint == b.fingerprint && a.result == b.result && a.steps == b.steps;
+        std::printf("seed=0x%llx %s fingerprints 0x%016llx 0x%016llx (%s, %llu steps)\n",
+                    static_cast<unsigned long long>(seed), same ? "same" : "DIFFERENT",
+                    static_cast<unsigned long long>(a.fingerprint),
+                    static_cast<unsigned long long>(b.fingerprint), to_string(a.result),
+                    static_cast<unsigned long long>(a.steps));
+        bad += same ? 0 : 1;
+    }
+    std::printf("%llu deterministic, %llu not\n", static_cast<unsigned long long>(count - bad),
+                static_cast<unsigned long long>(bad));
+    return bad == 0 ? 0 : 1;
+}
+
+// For each planted bug: from `trials` different start seeds, how many seeds until a run fails.
+int cmd_mutants(const options& o) {
+    int escaped = 0;
+    std::printf("%-24s %-8s %-22s %s\n", "mutant", "caught", "seeds to catch", "first verdict");
+    for (const auto& [name, m] : mutant_names()) {
+        std::vector<uint64_t> to_catch;
+        std::string first_message;
+        bool all_caught = true;
+        for (unsigned t = 0; t < o.trials; ++t) {
+            uint64_t base = o.start_seed + uint64_t{t} * 1000003;
+            uint64_t issued = 0;
+            std::optional<uint64_t> caught_at;
+            run_batch(
+                o, o.jobs, m,
+                [&]() -> std::optional<uint64_t> {
+                    if (caught_at || issued >= o.seeds_per_mutant) {
+                        return std::nullopt;
+                    }
+                    return base + issued++;
+                },
+                [&](const seed_result& r) {
+                    if (r.verdict_code != 0) {
+                        auto n = r.seed - base + 1;
+                        if (!caught_at || n < *caught_at) {
+                            caught_at = n;
+                            if (first_message.empty()) {
+                                first_message =
+                                    std::string(verdict_name(r.verdict_code)) + ": " + r.message;
+                            }
+                        }
+                    }
+                });
+            if (caught_at) {
+                to_catch.push_back(*caught_at);
+            } else {
+                all_caught = false;
+            }
+        }
+        std::sort(to_catch.begin(), to_catch.end());
+        std::string seeds;
+        for (auto n : to_catch) {
+            seeds += (seeds.empty() ? "" : ",") + std::to_string(n);
+        }
+        auto median =
+            to_catch.empty() ? std::string("-") : std::to_string(to_catch[to_catch.size() / 2]);
+        std::printf("%-24s %-8s median %-6s [%s] %s\n", name.c_str(),
+                    all_caught ? "yes" : "ESCAPED", median.c_str(), seeds.c_str(),
+                    first_message.substr(0, 120).c_str());
+        std::fflush(stdout);
+        escaped += all_caught ? 0 : 1;
+    }
+    std::printf("%d of %zu planted bugs escaped (K=%llu seeds, %u trials)\n", escaped,
+                mutant_names().size(), static_cast<unsigned long long>(o.seeds_per_mutant),
+                o.trials);
+    return escaped == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto o = parse(argc, argv);
+    if (o.command == "run") {
+        return cmd_run(o, false);
+    }
+    if (o.command == "replay") {
+        return cmd_run(o, true);
+    }
+    if (o.command == "fuzz") {
+        return cmd_fuzz(o);
+    }
+    if (o.command == "determinism") {
+        return cmd_determinism(o);
+    }
+    return cmd_mutants(o);
+}

@@ -1,0 +1,1747 @@
+#include "sim/world.hpp"
+
+#include "actors/actors.hpp"
+#include "client/internal.hpp"
+#include "schema/errc.hpp"
+#include "schema/keyspace.hpp"
+#include "schema/logging.hpp"
+#include "schema/records.hpp"
+#include "sim/prng.hpp"
+#include "sim/sim_disk.hpp"
+#include "storage/storage.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_companion.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/detail/test_actor_clock.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_response_promise.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+namespace pravaha::sim {
+
+const char* to_string(verdict v) {
+    switch (v) {
+        case verdict::pass:
+            return "PASS";
+        case verdict::crash:
+            return "CRASH";
+        case verdict::liveness:
+            return "LIVENESS";
+        case verdict::correctness:
+            return "CORRECTNESS";
+        case verdict::invalid:
+            return "INVALID";
+        case verdict::wall_timeout:
+            return "WALL-TIMEOUT";
+    }
+    return "?";
+}
+
+std::vector<std::string> profile_names() {
+    return {"default", "quiet", "net", "crash", "disk", "swarm"};
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+
+using watch_atom = caf::atom_constant<caf::atom("simwatch")>;
+using tick_atom = caf::atom_constant<caf::atom("simtick")>;
+using link_tick_atom = caf::atom_constant<caf::atom("simlink")>;
+using connect_done_atom = caf::atom_constant<caf::atom("simconn")>;
+
+constexpr int64_t ms = 1'000'000;  // nanoseconds
+constexpr int64_t no_time = INT64_MAX;
+constexpr uint16_t node_port = 9090;
+
+// -- workload payloads ---------------------------------------------------------------------------
+
+constexpr std::string_view payload_magic = "PVSIM";
+
+struct event_id {
+    uint32_t writer = 0;
+    uint32_t incarnation = 0;
+    uint64_t seq = 0;
+    uint32_t key = 0;
+    uint32_t stream = 0;
+};
+
+template <class T>
+void put_int(std::string& out, T v) {
+    for (size_t i = 0; i < sizeof(T); ++i) {
+        out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+    }
+}
+
+template <class T>
+T get_int(std::string_view in, size_t pos) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) {
+        v |= uint64_t{static_cast<unsigned char>(in[pos + i])} << (8 * i);
+    }
+    return static_cast<T>(v);
+}
+
+std::string make_payload(const event_id& id, size_t filler) {
+    std::string out(payload_magic);
+    put_int(out, id.writer);
+    put_int(out, id.incarnation);
+    put_int(out, id.seq);
+    put_int(out, id.key);
+    put_int(out, id.stream);
+    for (size_t i = 0; i < filler; ++i) {
+        out.push_back(static_cast<char>('a' + (id.seq * 7 + i) % 26));
+    }
+    return out;
+}
+
+std::optional<event_id> parse_payload(std::string_view p) {
+    constexpr size_t fixed = 5 + 4 + 4 + 8 + 4 + 4;
+    if (p.size() < fixed || p.substr(0, 5) != payload_magic) {
+        return std::nullopt;
+    }
+    event_id id;
+    id.writer = get_int<uint32_t>(p, 5);
+    id.incarnation = get_int<uint32_t>(p, 9);
+    id.seq = get_int<uint64_t>(p, 13);
+    id.key = get_int<uint32_t>(p, 21);
+    id.stream = get_int<uint32_t>(p, 25);
+    return id;
+}
+
+uint64_t payload_hash(std::string_view p) {
+    return hash_name(p);
+}
+
+// -- history -------------------------------------------------------------------------------------
+
+enum class outcome : uint8_t { pending, ok, fail, unknown };
+
+struct op_rec {
+    event_id id;
+    bool idempotent = true;
+    uint64_t hash = 0;
+    int64_t invoke = 0;
+    int64_t complete = 0;
+    outcome out = outcome::pending;
+    uint32_t sends = 0;
+};
+
+using writer_seq = std::pair<uint32_t, uint64_t>;
+
+// -- the world ------------------------------------------------------------------------------------
+
+struct knobs {
+    uint32_t streams = 1;
+    uint32_t segments = 2;
+    uint32_t writers = 3;
+    uint32_t non_idempotent = 1;  // how many of the writers
+    uint32_t keys = 8;
+    int64_t write_interval_ms = 20;
+    size_t filler_max = 600;
+    bool inline_log = true;
+    bool fifo_bias = true;  // job pick: mostly oldest first, else uniform
+    int64_t latency_max_us = 2000;
+    int64_t jitter_max_us = 3000;
+    int64_t sync_latency_us = 500;
+    fault_knobs faults;
+};
+
+struct node_t {
+    uint32_t id = 0;
+    std::unique_ptr<sim_disk> disk;
+    std::unique_ptr<storage::log_store> store;
+    uint64_t inc = 0;
+    bool up = false;
+    int64_t paused_until = 0;
+    actors::node_actors actors;
+    std::set<caf::actor_id> actor_ids;
+};
+
+struct in_flight {
+    int64_t at = 0;
+    size_t channel = 0;
+    caf::mailbox_element_ptr elem;
+};
+
+struct channel_t {
+    caf::actor comp;
+    caf::strong_actor_ptr target;
+};
+
+struct connection {
+    uint64_t id = 0;
+    uint32_t client = 0;
+    uint32_t node = 0;
+    bool open = true;
+    std::vector<channel_t> channels;
+    std::deque<in_flight> to_node;
+    std::deque<in_flight> to_client;
+    int64_t last_to_node = 0;
+    int64_t last_to_client = 0;
+    uint64_t next_rid = 1;
+    std::map<uint64_t, std::pair<caf::strong_actor_ptr, caf::message_id>> requests;
+};
+
+enum class client_kind : uint8_t { writer, reader, audit };
+
+struct client_t {
+    uint32_t id = 0;
+    client_kind kind = client_kind::writer;
+    bool idempotent = true;
+    uint32_t stream = 0;
+    uint32_t inc = 0;
+    uint64_t attempt = 0;  // connection attempts of this client
+    bool up = false;
+    caf::actor connector;
+    caf::actor worker;
+    caf::actor driver;
+    uint64_t next_seq = 0;
+    int64_t base_latency_ns = 0;
+    int64_t clog_until = 0;
+    int64_t clog_extra_ns = 0;
+    // readers
+    std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> last_seq;  // order per reader
+    std::set<std::pair<uint64_t, int64_t>> seen;  // (segment, offset) observed
+    bool caught_up = false;
+    std::vector<event_id> audited;  // audit clients: every event read, in order
+};
+
+struct partition_t {
+    int64_t until = 0;
+    std::set<uint32_t> clients;
+    bool to_node = true;    // messages towards the node are dropped
+    bool to_client = true;  // messages towards the clients are dropped
+};
+
+class world {
+public:
+    explicit world(const run_config& cfg);
+    ~world();
+
+    run_result run();
+
+    // -- called from actors and callbacks --
+    void on_core_down(uint32_t node, uint64_t inc);
+    void open_connection(uint32_t client,
+                         uint16_t port,
+                         std::function<void(caf::expected<caf::strong_actor_ptr>)> done);
+    void on_channel(uint64_t conn, size_t channel, caf::mailbox_element_ptr e);
+    void on_setup(caf::expected<std::vector<stream_info>> infos);
+    /// Returns whether the reader should go on reading.
+    bool on_read(uint32_t client, uint32_t inc, std::deque<client::event>& evs, bool end);
+
+private:
+    int64_t now() const { return clock_->current_time.time_since_epoch().count(); }
+    void at(int64_t t, std::function<void()> fn);
+    void fail(verdict v, std::string msg);
+    void trace(uint64_t v) { fingerprint_ = mix(fingerprint_, v); }
+    void note(const std::string& what);
+
+    void draw_knobs();
+    bool step();
+    void check_wall();
+
+    // nodes
+    void start_node(node_t& n);
+    void crash_node(node_t& n, bool power_loss);
+    bool paused(caf::actor_id id) const;
+
+    // network
+    connection* add_connection(uint32_t client, node_t& n);
+    size_t add_channel(connection& c, caf::strong_actor_ptr target);
+    void deliver_due(connection& c);
+    void deliver(connection& c, in_flight& f, bool to_node);
+    void reset_connection(connection& c);
+    bool cut(uint32_t client, bool to_node) const;
+    int64_t link_delay(client_t& c);
+
+    // clients
+    client_t& add_client(client_kind kind, uint32_t stream, bool idempotent);
+    client::detail::endpoint_info endpoint_for(client_t& c);
+    void start_client(client_t& c);
+    void crash_client(client_t& c);
+    void write_next(client_t& c);
+    void send_op(client_t& c, size_t op_index);
+    void on_ack(uint32_t client, uint32_t inc, size_t op_index, const caf::error& err);
+    void observe(client_t& c, const client::event& ev);
+
+    // phases and faults
+    void begin_chaos();
+    void schedule_fault(const std::string& kind, int64_t mean_ms);
+    void inject(const std::string& kind);
+    void heal();
+    void live_check();
+    void start_audit();
+    void oracle();
+    void oracle_tick();
+    static constexpr int64_t oracle_period = 1000 * ms;
+    void final_checks();
+    void note_durable(const storage::write_batch& b);
+    std::optional<std::set<writer_seq>> durable_events();
+    bool readers_at_tail() const;
+    std::string lagging() const;
+    std::string summary() const;
+
+    run_config cfg_;
+    knobs k_;
+    prng params_;
+    prng sched_rng_;
+    prng net_rng_;
+    prng fault_rng_;
+    prng work_rng_;
+    std::unique_ptr<caf::actor_system_config> sys_cfg_;
+    std::unique_ptr<caf::actor_system> sys_;
+    caf::scheduler::test_coordinator* sched_ = nullptr;
+    caf::detail::test_actor_clock* clock_ = nullptr;
+
+    std::multimap<std::pair<int64_t, uint64_t>, std::function<void()>> events_;
+    uint64_t event_seq_ = 0;
+    uint64_t steps_ = 0;
+    uint64_t fingerprint_ = 0;
+    std::chrono::steady_clock::time_point wall_start_;
+    bool done_ = false;
+    verdict verdict_ = verdict::pass;
+    std::string message_;
+
+    std::vector<node_t> nodes_;
+    std::map<caf::actor_id, uint32_t> actor_node_;
+    caf::actor watcher_;
+    std::map<uint64_t, std::unique_ptr<connection>> conns_;
+    uint64_t next_conn_ = 1;
+    std::vector<client_t> clients_;
+    std::vector<partition_t> partitions_;
+
+    std::vector<stream_info> streams_;
+    std::vector<op_rec> ops_;
+    std::map<writer_seq, size_t> op_index_;
+    std::map<std::pair<uint64_t, int64_t>, uint64_t> canonical_;  // (segment key hash, offset)
+
+    enum class phase { setup, chaos, live, audit, finished } phase_ = phase::setup;
+    int64_t t_heal_ = 0;
+    int64_t t_deadline_ = 0;
+    std::vector<uint32_t> audit_clients_;
+    std::map<std::string, uint64_t> counters_;
+    std::vector<std::string> log_;
+    std::vector<caf::actor> spawned_;  // everything to stop at the end of the run
+    std::set<writer_seq> durable_;     // events some durable write holds (log entry or data)
+};
+
+// Ends a connection endpoint: drops everything sent to it from now on and tells its monitors
+// (the client's "connection lost").
+void close_companion(const caf::actor& handle, caf::exit_reason reason) {
+    auto* comp = static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(handle));
+    comp->on_enqueue(nullptr);
+    comp->cleanup(caf::make_error(reason), nullptr);
+}
+
+// -- actors of the harness ------------------------------------------------------------------------
+
+caf::behavior watcher_impl(caf::event_based_actor* self, world* w) {
+    auto watched = std::make_shared<std::map<caf::actor_addr, std::pair<uint32_t, uint64_t>>>();
+    self->set_down_handler([=](caf::down_msg& dm) {
+        auto it = watched->find(dm.source);
+        if (it != watched->end()) {
+            auto [node, inc] = it->second;
+            watched->erase(it);
+            w->on_core_down(node, inc);
+        }
+    });
+    return {
+        [=](watch_atom, const caf::actor& a, uint32_t node, uint64_t inc) {
+            self->monitor(a);
+            (*watched)[a.address()] = {node, inc};
+        },
+    };
+}
+
+// The client's way to open connections (what CAF's middleman actor does in production). The
+// world answers through a message so that the promise is delivered inside this actor.
+caf::behavior connector_impl(caf::event_based_actor* self, world* w, uint32_t client) {
+    using reply =
+        caf::typed_response_promise<caf::node_id, caf::strong_actor_ptr, std::set<std::string>>;
+    auto pending = std::make_shared<std::map<uint64_t, reply>>();
+    auto next = std::make_shared<uint64_t>(0);
+    return {
+        [=](caf::connect_atom, const std::string&, uint16_t port)
+            -> caf::result<caf::node_id, caf::strong_actor_ptr, std::set<std::string>> {
+            auto id = ++*next;
+            reply rp = self->make_response_promise<caf::node_id, caf::strong_actor_ptr,
+                                                   std::set<std::string>>();
+            pending->emplace(id, rp);
+            auto me = caf::actor{self};
+            w->open_connection(client, port, [me, id](caf::expected<caf::strong_actor_ptr> r) {
+                if (r) {
+                    caf::anon_send(me, connect_done_atom::value, id, std::move(*r));
+                } else {
+                    caf::anon_send(me, connect_done_atom::value, id, std::move(r.error()));
+                }
+            });
+            return rp;
+        },
+        [=](connect_done_atom, uint64_t id, caf::strong_actor_ptr& ptr) {
+            auto it = pending->find(id);
+            if (it != pending->end()) {
+                it->second.deliver(caf::node_id{}, std::move(ptr), std::set<std::string>{});
+                pending->erase(it);
+            }
+        },
+        [=](connect_done_atom, uint64_t id, caf::error& err) {
+            auto it = pending->find(id);
+            if (it != pending->end()) {
+                it->second.deliver(std::move(err));
+                pending->erase(it);
+            }
+        },
+    };
+}
+
+// Creates the scopes and streams of the run straight on the node endpoint (setup is not under
+// test), then reports their layout.
+caf::behavior setup_impl(
+    caf::event_based_actor* self, world* w, node_api node, uint32_t streams, uint32_t segments) {
+    auto infos = std::make_shared<std::vector<stream_info>>();
+    auto fail = [=](caf::error& err) { w->on_setup(std::move(err)); };
+    self->request(node, 10s, create_scope_atom::value, std::string("sim"))
+        .then(
+            [=](bool) {
+                for (uint32_t i = 0; i < streams; ++i) {
+                    auto name = "s" + std::to_string(i);
+                    self->request(node, 10s, create_stream_atom::value, std::string("sim"), name,
+                                  segments)
+                        .then(
+                            [=](const stream_record&) {
+                                self->request(node, 10s, stream_info_atom::value,
+                                              std::string("sim"), name)
+                                    .then(
+                                        [=](stream_info& info) {
+                                            infos->push_back(std::move(info));
+                                            if (infos->size() == streams) {
+                                                std::sort(infos->begin(), infos->end(),
+                                                          [](const auto& a, const auto& b) {
+                                                              return a.record.name < b.record.name;
+                                                          });
+                                                w->on_setup(*infos);
+                                                self->quit();
+                                            }
+                                        },
+                                        fail);
+                            },
+                            fail);
+                }
+            },
+            fail);
+    return {[](tick_atom) {}};
+}
+
+caf::behavior reader_driver_impl(caf::event_based_actor* self,
+                                 world* w,
+                                 uint32_t client,
+                                 uint32_t inc,
+                                 caf::actor reader,
+                                 uint32_t wait_ms) {
+    self->send(self, tick_atom::value);
+    return {
+        [=](tick_atom) {
+            self->request(reader, caf::infinite, client::detail::fetch_atom::value, wait_ms)
+                .then(
+                    [=](std::deque<client::event>& evs, bool end) {
+                        if (w->on_read(client, inc, evs, end)) {
+                            self->send(self, tick_atom::value);
+                        }
+                    },
+                    [=](caf::error&) { self->delayed_send(self, 500ms, tick_atom::value); });
+        },
+    };
+}
+
+// -- world
+// ------------------------------------------------------------------------------------------
+
+world::world(const run_config& cfg)
+    : cfg_(cfg),
+      params_(cfg.seed, "params"),
+      sched_rng_(cfg.seed, "sched"),
+      net_rng_(cfg.seed, "net"),
+      fault_rng_(cfg.seed, "faults"),
+      work_rng_(cfg.seed, "workload") {
+    draw_knobs();
+    sys_cfg_ = std::make_unique<caf::actor_system_config>();
+    add_message_types(*sys_cfg_);
+    sys_cfg_->set("scheduler.policy", caf::atom("testing"));
+    sys_cfg_->set("logger.verbosity", caf::atom("quiet"));
+    sys_ = std::make_unique<caf::actor_system>(*sys_cfg_);
+    sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
+    clock_ = &sched_->clock();
+    clock_->current_time += std::chrono::hours(1);  // "0" is never a valid time
+    mutants::current = cfg.mutant;
+}
+
+world::~world() {
+    // Stop every actor, then let the scheduler drain so that the system can shut down.
+    for (auto& [id, c] : conns_) {
+        for (auto& ch : c->channels) {
+            close_companion(ch.comp, caf::exit_reason::user_shutdown);
+        }
+    }
+    for (auto& n : nodes_) {
+        if (n.up) {
+            caf::anon_send_exit(n.actors.endpoint, caf::exit_reason::kill);
+            caf::anon_send_exit(n.actors.controller, caf::exit_reason::kill);
+            caf::anon_send_exit(n.actors.container, caf::exit_reason::kill);
+        }
+    }
+    for (auto& c : clients_) {
+        for (auto* a : {&c.worker, &c.driver, &c.connector}) {
+            if (*a) {
+                caf::anon_send_exit(*a, caf::exit_reason::kill);
+            }
+        }
+    }
+    if (watcher_) {
+        caf::anon_send_exit(watcher_, caf::exit_reason::kill);
+    }
+    for (const auto& a : spawned_) {
+        caf::anon_send_exit(a, caf::exit_reason::kill);
+    }
+    sched_->run();
+    clock_->cancel_all();
+    sched_->run();
+    conns_.clear();
+    clients_.clear();
+    nodes_.clear();
+    mutants::current = mutants::mutant::none;
+}
+
+void world::draw_knobs() {
+    auto& p = params_;
+    auto& f = k_.faults;
+    const auto& prof = cfg_.profile;
+    k_.streams = static_cast<uint32_t>(p.range(1, 2));
+    k_.segments = static_cast<uint32_t>(p.range(1, 4));
+    k_.writers = static_cast<uint32_t>(p.range(2, 4));
+    k_.non_idempotent = static_cast<uint32_t>(p.range(0, 1));
+    k_.keys = static_cast<uint32_t>(p.range(2, 16));
+    k_.write_interval_ms = p.range(5, 40);
+    k_.filler_max = static_cast<size_t>(p.range(0, 2000));
+    k_.inline_log = p.chance(1, 2);
+    k_.fifo_bias = p.chance(3, 4);
+    k_.latency_max_us = p.range(50, 3000);
+    k_.jitter_max_us = p.range(0, 5000);
+    k_.sync_latency_us = p.range(100, 5000);
+    if (prof == "quiet") {
+        // no faults
+    } else if (prof == "net") {
+        f.reset_ms = p.range(300, 3000);
+        f.partition_ms = p.range(1000, 5000);
+        f.clog_ms = p.range(500, 4000);
+    } else if (prof == "crash") {
+        f.crash_ms = p.range(300, 2000);
+        f.pause_ms = p.range(1000, 5000);
+        f.client_crash_ms = p.range(1000, 5000);
+    } else if (prof == "disk") {
+        f.crash_ms = p.range(500, 3000);
+        f.sync_error_num = static_cast<uint64_t>(p.range(1, 20));
+        f.sync_error_den = 1000;
+    } else if (prof == "swarm") {
+        // Each fault class on or off per seed, with its own rate (swarm testing).
+        f.crash_ms = p.chance(2, 3) ? p.range(200, 5000) : 0;
+        f.pause_ms = p.chance(1, 2) ? p.range(500, 8000) : 0;
+        f.reset_ms = p.chance(1, 2) ? p.range(200, 5000) : 0;
+        f.partition_ms = p.chance(1, 2) ? p.range(500, 8000) : 0;
+        f.clog_ms = p.chance(1, 2) ? p.range(300, 5000) : 0;
+        f.client_crash_ms = p.chance(1, 2) ? p.range(500, 6000) : 0;
+        f.sync_error_num = p.chance(1, 3) ? static_cast<uint64_t>(p.range(1, 30)) : 0;
+        f.keep_num = static_cast<uint64_t>(p.range(0, 3));
+        f.keep_den = 4;
+    } else {  // default: every fault class at a moderate rate
+        f.crash_ms = p.range(800, 3000);
+        f.pause_ms = p.range(2000, 6000);
+        f.reset_ms = p.range(500, 3000);
+        f.partition_ms = p.range(2000, 6000);
+        f.clog_ms = p.range(1000, 5000);
+        f.client_crash_ms = p.range(2000, 6000);
+        f.sync_error_num = static_cast<uint64_t>(p.range(0, 5));
+        f.sync_error_den = 1000;
+    }
+    // --faults overrides (validated by the CLI)
+    for (const auto& [key, value] : cfg_.fault_overrides) {
+        auto num = std::stoll(value);
+        if (key == "crash") {
+            f.crash_ms = num;
+        } else if (key == "pause") {
+            f.pause_ms = num;
+        } else if (key == "reset") {
+            f.reset_ms = num;
+        } else if (key == "partition") {
+            f.partition_ms = num;
+        } else if (key == "clog") {
+            f.clog_ms = num;
+        } else if (key == "client_crash") {
+            f.client_crash_ms = num;
+        } else if (key == "sync_error") {
+            f.sync_error_num = static_cast<uint64_t>(num);
+            f.sync_error_den = 1000;
+        }
+    }
+}
+
+void world::at(int64_t t, std::function<void()> fn) {
+    events_.emplace(std::make_pair(t, event_seq_++), std::move(fn));
+}
+
+void world::fail(verdict v, std::string msg) {
+    if (verdict_ != verdict::pass) {
+        return;  // keep the first failure
+    }
+    verdict_ = v;
+    message_ = std::move(msg);
+    done_ = true;
+}
+
+void world::note(const std::string& what) {
+    if (cfg_.verbose) {
+        log_.push_back(
+            fmt::format("[{:>9.3f}s] {}", double(now() - 3600LL * 1000 * ms) / 1e9, what));
+    }
+}
+
+bool world::paused(caf::actor_id id) const {
+    auto it = actor_node_.find(id);
+    if (it == actor_node_.end()) {
+        return false;
+    }
+    const auto& n = nodes_[it->second];
+    return n.paused_until > now() || (n.up && n.disk->sync_done_at() > now());
+}
+
+bool world::step() {
+    auto& jobs = sched_->jobs;
+    if (jobs.empty()) {
+        return false;
+    }
+    // Candidates: jobs of actors whose node is not paused.
+    size_t first = jobs.size();
+    size_t count = 0;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+        auto* a = dynamic_cast<caf::abstract_actor*>(jobs[i]);
+        if (a == nullptr || !paused(a->id())) {
+            if (first == jobs.size()) {
+                first = i;
+            }
+            ++count;
+        }
+    }
+    if (count == 0) {
+        return false;
+    }
+    size_t pick = first;
+    if (!k_.fifo_bias || sched_rng_.chance(1, 4)) {
+        auto nth = sched_rng_.below(count);
+        for (size_t i = 0; i < jobs.size(); ++i) {
+            auto* a = dynamic_cast<caf::abstract_actor*>(jobs[i]);
+            if (a == nullptr || !paused(a->id())) {
+                if (nth-- == 0) {
+                    pick = i;
+                    break;
+                }
+            }
+        }
+    }
+    auto* job = jobs[pick];
+    if (pick != 0) {
+        jobs.erase(jobs.begin() + static_cast<std::ptrdiff_t>(pick));
+        jobs.push_front(job);
+    }
+    auto* a = dynamic_cast<caf::abstract_actor*>(job);
+    trace(mix(static_cast<uint64_t>(now()), a ? a->id() : 0));
+    sched_->run_once();
+    ++steps_;
+    for (auto& n : nodes_) {
+        if (n.disk->take_synced()) {
+            // The node's thread blocks in fsync: nothing of it runs or leaves until done.
+            at(n.disk->sync_done_at(), [] {});
+        }
+    }
+    return true;
+}
+
+void world::check_wall() {
+    auto elapsed = std::chrono::steady_clock::now() - wall_start_;
+    if (elapsed > std::chrono::milliseconds(cfg_.wall_timeout_ms)) {
+        fail(verdict::wall_timeout, fmt::format("wall-clock limit of {} ms reached after {} steps",
+                                                cfg_.wall_timeout_ms, steps_));
+    }
+}
+
+// -- nodes --------------------------------------------------------------------------------------
+
+void world::start_node(node_t& n) {
+    ++n.inc;
+    n.store = n.disk->open(n.inc);
+    actors::node_config nc;
+    nc.store = n.store.get();
+    nc.detached = false;
+    nc.inline_log = k_.inline_log;
+    nc.wall_clock_ms = [this] { return now() / ms; };
+    auto spawned = actors::spawn_node(*sys_, nc);
+    if (!spawned) {
+        fail(verdict::crash, "node " + std::to_string(n.id) + " could not recover from its disk: " +
+                                 render_error(spawned.error()));
+        return;
+    }
+    n.actors = *spawned;
+    for (const auto& a : {caf::actor_cast<caf::actor>(n.actors.endpoint),
+                          caf::actor_cast<caf::actor>(n.actors.container),
+                          caf::actor_cast<caf::actor>(n.actors.controller)}) {
+        spawned_.push_back(a);
+    }
+    n.up = true;
+    n.paused_until = 0;
+    n.actor_ids.clear();
+    for (auto id : {n.actors.endpoint.id(), n.actors.container.id(), n.actors.controller.id()}) {
+        n.actor_ids.insert(id);
+        actor_node_[id] = n.id;
+    }
+    caf::anon_send(watcher_, watch_atom::value, caf::actor_cast<caf::actor>(n.actors.container),
+                   n.id, n.inc);
+    caf::anon_send(watcher_, watch_atom::value, caf::actor_cast<caf::actor>(n.actors.controller),
+                   n.id, n.inc);
+    ++counters_["node starts"];
+    note(fmt::format("node {} started (incarnation {})", n.id, n.inc));
+    trace(mix(0x5747, n.inc));
+}
+
+void world::crash_node(node_t& n, bool power_loss) {
+    if (!n.up) {
+        return;
+    }
+    if (cfg_.oracles) {
+        oracle();  // durability right before the disk forgets
+    }
+    n.up = false;
+    n.paused_until = 0;
+    if (power_loss) {
+        n.disk->crash();
+    } else {
+        n.disk->process_exit();
+    }
+    for (auto id : n.actor_ids) {
+        actor_node_.erase(id);
+    }
+    caf::anon_send_exit(n.actors.endpoint, caf::exit_reason::kill);
+    caf::anon_send_exit(n.actors.controller, caf::exit_reason::kill);
+    caf::anon_send_exit(n.actors.container, caf::exit_reason::kill);
+    for (auto& [id, c] : conns_) {
+        if (c->node == n.id && c->open) {
+            reset_connection(*c);
+        }
+    }
+    ++counters_[power_loss ? "node crashes" : "node fail-stops"];
+    note(fmt::format("node {} {}", n.id, power_loss ? "crashed (power loss)" : "stopped itself"));
+    trace(mix(0xc4a5, n.inc));
+}
+
+void world::on_core_down(uint32_t node, uint64_t inc) {
+    auto& n = nodes_[node];
+    if (!n.up || n.inc != inc) {
+        return;
+    }
+    // Fail-stop, as pravaha-node exits when a core actor stops; a supervisor restarts it.
+    crash_node(n, false);
+    at(now() + 200 * ms, [this, node] {
+        if (!nodes_[node].up && phase_ != phase::finished) {
+            start_node(nodes_[node]);
+        }
+    });
+}
+
+// -- network --------------------------------------------------------------------------------------
+
+bool world::cut(uint32_t client, bool to_node) const {
+    for (const auto& p : partitions_) {
+        if (p.until > now() && p.clients.count(client) && (to_node ? p.to_node : p.to_client)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int64_t world::link_delay(client_t& c) {
+    int64_t d = c.base_latency_ns + net_rng_.skewed(k_.jitter_max_us) * 1000;
+    if (c.clog_until > now()) {
+        d += c.clog_extra_ns;
+    }
+    return d;
+}
+
+void world::open_connection(uint32_t client,
+                            uint16_t port,
+                            std::function<void(caf::expected<caf::strong_actor_ptr>)> done) {
+    auto& c = clients_[client];
+    auto delay = 2 * link_delay(c);
+    at(now() + delay, [this, client, port, done = std::move(done)] {
+        if (port != node_port) {
+            done(caf::make_error(caf::sec::cannot_connect_to_node, "no such node"));
+            return;
+        }
+        auto& n = nodes_[0];
+        if (cut(client, true) || cut(client, false) || n.paused_until > now()) {
+            return;  // no answer: the client's connect request times out
+        }
+        if (!n.up) {
+            done(caf::make_error(caf::sec::cannot_connect_to_node, "connection refused"));
+            return;
+        }
+        auto* conn = add_connection(client, n);
+        done(caf::actor_cast<caf::strong_actor_ptr>(conn->channels[0].comp));
+    });
+}
+
+connection* world::add_connection(uint32_t client, node_t& n) {
+    auto c = std::make_unique<connection>();
+    c->id = next_conn_++;
+    c->client = client;
+    c->node = n.id;
+    auto* raw = c.get();
+    conns_.emplace(c->id, std::move(c));
+    add_channel(*raw, caf::actor_cast<caf::strong_actor_ptr>(n.actors.endpoint));
+    ++counters_["connections"];
+    return raw;
+}
+
+size_t world::add_channel(connection& c, caf::strong_actor_ptr target) {
+    auto comp = sys_->spawn<caf::actor_companion>();
+    auto* raw = static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(comp));
+    size_t index = c.channels.size();
+    raw->on_enqueue([this, id = c.id, index](caf::mailbox_element_ptr p) {
+        on_channel(id, index, std::move(p));
+    });
+    c.channels.push_back(channel_t{comp, std::move(target)});
+    return index;
+}
+
+void world::on_channel(uint64_t id, size_t channel, caf::mailbox_element_ptr e) {
+    auto it = conns_.find(id);
+    if (it == conns_.end() || !it->second->open || !e) {
+        return;
+    }
+    auto& c = *it->second;
+    if (!e->sender && e->content().match_elements<link_tick_atom>()) {
+        deliver_due(c);
+        return;
+    }
+    bool to_node = !e->mid.is_response();
+    // A node blocked in fsync sends what this step produced once the fsync returns.
+    auto sent = to_node ? now() : std::max(now(), nodes_[c.node].disk->sync_done_at());
+    auto t = sent + link_delay(clients_[c.client]);
+    auto& last = to_node ? c.last_to_node : c.last_to_client;
+    t = std::max(t, last);  // one TCP connection: FIFO per direction
+    last = t;
+    (to_node ? c.to_node : c.to_client).push_back(in_flight{t, channel, std::move(e)});
+    clock_->schedule_message(
+        caf::actor_clock::time_point{std::chrono::nanoseconds{t}},
+        caf::actor_cast<caf::strong_actor_ptr>(c.channels[0].comp),
+        caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, link_tick_atom::value));
+}
+
+void world::deliver_due(connection& c) {
+    for (bool to_node : {true, false}) {
+        auto& q = to_node ? c.to_node : c.to_client;
+        while (c.open && !q.empty() && q.front().at <= now()) {
+            auto f = std::move(q.front());
+            q.pop_front();
+            deliver(c, f, to_node);
+        }
+    }
+}
+
+void world::deliver(connection& c, in_flight& f, bool to_node) {
+    if (cut(c.client, to_node)) {
+        ++counters_["messages dropped by partitions"];
+        reset_connection(c);  // a lost segment breaks the TCP connection
+        return;
+    }
+    auto& e = f.elem;
+    auto& ch = c.channels[f.channel];
+    auto self_ptr = caf::actor_cast<caf::strong_actor_ptr>(ch.comp);
+    if (to_node) {
+        auto msg = e->move_content_to_message();
+        if (cfg_.verbose) {
+            auto text = caf::to_string(msg);
+            ++counters_["to node " + text.substr(0, text.find(','))];
+        }
+        if (e->mid.is_request()) {
+            auto rid = c.next_rid++;
+            auto mid = caf::make_message_id(rid);
+            c.requests[mid.request_id().integer_value()] = {e->sender, e->mid};
+            ch.target->enqueue(caf::make_mailbox_element(self_ptr, mid, {}, std::move(msg)),
+                               nullptr);
+        } else {
+            ch.target->enqueue(caf::make_mailbox_element(self_ptr, e->mid, {}, std::move(msg)),
+                               nullptr);
+        }
+        ++counters_["messages to the node"];
+        return;
+    }
+    auto rit = c.requests.find(e->mid.request_id().integer_value());
+    if (rit == c.requests.end()) {
+        return;
+    }
+    auto [sender, orig] = rit->second;
+    c.requests.erase(rit);
+    auto msg = e->move_content_to_message();
+    if (msg.match_elements<segment_store_api>()) {
+        // A handle to another actor of the node: the client reaches it over this connection.
+        auto target = caf::actor_cast<caf::strong_actor_ptr>(msg.get_as<segment_store_api>(0));
+        auto index = add_channel(c, std::move(target));
+        msg = caf::make_message(caf::actor_cast<segment_store_api>(c.channels[index].comp));
+    }
+    if (cfg_.verbose) {
+        auto text = caf::to_string(msg);
+        auto& n = counters_["to client " + text.substr(0, text.find(','))];
+        if (++n % 5000 == 0) {
+            note(fmt::format("client {} receives {}", c.client, text.substr(0, 300)));
+        }
+    }
+    if (sender) {
+        sender->enqueue(caf::make_mailbox_element(self_ptr, orig.response_id(), {}, std::move(msg)),
+                        nullptr);
+    }
+    ++counters_["messages to clients"];
+}
+
+void world::reset_connection(connection& c) {
+    if (!c.open) {
+        return;
+    }
+    c.open = false;
+    c.to_node.clear();
+    c.to_client.clear();
+    c.requests.clear();
+    ++counters_["connection resets"];
+    trace(mix(0x7e5e7, c.id));
+    // Disconnect outside of the companion's own callback (it holds the companion's lock).
+    auto id = c.id;
+    at(now(), [this, id] {
+        auto it = conns_.find(id);
+        if (it == conns_.end()) {
+            return;
+        }
+        for (auto& ch : it->second->channels) {
+            close_companion(ch.comp, caf::exit_reason::remote_link_unreachable);
+        }
+        conns_.erase(it);
+    });
+}
+
+// -- clients --------------------------------------------------------------------------------------
+
+client_t& world::add_client(client_kind kind, uint32_t stream, bool idempotent) {
+    client_t c;
+    c.id = static_cast<uint32_t>(clients_.size());
+    c.kind = kind;
+    c.stream = stream;
+    c.idempotent = idempotent;
+    c.base_latency_ns = net_rng_.range(20, k_.latency_max_us) * 1000;
+    clients_.push_back(std::move(c));
+    auto& ref = clients_.back();
+    ref.connector = sys_->spawn(connector_impl, this, ref.id);
+    return ref;
+}
+
+client::detail::endpoint_info world::endpoint_for(client_t& c) {
+    client::detail::endpoint_info ep;
+    ep.host = "node0";
+    ep.port = node_port;
+    ep.connector = c.connector;
+    ep.cfg.request_timeout = 3s;
+    ep.cfg.retry_timeout = 15s;
+    return ep;
+}
+
+void world::start_client(client_t& c) {
+    ++c.inc;
+    c.up = true;
+    c.caught_up = false;
+    auto id = c.id;
+    auto inc = c.inc;
+    auto attempt = ++c.attempt;
+    // Like the 5 s connect timeout of a real client: no answer (partition, paused node) means
+    // try again.
+    at(now() + 5000 * ms, [this, id, inc, attempt] {
+        auto& again = clients_[id];
+        if (again.inc == inc && again.attempt == attempt && again.up && !again.worker &&
+            phase_ != phase::finished) {
+            --again.inc;
+            start_client(again);
+        }
+    });
+    open_connection(
+        id, node_port, [this, id, inc, attempt](caf::expected<caf::strong_actor_ptr> r) {
+            auto& cl = clients_[id];
+            if (cl.inc != inc || cl.attempt != attempt || !cl.up || cl.worker ||
+                phase_ == phase::finished) {
+                return;
+            }
+            if (!r) {
+                at(now() + 300 * ms, [this, id, inc, attempt] {
+                    auto& again = clients_[id];
+                    if (again.inc == inc && again.attempt == attempt && again.up) {
+                        --again.inc;
+                        start_client(again);
+                    }
+                });
+                return;
+            }
+            auto node = caf::actor_cast<node_api>(*r);
+            const auto& info = streams_[cl.stream];
+            if (cl.kind == client_kind::writer) {
+                client::writer_config wc;
+                wc.block_bytes_max = 1 + work_rng_.below(64 * 1024);
+                wc.blocks_in_flight_max = 1 + work_rng_.below(8);
+                writer_id wid{0x5157000000000000ULL | (uint64_t{cl.id} << 32) | cl.inc,
+                              work_rng_.next()};
+                cl.worker = client::detail::spawn_writer(*sys_, endpoint_for(cl), node, info.record,
+                                                         wc, wid);
+                spawned_.push_back(cl.worker);
+                // A non-idempotent application resends what it does not know to be stored.
+                for (size_t i = 0; i < ops_.size(); ++i) {
+                    auto& op = ops_[i];
+                    if (op.id.writer == cl.id && !op.idempotent && op.out == outcome::unknown) {
+                        op.out = outcome::pending;
+                        send_op(cl, i);
+                    }
+                }
+            } else {
+                auto wait = cl.kind == client_kind::audit ? 0u : 1000u;
+                cl.worker = client::detail::spawn_reader(*sys_, endpoint_for(cl), node, info,
+                                                         client::start_position::head);
+                cl.driver = sys_->spawn(reader_driver_impl, this, id, inc, cl.worker, wait);
+                spawned_.push_back(cl.worker);
+                spawned_.push_back(cl.driver);
+            }
+        });
+}
+
+void world::crash_client(client_t& c) {
+    if (!c.up) {
+        return;
+    }
+    c.up = false;
+    for (auto* a : {&c.worker, &c.driver}) {
+        if (*a) {
+            caf::anon_send_exit(*a, caf::exit_reason::kill);
+            *a = caf::actor{};
+        }
+    }
+    for (auto& [id, conn] : conns_) {
+        if (conn->client == c.id && conn->open) {
+            // The bytes already sent may still arrive; answers are lost with the process.
+            conn->to_client.clear();
+            conn->requests.clear();
+        }
+    }
+    // In-flight operations of a crashed client have unknown outcomes.
+    for (auto& op : ops_) {
+        if (op.id.writer == c.id && op.out == outcome::pending) {
+            op.out = outcome::unknown;
+            op.complete = now();
+        }
+    }
+    c.last_seq.clear();
+    c.seen.clear();  // a restarted reader reads from the head again
+    ++counters_["client crashes"];
+    note(fmt::format("client {} crashed", c.id));
+}
+
+void world::write_next(client_t& c) {
+    if (phase_ != phase::chaos) {
+        return;
+    }
+    if (c.up && c.worker) {
+        op_rec op;
+        op.id.writer = c.id;
+        op.id.incarnation = c.inc;
+        op.id.seq = c.next_seq++;
+        op.id.key = static_cast<uint32_t>(work_rng_.below(k_.keys));
+        op.id.stream = c.stream;
+        op.idempotent = c.idempotent;
+        op.invoke = now();
+        ops_.push_back(op);
+        op_index_[{op.id.writer, op.id.seq}] = ops_.size() - 1;
+        send_op(c, ops_.size() - 1);
+    }
+    auto id = c.id;
+    at(now() + work_rng_.range(1, 2 * k_.write_interval_ms) * ms,
+       [this, id] { write_next(clients_[id]); });
+}
+
+void world::send_op(client_t& c, size_t index) {
+    auto& op = ops_[index];
+    // The same bytes on every send: a resend is the same event.
+    prng filler(cfg_.seed, "filler", mix(op.id.writer, op.id.seq));
+    auto payload = make_payload(
+        op.id, static_cast<size_t>(filler.skewed(static_cast<int64_t>(k_.filler_max))));
+    op.hash = payload_hash(payload);
+    ++op.sends;
+    client::detail::outgoing ev;
+    auto key = "k" + std::to_string(op.id.key);
+    ev.segment_index = static_cast<uint32_t>(
+        find_range(streams_[c.stream].record.segments, routing_key_hash(key)));
+    frame_event(ev.framed, payload);
+    auto id = c.id;
+    auto inc = c.inc;
+    ev.done = [this, id, inc, index](const caf::error& err) { on_ack(id, inc, index, err); };
+    caf::anon_send(c.worker, client::detail::write_atom::value, std::move(ev));
+}
+
+void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error& err) {
+    auto& c = clients_[client];
+    auto& op = ops_[index];
+    if (c.inc != inc || !c.up || op.out != outcome::pending) {
+        return;  // a crashed client never saw this answer
+    }
+    trace(mix(index, err ? 1 : 2));
+    if (!err) {
+        op.out = outcome::ok;
+        op.complete = now();
+        if (cfg_.oracles) {
+            for (auto& n : nodes_) {
+                (void)n.disk->durable();  // completes the syncs that are done by now
+            }
+        }
+        if (cfg_.oracles && !durable_.count({op.id.writer, op.id.seq})) {
+            auto full = durable_events();
+            fail(verdict::correctness,
+                 fmt::format("acknowledged before durable: writer={} seq={} was acknowledged at "
+                             "{:.6f}s but no durable write holds it (recovery {} it)",
+                             op.id.writer, op.id.seq, double(now() - 3600LL * 1000 * ms) / 1e9,
+                             full && full->count({op.id.writer, op.id.seq}) ? "finds" : "lacks"));
+        }
+        return;
+    }
+    if (!op.idempotent && phase_ != phase::finished) {
+        send_op(c, index);  // at-least-once application: try again
+        ++counters_["application resends"];
+        return;
+    }
+    op.out = outcome::unknown;
+    op.complete = now();
+}
+
+bool world::on_read(uint32_t client, uint32_t inc, std::deque<client::event>& evs, bool) {
+    auto& c = clients_[client];
+    if (c.inc != inc || !c.up) {
+        return false;
+    }
+    for (const auto& ev : evs) {
+        observe(c, ev);
+        if (done_) {
+            return false;
+        }
+    }
+    if (c.kind == client_kind::audit && evs.empty()) {
+        c.caught_up = true;
+        return false;
+    }
+    return true;
+}
+
+void world::observe(client_t& c, const client::event& ev) {
+    auto parsed = parse_payload(ev.payload);
+    if (!parsed) {
+        fail(verdict::correctness,
+             fmt::format("client {} read an event that no writer wrote at segment {} offset {}",
+                         c.id, ev.segment.value, ev.offset));
+        return;
+    }
+    auto hash = payload_hash(ev.payload);
+    auto it = op_index_.find({parsed->writer, parsed->seq});
+    if (it == op_index_.end() || ops_[it->second].hash != hash) {
+        fail(verdict::correctness,
+             fmt::format("client {} read event writer={} seq={} that was never written (offset {})",
+                         c.id, parsed->writer, parsed->seq, ev.offset));
+        return;
+    }
+    auto where =
+        std::make_pair(mix(streams_[c.stream].record.uid.value, ev.segment.value), ev.offset);
+    auto [cit, inserted] = canonical_.emplace(where, hash);
+    if (!inserted && cit->second != hash) {
+        fail(verdict::correctness,
+             fmt::format("inconsistent offsets: segment {} offset {} returned two different events",
+                         ev.segment.value, ev.offset));
+        return;
+    }
+    if (!c.seen.insert(where).second) {
+        fail(verdict::correctness, fmt::format("client {} was given segment {} offset {} twice",
+                                               c.id, ev.segment.value, ev.offset));
+        return;
+    }
+    if (c.kind == client_kind::audit) {
+        c.audited.push_back(*parsed);
+    }
+    const auto& op = ops_[it->second];
+    if (op.idempotent) {
+        auto key = std::make_tuple(parsed->writer, parsed->incarnation, parsed->key);
+        auto lit = c.last_seq.find(key);
+        if (lit != c.last_seq.end() && lit->second >= parsed->seq) {
+            fail(verdict::correctness,
+                 fmt::format("client {} read writer={} key={} seq={} after seq={} ({})", c.id,
+                             parsed->writer, parsed->key, parsed->seq, lit->second,
+                             lit->second == parsed->seq ? "duplicate from an idempotent writer"
+                                                        : "per-key order broken"));
+            return;
+        }
+        c.last_seq[key] = parsed->seq;
+    }
+    ++counters_["events read"];
+}
+
+// -- phases ------------------------------------------------------------------------------------
+
+void world::on_setup(caf::expected<std::vector<stream_info>> infos) {
+    if (!infos) {
+        fail(verdict::invalid, "setup failed: " + render_error(infos.error()));
+        return;
+    }
+    streams_ = std::move(*infos);
+    begin_chaos();
+}
+
+void world::begin_chaos() {
+    phase_ = phase::chaos;
+    t_heal_ = now() + cfg_.chaos_ms * ms;
+    t_deadline_ = t_heal_ + cfg_.live_ms * ms;
+    for (uint32_t i = 0; i < k_.writers; ++i) {
+        auto& c = add_client(client_kind::writer, i % k_.streams, i >= k_.non_idempotent);
+        start_client(c);
+        auto id = c.id;
+        at(now() + 100 * ms, [this, id] { write_next(clients_[id]); });
+    }
+    for (uint32_t s = 0; s < k_.streams; ++s) {
+        start_client(add_client(client_kind::reader, s, true));
+    }
+    const auto& f = k_.faults;
+    schedule_fault("crash", f.crash_ms);
+    schedule_fault("pause", f.pause_ms);
+    schedule_fault("reset", f.reset_ms);
+    schedule_fault("partition", f.partition_ms);
+    schedule_fault("clog", f.clog_ms);
+    schedule_fault("client_crash", f.client_crash_ms);
+    at(t_heal_, [this] { heal(); });
+    if (cfg_.oracles) {
+        at(now() + oracle_period, [this] { oracle_tick(); });
+    }
+}
+
+void world::oracle_tick() {
+    if (phase_ == phase::finished || done_) {
+        return;
+    }
+    oracle();
+    at(now() + oracle_period, [this] { oracle_tick(); });
+}
+
+void world::schedule_fault(const std::string& kind, int64_t mean_ms) {
+    if (mean_ms <= 0) {
+        return;
+    }
+    auto t = now() + fault_rng_.range(1, 2 * mean_ms) * ms;
+    if (t >= t_heal_) {
+        return;
+    }
+    at(t, [this, kind, mean_ms] {
+        if (phase_ != phase::chaos) {
+            return;
+        }
+        inject(kind);
+        schedule_fault(kind, mean_ms);
+    });
+}
+
+void world::inject(const std::string& kind) {
+    auto& n = nodes_[0];
+    auto until = [&](int64_t lo, int64_t hi) {
+        return std::min(now() + fault_rng_.range(lo, hi) * ms, t_heal_);
+    };
+    trace(hash_name(kind));
+    if (kind == "crash") {
+        if (!n.up) {
+            return;
+        }
+        crash_node(n, true);
+        auto down = fault_rng_.range(10, 3000);
+        at(now() + down * ms, [this] {
+            if (!nodes_[0].up && phase_ != phase::finished) {
+                start_node(nodes_[0]);
+            }
+        });
+    } else if (kind == "pause") {
+        if (!n.up || n.paused_until > now()) {
+            return;
+        }
+        n.paused_until = until(50, 4000);
+        at(n.paused_until, [] {});  // wake the loop when the pause ends
+        ++counters_["node pauses"];
+        note("node 0 paused");
+    } else if (kind == "reset") {
+        std::vector<connection*> open;
+        for (auto& [id, c] : conns_) {
+            if (c->open) {
+                open.push_back(c.get());
+            }
+        }
+        if (!open.empty()) {
+            reset_connection(*open[fault_rng_.below(open.size())]);
+            note("connection reset");
+        }
+    } else if (kind == "partition") {
+        partition_t p;
+        p.until = until(200, 6000);
+        bool all = fault_rng_.chance(1, 3);
+        for (const auto& c : clients_) {
+            if (all || fault_rng_.chance(1, 2)) {
+                p.clients.insert(c.id);
+            }
+        }
+        auto mode = fault_rng_.below(4);
+        p.to_node = mode != 1;
+        p.to_client = mode != 2;
+        partitions_.push_back(std::move(p));
+        at(partitions_.back().until, [] {});
+        ++counters_["partitions"];
+        note("partition");
+    } else if (kind == "clog") {
+        if (clients_.empty()) {
+            return;
+        }
+        auto& c = clients_[fault_rng_.below(clients_.size())];
+        c.clog_until = until(100, 4000);
+        c.clog_extra_ns = fault_rng_.range(5, 800) * ms;
+        ++counters_["clogs"];
+    } else if (kind == "client_crash") {
+        if (clients_.empty()) {
+            return;
+        }
+        auto& c = clients_[fault_rng_.below(clients_.size())];
+        if (!c.up) {
+            return;
+        }
+        crash_client(c);
+        auto id = c.id;
+        at(now() + fault_rng_.range(50, 2000) * ms, [this, id] {
+            auto& again = clients_[id];
+            if (!again.up && phase_ != phase::finished) {
+                start_client(again);
+            }
+        });
+    }
+}
+
+void world::heal() {
+    phase_ = phase::live;
+    note("heal: faults off");
+    partitions_.clear();
+    auto& n = nodes_[0];
+    auto healthy = n.disk->faults();
+    healthy.sync_error_num = 0;
+    n.disk->set_faults(healthy);
+    n.paused_until = 0;
+    if (!n.up) {
+        start_node(n);
+    }
+    for (auto& c : clients_) {
+        c.clog_until = 0;
+        if (!c.up) {
+            start_client(c);
+        }
+    }
+    live_check();
+}
+
+void world::live_check() {
+    if (done_ || phase_ == phase::finished) {
+        return;
+    }
+    if (now() > t_deadline_) {
+        size_t pending = 0;
+        for (const auto& op : ops_) {
+            pending += op.out == outcome::pending ? 1 : 0;
+        }
+        std::string what;
+        if (pending > 0) {
+            what = fmt::format("{} write(s) still pending", pending);
+        } else if (phase_ == phase::live) {
+            what = "the audit could not start";
+        } else {
+            what = lagging();
+        }
+        fail(verdict::liveness, fmt::format("{} {} s after healing", what, cfg_.live_ms / 1000));
+        return;
+    }
+    if (phase_ == phase::live) {
+        bool pending = false;
+        for (const auto& op : ops_) {
+            pending = pending || op.out == outcome::pending;
+        }
+        for (const auto& c : clients_) {
+            // A writer still reconnecting may resend (non-idempotent) writes of unknown outcome.
+            pending = pending || (c.kind == client_kind::writer && !c.worker);
+        }
+        if (!pending) {
+            start_audit();
+        }
+    } else if (phase_ == phase::audit) {
+        bool audited = true;
+        for (auto id : audit_clients_) {
+            audited = audited && clients_[id].caught_up;
+        }
+        if (audited && readers_at_tail()) {
+            final_checks();
+            return;
+        }
+    }
+    at(now() + 100 * ms, [this] { live_check(); });
+}
+
+void world::start_audit() {
+    phase_ = phase::audit;
+    note("audit: every write resolved; reading every stream from the head");
+    for (uint32_t s = 0; s < streams_.size(); ++s) {
+        auto& c = add_client(client_kind::audit, s, true);
+        audit_clients_.push_back(c.id);
+        start_client(c);
+    }
+}
+
+// The ack-durability oracle: recovers the node from what is durable on its disk right now
+// (what a power cut would leave) and checks that every acknowledged event is there.
+void world::oracle() {
+    if (done_ || streams_.empty()) {
+        return;
+    }
+    ++counters_["oracle checks"];
+    auto present = durable_events();
+    if (!present) {
+        return;
+    }
+    for (const auto& op : ops_) {
+        if (op.out == outcome::ok && !present->count({op.id.writer, op.id.seq})) {
+            fail(verdict::correctness,
+                 fmt::format("acknowledged event is not durable: writer={} seq={} (acknowledged "
+                             "at {:.3f}s) is missing from what a crash would keep",
+                             op.id.writer, op.id.seq,
+                             double(op.complete - 3600LL * 1000 * ms) / 1e9));
+            return;
+        }
+    }
+}
+
+// Every continuous reader has seen everything the audit of its stream saw.
+bool world::readers_at_tail() const {
+    for (const auto& c : clients_) {
+        if (c.kind != client_kind::reader) {
+            continue;
+        }
+        for (auto id : audit_clients_) {
+            const auto& a = clients_[id];
+            if (a.stream != c.stream) {
+                continue;
+            }
+            for (const auto& where : a.seen) {
+                if (!c.seen.count(where)) {
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
+}
+
+std::string world::lagging() const {
+    std::string out;
+    for (auto id : audit_clients_) {
+        if (!clients_[id].caught_up) {
+            out += fmt::format("audit client {} read {} events and did not reach the tail; ", id,
+                               clients_[id].audited.size());
+        }
+    }
+    for (const auto& c : clients_) {
+        if (c.kind != client_kind::reader) {
+            continue;
+        }
+        size_t missing = 0;
+        for (auto id : audit_clients_) {
+            const auto& a = clients_[id];
+            if (a.stream == c.stream) {
+                for (const auto& where : a.seen) {
+                    missing += c.seen.count(where) ? 0 : 1;
+                }
+            }
+        }
+        if (missing > 0) {
+            out += fmt::format("reader client {} (up={}) misses {} of the audited events; ", c.id,
+                               c.up, missing);
+        }
+    }
+    return out.empty() ? "nothing lags" : out;
+}
+
+// End-of-run checks over the history and the audit (simulation-spec.md section 7.10, E1-E4).
+// Reads were checked as they arrived: never-written events, inconsistent offsets, per-key
+// order and duplicates seen by one reader.
+// Feeds the acknowledgement oracle: every event inside a write that just became durable.
+void world::note_durable(const storage::write_batch& b) {
+    auto add_events = [this](std::string_view data) {
+        size_t pos = 0;
+        while (auto ev = next_event(data, pos)) {
+            if (auto id = parse_payload(*ev)) {
+                durable_.insert({id->writer, id->seq});
+            }
+        }
+    };
+    for (const auto& op : b.ops) {
+        if (op.type != storage::write_batch::kind::put || op.key.empty()) {
+            continue;
+        }
+        if (op.key[0] == 'L') {
+            auto ops = decode_log_entry(op.value);
+            if (ops) {
+                for (const auto& c : *ops) {
+                    add_events(c.data);
+                }
+            }
+        } else if (op.key[0] == 'D') {
+            add_events(op.value);
+        }
+    }
+}
+
+// The events a node recovered from the durable part of its disk would hold.
+std::optional<std::set<writer_seq>> world::durable_events() {
+    auto store = open_map_store(nodes_[0].disk->durable());
+    storage::local_log log(*store, 0);
+    storage::container_state state(*store, 0);
+    if (auto err = log.open(); err) {
+        fail(verdict::crash, "oracle: durable log unreadable: " + render_error(err));
+        return std::nullopt;
+    }
+    if (auto err = state.recover(log); err) {
+        fail(verdict::crash, "oracle: recovery from the durable disk failed: " + render_error(err));
+        return std::nullopt;
+    }
+    std::set<writer_seq> present;
+    for (const auto& info : streams_) {
+        for (const auto& seg : info.record.segments) {
+            segment_key key{info.record.uid, seg.id};
+            int64_t offset = 0;
+            for (;;) {
+                auto r = state.read(key, offset, 1024 * 1024);
+                if (!r || r->data.empty()) {
+                    break;
+                }
+                size_t pos = 0;
+                while (auto ev = next_event(r->data, pos)) {
+                    if (auto id = parse_payload(*ev)) {
+                        present.insert({id->writer, id->seq});
+                    }
+                }
+                offset = r->next_offset;
+            }
+        }
+    }
+    return present;
+}
+
+void world::final_checks() {
+    phase_ = phase::finished;
+    done_ = true;
+    std::map<writer_seq, uint32_t> stored;
+    for (auto id : audit_clients_) {
+        for (const auto& ev : clients_[id].audited) {
+            ++stored[{ev.writer, ev.seq}];
+        }
+    }
+    for (const auto& op : ops_) {
+        auto it = stored.find({op.id.writer, op.id.seq});
+        uint32_t n = it == stored.end() ? 0 : it->second;
+        if (op.out == outcome::ok && n == 0) {
+            auto durable = durable_events();
+            fail(verdict::correctness,
+                 fmt::format("lost: acknowledged event writer={} seq={} is not in the stream "
+                             "(the durable disk {} it; acknowledged at {:.3f}s, sent {} times)",
+                             op.id.writer, op.id.seq,
+                             durable && durable->count({op.id.writer, op.id.seq}) ? "has" : "lacks",
+                             double(op.complete - 3600LL * 1000 * ms) / 1e9, op.sends));
+            return;
+        }
+        if (op.idempotent && n > 1) {
+            fail(verdict::correctness,
+                 fmt::format("duplicate: idempotent writer={} seq={} is stored {} times",
+                             op.id.writer, op.id.seq, n));
+            return;
+        }
+        if (op.out == outcome::fail && n > 0) {
+            fail(verdict::correctness, fmt::format("event writer={} seq={} failed but is stored",
+                                                   op.id.writer, op.id.seq));
+            return;
+        }
+    }
+}
+
+std::string world::summary() const {
+    size_t ok = 0, failed = 0, unknown = 0, pending = 0;
+    for (const auto& op : ops_) {
+        switch (op.out) {
+            case outcome::ok:
+                ++ok;
+                break;
+            case outcome::fail:
+                ++failed;
+                break;
+            case outcome::unknown:
+                ++unknown;
+                break;
+            case outcome::pending:
+                ++pending;
+                break;
+        }
+    }
+    std::ostringstream out;
+    out << fmt::format("writes: {} ({} ok, {} failed, {} unknown, {} pending)", ops_.size(), ok,
+                       failed, unknown, pending);
+    for (const auto& [name, v] : counters_) {
+        out << fmt::format(", {} {}", v, name);
+    }
+    if (!nodes_.empty()) {
+        const auto& d = nodes_[0].disk->stats();
+        out << fmt::format(
+            "; disk: {} writes, {} syncs, {} sync errors, {} unsynced kept, {} lost, {} torn",
+            d.writes, d.syncs, d.sync_errors, d.pending_kept, d.pending_lost, d.torn);
+    }
+    return out.str();
+}
+
+run_result world::run() {
+    wall_start_ = std::chrono::steady_clock::now();
+    run_result res;
+    const auto& f = k_.faults;
+    res.header = fmt::format(
+        "seed=0x{:x} profile={} storage={} mutant={} streams={} segments={} writers={} "
+        "(non-idempotent {}) keys={} interval={}ms filler<={} inline_log={} fifo_bias={} "
+        "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
+        "client_crash={} sync_error={}/{} keep={}/{}",
+        cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
+        k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
+        k_.inline_log, k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms,
+        f.reset_ms, f.partition_ms, f.clog_ms, f.client_crash_ms, f.sync_error_num,
+        f.sync_error_den, f.keep_num, f.keep_den);
+    watcher_ = sys_->spawn(watcher_impl, this);
+    node_t n;
+    n.id = 0;
+    disk_faults df;
+    df.sync_latency_ns = k_.sync_latency_us * 1000;
+    df.sync_error_num = f.sync_error_num;
+    df.sync_error_den = f.sync_error_den;
+    df.keep_num = f.keep_num;
+    df.keep_den = f.keep_den;
+    n.disk = std::make_unique<sim_disk>(prng(cfg_.seed, "disk", 0), df, [this] { return now(); });
+    n.disk->on_durable([this](const storage::write_batch& b) { note_durable(b); });
+    nodes_.push_back(std::move(n));
+    // Setup without disk faults.
+    auto quiet = df;
+    quiet.sync_error_num = 0;
+    nodes_[0].disk->set_faults(quiet);
+    start_node(nodes_[0]);
+    if (!done_) {
+        sys_->spawn(setup_impl, this, nodes_[0].actors.endpoint, k_.streams, k_.segments);
+    }
+    bool armed = false;
+    while (!done_) {
+        if (phase_ == phase::chaos && !armed) {
+            nodes_[0].disk->set_faults(df);
+            armed = true;
+        }
+        if ((steps_ & 1023) == 0) {
+            check_wall();
+        }
+        if (steps_ >= cfg_.max_steps) {
+            fail(verdict::liveness, fmt::format("step limit {} reached", cfg_.max_steps));
+            break;
+        }
+        if (step()) {
+            continue;
+        }
+        int64_t tc = no_time;
+        if (clock_->has_pending_timeout()) {
+            tc = clock_->schedule().begin()->first.time_since_epoch().count();
+        }
+        int64_t te = events_.empty() ? no_time : events_.begin()->first.first;
+        if (tc == no_time && te == no_time) {
+            if (phase_ != phase::finished) {
+                fail(verdict::liveness,
+                     "the world stopped: nothing runnable and nothing scheduled");
+            }
+            break;
+        }
+        if (te <= tc) {
+            if (te > now()) {
+                clock_->current_time = caf::actor_clock::time_point{std::chrono::nanoseconds{te}};
+            }
+            auto it = events_.begin();
+            auto fn = std::move(it->second);
+            events_.erase(it);
+            fn();
+        } else {
+            clock_->trigger_timeout();
+        }
+    }
+    res.result = verdict_;
+    res.message = message_;
+    res.steps = steps_;
+    res.sim_ms = (now() - 3600LL * 1000 * ms) / ms;
+    res.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - wall_start_)
+                      .count();
+    trace(static_cast<uint64_t>(verdict_));
+    res.fingerprint = fingerprint_;
+    res.summary = summary();
+    if (cfg_.verbose) {
+        for (const auto& line : log_) {
+            res.summary += "\n" + line;
+        }
+    }
+    return res;
+}
+
+}  // namespace
+
+run_result run_world(const run_config& cfg) {
+    configure_logging(cfg.log_level);
+    try {
+        world w(cfg);
+        return w.run();
+    } catch (const std::exception& e) {
+        run_result r;
+        r.result = verdict::crash;
+        r.message = std::string("exception: ") + e.what();
+        return r;
+    }
+}
+
+}  // namespace pravaha::sim

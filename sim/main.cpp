@@ -258,6 +258,8 @@ struct seed_result {
     int verdict_code = 0;
     int64_t wall_ms = 0;
     std::string message;
+    uint64_t fingerprint = 0;
+    uint64_t steps = 0;
 };
 
 // Runs `next_seed()` until it returns nullopt or `stop()` is true, in `jobs` processes.
@@ -298,8 +300,8 @@ void run_batch(
                 auto r = run_seed(o, seed, m);
                 std::string msg = r.message;
                 std::replace(msg.begin(), msg.end(), '\n', ' ');
-                auto line =
-                    fmt::format("{} {} {} {}\n", seed, static_cast<int>(r.result), r.wall_ms, msg);
+                auto line = fmt::format("{} {} {} {} {} {}\n", seed, static_cast<int>(r.result),
+                                        r.wall_ms, r.fingerprint, r.steps, msg);
                 if (write(up[1], line.data(), line.size()) < 0) {
                     break;
                 }
@@ -363,9 +365,14 @@ void run_batch(
                 seed_result r;
                 unsigned long long seed = 0;
                 long long wall = 0;
+                unsigned long long fp = 0;
+                unsigned long long steps = 0;
                 int code = 0;
                 int consumed = 0;
-                std::sscanf(line.c_str(), "%llu %d %lld %n", &seed, &code, &wall, &consumed);
+                std::sscanf(line.c_str(), "%llu %d %lld %llu %llu %n", &seed, &code, &wall, &fp,
+                            &steps, &consumed);
+                r.fingerprint = fp;
+                r.steps = steps;
                 r.seed = seed;
                 r.verdict_code = code;
                 r.wall_ms = wall;
@@ -436,18 +443,34 @@ int cmd_fuzz(const options& o) {
     return failed == 0 ? 0 : 1;
 }
 
+// Each seed three times: twice in this process (no state may leak from one world into the next)
+// and once in a fresh process; all three trace fingerprints must be equal.
 int cmd_determinism(const options& o) {
     uint64_t count = std::max<uint64_t>(1, o.seeds);
     uint64_t bad = 0;
+    std::map<uint64_t, seed_result> fresh;
+    uint64_t next = *o.seed;
+    run_batch(
+        o, o.jobs, o.run.mutant,
+        [&]() -> std::optional<uint64_t> {
+            if (next >= *o.seed + count) {
+                return std::nullopt;
+            }
+            return next++;
+        },
+        [&](const seed_result& r) { fresh[r.seed] = r; });
     for (uint64_t i = 0; i < count; ++i) {
         auto seed = *o.seed + i;
         auto a = run_seed(o, seed, o.run.mutant);
         auto b = run_seed(o, seed, o.run.mutant);
-        bool same = a.fingerprint == b.fingerprint && a.result == b.result && a.steps == b.steps;
-        std::printf("seed=0x%llx %s fingerprints 0x%016llx 0x%016llx (%s, %llu steps)\n",
+        auto c = fresh[seed];
+        bool same = a.fingerprint == b.fingerprint && a.fingerprint == c.fingerprint &&
+                    a.result == b.result && a.steps == b.steps && a.steps == c.steps;
+        std::printf("seed=0x%llx %s fingerprints 0x%016llx 0x%016llx 0x%016llx (%s, %llu steps)\n",
                     static_cast<unsigned long long>(seed), same ? "same" : "DIFFERENT",
                     static_cast<unsigned long long>(a.fingerprint),
-                    static_cast<unsigned long long>(b.fingerprint), to_string(a.result),
+                    static_cast<unsigned long long>(b.fingerprint),
+                    static_cast<unsigned long long>(c.fingerprint), to_string(a.result),
                     static_cast<unsigned long long>(a.steps));
         bad += same ? 0 : 1;
     }

@@ -18,7 +18,7 @@
 //   so a crashed node's late actors cannot touch the disk.
 
 #include "sim/prng.hpp"
-#include "storage/log_store.hpp"
+#include "storage/storage.hpp"
 
 #include <functional>
 #include <map>

@@ -29,6 +29,11 @@ for profile in default swarm; do
   "$sim" fuzz --seeds 1500 --start-seed "$start" --profile "$profile" --jobs "$jobs" 2>/dev/null | tail -12
 done
 
+for profile in default disk; do
+  step "fuzz, Tier B (real RocksDB on the crash file system): 400 seeds of $profile"
+  "$sim" fuzz --seeds 400 --start-seed "$start" --profile "$profile" --storage rocksdb --jobs "$jobs" 2>/dev/null | tail -12
+done
+
 step "planted bugs: each caught within 50 seeds (3 trials), with and without oracles"
 "$sim" mutants --seeds-per-mutant 50 --trials 3 --start-seed "$start" --jobs "$jobs"
 "$sim" mutants --seeds-per-mutant 100 --trials 3 --start-seed "$start" --jobs "$jobs" --no-oracles

@@ -35,6 +35,8 @@ commands:
 
 options of every command:
   --profile P        default | quiet | net | crash | disk | swarm  (default: default)
+  --storage S        mem: in-memory disk model (default) | rocksdb: real RocksDB on a
+                     file system that forgets unsynced bytes on a power cut
   --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
                      client_crash (mean sim-ms between faults, 0 = off), sync_error (per mille)
   --chaos-time MS    length of the safety phase with faults (default 10000)
@@ -166,6 +168,11 @@ options parse(int argc, char** argv) {
                 usage_error("unknown profile '" + v + "'");
             }
             o.run.profile = v;
+        } else if (flag == "--storage") {
+            if (v != "mem" && v != "rocksdb") {
+                usage_error("--storage must be mem or rocksdb, got '" + v + "'");
+            }
+            o.run.storage = v;
         } else if (flag == "--faults") {
             parse_faults(o, v);
         } else if (flag == "--chaos-time") {
@@ -203,6 +210,9 @@ options parse(int argc, char** argv) {
 
 std::string repro(const options& o, uint64_t seed, mutants::mutant m) {
     auto line = fmt::format("pravaha-sim replay --seed 0x{:x} --profile {}", seed, o.run.profile);
+    if (o.run.storage != "mem") {
+        line += " --storage " + o.run.storage;
+    }
     if (!o.faults_text.empty()) {
         line += " --faults " + o.faults_text;
     }

@@ -138,9 +138,9 @@ void sim_disk::apply(kv& m, const storage::write_batch& b) {
     }
 }
 
-std::unique_ptr<storage::log_store> sim_disk::open(uint64_t inc) {
+caf::expected<std::unique_ptr<storage::log_store>> sim_disk::open(uint64_t inc) {
     incarnation_ = inc;
-    return std::make_unique<disk_view>(*this, inc);
+    return std::unique_ptr<storage::log_store>(std::make_unique<disk_view>(*this, inc));
 }
 
 void sim_disk::make_durable(const storage::write_batch& b) {

@@ -46,37 +46,66 @@ struct disk_stats {
     uint64_t torn = 0;
 };
 
-class sim_disk {
-public:
-    using kv = std::map<std::string, std::string, std::less<>>;
+using kv_map = std::map<std::string, std::string, std::less<>>;
 
+/// A node's disk in the simulation: Tier A (`sim_disk`, in memory at the key-value seam) or
+/// Tier B (real RocksDB on a crash-simulating file system, `make_rocksdb_disk`).
+class disk_model {
+public:
     using clock_fn = std::function<int64_t()>;
     using durable_fn = std::function<void(const storage::write_batch&)>;
+
+    virtual ~disk_model() = default;
+    /// The store seen by incarnation `inc` of the node; fails every call once the node crashed.
+    virtual caf::expected<std::unique_ptr<storage::log_store>> open(uint64_t inc) = 0;
+    /// Power loss: resolves unsynced writes, fences the open views.
+    virtual void crash() = 0;
+    /// The process died but the machine did not: the page cache survives.
+    virtual void process_exit() = 0;
+    /// Whether a sync was issued since the last call (the node then blocks for the latency).
+    virtual bool take_synced() = 0;
+    /// When the latest sync completes: the node is blocked in fsync until then.
+    virtual int64_t sync_done_at() const = 0;
+    virtual void set_faults(const disk_faults& f) = 0;
+    virtual const disk_faults& faults() const = 0;
+    virtual const disk_stats& stats() const = 0;
+    /// Tier A: the durable content, for the recovery oracle. Null where not modelled.
+    virtual const kv_map* durable_map() { return nullptr; }
+    /// Tier A: called for every batch that becomes durable (the acknowledgement oracle).
+    virtual bool on_durable(durable_fn) { return false; }
+};
+
+/// Tier B: RocksDB over an in-memory file system that forgets unsynced bytes on a power cut
+/// (keeps a random prefix, may tear the last record); RocksDB's WAL checksums must catch it.
+std::unique_ptr<disk_model> make_rocksdb_disk(prng rng,
+                                              disk_faults faults,
+                                              disk_model::clock_fn now);
+
+class sim_disk final : public disk_model {
+public:
+    using kv = kv_map;
 
     sim_disk(prng rng, disk_faults faults, clock_fn now) : rng_(rng), faults_(faults), now_(now) {}
 
     /// Called for every write batch once it is durable, in order.
-    void on_durable(durable_fn fn) { on_durable_ = std::move(fn); }
+    bool on_durable(durable_fn fn) override {
+        on_durable_ = std::move(fn);
+        return true;
+    }
 
-    /// When the latest sync completes: the node is blocked in fsync until then.
-    int64_t sync_done_at() const { return sync_done_at_; }
+    int64_t sync_done_at() const override { return sync_done_at_; }
 
-    /// Whether a sync was issued since the last call (the node then blocks for the latency).
-    bool take_synced() {
+    bool take_synced() override {
         bool s = synced_;
         synced_ = false;
         return s;
     }
 
-    /// The store seen by incarnation `inc` of the node; fails every call once the node crashed.
-    std::unique_ptr<storage::log_store> open(uint64_t inc);
-
-    /// Power loss: resolves pending writes, fences the open views.
-    void crash();
-
-    /// The process died but the machine did not: the page cache keeps pending writes (up to the
-    /// first one a failed sync doomed), fences the open views.
-    void process_exit();
+    caf::expected<std::unique_ptr<storage::log_store>> open(uint64_t inc) override;
+    void crash() override;
+    /// Keeps pending writes up to the first one a failed sync doomed.
+    void process_exit() override;
+    const kv_map* durable_map() override { return &durable(); }
 
     /// What a crash right now would keep at least (durable writes only).
     const kv& durable() {
@@ -84,9 +113,9 @@ public:
         return durable_;
     }
 
-    void set_faults(const disk_faults& f) { faults_ = f; }
-    const disk_faults& faults() const { return faults_; }
-    const disk_stats& stats() const { return stats_; }
+    void set_faults(const disk_faults& f) override { faults_ = f; }
+    const disk_faults& faults() const override { return faults_; }
+    const disk_stats& stats() const override { return stats_; }
 
     // -- used by the views --
     caf::error write(uint64_t inc, const storage::write_batch& batch, bool sync);

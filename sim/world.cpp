@@ -163,7 +163,8 @@ struct knobs {
 
 struct node_t {
     uint32_t id = 0;
-    std::unique_ptr<sim_disk> disk;
+    std::unique_ptr<disk_model> disk;
+    std::vector<std::unique_ptr<storage::log_store>> old_stores;  // zombies may still hold them
     std::unique_ptr<storage::log_store> store;
     uint64_t inc = 0;
     bool up = false;
@@ -258,6 +259,7 @@ private:
 
     // nodes
     void start_node(node_t& n);
+    void failed_start(node_t& n, const char* what, const caf::error& err);
     void crash_node(node_t& n, bool power_loss);
     bool paused(caf::actor_id id) const;
 
@@ -339,6 +341,7 @@ private:
     std::vector<std::string> log_;
     std::vector<caf::actor> spawned_;  // everything to stop at the end of the run
     std::set<writer_seq> durable_;     // events some durable write holds (log entry or data)
+    bool ack_oracle_ = false;          // where the disk model reports durable writes (Tier A)
 };
 
 // Ends a connection endpoint: drops everything sent to it from now on and tells its monitors
@@ -690,9 +693,36 @@ void world::check_wall() {
 
 // -- nodes --------------------------------------------------------------------------------------
 
+// A start that fails on an I/O error (an injected fsync failure) exits like pravaha-node does;
+// its supervisor starts it again. Any other error means the stored state is unreadable: a bug.
+void world::failed_start(node_t& n, const char* what, const caf::error& err) {
+    if (code_of(err) != errc::storage_io) {
+        fail(verdict::crash,
+             fmt::format("node {} could not {}: {}", n.id, what, render_error(err)));
+        return;
+    }
+    ++counters_["failed node starts"];
+    note(fmt::format("node {} could not {}: {}", n.id, what, render_error(err)));
+    n.disk->process_exit();
+    auto id = n.id;
+    at(now() + 200 * ms, [this, id] {
+        if (!nodes_[id].up && phase_ != phase::finished) {
+            start_node(nodes_[id]);
+        }
+    });
+}
+
 void world::start_node(node_t& n) {
     ++n.inc;
-    n.store = n.disk->open(n.inc);
+    if (n.store) {
+        n.old_stores.push_back(std::move(n.store));
+    }
+    auto opened = n.disk->open(n.inc);
+    if (!opened) {
+        failed_start(n, "open its disk", opened.error());
+        return;
+    }
+    n.store = std::move(*opened);
     actors::node_config nc;
     nc.store = n.store.get();
     nc.detached = false;
@@ -700,8 +730,7 @@ void world::start_node(node_t& n) {
     nc.wall_clock_ms = [this] { return now() / ms; };
     auto spawned = actors::spawn_node(*sys_, nc);
     if (!spawned) {
-        fail(verdict::crash, "node " + std::to_string(n.id) + " could not recover from its disk: " +
-                                 render_error(spawned.error()));
+        failed_start(n, "recover from its disk", spawned.error());
         return;
     }
     n.actors = *spawned;
@@ -1120,12 +1149,12 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
     if (!err) {
         op.out = outcome::ok;
         op.complete = now();
-        if (cfg_.oracles) {
+        if (ack_oracle_) {
             for (auto& n : nodes_) {
-                (void)n.disk->durable();  // completes the syncs that are done by now
+                (void)n.disk->durable_map();  // completes the syncs that are done by now
             }
         }
-        if (cfg_.oracles && !durable_.count({op.id.writer, op.id.seq})) {
+        if (ack_oracle_ && !durable_.count({op.id.writer, op.id.seq})) {
             auto full = durable_events();
             fail(verdict::correctness,
                  fmt::format("acknowledged before durable: writer={} seq={} was acknowledged at "
@@ -1534,7 +1563,11 @@ void world::note_durable(const storage::write_batch& b) {
 
 // The events a node recovered from the durable part of its disk would hold.
 std::optional<std::set<writer_seq>> world::durable_events() {
-    auto store = open_map_store(nodes_[0].disk->durable());
+    const auto* durable = nodes_[0].disk->durable_map();
+    if (durable == nullptr) {
+        return std::nullopt;  // not modelled (Tier B)
+    }
+    auto store = open_map_store(*durable);
     storage::local_log log(*store, 0);
     storage::container_state state(*store, 0);
     if (auto err = log.open(); err) {
@@ -1660,8 +1693,14 @@ run_result world::run() {
     df.sync_error_den = f.sync_error_den;
     df.keep_num = f.keep_num;
     df.keep_den = f.keep_den;
-    n.disk = std::make_unique<sim_disk>(prng(cfg_.seed, "disk", 0), df, [this] { return now(); });
-    n.disk->on_durable([this](const storage::write_batch& b) { note_durable(b); });
+    if (cfg_.storage == "rocksdb") {
+        n.disk = make_rocksdb_disk(prng(cfg_.seed, "disk", 0), df, [this] { return now(); });
+    } else {
+        n.disk =
+            std::make_unique<sim_disk>(prng(cfg_.seed, "disk", 0), df, [this] { return now(); });
+    }
+    ack_oracle_ = cfg_.oracles &&
+                  n.disk->on_durable([this](const storage::write_batch& b) { note_durable(b); });
     nodes_.push_back(std::move(n));
     // Setup without disk faults.
     auto quiet = df;

@@ -10,6 +10,10 @@
 #include <string_view>
 #include <vector>
 
+namespace rocksdb {
+class Env;
+}
+
 namespace pravaha::storage {
 
 /// A set of writes applied atomically by `log_store::write`.
@@ -64,6 +68,11 @@ public:
 struct rocksdb_options {
     std::string dir;
     size_t write_buffer_bytes = 64 * 1024 * 1024;
+    /// The RocksDB environment (files, threads) to use; null = the real one. The simulator
+    /// passes one whose file system forgets unsynced bytes on a simulated power cut.
+    rocksdb::Env* env = nullptr;
+    /// No background flushes or compactions, so that a simulated run is repeatable.
+    bool deterministic = false;
 };
 
 /// Opens (creating if needed) a RocksDB database in `opts.dir`.

@@ -126,7 +126,19 @@ caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& op
     o.write_buffer_size = opts.write_buffer_bytes;
     // The WAL is our durability mechanism: never recycle or skip it.
     o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-    o.IncreaseParallelism(2);
+    if (opts.env != nullptr) {
+        o.env = opts.env;
+    }
+    if (opts.deterministic) {
+        o.disable_auto_compactions = true;
+        o.max_background_jobs = 1;
+        o.stats_dump_period_sec = 0;
+        o.stats_persist_period_sec = 0;
+        o.avoid_flush_during_shutdown = true;
+        o.info_log_level = rocksdb::InfoLogLevel::HEADER_LEVEL;
+    } else {
+        o.IncreaseParallelism(2);
+    }
     rocksdb::DB* raw = nullptr;
     auto s = rocksdb::DB::Open(o, opts.dir, &raw);
     if (!s.ok()) {

@@ -21,6 +21,12 @@ storage::write_batch put(const std::string& k, const std::string& v) {
     return b;
 }
 
+std::unique_ptr<storage::log_store> open_store(disk_model& disk, uint64_t inc) {
+    auto s = disk.open(inc);
+    REQUIRE(s);
+    return std::move(*s);
+}
+
 bool has(const sim_disk::kv& m, const std::string& k) {
     return m.count(k) == 1;
 }
@@ -32,7 +38,7 @@ TEST_CASE("sim disk: writes are visible at once and durable only after their syn
     disk_faults f;
     f.sync_latency_ns = 100;
     sim_disk disk(prng(1), f, [&] { return clk.t; });
-    auto store = disk.open(1);
+    auto store = open_store(disk, 1);
     REQUIRE_FALSE(store->write(put("a", "1"), false));
     auto got = store->get("a");
     REQUIRE(got);
@@ -52,14 +58,14 @@ TEST_CASE("sim disk: a power cut loses unsynced writes and fences the old incarn
     disk_faults f;
     f.keep_num = 0;  // every unsynced write is lost
     sim_disk disk(prng(2), f, [&] { return clk.t; });
-    auto store = disk.open(1);
+    auto store = open_store(disk, 1);
     REQUIRE_FALSE(store->write(put("a", "1"), true));
     clk.t += f.sync_latency_ns;
     REQUIRE_FALSE(store->write(put("b", "2"), false));
     disk.crash();
     REQUIRE(store->write(put("c", "3"), true));  // the dead process cannot write
     REQUIRE_FALSE(store->get("a"));
-    auto next = disk.open(2);
+    auto next = open_store(disk, 2);
     auto a = next->get("a");
     auto b = next->get("b");
     REQUIRE(a);
@@ -75,7 +81,7 @@ TEST_CASE("sim disk: a crash keeps a prefix of the unsynced writes, never a late
         f.keep_num = 1;
         f.keep_den = 2;
         sim_disk disk(prng(seed), f, [&] { return clk.t; });
-        auto store = disk.open(1);
+        auto store = open_store(disk, 1);
         for (int i = 0; i < 6; ++i) {
             REQUIRE_FALSE(store->write(put("k" + std::to_string(i), "v"), false));
         }
@@ -96,7 +102,7 @@ TEST_CASE("sim disk: after a failed sync the pending writes never become durable
     f.sync_error_num = 1;
     f.sync_error_den = 1;  // every sync fails
     sim_disk disk(prng(3), f, [&] { return clk.t; });
-    auto store = disk.open(1);
+    auto store = open_store(disk, 1);
     REQUIRE(store->write(put("a", "1"), true));
     f.sync_error_num = 0;
     disk.set_faults(f);
@@ -104,6 +110,28 @@ TEST_CASE("sim disk: after a failed sync the pending writes never become durable
     clk.t += f.sync_latency_ns;
     disk.process_exit();  // even the page cache has dropped "a" (fsyncgate)
     REQUIRE_FALSE(has(disk.durable(), "a"));
+}
+
+TEST_CASE("sim disk tier B: RocksDB loses unsynced writes on a power cut, keeps synced ones") {
+    clock_stub clk;
+    disk_faults f;
+    f.keep_num = 0;  // the unsynced tail of every file is cut
+    auto disk = make_rocksdb_disk(prng(4), f, [&] { return clk.t; });
+    auto store = open_store(*disk, 1);
+    REQUIRE_FALSE(store->write(put("a", "1"), true));
+    REQUIRE_FALSE(store->write(put("b", std::string(5000, 'x')), false));
+    auto b = store->get("b");
+    REQUIRE(b);
+    REQUIRE(b->has_value());
+    disk->crash();
+    REQUIRE(store->write(put("c", "3"), true));  // fenced
+    auto next = open_store(*disk, 2);
+    auto a = next->get("a");
+    b = next->get("b");
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(*a == std::optional<std::string>("1"));
+    REQUIRE_FALSE(b->has_value());
 }
 
 TEST_CASE("prng: streams are reproducible and independent, helpers stay in range") {

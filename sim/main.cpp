@@ -38,7 +38,8 @@ options of every command:
   --storage S        mem: in-memory disk model (default) | rocksdb: real RocksDB on a
                      file system that forgets unsynced bytes on a power cut
   --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
-                     client_crash (mean sim-ms between faults, 0 = off), sync_error (per mille)
+                     client_crash, slow_disk, wipe (mean sim-ms between faults, 0 = off;
+                     wipe only within the fault budget), sync_error (per mille)
   --chaos-time MS    length of the safety phase with faults (default 10000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)
@@ -102,8 +103,9 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 }
 
 void parse_faults(options& o, const std::string& text) {
-    static const std::vector<std::string> known{"crash", "pause",        "reset",     "partition",
-                                                "clog",  "client_crash", "sync_error"};
+    static const std::vector<std::string> known{"crash",      "pause",     "reset",
+                                                "partition",  "clog",      "client_crash",
+                                                "sync_error", "slow_disk", "wipe"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);

@@ -342,6 +342,13 @@ private:
     std::vector<caf::actor> spawned_;  // everything to stop at the end of the run
     std::set<writer_seq> durable_;     // events some durable write holds (log entry or data)
     bool ack_oracle_ = false;          // where the disk model reports durable writes (Tier A)
+    // Permanent faults (disk wipe, corruption of durable data) must leave every acknowledged
+    // entry an intact copy (simulation-spec.md 7.6): (replicas - 1) / 2 of them per group.
+    struct fault_budget {
+        uint32_t replicas = 1;
+        uint32_t permanent_allowed = 0;
+        uint32_t permanent_used = 0;
+    } budget_;
 };
 
 // Ends a connection endpoint: drops everything sent to it from now on and tells its monitors
@@ -560,6 +567,7 @@ void world::draw_knobs() {
         f.crash_ms = p.range(500, 3000);
         f.sync_error_num = static_cast<uint64_t>(p.range(1, 20));
         f.sync_error_den = 1000;
+        f.slow_disk_ms = p.range(500, 4000);
     } else if (prof == "swarm") {
         // Each fault class on or off per seed, with its own rate (swarm testing).
         f.crash_ms = p.chance(2, 3) ? p.range(200, 5000) : 0;
@@ -571,6 +579,7 @@ void world::draw_knobs() {
         f.sync_error_num = p.chance(1, 3) ? static_cast<uint64_t>(p.range(1, 30)) : 0;
         f.keep_num = static_cast<uint64_t>(p.range(0, 3));
         f.keep_den = 4;
+        f.slow_disk_ms = p.chance(1, 3) ? p.range(500, 6000) : 0;
     } else {  // default: every fault class at a moderate rate
         f.crash_ms = p.range(800, 3000);
         f.pause_ms = p.range(2000, 6000);
@@ -580,6 +589,7 @@ void world::draw_knobs() {
         f.client_crash_ms = p.range(2000, 6000);
         f.sync_error_num = static_cast<uint64_t>(p.range(0, 5));
         f.sync_error_den = 1000;
+        f.slow_disk_ms = p.range(2000, 8000);
     }
     // --faults overrides (validated by the CLI)
     for (const auto& [key, value] : cfg_.fault_overrides) {
@@ -596,6 +606,10 @@ void world::draw_knobs() {
             f.clog_ms = num;
         } else if (key == "client_crash") {
             f.client_crash_ms = num;
+        } else if (key == "slow_disk") {
+            f.slow_disk_ms = num;
+        } else if (key == "wipe") {
+            f.wipe_ms = num;
         } else if (key == "sync_error") {
             f.sync_error_num = static_cast<uint64_t>(num);
             f.sync_error_den = 1000;
@@ -1272,6 +1286,8 @@ void world::begin_chaos() {
     schedule_fault("partition", f.partition_ms);
     schedule_fault("clog", f.clog_ms);
     schedule_fault("client_crash", f.client_crash_ms);
+    schedule_fault("slow_disk", f.slow_disk_ms);
+    schedule_fault("wipe", f.wipe_ms);
     at(t_heal_, [this] { heal(); });
     if (cfg_.oracles) {
         at(now() + oracle_period, [this] { oracle_tick(); });
@@ -1363,6 +1379,28 @@ void world::inject(const std::string& kind) {
         c.clog_until = until(100, 4000);
         c.clog_extra_ns = fault_rng_.range(5, 800) * ms;
         ++counters_["clogs"];
+    } else if (kind == "slow_disk") {
+        auto normal = k_.sync_latency_us * 1000;
+        auto slow = n.disk->faults();
+        if (slow.sync_latency_ns != normal) {
+            return;  // already slow
+        }
+        slow.sync_latency_ns = normal * fault_rng_.range(10, 200);
+        n.disk->set_faults(slow);
+        at(until(200, 3000), [this, normal] {
+            auto back = nodes_[0].disk->faults();
+            back.sync_latency_ns = normal;
+            nodes_[0].disk->set_faults(back);
+        });
+        ++counters_["slow disk periods"];
+    } else if (kind == "wipe") {
+        // Losing a disk is permanent: allowed only while every acknowledged entry keeps an
+        // intact copy elsewhere. With one replica there is none, so the budget is zero.
+        if (budget_.permanent_used >= budget_.permanent_allowed) {
+            ++counters_["faults refused by the budget"];
+            return;
+        }
+        ++budget_.permanent_used;
     } else if (kind == "client_crash") {
         if (clients_.empty()) {
             return;
@@ -1389,6 +1427,7 @@ void world::heal() {
     auto& n = nodes_[0];
     auto healthy = n.disk->faults();
     healthy.sync_error_num = 0;
+    healthy.sync_latency_ns = k_.sync_latency_us * 1000;
     n.disk->set_faults(healthy);
     n.paused_until = 0;
     if (!n.up) {
@@ -1678,12 +1717,14 @@ run_result world::run() {
         "seed=0x{:x} profile={} storage={} mutant={} streams={} segments={} writers={} "
         "(non-idempotent {}) keys={} interval={}ms filler<={} inline_log={} fifo_bias={} "
         "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
-        "client_crash={} sync_error={}/{} keep={}/{}",
+        "client_crash={} slow_disk={} wipe={} (budget {}) sync_error={}/{} keep={}/{} "
+        "sync={}us",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
         k_.inline_log, k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms,
-        f.reset_ms, f.partition_ms, f.clog_ms, f.client_crash_ms, f.sync_error_num,
-        f.sync_error_den, f.keep_num, f.keep_den);
+        f.reset_ms, f.partition_ms, f.clog_ms, f.client_crash_ms, f.slow_disk_ms, f.wipe_ms,
+        budget_.permanent_allowed, f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den,
+        k_.sync_latency_us);
     watcher_ = sys_->spawn(watcher_impl, this);
     node_t n;
     n.id = 0;

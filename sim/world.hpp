@@ -33,6 +33,8 @@ struct fault_knobs {
     int64_t partition_ms = 0;     ///< client/node partition (symmetric or one way)
     int64_t clog_ms = 0;          ///< a client/node link slowed down
     int64_t client_crash_ms = 0;  ///< a client process crash (writer or reader), restarted
+    int64_t slow_disk_ms = 0;     ///< the node's fsync 10-200x slower for a while
+    int64_t wipe_ms = 0;          ///< a node loses its disk (only within the fault budget)
     uint64_t sync_error_num = 0;  ///< fsync failure probability per synced write
     uint64_t sync_error_den = 1000;
     uint64_t keep_num = 1;  ///< crash: survival probability of each unsynced write, in order

@@ -280,6 +280,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             op.first_event_number = b.first_event_number;
             op.last_event_number = b.last_event_number;
             op.event_count = b.event_count;
+            op.writer_epoch = b.writer_epoch;
             op.data = std::move(b.data);
             if (auto err = admit(self, op)) {
                 return err;
@@ -289,6 +290,21 @@ container_actor::behavior_type container_impl(container_ptr self,
                 // Planted bug: acknowledged before the log entry exists.
                 rp.deliver(append_ack{op.key, op.writer, op.last_event_number, 0, op.event_count});
             }
+            enqueue(self, std::move(op), rp);
+            return rp;
+        },
+        [=](setup_writer_atom, const segment_key& key,
+            const writer_id& writer) -> caf::result<append_ack> {
+            // Logged like an append: the new session must survive a crash, or a restarted
+            // node would accept the old session's blocks again.
+            container_op op;
+            op.type = container_op::kind::setup_writer;
+            op.key = key;
+            op.writer = writer;
+            if (auto err = admit(self, op)) {
+                return err;
+            }
+            auto rp = self->make_response_promise<append_ack>();
             enqueue(self, std::move(op), rp);
             return rp;
         },

@@ -65,6 +65,13 @@ struct writer_config {
     size_t block_bytes_max = 1024 * 1024;         ///< events per append block, by bytes
     size_t blocks_in_flight_max = 8;              ///< per segment
     size_t pending_bytes_max = 64 * 1024 * 1024;  ///< write() blocks beyond this (back-pressure)
+    /// A stable writer id (for example derived from the producer's name). With one, the writer
+    /// opens a session on each segment before its first append: it continues after the last
+    /// event stored under this id, and appends of any earlier writer object with the same id
+    /// are refused from then on (errc::writer_fenced), so a restarted producer cannot have its
+    /// new events mistaken for duplicates of the old ones. Without one, every writer object
+    /// gets a fresh random id (Pravega's behaviour).
+    std::optional<writer_id> id;
 };
 
 /// Called once per event: empty error on durable acknowledgement, else why it failed.

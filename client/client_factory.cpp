@@ -162,8 +162,13 @@ public:
             return caf::make_error(errc::stream_sealed,
                                    "stream " + scope + "/" + stream + " is sealed");
         }
-        std::random_device rd;  // a fresh random writer id per writer object
-        writer_id id{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
+        writer_id id;
+        if (cfg.id) {
+            id = *cfg.id;  // stable: the writer opens sessions (client.hpp)
+        } else {
+            std::random_device rd;  // a fresh random writer id per writer object
+            id = writer_id{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
+        }
         return detail::make_writer(sys_, manager_->endpoint(), manager_->node(), std::move(*rec),
                                    cfg, id);
     }

@@ -49,6 +49,9 @@ struct block_in_flight {
 struct segment_writer {
     segment_key key;
     int64_t next_event_number = 0;
+    bool ready = true;           // false until the writer session is open (stable ids only)
+    bool setup_pending = false;  // a session request is in flight
+    uint32_t epoch = 0;
     std::deque<queued> queue;
     std::deque<block_in_flight> in_flight;
     size_t sent = 0;    // how many of in_flight were sent in the current generation
@@ -136,12 +139,20 @@ void send_block(writer_ptr self, size_t index, const append_block& block) {
             [=](caf::error& err) { on_failure(self, index, gen, std::move(err)); });
 }
 
+void open_session(writer_ptr self, size_t index);
+
 void pump(writer_ptr self, size_t index) {
     auto& st = self->state;
     if (!st.connected) {
         return;
     }
     auto& seg = st.segments[index];
+    if (!seg.ready) {
+        if (!seg.queue.empty()) {
+            open_session(self, index);
+        }
+        return;
+    }
     while (seg.sent < seg.in_flight.size()) {
         send_block(self, index, seg.in_flight[seg.sent].block);
         ++seg.sent;
@@ -151,6 +162,7 @@ void pump(writer_ptr self, size_t index) {
         b.block.key = seg.key;
         b.block.writer = st.id;
         b.block.first_event_number = seg.next_event_number;
+        b.block.writer_epoch = seg.epoch;
         while (!seg.queue.empty() &&
                (b.block.event_count == 0 ||
                 b.block.data.size() + seg.queue.front().framed.size() <= st.cfg.block_bytes_max)) {
@@ -166,6 +178,39 @@ void pump(writer_ptr self, size_t index) {
         send_block(self, index, seg.in_flight.back().block);
         ++seg.sent;
     }
+}
+
+// Stable writer ids: asks the segment for a new session of this id and the last event stored
+// under it; numbering continues from there. Done once per writer object and segment (before
+// any block exists), so a resend after a reconnect keeps its session.
+void open_session(writer_ptr self, size_t index) {
+    auto& st = self->state;
+    auto& seg = st.segments[index];
+    if (seg.setup_pending) {
+        return;
+    }
+    seg.setup_pending = true;
+    auto gen = st.generation;
+    self->request(st.store, st.ep.cfg.request_timeout, setup_writer_atom::value, seg.key, st.id)
+        .then(
+            [=](const append_ack& a) {
+                auto& s = self->state;
+                auto& sg = s.segments[index];
+                if (gen != s.generation) {
+                    return;  // restart() cleared setup_pending; the next pump asks again
+                }
+                sg.setup_pending = false;
+                sg.ready = true;
+                sg.epoch = a.writer_epoch;
+                sg.next_event_number = a.last_event_number + 1;
+                pump(self, index);
+            },
+            [=](caf::error& err) {
+                if (gen == self->state.generation) {
+                    self->state.segments[index].setup_pending = false;
+                }
+                on_failure(self, index, gen, std::move(err));
+            });
 }
 
 // Fails every queued and in-flight event of one segment, in order.
@@ -218,6 +263,26 @@ void attach_store(writer_ptr self) {
             });
 }
 
+// The blocks just failed may or may not be stored. Continuing their event numbers would leave a
+// gap the node refuses forever (event_number_gap: found by pravaha-sim, seed 0xf50fd of the
+// swarm profile with 40 s of faults), and reusing them would make new events look like
+// duplicates of stored ones. So later events start afresh: a new session of a stable id (the
+// node answers where the id's events end), or a new id (fresh numbering).
+void start_afresh(writer_ptr self) {
+    auto& st = self->state;
+    if (st.cfg.id) {
+        for (auto& seg : st.segments) {
+            seg.ready = false;
+            seg.setup_pending = false;
+        }
+        return;
+    }
+    st.id.lo += 0x9e3779b97f4a7c15ULL;  // a different 128-bit id, derived without randomness
+    for (auto& seg : st.segments) {
+        seg.next_event_number = 0;
+    }
+}
+
 // After retry_timeout without any acknowledgement, fails everything pending (errc::unavailable)
 // so that flush() and close() always return; later events start a fresh attempt.
 void give_up_if_stuck(writer_ptr self) {
@@ -232,6 +297,7 @@ void give_up_if_stuck(writer_ptr self) {
                  caf::make_error(errc::unavailable,
                                  "no acknowledgement from the node at " + s.ep.host + ":" +
                                      std::to_string(s.ep.port) + " within the retry timeout"));
+        start_afresh(self);
         s.failing_since = now;
     }
 }
@@ -276,6 +342,7 @@ void restart(writer_ptr self, bool lost_link) {
     ++st.generation;
     for (auto& seg : st.segments) {
         seg.sent = 0;
+        seg.setup_pending = false;
     }
     if (lost_link) {
         if (st.connected) {
@@ -331,6 +398,7 @@ caf::behavior writer_impl(writer_ptr self,
     for (const auto& r : rec.segments) {
         segment_writer w;
         w.key = segment_key{rec.uid, r.id};
+        w.ready = !cfg.id.has_value();
         st.segments.push_back(std::move(w));
     }
     self->set_down_handler([=](caf::down_msg& dm) {

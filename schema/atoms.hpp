@@ -20,6 +20,7 @@ using stream_info_atom = caf::atom_constant<caf::atom("streaminfo")>;
 using get_stream_atom = caf::atom_constant<caf::atom("getstream")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
+using setup_writer_atom = caf::atom_constant<caf::atom("wsetup")>;
 using create_segment_atom = caf::atom_constant<caf::atom("mkseg")>;
 using seal_segment_atom = caf::atom_constant<caf::atom("sealseg")>;
 using delete_segment_atom = caf::atom_constant<caf::atom("rmseg")>;

@@ -50,6 +50,8 @@ const char* to_string(errc code) {
             return "overloaded";
         case errc::event_number_gap:
             return "event_number_gap";
+        case errc::writer_fenced:
+            return "writer_fenced";
     }
     return "unknown";
 }

@@ -34,6 +34,7 @@ enum class errc : uint8_t {
     bad_offset = 18,         ///< a read at an offset that is not an event boundary or past the end
     overloaded = 19,         ///< a bounded queue is full; retry later
     event_number_gap = 20,   ///< an append skips event numbers; resend from the first missing
+    writer_fenced = 21,      ///< a newer session of the same writer id took over the segment
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".

@@ -15,6 +15,7 @@ enum class mutant : uint8_t {
     no_idempotent_dedup,    ///< the container stores resent events again
     sync_error_ignored,     ///< the durable log treats a failed sync as success
     ack_before_log_commit,  ///< the container acknowledges appends before the log write
+    no_writer_fencing,      ///< the container accepts appends of superseded writer sessions
 };
 
 #ifdef PRAVAHA_MUTANTS

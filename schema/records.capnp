@@ -11,6 +11,7 @@ struct ContainerOp {
     append @1;
     sealSegment @2;
     deleteSegment @3;
+    setupWriter @4;   # opens a new session (epoch) of a writer id on a segment
   }
   streamUid @1 :UInt64;
   segmentId @2 :UInt64;
@@ -20,6 +21,7 @@ struct ContainerOp {
   lastEventNumber @6 :Int64;
   eventCount @7 :UInt32;
   payload @8 :Data;   # framed events (8-byte header each)
+  writerEpoch @9 :UInt32;  # the writer session an append belongs to (0: no session)
 }
 
 struct LogEntry {

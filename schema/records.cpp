@@ -58,6 +58,7 @@ std::string encode_log_entry(const std::vector<container_op>& ops) {
         b.setFirstEventNumber(op.first_event_number);
         b.setLastEventNumber(op.last_event_number);
         b.setEventCount(op.event_count);
+        b.setWriterEpoch(op.writer_epoch);
         if (!op.data.empty()) {
             b.setPayload(
                 kj::arrayPtr(reinterpret_cast<const kj::byte*>(op.data.data()), op.data.size()));
@@ -74,7 +75,7 @@ caf::expected<std::vector<container_op>> decode_log_entry(std::string_view bytes
             ops.reserve(r.getOps().size());
             for (auto o : r.getOps()) {
                 auto kind = static_cast<uint8_t>(o.getKind());
-                if (kind > static_cast<uint8_t>(container_op::kind::delete_segment)) {
+                if (kind > static_cast<uint8_t>(container_op::kind::setup_writer)) {
                     return caf::make_error(errc::malformed_message, "log entry: unknown op kind");
                 }
                 container_op op;
@@ -84,6 +85,7 @@ caf::expected<std::vector<container_op>> decode_log_entry(std::string_view bytes
                 op.first_event_number = o.getFirstEventNumber();
                 op.last_event_number = o.getLastEventNumber();
                 op.event_count = o.getEventCount();
+                op.writer_epoch = o.getWriterEpoch();
                 auto p = o.getPayload();
                 op.data.assign(reinterpret_cast<const char*>(p.begin()), p.size());
                 ops.push_back(std::move(op));

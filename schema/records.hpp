@@ -16,7 +16,8 @@ struct container_op {
         create_segment = 0,
         append = 1,
         seal_segment = 2,
-        delete_segment = 3
+        delete_segment = 3,
+        setup_writer = 4
     };
     kind type = kind::append;
     segment_key key;
@@ -24,6 +25,7 @@ struct container_op {
     int64_t first_event_number = 0;
     int64_t last_event_number = 0;
     uint32_t event_count = 0;
+    uint32_t writer_epoch = 0;
     std::string data;
 };
 

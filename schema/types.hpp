@@ -65,6 +65,8 @@ struct append_block {
     int64_t first_event_number = 0;
     int64_t last_event_number = 0;
     uint32_t event_count = 0;
+    /// The writer's session on this segment (from setup_writer_atom); 0 = no session.
+    uint32_t writer_epoch = 0;
     std::string data;
 };
 
@@ -76,6 +78,9 @@ struct append_ack {
     int64_t last_event_number = 0;
     int64_t end_offset = 0;
     uint32_t appended_events = 0;
+    /// The answer to setup_writer_atom: the new session's epoch (last_event_number is then the
+    /// last event stored for this writer id on the segment, or no_event_number).
+    uint32_t writer_epoch = 0;
 };
 
 struct read_request {
@@ -127,12 +132,12 @@ typename Inspector::result_type inspect(Inspector& f, stream_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_block& x) {
     return f(caf::meta::type_name("pravaha.append_block"), x.key, x.writer, x.first_event_number,
-             x.last_event_number, x.event_count, x.data);
+             x.last_event_number, x.event_count, x.writer_epoch, x.data);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_ack& x) {
     return f(caf::meta::type_name("pravaha.append_ack"), x.key, x.writer, x.last_event_number,
-             x.end_offset, x.appended_events);
+             x.end_offset, x.appended_events, x.writer_epoch);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, read_request& x) {

@@ -15,13 +15,14 @@ step "determinism: 20 seeds, each run twice"
 "$sim" determinism --seed "$start" --seeds 20 | tail -1
 
 step "regression seeds (sim/regressions.txt)"
-grep -vE '^\s*(#|$)' sim/regressions.txt | while read -r seed profile _; do
-  if ! "$sim" run --seed "$seed" --profile "$profile" >/tmp/sim-regression.out 2>&1; then
+grep -vE '^\s*(#|$)' sim/regressions.txt | sed 's/#.*//' | while read -r seed profile flags; do
+  # shellcheck disable=SC2086  # flags are words
+  if ! "$sim" run --seed "$seed" --profile "$profile" $flags >/tmp/sim-regression.out 2>&1; then
     tail -3 /tmp/sim-regression.out
-    echo "sim-ci: regression seed $seed ($profile) failed"
+    echo "sim-ci: regression seed $seed ($profile $flags) failed"
     exit 1
   fi
-  echo "seed $seed $profile: $(tail -1 /tmp/sim-regression.out)"
+  echo "seed $seed $profile $flags: $(tail -1 /tmp/sim-regression.out)"
 done
 
 for profile in default swarm; do
@@ -29,13 +30,17 @@ for profile in default swarm; do
   "$sim" fuzz --seeds 1500 --start-seed "$start" --profile "$profile" --jobs "$jobs" 2>/dev/null | tail -12
 done
 
+step "fuzz, long safety phase: 300 seeds of swarm with 40 s of faults"
+"$sim" fuzz --seeds 300 --start-seed "$start" --profile swarm --chaos-time 40000 \
+  --live-time 60000 --jobs "$jobs" 2>/dev/null | tail -12
+
 for profile in default disk; do
   step "fuzz, Tier B (real RocksDB on the crash file system): 400 seeds of $profile"
   "$sim" fuzz --seeds 400 --start-seed "$start" --profile "$profile" --storage rocksdb --jobs "$jobs" 2>/dev/null | tail -12
 done
 
-step "planted bugs: each caught within 50 seeds (3 trials), with and without oracles"
-"$sim" mutants --seeds-per-mutant 50 --trials 3 --start-seed "$start" --jobs "$jobs"
-"$sim" mutants --seeds-per-mutant 100 --trials 3 --start-seed "$start" --jobs "$jobs" --no-oracles
+step "planted bugs: each caught within its budget (3 trials), with and without oracles"
+"$sim" mutants --trials 3 --start-seed "$start" --jobs "$jobs"
+"$sim" mutants --trials 3 --start-seed "$start" --jobs "$jobs" --no-oracles
 
 step "done"

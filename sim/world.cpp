@@ -196,6 +196,7 @@ struct connection {
     int64_t last_to_client = 0;
     uint64_t next_rid = 1;
     std::map<uint64_t, std::pair<caf::strong_actor_ptr, caf::message_id>> requests;
+    int64_t stall_until = 0;
 };
 
 enum class client_kind : uint8_t { writer, reader, audit };
@@ -276,7 +277,7 @@ private:
     client_t& add_client(client_kind kind, uint32_t stream, bool idempotent);
     client::detail::endpoint_info endpoint_for(client_t& c);
     void start_client(client_t& c);
-    void crash_client(client_t& c);
+    void crash_client(client_t& c, bool zombie = false);
     void write_next(client_t& c);
     void send_op(client_t& c, size_t op_index);
     void on_ack(uint32_t client, uint32_t inc, size_t op_index, const caf::error& err);
@@ -892,6 +893,9 @@ void world::on_channel(uint64_t id, size_t channel, caf::mailbox_element_ptr e) 
     // A node blocked in fsync sends what this step produced once the fsync returns.
     auto sent = to_node ? now() : std::max(now(), nodes_[c.node].disk->sync_done_at());
     auto t = sent + link_delay(clients_[c.client]);
+    if (c.stall_until > now()) {
+        t = std::max(t, c.stall_until);  // a zombie's connection: nothing moves until then
+    }
     auto& last = to_node ? c.last_to_node : c.last_to_client;
     t = std::max(t, last);  // one TCP connection: FIFO per direction
     last = t;
@@ -1057,8 +1061,14 @@ void world::start_client(client_t& c) {
                 client::writer_config wc;
                 wc.block_bytes_max = 1 + work_rng_.below(64 * 1024);
                 wc.blocks_in_flight_max = 1 + work_rng_.below(8);
+                // Idempotent producers keep their writer id across restarts (writer sessions);
+                // the at-least-once ones get a fresh id per process, as Pravega's writers do.
                 writer_id wid{0x5157000000000000ULL | (uint64_t{cl.id} << 32) | cl.inc,
                               work_rng_.next()};
+                if (cl.idempotent) {
+                    wid = writer_id{0x5157000000000000ULL | cl.id, 0x57AB1E};
+                    wc.id = wid;
+                }
                 cl.worker = client::detail::spawn_writer(*sys_, endpoint_for(cl), node, info.record,
                                                          wc, wid);
                 spawned_.push_back(cl.worker);
@@ -1081,11 +1091,26 @@ void world::start_client(client_t& c) {
         });
 }
 
-void world::crash_client(client_t& c) {
+void world::crash_client(client_t& c, bool zombie) {
     if (!c.up) {
         return;
     }
     c.up = false;
+    if (zombie && c.kind == client_kind::writer && c.worker) {
+        // The process is presumed dead and replaced, but it only stalled (a long GC pause, a
+        // frozen VM): its connections hold everything for a while, then it carries on sending.
+        // Nobody sees its acknowledgements any more. Killed for good after 20 s.
+        auto stall = now() + fault_rng_.range(500, 5000) * ms;
+        for (auto& [id, conn] : conns_) {
+            if (conn->client == c.id && conn->open) {
+                conn->stall_until = stall;
+            }
+        }
+        auto old = c.worker;
+        c.worker = caf::actor{};
+        at(now() + 20000 * ms, [old] { caf::anon_send_exit(old, caf::exit_reason::kill); });
+        ++counters_["zombie clients"];
+    }
     for (auto* a : {&c.worker, &c.driver}) {
         if (*a) {
             caf::anon_send_exit(*a, caf::exit_reason::kill);
@@ -1177,6 +1202,10 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
                              full && full->count({op.id.writer, op.id.seq}) ? "finds" : "lacks"));
         }
         return;
+    }
+    if (cfg_.verbose && ++counters_["write errors"] < 20) {
+        note(
+            fmt::format("client {} write seq={} failed: {}", client, op.id.seq, render_error(err)));
     }
     if (!op.idempotent && phase_ != phase::finished) {
         send_op(c, index);  // at-least-once application: try again
@@ -1409,7 +1438,7 @@ void world::inject(const std::string& kind) {
         if (!c.up) {
             return;
         }
-        crash_client(c);
+        crash_client(c, fault_rng_.chance(1, 3));
         auto id = c.id;
         at(now() + fault_rng_.range(50, 2000) * ms, [this, id] {
             auto& again = clients_[id];
@@ -1453,7 +1482,24 @@ void world::live_check() {
         }
         std::string what;
         if (pending > 0) {
-            what = fmt::format("{} write(s) still pending", pending);
+            std::map<uint32_t, size_t> by_client;
+            for (const auto& op : ops_) {
+                by_client[op.id.writer] += op.out == outcome::pending ? 1 : 0;
+            }
+            what = fmt::format("{} write(s) still pending (", pending);
+            for (const auto& [id, n] : by_client) {
+                if (n == 0) {
+                    continue;
+                }
+                size_t open = 0;
+                for (const auto& [cid, conn] : conns_) {
+                    open += conn->client == id && conn->open ? 1 : 0;
+                }
+                const auto& c = clients_[id];
+                what += fmt::format("client {}: {} pending, {}, {} writer, {} open connections; ",
+                                    id, n, c.up ? "up" : "down", c.worker ? "has a" : "no", open);
+            }
+            what += ")";
         } else if (phase_ == phase::live) {
             what = "the audit could not start";
         } else {

@@ -11,6 +11,15 @@ namespace pravaha::storage {
 
 namespace {
 
+// Writer attribute: last event number (8 bytes), then the session epoch (4 bytes). Values of
+// 8 bytes (written before sessions existed) mean epoch 0.
+std::string encode_writer(int64_t last, uint32_t epoch) {
+    std::string out;
+    keys::put_u64(out, static_cast<uint64_t>(last));
+    keys::put_u32(out, epoch);
+    return out;
+}
+
 std::string encode_i64(int64_t v) {
     std::string out;
     keys::put_u64(out, static_cast<uint64_t>(v));
@@ -59,7 +68,7 @@ caf::error container_state::recover(local_log& log) {
         return err ? err : decode_err;
     }
     err = store_.scan("W", "X", [&](std::string_view k, std::string_view v) {
-        if (k.size() != 33 || v.size() != 8) {
+        if (k.size() != 33 || (v.size() != 8 && v.size() != 12)) {
             decode_err = caf::make_error(errc::malformed_message, "bad writer attribute");
             return false;
         }
@@ -67,7 +76,10 @@ caf::error container_state::recover(local_log& log) {
         auto it = segments_.find(key);
         if (it != segments_.end()) {
             writer_id w{keys::get_u64(k, 17), keys::get_u64(k, 25)};
-            it->second.writers[w] = static_cast<int64_t>(keys::get_u64(v, 0));
+            auto& ws = it->second.writers[w];
+            ws.last = static_cast<int64_t>(keys::get_u64(v, 0));
+            ws.epoch =
+                v.size() == 12 ? static_cast<uint32_t>(keys::get_u64(v, 4) & 0xffffffffu) : 0;
         }
         return true;
     });
@@ -111,6 +123,15 @@ caf::error container_state::precheck(const container_op& op) const {
             return it == segments_.end() ? not_found(op.key) : caf::error{};
         case container_op::kind::append:
             break;
+        case container_op::kind::setup_writer:
+            if (it == segments_.end()) {
+                return not_found(op.key);
+            }
+            if (it->second.meta.sealed) {
+                return caf::make_error(errc::segment_sealed,
+                                       "segment " + to_string(op.key) + " is sealed");
+            }
+            return {};
     }
     if (it == segments_.end()) {
         return not_found(op.key);
@@ -185,6 +206,8 @@ op_result container_state::apply_op(const container_op& op, write_batch& batch) 
     switch (op.type) {
         case container_op::kind::append:
             return apply_append(op, batch);
+        case container_op::kind::setup_writer:
+            return apply_setup_writer(op, batch);
         case container_op::kind::create_segment: {
             // Idempotent: the controller re-issues creates after a crash.
             if (segments_.find(op.key) == segments_.end()) {
@@ -230,8 +253,20 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
             {}};
     }
     auto wit = seg.writers.find(op.writer);
-    int64_t last = wit == seg.writers.end() ? no_event_number : wit->second;
-    append_ack ack{op.key, op.writer, op.last_event_number, seg.meta.length, 0};
+    int64_t last = wit == seg.writers.end() ? no_event_number : wit->second.last;
+    uint32_t epoch = wit == seg.writers.end() ? 0 : wit->second.epoch;
+    if (op.writer_epoch != epoch && !mutants::active(mutants::mutant::no_writer_fencing)) {
+        // A block of an older session of this writer id (a restarted client took over), or of
+        // a session this segment never opened: storing it could interleave two writers' events
+        // under one id and mistake later events for duplicates.
+        return {caf::make_error(
+                    errc::writer_fenced,
+                    fmt::format("writer {} session {} is not the current session {} "
+                                "on segment {}",
+                                to_string(op.writer), op.writer_epoch, epoch, to_string(op.key))),
+                {}};
+    }
+    append_ack ack{op.key, op.writer, op.last_event_number, seg.meta.length, 0, epoch};
     if (mutants::active(mutants::mutant::no_idempotent_dedup)) {
         last = op.first_event_number - 1;  // planted bug: every resend is stored again
     }
@@ -262,16 +297,30 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
     }
     batch.put(keys::data(op.key, seg.meta.length), std::string(data));
     seg.meta.length += static_cast<int64_t>(data.size());
-    if (wit == seg.writers.end()) {
-        seg.writers.emplace(op.writer, op.last_event_number);
-    } else {
-        wit->second = op.last_event_number;
-    }
+    auto& ws = seg.writers[op.writer];
+    ws.last = op.last_event_number;
     batch.put(keys::meta(op.key), encode_segment_meta(seg.meta));
-    batch.put(keys::writer(op.key, op.writer), encode_i64(op.last_event_number));
+    batch.put(keys::writer(op.key, op.writer), encode_writer(ws.last, ws.epoch));
     ack.end_offset = seg.meta.length;
     ack.appended_events = count;
     return {{}, ack};
+}
+
+op_result container_state::apply_setup_writer(const container_op& op, write_batch& batch) {
+    auto it = segments_.find(op.key);
+    if (it == segments_.end()) {
+        return {not_found(op.key), {}};
+    }
+    auto& seg = it->second;
+    if (seg.meta.sealed) {
+        return {
+            caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed"),
+            {}};
+    }
+    auto& ws = seg.writers[op.writer];
+    ++ws.epoch;
+    batch.put(keys::writer(op.key, op.writer), encode_writer(ws.last, ws.epoch));
+    return {{}, append_ack{op.key, op.writer, ws.last, seg.meta.length, 0, ws.epoch}};
 }
 
 caf::expected<segment_meta> container_state::status(const segment_key& key) const {

@@ -71,13 +71,19 @@ public:
     size_t segment_count() const { return segments_.size(); }
 
 private:
+    /// Per writer id: its last stored event number and its current session (epoch).
+    struct writer_state {
+        int64_t last = no_event_number;
+        uint32_t epoch = 0;
+    };
     struct segment {
         segment_meta meta;
-        std::map<writer_id, int64_t> writers;
+        std::map<writer_id, writer_state> writers;
     };
 
     op_result apply_op(const container_op& op, write_batch& batch);
     op_result apply_append(const container_op& op, write_batch& batch);
+    op_result apply_setup_writer(const container_op& op, write_batch& batch);
 
     log_store& store_;
     uint32_t container_;

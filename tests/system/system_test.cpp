@@ -385,4 +385,69 @@ TEST_CASE("a writer whose node stays down fails its events after the retry timeo
     CHECK(code_of(err) == errc::unavailable);
     CHECK(unavailable == 1);
     CHECK(waited < std::chrono::seconds(20));
+    // The node comes back: the same writer object writes again. (It once stayed stuck here for
+    // good: the failed event left a hole in its event numbers that the node refused.)
+    REQUIRE(node.start());
+    REQUIRE(!(*writer)->write("k", "after"));
+    CHECK(!(*writer)->flush());
+    auto reader = (*f)->create_reader("sys", "events", client::start_position::head);
+    REQUIRE(reader);
+    std::vector<std::string> got;
+    for (int i = 0; i < 50 && got.size() < 2; ++i) {
+        auto ev = (*reader)->read_next(std::chrono::milliseconds(200));
+        REQUIRE(ev);
+        if (*ev) {
+            got.push_back((*ev)->payload);
+        }
+    }
+    CHECK(got == std::vector<std::string>{"stored", "after"});
+}
+
+TEST_CASE("a stable writer id continues after a restart and fences the old writer", "[system]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path(), test::free_port());
+    auto f = start_with_stream(node, 2);
+    client::writer_config wc;
+    wc.id = writer_id{42, 7};
+    auto first = f->create_writer("sys", "events", wc);
+    REQUIRE(first);
+    for (int i = 0; i < 10; ++i) {
+        REQUIRE(!(*first)->write("k" + std::to_string(i % 3), "a" + std::to_string(i)));
+    }
+    REQUIRE(!(*first)->flush());
+    // A second writer object with the same id (a restarted producer) takes over both segments.
+    auto second = f->create_writer("sys", "events", wc);
+    REQUIRE(second);
+    for (int i = 0; i < 10; ++i) {
+        REQUIRE(!(*second)->write("k" + std::to_string(i % 3), "b" + std::to_string(i)));
+    }
+    REQUIRE(!(*second)->flush());
+    // The old one is fenced on every segment the new one opened a session on.
+    std::atomic<int> fenced{0};
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(!(*first)->write("k" + std::to_string(i), "stale", [&](const caf::error& e) {
+            if (code_of(e) == errc::writer_fenced) {
+                ++fenced;
+            }
+        }));
+    }
+    CHECK(code_of((*first)->flush()) == errc::writer_fenced);
+    CHECK(fenced == 3);
+    auto reader = f->create_reader("sys", "events", client::start_position::head);
+    REQUIRE(reader);
+    std::multiset<std::string> got;
+    for (int i = 0; i < 200; ++i) {
+        auto ev = (*reader)->read_next(std::chrono::milliseconds(0));
+        REQUIRE(ev);
+        if (!*ev) {
+            break;
+        }
+        got.insert((*ev)->payload);
+    }
+    std::multiset<std::string> want;
+    for (int i = 0; i < 10; ++i) {
+        want.insert("a" + std::to_string(i));
+        want.insert("b" + std::to_string(i));
+    }
+    CHECK(got == want);
 }

@@ -233,3 +233,46 @@ TEST_CASE("local_log truncates applied entries", "[storage]") {
     CHECK(f.log->last_index() == 6);
     CHECK(f.state->status(seg)->length == 5 * 9);
 }
+
+TEST_CASE("writer sessions continue numbering, fence older sessions and survive recovery",
+          "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    auto setup = [&] {
+        container_op op;
+        op.type = container_op::kind::setup_writer;
+        op.key = seg;
+        op.writer = w1;
+        auto r = commit(*f.log, *f.state, {op});
+        REQUIRE(!r[0].error);
+        return r[0].ack;
+    };
+    auto first = setup();
+    CHECK(first.writer_epoch == 1);
+    CHECK(first.last_event_number == no_event_number);
+    auto a = append_op(0, {"a", "b"});
+    a.writer_epoch = 1;
+    CHECK(!commit(*f.log, *f.state, {a})[0].error);
+    // A restarted producer with the same id opens session 2 and learns where it left off.
+    auto second = setup();
+    CHECK(second.writer_epoch == 2);
+    CHECK(second.last_event_number == 1);
+    // A late block of session 1 is refused even though its numbers are new.
+    auto stale = append_op(2, {"stale"});
+    stale.writer_epoch = 1;
+    auto r = commit(*f.log, *f.state, {stale});
+    CHECK(code_of(r[0].error) == errc::writer_fenced);
+    auto c = append_op(2, {"c"});
+    c.writer_epoch = 2;
+    CHECK(!commit(*f.log, *f.state, {c})[0].error);
+    // The epoch is part of the durable state: after a restart session 1 stays fenced.
+    f.open();
+    r = commit(*f.log, *f.state, {stale});
+    CHECK(code_of(r[0].error) == errc::writer_fenced);
+    auto d = append_op(3, {"d"});
+    d.writer_epoch = 2;
+    CHECK(!commit(*f.log, *f.state, {d})[0].error);
+    auto all = f.state->read(seg, 0, 1 << 20);
+    REQUIRE(all);
+    CHECK(events_of(*all) == std::vector<std::string>{"a", "b", "c", "d"});
+}

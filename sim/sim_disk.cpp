@@ -91,19 +91,7 @@ public:
         return std::optional<std::string>{it->second};
     }
     caf::error write(const storage::write_batch& batch, bool) override {
-        for (const auto& op : batch.ops) {
-            switch (op.type) {
-                case storage::write_batch::kind::put:
-                    data_[op.key] = op.value;
-                    break;
-                case storage::write_batch::kind::erase:
-                    data_.erase(op.key);
-                    break;
-                case storage::write_batch::kind::erase_range:
-                    data_.erase(data_.lower_bound(op.key), data_.lower_bound(op.value));
-                    break;
-            }
-        }
+        sim_disk::apply(data_, batch);
         return {};
     }
     caf::error scan(std::string_view from,

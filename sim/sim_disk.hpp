@@ -117,6 +117,9 @@ public:
     const disk_faults& faults() const override { return faults_; }
     const disk_stats& stats() const override { return stats_; }
 
+    /// Applies a batch to a map (puts, erases, range erases).
+    static void apply(kv& m, const storage::write_batch& b);
+
     // -- used by the views --
     caf::error write(uint64_t inc, const storage::write_batch& batch, bool sync);
     bool live(uint64_t inc) const { return inc == incarnation_; }
@@ -129,7 +132,6 @@ private:
         int64_t durable_at = INT64_MAX;  // set by a sync
     };
 
-    static void apply(kv& m, const storage::write_batch& b);
     void make_durable(const storage::write_batch& b);
     void settle();  // applies the writes whose sync has completed
 

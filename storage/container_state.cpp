@@ -241,17 +241,24 @@ op_result container_state::apply_op(const container_op& op, write_batch& batch) 
     return {caf::make_error(errc::malformed_message, "unknown op"), {}};
 }
 
-op_result container_state::apply_append(const container_op& op, write_batch& batch) {
-    auto it = segments_.find(op.key);
+// The segment an append or a writer session goes to, if it exists and is open.
+caf::expected<container_state::segment*> container_state::open_segment(const segment_key& key) {
+    auto it = segments_.find(key);
     if (it == segments_.end()) {
-        return {not_found(op.key), {}};
+        return not_found(key);
     }
-    auto& seg = it->second;
-    if (seg.meta.sealed) {
-        return {
-            caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed"),
-            {}};
+    if (it->second.meta.sealed) {
+        return caf::make_error(errc::segment_sealed, "segment " + to_string(key) + " is sealed");
     }
+    return &it->second;
+}
+
+op_result container_state::apply_append(const container_op& op, write_batch& batch) {
+    auto open = open_segment(op.key);
+    if (!open) {
+        return {std::move(open.error()), {}};
+    }
+    auto& seg = **open;
     auto wit = seg.writers.find(op.writer);
     int64_t last = wit == seg.writers.end() ? no_event_number : wit->second.last;
     uint32_t epoch = wit == seg.writers.end() ? 0 : wit->second.epoch;
@@ -307,16 +314,11 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
 }
 
 op_result container_state::apply_setup_writer(const container_op& op, write_batch& batch) {
-    auto it = segments_.find(op.key);
-    if (it == segments_.end()) {
-        return {not_found(op.key), {}};
+    auto open = open_segment(op.key);
+    if (!open) {
+        return {std::move(open.error()), {}};
     }
-    auto& seg = it->second;
-    if (seg.meta.sealed) {
-        return {
-            caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed"),
-            {}};
-    }
+    auto& seg = **open;
     auto& ws = seg.writers[op.writer];
     ++ws.epoch;
     batch.put(keys::writer(op.key, op.writer), encode_writer(ws.last, ws.epoch));

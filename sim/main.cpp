@@ -41,7 +41,7 @@ options of every command:
   --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
                      client_crash, slow_disk, wipe (mean sim-ms between faults, 0 = off;
                      wipe only within the fault budget), sync_error (per mille)
-  --chaos-time MS    length of the safety phase with faults (default 10000)
+  --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)
   --no-oracles       end-of-run checks only (no continuous durability oracle)

@@ -46,7 +46,7 @@ struct run_config {
     std::string profile = "default";
     mutants::mutant mutant = mutants::mutant::none;
     std::string storage = "mem";  ///< mem (Tier A) or rocksdb (Tier B)
-    int64_t chaos_ms = 10000;
+    int64_t chaos_ms = 30000;
     int64_t live_ms = 40000;
     uint64_t max_steps = 20'000'000;
     int64_t wall_timeout_ms = 60000;

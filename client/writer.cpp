@@ -79,7 +79,8 @@ struct writer_state {
 using writer_ptr = caf::stateful_actor<writer_state>*;
 
 void pump(writer_ptr self, size_t index);
-void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err);
+void on_failure(
+    writer_ptr self, size_t index, uint64_t gen, caf::error err, int64_t from_event = INT64_MIN);
 
 bool idle(writer_ptr self) {
     for (auto& s : self->state.segments) {
@@ -136,7 +137,9 @@ void send_block(writer_ptr self, size_t index, const append_block& block) {
                 pump(self, index);
                 check_flush(self);
             },
-            [=](caf::error& err) { on_failure(self, index, gen, std::move(err)); });
+            [=, first = block.first_event_number](caf::error& err) {
+                on_failure(self, index, gen, std::move(err), first);
+            });
 }
 
 void open_session(writer_ptr self, size_t index);
@@ -357,7 +360,7 @@ void restart(writer_ptr self, bool lost_link) {
     }
 }
 
-void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err) {
+void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int64_t from_event) {
     auto& st = self->state;
     if (gen != st.generation) {
         return;
@@ -368,15 +371,24 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err) {
         restart(self, needs_reconnect(err));
         return;
     }
-    // Final for this segment (sealed, deleted): fail everything queued for it, in order, and
-    // every later event for it at once.
+    // Final for this segment (sealed, deleted): fail this block, every later one and everything
+    // queued, in order, and every later event at once. Earlier blocks still in flight keep
+    // waiting for their own answers: they may be stored (an early refusal can overtake the
+    // acknowledgement of an earlier block that waits for its fsync).
     auto& seg = st.segments[index];
     if (!seg.failed) {
         module_log("client")->warn("writer segment failed writer={} segment={} error={}",
                                    to_string(st.id), to_string(seg.key), render_error(err));
         seg.failed = err;
     }
+    std::deque<block_in_flight> keep;
+    while (!seg.in_flight.empty() && seg.in_flight.front().block.first_event_number < from_event) {
+        keep.push_back(std::move(seg.in_flight.front()));
+        seg.in_flight.pop_front();
+    }
     fail_segment(self, seg, err);
+    seg.in_flight = std::move(keep);
+    seg.sent = seg.in_flight.size();
     check_flush(self);
 }
 

@@ -139,6 +139,7 @@ struct op_rec {
     int64_t complete = 0;
     outcome out = outcome::pending;
     uint32_t sends = 0;
+    bool maybe_stored = false;  // an attempt ended without a definite answer
 };
 
 using writer_seq = std::pair<uint32_t, uint64_t>;
@@ -158,6 +159,7 @@ struct knobs {
     int64_t latency_max_us = 2000;
     int64_t jitter_max_us = 3000;
     int64_t sync_latency_us = 500;
+    int64_t seal_at_ms = 0;  // seal stream 0 this far into the safety phase (0: never)
     fault_knobs faults;
 };
 
@@ -288,6 +290,7 @@ private:
     void schedule_fault(const std::string& kind, int64_t mean_ms);
     void inject(const std::string& kind);
     void heal();
+    void seal_stream(uint32_t stream);
     void live_check();
     void start_audit();
     void oracle();
@@ -530,6 +533,13 @@ world::~world() {
         caf::anon_send_exit(a, caf::exit_reason::kill);
     }
     sched_->run();
+    // An actor waiting on an awaited response only sees its exit once that response (or its
+    // timeout) arrives: let pending timeouts fire, boundedly, while anything still runs.
+    for (int i = 0; i < 100000 && sys_->registry().running() > 0 && clock_->has_pending_timeout();
+         ++i) {
+        clock_->trigger_timeout();
+        sched_->run();
+    }
     clock_->cancel_all();
     sched_->run();
     conns_.clear();
@@ -554,6 +564,9 @@ void world::draw_knobs() {
     k_.latency_max_us = p.range(50, 3000);
     k_.jitter_max_us = p.range(0, 5000);
     k_.sync_latency_us = p.range(100, 5000);
+    if (prof != "quiet" && p.chance(1, 3)) {
+        k_.seal_at_ms = p.range(1, cfg_.chaos_ms);
+    }
     if (prof == "quiet") {
         // no faults
     } else if (prof == "net") {
@@ -1128,6 +1141,7 @@ void world::crash_client(client_t& c, bool zombie) {
     for (auto& op : ops_) {
         if (op.id.writer == c.id && op.out == outcome::pending) {
             op.out = outcome::unknown;
+            op.maybe_stored = true;
             op.complete = now();
         }
     }
@@ -1207,6 +1221,19 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
         note(
             fmt::format("client {} write seq={} failed: {}", client, op.id.seq, render_error(err)));
     }
+    // A sealed or deleted segment refuses the write for good: the client is told it failed,
+    // so it must not be stored. Anything else (timeouts, giving up) leaves it unknown.
+    auto code = code_of(err);
+    bool definite = code == errc::segment_sealed || code == errc::stream_sealed ||
+                    code == errc::segment_not_found;
+    if (definite) {
+        // ... unless an earlier attempt of this (at-least-once) write may have been stored.
+        op.out = op.maybe_stored ? outcome::unknown : outcome::fail;
+        op.complete = now();
+        ++counters_["writes refused (sealed)"];
+        return;
+    }
+    op.maybe_stored = true;
     if (!op.idempotent && phase_ != phase::finished) {
         send_op(c, index);  // at-least-once application: try again
         ++counters_["application resends"];
@@ -1216,7 +1243,7 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
     op.complete = now();
 }
 
-bool world::on_read(uint32_t client, uint32_t inc, std::deque<client::event>& evs, bool) {
+bool world::on_read(uint32_t client, uint32_t inc, std::deque<client::event>& evs, bool end) {
     auto& c = clients_[client];
     if (c.inc != inc || !c.up) {
         return false;
@@ -1229,6 +1256,11 @@ bool world::on_read(uint32_t client, uint32_t inc, std::deque<client::event>& ev
     }
     if (c.kind == client_kind::audit && evs.empty()) {
         c.caught_up = true;
+        return false;
+    }
+    if (end) {
+        c.caught_up = true;  // every segment sealed and read: nothing will follow
+        ++counters_["readers at the end of a sealed stream"];
         return false;
     }
     return true;
@@ -1318,6 +1350,9 @@ void world::begin_chaos() {
     schedule_fault("slow_disk", f.slow_disk_ms);
     schedule_fault("wipe", f.wipe_ms);
     at(t_heal_, [this] { heal(); });
+    if (k_.seal_at_ms > 0) {
+        at(now() + k_.seal_at_ms * ms, [this] { seal_stream(0); });
+    }
     if (cfg_.oracles) {
         at(now() + oracle_period, [this] { oracle_tick(); });
     }
@@ -1447,6 +1482,39 @@ void world::inject(const std::string& kind) {
             }
         });
     }
+}
+
+// An administrator seals a stream while it is being written (through the node endpoint,
+// directly: the admin path is not what is under test). Retried until the node confirms.
+void world::seal_stream(uint32_t stream) {
+    auto& n = nodes_[0];
+    if (done_ || phase_ == phase::finished) {
+        return;
+    }
+    if (!n.up || n.paused_until > now()) {
+        at(now() + 500 * ms, [this, stream] { seal_stream(stream); });
+        return;
+    }
+    auto name = streams_[stream].record.name;
+    note("sealing stream " + name);
+    auto admin = sys_->spawn(
+        [this, stream, name](caf::event_based_actor* self, node_api node) {
+            self->request(node, std::chrono::seconds(10), seal_stream_atom::value,
+                          std::string("sim"), name)
+                .then(
+                    [this, self, name](const stream_record&) {
+                        ++counters_["streams sealed"];
+                        note("stream " + name + " sealed");
+                        self->quit();
+                    },
+                    [this, self, stream](caf::error&) {
+                        at(now() + 500 * ms, [this, stream] { seal_stream(stream); });
+                        self->quit();
+                    });
+            return caf::behavior{[](tick_atom) {}};
+        },
+        n.actors.endpoint);
+    spawned_.push_back(admin);
 }
 
 void world::heal() {

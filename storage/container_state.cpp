@@ -136,7 +136,7 @@ caf::error container_state::precheck(const container_op& op) const {
     if (it == segments_.end()) {
         return not_found(op.key);
     }
-    if (it->second.meta.sealed) {
+    if (it->second.meta.sealed && !already_stored(it->second, op)) {
         return caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed");
     }
     if (op.event_count == 0 || op.last_event_number - op.first_event_number + 1 != op.event_count) {
@@ -241,6 +241,16 @@ op_result container_state::apply_op(const container_op& op, write_batch& batch) 
     return {caf::make_error(errc::malformed_message, "unknown op"), {}};
 }
 
+// A resent block whose events are all stored already (its first send was stored, the answer
+// was lost). It is acknowledged even on a sealed segment: answering "sealed" would tell the
+// writer that stored events failed (found by pravaha-sim, seal while writing).
+bool container_state::already_stored(const segment& seg, const container_op& op) {
+    auto wit = seg.writers.find(op.writer);
+    return wit != seg.writers.end() && op.writer_epoch == wit->second.epoch &&
+           op.last_event_number <= wit->second.last &&
+           !mutants::active(mutants::mutant::no_idempotent_dedup);
+}
+
 // The segment an append or a writer session goes to, if it exists and is open.
 caf::expected<container_state::segment*> container_state::open_segment(const segment_key& key) {
     auto it = segments_.find(key);
@@ -254,6 +264,12 @@ caf::expected<container_state::segment*> container_state::open_segment(const seg
 }
 
 op_result container_state::apply_append(const container_op& op, write_batch& batch) {
+    if (auto it = segments_.find(op.key); it != segments_.end() && already_stored(it->second, op)) {
+        const auto& ws = it->second.writers.at(op.writer);
+        return {{},
+                append_ack{op.key, op.writer, op.last_event_number, it->second.meta.length, 0,
+                           ws.epoch}};
+    }
     auto open = open_segment(op.key);
     if (!open) {
         return {std::move(open.error()), {}};

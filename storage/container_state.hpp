@@ -85,6 +85,7 @@ private:
     op_result apply_append(const container_op& op, write_batch& batch);
     op_result apply_setup_writer(const container_op& op, write_batch& batch);
     caf::expected<segment*> open_segment(const segment_key& key);
+    static bool already_stored(const segment& seg, const container_op& op);
 
     log_store& store_;
     uint32_t container_;

@@ -276,3 +276,23 @@ TEST_CASE("writer sessions continue numbering, fence older sessions and survive 
     REQUIRE(all);
     CHECK(events_of(*all) == std::vector<std::string>{"a", "b", "c", "d"});
 }
+
+TEST_CASE("a resent block that is stored already is acknowledged even after a seal", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    CHECK(!commit(*f.log, *f.state, {append_op(0, {"a"})})[0].error);
+    container_op seal;
+    seal.type = container_op::kind::seal_segment;
+    seal.key = seg;
+    commit(*f.log, *f.state, {seal});
+    // The first answer was lost; the writer resends. Telling it "sealed" would report a stored
+    // event as failed (found by pravaha-sim: seal while writing).
+    auto again = commit(*f.log, *f.state, {append_op(0, {"a"})});
+    CHECK(!again[0].error);
+    CHECK(again[0].ack.last_event_number == 0);
+    // New events are refused.
+    CHECK(code_of(f.state->precheck(append_op(1, {"b"}))) == errc::segment_sealed);
+    auto all = f.state->read(seg, 0, 1 << 20);
+    REQUIRE(all);
+    CHECK(events_of(*all) == std::vector<std::string>{"a"});
+}

@@ -11,7 +11,7 @@ start=$(( 16#$(git rev-parse --short=8 HEAD 2>/dev/null || echo 1) ))
 started=$(date +%s)
 step() { echo; echo "== sim-ci: $* ($(( $(date +%s) - started )) s)"; }
 
-step "determinism: 20 seeds, each run twice"
+step "determinism: 20 seeds, each run three times (twice here, once in a fresh process)"
 "$sim" determinism --seed "$start" --seeds 20 | tail -1
 
 step "regression seeds (sim/regressions.txt)"

@@ -293,14 +293,15 @@ container_actor::behavior_type container_impl(container_ptr self,
             enqueue(self, std::move(op), rp);
             return rp;
         },
-        [=](setup_writer_atom, const segment_key& key,
-            const writer_id& writer) -> caf::result<append_ack> {
+        [=](setup_writer_atom, const segment_key& key, const writer_id& writer,
+            uint32_t known_epoch) -> caf::result<append_ack> {
             // Logged like an append: the new session must survive a crash, or a restarted
             // node would accept the old session's blocks again.
             container_op op;
             op.type = container_op::kind::setup_writer;
             op.key = key;
             op.writer = writer;
+            op.writer_epoch = known_epoch;
             if (auto err = admit(self, op)) {
                 return err;
             }

@@ -194,7 +194,8 @@ void open_session(writer_ptr self, size_t index) {
     }
     seg.setup_pending = true;
     auto gen = st.generation;
-    self->request(st.store, st.ep.cfg.request_timeout, setup_writer_atom::value, seg.key, st.id)
+    self->request(st.store, st.ep.cfg.request_timeout, setup_writer_atom::value, seg.key, st.id,
+                  seg.epoch)
         .then(
             [=](const append_ack& a) {
                 auto& s = self->state;

@@ -18,11 +18,13 @@ namespace pravaha {
 /// The data path of a segment container.
 /// `setup_writer_atom` opens a new session of a writer id on a segment (Pravega's SetupAppend
 /// plus Kafka's producer epoch): it answers the last stored event number of that id and a new
-/// epoch; appends of older sessions are refused from then on (errc::writer_fenced).
-using segment_store_api =
-    caf::typed_actor<caf::replies_to<append_atom, append_block>::with<append_ack>,
-                     caf::replies_to<read_atom, read_request>::with<read_result>,
-                     caf::replies_to<setup_writer_atom, segment_key, writer_id>::with<append_ack>>;
+/// epoch; appends of older sessions are refused from then on (errc::writer_fenced). The last
+/// argument is the session the writer object had (0: none yet, take over); a writer whose
+/// session was superseded meanwhile is refused instead (a zombie cannot take over again).
+using segment_store_api = caf::typed_actor<
+    caf::replies_to<append_atom, append_block>::with<append_ack>,
+    caf::replies_to<read_atom, read_request>::with<read_result>,
+    caf::replies_to<setup_writer_atom, segment_key, writer_id, uint32_t>::with<append_ack>>;
 
 /// Scopes and streams.
 using controller_api = caf::typed_actor<

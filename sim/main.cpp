@@ -40,7 +40,8 @@ options of every command:
                      file system that forgets unsynced bytes on a power cut
   --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
                      client_crash, slow_disk, wipe (mean sim-ms between faults, 0 = off;
-                     wipe only within the fault budget), sync_error (per mille)
+                     wipe only within the fault budget), sync_error (per mille of syncs),
+                     zombie (per mille of client crashes that only stall; default 0)
   --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)
@@ -124,9 +125,9 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 }
 
 void parse_faults(options& o, const std::string& text) {
-    static const std::vector<std::string> known{"crash",      "pause",     "reset",
-                                                "partition",  "clog",      "client_crash",
-                                                "sync_error", "slow_disk", "wipe"};
+    static const std::vector<std::string> known{"crash", "pause",        "reset",      "partition",
+                                                "clog",  "client_crash", "sync_error", "slow_disk",
+                                                "wipe",  "zombie"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);
@@ -256,6 +257,9 @@ std::string repro(const options& o, uint64_t seed, mutants::mutant m) {
 
 run_result run_seed(const options& o, uint64_t seed, mutants::mutant m, bool verbose = false) {
     auto cfg = o.run;
+    if (m == mutants::mutant::no_writer_fencing && !cfg.fault_overrides.count("zombie")) {
+        cfg.fault_overrides["zombie"] = "333";  // fencing matters only with zombie writers
+    }
     cfg.seed = seed;
     cfg.mutant = m;
     cfg.verbose = verbose;

@@ -128,6 +128,7 @@ void sim_disk::apply(kv& m, const storage::write_batch& b) {
 
 caf::expected<std::unique_ptr<storage::log_store>> sim_disk::open(uint64_t inc) {
     incarnation_ = inc;
+    failed_ = false;
     return std::unique_ptr<storage::log_store>(std::make_unique<disk_view>(*this, inc));
 }
 
@@ -154,6 +155,11 @@ caf::error sim_disk::write(uint64_t inc, const storage::write_batch& batch, bool
     if (!live(inc)) {
         return dead_node();
     }
+    if (failed_) {
+        // As RocksDB after a failed WAL sync: no write succeeds until the database is reopened.
+        return caf::make_error(errc::storage_io,
+                               "simulated disk: writes stopped after a failed fsync");
+    }
     settle();
     ++stats_.writes;
     apply(visible_, batch);
@@ -165,6 +171,7 @@ caf::error sim_disk::write(uint64_t inc, const storage::write_batch& batch, bool
     synced_ = true;
     if (rng_.chance(faults_.sync_error_num, faults_.sync_error_den)) {
         ++stats_.sync_errors;
+        failed_ = true;
         for (auto& p : pending_) {
             if (p.durable_at == INT64_MAX) {
                 p.doomed = true;

@@ -13,7 +13,8 @@
 //   is dropped as a whole: at this seam a batch is one RocksDB WAL record, whose checksum
 //   discards a torn copy (Tier B tears real WAL bytes instead).
 // - A sync error (fsyncgate): the call fails, and the writes pending at that moment are
-//   doomed: visible until the next crash, never durable, even if a later sync succeeds.
+//   doomed: visible until the next crash, never durable. Like RocksDB after a failed WAL sync,
+//   every later write fails until the store is opened again (the process restarts).
 // - Every incarnation of a node opens its own view; views of older incarnations fail all I/O,
 //   so a crashed node's late actors cannot touch the disk.
 
@@ -140,6 +141,7 @@ private:
     clock_fn now_;
     durable_fn on_durable_;
     bool synced_ = false;
+    bool failed_ = false;  // a sync failed: every later write fails until the next open
     int64_t sync_done_at_ = 0;
     uint64_t incarnation_ = 0;
     kv durable_;

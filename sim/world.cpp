@@ -199,6 +199,7 @@ struct connection {
     uint64_t next_rid = 1;
     std::map<uint64_t, std::pair<caf::strong_actor_ptr, caf::message_id>> requests;
     int64_t stall_until = 0;
+    bool draining = false;  // the node process exited; queued answers still arrive
 };
 
 enum class client_kind : uint8_t { writer, reader, audit };
@@ -624,6 +625,8 @@ void world::draw_knobs() {
             f.slow_disk_ms = num;
         } else if (key == "wipe") {
             f.wipe_ms = num;
+        } else if (key == "zombie") {
+            f.zombie_per_mille = static_cast<uint64_t>(num);
         } else if (key == "sync_error") {
             f.sync_error_num = static_cast<uint64_t>(num);
             f.sync_error_den = 1000;
@@ -804,9 +807,24 @@ void world::crash_node(node_t& n, bool power_loss) {
     caf::anon_send_exit(n.actors.controller, caf::exit_reason::kill);
     caf::anon_send_exit(n.actors.container, caf::exit_reason::kill);
     for (auto& [id, c] : conns_) {
-        if (c->node == n.id && c->open) {
-            reset_connection(*c);
+        if (c->node != n.id || !c->open) {
+            continue;
         }
+        if (power_loss) {
+            reset_connection(*c);
+            continue;
+        }
+        // A process that exits still gets what it already wrote to its sockets delivered (the
+        // kernel sends it before the FIN); nothing new reaches it.
+        c->draining = true;
+        c->to_node.clear();
+        auto cid = c->id;
+        at(std::max(now(), c->last_to_client) + 1, [this, cid] {
+            auto it = conns_.find(cid);
+            if (it != conns_.end()) {
+                reset_connection(*it->second);
+            }
+        });
     }
     ++counters_[power_loss ? "node crashes" : "node fail-stops"];
     note(fmt::format("node {} {}", n.id, power_loss ? "crashed (power loss)" : "stopped itself"));
@@ -903,6 +921,9 @@ void world::on_channel(uint64_t id, size_t channel, caf::mailbox_element_ptr e) 
         return;
     }
     bool to_node = !e->mid.is_response();
+    if (to_node && c.draining) {
+        return;
+    }
     // A node blocked in fsync sends what this step produced once the fsync returns.
     auto sent = to_node ? now() : std::max(now(), nodes_[c.node].disk->sync_done_at());
     auto t = sent + link_delay(clients_[c.client]);
@@ -1473,7 +1494,7 @@ void world::inject(const std::string& kind) {
         if (!c.up) {
             return;
         }
-        crash_client(c, fault_rng_.chance(1, 3));
+        crash_client(c, fault_rng_.chance(k_.faults.zombie_per_mille, 1000));
         auto id = c.id;
         at(now() + fault_rng_.range(50, 2000) * ms, [this, id] {
             auto& again = clients_[id];
@@ -1783,8 +1804,11 @@ void world::final_checks() {
             return;
         }
         if (op.out == outcome::fail && n > 0) {
-            fail(verdict::correctness, fmt::format("event writer={} seq={} failed but is stored",
-                                                   op.id.writer, op.id.seq));
+            fail(verdict::correctness,
+                 fmt::format("event writer={} seq={} failed but is stored (incarnation {}, "
+                             "sent {} times, failed at {:.3f}s)",
+                             op.id.writer, op.id.seq, op.id.incarnation, op.sends,
+                             double(op.complete - 3600LL * 1000 * ms) / 1e9));
             return;
         }
     }

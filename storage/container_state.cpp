@@ -336,6 +336,14 @@ op_result container_state::apply_setup_writer(const container_op& op, write_batc
     }
     auto& seg = **open;
     auto& ws = seg.writers[op.writer];
+    if (op.writer_epoch != 0 && op.writer_epoch != ws.epoch) {
+        return {caf::make_error(errc::writer_fenced,
+                                fmt::format("writer {} session {} was superseded by session {} on "
+                                            "segment {}",
+                                            to_string(op.writer), op.writer_epoch, ws.epoch,
+                                            to_string(op.key))),
+                {}};
+    }
     ++ws.epoch;
     batch.put(keys::writer(op.key, op.writer), encode_writer(ws.last, ws.epoch));
     return {{}, append_ack{op.key, op.writer, ws.last, seg.meta.length, 0, ws.epoch}};

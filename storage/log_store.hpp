@@ -44,6 +44,10 @@ struct write_batch {
 ///   durability, as RocksDB's single WAL gives). Callers rely on this to make unsynced state
 ///   writes durable with the next synced log write.
 /// - Every failure is returned as `errc::storage_io`; nothing is silently dropped.
+/// - After a failed synced write, every later write fails until the store is reopened (RocksDB
+///   stops on a WAL sync error). Callers sharing a store rely on it: a write acknowledged after
+///   another caller's failed sync could otherwise be durable while the earlier writes it
+///   depends on are lost.
 ///
 /// Thread safety: all methods may be called concurrently (RocksDB is internally synchronized).
 class log_store {

@@ -106,9 +106,15 @@ TEST_CASE("sim disk: after a failed sync the pending writes never become durable
     REQUIRE(store->write(put("a", "1"), true));
     f.sync_error_num = 0;
     disk.set_faults(f);
-    REQUIRE_FALSE(store->write(put("b", "2"), true));
+    // As RocksDB: no write succeeds after a failed sync until the store is opened again.
+    REQUIRE(store->write(put("b", "2"), true));
     clk.t += f.sync_latency_ns;
     disk.process_exit();  // even the page cache has dropped "a" (fsyncgate)
+    REQUIRE_FALSE(has(disk.durable(), "a"));
+    auto next = open_store(disk, 2);
+    REQUIRE_FALSE(next->write(put("c", "3"), true));
+    clk.t += f.sync_latency_ns;
+    REQUIRE(has(disk.durable(), "c"));
     REQUIRE_FALSE(has(disk.durable(), "a"));
 }
 

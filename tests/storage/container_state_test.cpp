@@ -262,6 +262,13 @@ TEST_CASE("writer sessions continue numbering, fence older sessions and survive 
     stale.writer_epoch = 1;
     auto r = commit(*f.log, *f.state, {stale});
     CHECK(code_of(r[0].error) == errc::writer_fenced);
+    // Session 1 cannot take over again (a zombie that gave up and reopens).
+    container_op reopen;
+    reopen.type = container_op::kind::setup_writer;
+    reopen.key = seg;
+    reopen.writer = w1;
+    reopen.writer_epoch = 1;
+    CHECK(code_of(commit(*f.log, *f.state, {reopen})[0].error) == errc::writer_fenced);
     auto c = append_op(2, {"c"});
     c.writer_epoch = 2;
     CHECK(!commit(*f.log, *f.state, {c})[0].error);

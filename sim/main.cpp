@@ -41,7 +41,7 @@ options of every command:
   --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
                      client_crash, slow_disk, wipe (mean sim-ms between faults, 0 = off;
                      wipe only within the fault budget), sync_error (per mille of syncs),
-                     zombie (per mille of client crashes that only stall; default 0)
+                     zombie (per mille of client crashes that only stall; default 333)
   --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)

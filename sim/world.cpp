@@ -606,6 +606,9 @@ void world::draw_knobs() {
         f.sync_error_den = 1000;
         f.slow_disk_ms = p.range(2000, 8000);
     }
+    if (prof != "quiet") {
+        f.zombie_per_mille = 333;  // a third of the crashed writers only stall
+    }
     // --faults overrides (validated by the CLI)
     for (const auto& [key, value] : cfg_.fault_overrides) {
         auto num = std::stoll(value);

@@ -136,6 +136,9 @@ caf::error container_state::precheck(const container_op& op) const {
     if (it == segments_.end()) {
         return not_found(op.key);
     }
+    if (auto err = fenced(it->second, op)) {
+        return err;
+    }
     if (it->second.meta.sealed && !already_stored(it->second, op)) {
         return caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed");
     }
@@ -263,12 +266,35 @@ caf::expected<container_state::segment*> container_state::open_segment(const seg
     return &it->second;
 }
 
+// A block of an older session of this writer id (its replacement took over), or of a session
+// this segment never opened: storing it could interleave two writers' events under one id and
+// mistake later events for duplicates. Checked before "sealed": whether a superseded session's
+// events are stored is unknown, so "failed" would be wrong (found by pravaha-sim with zombie
+// writers: a zombie's late first session request took over from its replacement).
+caf::error container_state::fenced(const segment& seg, const container_op& op) {
+    auto wit = seg.writers.find(op.writer);
+    uint32_t epoch = wit == seg.writers.end() ? 0 : wit->second.epoch;
+    if (op.writer_epoch == epoch || mutants::active(mutants::mutant::no_writer_fencing)) {
+        return {};
+    }
+    return caf::make_error(
+        errc::writer_fenced,
+        fmt::format("writer {} session {} is not the current session {} on "
+                    "segment {}",
+                    to_string(op.writer), op.writer_epoch, epoch, to_string(op.key)));
+}
+
 op_result container_state::apply_append(const container_op& op, write_batch& batch) {
-    if (auto it = segments_.find(op.key); it != segments_.end() && already_stored(it->second, op)) {
-        const auto& ws = it->second.writers.at(op.writer);
-        return {{},
-                append_ack{op.key, op.writer, op.last_event_number, it->second.meta.length, 0,
-                           ws.epoch}};
+    if (auto it = segments_.find(op.key); it != segments_.end()) {
+        if (auto err = fenced(it->second, op)) {
+            return {std::move(err), {}};
+        }
+        if (already_stored(it->second, op)) {
+            const auto& ws = it->second.writers.at(op.writer);
+            return {{},
+                    append_ack{op.key, op.writer, op.last_event_number, it->second.meta.length, 0,
+                               ws.epoch}};
+        }
     }
     auto open = open_segment(op.key);
     if (!open) {
@@ -278,17 +304,6 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
     auto wit = seg.writers.find(op.writer);
     int64_t last = wit == seg.writers.end() ? no_event_number : wit->second.last;
     uint32_t epoch = wit == seg.writers.end() ? 0 : wit->second.epoch;
-    if (op.writer_epoch != epoch && !mutants::active(mutants::mutant::no_writer_fencing)) {
-        // A block of an older session of this writer id (a restarted client took over), or of
-        // a session this segment never opened: storing it could interleave two writers' events
-        // under one id and mistake later events for duplicates.
-        return {caf::make_error(
-                    errc::writer_fenced,
-                    fmt::format("writer {} session {} is not the current session {} "
-                                "on segment {}",
-                                to_string(op.writer), op.writer_epoch, epoch, to_string(op.key))),
-                {}};
-    }
     append_ack ack{op.key, op.writer, op.last_event_number, seg.meta.length, 0, epoch};
     if (mutants::active(mutants::mutant::no_idempotent_dedup)) {
         last = op.first_event_number - 1;  // planted bug: every resend is stored again

@@ -86,6 +86,7 @@ private:
     op_result apply_setup_writer(const container_op& op, write_batch& batch);
     caf::expected<segment*> open_segment(const segment_key& key);
     static bool already_stored(const segment& seg, const container_op& op);
+    static caf::error fenced(const segment& seg, const container_op& op);
 
     log_store& store_;
     uint32_t container_;

@@ -260,8 +260,13 @@ TEST_CASE("writer sessions continue numbering, fence older sessions and survive 
     // A late block of session 1 is refused even though its numbers are new.
     auto stale = append_op(2, {"stale"});
     stale.writer_epoch = 1;
-    auto r = commit(*f.log, *f.state, {stale});
-    CHECK(code_of(r[0].error) == errc::writer_fenced);
+    CHECK(code_of(f.state->precheck(stale)) == errc::writer_fenced);
+    // Also when it was admitted before the new session existed (checked again when applied).
+    auto idx = f.log->append(encode_log_entry({stale}), f.state->applied_index());
+    REQUIRE(idx);
+    auto applied = f.state->apply_entry(*idx, {stale});
+    REQUIRE(applied);
+    CHECK(code_of((*applied)[0].error) == errc::writer_fenced);
     // Session 1 cannot take over again (a zombie that gave up and reopens).
     container_op reopen;
     reopen.type = container_op::kind::setup_writer;
@@ -274,8 +279,7 @@ TEST_CASE("writer sessions continue numbering, fence older sessions and survive 
     CHECK(!commit(*f.log, *f.state, {c})[0].error);
     // The epoch is part of the durable state: after a restart session 1 stays fenced.
     f.open();
-    r = commit(*f.log, *f.state, {stale});
-    CHECK(code_of(r[0].error) == errc::writer_fenced);
+    CHECK(code_of(f.state->precheck(stale)) == errc::writer_fenced);
     auto d = append_op(3, {"d"});
     d.writer_epoch = 2;
     CHECK(!commit(*f.log, *f.state, {d})[0].error);

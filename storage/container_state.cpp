@@ -285,22 +285,14 @@ caf::error container_state::fenced(const segment& seg, const container_op& op) {
 }
 
 op_result container_state::apply_append(const container_op& op, write_batch& batch) {
-    if (auto it = segments_.find(op.key); it != segments_.end()) {
-        if (auto err = fenced(it->second, op)) {
-            return {std::move(err), {}};
-        }
-        if (already_stored(it->second, op)) {
-            const auto& ws = it->second.writers.at(op.writer);
-            return {{},
-                    append_ack{op.key, op.writer, op.last_event_number, it->second.meta.length, 0,
-                               ws.epoch}};
-        }
+    auto it = segments_.find(op.key);
+    if (it == segments_.end()) {
+        return {not_found(op.key), {}};
     }
-    auto open = open_segment(op.key);
-    if (!open) {
-        return {std::move(open.error()), {}};
+    auto& seg = it->second;
+    if (auto err = fenced(seg, op)) {
+        return {std::move(err), {}};
     }
-    auto& seg = **open;
     auto wit = seg.writers.find(op.writer);
     int64_t last = wit == seg.writers.end() ? no_event_number : wit->second.last;
     uint32_t epoch = wit == seg.writers.end() ? 0 : wit->second.epoch;
@@ -309,7 +301,14 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
         last = op.first_event_number - 1;  // planted bug: every resend is stored again
     }
     if (op.last_event_number <= last) {
-        return {{}, ack};  // a retry of events already stored: acknowledge, store nothing
+        // A retry of events already stored: acknowledge, store nothing; also on a sealed segment
+        // (see already_stored).
+        return {{}, ack};
+    }
+    if (seg.meta.sealed) {
+        return {
+            caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed"),
+            {}};
     }
     if (op.first_event_number > last + 1) {
         // An earlier block of this writer was not stored (rejected or lost); storing this one

@@ -52,6 +52,8 @@ const char* to_string(errc code) {
             return "event_number_gap";
         case errc::writer_fenced:
             return "writer_fenced";
+        case errc::not_leader:
+            return "not_leader";
     }
     return "unknown";
 }

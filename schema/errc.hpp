@@ -35,6 +35,7 @@ enum class errc : uint8_t {
     overloaded = 19,         ///< a bounded queue is full; retry later
     event_number_gap = 20,   ///< an append skips event numbers; resend from the first missing
     writer_fenced = 21,      ///< a newer session of the same writer id took over the segment
+    not_leader = 22,         ///< this replica does not lead the group; context: the leader hint
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".

@@ -16,6 +16,11 @@ enum class mutant : uint8_t {
     sync_error_ignored,     ///< the durable log treats a failed sync as success
     ack_before_log_commit,  ///< the container acknowledges appends before the log write
     no_writer_fencing,      ///< the container accepts appends of superseded writer sessions
+    ack_before_quorum,      ///< a Raft leader commits what it proposed before a majority fsynced it
+    vote_not_persisted,     ///< a Raft replica replies to a vote before its vote is durable
+    stale_term_ack,         ///< a Raft leader counts acknowledgements sent in an earlier term
+    truncate_committed,     ///< a Raft follower truncates after every append's prev entry
+    raft_fig8,              ///< a Raft leader commits entries of earlier terms by counting
 };
 
 #ifdef PRAVAHA_MUTANTS

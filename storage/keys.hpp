@@ -13,6 +13,10 @@
 // | Ms     | scope                                 | empty                         |
 // | Mt     | scope '/' stream                      | capnp StreamRecord            |
 // | Mu     | -                                     | next stream uid u64           |
+// | R      | group u32, 'e', index u64             | Raft entry: term u64 + data   |
+// | R      | group u32, 'h'                        | Raft hard state               |
+// | R      | group u32, 'r'                        | Raft "recovering" marker      |
+// | R      | group u32, 's'                        | Raft snapshot index + term    |
 
 #include "schema/ids.hpp"
 
@@ -95,6 +99,19 @@ inline std::string scope(std::string_view name) {
 
 inline std::string stream(std::string_view scope_name, std::string_view name) {
     return "Mt" + std::string(scope_name) + "/" + std::string(name);
+}
+
+inline std::string raft(uint32_t group, char tag) {
+    std::string k = "R";
+    put_u32(k, group);
+    k.push_back(tag);
+    return k;
+}
+
+inline std::string raft_entry(uint32_t group, uint64_t index) {
+    auto k = raft(group, 'e');
+    put_u64(k, index);
+    return k;
 }
 
 inline std::string next_uid() {

@@ -1,0 +1,70 @@
+#pragma once
+
+/// Raft wire types: the messages replicas of one Raft group exchange (storage/raft.hpp runs the
+/// protocol; actors carry these between nodes). They live in schema/ because they cross process
+/// boundaries and need CAF inspectors.
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pravaha::raft {
+
+/// A replica's id inside its group: the node id (1..n). 0 means "none".
+using replica_id = uint32_t;
+constexpr replica_id no_replica = 0;
+
+/// One log entry. Entry data is opaque to Raft (a capnp LogEntry for containers; an empty
+/// `data` is the no-op a new leader appends).
+struct entry {
+    uint64_t term = 0;
+    uint64_t index = 0;
+    std::string data;
+};
+
+enum class msg_type : uint8_t {
+    pre_vote = 0,       ///< "would you vote for me in term+1?" (does not change anyone's term)
+    pre_vote_resp = 1,  ///< granted = !reject
+    vote = 2,           ///< request a vote: index/log_term = the candidate's last entry
+    vote_resp = 3,
+    append = 4,           ///< index/log_term = the entry before `entries`; commit = leader's
+    append_resp = 5,      ///< success: index = last index known to match; reject: index = the
+                          ///< rejected prev index, hint = the follower's hint for the next probe
+    snapshot = 6,         ///< index/log_term = last entry the snapshot covers; data = state
+    probe_term = 7,       ///< a replica that starts empty asks every peer for its term
+    probe_term_resp = 8,  ///< term = the peer's current term; hint = 1 if the peer holds data
+};
+
+const char* to_string(msg_type t);
+
+struct message {
+    msg_type type = msg_type::append;
+    uint32_t group = 0;
+    replica_id from = no_replica;
+    replica_id to = no_replica;
+    uint64_t term = 0;
+    uint64_t log_term = 0;
+    uint64_t index = 0;
+    uint64_t commit = 0;
+    uint64_t hint = 0;
+    bool reject = false;
+    /// The sender started empty and is not yet a full member (its votes and acks do not count).
+    bool recovering = false;
+    std::vector<entry> entries;
+    std::string data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, entry& x) {
+    return f(caf::meta::type_name("pravaha.raft.entry"), x.term, x.index, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, message& x) {
+    return f(caf::meta::type_name("pravaha.raft.message"), x.type, x.group, x.from, x.to, x.term,
+             x.log_term, x.index, x.commit, x.hint, x.reject, x.recovering, x.entries, x.data);
+}
+
+}  // namespace pravaha::raft

@@ -1,0 +1,924 @@
+#include "storage/raft.hpp"
+
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+#include "schema/mutants.hpp"
+
+#include <algorithm>
+
+namespace pravaha::raft {
+
+const char* to_string(msg_type t) {
+    switch (t) {
+        case msg_type::pre_vote:
+            return "pre_vote";
+        case msg_type::pre_vote_resp:
+            return "pre_vote_resp";
+        case msg_type::vote:
+            return "vote";
+        case msg_type::vote_resp:
+            return "vote_resp";
+        case msg_type::append:
+            return "append";
+        case msg_type::append_resp:
+            return "append_resp";
+        case msg_type::snapshot:
+            return "snapshot";
+        case msg_type::probe_term:
+            return "probe_term";
+        case msg_type::probe_term_resp:
+            return "probe_term_resp";
+    }
+    return "unknown";
+}
+
+}  // namespace pravaha::raft
+
+namespace pravaha::storage::raft {
+
+using mutants::mutant;
+
+namespace {
+
+uint64_t splitmix64(uint64_t& state) {
+    state += 0x9e3779b97f4a7c15ull;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+// Heartbeats are appends with `hint == 1` and no entries; they carry no log position, so the
+// follower answers them without a log check (commit is bounded by the follower's known match).
+constexpr uint64_t heartbeat_flag = 1;
+// A vote request with `hint == 1` is a forced election (campaign_now): leader leases are ignored.
+constexpr uint64_t force_flag = 1;
+
+}  // namespace
+
+const char* to_string(role r) {
+    switch (r) {
+        case role::follower:
+            return "follower";
+        case role::pre_candidate:
+            return "pre_candidate";
+        case role::candidate:
+            return "candidate";
+        case role::leader:
+            return "leader";
+    }
+    return "unknown";
+}
+
+bool ready::empty() const {
+    return !hard && !recovering && truncate_from == 0 && entries.empty() && !install &&
+           messages.empty() && after_persist.empty() && apply_to <= apply_from;
+}
+
+replica::replica(config cfg, durable_state state, uint64_t applied)
+    : cfg_(std::move(cfg)), rng_(cfg_.seed ^ (uint64_t{cfg_.id} * 0x2545f4914f6cdd1dull)) {
+    PRAVAHA_ASSERT(cfg_.id != no_replica, "raft replica needs an id group={}", cfg_.group);
+    PRAVAHA_ASSERT(std::count(cfg_.members.begin(), cfg_.members.end(), cfg_.id) == 1,
+                   "raft replica {} is not a member of group {}", cfg_.id, cfg_.group);
+    PRAVAHA_ASSERT(cfg_.election_ticks > cfg_.heartbeat_ticks, "election_ticks={} heartbeat={}",
+                   cfg_.election_ticks, cfg_.heartbeat_ticks);
+    hard_ = state.hard;
+    persisted_hard_ = hard_;
+    snap_index_ = state.snapshot_index;
+    snap_term_ = state.snapshot_term;
+    for (auto& e : state.entries) {
+        PRAVAHA_ASSERT(e.index == last_index() + 1, "raft log not contiguous group={} index={}",
+                       cfg_.group, e.index);
+        log_bytes_ += e.data.size();
+        log_.push_back(std::move(e));
+    }
+    stable_last_ = last_index();
+    unstable_from_ = last_index() + 1;
+    PRAVAHA_ASSERT(applied >= snap_index_ && applied <= last_index(),
+                   "raft applied index out of range group={} applied={} snapshot={} last={}",
+                   cfg_.group, applied, snap_index_, last_index());
+    applied_ = applied;
+    hard_.commit = std::min(std::max(hard_.commit, applied_), last_index());
+    recovering_ = state.recovering;
+    if (state.empty() && !state.recovering && cfg_.members.size() > 1) {
+        // A replica without any state may be a wiped member: it may have voted or acknowledged
+        // before it lost its disk, so it must not do either until it has caught up.
+        recovering_ = true;
+        recovering_dirty_ = true;
+    }
+    become_follower(hard_.term, no_replica);
+}
+
+// -- log ---------------------------------------------------------------------------------------
+
+const entry* replica::entry_at(uint64_t index) const {
+    if (index <= snap_index_ || index > last_index()) {
+        return nullptr;
+    }
+    return &log_[index - snap_index_ - 1];
+}
+
+std::optional<uint64_t> replica::term_at(uint64_t index) const {
+    if (index == snap_index_) {
+        return snap_term_;
+    }
+    if (const auto* e = entry_at(index)) {
+        return e->term;
+    }
+    return std::nullopt;
+}
+
+uint64_t replica::last_term() const {
+    return *term_at(last_index());
+}
+
+bool replica::log_up_to_date(uint64_t term, uint64_t index) const {
+    return term > last_term() || (term == last_term() && index >= last_index());
+}
+
+void replica::append_local(uint64_t term, std::string data) {
+    log_bytes_ += data.size();
+    log_.push_back(entry{term, last_index() + 1, std::move(data)});
+}
+
+void replica::truncate_after(uint64_t index) {
+    while (last_index() > index) {
+        log_bytes_ -= log_.back().data.size();
+        log_.pop_back();
+    }
+    if (index + 1 < unstable_from_) {
+        truncate_from_ = truncate_from_ == 0 ? index + 1 : std::min(truncate_from_, index + 1);
+        unstable_from_ = index + 1;
+    }
+    stable_last_ = std::min(stable_last_, index);
+}
+
+uint64_t replica::find_conflict_hint(uint64_t index) const {
+    if (index > last_index()) {
+        return last_index();
+    }
+    // Skip back over the whole conflicting term: the leader probes from its first entry.
+    auto t = term_at(index);
+    uint64_t i = index;
+    while (i > hard_.commit && i > snap_index_ + 1 && term_at(i - 1) == t) {
+        --i;
+    }
+    return std::max(i - 1, hard_.commit);
+}
+
+// -- roles ---------------------------------------------------------------------------------------
+
+void replica::set_term(uint64_t term) {
+    PRAVAHA_ASSERT(term >= hard_.term, "raft term going back group={} {} -> {}", cfg_.group,
+                   hard_.term, term);
+    if (term > hard_.term) {
+        hard_.term = term;
+        hard_.vote = no_replica;
+    }
+}
+
+void replica::reset_election_timer() {
+    election_elapsed_ = 0;
+    randomized_timeout_ =
+        cfg_.election_ticks + static_cast<uint32_t>(splitmix64(rng_) % cfg_.election_ticks);
+}
+
+void replica::become_follower(uint64_t term, replica_id leader) {
+    set_term(term);
+    role_ = role::follower;
+    leader_ = leader;
+    votes_.clear();
+    progress_.clear();
+    heartbeat_elapsed_ = 0;
+    reset_election_timer();
+}
+
+void replica::campaign_now() {
+    if (role_ == role::leader || recovering_) {
+        return;
+    }
+    become_candidate(true);
+}
+
+void replica::campaign(bool pre, bool force) {
+    votes_.clear();
+    votes_[cfg_.id] = true;
+    leader_ = no_replica;
+    reset_election_timer();
+    uint64_t term;
+    msg_type type;
+    if (pre) {
+        role_ = role::pre_candidate;
+        term = hard_.term + 1;
+        type = msg_type::pre_vote;
+    } else {
+        role_ = role::candidate;
+        hard_.vote = cfg_.id;
+        term = hard_.term;
+        type = msg_type::vote;
+    }
+    if (votes_.size() >= quorum()) {
+        pre ? become_candidate() : become_leader();
+        return;
+    }
+    for (auto peer : cfg_.members) {
+        if (peer == cfg_.id) {
+            continue;
+        }
+        message m;
+        m.type = type;
+        m.to = peer;
+        m.term = term;
+        m.index = last_index();
+        m.log_term = last_term();
+        m.hint = force ? force_flag : 0;
+        // A vote request must follow the durable self-vote and term.
+        send(std::move(m), !pre);
+    }
+}
+
+void replica::become_pre_candidate() {
+    campaign(true);
+}
+
+void replica::become_candidate(bool force) {
+    set_term(hard_.term + 1);
+    campaign(false, force);
+}
+
+void replica::become_leader() {
+    role_ = role::leader;
+    leader_ = cfg_.id;
+    votes_.clear();
+    progress_.clear();
+    for (auto peer : cfg_.members) {
+        if (peer == cfg_.id) {
+            continue;
+        }
+        progress p;
+        p.next = last_index() + 1;
+        p.recent_active = true;
+        progress_[peer] = p;
+    }
+    election_elapsed_ = 0;
+    heartbeat_elapsed_ = 0;
+    // The no-op of the new term: earlier entries commit only through an entry of this term.
+    append_local(hard_.term, std::string{});
+    broadcast_append();
+    maybe_commit();
+}
+
+// -- sending -------------------------------------------------------------------------------------
+
+void replica::send(message m, bool after) {
+    m.group = cfg_.group;
+    m.from = cfg_.id;
+    m.recovering = recovering_;
+    if (after) {
+        msgs_after_.push_back(std::move(m));
+    } else {
+        msgs_.push_back(std::move(m));
+    }
+}
+
+void replica::send_append(replica_id to, bool allow_empty) {
+    auto& pr = progress_[to];
+    if (pr.state == progress::mode::snapshot) {
+        return;
+    }
+    if (pr.state == progress::mode::probe && pr.paused) {
+        return;
+    }
+    if (pr.state == progress::mode::replicate && pr.inflight >= cfg_.inflight_max) {
+        return;
+    }
+    uint64_t prev = pr.next - 1;
+    auto prev_term = term_at(prev);
+    if (!prev_term) {
+        // The follower needs entries we compacted: send our state at the applied index.
+        message m;
+        m.type = msg_type::snapshot;
+        m.to = to;
+        m.term = hard_.term;
+        m.index = applied_;
+        m.log_term = *term_at(applied_);
+        m.commit = hard_.commit;
+        pr.state = progress::mode::snapshot;
+        pr.next = applied_ + 1;
+        pr.inflight = 0;
+        pr.inflight_last.clear();
+        pr.stall_ticks = 0;
+        send(std::move(m), false);
+        return;
+    }
+    message m;
+    m.type = msg_type::append;
+    m.to = to;
+    m.term = hard_.term;
+    m.index = prev;
+    m.log_term = *prev_term;
+    m.commit = hard_.commit;
+    size_t bytes = 0;
+    for (uint64_t i = pr.next; i <= last_index(); ++i) {
+        const auto* e = entry_at(i);
+        if (!m.entries.empty() && bytes + e->data.size() > cfg_.message_bytes_max) {
+            break;
+        }
+        bytes += e->data.size();
+        m.entries.push_back(*e);
+    }
+    if (m.entries.empty() && !allow_empty) {
+        return;
+    }
+    if (pr.state == progress::mode::replicate) {
+        if (!m.entries.empty()) {
+            pr.next = m.entries.back().index + 1;
+            pr.inflight += 1;
+            pr.inflight_last.push_back(m.entries.back().index);
+        }
+    } else {
+        pr.paused = true;
+    }
+    send(std::move(m), false);
+}
+
+void replica::reprobe(replica_id to, uint64_t next) {
+    auto& pr = progress_[to];
+    pr.state = progress::mode::probe;
+    pr.next = next;
+    pr.inflight = 0;
+    pr.inflight_last.clear();
+    pr.paused = false;
+    pr.stall_ticks = 0;
+    send_append(to, true);
+}
+
+void replica::broadcast_append() {
+    for (auto& [peer, pr] : progress_) {
+        send_append(peer, false);
+    }
+}
+
+void replica::send_heartbeats() {
+    for (auto& [peer, pr] : progress_) {
+        if (pr.state == progress::mode::probe && pr.paused) {
+            // Re-probe: the probe or its answer may have been lost.
+            pr.paused = false;
+            send_append(peer, true);
+            continue;
+        }
+        message m;
+        m.type = msg_type::append;
+        m.to = peer;
+        m.term = hard_.term;
+        m.hint = heartbeat_flag;
+        m.commit = std::min(hard_.commit, pr.match);
+        // Echoed back with the follower's last index: connections are FIFO, so an answer below
+        // this shows that an append sent before the heartbeat was lost.
+        m.index = pr.next - 1;
+        send(std::move(m), false);
+    }
+}
+
+// -- commit --------------------------------------------------------------------------------------
+
+void replica::maybe_commit() {
+    if (role_ != role::leader) {
+        return;
+    }
+    std::vector<uint64_t> matches;
+    matches.push_back(mutants::active(mutant::ack_before_quorum) ? last_index() : stable_last_);
+    for (auto& [peer, pr] : progress_) {
+        matches.push_back(pr.recovering ? 0 : pr.match);
+    }
+    std::sort(matches.begin(), matches.end(), std::greater<>());
+    uint64_t q =
+        mutants::active(mutant::ack_before_quorum) ? matches.front() : matches[quorum() - 1];
+    if (q <= hard_.commit) {
+        return;
+    }
+    // Only an entry of the current term commits by counting (Raft's Figure 8): an entry of an
+    // earlier term on a majority can still be overwritten by a leader that never had it.
+    if (term_at(q) != hard_.term && !mutants::active(mutant::raft_fig8)) {
+        return;
+    }
+    hard_.commit = q;
+}
+
+// -- ticks ---------------------------------------------------------------------------------------
+
+void replica::tick() {
+    if (role_ == role::leader) {
+        tick_leader();
+        return;
+    }
+    ++election_elapsed_;
+    if (recovering_) {
+        tick_probes();
+        return;
+    }
+    if (election_elapsed_ >= randomized_timeout_) {
+        if (cfg_.members.size() == 1) {
+            become_candidate();
+        } else {
+            become_pre_candidate();
+        }
+    }
+}
+
+void replica::tick_probes() {
+    if (++heartbeat_elapsed_ < cfg_.heartbeat_ticks) {
+        return;
+    }
+    heartbeat_elapsed_ = 0;
+    if (bound_known_) {
+        return;
+    }
+    for (auto peer : cfg_.members) {
+        if (peer == cfg_.id || probe_answers_.count(peer)) {
+            continue;
+        }
+        message m;
+        m.type = msg_type::probe_term;
+        m.to = peer;
+        m.term = hard_.term;
+        send(std::move(m), false);
+    }
+}
+
+void replica::tick_leader() {
+    ++heartbeat_elapsed_;
+    ++election_elapsed_;
+    if (election_elapsed_ >= cfg_.election_ticks) {
+        election_elapsed_ = 0;
+        size_t active = 1;
+        for (auto& [peer, pr] : progress_) {
+            if (pr.recent_active && !pr.recovering) {
+                ++active;
+            }
+            pr.recent_active = false;
+        }
+        if (active < quorum()) {
+            // Check-quorum: a leader cut off from a majority steps down, so that clients look
+            // for the new one instead of waiting on a leader that can no longer commit.
+            become_follower(hard_.term, no_replica);
+            return;
+        }
+    }
+    uint32_t stall_max = std::max<uint32_t>(2, cfg_.election_ticks / 2);
+    for (auto& [peer, pr] : progress_) {
+        bool waiting = pr.inflight > 0 || pr.paused || pr.state == progress::mode::snapshot;
+        if (!waiting) {
+            pr.stall_ticks = 0;
+            continue;
+        }
+        if (++pr.stall_ticks < stall_max) {
+            continue;
+        }
+        // An append or its answer was lost (a broken connection): probe from the last match.
+        reprobe(peer, pr.match + 1);
+    }
+    if (heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {
+        heartbeat_elapsed_ = 0;
+        send_heartbeats();
+    }
+}
+
+// -- proposals -----------------------------------------------------------------------------------
+
+caf::expected<uint64_t> replica::propose(std::string data) {
+    if (role_ != role::leader) {
+        return caf::make_error(errc::not_leader, std::to_string(leader_));
+    }
+    append_local(hard_.term, std::move(data));
+    broadcast_append();
+    maybe_commit();
+    return last_index();
+}
+
+// -- receiving -----------------------------------------------------------------------------------
+
+void replica::step(const message& m) {
+    if (m.type == msg_type::probe_term) {
+        message r;
+        r.type = msg_type::probe_term_resp;
+        r.to = m.from;
+        r.term = hard_.term;
+        r.hint = (hard_.term > 0 || last_index() > 0) ? 1 : 0;
+        send(std::move(r), false);
+        return;
+    }
+    if (m.type == msg_type::probe_term_resp) {
+        handle_probe_response(m);
+        return;
+    }
+    if (m.term > hard_.term) {
+        bool granted_pre = m.type == msg_type::pre_vote_resp && !m.reject;
+        if (m.type == msg_type::pre_vote || granted_pre) {
+            // Pre-vote traffic never changes a term.
+        } else if (m.type == msg_type::vote && m.hint != force_flag && leader_ != no_replica &&
+                   m.from != leader_ && election_elapsed_ < cfg_.election_ticks) {
+            // Leader stickiness: while we hear from a leader, a disruptive candidate (one that
+            // was partitioned away) is ignored. The leader itself may raise the term.
+            return;
+        } else if (m.type == msg_type::append || m.type == msg_type::snapshot) {
+            become_follower(m.term, m.from);
+        } else {
+            become_follower(m.term, no_replica);
+        }
+    } else if (m.term < hard_.term) {
+        if (m.type == msg_type::append || m.type == msg_type::snapshot) {
+            // Tell a deposed leader about the newer term.
+            message r;
+            r.type = msg_type::append_resp;
+            r.to = m.from;
+            r.term = hard_.term;
+            r.reject = true;
+            r.index = m.index;
+            send(std::move(r), true);
+            return;
+        }
+        if (m.type == msg_type::pre_vote) {
+            message r;
+            r.type = msg_type::pre_vote_resp;
+            r.to = m.from;
+            r.term = hard_.term;
+            r.reject = true;
+            send(std::move(r), true);
+            return;
+        }
+        bool stale_ack =
+            m.type == msg_type::append_resp && !m.reject && mutants::active(mutant::stale_term_ack);
+        if (!stale_ack) {
+            return;
+        }
+    }
+    switch (m.type) {
+        case msg_type::pre_vote:
+        case msg_type::vote:
+            handle_vote_request(m);
+            break;
+        case msg_type::pre_vote_resp:
+        case msg_type::vote_resp:
+            handle_vote_response(m);
+            break;
+        case msg_type::append:
+            handle_append(m);
+            break;
+        case msg_type::append_resp:
+            handle_append_response(m);
+            break;
+        case msg_type::snapshot:
+            handle_snapshot(m);
+            break;
+        default:
+            break;
+    }
+}
+
+void replica::handle_vote_request(const message& m) {
+    bool pre = m.type == msg_type::pre_vote;
+    bool grant = false;
+    if (!recovering_ && log_up_to_date(m.log_term, m.index)) {
+        if (pre) {
+            bool leader_alive = role_ == role::leader ||
+                                (leader_ != no_replica && election_elapsed_ < cfg_.election_ticks);
+            grant = m.term > hard_.term && !leader_alive;
+        } else {
+            grant = (hard_.vote == no_replica && leader_ == no_replica) || hard_.vote == m.from;
+        }
+    }
+    if (grant && !pre) {
+        hard_.vote = m.from;
+        reset_election_timer();
+    }
+    message r;
+    r.type = pre ? msg_type::pre_vote_resp : msg_type::vote_resp;
+    r.to = m.from;
+    r.term = (pre && grant) ? m.term : hard_.term;
+    r.reject = !grant;
+    send(std::move(r), true);
+}
+
+void replica::handle_vote_response(const message& m) {
+    bool pre = m.type == msg_type::pre_vote_resp;
+    if (pre ? role_ != role::pre_candidate : role_ != role::candidate) {
+        return;
+    }
+    if (pre && !m.reject && m.term != hard_.term + 1) {
+        return;  // an answer to an earlier pre-vote
+    }
+    votes_[m.from] = !m.reject;
+    size_t granted = 0;
+    size_t rejected = 0;
+    for (auto& [peer, yes] : votes_) {
+        (yes ? granted : rejected) += 1;
+    }
+    if (granted >= quorum()) {
+        pre ? become_candidate() : become_leader();
+    } else if (rejected >= quorum()) {
+        become_follower(hard_.term, no_replica);
+    }
+}
+
+void replica::handle_append(const message& m) {
+    if (role_ == role::leader) {
+        // Two leaders in one term cannot happen in a correct cluster; ignore rather than crash
+        // so that a planted bug is reported by the checkers.
+        module_log("storage")->error("raft second leader group={} term={} from={}", cfg_.group,
+                                     m.term, m.from);
+        return;
+    }
+    if (role_ != role::follower) {
+        become_follower(hard_.term, m.from);
+    }
+    leader_ = m.from;
+    election_elapsed_ = 0;
+    message r;
+    r.type = msg_type::append_resp;
+    r.to = m.from;
+    r.term = hard_.term;
+    r.commit = bound_known_ ? recovering_bound_ : 0;
+    if (m.hint == heartbeat_flag && m.entries.empty()) {
+        hard_.commit = std::max(hard_.commit, std::min(m.commit, last_index()));
+        r.hint = heartbeat_flag;
+        r.index = last_index();
+        r.log_term = m.index;
+        send(std::move(r), true);
+        return;
+    }
+    bool shortcut = m.index < hard_.commit;
+    if (mutants::active(mutant::truncate_committed) && m.index >= snap_index_) {
+        shortcut = false;
+    }
+    if (shortcut) {
+        r.index = hard_.commit;
+        send(std::move(r), true);
+        return;
+    }
+    auto prev_term = term_at(m.index);
+    if (!prev_term || *prev_term != m.log_term) {
+        r.reject = true;
+        r.index = m.index;
+        r.hint = find_conflict_hint(m.index);
+        send(std::move(r), true);
+        return;
+    }
+    if (mutants::active(mutant::truncate_committed)) {
+        truncate_after(m.index);
+    }
+    for (const auto& e : m.entries) {
+        if (e.index <= last_index()) {
+            if (term_at(e.index) == e.term) {
+                continue;
+            }
+            PRAVAHA_ASSERT(e.index > hard_.commit || mutants::active(mutant::truncate_committed),
+                           "raft would truncate a committed entry group={} index={} commit={}",
+                           cfg_.group, e.index, hard_.commit);
+            truncate_after(e.index - 1);
+        }
+        append_local(e.term, e.data);
+    }
+    uint64_t last_new = m.index + m.entries.size();
+    hard_.commit = std::max(hard_.commit, std::min(m.commit, last_new));
+    if (mutants::active(mutant::truncate_committed)) {
+        hard_.commit = std::min(hard_.commit, last_index());
+    }
+    r.index = last_new;
+    if (recovering_ && bound_known_ && hard_.term > recovering_bound_ && last_new >= m.commit) {
+        leave_recovering();
+        r.commit = 0;
+    }
+    send(std::move(r), true);
+}
+
+void replica::handle_snapshot(const message& m) {
+    if (role_ == role::leader) {
+        return;
+    }
+    if (role_ != role::follower) {
+        become_follower(hard_.term, m.from);
+    }
+    leader_ = m.from;
+    election_elapsed_ = 0;
+    message r;
+    r.type = msg_type::append_resp;
+    r.to = m.from;
+    r.term = hard_.term;
+    if (m.index <= hard_.commit) {
+        r.index = hard_.commit;
+    } else if (term_at(m.index) == m.log_term) {
+        // We hold the snapshot's last entry: our log matches up to it.
+        hard_.commit = m.index;
+        r.index = m.index;
+    } else {
+        install_ = snapshot{m.index, m.log_term, m.data};
+        log_.clear();
+        log_bytes_ = 0;
+        snap_index_ = m.index;
+        snap_term_ = m.log_term;
+        truncate_from_ = 0;
+        unstable_from_ = m.index + 1;
+        stable_last_ = std::min(stable_last_, m.index);
+        hard_.commit = m.index;
+        r.index = m.index;
+    }
+    if (recovering_ && bound_known_ && hard_.term > recovering_bound_ && r.index >= m.commit) {
+        leave_recovering();
+    }
+    r.commit = bound_known_ && recovering_ ? recovering_bound_ : 0;
+    send(std::move(r), true);
+}
+
+void replica::handle_append_response(const message& m) {
+    if (role_ != role::leader) {
+        return;
+    }
+    auto it = progress_.find(m.from);
+    if (it == progress_.end()) {
+        return;
+    }
+    auto& pr = it->second;
+    pr.recent_active = true;
+    pr.recovering = m.recovering;
+    pr.recovering_bound = m.recovering ? m.commit : 0;
+    if (m.hint == heartbeat_flag && !m.reject) {
+        if (pr.state == progress::mode::replicate && m.log_term > m.index &&
+            m.log_term > pr.match) {
+            // The follower lacks entries sent before this heartbeat: they were lost.
+            reprobe(m.from, pr.match + 1);
+        } else if (pr.state == progress::mode::replicate && pr.inflight == 0 &&
+                   pr.match < last_index()) {
+            send_append(m.from, false);
+        }
+    } else if (m.reject) {
+        if (pr.state == progress::mode::replicate) {
+            if (m.index <= pr.match) {
+                return;  // stale
+            }
+        } else if (pr.state == progress::mode::probe) {
+            if (m.index != pr.next - 1) {
+                return;  // stale
+            }
+        } else {
+            return;
+        }
+        reprobe(m.from, std::max(pr.match + 1, std::min(m.index, m.hint + 1)));
+        return;
+    } else {
+        bool progressed = m.index > pr.match;
+        if (progressed) {
+            pr.match = m.index;
+            pr.stall_ticks = 0;
+            while (!pr.inflight_last.empty() && pr.inflight_last.front() <= m.index) {
+                pr.inflight_last.pop_front();
+                pr.inflight -= 1;
+            }
+            maybe_commit();
+        }
+        bool probe_matched =
+            pr.state == progress::mode::probe && m.index == pr.match && m.index + 1 == pr.next;
+        if (pr.state != progress::mode::replicate && (progressed || probe_matched)) {
+            pr.state = progress::mode::replicate;
+            pr.next = pr.match + 1;
+            pr.inflight = 0;
+            pr.inflight_last.clear();
+            pr.paused = false;
+        } else if (pr.state == progress::mode::snapshot) {
+            // The follower answered below the snapshot: probe again from what it has.
+            reprobe(m.from, pr.match + 1);
+        }
+        pr.next = std::max(pr.next, pr.match + 1);
+        if (pr.state == progress::mode::replicate) {
+            send_append(m.from, false);
+        }
+    }
+    // A recovering follower that caught up under a leader whose term does not prove that its
+    // old votes are void: raise the term above its bound by campaigning again.
+    if (pr.recovering && pr.recovering_bound != 0 && hard_.term <= pr.recovering_bound &&
+        pr.match >= hard_.commit) {
+        set_term(pr.recovering_bound);
+        become_candidate(true);
+    }
+}
+
+void replica::handle_probe_response(const message& m) {
+    if (!recovering_ || bound_known_) {
+        return;
+    }
+    probe_answers_[m.from] = {m.term, m.hint == 1};
+    if (probe_answers_.size() + 1 < cfg_.members.size()) {
+        return;
+    }
+    uint64_t bound = 0;
+    bool any_data = false;
+    for (auto& [peer, answer] : probe_answers_) {
+        bound = std::max(bound, answer.first);
+        any_data = any_data || answer.second;
+    }
+    if (!any_data && bound == 0 && hard_.term == 0 && last_index() == 0) {
+        // Every member is empty: a new cluster, nobody can have voted or acknowledged.
+        leave_recovering();
+        return;
+    }
+    bound_known_ = true;
+    recovering_bound_ = std::max<uint64_t>(bound, 1);
+}
+
+void replica::leave_recovering() {
+    recovering_ = false;
+    recovering_dirty_ = false;
+    probe_answers_.clear();
+    bound_known_ = false;
+    recovering_bound_ = 0;
+    reset_election_timer();
+}
+
+// -- ready ---------------------------------------------------------------------------------------
+
+bool replica::has_ready() const {
+    if (ready_out_) {
+        return false;
+    }
+    return !msgs_.empty() || !msgs_after_.empty() || unstable_from_ <= last_index() ||
+           truncate_from_ != 0 || install_ || recovering_dirty_ ||
+           hard_.term != persisted_hard_.term || hard_.vote != persisted_hard_.vote ||
+           std::min(hard_.commit, last_index()) > applied_;
+}
+
+ready replica::take_ready() {
+    PRAVAHA_ASSERT(!ready_out_, "raft take_ready twice without advance group={}", cfg_.group);
+    ready r;
+    r.truncate_from = truncate_from_;
+    truncate_from_ = 0;
+    r.install = std::move(install_);
+    install_.reset();
+    for (uint64_t i = unstable_from_; i <= last_index(); ++i) {
+        r.entries.push_back(*entry_at(i));
+    }
+    unstable_from_ = last_index() + 1;
+    ready_last_ = last_index();
+    bool hard_changed = hard_.term != persisted_hard_.term || hard_.vote != persisted_hard_.vote;
+    bool commit_rides = (!r.entries.empty() || r.install) && hard_.commit != persisted_hard_.commit;
+    if (hard_changed || commit_rides) {
+        hard_state hs = hard_;
+        if (mutants::active(mutant::vote_not_persisted)) {
+            hs.vote = no_replica;
+        }
+        r.hard = hs;
+        persisted_hard_ = hard_;
+    }
+    r.recovering = recovering_dirty_;
+    recovering_dirty_.reset();
+    r.messages = std::move(msgs_);
+    msgs_.clear();
+    r.after_persist = std::move(msgs_after_);
+    msgs_after_.clear();
+    uint64_t from = r.install ? r.install->index : applied_;
+    uint64_t to = std::max(from, std::min(hard_.commit, ready_last_));
+    r.apply_from = from;
+    r.apply_to = to;
+    ready_apply_to_ = to;
+    ready_out_ = true;
+    return r;
+}
+
+void replica::advance() {
+    PRAVAHA_ASSERT(ready_out_, "raft advance without ready group={}", cfg_.group);
+    ready_out_ = false;
+    stable_last_ = std::max(stable_last_, ready_last_);
+    stable_last_ = std::min(stable_last_, last_index());
+    applied_ = ready_apply_to_;
+    maybe_commit();
+}
+
+// -- compaction ----------------------------------------------------------------------------------
+
+void replica::compact(uint64_t index) {
+    PRAVAHA_ASSERT(index <= applied_, "raft compact beyond applied group={} index={} applied={}",
+                   cfg_.group, index, applied_);
+    if (index <= snap_index_) {
+        return;
+    }
+    snap_term_ = *term_at(index);
+    while (snap_index_ < index) {
+        log_bytes_ -= log_.front().data.size();
+        log_.pop_front();
+        ++snap_index_;
+    }
+}
+
+uint64_t replica::compact_point(uint64_t durable_applied) const {
+    uint64_t p = std::min(durable_applied, applied_);
+    if (role_ != role::leader || log_bytes_ > cfg_.retained_bytes_max) {
+        return p;
+    }
+    for (auto& [peer, pr] : progress_) {
+        if (pr.recent_active) {
+            p = std::min(p, pr.match);
+        }
+    }
+    return p;
+}
+
+}  // namespace pravaha::storage::raft

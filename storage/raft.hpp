@@ -1,0 +1,229 @@
+#pragma once
+
+#include "schema/raft_types.hpp"
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pravaha::storage::raft {
+
+using pravaha::raft::entry;
+using pravaha::raft::message;
+using pravaha::raft::msg_type;
+using pravaha::raft::no_replica;
+using pravaha::raft::replica_id;
+
+/// What a replica must persist before it replies: its term, its vote in that term and (lazily)
+/// the commit index it knows.
+struct hard_state {
+    uint64_t term = 0;
+    replica_id vote = no_replica;
+    uint64_t commit = 0;
+    bool operator==(const hard_state&) const = default;
+};
+
+/// A replica's durable state as loaded at start-up (storage/raft_log.hpp reads it).
+struct durable_state {
+    hard_state hard;
+    uint64_t snapshot_index = 0;  ///< the log starts after this index (compacted or installed)
+    uint64_t snapshot_term = 0;
+    std::vector<entry> entries;  ///< snapshot_index+1 .. last, contiguous
+    /// The replica started without any state (new or wiped disk) and has not yet caught up with
+    /// a leader elected after it came back: it neither votes nor counts for commit.
+    bool recovering = false;
+    bool empty() const { return hard.term == 0 && snapshot_index == 0 && entries.empty(); }
+};
+
+struct config {
+    uint32_t group = 0;
+    replica_id id = no_replica;
+    std::vector<replica_id> members;  ///< every voter, including `id`
+    uint32_t election_ticks = 10;     ///< the election timeout is random in [e, 2e) ticks
+    uint32_t heartbeat_ticks = 1;
+    uint32_t inflight_max = 32;               ///< append messages in flight per follower
+    size_t message_bytes_max = 1024 * 1024;   ///< entry bytes per append message (at least one)
+    size_t retained_bytes_max = 64ull << 20;  ///< log kept for lagging followers before snapshots
+    uint64_t seed = 1;                        ///< for election timeouts (the injected randomness)
+};
+
+enum class role : uint8_t { follower, pre_candidate, candidate, leader };
+const char* to_string(role r);
+
+/// A snapshot to install: the application's whole state at `index`.
+struct snapshot {
+    uint64_t index = 0;
+    uint64_t term = 0;
+    std::string data;
+};
+
+/// The work a replica hands to its owner. The owner must, in this order:
+/// 1. persist `truncate_from`, `entries`, `hard`, `recovering` and `install` atomically and
+///    durably (fsync);
+/// 2. send `messages` (these may also be sent before step 1: they never depend on it) and then
+///    `after_persist` (votes and acknowledgements: only after step 1);
+/// 3. for each outgoing snapshot message fill `data` with its state at `applied()` (before
+///    step 4), install `install` if set, then apply entries (apply_from, apply_to] in order;
+/// 4. call `advance()`.
+struct ready {
+    std::optional<hard_state> hard;
+    std::optional<bool> recovering;
+    uint64_t truncate_from = 0;  ///< remove stored entries >= this index first (0 = none)
+    std::vector<entry> entries;
+    std::optional<snapshot> install;  ///< replace the state and the log up to install->index
+    std::vector<message> messages;
+    std::vector<message> after_persist;
+    uint64_t apply_from = 0;  ///< exclusive
+    uint64_t apply_to = 0;    ///< inclusive
+    bool empty() const;
+};
+
+/// Replication progress of one follower, as the leader sees it.
+struct progress {
+    enum class mode : uint8_t { probe, replicate, snapshot };
+    mode state = mode::probe;
+    uint64_t match = 0;
+    uint64_t next = 1;
+    uint32_t inflight = 0;               ///< append messages sent and not yet acknowledged
+    std::deque<uint64_t> inflight_last;  ///< last index of each message in flight
+    bool paused = false;                 ///< probe: one message outstanding
+    uint32_t stall_ticks = 0;            ///< ticks without progress while something is in flight
+    bool recent_active = false;          ///< heard from since the last quorum check
+    bool recovering = false;             ///< the follower's acks do not count
+    uint64_t recovering_bound = 0;       ///< its term bound (see durable_state::recovering)
+};
+
+/// One member of a Raft group as a pure, deterministic state machine (etcd's raft library's
+/// shape): inputs are ticks, messages and proposals; outputs come out of `take_ready()`.
+///
+/// - Elections: randomized timeouts, pre-vote (a replica asks before it raises its term, so a
+///   partitioned replica cannot disrupt a healthy leader), check-quorum (a leader that has not
+///   heard from a majority for an election timeout steps down), votes only for up-to-date logs.
+/// - Replication: pipelined appends (up to `inflight_max` messages per follower), probing back on
+///   rejection, snapshots for followers behind the compacted log.
+/// - Commit: only entries of the current term by counting, and only with a majority of members
+///   that fsynced them (the leader counts itself after `advance()`).
+/// - Replicas that start empty are `recovering` (see durable_state): they ask every peer for its
+///   term, follow leaders, and become full members once they have caught up with a leader whose
+///   term is above every term a peer had when they came back; such a leader is elected for them
+///   if needed (the old leader campaigns again).
+///
+/// Not thread-safe; owned by one actor. Never does I/O.
+class replica {
+public:
+    replica(config cfg, durable_state state, uint64_t applied);
+
+    void tick();
+    void step(const message& m);
+    /// Starts an election at once, without pre-vote and past other replicas' leader leases
+    /// (leadership transfer, tests). No effect on a leader or a recovering replica.
+    void campaign_now();
+    /// Appends `data` as a new entry if this replica leads. Returns its index.
+    /// Errors: not_leader (with the leader hint as context when known).
+    [[nodiscard]] caf::expected<uint64_t> propose(std::string data);
+
+    bool has_ready() const;
+    ready take_ready();
+    /// The last ready was persisted and applied.
+    void advance();
+
+    /// The owner's state through `index` (<= applied) is durable: entries up to `index` may be
+    /// dropped (call `compact_point` for a sensible index).
+    void compact(uint64_t index);
+    /// The highest index the owner should compact to, given that its state is durable through
+    /// `durable_applied`: entries still needed by live followers are kept unless they exceed
+    /// `retained_bytes_max`.
+    uint64_t compact_point(uint64_t durable_applied) const;
+
+    /// Entry at `index` (snapshot_index < index <= last_index()), else null.
+    const entry* entry_at(uint64_t index) const;
+    std::optional<uint64_t> term_at(uint64_t index) const;
+
+    role state() const { return role_; }
+    uint64_t term() const { return hard_.term; }
+    replica_id id() const { return cfg_.id; }
+    replica_id leader() const { return leader_; }
+    uint64_t commit() const { return hard_.commit; }
+    uint64_t applied() const { return applied_; }
+    uint64_t last_index() const { return snap_index_ + log_.size(); }
+    uint64_t snapshot_index() const { return snap_index_; }
+    bool recovering() const { return recovering_; }
+    const std::map<replica_id, progress>& followers() const { return progress_; }
+    const config& cfg() const { return cfg_; }
+
+private:
+    size_t quorum() const { return cfg_.members.size() / 2 + 1; }
+    uint64_t last_term() const;
+    bool log_up_to_date(uint64_t last_term, uint64_t last_index) const;
+    void reset_election_timer();
+    void become_follower(uint64_t term, replica_id leader);
+    void become_pre_candidate();
+    void become_candidate(bool force = false);
+    void become_leader();
+    void campaign(bool pre, bool force = false);
+    void set_term(uint64_t term);
+    void send(message m, bool after_persist);
+    void send_append(replica_id to, bool allow_empty);
+    void broadcast_append();
+    /// Falls back to probing `to` from `next` (one message at a time) and sends the probe.
+    void reprobe(replica_id to, uint64_t next);
+    void send_heartbeats();
+    void maybe_commit();
+    void handle_vote_request(const message& m);
+    void handle_vote_response(const message& m);
+    void handle_append(const message& m);
+    void handle_append_response(const message& m);
+    void handle_snapshot(const message& m);
+    void handle_probe_response(const message& m);
+    void tick_leader();
+    void tick_probes();
+    void leave_recovering();
+    void append_local(uint64_t term, std::string data);
+    void truncate_after(uint64_t index);
+    uint64_t find_conflict_hint(uint64_t index) const;
+
+    config cfg_;
+    hard_state hard_;
+    hard_state persisted_hard_;
+    bool recovering_ = false;
+    std::optional<bool> recovering_dirty_;
+    role role_ = role::follower;
+    replica_id leader_ = no_replica;
+
+    uint64_t snap_index_ = 0;
+    uint64_t snap_term_ = 0;
+    std::deque<entry> log_;
+    size_t log_bytes_ = 0;
+    uint64_t unstable_from_ = 1;  ///< lowest index not yet handed to the owner for persistence
+    uint64_t stable_last_ = 0;    ///< last index persisted (after advance)
+    uint64_t truncate_from_ = 0;
+    std::optional<snapshot> install_;
+    uint64_t applied_ = 0;
+
+    // in-flight ready
+    bool ready_out_ = false;
+    uint64_t ready_last_ = 0;
+    uint64_t ready_apply_to_ = 0;
+
+    uint32_t election_elapsed_ = 0;
+    uint32_t heartbeat_elapsed_ = 0;
+    uint32_t randomized_timeout_ = 0;
+    uint64_t rng_;
+    std::map<replica_id, bool> votes_;
+    std::map<replica_id, progress> progress_;
+
+    // recovering: peers' answers to probe_term (term, has data)
+    std::map<replica_id, std::pair<uint64_t, bool>> probe_answers_;
+    uint64_t recovering_bound_ = 0;
+    bool bound_known_ = false;
+
+    std::vector<message> msgs_;
+    std::vector<message> msgs_after_;
+};
+
+}  // namespace pravaha::storage::raft

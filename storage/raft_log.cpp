@@ -1,0 +1,150 @@
+#include "storage/raft_log.hpp"
+
+#include "schema/errc.hpp"
+#include "storage/keys.hpp"
+
+namespace pravaha::storage::raft {
+
+namespace {
+
+constexpr size_t hard_state_bytes = 8 + 4 + 8;
+constexpr size_t snapshot_point_bytes = 16;
+
+uint32_t get_u32(std::string_view in, size_t pos) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) {
+        v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
+    }
+    return v;
+}
+
+}  // namespace
+
+raft_log::raft_log(log_store& store, uint32_t group) : store_(store), group_(group) {}
+
+caf::expected<durable_state> raft_log::load() {
+    durable_state st;
+    auto hard = store_.get(keys::raft(group_, 'h'));
+    if (!hard) {
+        return std::move(hard.error());
+    }
+    if (*hard) {
+        if ((*hard)->size() != hard_state_bytes) {
+            return caf::make_error(errc::corrupt_data,
+                                   "raft hard state of group " + std::to_string(group_));
+        }
+        st.hard.term = keys::get_u64(**hard, 0);
+        st.hard.vote = get_u32(**hard, 8);
+        st.hard.commit = keys::get_u64(**hard, 12);
+    }
+    auto snap = store_.get(keys::raft(group_, 's'));
+    if (!snap) {
+        return std::move(snap.error());
+    }
+    if (*snap) {
+        if ((*snap)->size() != snapshot_point_bytes) {
+            return caf::make_error(errc::corrupt_data,
+                                   "raft snapshot point of group " + std::to_string(group_));
+        }
+        st.snapshot_index = keys::get_u64(**snap, 0);
+        st.snapshot_term = keys::get_u64(**snap, 8);
+    }
+    auto marker = store_.get(keys::raft(group_, 'r'));
+    if (!marker) {
+        return std::move(marker.error());
+    }
+    st.recovering = marker->has_value();
+    caf::error bad;
+    auto err = store_.scan(
+        keys::raft_entry(group_, st.snapshot_index + 1), keys::raft_entry(group_, UINT64_MAX),
+        [&](std::string_view k, std::string_view v) {
+            uint64_t index = keys::get_u64(k, 6);
+            uint64_t expected = st.snapshot_index + st.entries.size() + 1;
+            if (index != expected || v.size() < 8) {
+                bad = caf::make_error(errc::corrupt_data,
+                                      "raft log of group " + std::to_string(group_) +
+                                          " has a gap or a short entry at index " +
+                                          std::to_string(index));
+                return false;
+            }
+            st.entries.push_back(entry{keys::get_u64(v, 0), index, std::string(v.substr(8))});
+            return true;
+        });
+    if (err) {
+        return err;
+    }
+    if (bad) {
+        return bad;
+    }
+    first_index_ = st.snapshot_index + 1;
+    last_index_ = st.snapshot_index + st.entries.size();
+    // Entries at or below the snapshot point may remain from a compaction whose erase was lost
+    // with unsynced writes; they are never read and the next compaction removes them.
+    return st;
+}
+
+void raft_log::stage(const ready& r, write_batch& b) {
+    if (r.install) {
+        b.erase_range(keys::raft_entry(group_, 0), keys::raft_entry(group_, UINT64_MAX));
+        std::string v;
+        keys::put_u64(v, r.install->index);
+        keys::put_u64(v, r.install->term);
+        b.put(keys::raft(group_, 's'), std::move(v));
+        first_index_ = r.install->index + 1;
+        last_index_ = r.install->index;
+    }
+    if (r.truncate_from != 0 && r.truncate_from <= last_index_) {
+        b.erase_range(keys::raft_entry(group_, r.truncate_from),
+                      keys::raft_entry(group_, last_index_ + 1));
+        last_index_ = r.truncate_from - 1;
+    }
+    for (const auto& e : r.entries) {
+        std::string v;
+        v.reserve(8 + e.data.size());
+        keys::put_u64(v, e.term);
+        v.append(e.data);
+        b.put(keys::raft_entry(group_, e.index), std::move(v));
+        last_index_ = e.index;
+    }
+    if (r.hard) {
+        std::string v;
+        keys::put_u64(v, r.hard->term);
+        keys::put_u32(v, r.hard->vote);
+        keys::put_u64(v, r.hard->commit);
+        b.put(keys::raft(group_, 'h'), std::move(v));
+    }
+    if (r.recovering) {
+        if (*r.recovering) {
+            b.put(keys::raft(group_, 'r'), "1");
+        } else {
+            b.erase(keys::raft(group_, 'r'));
+        }
+    }
+}
+
+void raft_log::stage_compaction(uint64_t index, uint64_t term, write_batch& b) {
+    if (index < first_index_) {
+        return;
+    }
+    // Usually a few entries: point deletes (range tombstones would pile up in the memtable).
+    if (index - first_index_ < 1024) {
+        for (auto i = first_index_; i <= index; ++i) {
+            b.erase(keys::raft_entry(group_, i));
+        }
+    } else {
+        b.erase_range(keys::raft_entry(group_, first_index_), keys::raft_entry(group_, index + 1));
+    }
+    std::string v;
+    keys::put_u64(v, index);
+    keys::put_u64(v, term);
+    b.put(keys::raft(group_, 's'), std::move(v));
+    first_index_ = index + 1;
+}
+
+void raft_log::stage_erase_all(write_batch& b) {
+    b.erase_range(keys::raft(group_, 0), keys::raft(group_, '\x7f'));
+    first_index_ = 1;
+    last_index_ = 0;
+}
+
+}  // namespace pravaha::storage::raft

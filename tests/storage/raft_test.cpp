@@ -1,0 +1,588 @@
+#include "storage/raft.hpp"
+
+#include "schema/errc.hpp"
+#include "storage/raft_log.hpp"
+
+#include "tests/support/temp_dir.hpp"
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+using namespace pravaha;
+using namespace pravaha::storage;
+using namespace pravaha::storage::raft;
+
+namespace {
+
+// A deterministic cluster of Raft replicas for scripted scenarios: each replica persists through
+// the real raft_log on its own RocksDB; messages wait in one queue until `deliver` and are
+// dropped on cut links or to replicas that are down. The "state machine" is the list of applied
+// entry payloads (no-ops skipped); a snapshot is that list joined with '\n'.
+struct test_node {
+    std::unique_ptr<test::temp_dir> dir;
+    std::unique_ptr<log_store> store;
+    std::unique_ptr<raft_log> log;
+    std::unique_ptr<replica> r;
+    std::vector<std::string> applied_data;  // durable in this model: applied after the fsync
+    uint64_t applied = 0;
+};
+
+struct cluster {
+    explicit cluster(size_t n, size_t message_bytes_max = 1024 * 1024, bool settle = true) {
+        for (replica_id id = 1; id <= n; ++id) {
+            members.push_back(id);
+        }
+        bytes_max = message_bytes_max;
+        for (auto id : members) {
+            nodes[id].dir = std::make_unique<test::temp_dir>();
+            start(id);
+        }
+        if (settle) {
+            // Every member starts empty: one round of term probes finds a new cluster.
+            tick(2);
+        }
+    }
+
+    config make_config(replica_id id) const {
+        config c;
+        c.group = 7;
+        c.id = id;
+        c.members = members;
+        c.election_ticks = 10;
+        c.seed = 42;
+        c.message_bytes_max = bytes_max;
+        return c;
+    }
+
+    void start(replica_id id) {
+        auto& n = nodes[id];
+        auto store = open_rocksdb({n.dir->path()});
+        REQUIRE(store);
+        n.store = std::move(*store);
+        n.log = std::make_unique<raft_log>(*n.store, 7);
+        auto st = n.log->load();
+        REQUIRE(st);
+        n.r = std::make_unique<replica>(make_config(id), std::move(*st), n.applied);
+        down.erase(id);
+    }
+
+    void crash(replica_id id) {
+        auto& n = nodes[id];
+        n.r.reset();
+        n.log.reset();
+        n.store.reset();
+        down.insert(id);
+    }
+
+    void wipe(replica_id id) {
+        crash(id);
+        auto& n = nodes[id];
+        n.dir = std::make_unique<test::temp_dir>();
+        n.applied_data.clear();
+        n.applied = 0;
+    }
+
+    bool linked(replica_id a, replica_id b) const {
+        return !cut.count({a, b}) && !cut.count({b, a});
+    }
+
+    void isolate(replica_id id) {
+        for (auto other : members) {
+            if (other != id) {
+                cut.insert({id, other});
+            }
+        }
+    }
+
+    void heal() { cut.clear(); }
+
+    // Processes every ready of every running replica.
+    void pump() {
+        bool again = true;
+        while (again) {
+            again = false;
+            for (auto& [id, n] : nodes) {
+                if (!n.r || !n.r->has_ready()) {
+                    continue;
+                }
+                again = true;
+                auto rd = n.r->take_ready();
+                write_batch b;
+                n.log->stage(rd, b);
+                if (!b.empty()) {
+                    REQUIRE(!n.store->write(b, true));
+                }
+                for (auto* list : {&rd.messages, &rd.after_persist}) {
+                    for (auto& m : *list) {
+                        if (m.type == msg_type::snapshot) {
+                            m.data = join(n.applied_data);
+                            REQUIRE(m.index == n.applied);
+                        }
+                        sent.push_back(m);
+                        if (linked(m.from, m.to)) {
+                            queue.push_back(std::move(m));
+                        }
+                    }
+                }
+                if (rd.install) {
+                    n.applied_data = split(rd.install->data);
+                    n.applied = rd.install->index;
+                }
+                for (auto i = rd.apply_from + 1; i <= rd.apply_to; ++i) {
+                    const auto* e = n.r->entry_at(i);
+                    REQUIRE(e != nullptr);
+                    if (!e->data.empty()) {
+                        n.applied_data.push_back(e->data);
+                    }
+                }
+                n.applied = std::max(n.applied, rd.apply_to);
+                n.r->advance();
+            }
+        }
+    }
+
+    // Delivers queued messages (and those they cause) until nothing moves; messages for which
+    // `keep` is false are dropped.
+    template <class Keep>
+    void deliver_if(Keep keep) {
+        pump();
+        while (!queue.empty()) {
+            auto m = std::move(queue.front());
+            queue.pop_front();
+            if (down.count(m.to) || !linked(m.from, m.to) || !keep(m)) {  // keep may edit m
+                continue;
+            }
+            nodes[m.to].r->step(m);
+            pump();
+        }
+    }
+
+    void deliver() {
+        deliver_if([](message&) { return true; });
+    }
+
+    // Forces elections of `id` until it leads (at most `tries`), delivering only what `keep`
+    // allows.
+    template <class Keep>
+    bool elect(replica_id id, Keep keep, int tries = 4) {
+        for (int i = 0; i < tries && at(id).state() != role::leader; ++i) {
+            at(id).campaign_now();
+            deliver_if(keep);
+        }
+        return at(id).state() == role::leader;
+    }
+
+    void tick(int times = 1) {
+        for (int i = 0; i < times; ++i) {
+            for (auto& [id, n] : nodes) {
+                if (n.r) {
+                    n.r->tick();
+                }
+            }
+            deliver();
+        }
+    }
+
+    // Ticks until some replica leads with a majority behind it; returns its id.
+    replica_id wait_leader(int max_ticks = 200) {
+        for (int i = 0; i < max_ticks; ++i) {
+            if (auto l = leader()) {
+                return l;
+            }
+            tick();
+        }
+        return no_replica;
+    }
+
+    replica_id leader() const {
+        replica_id found = no_replica;
+        uint64_t term = 0;
+        for (auto& [id, n] : nodes) {
+            if (n.r && n.r->state() == role::leader && n.r->term() >= term) {
+                found = id;
+                term = n.r->term();
+            }
+        }
+        return found;
+    }
+
+    replica& at(replica_id id) { return *nodes[id].r; }
+
+    static std::string join(const std::vector<std::string>& v) {
+        std::string out;
+        for (auto& s : v) {
+            out += s;
+            out += '\n';
+        }
+        return out;
+    }
+
+    static std::vector<std::string> split(const std::string& s) {
+        std::vector<std::string> out;
+        size_t start = 0;
+        for (size_t i = 0; i < s.size(); ++i) {
+            if (s[i] == '\n') {
+                out.push_back(s.substr(start, i - start));
+                start = i + 1;
+            }
+        }
+        return out;
+    }
+
+    std::vector<replica_id> members;
+    size_t bytes_max;
+    std::map<replica_id, test_node> nodes;
+    std::set<replica_id> down;
+    std::set<std::pair<replica_id, replica_id>> cut;
+    std::deque<message> queue;
+    std::vector<message> sent;
+};
+
+std::vector<std::string> strings(std::initializer_list<const char*> l) {
+    return {l.begin(), l.end()};
+}
+
+}  // namespace
+
+TEST_CASE("raft elects one leader and replicates proposals to every replica", "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    size_t leaders = 0;
+    for (auto id : c.members) {
+        leaders += c.at(id).state() == role::leader ? 1 : 0;
+        CHECK(c.at(id).term() == c.at(l).term());
+    }
+    CHECK(leaders == 1);
+    for (int i = 0; i < 10; ++i) {
+        REQUIRE(c.at(l).propose("e" + std::to_string(i)));
+    }
+    c.tick(3);
+    for (auto id : c.members) {
+        REQUIRE(c.nodes[id].applied_data.size() == 10);
+        CHECK(c.nodes[id].applied_data.front() == "e0");
+        CHECK(c.nodes[id].applied_data.back() == "e9");
+    }
+    auto follower = l == 1 ? 2 : 1;
+    auto res = c.at(follower).propose("x");
+    REQUIRE(!res);
+    CHECK(code_of(res.error()) == errc::not_leader);
+}
+
+TEST_CASE("raft persists a vote and an append before answering them", "[storage]") {
+    config cfg;
+    cfg.group = 1;
+    cfg.id = 2;
+    cfg.members = {1, 2, 3};
+    durable_state st;
+    st.hard.term = 1;  // not empty: a normal member
+    replica r(cfg, st, 0);
+
+    message vote;
+    vote.type = msg_type::vote;
+    vote.from = 1;
+    vote.to = 2;
+    vote.term = 2;
+    r.step(vote);
+    auto rd = r.take_ready();
+    REQUIRE(rd.hard);
+    CHECK(rd.hard->term == 2);
+    CHECK(rd.hard->vote == 1);
+    CHECK(rd.messages.empty());
+    REQUIRE(rd.after_persist.size() == 1);
+    CHECK(rd.after_persist[0].type == msg_type::vote_resp);
+    CHECK(!rd.after_persist[0].reject);
+    r.advance();
+
+    // A second candidate in the same term is refused.
+    vote.from = 3;
+    r.step(vote);
+    rd = r.take_ready();
+    REQUIRE(rd.after_persist.size() == 1);
+    CHECK(rd.after_persist[0].reject);
+    r.advance();
+
+    message app;
+    app.type = msg_type::append;
+    app.from = 1;
+    app.to = 2;
+    app.term = 2;
+    app.index = 0;
+    app.log_term = 0;
+    app.entries = {entry{2, 1, "a"}, entry{2, 2, "b"}};
+    app.commit = 1;
+    r.step(app);
+    rd = r.take_ready();
+    REQUIRE(rd.entries.size() == 2);
+    CHECK(rd.messages.empty());
+    REQUIRE(rd.after_persist.size() == 1);
+    CHECK(rd.after_persist[0].type == msg_type::append_resp);
+    CHECK(rd.after_persist[0].index == 2);
+    CHECK(rd.apply_from == 0);
+    CHECK(rd.apply_to == 1);
+    r.advance();
+}
+
+TEST_CASE("raft commits only what a majority has persisted", "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    auto commit_before = c.at(l).commit();
+    for (auto id : c.members) {
+        if (id != l) {
+            c.cut.insert({l, id});
+        }
+    }
+    auto idx = c.at(l).propose("lonely");
+    REQUIRE(idx);
+    c.deliver();
+    CHECK(c.at(l).commit() == commit_before);
+    CHECK(c.nodes[l].applied_data.empty());
+    // One follower is enough for a majority of three.
+    auto f = l == 1 ? 2 : 1;
+    c.cut.erase({l, f});
+    c.tick(3);
+    CHECK(c.at(l).commit() >= *idx);
+    CHECK(c.nodes[l].applied_data == strings({"lonely"}));
+}
+
+TEST_CASE("raft replaces a deposed leader's uncommitted entries", "[storage]") {
+    cluster c(3);
+    auto old = c.wait_leader();
+    REQUIRE(old != no_replica);
+    REQUIRE(c.at(old).propose("kept"));
+    c.tick(2);
+    c.isolate(old);
+    REQUIRE(c.at(old).propose("lost-1"));
+    REQUIRE(c.at(old).propose("lost-2"));
+    c.deliver();
+    auto stale_last = c.at(old).last_index();
+    // The other two elect a new leader and write something else at the same indexes.
+    replica_id other = old == 1 ? 2 : 1;
+    c.at(other).campaign_now();
+    c.deliver();
+    REQUIRE(c.at(other).state() == role::leader);
+    REQUIRE(c.at(other).propose("new-1"));
+    REQUIRE(c.at(other).propose("new-2"));
+    REQUIRE(c.at(other).propose("new-3"));
+    c.deliver();
+    c.heal();
+    c.tick(30);
+    CHECK(c.at(old).state() == role::follower);
+    CHECK(c.at(old).last_index() >= stale_last);
+    for (auto id : c.members) {
+        CHECK(c.nodes[id].applied_data == strings({"kept", "new-1", "new-2", "new-3"}));
+    }
+}
+
+TEST_CASE("raft does not commit an earlier term's entry by counting (Figure 8)", "[storage]") {
+    // One entry per message, so that index 2 can reach a majority without index 3.
+    cluster c(5, 1);
+    auto all = [](message&) { return true; };
+    REQUIRE(c.elect(1, all));
+    c.tick(2);
+    REQUIRE(c.at(1).commit() == 1);
+    // (a) S1 writes X at index 2; only S2 gets it.
+    c.isolate(1);
+    c.cut.erase({1, 2});
+    REQUIRE(c.at(1).propose("X") == 2u);
+    c.deliver();
+    REQUIRE(c.at(2).last_index() == 2);
+    // (b) S1 stops; S5 wins with S3 and S4; its no-op at index 2 stays local.
+    c.crash(1);
+    c.heal();
+    c.isolate(5);
+    c.cut.erase({5, 3});
+    c.cut.erase({5, 4});
+    auto votes_only = [](message& m) {
+        return m.type == msg_type::vote || m.type == msg_type::vote_resp;
+    };
+    REQUIRE(c.elect(5, votes_only));
+    c.queue.clear();
+    REQUIRE(c.at(5).term_at(2) == c.at(5).term());
+    c.crash(5);
+    // (c) S1 returns and wins with S2 and S3; X (index 2, an earlier term) reaches S3, so it is
+    // on a majority, while the new term's no-op (index 3) is lost on the way.
+    c.start(1);
+    c.heal();
+    c.isolate(4);
+    c.isolate(5);
+    auto no_index_3 = [](message& m) {
+        while (!m.entries.empty() && m.entries.back().index >= 3) {
+            m.entries.pop_back();
+        }
+        return true;
+    };
+    REQUIRE(c.elect(1, no_index_3));
+    for (int i = 0; i < 20; ++i) {
+        c.at(1).tick();  // stalled followers are probed again from their match
+        c.deliver_if(no_index_3);
+    }
+    size_t holders = 1;
+    for (auto& [peer, pr] : c.at(1).followers()) {
+        holders += pr.match >= 2 ? 1 : 0;
+    }
+    REQUIRE(holders >= 3);
+    CHECK(c.at(1).commit() < 2);
+    CHECK(c.nodes[1].applied_data.empty());
+    // (d) S1 stops; S5 wins with S2, S3, S4 (its last term is higher) and overwrites index 2.
+    c.crash(1);
+    c.queue.clear();
+    c.heal();
+    c.start(5);
+    REQUIRE(c.elect(5, all));
+    REQUIRE(c.at(5).propose("Y"));
+    c.tick(5);
+    for (replica_id id : {2, 3, 4, 5}) {
+        CHECK(c.nodes[id].applied_data == strings({"Y"}));
+    }
+}
+
+TEST_CASE("raft pre-vote keeps a returning partitioned replica from disrupting the leader",
+          "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    auto term = c.at(l).term();
+    replica_id lone = l == 3 ? 1 : 3;
+    c.isolate(lone);
+    c.tick(100);
+    CHECK(c.at(lone).term() == term);  // pre-votes failed; the term did not grow
+    CHECK(c.at(l).state() == role::leader);
+    c.heal();
+    c.tick(20);
+    CHECK(c.leader() == l);
+    CHECK(c.at(l).term() == term);
+}
+
+TEST_CASE("raft leader steps down without a majority (check-quorum) and the rest elect",
+          "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    c.isolate(l);
+    c.tick(60);
+    CHECK(c.at(l).state() != role::leader);
+    auto l2 = c.leader();
+    REQUIRE(l2 != no_replica);
+    CHECK(l2 != l);
+    REQUIRE(c.at(l2).propose("after"));
+    c.tick(2);
+    c.heal();
+    c.tick(20);
+    CHECK(c.nodes[l].applied_data == strings({"after"}));
+}
+
+TEST_CASE("raft survives restarts: term, vote and log come back from disk", "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    for (int i = 0; i < 5; ++i) {
+        REQUIRE(c.at(l).propose("r" + std::to_string(i)));
+    }
+    c.tick(2);
+    auto term = c.at(l).term();
+    for (auto id : c.members) {
+        c.crash(id);
+    }
+    for (auto id : c.members) {
+        c.start(id);
+        CHECK(c.at(id).term() == term);
+        CHECK(c.at(id).last_index() >= 6);
+        CHECK(!c.at(id).recovering());
+    }
+    auto l2 = c.wait_leader();
+    REQUIRE(l2 != no_replica);
+    REQUIRE(c.at(l2).propose("r5"));
+    c.tick(3);
+    for (auto id : c.members) {
+        REQUIRE(c.nodes[id].applied_data.size() == 6);
+        CHECK(c.nodes[id].applied_data.back() == "r5");
+    }
+}
+
+TEST_CASE("raft sends a snapshot to a follower behind the compacted log", "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    replica_id lag = l == 3 ? 1 : 3;
+    c.crash(lag);
+    for (int i = 0; i < 20; ++i) {
+        REQUIRE(c.at(l).propose("s" + std::to_string(i)));
+    }
+    c.tick(2);
+    // Compact both running replicas' logs (state of the model is durable once applied).
+    for (auto id : c.members) {
+        if (id == lag) {
+            continue;
+        }
+        auto& r = c.at(id);
+        auto point = r.applied();
+        write_batch b;
+        c.nodes[id].log->stage_compaction(point, *r.term_at(point), b);
+        REQUIRE(!c.nodes[id].store->write(b, false));
+        r.compact(point);
+        CHECK(r.snapshot_index() == point);
+    }
+    c.start(lag);
+    c.tick(30);
+    bool snapshot_sent = false;
+    for (auto& m : c.sent) {
+        snapshot_sent = snapshot_sent || m.type == msg_type::snapshot;
+    }
+    CHECK(snapshot_sent);
+    CHECK(c.nodes[lag].applied_data.size() == 20);
+    REQUIRE(c.at(l).propose("after"));
+    c.tick(3);
+    CHECK(c.nodes[lag].applied_data.back() == "after");
+    // The installed state survives a restart of the follower.
+    c.crash(lag);
+    c.start(lag);
+    CHECK(c.at(lag).snapshot_index() >= 21);
+}
+
+TEST_CASE("raft treats a wiped replica as recovering until a new leader has caught it up",
+          "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    REQUIRE(c.at(l).propose("before"));
+    c.tick(2);
+    replica_id wiped = l == 3 ? 1 : 3;
+    replica_id other = 6 - l - wiped;
+    c.wipe(wiped);
+    c.start(wiped);
+    CHECK(c.at(wiped).recovering());
+    // While recovering it refuses votes: the other follower cannot win with it alone.
+    c.crash(l);
+    c.at(other).campaign_now();
+    c.deliver();
+    CHECK(c.at(other).state() != role::leader);
+    c.start(l);
+    auto l2 = c.wait_leader(400);
+    REQUIRE(l2 != no_replica);
+    c.tick(60);
+    CHECK(!c.at(wiped).recovering());
+    CHECK(c.nodes[wiped].applied_data == strings({"before"}));
+    // Once a full member again it counts: the cluster commits with it and one other.
+    auto l3 = c.leader();
+    replica_id third = 6 - l3 - wiped;
+    c.crash(third);
+    REQUIRE(c.at(l3).propose("after"));
+    c.tick(3);
+    CHECK(c.nodes[wiped].applied_data == strings({"before", "after"}));
+}
+
+TEST_CASE("raft starts a new cluster when every member is empty", "[storage]") {
+    cluster c(3, 1024 * 1024, false);
+    for (auto id : c.members) {
+        CHECK(c.at(id).recovering());
+    }
+    REQUIRE(c.wait_leader() != no_replica);
+    for (auto id : c.members) {
+        CHECK(!c.at(id).recovering());
+    }
+}

@@ -14,6 +14,9 @@ step() { echo; echo "== sim-ci: $* ($(( $(date +%s) - started )) s)"; }
 step "determinism: 20 seeds, each run three times (twice here, once in a fresh process)"
 "$sim" determinism --seed "$start" --seeds 20 | tail -1
 
+step "determinism of the Raft world: 10 seeds"
+"$sim" determinism --seed "$start" --seeds 10 --profile raft | tail -1
+
 step "regression seeds (sim/regressions.txt)"
 grep -vE '^\s*(#|$)' sim/regressions.txt | sed 's/#.*//' | while read -r seed profile flags; do
   # shellcheck disable=SC2086  # flags are words
@@ -38,6 +41,10 @@ for profile in default disk; do
   step "fuzz, Tier B (real RocksDB on the crash file system): 400 seeds of $profile"
   "$sim" fuzz --seeds 400 --start-seed "$start" --profile "$profile" --storage rocksdb --jobs "$jobs" 2>/dev/null | tail -12
 done
+
+step "fuzz, Raft world: 600 seeds of 3 replicas, 150 of 5"
+"$sim" fuzz --seeds 600 --start-seed "$start" --profile raft --jobs "$jobs" 2>/dev/null | tail -12
+"$sim" fuzz --seeds 150 --start-seed "$start" --profile raft5 --jobs "$jobs" 2>/dev/null | tail -12
 
 step "planted bugs: each caught within its budget (3 trials), with and without oracles"
 "$sim" mutants --trials 3 --start-seed "$start" --jobs "$jobs"

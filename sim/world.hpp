@@ -73,6 +73,11 @@ struct run_result {
 std::vector<std::string> profile_names();
 
 /// Runs one world to its verdict. Never throws; a harness error becomes verdict::invalid.
+/// Profiles `raft` and `raft5` run the Raft world (run_raft_world).
 run_result run_world(const run_config& cfg);
+
+/// The Raft world: one Raft group of 3 (`raft`) or 5 (`raft5`) replicas on simulated disks and
+/// links, with clients proposing entries (sim/raft_world.cpp).
+run_result run_raft_world(const run_config& cfg);
 
 }  // namespace pravaha::sim

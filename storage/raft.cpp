@@ -685,7 +685,7 @@ void replica::handle_append(const message& m) {
         hard_.commit = std::min(hard_.commit, last_index());
     }
     r.index = last_new;
-    if (recovering_ && bound_known_ && hard_.term > recovering_bound_ && last_new >= m.commit) {
+    if (caught_up_after_recovery()) {
         leave_recovering();
         r.commit = 0;
     }
@@ -723,7 +723,7 @@ void replica::handle_snapshot(const message& m) {
         hard_.commit = m.index;
         r.index = m.index;
     }
-    if (recovering_ && bound_known_ && hard_.term > recovering_bound_ && r.index >= m.commit) {
+    if (caught_up_after_recovery()) {
         leave_recovering();
     }
     r.commit = bound_known_ && recovering_ ? recovering_bound_ : 0;
@@ -825,6 +825,17 @@ void replica::handle_probe_response(const message& m) {
     recovering_bound_ = std::max<uint64_t>(bound, 1);
 }
 
+bool replica::caught_up_after_recovery() const {
+    // The leader of a term above the bound was elected after we came back, without our vote,
+    // so its log holds every entry committed before its term (Leader Completeness). Once our log
+    // ends with an entry of its term, log matching makes our log a copy of that prefix: every
+    // entry we may have acknowledged before losing our disk and that committed is back. (Being
+    // caught up to the leader's commit index is not enough: it may lag behind what an earlier
+    // leader committed; found by pravaha-sim, seed 0x41 of the raft profile.)
+    return recovering_ && bound_known_ && hard_.term > recovering_bound_ &&
+           last_term() == hard_.term;
+}
+
 void replica::leave_recovering() {
     recovering_ = false;
     recovering_dirty_ = false;
@@ -897,6 +908,8 @@ void replica::advance() {
 void replica::compact(uint64_t index) {
     PRAVAHA_ASSERT(index <= applied_, "raft compact beyond applied group={} index={} applied={}",
                    cfg_.group, index, applied_);
+    // Only a planted bug (truncate_committed) can leave the log shorter than what was applied.
+    index = std::min(index, last_index());
     if (index <= snap_index_) {
         return;
     }
@@ -909,7 +922,7 @@ void replica::compact(uint64_t index) {
 }
 
 uint64_t replica::compact_point(uint64_t durable_applied) const {
-    uint64_t p = std::min(durable_applied, applied_);
+    uint64_t p = std::min({durable_applied, applied_, last_index()});
     if (role_ != role::leader || log_bytes_ > cfg_.retained_bytes_max) {
         return p;
     }

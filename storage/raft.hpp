@@ -182,6 +182,7 @@ private:
     void handle_probe_response(const message& m);
     void tick_leader();
     void tick_probes();
+    bool caught_up_after_recovery() const;
     void leave_recovering();
     void append_local(uint64_t term, std::string data);
     void truncate_after(uint64_t index);

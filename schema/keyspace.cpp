@@ -42,4 +42,17 @@ size_t find_range(const std::vector<segment_range>& ranges, double key) {
     return static_cast<size_t>(it - ranges.begin());
 }
 
+uint32_t container_of(const segment_key& key, uint32_t container_count) {
+    if (container_count <= 1) {
+        return 0;
+    }
+    uint64_t h = key.stream.value * 0x9e3779b97f4a7c15ULL ^ key.segment.value;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return static_cast<uint32_t>(h % container_count);
+}
+
 }  // namespace pravaha

@@ -19,4 +19,9 @@ std::vector<segment_range> equal_ranges(uint32_t count, uint32_t epoch, uint32_t
 /// Precondition: ranges is non-empty and 0 <= key < 1.
 size_t find_range(const std::vector<segment_range>& ranges, double key);
 
+/// The segment container that owns a segment in a cluster of `container_count` containers:
+/// murmur3's fmix64 over the stream uid and segment id. Persisted data depends on it: never
+/// change the function.
+uint32_t container_of(const segment_key& key, uint32_t container_count);
+
 }  // namespace pravaha

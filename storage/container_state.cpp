@@ -1,6 +1,7 @@
 #include "storage/container_state.hpp"
 
 #include "schema/errc.hpp"
+#include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
 #include "storage/keys.hpp"
@@ -44,10 +45,41 @@ std::optional<uint32_t> count_events(std::string_view data) {
     return n;
 }
 
-container_state::container_state(log_store& store, uint32_t container)
-    : store_(store), container_(container) {}
+container_state::container_state(log_store& store, uint32_t container, uint32_t container_count)
+    : store_(store), container_(container), container_count_(container_count) {}
+
+bool container_state::owns(const segment_key& key) const {
+    return container_count_ <= 1 || container_of(key, container_count_) == container_;
+}
 
 caf::error container_state::recover(local_log& log) {
+    if (auto err = open()) {
+        return err;
+    }
+    size_t replayed = 0;
+    auto err =
+        log.read_after(applied_index_, [&](uint64_t index, std::string_view bytes) -> caf::error {
+            auto ops = decode_log_entry(bytes);
+            if (!ops) {
+                return std::move(ops.error());
+            }
+            auto res = apply_entry(index, *ops);
+            if (!res) {
+                return std::move(res.error());
+            }
+            ++replayed;
+            return {};
+        });
+    if (err) {
+        return err;
+    }
+    module_log("storage")->info(
+        "container recovered container={} segments={} applied_index={} replayed_entries={}",
+        container_, segments_.size(), applied_index_, replayed);
+    return {};
+}
+
+caf::error container_state::open() {
     segments_.clear();
     caf::error decode_err;
     auto err = store_.scan("G", "H", [&](std::string_view k, std::string_view v) {
@@ -61,7 +93,9 @@ caf::error container_state::recover(local_log& log) {
             return false;
         }
         segment_key key{stream_uid{keys::get_u64(k, 1)}, segment_id{keys::get_u64(k, 9)}};
-        segments_[key].meta = *meta;
+        if (owns(key)) {
+            segments_[key].meta = *meta;
+        }
         return true;
     });
     if (err || decode_err) {
@@ -91,25 +125,77 @@ caf::error container_state::recover(local_log& log) {
         return std::move(applied.error());
     }
     applied_index_ = *applied && (*applied)->size() == 8 ? keys::get_u64(**applied, 0) : 0;
-    size_t replayed = 0;
-    err = log.read_after(applied_index_, [&](uint64_t index, std::string_view bytes) -> caf::error {
-        auto ops = decode_log_entry(bytes);
-        if (!ops) {
-            return std::move(ops.error());
+    return {};
+}
+
+namespace {
+
+void put_field(std::string& out, std::string_view v) {
+    keys::put_u32(out, static_cast<uint32_t>(v.size()));
+    out.append(v);
+}
+
+}  // namespace
+
+caf::expected<std::string> container_state::snapshot() const {
+    // Records of (key, value): the metadata, data blocks and writer attributes of every segment
+    // this container owns. Key order is the store's, so installing is a sequence of puts.
+    std::string out;
+    for (const auto& [key, seg] : segments_) {
+        for (char tag : {'G', 'D', 'W'}) {
+            auto prefix = keys::segment_prefix(tag, key);
+            auto err = store_.scan(prefix, keys::prefix_end(prefix),
+                                   [&](std::string_view k, std::string_view v) {
+                                       put_field(out, k);
+                                       put_field(out, v);
+                                       return true;
+                                   });
+            if (err) {
+                return err;
+            }
         }
-        auto res = apply_entry(index, *ops);
-        if (!res) {
-            return std::move(res.error());
-        }
-        ++replayed;
-        return {};
-    });
-    if (err) {
-        return err;
     }
-    module_log("storage")->info(
-        "container recovered container={} segments={} applied_index={} replayed_entries={}",
-        container_, segments_.size(), applied_index_, replayed);
+    return out;
+}
+
+caf::error container_state::stage_install(std::string_view data, uint64_t index, write_batch& b) {
+    // Validate first: nothing is staged from a malformed snapshot.
+    std::vector<std::pair<std::string_view, std::string_view>> records;
+    size_t pos = 0;
+    auto field = [&](std::string_view& f) {
+        if (pos + 4 > data.size()) {
+            return false;
+        }
+        uint32_t n = 0;
+        for (size_t i = 0; i < 4; ++i) {
+            n = (n << 8) | static_cast<unsigned char>(data[pos + i]);
+        }
+        pos += 4;
+        if (pos + n > data.size()) {
+            return false;
+        }
+        f = data.substr(pos, n);
+        pos += n;
+        return true;
+    };
+    while (pos < data.size()) {
+        std::string_view k;
+        std::string_view v;
+        if (!field(k) || !field(v) || k.size() < 17) {
+            return caf::make_error(errc::malformed_message, "container snapshot is malformed");
+        }
+        records.emplace_back(k, v);
+    }
+    for (const auto& [key, seg] : segments_) {
+        for (char tag : {'G', 'D', 'W'}) {
+            auto prefix = keys::segment_prefix(tag, key);
+            b.erase_range(prefix, keys::prefix_end(prefix));
+        }
+    }
+    for (const auto& [k, v] : records) {
+        b.put(std::string(k), std::string(v));
+    }
+    b.put(keys::applied(container_), encode_i64(static_cast<int64_t>(index)));
     return {};
 }
 

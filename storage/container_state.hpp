@@ -31,11 +31,28 @@ struct op_result {
 /// Lifecycle: construct, `recover(log)`, then any calls. Owned by one actor; not thread-safe.
 class container_state {
 public:
-    container_state(log_store& store, uint32_t container);
+    /// `container_count` > 1: the node's store holds several containers (a cluster); this one
+    /// owns only the segments `container_of` maps to it.
+    container_state(log_store& store, uint32_t container, uint32_t container_count = 1);
 
     /// Loads segment metadata and writer attributes, then re-applies log entries after the
     /// stored applied index. Errors: storage_io, malformed_message.
     [[nodiscard]] caf::error recover(local_log& log);
+
+    /// Loads segment metadata, writer attributes and the applied index, without replaying a
+    /// log (a Raft replica re-applies committed entries itself). Errors: storage_io,
+    /// malformed_message.
+    [[nodiscard]] caf::error open();
+
+    /// The whole state of this container at the applied index (segment metadata, data and
+    /// writer attributes), for a Raft follower behind the compacted log.
+    /// Errors: storage_io.
+    [[nodiscard]] caf::expected<std::string> snapshot() const;
+
+    /// Adds to `b` the writes that replace this container's state with `data` (from
+    /// `snapshot()`) applied through `index`; after `b` is written, call `open()`.
+    /// Errors: malformed_message (nothing is added), storage_io.
+    [[nodiscard]] caf::error stage_install(std::string_view data, uint64_t index, write_batch& b);
 
     /// Rejects an operation that can never succeed against the current state (unknown or sealed
     /// segment, malformed or oversized events). Passing does not guarantee success at apply time.
@@ -88,8 +105,11 @@ private:
     static bool already_stored(const segment& seg, const container_op& op);
     static caf::error fenced(const segment& seg, const container_op& op);
 
+    bool owns(const segment_key& key) const;
+
     log_store& store_;
     uint32_t container_;
+    uint32_t container_count_;
     uint64_t applied_index_ = 0;
     std::unordered_map<segment_key, segment, segment_key_hash> segments_;
 };

@@ -307,3 +307,55 @@ TEST_CASE("a resent block that is stored already is acknowledged even after a se
     REQUIRE(all);
     CHECK(events_of(*all) == std::vector<std::string>{"a"});
 }
+
+TEST_CASE("container_state owns only its containers' segments and moves them by snapshot",
+          "[storage]") {
+    test::temp_dir dir;
+    auto store = open_rocksdb({dir.path()});
+    REQUIRE(store);
+    // Find one segment for each of two containers.
+    std::vector<segment_key> mine;
+    std::vector<segment_key> theirs;
+    for (uint64_t n = 0; mine.size() < 2 || theirs.empty(); ++n) {
+        segment_key k{stream_uid{7}, segment_id::make(0, static_cast<uint32_t>(n))};
+        (container_of(k, 2) == 0 ? mine : theirs).push_back(k);
+    }
+    container_state c0(**store, 0, 2);
+    REQUIRE(!c0.open());
+    uint64_t index = 0;
+    for (auto& k : mine) {
+        auto res = c0.apply_entry(++index, {create_op(k)});
+        REQUIRE(res);
+    }
+    auto op = append_op(0, {"a", "bb"});
+    op.key = mine[0];
+    REQUIRE(c0.apply_entry(++index, {op}));
+    // A state for container 1 on the same store does not see container 0's segments.
+    container_state c1(**store, 1, 2);
+    REQUIRE(!c1.open());
+    CHECK(c1.segment_count() == 0);
+    CHECK(!c1.status(mine[0]));
+    auto snap = c0.snapshot();
+    REQUIRE(snap);
+
+    test::temp_dir dir2;
+    auto store2 = open_rocksdb({dir2.path()});
+    REQUIRE(store2);
+    container_state copy(**store2, 0, 2);
+    REQUIRE(!copy.open());
+    write_batch b;
+    CHECK(code_of(copy.stage_install("garbage", index, b)) == errc::malformed_message);
+    CHECK(b.empty());
+    REQUIRE(!copy.stage_install(*snap, index, b));
+    REQUIRE(!(*store2)->write(b, true));
+    REQUIRE(!copy.open());
+    CHECK(copy.applied_index() == index);
+    CHECK(copy.segment_count() == 2);
+    auto r = copy.read(mine[0], 0, 1024);
+    REQUIRE(r);
+    CHECK(events_of(*r) == std::vector<std::string>{"a", "bb"});
+    // Dedup state travels too: a resend of the same events is not stored again.
+    auto res = copy.apply_entry(index + 1, {op});
+    REQUIRE(res);
+    CHECK((*res)[0].ack.appended_events == 0);
+}

@@ -10,11 +10,154 @@
 
 namespace pravaha::storage {
 
-controller_state::controller_state(log_store& store) : store_(store) {}
+namespace {
+
+std::string applied_key() {
+    return "Ma";
+}
+
+void put_string(std::string& out, const std::string& v) {
+    keys::put_u32(out, static_cast<uint32_t>(v.size()));
+    out += v;
+}
+
+bool get_string(std::string_view in, size_t& pos, std::string& out) {
+    if (pos + 4 > in.size()) {
+        return false;
+    }
+    auto n = keys::get_u32(in, pos);
+    pos += 4;
+    if (pos + n > in.size()) {
+        return false;
+    }
+    out = std::string(in.substr(pos, n));
+    pos += n;
+    return true;
+}
+
+}  // namespace
+
+controller_state::controller_state(log_store& store, bool replicated)
+    : store_(store), replicated_(replicated) {}
+
+std::string controller_state::encode(const command& c) {
+    std::string out;
+    out.push_back(static_cast<char>(c.type));
+    put_string(out, c.scope);
+    put_string(out, c.name);
+    keys::put_u32(out, c.segments);
+    keys::put_u64(out, static_cast<uint64_t>(c.now_ms));
+    return out;
+}
+
+caf::expected<controller_state::command> controller_state::decode(std::string_view bytes) {
+    command c;
+    size_t pos = 1;
+    auto bad = caf::make_error(errc::malformed_message, "malformed controller command");
+    if (bytes.empty() || bytes[0] < 1 || bytes[0] > 5) {
+        return bad;
+    }
+    c.type = static_cast<command::kind>(bytes[0]);
+    if (!get_string(bytes, pos, c.scope) || !get_string(bytes, pos, c.name) ||
+        pos + 12 != bytes.size()) {
+        return bad;
+    }
+    c.segments = keys::get_u32(bytes, pos);
+    c.now_ms = static_cast<int64_t>(keys::get_u64(bytes, pos + 4));
+    return c;
+}
+
+caf::expected<controller_state::outcome> controller_state::apply(uint64_t index, const command& c) {
+    applying_index_ = index;
+    outcome out;
+    switch (c.type) {
+        case command::kind::create_scope:
+            out.error = create_scope(c.scope);
+            break;
+        case command::kind::delete_scope:
+            out.error = delete_scope(c.scope);
+            break;
+        case command::kind::create_stream: {
+            auto rec = create_stream(c.scope, c.name, c.segments, c.now_ms);
+            rec ? (void)(out.record = std::move(*rec)) : (void)(out.error = std::move(rec.error()));
+            break;
+        }
+        case command::kind::seal_stream: {
+            auto rec = seal_stream(c.scope, c.name);
+            rec ? (void)(out.record = std::move(*rec)) : (void)(out.error = std::move(rec.error()));
+            break;
+        }
+        case command::kind::delete_stream:
+            out.error = delete_stream(c.scope, c.name);
+            break;
+    }
+    if (code_of(out.error) == errc::storage_io) {
+        return std::move(out.error);
+    }
+    if (applied_index_ < index) {
+        // The command changed nothing (refused): still record that the entry was applied.
+        if (auto err = apply_noop(index)) {
+            return err;
+        }
+    }
+    return out;
+}
+
+caf::error controller_state::apply_noop(uint64_t index) {
+    write_batch b;
+    std::string v;
+    keys::put_u64(v, index);
+    b.put(applied_key(), std::move(v));
+    if (auto err = store_.write(b, false)) {
+        return err;
+    }
+    applied_index_ = index;
+    return {};
+}
+
+caf::expected<std::string> controller_state::snapshot() const {
+    std::string out;
+    auto err = store_.scan("Mb", "Mv", [&](std::string_view k, std::string_view v) {
+        put_string(out, std::string(k));
+        put_string(out, std::string(v));
+        return true;
+    });
+    if (err) {
+        return err;
+    }
+    return out;
+}
+
+caf::error controller_state::stage_install(std::string_view data, uint64_t index, write_batch& b) {
+    std::vector<std::pair<std::string, std::string>> records;
+    size_t pos = 0;
+    while (pos < data.size()) {
+        std::string k;
+        std::string v;
+        if (!get_string(data, pos, k) || !get_string(data, pos, v) || k.size() < 2 || k[0] != 'M') {
+            return caf::make_error(errc::malformed_message, "controller snapshot is malformed");
+        }
+        records.emplace_back(std::move(k), std::move(v));
+    }
+    b.erase_range("Mb", "Mv");
+    for (auto& [k, v] : records) {
+        b.put(std::move(k), std::move(v));
+    }
+    std::string v;
+    keys::put_u64(v, index);
+    b.put(applied_key(), std::move(v));
+    return {};
+}
 
 caf::error controller_state::load() {
     scopes_.clear();
     streams_.clear();
+    next_uid_ = 1;
+    auto applied = store_.get(applied_key());
+    if (!applied) {
+        return std::move(applied.error());
+    }
+    applied_index_ = *applied && (*applied)->size() == 8 ? keys::get_u64(**applied, 0) : 0;
     if (auto err = store_.scan("Ms", "Mt", [&](std::string_view k, std::string_view) {
             scopes_.emplace(k.substr(2));
             return true;
@@ -48,7 +191,17 @@ caf::error controller_state::load() {
 }
 
 caf::error controller_state::persist(write_batch& batch) {
-    return store_.write(batch, true);
+    if (!replicated_) {
+        return store_.write(batch, true);
+    }
+    std::string v;
+    keys::put_u64(v, applying_index_);
+    batch.put(applied_key(), std::move(v));
+    if (auto err = store_.write(batch, false)) {
+        return err;
+    }
+    applied_index_ = applying_index_;
+    return {};
 }
 
 caf::error controller_state::create_scope(const std::string& scope) {

@@ -19,7 +19,47 @@ namespace pravaha::storage {
 /// Lifecycle: construct, `load()`, then any calls. Owned by one (detached) actor.
 class controller_state {
 public:
-    explicit controller_state(log_store& store);
+    /// `replicated`: the controller is a Raft group (group 0). Changes then go through
+    /// `apply` on every replica and are written unsynced together with the applied index; the
+    /// Raft log entry, fsynced on a majority, is what makes them durable.
+    explicit controller_state(log_store& store, bool replicated = false);
+
+    /// A metadata change as a Raft log entry.
+    struct command {
+        enum class kind : uint8_t {
+            create_scope = 1,
+            delete_scope = 2,
+            create_stream = 3,
+            seal_stream = 4,
+            delete_stream = 5,
+        };
+        kind type = kind::create_scope;
+        std::string scope;
+        std::string name;
+        uint32_t segments = 0;
+        int64_t now_ms = 0;
+    };
+    static std::string encode(const command& c);
+    /// Errors: malformed_message.
+    [[nodiscard]] static caf::expected<command> decode(std::string_view bytes);
+
+    /// What a command did: its error for the client (e.g. stream_exists), or the record.
+    struct outcome {
+        caf::error error;
+        stream_record record;
+    };
+    /// Applies committed entry `index` (replicated mode). A storage error is returned as the
+    /// error of the call: the owner must stop.
+    [[nodiscard]] caf::expected<outcome> apply(uint64_t index, const command& c);
+    /// Records an applied entry that changes nothing (a Raft leader's no-op).
+    [[nodiscard]] caf::error apply_noop(uint64_t index);
+    uint64_t applied_index() const { return applied_index_; }
+
+    /// All metadata at the applied index, for a Raft follower behind the compacted log.
+    [[nodiscard]] caf::expected<std::string> snapshot() const;
+    /// Adds to `b` the replacement of all metadata by `data` applied through `index`; after
+    /// `b` is written, call `load()`. Errors: malformed_message (nothing added).
+    [[nodiscard]] caf::error stage_install(std::string_view data, uint64_t index, write_batch& b);
 
     /// Loads all scopes and stream records. Errors: storage_io, malformed_message.
     [[nodiscard]] caf::error load();
@@ -52,6 +92,9 @@ private:
     caf::error persist(write_batch& batch);
 
     log_store& store_;
+    bool replicated_;
+    uint64_t applied_index_ = 0;
+    uint64_t applying_index_ = 0;  // the entry being applied (replicated mode)
     std::set<std::string> scopes_;
     std::map<std::pair<std::string, std::string>, stream_record> streams_;
     uint64_t next_uid_ = 1;

@@ -38,6 +38,14 @@ inline void put_u32(std::string& out, uint32_t v) {
     }
 }
 
+inline uint32_t get_u32(std::string_view in, size_t pos) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) {
+        v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
+    }
+    return v;
+}
+
 inline uint64_t get_u64(std::string_view in, size_t pos) {
     uint64_t v = 0;
     for (size_t i = 0; i < 8; ++i) {

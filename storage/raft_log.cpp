@@ -10,14 +10,6 @@ namespace {
 constexpr size_t hard_state_bytes = 8 + 4 + 8;
 constexpr size_t snapshot_point_bytes = 16;
 
-uint32_t get_u32(std::string_view in, size_t pos) {
-    uint32_t v = 0;
-    for (size_t i = 0; i < 4; ++i) {
-        v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
-    }
-    return v;
-}
-
 }  // namespace
 
 raft_log::raft_log(log_store& store, uint32_t group) : store_(store), group_(group) {}
@@ -34,7 +26,7 @@ caf::expected<durable_state> raft_log::load() {
                                    "raft hard state of group " + std::to_string(group_));
         }
         st.hard.term = keys::get_u64(**hard, 0);
-        st.hard.vote = get_u32(**hard, 8);
+        st.hard.vote = keys::get_u32(**hard, 8);
         st.hard.commit = keys::get_u64(**hard, 12);
     }
     auto snap = store_.get(keys::raft(group_, 's'));

@@ -39,17 +39,42 @@ namespace pravaha::actors {
 using durable_log_actor =
     caf::typed_actor<caf::replies_to<append_atom, std::string, uint64_t>::with<uint64_t>>;
 
-/// A segment container: the public data path plus the controller's segment operations and
-/// its own timer and flush messages.
+/// A segment container: the public data path plus the controller's segment operations, its own
+/// timer and flush messages, and (in a cluster) Raft traffic, ticks and status.
 using container_actor = segment_store_api::extend<
     caf::replies_to<create_segment_atom, segment_key>::with<bool>,
     caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
     caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
     caf::replies_to<segment_status_atom, segment_key>::with<segment_status>,
     caf::reacts_to<read_timeout_atom, uint64_t>,
-    caf::reacts_to<flushed_atom>>;
+    caf::reacts_to<flushed_atom>,
+    caf::reacts_to<raft_atom, raft::message>,
+    caf::reacts_to<raft_tick_atom>,
+    caf::replies_to<raft_status_atom>::with<raft::group_status>>;
 
-using controller_actor = controller_api;
+/// Where a replica sends Raft messages for other nodes (the runtime's peer router, or the
+/// simulator's network). One way, best effort: Raft resends what is lost.
+using raft_peers_actor = caf::typed_actor<caf::reacts_to<raft_atom, raft::message>>;
+
+/// Raft settings of a replica in a cluster.
+struct raft_settings {
+    uint32_t node_id = 0;
+    std::vector<uint32_t> members;  ///< node ids of the group's replicas (including node_id)
+    raft_peers_actor peers;
+    std::chrono::milliseconds tick{50};
+    uint32_t election_ticks = 10;  ///< election timeout: random in [10, 20) ticks
+    uint64_t seed = 1;
+};
+
+/// Controller ops plus, in a cluster, Raft traffic, ticks and status.
+using controller_actor =
+    controller_api::extend<caf::reacts_to<raft_atom, raft::message>,
+                           caf::reacts_to<raft_tick_atom>,
+                           caf::replies_to<raft_status_atom>::with<raft::group_status>>;
+
+/// The segment operations the controller needs: a container (standalone) or the node's segment
+/// router, which sends them to the leader of the segment's container (cluster).
+using segment_admin_actor = segment_admin_api;
 
 struct container_config {
     uint32_t id = 0;
@@ -74,6 +99,11 @@ struct container_config {
     /// Run the container on its own thread (production with `inline_log`, which blocks on
     /// fsync); false on the deterministic scheduler.
     bool detached = false;
+    /// Cluster mode: containers in the node's store (segments map to containers by
+    /// `container_of`), and this container is a replica of Raft group `id + 1` (`raft.members`
+    /// not empty) instead of writing a local log.
+    uint32_t container_count = 1;
+    raft_settings raft;
 };
 
 /// Recovers the container's state from the store (replaying its log), then spawns the container
@@ -83,10 +113,12 @@ struct container_config {
 
 struct controller_config {
     storage::log_store* store = nullptr;  ///< outlives the actor system
-    container_actor container;
+    segment_admin_actor container;
     std::chrono::milliseconds request_timeout{30000};
     std::function<int64_t()> wall_clock_ms;  ///< the injected wall clock for record timestamps
     bool detached = true;
+    /// Cluster mode: the controller is a replica of Raft group 0 (`raft.members` not empty).
+    raft_settings raft;
 };
 
 /// Loads the metadata, spawns the controller, and re-issues the idempotent segment operations
@@ -97,8 +129,9 @@ struct controller_config {
 /// One node's actors: the endpoint clients talk to, and the actors behind it.
 struct node_actors {
     node_api endpoint;
-    container_actor container;
+    container_actor container;  ///< container 0
     controller_actor controller;
+    std::vector<container_actor> containers;  ///< every container replica of the node
 };
 
 struct node_config {
@@ -114,5 +147,28 @@ struct node_config {
 /// forwards client requests to them. On error nothing is left running.
 /// Errors: storage_io, malformed_message.
 [[nodiscard]] caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config& cfg);
+
+/// A node of a cluster: every node holds a replica of the controller (Raft group 0) and of
+/// every segment container (group c + 1); Raft elects the leaders.
+struct cluster_config {
+    storage::log_store* store = nullptr;  ///< outlives the actor system
+    uint32_t node_id = 0;
+    std::vector<raft::cluster_member> members;  ///< every node, this one included
+    uint32_t container_count = 4;
+    std::function<int64_t()> wall_clock_ms;
+    bool detached = true;
+    std::chrono::milliseconds tick{50};
+    uint32_t election_ticks = 10;  ///< election timeout: random in [10, 20) ticks
+    /// Opens connections to other nodes: answers `(connect_atom, host, port)` like CAF's
+    /// middleman actor (the transport seam; the simulator installs its network).
+    caf::actor connector;
+    std::chrono::milliseconds request_timeout{5000};
+};
+
+/// Recovers and spawns a cluster node's replicas and its endpoint, which carries Raft traffic to
+/// and from the other nodes and routes requests to the leaders. On error nothing is left running.
+/// Errors: storage_io, corrupt_data, malformed_message, invalid_argument.
+[[nodiscard]] caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys,
+                                                            const cluster_config& cfg);
 
 }  // namespace pravaha::actors

@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "actors/raft_driver.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
@@ -35,11 +36,20 @@ struct batch {
     size_t bytes = 0;
 };
 
+// A batch proposed to Raft at some index in some term; answered when that index is applied
+// (if the entry there is still ours) or when leadership is lost (outcome unknown).
+struct proposal {
+    uint64_t term = 0;
+    std::shared_ptr<batch> ops;
+};
+
 struct container_state_t {
     container_config cfg;
     std::shared_ptr<storage::container_state> sm;
     durable_log_actor log;
     std::shared_ptr<storage::local_log> inline_log;  // set on the standalone fast path
+    std::shared_ptr<raft_driver> raft;               // set in a cluster
+    std::map<uint64_t, proposal> proposed;           // raft index -> batch
     batch pending;
     bool flushing = false;
     bool flush_scheduled = false;
@@ -85,13 +95,9 @@ void fail_batch(batch& b, const caf::error& err) {
 
 void serve_waiters(container_ptr self, const segment_key& key);
 
-void on_committed(container_ptr self, const std::shared_ptr<batch>& current, uint64_t index) {
-    auto& s = self->state;
-    auto applied = s.sm->apply(index, current->ops);
-    // The entry is durable, so writers may be acknowledged before the state write below; the
-    // replies travel while we write.
-    for (size_t i = 0; i < applied.results.size(); ++i) {
-        auto& res = applied.results[i];
+void deliver_results(batch& b, const std::vector<storage::op_result>& results) {
+    for (size_t i = 0; i < results.size() && i < b.replies.size(); ++i) {
+        auto& res = results[i];
         std::visit(
             [&](auto& p) {
                 using promise_type = std::decay_t<decltype(p)>;
@@ -103,8 +109,16 @@ void on_committed(container_ptr self, const std::shared_ptr<batch>& current, uin
                     p.deliver(true);
                 }
             },
-            current->replies[i]);
+            b.replies[i]);
     }
+}
+
+void on_committed(container_ptr self, const std::shared_ptr<batch>& current, uint64_t index) {
+    auto& s = self->state;
+    auto applied = s.sm->apply(index, current->ops);
+    // The entry is durable, so writers may be acknowledged before the state write below; the
+    // replies travel while we write.
+    deliver_results(*current, applied.results);
     if (auto err = s.sm->persist(applied.writes)) {
         // The state write failed: stop, so that a restart re-applies the entry from the log.
         // Nothing is served from the unwritten state.
@@ -129,8 +143,92 @@ void on_log_failure(container_ptr self, const std::shared_ptr<batch>& current, c
     self->quit(err);
 }
 
+caf::error not_leader(const storage::raft::replica& r) {
+    return caf::make_error(errc::not_leader, std::to_string(r.leader()));
+}
+
+// Answers every proposal still waiting: after a lost leadership or a storage error their
+// outcome is unknown (a new leader may still commit them); writers resend, dedup decides.
+void fail_proposals(container_ptr self, const caf::error& err) {
+    for (auto& [index, p] : self->state.proposed) {
+        fail_batch(*p.ops, err);
+    }
+    self->state.proposed.clear();
+}
+
+void drive(container_ptr self) {
+    auto& st = self->state;
+    if (auto err = st.raft->drive()) {
+        module_log("actors")->error("container raft storage failed container={} error={}",
+                                    st.cfg.id, render_error(err));
+        fail_proposals(self, err);
+        fail_batch(st.pending, err);
+        self->quit(err);
+        return;
+    }
+    auto& r = st.raft->replica();
+    if (r.state() != storage::raft::role::leader && !st.proposed.empty()) {
+        fail_proposals(self, not_leader(r));
+    }
+}
+
+// One committed entry of the Raft log: applied on every replica; the leader that proposed it
+// answers its writers.
+caf::error apply_raft_entry(container_ptr self, uint64_t index, const std::string& data) {
+    auto& st = self->state;
+    std::vector<container_op> ops;
+    if (!data.empty()) {
+        auto decoded = decode_log_entry(data);
+        if (!decoded) {
+            return std::move(decoded.error());
+        }
+        ops = std::move(*decoded);
+    }
+    auto applied = st.sm->apply(index, ops);
+    if (auto it = st.proposed.find(index); it != st.proposed.end()) {
+        if (st.raft->replica().term_at(index) == it->second.term) {
+            deliver_results(*it->second.ops, applied.results);
+        } else {
+            fail_batch(*it->second.ops, not_leader(st.raft->replica()));
+        }
+        st.proposed.erase(it);
+    }
+    if (auto err = st.sm->persist(applied.writes)) {
+        return err;
+    }
+    for (const auto& op : ops) {
+        serve_waiters(self, op.key);
+    }
+    return {};
+}
+
+void flush_raft(container_ptr self) {
+    auto& st = self->state;
+    if (st.pending.ops.empty()) {
+        return;
+    }
+    auto& r = st.raft->replica();
+    if (r.state() != storage::raft::role::leader) {
+        fail_batch(st.pending, not_leader(r));
+        return;
+    }
+    auto current = std::make_shared<batch>(std::move(st.pending));
+    st.pending = batch{};
+    auto index = r.propose(encode_log_entry(current->ops));
+    if (!index) {
+        fail_batch(*current, index.error());
+        return;
+    }
+    st.proposed[*index] = proposal{r.term(), current};
+    drive(self);
+}
+
 void flush(container_ptr self) {
     auto& st = self->state;
+    if (st.raft) {
+        flush_raft(self);
+        return;
+    }
     if (st.flushing || st.pending.ops.empty()) {
         return;
     }
@@ -163,6 +261,9 @@ void flush(container_ptr self) {
 // return value no longer reaches the client, so every early error must come first.
 caf::error admit(container_ptr self, const container_op& op) {
     auto& st = self->state;
+    if (st.raft && st.raft->replica().state() != storage::raft::role::leader) {
+        return not_leader(st.raft->replica());
+    }
     if (auto err = st.sm->precheck(op)) {
         return err;
     }
@@ -177,7 +278,7 @@ void enqueue(container_ptr self, container_op op, reply r) {
     st.pending.bytes += op.data.size();
     st.pending.ops.push_back(std::move(op));
     st.pending.replies.push_back(std::move(r));
-    if (st.inline_log) {
+    if (st.inline_log || st.raft) {
         // Flush behind everything already in the mailbox, so that all appends that arrived
         // during the previous fsync share the next one (group commit).
         if (!st.flush_scheduled) {
@@ -257,14 +358,37 @@ void serve_waiters(container_ptr self, const segment_key& key) {
     }
 }
 
+void start_raft(container_ptr self, std::shared_ptr<raft_driver> raft) {
+    auto& st = self->state;
+    st.raft = std::move(raft);
+    raft_hooks hooks;
+    hooks.apply = [self](uint64_t index, const std::string& data) {
+        return apply_raft_entry(self, index, data);
+    };
+    hooks.snapshot = [self] { return self->state.sm->snapshot(); };
+    hooks.stage_install = [self](const storage::raft::snapshot& snap, storage::write_batch& b) {
+        return self->state.sm->stage_install(snap.data, snap.index, b);
+    };
+    hooks.installed = [self](uint64_t) { return self->state.sm->open(); };
+    auto peers = st.cfg.raft.peers;
+    hooks.send = [self, peers](raft::message m) {
+        self->send(peers, raft_atom::value, std::move(m));
+    };
+    st.raft->set_hooks(std::move(hooks));
+    self->delayed_send(self, st.cfg.raft.tick, raft_tick_atom::value);
+}
+
 container_actor::behavior_type container_impl(container_ptr self,
                                               std::shared_ptr<storage::container_state> sm,
                                               std::shared_ptr<storage::local_log> log,
+                                              std::shared_ptr<raft_driver> raft,
                                               container_config cfg) {
     auto& st = self->state;
     st.cfg = cfg;
     st.sm = std::move(sm);
-    if (cfg.inline_log) {
+    if (raft) {
+        start_raft(self, std::move(raft));
+    } else if (cfg.inline_log) {
         st.inline_log = log;
     } else if (cfg.detached_log) {
         st.log = self->spawn<caf::linked + caf::detached>(durable_log_impl, log);
@@ -310,6 +434,10 @@ container_actor::behavior_type container_impl(container_ptr self,
             return rp;
         },
         [=](read_atom, const read_request& req) -> caf::result<read_result> {
+            if (self->state.raft &&
+                self->state.raft->replica().state() != storage::raft::role::leader) {
+                return not_leader(self->state.raft->replica());
+            }
             caf::error err;
             auto res = do_read(self, req, err);
             if (err) {
@@ -345,6 +473,34 @@ container_actor::behavior_type container_impl(container_ptr self,
         [=](delete_segment_atom, const segment_key& key) {
             return segment_op(self, container_op::kind::delete_segment, key);
         },
+        [=](raft_atom, raft::message& m) {
+            if (!self->state.raft) {
+                return;
+            }
+            self->state.raft->replica().step(m);
+            drive(self);
+        },
+        [=](raft_tick_atom) {
+            if (!self->state.raft) {
+                return;
+            }
+            self->state.raft->replica().tick();
+            drive(self);
+            self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
+        },
+        [=](raft_status_atom) -> raft::group_status {
+            auto& s = self->state;
+            if (s.raft) {
+                return s.raft->status();
+            }
+            raft::group_status g;  // standalone: a group of one, always the leader
+            g.group = s.cfg.id + 1;
+            g.role = "leader";
+            g.commit = s.sm->applied_index();
+            g.applied = s.sm->applied_index();
+            g.last_index = s.sm->applied_index();
+            return g;
+        },
         [=](segment_status_atom, const segment_key& key) -> caf::result<segment_status> {
             auto meta = self->state.sm->status(key);
             if (!meta) {
@@ -364,6 +520,28 @@ container_actor::behavior_type container_impl(container_ptr self,
 caf::expected<container_actor> spawn_container(caf::actor_system& sys,
                                                const container_config& cfg) {
     PRAVAHA_ASSERT(cfg.store != nullptr, "container needs a store");
+    if (!cfg.raft.members.empty()) {
+        auto sm =
+            std::make_shared<storage::container_state>(*cfg.store, cfg.id, cfg.container_count);
+        if (auto err = sm->open()) {
+            return err;
+        }
+        storage::raft::config rc;
+        rc.group = cfg.id + 1;
+        rc.id = cfg.raft.node_id;
+        rc.members = cfg.raft.members;
+        rc.election_ticks = cfg.raft.election_ticks;
+        rc.seed = cfg.raft.seed;
+        auto raft = std::make_shared<raft_driver>(*cfg.store, rc);
+        if (auto err = raft->open(sm->applied_index())) {
+            return err;
+        }
+        std::shared_ptr<storage::local_log> no_log;
+        if (cfg.detached) {
+            return sys.spawn<caf::detached>(container_impl, sm, no_log, raft, cfg);
+        }
+        return sys.spawn(container_impl, sm, no_log, raft, cfg);
+    }
     auto log = std::make_shared<storage::local_log>(*cfg.store, cfg.id);
     if (auto err = log->open()) {
         return err;
@@ -372,10 +550,11 @@ caf::expected<container_actor> spawn_container(caf::actor_system& sys,
     if (auto err = sm->recover(*log)) {
         return err;
     }
+    std::shared_ptr<raft_driver> no_raft;
     if (cfg.detached) {
-        return sys.spawn<caf::detached>(container_impl, sm, log, cfg);
+        return sys.spawn<caf::detached>(container_impl, sm, log, no_raft, cfg);
     }
-    return sys.spawn(container_impl, sm, log, cfg);
+    return sys.spawn(container_impl, sm, log, no_raft, cfg);
 }
 
 }  // namespace pravaha::actors

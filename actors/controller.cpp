@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "actors/raft_driver.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "storage/storage.hpp"
@@ -8,31 +9,44 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <functional>
+#include <map>
 #include <memory>
 
 namespace pravaha::actors {
 
 namespace {
 
+using command = storage::controller_state::command;
+using outcome = storage::controller_state::outcome;
+
+// A proposed metadata command, continued on the leader when its entry is applied.
+struct pending_command {
+    uint64_t term = 0;
+    std::function<void(const caf::error&, const outcome*)> done;
+};
+
 struct controller_state_t {
     controller_config cfg;
     std::shared_ptr<storage::controller_state> meta;
+    std::shared_ptr<raft_driver> raft;  // cluster mode
+    std::map<uint64_t, pending_command> proposed;
+    bool was_leader = false;
     static inline const char* name = "controller";
 };
 
 using controller_ptr = controller_actor::stateful_pointer<controller_state_t>;
 
-// Runs one segment operation for every segment of `rec` in the container and delivers `done`
-// (or the first error) to `rp` when all have answered.
-template <class Atom, class Result>
-void for_all_segments(controller_ptr self,
-                      const stream_record& rec,
-                      caf::typed_response_promise<Result> rp,
-                      Result done) {
+// Runs one segment operation for every segment of `rec` and calls `then` with the first error
+// (or none) when all have answered.
+template <class Atom>
+void for_all_segments_then(controller_ptr self,
+                           const stream_record& rec,
+                           std::function<void(const caf::error&)> then) {
     auto remaining = std::make_shared<size_t>(rec.segments.size());
     auto failed = std::make_shared<bool>(false);
     if (rec.segments.empty()) {
-        rp.deliver(std::move(done));
+        then({});
         return;
     }
     for (const auto& seg : rec.segments) {
@@ -41,9 +55,57 @@ void for_all_segments(controller_ptr self,
         self->request(self->state.cfg.container, self->state.cfg.request_timeout, Atom::value,
                       segment_key{rec.uid, seg.id})
             .await(
-                [=](bool) mutable {
+                [=](bool) {
                     if (--*remaining == 0 && !*failed) {
-                        rp.deliver(done);
+                        then({});
+                    }
+                },
+                [=](caf::error& err) {
+                    if (!*failed) {
+                        *failed = true;
+                        then(err);
+                    }
+                });
+    }
+}
+
+// The same, delivering `done` (or the first error) to `rp`.
+template <class Atom, class Result>
+void for_all_segments(controller_ptr self,
+                      const stream_record& rec,
+                      caf::typed_response_promise<Result> rp,
+                      Result done) {
+    for_all_segments_then<Atom>(self, rec, [rp, done](const caf::error& err) mutable {
+        if (err) {
+            rp.deliver(err);
+        } else {
+            rp.deliver(done);
+        }
+    });
+}
+
+// Answers `stream info`: the record plus each segment's length and sealed flag.
+caf::result<stream_info> collect_info(controller_ptr self, const stream_record& rec) {
+    auto info = std::make_shared<stream_info>();
+    info->record = rec;
+    for (const auto& seg : rec.segments) {
+        info->segments.push_back({seg.id, seg.key_start, seg.key_end, 0, false});
+    }
+    if (rec.segments.empty()) {
+        return *info;
+    }
+    auto rp = self->make_response_promise<stream_info>();
+    auto remaining = std::make_shared<size_t>(rec.segments.size());
+    auto failed = std::make_shared<bool>(false);
+    for (size_t i = 0; i < rec.segments.size(); ++i) {
+        self->request(self->state.cfg.container, self->state.cfg.request_timeout,
+                      segment_status_atom::value, segment_key{rec.uid, rec.segments[i].id})
+            .then(
+                [=](const segment_status& s) mutable {
+                    info->segments[i].length = s.length;
+                    info->segments[i].sealed = s.sealed;
+                    if (--*remaining == 0 && !*failed) {
+                        rp.deliver(*info);
                     }
                 },
                 [=](caf::error& err) mutable {
@@ -53,15 +115,14 @@ void for_all_segments(controller_ptr self,
                     }
                 });
     }
+    return rp;
 }
 
-controller_actor::behavior_type controller_impl(controller_ptr self,
-                                                std::shared_ptr<storage::controller_state> meta,
-                                                controller_config cfg) {
-    self->state.cfg = cfg;
-    self->state.meta = std::move(meta);
-    // Re-issue idempotent segment operations a crash may have cut short: a stream record is
-    // written before its segments are created, and a seal is recorded before segments are sealed.
+// Re-issues the idempotent segment operations a crash (or a change of controller leader) may
+// have cut short: a stream record is written before its segments are created, and a seal is
+// recorded before segments are sealed.
+void repair(controller_ptr self) {
+    const auto& cfg = self->state.cfg;
     for (const auto& rec : self->state.meta->all_streams()) {
         for (const auto& seg : rec.segments) {
             segment_key key{rec.uid, seg.id};
@@ -83,6 +144,14 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             }
         }
     }
+}
+
+controller_actor::behavior_type controller_impl(controller_ptr self,
+                                                std::shared_ptr<storage::controller_state> meta,
+                                                controller_config cfg) {
+    self->state.cfg = cfg;
+    self->state.meta = std::move(meta);
+    repair(self);
     auto& m = *self->state.meta;
     return {
         [=, &m](create_scope_atom, const std::string& scope) -> caf::result<bool> {
@@ -156,37 +225,27 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             // Segments first, then the record: a crash in between leaves a sealed stream whose
             // delete can simply be repeated (segment deletes are idempotent).
             auto rp = self->make_response_promise<bool>();
-            auto remaining = std::make_shared<size_t>(rec->segments.size());
-            auto failed = std::make_shared<bool>(false);
-            auto finish = [=, &m]() mutable {
-                if (auto err = m.delete_stream(scope, name)) {
-                    rp.deliver(err);
-                    return;
-                }
-                module_log("actors")->info("stream deleted stream={}/{}", scope, name);
-                rp.deliver(true);
-            };
-            if (rec->segments.empty()) {
-                finish();
-                return rp;
-            }
-            for (const auto& seg : rec->segments) {
-                self->request(self->state.cfg.container, self->state.cfg.request_timeout,
-                              delete_segment_atom::value, segment_key{rec->uid, seg.id})
-                    .await(
-                        [=](bool) mutable {
-                            if (--*remaining == 0 && !*failed) {
-                                finish();
-                            }
-                        },
-                        [=](caf::error& err) mutable {
-                            if (!*failed) {
-                                *failed = true;
-                                rp.deliver(err);
-                            }
-                        });
-            }
+            for_all_segments_then<delete_segment_atom>(
+                self, *rec, [=, &m](const caf::error& err) mutable {
+                    if (err) {
+                        rp.deliver(err);
+                        return;
+                    }
+                    if (auto e = m.delete_stream(scope, name)) {
+                        rp.deliver(e);
+                        return;
+                    }
+                    module_log("actors")->info("stream deleted stream={}/{}", scope, name);
+                    rp.deliver(true);
+                });
             return rp;
+        },
+        [=](raft_atom, raft::message&) {},
+        [=](raft_tick_atom) {},
+        [=](raft_status_atom) -> raft::group_status {
+            raft::group_status g;  // standalone: a group of one
+            g.role = "leader";
+            return g;
         },
         [=, &m](stream_info_atom, const std::string& scope,
                 const std::string& name) -> caf::result<stream_info> {
@@ -194,38 +253,246 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             if (!rec) {
                 return std::move(rec.error());
             }
-            auto rp = self->make_response_promise<stream_info>();
-            auto info = std::make_shared<stream_info>();
-            info->record = *rec;
-            for (const auto& seg : rec->segments) {
-                info->segments.push_back({seg.id, seg.key_start, seg.key_end, 0, false});
-            }
-            auto remaining = std::make_shared<size_t>(rec->segments.size());
-            auto failed = std::make_shared<bool>(false);
-            if (rec->segments.empty()) {
-                return *info;
-            }
-            for (size_t i = 0; i < rec->segments.size(); ++i) {
-                self->request(self->state.cfg.container, self->state.cfg.request_timeout,
-                              segment_status_atom::value,
-                              segment_key{rec->uid, rec->segments[i].id})
-                    .then(
-                        [=](const segment_status& s) mutable {
-                            info->segments[i].length = s.length;
-                            info->segments[i].sealed = s.sealed;
-                            if (--*remaining == 0 && !*failed) {
-                                rp.deliver(*info);
-                            }
-                        },
-                        [=](caf::error& err) mutable {
-                            if (!*failed) {
-                                *failed = true;
-                                rp.deliver(err);
-                            }
-                        });
-            }
+            return collect_info(self, *rec);
+        },
+    };
+}
+
+// -- cluster mode: the controller is a replica of Raft group 0 ---------------------------------
+
+bool is_leader(controller_ptr self) {
+    return self->state.raft->replica().state() == storage::raft::role::leader;
+}
+
+caf::error not_leader(controller_ptr self) {
+    return caf::make_error(errc::not_leader, std::to_string(self->state.raft->replica().leader()));
+}
+
+void fail_commands(controller_ptr self, const caf::error& err) {
+    auto proposed = std::move(self->state.proposed);
+    self->state.proposed.clear();
+    for (auto& [index, p] : proposed) {
+        p.done(err, nullptr);
+    }
+}
+
+void drive(controller_ptr self) {
+    auto& st = self->state;
+    if (auto err = st.raft->drive()) {
+        module_log("actors")->error("controller raft storage failed error={}", render_error(err));
+        fail_commands(self, err);
+        self->quit(err);
+        return;
+    }
+    bool leader = is_leader(self);
+    if (!leader && !st.proposed.empty()) {
+        // Outcome unknown: a new leader may still apply them. Clients retry; every command is
+        // safe to repeat or answers "exists" / "not found".
+        fail_commands(self, not_leader(self));
+    }
+    if (leader && !st.was_leader) {
+        module_log("actors")->info("controller leads term={}", st.raft->replica().term());
+        repair(self);
+    }
+    st.was_leader = leader;
+}
+
+caf::error apply_command(controller_ptr self, uint64_t index, const std::string& data) {
+    auto& st = self->state;
+    if (data.empty()) {
+        return st.meta->apply_noop(index);
+    }
+    auto c = storage::controller_state::decode(data);
+    if (!c) {
+        return std::move(c.error());
+    }
+    auto out = st.meta->apply(index, *c);
+    if (!out) {
+        return std::move(out.error());
+    }
+    if (auto it = st.proposed.find(index); it != st.proposed.end()) {
+        auto p = std::move(it->second);
+        st.proposed.erase(it);
+        if (st.raft->replica().term_at(index) == p.term) {
+            p.done({}, &*out);
+        } else {
+            p.done(not_leader(self), nullptr);
+        }
+    }
+    return {};
+}
+
+void propose(controller_ptr self,
+             const command& c,
+             std::function<void(const caf::error&, const outcome*)> done) {
+    auto& r = self->state.raft->replica();
+    if (r.state() != storage::raft::role::leader) {
+        done(not_leader(self), nullptr);
+        return;
+    }
+    auto index = r.propose(storage::controller_state::encode(c));
+    if (!index) {
+        done(index.error(), nullptr);
+        return;
+    }
+    self->state.proposed[*index] = pending_command{r.term(), std::move(done)};
+    drive(self);
+}
+
+// Proposes `c` and answers `rp` with `true` once applied (or with the command's error).
+void propose_simple(controller_ptr self, const command& c, caf::typed_response_promise<bool> rp) {
+    propose(self, c, [rp](const caf::error& err, const outcome* out) mutable {
+        if (err) {
+            rp.deliver(err);
+        } else if (out->error) {
+            rp.deliver(out->error);
+        } else {
+            rp.deliver(true);
+        }
+    });
+}
+
+// Proposes `c` (create or seal a stream), then runs `Atom` on every segment of the resulting
+// record and answers `rp` with it.
+template <class Atom>
+void propose_stream(controller_ptr self,
+                    const command& c,
+                    caf::typed_response_promise<stream_record> rp) {
+    propose(self, c, [self, rp](const caf::error& err, const outcome* out) mutable {
+        if (err || out->error) {
+            rp.deliver(err ? err : out->error);
+            return;
+        }
+        for_all_segments<Atom>(self, out->record, rp, out->record);
+    });
+}
+
+controller_actor::behavior_type controller_raft_impl(
+    controller_ptr self,
+    std::shared_ptr<storage::controller_state> meta,
+    std::shared_ptr<raft_driver> raft,
+    controller_config cfg) {
+    auto& st = self->state;
+    st.cfg = cfg;
+    st.meta = std::move(meta);
+    st.raft = std::move(raft);
+    raft_hooks hooks;
+    hooks.apply = [self](uint64_t index, const std::string& data) {
+        return apply_command(self, index, data);
+    };
+    hooks.snapshot = [self] { return self->state.meta->snapshot(); };
+    hooks.stage_install = [self](const storage::raft::snapshot& snap, storage::write_batch& b) {
+        return self->state.meta->stage_install(snap.data, snap.index, b);
+    };
+    hooks.installed = [self](uint64_t) { return self->state.meta->load(); };
+    auto peers = cfg.raft.peers;
+    hooks.send = [self, peers](raft::message m) {
+        self->send(peers, raft_atom::value, std::move(m));
+    };
+    st.raft->set_hooks(std::move(hooks));
+    self->delayed_send(self, cfg.raft.tick, raft_tick_atom::value);
+    using kind = command::kind;
+    auto& m = *st.meta;
+    return {
+        [=](create_scope_atom, const std::string& scope) -> caf::result<bool> {
+            auto rp = self->make_response_promise<bool>();
+            propose_simple(self, command{kind::create_scope, scope, "", 0, 0}, rp);
             return rp;
         },
+        [=](delete_scope_atom, const std::string& scope) -> caf::result<bool> {
+            auto rp = self->make_response_promise<bool>();
+            propose_simple(self, command{kind::delete_scope, scope, "", 0, 0}, rp);
+            return rp;
+        },
+        [=, &m](list_scopes_atom) -> caf::result<std::vector<std::string>> {
+            if (!is_leader(self)) {
+                return not_leader(self);
+            }
+            return m.list_scopes();
+        },
+        [=](create_stream_atom, const std::string& scope, const std::string& name,
+            uint32_t segments) -> caf::result<stream_record> {
+            auto now = self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
+            auto rp = self->make_response_promise<stream_record>();
+            propose_stream<create_segment_atom>(
+                self, command{kind::create_stream, scope, name, segments, now}, rp);
+            return rp;
+        },
+        [=, &m](list_streams_atom,
+                const std::string& scope) -> caf::result<std::vector<std::string>> {
+            if (!is_leader(self)) {
+                return not_leader(self);
+            }
+            auto r = m.list_streams(scope);
+            if (!r) {
+                return std::move(r.error());
+            }
+            return std::move(*r);
+        },
+        [=, &m](get_stream_atom, const std::string& scope,
+                const std::string& name) -> caf::result<stream_record> {
+            if (!is_leader(self)) {
+                return not_leader(self);
+            }
+            auto r = m.get_stream(scope, name);
+            if (!r) {
+                return std::move(r.error());
+            }
+            return std::move(*r);
+        },
+        [=](seal_stream_atom, const std::string& scope,
+            const std::string& name) -> caf::result<stream_record> {
+            auto rp = self->make_response_promise<stream_record>();
+            propose_stream<seal_segment_atom>(self, command{kind::seal_stream, scope, name, 0, 0},
+                                              rp);
+            return rp;
+        },
+        [=, &m](delete_stream_atom, const std::string& scope,
+                const std::string& name) -> caf::result<bool> {
+            if (!is_leader(self)) {
+                return not_leader(self);
+            }
+            auto rec = m.get_stream(scope, name);
+            if (!rec) {
+                return std::move(rec.error());
+            }
+            if (rec->state != stream_state::sealed) {
+                return caf::make_error(
+                    errc::stream_not_sealed,
+                    "stream " + scope + "/" + name + " must be sealed before delete");
+            }
+            auto rp = self->make_response_promise<bool>();
+            for_all_segments_then<delete_segment_atom>(
+                self, *rec, [=](const caf::error& err) mutable {
+                    if (err) {
+                        rp.deliver(err);
+                        return;
+                    }
+                    propose_simple(self, command{kind::delete_stream, scope, name, 0, 0}, rp);
+                });
+            return rp;
+        },
+        [=, &m](stream_info_atom, const std::string& scope,
+                const std::string& name) -> caf::result<stream_info> {
+            if (!is_leader(self)) {
+                return not_leader(self);
+            }
+            auto rec = m.get_stream(scope, name);
+            if (!rec) {
+                return std::move(rec.error());
+            }
+            return collect_info(self, *rec);
+        },
+        [=](raft_atom, raft::message& msg) {
+            self->state.raft->replica().step(msg);
+            drive(self);
+        },
+        [=](raft_tick_atom) {
+            self->state.raft->replica().tick();
+            drive(self);
+            self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
+        },
+        [=](raft_status_atom) { return self->state.raft->status(); },
     };
 }
 
@@ -234,9 +501,26 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
 caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
                                                  const controller_config& cfg) {
     PRAVAHA_ASSERT(cfg.store != nullptr, "controller needs a store");
-    auto meta = std::make_shared<storage::controller_state>(*cfg.store);
+    bool replicated = !cfg.raft.members.empty();
+    auto meta = std::make_shared<storage::controller_state>(*cfg.store, replicated);
     if (auto err = meta->load()) {
         return err;
+    }
+    if (replicated) {
+        storage::raft::config rc;
+        rc.group = 0;
+        rc.id = cfg.raft.node_id;
+        rc.members = cfg.raft.members;
+        rc.election_ticks = cfg.raft.election_ticks;
+        rc.seed = cfg.raft.seed;
+        auto raft = std::make_shared<raft_driver>(*cfg.store, rc);
+        if (auto err = raft->open(meta->applied_index())) {
+            return err;
+        }
+        if (cfg.detached) {
+            return sys.spawn<caf::detached>(controller_raft_impl, meta, raft, cfg);
+        }
+        return sys.spawn(controller_raft_impl, meta, raft, cfg);
     }
     if (cfg.detached) {
         return sys.spawn<caf::detached>(controller_impl, meta, cfg);

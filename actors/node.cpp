@@ -1,13 +1,37 @@
 #include "actors/actors.hpp"
+#include "schema/errc.hpp"
+#include "schema/keyspace.hpp"
+#include "schema/logging.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <map>
+#include <memory>
+#include <set>
+
+namespace pravaha::actors {
+
+struct endpoint_wiring {
+    controller_actor controller;
+    std::vector<container_actor> containers;
+};
+
+}  // namespace pravaha::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<pravaha::actors::endpoint_wiring>)
 
 namespace pravaha::actors {
 
 namespace {
+
+using init_atom = caf::atom_constant<caf::atom("epinit")>;
+using connect_tick_atom = caf::atom_constant<caf::atom("epconnect")>;
 
 // The endpoint: forwards each request to the actor that owns the state, which then answers the
 // client directly (delegation, no extra hop on the way back).
@@ -35,7 +59,319 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             return self->delegate(ctl, a, std::move(s), std::move(n));
         },
         [=](get_segment_store_atom) -> segment_store_api { return cnt; },
+        [=](get_container_atom, uint32_t c) -> caf::result<segment_store_api> {
+            if (c != 0) {
+                return caf::make_error(errc::invalid_argument,
+                                       "a standalone node has one container (0)");
+            }
+            return segment_store_api{cnt};
+        },
+        [=](cluster_info_atom) -> caf::result<raft::cluster_info> {
+            raft::cluster_info info;
+            info.node = 0;
+            info.container_count = 1;
+            return info;
+        },
+        [=](raft_atom, raft::message&) {},  // a standalone node has no peers
+        [=](get_controller_atom) -> controller_api { return ctl; },
+        [=](get_admin_atom, uint32_t) -> segment_admin_api { return cnt; },
     };
+}
+
+// -- cluster node --------------------------------------------------------------------------------
+
+// The cluster endpoint, published as node_api. Locally it is also the Raft transport of the
+// node's replicas (raft_atom: deliver locally or forward to the peer's endpoint) and the segment
+// router of the controller (segment operations go to the leader of the segment's container).
+using cluster_endpoint_actor = node_api::extend_with<segment_admin_api>::extend<
+    caf::reacts_to<init_atom, std::shared_ptr<endpoint_wiring>>,
+    caf::reacts_to<connect_tick_atom>>;
+
+struct cluster_endpoint_state {
+    cluster_config cfg;
+    std::shared_ptr<endpoint_wiring> wiring;
+    std::map<uint32_t, node_api> peers;
+    std::set<uint32_t> connecting;
+    static inline const char* name = "endpoint";
+};
+
+using endpoint_ptr = cluster_endpoint_actor::stateful_pointer<cluster_endpoint_state>;
+
+caf::error unavailable(const std::string& what) {
+    return caf::make_error(errc::unavailable, what);
+}
+
+// The leader hint of a not_leader error (0 = unknown).
+uint32_t leader_hint(const caf::error& err) {
+    if (code_of(err) != errc::not_leader) {
+        return 0;
+    }
+    auto text = render_error(err);
+    auto colon = text.rfind(' ');
+    try {
+        return static_cast<uint32_t>(std::stoul(text.substr(colon + 1)));
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+void connect_peers(endpoint_ptr self) {
+    auto& st = self->state;
+    for (const auto& m : st.cfg.members) {
+        if (m.id == st.cfg.node_id || st.peers.count(m.id) || st.connecting.count(m.id)) {
+            continue;
+        }
+        st.connecting.insert(m.id);
+        auto id = m.id;
+        auto mm = caf::actor_cast<caf::io::middleman_actor>(st.cfg.connector);
+        self->request(mm, st.cfg.request_timeout, caf::connect_atom::value, m.host, m.port)
+            .then(
+                [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+                    self->state.connecting.erase(id);
+                    if (!ptr) {
+                        return;
+                    }
+                    auto peer = caf::actor_cast<node_api>(ptr);
+                    self->monitor(peer);
+                    self->state.peers[id] = peer;
+                    module_log("actors")->info("peer connected node={} peer={}",
+                                               self->state.cfg.node_id, id);
+                },
+                [=](caf::error&) { self->state.connecting.erase(id); });
+    }
+}
+
+// Forwards a controller request to the local controller replica; if another replica leads,
+// once to that replica (never further, so stale hints cannot make requests circle).
+template <class Result, class... Ts>
+caf::result<Result> to_controller(endpoint_ptr self, Ts... args) {
+    auto& st = self->state;
+    if (!st.wiring) {
+        return unavailable("node is starting");
+    }
+    auto rp = self->make_response_promise<Result>();
+    auto timeout = st.cfg.request_timeout;
+    self->request(st.wiring->controller, timeout, args...)
+        .then([rp](Result& r) mutable { rp.deliver(std::move(r)); },
+              [=](caf::error& err) mutable {
+                  auto hint = leader_hint(err);
+                  auto peer = self->state.peers.find(hint);
+                  if (hint == 0 || hint == self->state.cfg.node_id ||
+                      peer == self->state.peers.end()) {
+                      rp.deliver(err);
+                      return;
+                  }
+                  self->request(peer->second, timeout, get_controller_atom::value)
+                      .then(
+                          [=](controller_api& remote) mutable {
+                              self->request(remote, timeout, args...)
+                                  .then([rp](Result& r) mutable { rp.deliver(std::move(r)); },
+                                        [rp](caf::error& e) mutable { rp.deliver(e); });
+                          },
+                          [rp](caf::error& e) mutable { rp.deliver(e); });
+              });
+    return rp;
+}
+
+// Runs `fn(leader_handle)` with the handle of container c's leader replica: the local one if it
+// leads, else the leader's (asked from its node); errors go to `fail`.
+template <class Handle, class Fn, class Fail>
+void with_container_leader(endpoint_ptr self, uint32_t c, Fn fn, Fail fail) {
+    auto& st = self->state;
+    if (!st.wiring || c >= st.wiring->containers.size()) {
+        fail(caf::make_error(errc::invalid_argument, "no container " + std::to_string(c)));
+        return;
+    }
+    auto local = st.wiring->containers[c];
+    auto timeout = st.cfg.request_timeout;
+    self->request(local, timeout, raft_status_atom::value)
+        .then(
+            [=](const raft::group_status& g) mutable {
+                if (g.role == "leader") {
+                    fn(caf::actor_cast<Handle>(local));
+                    return;
+                }
+                auto peer = self->state.peers.find(g.leader);
+                if (g.leader == 0 || peer == self->state.peers.end()) {
+                    fail(caf::make_error(errc::not_leader, std::to_string(g.leader)));
+                    return;
+                }
+                if constexpr (std::is_same_v<Handle, segment_store_api>) {
+                    self->request(peer->second, timeout, get_container_atom::value, c)
+                        .then([=](segment_store_api& h) mutable { fn(h); },
+                              [=](caf::error& e) mutable { fail(e); });
+                } else {
+                    self->request(peer->second, timeout, get_admin_atom::value, c)
+                        .then([=](segment_admin_api& h) mutable { fn(h); },
+                              [=](caf::error& e) mutable { fail(e); });
+                }
+            },
+            [=](caf::error& e) mutable { fail(e); });
+}
+
+// A segment operation of the local controller: sent to the leader of the segment's container.
+template <class Result, class Atom>
+caf::result<Result> route_segment_op(endpoint_ptr self, Atom a, const segment_key& key) {
+    auto rp = self->make_response_promise<Result>();
+    auto c = container_of(key, self->state.cfg.container_count);
+    auto timeout = self->state.cfg.request_timeout;
+    with_container_leader<segment_admin_api>(
+        self, c,
+        [=](segment_admin_api h) mutable {
+            self->request(h, timeout, a, key)
+                .then([rp](Result& r) mutable { rp.deliver(std::move(r)); },
+                      [rp](caf::error& e) mutable { rp.deliver(e); });
+        },
+        [rp](const caf::error& e) mutable { rp.deliver(e); });
+    return rp;
+}
+
+cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, cluster_config cfg) {
+    self->state.cfg = cfg;
+    self->set_down_handler([=](caf::down_msg& dm) {
+        for (auto it = self->state.peers.begin(); it != self->state.peers.end(); ++it) {
+            if (it->second.address() == dm.source) {
+                module_log("actors")->info("peer lost node={} peer={}", self->state.cfg.node_id,
+                                           it->first);
+                self->state.peers.erase(it);
+                break;
+            }
+        }
+    });
+    self->send(self, connect_tick_atom::value);
+    using ctl_bool = bool;
+    return {
+        [=](init_atom, std::shared_ptr<endpoint_wiring>& w) { self->state.wiring = std::move(w); },
+        [=](connect_tick_atom) {
+            connect_peers(self);
+            self->delayed_send(self, std::chrono::milliseconds(500), connect_tick_atom::value);
+        },
+        [=](raft_atom, raft::message& m) {
+            auto& st = self->state;
+            if (m.to != st.cfg.node_id) {
+                auto peer = st.peers.find(m.to);
+                if (peer != st.peers.end()) {
+                    self->send(peer->second, raft_atom::value, std::move(m));
+                }
+                return;  // not connected yet: Raft resends
+            }
+            if (!st.wiring) {
+                return;
+            }
+            if (m.group == 0) {
+                self->send(st.wiring->controller, raft_atom::value, std::move(m));
+            } else if (m.group <= st.wiring->containers.size()) {
+                self->send(st.wiring->containers[m.group - 1], raft_atom::value, std::move(m));
+            }
+        },
+        [=](create_scope_atom a, std::string& s) {
+            return to_controller<ctl_bool>(self, a, std::move(s));
+        },
+        [=](delete_scope_atom a, std::string& s) {
+            return to_controller<ctl_bool>(self, a, std::move(s));
+        },
+        [=](list_scopes_atom a) { return to_controller<std::vector<std::string>>(self, a); },
+        [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k) {
+            return to_controller<stream_record>(self, a, std::move(s), std::move(n), k);
+        },
+        [=](list_streams_atom a, std::string& s) {
+            return to_controller<std::vector<std::string>>(self, a, std::move(s));
+        },
+        [=](get_stream_atom a, std::string& s, std::string& n) {
+            return to_controller<stream_record>(self, a, std::move(s), std::move(n));
+        },
+        [=](seal_stream_atom a, std::string& s, std::string& n) {
+            return to_controller<stream_record>(self, a, std::move(s), std::move(n));
+        },
+        [=](delete_stream_atom a, std::string& s, std::string& n) {
+            return to_controller<ctl_bool>(self, a, std::move(s), std::move(n));
+        },
+        [=](stream_info_atom a, std::string& s, std::string& n) {
+            return to_controller<stream_info>(self, a, std::move(s), std::move(n));
+        },
+        [=](get_segment_store_atom) -> caf::result<segment_store_api> {
+            auto rp = self->make_response_promise<segment_store_api>();
+            with_container_leader<segment_store_api>(
+                self, 0, [rp](segment_store_api h) mutable { rp.deliver(h); },
+                [rp](const caf::error& e) mutable { rp.deliver(e); });
+            return rp;
+        },
+        [=](get_container_atom, uint32_t c) -> caf::result<segment_store_api> {
+            auto rp = self->make_response_promise<segment_store_api>();
+            with_container_leader<segment_store_api>(
+                self, c, [rp](segment_store_api h) mutable { rp.deliver(h); },
+                [rp](const caf::error& e) mutable { rp.deliver(e); });
+            return rp;
+        },
+        [=](get_controller_atom) -> caf::result<controller_api> {
+            if (!self->state.wiring) {
+                return unavailable("node is starting");
+            }
+            return controller_api{self->state.wiring->controller};
+        },
+        [=](get_admin_atom, uint32_t c) -> caf::result<segment_admin_api> {
+            auto& st = self->state;
+            if (!st.wiring || c >= st.wiring->containers.size()) {
+                return caf::make_error(errc::invalid_argument, "no container " + std::to_string(c));
+            }
+            return segment_admin_api{st.wiring->containers[c]};
+        },
+        [=](cluster_info_atom) -> caf::result<raft::cluster_info> {
+            auto& st = self->state;
+            if (!st.wiring) {
+                return unavailable("node is starting");
+            }
+            auto info = std::make_shared<raft::cluster_info>();
+            info->node = st.cfg.node_id;
+            info->container_count = st.cfg.container_count;
+            info->members = st.cfg.members;
+            auto rp = self->make_response_promise<raft::cluster_info>();
+            auto groups =
+                std::make_shared<std::vector<raft::group_status>>(st.wiring->containers.size() + 1);
+            auto remaining = std::make_shared<size_t>(groups->size());
+            auto done = [=]() mutable {
+                if (--*remaining == 0) {
+                    info->groups = *groups;
+                    rp.deliver(*info);
+                }
+            };
+            auto ask = [&](auto handle, size_t slot) {
+                self->request(handle, st.cfg.request_timeout, raft_status_atom::value)
+                    .then(
+                        [=](raft::group_status& g) mutable {
+                            (*groups)[slot] = std::move(g);
+                            done();
+                        },
+                        [=](caf::error&) mutable {
+                            (*groups)[slot].role = "unavailable";
+                            done();
+                        });
+            };
+            ask(st.wiring->controller, 0);
+            for (size_t i = 0; i < st.wiring->containers.size(); ++i) {
+                ask(st.wiring->containers[i], i + 1);
+            }
+            return rp;
+        },
+        [=](create_segment_atom a, const segment_key& k) {
+            return route_segment_op<bool>(self, a, k);
+        },
+        [=](seal_segment_atom a, const segment_key& k) {
+            return route_segment_op<bool>(self, a, k);
+        },
+        [=](delete_segment_atom a, const segment_key& k) {
+            return route_segment_op<bool>(self, a, k);
+        },
+        [=](segment_status_atom a, const segment_key& k) {
+            return route_segment_op<segment_status>(self, a, k);
+        },
+    };
+}
+
+void stop_all(const std::vector<container_actor>& containers) {
+    for (const auto& c : containers) {
+        caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+    }
 }
 
 }  // namespace
@@ -63,7 +399,73 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     node_actors out;
     out.container = *container;
     out.controller = *controller;
+    out.containers = {*container};
     out.endpoint = sys.spawn(endpoint_impl, *controller, *container);
+    return out;
+}
+
+caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const cluster_config& cfg) {
+    PRAVAHA_ASSERT(cfg.store != nullptr, "cluster node needs a store");
+    std::vector<uint32_t> ids;
+    for (const auto& m : cfg.members) {
+        ids.push_back(m.id);
+    }
+    if (std::count(ids.begin(), ids.end(), cfg.node_id) != 1 || ids.size() < 2) {
+        return caf::make_error(errc::invalid_argument,
+                               "node " + std::to_string(cfg.node_id) +
+                                   " must be listed once among at least two members");
+    }
+    if (cfg.container_count == 0 || cfg.container_count > 1024) {
+        return caf::make_error(errc::invalid_argument, "containers must be 1..1024");
+    }
+    auto endpoint = sys.spawn(cluster_endpoint_impl, cfg);
+    raft_settings rs;
+    rs.node_id = cfg.node_id;
+    rs.members = ids;
+    rs.peers = endpoint;
+    rs.tick = cfg.tick;
+    rs.election_ticks = cfg.election_ticks;
+    std::vector<container_actor> containers;
+    for (uint32_t c = 0; c < cfg.container_count; ++c) {
+        container_config ccfg;
+        ccfg.id = c;
+        ccfg.store = cfg.store;
+        ccfg.detached = cfg.detached;
+        ccfg.detached_log = cfg.detached;
+        ccfg.container_count = cfg.container_count;
+        ccfg.raft = rs;
+        ccfg.raft.seed = cfg.node_id * 1000003ULL + c + 1;
+        auto container = spawn_container(sys, ccfg);
+        if (!container) {
+            stop_all(containers);
+            caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
+            return std::move(container.error());
+        }
+        containers.push_back(*container);
+    }
+    controller_config kcfg;
+    kcfg.store = cfg.store;
+    kcfg.container = endpoint;
+    kcfg.wall_clock_ms = cfg.wall_clock_ms;
+    kcfg.detached = cfg.detached;
+    kcfg.request_timeout = cfg.request_timeout;
+    kcfg.raft = rs;
+    kcfg.raft.seed = cfg.node_id * 1000003ULL;
+    auto controller = spawn_controller(sys, kcfg);
+    if (!controller) {
+        stop_all(containers);
+        caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
+        return std::move(controller.error());
+    }
+    auto wiring = std::make_shared<endpoint_wiring>();
+    wiring->controller = *controller;
+    wiring->containers = containers;
+    caf::anon_send(endpoint, init_atom::value, wiring);
+    node_actors out;
+    out.endpoint = endpoint;
+    out.container = containers.front();
+    out.controller = *controller;
+    out.containers = containers;
     return out;
 }
 

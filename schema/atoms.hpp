@@ -28,6 +28,13 @@ using segment_status_atom = caf::atom_constant<caf::atom("segstatus")>;
 using read_timeout_atom = caf::atom_constant<caf::atom("readtmo")>;
 using flushed_atom = caf::atom_constant<caf::atom("flushed")>;
 using get_segment_store_atom = caf::atom_constant<caf::atom("getstore")>;
+using get_container_atom = caf::atom_constant<caf::atom("getcont")>;
+using cluster_info_atom = caf::atom_constant<caf::atom("clusterinf")>;
+using raft_atom = caf::atom_constant<caf::atom("raft")>;
+using raft_tick_atom = caf::atom_constant<caf::atom("rafttick")>;
+using raft_status_atom = caf::atom_constant<caf::atom("raftstat")>;
+using get_controller_atom = caf::atom_constant<caf::atom("getctl")>;
+using get_admin_atom = caf::atom_constant<caf::atom("getadmin")>;
 
 /// Registers every message type and the `pravaha` error category with an actor system config.
 /// Every process that talks to a node (node, client, tests) calls this once before starting.

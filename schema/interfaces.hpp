@@ -5,6 +5,7 @@
 /// (Kept out of `schema.hpp` because CAF's typed-actor headers are heavier than the rest.)
 
 #include "schema/atoms.hpp"
+#include "schema/raft_types.hpp"
 #include "schema/types.hpp"
 
 #include <caf/replies_to.hpp>
@@ -38,9 +39,25 @@ using controller_api = caf::typed_actor<
     caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
     caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>>;
 
-/// What a node offers clients: scopes and streams, and the handle of its segment store for the
-/// data path (clients then talk to the container directly, without a hop through the node).
+/// Segment operations of a container, used by the controller (also across nodes).
+using segment_admin_api =
+    caf::typed_actor<caf::replies_to<create_segment_atom, segment_key>::with<bool>,
+                     caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
+                     caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
+                     caf::replies_to<segment_status_atom, segment_key>::with<segment_status>>;
+
+/// What a node offers clients and other nodes: scopes and streams (a node whose controller
+/// replica does not lead forwards to the leader once); the handle of a segment container's
+/// leader replica for the data path (clients then talk to it directly; `get_segment_store_atom`
+/// is container 0); the cluster's members and the status of the node's Raft groups; Raft traffic
+/// between nodes (one way); and, between nodes, the local controller replica and a local
+/// container replica's segment operations.
 using node_api =
-    controller_api::extend<caf::replies_to<get_segment_store_atom>::with<segment_store_api>>;
+    controller_api::extend<caf::replies_to<get_segment_store_atom>::with<segment_store_api>,
+                           caf::replies_to<get_container_atom, uint32_t>::with<segment_store_api>,
+                           caf::replies_to<cluster_info_atom>::with<raft::cluster_info>,
+                           caf::reacts_to<raft_atom, raft::message>,
+                           caf::replies_to<get_controller_atom>::with<controller_api>,
+                           caf::replies_to<get_admin_atom, uint32_t>::with<segment_admin_api>>;
 
 }  // namespace pravaha

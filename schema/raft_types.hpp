@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pravaha::raft {
@@ -55,6 +56,54 @@ struct message {
     std::vector<entry> entries;
     std::string data;
 };
+
+/// One replica's view of its group, for `pravaha cluster status`.
+struct group_status {
+    uint32_t group = 0;
+    replica_id node = no_replica;
+    std::string role;  ///< follower, pre_candidate, candidate, leader
+    uint64_t term = 0;
+    replica_id leader = no_replica;
+    uint64_t commit = 0;
+    uint64_t applied = 0;
+    uint64_t last_index = 0;
+    bool recovering = false;
+    /// On a leader: (follower, match index) per follower.
+    std::vector<std::pair<replica_id, uint64_t>> follower_match;
+};
+
+struct cluster_member {
+    replica_id id = no_replica;
+    std::string host;
+    uint16_t port = 0;
+};
+
+/// What a node knows about the cluster: members and their endpoints, the number of segment
+/// containers, and the status of the Raft groups it hosts. Group 0 is the controller; container
+/// c is group c + 1.
+struct cluster_info {
+    replica_id node = no_replica;
+    uint32_t container_count = 1;
+    std::vector<cluster_member> members;
+    std::vector<group_status> groups;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_status& x) {
+    return f(caf::meta::type_name("pravaha.raft.group_status"), x.group, x.node, x.role, x.term,
+             x.leader, x.commit, x.applied, x.last_index, x.recovering, x.follower_match);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
+    return f(caf::meta::type_name("pravaha.raft.cluster_member"), x.id, x.host, x.port);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
+    return f(caf::meta::type_name("pravaha.raft.cluster_info"), x.node, x.container_count,
+             x.members, x.groups);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, entry& x) {

@@ -2,6 +2,7 @@
 
 #include "schema/atoms.hpp"
 #include "schema/errc.hpp"
+#include "schema/raft_types.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <fmt/format.h>
@@ -56,6 +57,10 @@ std::optional<std::string_view> next_event(std::string_view data, size_t& pos) {
 
 void add_message_types(caf::actor_system_config& cfg) {
     cfg.add_message_type<segment_id>("pravaha.segment_id");
+    cfg.add_message_type<raft::message>("pravaha.raft.message");
+    cfg.add_message_type<raft::group_status>("pravaha.raft.group_status");
+    cfg.add_message_type<std::vector<raft::group_status>>("pravaha.raft.group_status_list");
+    cfg.add_message_type<raft::cluster_info>("pravaha.raft.cluster_info");
     cfg.add_message_type<stream_uid>("pravaha.stream_uid");
     cfg.add_message_type<segment_key>("pravaha.segment_key");
     cfg.add_message_type<writer_id>("pravaha.writer_id");
@@ -81,3 +86,31 @@ void add_message_types(caf::actor_system_config& cfg) {
 }
 
 }  // namespace pravaha
+
+namespace pravaha::raft {
+
+const char* to_string(msg_type t) {
+    switch (t) {
+        case msg_type::pre_vote:
+            return "pre_vote";
+        case msg_type::pre_vote_resp:
+            return "pre_vote_resp";
+        case msg_type::vote:
+            return "vote";
+        case msg_type::vote_resp:
+            return "vote_resp";
+        case msg_type::append:
+            return "append";
+        case msg_type::append_resp:
+            return "append_resp";
+        case msg_type::snapshot:
+            return "snapshot";
+        case msg_type::probe_term:
+            return "probe_term";
+        case msg_type::probe_term_resp:
+            return "probe_term_resp";
+    }
+    return "unknown";
+}
+
+}  // namespace pravaha::raft

@@ -6,34 +6,6 @@
 
 #include <algorithm>
 
-namespace pravaha::raft {
-
-const char* to_string(msg_type t) {
-    switch (t) {
-        case msg_type::pre_vote:
-            return "pre_vote";
-        case msg_type::pre_vote_resp:
-            return "pre_vote_resp";
-        case msg_type::vote:
-            return "vote";
-        case msg_type::vote_resp:
-            return "vote_resp";
-        case msg_type::append:
-            return "append";
-        case msg_type::append_resp:
-            return "append_resp";
-        case msg_type::snapshot:
-            return "snapshot";
-        case msg_type::probe_term:
-            return "probe_term";
-        case msg_type::probe_term_resp:
-            return "probe_term_resp";
-    }
-    return "unknown";
-}
-
-}  // namespace pravaha::raft
-
 namespace pravaha::storage::raft {
 
 using mutants::mutant;

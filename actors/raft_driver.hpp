@@ -1,0 +1,63 @@
+#pragma once
+
+// Internal to actors/: runs one Raft replica inside its owning actor (a container replica or
+// the controller replica). Not an actor itself: the owner calls `drive()` after every input
+// (a peer's message, a tick, a proposal), and the driver persists, sends, applies and compacts
+// in the order the `ready` contract requires (storage/raft.hpp). Blocking: `drive()` fsyncs, so
+// owners run detached in production.
+
+#include "storage/log_store.hpp"
+#include "storage/raft.hpp"
+#include "storage/raft_log.hpp"
+
+#include <caf/error.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace pravaha::actors {
+
+struct raft_hooks {
+    /// Applies committed entry `index` (empty `data` is a leader's no-op) and writes the state
+    /// change unsynced. An error stops the owner (fail-stop).
+    std::function<caf::error(uint64_t index, const std::string& data)> apply;
+    /// The owner's state at its applied index, for a follower behind the compacted log.
+    std::function<caf::expected<std::string>()> snapshot;
+    /// Stages the replacement of the owner's state by a snapshot into the batch that persists it.
+    std::function<caf::error(const storage::raft::snapshot&, storage::write_batch&)> stage_install;
+    /// Called after an installed snapshot was written (reload the state).
+    std::function<caf::error(uint64_t index)> installed;
+    /// Sends a message to another replica of the group (best effort).
+    std::function<void(raft::message)> send;
+};
+
+class raft_driver {
+public:
+    raft_driver(storage::log_store& store, storage::raft::config cfg);
+
+    /// The owner's callbacks; set before the first `drive()`.
+    void set_hooks(raft_hooks hooks) { hooks_ = std::move(hooks); }
+
+    /// Loads the replica's durable state; `applied` is the owner's durable applied index.
+    /// Errors: storage_io, corrupt_data.
+    [[nodiscard]] caf::error open(uint64_t applied);
+
+    /// Runs every pending ready. Errors (storage) must stop the owner.
+    [[nodiscard]] caf::error drive();
+
+    storage::raft::replica& replica() { return *replica_; }
+    const storage::raft::replica& replica() const { return *replica_; }
+    raft::group_status status() const;
+
+private:
+    storage::log_store& store_;
+    storage::raft::config cfg_;
+    raft_hooks hooks_;
+    std::unique_ptr<storage::raft::raft_log> log_;
+    std::unique_ptr<storage::raft::replica> replica_;
+    uint64_t applied_written_ = 0;  ///< applied index whose state write was issued
+    uint64_t durable_applied_ = 0;  ///< made durable by a later synced write
+};
+
+}  // namespace pravaha::actors

@@ -5,7 +5,6 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/io/middleman_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -123,8 +122,8 @@ void connect_peers(endpoint_ptr self) {
         }
         st.connecting.insert(m.id);
         auto id = m.id;
-        auto mm = caf::actor_cast<caf::io::middleman_actor>(st.cfg.connector);
-        self->request(mm, st.cfg.request_timeout, caf::connect_atom::value, m.host, m.port)
+        self->request(st.cfg.connector, st.cfg.request_timeout, caf::connect_atom::value, m.host,
+                      m.port)
             .then(
                 [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
                     self->state.connecting.erase(id);

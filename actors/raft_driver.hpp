@@ -6,9 +6,7 @@
 // in the order the `ready` contract requires (storage/raft.hpp). Blocking: `drive()` fsyncs, so
 // owners run detached in production.
 
-#include "storage/log_store.hpp"
-#include "storage/raft.hpp"
-#include "storage/raft_log.hpp"
+#include "storage/storage.hpp"
 
 #include <caf/error.hpp>
 

@@ -11,9 +11,7 @@
 #include "sim/prng.hpp"
 #include "sim/sim_disk.hpp"
 #include "sim/world.hpp"
-#include "storage/keys.hpp"
-#include "storage/raft.hpp"
-#include "storage/raft_log.hpp"
+#include "storage/storage.hpp"
 
 #include <fmt/format.h>
 

@@ -7,11 +7,18 @@
 /// - `local_log`: the single-replica durable log of a container (fsync per append).
 /// - `container_state`: the segment container state machine (append with writer-id dedup, seal,
 ///   delete, reads, recovery by log replay).
-/// - `controller_state`: scopes and streams, persisted with an fsync per change.
+/// - `controller_state`: scopes and streams, persisted with an fsync per change (standalone) or
+///   as replicated commands (cluster).
+/// - `raft::replica`: the Raft core as a pure state machine; `raft::raft_log` persists it.
+/// - `keys`: the key layout of the node's database (public for the simulator's oracles, which
+///   inspect durable state).
 ///
 /// May include: schema.
 
 #include "storage/container_state.hpp"
 #include "storage/controller_state.hpp"
+#include "storage/keys.hpp"
 #include "storage/local_log.hpp"
 #include "storage/log_store.hpp"
+#include "storage/raft.hpp"
+#include "storage/raft_log.hpp"

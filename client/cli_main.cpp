@@ -26,6 +26,9 @@ const char* usage =
     "  stream list SCOPE\n"
     "  stream info SCOPE/STREAM [--json]\n"
     "  stream seal SCOPE/STREAM | stream delete SCOPE/STREAM\n"
+    "  cluster status [--json]\n"
+    "        members, and per Raft group (0 = controller, c+1 = container c) as the node sees\n"
+    "        it: role, leader, term, commit index and each follower's lag\n"
     "  write SCOPE/STREAM [--key K | --key-delimiter C]\n"
     "        one event per stdin line; with --key-delimiter the text before the first C is the\n"
     "        routing key and the rest the event; without a key all events share one key\n"
@@ -96,6 +99,65 @@ caf::expected<uint64_t> parse_number(const args& a, const std::string& flag, uin
                                flag + " needs a non-negative number, got '" + v + "'");
     }
     return std::stoull(v);
+}
+
+int cmd_cluster_status(client::stream_manager& sm, bool json) {
+    auto info = sm.cluster_status();
+    if (!info) {
+        return fail(info.error());
+    }
+    if (json) {
+        std::string out = fmt::format("{{\"node\":{},\"containers\":{},\"members\":[", info->node,
+                                      info->container_count);
+        for (size_t i = 0; i < info->members.size(); ++i) {
+            const auto& m = info->members[i];
+            out += fmt::format("{}{{\"id\":{},\"endpoint\":\"{}:{}\"}}", i ? "," : "", m.id, m.host,
+                               m.port);
+        }
+        out += "],\"groups\":[";
+        for (size_t i = 0; i < info->groups.size(); ++i) {
+            const auto& g = info->groups[i];
+            out += fmt::format(
+                "{}{{\"group\":{},\"role\":\"{}\",\"leader\":{},\"term\":{},\"commit\":{},"
+                "\"applied\":{},\"last_index\":{},\"recovering\":{},\"followers\":[",
+                i ? "," : "", g.group, g.role, g.leader, g.term, g.commit, g.applied, g.last_index,
+                g.recovering ? "true" : "false");
+            for (size_t j = 0; j < g.follower_match.size(); ++j) {
+                out +=
+                    fmt::format("{}{{\"node\":{},\"match\":{},\"lag\":{}}}", j ? "," : "",
+                                g.follower_match[j].first, g.follower_match[j].second,
+                                g.last_index - std::min(g.last_index, g.follower_match[j].second));
+            }
+            out += "]}";
+        }
+        out += "]}";
+        std::printf("%s\n", out.c_str());
+        return 0;
+    }
+    if (info->members.empty()) {
+        std::printf("standalone node (one container, replication factor 1)\n");
+    } else {
+        std::printf("node %u of %zu; %u containers\n", info->node, info->members.size(),
+                    info->container_count);
+        for (const auto& m : info->members) {
+            std::printf("  member %u at %s:%u\n", m.id, m.host.c_str(), m.port);
+        }
+    }
+    std::printf("%-6s %-10s %-7s %-6s %-10s %-10s %s\n", "group", "role", "leader", "term",
+                "commit", "applied", "follower lag (entries)");
+    for (const auto& g : info->groups) {
+        std::string lag;
+        for (const auto& [node, match] : g.follower_match) {
+            lag += fmt::format("{}{}:{}", lag.empty() ? "" : " ", node,
+                               g.last_index - std::min(g.last_index, match));
+        }
+        std::printf("%-6u %-10s %-7u %-6llu %-10llu %-10llu %s\n", g.group,
+                    (g.role + (g.recovering ? "*" : "")).c_str(), g.leader,
+                    static_cast<unsigned long long>(g.term),
+                    static_cast<unsigned long long>(g.commit),
+                    static_cast<unsigned long long>(g.applied), lag.c_str());
+    }
+    return 0;
 }
 
 int cmd_stream_info(client::client_factory& f,
@@ -281,6 +343,7 @@ int main(int argc, char** argv) {
     }
     static const std::map<std::string, std::vector<std::string>> known = {
         {"scope", {"--endpoint"}},
+        {"cluster", {"--endpoint", "--json"}},
         {"stream", {"--endpoint", "--segments", "--json"}},
         {"write", {"--endpoint", "--key", "--key-delimiter"}},
         {"read", {"--endpoint", "--from", "--follow", "--max", "--timeout-ms", "--json"}},
@@ -310,6 +373,10 @@ int main(int argc, char** argv) {
             }
         } else if (sub != "list" || a.positional.size() != 2) {
             return usage_error("scope needs create, list or delete");
+        }
+    } else if (cmd == "cluster") {
+        if (sub != "status" || a.positional.size() != 2) {
+            return usage_error("cluster needs status");
         }
     } else if (cmd == "stream") {
         if (sub == "list") {
@@ -358,6 +425,9 @@ int main(int argc, char** argv) {
     }
     auto& f = **factory;
     auto& sm = f.streams();
+    if (cmd == "cluster") {
+        return cmd_cluster_status(sm, a.flags.count("--json") != 0);
+    }
     if (cmd == "scope") {
         if (sub == "create") {
             if (auto err = sm.create_scope(scope)) {

@@ -14,6 +14,7 @@
 ///
 /// May include: schema, runtime/transport.
 
+#include "schema/raft_types.hpp"
 #include "schema/types.hpp"
 
 #include <caf/error.hpp>
@@ -59,6 +60,9 @@ public:
                                                  const std::string& stream) = 0;
     [[nodiscard]] virtual caf::error delete_stream(const std::string& scope,
                                                    const std::string& stream) = 0;
+    /// The cluster as the connected node sees it: members, container count, and the status of
+    /// the Raft groups it hosts (group 0 = controller, c + 1 = container c).
+    [[nodiscard]] virtual caf::expected<raft::cluster_info> cluster_status() = 0;
 };
 
 struct writer_config {

@@ -1,14 +1,18 @@
 #include "client/internal.hpp"
 #include "schema/errc.hpp"
+#include "schema/keyspace.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 
+#include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 namespace pravaha::client {
 
@@ -18,8 +22,58 @@ bool needs_reconnect(const caf::error& err) {
     if (err.category() == caf::atom("system")) {
         return true;  // receiver down, timeout, connection failures: start over on a new link
     }
+    // not_leader: ask a node again for the container's (new) leader.
     return code_of(err) == errc::unavailable || code_of(err) == errc::storage_io ||
-           code_of(err) == errc::timeout;
+           code_of(err) == errc::timeout || code_of(err) == errc::not_leader;
+}
+
+void attach_containers(caf::event_based_actor* self,
+                       const transport::node_actor& node,
+                       const std::vector<segment_key>& keys,
+                       std::chrono::milliseconds timeout,
+                       std::function<void(std::vector<transport::segment_store_actor>,
+                                          std::vector<node_address>)> done,
+                       std::function<void(caf::error)> fail) {
+    self->request(node, timeout, cluster_info_atom::value)
+        .then(
+            [=](const raft::cluster_info& info) {
+                std::vector<node_address> members;
+                for (const auto& m : info.members) {
+                    members.push_back(node_address{m.host, m.port});
+                }
+                auto count = std::max<uint32_t>(1, info.container_count);
+                std::map<uint32_t, std::vector<size_t>> wanted;  // container -> key indexes
+                for (size_t i = 0; i < keys.size(); ++i) {
+                    wanted[container_of(keys[i], count)].push_back(i);
+                }
+                auto stores =
+                    std::make_shared<std::vector<transport::segment_store_actor>>(keys.size());
+                auto remaining = std::make_shared<size_t>(wanted.size());
+                auto failed = std::make_shared<bool>(false);
+                if (wanted.empty()) {
+                    done({}, members);
+                    return;
+                }
+                for (const auto& [c, idx] : wanted) {
+                    self->request(node, timeout, get_container_atom::value, c)
+                        .then(
+                            [=](const transport::segment_store_actor& store) {
+                                for (auto i : idx) {
+                                    (*stores)[i] = store;
+                                }
+                                if (--*remaining == 0 && !*failed) {
+                                    done(*stores, members);
+                                }
+                            },
+                            [=](caf::error& err) {
+                                if (!*failed) {
+                                    *failed = true;
+                                    fail(std::move(err));
+                                }
+                            });
+                }
+            },
+            [=](caf::error& err) { fail(std::move(err)); });
 }
 
 caf::io::middleman_actor connector_of(caf::actor_system& sys, const endpoint_info& ep) {
@@ -66,6 +120,11 @@ public:
                 node_ = *fresh;
             }
             res = call_once<R>(*fresh, xs...);
+            // A cluster electing its controller leader answers not_leader for a moment.
+            for (int i = 0; i < 50 && !res && code_of(res.error()) == errc::not_leader; ++i) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+                res = call_once<R>(*fresh, xs...);
+            }
         }
         return res;
     }
@@ -120,6 +179,9 @@ public:
     }
     caf::error delete_stream(const std::string& scope, const std::string& stream) override {
         return done(call<bool>(delete_stream_atom::value, scope, stream));
+    }
+    caf::expected<raft::cluster_info> cluster_status() override {
+        return call<raft::cluster_info>(cluster_info_atom::value);
     }
 
     const detail::endpoint_info& endpoint() const { return ep_; }

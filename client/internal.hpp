@@ -40,6 +40,23 @@ struct endpoint_info {
 /// The actor that opens connections for `ep`.
 caf::io::middleman_actor connector_of(caf::actor_system& sys, const endpoint_info& ep);
 
+/// A node's address, for following the cluster after a node is lost.
+struct node_address {
+    std::string host;
+    uint16_t port = 0;
+};
+
+/// Asks `node` for the cluster (container count, members), then for the leader replica of each
+/// container that `keys` map to. Calls `done(store per key, members)` or `fail(error)`.
+/// Standalone nodes answer with one container and no members.
+void attach_containers(caf::event_based_actor* self,
+                       const transport::node_actor& node,
+                       const std::vector<segment_key>& keys,
+                       std::chrono::milliseconds timeout,
+                       std::function<void(std::vector<transport::segment_store_actor>,
+                                          std::vector<node_address>)> done,
+                       std::function<void(caf::error)> fail);
+
 /// Errors after which the same request may succeed later (on this node or after reconnecting).
 /// Everything else is final for the affected events.
 bool is_transient(const caf::error& err);

@@ -25,13 +25,16 @@ struct segment_reader {
     bool outstanding = false;
     bool finished = false;                 // sealed and fully read
     uint64_t asked_in_fetch = UINT64_MAX;  // a zero-wait fetch asks each segment once
+    transport::segment_store_actor store;  // the leader of its container; valid while connected
 };
 
 struct reader_state {
     endpoint_info ep;
     transport::node_actor node;
-    transport::segment_store_actor store;  // the data path; valid while connected
     bool connected = false;
+    /// Nodes to try after losing the current one (the cluster's members; else just `ep`).
+    std::vector<node_address> nodes;
+    size_t node_index = 0;
     uint64_t generation = 0;
     caf::actor_clock::time_point down_since;
     std::vector<segment_reader> segments;
@@ -103,36 +106,56 @@ void maybe_answer(reader_ptr self) {
 
 void lose_link(reader_ptr self);
 
-// Asks the node for its segment store, then reads straight from it.
+// Asks the node for the leader replica of each segment's container, then reads straight from
+// them.
 void attach_store(reader_ptr self) {
     auto gen = self->state.generation;
-    self->request(self->state.node, self->state.ep.cfg.request_timeout,
-                  get_segment_store_atom::value)
-        .then(
-            [=](transport::segment_store_actor& store) {
-                auto& s = self->state;
-                if (gen != s.generation) {
-                    return;
-                }
-                s.store = std::move(store);
-                s.connected = true;
-                issue_reads(self);
-            },
-            [=](caf::error&) {
-                if (gen == self->state.generation) {
-                    lose_link(self);
-                }
-            });
+    std::vector<segment_key> keys;
+    for (const auto& seg : self->state.segments) {
+        keys.push_back(seg.key);
+    }
+    attach_containers(
+        self, self->state.node, keys, self->state.ep.cfg.request_timeout,
+        [=](std::vector<transport::segment_store_actor> stores, std::vector<node_address> nodes) {
+            auto& s = self->state;
+            if (gen != s.generation) {
+                return;
+            }
+            for (size_t i = 0; i < stores.size(); ++i) {
+                s.segments[i].store = std::move(stores[i]);
+            }
+            if (!nodes.empty()) {
+                s.nodes = std::move(nodes);
+            }
+            s.connected = true;
+            issue_reads(self);
+        },
+        [=](caf::error) {
+            if (gen == self->state.generation) {
+                lose_link(self);
+            }
+        });
 }
 
 void reconnect(reader_ptr self) {
-    auto gen = self->state.generation;
+    auto& st = self->state;
+    auto gen = st.generation;
+    if (st.nodes.empty()) {
+        st.nodes.push_back(node_address{st.ep.host, st.ep.port});
+    }
+    auto target = st.nodes[st.node_index % st.nodes.size()];
     self->request(connector_of(self->system(), self->state.ep), std::chrono::seconds(5),
-                  caf::connect_atom::value, self->state.ep.host, self->state.ep.port)
+                  caf::connect_atom::value, target.host, target.port)
         .then(
             [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
                 auto& s = self->state;
-                if (gen != s.generation || s.connected || !ptr) {
+                if (gen != s.generation || s.connected) {
+                    return;
+                }
+                if (!ptr) {
+                    ++s.node_index;
+                    self->delayed_send(self, std::chrono::milliseconds(200), reconnect_atom::value,
+                                       gen);
                     return;
                 }
                 s.node = transport::as_node(ptr);
@@ -144,10 +167,11 @@ void reconnect(reader_ptr self) {
                 if (gen != s.generation) {
                     return;
                 }
+                ++s.node_index;  // try the next member of the cluster
                 if (self->clock().now() - s.down_since > s.ep.cfg.retry_timeout) {
                     s.failure =
-                        caf::make_error(errc::unavailable, "node unreachable at " + s.ep.host +
-                                                               ":" + std::to_string(s.ep.port));
+                        caf::make_error(errc::unavailable, "node unreachable at " + target.host +
+                                                               ":" + std::to_string(target.port));
                     s.down_since = self->clock().now();
                     maybe_answer(self);
                 }
@@ -167,7 +191,9 @@ void lose_link(reader_ptr self) {
         st.down_since = self->clock().now();
         self->demonitor(st.node.address());
         st.node = transport::node_actor{};
-        st.store = transport::segment_store_actor{};
+        for (auto& seg : st.segments) {
+            seg.store = transport::segment_store_actor{};
+        }
     }
     reconnect(self);
 }
@@ -189,7 +215,7 @@ void issue_reads(reader_ptr self) {
         read_request req{seg.key, seg.offset, read_bytes,
                          st.fetch_wait_ms == 0 ? 0u : poll_wait_ms};
         auto timeout = st.ep.cfg.request_timeout + std::chrono::milliseconds(req.wait_ms);
-        self->request(st.store, timeout, read_atom::value, req)
+        self->request(seg.store, timeout, read_atom::value, req)
             .then(
                 [=](read_result& r) {
                     auto& s = self->state;
@@ -242,13 +268,13 @@ caf::behavior reader_impl(reader_ptr self,
     st.node = std::move(node);
     st.down_since = self->clock().now();
     self->monitor(st.node);
-    attach_store(self);
     for (const auto& s : info.segments) {
         segment_reader r;
         r.key = segment_key{info.record.uid, s.id};
         r.offset = from == start_position::tail ? s.length : 0;
         st.segments.push_back(r);
     }
+    attach_store(self);
     self->set_down_handler([=](caf::down_msg& dm) {
         if (self->state.connected && dm.source == self->state.node.address()) {
             lose_link(self);

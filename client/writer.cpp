@@ -56,6 +56,7 @@ struct segment_writer {
     std::deque<block_in_flight> in_flight;
     size_t sent = 0;    // how many of in_flight were sent in the current generation
     caf::error failed;  // final error (sealed, deleted): later events fail at once
+    transport::segment_store_actor store;  // the leader of its container; valid while connected
 };
 
 struct writer_state {
@@ -64,8 +65,10 @@ struct writer_state {
     writer_id id;
     std::shared_ptr<budget> mem;
     transport::node_actor node;
-    transport::segment_store_actor store;  // the data path; valid while connected
     bool connected = false;
+    /// Nodes to try after losing the current one (the cluster's members; else just `ep`).
+    std::vector<node_address> nodes;
+    size_t node_index = 0;
     uint64_t generation = 0;
     /// Start of the current run of failures without an acknowledgement in between.
     std::optional<caf::actor_clock::time_point> failing_since;
@@ -117,7 +120,8 @@ void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
 
 void send_block(writer_ptr self, size_t index, const append_block& block) {
     auto gen = self->state.generation;
-    self->request(self->state.store, self->state.ep.cfg.request_timeout, append_atom::value, block)
+    self->request(self->state.segments[index].store, self->state.ep.cfg.request_timeout,
+                  append_atom::value, block)
         .then(
             [=](const append_ack& ack) {
                 auto& st = self->state;
@@ -194,7 +198,7 @@ void open_session(writer_ptr self, size_t index) {
     }
     seg.setup_pending = true;
     auto gen = st.generation;
-    self->request(st.store, st.ep.cfg.request_timeout, setup_writer_atom::value, seg.key, st.id,
+    self->request(seg.store, st.ep.cfg.request_timeout, setup_writer_atom::value, seg.key, st.id,
                   seg.epoch)
         .then(
             [=](const append_ack& a) {
@@ -242,29 +246,38 @@ void fail_all(writer_ptr self, const caf::error& err) {
 
 void restart(writer_ptr self, bool lost_link);
 
-// Asks the node for its segment store, then sends everything waiting straight to it.
+// Asks the node for the leader replica of each segment's container, then sends everything
+// waiting straight to them.
 void attach_store(writer_ptr self) {
     auto gen = self->state.generation;
-    self->request(self->state.node, self->state.ep.cfg.request_timeout,
-                  get_segment_store_atom::value)
-        .then(
-            [=](transport::segment_store_actor& store) {
-                auto& s = self->state;
-                if (gen != s.generation) {
-                    return;
-                }
-                s.store = std::move(store);
-                s.connected = true;
-                s.backoff = std::chrono::milliseconds(50);
-                for (size_t i = 0; i < s.segments.size(); ++i) {
-                    pump(self, i);
-                }
-            },
-            [=](caf::error&) {
-                if (gen == self->state.generation) {
-                    restart(self, true);
-                }
-            });
+    std::vector<segment_key> keys;
+    for (const auto& seg : self->state.segments) {
+        keys.push_back(seg.key);
+    }
+    attach_containers(
+        self, self->state.node, keys, self->state.ep.cfg.request_timeout,
+        [=](std::vector<transport::segment_store_actor> stores, std::vector<node_address> nodes) {
+            auto& s = self->state;
+            if (gen != s.generation) {
+                return;
+            }
+            for (size_t i = 0; i < stores.size(); ++i) {
+                s.segments[i].store = std::move(stores[i]);
+            }
+            if (!nodes.empty()) {
+                s.nodes = std::move(nodes);
+            }
+            s.connected = true;
+            s.backoff = std::chrono::milliseconds(50);
+            for (size_t i = 0; i < s.segments.size(); ++i) {
+                pump(self, i);
+            }
+        },
+        [=](caf::error) {
+            if (gen == self->state.generation) {
+                restart(self, true);
+            }
+        });
 }
 
 // The blocks just failed may or may not be stored. Continuing their event numbers would leave a
@@ -309,8 +322,12 @@ void give_up_if_stuck(writer_ptr self) {
 void reconnect(writer_ptr self) {
     auto& st = self->state;
     auto gen = st.generation;
+    if (st.nodes.empty()) {
+        st.nodes.push_back(node_address{st.ep.host, st.ep.port});
+    }
+    auto target = st.nodes[st.node_index % st.nodes.size()];
     self->request(connector_of(self->system(), self->state.ep), std::chrono::seconds(5),
-                  caf::connect_atom::value, st.ep.host, st.ep.port)
+                  caf::connect_atom::value, target.host, target.port)
         .then(
             [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
                 auto& s = self->state;
@@ -318,13 +335,14 @@ void reconnect(writer_ptr self) {
                     return;
                 }
                 if (!ptr) {
+                    ++s.node_index;
                     self->delayed_send(self, s.backoff, reconnect_atom::value, gen);
                     return;
                 }
                 s.node = transport::as_node(ptr);
                 self->monitor(s.node);
                 module_log("client")->info("writer reconnected writer={} endpoint={}:{}",
-                                           to_string(s.id), s.ep.host, s.ep.port);
+                                           to_string(s.id), target.host, target.port);
                 attach_store(self);
             },
             [=](caf::error&) {
@@ -333,6 +351,7 @@ void reconnect(writer_ptr self) {
                     return;
                 }
                 give_up_if_stuck(self);
+                ++s.node_index;  // try the next member of the cluster
                 s.backoff = std::min(s.backoff * 2, std::chrono::milliseconds(1000));
                 self->delayed_send(self, s.backoff, reconnect_atom::value, gen);
             });
@@ -353,7 +372,9 @@ void restart(writer_ptr self, bool lost_link) {
             st.connected = false;
             self->demonitor(st.node.address());
             st.node = transport::node_actor{};
-            st.store = transport::segment_store_actor{};
+            for (auto& seg : st.segments) {
+                seg.store = transport::segment_store_actor{};
+            }
         }
         reconnect(self);
     } else {
@@ -407,13 +428,13 @@ caf::behavior writer_impl(writer_ptr self,
     st.mem = std::move(mem);
     st.node = std::move(node);
     self->monitor(st.node);
-    attach_store(self);
     for (const auto& r : rec.segments) {
         segment_writer w;
         w.key = segment_key{rec.uid, r.id};
         w.ready = !cfg.id.has_value();
         st.segments.push_back(std::move(w));
     }
+    attach_store(self);
     self->set_down_handler([=](caf::down_msg& dm) {
         auto& s = self->state;
         if (s.connected && dm.source == s.node.address()) {

@@ -71,31 +71,59 @@ int run_node(const node_options& opts) {
     {
         auto cfg = transport::make_config({});
         caf::actor_system sys{*cfg};
-        actors::node_config ncfg;
-        ncfg.store = store->get();
-        ncfg.wall_clock_ms = wall_clock_ms;
-        auto node = actors::spawn_node(sys, ncfg);
+        caf::expected<actors::node_actors> node{caf::error{}};
+        if (opts.standalone) {
+            actors::node_config ncfg;
+            ncfg.store = store->get();
+            ncfg.wall_clock_ms = wall_clock_ms;
+            node = actors::spawn_node(sys, ncfg);
+        } else {
+            actors::cluster_config ccfg;
+            ccfg.store = store->get();
+            ccfg.node_id = opts.node_id;
+            for (const auto& p : opts.peers) {
+                ccfg.members.push_back(raft::cluster_member{p.id, p.host, p.port});
+            }
+            ccfg.container_count = opts.containers;
+            ccfg.wall_clock_ms = wall_clock_ms;
+            ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
+            node = actors::spawn_cluster_node(sys, ccfg);
+        }
         if (!node) {
             log->error("node start failed error={}", render_error(node.error()));
             return 1;
         }
         auto endpoint = node->endpoint;
-        auto container = &node->container;
+        auto containers = node->containers;
         auto controller = &node->controller;
+        auto stop_core = [&] {
+            caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
+            caf::anon_send_exit(*controller, caf::exit_reason::user_shutdown);
+            for (const auto& c : containers) {
+                caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+            }
+        };
         auto port = transport::publish_node(sys, endpoint, opts.port, opts.bind);
         if (!port) {
             log->error("{}", render_error(port.error()));
-            caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
-            caf::anon_send_exit(*controller, caf::exit_reason::user_shutdown);
-            caf::anon_send_exit(*container, caf::exit_reason::user_shutdown);
+            stop_core();
             return 1;
         }
-        log->info("node started mode=standalone endpoint={}:{} data_dir={}", opts.bind, *port,
-                  opts.data_dir);
-        // Fail-stop: if the container or controller dies (storage error), exit non-zero so that a
-        // restart recovers from disk instead of serving from broken state.
+        if (opts.standalone) {
+            log->info("node started mode=standalone endpoint={}:{} data_dir={}", opts.bind, *port,
+                      opts.data_dir);
+        } else {
+            log->info(
+                "node started mode=cluster node_id={} members={} containers={} "
+                "endpoint={}:{} data_dir={}",
+                opts.node_id, opts.peers.size(), opts.containers, opts.bind, *port, opts.data_dir);
+        }
+        // Fail-stop: if a container or the controller dies (storage error), exit non-zero so
+        // that a restart recovers from disk instead of serving from broken state.
         caf::scoped_actor self{sys};
-        self->monitor(*container);
+        for (const auto& c : containers) {
+            self->monitor(c);
+        }
         self->monitor(*controller);
         bool running = true;
         while (running) {
@@ -117,11 +145,9 @@ int run_node(const node_options& opts) {
         // and wait until the core actors are gone so that nothing touches the store any more.
         start_shutdown_watchdog(opts.shutdown_timeout);
         sys.middleman().unpublish(endpoint, *port);
-        caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
-        caf::anon_send_exit(*controller, caf::exit_reason::user_shutdown);
-        caf::anon_send_exit(*container, caf::exit_reason::user_shutdown);
+        stop_core();
         size_t down = exit_code == 0 ? 0 : 1;  // a fatal stop already reported one
-        while (down < 2) {
+        while (down < containers.size() + 1) {
             bool timed_out = false;
             self->receive([&](caf::down_msg&) { ++down; },
                           caf::after(opts.shutdown_timeout) >> [&] { timed_out = true; });

@@ -10,11 +10,23 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pravaha::runtime {
 
+/// A member of a cluster as given by `--peers ID@HOST:PORT,...`.
+struct peer_option {
+    uint32_t id = 0;
+    std::string host;
+    uint16_t port = 0;
+};
+
 struct node_options {
     bool standalone = false;
+    /// Cluster mode: this node's id and every member (this one included).
+    uint32_t node_id = 0;
+    std::vector<peer_option> peers;
+    uint32_t containers = 4;
     std::string data_dir = "./data";
     std::string bind = "127.0.0.1";
     uint16_t port = 9090;

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 namespace pravaha::client {
@@ -28,6 +29,7 @@ bool needs_reconnect(const caf::error& err) {
 }
 
 void attach_containers(caf::event_based_actor* self,
+                       const caf::io::middleman_actor& connector,
                        const transport::node_actor& node,
                        const std::vector<segment_key>& keys,
                        std::chrono::milliseconds timeout,
@@ -38,8 +40,10 @@ void attach_containers(caf::event_based_actor* self,
         .then(
             [=](const raft::cluster_info& info) {
                 std::vector<node_address> members;
+                std::map<uint32_t, node_address> by_id;
                 for (const auto& m : info.members) {
                     members.push_back(node_address{m.host, m.port});
+                    by_id[m.id] = node_address{m.host, m.port};
                 }
                 auto count = std::max<uint32_t>(1, info.container_count);
                 std::map<uint32_t, std::vector<size_t>> wanted;  // container -> key indexes
@@ -54,23 +58,51 @@ void attach_containers(caf::event_based_actor* self,
                     done({}, members);
                     return;
                 }
+                auto got = [=](std::vector<size_t> idx, const transport::segment_store_actor& st) {
+                    for (auto i : idx) {
+                        (*stores)[i] = st;
+                    }
+                    if (--*remaining == 0 && !*failed) {
+                        done(*stores, members);
+                    }
+                };
+                auto lost = [=](caf::error err) {
+                    if (!*failed) {
+                        *failed = true;
+                        fail(std::move(err));
+                    }
+                };
+                auto ask = [=](const transport::node_actor& dest, uint32_t c,
+                               std::vector<size_t> idx) {
+                    self->request(dest, timeout, get_container_atom::value, c)
+                        .then([=](const transport::segment_store_actor& st) { got(idx, st); },
+                              [=](caf::error& err) { lost(std::move(err)); });
+                };
                 for (const auto& [c, idx] : wanted) {
-                    self->request(node, timeout, get_container_atom::value, c)
+                    uint32_t leader = 0;
+                    for (const auto& g : info.groups) {
+                        leader = g.group == c + 1 ? g.leader : leader;
+                    }
+                    auto addr = by_id.find(leader);
+                    if (leader == 0 || leader == info.node || addr == by_id.end()) {
+                        ask(node, c, idx);
+                        continue;
+                    }
+                    auto cc = c;
+                    auto ii = idx;
+                    self->request(connector, timeout, caf::connect_atom::value, addr->second.host,
+                                  addr->second.port)
                         .then(
-                            [=](const transport::segment_store_actor& store) {
-                                for (auto i : idx) {
-                                    (*stores)[i] = store;
+                            [=](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                                const std::set<std::string>&) {
+                                if (!ptr) {
+                                    lost(caf::make_error(errc::unavailable,
+                                                         "container leader unreachable"));
+                                    return;
                                 }
-                                if (--*remaining == 0 && !*failed) {
-                                    done(*stores, members);
-                                }
+                                ask(transport::as_node(ptr), cc, ii);
                             },
-                            [=](caf::error& err) {
-                                if (!*failed) {
-                                    *failed = true;
-                                    fail(std::move(err));
-                                }
-                            });
+                            [=](caf::error& err) { lost(std::move(err)); });
                 }
             },
             [=](caf::error& err) { fail(std::move(err)); });

@@ -46,10 +46,20 @@ struct node_address {
     uint16_t port = 0;
 };
 
-/// Asks `node` for the cluster (container count, members), then for the leader replica of each
-/// container that `keys` map to. Calls `done(store per key, members)` or `fail(error)`.
-/// Standalone nodes answer with one container and no members.
+/// How long the lookups of attach_containers may take: short, because a node that just died can
+/// still look connected for a moment (its proxy swallows requests until the middleman notices),
+/// and a retry then finds the new leader; at most the request timeout.
+inline std::chrono::milliseconds attach_timeout(const client_config& cfg) {
+    return std::min(cfg.request_timeout, std::chrono::milliseconds(1000));
+}
+
+/// Asks `node` for the cluster (container count, members, leaders as it sees them), then for the
+/// leader replica of each container that `keys` map to: from the leader's own node, connected
+/// directly (so that its death ends a connection the caller can monitor, and appends take no
+/// detour). Calls `done(store per key, members)` or `fail(error)`. Standalone nodes answer with
+/// one container and no members.
 void attach_containers(caf::event_based_actor* self,
+                       const caf::io::middleman_actor& connector,
                        const transport::node_actor& node,
                        const std::vector<segment_key>& keys,
                        std::chrono::milliseconds timeout,

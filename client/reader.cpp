@@ -104,7 +104,7 @@ void maybe_answer(reader_ptr self) {
     }
 }
 
-void lose_link(reader_ptr self);
+void lose_link(reader_ptr self, bool pause = false);
 
 // Asks the node for the leader replica of each segment's container, then reads straight from
 // them.
@@ -115,13 +115,16 @@ void attach_store(reader_ptr self) {
         keys.push_back(seg.key);
     }
     attach_containers(
-        self, self->state.node, keys, self->state.ep.cfg.request_timeout,
+        self, connector_of(self->system(), self->state.ep), self->state.node, keys,
+        attach_timeout(self->state.ep.cfg),
         [=](std::vector<transport::segment_store_actor> stores, std::vector<node_address> nodes) {
             auto& s = self->state;
             if (gen != s.generation) {
                 return;
             }
             for (size_t i = 0; i < stores.size(); ++i) {
+                // A container leader on another node: its death ends the connection to it.
+                self->monitor(stores[i]);
                 s.segments[i].store = std::move(stores[i]);
             }
             if (!nodes.empty()) {
@@ -132,7 +135,7 @@ void attach_store(reader_ptr self) {
         },
         [=](caf::error) {
             if (gen == self->state.generation) {
-                lose_link(self);
+                lose_link(self, true);  // e.g. an election: ask again after a pause
             }
         });
 }
@@ -180,7 +183,7 @@ void reconnect(reader_ptr self) {
             });
 }
 
-void lose_link(reader_ptr self) {
+void lose_link(reader_ptr self, bool pause) {
     auto& st = self->state;
     ++st.generation;
     for (auto& s : st.segments) {
@@ -195,7 +198,12 @@ void lose_link(reader_ptr self) {
             seg.store = transport::segment_store_actor{};
         }
     }
-    reconnect(self);
+    if (pause) {
+        self->delayed_send(self, std::chrono::milliseconds(100), reconnect_atom::value,
+                           st.generation);
+    } else {
+        reconnect(self);
+    }
 }
 
 void issue_reads(reader_ptr self) {
@@ -276,7 +284,12 @@ caf::behavior reader_impl(reader_ptr self,
     }
     attach_store(self);
     self->set_down_handler([=](caf::down_msg& dm) {
-        if (self->state.connected && dm.source == self->state.node.address()) {
+        auto& s = self->state;
+        bool ours = dm.source == s.node.address();
+        for (const auto& seg : s.segments) {
+            ours = ours || dm.source == seg.store.address();
+        }
+        if (s.connected && ours) {
             lose_link(self);
         }
     });

@@ -244,7 +244,7 @@ void fail_all(writer_ptr self, const caf::error& err) {
     check_flush(self);
 }
 
-void restart(writer_ptr self, bool lost_link);
+void restart(writer_ptr self, bool lost_link, bool pause = false);
 
 // Asks the node for the leader replica of each segment's container, then sends everything
 // waiting straight to them.
@@ -255,13 +255,16 @@ void attach_store(writer_ptr self) {
         keys.push_back(seg.key);
     }
     attach_containers(
-        self, self->state.node, keys, self->state.ep.cfg.request_timeout,
+        self, connector_of(self->system(), self->state.ep), self->state.node, keys,
+        attach_timeout(self->state.ep.cfg),
         [=](std::vector<transport::segment_store_actor> stores, std::vector<node_address> nodes) {
             auto& s = self->state;
             if (gen != s.generation) {
                 return;
             }
             for (size_t i = 0; i < stores.size(); ++i) {
+                // A container leader on another node: its death ends the connection to it.
+                self->monitor(stores[i]);
                 s.segments[i].store = std::move(stores[i]);
             }
             if (!nodes.empty()) {
@@ -274,9 +277,13 @@ void attach_store(writer_ptr self) {
             }
         },
         [=](caf::error) {
-            if (gen == self->state.generation) {
-                restart(self, true);
+            auto& s = self->state;
+            if (gen != s.generation) {
+                return;
             }
+            // No leader yet (an election) or a node on the way is gone: ask again after a pause
+            // that grows, instead of spinning while the cluster elects.
+            restart(self, true, true);
         });
 }
 
@@ -359,7 +366,7 @@ void reconnect(writer_ptr self) {
 
 // Starts a new generation: every unacknowledged block is resent in order, after reconnecting
 // if the link is gone. The node drops what it already stored (writer id + event number).
-void restart(writer_ptr self, bool lost_link) {
+void restart(writer_ptr self, bool lost_link, bool pause) {
     auto& st = self->state;
     give_up_if_stuck(self);
     ++st.generation;
@@ -376,7 +383,12 @@ void restart(writer_ptr self, bool lost_link) {
                 seg.store = transport::segment_store_actor{};
             }
         }
-        reconnect(self);
+        if (pause) {
+            st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds(1000));
+            self->delayed_send(self, st.backoff, reconnect_atom::value, st.generation);
+        } else {
+            reconnect(self);
+        }
     } else {
         self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, st.generation);
     }
@@ -440,6 +452,15 @@ caf::behavior writer_impl(writer_ptr self,
         if (s.connected && dm.source == s.node.address()) {
             module_log("client")->info("writer lost its node writer={}", to_string(s.id));
             restart(self, true);
+            return;
+        }
+        for (const auto& seg : s.segments) {
+            if (s.connected && dm.source == seg.store.address()) {
+                module_log("client")->info("writer lost a container leader writer={}",
+                                           to_string(s.id));
+                restart(self, true);
+                return;
+            }
         }
     });
     return {

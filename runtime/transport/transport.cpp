@@ -21,6 +21,9 @@ std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts
     cfg->add_message_type<controller_api>("pravaha.controller_api");
     cfg->set("scheduler.policy", caf::atom_from_string(opts.scheduler));
     cfg->set("middleman.workers", opts.middleman_workers);
+    // A client handed a container leader's handle by another node then talks to that node
+    // directly (no hop through the first one), and sees its death as a closed connection.
+    cfg->set("middleman.enable-automatic-connections", true);
     if (opts.worker_threads > 0) {
         cfg->set("scheduler.max-threads", opts.worker_threads);
     }

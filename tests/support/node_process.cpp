@@ -55,8 +55,10 @@ uint16_t free_port() {
     return ntohs(addr.sin_port);
 }
 
-node_process::node_process(std::string data_dir, uint16_t port)
-    : data_dir_(std::move(data_dir)), port_(port) {}
+node_process::node_process(std::string data_dir,
+                           uint16_t port,
+                           std::vector<std::string> cluster_args)
+    : data_dir_(std::move(data_dir)), port_(port), cluster_args_(std::move(cluster_args)) {}
 
 node_process::~node_process() {
     if (pid_ > 0) {
@@ -68,9 +70,18 @@ bool node_process::start() {
     pid_ = ::fork();
     if (pid_ == 0) {
         auto port = std::to_string(port_);
-        ::execl(PRAVAHA_NODE_BIN, PRAVAHA_NODE_BIN, "--standalone", "--data-dir", data_dir_.c_str(),
-                "--port", port.c_str(), "--bind", "127.0.0.1", "--log-level", "warn",
-                static_cast<char*>(nullptr));
+        std::vector<std::string> args{PRAVAHA_NODE_BIN, "--data-dir", data_dir_,     "--port", port,
+                                      "--bind",         "127.0.0.1",  "--log-level", "warn"};
+        if (cluster_args_.empty()) {
+            args.push_back("--standalone");
+        }
+        args.insert(args.end(), cluster_args_.begin(), cluster_args_.end());
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        ::execv(PRAVAHA_NODE_BIN, argv.data());
         std::perror("exec pravaha-node");
         ::_exit(127);
     }

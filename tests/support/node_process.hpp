@@ -3,16 +3,18 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace pravaha::test {
 
 /// Picks a free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
 uint16_t free_port();
 
-/// A real `pravaha-node --standalone` child process on 127.0.0.1. The destructor kills it.
+/// A real `pravaha-node` child process on 127.0.0.1 (`--standalone`, or cluster mode with
+/// `cluster_args` such as --node-id and --peers). The destructor kills it.
 class node_process {
 public:
-    node_process(std::string data_dir, uint16_t port);
+    node_process(std::string data_dir, uint16_t port, std::vector<std::string> cluster_args = {});
     ~node_process();
     node_process(const node_process&) = delete;
     node_process& operator=(const node_process&) = delete;
@@ -35,6 +37,7 @@ public:
 private:
     std::string data_dir_;
     uint16_t port_;
+    std::vector<std::string> cluster_args_;
     pid_t pid_ = -1;
 };
 

@@ -37,7 +37,8 @@ const char* usage =
     "  --keys N               routing keys per writer (default 16)\n"
     "  --warmup N             events per writer not measured (default 1000)\n"
     "  --json FILE            also write the results as one JSON object\n"
-    "Acknowledgements are sent after the event is fsynced on the node (standalone).\n";
+    "Acknowledgements are sent after the event is fsynced on the node (standalone), or on a\n"
+    "majority of its container's replicas (cluster); the JSON's \"mode\" says which.\n";
 
 struct options {
     std::string endpoint = "127.0.0.1:9090";
@@ -212,6 +213,10 @@ int main(int argc, char** argv) {
         return 1;
     }
     auto& sm = (*f)->streams();
+    std::string mode = "standalone, ack after fsync";
+    if (auto info = sm.cluster_status(); info && !info->members.empty()) {
+        mode = fmt::format("cluster of {}, ack after fsync on a majority", info->members.size());
+    }
     if (auto err = sm.create_scope(o.scope); err && code_of(err) != errc::scope_exists) {
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(err).c_str());
         return 1;
@@ -288,12 +293,12 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::fprintf(j,
-                     "{\"system\":\"pravaha\",\"mode\":\"standalone, ack after fsync\","
+                     "{\"system\":\"pravaha\",\"mode\":\"%s\","
                      "\"writers\":%llu,\"event_size\":%llu,\"window\":%llu,\"segments\":%u,"
                      "\"events\":%zu,\"failed\":%llu,\"elapsed_s\":%.3f,\"events_per_s\":%.1f,"
                      "\"mb_per_s\":%.3f,\"latency_us\":{\"p50\":%.0f,\"p95\":%.0f,\"p99\":%.0f,"
                      "\"p999\":%.0f,\"max\":%.0f}}\n",
-                     static_cast<unsigned long long>(o.writers),
+                     mode.c_str(), static_cast<unsigned long long>(o.writers),
                      static_cast<unsigned long long>(o.event_size),
                      static_cast<unsigned long long>(o.window), o.segments, all.size(),
                      static_cast<unsigned long long>(failed), elapsed, eps, mbps,

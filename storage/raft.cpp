@@ -714,6 +714,17 @@ void replica::handle_append_response(const message& m) {
     pr.recent_active = true;
     pr.recovering = m.recovering;
     pr.recovering_bound = m.recovering ? m.commit : 0;
+    if (m.recovering && (m.reject || m.hint == heartbeat_flag)) {
+        // A follower that lost its disk holds less than it once acknowledged: start over from
+        // what it has (otherwise probing never goes below the old match and it never catches
+        // up; found by the wiped-node system test).
+        uint64_t has = m.reject ? m.hint : m.index;
+        if (has < pr.match) {
+            pr.match = has;
+            reprobe(m.from, has + 1);
+            return;
+        }
+    }
     if (m.hint == heartbeat_flag && !m.reject) {
         if (pr.state == progress::mode::replicate && m.log_term > m.index &&
             m.log_term > pr.match) {

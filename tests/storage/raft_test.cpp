@@ -576,6 +576,25 @@ TEST_CASE("raft treats a wiped replica as recovering until a new leader has caug
     CHECK(c.nodes[wiped].applied_data == strings({"before", "after"}));
 }
 
+TEST_CASE("raft catches up a follower wiped under a steady leader", "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    for (int i = 0; i < 5; ++i) {
+        REQUIRE(c.at(l).propose("w" + std::to_string(i)));
+    }
+    c.tick(2);
+    replica_id wiped = l == 3 ? 1 : 3;
+    // The leader still counts the old match of the wiped follower.
+    c.wipe(wiped);
+    c.start(wiped);
+    REQUIRE(c.at(l).propose("after-wipe"));
+    c.tick(80);
+    CHECK(!c.at(wiped).recovering());
+    CHECK(c.nodes[wiped].applied_data.size() == 6);
+    CHECK(c.nodes[wiped].applied_data.back() == "after-wipe");
+}
+
 TEST_CASE("raft starts a new cluster when every member is empty", "[storage]") {
     cluster c(3, 1024 * 1024, false);
     for (auto id : c.members) {

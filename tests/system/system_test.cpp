@@ -637,3 +637,87 @@ TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of l
         CHECK(c.node(id).stop() == 0);
     }
 }
+
+TEST_CASE("a cluster node whose disk was wiped rejoins, catches up and counts again",
+          "[system][cluster]") {
+    cluster3 c;
+    auto f = connect(c.node(1).endpoint());
+    caf::error err;
+    for (int i = 0; i < 100; ++i) {
+        err = f->streams().create_scope("sys");
+        if (!err || code_of(err) == errc::scope_exists) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE((!err || code_of(err) == errc::scope_exists));
+    REQUIRE(f->streams().create_stream("sys", "events", 4));
+    std::atomic<int> acked_total{0};
+    std::mutex mutex;
+    std::set<std::string> acked;
+    std::vector<std::string> failures;
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers_n; ++w) {
+        threads.emplace_back([&, w] { run_writer(*f, w, acked_total, mutex, acked, failures); });
+    }
+    // Wipe node 3 while the writers run: stop it, replace its data directory, start it again.
+    for (int i = 0; i < 20000 && acked_total.load() < events_total / 3; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    c.node(3).kill_hard();
+    c.dirs[2] = std::make_unique<test::temp_dir>();
+    // Same flags as before, on the empty directory.
+    std::string peers;
+    for (uint32_t id = 1; id <= 3; ++id) {
+        peers += (id > 1 ? "," : "") + std::to_string(id) +
+                 "@127.0.0.1:" + std::to_string(c.ports[id - 1]);
+    }
+    c.nodes[2] = std::make_unique<test::node_process>(
+        c.dirs[2]->path(), c.ports[2],
+        std::vector<std::string>{"--node-id", "3", "--peers", peers, "--containers", "2"});
+    REQUIRE(c.node(3).start());
+    for (auto& t : threads) {
+        t.join();
+    }
+    CAPTURE(failures.size(), failures.empty() ? "" : failures.front());
+    REQUIRE(failures.empty());
+    REQUIRE(acked.size() == static_cast<size_t>(events_total));
+    // Node 3 leaves its recovering state in every group (a leader elected after it came back
+    // has caught it up).
+    bool recovered = false;
+    for (int i = 0; i < 300 && !recovered; ++i) {
+        client::client_config cfg;
+        cfg.endpoint = c.node(3).endpoint();
+        auto g = client::client_factory::connect(cfg);
+        if (g) {
+            auto info = (*g)->streams().cluster_status();
+            recovered = info && info->groups.size() == 3;
+            for (size_t k = 0; recovered && k < info->groups.size(); ++k) {
+                recovered = !info->groups[k].recovering && info->groups[k].leader != 0;
+            }
+        }
+        if (!recovered) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    std::string statuses;
+    if (!recovered) {
+        for (uint32_t id = 1; id <= 3; ++id) {
+            std::string out;
+            test::run_command(std::string(PRAVAHA_CLI_BIN) + " --endpoint " +
+                                  c.node(id).endpoint() + " cluster status --json",
+                              out);
+            statuses += out;
+        }
+    }
+    CAPTURE(statuses);
+    REQUIRE(recovered);
+    // Now it counts as a copy: with node 1 gone, nodes 2 and 3 hold everything.
+    c.node(1).kill_hard();
+    REQUIRE(c.leader_of(1) != 0);
+    REQUIRE(c.leader_of(2) != 0);
+    auto g = connect(c.node(3).endpoint());
+    verify_stream(*g, acked);
+    CHECK(c.node(2).stop() == 0);
+    CHECK(c.node(3).stop() == 0);
+}

@@ -50,11 +50,13 @@ using container_actor = segment_store_api::extend<
     caf::reacts_to<flushed_atom>,
     caf::reacts_to<raft_atom, raft::message>,
     caf::reacts_to<raft_tick_atom>,
-    caf::replies_to<raft_status_atom>::with<raft::group_status>>;
+    caf::replies_to<raft_status_atom>::with<raft::group_status>,
+    caf::reacts_to<raft_route_atom, uint32_t, raft_replica_api>>;
 
-/// Where a replica sends Raft messages for other nodes (the runtime's peer router, or the
-/// simulator's network). One way, best effort: Raft resends what is lost.
-using raft_peers_actor = caf::typed_actor<caf::reacts_to<raft_atom, raft::message>>;
+/// Where a replica sends Raft messages for other nodes when it has no direct route to the
+/// peer's replica (the node endpoint, or the simulator's network). One way, best effort: Raft
+/// resends what is lost.
+using raft_peers_actor = raft_replica_api;
 
 /// Raft settings of a replica in a cluster.
 struct raft_settings {
@@ -70,7 +72,8 @@ struct raft_settings {
 using controller_actor =
     controller_api::extend<caf::reacts_to<raft_atom, raft::message>,
                            caf::reacts_to<raft_tick_atom>,
-                           caf::replies_to<raft_status_atom>::with<raft::group_status>>;
+                           caf::replies_to<raft_status_atom>::with<raft::group_status>,
+                           caf::reacts_to<raft_route_atom, uint32_t, raft_replica_api>>;
 
 /// The segment operations the controller needs: a container (standalone) or the node's segment
 /// router, which sends them to the leader of the segment's container (cluster).

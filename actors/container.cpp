@@ -50,6 +50,7 @@ struct container_state_t {
     std::shared_ptr<storage::local_log> inline_log;  // set on the standalone fast path
     std::shared_ptr<raft_driver> raft;               // set in a cluster
     std::map<uint64_t, proposal> proposed;           // raft index -> batch
+    std::map<uint32_t, raft_replica_api> routes;     // node -> its replica of this group
     batch pending;
     bool flushing = false;
     bool flush_scheduled = false;
@@ -487,6 +488,13 @@ container_actor::behavior_type container_impl(container_ptr self,
             self->state.raft->replica().tick();
             drive(self);
             self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
+        },
+        [=](raft_route_atom, uint32_t node, raft_replica_api& replica) {
+            if (replica) {
+                self->state.routes[node] = std::move(replica);
+            } else {
+                self->state.routes.erase(node);
+            }
         },
         [=](raft_status_atom) -> raft::group_status {
             auto& s = self->state;

@@ -31,6 +31,7 @@ struct controller_state_t {
     std::shared_ptr<storage::controller_state> meta;
     std::shared_ptr<raft_driver> raft;  // cluster mode
     std::map<uint64_t, pending_command> proposed;
+    std::map<uint32_t, raft_replica_api> routes;  // node -> its replica of group 0
     bool was_leader = false;
     static inline const char* name = "controller";
 };
@@ -242,6 +243,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         },
         [=](raft_atom, raft::message&) {},
         [=](raft_tick_atom) {},
+        [=](raft_route_atom, uint32_t, raft_replica_api&) {},
         [=](raft_status_atom) -> raft::group_status {
             raft::group_status g;  // standalone: a group of one
             g.role = "leader";
@@ -387,7 +389,12 @@ controller_actor::behavior_type controller_raft_impl(
     hooks.installed = [self](uint64_t) { return self->state.meta->load(); };
     auto peers = cfg.raft.peers;
     hooks.send = [self, peers](raft::message m) {
-        self->send(peers, raft_atom::value, std::move(m));
+        auto route = self->state.routes.find(m.to);
+        if (route != self->state.routes.end()) {
+            self->send(route->second, raft_atom::value, std::move(m));
+        } else {
+            self->send(peers, raft_atom::value, std::move(m));
+        }
     };
     st.raft->set_hooks(std::move(hooks));
     self->delayed_send(self, cfg.raft.tick, raft_tick_atom::value);
@@ -493,6 +500,13 @@ controller_actor::behavior_type controller_raft_impl(
             self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
         },
         [=](raft_status_atom) { return self->state.raft->status(); },
+        [=](raft_route_atom, uint32_t node, raft_replica_api& replica) {
+            if (replica) {
+                self->state.routes[node] = std::move(replica);
+            } else {
+                self->state.routes.erase(node);
+            }
+        },
     };
 }
 

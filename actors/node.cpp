@@ -74,6 +74,9 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
         [=](raft_atom, raft::message&) {},  // a standalone node has no peers
         [=](get_controller_atom) -> controller_api { return ctl; },
         [=](get_admin_atom, uint32_t) -> segment_admin_api { return cnt; },
+        [=](get_replica_atom, uint32_t group) -> raft_replica_api {
+            return group == 0 ? raft_replica_api{ctl} : raft_replica_api{cnt};
+        },
     };
 }
 
@@ -114,6 +117,41 @@ uint32_t leader_hint(const caf::error& err) {
     }
 }
 
+// Each local replica learns the handle of its group's replica on `peer`, and then sends its
+// Raft messages there directly.
+void exchange_routes(endpoint_ptr self, uint32_t id, const node_api& peer) {
+    auto& st = self->state;
+    if (!st.wiring) {
+        return;
+    }
+    uint32_t groups = static_cast<uint32_t>(st.wiring->containers.size()) + 1;
+    for (uint32_t g = 0; g < groups; ++g) {
+        self->request(peer, st.cfg.request_timeout, get_replica_atom::value, g)
+            .then(
+                [=](raft_replica_api& replica) {
+                    auto& w = self->state.wiring;
+                    if (g == 0) {
+                        self->send(w->controller, raft_route_atom::value, id, replica);
+                    } else {
+                        self->send(w->containers[g - 1], raft_route_atom::value, id, replica);
+                    }
+                },
+                [](caf::error&) {});  // no route: messages keep going through the endpoints
+    }
+}
+
+// Tells every local replica to stop using its direct route to `id` (the peer is gone).
+void drop_routes(endpoint_ptr self, uint32_t id) {
+    auto& w = self->state.wiring;
+    if (!w) {
+        return;
+    }
+    self->send(w->controller, raft_route_atom::value, id, raft_replica_api{});
+    for (const auto& c : w->containers) {
+        self->send(c, raft_route_atom::value, id, raft_replica_api{});
+    }
+}
+
 void connect_peers(endpoint_ptr self) {
     auto& st = self->state;
     for (const auto& m : st.cfg.members) {
@@ -133,6 +171,7 @@ void connect_peers(endpoint_ptr self) {
                     auto peer = caf::actor_cast<node_api>(ptr);
                     self->monitor(peer);
                     self->state.peers[id] = peer;
+                    exchange_routes(self, id, peer);
                     module_log("actors")->info("peer connected node={} peer={}",
                                                self->state.cfg.node_id, id);
                 },
@@ -232,6 +271,7 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
             if (it->second.address() == dm.source) {
                 module_log("actors")->info("peer lost node={} peer={}", self->state.cfg.node_id,
                                            it->first);
+                drop_routes(self, it->first);
                 self->state.peers.erase(it);
                 break;
             }
@@ -240,7 +280,12 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
     self->send(self, connect_tick_atom::value);
     using ctl_bool = bool;
     return {
-        [=](init_atom, std::shared_ptr<endpoint_wiring>& w) { self->state.wiring = std::move(w); },
+        [=](init_atom, std::shared_ptr<endpoint_wiring>& w) {
+            self->state.wiring = std::move(w);
+            for (const auto& [id, peer] : self->state.peers) {
+                exchange_routes(self, id, peer);  // peers connected before the wiring arrived
+            }
+        },
         [=](connect_tick_atom) {
             connect_peers(self);
             self->delayed_send(self, std::chrono::milliseconds(500), connect_tick_atom::value);
@@ -307,6 +352,16 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
                 return unavailable("node is starting");
             }
             return controller_api{self->state.wiring->controller};
+        },
+        [=](get_replica_atom, uint32_t g) -> caf::result<raft_replica_api> {
+            auto& st = self->state;
+            if (!st.wiring || g > st.wiring->containers.size()) {
+                return caf::make_error(errc::invalid_argument, "no group " + std::to_string(g));
+            }
+            if (g == 0) {
+                return raft_replica_api{st.wiring->controller};
+            }
+            return raft_replica_api{st.wiring->containers[g - 1]};
         },
         [=](get_admin_atom, uint32_t c) -> caf::result<segment_admin_api> {
             auto& st = self->state;

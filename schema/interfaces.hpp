@@ -39,6 +39,9 @@ using controller_api = caf::typed_actor<
     caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
     caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>>;
 
+/// A Raft replica as the replicas of its group on other nodes reach it (one way).
+using raft_replica_api = caf::typed_actor<caf::reacts_to<raft_atom, raft::message>>;
+
 /// Segment operations of a container, used by the controller (also across nodes).
 using segment_admin_api =
     caf::typed_actor<caf::replies_to<create_segment_atom, segment_key>::with<bool>,
@@ -50,14 +53,16 @@ using segment_admin_api =
 /// replica does not lead forwards to the leader once); the handle of a segment container's
 /// leader replica for the data path (clients then talk to it directly; `get_segment_store_atom`
 /// is container 0); the cluster's members and the status of the node's Raft groups; Raft traffic
-/// between nodes (one way); and, between nodes, the local controller replica and a local
-/// container replica's segment operations.
+/// between nodes (one way); and, between nodes, the local controller replica, a local container
+/// replica's segment operations, and a local replica of a Raft group (so that replicas then
+/// talk to each other directly).
 using node_api =
     controller_api::extend<caf::replies_to<get_segment_store_atom>::with<segment_store_api>,
                            caf::replies_to<get_container_atom, uint32_t>::with<segment_store_api>,
                            caf::replies_to<cluster_info_atom>::with<raft::cluster_info>,
                            caf::reacts_to<raft_atom, raft::message>,
                            caf::replies_to<get_controller_atom>::with<controller_api>,
-                           caf::replies_to<get_admin_atom, uint32_t>::with<segment_admin_api>>;
+                           caf::replies_to<get_admin_atom, uint32_t>::with<segment_admin_api>,
+                           caf::replies_to<get_replica_atom, uint32_t>::with<raft_replica_api>>;
 
 }  // namespace pravaha

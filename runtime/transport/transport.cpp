@@ -19,6 +19,7 @@ std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts
     cfg->add_message_type<segment_store_actor>("pravaha.segment_store_actor");
     cfg->add_message_type<segment_admin_api>("pravaha.segment_admin_api");
     cfg->add_message_type<controller_api>("pravaha.controller_api");
+    cfg->add_message_type<raft_replica_api>("pravaha.raft_replica_api");
     cfg->set("scheduler.policy", caf::atom_from_string(opts.scheduler));
     cfg->set("middleman.workers", opts.middleman_workers);
     // A client handed a container leader's handle by another node then talks to that node

@@ -42,9 +42,10 @@ for profile in default disk; do
   "$sim" fuzz --seeds 400 --start-seed "$start" --profile "$profile" --storage rocksdb --jobs "$jobs" 2>/dev/null | tail -12
 done
 
-step "fuzz, Raft world: 600 seeds of 3 replicas, 150 of 5"
+step "fuzz, Raft world: 600 seeds of 3 replicas, 150 of 5, 50 of the scripted stale-ack scenario"
 "$sim" fuzz --seeds 600 --start-seed "$start" --profile raft --jobs "$jobs" 2>/dev/null | tail -12
 "$sim" fuzz --seeds 150 --start-seed "$start" --profile raft5 --jobs "$jobs" 2>/dev/null | tail -12
+"$sim" fuzz --seeds 50 --start-seed "$start" --profile raft-stale --jobs "$jobs" 2>/dev/null | tail -3
 
 step "planted bugs: each caught within its budget (3 trials), with and without oracles"
 "$sim" mutants --trials 3 --start-seed "$start" --jobs "$jobs"

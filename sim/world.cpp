@@ -52,7 +52,7 @@ const char* to_string(verdict v) {
 }
 
 std::vector<std::string> profile_names() {
-    return {"default", "quiet", "net", "crash", "disk", "swarm", "raft", "raft5"};
+    return {"default", "quiet", "net", "crash", "disk", "swarm", "raft", "raft5", "raft-stale"};
 }
 
 namespace {
@@ -1954,6 +1954,9 @@ run_result world::run() {
 
 run_result run_world(const run_config& cfg) {
     configure_logging(cfg.log_level);
+    if (cfg.profile == "raft-stale") {
+        return run_raft_scenario(cfg);
+    }
     if (cfg.profile.rfind("raft", 0) == 0) {
         return run_raft_world(cfg);
     }

@@ -80,4 +80,8 @@ run_result run_world(const run_config& cfg);
 /// links, with clients proposing entries (sim/raft_world.cpp).
 run_result run_raft_world(const run_config& cfg);
 
+/// Scripted Raft scenarios (profile `raft-stale`, sim/raft_scenario.cpp): interleavings random
+/// faults reach too rarely, played step by step; the seed varies their details.
+run_result run_raft_scenario(const run_config& cfg);
+
 }  // namespace pravaha::sim

@@ -593,14 +593,7 @@ void replica::handle_vote_response(const message& m) {
     }
 }
 
-void replica::handle_append(const message& m) {
-    if (role_ == role::leader) {
-        // Two leaders in one term cannot happen in a correct cluster; ignore rather than crash
-        // so that a planted bug is reported by the checkers.
-        module_log("storage")->error("raft second leader group={} term={} from={}", cfg_.group,
-                                     m.term, m.from);
-        return;
-    }
+message replica::follow(const message& m) {
     if (role_ != role::follower) {
         become_follower(hard_.term, m.from);
     }
@@ -610,6 +603,18 @@ void replica::handle_append(const message& m) {
     r.type = msg_type::append_resp;
     r.to = m.from;
     r.term = hard_.term;
+    return r;
+}
+
+void replica::handle_append(const message& m) {
+    if (role_ == role::leader) {
+        // Two leaders in one term cannot happen in a correct cluster; ignore rather than crash
+        // so that a planted bug is reported by the checkers.
+        module_log("storage")->error("raft second leader group={} term={} from={}", cfg_.group,
+                                     m.term, m.from);
+        return;
+    }
+    auto r = follow(m);
     r.commit = bound_known_ ? recovering_bound_ : 0;
     if (m.hint == heartbeat_flag && m.entries.empty()) {
         hard_.commit = std::max(hard_.commit, std::min(m.commit, last_index()));
@@ -668,15 +673,7 @@ void replica::handle_snapshot(const message& m) {
     if (role_ == role::leader) {
         return;
     }
-    if (role_ != role::follower) {
-        become_follower(hard_.term, m.from);
-    }
-    leader_ = m.from;
-    election_elapsed_ = 0;
-    message r;
-    r.type = msg_type::append_resp;
-    r.to = m.from;
-    r.term = hard_.term;
+    auto r = follow(m);
     if (m.index <= hard_.commit) {
         r.index = hard_.commit;
     } else if (term_at(m.index) == m.log_term) {

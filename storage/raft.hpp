@@ -176,6 +176,9 @@ private:
     void maybe_commit();
     void handle_vote_request(const message& m);
     void handle_vote_response(const message& m);
+    /// Accepts the sender of an append or snapshot of the current term as leader and returns
+    /// the answer to fill in.
+    message follow(const message& m);
     void handle_append(const message& m);
     void handle_append_response(const message& m);
     void handle_snapshot(const message& m);

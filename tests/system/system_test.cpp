@@ -461,22 +461,43 @@ namespace {
 // Three real nodes on free loopback ports, two containers (groups 1 and 2) plus the controller.
 struct cluster3 {
     cluster3() {
-        std::string peers;
         for (uint32_t id = 1; id <= 3; ++id) {
             ports.push_back(test::free_port());
-            peers += (id > 1 ? "," : "") + std::to_string(id) +
-                     "@127.0.0.1:" + std::to_string(ports.back());
         }
         for (uint32_t id = 1; id <= 3; ++id) {
             dirs.push_back(std::make_unique<test::temp_dir>());
-            nodes.push_back(std::make_unique<test::node_process>(
-                dirs.back()->path(), ports[id - 1],
-                std::vector<std::string>{"--node-id", std::to_string(id), "--peers", peers,
-                                         "--containers", "2"}));
+            nodes.push_back(make_node(id));
         }
         for (auto& n : nodes) {
             REQUIRE(n->start());
         }
+    }
+
+    // Node `id` on its port and data directory, with the cluster's flags.
+    std::unique_ptr<test::node_process> make_node(uint32_t id) {
+        std::string peers;
+        for (uint32_t p = 1; p <= 3; ++p) {
+            peers += (p > 1 ? "," : "") + std::to_string(p) +
+                     "@127.0.0.1:" + std::to_string(ports[p - 1]);
+        }
+        return std::make_unique<test::node_process>(
+            dirs[id - 1]->path(), ports[id - 1],
+            std::vector<std::string>{"--node-id", std::to_string(id), "--peers", peers,
+                                     "--containers", "2"});
+    }
+
+    // Creates scope "sys" and stream sys/events, waiting while the cluster elects.
+    void create_stream(client::client_factory& f, uint32_t segments) {
+        caf::error err;
+        for (int i = 0; i < 100; ++i) {
+            err = f.streams().create_scope("sys");
+            if (!err || code_of(err) == errc::scope_exists) {
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        REQUIRE((!err || code_of(err) == errc::scope_exists));
+        REQUIRE(f.streams().create_stream("sys", "events", segments));
     }
 
     test::node_process& node(uint32_t id) { return *nodes[id - 1]; }
@@ -522,17 +543,7 @@ TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of l
           "[system][cluster]") {
     cluster3 c;
     auto f = connect(c.node(1).endpoint());
-    // The first requests may meet a cluster that is still electing.
-    caf::error err;
-    for (int i = 0; i < 100; ++i) {
-        err = f->streams().create_scope("sys");
-        if (!err || code_of(err) == errc::scope_exists) {
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    REQUIRE((!err || code_of(err) == errc::scope_exists));
-    REQUIRE(f->streams().create_stream("sys", "events", 4));
+    c.create_stream(*f, 4);
     auto probe_rec = f->streams().create_stream("sys", "probe", 1);
     REQUIRE(probe_rec);
     auto probe_group = 1 + container_of(segment_key{probe_rec->uid, probe_rec->segments[0].id}, 2);
@@ -642,16 +653,7 @@ TEST_CASE("a cluster node whose disk was wiped rejoins, catches up and counts ag
           "[system][cluster]") {
     cluster3 c;
     auto f = connect(c.node(1).endpoint());
-    caf::error err;
-    for (int i = 0; i < 100; ++i) {
-        err = f->streams().create_scope("sys");
-        if (!err || code_of(err) == errc::scope_exists) {
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    REQUIRE((!err || code_of(err) == errc::scope_exists));
-    REQUIRE(f->streams().create_stream("sys", "events", 4));
+    c.create_stream(*f, 4);
     std::atomic<int> acked_total{0};
     std::mutex mutex;
     std::set<std::string> acked;
@@ -665,16 +667,8 @@ TEST_CASE("a cluster node whose disk was wiped rejoins, catches up and counts ag
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     c.node(3).kill_hard();
-    c.dirs[2] = std::make_unique<test::temp_dir>();
-    // Same flags as before, on the empty directory.
-    std::string peers;
-    for (uint32_t id = 1; id <= 3; ++id) {
-        peers += (id > 1 ? "," : "") + std::to_string(id) +
-                 "@127.0.0.1:" + std::to_string(c.ports[id - 1]);
-    }
-    c.nodes[2] = std::make_unique<test::node_process>(
-        c.dirs[2]->path(), c.ports[2],
-        std::vector<std::string>{"--node-id", "3", "--peers", peers, "--containers", "2"});
+    c.dirs[2] = std::make_unique<test::temp_dir>();  // same flags, an empty directory
+    c.nodes[2] = c.make_node(3);
     REQUIRE(c.node(3).start());
     for (auto& t : threads) {
         t.join();

@@ -73,7 +73,8 @@ using controller_actor =
     controller_api::extend<caf::reacts_to<raft_atom, raft::message>,
                            caf::reacts_to<raft_tick_atom>,
                            caf::replies_to<raft_status_atom>::with<raft::group_status>,
-                           caf::reacts_to<raft_route_atom, uint32_t, raft_replica_api>>;
+                           caf::reacts_to<raft_route_atom, uint32_t, raft_replica_api>,
+                           caf::reacts_to<repair_atom>>;
 
 /// The segment operations the controller needs: a container (standalone) or the node's segment
 /// router, which sends them to the leader of the segment's container (cluster).

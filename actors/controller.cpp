@@ -32,6 +32,7 @@ struct controller_state_t {
     std::shared_ptr<raft_driver> raft;  // cluster mode
     std::map<uint64_t, pending_command> proposed;
     std::map<uint32_t, raft_replica_api> routes;  // node -> its replica of group 0
+    bool repair_scheduled = false;
     bool was_leader = false;
     static inline const char* name = "controller";
 };
@@ -124,24 +125,31 @@ caf::result<stream_info> collect_info(controller_ptr self, const stream_record& 
 // recorded before segments are sealed.
 void repair(controller_ptr self) {
     const auto& cfg = self->state.cfg;
+    // In a cluster a container may be electing its leader right now: try again in a second
+    // (while this replica still leads). Standalone, a failure here is a storage error that stops
+    // the node anyway.
+    auto failed = [self](const char* what, const segment_key& key, const caf::error& err) {
+        auto& st = self->state;
+        if (!st.raft) {
+            module_log("actors")->error("segment {} failed segment={} error={}", what,
+                                        to_string(key), render_error(err));
+            return;
+        }
+        module_log("actors")->warn("segment {} failed, retrying segment={} error={}", what,
+                                   to_string(key), render_error(err));
+        if (!st.repair_scheduled) {
+            st.repair_scheduled = true;
+            self->delayed_send(self, std::chrono::seconds(1), repair_atom::value);
+        }
+    };
     for (const auto& rec : self->state.meta->all_streams()) {
         for (const auto& seg : rec.segments) {
             segment_key key{rec.uid, seg.id};
             self->request(cfg.container, cfg.request_timeout, create_segment_atom::value, key)
-                .then([](bool) {},
-                      [key](caf::error& err) {
-                          module_log("actors")->error(
-                              "segment re-create failed segment={} error={}", to_string(key),
-                              render_error(err));
-                      });
+                .then([](bool) {}, [=](caf::error& err) { failed("re-create", key, err); });
             if (rec.state == stream_state::sealed) {
                 self->request(cfg.container, cfg.request_timeout, seal_segment_atom::value, key)
-                    .then([](bool) {},
-                          [key](caf::error& err) {
-                              module_log("actors")->error(
-                                  "segment re-seal failed segment={} error={}", to_string(key),
-                                  render_error(err));
-                          });
+                    .then([](bool) {}, [=](caf::error& err) { failed("re-seal", key, err); });
             }
         }
     }
@@ -244,6 +252,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         [=](raft_atom, raft::message&) {},
         [=](raft_tick_atom) {},
         [=](raft_route_atom, uint32_t, raft_replica_api&) {},
+        [=](repair_atom) {},
         [=](raft_status_atom) -> raft::group_status {
             raft::group_status g;  // standalone: a group of one
             g.role = "leader";
@@ -500,6 +509,12 @@ controller_actor::behavior_type controller_raft_impl(
             self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
         },
         [=](raft_status_atom) { return self->state.raft->status(); },
+        [=](repair_atom) {
+            self->state.repair_scheduled = false;
+            if (is_leader(self)) {
+                repair(self);
+            }
+        },
         [=](raft_route_atom, uint32_t node, raft_replica_api& replica) {
             if (replica) {
                 self->state.routes[node] = std::move(replica);

@@ -120,6 +120,18 @@ caf::result<stream_info> collect_info(controller_ptr self, const stream_record& 
     return rp;
 }
 
+// The record of a stream that may be deleted. Errors: stream_not_found, stream_not_sealed.
+caf::expected<stream_record> sealed_record(const storage::controller_state& m,
+                                           const std::string& scope,
+                                           const std::string& name) {
+    auto rec = m.get_stream(scope, name);
+    if (rec && rec->state != stream_state::sealed) {
+        return caf::make_error(errc::stream_not_sealed,
+                               "stream " + scope + "/" + name + " must be sealed before delete");
+    }
+    return rec;
+}
+
 // Re-issues the idempotent segment operations a crash (or a change of controller leader) may
 // have cut short: a stream record is written before its segments are created, and a seal is
 // recorded before segments are sealed.
@@ -222,14 +234,9 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         },
         [=, &m](delete_stream_atom, const std::string& scope,
                 const std::string& name) -> caf::result<bool> {
-            auto rec = m.get_stream(scope, name);
+            auto rec = sealed_record(m, scope, name);
             if (!rec) {
                 return std::move(rec.error());
-            }
-            if (rec->state != stream_state::sealed) {
-                return caf::make_error(
-                    errc::stream_not_sealed,
-                    "stream " + scope + "/" + name + " must be sealed before delete");
             }
             // Segments first, then the record: a crash in between leaves a sealed stream whose
             // delete can simply be repeated (segment deletes are idempotent).
@@ -468,14 +475,9 @@ controller_actor::behavior_type controller_raft_impl(
             if (!is_leader(self)) {
                 return not_leader(self);
             }
-            auto rec = m.get_stream(scope, name);
+            auto rec = sealed_record(m, scope, name);
             if (!rec) {
                 return std::move(rec.error());
-            }
-            if (rec->state != stream_state::sealed) {
-                return caf::make_error(
-                    errc::stream_not_sealed,
-                    "stream " + scope + "/" + name + " must be sealed before delete");
             }
             auto rp = self->make_response_promise<bool>();
             for_all_segments_then<delete_segment_atom>(

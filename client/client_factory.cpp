@@ -59,6 +59,8 @@ void attach_containers(caf::event_based_actor* self,
                     return;
                 }
                 auto got = [=](std::vector<size_t> idx, const transport::segment_store_actor& st) {
+                    // A leader on another node: its death ends the connection to it.
+                    self->monitor(st);
                     for (auto i : idx) {
                         (*stores)[i] = st;
                     }

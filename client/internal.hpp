@@ -56,8 +56,8 @@ inline std::chrono::milliseconds attach_timeout(const client_config& cfg) {
 /// Asks `node` for the cluster (container count, members, leaders as it sees them), then for the
 /// leader replica of each container that `keys` map to: from the leader's own node, connected
 /// directly (so that its death ends a connection the caller can monitor, and appends take no
-/// detour). Calls `done(store per key, members)` or `fail(error)`. Standalone nodes answer with
-/// one container and no members.
+/// detour). Monitors every store it hands out. Calls `done(store per key, members)` or
+/// `fail(error)`. Standalone nodes answer with one container and no members.
 void attach_containers(caf::event_based_actor* self,
                        const caf::io::middleman_actor& connector,
                        const transport::node_actor& node,

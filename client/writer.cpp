@@ -263,8 +263,6 @@ void attach_store(writer_ptr self) {
                 return;
             }
             for (size_t i = 0; i < stores.size(); ++i) {
-                // A container leader on another node: its death ends the connection to it.
-                self->monitor(stores[i]);
                 s.segments[i].store = std::move(stores[i]);
             }
             if (!nodes.empty()) {

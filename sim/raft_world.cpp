@@ -1023,15 +1023,8 @@ run_result raft_world::run() {
 }  // namespace
 
 run_result run_raft_world(const run_config& cfg) {
-    try {
-        raft_world w(cfg);
-        return w.run();
-    } catch (const std::exception& e) {
-        run_result r;
-        r.result = verdict::crash;
-        r.message = std::string("exception: ") + e.what();
-        return r;
-    }
+    raft_world w(cfg);
+    return w.run();
 }
 
 }  // namespace pravaha::sim

@@ -1954,13 +1954,13 @@ run_result world::run() {
 
 run_result run_world(const run_config& cfg) {
     configure_logging(cfg.log_level);
-    if (cfg.profile == "raft-stale") {
-        return run_raft_scenario(cfg);
-    }
-    if (cfg.profile.rfind("raft", 0) == 0) {
-        return run_raft_world(cfg);
-    }
     try {
+        if (cfg.profile == "raft-stale") {
+            return run_raft_scenario(cfg);
+        }
+        if (cfg.profile.rfind("raft", 0) == 0) {
+            return run_raft_world(cfg);
+        }
         world w(cfg);
         return w.run();
     } catch (const std::exception& e) {

@@ -73,7 +73,8 @@ struct run_result {
 std::vector<std::string> profile_names();
 
 /// Runs one world to its verdict. Never throws; a harness error becomes verdict::invalid.
-/// Profiles `raft` and `raft5` run the Raft world (run_raft_world).
+/// Profiles `raft` and `raft5` run the Raft world (run_raft_world), `raft-stale` the scripted
+/// scenario (run_raft_scenario); those two may throw and are called only from here.
 run_result run_world(const run_config& cfg);
 
 /// The Raft world: one Raft group of 3 (`raft`) or 5 (`raft5`) replicas on simulated disks and

@@ -209,10 +209,6 @@ void replica::campaign(bool pre, bool force) {
     }
 }
 
-void replica::become_pre_candidate() {
-    campaign(true);
-}
-
 void replica::become_candidate(bool force) {
     set_term(hard_.term + 1);
     campaign(false, force);
@@ -393,7 +389,7 @@ void replica::tick() {
         if (cfg_.members.size() == 1) {
             become_candidate();
         } else {
-            become_pre_candidate();
+            campaign(true);
         }
     }
 }

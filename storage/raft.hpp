@@ -162,7 +162,6 @@ private:
     bool log_up_to_date(uint64_t last_term, uint64_t last_index) const;
     void reset_election_timer();
     void become_follower(uint64_t term, replica_id leader);
-    void become_pre_candidate();
     void become_candidate(bool force = false);
     void become_leader();
     void campaign(bool pre, bool force = false);

@@ -149,6 +149,41 @@ void verify_stream(client::client_factory& f, const std::set<std::string>& acked
     CHECK(seen.size() == static_cast<size_t>(events_total));
 }
 
+// The four writers of a test (run_writer each, on their own threads) and what they saw.
+struct write_load {
+    std::atomic<int> acked_total{0};
+    std::mutex mutex;
+    std::set<std::string> acked;
+    std::vector<std::string> failures;
+    std::vector<std::thread> threads;
+
+    void start(client::client_factory& f, int flush_every = 0) {
+        for (int w = 0; w < writers_n; ++w) {
+            threads.emplace_back([this, &f, w, flush_every] {
+                run_writer(f, w, acked_total, mutex, acked, failures, flush_every);
+            });
+        }
+    }
+
+    // A failed REQUIRE leaves the test early: wait for the writers rather than terminate.
+    ~write_load() {
+        for (auto& t : threads) {
+            t.join();
+        }
+    }
+
+    // Joins the writers; every event must have been acknowledged.
+    void finish() {
+        for (auto& t : threads) {
+            t.join();
+        }
+        threads.clear();
+        CAPTURE(failures.size(), failures.empty() ? "" : failures.front());
+        REQUIRE(failures.empty());
+        REQUIRE(acked.size() == static_cast<size_t>(events_total));
+    }
+};
+
 }  // namespace
 
 TEST_CASE("four writers store 100000 events over 50 keys exactly once and in key order",
@@ -156,21 +191,10 @@ TEST_CASE("four writers store 100000 events over 50 keys exactly once and in key
     test::temp_dir dir;
     test::node_process node(dir.path(), test::free_port());
     auto f = start_with_stream(node, 4);
-    std::atomic<int> acked_total{0};
-    std::mutex mutex;
-    std::set<std::string> acked;
-    std::vector<std::string> failures;
-    std::vector<std::thread> threads;
-    for (int w = 0; w < writers_n; ++w) {
-        threads.emplace_back([&, w] { run_writer(*f, w, acked_total, mutex, acked, failures); });
-    }
-    for (auto& t : threads) {
-        t.join();
-    }
-    CAPTURE(failures.size(), failures.empty() ? "" : failures.front());
-    REQUIRE(failures.empty());
-    REQUIRE(acked.size() == static_cast<size_t>(events_total));
-    verify_stream(*f, acked);
+    write_load load;
+    load.start(*f);
+    load.finish();
+    verify_stream(*f, load.acked);
     auto info = f->streams().stream_info_of("sys", "events");
     REQUIRE(info);
     REQUIRE(info->segments.size() == 4);
@@ -186,43 +210,30 @@ TEST_CASE("acknowledged events survive SIGKILL of the node mid-write without dup
     auto port = test::free_port();
     test::node_process node(dir.path(), port);
     auto f = start_with_stream(node, 4);
-    std::atomic<int> acked_total{0};
-    std::mutex mutex;
-    std::set<std::string> acked;
-    std::vector<std::string> failures;
-    std::vector<std::thread> threads;
-    for (int w = 0; w < writers_n; ++w) {
-        // Flushing every 100 events spreads the writes over many round trips, so the kills
-        // below land while appends are in flight.
-        threads.emplace_back(
-            [&, w] { run_writer(*f, w, acked_total, mutex, acked, failures, 100); });
-    }
+    write_load load;
+    load.start(*f, 100);
     // Kill the node three times while the writers run, each time restarting it on the same data.
     std::vector<int> acked_at_kill;
     for (int threshold : {events_total / 5, events_total / 2, events_total * 4 / 5}) {
-        for (int i = 0; i < 6000 && acked_total.load() < threshold; ++i) {
+        for (int i = 0; i < 6000 && load.acked_total.load() < threshold; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        if (acked_total.load() >= events_total) {
+        if (load.acked_total.load() >= events_total) {
             break;
         }
         node.kill_hard();
-        acked_at_kill.push_back(acked_total.load());
+        acked_at_kill.push_back(load.acked_total.load());
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         REQUIRE(node.start());
     }
-    for (auto& t : threads) {
-        t.join();
-    }
-    CAPTURE(acked_at_kill, failures.size(), failures.empty() ? "" : failures.front());
+    CAPTURE(acked_at_kill);
+    load.finish();
     CHECK(acked_at_kill.size() >= 1);
-    REQUIRE(failures.empty());
-    REQUIRE(acked.size() == static_cast<size_t>(events_total));
     // A fresh client after a final kill -9: everything acknowledged must be there exactly once.
     node.kill_hard();
     REQUIRE(node.start());
     auto g = connect(node.endpoint());
-    verify_stream(*g, acked);
+    verify_stream(*g, load.acked);
     CHECK(node.stop() == 0);
 }
 
@@ -548,15 +559,8 @@ TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of l
     REQUIRE(probe_rec);
     auto probe_group = 1 + container_of(segment_key{probe_rec->uid, probe_rec->segments[0].id}, 2);
 
-    std::atomic<int> acked_total{0};
-    std::mutex mutex;
-    std::set<std::string> acked;
-    std::vector<std::string> failures;
-    std::vector<std::thread> threads;
-    for (int w = 0; w < writers_n; ++w) {
-        threads.emplace_back(
-            [&, w] { run_writer(*f, w, acked_total, mutex, acked, failures, 100); });
-    }
+    write_load load;
+    load.start(*f, 100);
     // The probe writes one event at a time; the time from a kill to its next acknowledgement is
     // the failover time as a writer sees it.
     std::atomic<bool> probing{true};
@@ -580,14 +584,14 @@ TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of l
     std::vector<double> failover_ms;
     std::vector<uint32_t> victims;
     auto wait_acks = [&](int n) {
-        for (int i = 0; i < 20000 && acked_total.load() < n; ++i) {
+        for (int i = 0; i < 20000 && load.acked_total.load() < n; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     };
     // Kill the leader of the probe's container four times (each time restarting it), then a
     // follower, then pause a leader for two seconds.
-    for (int round = 0; round < 4 && acked_total.load() < events_total; ++round) {
-        wait_acks(acked_total.load() + events_total / 12);
+    for (int round = 0; round < 4 && load.acked_total.load() < events_total; ++round) {
+        wait_acks(load.acked_total.load() + events_total / 12);
         auto victim = c.leader_of(probe_group);
         REQUIRE(victim != 0);
         auto killed_at = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -604,18 +608,16 @@ TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of l
     REQUIRE(leader != 0);
     auto follower = leader % 3 + 1;
     c.node(follower).kill_hard();
-    wait_acks(acked_total.load() + 1000);
+    wait_acks(load.acked_total.load() + 1000);
     REQUIRE(c.node(follower).start());
     leader = c.leader_of(probe_group);
     REQUIRE(leader != 0);
     c.node(leader).pause();
     std::this_thread::sleep_for(std::chrono::seconds(2));
     c.node(leader).resume();
-    for (auto& t : threads) {
-        t.join();
-    }
     probing = false;
     probe.join();
+    load.finish();
     std::string times;
     for (auto ms : failover_ms) {
         times += std::to_string(static_cast<int>(ms)) + " ms ";
@@ -626,9 +628,6 @@ TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of l
     }
     WARN("failover (kill -9 of the leader until the probe's next acknowledgement): "
          << times << "(nodes killed: " << killed << ")");
-    CAPTURE(failures.size(), failures.empty() ? "" : failures.front());
-    REQUIRE(failures.empty());
-    REQUIRE(acked.size() == static_cast<size_t>(events_total));
     for (auto ms : failover_ms) {
         CHECK(ms < 5000);
     }
@@ -643,7 +642,7 @@ TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of l
     REQUIRE(c.leader_of(1) != 0);
     REQUIRE(c.leader_of(2) != 0);
     auto g = connect(c.node(2).endpoint());
-    verify_stream(*g, acked);
+    verify_stream(*g, load.acked);
     for (uint32_t id = 1; id <= 3; ++id) {
         CHECK(c.node(id).stop() == 0);
     }
@@ -654,28 +653,17 @@ TEST_CASE("a cluster node whose disk was wiped rejoins, catches up and counts ag
     cluster3 c;
     auto f = connect(c.node(1).endpoint());
     c.create_stream(*f, 4);
-    std::atomic<int> acked_total{0};
-    std::mutex mutex;
-    std::set<std::string> acked;
-    std::vector<std::string> failures;
-    std::vector<std::thread> threads;
-    for (int w = 0; w < writers_n; ++w) {
-        threads.emplace_back([&, w] { run_writer(*f, w, acked_total, mutex, acked, failures); });
-    }
+    write_load load;
+    load.start(*f);
     // Wipe node 3 while the writers run: stop it, replace its data directory, start it again.
-    for (int i = 0; i < 20000 && acked_total.load() < events_total / 3; ++i) {
+    for (int i = 0; i < 20000 && load.acked_total.load() < events_total / 3; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     c.node(3).kill_hard();
     c.dirs[2] = std::make_unique<test::temp_dir>();  // same flags, an empty directory
     c.nodes[2] = c.make_node(3);
     REQUIRE(c.node(3).start());
-    for (auto& t : threads) {
-        t.join();
-    }
-    CAPTURE(failures.size(), failures.empty() ? "" : failures.front());
-    REQUIRE(failures.empty());
-    REQUIRE(acked.size() == static_cast<size_t>(events_total));
+    load.finish();
     // Node 3 leaves its recovering state in every group (a leader elected after it came back
     // has caught it up).
     bool recovered = false;
@@ -711,7 +699,7 @@ TEST_CASE("a cluster node whose disk was wiped rejoins, catches up and counts ag
     REQUIRE(c.leader_of(1) != 0);
     REQUIRE(c.leader_of(2) != 0);
     auto g = connect(c.node(3).endpoint());
-    verify_stream(*g, acked);
+    verify_stream(*g, load.acked);
     CHECK(c.node(2).stop() == 0);
     CHECK(c.node(3).stop() == 0);
 }

@@ -167,6 +167,8 @@ struct cluster_config {
     /// middleman actor (the transport seam; the simulator installs its network).
     caf::actor connector;
     std::chrono::milliseconds request_timeout{5000};
+    /// Mixed into every replica's election-timeout seed (the simulator varies it per run).
+    uint64_t seed = 0;
 };
 
 /// Recovers and spawns a cluster node's replicas and its endpoint, which carries Raft traffic to

@@ -132,6 +132,15 @@ caf::expected<stream_record> sealed_record(const storage::controller_state& m,
     return rec;
 }
 
+// In a cluster: runs `repair` in a second (once, however often asked).
+void schedule_repair(controller_ptr self) {
+    auto& st = self->state;
+    if (!st.repair_scheduled) {
+        st.repair_scheduled = true;
+        self->delayed_send(self, std::chrono::seconds(1), repair_atom::value);
+    }
+}
+
 // Re-issues the idempotent segment operations a crash (or a change of controller leader) may
 // have cut short: a stream record is written before its segments are created, and a seal is
 // recorded before segments are sealed.
@@ -149,10 +158,7 @@ void repair(controller_ptr self) {
         }
         module_log("actors")->warn("segment {} failed, retrying segment={} error={}", what,
                                    to_string(key), render_error(err));
-        if (!st.repair_scheduled) {
-            st.repair_scheduled = true;
-            self->delayed_send(self, std::chrono::seconds(1), repair_atom::value);
-        }
+        schedule_repair(self);
     };
     for (const auto& rec : self->state.meta->all_streams()) {
         for (const auto& seg : rec.segments) {
@@ -381,7 +387,17 @@ void propose_stream(controller_ptr self,
             rp.deliver(err ? err : out->error);
             return;
         }
-        for_all_segments<Atom>(self, out->record, rp, out->record);
+        // The command is committed: if a container cannot do its part now (electing), the
+        // repair finishes it, else the stream would stay without its segments.
+        for_all_segments_then<Atom>(self, out->record,
+                                    [self, rp, rec = out->record](const caf::error& e) mutable {
+                                        if (e) {
+                                            schedule_repair(self);
+                                            rp.deliver(e);
+                                        } else {
+                                            rp.deliver(rec);
+                                        }
+                                    });
     });
 }
 

@@ -488,7 +488,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         ccfg.detached_log = cfg.detached;
         ccfg.container_count = cfg.container_count;
         ccfg.raft = rs;
-        ccfg.raft.seed = cfg.node_id * 1000003ULL + c + 1;
+        ccfg.raft.seed = cfg.seed * 0x9E3779B97F4A7C15ULL + cfg.node_id * 1000003ULL + c + 1;
         auto container = spawn_container(sys, ccfg);
         if (!container) {
             stop_all(containers);
@@ -504,7 +504,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
     kcfg.detached = cfg.detached;
     kcfg.request_timeout = cfg.request_timeout;
     kcfg.raft = rs;
-    kcfg.raft.seed = cfg.node_id * 1000003ULL;
+    kcfg.raft.seed = cfg.seed * 0x9E3779B97F4A7C15ULL + cfg.node_id * 1000003ULL;
     auto controller = spawn_controller(sys, kcfg);
     if (!controller) {
         stop_all(containers);

@@ -185,6 +185,11 @@ void lose_link(reader_ptr self, bool pause) {
     auto& st = self->state;
     ++st.generation;
     for (auto& s : st.segments) {
+        if (s.outstanding) {
+            // Its answer is lost with the link: not answered in this fetch, so a zero-wait fetch
+            // asks it again after reconnecting (else the fetch would wait forever).
+            s.asked_in_fetch = UINT64_MAX;
+        }
         s.outstanding = false;
     }
     if (st.connected) {
@@ -255,6 +260,7 @@ void issue_reads(reader_ptr self) {
                     }
                     s.segments[i].outstanding = false;
                     if (needs_reconnect(err)) {
+                        s.segments[i].asked_in_fetch = UINT64_MAX;  // ask again, see lose_link
                         lose_link(self);
                         return;
                     }

@@ -17,6 +17,9 @@ step "determinism: 20 seeds, each run three times (twice here, once in a fresh p
 step "determinism of the Raft world: 10 seeds"
 "$sim" determinism --seed "$start" --seeds 10 --profile raft | tail -1
 
+step "determinism of the cluster profile: 10 seeds"
+"$sim" determinism --seed "$start" --seeds 10 --profile cluster | tail -1
+
 step "regression seeds (sim/regressions.txt)"
 grep -vE '^\s*(#|$)' sim/regressions.txt | sed 's/#.*//' | while read -r seed profile flags; do
   # shellcheck disable=SC2086  # flags are words
@@ -47,8 +50,13 @@ step "fuzz, Raft world: 600 seeds of 3 replicas, 150 of 5, 50 of the scripted st
 "$sim" fuzz --seeds 150 --start-seed "$start" --profile raft5 --jobs "$jobs" 2>/dev/null | tail -12
 "$sim" fuzz --seeds 50 --start-seed "$start" --profile raft-stale --jobs "$jobs" 2>/dev/null | tail -3
 
-step "planted bugs: each caught within its budget (3 trials), with and without oracles"
+step "fuzz, cluster (3 nodes of real actors, clients failing over): 1000 seeds, 100 on Tier B"
+"$sim" fuzz --seeds 1000 --start-seed "$start" --profile cluster --jobs "$jobs" 2>/dev/null | tail -12
+"$sim" fuzz --seeds 100 --start-seed "$start" --profile cluster --storage rocksdb --jobs "$jobs" 2>/dev/null | tail -12
+
+step "planted bugs: each caught within its budget (3 trials), with and without oracles, and in the cluster"
 "$sim" mutants --trials 3 --start-seed "$start" --jobs "$jobs"
 "$sim" mutants --trials 3 --start-seed "$start" --jobs "$jobs" --no-oracles
+"$sim" mutants --trials 3 --start-seed "$start" --jobs "$jobs" --profile cluster
 
 step "done"

@@ -52,7 +52,8 @@ const char* to_string(verdict v) {
 }
 
 std::vector<std::string> profile_names() {
-    return {"default", "quiet", "net", "crash", "disk", "swarm", "raft", "raft5", "raft-stale"};
+    return {"default", "quiet",   "net",  "crash", "disk",
+            "swarm",   "cluster", "raft", "raft5", "raft-stale"};
 }
 
 namespace {
@@ -66,7 +67,11 @@ using connect_done_atom = caf::atom_constant<caf::atom("simconn")>;
 
 constexpr int64_t ms = 1'000'000;  // nanoseconds
 constexpr int64_t no_time = INT64_MAX;
-constexpr uint16_t node_port = 9090;
+constexpr uint16_t node_port = 9090;     // the standalone node
+constexpr uint16_t cluster_port = 9101;  // cluster node i listens on cluster_port + i
+// Connection origins: clients are numbered from 0; node i's outgoing connections (its endpoint
+// reaching the other nodes) have origin node_origin + i.
+constexpr uint32_t node_origin = 1u << 30;
 
 // -- workload payloads ---------------------------------------------------------------------------
 
@@ -127,6 +132,35 @@ uint64_t payload_hash(std::string_view p) {
     return hash_name(p);
 }
 
+// The workload events a stored key/value holds: a standalone log entry (L), a container's Raft
+// entry (R, group not 0 (the controller's), 'e', index; the value is the term, then the log
+// entry), or segment data (D).
+template <class Set>
+void stored_events(std::string_view key, std::string_view value, Set& into) {
+    auto add_events = [&into](std::string_view data) {
+        size_t pos = 0;
+        while (auto ev = next_event(data, pos)) {
+            if (auto id = parse_payload(*ev)) {
+                into.insert({id->writer, id->seq});
+            }
+        }
+    };
+    if (key.empty()) {
+        return;
+    }
+    bool raft_entry = key[0] == 'R' && key.size() == 14 && key[5] == 'e' &&
+                      storage::keys::get_u32(key, 1) != 0 && value.size() >= 8;
+    if (key[0] == 'L' || raft_entry) {
+        if (auto ops = decode_log_entry(raft_entry ? value.substr(8) : value)) {
+            for (const auto& c : *ops) {
+                add_events(c.data);
+            }
+        }
+    } else if (key[0] == 'D') {
+        add_events(value);
+    }
+}
+
 // -- history -------------------------------------------------------------------------------------
 
 enum class outcome : uint8_t { pending, ok, fail, unknown };
@@ -159,13 +193,24 @@ struct knobs {
     int64_t latency_max_us = 2000;
     int64_t jitter_max_us = 3000;
     int64_t sync_latency_us = 500;
-    int64_t seal_at_ms = 0;  // seal stream 0 this far into the safety phase (0: never)
+    int64_t seal_at_ms = 0;   // seal stream 0 this far into the safety phase (0: never)
+    uint32_t nodes = 1;       // more than one: a Raft cluster (profile cluster)
+    uint32_t containers = 1;  // segment containers of a cluster (Raft groups 1..containers)
     fault_knobs faults;
+};
+
+// A one-way network path's delay and clog (client to node, or node to node).
+struct link_t {
+    int64_t base_latency_ns = 0;
+    int64_t clog_until = 0;
+    int64_t clog_extra_ns = 0;
 };
 
 struct node_t {
     uint32_t id = 0;
     std::unique_ptr<disk_model> disk;
+    std::vector<std::unique_ptr<disk_model>> old_disks;  // wiped; old views may still refer to them
+    caf::actor connector;  // cluster: opens this incarnation's connections to other nodes
     std::vector<std::unique_ptr<storage::log_store>> old_stores;  // zombies may still hold them
     std::unique_ptr<storage::log_store> store;
     uint64_t inc = 0;
@@ -188,7 +233,7 @@ struct channel_t {
 
 struct connection {
     uint64_t id = 0;
-    uint32_t client = 0;
+    uint32_t client = 0;  // the origin: a client, or node_origin + the node that connected
     uint32_t node = 0;
     bool open = true;
     std::vector<channel_t> channels;
@@ -216,9 +261,7 @@ struct client_t {
     caf::actor worker;
     caf::actor driver;
     uint64_t next_seq = 0;
-    int64_t base_latency_ns = 0;
-    int64_t clog_until = 0;
-    int64_t clog_extra_ns = 0;
+    link_t link;
     // readers
     std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> last_seq;  // order per reader
     std::set<std::pair<uint64_t, int64_t>> seen;  // (segment, offset) observed
@@ -228,9 +271,10 @@ struct client_t {
 
 struct partition_t {
     int64_t until = 0;
-    std::set<uint32_t> clients;
-    bool to_node = true;    // messages towards the node are dropped
-    bool to_client = true;  // messages towards the clients are dropped
+    std::set<uint32_t> clients;  // connection origins (clients or nodes) on one side
+    std::set<uint32_t> nodes;    // the nodes on the other side (empty: every node)
+    bool to_node = true;         // messages towards the node are dropped
+    bool to_client = true;       // messages towards the clients are dropped
 };
 
 class world {
@@ -268,17 +312,25 @@ private:
     bool paused(caf::actor_id id) const;
 
     // network
-    connection* add_connection(uint32_t client, node_t& n);
+    connection* add_connection(uint32_t origin, node_t& n);
     size_t add_channel(connection& c, caf::strong_actor_ptr target);
+    template <class Handle>
+    void wrap_handles(connection& c, caf::message& msg);
     void deliver_due(connection& c);
     void deliver(connection& c, in_flight& f, bool to_node);
     void reset_connection(connection& c);
-    bool cut(uint32_t client, bool to_node) const;
-    int64_t link_delay(client_t& c);
+    bool cut(uint32_t origin, uint32_t node, bool to_node) const;
+    int64_t link_delay(uint32_t origin, uint32_t node);
+    std::optional<uint32_t> node_at(uint16_t port) const;
+    bool cluster() const { return k_.nodes > 1; }
+    node_t& pick_node();
+    std::unique_ptr<disk_model> make_disk(uint32_t node, uint64_t salt, const disk_faults& df);
+    void wipe_node(node_t& n);
+    void spawn_setup(uint32_t attempt);
 
     // clients
     client_t& add_client(client_kind kind, uint32_t stream, bool idempotent);
-    client::detail::endpoint_info endpoint_for(client_t& c);
+    client::detail::endpoint_info endpoint_for(client_t& c, uint16_t port);
     void start_client(client_t& c);
     void crash_client(client_t& c, bool zombie = false);
     void write_next(client_t& c);
@@ -298,7 +350,12 @@ private:
     void oracle_tick();
     static constexpr int64_t oracle_period = 1000 * ms;
     void final_checks();
-    void note_durable(const storage::write_batch& b);
+    void note_durable(uint32_t node, const storage::write_batch& b);
+    void note_raft_reply(uint32_t node, const raft::message& m, int64_t leaves_at);
+    void check_raft_reply(uint32_t node, const raft::message& m);
+    std::set<writer_seq> held_now(disk_model& disk);
+    void quorum_oracle();
+    uint32_t durable_copies(const writer_seq& ev) const;
     std::optional<std::set<writer_seq>> durable_events();
     bool readers_at_tail() const;
     std::string lagging() const;
@@ -345,8 +402,20 @@ private:
     std::map<std::string, uint64_t> counters_;
     std::vector<std::string> log_;
     std::vector<caf::actor> spawned_;  // everything to stop at the end of the run
-    std::set<writer_seq> durable_;     // events some durable write holds (log entry or data)
-    bool ack_oracle_ = false;          // where the disk model reports durable writes (Tier A)
+    int64_t node_partition_until_ = 0;
+    bool status_asked_ = false;  // a cluster's liveness failure first asks the nodes' status
+    uint64_t stream_seals_ = 0;  // seal attempts (a cluster's go round the nodes)
+    uint32_t setup_attempts_ = 0;
+    std::set<writer_seq> durable_;  // events some durable write holds (log entry or data)
+    // Cluster: per node, every event a durable write on its disk ever held (Raft entry or data).
+    std::vector<std::set<writer_seq>> durable_by_node_;
+    // Cluster: what a wiped node durably held when its disk was lost (it still counts as a copy
+    // of those events for the quorum oracle: the budget allows one such loss).
+    std::vector<std::set<writer_seq>> wiped_held_;
+    std::map<std::tuple<uint32_t, uint64_t, uint32_t>, uint32_t> votes_;  // (group, term, node)
+    bool ack_oracle_ = false;  // where the disk model reports durable writes (Tier A)
+    std::map<std::pair<uint32_t, uint32_t>, link_t> node_links_;  // (from, to) node links
+    disk_faults disk_faults_;  // the armed disk faults of the safety phase
     // Permanent faults (disk wipe, corruption of durable data) must leave every acknowledged
     // entry an intact copy (simulation-spec.md 7.6): (replicas - 1) / 2 of them per group.
     struct fault_budget {
@@ -425,41 +494,59 @@ caf::behavior connector_impl(caf::event_based_actor* self, world* w, uint32_t cl
     };
 }
 
-// Creates the scopes and streams of the run straight on the node endpoint (setup is not under
-// test), then reports their layout.
+// Creates the scopes and streams of the run straight on a node endpoint (setup is not under
+// test), then reports their layout. Creating what exists already counts as done: a cluster's
+// setup is retried while the controller's first leader is being elected.
 caf::behavior setup_impl(
     caf::event_based_actor* self, world* w, node_api node, uint32_t streams, uint32_t segments) {
     auto infos = std::make_shared<std::vector<stream_info>>();
-    auto fail = [=](caf::error& err) { w->on_setup(std::move(err)); };
+    auto reported = std::make_shared<bool>(false);
+    auto fail = [=](caf::error& err) {
+        if (!*reported) {
+            *reported = true;
+            w->on_setup(std::move(err));
+            self->quit();
+        }
+    };
+    auto describe = [=](const std::string& name) {
+        self->request(node, 10s, stream_info_atom::value, std::string("sim"), name)
+            .then(
+                [=](stream_info& info) {
+                    infos->push_back(std::move(info));
+                    if (infos->size() == streams && !*reported) {
+                        *reported = true;
+                        std::sort(infos->begin(), infos->end(), [](const auto& a, const auto& b) {
+                            return a.record.name < b.record.name;
+                        });
+                        w->on_setup(*infos);
+                        self->quit();
+                    }
+                },
+                fail);
+    };
+    auto create_streams = [=] {
+        for (uint32_t i = 0; i < streams; ++i) {
+            auto name = "s" + std::to_string(i);
+            self->request(node, 10s, create_stream_atom::value, std::string("sim"), name, segments)
+                .then([=](const stream_record&) { describe(name); },
+                      [=](caf::error& err) {
+                          if (code_of(err) == errc::stream_exists) {
+                              describe(name);
+                          } else {
+                              fail(err);
+                          }
+                      });
+        }
+    };
     self->request(node, 10s, create_scope_atom::value, std::string("sim"))
-        .then(
-            [=](bool) {
-                for (uint32_t i = 0; i < streams; ++i) {
-                    auto name = "s" + std::to_string(i);
-                    self->request(node, 10s, create_stream_atom::value, std::string("sim"), name,
-                                  segments)
-                        .then(
-                            [=](const stream_record&) {
-                                self->request(node, 10s, stream_info_atom::value,
-                                              std::string("sim"), name)
-                                    .then(
-                                        [=](stream_info& info) {
-                                            infos->push_back(std::move(info));
-                                            if (infos->size() == streams) {
-                                                std::sort(infos->begin(), infos->end(),
-                                                          [](const auto& a, const auto& b) {
-                                                              return a.record.name < b.record.name;
-                                                          });
-                                                w->on_setup(*infos);
-                                                self->quit();
-                                            }
-                                        },
-                                        fail);
-                            },
-                            fail);
-                }
-            },
-            fail);
+        .then([=](bool) { create_streams(); },
+              [=](caf::error& err) {
+                  if (code_of(err) == errc::scope_exists) {
+                      create_streams();
+                  } else {
+                      fail(err);
+                  }
+              });
     return {[](tick_atom) {}};
 }
 
@@ -517,7 +604,12 @@ world::~world() {
         if (n.up) {
             caf::anon_send_exit(n.actors.endpoint, caf::exit_reason::kill);
             caf::anon_send_exit(n.actors.controller, caf::exit_reason::kill);
-            caf::anon_send_exit(n.actors.container, caf::exit_reason::kill);
+            for (const auto& c : n.actors.containers) {
+                caf::anon_send_exit(c, caf::exit_reason::kill);
+            }
+            if (n.connector) {
+                caf::anon_send_exit(n.connector, caf::exit_reason::kill);
+            }
         }
     }
     for (auto& c : clients_) {
@@ -595,6 +687,21 @@ void world::draw_knobs() {
         f.keep_num = static_cast<uint64_t>(p.range(0, 3));
         f.keep_den = 4;
         f.slow_disk_ms = p.chance(1, 3) ? p.range(500, 6000) : 0;
+    } else if (prof == "cluster") {
+        // Three nodes, every node a replica of the controller and of every container. Faults
+        // hit one node at a time (a quorum of two keeps going) or the links between nodes.
+        k_.nodes = 3;
+        k_.containers = static_cast<uint32_t>(p.range(1, 4));
+        f.crash_ms = p.range(1500, 5000);
+        f.pause_ms = p.range(3000, 8000);
+        f.reset_ms = p.range(1000, 4000);
+        f.partition_ms = p.range(1500, 5000);
+        f.clog_ms = p.range(1000, 5000);
+        f.client_crash_ms = p.range(2000, 8000);
+        f.sync_error_num = static_cast<uint64_t>(p.range(0, 3));
+        f.sync_error_den = 1000;
+        f.slow_disk_ms = p.range(2000, 8000);
+        f.wipe_ms = p.chance(1, 3) ? p.range(3000, 20000) : 0;
     } else {  // default: every fault class at a moderate rate
         f.crash_ms = p.range(800, 3000);
         f.pause_ms = p.range(2000, 6000);
@@ -609,6 +716,8 @@ void world::draw_knobs() {
     if (prof != "quiet") {
         f.zombie_per_mille = 333;  // a third of the crashed writers only stall
     }
+    budget_.replicas = k_.nodes;
+    budget_.permanent_allowed = (k_.nodes - 1) / 2;
     // --faults overrides (validated by the CLI)
     for (const auto& [key, value] : cfg_.fault_overrides) {
         auto num = std::stoll(value);
@@ -757,33 +866,61 @@ void world::start_node(node_t& n) {
         return;
     }
     n.store = std::move(*opened);
-    actors::node_config nc;
-    nc.store = n.store.get();
-    nc.detached = false;
-    nc.inline_log = k_.inline_log;
-    nc.wall_clock_ms = [this] { return now() / ms; };
-    auto spawned = actors::spawn_node(*sys_, nc);
+    auto spawned = [&]() -> caf::expected<actors::node_actors> {
+        if (cluster()) {
+            n.connector = sys_->spawn(connector_impl, this, node_origin + n.id);
+            spawned_.push_back(n.connector);
+            actors::cluster_config cc;
+            cc.store = n.store.get();
+            cc.node_id = n.id + 1;
+            for (uint32_t i = 0; i < k_.nodes; ++i) {
+                cc.members.push_back(raft::cluster_member{i + 1, "node" + std::to_string(i),
+                                                          static_cast<uint16_t>(cluster_port + i)});
+            }
+            cc.container_count = k_.containers;
+            cc.wall_clock_ms = [this] { return now() / ms; };
+            cc.detached = false;
+            cc.connector = n.connector;
+            cc.seed = mix(cfg_.seed, n.inc);
+            return actors::spawn_cluster_node(*sys_, cc);
+        }
+        actors::node_config nc;
+        nc.store = n.store.get();
+        nc.detached = false;
+        nc.inline_log = k_.inline_log;
+        nc.wall_clock_ms = [this] { return now() / ms; };
+        return actors::spawn_node(*sys_, nc);
+    }();
     if (!spawned) {
+        if (n.connector) {
+            caf::anon_send_exit(n.connector, caf::exit_reason::kill);
+            n.connector = caf::actor{};
+        }
         failed_start(n, "recover from its disk", spawned.error());
         return;
     }
     n.actors = *spawned;
-    for (const auto& a : {caf::actor_cast<caf::actor>(n.actors.endpoint),
-                          caf::actor_cast<caf::actor>(n.actors.container),
-                          caf::actor_cast<caf::actor>(n.actors.controller)}) {
-        spawned_.push_back(a);
+    std::vector<caf::actor> core{caf::actor_cast<caf::actor>(n.actors.controller)};
+    for (const auto& c : n.actors.containers) {
+        core.push_back(caf::actor_cast<caf::actor>(c));
     }
+    spawned_.push_back(caf::actor_cast<caf::actor>(n.actors.endpoint));
+    spawned_.insert(spawned_.end(), core.begin(), core.end());
     n.up = true;
     n.paused_until = 0;
     n.actor_ids.clear();
-    for (auto id : {n.actors.endpoint.id(), n.actors.container.id(), n.actors.controller.id()}) {
-        n.actor_ids.insert(id);
+    n.actor_ids.insert(n.actors.endpoint.id());
+    if (n.connector) {
+        n.actor_ids.insert(n.connector.id());
+    }
+    for (const auto& a : core) {
+        n.actor_ids.insert(a.id());
+        // A core actor that stops takes the node down (fail-stop), as in pravaha-node.
+        caf::anon_send(watcher_, watch_atom::value, a, n.id, n.inc);
+    }
+    for (auto id : n.actor_ids) {
         actor_node_[id] = n.id;
     }
-    caf::anon_send(watcher_, watch_atom::value, caf::actor_cast<caf::actor>(n.actors.container),
-                   n.id, n.inc);
-    caf::anon_send(watcher_, watch_atom::value, caf::actor_cast<caf::actor>(n.actors.controller),
-                   n.id, n.inc);
     ++counters_["node starts"];
     note(fmt::format("node {} started (incarnation {})", n.id, n.inc));
     trace(mix(0x5747, n.inc));
@@ -808,8 +945,18 @@ void world::crash_node(node_t& n, bool power_loss) {
     }
     caf::anon_send_exit(n.actors.endpoint, caf::exit_reason::kill);
     caf::anon_send_exit(n.actors.controller, caf::exit_reason::kill);
-    caf::anon_send_exit(n.actors.container, caf::exit_reason::kill);
+    for (const auto& c : n.actors.containers) {
+        caf::anon_send_exit(c, caf::exit_reason::kill);
+    }
+    if (n.connector) {
+        caf::anon_send_exit(n.connector, caf::exit_reason::kill);
+        n.connector = caf::actor{};
+    }
     for (auto& [id, c] : conns_) {
+        if (c->open && c->client == node_origin + n.id) {
+            reset_connection(*c);  // the connections this node opened to the others
+            continue;
+        }
         if (c->node != n.id || !c->open) {
             continue;
         }
@@ -850,50 +997,73 @@ void world::on_core_down(uint32_t node, uint64_t inc) {
 
 // -- network --------------------------------------------------------------------------------------
 
-bool world::cut(uint32_t client, bool to_node) const {
+bool world::cut(uint32_t origin, uint32_t node, bool to_node) const {
     for (const auto& p : partitions_) {
-        if (p.until > now() && p.clients.count(client) && (to_node ? p.to_node : p.to_client)) {
+        if (p.until > now() && p.clients.count(origin) &&
+            (p.nodes.empty() || p.nodes.count(node)) && (to_node ? p.to_node : p.to_client)) {
             return true;
         }
     }
     return false;
 }
 
-int64_t world::link_delay(client_t& c) {
-    int64_t d = c.base_latency_ns + net_rng_.skewed(k_.jitter_max_us) * 1000;
-    if (c.clog_until > now()) {
-        d += c.clog_extra_ns;
+int64_t world::link_delay(uint32_t origin, uint32_t node) {
+    const auto& l =
+        origin >= node_origin ? node_links_[{origin - node_origin, node}] : clients_[origin].link;
+    int64_t d = l.base_latency_ns + net_rng_.skewed(k_.jitter_max_us) * 1000;
+    if (l.clog_until > now()) {
+        d += l.clog_extra_ns;
     }
     return d;
 }
 
-void world::open_connection(uint32_t client,
+std::optional<uint32_t> world::node_at(uint16_t port) const {
+    if (!cluster()) {
+        return port == node_port ? std::optional<uint32_t>{0} : std::nullopt;
+    }
+    if (port >= cluster_port && port < cluster_port + k_.nodes) {
+        return static_cast<uint32_t>(port - cluster_port);
+    }
+    return std::nullopt;
+}
+
+void world::open_connection(uint32_t origin,
                             uint16_t port,
                             std::function<void(caf::expected<caf::strong_actor_ptr>)> done) {
-    auto& c = clients_[client];
-    auto delay = 2 * link_delay(c);
-    at(now() + delay, [this, client, port, done = std::move(done)] {
-        if (port != node_port) {
+    auto target = node_at(port);
+    if (!target) {
+        at(now() + 1 * ms, [done = std::move(done)] {
             done(caf::make_error(caf::sec::cannot_connect_to_node, "no such node"));
-            return;
+        });
+        return;
+    }
+    // A node's connect is answered only to the incarnation that asked.
+    uint64_t origin_inc = origin >= node_origin ? nodes_[origin - node_origin].inc : 0;
+    auto delay = 2 * link_delay(origin, *target);
+    at(now() + delay, [this, origin, origin_inc, node = *target, done = std::move(done)] {
+        if (origin >= node_origin) {
+            const auto& from = nodes_[origin - node_origin];
+            if (!from.up || from.inc != origin_inc) {
+                return;
+            }
         }
-        auto& n = nodes_[0];
-        if (cut(client, true) || cut(client, false) || n.paused_until > now()) {
-            return;  // no answer: the client's connect request times out
+        auto& n = nodes_[node];
+        if (cut(origin, node, true) || cut(origin, node, false) || n.paused_until > now()) {
+            return;  // no answer: the connect request times out
         }
         if (!n.up) {
             done(caf::make_error(caf::sec::cannot_connect_to_node, "connection refused"));
             return;
         }
-        auto* conn = add_connection(client, n);
+        auto* conn = add_connection(origin, n);
         done(caf::actor_cast<caf::strong_actor_ptr>(conn->channels[0].comp));
     });
 }
 
-connection* world::add_connection(uint32_t client, node_t& n) {
+connection* world::add_connection(uint32_t origin, node_t& n) {
     auto c = std::make_unique<connection>();
     c->id = next_conn_++;
-    c->client = client;
+    c->client = origin;
     c->node = n.id;
     auto* raw = c.get();
     conns_.emplace(c->id, std::move(c));
@@ -928,8 +1098,15 @@ void world::on_channel(uint64_t id, size_t channel, caf::mailbox_element_ptr e) 
         return;
     }
     // A node blocked in fsync sends what this step produced once the fsync returns.
-    auto sent = to_node ? now() : std::max(now(), nodes_[c.node].disk->sync_done_at());
-    auto t = sent + link_delay(clients_[c.client]);
+    auto sender_node =
+        to_node ? (c.client >= node_origin ? std::optional<uint32_t>{c.client - node_origin}
+                                           : std::nullopt)
+                : std::optional<uint32_t>{c.node};
+    auto sent = sender_node ? std::max(now(), nodes_[*sender_node].disk->sync_done_at()) : now();
+    if (sender_node && cluster() && e->content().match_elements<raft_atom, raft::message>()) {
+        note_raft_reply(*sender_node, e->content().get_as<raft::message>(1), sent);
+    }
+    auto t = sent + link_delay(c.client, c.node);
     if (c.stall_until > now()) {
         t = std::max(t, c.stall_until);  // a zombie's connection: nothing moves until then
     }
@@ -941,6 +1118,17 @@ void world::on_channel(uint64_t id, size_t channel, caf::mailbox_element_ptr e) 
         caf::actor_clock::time_point{std::chrono::nanoseconds{t}},
         caf::actor_cast<caf::strong_actor_ptr>(c.channels[0].comp),
         caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, link_tick_atom::value));
+}
+
+template <class Handle>
+void world::wrap_handles(connection& c, caf::message& msg) {
+    for (size_t i = 0; i < msg.size(); ++i) {
+        if (!msg.match_element<Handle>(i) || !msg.get_as<Handle>(i)) {
+            continue;
+        }
+        auto index = add_channel(c, caf::actor_cast<caf::strong_actor_ptr>(msg.get_as<Handle>(i)));
+        msg.get_mutable_as<Handle>(i) = caf::actor_cast<Handle>(c.channels[index].comp);
+    }
 }
 
 void world::deliver_due(connection& c) {
@@ -955,7 +1143,7 @@ void world::deliver_due(connection& c) {
 }
 
 void world::deliver(connection& c, in_flight& f, bool to_node) {
-    if (cut(c.client, to_node)) {
+    if (cut(c.client, c.node, to_node)) {
         ++counters_["messages dropped by partitions"];
         reset_connection(c);  // a lost segment breaks the TCP connection
         return;
@@ -989,12 +1177,13 @@ void world::deliver(connection& c, in_flight& f, bool to_node) {
     auto [sender, orig] = rit->second;
     c.requests.erase(rit);
     auto msg = e->move_content_to_message();
-    if (msg.match_elements<segment_store_api>()) {
-        // A handle to another actor of the node: the client reaches it over this connection.
-        auto target = caf::actor_cast<caf::strong_actor_ptr>(msg.get_as<segment_store_api>(0));
-        auto index = add_channel(c, std::move(target));
-        msg = caf::make_message(caf::actor_cast<segment_store_api>(c.channels[index].comp));
-    }
+    // Handles to other actors of the node: the receiver reaches them over this connection (as
+    // CAF's proxies do over BASP).
+    wrap_handles<segment_store_api>(c, msg);
+    wrap_handles<segment_admin_api>(c, msg);
+    wrap_handles<raft_replica_api>(c, msg);
+    wrap_handles<controller_api>(c, msg);
+    wrap_handles<node_api>(c, msg);
     if (cfg_.verbose) {
         auto text = caf::to_string(msg);
         auto& n = counters_["to client " + text.substr(0, text.find(','))];
@@ -1041,17 +1230,17 @@ client_t& world::add_client(client_kind kind, uint32_t stream, bool idempotent) 
     c.kind = kind;
     c.stream = stream;
     c.idempotent = idempotent;
-    c.base_latency_ns = net_rng_.range(20, k_.latency_max_us) * 1000;
+    c.link.base_latency_ns = net_rng_.range(20, k_.latency_max_us) * 1000;
     clients_.push_back(std::move(c));
     auto& ref = clients_.back();
     ref.connector = sys_->spawn(connector_impl, this, ref.id);
     return ref;
 }
 
-client::detail::endpoint_info world::endpoint_for(client_t& c) {
+client::detail::endpoint_info world::endpoint_for(client_t& c, uint16_t port) {
     client::detail::endpoint_info ep;
-    ep.host = "node0";
-    ep.port = node_port;
+    ep.host = "node" + std::to_string(port - (cluster() ? cluster_port : node_port));
+    ep.port = port;
     ep.connector = c.connector;
     ep.cfg.request_timeout = 3s;
     ep.cfg.retry_timeout = 15s;
@@ -1075,8 +1264,11 @@ void world::start_client(client_t& c) {
             start_client(again);
         }
     });
+    // A cluster client starts at some node (a different one on each attempt).
+    auto port =
+        cluster() ? static_cast<uint16_t>(cluster_port + (id + attempt) % k_.nodes) : node_port;
     open_connection(
-        id, node_port, [this, id, inc, attempt](caf::expected<caf::strong_actor_ptr> r) {
+        id, port, [this, id, inc, attempt, port](caf::expected<caf::strong_actor_ptr> r) {
             auto& cl = clients_[id];
             if (cl.inc != inc || cl.attempt != attempt || !cl.up || cl.worker ||
                 phase_ == phase::finished) {
@@ -1106,8 +1298,8 @@ void world::start_client(client_t& c) {
                     wid = writer_id{0x5157000000000000ULL | cl.id, 0x57AB1E};
                     wc.id = wid;
                 }
-                cl.worker = client::detail::spawn_writer(*sys_, endpoint_for(cl), node, info.record,
-                                                         wc, wid);
+                cl.worker = client::detail::spawn_writer(*sys_, endpoint_for(cl, port), node,
+                                                         info.record, wc, wid);
                 spawned_.push_back(cl.worker);
                 // A non-idempotent application resends what it does not know to be stored.
                 for (size_t i = 0; i < ops_.size(); ++i) {
@@ -1119,7 +1311,7 @@ void world::start_client(client_t& c) {
                 }
             } else {
                 auto wait = cl.kind == client_kind::audit ? 0u : 1000u;
-                cl.worker = client::detail::spawn_reader(*sys_, endpoint_for(cl), node, info,
+                cl.worker = client::detail::spawn_reader(*sys_, endpoint_for(cl, port), node, info,
                                                          client::start_position::head);
                 cl.driver = sys_->spawn(reader_driver_impl, this, id, inc, cl.worker, wait);
                 spawned_.push_back(cl.worker);
@@ -1231,7 +1423,17 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
                 (void)n.disk->durable_map();  // completes the syncs that are done by now
             }
         }
-        if (ack_oracle_ && !durable_.count({op.id.writer, op.id.seq})) {
+        if (ack_oracle_ && cluster()) {
+            // Raft commits an entry once a majority fsynced it: only then may the client hear.
+            auto copies = durable_copies({op.id.writer, op.id.seq});
+            if (copies < k_.nodes / 2 + 1) {
+                fail(verdict::correctness,
+                     fmt::format("acknowledged before a durable quorum: writer={} seq={} was "
+                                 "acknowledged at {:.6f}s but only {} of {} nodes durably hold it",
+                                 op.id.writer, op.id.seq, double(now() - 3600LL * 1000 * ms) / 1e9,
+                                 copies, k_.nodes));
+            }
+        } else if (ack_oracle_ && !durable_.count({op.id.writer, op.id.seq})) {
             auto full = durable_events();
             fail(verdict::correctness,
                  fmt::format("acknowledged before durable: writer={} seq={} was acknowledged at "
@@ -1342,8 +1544,23 @@ void world::observe(client_t& c, const client::event& ev) {
 
 // -- phases ------------------------------------------------------------------------------------
 
+void world::spawn_setup(uint32_t attempt) {
+    ++setup_attempts_;
+    auto& n = nodes_[attempt % nodes_.size()];
+    if (!n.up) {
+        at(now() + 500 * ms, [this] { spawn_setup(setup_attempts_); });
+        return;
+    }
+    sys_->spawn(setup_impl, this, n.actors.endpoint, k_.streams, k_.segments);
+}
+
 void world::on_setup(caf::expected<std::vector<stream_info>> infos) {
     if (!infos) {
+        // A cluster elects its first leaders while the setup runs: ask again for a while.
+        if (cluster() && setup_attempts_ < 60) {
+            at(now() + 500 * ms, [this] { spawn_setup(setup_attempts_); });
+            return;
+        }
         fail(verdict::invalid, "setup failed: " + render_error(infos.error()));
         return;
     }
@@ -1407,31 +1624,38 @@ void world::schedule_fault(const std::string& kind, int64_t mean_ms) {
     });
 }
 
+node_t& world::pick_node() {
+    // One node: no draw, so that standalone seeds replay as they always did.
+    return nodes_.size() == 1 ? nodes_[0] : nodes_[fault_rng_.below(nodes_.size())];
+}
+
 void world::inject(const std::string& kind) {
-    auto& n = nodes_[0];
     auto until = [&](int64_t lo, int64_t hi) {
         return std::min(now() + fault_rng_.range(lo, hi) * ms, t_heal_);
     };
     trace(hash_name(kind));
     if (kind == "crash") {
+        auto& n = pick_node();
         if (!n.up) {
             return;
         }
         crash_node(n, true);
         auto down = fault_rng_.range(10, 3000);
-        at(now() + down * ms, [this] {
-            if (!nodes_[0].up && phase_ != phase::finished) {
-                start_node(nodes_[0]);
+        auto id = n.id;
+        at(now() + down * ms, [this, id] {
+            if (!nodes_[id].up && phase_ != phase::finished) {
+                start_node(nodes_[id]);
             }
         });
     } else if (kind == "pause") {
+        auto& n = pick_node();
         if (!n.up || n.paused_until > now()) {
             return;
         }
         n.paused_until = until(50, 4000);
         at(n.paused_until, [] {});  // wake the loop when the pause ends
         ++counters_["node pauses"];
-        note("node 0 paused");
+        note(fmt::format("node {} paused", n.id));
     } else if (kind == "reset") {
         std::vector<connection*> open;
         for (auto& [id, c] : conns_) {
@@ -1444,30 +1668,76 @@ void world::inject(const std::string& kind) {
             note("connection reset");
         }
     } else if (kind == "partition") {
-        partition_t p;
-        p.until = until(200, 6000);
-        bool all = fault_rng_.chance(1, 3);
-        for (const auto& c : clients_) {
-            if (all || fault_rng_.chance(1, 2)) {
-                p.clients.insert(c.id);
-            }
-        }
         auto mode = fault_rng_.below(4);
-        p.to_node = mode != 1;
-        p.to_client = mode != 2;
-        partitions_.push_back(std::move(p));
-        at(partitions_.back().until, [] {});
-        ++counters_["partitions"];
-        note("partition");
+        auto end = until(200, 6000);
+        if (cluster() && fault_rng_.chance(2, 3)) {
+            // One node cut off from the other nodes: both ways, or it cannot send, or it cannot
+            // receive. Its clients still reach it. One such node at a time, so that a quorum
+            // stays connected (crashes and pauses may still take two nodes at once).
+            if (node_partition_until_ > now()) {
+                return;
+            }
+            node_partition_until_ = end;
+            auto x = static_cast<uint32_t>(fault_rng_.below(k_.nodes));
+            partition_t out;  // x's connections to the others
+            partition_t in;   // the others' connections to x
+            out.until = in.until = end;
+            out.clients.insert(node_origin + x);
+            in.nodes.insert(x);
+            for (uint32_t i = 0; i < k_.nodes; ++i) {
+                if (i != x) {
+                    out.nodes.insert(i);
+                    in.clients.insert(node_origin + i);
+                }
+            }
+            bool x_sends = mode == 2;     // mode 2: x can send, not receive
+            bool x_receives = mode == 1;  // mode 1: x can receive, not send
+            out.to_node = !x_receives;
+            out.to_client = !x_sends;
+            in.to_node = !x_sends;
+            in.to_client = !x_receives;
+            partitions_.push_back(std::move(out));
+            partitions_.push_back(std::move(in));
+            ++counters_["node partitions"];
+            note(fmt::format("node {} partitioned from the others (mode {})", x, mode));
+        } else {
+            partition_t p;
+            p.until = end;
+            bool all = fault_rng_.chance(1, 3);
+            for (const auto& c : clients_) {
+                if (all || fault_rng_.chance(1, 2)) {
+                    p.clients.insert(c.id);
+                }
+            }
+            if (cluster() && fault_rng_.chance(1, 2)) {
+                p.nodes.insert(static_cast<uint32_t>(fault_rng_.below(k_.nodes)));
+            }
+            p.to_node = mode != 1;
+            p.to_client = mode != 2;
+            partitions_.push_back(std::move(p));
+            ++counters_["partitions"];
+            note("partition");
+        }
+        at(end, [] {});
     } else if (kind == "clog") {
+        if (cluster() && fault_rng_.chance(1, 2)) {
+            auto from = static_cast<uint32_t>(fault_rng_.below(k_.nodes));
+            auto to = static_cast<uint32_t>((from + 1 + fault_rng_.below(k_.nodes - 1)) % k_.nodes);
+            auto& l = node_links_[{from, to}];
+            l.clog_until = until(100, 4000);
+            l.clog_extra_ns = fault_rng_.range(5, 800) * ms;
+            ++counters_["node link clogs"];
+            return;
+        }
         if (clients_.empty()) {
             return;
         }
         auto& c = clients_[fault_rng_.below(clients_.size())];
-        c.clog_until = until(100, 4000);
-        c.clog_extra_ns = fault_rng_.range(5, 800) * ms;
+        c.link.clog_until = until(100, 4000);
+        c.link.clog_extra_ns = fault_rng_.range(5, 800) * ms;
         ++counters_["clogs"];
     } else if (kind == "slow_disk") {
+        auto& n = pick_node();
         auto normal = k_.sync_latency_us * 1000;
         auto slow = n.disk->faults();
         if (slow.sync_latency_ns != normal) {
@@ -1475,20 +1745,23 @@ void world::inject(const std::string& kind) {
         }
         slow.sync_latency_ns = normal * fault_rng_.range(10, 200);
         n.disk->set_faults(slow);
-        at(until(200, 3000), [this, normal] {
-            auto back = nodes_[0].disk->faults();
+        auto id = n.id;
+        at(until(200, 3000), [this, id, normal] {
+            auto back = nodes_[id].disk->faults();
             back.sync_latency_ns = normal;
-            nodes_[0].disk->set_faults(back);
+            nodes_[id].disk->set_faults(back);
         });
         ++counters_["slow disk periods"];
     } else if (kind == "wipe") {
         // Losing a disk is permanent: allowed only while every acknowledged entry keeps an
-        // intact copy elsewhere. With one replica there is none, so the budget is zero.
+        // intact copy elsewhere. With one replica there is none, so the budget is zero; a
+        // cluster of three may lose one disk in a run.
         if (budget_.permanent_used >= budget_.permanent_allowed) {
             ++counters_["faults refused by the budget"];
             return;
         }
         ++budget_.permanent_used;
+        wipe_node(pick_node());
     } else if (kind == "client_crash") {
         if (clients_.empty()) {
             return;
@@ -1508,13 +1781,48 @@ void world::inject(const std::string& kind) {
     }
 }
 
+// The node's disk is replaced by an empty one (a new machine under the same name); the node
+// comes back and must be re-replicated before it counts as a copy.
+void world::wipe_node(node_t& n) {
+    crash_node(n, true);
+    if (ack_oracle_) {
+        auto held = held_now(*n.disk);
+        wiped_held_[n.id].insert(held.begin(), held.end());
+    }
+    n.old_disks.push_back(std::move(n.disk));
+    n.disk = make_disk(n.id, budget_.permanent_used, n.old_disks.back()->faults());
+    ++counters_["disk wipes"];
+    note(fmt::format("node {} lost its disk", n.id));
+    auto id = n.id;
+    at(now() + fault_rng_.range(10, 2000) * ms, [this, id] {
+        if (!nodes_[id].up && phase_ != phase::finished) {
+            start_node(nodes_[id]);
+        }
+    });
+}
+
+std::unique_ptr<disk_model> world::make_disk(uint32_t node, uint64_t salt, const disk_faults& df) {
+    prng rng(cfg_.seed, "disk", salt == 0 ? node : mix(node, salt));
+    std::unique_ptr<disk_model> disk;
+    if (cfg_.storage == "rocksdb") {
+        disk = make_rocksdb_disk(rng, df, [this] { return now(); });
+    } else {
+        disk = std::make_unique<sim_disk>(rng, df, [this] { return now(); });
+    }
+    if (cfg_.oracles) {
+        ack_oracle_ = disk->on_durable(
+            [this, node](const storage::write_batch& b) { note_durable(node, b); });
+    }
+    return disk;
+}
+
 // An administrator seals a stream while it is being written (through the node endpoint,
 // directly: the admin path is not what is under test). Retried until the node confirms.
 void world::seal_stream(uint32_t stream) {
-    auto& n = nodes_[0];
     if (done_ || phase_ == phase::finished) {
         return;
     }
+    auto& n = nodes_[stream_seals_++ % nodes_.size()];
     if (!n.up || n.paused_until > now()) {
         at(now() + 500 * ms, [this, stream] { seal_stream(stream); });
         return;
@@ -1545,17 +1853,21 @@ void world::heal() {
     phase_ = phase::live;
     note("heal: faults off");
     partitions_.clear();
-    auto& n = nodes_[0];
-    auto healthy = n.disk->faults();
-    healthy.sync_error_num = 0;
-    healthy.sync_latency_ns = k_.sync_latency_us * 1000;
-    n.disk->set_faults(healthy);
-    n.paused_until = 0;
-    if (!n.up) {
-        start_node(n);
+    for (auto& [link, l] : node_links_) {
+        l.clog_until = 0;
+    }
+    for (auto& n : nodes_) {
+        auto healthy = n.disk->faults();
+        healthy.sync_error_num = 0;
+        healthy.sync_latency_ns = k_.sync_latency_us * 1000;
+        n.disk->set_faults(healthy);
+        n.paused_until = 0;
+        if (!n.up) {
+            start_node(n);
+        }
     }
     for (auto& c : clients_) {
-        c.clog_until = 0;
+        c.link.clog_until = 0;
         if (!c.up) {
             start_client(c);
         }
@@ -1597,7 +1909,52 @@ void world::live_check() {
         } else {
             what = lagging();
         }
-        fail(verdict::liveness, fmt::format("{} {} s after healing", what, cfg_.live_ms / 1000));
+        auto msg = fmt::format("{} {} s after healing", what, cfg_.live_ms / 1000);
+        if (cluster() && !status_asked_) {
+            // Say what the nodes see (leaders, terms, lag) before giving the verdict.
+            status_asked_ = true;
+            auto text = std::make_shared<std::string>();
+            auto remaining = std::make_shared<size_t>(nodes_.size());
+            auto finish = [this, msg, text, remaining] {
+                if (--*remaining == 0) {
+                    fail(verdict::liveness, msg + "; cluster:" + *text);
+                }
+            };
+            for (auto& n : nodes_) {
+                if (!n.up) {
+                    *text += fmt::format(" node {} down;", n.id + 1);
+                    finish();
+                    continue;
+                }
+                sys_->spawn(
+                    [this, finish, text, id = n.id](caf::event_based_actor* self, node_api node) {
+                        self->request(node, 2s, cluster_info_atom::value)
+                            .then(
+                                [=](const raft::cluster_info& info) {
+                                    *text += fmt::format(" node {}:", id + 1);
+                                    for (const auto& g : info.groups) {
+                                        *text += fmt::format(" g{} {} t{} l{} c{} a{} last{}{}",
+                                                             g.group, g.role, g.term, g.leader,
+                                                             g.commit, g.applied, g.last_index,
+                                                             g.recovering ? " recovering" : "");
+                                    }
+                                    *text += ";";
+                                    finish();
+                                    self->quit();
+                                },
+                                [=](caf::error& err) {
+                                    *text +=
+                                        fmt::format(" node {}: {};", id + 1, render_error(err));
+                                    finish();
+                                    self->quit();
+                                });
+                        return caf::behavior{[](tick_atom) {}};
+                    },
+                    n.actors.endpoint);
+            }
+        } else if (!status_asked_) {
+            fail(verdict::liveness, msg);
+        }
         return;
     }
     if (phase_ == phase::live) {
@@ -1639,6 +1996,10 @@ void world::start_audit() {
 // (what a power cut would leave) and checks that every acknowledged event is there.
 void world::oracle() {
     if (done_ || streams_.empty()) {
+        return;
+    }
+    if (cluster()) {
+        quorum_oracle();
         return;
     }
     auto present = durable_events();
@@ -1712,34 +2073,137 @@ std::string world::lagging() const {
 // Reads were checked as they arrived: never-written events, inconsistent offsets, per-key
 // order and duplicates seen by one reader.
 // Feeds the acknowledgement oracle: every event inside a write that just became durable.
-void world::note_durable(const storage::write_batch& b) {
-    auto add_events = [this](std::string_view data) {
-        size_t pos = 0;
-        while (auto ev = next_event(data, pos)) {
-            if (auto id = parse_payload(*ev)) {
-                durable_.insert({id->writer, id->seq});
-            }
-        }
-    };
+void world::note_durable(uint32_t node, const storage::write_batch& b) {
+    auto& into = cluster() ? durable_by_node_[node] : durable_;
     for (const auto& op : b.ops) {
-        if (op.type != storage::write_batch::kind::put || op.key.empty()) {
-            continue;
-        }
-        if (op.key[0] == 'L') {
-            auto ops = decode_log_entry(op.value);
-            if (ops) {
-                for (const auto& c : *ops) {
-                    add_events(c.data);
-                }
-            }
-        } else if (op.key[0] == 'D') {
-            add_events(op.value);
+        if (op.type == storage::write_batch::kind::put) {
+            stored_events(op.key, op.value, into);
         }
     }
 }
 
-// The events a node recovered from the durable part of its disk would hold.
+// Raft replies that promise something (a granted vote, an acknowledged append) must be backed by
+// the sender's durable disk when they leave it: checked at that moment.
+void world::note_raft_reply(uint32_t node, const raft::message& m, int64_t leaves_at) {
+    bool vote = m.type == raft::msg_type::vote_resp && !m.reject;
+    bool ack = m.type == raft::msg_type::append_resp && !m.reject && m.hint == 0 && m.index > 0;
+    if (!vote && !ack) {
+        return;
+    }
+    raft::message reply;
+    reply.type = m.type;
+    reply.group = m.group;
+    reply.from = m.from;
+    reply.to = m.to;
+    reply.term = m.term;
+    reply.index = m.index;
+    auto inc = nodes_[node].inc;
+    at(leaves_at, [this, node, inc, reply, vote] {
+        const auto& n = nodes_[node];
+        if (!n.up || n.inc != inc) {
+            return;  // the reply never left: it died with the node before its fsync returned
+        }
+        if (vote) {
+            // History (always): one vote per replica, group and term.
+            auto [it, fresh] =
+                votes_.emplace(std::make_tuple(reply.group, reply.term, reply.from), reply.to);
+            if (!fresh && it->second != reply.to) {
+                fail(verdict::correctness,
+                     fmt::format("node {} voted for {} and for {} in term {} of group {}",
+                                 reply.from, it->second, reply.to, reply.term, reply.group));
+                return;
+            }
+        }
+        if (ack_oracle_) {
+            check_raft_reply(node, reply);
+        }
+    });
+}
+
+void world::check_raft_reply(uint32_t node, const raft::message& m) {
+    const auto* durable = nodes_[node].disk->durable_map();
+    if (durable == nullptr) {
+        return;
+    }
+    namespace keys = storage::keys;
+    if (m.type == raft::msg_type::vote_resp) {
+        auto h = durable->find(keys::raft(m.group, 'h'));
+        bool ok = h != durable->end() && h->second.size() >= 12 &&
+                  (keys::get_u64(h->second, 0) > m.term ||
+                   (keys::get_u64(h->second, 0) == m.term && keys::get_u32(h->second, 8) == m.to));
+        if (!ok) {
+            fail(verdict::correctness,
+                 fmt::format("node {} granted its vote in term {} of group {} to {} before the "
+                             "vote was durable",
+                             m.from, m.term, m.group, m.to));
+        }
+        return;
+    }
+    auto snap = durable->find(keys::raft(m.group, 's'));
+    bool covered = snap != durable->end() && keys::get_u64(snap->second, 0) >= m.index;
+    if (!covered && !durable->count(keys::raft_entry(m.group, m.index))) {
+        fail(verdict::correctness,
+             fmt::format("node {} acknowledged index {} of group {} to {} before it was durable",
+                         m.from, m.index, m.group, m.to));
+    }
+}
+
+// The events a disk durably holds right now: in container Raft entries and in segment data.
+std::set<writer_seq> world::held_now(disk_model& disk) {
+    std::set<writer_seq> held;
+    if (const auto* durable = disk.durable_map()) {
+        for (const auto& [key, value] : *durable) {
+            stored_events(key, value, held);
+        }
+    }
+    return held;
+}
+
+// Every acknowledged event is durably held by a quorum of nodes at every moment (a node that
+// lost its disk counts for what it held then). Catches a follower that drops committed entries.
+void world::quorum_oracle() {
+    if (!ack_oracle_) {
+        return;  // the disks do not model durability (Tier B)
+    }
+    std::vector<std::set<writer_seq>> held;
+    for (auto& n : nodes_) {
+        held.push_back(held_now(*n.disk));
+    }
+    ++counters_["oracle checks"];
+    for (const auto& op : ops_) {
+        if (op.out != outcome::ok) {
+            continue;
+        }
+        writer_seq ev{op.id.writer, op.id.seq};
+        uint32_t copies = 0;
+        for (size_t i = 0; i < held.size(); ++i) {
+            copies += held[i].count(ev) || wiped_held_[i].count(ev) ? 1 : 0;
+        }
+        if (copies < k_.nodes / 2 + 1) {
+            fail(verdict::correctness,
+                 fmt::format("acknowledged event writer={} seq={} (acknowledged at {:.3f}s) is "
+                             "durably held by only {} of {} nodes",
+                             op.id.writer, op.id.seq,
+                             double(op.complete - 3600LL * 1000 * ms) / 1e9, copies, k_.nodes));
+            return;
+        }
+    }
+}
+
+uint32_t world::durable_copies(const writer_seq& ev) const {
+    uint32_t n = 0;
+    for (const auto& held : durable_by_node_) {
+        n += held.count(ev) ? 1 : 0;
+    }
+    return n;
+}
+
+// The events a node recovered from the durable part of its disk would hold (standalone; a
+// cluster's acknowledgements are checked against its nodes' durable Raft logs instead).
 std::optional<std::set<writer_seq>> world::durable_events() {
+    if (cluster()) {
+        return std::nullopt;
+    }
     const auto* durable = nodes_[0].disk->durable_map();
     if (durable == nullptr) {
         return std::nullopt;  // not modelled (Tier B)
@@ -1792,11 +2256,17 @@ void world::final_checks() {
         uint32_t n = it == stored.end() ? 0 : it->second;
         if (op.out == outcome::ok && n == 0) {
             auto durable = durable_events();
+            auto where =
+                cluster()
+                    ? fmt::format("{} of {} nodes' disks ever durably held it",
+                                  durable_copies({op.id.writer, op.id.seq}), k_.nodes)
+                    : fmt::format(
+                          "the durable disk {} it",
+                          durable && durable->count({op.id.writer, op.id.seq}) ? "has" : "lacks");
             fail(verdict::correctness,
                  fmt::format("lost: acknowledged event writer={} seq={} is not in the stream "
-                             "(the durable disk {} it; acknowledged at {:.3f}s, sent {} times)",
-                             op.id.writer, op.id.seq,
-                             durable && durable->count({op.id.writer, op.id.seq}) ? "has" : "lacks",
+                             "({}; acknowledged at {:.3f}s, sent {} times)",
+                             op.id.writer, op.id.seq, where,
                              double(op.complete - 3600LL * 1000 * ms) / 1e9, op.sends));
             return;
         }
@@ -1842,7 +2312,16 @@ std::string world::summary() const {
         out << fmt::format(", {} {}", v, name);
     }
     if (!nodes_.empty()) {
-        const auto& d = nodes_[0].disk->stats();
+        disk_stats d;
+        for (const auto& n : nodes_) {
+            const auto& one = n.disk->stats();
+            d.writes += one.writes;
+            d.syncs += one.syncs;
+            d.sync_errors += one.sync_errors;
+            d.pending_kept += one.pending_kept;
+            d.pending_lost += one.pending_lost;
+            d.torn += one.torn;
+        }
         out << fmt::format(
             "; disk: {} writes, {} syncs, {} sync errors, {} unsynced kept, {} lost, {} torn",
             d.writes, d.syncs, d.sync_errors, d.pending_kept, d.pending_lost, d.torn);
@@ -1867,35 +2346,41 @@ run_result world::run() {
         budget_.permanent_allowed, f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den,
         k_.sync_latency_us);
     watcher_ = sys_->spawn(watcher_impl, this);
-    node_t n;
-    n.id = 0;
     disk_faults df;
     df.sync_latency_ns = k_.sync_latency_us * 1000;
     df.sync_error_num = f.sync_error_num;
     df.sync_error_den = f.sync_error_den;
     df.keep_num = f.keep_num;
     df.keep_den = f.keep_den;
-    if (cfg_.storage == "rocksdb") {
-        n.disk = make_rocksdb_disk(prng(cfg_.seed, "disk", 0), df, [this] { return now(); });
-    } else {
-        n.disk =
-            std::make_unique<sim_disk>(prng(cfg_.seed, "disk", 0), df, [this] { return now(); });
-    }
-    ack_oracle_ = cfg_.oracles &&
-                  n.disk->on_durable([this](const storage::write_batch& b) { note_durable(b); });
-    nodes_.push_back(std::move(n));
+    disk_faults_ = df;
     // Setup without disk faults.
     auto quiet = df;
     quiet.sync_error_num = 0;
-    nodes_[0].disk->set_faults(quiet);
-    start_node(nodes_[0]);
+    durable_by_node_.resize(k_.nodes);
+    wiped_held_.resize(k_.nodes);
+    for (uint32_t i = 0; i < k_.nodes; ++i) {
+        node_t n;
+        n.id = i;
+        n.disk = make_disk(i, 0, quiet);
+        nodes_.push_back(std::move(n));
+        for (uint32_t j = 0; j < k_.nodes && cluster(); ++j) {
+            if (j != i) {
+                node_links_[{i, j}].base_latency_ns = net_rng_.range(20, k_.latency_max_us) * 1000;
+            }
+        }
+    }
+    for (auto& n : nodes_) {
+        start_node(n);
+    }
     if (!done_) {
-        sys_->spawn(setup_impl, this, nodes_[0].actors.endpoint, k_.streams, k_.segments);
+        spawn_setup(0);
     }
     bool armed = false;
     while (!done_) {
         if (phase_ == phase::chaos && !armed) {
-            nodes_[0].disk->set_faults(df);
+            for (auto& n : nodes_) {
+                n.disk->set_faults(df);
+            }
             armed = true;
         }
         if ((steps_ & 1023) == 0) {

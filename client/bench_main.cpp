@@ -1,11 +1,16 @@
-// pravaha-bench: a load generator for the write path (closed loop with an in-flight window per
-// writer). Latency is measured from write() to the durable acknowledgement.
+// pravaha-bench: a load generator shaped like Pravega's benchmark and the OpenMessaging
+// Benchmark. Modes: write (closed loop, pipelined window, or fixed rate in an open loop), read
+// (catch-up from the head), end-to-end (writers and tail readers at once). Latency of writes is
+// measured until the durable acknowledgement; at a fixed rate from the intended send time, so that
+// a stall is not hidden by the writer waiting (no coordinated omission).
 
+#include "client/bench_stats.hpp"
 #include "client/client.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,8 +19,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,44 +32,194 @@ using bench_clock = std::chrono::steady_clock;
 namespace {
 
 const char* usage =
-    "usage: pravaha-bench write [options]\n"
+    "usage: pravaha-bench MODE [options]\n"
+    "modes:\n"
+    "  write        writers only; latency until the durable acknowledgement\n"
+    "  read         catch-up: --events are written first (not measured), then --readers each\n"
+    "               read the whole stream from its head\n"
+    "  end-to-end   writers and readers following the tail at once; latency from write() to\n"
+    "               the event's arrival at a reader (and of the acknowledgements)\n"
+    "options:\n"
     "  --endpoint HOST:PORT   node (default $PRAVAHA_ENDPOINT or 127.0.0.1:9090)\n"
-    "  --stream SCOPE/STREAM  created if missing (default bench/w<pid>)\n"
+    "  --stream SCOPE/STREAM  created if missing (default bench/b<pid>)\n"
     "  --segments N           segments of a created stream (default 1)\n"
     "  --writers N            concurrent writers, each its own writer id (default 1)\n"
-    "  --event-size B         payload bytes (default 100)\n"
+    "  --readers N            readers (read, end-to-end; default 1)\n"
+    "  --event-size B         payload bytes (default 100; at least 16 for end-to-end)\n"
     "  --events N             events in total (default 100000)\n"
-    "  --window W             events in flight per writer; 1 = one at a time (default 1)\n"
+    "  --duration S           run S seconds instead of a number of events (write, end-to-end)\n"
+    "  --window W             events in flight per writer; 1 = one at a time (default 1, with\n"
+    "                         --rate 100000)\n"
+    "  --rate R               events/s over all writers, open loop (default 0: closed loop)\n"
     "  --keys N               routing keys per writer (default 16)\n"
     "  --warmup N             events per writer not measured (default 1000)\n"
     "  --json FILE            also write the results as one JSON object\n"
+    "  --report DIR           latency histogram and latency over time as CSV (and SVG plots\n"
+    "                         where gnuplot is installed)\n"
+    "  --quiet                no progress line\n"
     "Acknowledgements are sent after the event is fsynced on the node (standalone), or on a\n"
-    "majority of its container's replicas (cluster); the JSON's \"mode\" says which.\n";
+    "majority of its container's replicas (cluster); the output's \"mode\" says which.\n";
 
 struct options {
+    std::string mode;
     std::string endpoint = "127.0.0.1:9090";
     std::string scope = "bench";
     std::string stream;
     uint32_t segments = 1;
     uint64_t writers = 1;
+    uint64_t readers = 1;
     uint64_t event_size = 100;
     uint64_t events = 100000;
-    uint64_t window = 1;
+    uint64_t duration_s = 0;
+    uint64_t window = 0;  // 0: the default of the loop (1 closed, 100000 open)
+    uint64_t rate = 0;
     uint64_t keys = 16;
     uint64_t warmup = 1000;
     std::string json;
+    std::string report;
+    bool quiet = false;
 };
 
 bool parse_u64(const char* s, uint64_t& out) {
     char* end = nullptr;
+    errno = 0;
     out = std::strtoull(s, &end, 10);
-    return end != s && *end == 0;
+    return end != s && *end == 0 && errno == 0 && s[0] != '-';
 }
 
-struct writer_stats {
-    std::vector<uint32_t> latencies_us;
-    uint64_t failed = 0;
+[[noreturn]] void bad_usage(const std::string& what) {
+    std::fprintf(stderr, "pravaha-bench: %s\n%s", what.c_str(), usage);
+    std::exit(2);
+}
+
+options parse(int argc, char** argv) {
+    options o;
+    if (const char* env = std::getenv("PRAVAHA_ENDPOINT"); env != nullptr && *env != 0) {
+        o.endpoint = env;
+    }
+    o.stream = "b" + std::to_string(::getpid());
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+        std::fputs(usage, argc >= 2 ? stdout : stderr);
+        std::exit(argc >= 2 ? 0 : 2);
+    }
+    o.mode = argv[1];
+    if (o.mode != "write" && o.mode != "read" && o.mode != "end-to-end") {
+        bad_usage("unknown mode '" + o.mode + "'");
+    }
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--quiet") {
+            o.quiet = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            bad_usage(a + " needs a value");
+        }
+        const char* v = argv[++i];
+        uint64_t num = 0;
+        bool number = parse_u64(v, num);
+        bool ok = true;
+        if (a == "--endpoint") {
+            o.endpoint = v;
+        } else if (a == "--json") {
+            o.json = v;
+        } else if (a == "--report") {
+            o.report = v;
+        } else if (a == "--stream") {
+            std::string s = v;
+            auto slash = s.find('/');
+            ok = slash != std::string::npos && slash > 0 && slash + 1 < s.size();
+            if (ok) {
+                o.scope = s.substr(0, slash);
+                o.stream = s.substr(slash + 1);
+            }
+        } else if (a == "--warmup" || a == "--rate" || a == "--duration") {
+            ok = number;
+            (a == "--warmup" ? o.warmup : a == "--rate" ? o.rate : o.duration_s) = num;
+        } else if (number && num > 0) {
+            if (a == "--segments" && num <= 1000) {
+                o.segments = static_cast<uint32_t>(num);
+            } else if (a == "--writers" && num <= 10000) {
+                o.writers = num;
+            } else if (a == "--readers" && num <= 1000) {
+                o.readers = num;
+            } else if (a == "--event-size" && num <= 8 * 1024 * 1024) {
+                o.event_size = num;
+            } else if (a == "--events") {
+                o.events = num;
+            } else if (a == "--window") {
+                o.window = num;
+            } else if (a == "--keys") {
+                o.keys = num;
+            } else {
+                ok = false;
+            }
+        } else {
+            ok = false;
+        }
+        if (!ok) {
+            bad_usage(fmt::format("bad option {} {}", a, v));
+        }
+    }
+    if (o.window == 0) {
+        o.window = o.rate > 0 ? 100000 : 1;
+    }
+    if (o.mode == "end-to-end" && o.event_size < 16) {
+        bad_usage("end-to-end needs --event-size of at least 16 (the send time travels in it)");
+    }
+    if (o.mode == "read" && o.duration_s > 0) {
+        bad_usage("read measures a catch-up of --events; --duration does not apply");
+    }
+    if (o.events < o.writers && o.duration_s == 0) {
+        bad_usage("--events must be at least --writers");
+    }
+    return o;
+}
+
+int64_t since(bench_clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(bench_clock::now() - start).count();
+}
+
+// What a run measures, shared by its threads.
+struct run_state {
+    bench_clock::time_point start;
+    bench::histogram live;  // the headline metric, for the progress line
+    std::atomic<uint64_t> done_ops{0};
+    std::atomic<uint64_t> failed{0};
+    std::atomic<uint64_t> written{0};  // events acknowledged or failed (end-to-end readers)
+    std::atomic<bool> writers_done{false};
+    std::atomic<uint64_t> readers_ready{0};
+    // The measured window (ns since start): the first measured send to the last completion.
+    std::atomic<int64_t> first_measured{INT64_MAX};
+    std::atomic<int64_t> last_done{0};
+
+    void measured_send(int64_t ns) {
+        auto cur = first_measured.load();
+        while (ns < cur && !first_measured.compare_exchange_weak(cur, ns)) {
+        }
+    }
+    void completed(int64_t ns) {
+        auto cur = last_done.load();
+        while (ns > cur && !last_done.compare_exchange_weak(cur, ns)) {
+        }
+    }
+    double window_s(double fallback) const {
+        auto a = first_measured.load();
+        auto b = last_done.load();
+        return a < b ? static_cast<double>(b - a) / 1e9 : fallback;
+    }
+    std::mutex mutex;  // samples, first_error
+    std::vector<bench::sample> write_samples;
+    std::vector<bench::sample> read_samples;
     std::string first_error;
+
+    void error(const caf::error& e) {
+        failed.fetch_add(1);
+        std::lock_guard<std::mutex> g(mutex);
+        if (first_error.empty()) {
+            first_error = render_error(e);
+        }
+    }
 };
 
 struct window_gate {
@@ -72,138 +228,229 @@ struct window_gate {
     uint64_t in_flight = 0;
 };
 
-std::atomic<uint64_t> acked_total{0};
-
-void run_writer(client::client_factory& f, const options& o, size_t w, writer_stats& st) {
+// One writer: `count` events (or until `deadline`), closed loop within its window, or at
+// `rate_w` events/s from intended send times. In end-to-end runs the payload starts with the send
+// time (ns since the run started) and a flag saying whether the event is measured.
+void run_writer(client::client_factory& f,
+                const options& o,
+                size_t w,
+                uint64_t count,
+                std::optional<bench_clock::time_point> deadline,
+                bool headline,
+                run_state& rs) {
     auto writer = f.create_writer(o.scope, o.stream);
     if (!writer) {
-        st.first_error = render_error(writer.error());
-        st.failed = o.events / o.writers;
+        rs.error(writer.error());
         return;
     }
     std::string payload(o.event_size, 'x');
     window_gate gate;
-    uint64_t n = o.events / o.writers;
-    st.latencies_us.reserve(n);
-    std::mutex stats_mutex;
-    for (uint64_t i = 0; i < o.warmup + n; ++i) {
+    std::vector<bench::sample> local;
+    std::mutex local_mutex;
+    double rate_w = o.rate > 0 ? static_cast<double>(o.rate) / static_cast<double>(o.writers) : 0;
+    auto t0 = bench_clock::now();
+    bool e2e = o.mode == "end-to-end";
+    for (uint64_t i = 0;; ++i) {
+        if (deadline ? bench_clock::now() >= *deadline : i >= o.warmup + count) {
+            break;
+        }
+        auto intended = bench_clock::now();
+        if (rate_w > 0) {
+            intended = t0 + std::chrono::nanoseconds(
+                                static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate_w));
+            std::this_thread::sleep_until(intended);
+        }
         {
             std::unique_lock<std::mutex> lock(gate.mutex);
             gate.cv.wait(lock, [&] { return gate.in_flight < o.window; });
             ++gate.in_flight;
         }
-        auto key = fmt::format("w{}-k{}", w, i % o.keys);
-        auto start = bench_clock::now();
+        auto start = rate_w > 0 ? intended : bench_clock::now();
         bool measured = i >= o.warmup;
-        auto err = (*writer)->write(key, payload, [&, start, measured](const caf::error& e) {
+        if (measured && i == o.warmup && headline) {
+            rs.measured_send(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(start - rs.start).count());
+        }
+        if (e2e) {
+            auto ns =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(start - rs.start).count();
+            std::memcpy(payload.data(), &ns, sizeof ns);
+            payload[8] = measured ? 'm' : 'w';
+        }
+        auto key = fmt::format("w{}-k{}", w, i % o.keys);
+        auto at_ms = static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(start - rs.start).count());
+        auto err = (*writer)->write(key, payload, [&, start, measured, at_ms](const caf::error& e) {
             auto us =
                 std::chrono::duration_cast<std::chrono::microseconds>(bench_clock::now() - start)
                     .count();
-            {
-                std::lock_guard<std::mutex> g(stats_mutex);
-                if (e) {
-                    ++st.failed;
-                    if (st.first_error.empty()) {
-                        st.first_error = render_error(e);
-                    }
-                } else if (measured) {
-                    st.latencies_us.push_back(
-                        static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
-                    ++acked_total;
+            rs.written.fetch_add(1);
+            if (e) {
+                rs.error(e);
+            } else if (measured) {
+                auto lat = static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX));
+                if (headline) {
+                    rs.live.record(lat);
+                    rs.done_ops.fetch_add(1);
+                    rs.completed(since(rs.start));
                 }
+                std::lock_guard<std::mutex> g(local_mutex);
+                local.push_back(bench::sample{at_ms, lat});
             }
             std::lock_guard<std::mutex> g(gate.mutex);
             --gate.in_flight;
             gate.cv.notify_one();
         });
         if (err) {
-            std::lock_guard<std::mutex> g(stats_mutex);
-            ++st.failed;
-            st.first_error = render_error(err);
-            std::lock_guard<std::mutex> g2(gate.mutex);
+            rs.written.fetch_add(1);
+            rs.error(err);
+            std::lock_guard<std::mutex> g(gate.mutex);
             --gate.in_flight;
-        }
-        if (i + 1 == o.warmup) {
-            pravaha::ignore_error((*writer)->flush(), "warm-up errors are counted per event");
         }
     }
     if (auto err = (*writer)->close()) {
-        std::lock_guard<std::mutex> g(stats_mutex);
-        if (st.first_error.empty()) {
-            st.first_error = render_error(err);
+        std::lock_guard<std::mutex> g(rs.mutex);
+        if (rs.first_error.empty()) {
+            rs.first_error = render_error(err);
         }
     }
+    std::lock_guard<std::mutex> g(rs.mutex);
+    std::lock_guard<std::mutex> g2(local_mutex);
+    rs.write_samples.insert(rs.write_samples.end(), local.begin(), local.end());
 }
 
-double percentile(const std::vector<uint32_t>& sorted, double p) {
-    if (sorted.empty()) {
-        return 0;
+// One reader. Catch-up (read mode): reads `expect` events from the head. End-to-end: follows the
+// tail until the writers are done and it has seen every event they wrote (or 10 s pass without
+// one), measuring each measured event's latency from its send time.
+void run_reader(client::client_factory& f,
+                const options& o,
+                uint64_t expect,
+                client::start_position from,
+                run_state& rs) {
+    auto reader = f.create_reader(o.scope, o.stream, from);
+    rs.readers_ready.fetch_add(1);
+    if (!reader) {
+        rs.error(reader.error());
+        return;
     }
-    auto idx = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-    return sorted[std::min(idx, sorted.size() - 1)];
+    bool e2e = o.mode == "end-to-end";
+    std::vector<bench::sample> local;
+    uint64_t seen = 0;
+    auto idle_since = bench_clock::now();
+    for (;;) {
+        if (!e2e && seen >= expect) {
+            break;
+        }
+        if (e2e && rs.writers_done.load() && seen >= rs.written.load()) {
+            break;
+        }
+        auto ev = (*reader)->read_next(std::chrono::milliseconds(100));
+        if (!ev) {
+            rs.error(ev.error());
+            return;
+        }
+        if (!*ev) {
+            if (bench_clock::now() - idle_since > std::chrono::seconds(10)) {
+                std::lock_guard<std::mutex> g(rs.mutex);
+                if (rs.first_error.empty()) {
+                    rs.first_error = fmt::format("a reader saw only {} events", seen);
+                }
+                break;
+            }
+            continue;
+        }
+        idle_since = bench_clock::now();
+        ++seen;
+        const auto& p = (*ev)->payload;
+        if (e2e && p.size() >= 16 && p[8] == 'm') {
+            int64_t sent = 0;
+            std::memcpy(&sent, p.data(), sizeof sent);
+            auto now = since(rs.start);
+            auto us =
+                static_cast<uint32_t>(std::clamp<int64_t>((now - sent) / 1000, 0, UINT32_MAX));
+            rs.live.record(us);
+            rs.measured_send(sent);
+            rs.completed(now);
+            local.push_back(bench::sample{static_cast<uint32_t>(sent / 1000000), us});
+        }
+        if (!e2e) {
+            rs.done_ops.fetch_add(1);
+            rs.measured_send(0);
+            rs.completed(since(rs.start));
+        } else if (p.size() >= 16 && p[8] == 'm') {
+            rs.done_ops.fetch_add(1);
+        }
+    }
+    std::lock_guard<std::mutex> g(rs.mutex);
+    rs.read_samples.insert(rs.read_samples.end(), local.begin(), local.end());
+}
+
+// The live progress line (stderr): elapsed, rate of the headline metric, MB/s, p99 so far.
+class progress_line {
+public:
+    progress_line(const options& o, run_state& rs) : o_(o), rs_(rs) {
+        if (!o.quiet) {
+            thread_ = std::thread([this] { loop(); });
+        }
+    }
+    ~progress_line() { stop(); }
+    void stop() {
+        done_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+            std::fprintf(stderr, "\n");
+        }
+    }
+
+private:
+    void loop() {
+        uint64_t last = 0;
+        auto last_t = bench_clock::now();
+        while (!done_.load()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            auto now = bench_clock::now();
+            auto cur = rs_.done_ops.load();
+            double dt = std::chrono::duration<double>(now - last_t).count();
+            double rate = static_cast<double>(cur - last) / dt;
+            std::fprintf(
+                stderr,
+                "\r%6.1fs  %llu events  %.0f events/s  %.2f MB/s  p99 %llu us  failed %llu   ",
+                std::chrono::duration<double>(now - rs_.start).count(),
+                static_cast<unsigned long long>(cur), rate,
+                rate * static_cast<double>(o_.event_size) / 1e6,
+                static_cast<unsigned long long>(rs_.live.percentile(99)),
+                static_cast<unsigned long long>(rs_.failed.load()));
+            last = cur;
+            last_t = now;
+        }
+    }
+    const options& o_;
+    run_state& rs_;
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
+
+std::string latency_json(const bench::summary& s) {
+    return fmt::format(
+        "{{\"p50\":{:.0f},\"p95\":{:.0f},\"p99\":{:.0f},\"p999\":{:.0f},\"max\":{:.0f},"
+        "\"mean\":{:.1f}}}",
+        s.p50, s.p95, s.p99, s.p999, s.max, s.mean);
+}
+
+void print_row(const char* what, double eps, double mbps, const bench::summary& s) {
+    if (s.count == 0) {  // no latency (catch-up reads)
+        std::printf("%-22s %-12.0f %-9.2f %-9s %-9s %-9s %-9s %-9s\n", what, eps, mbps, "-", "-",
+                    "-", "-", "-");
+        return;
+    }
+    std::printf("%-22s %-12.0f %-9.2f %-9.0f %-9.0f %-9.0f %-9.0f %-9.0f\n", what, eps, mbps, s.p50,
+                s.p95, s.p99, s.p999, s.max);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    options o;
-    if (const char* env = std::getenv("PRAVAHA_ENDPOINT"); env != nullptr && *env != 0) {
-        o.endpoint = env;
-    }
-    o.stream = "w" + std::to_string(::getpid());
-    if (argc < 2 || std::string(argv[1]) != "write") {
-        std::fputs(usage, argc >= 2 && std::string(argv[1]) == "--help" ? stdout : stderr);
-        return argc >= 2 && std::string(argv[1]) == "--help" ? 0 : 2;
-    }
-    for (int i = 2; i < argc; ++i) {
-        std::string a = argv[i];
-        if (i + 1 >= argc) {
-            std::fprintf(stderr, "pravaha-bench: %s needs a value\n%s", a.c_str(), usage);
-            return 2;
-        }
-        const char* v = argv[++i];
-        uint64_t num = 0;
-        bool ok = true;
-        if (a == "--endpoint") {
-            o.endpoint = v;
-        } else if (a == "--json") {
-            o.json = v;
-        } else if (a == "--stream") {
-            std::string s = v;
-            auto slash = s.find('/');
-            ok = slash != std::string::npos;
-            if (ok) {
-                o.scope = s.substr(0, slash);
-                o.stream = s.substr(slash + 1);
-            }
-        } else if (parse_u64(v, num) && num > 0) {
-            if (a == "--segments") {
-                o.segments = static_cast<uint32_t>(num);
-            } else if (a == "--writers") {
-                o.writers = num;
-            } else if (a == "--event-size") {
-                o.event_size = num;
-            } else if (a == "--events") {
-                o.events = num;
-            } else if (a == "--window") {
-                o.window = num;
-            } else if (a == "--keys") {
-                o.keys = num;
-            } else if (a == "--warmup") {
-                o.warmup = num;
-            } else {
-                ok = false;
-            }
-        } else if (a == "--warmup" && std::string(v) == "0") {
-            o.warmup = 0;
-        } else {
-            ok = false;
-        }
-        if (!ok) {
-            std::fprintf(stderr, "pravaha-bench: bad option %s %s\n%s", a.c_str(), v, usage);
-            return 2;
-        }
-    }
+    auto o = parse(argc, argv);
     configure_logging("error");
     client::client_config cfg;
     cfg.endpoint = o.endpoint;
@@ -213,9 +460,10 @@ int main(int argc, char** argv) {
         return 1;
     }
     auto& sm = (*f)->streams();
-    std::string mode = "standalone, ack after fsync";
+    std::string contract = "standalone, ack after fsync";
     if (auto info = sm.cluster_status(); info && !info->members.empty()) {
-        mode = fmt::format("cluster of {}, ack after fsync on a majority", info->members.size());
+        contract =
+            fmt::format("cluster of {}, ack after fsync on a majority", info->members.size());
     }
     if (auto err = sm.create_scope(o.scope); err && code_of(err) != errc::scope_exists) {
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(err).c_str());
@@ -226,65 +474,107 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(rec.error()).c_str());
         return 1;
     }
-    std::vector<writer_stats> stats(o.writers);
+    if (!o.report.empty() && ::mkdir(o.report.c_str(), 0755) != 0 && errno != EEXIST) {
+        std::fprintf(stderr, "pravaha-bench: cannot create %s\n", o.report.c_str());
+        return 1;
+    }
+    run_state rs;
+    uint64_t per_writer = o.events / o.writers;
+    if (o.mode == "read") {
+        // Preload (not measured): one pipelined writer.
+        auto preload = o;
+        preload.window = 10000;
+        preload.warmup = 0;
+        preload.rate = 0;
+        preload.writers = 1;
+        std::fprintf(stderr, "preloading %llu events\n", static_cast<unsigned long long>(o.events));
+        rs.start = bench_clock::now();
+        run_writer(**f, preload, 0, o.events, std::nullopt, false, rs);
+        if (rs.failed.load() > 0) {
+            std::fprintf(stderr, "pravaha-bench: preload failed: %s\n", rs.first_error.c_str());
+            return 1;
+        }
+        rs.write_samples.clear();
+    }
+    rs.start = bench_clock::now();
+    std::optional<bench_clock::time_point> deadline;
+    if (o.duration_s > 0) {
+        deadline = rs.start + std::chrono::seconds(o.duration_s);
+    }
     std::vector<std::thread> threads;
-    auto start = bench_clock::now();
-    for (size_t w = 0; w < o.writers; ++w) {
-        threads.emplace_back([&, w] { run_writer(**f, o, w, stats[w]); });
-    }
-    // Live progress on one updating line (stderr) while the writers run.
-    std::atomic<bool> done{false};
-    std::thread progress([&] {
-        uint64_t last = 0;
-        auto last_t = bench_clock::now();
-        while (!done.load()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(500));
-            auto now = bench_clock::now();
-            auto cur = acked_total.load();
-            double dt = std::chrono::duration<double>(now - last_t).count();
-            double rate = static_cast<double>(cur - last) / dt;
-            std::fprintf(stderr, "\r%6.1fs  acked=%llu  %.0f events/s  %.2f MB/s   ",
-                         std::chrono::duration<double>(now - start).count(),
-                         static_cast<unsigned long long>(cur), rate,
-                         rate * static_cast<double>(o.event_size) / 1e6);
-            last = cur;
-            last_t = now;
+    {
+        progress_line progress(o, rs);
+        if (o.mode != "write") {
+            auto from =
+                o.mode == "read" ? client::start_position::head : client::start_position::tail;
+            for (size_t r = 0; r < o.readers; ++r) {
+                threads.emplace_back([&, from] { run_reader(**f, o, o.events, from, rs); });
+            }
         }
-        std::fprintf(stderr, "\n");
-    });
-    for (auto& t : threads) {
-        t.join();
-    }
-    auto elapsed = std::chrono::duration<double>(bench_clock::now() - start).count();
-    done = true;
-    progress.join();
-    std::vector<uint32_t> all;
-    uint64_t failed = 0;
-    std::string first_error;
-    for (auto& s : stats) {
-        all.insert(all.end(), s.latencies_us.begin(), s.latencies_us.end());
-        failed += s.failed;
-        if (first_error.empty()) {
-            first_error = s.first_error;
+        std::vector<std::thread> writer_threads;
+        if (o.mode != "read") {
+            // Tail readers start where the stream ends when they are created: wait for them.
+            while (o.mode == "end-to-end" && rs.readers_ready.load() < o.readers) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            for (size_t w = 0; w < o.writers; ++w) {
+                writer_threads.emplace_back(
+                    [&, w] { run_writer(**f, o, w, per_writer, deadline, o.mode == "write", rs); });
+            }
         }
+        for (auto& t : writer_threads) {
+            t.join();
+        }
+        rs.writers_done = true;
+        for (auto& t : threads) {
+            t.join();
+        }
+        progress.stop();
     }
-    std::sort(all.begin(), all.end());
-    // Throughput counts measured events over the whole run (warm-up included in the time, so
-    // the figure is conservative).
-    double eps = static_cast<double>(all.size()) / elapsed;
-    double mbps = eps * static_cast<double>(o.event_size) / 1e6;
-    std::printf("writers=%llu event_size=%llu window=%llu segments=%u events=%zu failed=%llu\n",
-                static_cast<unsigned long long>(o.writers),
-                static_cast<unsigned long long>(o.event_size),
-                static_cast<unsigned long long>(o.window), o.segments, all.size(),
-                static_cast<unsigned long long>(failed));
-    std::printf("%-12s %-10s %-9s %-9s %-9s %-9s %-9s\n", "events/s", "MB/s", "p50_us", "p95_us",
-                "p99_us", "p99.9_us", "max_us");
-    std::printf("%-12.0f %-10.2f %-9.0f %-9.0f %-9.0f %-9.0f %-9.0f\n", eps, mbps,
-                percentile(all, 50), percentile(all, 95), percentile(all, 99),
-                percentile(all, 99.9), all.empty() ? 0.0 : static_cast<double>(all.back()));
-    if (!first_error.empty()) {
-        std::printf("first error: %s\n", first_error.c_str());
+    auto elapsed = std::chrono::duration<double>(bench_clock::now() - rs.start).count();
+    auto ws = bench::summarize(rs.write_samples);
+    auto rsum = bench::summarize(rs.read_samples);
+    // Throughput over the measured window: from the first measured send (after the warm-up) to
+    // the last measured completion.
+    auto window = rs.window_s(elapsed);
+    double write_eps = static_cast<double>(ws.count) / window;
+    double read_eps =
+        static_cast<double>(o.mode == "read" ? rs.done_ops.load() : rsum.count) / window;
+    auto mb = [&](double eps) { return eps * static_cast<double>(o.event_size) / 1e6; };
+    std::printf(
+        "mode=%s contract=\"%s\" writers=%llu readers=%llu event_size=%llu window=%llu "
+        "rate=%llu segments=%u failed=%llu elapsed=%.2fs\n",
+        o.mode.c_str(), contract.c_str(), static_cast<unsigned long long>(o.writers),
+        static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
+        static_cast<unsigned long long>(o.event_size), static_cast<unsigned long long>(o.window),
+        static_cast<unsigned long long>(o.rate), o.segments,
+        static_cast<unsigned long long>(rs.failed.load()), elapsed);
+    std::printf("%-22s %-12s %-9s %-9s %-9s %-9s %-9s %-9s\n", "", "events/s", "MB/s", "p50_us",
+                "p95_us", "p99_us", "p99.9_us", "max_us");
+    if (o.mode != "read") {
+        print_row("write (to ack)", write_eps, mb(write_eps), ws);
+    }
+    if (o.mode == "end-to-end") {
+        print_row("end-to-end (to read)", read_eps, mb(read_eps), rsum);
+    }
+    if (o.mode == "read") {
+        print_row("read (catch-up)", read_eps, mb(read_eps), rsum);
+    }
+    if (!rs.first_error.empty()) {
+        std::printf("first error: %s\n", rs.first_error.c_str());
+    }
+    if (!o.report.empty()) {
+        for (auto [name, samples] :
+             {std::pair{"write", &rs.write_samples}, std::pair{"end_to_end", &rs.read_samples}}) {
+            if (samples->empty()) {
+                continue;
+            }
+            if (auto err = bench::write_report(o.report, name, *samples); !err.empty()) {
+                std::fprintf(stderr, "pravaha-bench: %s\n", err.c_str());
+                return 1;
+            }
+        }
+        std::printf("report: %s\n", o.report.c_str());
     }
     if (!o.json.empty()) {
         FILE* j = std::fopen(o.json.c_str(), "w");
@@ -292,19 +582,29 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "pravaha-bench: cannot write %s\n", o.json.c_str());
             return 1;
         }
-        std::fprintf(j,
-                     "{\"system\":\"pravaha\",\"mode\":\"%s\","
-                     "\"writers\":%llu,\"event_size\":%llu,\"window\":%llu,\"segments\":%u,"
-                     "\"events\":%zu,\"failed\":%llu,\"elapsed_s\":%.3f,\"events_per_s\":%.1f,"
-                     "\"mb_per_s\":%.3f,\"latency_us\":{\"p50\":%.0f,\"p95\":%.0f,\"p99\":%.0f,"
-                     "\"p999\":%.0f,\"max\":%.0f}}\n",
-                     mode.c_str(), static_cast<unsigned long long>(o.writers),
-                     static_cast<unsigned long long>(o.event_size),
-                     static_cast<unsigned long long>(o.window), o.segments, all.size(),
-                     static_cast<unsigned long long>(failed), elapsed, eps, mbps,
-                     percentile(all, 50), percentile(all, 95), percentile(all, 99),
-                     percentile(all, 99.9), all.empty() ? 0.0 : static_cast<double>(all.back()));
+        // "size", "clients", "rps", "p50_ms", "p99_ms" as the peers' scripts emit them
+        // (../shared/bench/summarize_passes.py reads them).
+        const auto& head = o.mode == "write" ? ws : rsum;
+        double head_eps = o.mode == "write" ? write_eps : read_eps;
+        std::fprintf(
+            j,
+            "{\"system\":\"pravaha\",\"mode\":\"%s\",\"bench_mode\":\"%s\",\"writers\":%llu,"
+            "\"readers\":%llu,\"event_size\":%llu,\"window\":%llu,\"rate\":%llu,\"segments\":%u,"
+            "\"events\":%llu,\"failed\":%llu,\"elapsed_s\":%.3f,\"events_per_s\":%.1f,"
+            "\"mb_per_s\":%.3f,\"latency_us\":%s,\"read_events_per_s\":%.1f,"
+            "\"end_to_end_latency_us\":%s,\"size\":%llu,\"clients\":%llu,\"rps\":%.1f,"
+            "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+            contract.c_str(), o.mode.c_str(), static_cast<unsigned long long>(o.writers),
+            static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
+            static_cast<unsigned long long>(o.event_size),
+            static_cast<unsigned long long>(o.window), static_cast<unsigned long long>(o.rate),
+            o.segments, static_cast<unsigned long long>(ws.count),
+            static_cast<unsigned long long>(rs.failed.load()), elapsed, write_eps, mb(write_eps),
+            latency_json(ws).c_str(), read_eps, latency_json(rsum).c_str(),
+            static_cast<unsigned long long>(o.event_size),
+            static_cast<unsigned long long>(o.writers), head_eps, head.p50 / 1000.0,
+            head.p99 / 1000.0);
         std::fclose(j);
     }
-    return failed == 0 ? 0 : 1;
+    return rs.failed.load() == 0 && rs.first_error.empty() ? 0 : 1;
 }

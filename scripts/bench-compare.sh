@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of Pravaha with the disk's limit and its peers, in one run, on loopback.
+#
+# Each pass runs, one after another (interleaved, so that a noisy neighbour hits everything alike):
+#   fio       the disk limit (../shared/bench/fio_log_fsync.sh; QUICK unless FULL=1)
+#   redis     Redis Streams XADD with appendfsync always, 1/16/64 clients, 100 B and 1 KiB
+#   standalone  a standalone pravaha-node and pravaha-bench with the same payloads and client
+#             counts (one event at a time per client), one pipelined writer of 100-byte events
+#             (10,000 in flight), and one writer of 1 MiB events (8 in flight)
+#   etcd      etcd with 3 members (../shared/bench/etcd_raft.sh r3), 1/16/64 clients, 100 B, 1 KiB
+#   cluster   three pravaha-node processes (one container) with the same client counts, and the
+#             pipelined writer
+# and records each Pravaha node's peak RSS. Then it prints one table: every Pravaha figure as
+# the median over passes [min-max], its peer's median, the ratio per pass (median [min-max]) and
+# the target, each row with its durability contract. Everything is written under the results
+# directory (raw outputs per pass, summary.json, summary.md).
+#
+# Durability contracts: Pravaha standalone and Redis `always` acknowledge after fsync (Redis: group
+# commit of the clients served in one event-loop turn); fio rows are fdatasync per write (or per
+# group); Pravaha cluster and etcd r3 acknowledge after fsync on a majority of 3 replicas.
+#
+# Usage: scripts/bench-compare.sh [results_dir]
+# Environment: PASSES (3), STEPS ("fio redis standalone etcd cluster"), FULL=1 (full fio),
+#   RUN_SECONDS (5; seconds per closed-loop run), EVENTS_PIPELINED (1000000),
+#   SMOKE=1 (a few seconds: one pass of `standalone` with tiny runs, no peers; CI uses it),
+#   BUILD_DIR (build; with SMOKE nothing is built), SHARED_DIR (../shared).
+# Servers listen on 127.0.0.1 only and are stopped by pid. The peers' scripts install what they
+# need with apt-get; this script installs and builds Pravaha with scripts/build.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-results/compare-$(date +%Y%m%d-%H%M%S)}
+shared=${SHARED_DIR:-../shared}
+build=${BUILD_DIR:-build}
+smoke=${SMOKE:-0}
+if [ "$smoke" = 1 ]; then
+  passes=1; steps=${STEPS:-standalone}; secs=1; pipelined=5000; big=5
+else
+  passes=${PASSES:-3}; steps=${STEPS:-fio redis standalone etcd cluster}
+  secs=${RUN_SECONDS:-5}; pipelined=${EVENTS_PIPELINED:-1000000}; big=300
+  scripts/build.sh >/dev/null
+fi
+bench=$build/client/pravaha-bench
+node_bin=$build/runtime/pravaha-node
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+has() { [[ " $steps " == *" $1 "* ]]; }
+
+pids=()
+stop_nodes() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+trap stop_nodes EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+peak_rss_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# Waits until the node at $1 answers (a scope create succeeds or exists).
+wait_node() {
+  local i
+  for i in $(seq 1 300); do
+    if "$build/client/pravaha" --endpoint "$1" scope create bench >/dev/null 2>&1 ||
+       "$build/client/pravaha" --endpoint "$1" scope list 2>/dev/null | grep -qx bench; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "bench-compare: node at $1 did not come up" >&2
+  return 1
+}
+# Runs pravaha-bench; $1 = output name (JSON and text under $dir), the rest its options.
+run_bench() {
+  local name=$1; shift
+  echo "  pravaha-bench $*" >&2
+  "$bench" "$@" --quiet --json "$dir/$name.json" > "$dir/$name.txt"
+}
+# The closed-loop matrix and the pipelined writer against the endpoint $1, rows named $2_*.
+pravaha_matrix() {
+  local ep=$1 tag=$2 size c
+  for size in 100 1024; do
+    for c in 1 16 64; do
+      run_bench "${tag}_c${c}_s${size}" write --endpoint "$ep" --stream "bench/${tag}c${c}s${size}" \
+        --segments 4 --writers "$c" --window 1 --event-size "$size" --duration "$secs" --warmup 50
+    done
+  done
+  run_bench "${tag}_pipe" write --endpoint "$ep" --stream "bench/${tag}pipe" --writers 1 \
+    --window 10000 --events "$pipelined" --warmup 10000
+}
+
+for p in $(seq 1 "$passes"); do
+  dir="$out/pass$p"
+  mkdir -p "$dir"
+  if has fio; then
+    echo "pass $p/$passes: fio (disk limit)" >&2
+    if [ "${FULL:-0}" = 1 ]; then
+      "$shared/bench/fio_log_fsync.sh" "$dir/fio" > "$dir/fio.md" 2>"$dir/fio.log"
+    else
+      QUICK=1 "$shared/bench/fio_log_fsync.sh" "$dir/fio" > "$dir/fio.md" 2>"$dir/fio.log"
+    fi
+  fi
+  if has redis; then
+    echo "pass $p/$passes: Redis Streams, appendfsync always" >&2
+    N1=${REDIS_N1:-10000} NC=${REDIS_NC:-60000} "$shared/bench/redis_streams.sh" "$dir/redis" \
+      "$(free_port)" always > "$dir/redis_always.csv" 2>"$dir/redis.log"
+  fi
+  if has standalone; then
+    echo "pass $p/$passes: the durable log alone (RocksDB sync write vs raw write+fdatasync)" >&2
+    "$build/tests/pravaha-log-bench" "$dir/logbench" "$( [ "$smoke" = 1 ] && echo 200 || echo 3000 )" \
+      180 > "$dir/log.json"
+    rm -rf "$dir/logbench"
+    echo "pass $p/$passes: Pravaha standalone" >&2
+    port=$(free_port)
+    rm -rf "$dir/node"
+    "$node_bin" --standalone --data-dir "$dir/node" --port "$port" --log-level warn \
+      2>"$dir/node.log" &
+    pids+=($!)
+    wait_node "127.0.0.1:$port"
+    pravaha_matrix "127.0.0.1:$port" standalone
+    run_bench standalone_1m write --endpoint "127.0.0.1:$port" --stream bench/big --writers 1 \
+      --window 8 --event-size 1048576 --events "$big" --warmup 5
+    echo "{\"node_peak_rss_kb\": $(peak_rss_kb "${pids[0]}")}" > "$dir/standalone_rss.json"
+    stop_nodes
+    rm -rf "$dir/node"
+  fi
+  if has etcd; then
+    echo "pass $p/$passes: etcd, 3 members" >&2
+    RUN_SECONDS=$secs "$shared/bench/etcd_raft.sh" "$dir/etcd" r3 > "$dir/etcd.txt" 2>"$dir/etcd.log"
+  fi
+  if has cluster; then
+    echo "pass $p/$passes: Pravaha cluster of 3" >&2
+    ports=("$(free_port)" "$(free_port)" "$(free_port)")
+    peers="1@127.0.0.1:${ports[0]},2@127.0.0.1:${ports[1]},3@127.0.0.1:${ports[2]}"
+    for i in 1 2 3; do
+      rm -rf "$dir/cnode$i"
+      "$node_bin" --node-id "$i" --peers "$peers" --containers 1 --port "${ports[$((i - 1))]}" \
+        --data-dir "$dir/cnode$i" --log-level warn 2>"$dir/cnode$i.log" &
+      pids+=($!)
+    done
+    wait_node "127.0.0.1:${ports[0]}"
+    pravaha_matrix "127.0.0.1:${ports[0]}" cluster
+    rss=0
+    for pid in "${pids[@]}"; do r=$(peak_rss_kb "$pid"); [ "$r" -gt "$rss" ] && rss=$r; done
+    echo "{\"node_peak_rss_kb\": $rss}" > "$dir/cluster_rss.json"
+    stop_nodes
+    rm -rf "$dir"/cnode?
+  fi
+done
+
+python3 - "$out" "$passes" <<'PY' | tee "$out/summary.md"
+import csv, glob, json, math, os, statistics, sys
+out, passes = sys.argv[1], int(sys.argv[2])
+nan = float('nan')
+
+def load(path):
+    try:
+        return json.load(open(path))
+    except (OSError, ValueError):
+        return None
+
+def fio(d, job, what):
+    j = load(os.path.join(d, 'fio', job + '.json'))
+    if not j:
+        return nan
+    w = j['jobs'][0]['write']
+    if what == 'MBps':
+        return w['bw_bytes'] / 1e6
+    p = (j['jobs'][0].get('sync', {}).get('lat_ns', {}) or {}).get('percentile', {})
+    return p.get('50.000000', nan) / 1000.0
+
+def redis(d):
+    rows = {}
+    path = os.path.join(d, 'redis_always.csv')
+    if os.path.exists(path):
+        for r in csv.DictReader(open(path)):
+            try:
+                rows[(int(r['payload_bytes']), int(r['clients']))] = r
+            except (KeyError, ValueError):
+                pass
+    return rows
+
+def etcd(d):
+    rows = {}
+    path = os.path.join(d, 'etcd', 'etcd_results.jsonl')
+    if os.path.exists(path):
+        for line in open(path):
+            j = json.loads(line)
+            if j.get('mode', 'r3') == 'r3' and j.get('endpoints', 3) == 3:
+                rows[(j['size'], j['clients'])] = j
+    return rows
+
+figures = {}  # name -> {'contract', 'unit', 'target', 'values': [], 'peer': [], 'ratio': []}
+
+def add(name, contract, value, peer=nan, ratio=nan, target='', peer_name=''):
+    f = figures.setdefault(name, {'contract': contract, 'target': target, 'peer_name': peer_name,
+                                  'values': [], 'peer': [], 'ratio': []})
+    for key, v in (('values', value), ('peer', peer), ('ratio', ratio)):
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            f[key].append(v)
+
+for p in range(1, passes + 1):
+    d = os.path.join(out, f'pass{p}')
+    fs_p50 = fio(d, 'append_4k_fdatasync', 'p50')
+    group_mbps = fio(d, 'steady_batch_1m_x8_fdatasync', 'MBps')
+    if not math.isnan(fs_p50):
+        add('disk: fdatasync p50 us (fio, 4 KiB append)', 'fdatasync per write', fs_p50)
+        add('disk: group-commit MB/s (fio, 1 MiB x8 per fdatasync)', 'fdatasync per 8 MiB', group_mbps)
+    rd, et = redis(d), etcd(d)
+    for tag, contract, peers, peer_name in (
+            ('standalone', 'ack after fsync', rd, 'Redis always'),
+            ('cluster', 'ack after fsync on 2 of 3', et, 'etcd r3')):
+        for size in (100, 1024):
+            for c in (1, 16, 64):
+                j = load(os.path.join(d, f'{tag}_c{c}_s{size}.json'))
+                if not j:
+                    continue
+                peer = peers.get((size, c))
+                prps = float(peer['rps']) if peer else nan
+                pp50 = float(peer['p50_ms']) * 1000 if peer else nan
+                pp99 = float(peer['p99_ms']) * 1000 if peer else nan
+                tgt = '>= 2x' if tag == 'standalone' else '> 1x'
+                add(f'{tag} {c} client(s) {size} B: events/s', contract, j['events_per_s'], prps,
+                    j['events_per_s'] / prps if prps == prps else nan, tgt, peer_name)
+                lat = j['latency_us']
+                if c == 1 and size == 100:
+                    if tag == 'standalone':
+                        add('standalone 1 client 100 B: p50 us vs fdatasync p50', contract, lat['p50'],
+                            fs_p50, lat['p50'] / fs_p50 if fs_p50 == fs_p50 else nan, '<= 1.25x',
+                            'fio fdatasync')
+                    else:
+                        add('cluster 1 client 100 B: p50 us', contract, lat['p50'], pp50,
+                            lat['p50'] / pp50 if pp50 == pp50 else nan, '<= 0.5x', peer_name)
+                if tag == 'standalone':
+                    add(f'standalone {c} client(s) {size} B: p99 us', contract, lat['p99'], pp99,
+                        lat['p99'] / pp99 if pp99 == pp99 else nan, '<= 1x', peer_name)
+        j = load(os.path.join(d, f'{tag}_pipe.json'))
+        if j:
+            if tag == 'standalone':
+                peer = rd.get((100, 64))
+                prps = float(peer['rps']) if peer else nan
+                add('standalone pipelined 100 B: events/s', contract, j['events_per_s'], prps,
+                    j['events_per_s'] / prps if prps == prps else nan, '>= 15x (and >= 1,000,000)',
+                    'Redis always, 64 clients')
+            else:
+                add('cluster pipelined 100 B: events/s', contract, j['events_per_s'], target='>= 100,000')
+        rss = load(os.path.join(d, f'{tag}_rss.json'))
+        if rss:
+            add(f'{tag}: node peak RSS MiB', '', rss['node_peak_rss_kb'] / 1024)
+    lj = load(os.path.join(d, 'log.json'))
+    if lj:
+        add('durable log alone: RocksDB sync append p50 us', 'fsync per append',
+            lj['log_append_us']['p50'], lj['raw_write_fdatasync_us']['p50'],
+            lj['log_append_us']['p50'] / lj['raw_write_fdatasync_us']['p50'], '',
+            'raw write+fdatasync (same run)')
+    j = load(os.path.join(d, 'standalone_1m.json'))
+    if j:
+        add('standalone 1 MiB events: MB/s', 'ack after fsync', j['mb_per_s'], group_mbps,
+            j['mb_per_s'] / group_mbps if group_mbps == group_mbps else nan, '>= 0.5x',
+            'fio group commit')
+
+def fmt(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return 'n/a'
+    return f'{v:.2f}' if abs(v) < 10 else f'{v:,.0f}'
+
+def spread(vs):
+    if not vs:
+        return 'n/a'
+    m = statistics.median(vs)
+    return f'{fmt(m)} [{fmt(min(vs))}-{fmt(max(vs))}]' if len(vs) > 1 else fmt(m)
+
+print(f'Pravaha side by side, {passes} pass(es), medians [min-max] over passes; ratios per pass.\n')
+print('| figure | durability | Pravaha | peer | peer value | ratio | target |')
+print('|---|---|---:|---|---:|---:|---|')
+summary = {}
+for name, f in figures.items():
+    print(f"| {name} | {f['contract']} | {spread(f['values'])} | {f['peer_name']} | "
+          f"{spread(f['peer'])} | {spread(f['ratio'])} | {f['target']} |")
+    summary[name] = f
+json.dump(summary, open(os.path.join(out, 'summary.json'), 'w'), indent=1)
+if not figures:
+    sys.exit('bench-compare: nothing was measured')
+PY
+echo "results in $out" >&2

@@ -66,6 +66,8 @@ struct raft_settings {
     std::chrono::milliseconds tick{50};
     uint32_t election_ticks = 10;  ///< election timeout: random in [10, 20) ticks
     uint64_t seed = 1;
+    /// Raft log kept in memory for lagging followers before they get a snapshot instead.
+    size_t retained_bytes_max = 64ull << 20;
 };
 
 /// Controller ops plus, in a cluster, Raft traffic, ticks and status.
@@ -140,12 +142,26 @@ struct node_actors {
 
 struct node_config {
     storage::log_store* store = nullptr;  ///< outlives the actor system
+    /// Memory for queued appends and parked reads (0: the containers' defaults); see
+    /// `memory_budget`.
+    size_t memory_bytes = 0;
     /// Production: the container (with its log inline) and the controller run on their own
     /// threads because they block on fsync. The simulator runs everything on its scheduler.
     bool detached = true;
     bool inline_log = true;
     std::function<int64_t()> wall_clock_ms;
 };
+
+/// How a node's memory limit is shared: a quarter of it for appends waiting for their group
+/// commit (all containers together), a quarter for Raft logs kept for lagging followers (all
+/// groups together), and reads parked at the tail at about 1 KiB each within an eighth; the rest is
+/// for RocksDB's write buffers and caches and the actor system.
+struct memory_budget {
+    size_t pending_bytes_per_container;
+    size_t retained_bytes_per_group;
+    size_t parked_reads_per_container;
+};
+memory_budget split_memory(size_t memory_bytes, uint32_t containers);
 
 /// Recovers and spawns a standalone node's container and controller and the endpoint that
 /// forwards client requests to them. On error nothing is left running.
@@ -169,6 +185,8 @@ struct cluster_config {
     std::chrono::milliseconds request_timeout{5000};
     /// Mixed into every replica's election-timeout seed (the simulator varies it per run).
     uint64_t seed = 0;
+    /// Memory for queued appends, parked reads and Raft logs kept for followers (0: defaults).
+    size_t memory_bytes = 0;
 };
 
 /// Recovers and spawns a cluster node's replicas and its endpoint, which carries Raft traffic to

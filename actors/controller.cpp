@@ -560,6 +560,7 @@ caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
         rc.members = cfg.raft.members;
         rc.election_ticks = cfg.raft.election_ticks;
         rc.seed = cfg.raft.seed;
+        rc.retained_bytes_max = cfg.raft.retained_bytes_max;
         auto raft = std::make_shared<raft_driver>(*cfg.store, rc);
         if (auto err = raft->open(meta->applied_index())) {
             return err;

@@ -430,9 +430,23 @@ void stop_all(const std::vector<container_actor>& containers) {
 
 }  // namespace
 
+memory_budget split_memory(size_t memory_bytes, uint32_t containers) {
+    containers = std::max<uint32_t>(containers, 1);
+    return memory_budget{
+        memory_bytes / 4 / containers,
+        memory_bytes / 4 / (containers + 1),
+        std::max<size_t>(1000, memory_bytes / 8 / 1024 / containers),
+    };
+}
+
 caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config& cfg) {
     container_config ccfg;
     ccfg.store = cfg.store;
+    if (cfg.memory_bytes > 0) {
+        auto m = split_memory(cfg.memory_bytes, 1);
+        ccfg.pending_bytes_max = m.pending_bytes_per_container;
+        ccfg.parked_reads_max = m.parked_reads_per_container;
+    }
     ccfg.inline_log = cfg.inline_log;
     ccfg.detached = cfg.detached && cfg.inline_log;
     ccfg.detached_log = cfg.detached;
@@ -479,6 +493,10 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
     rs.peers = endpoint;
     rs.tick = cfg.tick;
     rs.election_ticks = cfg.election_ticks;
+    auto budget = split_memory(cfg.memory_bytes, cfg.container_count);
+    if (cfg.memory_bytes > 0) {
+        rs.retained_bytes_max = budget.retained_bytes_per_group;
+    }
     std::vector<container_actor> containers;
     for (uint32_t c = 0; c < cfg.container_count; ++c) {
         container_config ccfg;
@@ -487,6 +505,10 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         ccfg.detached = cfg.detached;
         ccfg.detached_log = cfg.detached;
         ccfg.container_count = cfg.container_count;
+        if (cfg.memory_bytes > 0) {
+            ccfg.pending_bytes_max = budget.pending_bytes_per_container;
+            ccfg.parked_reads_max = budget.parked_reads_per_container;
+        }
         ccfg.raft = rs;
         ccfg.raft.seed = cfg.seed * 0x9E3779B97F4A7C15ULL + cfg.node_id * 1000003ULL + c + 1;
         auto container = spawn_container(sys, ccfg);

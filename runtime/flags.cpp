@@ -23,7 +23,10 @@ const char* node_usage() {
            "  --data-dir     where the node keeps its data (default ./data)\n"
            "  --port         node endpoint port for clients (default 9090; 0 picks a free one)\n"
            "  --bind         address to listen on (default 127.0.0.1)\n"
-           "  --log-level    default info\n";
+           "  --log-level    default info\n"
+           "  --memory-limit MiB the node may use for queued appends, parked reads, Raft logs\n"
+           "                 kept for lagging followers and RocksDB write buffers (default 1024,\n"
+           "                 64..1048576); beyond it appends get `overloaded` and writers wait\n";
 }
 
 caf::error parse_peers(const std::string& text, std::vector<peer_option>& out) {
@@ -93,6 +96,18 @@ caf::error parse_node_flags(int argc, char** argv, node_options& opts, bool& hel
             }
             (arg == "--node-id" ? opts.node_id : opts.containers) =
                 static_cast<uint32_t>(std::stoul(*v));
+        } else if (arg == "--memory-limit") {
+            auto v = value("--memory-limit");
+            if (!v) {
+                return std::move(v.error());
+            }
+            if (v->empty() || v->size() > 7 ||
+                v->find_first_not_of("0123456789") != std::string::npos || std::stoul(*v) < 64 ||
+                std::stoul(*v) > 1048576) {
+                return caf::make_error(errc::invalid_argument,
+                                       "--memory-limit must be 64..1048576 (MiB), got " + *v);
+            }
+            opts.memory_limit_mb = std::stoul(*v);
         } else if (arg == "--peers") {
             auto v = value("--peers");
             if (!v) {

@@ -60,7 +60,11 @@ int run_node(const node_options& opts) {
         log->error("cannot create data directory dir={} error={}", opts.data_dir, ec.message());
         return 1;
     }
-    auto store = storage::open_rocksdb({opts.data_dir + "/db"});
+    storage::rocksdb_options ropts;
+    ropts.dir = opts.data_dir + "/db";
+    // Two write buffers (one filling, one flushing) within an eighth of the memory limit.
+    ropts.write_buffer_bytes = std::min<size_t>(64ull << 20, (opts.memory_limit_mb << 20) / 16);
+    auto store = storage::open_rocksdb(ropts);
     if (!store) {
         log->error("cannot open store dir={} error={}", opts.data_dir, render_error(store.error()));
         return 1;
@@ -76,6 +80,7 @@ int run_node(const node_options& opts) {
             actors::node_config ncfg;
             ncfg.store = store->get();
             ncfg.wall_clock_ms = wall_clock_ms;
+            ncfg.memory_bytes = opts.memory_limit_mb << 20;
             node = actors::spawn_node(sys, ncfg);
         } else {
             actors::cluster_config ccfg;
@@ -85,6 +90,7 @@ int run_node(const node_options& opts) {
                 ccfg.members.push_back(raft::cluster_member{p.id, p.host, p.port});
             }
             ccfg.container_count = opts.containers;
+            ccfg.memory_bytes = opts.memory_limit_mb << 20;
             ccfg.wall_clock_ms = wall_clock_ms;
             ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
             node = actors::spawn_cluster_node(sys, ccfg);

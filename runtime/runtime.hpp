@@ -31,6 +31,9 @@ struct node_options {
     std::string bind = "127.0.0.1";
     uint16_t port = 9090;
     std::string log_level = "info";
+    /// The node's memory limit for what load can grow (queued appends, parked reads, Raft logs
+    /// kept for followers, RocksDB write buffers), in MiB.
+    size_t memory_limit_mb = 1024;
     /// A graceful stop that takes longer ends the process (exit code 3).
     std::chrono::milliseconds shutdown_timeout{10000};
 };

@@ -24,7 +24,7 @@ struct fixture {
     actors::container_actor container;
     const segment_key seg{stream_uid{1}, segment_id::make(0, 0)};
 
-    fixture() {
+    explicit fixture(size_t pending_bytes_max = actors::container_config{}.pending_bytes_max) {
         auto s = storage::open_rocksdb({dir.path()});
         REQUIRE(s);
         store = std::move(*s);
@@ -35,6 +35,7 @@ struct fixture {
         actors::container_config ccfg;
         ccfg.store = store.get();
         ccfg.detached_log = false;
+        ccfg.pending_bytes_max = pending_bytes_max;
         auto c = actors::spawn_container(*sys, ccfg);
         REQUIRE(c);
         container = *c;
@@ -140,4 +141,44 @@ TEST_CASE("container actor rejects bad appends without logging them", "[actors]"
     storage::local_log log(*f.store, 0);
     REQUIRE(!log.open());
     CHECK(log.last_index() == 0);
+}
+
+TEST_CASE("container actor refuses appends beyond its queue bound with overloaded, then takes them",
+          "[actors]") {
+    fixture f(1000);  // bytes of appends waiting for the next group commit
+    caf::scoped_actor self{*f.sys};
+    self->send(f.container, create_segment_atom::value, f.seg);
+    f.sched->run();
+    self->receive([&](bool) {});
+    std::string big(600, 'x');
+    // The first append starts a flush; the second waits (600 bytes); the third would make the
+    // queue 1200 bytes: refused, nothing of it stored.
+    self->send(f.container, append_atom::value, f.block(0, {"a"}));
+    self->send(f.container, append_atom::value, f.block(1, {big}));
+    self->send(f.container, append_atom::value, f.block(2, {big}));
+    f.sched->run();
+    std::vector<int64_t> acked;
+    std::vector<errc> errors;
+    for (int i = 0; i < 3; ++i) {
+        self->receive([&](const append_ack& a) { acked.push_back(a.last_event_number); },
+                      [&](const caf::error& e) { errors.push_back(code_of(e)); });
+    }
+    CHECK(acked == std::vector<int64_t>{0, 1});
+    REQUIRE(errors == std::vector<errc>{errc::overloaded});
+    // Resent once the queue drained: accepted, in order.
+    self->send(f.container, append_atom::value, f.block(2, {big}));
+    f.sched->run();
+    int64_t last = -1;
+    self->receive([&](const append_ack& a) { last = a.last_event_number; });
+    CHECK(last == 2);
+    self->send(f.container, read_atom::value, read_request{f.seg, 0, 1 << 20, 0});
+    f.sched->run();
+    size_t events = 0;
+    self->receive([&](const read_result& r) {
+        size_t pos = 0;
+        while (next_event(r.data, pos)) {
+            ++events;
+        }
+    });
+    CHECK(events == 3);
 }

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -222,15 +223,11 @@ struct run_state {
     }
 };
 
-struct window_gate {
-    std::mutex mutex;
-    std::condition_variable cv;
-    uint64_t in_flight = 0;
-};
-
-// One writer: `count` events (or until `deadline`), closed loop within its window, or at
-// `rate_w` events/s from intended send times. In end-to-end runs the payload starts with the send
-// time (ns since the run started) and a flag saying whether the event is measured.
+// One writer: `count` events (or until `deadline`). Closed loop: `window` events in flight, the
+// next one sent from the acknowledgement callback of the previous (no thread hand-off per event,
+// as an asynchronous producer would); at a fixed rate: from this thread at `rate_w` events/s,
+// latency from the intended send times. In end-to-end runs the payload starts with the send time
+// (ns since the run started) and a flag saying whether the event is measured.
 void run_writer(client::client_factory& f,
                 const options& o,
                 size_t w,
@@ -238,34 +235,50 @@ void run_writer(client::client_factory& f,
                 std::optional<bench_clock::time_point> deadline,
                 bool headline,
                 run_state& rs) {
-    auto writer = f.create_writer(o.scope, o.stream);
+    // Room for the whole window, so that a write from an acknowledgement callback (the client's
+    // own thread) never waits for memory.
+    client::writer_config wc;
+    wc.pending_bytes_max =
+        std::max(wc.pending_bytes_max, 2 * o.window * (o.event_size + 64) + (1 << 20));
+    auto writer = f.create_writer(o.scope, o.stream, wc);
     if (!writer) {
         rs.error(writer.error());
         return;
     }
-    std::string payload(o.event_size, 'x');
-    window_gate gate;
     std::vector<bench::sample> local;
-    std::mutex local_mutex;
+    std::mutex mutex;  // local, next, in_flight, stopped
+    std::condition_variable cv;
+    uint64_t next = 0;
+    uint64_t in_flight = 0;
+    bool stopped = false;
     double rate_w = o.rate > 0 ? static_cast<double>(o.rate) / static_cast<double>(o.writers) : 0;
-    auto t0 = bench_clock::now();
     bool e2e = o.mode == "end-to-end";
-    for (uint64_t i = 0;; ++i) {
-        if (deadline ? bench_clock::now() >= *deadline : i >= o.warmup + count) {
-            break;
+    // The index of the next event to send, or nothing once the run is over.
+    auto take = [&]() -> std::optional<uint64_t> {
+        std::lock_guard<std::mutex> g(mutex);
+        if (stopped || (deadline ? bench_clock::now() >= *deadline : next >= o.warmup + count)) {
+            stopped = true;
+            return std::nullopt;
         }
-        auto intended = bench_clock::now();
-        if (rate_w > 0) {
-            intended = t0 + std::chrono::nanoseconds(
-                                static_cast<int64_t>(static_cast<double>(i) * 1e9 / rate_w));
-            std::this_thread::sleep_until(intended);
+        return next++;
+    };
+    // An event's outcome: its slot is reused by the next event (closed loop) or freed.
+    std::function<void(uint64_t, bench_clock::time_point)> send;
+    auto finish_one = [&](bool reuse) {
+        std::optional<uint64_t> i;
+        if (reuse && rate_w == 0) {
+            i = take();
         }
-        {
-            std::unique_lock<std::mutex> lock(gate.mutex);
-            gate.cv.wait(lock, [&] { return gate.in_flight < o.window; });
-            ++gate.in_flight;
+        if (i) {
+            send(*i, bench_clock::now());
+            return;
         }
-        auto start = rate_w > 0 ? intended : bench_clock::now();
+        std::lock_guard<std::mutex> g(mutex);
+        --in_flight;
+        cv.notify_all();
+    };
+    send = [&](uint64_t i, bench_clock::time_point start) {
+        std::string payload(o.event_size, 'x');
         bool measured = i >= o.warmup;
         if (measured && i == o.warmup && headline) {
             rs.measured_send(
@@ -294,19 +307,48 @@ void run_writer(client::client_factory& f,
                     rs.done_ops.fetch_add(1);
                     rs.completed(since(rs.start));
                 }
-                std::lock_guard<std::mutex> g(local_mutex);
+                std::lock_guard<std::mutex> g(mutex);
                 local.push_back(bench::sample{at_ms, lat});
             }
-            std::lock_guard<std::mutex> g(gate.mutex);
-            --gate.in_flight;
-            gate.cv.notify_one();
+            finish_one(!e);
         });
-        if (err) {
+        if (err) {  // refused at once (closed writer, oversized event): stop this writer
             rs.written.fetch_add(1);
             rs.error(err);
-            std::lock_guard<std::mutex> g(gate.mutex);
-            --gate.in_flight;
+            {
+                std::lock_guard<std::mutex> g(mutex);
+                stopped = true;
+            }
+            finish_one(false);
         }
+    };
+    auto t0 = bench_clock::now();
+    auto slots = [&] {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return in_flight < o.window; });
+        ++in_flight;
+    };
+    if (rate_w == 0) {
+        for (uint64_t k = 0; k < o.window; ++k) {
+            auto i = take();
+            if (!i) {
+                break;
+            }
+            slots();
+            send(*i, bench_clock::now());
+        }
+    } else {
+        while (auto i = take()) {
+            auto intended = t0 + std::chrono::nanoseconds(
+                                     static_cast<int64_t>(static_cast<double>(*i) * 1e9 / rate_w));
+            std::this_thread::sleep_until(intended);
+            slots();
+            send(*i, intended);
+        }
+    }
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return in_flight == 0; });
     }
     if (auto err = (*writer)->close()) {
         std::lock_guard<std::mutex> g(rs.mutex);
@@ -315,7 +357,7 @@ void run_writer(client::client_factory& f,
         }
     }
     std::lock_guard<std::mutex> g(rs.mutex);
-    std::lock_guard<std::mutex> g2(local_mutex);
+    std::lock_guard<std::mutex> g2(mutex);
     rs.write_samples.insert(rs.write_samples.end(), local.begin(), local.end());
 }
 

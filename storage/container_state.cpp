@@ -282,6 +282,25 @@ container_state::applied_entry container_state::apply(uint64_t index,
     for (const auto& op : ops) {
         out.results.push_back(apply_op(op, out.writes));
     }
+    // The final meta and writer state of every segment the appends touched (a segment deleted
+    // later in the entry is gone, and its keys with it).
+    for (const auto& key : dirty_meta_) {
+        if (auto it = segments_.find(key); it != segments_.end()) {
+            out.writes.put(keys::meta(key), encode_segment_meta(it->second.meta));
+        }
+    }
+    for (const auto& [key, writer] : dirty_writers_) {
+        auto it = segments_.find(key);
+        if (it == segments_.end()) {
+            continue;
+        }
+        if (auto w = it->second.writers.find(writer); w != it->second.writers.end()) {
+            out.writes.put(keys::writer(key, writer),
+                           encode_writer(w->second.last, w->second.epoch));
+        }
+    }
+    dirty_meta_.clear();
+    dirty_writers_.clear();
     out.writes.put(keys::applied(container_), encode_i64(static_cast<int64_t>(index)));
     applied_index_ = index;
     return out;
@@ -422,8 +441,8 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
     seg.meta.length += static_cast<int64_t>(data.size());
     auto& ws = seg.writers[op.writer];
     ws.last = op.last_event_number;
-    batch.put(keys::meta(op.key), encode_segment_meta(seg.meta));
-    batch.put(keys::writer(op.key, op.writer), encode_writer(ws.last, ws.epoch));
+    dirty_meta_.insert(op.key);  // written once per entry, by apply
+    dirty_writers_.emplace(op.key, op.writer);
     ack.end_offset = seg.meta.length;
     ack.appended_events = count;
     return {{}, ack};

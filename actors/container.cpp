@@ -236,18 +236,23 @@ void flush(container_ptr self) {
     st.flushing = true;
     auto current = std::make_shared<batch>(std::move(st.pending));
     st.pending = batch{};
-    auto entry = encode_log_entry(current->ops);
     if (st.inline_log) {
         // Standalone fast path: the fsync runs on this (detached) actor's thread. Appends that
-        // arrive meanwhile wait in the mailbox and form the next group (see enqueue).
-        auto index = st.inline_log->append(std::move(entry), st.sm->applied_index());
-        if (!index) {
-            on_log_failure(self, current, std::move(index.error()));
+        // arrive meanwhile wait in the mailbox and form the next group (see enqueue). The group's
+        // state changes, written in one synced batch, are the durable record: no log entry.
+        auto results = st.sm->commit_entry(st.sm->applied_index() + 1, current->ops);
+        if (!results) {
+            on_log_failure(self, current, std::move(results.error()));
             return;
         }
-        on_committed(self, current, *index);
+        deliver_results(*current, *results);
+        for (const auto& op : current->ops) {
+            serve_waiters(self, op.key);
+        }
+        st.flushing = false;
         return;
     }
+    auto entry = encode_log_entry(current->ops);
     self->request(st.log, st.cfg.log_timeout, append_atom::value, std::move(entry),
                   st.sm->applied_index())
         .then(

@@ -306,6 +306,17 @@ container_state::applied_entry container_state::apply(uint64_t index,
     return out;
 }
 
+caf::expected<std::vector<op_result>> container_state::commit_entry(
+    uint64_t index, const std::vector<container_op>& ops) {
+    auto a = apply(index, ops);
+    if (auto err = store_.write(a.writes, !mutants::active(mutants::mutant::ack_before_fsync))) {
+        if (!mutants::active(mutants::mutant::sync_error_ignored)) {
+            return err;
+        }
+    }
+    return std::move(a.results);
+}
+
 caf::error container_state::persist(const write_batch& writes) {
     return store_.write(writes, false);
 }

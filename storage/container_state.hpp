@@ -76,6 +76,13 @@ public:
     applied_entry apply(uint64_t index, const std::vector<container_op>& ops);
     [[nodiscard]] caf::error persist(const write_batch& writes);
 
+    /// The standalone write path: applies `ops` as entry `index` and writes the resulting state
+    /// in one synced batch, which is itself the durable record (no separate log entry, so every
+    /// payload is written and checksummed once). A storage error is returned as the error of the
+    /// whole call: the in-memory state is then ahead of the disk and the caller must stop.
+    [[nodiscard]] caf::expected<std::vector<op_result>> commit_entry(
+        uint64_t index, const std::vector<container_op>& ops);
+
     /// Whole events starting at `offset`, at most `max_bytes` (but always at least one event if
     /// any is available). Errors: segment_not_found, bad_offset, corrupt_data, storage_io.
     [[nodiscard]] caf::expected<read_result> read(const segment_key& key,

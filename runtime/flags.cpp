@@ -26,7 +26,9 @@ const char* node_usage() {
            "  --log-level    default info\n"
            "  --memory-limit MiB the node may use for queued appends, parked reads, Raft logs\n"
            "                 kept for lagging followers and RocksDB write buffers (default 1024,\n"
-           "                 64..1048576); beyond it appends get `overloaded` and writers wait\n";
+           "                 64..1048576); beyond it appends get `overloaded` and writers wait\n"
+           "  --rpc-port     Cap'n Proto RPC port for other languages (default 9091; 0 picks a\n"
+           "                 free one; off: no RPC). Every node on one machine needs its own.\n";
 }
 
 caf::error parse_peers(const std::string& text, std::vector<peer_option>& out) {
@@ -96,6 +98,21 @@ caf::error parse_node_flags(int argc, char** argv, node_options& opts, bool& hel
             }
             (arg == "--node-id" ? opts.node_id : opts.containers) =
                 static_cast<uint32_t>(std::stoul(*v));
+        } else if (arg == "--rpc-port") {
+            auto v = value("--rpc-port");
+            if (!v) {
+                return std::move(v.error());
+            }
+            if (*v == "off") {
+                opts.rpc_port.reset();
+            } else if (v->empty() || v->size() > 5 ||
+                       v->find_first_not_of("0123456789") != std::string::npos ||
+                       std::stoul(*v) > 65535) {
+                return caf::make_error(errc::invalid_argument,
+                                       "--rpc-port must be 0..65535 or off, got " + *v);
+            } else {
+                opts.rpc_port = static_cast<uint16_t>(std::stoul(*v));
+            }
         } else if (arg == "--memory-limit") {
             auto v = value("--memory-limit");
             if (!v) {

@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "runtime/gateway.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/transport/transport.hpp"
 #include "schema/errc.hpp"
@@ -115,14 +116,30 @@ int run_node(const node_options& opts) {
             stop_core();
             return 1;
         }
+        std::unique_ptr<gateway> rpc;
+        std::string rpc_text = "off";
+        if (opts.rpc_port) {
+            gateway_config gcfg;
+            gcfg.bind = opts.bind;
+            gcfg.port = *opts.rpc_port;
+            auto gw = gateway::start(sys, endpoint, gcfg);
+            if (!gw) {
+                log->error("{}", render_error(gw.error()));
+                stop_core();
+                return 1;
+            }
+            rpc = std::move(*gw);
+            rpc_text = opts.bind + ":" + std::to_string(rpc->port());
+        }
         if (opts.standalone) {
-            log->info("node started mode=standalone endpoint={}:{} data_dir={}", opts.bind, *port,
-                      opts.data_dir);
+            log->info("node started mode=standalone endpoint={}:{} rpc={} data_dir={}", opts.bind,
+                      *port, rpc_text, opts.data_dir);
         } else {
             log->info(
                 "node started mode=cluster node_id={} members={} containers={} "
-                "endpoint={}:{} data_dir={}",
-                opts.node_id, opts.peers.size(), opts.containers, opts.bind, *port, opts.data_dir);
+                "endpoint={}:{} rpc={} data_dir={}",
+                opts.node_id, opts.peers.size(), opts.containers, opts.bind, *port, rpc_text,
+                opts.data_dir);
         }
         // Fail-stop: if a container or the controller dies (storage error), exit non-zero so
         // that a restart recovers from disk instead of serving from broken state.
@@ -150,6 +167,9 @@ int run_node(const node_options& opts) {
         // Stop top-down: no new connections, then the endpoint, the controller, the container,
         // and wait until the core actors are gone so that nothing touches the store any more.
         start_shutdown_watchdog(opts.shutdown_timeout);
+        if (rpc) {
+            rpc->stop();  // no new RPC calls; open ones end with their connections
+        }
         sys.middleman().unpublish(endpoint, *port);
         stop_core();
         size_t down = exit_code == 0 ? 0 : 1;  // a fatal stop already reported one

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct node_options {
     /// The node's memory limit for what load can grow (queued appends, parked reads, Raft logs
     /// kept for followers, RocksDB write buffers), in MiB.
     size_t memory_limit_mb = 1024;
+    /// The Cap'n Proto RPC port (schema/pravaha.capnp); 0 picks a free one; no value: off.
+    std::optional<uint16_t> rpc_port = 9091;
     /// A graceful stop that takes longer ends the process (exit code 3).
     std::chrono::milliseconds shutdown_timeout{10000};
 };

@@ -111,7 +111,7 @@ for p in $(seq 1 "$passes"); do
     echo "pass $p/$passes: Pravaha standalone" >&2
     port=$(free_port)
     rm -rf "$dir/node"
-    "$node_bin" --standalone --data-dir "$dir/node" --port "$port" --log-level warn \
+    "$node_bin" --standalone --data-dir "$dir/node" --port "$port" --rpc-port 0 --log-level warn \
       2>"$dir/node.log" &
     pids+=($!)
     wait_node "127.0.0.1:$port"
@@ -133,7 +133,7 @@ for p in $(seq 1 "$passes"); do
     for i in 1 2 3; do
       rm -rf "$dir/cnode$i"
       "$node_bin" --node-id "$i" --peers "$peers" --containers 1 --port "${ports[$((i - 1))]}" \
-        --data-dir "$dir/cnode$i" --log-level warn 2>"$dir/cnode$i.log" &
+        --rpc-port 0 --data-dir "$dir/cnode$i" --log-level warn 2>"$dir/cnode$i.log" &
       pids+=($!)
     done
     wait_node "127.0.0.1:${ports[0]}"

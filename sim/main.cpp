@@ -100,7 +100,10 @@ uint64_t mutant_budget(mutants::mutant m, bool oracles) {
             k = 300;
             break;
         case mutants::mutant::raft_fig8:
-            k = 60;
+            // About 1 seed in 20 reaches a Figure 8 sequence (27 trials measured: median 10,
+            // up to 69 seeds): 60 escaped in about 1 CI run of 8 (3 trials), 200 in far fewer
+            // than 1 in 1,000.
+            k = 200;
             break;
         default:
             break;

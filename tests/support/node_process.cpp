@@ -58,7 +58,10 @@ uint16_t free_port() {
 node_process::node_process(std::string data_dir,
                            uint16_t port,
                            std::vector<std::string> cluster_args)
-    : data_dir_(std::move(data_dir)), port_(port), cluster_args_(std::move(cluster_args)) {}
+    : data_dir_(std::move(data_dir)),
+      port_(port),
+      rpc_port_(free_port()),
+      cluster_args_(std::move(cluster_args)) {}
 
 node_process::~node_process() {
     if (pid_ > 0) {
@@ -70,8 +73,17 @@ bool node_process::start() {
     pid_ = ::fork();
     if (pid_ == 0) {
         auto port = std::to_string(port_);
-        std::vector<std::string> args{PRAVAHA_NODE_BIN, "--data-dir", data_dir_,     "--port", port,
-                                      "--bind",         "127.0.0.1",  "--log-level", "warn"};
+        std::vector<std::string> args{PRAVAHA_NODE_BIN,
+                                      "--data-dir",
+                                      data_dir_,
+                                      "--port",
+                                      port,
+                                      "--bind",
+                                      "127.0.0.1",
+                                      "--log-level",
+                                      "warn",
+                                      "--rpc-port",
+                                      std::to_string(rpc_port_)};
         if (cluster_args_.empty()) {
             args.push_back("--standalone");
         }
@@ -86,7 +98,7 @@ bool node_process::start() {
         ::_exit(127);
     }
     for (int i = 0; i < 300; ++i) {
-        if (can_connect(port_)) {
+        if (can_connect(port_) && can_connect(rpc_port_)) {
             return true;
         }
         int status = 0;

@@ -19,7 +19,8 @@ public:
     node_process(const node_process&) = delete;
     node_process& operator=(const node_process&) = delete;
 
-    /// Starts the node and waits until its port accepts connections. Returns false on timeout.
+    /// Starts the node and waits until its port and its RPC port accept connections. Returns
+    /// false on timeout.
     bool start();
     /// SIGKILL and reap: a crash without any chance to flush.
     void kill_hard();
@@ -32,11 +33,14 @@ public:
     void resume();
     bool running() const { return pid_ > 0; }
     uint16_t port() const { return port_; }
+    /// The Cap'n Proto RPC port (picked once, kept across restarts).
+    uint16_t rpc_port() const { return rpc_port_; }
     std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
 
 private:
     std::string data_dir_;
     uint16_t port_;
+    uint16_t rpc_port_;
     std::vector<std::string> cluster_args_;
     pid_t pid_ = -1;
 };

@@ -1,0 +1,46 @@
+#pragma once
+
+/// Module `runtime/gateway`: the node's Cap'n Proto RPC server (schema/pravaha.capnp) for clients
+/// in other languages. It runs a kj event loop on its own thread; every call is handed to one
+/// long-lived CAF bridge actor, which asks the node's endpoint and completes the call through a
+/// cross-thread fulfiller. Connections are independent: a malformed or oversized message, an
+/// unknown method or an abrupt disconnect ends that connection only.
+///
+/// May include: schema (the generated RPC code stays inside gateway.cpp).
+
+#include "schema/interfaces.hpp"
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace pravaha::runtime {
+
+struct gateway_config {
+    std::string bind = "127.0.0.1";
+    uint16_t port = 9091;  ///< 0 picks a free port
+    /// How long one call may wait for the node.
+    std::chrono::milliseconds request_timeout{10000};
+    /// Largest message a client may send (bytes); larger ones end the connection.
+    size_t max_message_bytes = 64ull << 20;
+};
+
+class gateway {
+public:
+    /// Starts listening on `cfg.bind:cfg.port` and serving `node`. Returns once the port is bound.
+    /// Errors: unavailable (the address cannot be bound).
+    [[nodiscard]] static caf::expected<std::unique_ptr<gateway>> start(caf::actor_system& sys,
+                                                                       node_api node,
+                                                                       const gateway_config& cfg);
+    virtual ~gateway() = default;
+    /// The bound port.
+    virtual uint16_t port() const = 0;
+    /// Stops serving: ends every connection and the event-loop thread. Idempotent.
+    virtual void stop() = 0;
+};
+
+}  // namespace pravaha::runtime

@@ -1,0 +1,54 @@
+@0xbb11b887b52e0283;
+# Pravaha's public RPC interface for every language (design.md section 10), served by each node
+# on its RPC port (`pravaha-node --rpc-port`, default 9091). The C++ client uses CAF instead.
+#
+# Errors: every result carries `error`; `error.code` 0 means success. The codes are Pravaha's
+# `errc` values (schema/errc.hpp) and `error.name` their stable lowercase names:
+#   1 invalid_name, 2 invalid_argument, 3 scope_exists, 4 scope_not_found, 5 scope_not_empty,
+#   6 stream_exists, 7 stream_not_found, 8 stream_sealed, 9 stream_not_sealed,
+#   10 segment_not_found, 11 segment_sealed, 12 event_too_large, 13 storage_io,
+#   14 malformed_message, 15 corrupt_data, 16 timeout, 17 unavailable, 18 bad_offset,
+#   19 overloaded, 20 event_number_gap, 21 writer_fenced, 22 not_leader.
+# A call the gateway cannot decode fails as a Cap'n Proto exception on that connection only.
+#
+# Field names avoid `segment` (it collides with capnp-es's generated base property).
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("pravaha::rpc");
+
+struct Error {
+  code @0 :UInt8;      # 0: no error
+  name @1 :Text;       # e.g. "stream_not_found"
+  message @2 :Text;    # human-readable detail
+}
+
+struct SegmentInfo {
+  id @0 :UInt64;       # epoch << 32 | number
+  keyStart @1 :Float64;  # the routing-key range [keyStart, keyEnd) the segment owns
+  keyEnd @2 :Float64;
+  length @3 :Int64;    # bytes stored
+  sealed @4 :Bool;
+}
+
+struct StreamInfo {
+  scope @0 :Text;
+  name @1 :Text;
+  sealed @2 :Bool;
+  segmentInfos @3 :List(SegmentInfo);
+}
+
+interface Pravaha {
+  # The bootstrap capability.
+  streamManager @0 () -> (manager :StreamManager);
+}
+
+interface StreamManager {
+  createScope @0 (scope :Text) -> (error :Error);
+  deleteScope @1 (scope :Text) -> (error :Error);
+  listScopes @2 () -> (scopes :List(Text), error :Error);
+  createStream @3 (scope :Text, stream :Text, segments :UInt32) -> (info :StreamInfo, error :Error);
+  listStreams @4 (scope :Text) -> (streams :List(Text), error :Error);
+  streamInfo @5 (scope :Text, stream :Text) -> (info :StreamInfo, error :Error);
+  sealStream @6 (scope :Text, stream :Text) -> (error :Error);
+  deleteStream @7 (scope :Text, stream :Text) -> (error :Error);  # only sealed streams
+}

@@ -19,6 +19,8 @@ namespace pravaha::client::detail {
 /// drives the same actors without the blocking facades).
 using write_atom = caf::atom_constant<caf::atom("wwrite")>;
 using fetch_atom = caf::atom_constant<caf::atom("rfetch")>;
+/// Ask the writer actor to answer once everything queued is acknowledged or failed.
+using wflush_atom = caf::atom_constant<caf::atom("wflush")>;
 
 /// One event for the writer actor: `(write_atom, outgoing)`.
 struct outgoing {

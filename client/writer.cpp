@@ -19,7 +19,6 @@ namespace pravaha::client::detail {
 
 namespace {
 
-using wflush_atom = caf::atom_constant<caf::atom("wflush")>;
 using retry_atom = caf::atom_constant<caf::atom("wretry")>;
 using reconnect_atom = caf::atom_constant<caf::atom("wreconn")>;
 

@@ -4,7 +4,9 @@
 // kj::Own, which deletes the most derived type).
 #pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 
+#include "client/internal.hpp"
 #include "schema/errc.hpp"
+#include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 #include "schema/pravaha.capnp.h"
 
@@ -15,6 +17,8 @@
 #include <kj/async-io.h>
 #include <kj/async.h>
 
+#include <atomic>
+#include <deque>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -236,20 +240,319 @@ private:
     std::chrono::milliseconds timeout_;
 };
 
-class pravaha_impl final : public rpc::Pravaha::Server {
-public:
-    pravaha_impl(caf::actor bridge, node_api node, std::chrono::milliseconds timeout)
-        : bridge_(std::move(bridge)), node_(std::move(node)), timeout_(timeout) {}
+void set_error(rpc::Error::Builder out, errc code, const std::string& what) {
+    set_error(out, caf::make_error(code, what));
+}
 
-    kj::Promise<void> streamManager(StreamManagerContext ctx) override {
-        ctx.getResults().setManager(kj::heap<stream_manager_impl>(bridge_, node_, timeout_));
-        return kj::READY_NOW;
+constexpr uint32_t write_events_max = 10000;
+constexpr size_t write_bytes_max = 16ull << 20;
+constexpr size_t writer_unacked_bytes_max = 64ull << 20;
+
+// A writer capability: the client's writer actor (batching, retries, sessions) inside the node.
+// Its events go to the actor straight from the kj thread; their acknowledgements complete the
+// call through a cross-thread fulfiller. Ends the actor when the capability is dropped (the
+// connection closed or the client released it).
+class event_writer_impl final : public rpc::EventWriter::Server {
+public:
+    event_writer_impl(caf::actor bridge, caf::actor writer, stream_record rec)
+        : bridge_(std::move(bridge)), writer_(std::move(writer)), rec_(std::move(rec)) {}
+
+    ~event_writer_impl() { caf::anon_send_exit(writer_, caf::exit_reason::user_shutdown); }
+
+    kj::Promise<void> write(WriteContext ctx) override {
+        auto events = ctx.getParams().getEvents();
+        auto res = ctx.getResults();
+        size_t bytes = 0;
+        for (auto e : events) {
+            if (e.getPayload().size() > event_bytes_max) {
+                set_error(res.initError(), errc::event_too_large,
+                          "event of " + std::to_string(e.getPayload().size()) +
+                              " bytes exceeds the 8 MiB limit");
+                return kj::READY_NOW;
+            }
+            bytes += e.getPayload().size() + e.getRoutingKey().size();
+        }
+        if (events.size() > write_events_max || bytes > write_bytes_max) {
+            set_error(res.initError(), errc::invalid_argument,
+                      "a write carries at most 10000 events and 16 MiB");
+            return kj::READY_NOW;
+        }
+        if (unacked_bytes_ + bytes > writer_unacked_bytes_max) {
+            set_error(res.initError(), errc::overloaded,
+                      "more than 64 MiB of this writer's events are not acknowledged yet");
+            return kj::READY_NOW;
+        }
+        auto first = next_number_;
+        auto count = events.size();
+        next_number_ += count;
+        res.setFirstEventNumber(first);
+        res.setCount(count);
+        if (count == 0) {
+            return kj::READY_NOW;
+        }
+        struct call_state {
+            std::mutex mutex;
+            size_t remaining = 0;
+            caf::error first_error;
+            kj::Own<kj::CrossThreadPromiseFulfiller<outcome<bool>>> fulfiller;
+        };
+        auto paf = kj::newPromiseAndCrossThreadFulfiller<outcome<bool>>();
+        auto st = std::make_shared<call_state>();
+        st->remaining = count;
+        st->fulfiller = kj::mv(paf.fulfiller);
+        unacked_bytes_ += bytes;
+        for (auto e : events) {
+            client::detail::outgoing out;
+            auto key = e.getRoutingKey();
+            out.segment_index = static_cast<uint32_t>(find_range(
+                rec_.segments, routing_key_hash(std::string_view(key.cStr(), key.size()))));
+            auto payload = e.getPayload();
+            frame_event(out.framed, std::string_view(reinterpret_cast<const char*>(payload.begin()),
+                                                     payload.size()));
+            out.done = [st](const caf::error& err) {
+                std::lock_guard<std::mutex> g(st->mutex);
+                if (err && !st->first_error) {
+                    st->first_error = err;
+                }
+                if (--st->remaining == 0) {
+                    st->fulfiller->fulfill(outcome<bool>{true, st->first_error});
+                }
+            };
+            caf::anon_send(writer_, client::detail::write_atom::value, std::move(out));
+        }
+        return paf.promise.then([this, ctx, bytes](outcome<bool> r) mutable {
+            unacked_bytes_ -= bytes;
+            set_error(ctx.getResults().initError(), r.error);
+        });
+    }
+
+    kj::Promise<void> flush(FlushContext ctx) override {
+        auto writer = writer_;
+        return on_bridge<bool>(bridge_,
+                               [writer](caf::event_based_actor* self, reply_fn<bool> done) {
+                                   self->request(writer, caf::infinite,
+                                                 client::detail::wflush_atom::value)
+                                       .then(
+                                           [done](caf::error& err, bool) {
+                                               done(outcome<bool>{true, std::move(err)});
+                                           },
+                                           [done](caf::error& err) {
+                                               done(outcome<bool>{false, std::move(err)});
+                                           });
+                               })
+            .then([ctx](outcome<bool> r) mutable {
+                set_error(ctx.getResults().initError(), r.error);
+            });
     }
 
 private:
     caf::actor bridge_;
+    caf::actor writer_;
+    stream_record rec_;
+    int64_t next_number_ = 0;
+    size_t unacked_bytes_ = 0;  // on the kj thread only
+};
+
+struct fetched {
+    std::deque<client::event> events;
+    bool at_end = false;
+};
+
+// A reader capability: the client's reader actor inside the node, one `next` at a time.
+class event_reader_impl final : public rpc::EventReader::Server {
+public:
+    event_reader_impl(caf::actor bridge, caf::actor reader)
+        : bridge_(std::move(bridge)), reader_(std::move(reader)) {}
+
+    ~event_reader_impl() { caf::anon_send_exit(reader_, caf::exit_reason::user_shutdown); }
+
+    kj::Promise<void> next(NextContext ctx) override {
+        auto p = ctx.getParams();
+        auto max = std::clamp<uint32_t>(p.getMaxEvents(), 1, 10000);
+        auto wait = std::min<uint32_t>(p.getTimeoutMs(), 60000);
+        if (!buffer_.empty() || at_end_) {
+            serve(ctx.getResults(), max);
+            return kj::READY_NOW;
+        }
+        if (busy_) {
+            set_error(ctx.getResults().initError(), errc::invalid_argument,
+                      "another next() of this reader is still waiting");
+            return kj::READY_NOW;
+        }
+        busy_ = true;
+        auto reader = reader_;
+        return on_bridge<fetched>(
+                   bridge_,
+                   [reader, wait](caf::event_based_actor* self, reply_fn<fetched> done) {
+                       self->request(reader, caf::infinite, client::detail::fetch_atom::value, wait)
+                           .then(
+                               [done](std::deque<client::event>& evs, bool end) {
+                                   done(outcome<fetched>{fetched{std::move(evs), end}, {}});
+                               },
+                               [done](caf::error& err) {
+                                   done(outcome<fetched>{fetched{}, std::move(err)});
+                               });
+                   })
+            .then([this, ctx, max](outcome<fetched> r) mutable {
+                busy_ = false;
+                auto res = ctx.getResults();
+                if (r.error) {
+                    set_error(res.initError(), r.error);
+                    return;
+                }
+                for (auto& e : r.value.events) {
+                    buffer_.push_back(std::move(e));
+                }
+                at_end_ = r.value.at_end;
+                serve(res, max);
+            });
+    }
+
+private:
+    void serve(rpc::EventReader::NextResults::Builder res, uint32_t max) {
+        auto n = static_cast<unsigned>(std::min<size_t>(buffer_.size(), max));
+        auto list = res.initEvents(n);
+        for (unsigned i = 0; i < n; ++i) {
+            auto& e = buffer_.front();
+            auto out = list[i];
+            out.setPayload(kj::arrayPtr(reinterpret_cast<const kj::byte*>(e.payload.data()),
+                                        e.payload.size()));
+            out.setSegmentId(e.segment.value);
+            out.setOffset(e.offset);
+            buffer_.pop_front();
+        }
+        res.setAtEnd(at_end_ && buffer_.empty());
+    }
+
+    caf::actor bridge_;
+    caf::actor reader_;
+    std::deque<client::event> buffer_;
+    bool at_end_ = false;
+    bool busy_ = false;
+};
+
+// A stable writer id from the client's name for it (FNV-1a 64, twice with different seeds).
+writer_id writer_id_of(std::string_view name) {
+    auto fnv = [&](uint64_t h) {
+        for (unsigned char c : name) {
+            h = (h ^ c) * 0x100000001b3ULL;
+        }
+        return h;
+    };
+    return writer_id{fnv(0xcbf29ce484222325ULL), fnv(0x84222325cbf29ce4ULL)};
+}
+
+struct opened_writer {
+    caf::actor writer;
+    stream_record rec;
+};
+
+class pravaha_impl final : public rpc::Pravaha::Server {
+public:
+    pravaha_impl(caf::actor bridge, node_api node, gateway_config cfg)
+        : bridge_(std::move(bridge)), node_(std::move(node)), cfg_(std::move(cfg)) {}
+
+    kj::Promise<void> streamManager(StreamManagerContext ctx) override {
+        ctx.getResults().setManager(
+            kj::heap<stream_manager_impl>(bridge_, node_, cfg_.request_timeout));
+        return kj::READY_NOW;
+    }
+
+    kj::Promise<void> openWriter(OpenWriterContext ctx) override {
+        auto p = ctx.getParams();
+        auto scope = text(p.getScope());
+        auto stream = text(p.getStream());
+        auto name = text(p.getWriterId());
+        auto node = node_;
+        auto timeout = cfg_.request_timeout;
+        auto ep = endpoint();
+        auto bridge = bridge_;
+        return on_bridge<opened_writer>(
+                   bridge_,
+                   [=](caf::event_based_actor* self, reply_fn<opened_writer> done) {
+                       self->request(node, timeout, get_stream_atom::value, scope, stream)
+                           .then(
+                               [=](stream_record& rec) {
+                                   client::writer_config wc;
+                                   writer_id id{};
+                                   if (!name.empty()) {
+                                       id = writer_id_of(name);
+                                       wc.id = id;
+                                   } else {
+                                       id = writer_id_of(std::to_string(self->id()) + "/" +
+                                                         std::to_string(fresh_id()));
+                                   }
+                                   auto w = client::detail::spawn_writer(self->system(), ep, node,
+                                                                         rec, wc, id);
+                                   done(outcome<opened_writer>{{w, std::move(rec)}, {}});
+                               },
+                               [=](caf::error& err) {
+                                   done(outcome<opened_writer>{{}, std::move(err)});
+                               });
+                   })
+            .then([ctx, bridge](outcome<opened_writer> r) mutable {
+                auto res = ctx.getResults();
+                if (r.error) {
+                    set_error(res.initError(), r.error);
+                    return;
+                }
+                res.setWriter(kj::heap<event_writer_impl>(bridge, std::move(r.value.writer),
+                                                          std::move(r.value.rec)));
+            });
+    }
+
+    kj::Promise<void> openReader(OpenReaderContext ctx) override {
+        auto p = ctx.getParams();
+        auto scope = text(p.getScope());
+        auto stream = text(p.getStream());
+        auto from = p.getFromTail() ? client::start_position::tail : client::start_position::head;
+        auto node = node_;
+        auto timeout = cfg_.request_timeout;
+        auto ep = endpoint();
+        auto bridge = bridge_;
+        return on_bridge<caf::actor>(bridge_,
+                                     [=](caf::event_based_actor* self, reply_fn<caf::actor> done) {
+                                         self->request(node, timeout, stream_info_atom::value,
+                                                       scope, stream)
+                                             .then(
+                                                 [=](stream_info& info) {
+                                                     done(outcome<caf::actor>{
+                                                         client::detail::spawn_reader(
+                                                             self->system(), ep, node, info, from),
+                                                         {}});
+                                                 },
+                                                 [=](caf::error& err) {
+                                                     done(outcome<caf::actor>{{}, std::move(err)});
+                                                 });
+                                     })
+            .then([ctx, bridge](outcome<caf::actor> r) mutable {
+                auto res = ctx.getResults();
+                if (r.error) {
+                    set_error(res.initError(), r.error);
+                    return;
+                }
+                res.setReader(kj::heap<event_reader_impl>(bridge, std::move(r.value)));
+            });
+    }
+
+private:
+    // Where the in-node writers and readers would reconnect (the node's own endpoint).
+    client::detail::endpoint_info endpoint() const {
+        client::detail::endpoint_info ep;
+        ep.host = cfg_.bind;
+        ep.port = cfg_.node_port;
+        ep.cfg.request_timeout = cfg_.request_timeout;
+        return ep;
+    }
+
+    static uint64_t fresh_id() {
+        static std::atomic<uint64_t> n{0};
+        return ++n;
+    }
+
+    caf::actor bridge_;
     node_api node_;
-    std::chrono::milliseconds timeout_;
+    gateway_config cfg_;
 };
 
 class gateway_impl final : public gateway {
@@ -305,8 +608,7 @@ private:
                 stop_ = std::make_unique<kj::Own<kj::CrossThreadPromiseFulfiller<void>>>(
                     kj::mv(stop.fulfiller));
             }
-            capnp::TwoPartyServer server(
-                kj::heap<pravaha_impl>(bridge_, node_, cfg_.request_timeout));
+            capnp::TwoPartyServer server(kj::heap<pravaha_impl>(bridge_, node_, cfg_));
             bound.set_value(static_cast<uint16_t>(listener->getPort()));
             reported = true;
             // A connection's failure (bad frames, disconnects) ends that connection in

@@ -6,7 +6,8 @@
 /// cross-thread fulfiller. Connections are independent: a malformed or oversized message, an
 /// unknown method or an abrupt disconnect ends that connection only.
 ///
-/// May include: schema (the generated RPC code stays inside gateway.cpp).
+/// May include: schema, client (its writer and reader actors serve the RPC writers and readers);
+/// the generated RPC code stays inside gateway.cpp.
 
 #include "schema/interfaces.hpp"
 
@@ -23,6 +24,8 @@ namespace pravaha::runtime {
 struct gateway_config {
     std::string bind = "127.0.0.1";
     uint16_t port = 9091;  ///< 0 picks a free port
+    /// The node's own client port, where writers and readers inside the gateway reconnect.
+    uint16_t node_port = 9090;
     /// How long one call may wait for the node.
     std::chrono::milliseconds request_timeout{10000};
     /// Largest message a client may send (bytes); larger ones end the connection.

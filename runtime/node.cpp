@@ -122,6 +122,7 @@ int run_node(const node_options& opts) {
             gateway_config gcfg;
             gcfg.bind = opts.bind;
             gcfg.port = *opts.rpc_port;
+            gcfg.node_port = *port;
             auto gw = gateway::start(sys, endpoint, gcfg);
             if (!gw) {
                 log->error("{}", render_error(gw.error()));

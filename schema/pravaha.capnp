@@ -40,6 +40,42 @@ struct StreamInfo {
 interface Pravaha {
   # The bootstrap capability.
   streamManager @0 () -> (manager :StreamManager);
+
+  # A writer of one stream. With a `writerId`, the node keeps that writer's session: events
+  # written under the id continue after the last one stored under it, and an older writer
+  # opened with the same id is fenced (`writer_fenced`). Empty: a fresh id.
+  openWriter @1 (scope :Text, stream :Text, writerId :Text) -> (writer :EventWriter, error :Error);
+
+  # A reader of every segment of one stream, from its head or its current tail.
+  openReader @2 (scope :Text, stream :Text, fromTail :Bool) -> (reader :EventReader, error :Error);
+}
+
+struct Event {
+  routingKey @0 :Text;   # events with the same key stay in order
+  payload @1 :Data;      # at most 8 MiB
+}
+
+interface EventWriter {
+  # Writes the events and answers once every one of them is durable (or failed). Events get
+  # consecutive numbers per writer, starting at 0: the answer carries the first and the count.
+  # At most 10,000 events and 16 MiB per call; at most 64 MiB unacknowledged per writer
+  # (beyond: `overloaded`, write again later).
+  write @0 (events :List(Event)) -> (firstEventNumber :Int64, count :UInt32, error :Error);
+  # Answers once everything written before is acknowledged or failed.
+  flush @1 () -> (error :Error);
+}
+
+struct ReadEvent {
+  payload @0 :Data;
+  segmentId @1 :UInt64;
+  offset @2 :Int64;     # where the event starts in its segment
+}
+
+interface EventReader {
+  # Up to `maxEvents` events, waiting up to `timeoutMs` when none is there. With timeout 0 an
+  # empty answer means the reader caught up with everything stored when it asked. `atEnd`: the
+  # stream is sealed and fully read.
+  next @0 (maxEvents :UInt32, timeoutMs :UInt32) -> (events :List(ReadEvent), atEnd :Bool, error :Error);
 }
 
 interface StreamManager {

@@ -8,8 +8,11 @@
 #include <capnp/rpc-twoparty.h>
 #include <catch2/catch.hpp>
 #include <kj/async-io.h>
+#include <kj/vector.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -150,4 +153,103 @@ TEST_CASE("garbage and vanished clients on the RPC port disturb nobody else", "[
     CHECK(std::find(names.begin(), names.end(), "before") != names.end());
     CHECK(std::find(names.begin(), names.end(), "after") != names.end());
     CHECK(node.running());
+}
+
+TEST_CASE("RPC writers and a reader move 10000 events exactly once in per-key order",
+          "[system][rpc]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    auto io = kj::setupAsyncIo();
+    auto& ws = io.waitScope;
+    rpc_client c(io, node.rpc_port());
+    REQUIRE(c.create_scope("rpc") == "");
+    auto create = c.manager.createStreamRequest();
+    create.setScope("rpc");
+    create.setStream("flow");
+    create.setSegments(4);
+    REQUIRE(rpc_client::error_of(create.send().wait(ws)) == "");
+    auto boot = c.client->bootstrap().castAs<rpc::Pravaha>();
+
+    // Bad input first: an unknown stream, an oversized event.
+    auto bad = boot.openWriterRequest();
+    bad.setScope("rpc");
+    bad.setStream("nope");
+    CHECK(rpc_client::error_of(bad.send().wait(ws)) == "stream_not_found");
+
+    constexpr int writers = 2;
+    constexpr int per_writer = 5000;
+    constexpr int keys = 20;
+    std::vector<rpc::EventWriter::Client> ws_clients;
+    for (int w = 0; w < writers; ++w) {
+        auto open = boot.openWriterRequest();
+        open.setScope("rpc");
+        open.setStream("flow");
+        open.setWriterId("writer-" + std::to_string(w));
+        auto opened = open.send().wait(ws);
+        REQUIRE(rpc_client::error_of(opened) == "");
+        ws_clients.push_back(opened.getWriter());
+    }
+    {
+        auto big = ws_clients[0].writeRequest();
+        auto list = big.initEvents(1);
+        list[0].setRoutingKey("k");
+        list[0].initPayload(8 * 1024 * 1024 + 1);
+        CHECK(rpc_client::error_of(big.send().wait(ws)) == "event_too_large");
+    }
+    // Both writers write in batches of 100, several calls in flight at once.
+    kj::Vector<kj::Promise<void>> calls;
+    for (int w = 0; w < writers; ++w) {
+        for (int b = 0; b < per_writer / 100; ++b) {
+            auto req = ws_clients[w].writeRequest();
+            auto list = req.initEvents(100);
+            for (int i = 0; i < 100; ++i) {
+                int seq = b * 100 + i;
+                auto text = std::to_string(w) + ":" + std::to_string(seq);
+                list[i].setRoutingKey("key-" + std::to_string(seq % keys));
+                list[i].setPayload(
+                    kj::arrayPtr(reinterpret_cast<const kj::byte*>(text.data()), text.size()));
+            }
+            calls.add(req.send().then([b](auto r) {
+                CHECK(rpc_client::error_of(r) == "");
+                CHECK(r.getCount() == 100);
+                CHECK(r.getFirstEventNumber() == b * 100);
+            }));
+        }
+    }
+    kj::joinPromises(calls.releaseAsArray()).wait(ws);
+
+    auto open_reader = boot.openReaderRequest();
+    open_reader.setScope("rpc");
+    open_reader.setStream("flow");
+    auto opened = open_reader.send().wait(ws);
+    REQUIRE(rpc_client::error_of(opened) == "");
+    auto reader = opened.getReader();
+    std::map<std::pair<int, int>, int> last;  // (writer, key) -> last seq
+    std::set<std::pair<int, int>> seen;
+    for (;;) {
+        auto next = reader.nextRequest();
+        next.setMaxEvents(1000);
+        next.setTimeoutMs(0);
+        auto got = next.send().wait(ws);
+        REQUIRE(rpc_client::error_of(got) == "");
+        if (got.getEvents().size() == 0) {
+            break;  // caught up
+        }
+        for (auto e : got.getEvents()) {
+            std::string text(reinterpret_cast<const char*>(e.getPayload().begin()),
+                             e.getPayload().size());
+            auto colon = text.find(':');
+            int w = std::stoi(text.substr(0, colon));
+            int seq = std::stoi(text.substr(colon + 1));
+            REQUIRE(seen.insert({w, seq}).second);  // exactly once
+            auto key = std::make_pair(w, seq % keys);
+            auto it = last.find(key);
+            if (it != last.end()) {
+                REQUIRE(it->second < seq);  // per-key order
+            }
+            last[key] = seq;
+        }
+    }
+    CHECK(seen.size() == writers * per_writer);
 }

@@ -39,7 +39,10 @@ namespace {
 using detail::bridge_task;
 using gw_run_atom = caf::atom_constant<caf::atom("gwrun")>;
 
-caf::behavior bridge_impl(caf::event_based_actor* self) {
+// Takes an argument on purpose: CAF 0.17.6 spawns an argument-less function actor through a null
+// std::shared_ptr<std::tuple<>> (undefined behaviour that UBSan reports and stops the node on).
+caf::behavior bridge_impl(caf::event_based_actor* self, uint16_t port) {
+    module_log("runtime")->debug("rpc bridge started port={}", port);
     return {
         [=](gw_run_atom, std::shared_ptr<bridge_task>& task) { (*task)(self); },
     };
@@ -641,7 +644,7 @@ private:
 caf::expected<std::unique_ptr<gateway>> gateway::start(caf::actor_system& sys,
                                                        node_api node,
                                                        const gateway_config& cfg) {
-    auto bridge = sys.spawn(bridge_impl);
+    auto bridge = sys.spawn(bridge_impl, cfg.port);
     auto gw = std::make_unique<gateway_impl>(bridge, std::move(node), cfg);
     auto port = gw->run();
     if (!port) {

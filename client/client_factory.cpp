@@ -117,6 +117,11 @@ caf::io::middleman_actor connector_of(caf::actor_system& sys, const endpoint_inf
     return transport::middleman(sys);
 }
 
+writer_id fresh_writer_id() {
+    std::random_device rd;
+    return writer_id{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
+}
+
 bool is_transient(const caf::error& err) {
     if (needs_reconnect(err)) {
         return true;
@@ -262,8 +267,7 @@ public:
         if (cfg.id) {
             id = *cfg.id;  // stable: the writer opens sessions (client.hpp)
         } else {
-            std::random_device rd;  // a fresh random writer id per writer object
-            id = writer_id{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
+            id = detail::fresh_writer_id();  // one per writer object
         }
         return detail::make_writer(sys_, manager_->endpoint(), manager_->node(), std::move(*rec),
                                    cfg, id);

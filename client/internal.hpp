@@ -69,6 +69,9 @@ void attach_containers(caf::event_based_actor* self,
                                           std::vector<node_address>)> done,
                        std::function<void(caf::error)> fail);
 
+/// A fresh random writer id (a writer without a stable id: Pravega's behaviour).
+writer_id fresh_writer_id();
+
 /// Errors after which the same request may succeed later (on this node or after reconnecting).
 /// Everything else is final for the affected events.
 bool is_transient(const caf::error& err);

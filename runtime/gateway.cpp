@@ -17,7 +17,6 @@
 #include <kj/async-io.h>
 #include <kj/async.h>
 
-#include <atomic>
 #include <deque>
 #include <functional>
 #include <future>
@@ -142,100 +141,83 @@ void fill_list(capnp::List<capnp::Text>::Builder out, const std::vector<std::str
     }
 }
 
+// Completes a call: the node's error goes into the result's `error`, else `fill(results, value)`.
+template <class T, class Context, class Fill>
+kj::Promise<void> answer(kj::Promise<outcome<T>> p, Context ctx, Fill fill) {
+    return p.then([ctx, fill](outcome<T> r) mutable {
+        auto res = ctx.getResults();
+        if (r.error) {
+            set_error(res.initError(), r.error);
+            return;
+        }
+        fill(res, r.value);
+    });
+}
+
+// For calls whose result is only success or an error.
+constexpr auto nothing_to_fill = [](auto&&, auto&) {};
+
 class stream_manager_impl final : public rpc::StreamManager::Server {
 public:
     stream_manager_impl(caf::actor bridge, node_api node, std::chrono::milliseconds timeout)
         : bridge_(std::move(bridge)), node_(std::move(node)), timeout_(timeout) {}
 
     kj::Promise<void> createScope(CreateScopeContext ctx) override {
-        return done_only(ask<bool>(create_scope_atom::value, text(ctx.getParams().getScope())),
-                         ctx);
+        return answer(ask<bool>(create_scope_atom::value, text(ctx.getParams().getScope())), ctx,
+                      nothing_to_fill);
     }
 
     kj::Promise<void> deleteScope(DeleteScopeContext ctx) override {
-        return done_only(ask<bool>(delete_scope_atom::value, text(ctx.getParams().getScope())),
-                         ctx);
+        return answer(ask<bool>(delete_scope_atom::value, text(ctx.getParams().getScope())), ctx,
+                      nothing_to_fill);
     }
 
     kj::Promise<void> listScopes(ListScopesContext ctx) override {
-        return ask<std::vector<std::string>>(list_scopes_atom::value)
-            .then([ctx](outcome<std::vector<std::string>> r) mutable {
-                auto res = ctx.getResults();
-                if (r.error) {
-                    set_error(res.initError(), r.error);
-                    return;
-                }
-                fill_list(res.initScopes(static_cast<unsigned>(r.value.size())), r.value);
-            });
+        return answer(ask<std::vector<std::string>>(list_scopes_atom::value), ctx,
+                      [](auto res, auto& names) {
+                          fill_list(res.initScopes(static_cast<unsigned>(names.size())), names);
+                      });
     }
 
     kj::Promise<void> createStream(CreateStreamContext ctx) override {
         auto p = ctx.getParams();
-        return ask<stream_record>(create_stream_atom::value, text(p.getScope()),
-                                  text(p.getStream()), p.getSegments())
-            .then([ctx](outcome<stream_record> r) mutable {
-                auto res = ctx.getResults();
-                if (r.error) {
-                    set_error(res.initError(), r.error);
-                    return;
-                }
-                fill_info(res.initInfo(), r.value);
-            });
+        return answer(ask<stream_record>(create_stream_atom::value, text(p.getScope()),
+                                         text(p.getStream()), p.getSegments()),
+                      ctx, [](auto res, auto& rec) { fill_info(res.initInfo(), rec); });
     }
 
     kj::Promise<void> listStreams(ListStreamsContext ctx) override {
-        return ask<std::vector<std::string>>(list_streams_atom::value,
-                                             text(ctx.getParams().getScope()))
-            .then([ctx](outcome<std::vector<std::string>> r) mutable {
-                auto res = ctx.getResults();
-                if (r.error) {
-                    set_error(res.initError(), r.error);
-                    return;
-                }
-                fill_list(res.initStreams(static_cast<unsigned>(r.value.size())), r.value);
-            });
+        return answer(ask<std::vector<std::string>>(list_streams_atom::value,
+                                                    text(ctx.getParams().getScope())),
+                      ctx, [](auto res, auto& names) {
+                          fill_list(res.initStreams(static_cast<unsigned>(names.size())), names);
+                      });
     }
 
     kj::Promise<void> streamInfo(StreamInfoContext ctx) override {
         auto p = ctx.getParams();
-        return ask<stream_info>(stream_info_atom::value, text(p.getScope()), text(p.getStream()))
-            .then([ctx](outcome<stream_info> r) mutable {
-                auto res = ctx.getResults();
-                if (r.error) {
-                    set_error(res.initError(), r.error);
-                    return;
-                }
-                fill_info(res.initInfo(), r.value);
-            });
+        return answer(
+            ask<stream_info>(stream_info_atom::value, text(p.getScope()), text(p.getStream())), ctx,
+            [](auto res, auto& info) { fill_info(res.initInfo(), info); });
     }
 
     kj::Promise<void> sealStream(SealStreamContext ctx) override {
         auto p = ctx.getParams();
-        return done_only(
+        return answer(
             ask<stream_record>(seal_stream_atom::value, text(p.getScope()), text(p.getStream())),
-            ctx);
+            ctx, nothing_to_fill);
     }
 
     kj::Promise<void> deleteStream(DeleteStreamContext ctx) override {
         auto p = ctx.getParams();
-        return done_only(
-            ask<bool>(delete_stream_atom::value, text(p.getScope()), text(p.getStream())), ctx);
+        return answer(ask<bool>(delete_stream_atom::value, text(p.getScope()), text(p.getStream())),
+                      ctx, nothing_to_fill);
     }
 
 private:
     template <class T, class... Ts>
     kj::Promise<outcome<T>> ask(Ts... args) {
         return ask_node<T>(bridge_, node_, timeout_, args...);
-    }
-
-    // Calls whose result is only success or an error.
-    template <class T, class Context>
-    static kj::Promise<void> done_only(kj::Promise<outcome<T>> p, Context ctx) {
-        return p.then([ctx](outcome<T> r) mutable {
-            if (r.error) {
-                set_error(ctx.getResults().initError(), r.error);
-            }
-        });
     }
 
     caf::actor bridge_;
@@ -344,7 +326,7 @@ public:
                                            });
                                })
             .then([ctx](outcome<bool> r) mutable {
-                set_error(ctx.getResults().initError(), r.error);
+                set_error(ctx.getResults().initError(), r.error);  // an error (or none) either way
             });
     }
 
@@ -470,38 +452,33 @@ public:
         auto timeout = cfg_.request_timeout;
         auto ep = endpoint();
         auto bridge = bridge_;
-        return on_bridge<opened_writer>(
-                   bridge_,
-                   [=](caf::event_based_actor* self, reply_fn<opened_writer> done) {
-                       self->request(node, timeout, get_stream_atom::value, scope, stream)
-                           .then(
-                               [=](stream_record& rec) {
-                                   client::writer_config wc;
-                                   writer_id id{};
-                                   if (!name.empty()) {
-                                       id = writer_id_of(name);
-                                       wc.id = id;
-                                   } else {
-                                       id = writer_id_of(std::to_string(self->id()) + "/" +
-                                                         std::to_string(fresh_id()));
-                                   }
-                                   auto w = client::detail::spawn_writer(self->system(), ep, node,
-                                                                         rec, wc, id);
-                                   done(outcome<opened_writer>{{w, std::move(rec)}, {}});
-                               },
-                               [=](caf::error& err) {
-                                   done(outcome<opened_writer>{{}, std::move(err)});
-                               });
-                   })
-            .then([ctx, bridge](outcome<opened_writer> r) mutable {
-                auto res = ctx.getResults();
-                if (r.error) {
-                    set_error(res.initError(), r.error);
-                    return;
-                }
-                res.setWriter(kj::heap<event_writer_impl>(bridge, std::move(r.value.writer),
-                                                          std::move(r.value.rec)));
-            });
+        return answer(on_bridge<opened_writer>(
+                          bridge_,
+                          [=](caf::event_based_actor* self, reply_fn<opened_writer> done) {
+                              self->request(node, timeout, get_stream_atom::value, scope, stream)
+                                  .then(
+                                      [=](stream_record& rec) {
+                                          client::writer_config wc;
+                                          // Without a name a random id, as the C++ client's: an id
+                                          // derived from a counter would repeat after a restart,
+                                          // and the node would take the new events for stored ones.
+                                          auto id = name.empty() ? client::detail::fresh_writer_id()
+                                                                 : writer_id_of(name);
+                                          if (!name.empty()) {
+                                              wc.id = id;
+                                          }
+                                          auto w = client::detail::spawn_writer(self->system(), ep,
+                                                                                node, rec, wc, id);
+                                          done(outcome<opened_writer>{{w, std::move(rec)}, {}});
+                                      },
+                                      [=](caf::error& err) {
+                                          done(outcome<opened_writer>{{}, std::move(err)});
+                                      });
+                          }),
+                      ctx, [bridge](auto res, opened_writer& w) {
+                          res.setWriter(kj::heap<event_writer_impl>(bridge, std::move(w.writer),
+                                                                    std::move(w.rec)));
+                      });
     }
 
     kj::Promise<void> openReader(OpenReaderContext ctx) override {
@@ -513,28 +490,23 @@ public:
         auto timeout = cfg_.request_timeout;
         auto ep = endpoint();
         auto bridge = bridge_;
-        return on_bridge<caf::actor>(bridge_,
-                                     [=](caf::event_based_actor* self, reply_fn<caf::actor> done) {
-                                         self->request(node, timeout, stream_info_atom::value,
-                                                       scope, stream)
-                                             .then(
-                                                 [=](stream_info& info) {
-                                                     done(outcome<caf::actor>{
-                                                         client::detail::spawn_reader(
+        return answer(
+            on_bridge<caf::actor>(
+                bridge_,
+                [=](caf::event_based_actor* self, reply_fn<caf::actor> done) {
+                    self->request(node, timeout, stream_info_atom::value, scope, stream)
+                        .then(
+                            [=](stream_info& info) {
+                                done(outcome<caf::actor>{client::detail::spawn_reader(
                                                              self->system(), ep, node, info, from),
                                                          {}});
-                                                 },
-                                                 [=](caf::error& err) {
-                                                     done(outcome<caf::actor>{{}, std::move(err)});
-                                                 });
-                                     })
-            .then([ctx, bridge](outcome<caf::actor> r) mutable {
-                auto res = ctx.getResults();
-                if (r.error) {
-                    set_error(res.initError(), r.error);
-                    return;
-                }
-                res.setReader(kj::heap<event_reader_impl>(bridge, std::move(r.value)));
+                            },
+                            [=](caf::error& err) {
+                                done(outcome<caf::actor>{{}, std::move(err)});
+                            });
+                }),
+            ctx, [bridge](auto res, caf::actor& reader) {
+                res.setReader(kj::heap<event_reader_impl>(bridge, std::move(reader)));
             });
     }
 
@@ -546,11 +518,6 @@ private:
         ep.port = cfg_.node_port;
         ep.cfg.request_timeout = cfg_.request_timeout;
         return ep;
-    }
-
-    static uint64_t fresh_id() {
-        static std::atomic<uint64_t> n{0};
-        return ++n;
     }
 
     caf::actor bridge_;

@@ -3,7 +3,7 @@
 /// Module `runtime`: the node process. Flags, logging setup, start-up order (store, container,
 /// controller, endpoint, publish), fail-stop on storage errors, signal handling and shutdown.
 ///
-/// May include: schema, storage, actors, runtime/transport.
+/// May include: schema, storage, actors, runtime/transport, runtime/gateway.
 
 #include <caf/error.hpp>
 

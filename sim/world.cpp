@@ -326,7 +326,7 @@ private:
     node_t& pick_node();
     std::unique_ptr<disk_model> make_disk(uint32_t node, uint64_t salt, const disk_faults& df);
     void wipe_node(node_t& n);
-    void spawn_setup(uint32_t attempt);
+    void spawn_setup();
 
     // clients
     client_t& add_client(client_kind kind, uint32_t stream, bool idempotent);
@@ -406,8 +406,8 @@ private:
     bool status_asked_ = false;  // a cluster's liveness failure first asks the nodes' status
     uint64_t stream_seals_ = 0;  // seal attempts (a cluster's go round the nodes)
     uint32_t setup_attempts_ = 0;
-    std::set<writer_seq> durable_;  // events some durable write holds (log entry or data)
-    // Cluster: per node, every event a durable write on its disk ever held (Raft entry or data).
+    // Per node (one when standalone), every event a durable write on its disk ever held: a log
+    // or Raft entry, or segment data (the acknowledgement oracle).
     std::vector<std::set<writer_seq>> durable_by_node_;
     // Cluster: what a wiped node durably held when its disk was lost (it still counts as a copy
     // of those events for the quorum oracle: the budget allows one such loss).
@@ -415,7 +415,6 @@ private:
     std::map<std::tuple<uint32_t, uint64_t, uint32_t>, uint32_t> votes_;  // (group, term, node)
     bool ack_oracle_ = false;  // where the disk model reports durable writes (Tier A)
     std::map<std::pair<uint32_t, uint32_t>, link_t> node_links_;  // (from, to) node links
-    disk_faults disk_faults_;  // the armed disk faults of the safety phase
     // Permanent faults (disk wipe, corruption of durable data) must leave every acknowledged
     // entry an intact copy (simulation-spec.md 7.6): (replicas - 1) / 2 of them per group.
     struct fault_budget {
@@ -1433,7 +1432,7 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
                                  op.id.writer, op.id.seq, double(now() - 3600LL * 1000 * ms) / 1e9,
                                  copies, k_.nodes));
             }
-        } else if (ack_oracle_ && !durable_.count({op.id.writer, op.id.seq})) {
+        } else if (ack_oracle_ && !durable_by_node_[0].count({op.id.writer, op.id.seq})) {
             auto full = durable_events();
             fail(verdict::correctness,
                  fmt::format("acknowledged before durable: writer={} seq={} was acknowledged at "
@@ -1544,11 +1543,11 @@ void world::observe(client_t& c, const client::event& ev) {
 
 // -- phases ------------------------------------------------------------------------------------
 
-void world::spawn_setup(uint32_t attempt) {
-    ++setup_attempts_;
-    auto& n = nodes_[attempt % nodes_.size()];
+// Asks the nodes in turn (a cluster's first attempts may meet no leader yet).
+void world::spawn_setup() {
+    auto& n = nodes_[setup_attempts_++ % nodes_.size()];
     if (!n.up) {
-        at(now() + 500 * ms, [this] { spawn_setup(setup_attempts_); });
+        at(now() + 500 * ms, [this] { spawn_setup(); });
         return;
     }
     sys_->spawn(setup_impl, this, n.actors.endpoint, k_.streams, k_.segments);
@@ -1558,7 +1557,7 @@ void world::on_setup(caf::expected<std::vector<stream_info>> infos) {
     if (!infos) {
         // A cluster elects its first leaders while the setup runs: ask again for a while.
         if (cluster() && setup_attempts_ < 60) {
-            at(now() + 500 * ms, [this] { spawn_setup(setup_attempts_); });
+            at(now() + 500 * ms, [this] { spawn_setup(); });
             return;
         }
         fail(verdict::invalid, "setup failed: " + render_error(infos.error()));
@@ -2074,7 +2073,7 @@ std::string world::lagging() const {
 // order and duplicates seen by one reader.
 // Feeds the acknowledgement oracle: every event inside a write that just became durable.
 void world::note_durable(uint32_t node, const storage::write_batch& b) {
-    auto& into = cluster() ? durable_by_node_[node] : durable_;
+    auto& into = durable_by_node_[node];
     for (const auto& op : b.ops) {
         if (op.type == storage::write_batch::kind::put) {
             stored_events(op.key, op.value, into);
@@ -2352,7 +2351,6 @@ run_result world::run() {
     df.sync_error_den = f.sync_error_den;
     df.keep_num = f.keep_num;
     df.keep_den = f.keep_den;
-    disk_faults_ = df;
     // Setup without disk faults.
     auto quiet = df;
     quiet.sync_error_num = 0;
@@ -2373,7 +2371,7 @@ run_result world::run() {
         start_node(n);
     }
     if (!done_) {
-        spawn_setup(0);
+        spawn_setup();
     }
     bool armed = false;
     while (!done_) {

@@ -411,6 +411,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             op.last_event_number = b.last_event_number;
             op.event_count = b.event_count;
             op.writer_epoch = b.writer_epoch;
+            op.client_last = b.client_last;
             op.data = std::move(b.data);
             if (auto err = admit(self, op)) {
                 return err;

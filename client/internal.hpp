@@ -21,12 +21,19 @@ using write_atom = caf::atom_constant<caf::atom("wwrite")>;
 using fetch_atom = caf::atom_constant<caf::atom("rfetch")>;
 /// Ask the writer actor to answer once everything queued is acknowledged or failed.
 using wflush_atom = caf::atom_constant<caf::atom("wflush")>;
+/// Asks a writer with a stable id to open its session on every segment; answers the highest
+/// client number stored for the id (outgoing::client_number) over them, or no_event_number.
+using wsessions_atom = caf::atom_constant<caf::atom("wsessions")>;
 
 /// One event for the writer actor: `(write_atom, outgoing)`.
 struct outgoing {
     uint32_t segment_index = 0;
     std::string framed;  // one framed event
     ack_callback done;
+    /// The number the caller gave the event (RPC writers), or no_event_number. Numbers grow with
+    /// every event of the writer; with a stable writer id, an event whose number the segment
+    /// already stored for the id (a resend after a lost connection) is acknowledged, not stored.
+    int64_t client_number = no_event_number;
 };
 
 /// Connection parameters shared by the factory, writers and readers.

@@ -38,6 +38,7 @@ struct budget {
 struct queued {
     std::string framed;
     ack_callback done;
+    int64_t client_number = no_event_number;
 };
 
 struct block_in_flight {
@@ -51,6 +52,8 @@ struct segment_writer {
     bool ready = true;           // false until the writer session is open (stable ids only)
     bool setup_pending = false;  // a session request is in flight
     uint32_t epoch = 0;
+    /// From the session: the highest client number stored for this id (outgoing::client_number).
+    int64_t client_stored = no_event_number;
     std::deque<queued> queue;
     std::deque<block_in_flight> in_flight;
     size_t sent = 0;    // how many of in_flight were sent in the current generation
@@ -74,6 +77,8 @@ struct writer_state {
     std::chrono::milliseconds backoff{50};
     std::vector<segment_writer> segments;
     std::vector<caf::response_promise> flush_waiters;
+    /// Waiting for wsessions_atom: sessions are opened on every segment, also without events.
+    std::vector<caf::response_promise> session_waiters;
     caf::error first_error;
     static inline const char* name = "event_writer";
 };
@@ -147,6 +152,25 @@ void send_block(writer_ptr self, size_t index, const append_block& block) {
 
 void open_session(writer_ptr self, size_t index);
 
+// Answers wsessions_atom once every segment has its session (or failed for good).
+void check_sessions(writer_ptr self) {
+    auto& st = self->state;
+    if (st.session_waiters.empty()) {
+        return;
+    }
+    int64_t stored = no_event_number;
+    for (const auto& seg : st.segments) {
+        if (!seg.ready && !seg.failed) {
+            return;
+        }
+        stored = std::max(stored, seg.client_stored);
+    }
+    for (auto& rp : st.session_waiters) {
+        rp.deliver(stored);
+    }
+    st.session_waiters.clear();
+}
+
 void pump(writer_ptr self, size_t index) {
     auto& st = self->state;
     if (!st.connected) {
@@ -154,7 +178,7 @@ void pump(writer_ptr self, size_t index) {
     }
     auto& seg = st.segments[index];
     if (!seg.ready) {
-        if (!seg.queue.empty()) {
+        if (!seg.queue.empty() || !st.session_waiters.empty()) {
             open_session(self, index);
         }
         return;
@@ -162,6 +186,20 @@ void pump(writer_ptr self, size_t index) {
     while (seg.sent < seg.in_flight.size()) {
         send_block(self, index, seg.in_flight[seg.sent].block);
         ++seg.sent;
+    }
+    // Events the segment already holds (resent by a client after a lost connection): acknowledged
+    // without storing them again. The segment stores a writer's events in the order they were
+    // sent, so every number up to client_stored that was sent to it is stored.
+    while (!seg.queue.empty() && seg.queue.front().client_number != no_event_number &&
+           seg.queue.front().client_number <= seg.client_stored) {
+        block_in_flight b;
+        b.block.data = std::move(seg.queue.front().framed);
+        b.done.push_back(std::move(seg.queue.front().done));
+        seg.queue.pop_front();
+        finish_block(self, b, caf::error{});
+        if (seg.queue.empty() && seg.in_flight.empty()) {
+            check_flush(self);
+        }
     }
     while (seg.in_flight.size() < st.cfg.blocks_in_flight_max && !seg.queue.empty()) {
         block_in_flight b;
@@ -175,6 +213,7 @@ void pump(writer_ptr self, size_t index) {
             auto& q = seg.queue.front();
             b.block.data += q.framed;
             b.done.push_back(std::move(q.done));
+            b.block.client_last = std::max(b.block.client_last, q.client_number);
             ++b.block.event_count;
             seg.queue.pop_front();
         }
@@ -210,7 +249,9 @@ void open_session(writer_ptr self, size_t index) {
                 sg.ready = true;
                 sg.epoch = a.writer_epoch;
                 sg.next_event_number = a.last_event_number + 1;
+                sg.client_stored = a.client_last;
                 pump(self, index);
+                check_sessions(self);
             },
             [=](caf::error& err) {
                 if (gen == self->state.generation) {
@@ -421,6 +462,7 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     seg.in_flight = std::move(keep);
     seg.sent = seg.in_flight.size();
     check_flush(self);
+    check_sessions(self);
 }
 
 caf::behavior writer_impl(writer_ptr self,
@@ -471,8 +513,17 @@ caf::behavior writer_impl(writer_ptr self,
                 check_flush(self);
                 return;
             }
-            seg.queue.push_back(queued{std::move(ev.framed), std::move(ev.done)});
+            seg.queue.push_back(queued{std::move(ev.framed), std::move(ev.done), ev.client_number});
             pump(self, ev.segment_index);
+        },
+        [=](wsessions_atom) -> caf::result<int64_t> {
+            auto rp = self->make_response_promise<int64_t>();
+            self->state.session_waiters.push_back(rp);
+            for (size_t i = 0; i < self->state.segments.size(); ++i) {
+                pump(self, i);
+            }
+            check_sessions(self);
+            return rp;
         },
         [=](wflush_atom) -> caf::result<caf::error, bool> {
             auto rp = self->make_response_promise();

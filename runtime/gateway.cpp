@@ -239,8 +239,11 @@ constexpr size_t writer_unacked_bytes_max = 64ull << 20;
 // connection closed or the client released it).
 class event_writer_impl final : public rpc::EventWriter::Server {
 public:
-    event_writer_impl(caf::actor bridge, caf::actor writer, stream_record rec)
-        : bridge_(std::move(bridge)), writer_(std::move(writer)), rec_(std::move(rec)) {}
+    event_writer_impl(caf::actor bridge, caf::actor writer, stream_record rec, int64_t last_stored)
+        : bridge_(std::move(bridge)),
+          writer_(std::move(writer)),
+          rec_(std::move(rec)),
+          next_number_(last_stored + 1) {}
 
     ~event_writer_impl() { caf::anon_send_exit(writer_, caf::exit_reason::user_shutdown); }
 
@@ -267,9 +270,26 @@ public:
                       "more than 64 MiB of this writer's events are not acknowledged yet");
             return kj::READY_NOW;
         }
-        auto first = next_number_;
         auto count = events.size();
-        next_number_ += count;
+        auto first = ctx.getParams().getFirstEventNumber();
+        if (first < 0) {
+            first = next_number_;
+        } else if (first <= last_used_) {
+            // Explicit numbers may lie below next_number_ (resends after a reconnect) but must
+            // grow within one writer object.
+            set_error(
+                res.initError(), errc::invalid_argument,
+                "event numbers must grow: this writer already used " + std::to_string(last_used_));
+            return kj::READY_NOW;
+        }
+        if (first > INT64_MAX - static_cast<int64_t>(count)) {
+            set_error(res.initError(), errc::invalid_argument, "event number out of range");
+            return kj::READY_NOW;
+        }
+        if (count > 0) {
+            last_used_ = first + static_cast<int64_t>(count) - 1;
+            next_number_ = std::max(next_number_, last_used_ + 1);
+        }
         res.setFirstEventNumber(first);
         res.setCount(count);
         if (count == 0) {
@@ -286,8 +306,10 @@ public:
         st->remaining = count;
         st->fulfiller = kj::mv(paf.fulfiller);
         unacked_bytes_ += bytes;
+        auto number = first;
         for (auto e : events) {
             client::detail::outgoing out;
+            out.client_number = number++;
             auto key = e.getRoutingKey();
             out.segment_index = static_cast<uint32_t>(find_range(
                 rec_.segments, routing_key_hash(std::string_view(key.cStr(), key.size()))));
@@ -334,8 +356,9 @@ private:
     caf::actor bridge_;
     caf::actor writer_;
     stream_record rec_;
-    int64_t next_number_ = 0;
-    size_t unacked_bytes_ = 0;  // on the kj thread only
+    int64_t next_number_ = 0;              // the next number the gateway gives
+    int64_t last_used_ = no_event_number;  // the highest number written through this object
+    size_t unacked_bytes_ = 0;             // on the kj thread only
 };
 
 struct fetched {
@@ -430,6 +453,7 @@ writer_id writer_id_of(std::string_view name) {
 struct opened_writer {
     caf::actor writer;
     stream_record rec;
+    int64_t last_stored = no_event_number;
 };
 
 class pravaha_impl final : public rpc::Pravaha::Server {
@@ -452,33 +476,49 @@ public:
         auto timeout = cfg_.request_timeout;
         auto ep = endpoint();
         auto bridge = bridge_;
-        return answer(on_bridge<opened_writer>(
-                          bridge_,
-                          [=](caf::event_based_actor* self, reply_fn<opened_writer> done) {
-                              self->request(node, timeout, get_stream_atom::value, scope, stream)
-                                  .then(
-                                      [=](stream_record& rec) {
-                                          client::writer_config wc;
-                                          // Without a name a random id, as the C++ client's: an id
-                                          // derived from a counter would repeat after a restart,
-                                          // and the node would take the new events for stored ones.
-                                          auto id = name.empty() ? client::detail::fresh_writer_id()
-                                                                 : writer_id_of(name);
-                                          if (!name.empty()) {
-                                              wc.id = id;
-                                          }
-                                          auto w = client::detail::spawn_writer(self->system(), ep,
-                                                                                node, rec, wc, id);
-                                          done(outcome<opened_writer>{{w, std::move(rec)}, {}});
-                                      },
-                                      [=](caf::error& err) {
-                                          done(outcome<opened_writer>{{}, std::move(err)});
-                                      });
-                          }),
-                      ctx, [bridge](auto res, opened_writer& w) {
-                          res.setWriter(kj::heap<event_writer_impl>(bridge, std::move(w.writer),
-                                                                    std::move(w.rec)));
-                      });
+        return answer(
+            on_bridge<opened_writer>(
+                bridge_,
+                [=](caf::event_based_actor* self, reply_fn<opened_writer> done) {
+                    self->request(node, timeout, get_stream_atom::value, scope, stream)
+                        .then(
+                            [=](stream_record& rec) {
+                                client::writer_config wc;
+                                // Without a name a random id, as the C++ client's: an id
+                                // derived from a counter would repeat after a restart,
+                                // and the node would take the new events for stored ones.
+                                auto id = name.empty() ? client::detail::fresh_writer_id()
+                                                       : writer_id_of(name);
+                                if (!name.empty()) {
+                                    wc.id = id;
+                                }
+                                auto w = client::detail::spawn_writer(self->system(), ep, node, rec,
+                                                                      wc, id);
+                                if (name.empty()) {
+                                    done(outcome<opened_writer>{{w, std::move(rec)}, {}});
+                                    return;
+                                }
+                                // A stable id: its sessions tell what is stored.
+                                self->request(w, timeout, client::detail::wsessions_atom::value)
+                                    .then(
+                                        [=](int64_t last) mutable {
+                                            done(outcome<opened_writer>{{w, std::move(rec), last},
+                                                                        {}});
+                                        },
+                                        [=](caf::error& err) {
+                                            caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+                                            done(outcome<opened_writer>{{}, std::move(err)});
+                                        });
+                            },
+                            [=](caf::error& err) {
+                                done(outcome<opened_writer>{{}, std::move(err)});
+                            });
+                }),
+            ctx, [bridge](auto res, opened_writer& w) {
+                res.setLastEventNumber(w.last_stored);
+                res.setWriter(kj::heap<event_writer_impl>(bridge, std::move(w.writer),
+                                                          std::move(w.rec), w.last_stored));
+            });
     }
 
     kj::Promise<void> openReader(OpenReaderContext ctx) override {

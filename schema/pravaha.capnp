@@ -41,10 +41,16 @@ interface Pravaha {
   # The bootstrap capability.
   streamManager @0 () -> (manager :StreamManager);
 
-  # A writer of one stream. With a `writerId`, the node keeps that writer's session: events
-  # written under the id continue after the last one stored under it, and an older writer
-  # opened with the same id is fenced (`writer_fenced`). Empty: a fresh id.
-  openWriter @1 (scope :Text, stream :Text, writerId :Text) -> (writer :EventWriter, error :Error);
+  # A writer of one stream. With a `writerId` the node keeps that writer's session: an older
+  # writer opened with the same id is fenced (`writer_fenced`), and `lastEventNumber` is the
+  # highest event number of the id that is stored (-1: none). A client that lost its connection
+  # opens the writer again with the same id and writes the calls it got no answer for again,
+  # with the same numbers: what was stored is acknowledged, not stored twice. A call answered
+  # with an error is not written again under its numbers (some of its events may be stored, and
+  # later ones may follow): write its events again without numbers. Empty `writerId`: a fresh
+  # random id (no resends across connections).
+  openWriter @1 (scope :Text, stream :Text, writerId :Text)
+      -> (writer :EventWriter, lastEventNumber :Int64, error :Error);
 
   # A reader of every segment of one stream, from its head or its current tail.
   openReader @2 (scope :Text, stream :Text, fromTail :Bool) -> (reader :EventReader, error :Error);
@@ -57,10 +63,13 @@ struct Event {
 
 interface EventWriter {
   # Writes the events and answers once every one of them is durable (or failed). Events get
-  # consecutive numbers per writer, starting at 0: the answer carries the first and the count.
-  # At most 10,000 events and 16 MiB per call; at most 64 MiB unacknowledged per writer
-  # (beyond: `overloaded`, write again later).
-  write @0 (events :List(Event)) -> (firstEventNumber :Int64, count :UInt32, error :Error);
+  # consecutive numbers: from `firstEventNumber` when it is >= 0 (the client numbers its events;
+  # numbers must grow from call to call of one writer object: else `invalid_argument`), else
+  # after the highest number used so far (at first `lastEventNumber` + 1 of openWriter). The
+  # answer carries the first number and the count. At most 10,000 events and 16 MiB per call;
+  # at most 64 MiB unacknowledged per writer (beyond: `overloaded`, write again later).
+  write @0 (events :List(Event), firstEventNumber :Int64 = -1)
+      -> (firstEventNumber :Int64, count :UInt32, error :Error);
   # Answers once everything written before is acknowledged or failed.
   flush @1 () -> (error :Error);
 }

@@ -22,6 +22,7 @@ struct ContainerOp {
   eventCount @7 :UInt32;
   payload @8 :Data;   # framed events (8-byte header each)
   writerEpoch @9 :UInt32;  # the writer session an append belongs to (0: no session)
+  clientLast @10 :Int64 = -1;  # the client's own number of the block's last event (-1: none)
 }
 
 struct LogEntry {

@@ -59,6 +59,7 @@ std::string encode_log_entry(const std::vector<container_op>& ops) {
         b.setLastEventNumber(op.last_event_number);
         b.setEventCount(op.event_count);
         b.setWriterEpoch(op.writer_epoch);
+        b.setClientLast(op.client_last);
         if (!op.data.empty()) {
             b.setPayload(
                 kj::arrayPtr(reinterpret_cast<const kj::byte*>(op.data.data()), op.data.size()));
@@ -86,6 +87,7 @@ caf::expected<std::vector<container_op>> decode_log_entry(std::string_view bytes
                 op.last_event_number = o.getLastEventNumber();
                 op.event_count = o.getEventCount();
                 op.writer_epoch = o.getWriterEpoch();
+                op.client_last = o.getClientLast();
                 auto p = o.getPayload();
                 op.data.assign(reinterpret_cast<const char*>(p.begin()), p.size());
                 ops.push_back(std::move(op));

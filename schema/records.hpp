@@ -26,6 +26,8 @@ struct container_op {
     int64_t last_event_number = 0;
     uint32_t event_count = 0;
     uint32_t writer_epoch = 0;
+    /// The number the client gave the block's last event (RPC writers), or no_event_number.
+    int64_t client_last = -1;
     std::string data;
 };
 

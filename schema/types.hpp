@@ -67,6 +67,10 @@ struct append_block {
     uint32_t event_count = 0;
     /// The writer's session on this segment (from setup_writer_atom); 0 = no session.
     uint32_t writer_epoch = 0;
+    /// The number the client gave the block's last event (RPC writers number their events
+    /// themselves, across segments), or no_event_number. The segment keeps the highest per writer,
+    /// so that a writer reopened after a lost connection can tell which of its events are stored.
+    int64_t client_last = no_event_number;
     std::string data;
 };
 
@@ -81,6 +85,9 @@ struct append_ack {
     /// The answer to setup_writer_atom: the new session's epoch (last_event_number is then the
     /// last event stored for this writer id on the segment, or no_event_number).
     uint32_t writer_epoch = 0;
+    /// With setup_writer_atom: the highest client number stored for this writer id on the segment
+    /// (see append_block::client_last), or no_event_number.
+    int64_t client_last = no_event_number;
 };
 
 struct read_request {
@@ -132,12 +139,12 @@ typename Inspector::result_type inspect(Inspector& f, stream_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_block& x) {
     return f(caf::meta::type_name("pravaha.append_block"), x.key, x.writer, x.first_event_number,
-             x.last_event_number, x.event_count, x.writer_epoch, x.data);
+             x.last_event_number, x.event_count, x.writer_epoch, x.client_last, x.data);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_ack& x) {
     return f(caf::meta::type_name("pravaha.append_ack"), x.key, x.writer, x.last_event_number,
-             x.end_offset, x.appended_events, x.writer_epoch);
+             x.end_offset, x.appended_events, x.writer_epoch, x.client_last);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, read_request& x) {

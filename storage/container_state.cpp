@@ -14,10 +14,13 @@ namespace {
 
 // Writer attribute: last event number (8 bytes), then the session epoch (4 bytes). Values of
 // 8 bytes (written before sessions existed) mean epoch 0.
-std::string encode_writer(int64_t last, uint32_t epoch) {
+// A writer attribute: last event number (8 bytes), session epoch (4), highest client number (8).
+// Older records hold only the first one or two.
+std::string encode_writer(int64_t last, uint32_t epoch, int64_t client_last) {
     std::string out;
     keys::put_u64(out, static_cast<uint64_t>(last));
     keys::put_u32(out, epoch);
+    keys::put_u64(out, static_cast<uint64_t>(client_last));
     return out;
 }
 
@@ -102,7 +105,7 @@ caf::error container_state::open() {
         return err ? err : decode_err;
     }
     err = store_.scan("W", "X", [&](std::string_view k, std::string_view v) {
-        if (k.size() != 33 || (v.size() != 8 && v.size() != 12)) {
+        if (k.size() != 33 || (v.size() != 8 && v.size() != 12 && v.size() != 20)) {
             decode_err = caf::make_error(errc::malformed_message, "bad writer attribute");
             return false;
         }
@@ -112,8 +115,9 @@ caf::error container_state::open() {
             writer_id w{keys::get_u64(k, 17), keys::get_u64(k, 25)};
             auto& ws = it->second.writers[w];
             ws.last = static_cast<int64_t>(keys::get_u64(v, 0));
-            ws.epoch =
-                v.size() == 12 ? static_cast<uint32_t>(keys::get_u64(v, 4) & 0xffffffffu) : 0;
+            ws.epoch = v.size() >= 12 ? keys::get_u32(v, 8) : 0;
+            ws.client_last =
+                v.size() == 20 ? static_cast<int64_t>(keys::get_u64(v, 12)) : no_event_number;
         }
         return true;
     });
@@ -296,7 +300,7 @@ container_state::applied_entry container_state::apply(uint64_t index,
         }
         if (auto w = it->second.writers.find(writer); w != it->second.writers.end()) {
             out.writes.put(keys::writer(key, writer),
-                           encode_writer(w->second.last, w->second.epoch));
+                           encode_writer(w->second.last, w->second.epoch, w->second.client_last));
         }
     }
     dirty_meta_.clear();
@@ -452,6 +456,7 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
     seg.meta.length += static_cast<int64_t>(data.size());
     auto& ws = seg.writers[op.writer];
     ws.last = op.last_event_number;
+    ws.client_last = std::max(ws.client_last, op.client_last);
     dirty_meta_.insert(op.key);  // written once per entry, by apply
     dirty_writers_.emplace(op.key, op.writer);
     ack.end_offset = seg.meta.length;
@@ -475,8 +480,9 @@ op_result container_state::apply_setup_writer(const container_op& op, write_batc
                 {}};
     }
     ++ws.epoch;
-    batch.put(keys::writer(op.key, op.writer), encode_writer(ws.last, ws.epoch));
-    return {{}, append_ack{op.key, op.writer, ws.last, seg.meta.length, 0, ws.epoch}};
+    batch.put(keys::writer(op.key, op.writer), encode_writer(ws.last, ws.epoch, ws.client_last));
+    return {{},
+            append_ack{op.key, op.writer, ws.last, seg.meta.length, 0, ws.epoch, ws.client_last}};
 }
 
 caf::expected<segment_meta> container_state::status(const segment_key& key) const {

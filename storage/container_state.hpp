@@ -96,10 +96,12 @@ public:
     size_t segment_count() const { return segments_.size(); }
 
 private:
-    /// Per writer id: its last stored event number and its current session (epoch).
+    /// Per writer id: its last stored event number, its current session (epoch) and the highest
+    /// number its client gave a stored event.
     struct writer_state {
         int64_t last = no_event_number;
         uint32_t epoch = 0;
+        int64_t client_last = no_event_number;  ///< highest client number stored (RPC writers)
     };
     struct segment {
         segment_meta meta;

@@ -12,6 +12,7 @@ TEST_CASE("log entries round-trip through the capnp codec", "[schema]") {
     a.first_event_number = 10;
     a.last_event_number = 11;
     a.event_count = 2;
+    a.client_last = 99;
     frame_event(a.data, "hello");
     frame_event(a.data, std::string(1000, 'x'));
     container_op s;
@@ -26,8 +27,10 @@ TEST_CASE("log entries round-trip through the capnp codec", "[schema]") {
     CHECK((*ops)[0].writer == a.writer);
     CHECK((*ops)[0].first_event_number == 10);
     CHECK((*ops)[0].last_event_number == 11);
+    CHECK((*ops)[0].client_last == 99);
     CHECK((*ops)[0].data == a.data);
     CHECK((*ops)[1].type == container_op::kind::seal_segment);
+    CHECK((*ops)[1].client_last == no_event_number);  // the schema's default: none
 }
 
 TEST_CASE("malformed records give malformed_message and never crash", "[schema]") {

@@ -288,6 +288,47 @@ TEST_CASE("writer sessions continue numbering, fence older sessions and survive 
     CHECK(events_of(*all) == std::vector<std::string>{"a", "b", "c", "d"});
 }
 
+TEST_CASE("a writer's highest client number survives recovery and log replay", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    auto setup = [&] {
+        container_op op;
+        op.type = container_op::kind::setup_writer;
+        op.key = seg;
+        op.writer = w1;
+        auto r = commit(*f.log, *f.state, {op});
+        REQUIRE(!r[0].error);
+        return r[0].ack;
+    };
+    CHECK(setup().client_last == no_event_number);
+    auto a = append_op(0, {"a", "b"});
+    a.writer_epoch = 1;
+    a.client_last = 17;  // the client numbered its events across segments: 16 and 17 landed here
+    CHECK(!commit(*f.log, *f.state, {a})[0].error);
+    auto second = setup();
+    CHECK(second.client_last == 17);
+    CHECK(second.last_event_number == 1);
+    // A resend of the same block (a client that lost its connection) stores nothing and does not
+    // lower the number; a later block raises it.
+    auto again = append_op(0, {"a", "b"});
+    again.writer_epoch = 2;
+    again.client_last = 17;
+    CHECK(commit(*f.log, *f.state, {again})[0].ack.appended_events == 0);
+    auto b = append_op(2, {"c"});
+    b.writer_epoch = 2;
+    b.client_last = 40;
+    CHECK(!commit(*f.log, *f.state, {b})[0].error);
+    f.open();  // from the applied state
+    CHECK(setup().client_last == 40);
+    // From the log alone: an entry logged but not applied is replayed with its client number.
+    auto c = append_op(3, {"d"});
+    c.writer_epoch = 3;
+    c.client_last = 41;
+    REQUIRE(f.log->append(encode_log_entry({c}), f.state->applied_index()));
+    f.open();
+    CHECK(setup().client_last == 41);
+}
+
 TEST_CASE("a resent block that is stored already is acknowledged even after a seal", "[storage]") {
     fixture f;
     commit(*f.log, *f.state, {create_op()});

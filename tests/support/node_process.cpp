@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -122,9 +124,35 @@ void node_process::kill_hard() {
     pid_ = -1;
 }
 
+namespace {
+
+// Whether every thread of `pid` is stopped (state T in /proc/<pid>/task/<tid>/stat).
+bool all_threads_stopped(pid_t pid) {
+    auto dir = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(dir, ec)) {
+        std::ifstream in(task.path() / "stat");
+        std::string line;
+        std::getline(in, line);
+        auto paren = line.rfind(')');
+        if (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'T') {
+            return false;
+        }
+    }
+    return !ec;
+}
+
+}  // namespace
+
 void node_process::pause() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGSTOP);
+    if (pid_ <= 0) {
+        return;
+    }
+    ::kill(pid_, SIGSTOP);
+    // The signal stops the threads asynchronously; one still running could take what the test
+    // sends next.
+    for (int i = 0; i < 2000 && !all_threads_stopped(pid_); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
 }
 

@@ -10,6 +10,7 @@
 #include <caf/io/middleman_actor.hpp>
 
 #include <deque>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -102,13 +103,18 @@ caf::actor spawn_writer(caf::actor_system& sys,
                         const writer_config& cfg,
                         writer_id id);
 
+/// Where a reader starts in each segment (segment id value -> offset of an event boundary).
+using start_offsets = std::map<uint64_t, int64_t>;
+
 /// The reader actor behind `event_reader`: `(fetch_atom, uint32_t wait_ms)` answers with
-/// `(std::deque<event>, bool at_end)`.
+/// `(std::deque<event>, bool at_end)`. Segments listed in `offsets` start there, the others at
+/// `from`.
 caf::actor spawn_reader(caf::actor_system& sys,
                         const endpoint_info& ep,
                         transport::node_actor node,
                         const stream_info& info,
-                        start_position from);
+                        start_position from,
+                        start_offsets offsets = {});
 
 std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
                                           const endpoint_info& ep,

@@ -274,7 +274,8 @@ caf::behavior reader_impl(reader_ptr self,
                           endpoint_info ep,
                           transport::node_actor node,
                           stream_info info,
-                          start_position from) {
+                          start_position from,
+                          start_offsets offsets) {
     auto& st = self->state;
     st.ep = std::move(ep);
     st.node = std::move(node);
@@ -284,6 +285,9 @@ caf::behavior reader_impl(reader_ptr self,
         segment_reader r;
         r.key = segment_key{info.record.uid, s.id};
         r.offset = from == start_position::tail ? s.length : 0;
+        if (auto it = offsets.find(s.id.value); it != offsets.end()) {
+            r.offset = it->second;
+        }
         st.segments.push_back(r);
     }
     attach_store(self);
@@ -338,7 +342,7 @@ public:
                   const stream_info& info,
                   start_position from)
         : sys_(sys), ep_(ep) {
-        actor_ = sys.spawn(reader_impl, ep, std::move(node), info, from);
+        actor_ = sys.spawn(reader_impl, ep, std::move(node), info, from, start_offsets{});
     }
 
     ~reader_facade() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
@@ -384,8 +388,9 @@ caf::actor spawn_reader(caf::actor_system& sys,
                         const endpoint_info& ep,
                         transport::node_actor node,
                         const stream_info& info,
-                        start_position from) {
-    return sys.spawn(reader_impl, ep, std::move(node), info, from);
+                        start_position from,
+                        start_offsets offsets) {
+    return sys.spawn(reader_impl, ep, std::move(node), info, from, std::move(offsets));
 }
 
 std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,

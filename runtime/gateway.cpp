@@ -369,8 +369,8 @@ struct fetched {
 // A reader capability: the client's reader actor inside the node, one `next` at a time.
 class event_reader_impl final : public rpc::EventReader::Server {
 public:
-    event_reader_impl(caf::actor bridge, caf::actor reader)
-        : bridge_(std::move(bridge)), reader_(std::move(reader)) {}
+    event_reader_impl(caf::actor bridge, caf::actor reader, client::detail::start_offsets position)
+        : bridge_(std::move(bridge)), reader_(std::move(reader)), position_(std::move(position)) {}
 
     ~event_reader_impl() { caf::anon_send_exit(reader_, caf::exit_reason::user_shutdown); }
 
@@ -406,6 +406,7 @@ public:
                 auto res = ctx.getResults();
                 if (r.error) {
                     set_error(res.initError(), r.error);
+                    fill_position(res);
                     return;
                 }
                 for (auto& e : r.value.events) {
@@ -427,14 +428,28 @@ private:
                                         e.payload.size()));
             out.setSegmentId(e.segment.value);
             out.setOffset(e.offset);
+            position_[e.segment.value] =
+                e.offset + event_header_bytes + static_cast<int64_t>(e.payload.size());
             buffer_.pop_front();
         }
         res.setAtEnd(at_end_ && buffer_.empty());
+        fill_position(res);
+    }
+
+    void fill_position(rpc::EventReader::NextResults::Builder res) {
+        auto list = res.initPosition(static_cast<unsigned>(position_.size()));
+        unsigned i = 0;
+        for (const auto& [seg, offset] : position_) {
+            list[i].setSegmentId(seg);
+            list[i].setOffset(offset);
+            ++i;
+        }
     }
 
     caf::actor bridge_;
     caf::actor reader_;
     std::deque<client::event> buffer_;
+    client::detail::start_offsets position_;  // after the last event answered, per segment
     bool at_end_ = false;
     bool busy_ = false;
 };
@@ -455,6 +470,39 @@ struct opened_writer {
     stream_record rec;
     int64_t last_stored = no_event_number;
 };
+
+struct opened_reader {
+    caf::actor reader;
+    client::detail::start_offsets start;
+};
+
+// Where a reader starts in every segment of the stream: at `asked` where listed (checked against
+// the stream), else at the head or the tail.
+caf::expected<client::detail::start_offsets> start_of(const stream_info& info,
+                                                      bool from_tail,
+                                                      const client::detail::start_offsets& asked) {
+    client::detail::start_offsets start;
+    for (const auto& seg : info.segments) {
+        start[seg.id.value] = from_tail ? seg.length : 0;
+    }
+    for (const auto& [seg, offset] : asked) {
+        auto it = std::find_if(info.segments.begin(), info.segments.end(),
+                               [seg = seg](const segment_status& s) { return s.id.value == seg; });
+        if (it == info.segments.end()) {
+            return caf::make_error(errc::invalid_argument,
+                                   "segment " + std::to_string(seg) + " is not part of stream " +
+                                       info.record.scope + "/" + info.record.name);
+        }
+        if (offset < 0 || offset > it->length) {
+            return caf::make_error(errc::bad_offset, "offset " + std::to_string(offset) +
+                                                         " is outside segment " +
+                                                         std::to_string(seg) + " (length " +
+                                                         std::to_string(it->length) + ")");
+        }
+        start[seg] = offset;
+    }
+    return start;
+}
 
 class pravaha_impl final : public rpc::Pravaha::Server {
 public:
@@ -525,28 +573,40 @@ public:
         auto p = ctx.getParams();
         auto scope = text(p.getScope());
         auto stream = text(p.getStream());
-        auto from = p.getFromTail() ? client::start_position::tail : client::start_position::head;
+        auto from_tail = p.getFromTail();
+        client::detail::start_offsets asked;
+        for (auto pos : p.getPosition()) {
+            asked[pos.getSegmentId()] = pos.getOffset();
+        }
         auto node = node_;
         auto timeout = cfg_.request_timeout;
         auto ep = endpoint();
         auto bridge = bridge_;
         return answer(
-            on_bridge<caf::actor>(
+            on_bridge<opened_reader>(
                 bridge_,
-                [=](caf::event_based_actor* self, reply_fn<caf::actor> done) {
+                [=](caf::event_based_actor* self, reply_fn<opened_reader> done) {
                     self->request(node, timeout, stream_info_atom::value, scope, stream)
                         .then(
                             [=](stream_info& info) {
-                                done(outcome<caf::actor>{client::detail::spawn_reader(
-                                                             self->system(), ep, node, info, from),
-                                                         {}});
+                                auto start = start_of(info, from_tail, asked);
+                                if (!start) {
+                                    done(outcome<opened_reader>{{}, std::move(start.error())});
+                                    return;
+                                }
+                                auto from = from_tail ? client::start_position::tail
+                                                      : client::start_position::head;
+                                auto r = client::detail::spawn_reader(self->system(), ep, node,
+                                                                      info, from, *start);
+                                done(outcome<opened_reader>{{r, std::move(*start)}, {}});
                             },
                             [=](caf::error& err) {
-                                done(outcome<caf::actor>{{}, std::move(err)});
+                                done(outcome<opened_reader>{{}, std::move(err)});
                             });
                 }),
-            ctx, [bridge](auto res, caf::actor& reader) {
-                res.setReader(kj::heap<event_reader_impl>(bridge, std::move(reader)));
+            ctx, [bridge](auto res, opened_reader& r) {
+                res.setReader(
+                    kj::heap<event_reader_impl>(bridge, std::move(r.reader), std::move(r.start)));
             });
     }
 

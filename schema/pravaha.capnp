@@ -52,8 +52,12 @@ interface Pravaha {
   openWriter @1 (scope :Text, stream :Text, writerId :Text)
       -> (writer :EventWriter, lastEventNumber :Int64, error :Error);
 
-  # A reader of every segment of one stream, from its head or its current tail.
-  openReader @2 (scope :Text, stream :Text, fromTail :Bool) -> (reader :EventReader, error :Error);
+  # A reader of every segment of one stream, from its head or its current tail, or from a
+  # `position` a reader answered (its `next` results): segments listed there start at their
+  # offset, the others at the head or tail. An offset beyond a segment's length: `bad_offset`; a
+  # segment not in the stream: `invalid_argument`.
+  openReader @2 (scope :Text, stream :Text, fromTail :Bool, position :List(SegmentPosition))
+      -> (reader :EventReader, error :Error);
 }
 
 struct Event {
@@ -74,6 +78,11 @@ interface EventWriter {
   flush @1 () -> (error :Error);
 }
 
+struct SegmentPosition {
+  segmentId @0 :UInt64;
+  offset @1 :Int64;    # where the next event of the segment starts
+}
+
 struct ReadEvent {
   payload @0 :Data;
   segmentId @1 :UInt64;
@@ -84,7 +93,10 @@ interface EventReader {
   # Up to `maxEvents` events, waiting up to `timeoutMs` when none is there. With timeout 0 an
   # empty answer means the reader caught up with everything stored when it asked. `atEnd`: the
   # stream is sealed and fully read.
-  next @0 (maxEvents :UInt32, timeoutMs :UInt32) -> (events :List(ReadEvent), atEnd :Bool, error :Error);
+  # `position`: where the reader stands after these events, one entry per segment; a reader
+  # opened there continues with the event after the last one answered (after a reconnect too).
+  next @0 (maxEvents :UInt32, timeoutMs :UInt32)
+      -> (events :List(ReadEvent), atEnd :Bool, error :Error, position :List(SegmentPosition));
 }
 
 interface StreamManager {

@@ -219,39 +219,74 @@ TEST_CASE("RPC writers and a reader move 10000 events exactly once in per-key or
     }
     kj::joinPromises(calls.releaseAsArray()).wait(ws);
 
-    auto open_reader = boot.openReaderRequest();
-    open_reader.setScope("rpc");
-    open_reader.setStream("flow");
-    auto opened = open_reader.send().wait(ws);
-    REQUIRE(rpc_client::error_of(opened) == "");
-    auto reader = opened.getReader();
+    // Two readers one after the other: the first stops after about 3000 events, the second
+    // opens at the first one's last answered position and reads the rest.
     std::map<std::pair<int, int>, int> last;  // (writer, key) -> last seq
     std::set<std::pair<int, int>> seen;
-    for (;;) {
-        auto next = reader.nextRequest();
-        next.setMaxEvents(1000);
-        next.setTimeoutMs(0);
-        auto got = next.send().wait(ws);
-        REQUIRE(rpc_client::error_of(got) == "");
-        if (got.getEvents().size() == 0) {
-            break;  // caught up
-        }
-        for (auto e : got.getEvents()) {
-            std::string text(reinterpret_cast<const char*>(e.getPayload().begin()),
-                             e.getPayload().size());
-            auto colon = text.find(':');
-            int w = std::stoi(text.substr(0, colon));
-            int seq = std::stoi(text.substr(colon + 1));
-            REQUIRE(seen.insert({w, seq}).second);  // exactly once
-            auto key = std::make_pair(w, seq % keys);
-            auto it = last.find(key);
-            if (it != last.end()) {
-                REQUIRE(it->second < seq);  // per-key order
+    std::vector<std::pair<uint64_t, int64_t>> position;
+    auto read_from = [&](bool resume, size_t stop_after) {
+        auto open_reader = boot.openReaderRequest();
+        open_reader.setScope("rpc");
+        open_reader.setStream("flow");
+        if (resume) {
+            auto list = open_reader.initPosition(static_cast<unsigned>(position.size()));
+            for (unsigned i = 0; i < position.size(); ++i) {
+                list[i].setSegmentId(position[i].first);
+                list[i].setOffset(position[i].second);
             }
-            last[key] = seq;
         }
-    }
+        auto opened = open_reader.send().wait(ws);
+        REQUIRE(rpc_client::error_of(opened) == "");
+        auto reader = opened.getReader();
+        while (seen.size() < stop_after) {
+            auto next = reader.nextRequest();
+            next.setMaxEvents(700);
+            next.setTimeoutMs(0);
+            auto got = next.send().wait(ws);
+            REQUIRE(rpc_client::error_of(got) == "");
+            REQUIRE(got.getPosition().size() == 4);
+            position.clear();
+            for (auto p : got.getPosition()) {
+                position.emplace_back(p.getSegmentId(), p.getOffset());
+            }
+            if (got.getEvents().size() == 0) {
+                break;  // caught up
+            }
+            for (auto e : got.getEvents()) {
+                std::string text(reinterpret_cast<const char*>(e.getPayload().begin()),
+                                 e.getPayload().size());
+                auto colon = text.find(':');
+                int w = std::stoi(text.substr(0, colon));
+                int seq = std::stoi(text.substr(colon + 1));
+                REQUIRE(seen.insert({w, seq}).second);  // exactly once
+                auto key = std::make_pair(w, seq % keys);
+                auto it = last.find(key);
+                if (it != last.end()) {
+                    REQUIRE(it->second < seq);  // per-key order
+                }
+                last[key] = seq;
+            }
+        }
+    };
+    read_from(false, 3000);
+    CHECK(seen.size() >= 3000);
+    CHECK(seen.size() < writers * per_writer);
+    read_from(true, SIZE_MAX);
     CHECK(seen.size() == writers * per_writer);
+
+    // Positions that do not fit the stream.
+    for (auto [seg, offset, expected] :
+         {std::tuple<uint64_t, int64_t, std::string>{position[0].first, 1ll << 40, "bad_offset"},
+          {position[0].first, -1, "bad_offset"},
+          {12345, 0, "invalid_argument"}}) {
+        auto open_reader = boot.openReaderRequest();
+        open_reader.setScope("rpc");
+        open_reader.setStream("flow");
+        auto list = open_reader.initPosition(1);
+        list[0].setSegmentId(seg);
+        list[0].setOffset(offset);
+        CHECK(rpc_client::error_of(open_reader.send().wait(ws)) == expected);
+    }
 }
 
 namespace {

@@ -366,6 +366,16 @@ struct fetched {
     bool at_end = false;
 };
 
+void fill_position(capnp::List<rpc::SegmentPosition>::Builder out,
+                   const client::detail::start_offsets& position) {
+    unsigned i = 0;
+    for (const auto& [seg, offset] : position) {
+        out[i].setSegmentId(seg);
+        out[i].setOffset(offset);
+        ++i;
+    }
+}
+
 // A reader capability: the client's reader actor inside the node, one `next` at a time.
 class event_reader_impl final : public rpc::EventReader::Server {
 public:
@@ -437,13 +447,8 @@ private:
     }
 
     void fill_position(rpc::EventReader::NextResults::Builder res) {
-        auto list = res.initPosition(static_cast<unsigned>(position_.size()));
-        unsigned i = 0;
-        for (const auto& [seg, offset] : position_) {
-            list[i].setSegmentId(seg);
-            list[i].setOffset(offset);
-            ++i;
-        }
+        runtime::fill_position(res.initPosition(static_cast<unsigned>(position_.size())),
+                               position_);
     }
 
     caf::actor bridge_;
@@ -605,6 +610,7 @@ public:
                             });
                 }),
             ctx, [bridge](auto res, opened_reader& r) {
+                fill_position(res.initPosition(static_cast<unsigned>(r.start.size())), r.start);
                 res.setReader(
                     kj::heap<event_reader_impl>(bridge, std::move(r.reader), std::move(r.start)));
             });

@@ -55,9 +55,10 @@ interface Pravaha {
   # A reader of every segment of one stream, from its head or its current tail, or from a
   # `position` a reader answered (its `next` results): segments listed there start at their
   # offset, the others at the head or tail. An offset beyond a segment's length: `bad_offset`; a
-  # segment not in the stream: `invalid_argument`.
+  # segment not in the stream: `invalid_argument`. The answer's `position` is where the reader
+  # starts in every segment.
   openReader @2 (scope :Text, stream :Text, fromTail :Bool, position :List(SegmentPosition))
-      -> (reader :EventReader, error :Error);
+      -> (reader :EventReader, error :Error, position :List(SegmentPosition));
 }
 
 struct Event {

@@ -10,6 +10,14 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js and npm for the TypeScript client (client/typescript): Debian's unless some other
+# installation (e.g. NodeSource, which bundles npm) is already there.
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

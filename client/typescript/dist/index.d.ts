@@ -1,0 +1,214 @@
+import { Conn } from "capnp-es";
+import * as rpc from "./schema/pravaha.js";
+import { TcpTransport } from "./transport.js";
+export { ConnectionLostError } from "./transport.js";
+/** The node's documented error codes (schema/pravaha.capnp, `errc`). */
+export declare const ErrorCode: {
+    readonly invalid_name: 1;
+    readonly invalid_argument: 2;
+    readonly scope_exists: 3;
+    readonly scope_not_found: 4;
+    readonly scope_not_empty: 5;
+    readonly stream_exists: 6;
+    readonly stream_not_found: 7;
+    readonly stream_sealed: 8;
+    readonly stream_not_sealed: 9;
+    readonly segment_not_found: 10;
+    readonly segment_sealed: 11;
+    readonly event_too_large: 12;
+    readonly storage_io: 13;
+    readonly malformed_message: 14;
+    readonly corrupt_data: 15;
+    readonly timeout: 16;
+    readonly unavailable: 17;
+    readonly bad_offset: 18;
+    readonly overloaded: 19;
+    readonly event_number_gap: 20;
+    readonly writer_fenced: 21;
+    readonly not_leader: 22;
+};
+export type ErrorName = keyof typeof ErrorCode;
+/** An error the node answered: `code` and `errorName` are the documented ones. */
+export declare class PravahaError extends Error {
+    readonly code: number;
+    readonly errorName: string;
+    constructor(code: number, errorName: string, message: string);
+}
+/** Where a reader stands in one segment. */
+export interface SegmentPosition {
+    segmentId: bigint;
+    offset: bigint;
+}
+export interface SegmentInfo {
+    id: bigint;
+    keyStart: number;
+    keyEnd: number;
+    length: bigint;
+    sealed: boolean;
+}
+export interface StreamInfo {
+    scope: string;
+    name: string;
+    sealed: boolean;
+    segments: SegmentInfo[];
+}
+export interface ReadEvent {
+    payload: Uint8Array;
+    segmentId: bigint;
+    offset: bigint;
+}
+export interface ConnectOptions {
+    host?: string;
+    port?: number;
+    /** How long one connection attempt may take (ms). Default 5000. */
+    connectTimeoutMs?: number;
+    /** How long writers and readers keep trying to reconnect before they fail (ms). Default 30000. */
+    retryTimeoutMs?: number;
+}
+export interface WriterOptions {
+    /** A stable id: the node fences older writers of the id and a restarted program can continue
+     *  after `lastEventNumber`. Default: a random id (reconnects still resend exactly once). */
+    writerId?: string;
+    /** Write calls in flight at once. Default 16. */
+    maxInFlight?: number;
+    /** Events per write call at most (the node takes 10,000). Default 1000. */
+    maxBatchEvents?: number;
+    /** Bytes per write call at most (the node takes 16 MiB). Default 1 MiB. */
+    maxBatchBytes?: number;
+}
+export interface ReaderOptions {
+    /** Where to start: the stream's head (default), its current tail, or a reader's position. */
+    from?: "head" | "tail" | SegmentPosition[];
+    /** Events fetched per call. Default 1000. */
+    maxBatchEvents?: number;
+}
+/** One TCP connection with its RPC state; replaced as a whole when it is lost. */
+declare class Session {
+    readonly transport: TcpTransport;
+    readonly conn: Conn;
+    readonly root: rpc.Pravaha$Client;
+    readonly manager: rpc.StreamManager$Client;
+    /** Rejects when the connection ends; never resolves. */
+    readonly lost: Promise<never>;
+    private constructor();
+    static open(host: string, port: number, timeoutMs: number): Promise<Session>;
+    get ended(): boolean;
+    /** The call's result, or ConnectionLostError when the connection ends first. */
+    call<T>(p: Promise<T>): Promise<T>;
+    close(): void;
+}
+/** A connection to a Pravaha node. Lost connections are replaced on the next call. */
+export declare class PravahaClient {
+    private session;
+    private opening?;
+    private closed;
+    readonly host: string;
+    readonly port: number;
+    readonly connectTimeoutMs: number;
+    readonly retryTimeoutMs: number;
+    /** @internal use connect() */
+    constructor(session: Session, options: Required<Pick<ConnectOptions, "host" | "port" | "connectTimeoutMs" | "retryTimeoutMs">>);
+    /** @internal The current session, reconnecting once if it was lost. */
+    current(): Promise<Session>;
+    /** @internal Ends the current connection (tests use it to simulate a network failure). */
+    dropConnection(): void;
+    private manage;
+    createScope(scope: string): Promise<void>;
+    deleteScope(scope: string): Promise<void>;
+    listScopes(): Promise<string[]>;
+    /** Creates a stream with `segments` initial segments (default 1). */
+    createStream(scope: string, stream: string, options?: {
+        segments?: number;
+    }): Promise<StreamInfo>;
+    listStreams(scope: string): Promise<string[]>;
+    streamInfo(scope: string, stream: string): Promise<StreamInfo>;
+    sealStream(scope: string, stream: string): Promise<void>;
+    /** Deletes a sealed stream. */
+    deleteStream(scope: string, stream: string): Promise<void>;
+    /** Opens a writer; errors such as stream_not_found are thrown here. */
+    createWriter(scope: string, stream: string, options?: WriterOptions): Promise<EventWriter>;
+    /** Opens a reader; errors such as stream_not_found or bad_offset are thrown here. */
+    createReader(scope: string, stream: string, options?: ReaderOptions): Promise<EventReader>;
+    /** Closes the connection; writers and readers of this client stop working. */
+    close(): void;
+}
+/** Connects to a node's RPC port: "host:port" (default 127.0.0.1:9091) or options. */
+export declare function connect(address?: string | ConnectOptions): Promise<PravahaClient>;
+/**
+ * Writes events to one stream. `write` resolves with the event's number once the event is
+ * durable. When the connection is lost, the writer reconnects, opens its writer id again and
+ * writes the calls that got no answer again with the same numbers: the node stores each event
+ * exactly once. Events with the same routing key keep their order.
+ */
+export declare class EventWriter {
+    readonly writerId: string;
+    private readonly client;
+    private readonly scope;
+    private readonly stream;
+    private readonly maxInFlight;
+    private readonly maxBatchEvents;
+    private readonly maxBatchBytes;
+    private session?;
+    private cap?;
+    private nextNumber;
+    private readonly queue;
+    private readonly inFlight;
+    private scheduled;
+    private recovering;
+    private failure?;
+    private closed;
+    private flushWaiters;
+    /** The highest event number of this writer id that the node held when the writer opened. */
+    lastEventNumber: bigint;
+    /** @internal use PravahaClient.createWriter() */
+    constructor(client: PravahaClient, scope: string, stream: string, options: WriterOptions);
+    /** @internal */
+    open(): Promise<void>;
+    /**
+     * Writes one event; resolves with its event number once it is durable on the node, rejects
+     * with a PravahaError the node answered (the event may then be stored or not: write it again)
+     * or a ConnectionLostError when no connection came back within the retry timeout.
+     */
+    write(routingKey: string, payload: Uint8Array | string): Promise<bigint>;
+    /** Resolves once every event written before is acknowledged or failed. */
+    flush(): Promise<void>;
+    /** Flushes, then releases the writer on the node. */
+    close(): Promise<void>;
+    private schedule;
+    private pump;
+    private send;
+    private settle;
+    private recover;
+    private checkFlush;
+}
+/**
+ * Reads the events of every segment of one stream. After a lost connection it reconnects and
+ * continues after the last event it received.
+ */
+export declare class EventReader {
+    private readonly client;
+    private readonly scope;
+    private readonly stream;
+    private readonly maxBatchEvents;
+    private session?;
+    private cap?;
+    private buffer;
+    private serverPosition;
+    private atEnd;
+    private busy;
+    /** @internal use PravahaClient.createReader() */
+    constructor(client: PravahaClient, scope: string, stream: string, options: ReaderOptions);
+    /** @internal */
+    open(from: "head" | "tail" | SegmentPosition[]): Promise<void>;
+    /**
+     * The next event, waiting up to `timeoutMs` (default 1000) for one; null when none came, or
+     * when the stream is sealed and fully read (see `atEnd`).
+     */
+    next(timeoutMs?: number): Promise<ReadEvent | null>;
+    /** True once the stream is sealed and every event was returned. */
+    get ended(): boolean;
+    /** Where the reader stands after the events returned so far: open a reader there to go on. */
+    position(): SegmentPosition[];
+    close(): void;
+    private fetch;
+}

@@ -1,0 +1,570 @@
+// Pravaha's TypeScript client: scopes and streams, writers that survive lost connections without
+// losing or duplicating events, and readers that continue where they stopped. It speaks the node's
+// Cap'n Proto RPC interface (schema/pravaha.capnp) over TCP.
+import { connect as netConnect } from "node:net";
+import { randomUUID } from "node:crypto";
+import { Conn } from "capnp-es";
+import * as rpc from "./schema/pravaha.js";
+import { ConnectionLostError, TcpTransport } from "./transport.js";
+export { ConnectionLostError } from "./transport.js";
+/** The node's documented error codes (schema/pravaha.capnp, `errc`). */
+export const ErrorCode = {
+    invalid_name: 1,
+    invalid_argument: 2,
+    scope_exists: 3,
+    scope_not_found: 4,
+    scope_not_empty: 5,
+    stream_exists: 6,
+    stream_not_found: 7,
+    stream_sealed: 8,
+    stream_not_sealed: 9,
+    segment_not_found: 10,
+    segment_sealed: 11,
+    event_too_large: 12,
+    storage_io: 13,
+    malformed_message: 14,
+    corrupt_data: 15,
+    timeout: 16,
+    unavailable: 17,
+    bad_offset: 18,
+    overloaded: 19,
+    event_number_gap: 20,
+    writer_fenced: 21,
+    not_leader: 22,
+};
+/** An error the node answered: `code` and `errorName` are the documented ones. */
+export class PravahaError extends Error {
+    code;
+    errorName;
+    constructor(code, errorName, message) {
+        super(`${errorName}: ${message}`);
+        this.name = "PravahaError";
+        this.code = code;
+        this.errorName = errorName;
+    }
+}
+const MAX_EVENT_BYTES = 8 * 1024 * 1024;
+const encoder = new TextEncoder();
+function check(error) {
+    if (error.code !== 0) {
+        throw new PravahaError(error.code, error.name, error.message);
+    }
+}
+function positionsOf(list) {
+    const out = [];
+    for (const p of list) {
+        out.push({ segmentId: p.segmentId, offset: p.offset });
+    }
+    return out;
+}
+function infoOf(info) {
+    const segments = [];
+    for (const s of info.segmentInfos) {
+        segments.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, length: s.length, sealed: s.sealed });
+    }
+    return { scope: info.scope, name: info.name, sealed: info.sealed, segments };
+}
+// Fills the parameters of a call that names one stream.
+function named(scope, stream) {
+    return (p) => {
+        p.scope = scope;
+        p.stream = stream;
+    };
+}
+function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+function parseAddress(address) {
+    if (address === undefined) {
+        return {};
+    }
+    if (typeof address !== "string") {
+        return address;
+    }
+    const colon = address.lastIndexOf(":");
+    if (colon < 0) {
+        return { host: address };
+    }
+    const port = Number(address.slice(colon + 1));
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+        throw new TypeError(`bad address "${address}": expected host:port`);
+    }
+    return { host: address.slice(0, colon) || "127.0.0.1", port };
+}
+/** One TCP connection with its RPC state; replaced as a whole when it is lost. */
+class Session {
+    transport;
+    conn;
+    root;
+    manager;
+    /** Rejects when the connection ends; never resolves. */
+    lost;
+    constructor(transport) {
+        this.transport = transport;
+        this.lost = new Promise((_, reject) => transport.onEnd(reject));
+        this.lost.catch(() => { }); // observed through call()
+        this.conn = new Conn(transport);
+        this.conn.onError = () => transport.close();
+        this.root = this.conn.bootstrap(rpc.Pravaha);
+        this.manager = this.root.streamManager().getManager();
+    }
+    static open(host, port, timeoutMs) {
+        return new Promise((resolve, reject) => {
+            const socket = netConnect({ host, port });
+            const timer = setTimeout(() => {
+                socket.destroy();
+                reject(new ConnectionLostError(`cannot connect to ${host}:${port} within ${timeoutMs} ms`));
+            }, timeoutMs);
+            socket.once("connect", () => {
+                clearTimeout(timer);
+                socket.removeAllListeners("error");
+                resolve(new Session(new TcpTransport(socket)));
+            });
+            socket.once("error", (err) => {
+                clearTimeout(timer);
+                reject(new ConnectionLostError(`cannot connect to ${host}:${port}: ${err.message}`, { cause: err }));
+            });
+        });
+    }
+    get ended() {
+        return this.transport.isEnded;
+    }
+    /** The call's result, or ConnectionLostError when the connection ends first. */
+    call(p) {
+        return Promise.race([p, this.lost]);
+    }
+    close() {
+        this.transport.close();
+    }
+}
+/** A connection to a Pravaha node. Lost connections are replaced on the next call. */
+export class PravahaClient {
+    session;
+    opening;
+    closed = false;
+    host;
+    port;
+    connectTimeoutMs;
+    retryTimeoutMs;
+    /** @internal use connect() */
+    constructor(session, options) {
+        this.session = session;
+        this.host = options.host;
+        this.port = options.port;
+        this.connectTimeoutMs = options.connectTimeoutMs;
+        this.retryTimeoutMs = options.retryTimeoutMs;
+    }
+    /** @internal The current session, reconnecting once if it was lost. */
+    async current() {
+        if (this.closed) {
+            throw new ConnectionLostError("the client is closed");
+        }
+        if (!this.session.ended) {
+            return this.session;
+        }
+        if (this.opening === undefined) {
+            this.opening = Session.open(this.host, this.port, this.connectTimeoutMs).finally(() => {
+                this.opening = undefined;
+            });
+        }
+        const s = await this.opening;
+        if (this.closed) {
+            s.close();
+            throw new ConnectionLostError("the client is closed");
+        }
+        this.session = s;
+        return s;
+    }
+    /** @internal Ends the current connection (tests use it to simulate a network failure). */
+    dropConnection() {
+        this.session.close();
+    }
+    // One StreamManager call on the current connection; the node's error is thrown.
+    async manage(call) {
+        const s = await this.current();
+        const r = await s.call(call(s.manager).promise());
+        check(r.error);
+        return r;
+    }
+    async createScope(scope) {
+        await this.manage((m) => m.createScope((p) => (p.scope = scope)));
+    }
+    async deleteScope(scope) {
+        await this.manage((m) => m.deleteScope((p) => (p.scope = scope)));
+    }
+    async listScopes() {
+        return [...(await this.manage((m) => m.listScopes())).scopes];
+    }
+    /** Creates a stream with `segments` initial segments (default 1). */
+    async createStream(scope, stream, options = {}) {
+        const segments = options.segments ?? 1;
+        if (!Number.isInteger(segments) || segments < 1 || segments > 0xffffffff) {
+            throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", `segments must be a positive integer, got ${segments}`);
+        }
+        const r = await this.manage((m) => m.createStream((p) => {
+            p.scope = scope;
+            p.stream = stream;
+            p.segments = segments;
+        }));
+        return infoOf(r.info);
+    }
+    async listStreams(scope) {
+        return [...(await this.manage((m) => m.listStreams((p) => (p.scope = scope)))).streams];
+    }
+    async streamInfo(scope, stream) {
+        return infoOf((await this.manage((m) => m.streamInfo(named(scope, stream)))).info);
+    }
+    async sealStream(scope, stream) {
+        await this.manage((m) => m.sealStream(named(scope, stream)));
+    }
+    /** Deletes a sealed stream. */
+    async deleteStream(scope, stream) {
+        await this.manage((m) => m.deleteStream(named(scope, stream)));
+    }
+    /** Opens a writer; errors such as stream_not_found are thrown here. */
+    async createWriter(scope, stream, options = {}) {
+        const w = new EventWriter(this, scope, stream, options);
+        await w.open();
+        return w;
+    }
+    /** Opens a reader; errors such as stream_not_found or bad_offset are thrown here. */
+    async createReader(scope, stream, options = {}) {
+        const r = new EventReader(this, scope, stream, options);
+        await r.open(options.from ?? "head");
+        return r;
+    }
+    /** Closes the connection; writers and readers of this client stop working. */
+    close() {
+        this.closed = true;
+        this.session.close();
+    }
+}
+/** Connects to a node's RPC port: "host:port" (default 127.0.0.1:9091) or options. */
+export async function connect(address) {
+    const o = parseAddress(address);
+    const options = {
+        host: o.host ?? "127.0.0.1",
+        port: o.port ?? 9091,
+        connectTimeoutMs: o.connectTimeoutMs ?? 5000,
+        retryTimeoutMs: o.retryTimeoutMs ?? 30000,
+    };
+    const session = await Session.open(options.host, options.port, options.connectTimeoutMs);
+    return new PravahaClient(session, options);
+}
+// Runs `attempt` until it succeeds, the error is not a lost connection, or the client's retry
+// timeout passes; between attempts waits 50 ms growing to 1 s.
+async function retrying(client, attempt) {
+    const deadline = Date.now() + client.retryTimeoutMs;
+    let pause = 50;
+    for (;;) {
+        try {
+            return await attempt();
+        }
+        catch (err) {
+            if (!(err instanceof ConnectionLostError) || Date.now() + pause > deadline) {
+                throw err;
+            }
+        }
+        await sleep(pause);
+        pause = Math.min(pause * 2, 1000);
+    }
+}
+/**
+ * Writes events to one stream. `write` resolves with the event's number once the event is
+ * durable. When the connection is lost, the writer reconnects, opens its writer id again and
+ * writes the calls that got no answer again with the same numbers: the node stores each event
+ * exactly once. Events with the same routing key keep their order.
+ */
+export class EventWriter {
+    writerId;
+    client;
+    scope;
+    stream;
+    maxInFlight;
+    maxBatchEvents;
+    maxBatchBytes;
+    session;
+    cap;
+    nextNumber = 0n;
+    queue = [];
+    inFlight = [];
+    scheduled = false;
+    recovering = false;
+    failure;
+    closed = false;
+    flushWaiters = [];
+    /** The highest event number of this writer id that the node held when the writer opened. */
+    lastEventNumber = -1n;
+    /** @internal use PravahaClient.createWriter() */
+    constructor(client, scope, stream, options) {
+        this.client = client;
+        this.scope = scope;
+        this.stream = stream;
+        this.writerId = options.writerId ?? `ts-${randomUUID()}`;
+        this.maxInFlight = Math.max(1, options.maxInFlight ?? 16);
+        this.maxBatchEvents = Math.min(10000, Math.max(1, options.maxBatchEvents ?? 1000));
+        this.maxBatchBytes = Math.min(16 << 20, Math.max(1, options.maxBatchBytes ?? 1 << 20));
+    }
+    /** @internal */
+    async open() {
+        const s = await this.client.current();
+        const cap = s.root.openWriter((p) => {
+            p.scope = this.scope;
+            p.stream = this.stream;
+            p.writerId = this.writerId;
+        });
+        const r = await s.call(cap.promise());
+        check(r.error);
+        if (this.session === undefined) {
+            this.lastEventNumber = r.lastEventNumber;
+            this.nextNumber = r.lastEventNumber + 1n;
+        }
+        this.session = s;
+        this.cap = r.writer;
+    }
+    /**
+     * Writes one event; resolves with its event number once it is durable on the node, rejects
+     * with a PravahaError the node answered (the event may then be stored or not: write it again)
+     * or a ConnectionLostError when no connection came back within the retry timeout.
+     */
+    write(routingKey, payload) {
+        if (this.closed) {
+            return Promise.reject(new PravahaError(ErrorCode.invalid_argument, "invalid_argument", "the writer is closed"));
+        }
+        if (this.failure !== undefined) {
+            return Promise.reject(this.failure);
+        }
+        const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+        if (bytes.length > MAX_EVENT_BYTES) {
+            return Promise.reject(new PravahaError(ErrorCode.event_too_large, "event_too_large", `event of ${bytes.length} bytes exceeds the 8 MiB limit`));
+        }
+        return new Promise((resolve, reject) => {
+            this.queue.push({ key: routingKey, payload: bytes, number: this.nextNumber++, resolve, reject });
+            this.schedule();
+        });
+    }
+    /** Resolves once every event written before is acknowledged or failed. */
+    flush() {
+        if (this.queue.length === 0 && this.inFlight.length === 0) {
+            return Promise.resolve();
+        }
+        return new Promise((resolve) => this.flushWaiters.push(resolve));
+    }
+    /** Flushes, then releases the writer on the node. */
+    async close() {
+        await this.flush();
+        this.closed = true;
+        this.cap?.client.close();
+    }
+    // Sends on the next turn, so that writes of one turn share a call.
+    schedule() {
+        if (!this.scheduled) {
+            this.scheduled = true;
+            queueMicrotask(() => {
+                this.scheduled = false;
+                this.pump();
+            });
+        }
+    }
+    pump() {
+        while (!this.recovering && this.inFlight.length < this.maxInFlight && this.queue.length > 0) {
+            const events = [];
+            let bytes = 0;
+            while (this.queue.length > 0 &&
+                events.length < this.maxBatchEvents &&
+                (events.length === 0 || bytes + this.queue[0].payload.length <= this.maxBatchBytes)) {
+                const e = this.queue.shift();
+                bytes += e.payload.length + e.key.length;
+                events.push(e);
+            }
+            const batch = { first: events[0].number, events, bytes };
+            this.inFlight.push(batch);
+            this.send(batch);
+        }
+        this.checkFlush();
+    }
+    send(batch) {
+        const s = this.session;
+        const answer = this.cap.write((p) => {
+            p.firstEventNumber = batch.first;
+            const list = p._initEvents(batch.events.length);
+            batch.events.forEach((e, i) => {
+                const out = list.get(i);
+                out.routingKey = e.key;
+                out._initPayload(e.payload.length).copyBuffer(e.payload);
+            });
+        });
+        s.call(answer.promise()).then((r) => {
+            if (this.inFlight.indexOf(batch) < 0) {
+                return; // already settled (a resend of it was answered)
+            }
+            const code = r.error.code;
+            if (code !== 0) {
+                // The node's answer: final for this call (its numbers are not used again).
+                this.settle(batch, new PravahaError(code, r.error.name, r.error.message));
+            }
+            else {
+                this.settle(batch);
+            }
+            this.pump();
+        }, (err) => {
+            if (err instanceof ConnectionLostError && s === this.session) {
+                void this.recover();
+            }
+            else if (!(err instanceof ConnectionLostError)) {
+                this.settle(batch, err);
+                this.pump();
+            }
+        });
+    }
+    settle(batch, err) {
+        const i = this.inFlight.indexOf(batch);
+        if (i >= 0) {
+            this.inFlight.splice(i, 1);
+        }
+        for (const e of batch.events) {
+            if (err === undefined) {
+                e.resolve(e.number);
+            }
+            else {
+                e.reject(err);
+            }
+        }
+    }
+    // After a lost connection: reconnect, open the same writer id again and resend every call
+    // that got no answer, in order, with its numbers.
+    async recover() {
+        if (this.recovering) {
+            return;
+        }
+        this.recovering = true;
+        try {
+            await retrying(this.client, () => this.open());
+            this.inFlight.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+            for (const batch of this.inFlight) {
+                this.send(batch);
+            }
+            this.recovering = false;
+            this.pump();
+        }
+        catch (err) {
+            this.recovering = false;
+            this.failure = err;
+            for (const batch of this.inFlight.splice(0)) {
+                this.settle(batch, err);
+            }
+            for (const e of this.queue.splice(0)) {
+                e.reject(err);
+            }
+            this.checkFlush();
+        }
+    }
+    checkFlush() {
+        if (this.queue.length === 0 && this.inFlight.length === 0 && this.flushWaiters.length > 0) {
+            for (const w of this.flushWaiters.splice(0)) {
+                w();
+            }
+        }
+    }
+}
+/**
+ * Reads the events of every segment of one stream. After a lost connection it reconnects and
+ * continues after the last event it received.
+ */
+export class EventReader {
+    client;
+    scope;
+    stream;
+    maxBatchEvents;
+    session;
+    cap;
+    buffer = [];
+    serverPosition = [];
+    atEnd = false;
+    busy = false;
+    /** @internal use PravahaClient.createReader() */
+    constructor(client, scope, stream, options) {
+        this.client = client;
+        this.scope = scope;
+        this.stream = stream;
+        this.maxBatchEvents = Math.min(10000, Math.max(1, options.maxBatchEvents ?? 1000));
+    }
+    /** @internal */
+    async open(from) {
+        const s = await this.client.current();
+        const cap = s.root.openReader((p) => {
+            p.scope = this.scope;
+            p.stream = this.stream;
+            p.fromTail = from === "tail";
+            if (Array.isArray(from)) {
+                const list = p._initPosition(from.length);
+                from.forEach((pos, i) => {
+                    list.get(i).segmentId = pos.segmentId;
+                    list.get(i).offset = pos.offset;
+                });
+            }
+        });
+        const r = await s.call(cap.promise());
+        check(r.error);
+        this.serverPosition = positionsOf(r.position);
+        this.session = s;
+        this.cap = r.reader;
+    }
+    /**
+     * The next event, waiting up to `timeoutMs` (default 1000) for one; null when none came, or
+     * when the stream is sealed and fully read (see `atEnd`).
+     */
+    async next(timeoutMs = 1000) {
+        if (this.buffer.length === 0 && !this.atEnd) {
+            await this.fetch(timeoutMs);
+        }
+        return this.buffer.shift() ?? null;
+    }
+    /** True once the stream is sealed and every event was returned. */
+    get ended() {
+        return this.atEnd && this.buffer.length === 0;
+    }
+    /** Where the reader stands after the events returned so far: open a reader there to go on. */
+    position() {
+        const pos = new Map();
+        for (const p of this.serverPosition) {
+            pos.set(p.segmentId, p.offset);
+        }
+        // Events fetched but not returned yet come after the position to report.
+        for (let i = this.buffer.length - 1; i >= 0; i--) {
+            pos.set(this.buffer[i].segmentId, this.buffer[i].offset);
+        }
+        return [...pos].map(([segmentId, offset]) => ({ segmentId, offset }));
+    }
+    close() {
+        this.cap?.client.close();
+    }
+    async fetch(timeoutMs) {
+        if (this.busy) {
+            throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", "another next() of this reader is still waiting");
+        }
+        this.busy = true;
+        try {
+            await retrying(this.client, async () => {
+                if (this.session === undefined || this.session.ended) {
+                    await this.open(this.serverPosition);
+                }
+                const s = this.session;
+                const r = await s.call(this.cap.next((p) => {
+                    p.maxEvents = this.maxBatchEvents;
+                    p.timeoutMs = Math.max(0, Math.min(60000, Math.floor(timeoutMs)));
+                }).promise());
+                check(r.error);
+                for (const e of r.events) {
+                    // Copied: the message's buffer is released with it.
+                    this.buffer.push({ payload: new Uint8Array(e.payload.toUint8Array()), segmentId: e.segmentId, offset: e.offset });
+                }
+                this.serverPosition = positionsOf(r.position);
+                this.atEnd = r.atEnd;
+            });
+        }
+        finally {
+            this.busy = false;
+        }
+    }
+}

@@ -1,0 +1,799 @@
+import * as $ from "capnp-es";
+export declare const _capnpFileId = 13479758052696392323n;
+export declare class Error extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    /**
+  * 0: no error
+  *
+  */
+    get code(): number;
+    set code(value: number);
+    /**
+  * e.g. "stream_not_found"
+  *
+  */
+    get name(): string;
+    set name(value: string);
+    /**
+  * human-readable detail
+  *
+  */
+    get message(): string;
+    set message(value: string);
+    toString(): string;
+}
+export declare class SegmentInfo extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    /**
+  * epoch << 32 | number
+  *
+  */
+    get id(): bigint;
+    set id(value: bigint);
+    /**
+  * the routing-key range [keyStart, keyEnd) the segment owns
+  *
+  */
+    get keyStart(): number;
+    set keyStart(value: number);
+    get keyEnd(): number;
+    set keyEnd(value: number);
+    /**
+  * bytes stored
+  *
+  */
+    get length(): bigint;
+    set length(value: bigint);
+    get sealed(): boolean;
+    set sealed(value: boolean);
+    toString(): string;
+}
+export declare class StreamInfo extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _SegmentInfos: $.ListCtor<SegmentInfo>;
+    get scope(): string;
+    set scope(value: string);
+    get name(): string;
+    set name(value: string);
+    get sealed(): boolean;
+    set sealed(value: boolean);
+    _adoptSegmentInfos(value: $.Orphan<$.List<SegmentInfo>>): void;
+    _disownSegmentInfos(): $.Orphan<$.List<SegmentInfo>>;
+    get segmentInfos(): $.List<SegmentInfo>;
+    _hasSegmentInfos(): boolean;
+    _initSegmentInfos(length: number): $.List<SegmentInfo>;
+    set segmentInfos(value: $.List<SegmentInfo>);
+    toString(): string;
+}
+export declare class Pravaha_StreamManager$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class Pravaha_StreamManager$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get manager(): StreamManager$Client;
+    set manager(value: StreamManager$Client);
+    toString(): string;
+}
+export declare class Pravaha_StreamManager$Results$Promise {
+    pipeline: $.Pipeline<any, any, Pravaha_StreamManager$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Pravaha_StreamManager$Results>);
+    getManager(): StreamManager$Client;
+    promise(): Promise<Pravaha_StreamManager$Results>;
+}
+export declare class Pravaha_OpenWriter$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get writerId(): string;
+    set writerId(value: string);
+    toString(): string;
+}
+export declare class Pravaha_OpenWriter$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get writer(): EventWriter$Client;
+    set writer(value: EventWriter$Client);
+    get lastEventNumber(): bigint;
+    set lastEventNumber(value: bigint);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Pravaha_OpenWriter$Results$Promise {
+    pipeline: $.Pipeline<any, any, Pravaha_OpenWriter$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Pravaha_OpenWriter$Results>);
+    getWriter(): EventWriter$Client;
+    promise(): Promise<Pravaha_OpenWriter$Results>;
+}
+export declare class Pravaha_OpenReader$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Position: $.ListCtor<SegmentPosition>;
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get fromTail(): boolean;
+    set fromTail(value: boolean);
+    _adoptPosition(value: $.Orphan<$.List<SegmentPosition>>): void;
+    _disownPosition(): $.Orphan<$.List<SegmentPosition>>;
+    get position(): $.List<SegmentPosition>;
+    _hasPosition(): boolean;
+    _initPosition(length: number): $.List<SegmentPosition>;
+    set position(value: $.List<SegmentPosition>);
+    toString(): string;
+}
+export declare class Pravaha_OpenReader$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Position: $.ListCtor<SegmentPosition>;
+    get reader(): EventReader$Client;
+    set reader(value: EventReader$Client);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    _adoptPosition(value: $.Orphan<$.List<SegmentPosition>>): void;
+    _disownPosition(): $.Orphan<$.List<SegmentPosition>>;
+    get position(): $.List<SegmentPosition>;
+    _hasPosition(): boolean;
+    _initPosition(length: number): $.List<SegmentPosition>;
+    set position(value: $.List<SegmentPosition>);
+    toString(): string;
+}
+export declare class Pravaha_OpenReader$Results$Promise {
+    pipeline: $.Pipeline<any, any, Pravaha_OpenReader$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Pravaha_OpenReader$Results>);
+    getReader(): EventReader$Client;
+    promise(): Promise<Pravaha_OpenReader$Results>;
+}
+export declare class Pravaha$Client {
+    client: $.Client;
+    static readonly interfaceId: bigint;
+    constructor(client: $.Client);
+    static readonly methods: [
+        $.Method<Pravaha_StreamManager$Params, Pravaha_StreamManager$Results>,
+        $.Method<Pravaha_OpenWriter$Params, Pravaha_OpenWriter$Results>,
+        $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>
+    ];
+    streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise;
+    openWriter(paramsFunc?: (params: Pravaha_OpenWriter$Params) => void): Pravaha_OpenWriter$Results$Promise;
+    openReader(paramsFunc?: (params: Pravaha_OpenReader$Params) => void): Pravaha_OpenReader$Results$Promise;
+}
+export interface Pravaha$Server$Target {
+    streamManager(params: Pravaha_StreamManager$Params, results: Pravaha_StreamManager$Results): Promise<void>;
+    openWriter(params: Pravaha_OpenWriter$Params, results: Pravaha_OpenWriter$Results): Promise<void>;
+    openReader(params: Pravaha_OpenReader$Params, results: Pravaha_OpenReader$Results): Promise<void>;
+}
+export declare class Pravaha$Server extends $.Server {
+    readonly target: Pravaha$Server$Target;
+    constructor(target: Pravaha$Server$Target);
+    client(): Pravaha$Client;
+}
+/**
+* The bootstrap capability.
+*
+*/
+export declare class Pravaha extends $.Interface {
+    static readonly Client: typeof Pravaha$Client;
+    static readonly Server: typeof Pravaha$Server;
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class Event extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    /**
+  * events with the same key stay in order
+  *
+  */
+    get routingKey(): string;
+    set routingKey(value: string);
+    _adoptPayload(value: $.Orphan<$.Data>): void;
+    _disownPayload(): $.Orphan<$.Data>;
+    /**
+  * at most 8 MiB
+  *
+  */
+    get payload(): $.Data;
+    _hasPayload(): boolean;
+    _initPayload(length: number): $.Data;
+    set payload(value: $.Data);
+    toString(): string;
+}
+export declare class EventWriter_Write$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+        defaultFirstEventNumber: DataView<ArrayBufferLike>;
+    };
+    static _Events: $.ListCtor<Event>;
+    _adoptEvents(value: $.Orphan<$.List<Event>>): void;
+    _disownEvents(): $.Orphan<$.List<Event>>;
+    get events(): $.List<Event>;
+    _hasEvents(): boolean;
+    _initEvents(length: number): $.List<Event>;
+    set events(value: $.List<Event>);
+    get firstEventNumber(): bigint;
+    set firstEventNumber(value: bigint);
+    toString(): string;
+}
+export declare class EventWriter_Write$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get firstEventNumber(): bigint;
+    set firstEventNumber(value: bigint);
+    get count(): number;
+    set count(value: number);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class EventWriter_Write$Results$Promise {
+    pipeline: $.Pipeline<any, any, EventWriter_Write$Results>;
+    constructor(pipeline: $.Pipeline<any, any, EventWriter_Write$Results>);
+    promise(): Promise<EventWriter_Write$Results>;
+}
+export declare class EventWriter_Flush$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class EventWriter_Flush$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class EventWriter_Flush$Results$Promise {
+    pipeline: $.Pipeline<any, any, EventWriter_Flush$Results>;
+    constructor(pipeline: $.Pipeline<any, any, EventWriter_Flush$Results>);
+    promise(): Promise<EventWriter_Flush$Results>;
+}
+export declare class EventWriter$Client {
+    client: $.Client;
+    static readonly interfaceId: bigint;
+    constructor(client: $.Client);
+    static readonly methods: [
+        $.Method<EventWriter_Write$Params, EventWriter_Write$Results>,
+        $.Method<EventWriter_Flush$Params, EventWriter_Flush$Results>
+    ];
+    /**
+  * Answers once everything written before is acknowledged or failed.
+  *
+  */
+    write(paramsFunc?: (params: EventWriter_Write$Params) => void): EventWriter_Write$Results$Promise;
+    flush(paramsFunc?: (params: EventWriter_Flush$Params) => void): EventWriter_Flush$Results$Promise;
+}
+export interface EventWriter$Server$Target {
+    write(params: EventWriter_Write$Params, results: EventWriter_Write$Results): Promise<void>;
+    flush(params: EventWriter_Flush$Params, results: EventWriter_Flush$Results): Promise<void>;
+}
+export declare class EventWriter$Server extends $.Server {
+    readonly target: EventWriter$Server$Target;
+    constructor(target: EventWriter$Server$Target);
+    client(): EventWriter$Client;
+}
+/**
+* Writes the events and answers once every one of them is durable (or failed). Events get
+* consecutive numbers: from `firstEventNumber` when it is >= 0 (the client numbers its events;
+* numbers must grow from call to call of one writer object: else `invalid_argument`), else
+* after the highest number used so far (at first `lastEventNumber` + 1 of openWriter). The
+* answer carries the first number and the count. At most 10,000 events and 16 MiB per call;
+* at most 64 MiB unacknowledged per writer (beyond: `overloaded`, write again later).
+*
+*/
+export declare class EventWriter extends $.Interface {
+    static readonly Client: typeof EventWriter$Client;
+    static readonly Server: typeof EventWriter$Server;
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class SegmentPosition extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get segmentId(): bigint;
+    set segmentId(value: bigint);
+    /**
+  * where the next event of the segment starts
+  *
+  */
+    get offset(): bigint;
+    set offset(value: bigint);
+    toString(): string;
+}
+export declare class ReadEvent extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptPayload(value: $.Orphan<$.Data>): void;
+    _disownPayload(): $.Orphan<$.Data>;
+    get payload(): $.Data;
+    _hasPayload(): boolean;
+    _initPayload(length: number): $.Data;
+    set payload(value: $.Data);
+    get segmentId(): bigint;
+    set segmentId(value: bigint);
+    /**
+  * where the event starts in its segment
+  *
+  */
+    get offset(): bigint;
+    set offset(value: bigint);
+    toString(): string;
+}
+export declare class EventReader_Next$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get maxEvents(): number;
+    set maxEvents(value: number);
+    get timeoutMs(): number;
+    set timeoutMs(value: number);
+    toString(): string;
+}
+export declare class EventReader_Next$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Events: $.ListCtor<ReadEvent>;
+    static _Position: $.ListCtor<SegmentPosition>;
+    _adoptEvents(value: $.Orphan<$.List<ReadEvent>>): void;
+    _disownEvents(): $.Orphan<$.List<ReadEvent>>;
+    get events(): $.List<ReadEvent>;
+    _hasEvents(): boolean;
+    _initEvents(length: number): $.List<ReadEvent>;
+    set events(value: $.List<ReadEvent>);
+    get atEnd(): boolean;
+    set atEnd(value: boolean);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    _adoptPosition(value: $.Orphan<$.List<SegmentPosition>>): void;
+    _disownPosition(): $.Orphan<$.List<SegmentPosition>>;
+    get position(): $.List<SegmentPosition>;
+    _hasPosition(): boolean;
+    _initPosition(length: number): $.List<SegmentPosition>;
+    set position(value: $.List<SegmentPosition>);
+    toString(): string;
+}
+export declare class EventReader_Next$Results$Promise {
+    pipeline: $.Pipeline<any, any, EventReader_Next$Results>;
+    constructor(pipeline: $.Pipeline<any, any, EventReader_Next$Results>);
+    promise(): Promise<EventReader_Next$Results>;
+}
+export declare class EventReader$Client {
+    client: $.Client;
+    static readonly interfaceId: bigint;
+    constructor(client: $.Client);
+    static readonly methods: [
+        $.Method<EventReader_Next$Params, EventReader_Next$Results>
+    ];
+    next(paramsFunc?: (params: EventReader_Next$Params) => void): EventReader_Next$Results$Promise;
+}
+export interface EventReader$Server$Target {
+    next(params: EventReader_Next$Params, results: EventReader_Next$Results): Promise<void>;
+}
+export declare class EventReader$Server extends $.Server {
+    readonly target: EventReader$Server$Target;
+    constructor(target: EventReader$Server$Target);
+    client(): EventReader$Client;
+}
+/**
+* Up to `maxEvents` events, waiting up to `timeoutMs` when none is there. With timeout 0 an
+* empty answer means the reader caught up with everything stored when it asked. `atEnd`: the
+* stream is sealed and fully read.
+* `position`: where the reader stands after these events, one entry per segment; a reader
+* opened there continues with the event after the last one answered (after a reconnect too).
+*
+*/
+export declare class EventReader extends $.Interface {
+    static readonly Client: typeof EventReader$Client;
+    static readonly Server: typeof EventReader$Server;
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class StreamManager_CreateScope$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    toString(): string;
+}
+export declare class StreamManager_CreateScope$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_CreateScope$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_CreateScope$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_CreateScope$Results>);
+    promise(): Promise<StreamManager_CreateScope$Results>;
+}
+export declare class StreamManager_DeleteScope$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    toString(): string;
+}
+export declare class StreamManager_DeleteScope$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_DeleteScope$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_DeleteScope$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_DeleteScope$Results>);
+    promise(): Promise<StreamManager_DeleteScope$Results>;
+}
+export declare class StreamManager_ListScopes$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class StreamManager_ListScopes$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptScopes(value: $.Orphan<$.List<string>>): void;
+    _disownScopes(): $.Orphan<$.List<string>>;
+    get scopes(): $.List<string>;
+    _hasScopes(): boolean;
+    _initScopes(length: number): $.List<string>;
+    set scopes(value: $.List<string>);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_ListScopes$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_ListScopes$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_ListScopes$Results>);
+    promise(): Promise<StreamManager_ListScopes$Results>;
+}
+export declare class StreamManager_CreateStream$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get segments(): number;
+    set segments(value: number);
+    toString(): string;
+}
+export declare class StreamManager_CreateStream$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptInfo(value: $.Orphan<StreamInfo>): void;
+    _disownInfo(): $.Orphan<StreamInfo>;
+    get info(): StreamInfo;
+    _hasInfo(): boolean;
+    _initInfo(): StreamInfo;
+    set info(value: StreamInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_CreateStream$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_CreateStream$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_CreateStream$Results>);
+    promise(): Promise<StreamManager_CreateStream$Results>;
+}
+export declare class StreamManager_ListStreams$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    toString(): string;
+}
+export declare class StreamManager_ListStreams$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptStreams(value: $.Orphan<$.List<string>>): void;
+    _disownStreams(): $.Orphan<$.List<string>>;
+    get streams(): $.List<string>;
+    _hasStreams(): boolean;
+    _initStreams(length: number): $.List<string>;
+    set streams(value: $.List<string>);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_ListStreams$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_ListStreams$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_ListStreams$Results>);
+    promise(): Promise<StreamManager_ListStreams$Results>;
+}
+export declare class StreamManager_StreamInfo$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    toString(): string;
+}
+export declare class StreamManager_StreamInfo$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptInfo(value: $.Orphan<StreamInfo>): void;
+    _disownInfo(): $.Orphan<StreamInfo>;
+    get info(): StreamInfo;
+    _hasInfo(): boolean;
+    _initInfo(): StreamInfo;
+    set info(value: StreamInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_StreamInfo$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_StreamInfo$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_StreamInfo$Results>);
+    promise(): Promise<StreamManager_StreamInfo$Results>;
+}
+export declare class StreamManager_SealStream$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    toString(): string;
+}
+export declare class StreamManager_SealStream$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_SealStream$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_SealStream$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_SealStream$Results>);
+    promise(): Promise<StreamManager_SealStream$Results>;
+}
+export declare class StreamManager_DeleteStream$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    toString(): string;
+}
+export declare class StreamManager_DeleteStream$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_DeleteStream$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_DeleteStream$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_DeleteStream$Results>);
+    promise(): Promise<StreamManager_DeleteStream$Results>;
+}
+export declare class StreamManager$Client {
+    client: $.Client;
+    static readonly interfaceId: bigint;
+    constructor(client: $.Client);
+    static readonly methods: [
+        $.Method<StreamManager_CreateScope$Params, StreamManager_CreateScope$Results>,
+        $.Method<StreamManager_DeleteScope$Params, StreamManager_DeleteScope$Results>,
+        $.Method<StreamManager_ListScopes$Params, StreamManager_ListScopes$Results>,
+        $.Method<StreamManager_CreateStream$Params, StreamManager_CreateStream$Results>,
+        $.Method<StreamManager_ListStreams$Params, StreamManager_ListStreams$Results>,
+        $.Method<StreamManager_StreamInfo$Params, StreamManager_StreamInfo$Results>,
+        $.Method<StreamManager_SealStream$Params, StreamManager_SealStream$Results>,
+        $.Method<StreamManager_DeleteStream$Params, StreamManager_DeleteStream$Results>
+    ];
+    createScope(paramsFunc?: (params: StreamManager_CreateScope$Params) => void): StreamManager_CreateScope$Results$Promise;
+    deleteScope(paramsFunc?: (params: StreamManager_DeleteScope$Params) => void): StreamManager_DeleteScope$Results$Promise;
+    listScopes(paramsFunc?: (params: StreamManager_ListScopes$Params) => void): StreamManager_ListScopes$Results$Promise;
+    createStream(paramsFunc?: (params: StreamManager_CreateStream$Params) => void): StreamManager_CreateStream$Results$Promise;
+    listStreams(paramsFunc?: (params: StreamManager_ListStreams$Params) => void): StreamManager_ListStreams$Results$Promise;
+    streamInfo(paramsFunc?: (params: StreamManager_StreamInfo$Params) => void): StreamManager_StreamInfo$Results$Promise;
+    sealStream(paramsFunc?: (params: StreamManager_SealStream$Params) => void): StreamManager_SealStream$Results$Promise;
+    /**
+  * only sealed streams
+  *
+  */
+    deleteStream(paramsFunc?: (params: StreamManager_DeleteStream$Params) => void): StreamManager_DeleteStream$Results$Promise;
+}
+export interface StreamManager$Server$Target {
+    createScope(params: StreamManager_CreateScope$Params, results: StreamManager_CreateScope$Results): Promise<void>;
+    deleteScope(params: StreamManager_DeleteScope$Params, results: StreamManager_DeleteScope$Results): Promise<void>;
+    listScopes(params: StreamManager_ListScopes$Params, results: StreamManager_ListScopes$Results): Promise<void>;
+    createStream(params: StreamManager_CreateStream$Params, results: StreamManager_CreateStream$Results): Promise<void>;
+    listStreams(params: StreamManager_ListStreams$Params, results: StreamManager_ListStreams$Results): Promise<void>;
+    streamInfo(params: StreamManager_StreamInfo$Params, results: StreamManager_StreamInfo$Results): Promise<void>;
+    sealStream(params: StreamManager_SealStream$Params, results: StreamManager_SealStream$Results): Promise<void>;
+    deleteStream(params: StreamManager_DeleteStream$Params, results: StreamManager_DeleteStream$Results): Promise<void>;
+}
+export declare class StreamManager$Server extends $.Server {
+    readonly target: StreamManager$Server$Target;
+    constructor(target: StreamManager$Server$Target);
+    client(): StreamManager$Client;
+}
+export declare class StreamManager extends $.Interface {
+    static readonly Client: typeof StreamManager$Client;
+    static readonly Server: typeof StreamManager$Server;
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}

@@ -1,0 +1,215 @@
+// The TypeScript client against a real pravaha-node (see node.mjs for how it is found).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { connect, ConnectionLostError, ErrorCode, PravahaError } from "../dist/index.js";
+import { startNode } from "./node.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const decoder = new TextDecoder();
+
+/** Asserts that `p` rejects with the documented error `name`. */
+async function rejectsWith(p, name) {
+  await assert.rejects(p, (err) => {
+    assert.ok(err instanceof PravahaError, `expected a PravahaError, got ${err}`);
+    assert.equal(err.errorName, name);
+    assert.equal(err.code, ErrorCode[name]);
+    return true;
+  });
+}
+
+/** Reads until a zero-wait fetch comes back empty; returns the payloads as text. */
+async function readAll(reader) {
+  const out = [];
+  for (;;) {
+    const e = await reader.next(0);
+    if (e === null) {
+      return out;
+    }
+    out.push(decoder.decode(e.payload));
+  }
+}
+
+/** Checks that `texts` ("writer:seq") hold every (writer, seq < count) exactly once, in order per key. */
+function checkExactlyOnceInKeyOrder(texts, writers, count, keys) {
+  const seen = new Set();
+  const last = new Map();
+  for (const t of texts) {
+    assert.ok(!seen.has(t), `event ${t} read twice`);
+    seen.add(t);
+    const [w, seqText] = t.split(":");
+    const seq = Number(seqText);
+    const key = `${w}/${seq % keys}`;
+    if (last.has(key)) {
+      assert.ok(last.get(key) < seq, `key ${key}: ${seq} after ${last.get(key)}`);
+    }
+    last.set(key, seq);
+  }
+  for (const w of writers) {
+    for (let i = 0; i < count; i++) {
+      assert.ok(seen.has(`${w}:${i}`), `event ${w}:${i} lost`);
+    }
+  }
+  assert.equal(texts.length, writers.length * count);
+}
+
+describe("pravaha-client against a real node", () => {
+  let node;
+  let client;
+
+  before(async () => {
+    node = await startNode();
+    client = await connect(node.address);
+    await client.createScope("ts");
+  });
+
+  after(async () => {
+    client?.close();
+    await node?.stop();
+  });
+
+  test("scopes and streams, with the documented errors", async () => {
+    await rejectsWith(client.createScope("ts"), "scope_exists");
+    await rejectsWith(client.createScope("bad name!"), "invalid_name");
+    assert.ok((await client.listScopes()).includes("ts"));
+
+    const info = await client.createStream("ts", "admin", { segments: 3 });
+    assert.equal(info.segments.length, 3);
+    assert.equal(info.segments[0].keyStart, 0);
+    assert.equal(info.segments[2].keyEnd, 1);
+    await rejectsWith(client.createStream("ts", "admin"), "stream_exists");
+    await rejectsWith(client.createStream("nope", "s"), "scope_not_found");
+    await assert.rejects(client.createStream("ts", "zero", { segments: 0 }), PravahaError);
+    assert.deepEqual(await client.listStreams("ts"), ["admin"]);
+    assert.equal((await client.streamInfo("ts", "admin")).sealed, false);
+    await rejectsWith(client.streamInfo("ts", "missing"), "stream_not_found");
+    await rejectsWith(client.deleteStream("ts", "admin"), "stream_not_sealed");
+    await client.sealStream("ts", "admin");
+    assert.equal((await client.streamInfo("ts", "admin")).sealed, true);
+    await client.deleteStream("ts", "admin");
+    await rejectsWith(client.streamInfo("ts", "admin"), "stream_not_found");
+  });
+
+  test("two writers write 10,000 events over 20 keys; read back exactly once in per-key order", async () => {
+    await client.createStream("ts", "flow", { segments: 4 });
+    const writers = await Promise.all([
+      client.createWriter("ts", "flow", { writerId: "w0" }),
+      client.createWriter("ts", "flow", { writerId: "w1" }),
+    ]);
+    const acks = [];
+    for (let i = 0; i < 5000; i++) {
+      for (const [w, writer] of writers.entries()) {
+        acks.push(writer.write(`key-${i % 20}`, `w${w}:${i}`));
+      }
+    }
+    const numbers = await Promise.all(acks);
+    // Each writer numbers its events 0, 1, 2, ... in the order written.
+    assert.deepEqual(numbers.filter((_, i) => i % 2 === 0), [...Array(5000).keys()].map(BigInt));
+    await Promise.all(writers.map((w) => w.close()));
+
+    const reader = await client.createReader("ts", "flow");
+    checkExactlyOnceInKeyOrder(await readAll(reader), ["w0", "w1"], 5000, 20);
+    reader.close();
+  });
+
+  test("a reconnect in the middle of writing and reading loses and duplicates nothing", async () => {
+    await client.createStream("ts", "unsteady", { segments: 3 });
+    const writer = await client.createWriter("ts", "unsteady", { writerId: "unsteady", maxBatchEvents: 100 });
+    let acked = 0;
+    let dropped = 0;
+    const acks = [];
+    for (let i = 0; i < 10000; i++) {
+      acks.push(
+        writer.write(`key-${i % 20}`, `u:${i}`).then((n) => {
+          acked++;
+          // Lose the connection twice while calls are in flight.
+          if ((acked === 2000 || acked === 6000) && dropped < 2) {
+            dropped++;
+            client.dropConnection();
+          }
+          return n;
+        }),
+      );
+    }
+    const numbers = await Promise.all(acks);
+    assert.equal(dropped, 2);
+    assert.deepEqual(numbers, [...Array(10000).keys()].map(BigInt));
+    await writer.close();
+
+    // The reader loses its connection too, after 4,000 events, and continues where it was.
+    const reader = await client.createReader("ts", "unsteady", { maxBatchEvents: 500 });
+    const texts = [];
+    for (;;) {
+      const e = await reader.next(0);
+      if (e === null) {
+        break;
+      }
+      texts.push(decoder.decode(e.payload));
+      if (texts.length === 4000) {
+        client.dropConnection();
+      }
+    }
+    checkExactlyOnceInKeyOrder(texts, ["u"], 10000, 20);
+    reader.close();
+
+    // A new program with the same writer id continues after the stored events.
+    const again = await client.createWriter("ts", "unsteady", { writerId: "unsteady" });
+    assert.equal(again.lastEventNumber, 9999n);
+    assert.equal(await again.write("key-0", "u:10000"), 10000n);
+    await again.close();
+  });
+
+  test("a reader continues from a position it answered", async () => {
+    await client.createStream("ts", "positions", { segments: 2 });
+    const writer = await client.createWriter("ts", "positions");
+    await Promise.all([...Array(300).keys()].map((i) => writer.write(`k${i % 7}`, `p:${i}`)));
+    await writer.close();
+    const first = await client.createReader("ts", "positions", { maxBatchEvents: 64 });
+    const texts = [];
+    for (let i = 0; i < 100; i++) {
+      texts.push(decoder.decode((await first.next(0)).payload));
+    }
+    const position = first.position();
+    first.close();
+    const second = await client.createReader("ts", "positions", { from: position });
+    texts.push(...(await readAll(second)));
+    second.close();
+    checkExactlyOnceInKeyOrder(texts, ["p"], 300, 7);
+  });
+
+  test("bad input gets the documented errors and harms nothing", async () => {
+    await rejectsWith(client.createWriter("ts", "nope"), "stream_not_found");
+    await rejectsWith(client.createReader("ts", "nope"), "stream_not_found");
+    await client.createStream("ts", "bad-input");
+    const writer = await client.createWriter("ts", "bad-input");
+    await rejectsWith(writer.write("k", new Uint8Array(8 * 1024 * 1024 + 1)), "event_too_large");
+    assert.equal(await writer.write("k", "fine"), 0n);
+    await writer.close();
+    const info = await client.streamInfo("ts", "bad-input");
+    await rejectsWith(
+      client.createReader("ts", "bad-input", { from: [{ segmentId: info.segments[0].id, offset: 1n << 40n }] }),
+      "bad_offset",
+    );
+    await rejectsWith(
+      client.createReader("ts", "bad-input", { from: [{ segmentId: 999999n, offset: 0n }] }),
+      "invalid_argument",
+    );
+    const reader = await client.createReader("ts", "bad-input");
+    assert.deepEqual(await readAll(reader), ["fine"]);
+    reader.close();
+    await assert.rejects(connect("127.0.0.1:99999"), TypeError);
+  });
+
+  test("connecting to a port nobody listens on fails with ConnectionLostError", async () => {
+    await assert.rejects(connect({ host: "127.0.0.1", port: 1, connectTimeoutMs: 2000 }), ConnectionLostError);
+  });
+
+  test("the README example runs", async () => {
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [join(here, "..", "examples", "quickstart.mjs"), node.address]);
+    assert.match(stdout, /wrote 100 events, read 100 back/);
+  });
+});

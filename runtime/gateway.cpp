@@ -16,6 +16,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/async.h>
+#include <unistd.h>
 
 #include <deque>
 #include <functional>
@@ -652,6 +653,36 @@ public:
 
     uint16_t port() const override { return port_; }
 
+    caf::error accept(int fd) override {
+        kj::Own<const kj::Executor> executor;
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            if (executor_) {
+                executor = (*executor_)->addRef();
+            }
+        }
+        if (!executor) {
+            ::close(fd);
+            return caf::make_error(errc::unavailable, "the rpc gateway is stopped");
+        }
+        try {
+            // On the loop thread, where server_ and io_ live until the loop ends.
+            executor->executeSync([this, fd] {
+                if (server_ == nullptr) {
+                    ::close(fd);
+                    return;
+                }
+                server_->accept(io_->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP));
+            });
+        } catch (const kj::Exception& e) {
+            // The loop ended before running it: the fd was not taken.
+            ::close(fd);
+            return caf::make_error(errc::unavailable, std::string("the rpc gateway is stopped: ") +
+                                                          e.getDescription().cStr());
+        }
+        return caf::error{};
+    }
+
     void stop() override {
         {
             std::lock_guard<std::mutex> g(mutex_);
@@ -685,6 +716,19 @@ private:
                     kj::mv(stop.fulfiller));
             }
             capnp::TwoPartyServer server(kj::heap<pravaha_impl>(bridge_, node_, cfg_));
+            server_ = &server;
+            io_ = io.lowLevelProvider.get();
+            {
+                std::lock_guard<std::mutex> g(mutex_);
+                executor_ = std::make_unique<kj::Own<const kj::Executor>>(
+                    kj::getCurrentThreadExecutor().addRef());
+            }
+            KJ_DEFER({
+                std::lock_guard<std::mutex> g(mutex_);
+                executor_.reset();
+                server_ = nullptr;
+                io_ = nullptr;
+            });
             bound.set_value(static_cast<uint16_t>(listener->getPort()));
             reported = true;
             // A connection's failure (bad frames, disconnects) ends that connection in
@@ -709,6 +753,10 @@ private:
     std::mutex mutex_;
     // In a unique_ptr: kj::Own's destructor may throw, which an overriding destructor cannot.
     std::unique_ptr<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> stop_;
+    // The loop's, while it runs (under mutex_); in a unique_ptr for the same reason as stop_.
+    std::unique_ptr<kj::Own<const kj::Executor>> executor_;
+    capnp::TwoPartyServer* server_ = nullptr;    // loop thread only
+    kj::LowLevelAsyncIoProvider* io_ = nullptr;  // loop thread only
     uint16_t port_ = 0;
 };
 

@@ -42,6 +42,10 @@ public:
     virtual ~gateway() = default;
     /// The bound port.
     virtual uint16_t port() const = 0;
+    /// Serves one more connection on an already connected stream socket (one end of a socket
+    /// pair, an inherited socket); the gateway owns `fd` from then on, also on error.
+    /// Errors: unavailable (the gateway is stopped).
+    [[nodiscard]] virtual caf::error accept(int fd) = 0;
     /// Stops serving: ends every connection and the event-loop thread. Idempotent.
     virtual void stop() = 0;
 };

@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pravaha::client::detail {
 
@@ -26,7 +27,8 @@ using wflush_atom = caf::atom_constant<caf::atom("wflush")>;
 /// client number stored for the id (outgoing::client_number) over them, or no_event_number.
 using wsessions_atom = caf::atom_constant<caf::atom("wsessions")>;
 
-/// One event for the writer actor: `(write_atom, outgoing)`.
+/// One event for the writer actor: `(write_atom, outgoing)`, or many in order:
+/// `(write_atom, std::vector<outgoing>)`.
 struct outgoing {
     uint32_t segment_index = 0;
     std::string framed;  // one framed event
@@ -125,4 +127,5 @@ std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
 }  // namespace pravaha::client::detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pravaha::client::detail::outgoing)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pravaha::client::detail::outgoing>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::deque<pravaha::client::event>)

@@ -465,6 +465,22 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     check_sessions(self);
 }
 
+// Queues one event on its segment; fails it at once if the segment failed for good. Returns
+// whether it was queued (the segment then needs a pump).
+bool enqueue(writer_ptr self, outgoing& ev) {
+    auto& seg = self->state.segments[ev.segment_index];
+    if (seg.failed) {
+        block_in_flight b;
+        b.block.data = std::move(ev.framed);
+        b.done.push_back(std::move(ev.done));
+        finish_block(self, b, seg.failed);
+        check_flush(self);
+        return false;
+    }
+    seg.queue.push_back(queued{std::move(ev.framed), std::move(ev.done), ev.client_number});
+    return true;
+}
+
 caf::behavior writer_impl(writer_ptr self,
                           endpoint_info ep,
                           transport::node_actor node,
@@ -504,17 +520,22 @@ caf::behavior writer_impl(writer_ptr self,
     });
     return {
         [=](write_atom, outgoing& ev) {
-            auto& seg = self->state.segments[ev.segment_index];
-            if (seg.failed) {
-                block_in_flight b;
-                b.block.data = std::move(ev.framed);
-                b.done.push_back(std::move(ev.done));
-                finish_block(self, b, seg.failed);
-                check_flush(self);
-                return;
+            if (enqueue(self, ev)) {
+                pump(self, ev.segment_index);
             }
-            seg.queue.push_back(queued{std::move(ev.framed), std::move(ev.done), ev.client_number});
-            pump(self, ev.segment_index);
+        },
+        [=](write_atom, std::vector<outgoing>& evs) {
+            // One message for many events (the RPC gateway's batches): queued in order, then
+            // each segment touched is pumped once.
+            std::vector<bool> touched(self->state.segments.size());
+            for (auto& ev : evs) {
+                touched[ev.segment_index] = enqueue(self, ev) || touched[ev.segment_index];
+            }
+            for (size_t i = 0; i < touched.size(); ++i) {
+                if (touched[i]) {
+                    pump(self, i);
+                }
+            }
         },
         [=](wsessions_atom) -> caf::result<int64_t> {
             auto rp = self->make_response_promise<int64_t>();

@@ -234,6 +234,55 @@ constexpr uint32_t write_events_max = 10000;
 constexpr size_t write_bytes_max = 16ull << 20;
 constexpr size_t writer_unacked_bytes_max = 64ull << 20;
 
+// One event of a write call, pointing into the call's message.
+struct event_view {
+    std::string_view key;
+    std::string_view payload;
+};
+
+// The events of a writePacked blob: `count` times (key length, key, payload length, payload),
+// lengths as little-endian UInt32. Anything else (short, long, lengths past the end):
+// invalid_argument.
+caf::expected<std::vector<event_view>> unpack(std::string_view packed, uint32_t count) {
+    if (count > write_events_max) {
+        return caf::make_error(errc::invalid_argument,
+                               "a write carries at most 10000 events and 16 MiB");
+    }
+    std::vector<event_view> events;
+    events.reserve(count);
+    size_t pos = 0;
+    auto take = [&](std::string_view& out) {
+        if (packed.size() - pos < 4) {
+            return false;
+        }
+        uint32_t len = 0;
+        for (int i = 3; i >= 0; --i) {
+            len = (len << 8) | static_cast<unsigned char>(packed[pos + static_cast<size_t>(i)]);
+        }
+        pos += 4;
+        if (packed.size() - pos < len) {
+            return false;
+        }
+        out = packed.substr(pos, len);
+        pos += len;
+        return true;
+    };
+    for (uint32_t i = 0; i < count; ++i) {
+        event_view e;
+        if (!take(e.key) || !take(e.payload)) {
+            return caf::make_error(errc::invalid_argument, "packed events end before event " +
+                                                               std::to_string(i) + " of " +
+                                                               std::to_string(count));
+        }
+        events.push_back(e);
+    }
+    if (pos != packed.size()) {
+        return caf::make_error(errc::invalid_argument, std::to_string(packed.size() - pos) +
+                                                           " bytes follow the last packed event");
+    }
+    return events;
+}
+
 // A writer capability: the client's writer actor (batching, retries, sessions) inside the node.
 // Its events go to the actor straight from the kj thread; their acknowledgements complete the
 // call through a cross-thread fulfiller. Ends the actor when the capability is dropped (the
@@ -249,17 +298,68 @@ public:
     ~event_writer_impl() { caf::anon_send_exit(writer_, caf::exit_reason::user_shutdown); }
 
     kj::Promise<void> write(WriteContext ctx) override {
-        auto events = ctx.getParams().getEvents();
+        auto params = ctx.getParams();
+        std::vector<event_view> events;
+        events.reserve(params.getEvents().size());
+        for (auto e : params.getEvents()) {
+            auto key = e.getRoutingKey();
+            auto payload = e.getPayload();
+            events.push_back(
+                {std::string_view(key.cStr(), key.size()),
+                 std::string_view(reinterpret_cast<const char*>(payload.begin()), payload.size())});
+        }
+        return write_events(ctx, events, params.getFirstEventNumber());
+    }
+
+    kj::Promise<void> writePacked(WritePackedContext ctx) override {
+        auto params = ctx.getParams();
+        auto packed = params.getPacked();
+        auto events =
+            unpack(std::string_view(reinterpret_cast<const char*>(packed.begin()), packed.size()),
+                   params.getCount());
+        if (!events) {
+            set_error(ctx.getResults().initError(), events.error());
+            return kj::READY_NOW;
+        }
+        return write_events(ctx, *events, params.getFirstEventNumber());
+    }
+
+    kj::Promise<void> flush(FlushContext ctx) override {
+        auto writer = writer_;
+        return on_bridge<bool>(bridge_,
+                               [writer](caf::event_based_actor* self, reply_fn<bool> done) {
+                                   self->request(writer, caf::infinite,
+                                                 client::detail::wflush_atom::value)
+                                       .then(
+                                           [done](caf::error& err, bool) {
+                                               done(outcome<bool>{true, std::move(err)});
+                                           },
+                                           [done](caf::error& err) {
+                                               done(outcome<bool>{false, std::move(err)});
+                                           });
+                               })
+            .then([ctx](outcome<bool> r) mutable {
+                set_error(ctx.getResults().initError(), r.error);  // an error (or none) either way
+            });
+    }
+
+private:
+    // Checks the call's bounds and numbers, hands the events to the writer actor in one message
+    // and completes the call once all are acknowledged (or failed).
+    template <class Context>
+    kj::Promise<void> write_events(Context ctx,
+                                   const std::vector<event_view>& events,
+                                   int64_t first) {
         auto res = ctx.getResults();
         size_t bytes = 0;
-        for (auto e : events) {
-            if (e.getPayload().size() > event_bytes_max) {
+        for (const auto& e : events) {
+            if (e.payload.size() > event_bytes_max) {
                 set_error(res.initError(), errc::event_too_large,
-                          "event of " + std::to_string(e.getPayload().size()) +
+                          "event of " + std::to_string(e.payload.size()) +
                               " bytes exceeds the 8 MiB limit");
                 return kj::READY_NOW;
             }
-            bytes += e.getPayload().size() + e.getRoutingKey().size();
+            bytes += e.payload.size() + e.key.size();
         }
         if (events.size() > write_events_max || bytes > write_bytes_max) {
             set_error(res.initError(), errc::invalid_argument,
@@ -272,7 +372,6 @@ public:
             return kj::READY_NOW;
         }
         auto count = events.size();
-        auto first = ctx.getParams().getFirstEventNumber();
         if (first < 0) {
             first = next_number_;
         } else if (first <= last_used_) {
@@ -308,15 +407,14 @@ public:
         st->fulfiller = kj::mv(paf.fulfiller);
         unacked_bytes_ += bytes;
         auto number = first;
-        for (auto e : events) {
+        std::vector<client::detail::outgoing> batch;
+        batch.reserve(count);
+        for (const auto& e : events) {
             client::detail::outgoing out;
             out.client_number = number++;
-            auto key = e.getRoutingKey();
-            out.segment_index = static_cast<uint32_t>(find_range(
-                rec_.segments, routing_key_hash(std::string_view(key.cStr(), key.size()))));
-            auto payload = e.getPayload();
-            frame_event(out.framed, std::string_view(reinterpret_cast<const char*>(payload.begin()),
-                                                     payload.size()));
+            out.segment_index =
+                static_cast<uint32_t>(find_range(rec_.segments, routing_key_hash(e.key)));
+            frame_event(out.framed, e.payload);
             out.done = [st](const caf::error& err) {
                 std::lock_guard<std::mutex> g(st->mutex);
                 if (err && !st->first_error) {
@@ -326,34 +424,15 @@ public:
                     st->fulfiller->fulfill(outcome<bool>{true, st->first_error});
                 }
             };
-            caf::anon_send(writer_, client::detail::write_atom::value, std::move(out));
+            batch.push_back(std::move(out));
         }
+        caf::anon_send(writer_, client::detail::write_atom::value, std::move(batch));
         return paf.promise.then([this, ctx, bytes](outcome<bool> r) mutable {
             unacked_bytes_ -= bytes;
             set_error(ctx.getResults().initError(), r.error);
         });
     }
 
-    kj::Promise<void> flush(FlushContext ctx) override {
-        auto writer = writer_;
-        return on_bridge<bool>(bridge_,
-                               [writer](caf::event_based_actor* self, reply_fn<bool> done) {
-                                   self->request(writer, caf::infinite,
-                                                 client::detail::wflush_atom::value)
-                                       .then(
-                                           [done](caf::error& err, bool) {
-                                               done(outcome<bool>{true, std::move(err)});
-                                           },
-                                           [done](caf::error& err) {
-                                               done(outcome<bool>{false, std::move(err)});
-                                           });
-                               })
-            .then([ctx](outcome<bool> r) mutable {
-                set_error(ctx.getResults().initError(), r.error);  // an error (or none) either way
-            });
-    }
-
-private:
     caf::actor bridge_;
     caf::actor writer_;
     stream_record rec_;

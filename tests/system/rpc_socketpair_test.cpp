@@ -2,80 +2,22 @@
 // a standalone node's real actors on RocksDB, the gateway's kj thread, and the client's own kj
 // loop on the test thread.
 
-#include "actors/actors.hpp"
-#include "runtime/gateway.hpp"
-#include "runtime/transport/transport.hpp"
 #include "schema/pravaha.capnp.h"
-#include "storage/storage.hpp"
 
-#include "tests/support/temp_dir.hpp"
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/send.hpp>
+#include "tests/support/in_process_node.hpp"
 #include <capnp/rpc-twoparty.h>
 #include <catch2/catch.hpp>
 #include <kj/async-io.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <set>
 #include <string>
 
 using namespace pravaha;
 
 namespace {
-
-// A node's core actors, its published endpoint and its gateway, all in this process.
-struct in_process_node {
-    test::temp_dir dir;
-    std::unique_ptr<storage::log_store> store;
-    std::unique_ptr<caf::actor_system_config> cfg;
-    std::unique_ptr<caf::actor_system> sys;
-    actors::node_actors node;
-    std::unique_ptr<runtime::gateway> gateway;
-
-    in_process_node() {
-        auto s = storage::open_rocksdb({dir.path() + "/db"});
-        REQUIRE(s);
-        store = std::move(*s);
-        cfg = transport::make_config({});
-        sys = std::make_unique<caf::actor_system>(*cfg);
-        actors::node_config ncfg;
-        ncfg.store = store.get();
-        ncfg.wall_clock_ms = [] { return int64_t{0}; };
-        // On the scheduler: CAF 0.17.6's ~actor_system can wait forever for detached threads.
-        ncfg.detached = false;
-        auto n = actors::spawn_node(*sys, ncfg);
-        REQUIRE(n);
-        node = *n;
-        auto port = transport::publish_node(*sys, node.endpoint, 0, "127.0.0.1");
-        REQUIRE(port);
-        runtime::gateway_config gcfg;
-        gcfg.port = 0;
-        gcfg.node_port = *port;
-        auto gw = runtime::gateway::start(*sys, node.endpoint, gcfg);
-        REQUIRE(gw);
-        gateway = std::move(*gw);
-    }
-
-    ~in_process_node() {
-        gateway->stop();
-        caf::anon_send_exit(node.endpoint, caf::exit_reason::user_shutdown);
-        caf::anon_send_exit(node.controller, caf::exit_reason::user_shutdown);
-        for (const auto& c : node.containers) {
-            caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-        }
-        sys.reset();
-    }
-
-    // A connected socket pair: one end served by the gateway, the other returned.
-    int connect_pair() {
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-        REQUIRE_FALSE(gateway->accept(fds[0]));
-        return fds[1];
-    }
-};
 
 struct pair_client {
     kj::Own<kj::AsyncIoStream> stream;
@@ -96,7 +38,7 @@ std::string error_name(rpc::Error::Reader e) {
 }  // namespace
 
 TEST_CASE("the gateway serves Cap'n Proto clients over socket pairs", "[rpc][gateway]") {
-    in_process_node node;
+    test::in_process_node node;
     auto io = kj::setupAsyncIo();
     auto& ws = io.waitScope;
     pair_client c(io, node.connect_pair());
@@ -167,10 +109,36 @@ TEST_CASE("the gateway serves Cap'n Proto clients over socket pairs", "[rpc][gat
     }
     CHECK(seen.size() == 1000);
 
+    // A client that cancels its openWriter calls before the answers (the Cap'n Proto client
+    // sends Finish when the promise is dropped) leaves no actor behind: each call is dropped as
+    // soon as its writer actor exists (opening its session costs an fsync). The gateway's calls
+    // are not cancellable (no allowCancellation): they finish, and the unused answer's writer
+    // capability is released, which stops the actor.
+    auto running_before = node.system().registry().running();
+    auto running = [&] { return node.system().registry().running(); };
+    auto wait_until = [&](const std::function<bool()>& done) {
+        for (int t = 0; t < 3000 && !done(); ++t) {
+            io.provider->getTimer().afterDelay(1 * kj::MILLISECONDS).wait(ws);
+        }
+        return done();
+    };
+    {
+        pair_client canceller(io, node.connect_pair());
+        for (int i = 0; i < 10; ++i) {
+            auto w = canceller.boot.openWriterRequest();
+            w.setScope("pair");
+            w.setStream("s");
+            w.setWriterId("cancelled-" + std::to_string(i));
+            auto pending = w.send();
+            REQUIRE(wait_until([&] { return running() > running_before; }));
+        }  // `pending` dropped each time the writer exists: Finish
+        CHECK(wait_until([&] { return running() == running_before; }));
+    }
+
     // Stopped, the gateway refuses new sockets with an error instead of hanging.
-    node.gateway->stop();
+    node.gateway().stop();
     int fds[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-    CHECK(node.gateway->accept(fds[0]));
+    CHECK(node.gateway().accept(fds[0]));
     ::close(fds[1]);
 }

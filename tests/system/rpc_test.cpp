@@ -451,3 +451,57 @@ TEST_CASE("an RPC writer that lost its connection resends without losing or dupl
     CHECK(open_writer(after, "paused").getLastEventNumber() == (batches + 1) * batch - 1);
     CHECK(open_writer(after, "racing").getLastEventNumber() == (batches + 1) * batch - 1);
 }
+
+TEST_CASE("packed writes store their events; malformed blobs store nothing", "[system][rpc]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    auto io = kj::setupAsyncIo();
+    auto& ws = io.waitScope;
+    rpc_client c(io, node.rpc_port());
+    REQUIRE(c.create_scope("rpc") == "");
+    auto create = c.manager.createStreamRequest();
+    create.setScope("rpc");
+    create.setStream("packed");
+    create.setSegments(2);
+    REQUIRE(rpc_client::error_of(create.send().wait(ws)) == "");
+    auto boot = c.client->bootstrap().castAs<rpc::Pravaha>();
+    auto open = boot.openWriterRequest();
+    open.setScope("rpc");
+    open.setStream("packed");
+    auto writer = open.send().wait(ws).getWriter();
+
+    auto pack = [](const std::vector<std::pair<std::string, std::string>>& events) {
+        std::string out;
+        auto put = [&](const std::string& s) {
+            for (int i = 0; i < 4; ++i) {
+                out.push_back(static_cast<char>((s.size() >> (8 * i)) & 0xff));
+            }
+            out += s;
+        };
+        for (const auto& [key, payload] : events) {
+            put(key);
+            put(payload);
+        }
+        return out;
+    };
+    auto write_packed = [&](const std::string& blob, uint32_t count) {
+        auto req = writer.writePackedRequest();
+        req.setPacked(kj::arrayPtr(reinterpret_cast<const kj::byte*>(blob.data()), blob.size()));
+        req.setCount(count);
+        return rpc_client::error_of(req.send().wait(ws));
+    };
+    auto good = pack({{"k1", "one"}, {"k2", ""}, {"k1", std::string(1000, 'x')}});
+    CHECK(write_packed(good, 3) == "");
+    CHECK(write_packed(good, 2) == "invalid_argument");  // bytes left over
+    CHECK(write_packed(good, 4) == "invalid_argument");  // one missing
+    CHECK(write_packed(good.substr(0, good.size() - 1), 3) == "invalid_argument");     // cut short
+    CHECK(write_packed(std::string("\xff\xff\xff\xff", 4), 1) == "invalid_argument");  // huge key
+    CHECK(write_packed("", 20000) == "invalid_argument");  // over 10,000 events
+    CHECK(write_packed(pack({{"k", std::string(8 * 1024 * 1024 + 1, 'y')}}), 1) ==
+          "event_too_large");
+    auto got = read_all(c, "rpc", "packed");
+    REQUIRE(got.size() == 3);  // k1's two in order; k2's may be anywhere (another segment)
+    got.erase(std::find(got.begin(), got.end(), ""));
+    CHECK(got == std::vector<std::string>{"one", std::string(1000, 'x')});
+}

@@ -158,6 +158,7 @@ export declare class EventWriter {
     private failure?;
     private closed;
     private flushWaiters;
+    private readonly keyCache;
     /** The highest event number of this writer id that the node held when the writer opened. */
     lastEventNumber: bigint;
     /** @internal use PravahaClient.createWriter() */

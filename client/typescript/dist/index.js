@@ -293,6 +293,8 @@ export class EventWriter {
     failure;
     closed = false;
     flushWaiters = [];
+    // Routing keys already encoded as UTF-8 (most programs use a bounded set of keys).
+    keyCache = new Map();
     /** The highest event number of this writer id that the node held when the writer opened. */
     lastEventNumber = -1n;
     /** @internal use PravahaClient.createWriter() */
@@ -338,8 +340,17 @@ export class EventWriter {
         if (bytes.length > MAX_EVENT_BYTES) {
             return Promise.reject(new PravahaError(ErrorCode.event_too_large, "event_too_large", `event of ${bytes.length} bytes exceeds the 8 MiB limit`));
         }
+        let key = this.keyCache.get(routingKey);
+        if (key === undefined) {
+            key = encoder.encode(routingKey);
+            if (this.keyCache.size >= 10000) {
+                this.keyCache.clear();
+            }
+            this.keyCache.set(routingKey, key);
+        }
+        const k = key;
         return new Promise((resolve, reject) => {
-            this.queue.push({ key: routingKey, payload: bytes, number: this.nextNumber++, resolve, reject });
+            this.queue.push({ key: k, payload: bytes, number: this.nextNumber++, resolve, reject });
             this.schedule();
         });
     }
@@ -383,16 +394,24 @@ export class EventWriter {
         }
         this.checkFlush();
     }
+    // One writePacked call (schema/pravaha.capnp): the events as one blob of length-prefixed keys
+    // and payloads; building a Cap'n Proto list of structs costs several objects per event here.
     send(batch) {
         const s = this.session;
-        const answer = this.cap.write((p) => {
+        const answer = this.cap.writePacked((p) => {
             p.firstEventNumber = batch.first;
-            const list = p._initEvents(batch.events.length);
-            batch.events.forEach((e, i) => {
-                const out = list.get(i);
-                out.routingKey = e.key;
-                out._initPayload(e.payload.length).copyBuffer(e.payload);
-            });
+            p.count = batch.events.length;
+            const out = p._initPacked(batch.bytes + 8 * batch.events.length).toUint8Array();
+            const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+            let pos = 0;
+            for (const e of batch.events) {
+                view.setUint32(pos, e.key.length, true);
+                out.set(e.key, pos + 4);
+                pos += 4 + e.key.length;
+                view.setUint32(pos, e.payload.length, true);
+                out.set(e.payload, pos + 4);
+                pos += 4 + e.payload.length;
+            }
         });
         s.call(answer.promise()).then((r) => {
             if (this.inFlight.indexOf(batch) < 0) {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Fuzzes the RPC gateway for a bounded time (libFuzzer, clang, ASan + UBSan): every input is what
+# a client sends on one connection to a real in-process node (tests/fuzz/gateway_fuzz.cpp).
+# Seeds are the bytes Cap'n Proto's own client sends for typical sessions. Fails on any finding
+# (crash, sanitizer report, a connection the gateway keeps open or stops reading).
+# Usage: FUZZ_SECONDS=120 scripts/fuzz-ci.sh [build dir, default build-fuzz]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir="${1:-build-fuzz}"
+seconds="${FUZZ_SECONDS:-120}"
+command -v clang++ >/dev/null || { echo "fuzz-ci: clang++ is needed (Debian package clang)" >&2; exit 2; }
+CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON \
+  -DPRAVAHA_FUZZ=ON -DPRAVAHA_TYPESCRIPT_TESTS=OFF -DPRAVAHA_SANITIZERS=address,undefined >/dev/null
+ninja -C "$dir" pravaha-gateway-fuzz
+fuzz="$dir/tests/fuzz/pravaha-gateway-fuzz"
+seeds="$dir/fuzz-seeds"
+corpus="$dir/fuzz-corpus"
+rm -rf "$seeds" && mkdir -p "$seeds" "$corpus" "$dir/fuzz-findings"
+"$fuzz" -make_seeds="$seeds"
+echo "fuzz-ci: $(ls "$seeds" | wc -l) seeds, $seconds s"
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  "$fuzz" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -max_len=16384 \
+  -print_final_stats=1 -artifact_prefix="$dir/fuzz-findings/" "$corpus" "$seeds" 2>&1 |
+  grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)|NEW_FUNC|# Uses:|dictionary' | tail -12
+status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ] || [ -n "$(ls -A "$dir/fuzz-findings")" ]; then
+  echo "fuzz-ci: finding(s) in $dir/fuzz-findings (exit $status); replay: $fuzz FILE" >&2
+  exit 1
+fi
+echo "fuzz-ci: no findings in $seconds s"

@@ -3,8 +3,9 @@
 /// Module `runtime/gateway`: the node's Cap'n Proto RPC server (schema/pravaha.capnp) for clients
 /// in other languages. It runs a kj event loop on its own thread; every call is handed to one
 /// long-lived CAF bridge actor, which asks the node's endpoint and completes the call through a
-/// cross-thread fulfiller. Connections are independent: a malformed or oversized message, an
-/// unknown method or an abrupt disconnect ends that connection only.
+/// cross-thread fulfiller. Connections are independent: a malformed or oversized message (over
+/// Cap'n Proto's default limit of 64 MiB), an unknown method or an abrupt disconnect ends that
+/// connection only.
 ///
 /// May include: schema, client (its writer and reader actors serve the RPC writers and readers);
 /// the generated RPC code stays inside gateway.cpp.
@@ -28,8 +29,6 @@ struct gateway_config {
     uint16_t node_port = 9090;
     /// How long one call may wait for the node.
     std::chrono::milliseconds request_timeout{10000};
-    /// Largest message a client may send (bytes); larger ones end the connection.
-    size_t max_message_bytes = 64ull << 20;
 };
 
 class gateway {

@@ -5,6 +5,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/default_attachable.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
@@ -26,6 +27,13 @@ bool needs_reconnect(const caf::error& err) {
     // not_leader: ask a node again for the container's (new) leader.
     return code_of(err) == errc::unavailable || code_of(err) == errc::storage_io ||
            code_of(err) == errc::timeout || code_of(err) == errc::not_leader;
+}
+
+void unwatch(const caf::actor_addr& me, const caf::actor_addr& whom) {
+    if (auto ptr = caf::actor_cast<caf::strong_actor_ptr>(whom)) {
+        ptr->get()->detach(
+            caf::default_attachable::observe_token{me, caf::default_attachable::monitor});
+    }
 }
 
 void attach_containers(caf::event_based_actor* self,

@@ -49,6 +49,12 @@ struct endpoint_info {
     caf::actor connector;
 };
 
+/// Removes `me`'s monitor from `whom`. CAF 0.17 keeps a monitor attached to the observed actor
+/// until that actor ends, also after the observer has ended; writers and readers that end while
+/// their node lives on (the RPC gateway's, one per client connection) call this for what they
+/// watched, or every one of them would leave its monitors behind on the node's long-lived actors.
+void unwatch(const caf::actor_addr& me, const caf::actor_addr& whom);
+
 /// The actor that opens connections for `ep`.
 caf::io::middleman_actor connector_of(caf::actor_system& sys, const endpoint_info& ep);
 

@@ -45,7 +45,16 @@ struct reader_state {
     uint64_t fetch_id = 0;
     uint32_t fetch_wait_ms = 0;
     caf::error failure;
+    caf::actor_addr self_addr;
     static inline const char* name = "event_reader";
+
+    // Runs when the actor ends: its monitors must not outlive it (see unwatch).
+    ~reader_state() {
+        unwatch(self_addr, node.address());
+        for (const auto& s : segments) {
+            unwatch(self_addr, s.store.address());
+        }
+    }
 };
 
 using reader_ptr = caf::stateful_actor<reader_state>*;
@@ -278,6 +287,7 @@ caf::behavior reader_impl(reader_ptr self,
                           start_offsets offsets) {
     auto& st = self->state;
     st.ep = std::move(ep);
+    st.self_addr = self->address();
     st.node = std::move(node);
     st.down_since = self->clock().now();
     self->monitor(st.node);

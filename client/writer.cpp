@@ -80,7 +80,16 @@ struct writer_state {
     /// Waiting for wsessions_atom: sessions are opened on every segment, also without events.
     std::vector<caf::response_promise> session_waiters;
     caf::error first_error;
+    caf::actor_addr self_addr;
     static inline const char* name = "event_writer";
+
+    // Runs when the actor ends: its monitors must not outlive it (see unwatch).
+    ~writer_state() {
+        unwatch(self_addr, node.address());
+        for (const auto& s : segments) {
+            unwatch(self_addr, s.store.address());
+        }
+    }
 };
 
 using writer_ptr = caf::stateful_actor<writer_state>*;
@@ -490,6 +499,7 @@ caf::behavior writer_impl(writer_ptr self,
                           std::shared_ptr<budget> mem) {
     auto& st = self->state;
     st.ep = std::move(ep);
+    st.self_addr = self->address();
     st.cfg = cfg;
     st.id = id;
     st.mem = std::move(mem);

@@ -76,6 +76,17 @@ struct fixture {
     }
 };
 
+// Opens a new session of w1 on seg (logged and applied); returns the answer.
+append_ack open_session(fixture& f) {
+    container_op op;
+    op.type = container_op::kind::setup_writer;
+    op.key = seg;
+    op.writer = w1;
+    auto r = commit(*f.log, *f.state, {op});
+    REQUIRE(!r[0].error);
+    return r[0].ack;
+}
+
 }  // namespace
 
 TEST_CASE("container_state appends events and reads them back by offset", "[storage]") {
@@ -238,15 +249,7 @@ TEST_CASE("writer sessions continue numbering, fence older sessions and survive 
           "[storage]") {
     fixture f;
     commit(*f.log, *f.state, {create_op()});
-    auto setup = [&] {
-        container_op op;
-        op.type = container_op::kind::setup_writer;
-        op.key = seg;
-        op.writer = w1;
-        auto r = commit(*f.log, *f.state, {op});
-        REQUIRE(!r[0].error);
-        return r[0].ack;
-    };
+    auto setup = [&] { return open_session(f); };
     auto first = setup();
     CHECK(first.writer_epoch == 1);
     CHECK(first.last_event_number == no_event_number);
@@ -291,15 +294,7 @@ TEST_CASE("writer sessions continue numbering, fence older sessions and survive 
 TEST_CASE("a writer's highest client number survives recovery and log replay", "[storage]") {
     fixture f;
     commit(*f.log, *f.state, {create_op()});
-    auto setup = [&] {
-        container_op op;
-        op.type = container_op::kind::setup_writer;
-        op.key = seg;
-        op.writer = w1;
-        auto r = commit(*f.log, *f.state, {op});
-        REQUIRE(!r[0].error);
-        return r[0].ack;
-    };
+    auto setup = [&] { return open_session(f); };
     CHECK(setup().client_last == no_event_number);
     auto a = append_op(0, {"a", "b"});
     a.writer_epoch = 1;

@@ -52,6 +52,16 @@ struct rpc_client {
         req.setScope(scope);
         return error_of(req.send().wait(io.waitScope));
     }
+
+    std::string create_stream(const std::string& scope,
+                              const std::string& name,
+                              uint32_t segments) {
+        auto req = manager.createStreamRequest();
+        req.setScope(scope);
+        req.setStream(name);
+        req.setSegments(segments);
+        return error_of(req.send().wait(io.waitScope));
+    }
 };
 
 }  // namespace
@@ -164,11 +174,7 @@ TEST_CASE("RPC writers and a reader move 10000 events exactly once in per-key or
     auto& ws = io.waitScope;
     rpc_client c(io, node.rpc_port());
     REQUIRE(c.create_scope("rpc") == "");
-    auto create = c.manager.createStreamRequest();
-    create.setScope("rpc");
-    create.setStream("flow");
-    create.setSegments(4);
-    REQUIRE(rpc_client::error_of(create.send().wait(ws)) == "");
+    REQUIRE(c.create_stream("rpc", "flow", 4) == "");
     auto boot = c.client->bootstrap().castAs<rpc::Pravaha>();
 
     // Bad input first: an unknown stream, an oversized event.
@@ -360,11 +366,7 @@ TEST_CASE("an RPC writer that lost its connection resends without losing or dupl
     {
         rpc_client admin(io, node.rpc_port());
         REQUIRE(admin.create_scope("rpc") == "");
-        auto create = admin.manager.createStreamRequest();
-        create.setScope("rpc");
-        create.setStream("resend");
-        create.setSegments(3);
-        REQUIRE(rpc_client::error_of(create.send().wait(ws)) == "");
+        REQUIRE(admin.create_stream("rpc", "resend", 3) == "");
     }
     // Sends every batch numbered by the client, waits for the first `acked` answers, then lets
     // `lose` end the connection with the other calls in flight.
@@ -460,11 +462,7 @@ TEST_CASE("packed writes store their events; malformed blobs store nothing", "[s
     auto& ws = io.waitScope;
     rpc_client c(io, node.rpc_port());
     REQUIRE(c.create_scope("rpc") == "");
-    auto create = c.manager.createStreamRequest();
-    create.setScope("rpc");
-    create.setStream("packed");
-    create.setSegments(2);
-    REQUIRE(rpc_client::error_of(create.send().wait(ws)) == "");
+    REQUIRE(c.create_stream("rpc", "packed", 2) == "");
     auto boot = c.client->bootstrap().castAs<rpc::Pravaha>();
     auto open = boot.openWriterRequest();
     open.setScope("rpc");

@@ -23,6 +23,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace pravaha::runtime::detail {
 /// Work the bridge actor runs in its own context (issues CAF requests, completes an RPC).
@@ -550,14 +551,43 @@ writer_id writer_id_of(std::string_view name) {
     return writer_id{fnv(0xcbf29ce484222325ULL), fnv(0x84222325cbf29ce4ULL)};
 }
 
+// An in-node writer or reader actor until a capability owns it. If the call's answer is never
+// taken (the gateway stopped, or its bridge died, while the call was in flight) the value is
+// dropped and the actor stopped with it, instead of running on with nobody to end it.
+class owned_actor {
+public:
+    owned_actor() = default;
+    explicit owned_actor(caf::actor a) : actor_(std::move(a)) {}
+    owned_actor(owned_actor&& other) noexcept : actor_(std::exchange(other.actor_, caf::actor{})) {}
+    owned_actor& operator=(owned_actor&& other) noexcept {
+        stop();
+        actor_ = std::exchange(other.actor_, caf::actor{});
+        return *this;
+    }
+    owned_actor(const owned_actor&) = delete;
+    owned_actor& operator=(const owned_actor&) = delete;
+    ~owned_actor() { stop(); }
+
+    caf::actor release() { return std::exchange(actor_, caf::actor{}); }
+
+private:
+    void stop() {
+        if (actor_) {
+            caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+            actor_ = caf::actor{};
+        }
+    }
+    caf::actor actor_;
+};
+
 struct opened_writer {
-    caf::actor writer;
+    owned_actor writer;
     stream_record rec;
     int64_t last_stored = no_event_number;
 };
 
 struct opened_reader {
-    caf::actor reader;
+    owned_actor reader;
     client::detail::start_offsets start;
 };
 
@@ -628,18 +658,21 @@ public:
                                 auto w = client::detail::spawn_writer(self->system(), ep, node, rec,
                                                                       wc, id);
                                 if (name.empty()) {
-                                    done(outcome<opened_writer>{{w, std::move(rec)}, {}});
+                                    done(outcome<opened_writer>{{owned_actor{w}, std::move(rec)},
+                                                                {}});
                                     return;
                                 }
-                                // A stable id: its sessions tell what is stored.
+                                // A stable id: its sessions tell what is stored. Owned by the
+                                // handlers until answered (dropped with them if never).
+                                auto owned = std::make_shared<owned_actor>(w);
                                 self->request(w, timeout, client::detail::wsessions_atom::value)
                                     .then(
                                         [=](int64_t last) mutable {
-                                            done(outcome<opened_writer>{{w, std::move(rec), last},
-                                                                        {}});
+                                            done(outcome<opened_writer>{
+                                                {std::move(*owned), std::move(rec), last}, {}});
                                         },
                                         [=](caf::error& err) {
-                                            caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+                                            *owned = owned_actor{};
                                             done(outcome<opened_writer>{{}, std::move(err)});
                                         });
                             },
@@ -649,7 +682,7 @@ public:
                 }),
             ctx, [bridge](auto res, opened_writer& w) {
                 res.setLastEventNumber(w.last_stored);
-                res.setWriter(kj::heap<event_writer_impl>(bridge, std::move(w.writer),
+                res.setWriter(kj::heap<event_writer_impl>(bridge, w.writer.release(),
                                                           std::move(w.rec), w.last_stored));
             });
     }
@@ -683,7 +716,8 @@ public:
                                                       : client::start_position::head;
                                 auto r = client::detail::spawn_reader(self->system(), ep, node,
                                                                       info, from, *start);
-                                done(outcome<opened_reader>{{r, std::move(*start)}, {}});
+                                done(outcome<opened_reader>{{owned_actor{r}, std::move(*start)},
+                                                            {}});
                             },
                             [=](caf::error& err) {
                                 done(outcome<opened_reader>{{}, std::move(err)});
@@ -692,7 +726,7 @@ public:
             ctx, [bridge](auto res, opened_reader& r) {
                 fill_position(res.initPosition(static_cast<unsigned>(r.start.size())), r.start);
                 res.setReader(
-                    kj::heap<event_reader_impl>(bridge, std::move(r.reader), std::move(r.start)));
+                    kj::heap<event_reader_impl>(bridge, r.reader.release(), std::move(r.start)));
             });
     }
 

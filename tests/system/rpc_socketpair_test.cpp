@@ -129,8 +129,9 @@ TEST_CASE("the gateway serves Cap'n Proto clients over socket pairs", "[rpc][gat
             w.setScope("pair");
             w.setStream("s");
             w.setWriterId("cancelled-" + std::to_string(i));
+            REQUIRE(wait_until([&] { return running() == running_before; }));  // the last is gone
             auto pending = w.send();
-            REQUIRE(wait_until([&] { return running() > running_before; }));
+            REQUIRE(wait_until([&] { return running() > running_before; }));  // this one exists
         }  // `pending` dropped each time the writer exists: Finish
         CHECK(wait_until([&] { return running() == running_before; }));
     }

@@ -131,6 +131,14 @@ void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
     self->state.mem->release(b.block.data.size());
 }
 
+// Completes one event that is not in a block (never sent, or already stored).
+void finish_event(writer_ptr self, std::string framed, ack_callback done, const caf::error& err) {
+    block_in_flight b;
+    b.block.data = std::move(framed);
+    b.done.push_back(std::move(done));
+    finish_block(self, b, err);
+}
+
 void send_block(writer_ptr self, size_t index, const append_block& block) {
     auto gen = self->state.generation;
     self->request(self->state.segments[index].store, self->state.ep.cfg.request_timeout,
@@ -199,16 +207,16 @@ void pump(writer_ptr self, size_t index) {
     // Events the segment already holds (resent by a client after a lost connection): acknowledged
     // without storing them again. The segment stores a writer's events in the order they were
     // sent, so every number up to client_stored that was sent to it is stored.
+    bool skipped = false;
     while (!seg.queue.empty() && seg.queue.front().client_number != no_event_number &&
            seg.queue.front().client_number <= seg.client_stored) {
-        block_in_flight b;
-        b.block.data = std::move(seg.queue.front().framed);
-        b.done.push_back(std::move(seg.queue.front().done));
+        auto& q = seg.queue.front();
+        finish_event(self, std::move(q.framed), std::move(q.done), caf::error{});
         seg.queue.pop_front();
-        finish_block(self, b, caf::error{});
-        if (seg.queue.empty() && seg.in_flight.empty()) {
-            check_flush(self);
-        }
+        skipped = true;
+    }
+    if (skipped) {
+        check_flush(self);
     }
     while (seg.in_flight.size() < st.cfg.blocks_in_flight_max && !seg.queue.empty()) {
         block_in_flight b;
@@ -278,10 +286,7 @@ void fail_segment(writer_ptr self, segment_writer& seg, const caf::error& err) {
     seg.in_flight.clear();
     seg.sent = 0;
     for (auto& q : seg.queue) {
-        block_in_flight b;
-        b.block.data = std::move(q.framed);
-        b.done.push_back(std::move(q.done));
-        finish_block(self, b, err);
+        finish_event(self, std::move(q.framed), std::move(q.done), err);
     }
     seg.queue.clear();
 }
@@ -479,10 +484,7 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
 bool enqueue(writer_ptr self, outgoing& ev) {
     auto& seg = self->state.segments[ev.segment_index];
     if (seg.failed) {
-        block_in_flight b;
-        b.block.data = std::move(ev.framed);
-        b.done.push_back(std::move(ev.done));
-        finish_block(self, b, seg.failed);
+        finish_event(self, std::move(ev.framed), std::move(ev.done), seg.failed);
         check_flush(self);
         return false;
     }

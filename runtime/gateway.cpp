@@ -284,19 +284,47 @@ caf::expected<std::vector<event_view>> unpack(std::string_view packed, uint32_t 
     return events;
 }
 
+// An in-node writer or reader actor, stopped when its owner goes: first the answer of the call
+// that opened it, then the capability. So an answer that is never taken (the gateway stopped, or
+// its bridge died, while the call was in flight) stops the actor as a dropped capability does,
+// instead of leaving it running with nobody to end it.
+class owned_actor {
+public:
+    owned_actor() = default;
+    explicit owned_actor(caf::actor a) : actor_(std::move(a)) {}
+    owned_actor(owned_actor&& other) noexcept : actor_(std::exchange(other.actor_, caf::actor{})) {}
+    owned_actor& operator=(owned_actor&& other) noexcept {
+        stop();
+        actor_ = std::exchange(other.actor_, caf::actor{});
+        return *this;
+    }
+    owned_actor(const owned_actor&) = delete;
+    owned_actor& operator=(const owned_actor&) = delete;
+    ~owned_actor() { stop(); }
+
+    const caf::actor& get() const { return actor_; }
+
+private:
+    void stop() {
+        if (actor_) {
+            caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+            actor_ = caf::actor{};
+        }
+    }
+    caf::actor actor_;
+};
+
 // A writer capability: the client's writer actor (batching, retries, sessions) inside the node.
 // Its events go to the actor straight from the kj thread; their acknowledgements complete the
-// call through a cross-thread fulfiller. Ends the actor when the capability is dropped (the
-// connection closed or the client released it).
+// call through a cross-thread fulfiller. The actor ends with the capability (the connection
+// closed or the client released it).
 class event_writer_impl final : public rpc::EventWriter::Server {
 public:
-    event_writer_impl(caf::actor bridge, caf::actor writer, stream_record rec, int64_t last_stored)
+    event_writer_impl(caf::actor bridge, owned_actor writer, stream_record rec, int64_t last_stored)
         : bridge_(std::move(bridge)),
           writer_(std::move(writer)),
           rec_(std::move(rec)),
           next_number_(last_stored + 1) {}
-
-    ~event_writer_impl() { caf::anon_send_exit(writer_, caf::exit_reason::user_shutdown); }
 
     kj::Promise<void> write(WriteContext ctx) override {
         auto params = ctx.getParams();
@@ -326,7 +354,7 @@ public:
     }
 
     kj::Promise<void> flush(FlushContext ctx) override {
-        auto writer = writer_;
+        auto writer = writer_.get();
         return on_bridge<bool>(bridge_,
                                [writer](caf::event_based_actor* self, reply_fn<bool> done) {
                                    self->request(writer, caf::infinite,
@@ -427,7 +455,7 @@ private:
             };
             batch.push_back(std::move(out));
         }
-        caf::anon_send(writer_, client::detail::write_atom::value, std::move(batch));
+        caf::anon_send(writer_.get(), client::detail::write_atom::value, std::move(batch));
         return paf.promise.then([this, ctx, bytes](outcome<bool> r) mutable {
             unacked_bytes_ -= bytes;
             set_error(ctx.getResults().initError(), r.error);
@@ -435,7 +463,7 @@ private:
     }
 
     caf::actor bridge_;
-    caf::actor writer_;
+    owned_actor writer_;  // stopped with the capability
     stream_record rec_;
     int64_t next_number_ = 0;              // the next number the gateway gives
     int64_t last_used_ = no_event_number;  // the highest number written through this object
@@ -460,10 +488,8 @@ void fill_position(capnp::List<rpc::SegmentPosition>::Builder out,
 // A reader capability: the client's reader actor inside the node, one `next` at a time.
 class event_reader_impl final : public rpc::EventReader::Server {
 public:
-    event_reader_impl(caf::actor bridge, caf::actor reader, client::detail::start_offsets position)
+    event_reader_impl(caf::actor bridge, owned_actor reader, client::detail::start_offsets position)
         : bridge_(std::move(bridge)), reader_(std::move(reader)), position_(std::move(position)) {}
-
-    ~event_reader_impl() { caf::anon_send_exit(reader_, caf::exit_reason::user_shutdown); }
 
     kj::Promise<void> next(NextContext ctx) override {
         auto p = ctx.getParams();
@@ -479,7 +505,7 @@ public:
             return kj::READY_NOW;
         }
         busy_ = true;
-        auto reader = reader_;
+        auto reader = reader_.get();
         return on_bridge<fetched>(
                    bridge_,
                    [reader, wait](caf::event_based_actor* self, reply_fn<fetched> done) {
@@ -533,7 +559,7 @@ private:
     }
 
     caf::actor bridge_;
-    caf::actor reader_;
+    owned_actor reader_;  // stopped with the capability
     std::deque<client::event> buffer_;
     client::detail::start_offsets position_;  // after the last event answered, per segment
     bool at_end_ = false;
@@ -550,35 +576,6 @@ writer_id writer_id_of(std::string_view name) {
     };
     return writer_id{fnv(0xcbf29ce484222325ULL), fnv(0x84222325cbf29ce4ULL)};
 }
-
-// An in-node writer or reader actor until a capability owns it. If the call's answer is never
-// taken (the gateway stopped, or its bridge died, while the call was in flight) the value is
-// dropped and the actor stopped with it, instead of running on with nobody to end it.
-class owned_actor {
-public:
-    owned_actor() = default;
-    explicit owned_actor(caf::actor a) : actor_(std::move(a)) {}
-    owned_actor(owned_actor&& other) noexcept : actor_(std::exchange(other.actor_, caf::actor{})) {}
-    owned_actor& operator=(owned_actor&& other) noexcept {
-        stop();
-        actor_ = std::exchange(other.actor_, caf::actor{});
-        return *this;
-    }
-    owned_actor(const owned_actor&) = delete;
-    owned_actor& operator=(const owned_actor&) = delete;
-    ~owned_actor() { stop(); }
-
-    caf::actor release() { return std::exchange(actor_, caf::actor{}); }
-
-private:
-    void stop() {
-        if (actor_) {
-            caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
-            actor_ = caf::actor{};
-        }
-    }
-    caf::actor actor_;
-};
 
 struct opened_writer {
     owned_actor writer;
@@ -682,7 +679,7 @@ public:
                 }),
             ctx, [bridge](auto res, opened_writer& w) {
                 res.setLastEventNumber(w.last_stored);
-                res.setWriter(kj::heap<event_writer_impl>(bridge, w.writer.release(),
+                res.setWriter(kj::heap<event_writer_impl>(bridge, std::move(w.writer),
                                                           std::move(w.rec), w.last_stored));
             });
     }
@@ -726,7 +723,7 @@ public:
             ctx, [bridge](auto res, opened_reader& r) {
                 fill_position(res.initPosition(static_cast<unsigned>(r.start.size())), r.start);
                 res.setReader(
-                    kj::heap<event_reader_impl>(bridge, r.reader.release(), std::move(r.start)));
+                    kj::heap<event_reader_impl>(bridge, std::move(r.reader), std::move(r.start)));
             });
     }
 

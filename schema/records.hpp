@@ -27,7 +27,7 @@ struct container_op {
     uint32_t event_count = 0;
     uint32_t writer_epoch = 0;
     /// The number the client gave the block's last event (RPC writers), or no_event_number.
-    int64_t client_last = -1;
+    int64_t client_last = no_event_number;
     std::string data;
 };
 

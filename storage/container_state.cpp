@@ -12,10 +12,8 @@ namespace pravaha::storage {
 
 namespace {
 
-// Writer attribute: last event number (8 bytes), then the session epoch (4 bytes). Values of
-// 8 bytes (written before sessions existed) mean epoch 0.
 // A writer attribute: last event number (8 bytes), session epoch (4), highest client number (8).
-// Older records hold only the first one or two.
+// Older records hold only the first one (epoch 0) or two (no client number).
 std::string encode_writer(int64_t last, uint32_t epoch, int64_t client_last) {
     std::string out;
     keys::put_u64(out, static_cast<uint64_t>(last));

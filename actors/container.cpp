@@ -296,17 +296,66 @@ void enqueue(container_ptr self, container_op op, reply r) {
     flush(self);
 }
 
+// Runs `fn` once this replica may answer from its state what the whole group would answer: at
+// once standalone; in a cluster once a majority confirmed that this leader still leads and it
+// applied everything committed before now (raft_driver::linearize). A leader's state can lag:
+// a new leader has not yet applied what its predecessor committed, and a leader that was paused
+// or cut off may have been replaced without knowing it (seed 0xdf1c6a2c: a paused leader
+// answered an audit's catch-up read "nothing more", hiding an acknowledged event).
+void linearize(container_ptr self, std::function<void(const caf::error&)> fn) {
+    if (!self->state.raft) {
+        fn({});
+        return;
+    }
+    self->state.raft->linearize(std::move(fn));
+    drive(self);
+}
+
+// A refusal that depends on this replica's state (no such segment, sealed, fenced), which a
+// lagging leader would get wrong; anything else is decided by the request alone or by the queue.
+bool state_refusal(const caf::error& err) {
+    auto code = code_of(err);
+    return code == errc::segment_not_found || code == errc::segment_sealed ||
+           code == errc::writer_fenced || code == errc::bad_offset;
+}
+
+// Admits `op` and queues it for the next group commit, answering `rp` when it is committed; a
+// refusal from the state is confirmed against the group first.
+template <class T>
+caf::result<T> admit_and_enqueue(container_ptr self, container_op op) {
+    auto err = admit(self, op);
+    if (err && !(self->state.raft && state_refusal(err))) {
+        return err;
+    }
+    auto rp = self->make_response_promise<T>();
+    if (!err) {
+        if constexpr (std::is_same_v<T, append_ack>) {
+            if (mutants::active(mutants::mutant::ack_before_log_commit)) {
+                // Planted bug: acknowledged before the log entry exists.
+                rp.deliver(append_ack{op.key, op.writer, op.last_event_number, 0, op.event_count});
+            }
+        }
+        enqueue(self, std::move(op), rp);
+        return rp;
+    }
+    linearize(self, [self, rp, op = std::move(op)](const caf::error& e) mutable {
+        if (e) {
+            rp.deliver(e);
+        } else if (auto again = admit(self, op)) {
+            rp.deliver(again);
+        } else {
+            enqueue(self, std::move(op), rp);
+        }
+    });
+    return rp;
+}
+
 // Create, seal and delete: logged like appends, answered with `true` once committed.
 caf::result<bool> segment_op(container_ptr self, container_op::kind kind, const segment_key& key) {
     container_op op;
     op.type = kind;
     op.key = key;
-    if (auto err = admit(self, op)) {
-        return err;
-    }
-    auto rp = self->make_response_promise<bool>();
-    enqueue(self, std::move(op), rp);
-    return rp;
+    return admit_and_enqueue<bool>(self, std::move(op));
 }
 
 read_result do_read(container_ptr self, const read_request& req, caf::error& err) {
@@ -413,16 +462,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             op.writer_epoch = b.writer_epoch;
             op.client_last = b.client_last;
             op.data = std::move(b.data);
-            if (auto err = admit(self, op)) {
-                return err;
-            }
-            auto rp = self->make_response_promise<append_ack>();
-            if (mutants::active(mutants::mutant::ack_before_log_commit)) {
-                // Planted bug: acknowledged before the log entry exists.
-                rp.deliver(append_ack{op.key, op.writer, op.last_event_number, 0, op.event_count});
-            }
-            enqueue(self, std::move(op), rp);
-            return rp;
+            return admit_and_enqueue<append_ack>(self, std::move(op));
         },
         [=](setup_writer_atom, const segment_key& key, const writer_id& writer,
             uint32_t known_epoch) -> caf::result<append_ack> {
@@ -433,12 +473,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             op.key = key;
             op.writer = writer;
             op.writer_epoch = known_epoch;
-            if (auto err = admit(self, op)) {
-                return err;
-            }
-            auto rp = self->make_response_promise<append_ack>();
-            enqueue(self, std::move(op), rp);
-            return rp;
+            return admit_and_enqueue<append_ack>(self, std::move(op));
         },
         [=](read_atom, const read_request& req) -> caf::result<read_result> {
             if (self->state.raft &&
@@ -447,6 +482,26 @@ container_actor::behavior_type container_impl(container_ptr self,
             }
             caf::error err;
             auto res = do_read(self, req, err);
+            // Events read are committed, so any leader may hand them out; "nothing more", "no
+            // such segment" or "past the end" must hold for the whole group (linearize).
+            bool settled = err ? !state_refusal(err) : !res.data.empty() || res.sealed;
+            if (self->state.raft && !settled && (err || req.wait_ms == 0)) {
+                auto rp = self->make_response_promise<read_result>();
+                linearize(self, [self, rp, req](const caf::error& e) mutable {
+                    if (e) {
+                        rp.deliver(e);
+                        return;
+                    }
+                    caf::error again;
+                    auto now = do_read(self, req, again);
+                    if (again) {
+                        rp.deliver(again);
+                    } else {
+                        rp.deliver(std::move(now));
+                    }
+                });
+                return rp;
+            }
             if (err) {
                 return err;
             }
@@ -516,15 +571,28 @@ container_actor::behavior_type container_impl(container_ptr self,
             return g;
         },
         [=](segment_status_atom, const segment_key& key) -> caf::result<segment_status> {
-            auto meta = self->state.sm->status(key);
-            if (!meta) {
-                return std::move(meta.error());
+            if (self->state.raft &&
+                self->state.raft->replica().state() != storage::raft::role::leader) {
+                return not_leader(self->state.raft->replica());
             }
-            segment_status s;
-            s.id = key.segment;
-            s.length = meta->length;
-            s.sealed = meta->sealed;
-            return s;
+            auto rp = self->make_response_promise<segment_status>();
+            linearize(self, [self, rp, key](const caf::error& e) mutable {
+                if (e) {
+                    rp.deliver(e);
+                    return;
+                }
+                auto meta = self->state.sm->status(key);
+                if (!meta) {
+                    rp.deliver(std::move(meta.error()));
+                    return;
+                }
+                segment_status s;
+                s.id = key.segment;
+                s.length = meta->length;
+                s.sealed = meta->sealed;
+                rp.deliver(s);
+            });
+            return rp;
         },
     };
 }

@@ -87,16 +87,19 @@ void for_all_segments(controller_ptr self,
 }
 
 // Answers `stream info`: the record plus each segment's length and sealed flag.
-caf::result<stream_info> collect_info(controller_ptr self, const stream_record& rec) {
+// Answers `rp` with the record and every segment's length and seal state.
+void collect_info(controller_ptr self,
+                  const stream_record& rec,
+                  caf::typed_response_promise<stream_info> rp) {
     auto info = std::make_shared<stream_info>();
     info->record = rec;
     for (const auto& seg : rec.segments) {
         info->segments.push_back({seg.id, seg.key_start, seg.key_end, 0, false});
     }
     if (rec.segments.empty()) {
-        return *info;
+        rp.deliver(*info);
+        return;
     }
-    auto rp = self->make_response_promise<stream_info>();
     auto remaining = std::make_shared<size_t>(rec.segments.size());
     auto failed = std::make_shared<bool>(false);
     for (size_t i = 0; i < rec.segments.size(); ++i) {
@@ -117,7 +120,6 @@ caf::result<stream_info> collect_info(controller_ptr self, const stream_record& 
                     }
                 });
     }
-    return rp;
 }
 
 // The record of a stream that may be deleted. Errors: stream_not_found, stream_not_sealed.
@@ -277,7 +279,9 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             if (!rec) {
                 return std::move(rec.error());
             }
-            return collect_info(self, *rec);
+            auto rp = self->make_response_promise<stream_info>();
+            collect_info(self, *rec, rp);
+            return rp;
         },
     };
 }
@@ -401,6 +405,38 @@ void propose_stream(controller_ptr self,
     });
 }
 
+// Answers a query from the metadata once this leader's state holds everything the group
+// committed before the query arrived (raft_driver::linearize): a new leader may not have applied
+// its predecessor's commands yet, and a paused or cut-off leader may have been replaced.
+// `answer(rp)` delivers to `rp`.
+template <class T>
+caf::result<T> linearized(controller_ptr self,
+                          std::function<void(caf::typed_response_promise<T>&)> answer) {
+    if (!is_leader(self)) {
+        return not_leader(self);
+    }
+    auto rp = self->make_response_promise<T>();
+    self->state.raft->linearize([rp, answer](const caf::error& err) mutable {
+        if (err) {
+            rp.deliver(err);
+        } else {
+            answer(rp);
+        }
+    });
+    drive(self);
+    return rp;
+}
+
+// Delivers `r` (a value or an error) to `rp`.
+template <class T>
+void deliver(caf::typed_response_promise<T>& rp, caf::expected<T> r) {
+    if (r) {
+        rp.deliver(std::move(*r));
+    } else {
+        rp.deliver(std::move(r.error()));
+    }
+}
+
 controller_actor::behavior_type controller_raft_impl(
     controller_ptr self,
     std::shared_ptr<storage::controller_state> meta,
@@ -444,10 +480,8 @@ controller_actor::behavior_type controller_raft_impl(
             return rp;
         },
         [=, &m](list_scopes_atom) -> caf::result<std::vector<std::string>> {
-            if (!is_leader(self)) {
-                return not_leader(self);
-            }
-            return m.list_scopes();
+            using names = std::vector<std::string>;
+            return linearized<names>(self, [&m](auto& rp) { rp.deliver(m.list_scopes()); });
         },
         [=](create_stream_atom, const std::string& scope, const std::string& name,
             uint32_t segments) -> caf::result<stream_record> {
@@ -459,25 +493,14 @@ controller_actor::behavior_type controller_raft_impl(
         },
         [=, &m](list_streams_atom,
                 const std::string& scope) -> caf::result<std::vector<std::string>> {
-            if (!is_leader(self)) {
-                return not_leader(self);
-            }
-            auto r = m.list_streams(scope);
-            if (!r) {
-                return std::move(r.error());
-            }
-            return std::move(*r);
+            using names = std::vector<std::string>;
+            return linearized<names>(self,
+                                     [&m, scope](auto& rp) { deliver(rp, m.list_streams(scope)); });
         },
         [=, &m](get_stream_atom, const std::string& scope,
                 const std::string& name) -> caf::result<stream_record> {
-            if (!is_leader(self)) {
-                return not_leader(self);
-            }
-            auto r = m.get_stream(scope, name);
-            if (!r) {
-                return std::move(r.error());
-            }
-            return std::move(*r);
+            return linearized<stream_record>(
+                self, [&m, scope, name](auto& rp) { deliver(rp, m.get_stream(scope, name)); });
         },
         [=](seal_stream_atom, const std::string& scope,
             const std::string& name) -> caf::result<stream_record> {
@@ -488,34 +511,32 @@ controller_actor::behavior_type controller_raft_impl(
         },
         [=, &m](delete_stream_atom, const std::string& scope,
                 const std::string& name) -> caf::result<bool> {
-            if (!is_leader(self)) {
-                return not_leader(self);
-            }
-            auto rec = sealed_record(m, scope, name);
-            if (!rec) {
-                return std::move(rec.error());
-            }
-            auto rp = self->make_response_promise<bool>();
-            for_all_segments_then<delete_segment_atom>(
-                self, *rec, [=](const caf::error& err) mutable {
-                    if (err) {
-                        rp.deliver(err);
-                        return;
-                    }
-                    propose_simple(self, command{kind::delete_stream, scope, name, 0, 0}, rp);
-                });
-            return rp;
+            return linearized<bool>(self, [self, &m, scope, name](auto& rp) {
+                auto rec = sealed_record(m, scope, name);
+                if (!rec) {
+                    rp.deliver(std::move(rec.error()));
+                    return;
+                }
+                for_all_segments_then<delete_segment_atom>(
+                    self, *rec, [=](const caf::error& err) mutable {
+                        if (err) {
+                            rp.deliver(err);
+                            return;
+                        }
+                        propose_simple(self, command{kind::delete_stream, scope, name, 0, 0}, rp);
+                    });
+            });
         },
         [=, &m](stream_info_atom, const std::string& scope,
                 const std::string& name) -> caf::result<stream_info> {
-            if (!is_leader(self)) {
-                return not_leader(self);
-            }
-            auto rec = m.get_stream(scope, name);
-            if (!rec) {
-                return std::move(rec.error());
-            }
-            return collect_info(self, *rec);
+            return linearized<stream_info>(self, [self, &m, scope, name](auto& rp) {
+                auto rec = m.get_stream(scope, name);
+                if (!rec) {
+                    rp.deliver(std::move(rec.error()));
+                    return;
+                }
+                collect_info(self, *rec, rp);
+            });
         },
         [=](raft_atom, raft::message& msg) {
             self->state.raft->replica().step(msg);

@@ -98,7 +98,56 @@ caf::error raft_driver::drive() {
             r.compact(point);
         }
     }
+    settle_reads();
     return {};
+}
+
+void raft_driver::linearize(std::function<void(const caf::error&)> then) {
+    auto& r = *replica_;
+    auto ctx = next_read_++;
+    if (auto err = r.read_index(ctx)) {
+        then(err);
+        return;
+    }
+    reads_.emplace(ctx, pending_read{r.term(), std::move(then)});
+}
+
+void raft_driver::settle_reads() {
+    auto& r = *replica_;
+    for (const auto& rs : r.take_reads()) {
+        auto it = reads_.find(rs.ctx);
+        PRAVAHA_ASSERT(it != reads_.end(), "raft group {} confirmed an unknown read {}", cfg_.group,
+                       rs.ctx);
+        confirmed_.emplace(rs.index, std::move(it->second.then));
+        reads_.erase(it);
+    }
+    std::vector<std::function<void(const caf::error&)>> ready;
+    while (!confirmed_.empty() && confirmed_.begin()->first <= r.applied()) {
+        ready.push_back(std::move(confirmed_.begin()->second));
+        confirmed_.erase(confirmed_.begin());
+    }
+    std::vector<std::function<void(const caf::error&)>> dropped;
+    bool leads = r.state() == storage::raft::role::leader;
+    for (auto it = reads_.begin(); it != reads_.end();) {
+        if (leads && it->second.term == r.term()) {
+            ++it;
+            continue;
+        }
+        dropped.push_back(std::move(it->second.then));
+        it = reads_.erase(it);
+    }
+    PRAVAHA_ASSERT(!leads || r.reads_pending() == reads_.size(),
+                   "raft group {} tracks {} reads, the replica {}", cfg_.group, reads_.size(),
+                   r.reads_pending());
+    for (auto& fn : ready) {
+        fn({});
+    }
+    if (!dropped.empty()) {
+        auto err = caf::make_error(errc::not_leader, std::to_string(r.leader()));
+        for (auto& fn : dropped) {
+            fn(err);
+        }
+    }
 }
 
 raft::group_status raft_driver::status() const {

@@ -11,6 +11,7 @@
 #include <caf/error.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -41,8 +42,17 @@ public:
     /// Errors: storage_io, corrupt_data.
     [[nodiscard]] caf::error open(uint64_t applied);
 
-    /// Runs every pending ready. Errors (storage) must stop the owner.
+    /// Runs every pending ready, then the linearized reads that became answerable. Errors
+    /// (storage) must stop the owner.
     [[nodiscard]] caf::error drive();
+
+    /// Runs `then` once the owner's applied state holds everything the group committed before
+    /// this call (a read point confirmed by a majority, `replica::read_index`, and applied), or
+    /// with `not_leader` once this replica stops leading before that. Every answer an owner
+    /// gives from its state that a lagging leader would get wrong ("nothing more to read",
+    /// "no such segment", a length) goes through here. `then` runs from a later `drive()`; the
+    /// owner calls `drive()` after this.
+    void linearize(std::function<void(const caf::error&)> then);
 
     storage::raft::replica& replica() { return *replica_; }
     const storage::raft::replica& replica() const { return *replica_; }
@@ -56,6 +66,16 @@ private:
     std::unique_ptr<storage::raft::replica> replica_;
     uint64_t applied_written_ = 0;  ///< applied index whose state write was issued
     uint64_t durable_applied_ = 0;  ///< made durable by a later synced write
+
+    /// Runs the reads confirmed and applied; fails the ones a lost leadership dropped.
+    void settle_reads();
+    struct pending_read {
+        uint64_t term = 0;
+        std::function<void(const caf::error&)> then;
+    };
+    uint64_t next_read_ = 1;
+    std::map<uint64_t, pending_read> reads_;  ///< asked, not yet confirmed (ctx -> read)
+    std::multimap<uint64_t, std::function<void(const caf::error&)>> confirmed_;  ///< by index
 };
 
 }  // namespace pravaha::actors

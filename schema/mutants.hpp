@@ -21,6 +21,7 @@ enum class mutant : uint8_t {
     stale_term_ack,         ///< a Raft leader counts acknowledgements sent in an earlier term
     truncate_committed,     ///< a Raft follower truncates after every append's prev entry
     raft_fig8,              ///< a Raft leader commits entries of earlier terms by counting
+    stale_leader_read,  ///< a Raft leader confirms reads at once (no majority, no own-term commit)
 };
 
 #ifdef PRAVAHA_MUTANTS

@@ -53,6 +53,9 @@ struct message {
     bool reject = false;
     /// The sender started empty and is not yet a full member (its votes and acks do not count).
     bool recovering = false;
+    /// Appends and heartbeats carry the leader's latest read round; answers echo it (a leader
+    /// confirms linearizable reads with them: storage/raft.hpp, replica::read_index).
+    uint64_t read_round = 0;
     std::vector<entry> entries;
     std::string data;
 };
@@ -113,7 +116,8 @@ typename Inspector::result_type inspect(Inspector& f, entry& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, message& x) {
     return f(caf::meta::type_name("pravaha.raft.message"), x.type, x.group, x.from, x.to, x.term,
-             x.log_term, x.index, x.commit, x.hint, x.reject, x.recovering, x.entries, x.data);
+             x.log_term, x.index, x.commit, x.hint, x.reject, x.recovering, x.read_round, x.entries,
+             x.data);
 }
 
 }  // namespace pravaha::raft

@@ -45,10 +45,11 @@ for profile in default disk; do
   "$sim" fuzz --seeds 400 --start-seed "$start" --profile "$profile" --storage rocksdb --jobs "$jobs" 2>/dev/null | tail -12
 done
 
-step "fuzz, Raft world: 600 seeds of 3 replicas, 150 of 5, 50 of the scripted stale-ack scenario"
+step "fuzz, Raft world: 600 seeds of 3 replicas, 150 of 5, 50 of each scripted scenario (stale ack, stale read)"
 "$sim" fuzz --seeds 600 --start-seed "$start" --profile raft --jobs "$jobs" 2>/dev/null | tail -12
 "$sim" fuzz --seeds 150 --start-seed "$start" --profile raft5 --jobs "$jobs" 2>/dev/null | tail -12
 "$sim" fuzz --seeds 50 --start-seed "$start" --profile raft-stale --jobs "$jobs" 2>/dev/null | tail -3
+"$sim" fuzz --seeds 50 --start-seed "$start" --profile raft-stale-read --jobs "$jobs" 2>/dev/null | tail -3
 
 step "fuzz, cluster (3 nodes of real actors, clients failing over): 1000 seeds, 100 on Tier B"
 "$sim" fuzz --seeds 1000 --start-seed "$start" --profile cluster --jobs "$jobs" 2>/dev/null | tail -12

@@ -1,5 +1,6 @@
-// Scripted Raft scenarios of pravaha-sim (profile `raft-stale`): interleavings that random
-// faults reach too rarely, played step by step against the real storage::raft::replica.
+// Scripted Raft scenarios of pravaha-sim (profiles `raft-stale`, `raft-stale-read`):
+// interleavings that random faults reach too rarely, played step by step against the real
+// storage::raft::replica.
 //
 // `raft-stale`: a leader's acknowledgement from an earlier term arrives after the same replica
 // leads again with a shorter log. 5 replicas:
@@ -14,6 +15,18 @@
 // new entries and commits with replicas 1 and 4 only: not a majority, and replicas 3, 2 and 5
 // could elect replica 3, which lacks the entry. The seed varies how long the tail and the log of
 // term t+1 are.
+//
+// `raft-stale-read`: a read answered from a leader's state that lags what the group committed
+// (seed 0xdf1c6a2c of the cluster profile, where a paused container leader answered an audit's
+// catch-up read "nothing more" and hid an acknowledged event). 3 replicas, one of two
+// sequences per seed:
+//   replaced: replica 1 leads; it is paused (hears and says nothing); another replica leads the
+//     next term and acknowledges entries; replica 1 resumes and a read reaches it first, then
+//     its ticks or the others' messages (in an order the seed picks);
+//   lagging: replica 1 commits an entry whose commit the others never hear, and stops; another
+//     replica is elected and a read reaches it before its own term's no-op commits.
+// Check: every read a replica confirms (`read_index`) has an index at or above every entry
+// acknowledged before the read was asked, and a read retried at the current leader confirms.
 
 #include "sim/prng.hpp"
 #include "sim/world.hpp"
@@ -42,8 +55,8 @@ struct mem_replica {
 
 class scenario {
 public:
-    explicit scenario(uint64_t seed) : rng_(seed, "raft-stale") {
-        for (replica_id id = 1; id <= 5; ++id) {
+    scenario(uint64_t seed, const char* name, replica_id replicas) : rng_(seed, name) {
+        for (replica_id id = 1; id <= replicas; ++id) {
             members_.push_back(id);
         }
         for (auto id : members_) {
@@ -126,6 +139,26 @@ public:
         return nodes_[id].r->state() == role::leader;
     }
 
+    // A new cluster (every replica finds the others empty) led by replica 1, with `base` entries
+    // committed everywhere. False if replica 1 was not elected.
+    bool start_with_leader_1(uint64_t base) {
+        auto all = [](const message&) { return true; };
+        for (int i = 0; i < 3; ++i) {
+            for (auto& [id, n] : nodes_) {
+                n.r->tick();
+            }
+            deliver(all);
+        }
+        if (!elect(1, all)) {
+            return false;
+        }
+        for (uint64_t i = 0; i < base; ++i) {
+            (void)nodes_[1].r->propose("base" + std::to_string(i));
+        }
+        deliver(all);
+        return true;
+    }
+
     bool durably_has(replica_id id, uint64_t index, uint64_t term) const {
         for (const auto& e : nodes_.at(id).disk.entries) {
             if (e.index == index) {
@@ -135,7 +168,7 @@ public:
         return false;
     }
 
-    run_result run() {
+    run_result run_stale_ack() {
         run_result res;
         auto fail = [&](verdict v, std::string msg) {
             if (res.result == verdict::pass) {
@@ -146,23 +179,12 @@ public:
         auto all = [](const message&) { return true; };
         auto side_of = [](replica_id id) { return id <= 2 ? 0 : 1; };
         auto split = [&](const message& m) { return side_of(m.from) == side_of(m.to); };
-        // 0. A new cluster (every replica finds the others empty); replica 1 leads; a few
-        // entries commit everywhere.
-        for (int i = 0; i < 3; ++i) {
-            for (auto& [id, n] : nodes_) {
-                n.r->tick();
-            }
-            deliver(all);
-        }
-        if (!elect(1, all)) {
+        // 0. A new cluster; replica 1 leads; a few entries commit everywhere.
+        if (!start_with_leader_1(3)) {
             fail(verdict::invalid, "replica 1 was not elected");
             return res;
         }
         auto& l = *nodes_[1].r;
-        for (int i = 0; i < 3; ++i) {
-            (void)l.propose("base" + std::to_string(i));
-        }
-        deliver(all);
         // 1. The tail, received by replica 2 only; its acknowledgements are held back.
         auto tail = 4 + rng_.below(6);
         for (uint64_t i = 0; i < tail; ++i) {
@@ -236,7 +258,152 @@ public:
         return res;
     }
 
+    run_result run_stale_read() {
+        run_result res;
+        auto fail = [&](verdict v, std::string msg) {
+            if (res.result == verdict::pass) {
+                res.result = v;
+                res.message = std::move(msg);
+            }
+        };
+        auto all = [](const message&) { return true; };
+        auto base = 1 + rng_.below(4);
+        if (!start_with_leader_1(base)) {
+            fail(verdict::invalid, "replica 1 was not elected");
+            return res;
+        }
+        auto& old = *nodes_[1].r;
+        replica_id next = rng_.chance(1, 2) ? 2 : 3;
+        auto& fresh = *nodes_[next].r;
+        bool replaced = rng_.chance(1, 2);
+        uint64_t acked = 0;  // the highest index acknowledged before the read is asked
+        uint64_t ctx = 1;
+        std::string order;
+        // A confirmed read must cover every acknowledged entry.
+        auto check_reads = [&](replica_id id) {
+            for (const auto& rs : nodes_[id].r->take_reads()) {
+                if (rs.index < acked) {
+                    fail(verdict::correctness,
+                         fmt::format("replica {} (term {}) confirmed read {} at index {}, below "
+                                     "index {} acknowledged before it was asked",
+                                     id, nodes_[id].r->term(), rs.ctx, rs.index, acked));
+                }
+                confirmed_ += 1;
+            }
+        };
+        if (replaced) {
+            // Replica 1 is paused: nothing reaches it, nothing leaves it, it does not tick.
+            auto without_1 = [](const message& m) { return m.from != 1 && m.to != 1; };
+            if (!elect(next, without_1)) {
+                fail(verdict::invalid, "no new leader without replica 1");
+                return res;
+            }
+            auto more = 1 + rng_.below(5);
+            for (uint64_t i = 0; i < more; ++i) {
+                (void)fresh.propose("new" + std::to_string(i));
+            }
+            deliver(without_1);
+            acked = fresh.commit();
+            if (fresh.applied() < acked || acked <= old.commit()) {
+                fail(verdict::invalid, "the new leader did not commit past the old one");
+                return res;
+            }
+            if (old.state() != role::leader) {
+                fail(verdict::invalid, "replica 1 stopped leading while paused");
+                return res;
+            }
+            // Resumed: the read is first in line, then ticks and messages in the seed's order.
+            if (auto err = old.read_index(ctx)) {
+                fail(verdict::invalid, "the paused leader refused the read");
+                return res;
+            }
+            check_reads(1);
+            for (int step = 0; step < 40 && res.result == verdict::pass; ++step) {
+                if (rng_.chance(1, 2)) {
+                    old.tick();
+                    order += 't';
+                } else {
+                    for (auto& [id, n] : nodes_) {
+                        if (id != 1) {
+                            n.r->tick();
+                        }
+                    }
+                    order += 'o';
+                }
+                deliver(all);
+                check_reads(1);
+                check_reads(next);
+            }
+        } else {
+            // Replica 1 commits "x"; the others acknowledge it but never hear it committed.
+            auto x = old.propose("x");
+            if (!x) {
+                fail(verdict::invalid, "replica 1 refused x");
+                return res;
+            }
+            deliver([&](const message& m) {
+                return !(m.from == 1 && m.type == msg_type::append && m.commit >= *x);
+            });
+            acked = old.commit();
+            if (acked < *x) {
+                fail(verdict::invalid, "x did not commit");
+                return res;
+            }
+            nodes_[1].up = false;
+            auto votes_only = [](const message& m) {
+                return m.to != 1 && m.from != 1 &&
+                       (m.type == msg_type::vote || m.type == msg_type::vote_resp);
+            };
+            if (!elect(next, votes_only)) {
+                fail(verdict::invalid, "no new leader");
+                return res;
+            }
+            if (fresh.commit() >= acked) {
+                fail(verdict::invalid, "the new leader already knows x committed");
+                return res;
+            }
+            if (auto err = fresh.read_index(ctx)) {
+                fail(verdict::invalid, "the new leader refused the read");
+                return res;
+            }
+            check_reads(next);
+            for (int step = 0; step < 10 && res.result == verdict::pass; ++step) {
+                for (auto& [id, n] : nodes_) {
+                    if (n.up) {
+                        n.r->tick();
+                    }
+                }
+                deliver([](const message& m) { return m.to != 1; });
+                check_reads(next);
+            }
+        }
+        // Retried at whoever leads now (as a client does after not_leader), a read confirms.
+        replica_id leader = 0;
+        for (auto& [id, n] : nodes_) {
+            if (n.up && n.r->state() == role::leader) {
+                leader = id;
+            }
+        }
+        if (res.result == verdict::pass && leader != 0) {
+            (void)nodes_[leader].r->read_index(++ctx);
+            for (int i = 0; i < 5; ++i) {
+                nodes_[leader].r->tick();
+                deliver(all);
+                check_reads(leader);
+            }
+        }
+        if (res.result == verdict::pass && (leader == 0 || confirmed_ == 0)) {
+            fail(verdict::liveness, fmt::format("no read confirmed (leader {})", leader));
+        }
+        res.summary = fmt::format(
+            "{} (base {}, new leader {}, order {}): acknowledged through {}, {} read(s) confirmed",
+            replaced ? "replaced leader" : "lagging new leader", base, next, order, acked,
+            confirmed_);
+        return res;
+    }
+
 private:
+    uint64_t confirmed_ = 0;
     prng rng_;
     std::vector<replica_id> members_;
     std::map<replica_id, mem_replica> nodes_;
@@ -248,8 +415,9 @@ private:
 run_result run_raft_scenario(const run_config& cfg) {
     auto start = std::chrono::steady_clock::now();  // for the report only
     mutants::current = cfg.mutant;
-    scenario s(cfg.seed);
-    auto res = s.run();
+    bool stale_read = cfg.profile == "raft-stale-read";
+    scenario s(cfg.seed, stale_read ? "raft-stale-read" : "raft-stale", stale_read ? 3 : 5);
+    auto res = stale_read ? s.run_stale_read() : s.run_stale_ack();
     mutants::current = mutants::mutant::none;
     res.header = fmt::format("seed 0x{:x} profile {} (scripted)", cfg.seed, cfg.profile);
     res.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

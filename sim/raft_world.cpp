@@ -50,6 +50,7 @@ struct inbox_item {
     bool proposal = false;
     message m;
     std::string data;
+    uint64_t read = 0;  // a client's linearizable read (its id), else 0
 };
 
 struct rnode {
@@ -67,6 +68,7 @@ struct rnode {
     uint64_t applied_written = 0;              // applied index written (unsynced) to the store
     uint64_t durable_applied = 0;              // made durable by a later synced write
     std::map<uint64_t, std::string> proposed;  // index -> data proposed here (this incarnation)
+    std::multimap<uint64_t, uint64_t> confirmed_reads;  // read index -> read id, until applied
     bool wiped = false;
     uint64_t wiped_in_term = 0;  // the highest leader term known when the disk was wiped
 };
@@ -95,7 +97,8 @@ struct knobs {
 
 class raft_world {
 public:
-    explicit raft_world(const run_config& cfg) : cfg_(cfg), rng_(cfg.seed, "raft") {
+    explicit raft_world(const run_config& cfg)
+        : cfg_(cfg), rng_(cfg.seed, "raft"), read_rng_(cfg.seed, "raft-reads") {
         k_.nodes = cfg.profile == "raft5" ? 5 : 3;
         auto knob = [&](const char* name, int64_t& v) {
             if (auto it = cfg.fault_overrides.find(name); it != cfg.fault_overrides.end()) {
@@ -204,6 +207,7 @@ private:
         n.applied_written = n.applied;
         n.durable_applied = n.applied;
         n.proposed.clear();
+        n.confirmed_reads.clear();
         n.busy = false;
         n.inbox.clear();
         n.r = std::make_unique<replica>(make_config(n.id), std::move(*st), n.applied);
@@ -280,6 +284,13 @@ private:
     }
 
     void handle(rnode& n, const inbox_item& item) {
+        if (item.read != 0) {
+            if (!n.r->read_index(item.read)) {
+                ++reads_asked_;
+            }
+            collect_reads(n);
+            return;
+        }
         if (item.proposal) {
             auto idx = n.r->propose(item.data);
             if (idx) {
@@ -291,6 +302,55 @@ private:
         }
         n.r->step(item.m);
         observe_leader(n);
+        collect_reads(n);
+    }
+
+    // A read confirmed by `read_index` is served once the replica applied its index. Oracle:
+    // that index covers every proposal acknowledged before the read was asked (a leader that
+    // answers reads while a newer leader commits, or before its own term's first commit, can
+    // lag them).
+    void collect_reads(rnode& n) {
+        for (const auto& rs : n.r->take_reads()) {
+            auto floor = read_floor_[rs.ctx];
+            if (cfg_.oracles && rs.index < floor) {
+                fail(verdict::correctness,
+                     fmt::format("replica {} (term {}, {}) confirmed read {} at index {}, below "
+                                 "index {} acknowledged before the read was asked",
+                                 n.id, n.r->term(), to_string(n.r->state()), rs.ctx, rs.index,
+                                 floor));
+            }
+            n.confirmed_reads.emplace(rs.index, rs.ctx);
+        }
+        while (!n.confirmed_reads.empty() && n.confirmed_reads.begin()->first <= n.applied) {
+            auto id = n.confirmed_reads.begin()->second;
+            n.confirmed_reads.erase(n.confirmed_reads.begin());
+            read_floor_.erase(id);
+            ++reads_served_;
+            trace(id * 13);
+        }
+    }
+
+    // Clients read from the replica they think leads (sometimes any), as the containers serve a
+    // catch-up read: each read remembers the highest index acknowledged when it was asked.
+    void schedule_reads() {
+        at(now_ + read_rng_.range(k_.propose_every_ns, k_.propose_every_ns * 8), [this] {
+            if (now_ < chaos_end_ + cfg_.live_ms * ms / 2) {
+                auto target = known_leader();
+                if (target == 0 || read_rng_.chance(1, 4)) {
+                    target = static_cast<replica_id>(read_rng_.below(k_.nodes) + 1);
+                }
+                auto& n = nodes_[target - 1];
+                if (n.up) {
+                    auto id = next_read_++;
+                    read_floor_[id] = max_acked_;
+                    inbox_item item;
+                    item.read = id;
+                    n.inbox.push_back(std::move(item));
+                    process(n);
+                }
+                schedule_reads();
+            }
+        });
     }
 
     void observe_leader(rnode& n) {
@@ -599,6 +659,7 @@ private:
         }
         n.r->advance();
         observe_leader(n);
+        collect_reads(n);
         // Compact: the state is durable through durable_applied.
         auto point = n.r->compact_point(n.durable_applied);
         if (point > n.r->snapshot_index() + 64) {
@@ -897,6 +958,7 @@ private:
     run_config cfg_;
     knobs k_;
     prng rng_;
+    prng read_rng_;  // when and where clients read (apart, so reads do not shift other draws)
     std::vector<replica_id> members_;
     std::vector<rnode> nodes_;
     std::priority_queue<event, std::vector<event>, std::greater<>> events_;
@@ -923,6 +985,10 @@ private:
     bool final_done_ = false;
     uint64_t next_proposal_ = 0;
     uint64_t proposals_accepted_ = 0;
+    std::map<uint64_t, uint64_t> read_floor_;  // read id -> highest index acknowledged when asked
+    uint64_t next_read_ = 1;
+    uint64_t reads_asked_ = 0;   // accepted by a leader
+    uint64_t reads_served_ = 0;  // confirmed and applied
     uint64_t elections_ = 0;
     uint64_t messages_ = 0;
     uint64_t crashes_ = 0;
@@ -1009,6 +1075,7 @@ run_result raft_world::run() {
         schedule_ticks(n);
     }
     schedule_proposals();
+    schedule_reads();
     schedule_fault("crash", k_.crash_ms, [this] { inject_crash(); });
     schedule_fault("partition", k_.partition_ms, [this] { inject_partition(); });
     schedule_fault("clog", k_.clog_ms, [this] { inject_clog(); });
@@ -1057,12 +1124,12 @@ run_result raft_world::run() {
         cfg_.seed, cfg_.profile, k_.nodes, base_latency_ns_ / 1000, sync_latency_ns_ / 1000,
         k_.drop_per_mille, k_.dup_per_mille, k_.reorder_per_mille);
     res.summary = fmt::format(
-        "proposals {} accepted {} acknowledged {}; elections {}; messages {}; faults: crashes {} "
-        "partitions {} clogs {} wipes {} slow disks {} fsync failures {} replays {}; snapshots "
-        "installed {}",
-        next_proposal_, proposals_accepted_, acked_.size(), elections_, messages_, crashes_,
-        partitions_, clogs_count_, wipes_, slow_disks_, sync_failures_, replays_,
-        snapshots_installed_);
+        "proposals {} accepted {} acknowledged {}; reads asked {} served {}; elections {}; "
+        "messages {}; faults: crashes {} partitions {} clogs {} wipes {} slow disks {} fsync "
+        "failures {} replays {}; snapshots installed {}",
+        next_proposal_, proposals_accepted_, acked_.size(), reads_asked_, reads_served_, elections_,
+        messages_, crashes_, partitions_, clogs_count_, wipes_, slow_disks_, sync_failures_,
+        replays_, snapshots_installed_);
     return res;
 }
 

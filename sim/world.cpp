@@ -52,8 +52,8 @@ const char* to_string(verdict v) {
 }
 
 std::vector<std::string> profile_names() {
-    return {"default", "quiet",   "net",  "crash", "disk",
-            "swarm",   "cluster", "raft", "raft5", "raft-stale"};
+    return {"default", "quiet", "net",   "crash",      "disk",           "swarm",
+            "cluster", "raft",  "raft5", "raft-stale", "raft-stale-read"};
 }
 
 namespace {
@@ -265,6 +265,9 @@ struct client_t {
     // readers
     std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> last_seq;  // order per reader
     std::set<std::pair<uint64_t, int64_t>> seen;  // (segment, offset) observed
+    std::set<writer_seq> observed;                // events read (this incarnation)
+    size_t verified =
+        0;  // acknowledged events of its stream known to be observed (catch-up oracle)
     bool caught_up = false;
     std::vector<event_id> audited;  // audit clients: every event read, in order
 };
@@ -291,11 +294,20 @@ public:
                          std::function<void(caf::expected<caf::strong_actor_ptr>)> done);
     void on_channel(uint64_t conn, size_t channel, caf::mailbox_element_ptr e);
     void on_setup(caf::expected<std::vector<stream_info>> infos);
-    /// Returns whether the reader should go on reading.
-    bool on_read(uint32_t client, uint32_t inc, std::deque<client::event>& evs, bool end);
+    /// Returns whether the reader should go on reading. `wait_ms` and `asked_at` describe the
+    /// fetch that returned `evs`.
+    bool on_read(uint32_t client,
+                 uint32_t inc,
+                 std::deque<client::event>& evs,
+                 bool end,
+                 uint32_t wait_ms,
+                 int64_t asked_at);
+    /// How long the next fetch of `client` may wait at the tail: 0 (a catch-up read: "what is
+    /// there now?") for audits and sometimes for following readers.
+    uint32_t fetch_wait(uint32_t client);
+    int64_t now() const { return clock_->current_time.time_since_epoch().count(); }
 
 private:
-    int64_t now() const { return clock_->current_time.time_since_epoch().count(); }
     void at(int64_t t, std::function<void()> fn);
     void fail(verdict v, std::string msg);
     void trace(uint64_t v) { fingerprint_ = mix(fingerprint_, v); }
@@ -337,6 +349,7 @@ private:
     void send_op(client_t& c, size_t op_index);
     void on_ack(uint32_t client, uint32_t inc, size_t op_index, const caf::error& err);
     void observe(client_t& c, const client::event& ev);
+    void check_caught_up(client_t& c, int64_t asked_at);
 
     // phases and faults
     void begin_chaos();
@@ -368,6 +381,7 @@ private:
     prng net_rng_;
     prng fault_rng_;
     prng work_rng_;
+    prng read_rng_;  // which following-reader fetches are catch-up reads
     std::unique_ptr<caf::actor_system_config> sys_cfg_;
     std::unique_ptr<caf::actor_system> sys_;
     caf::scheduler::test_coordinator* sched_ = nullptr;
@@ -394,6 +408,7 @@ private:
     std::vector<op_rec> ops_;
     std::map<writer_seq, size_t> op_index_;
     std::map<std::pair<uint64_t, int64_t>, uint64_t> canonical_;  // (segment key hash, offset)
+    std::vector<std::vector<size_t>> acked_by_stream_;  // op indexes in acknowledgement order
 
     enum class phase { setup, chaos, live, audit, finished } phase_ = phase::setup;
     int64_t t_heal_ = 0;
@@ -549,19 +564,17 @@ caf::behavior setup_impl(
     return {[](tick_atom) {}};
 }
 
-caf::behavior reader_driver_impl(caf::event_based_actor* self,
-                                 world* w,
-                                 uint32_t client,
-                                 uint32_t inc,
-                                 caf::actor reader,
-                                 uint32_t wait_ms) {
+caf::behavior reader_driver_impl(
+    caf::event_based_actor* self, world* w, uint32_t client, uint32_t inc, caf::actor reader) {
     self->send(self, tick_atom::value);
     return {
         [=](tick_atom) {
+            auto wait_ms = w->fetch_wait(client);
+            auto asked_at = w->now();
             self->request(reader, caf::infinite, client::detail::fetch_atom::value, wait_ms)
                 .then(
                     [=](std::deque<client::event>& evs, bool end) {
-                        if (w->on_read(client, inc, evs, end)) {
+                        if (w->on_read(client, inc, evs, end, wait_ms, asked_at)) {
                             self->send(self, tick_atom::value);
                         }
                     },
@@ -579,7 +592,8 @@ world::world(const run_config& cfg)
       sched_rng_(cfg.seed, "sched"),
       net_rng_(cfg.seed, "net"),
       fault_rng_(cfg.seed, "faults"),
-      work_rng_(cfg.seed, "workload") {
+      work_rng_(cfg.seed, "workload"),
+      read_rng_(cfg.seed, "reads") {
     draw_knobs();
     sys_cfg_ = std::make_unique<caf::actor_system_config>();
     add_message_types(*sys_cfg_);
@@ -1309,10 +1323,9 @@ void world::start_client(client_t& c) {
                     }
                 }
             } else {
-                auto wait = cl.kind == client_kind::audit ? 0u : 1000u;
                 cl.worker = client::detail::spawn_reader(*sys_, endpoint_for(cl, port), node, info,
                                                          client::start_position::head);
-                cl.driver = sys_->spawn(reader_driver_impl, this, id, inc, cl.worker, wait);
+                cl.driver = sys_->spawn(reader_driver_impl, this, id, inc, cl.worker);
                 spawned_.push_back(cl.worker);
                 spawned_.push_back(cl.driver);
             }
@@ -1362,6 +1375,8 @@ void world::crash_client(client_t& c, bool zombie) {
     }
     c.last_seq.clear();
     c.seen.clear();  // a restarted reader reads from the head again
+    c.observed.clear();
+    c.verified = 0;
     ++counters_["client crashes"];
     note(fmt::format("client {} crashed", c.id));
 }
@@ -1417,6 +1432,7 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
     if (!err) {
         op.out = outcome::ok;
         op.complete = now();
+        acked_by_stream_[op.id.stream].push_back(index);
         if (ack_oracle_) {
             for (auto& n : nodes_) {
                 (void)n.disk->durable_map();  // completes the syncs that are done by now
@@ -1468,13 +1484,32 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
     op.complete = now();
 }
 
-bool world::on_read(uint32_t client, uint32_t inc, std::deque<client::event>& evs, bool end) {
+uint32_t world::fetch_wait(uint32_t client) {
+    const auto& c = clients_[client];
+    if (c.kind == client_kind::audit || read_rng_.chance(1, 4)) {
+        return 0;
+    }
+    return 1000;
+}
+
+bool world::on_read(uint32_t client,
+                    uint32_t inc,
+                    std::deque<client::event>& evs,
+                    bool end,
+                    uint32_t wait_ms,
+                    int64_t asked_at) {
     auto& c = clients_[client];
     if (c.inc != inc || !c.up) {
         return false;
     }
     for (const auto& ev : evs) {
         observe(c, ev);
+        if (done_) {
+            return false;
+        }
+    }
+    if ((end || (wait_ms == 0 && evs.empty())) && cfg_.oracles) {
+        check_caught_up(c, asked_at);
         if (done_) {
             return false;
         }
@@ -1489,6 +1524,29 @@ bool world::on_read(uint32_t client, uint32_t inc, std::deque<client::event>& ev
         return false;
     }
     return true;
+}
+
+// Oracle: a reader told "nothing more" (a catch-up read found every segment at its tail, or the
+// stream's end) has read every event acknowledged before it asked. Catches a leader that
+// answers from a state lagging what the group committed (seed 0xdf1c6a2c: a paused leader, long
+// replaced, answered an audit's catch-up read) at that read, not at the end of the run.
+void world::check_caught_up(client_t& c, int64_t asked_at) {
+    const auto& acked = acked_by_stream_[c.stream];
+    for (; c.verified < acked.size(); ++c.verified) {
+        const auto& op = ops_[acked[c.verified]];
+        if (op.complete >= asked_at) {
+            return;
+        }
+        if (!c.observed.count({op.id.writer, op.id.seq})) {
+            fail(verdict::correctness,
+                 fmt::format("client {} was told it had read everything (asked at {:.3f}s) but "
+                             "never read acknowledged event writer={} seq={} (acknowledged at "
+                             "{:.3f}s): a read answered from a state that lags what was committed",
+                             c.id, double(asked_at - 3600LL * 1000 * ms) / 1e9, op.id.writer,
+                             op.id.seq, double(op.complete - 3600LL * 1000 * ms) / 1e9));
+            return;
+        }
+    }
 }
 
 void world::observe(client_t& c, const client::event& ev) {
@@ -1521,6 +1579,7 @@ void world::observe(client_t& c, const client::event& ev) {
                                                c.id, ev.segment.value, ev.offset));
         return;
     }
+    c.observed.insert({parsed->writer, parsed->seq});
     if (c.kind == client_kind::audit) {
         c.audited.push_back(*parsed);
     }
@@ -1564,6 +1623,7 @@ void world::on_setup(caf::expected<std::vector<stream_info>> infos) {
         return;
     }
     streams_ = std::move(*infos);
+    acked_by_stream_.resize(streams_.size());
     begin_chaos();
 }
 
@@ -2438,7 +2498,7 @@ run_result world::run() {
 run_result run_world(const run_config& cfg) {
     configure_logging(cfg.log_level);
     try {
-        if (cfg.profile == "raft-stale") {
+        if (cfg.profile == "raft-stale" || cfg.profile == "raft-stale-read") {
             return run_raft_scenario(cfg);
         }
         if (cfg.profile.rfind("raft", 0) == 0) {

@@ -156,6 +156,7 @@ void replica::reset_election_timer() {
 }
 
 void replica::become_follower(uint64_t term, replica_id leader) {
+    drop_reads();
     set_term(term);
     role_ = role::follower;
     leader_ = leader;
@@ -173,6 +174,7 @@ void replica::campaign_now() {
 }
 
 void replica::campaign(bool pre, bool force) {
+    drop_reads();
     votes_.clear();
     votes_[cfg_.id] = true;
     leader_ = no_replica;
@@ -242,6 +244,9 @@ void replica::send(message m, bool after) {
     m.group = cfg_.group;
     m.from = cfg_.id;
     m.recovering = recovering_;
+    if (role_ == role::leader && (m.type == msg_type::append || m.type == msg_type::snapshot)) {
+        m.read_round = read_round_;
+    }
     if (after) {
         msgs_after_.push_back(std::move(m));
     } else {
@@ -371,6 +376,66 @@ void replica::maybe_commit() {
         return;
     }
     hard_.commit = q;
+    advance_reads();  // reads that waited for the first commit of this term
+}
+
+// -- linearizable reads
+// ----------------------------------------------------------------------------
+
+caf::error replica::read_index(uint64_t ctx) {
+    if (role_ != role::leader) {
+        return caf::make_error(errc::not_leader, std::to_string(leader_));
+    }
+    if (mutants::active(mutant::stale_leader_read)) {
+        // Planted bug: the leader answers from what it has, as if it surely still led.
+        reads_ready_.push_back({ctx, hard_.commit});
+        return {};
+    }
+    bool idle = reads_pending_.empty();
+    reads_pending_.emplace_back(ctx, ++read_round_);
+    if (idle && quorum() > 1) {
+        // One round in flight at a time: reads asked meanwhile ride on the next one.
+        send_heartbeats();
+    }
+    advance_reads();
+    return {};
+}
+
+void replica::advance_reads() {
+    if (role_ != role::leader || reads_pending_.empty()) {
+        return;
+    }
+    // A new leader knows it has every committed entry only once one of its own term commits
+    // (its no-op); before that its commit index may lag the previous leader's.
+    if (term_at(hard_.commit) != hard_.term) {
+        return;
+    }
+    // The highest round a majority of voters answered in this term (the leader counts itself).
+    std::vector<uint64_t> rounds{read_round_};
+    for (const auto& [peer, pr] : progress_) {
+        rounds.push_back(pr.recovering ? 0 : pr.read_ack);
+    }
+    std::sort(rounds.begin(), rounds.end(), std::greater<>());
+    uint64_t confirmed = rounds[quorum() - 1];
+    bool any = false;
+    while (!reads_pending_.empty() && reads_pending_.front().second <= confirmed) {
+        reads_ready_.push_back({reads_pending_.front().first, hard_.commit});
+        reads_pending_.pop_front();
+        any = true;
+    }
+    if (any && !reads_pending_.empty()) {
+        send_heartbeats();
+    }
+}
+
+void replica::drop_reads() {
+    reads_pending_.clear();
+}
+
+std::vector<read_state> replica::take_reads() {
+    std::vector<read_state> out;
+    out.swap(reads_ready_);
+    return out;
 }
 
 // -- ticks ---------------------------------------------------------------------------------------
@@ -599,6 +664,7 @@ message replica::follow(const message& m) {
     r.type = msg_type::append_resp;
     r.to = m.from;
     r.term = hard_.term;
+    r.read_round = m.read_round;  // this answer shows the leader still leads (read_index)
     return r;
 }
 
@@ -706,6 +772,10 @@ void replica::handle_append_response(const message& m) {
     auto& pr = it->second;
     pr.recent_active = true;
     pr.recovering = m.recovering;
+    if (m.term == hard_.term && !m.recovering && m.read_round > pr.read_ack) {
+        pr.read_ack = m.read_round;
+        advance_reads();
+    }
     pr.recovering_bound = m.recovering ? m.commit : 0;
     if (m.recovering && (m.reject || m.hint == heartbeat_flag)) {
         // A follower that lost its disk holds less than it once acknowledged: start over from

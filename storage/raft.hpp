@@ -83,6 +83,12 @@ struct ready {
     bool empty() const;
 };
 
+/// A confirmed linearizable read point (see `replica::read_index`).
+struct read_state {
+    uint64_t ctx = 0;    ///< the owner's token for the read
+    uint64_t index = 0;  ///< serve the read from the owner's state once applied >= index
+};
+
 /// Replication progress of one follower, as the leader sees it.
 struct progress {
     enum class mode : uint8_t { probe, replicate, snapshot };
@@ -96,6 +102,7 @@ struct progress {
     bool recent_active = false;          ///< heard from since the last quorum check
     bool recovering = false;             ///< the follower's acks do not count
     uint64_t recovering_bound = 0;       ///< its term bound (see durable_state::recovering)
+    uint64_t read_ack = 0;               ///< highest read round it answered in this term
 };
 
 /// One member of a Raft group as a pure, deterministic state machine (etcd's raft library's
@@ -126,6 +133,20 @@ public:
     /// Appends `data` as a new entry if this replica leads. Returns its index.
     /// Errors: not_leader (with the leader hint as context when known).
     [[nodiscard]] caf::expected<uint64_t> propose(std::string data);
+    /// Asks for a linearizable read point (Raft thesis 6.4, etcd's ReadIndex). A leader's state
+    /// can lag what the group committed: a new leader has not yet learned or applied everything
+    /// committed before its term, and a leader that was paused or cut off may have been replaced
+    /// without knowing it. The read is confirmed once this leader has committed an entry of its
+    /// own term and a majority of voters answered an append or heartbeat sent after the request
+    /// in this term; `take_reads()` then hands out (ctx, commit index). The owner's state at
+    /// applied >= that index holds everything committed before the request. A read not yet
+    /// confirmed is dropped when the replica stops leading (the owner fails it: not_leader).
+    /// Errors: not_leader.
+    [[nodiscard]] caf::error read_index(uint64_t ctx);
+    /// The reads confirmed since the last call.
+    std::vector<read_state> take_reads();
+    /// Reads asked for and not yet confirmed.
+    size_t reads_pending() const { return reads_pending_.size(); }
 
     bool has_ready() const;
     ready take_ready();
@@ -173,6 +194,9 @@ private:
     void reprobe(replica_id to, uint64_t next);
     void send_heartbeats();
     void maybe_commit();
+    /// Confirms the pending reads a majority has answered (see read_index).
+    void advance_reads();
+    void drop_reads();
     void handle_vote_request(const message& m);
     void handle_vote_response(const message& m);
     /// Accepts the sender of an append or snapshot of the current term as leader and returns
@@ -224,6 +248,11 @@ private:
     std::map<replica_id, std::pair<uint64_t, bool>> probe_answers_;
     uint64_t recovering_bound_ = 0;
     bool bound_known_ = false;
+
+    // linearizable reads: (ctx, round) in round order; rounds ride on appends and heartbeats
+    std::deque<std::pair<uint64_t, uint64_t>> reads_pending_;
+    std::vector<read_state> reads_ready_;
+    uint64_t read_round_ = 0;
 
     std::vector<message> msgs_;
     std::vector<message> msgs_after_;

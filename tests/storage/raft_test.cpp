@@ -605,3 +605,79 @@ TEST_CASE("raft starts a new cluster when every member is empty", "[storage]") {
         CHECK(!c.at(id).recovering());
     }
 }
+
+TEST_CASE("raft confirms no read on a leader that was replaced without noticing", "[storage]") {
+    // Seed 0xdf1c6a2c of the cluster profile: a container leader was paused, the others elected
+    // a new leader that acknowledged more events, and after the pause the old leader answered a
+    // catch-up read from its own (stale) state.
+    cluster c(3);
+    auto old = c.wait_leader();
+    REQUIRE(old != no_replica);
+    REQUIRE(c.at(old).propose("a"));
+    c.tick(2);
+    c.isolate(old);  // paused: it hears nothing and ticks no more
+    replica_id other = old == 1 ? 2 : 1;
+    REQUIRE(c.elect(other, [](message&) { return true; }));
+    REQUIRE(c.at(other).propose("b"));
+    c.deliver();
+    REQUIRE(c.nodes[other].applied_data == strings({"a", "b"}));
+    REQUIRE(c.at(old).state() == role::leader);  // it does not know yet
+    REQUIRE_FALSE(c.at(old).read_index(1));
+    c.deliver();
+    CHECK(c.at(old).take_reads().empty());  // no majority answered it
+    CHECK(c.at(old).reads_pending() == 1);
+    // Back in touch: the newer term deposes it and the read is dropped, never confirmed.
+    c.heal();
+    c.tick(3);
+    CHECK(c.at(old).state() != role::leader);
+    CHECK(c.at(old).take_reads().empty());
+    CHECK(c.at(old).reads_pending() == 0);
+    // The current leader confirms at an index that holds "b".
+    auto b_index = c.at(other).commit();
+    REQUIRE_FALSE(c.at(other).read_index(2));
+    c.deliver();
+    c.tick(1);
+    auto reads = c.at(other).take_reads();
+    REQUIRE(reads.size() == 1);
+    CHECK(reads[0].ctx == 2);
+    CHECK(reads[0].index >= b_index);
+    auto err = c.at(old).read_index(3);
+    CHECK(code_of(err) == errc::not_leader);
+}
+
+TEST_CASE("raft confirms a new leader's read only after an entry of its term committed",
+          "[storage]") {
+    cluster c(3);
+    auto a = c.wait_leader();
+    REQUIRE(a != no_replica);
+    auto x = c.at(a).propose("x");
+    REQUIRE(x);
+    // The followers store and acknowledge "x" but never hear that it committed.
+    c.deliver_if(
+        [&](message& m) { return !(m.from == a && m.type == msg_type::append && m.commit >= *x); });
+    REQUIRE(c.at(a).commit() >= *x);
+    c.crash(a);
+    replica_id b = a == 1 ? 2 : 1;
+    // b wins the election, but its appends (the new term's no-op) reach nobody yet.
+    REQUIRE(c.elect(b, [&](message& m) { return !(m.from == b && m.type == msg_type::append); }));
+    REQUIRE(c.at(b).commit() < *x);  // what it knows is committed lags what a acknowledged
+    REQUIRE_FALSE(c.at(b).read_index(7));
+    CHECK(c.at(b).take_reads().empty());
+    c.tick(3);
+    auto reads = c.at(b).take_reads();
+    REQUIRE(reads.size() == 1);
+    CHECK(reads[0].ctx == 7);
+    CHECK(reads[0].index > *x);  // its no-op, after "x"
+}
+
+TEST_CASE("raft confirms reads at once in a group of one", "[storage]") {
+    cluster c(1);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    REQUIRE(c.at(l).propose("only"));
+    c.deliver();
+    REQUIRE_FALSE(c.at(l).read_index(9));
+    auto reads = c.at(l).take_reads();
+    REQUIRE(reads.size() == 1);
+    CHECK(reads[0].index == c.at(l).commit());
+}

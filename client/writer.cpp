@@ -2,6 +2,7 @@
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
+#include "schema/mutants.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
@@ -188,6 +189,34 @@ void check_sessions(writer_ptr self) {
     st.session_waiters.clear();
 }
 
+// Whether the segment holds a client's event already: resent by a client after a lost
+// connection, its number is at or below the highest the segment stored for this writer id.
+// The segment stores a writer's events in the order they were sent, so every number up to
+// client_stored that was sent to it is stored.
+bool stored_already(const segment_writer& seg, int64_t client_number) {
+    if (client_number == no_event_number) {
+        return false;
+    }
+    if (mutants::active(mutants::mutant::client_number_reused)) {
+        return client_number < seg.client_stored;  // planted bug: the last stored one is resent
+    }
+    return client_number <= seg.client_stored;
+}
+
+// Acknowledges, without storing them again, the queued events the segment already holds.
+void skip_stored(writer_ptr self, segment_writer& seg) {
+    bool skipped = false;
+    while (!seg.queue.empty() && stored_already(seg, seg.queue.front().client_number)) {
+        auto& q = seg.queue.front();
+        finish_event(self, std::move(q.framed), std::move(q.done), caf::error{});
+        seg.queue.pop_front();
+        skipped = true;
+    }
+    if (skipped) {
+        check_flush(self);
+    }
+}
+
 void pump(writer_ptr self, size_t index) {
     auto& st = self->state;
     if (!st.connected) {
@@ -204,20 +233,7 @@ void pump(writer_ptr self, size_t index) {
         send_block(self, index, seg.in_flight[seg.sent].block);
         ++seg.sent;
     }
-    // Events the segment already holds (resent by a client after a lost connection): acknowledged
-    // without storing them again. The segment stores a writer's events in the order they were
-    // sent, so every number up to client_stored that was sent to it is stored.
-    bool skipped = false;
-    while (!seg.queue.empty() && seg.queue.front().client_number != no_event_number &&
-           seg.queue.front().client_number <= seg.client_stored) {
-        auto& q = seg.queue.front();
-        finish_event(self, std::move(q.framed), std::move(q.done), caf::error{});
-        seg.queue.pop_front();
-        skipped = true;
-    }
-    if (skipped) {
-        check_flush(self);
-    }
+    skip_stored(self, seg);
     while (seg.in_flight.size() < st.cfg.blocks_in_flight_max && !seg.queue.empty()) {
         block_in_flight b;
         b.block.key = seg.key;
@@ -263,10 +279,19 @@ void open_session(writer_ptr self, size_t index) {
                     return;  // restart() cleared setup_pending; the next pump asks again
                 }
                 sg.setup_pending = false;
-                sg.ready = true;
                 sg.epoch = a.writer_epoch;
                 sg.next_event_number = a.last_event_number + 1;
                 sg.client_stored = a.client_last;
+                if (a.sealed) {
+                    // No session on a sealed segment: resent events it holds are acknowledged,
+                    // the rest fail for good.
+                    skip_stored(self, sg);
+                    on_failure(self, index, gen,
+                               caf::make_error(errc::segment_sealed,
+                                               "segment " + to_string(sg.key) + " is sealed"));
+                    return;
+                }
+                sg.ready = true;
                 pump(self, index);
                 check_sessions(self);
             },
@@ -484,7 +509,9 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
 bool enqueue(writer_ptr self, outgoing& ev) {
     auto& seg = self->state.segments[ev.segment_index];
     if (seg.failed) {
-        finish_event(self, std::move(ev.framed), std::move(ev.done), seg.failed);
+        // Stored events are acknowledged also on a segment that failed for good (sealed).
+        auto err = stored_already(seg, ev.client_number) ? caf::error{} : seg.failed;
+        finish_event(self, std::move(ev.framed), std::move(ev.done), err);
         check_flush(self);
         return false;
     }

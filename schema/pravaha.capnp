@@ -45,10 +45,12 @@ interface Pravaha {
   # writer opened with the same id is fenced (`writer_fenced`), and `lastEventNumber` is the
   # highest event number of the id that is stored (-1: none). A client that lost its connection
   # opens the writer again with the same id and writes the calls it got no answer for again,
-  # with the same numbers: what was stored is acknowledged, not stored twice. A call answered
-  # with an error is not written again under its numbers (some of its events may be stored, and
-  # later ones may follow): write its events again without numbers. Empty `writerId`: a fresh
-  # random id (no resends across connections).
+  # with the same numbers: what was stored is acknowledged, not stored twice, also on segments
+  # sealed in between. A call answered with an error is not written again under its numbers
+  # (some of its events may be stored, and later ones may follow); after `stream_sealed` or
+  # `segment_sealed` it is not written again at all (the events that failed cannot be stored any
+  # more, and the others of the call are stored); after other errors write its events again
+  # without numbers. Empty `writerId`: a fresh random id (no resends across connections).
   openWriter @1 (scope :Text, stream :Text, writerId :Text)
       -> (writer :EventWriter, lastEventNumber :Int64, error :Error);
 

@@ -88,6 +88,10 @@ struct append_ack {
     /// With setup_writer_atom: the highest client number stored for this writer id on the segment
     /// (see append_block::client_last), or no_event_number.
     int64_t client_last = no_event_number;
+    /// With setup_writer_atom: the segment is sealed. No session opened (writer_epoch is the
+    /// current one); the answer still tells what is stored under the id, so that a writer
+    /// reopened after a lost connection acknowledges its stored events instead of failing them.
+    bool sealed = false;
 };
 
 struct read_request {
@@ -144,7 +148,7 @@ typename Inspector::result_type inspect(Inspector& f, append_block& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_ack& x) {
     return f(caf::meta::type_name("pravaha.append_ack"), x.key, x.writer, x.last_event_number,
-             x.end_offset, x.appended_events, x.writer_epoch, x.client_last);
+             x.end_offset, x.appended_events, x.writer_epoch, x.client_last, x.sealed);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, read_request& x) {

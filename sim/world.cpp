@@ -174,6 +174,7 @@ struct op_rec {
     outcome out = outcome::pending;
     uint32_t sends = 0;
     bool maybe_stored = false;  // an attempt ended without a definite answer
+    bool resend = false;        // idempotent: pending when its client crashed, resent on restart
 };
 
 using writer_seq = std::pair<uint32_t, uint64_t>;
@@ -253,6 +254,8 @@ struct client_t {
     uint32_t id = 0;
     client_kind kind = client_kind::writer;
     bool idempotent = true;
+    bool resends =
+        false;  // idempotent: after a restart, resends what had no answer (else drops it)
     uint32_t stream = 0;
     uint32_t inc = 0;
     uint64_t attempt = 0;  // connection attempts of this client
@@ -345,6 +348,8 @@ private:
     client::detail::endpoint_info endpoint_for(client_t& c, uint16_t port);
     void start_client(client_t& c);
     void crash_client(client_t& c, bool zombie = false);
+    /// Crashes `c` (a zombie: it only stalls) and starts it again at `restart_at`.
+    void crash_and_restart(client_t& c, bool zombie, int64_t restart_at);
     void write_next(client_t& c);
     void send_op(client_t& c, size_t op_index);
     void on_ack(uint32_t client, uint32_t inc, size_t op_index, const caf::error& err);
@@ -1244,6 +1249,10 @@ client_t& world::add_client(client_kind kind, uint32_t stream, bool idempotent) 
     c.stream = stream;
     c.idempotent = idempotent;
     c.link.base_latency_ns = net_rng_.range(20, k_.latency_max_us) * 1000;
+    // Half the idempotent writers resend their unanswered writes after a restart (as an RPC
+    // client does); the others lost them with the process and write new events (a zombie's late
+    // blocks then differ from the new session's: fencing matters).
+    c.resends = idempotent && prng(cfg_.seed, "resends", c.id).chance(1, 2);
     clients_.push_back(std::move(c));
     auto& ref = clients_.back();
     ref.connector = sys_->spawn(connector_impl, this, ref.id);
@@ -1314,12 +1323,19 @@ void world::start_client(client_t& c) {
                 cl.worker = client::detail::spawn_writer(*sys_, endpoint_for(cl, port), node,
                                                          info.record, wc, wid);
                 spawned_.push_back(cl.worker);
-                // A non-idempotent application resends what it does not know to be stored.
+                // A non-idempotent application resends what it does not know to be stored; an
+                // idempotent one (numbered events, the same writer id) resends, in order and
+                // with their numbers, the writes that had no answer when it crashed, as an RPC
+                // client resends its unanswered calls: stored ones are acknowledged, not stored
+                // again, also on sealed segments.
                 for (size_t i = 0; i < ops_.size(); ++i) {
                     auto& op = ops_[i];
-                    if (op.id.writer == cl.id && !op.idempotent && op.out == outcome::unknown) {
+                    if (op.id.writer == cl.id &&
+                        ((!op.idempotent && op.out == outcome::unknown) || op.resend)) {
                         op.out = outcome::pending;
+                        op.resend = false;
                         send_op(cl, i);
+                        counters_["resends after a restart"] += op.idempotent ? 1 : 0;
                     }
                 }
             } else {
@@ -1370,6 +1386,7 @@ void world::crash_client(client_t& c, bool zombie) {
         if (op.id.writer == c.id && op.out == outcome::pending) {
             op.out = outcome::unknown;
             op.maybe_stored = true;
+            op.resend = op.idempotent && c.resends;
             op.complete = now();
         }
     }
@@ -1416,6 +1433,11 @@ void world::send_op(client_t& c, size_t index) {
     ev.segment_index = static_cast<uint32_t>(
         find_range(streams_[c.stream].record.segments, routing_key_hash(key)));
     frame_event(ev.framed, payload);
+    if (op.idempotent) {
+        // Numbered as the RPC clients number theirs (one sequence per writer id): a writer
+        // reopened after a crash acknowledges resent events its segments hold.
+        ev.client_number = static_cast<int64_t>(op.id.seq);
+    }
     auto id = c.id;
     auto inc = c.inc;
     ev.done = [this, id, inc, index](const caf::error& err) { on_ack(id, inc, index, err); };
@@ -1468,8 +1490,10 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
     bool definite = code == errc::segment_sealed || code == errc::stream_sealed ||
                     code == errc::segment_not_found;
     if (definite) {
-        // ... unless an earlier attempt of this (at-least-once) write may have been stored.
-        op.out = op.maybe_stored ? outcome::unknown : outcome::fail;
+        // ... unless an earlier attempt of this (at-least-once) write may have been stored. An
+        // idempotent write's earlier attempts are known to the segment: it would have been
+        // acknowledged.
+        op.out = op.maybe_stored && !op.idempotent ? outcome::unknown : outcome::fail;
         op.complete = now();
         ++counters_["writes refused (sealed)"];
         return;
@@ -1651,7 +1675,25 @@ void world::begin_chaos() {
     schedule_fault("wipe", f.wipe_ms);
     at(t_heal_, [this] { heal(); });
     if (k_.seal_at_ms > 0) {
-        at(now() + k_.seal_at_ms * ms, [this] { seal_stream(0); });
+        auto seal_at = now() + k_.seal_at_ms * ms;
+        at(seal_at, [this] { seal_stream(0); });
+        // A writer of the sealed stream that resends after a restart crashes just before the
+        // seal and comes back after it: its resends meet sealed segments (exactly once across
+        // seals).
+        prng rng(cfg_.seed, "seal-crash");
+        {
+            auto crash_at = seal_at - rng.range(0, 300) * ms;
+            auto restart_at = seal_at + rng.range(50, 1500) * ms;
+            at(crash_at, [this, restart_at] {
+                for (auto& c : clients_) {
+                    if (c.kind == client_kind::writer && c.stream == 0 && c.resends && c.up) {
+                        note(fmt::format("client {} crashes just before the seal", c.id));
+                        crash_and_restart(c, false, restart_at);
+                        return;
+                    }
+                }
+            });
+        }
     }
     if (cfg_.oracles) {
         at(now() + oracle_period, [this] { oracle_tick(); });
@@ -1829,15 +1871,20 @@ void world::inject(const std::string& kind) {
         if (!c.up) {
             return;
         }
-        crash_client(c, fault_rng_.chance(k_.faults.zombie_per_mille, 1000));
-        auto id = c.id;
-        at(now() + fault_rng_.range(50, 2000) * ms, [this, id] {
-            auto& again = clients_[id];
-            if (!again.up && phase_ != phase::finished) {
-                start_client(again);
-            }
-        });
+        bool zombie = fault_rng_.chance(k_.faults.zombie_per_mille, 1000);
+        crash_and_restart(c, zombie, now() + fault_rng_.range(50, 2000) * ms);
     }
+}
+
+void world::crash_and_restart(client_t& c, bool zombie, int64_t restart_at) {
+    crash_client(c, zombie);
+    auto id = c.id;
+    at(restart_at, [this, id] {
+        auto& again = clients_[id];
+        if (!again.up && phase_ != phase::finished) {
+            start_client(again);
+        }
+    });
 }
 
 // The node's disk is replaced by an empty one (a new machine under the same name); the node

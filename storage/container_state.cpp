@@ -215,7 +215,8 @@ caf::error container_state::precheck(const container_op& op) const {
             if (it == segments_.end()) {
                 return not_found(op.key);
             }
-            if (it->second.meta.sealed) {
+            if (it->second.meta.sealed &&
+                mutants::active(mutants::mutant::sealed_session_refused)) {
                 return caf::make_error(errc::segment_sealed,
                                        "segment " + to_string(op.key) + " is sealed");
             }
@@ -463,6 +464,24 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
 }
 
 op_result container_state::apply_setup_writer(const container_op& op, write_batch& batch) {
+    if (auto it = segments_.find(op.key);
+        it != segments_.end() && it->second.meta.sealed &&
+        !mutants::active(mutants::mutant::sealed_session_refused)) {
+        // No new session on a sealed segment, but the answer says what is stored under the id:
+        // a writer reopened after a lost connection acknowledges its resent events that are
+        // stored (and fails only the rest) instead of failing stored events as "sealed".
+        // Nothing changes, so every replica applies it alike.
+        const auto& seg = it->second;
+        auto wit = seg.writers.find(op.writer);
+        append_ack ack{op.key, op.writer, no_event_number, seg.meta.length, 0, 0};
+        if (wit != seg.writers.end()) {
+            ack.last_event_number = wit->second.last;
+            ack.writer_epoch = wit->second.epoch;
+            ack.client_last = wit->second.client_last;
+        }
+        ack.sealed = true;
+        return {{}, ack};
+    }
     auto open = open_segment(op.key);
     if (!open) {
         return {std::move(open.error()), {}};

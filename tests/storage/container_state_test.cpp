@@ -344,6 +344,44 @@ TEST_CASE("a resent block that is stored already is acknowledged even after a se
     CHECK(events_of(*all) == std::vector<std::string>{"a"});
 }
 
+TEST_CASE("a writer reopened on a sealed segment learns what is stored and opens no session",
+          "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    REQUIRE(open_session(f).writer_epoch == 1);
+    auto a = append_op(0, {"a", "b"});
+    a.writer_epoch = 1;
+    a.client_last = 9;  // the client's numbers 8 and 9
+    REQUIRE(!commit(*f.log, *f.state, {a})[0].error);
+    container_op seal;
+    seal.type = container_op::kind::seal_segment;
+    seal.key = seg;
+    commit(*f.log, *f.state, {seal});
+    // The client lost its connection before the answer and reopens the writer after the seal:
+    // the answer says the segment is sealed and holds numbers up to 9 (resends of 8 and 9 are
+    // acknowledged, later numbers fail), instead of refusing with "sealed", which made stored
+    // resends fail.
+    auto reopened = open_session(f);
+    CHECK(reopened.sealed);
+    CHECK(reopened.client_last == 9);
+    CHECK(reopened.last_event_number == 1);
+    CHECK(reopened.writer_epoch == 1);  // no new session: nothing written
+    f.open();
+    auto after = open_session(f);
+    CHECK(after.sealed);
+    CHECK(after.writer_epoch == 1);
+    // An id the segment never saw: sealed, nothing stored.
+    container_op other;
+    other.type = container_op::kind::setup_writer;
+    other.key = seg;
+    other.writer = writer_id{2, 2};
+    auto r = commit(*f.log, *f.state, {other});
+    REQUIRE(!r[0].error);
+    CHECK(r[0].ack.sealed);
+    CHECK(r[0].ack.client_last == no_event_number);
+    CHECK(r[0].ack.last_event_number == no_event_number);
+}
+
 TEST_CASE("container_state owns only its containers' segments and moves them by snapshot",
           "[storage]") {
     test::temp_dir dir;

@@ -341,11 +341,13 @@ kj::Promise<capnp::Response<rpc::EventWriter::WriteResults>> write_numbered(
     return req.send();
 }
 
-capnp::Response<rpc::Pravaha::OpenWriterResults> open_writer(rpc_client& c, const std::string& id) {
+capnp::Response<rpc::Pravaha::OpenWriterResults> open_writer(rpc_client& c,
+                                                             const std::string& id,
+                                                             const std::string& stream = "resend") {
     auto boot = c.client->bootstrap().castAs<rpc::Pravaha>();
     auto open = boot.openWriterRequest();
     open.setScope("rpc");
-    open.setStream("resend");
+    open.setStream(stream);
     open.setWriterId(id);
     auto opened = open.send().wait(c.io.waitScope);
     REQUIRE(rpc_client::error_of(opened) == "");
@@ -452,6 +454,52 @@ TEST_CASE("an RPC writer that lost its connection resends without losing or dupl
     rpc_client after(io, node.rpc_port());
     CHECK(open_writer(after, "paused").getLastEventNumber() == (batches + 1) * batch - 1);
     CHECK(open_writer(after, "racing").getLastEventNumber() == (batches + 1) * batch - 1);
+}
+
+TEST_CASE("an RPC writer reopened after a seal has its stored resends acknowledged",
+          "[system][rpc]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    auto io = kj::setupAsyncIo();
+    auto& ws = io.waitScope;
+    constexpr int batches = 5;
+    constexpr int batch = 40;
+    rpc_client c(io, node.rpc_port());
+    REQUIRE(c.create_scope("rpc") == "");
+    REQUIRE(c.create_stream("rpc", "sealed", 3) == "");
+    {
+        // The client writes, and loses its connection before it can tell which calls were
+        // answered (here: all of them were stored).
+        rpc_client first(io, node.rpc_port());
+        auto w = open_writer(first, "w", "sealed").getWriter();
+        for (int b = 0; b < batches; ++b) {
+            REQUIRE(rpc_client::error_of(
+                        write_numbered(w, b * batch, batch, b * batch, "w").wait(ws)) == "");
+        }
+    }
+    auto seal = c.manager.sealStreamRequest();
+    seal.setScope("rpc");
+    seal.setStream("sealed");
+    REQUIRE(rpc_client::error_of(seal.send().wait(ws)) == "");
+    // Reopened after the seal: every segment is sealed, yet the writer learns what is stored
+    // (it used to get -1: sealed segments refused the session) and its resends are acknowledged
+    // (they used to fail with segment_sealed although stored); new events fail.
+    rpc_client again(io, node.rpc_port());
+    auto opened = open_writer(again, "w", "sealed");
+    CHECK(opened.getLastEventNumber() == batches * batch - 1);
+    auto w = opened.getWriter();
+    for (int b = 0; b < batches; ++b) {
+        CHECK(rpc_client::error_of(write_numbered(w, b * batch, batch, b * batch, "w").wait(ws)) ==
+              "");
+    }
+    auto fresh = rpc_client::error_of(
+        write_numbered(w, batches * batch, batch, batches * batch, "w").wait(ws));
+    CHECK((fresh == "segment_sealed" || fresh == "stream_sealed"));
+    auto got = read_all(c, "rpc", "sealed");
+    std::set<std::string> unique(got.begin(), got.end());
+    CHECK(unique.size() == got.size());
+    CHECK(got.size() == static_cast<size_t>(batches * batch));
 }
 
 TEST_CASE("packed writes store their events; malformed blobs store nothing", "[system][rpc]") {

@@ -326,7 +326,8 @@ export class EventWriter {
     }
     /**
      * Writes one event; resolves with its event number once it is durable on the node, rejects
-     * with a PravahaError the node answered (the event may then be stored or not: write it again)
+     * with a PravahaError the node answered (the event may then be stored or not: write it again,
+     * except after stream_sealed or segment_sealed, which mean it was not stored and cannot be)
      * or a ConnectionLostError when no connection came back within the retry timeout.
      */
     write(routingKey, payload) {

@@ -297,6 +297,9 @@ public:
                          std::function<void(caf::expected<caf::strong_actor_ptr>)> done);
     void on_channel(uint64_t conn, size_t channel, caf::mailbox_element_ptr e);
     void on_setup(caf::expected<std::vector<stream_info>> infos);
+    /// A (re)opened writer with a stable id answered the highest client number its segments
+    /// hold (the gateway's lastEventNumber).
+    void on_sessions(uint32_t client, uint32_t inc, int64_t opened_at, int64_t last);
     /// Returns whether the reader should go on reading. `wait_ms` and `asked_at` describe the
     /// fetch that returned `evs`.
     bool on_read(uint32_t client,
@@ -1323,6 +1326,22 @@ void world::start_client(client_t& c) {
                 cl.worker = client::detail::spawn_writer(*sys_, endpoint_for(cl, port), node,
                                                          info.record, wc, wid);
                 spawned_.push_back(cl.worker);
+                if (cl.idempotent) {
+                    // What an RPC client's openWriter answers as lastEventNumber.
+                    spawned_.push_back(sys_->spawn(
+                        [this, id, inc, opened_at = now()](caf::event_based_actor* self,
+                                                           caf::actor w) {
+                            self->request(w, caf::infinite, client::detail::wsessions_atom::value)
+                                .then(
+                                    [=](int64_t last) {
+                                        on_sessions(id, inc, opened_at, last);
+                                        self->quit();
+                                    },
+                                    [=](caf::error&) { self->quit(); });
+                            return caf::behavior{[](tick_atom) {}};
+                        },
+                        cl.worker));
+                }
                 // A non-idempotent application resends what it does not know to be stored; an
                 // idempotent one (numbered events, the same writer id) resends, in order and
                 // with their numbers, the writes that had no answer when it crashed, as an RPC
@@ -1346,6 +1365,34 @@ void world::start_client(client_t& c) {
                 spawned_.push_back(cl.driver);
             }
         });
+}
+
+// Oracle: a writer reopened under its id learns a number at or above every event of the id
+// acknowledged before it opened (they are stored), and never one the id has not sent.
+void world::on_sessions(uint32_t client, uint32_t inc, int64_t opened_at, int64_t last) {
+    auto& c = clients_[client];
+    if (c.inc != inc || !c.up || done_ || !cfg_.oracles) {
+        return;
+    }
+    ++counters_["writer reopenings checked"];
+    if (last >= static_cast<int64_t>(c.next_seq)) {
+        fail(verdict::correctness,
+             fmt::format("client {} reopened its writer and was told number {} is stored, but it "
+                         "has sent only up to {}",
+                         client, last, static_cast<int64_t>(c.next_seq) - 1));
+        return;
+    }
+    for (const auto& op : ops_) {
+        if (op.id.writer == client && op.out == outcome::ok &&
+            op.complete<opened_at&& static_cast<int64_t>(op.id.seq)> last) {
+            fail(verdict::correctness,
+                 fmt::format("client {} reopened its writer and was told {} is its highest stored "
+                             "number, but seq={} was acknowledged at {:.3f}s",
+                             client, last, op.id.seq,
+                             double(op.complete - 3600LL * 1000 * ms) / 1e9));
+            return;
+        }
+    }
 }
 
 void world::crash_client(client_t& c, bool zombie) {

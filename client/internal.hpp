@@ -114,6 +114,10 @@ caf::actor spawn_writer(caf::actor_system& sys,
 /// Where a reader starts in each segment (segment id value -> offset of an event boundary).
 using start_offsets = std::map<uint64_t, int64_t>;
 
+/// The offset just after `ev` in its segment: where a reader continues after it (the positions
+/// the RPC gateway's readers answer; a reader opened there neither repeats nor skips an event).
+int64_t offset_after(const event& ev);
+
 /// The reader actor behind `event_reader`: `(fetch_atom, uint32_t wait_ms)` answers with
 /// `(std::deque<event>, bool at_end)`. Segments listed in `offsets` start there, the others at
 /// `from`.

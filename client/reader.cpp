@@ -1,6 +1,7 @@
 #include "client/internal.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/mutants.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
@@ -393,6 +394,12 @@ private:
 };
 
 }  // namespace
+
+int64_t offset_after(const event& ev) {
+    auto header =
+        mutants::active(mutants::mutant::position_without_header) ? 0 : event_header_bytes;
+    return ev.offset + header + static_cast<int64_t>(ev.payload.size());
+}
 
 caf::actor spawn_reader(caf::actor_system& sys,
                         const endpoint_info& ep,

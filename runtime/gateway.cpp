@@ -545,8 +545,7 @@ private:
                                         e.payload.size()));
             out.setSegmentId(e.segment.value);
             out.setOffset(e.offset);
-            position_[e.segment.value] =
-                e.offset + event_header_bytes + static_cast<int64_t>(e.payload.size());
+            position_[e.segment.value] = client::detail::offset_after(e);
             buffer_.pop_front();
         }
         res.setAtEnd(at_end_ && buffer_.empty());

@@ -22,9 +22,10 @@ enum class mutant : uint8_t {
     truncate_committed,     ///< a Raft follower truncates after every append's prev entry
     raft_fig8,              ///< a Raft leader commits entries of earlier terms by counting
     stale_leader_read,  ///< a Raft leader confirms reads at once (no majority, no own-term commit)
-    sealed_session_refused,  ///< a segment refuses a writer session once sealed (stored resends
-                             ///< fail)
-    client_number_reused,    ///< a reopened writer stores again a resend of its last stored number
+    sealed_session_refused,   ///< a segment refuses a writer session once sealed (stored resends
+                              ///< fail)
+    client_number_reused,     ///< a reopened writer stores again a resend of its last stored number
+    position_without_header,  ///< a reader position after an event forgets the event's header
 };
 
 #ifdef PRAVAHA_MUTANTS

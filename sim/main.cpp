@@ -85,6 +85,7 @@ const std::map<std::string, mutants::mutant>& mutant_names() {
         {"stale_leader_read", mutants::mutant::stale_leader_read},
         {"sealed_session_refused", mutants::mutant::sealed_session_refused},
         {"client_number_reused", mutants::mutant::client_number_reused},
+        {"position_without_header", mutants::mutant::position_without_header},
     };
     return names;
 }

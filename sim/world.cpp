@@ -254,8 +254,9 @@ struct client_t {
     uint32_t id = 0;
     client_kind kind = client_kind::writer;
     bool idempotent = true;
-    bool resends =
-        false;  // idempotent: after a restart, resends what had no answer (else drops it)
+    bool resends = false;  // idempotent: after a restart, resends what had no answer
+    bool resumes = false;  // following reader: reopens at its position after a restart
+    client::detail::start_offsets position;  // after the last event observed, per segment
     uint32_t stream = 0;
     uint32_t inc = 0;
     uint64_t attempt = 0;  // connection attempts of this client
@@ -1256,6 +1257,9 @@ client_t& world::add_client(client_kind kind, uint32_t stream, bool idempotent) 
     // client does); the others lost them with the process and write new events (a zombie's late
     // blocks then differ from the new session's: fencing matters).
     c.resends = idempotent && prng(cfg_.seed, "resends", c.id).chance(1, 2);
+    // Half the following readers reopen at the position after the last event they returned, as
+    // an RPC client's reader does after a lost connection (the others start over at the head).
+    c.resumes = kind == client_kind::reader && prng(cfg_.seed, "resumes", c.id).chance(1, 2);
     clients_.push_back(std::move(c));
     auto& ref = clients_.back();
     ref.connector = sys_->spawn(connector_impl, this, ref.id);
@@ -1333,7 +1337,7 @@ void world::start_client(client_t& c) {
                                                            caf::actor w) {
                             self->request(w, caf::infinite, client::detail::wsessions_atom::value)
                                 .then(
-                                    [=](int64_t last) {
+                                    [this, self, id, inc, opened_at](int64_t last) {
                                         on_sessions(id, inc, opened_at, last);
                                         self->quit();
                                     },
@@ -1358,8 +1362,9 @@ void world::start_client(client_t& c) {
                     }
                 }
             } else {
-                cl.worker = client::detail::spawn_reader(*sys_, endpoint_for(cl, port), node, info,
-                                                         client::start_position::head);
+                cl.worker = client::detail::spawn_reader(
+                    *sys_, endpoint_for(cl, port), node, info, client::start_position::head,
+                    cl.resumes ? cl.position : client::detail::start_offsets{});
                 cl.driver = sys_->spawn(reader_driver_impl, this, id, inc, cl.worker);
                 spawned_.push_back(cl.worker);
                 spawned_.push_back(cl.driver);
@@ -1437,10 +1442,14 @@ void world::crash_client(client_t& c, bool zombie) {
             op.complete = now();
         }
     }
-    c.last_seq.clear();
-    c.seen.clear();  // a restarted reader reads from the head again
-    c.observed.clear();
-    c.verified = 0;
+    if (!c.resumes) {
+        // A restarted reader reads from the head again; one that resumes keeps what it saw, so
+        // that a repeated or skipped event shows.
+        c.last_seq.clear();
+        c.seen.clear();
+        c.observed.clear();
+        c.verified = 0;
+    }
     ++counters_["client crashes"];
     note(fmt::format("client {} crashed", c.id));
 }
@@ -1651,6 +1660,7 @@ void world::observe(client_t& c, const client::event& ev) {
         return;
     }
     c.observed.insert({parsed->writer, parsed->seq});
+    c.position[ev.segment.value] = client::detail::offset_after(ev);
     if (c.kind == client_kind::audit) {
         c.audited.push_back(*parsed);
     }

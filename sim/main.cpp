@@ -93,14 +93,13 @@ const std::map<std::string, mutants::mutant>& mutant_names() {
 // How many seeds each planted bug may take to be caught with the oracles on (simulation-spec.md
 // 7.13 "K"); three times as many for the end-of-run checks alone. A zombie writer needs a
 // client crash that stalls instead of dying, hence the larger budget of no_writer_fencing.
-uint64_t mutant_budget(mutants::mutant m, bool oracles, const std::string& profile) {
+uint64_t mutant_budget(mutants::mutant m, bool oracles) {
     uint64_t k = 20;
     switch (m) {
         case mutants::mutant::stale_leader_read:
-            // The Raft world's reads catch it at once (median 1). In the cluster a catch-up
-            // read must reach a leader that was paused while the others elected and acknowledged
-            // (measured: 1 seed in about 150).
-            k = profile == "cluster" ? 1000 : 20;
+            // The Raft world's reads catch it at once (median 1); the cluster profile skips it
+            // (see cmd_mutants).
+            k = 20;
             break;
         case mutants::mutant::no_idempotent_dedup:
         case mutants::mutant::sync_error_ignored:
@@ -607,9 +606,15 @@ int cmd_mutants(const options& o) {
             std::printf("%-24s skipped: needs stale Raft messages (profile raft)\n", name.c_str());
             continue;
         }
+        if (o.run.profile == "cluster" && m == mutants::mutant::stale_leader_read) {
+            // A catch-up read must reach a leader paused while the others elected and
+            // acknowledged: 1 cluster seed in 150-300 (6 trials: 75 to 988 seeds). The Raft
+            // world's reads and the raft-stale-read scenario catch it at once (sim/README.md).
+            std::printf("%-24s skipped: rare in the cluster (profile raft)\n", name.c_str());
+            continue;
+        }
         ++tried;
-        auto budget = o.seeds_per_mutant > 0 ? o.seeds_per_mutant
-                                             : mutant_budget(m, o.run.oracles, o.run.profile);
+        auto budget = o.seeds_per_mutant > 0 ? o.seeds_per_mutant : mutant_budget(m, o.run.oracles);
         std::vector<uint64_t> to_catch;
         std::string first_message;
         bool all_caught = true;

@@ -333,7 +333,7 @@ private:
     // Clients read from the replica they think leads (sometimes any), as the containers serve a
     // catch-up read: each read remembers the highest index acknowledged when it was asked.
     void schedule_reads() {
-        at(now_ + read_rng_.range(k_.propose_every_ns, k_.propose_every_ns * 8), [this] {
+        at(now_ + read_rng_.range(k_.propose_every_ns * 4, k_.propose_every_ns * 32), [this] {
             if (now_ < chaos_end_ + cfg_.live_ms * ms / 2) {
                 auto target = known_leader();
                 if (target == 0 || read_rng_.chance(1, 4)) {

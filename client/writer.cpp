@@ -224,7 +224,8 @@ void pump(writer_ptr self, size_t index) {
     }
     auto& seg = st.segments[index];
     if (!seg.ready) {
-        if (!seg.queue.empty() || !st.session_waiters.empty()) {
+        // A segment that failed for good (sealed) answered its session already.
+        if (!seg.failed && (!seg.queue.empty() || !st.session_waiters.empty())) {
             open_session(self, index);
         }
         return;

@@ -332,9 +332,9 @@ void replica::broadcast_append() {
     }
 }
 
-void replica::send_heartbeats() {
+void replica::send_heartbeats(bool reprobe) {
     for (auto& [peer, pr] : progress_) {
-        if (pr.state == progress::mode::probe && pr.paused) {
+        if (reprobe && pr.state == progress::mode::probe && pr.paused) {
             // Re-probe: the probe or its answer may have been lost.
             pr.paused = false;
             send_append(peer, true);
@@ -394,8 +394,9 @@ caf::error replica::read_index(uint64_t ctx) {
     bool idle = reads_pending_.empty();
     reads_pending_.emplace_back(ctx, ++read_round_);
     if (idle && quorum() > 1) {
-        // One round in flight at a time: reads asked meanwhile ride on the next one.
-        send_heartbeats();
+        // One round in flight at a time: reads asked meanwhile ride on the next one. Plain
+        // heartbeats: a lagging follower's probe is not sent again for every round.
+        send_heartbeats(false);
     }
     advance_reads();
     return {};
@@ -424,7 +425,7 @@ void replica::advance_reads() {
         any = true;
     }
     if (any && !reads_pending_.empty()) {
-        send_heartbeats();
+        send_heartbeats(false);
     }
 }
 

@@ -192,7 +192,9 @@ private:
     void broadcast_append();
     /// Falls back to probing `to` from `next` (one message at a time) and sends the probe.
     void reprobe(replica_id to, uint64_t next);
-    void send_heartbeats();
+    /// Heartbeats to every follower; with `reprobe`, a follower whose probe is outstanding gets
+    /// the probe again instead (the tick's heartbeats; a read round only needs answers).
+    void send_heartbeats(bool reprobe = true);
     void maybe_commit();
     /// Confirms the pending reads a majority has answered (see read_index).
     void advance_reads();

@@ -139,6 +139,14 @@ public:
         return nodes_[id].r->state() == role::leader;
     }
 
+    // Records the first failure of a run.
+    static void fail_once(run_result& res, verdict v, std::string msg) {
+        if (res.result == verdict::pass) {
+            res.result = v;
+            res.message = std::move(msg);
+        }
+    }
+
     // A new cluster (every replica finds the others empty) led by replica 1, with `base` entries
     // committed everywhere. False if replica 1 was not elected.
     bool start_with_leader_1(uint64_t base) {
@@ -170,12 +178,7 @@ public:
 
     run_result run_stale_ack() {
         run_result res;
-        auto fail = [&](verdict v, std::string msg) {
-            if (res.result == verdict::pass) {
-                res.result = v;
-                res.message = std::move(msg);
-            }
-        };
+        auto fail = [&](verdict v, std::string msg) { fail_once(res, v, std::move(msg)); };
         auto all = [](const message&) { return true; };
         auto side_of = [](replica_id id) { return id <= 2 ? 0 : 1; };
         auto split = [&](const message& m) { return side_of(m.from) == side_of(m.to); };
@@ -260,12 +263,7 @@ public:
 
     run_result run_stale_read() {
         run_result res;
-        auto fail = [&](verdict v, std::string msg) {
-            if (res.result == verdict::pass) {
-                res.result = v;
-                res.message = std::move(msg);
-            }
-        };
+        auto fail = [&](verdict v, std::string msg) { fail_once(res, v, std::move(msg)); };
         auto all = [](const message&) { return true; };
         auto base = 1 + rng_.below(4);
         if (!start_with_leader_1(base)) {

@@ -330,7 +330,8 @@ caf::result<T> admit_and_enqueue(container_ptr self, container_op op) {
     auto rp = self->make_response_promise<T>();
     if (!err) {
         if constexpr (std::is_same_v<T, append_ack>) {
-            if (mutants::active(mutants::mutant::ack_before_log_commit)) {
+            if (mutants::active(mutants::mutant::ack_before_log_commit) &&
+                op.type == container_op::kind::append) {
                 // Planted bug: acknowledged before the log entry exists.
                 rp.deliver(append_ack{op.key, op.writer, op.last_event_number, 0, op.event_count});
             }

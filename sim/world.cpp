@@ -265,6 +265,15 @@ struct client_t {
     caf::actor worker;
     caf::actor driver;
     uint64_t next_seq = 0;
+    // Writers: the application's back-pressure, as the writer facade's pending_bytes_max: it
+    // hands a write to its writer object only while the bytes handed over and not yet answered
+    // stay within writer.pending_bytes_max (or none are), and writes nothing new while a write
+    // waits. Without it a writer slower than the offered load (one small block in flight)
+    // queued thousands of events and could not drain them in the time allowed after healing
+    // (seed 0xaf773a66 of the cluster profile).
+    client::writer_config writer;  // the same in every incarnation
+    size_t pending_bytes = 0;      // handed to the current writer object, not answered yet
+    std::deque<size_t> outbox;     // writes (op indices) waiting for room, in order
     link_t link;
     // readers
     std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> last_seq;  // order per reader
@@ -355,7 +364,9 @@ private:
     /// Crashes `c` (a zombie: it only stalls) and starts it again at `restart_at`.
     void crash_and_restart(client_t& c, bool zombie, int64_t restart_at);
     void write_next(client_t& c);
-    void send_op(client_t& c, size_t op_index);
+    void submit(client_t& c, size_t op_index);
+    void drain_outbox(client_t& c);
+    void on_answer(uint32_t client, uint32_t inc, size_t bytes);
     void on_ack(uint32_t client, uint32_t inc, size_t op_index, const caf::error& err);
     void observe(client_t& c, const client::event& ev);
     void check_caught_up(client_t& c, int64_t asked_at);
@@ -1260,6 +1271,18 @@ client_t& world::add_client(client_kind kind, uint32_t stream, bool idempotent) 
     // Half the following readers reopen at the position after the last event they returned, as
     // an RPC client's reader does after a lost connection (the others start over at the head).
     c.resumes = kind == client_kind::reader && prng(cfg_.seed, "resumes", c.id).chance(1, 2);
+    if (kind == client_kind::writer) {
+        // The application's configuration, the same in every incarnation: block sizes (one event
+        // per block up to 64 KiB), blocks in flight, and a write buffer sized to what the writer
+        // drains in a few seconds at worst (about 250 round trips of full blocks).
+        prng conf(cfg_.seed, "writer-config", c.id);
+        c.writer.block_bytes_max = static_cast<size_t>(conf.range(1, 64 * 1024));
+        c.writer.blocks_in_flight_max = static_cast<size_t>(conf.range(1, 8));
+        auto drains =
+            c.writer.blocks_in_flight_max * std::max<size_t>(c.writer.block_bytes_max, 512) * 250;
+        c.writer.pending_bytes_max = static_cast<size_t>(
+            conf.range(8 * 1024, static_cast<int64_t>(std::min<size_t>(drains, 4 << 20))));
+    }
     clients_.push_back(std::move(c));
     auto& ref = clients_.back();
     ref.connector = sys_->spawn(connector_impl, this, ref.id);
@@ -1316,9 +1339,7 @@ void world::start_client(client_t& c) {
             auto node = caf::actor_cast<node_api>(*r);
             const auto& info = streams_[cl.stream];
             if (cl.kind == client_kind::writer) {
-                client::writer_config wc;
-                wc.block_bytes_max = 1 + work_rng_.below(64 * 1024);
-                wc.blocks_in_flight_max = 1 + work_rng_.below(8);
+                auto wc = cl.writer;
                 // Idempotent producers keep their writer id across restarts (writer sessions);
                 // the at-least-once ones get a fresh id per process, as Pravega's writers do.
                 writer_id wid{0x5157000000000000ULL | (uint64_t{cl.id} << 32) | cl.inc,
@@ -1357,7 +1378,7 @@ void world::start_client(client_t& c) {
                         ((!op.idempotent && op.out == outcome::unknown) || op.resend)) {
                         op.out = outcome::pending;
                         op.resend = false;
-                        send_op(cl, i);
+                        submit(cl, i);
                         counters_["resends after a restart"] += op.idempotent ? 1 : 0;
                     }
                 }
@@ -1405,6 +1426,8 @@ void world::crash_client(client_t& c, bool zombie) {
         return;
     }
     c.up = false;
+    c.outbox.clear();  // the writes waiting in the process are pending: unknown below
+    c.pending_bytes = 0;
     if (zombie && c.kind == client_kind::writer && c.worker) {
         // The process is presumed dead and replaced, but it only stalled (a long GC pause, a
         // frozen VM): its connections hold everything for a while, then it carries on sending.
@@ -1458,7 +1481,8 @@ void world::write_next(client_t& c) {
     if (phase_ != phase::chaos) {
         return;
     }
-    if (c.up && c.worker) {
+    // An application blocked in write() (back-pressure) writes nothing else meanwhile.
+    if (c.up && c.worker && c.outbox.empty()) {
         op_rec op;
         op.id.writer = c.id;
         op.id.incarnation = c.inc;
@@ -1469,35 +1493,62 @@ void world::write_next(client_t& c) {
         op.invoke = now();
         ops_.push_back(op);
         op_index_[{op.id.writer, op.id.seq}] = ops_.size() - 1;
-        send_op(c, ops_.size() - 1);
+        submit(c, ops_.size() - 1);
     }
     auto id = c.id;
     at(now() + work_rng_.range(1, 2 * k_.write_interval_ms) * ms,
        [this, id] { write_next(clients_[id]); });
 }
 
-void world::send_op(client_t& c, size_t index) {
-    auto& op = ops_[index];
-    // The same bytes on every send: a resend is the same event.
-    prng filler(cfg_.seed, "filler", mix(op.id.writer, op.id.seq));
-    auto payload = make_payload(
-        op.id, static_cast<size_t>(filler.skewed(static_cast<int64_t>(k_.filler_max))));
-    op.hash = payload_hash(payload);
-    ++op.sends;
-    client::detail::outgoing ev;
-    auto key = "k" + std::to_string(op.id.key);
-    ev.segment_index = static_cast<uint32_t>(
-        find_range(streams_[c.stream].record.segments, routing_key_hash(key)));
-    frame_event(ev.framed, payload);
-    if (op.idempotent) {
-        // Numbered as the RPC clients number theirs (one sequence per writer id): a writer
-        // reopened after a crash acknowledges resent events its segments hold.
-        ev.client_number = static_cast<int64_t>(op.id.seq);
+void world::submit(client_t& c, size_t index) {
+    c.outbox.push_back(index);
+    drain_outbox(c);
+}
+
+void world::on_answer(uint32_t client, uint32_t inc, size_t bytes) {
+    auto& c = clients_[client];
+    if (c.inc != inc || !c.up) {
+        return;  // a crashed incarnation's writer: its budget went with it
     }
-    auto id = c.id;
-    auto inc = c.inc;
-    ev.done = [this, id, inc, index](const caf::error& err) { on_ack(id, inc, index, err); };
-    caf::anon_send(c.worker, client::detail::write_atom::value, std::move(ev));
+    PRAVAHA_ASSERT(c.pending_bytes >= bytes, "sim: more bytes answered than handed over");
+    c.pending_bytes -= bytes;
+    drain_outbox(c);
+}
+
+void world::drain_outbox(client_t& c) {
+    while (!c.outbox.empty() && c.up && c.worker) {
+        auto index = c.outbox.front();
+        auto& op = ops_[index];
+        // The same bytes on every send: a resend is the same event.
+        prng filler(cfg_.seed, "filler", mix(op.id.writer, op.id.seq));
+        auto payload = make_payload(
+            op.id, static_cast<size_t>(filler.skewed(static_cast<int64_t>(k_.filler_max))));
+        client::detail::outgoing ev;
+        frame_event(ev.framed, payload);
+        auto bytes = ev.framed.size();
+        if (c.pending_bytes > 0 && c.pending_bytes + bytes > c.writer.pending_bytes_max) {
+            return;  // the application waits in write() until answers free room
+        }
+        c.outbox.pop_front();
+        c.pending_bytes += bytes;
+        op.hash = payload_hash(payload);
+        ++op.sends;
+        auto key = "k" + std::to_string(op.id.key);
+        ev.segment_index = static_cast<uint32_t>(
+            find_range(streams_[c.stream].record.segments, routing_key_hash(key)));
+        if (op.idempotent) {
+            // Numbered as the RPC clients number theirs (one sequence per writer id): a writer
+            // reopened after a crash acknowledges resent events its segments hold.
+            ev.client_number = static_cast<int64_t>(op.id.seq);
+        }
+        auto id = c.id;
+        auto inc = c.inc;
+        ev.done = [this, id, inc, index, bytes](const caf::error& err) {
+            on_ack(id, inc, index, err);
+            on_answer(id, inc, bytes);
+        };
+        caf::anon_send(c.worker, client::detail::write_atom::value, std::move(ev));
+    }
 }
 
 void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error& err) {
@@ -1556,7 +1607,7 @@ void world::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::error
     }
     op.maybe_stored = true;
     if (!op.idempotent && phase_ != phase::finished) {
-        send_op(c, index);  // at-least-once application: try again
+        submit(c, index);  // at-least-once application: try again
         ++counters_["application resends"];
         return;
     }

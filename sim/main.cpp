@@ -125,6 +125,27 @@ uint64_t mutant_budget(mutants::mutant m, bool oracles) {
     return oracles ? k : 3 * k;
 }
 
+// Whether a run's verdict means the planted bug was caught: a checker found wrong data, or, for
+// a bug whose effect is that something never finishes, the liveness check fired. A crash, the
+// harness failing (invalid) or the wall-clock limit say nothing about the bug.
+bool catches(mutants::mutant m, verdict v) {
+    switch (v) {
+        case verdict::correctness:
+            return true;
+        case verdict::liveness:
+            // A reader reopened at a position without the event header skips or rereads, and
+            // the skipped events show as missing from a follower (it never catches up).
+            return m == mutants::mutant::position_without_header;
+        default:
+            return false;
+    }
+}
+
+// Verdicts that mean the harness, not the system, failed: a mutants run that meets one is void.
+bool harness_failure(verdict v) {
+    return v == verdict::invalid || v == verdict::wall_timeout;
+}
+
 std::string mutant_name(mutants::mutant m) {
     for (const auto& [name, v] : mutant_names()) {
         if (v == m) {
@@ -584,6 +605,7 @@ int cmd_determinism(const options& o) {
 int cmd_mutants(const options& o) {
     int escaped = 0;
     size_t tried = 0;
+    std::vector<std::string> harness;  // runs whose verdict voids the check
     std::printf("%-24s %-8s %-6s %-20s %s\n", "mutant", "caught", "budget", "seeds to catch",
                 "first verdict");
     for (const auto& [name, m] : mutant_names()) {
@@ -618,6 +640,7 @@ int cmd_mutants(const options& o) {
         std::vector<uint64_t> to_catch;
         std::string first_message;
         bool all_caught = true;
+        size_t other = 0;  // failing runs whose verdict is not this bug's effect
         for (unsigned t = 0; t < o.trials; ++t) {
             uint64_t base = o.start_seed + uint64_t{t} * 1000003;
             uint64_t issued = 0;
@@ -631,7 +654,14 @@ int cmd_mutants(const options& o) {
                     return base + issued++;
                 },
                 [&](const seed_result& r) {
-                    if (r.verdict_code != 0) {
+                    auto v = static_cast<verdict>(r.verdict_code);
+                    if (harness_failure(v)) {
+                        harness.push_back(fmt::format("{} seed 0x{:x}: {}: {}", name, r.seed,
+                                                      verdict_name(r.verdict_code), r.message));
+                        return;
+                    }
+                    other += v != verdict::pass && !catches(m, v) ? 1 : 0;
+                    if (catches(m, v)) {
                         auto n = r.seed - base + 1;
                         if (!caught_at || n < *caught_at) {
                             caught_at = n;
@@ -655,15 +685,21 @@ int cmd_mutants(const options& o) {
         }
         auto median =
             to_catch.empty() ? std::string("-") : std::to_string(to_catch[to_catch.size() / 2]);
+        if (other > 0) {
+            first_message += fmt::format(" ({} other failing run(s) not counted)", other);
+        }
         std::printf("%-24s %-8s K=%-4llu median %-5s [%s] %s\n", name.c_str(),
                     all_caught ? "yes" : "ESCAPED", static_cast<unsigned long long>(budget),
-                    median.c_str(), seeds.c_str(), first_message.substr(0, 100).c_str());
+                    median.c_str(), seeds.c_str(), first_message.substr(0, 140).c_str());
         std::fflush(stdout);
         escaped += all_caught ? 0 : 1;
     }
     std::printf("%d of %zu planted bugs escaped (%u trials, oracles %s)\n", escaped, tried,
                 o.trials, o.run.oracles ? "on" : "off");
-    return escaped == 0 ? 0 : 1;
+    for (const auto& h : harness) {
+        std::printf("HARNESS FAILURE (the run proves nothing): %s\n", h.c_str());
+    }
+    return escaped == 0 && harness.empty() ? 0 : 1;
 }
 
 }  // namespace

@@ -18,11 +18,15 @@ corpus="$dir/fuzz-corpus"
 rm -rf "$seeds" && mkdir -p "$seeds" "$corpus" "$dir/fuzz-findings"
 "$fuzz" -make_seeds="$seeds"
 echo "fuzz-ci: $(ls "$seeds" | wc -l) seeds, $seconds s"
+# Not under `set -e` here: a finding makes the fuzzer exit non-zero, and the script must still
+# get to the message below (with pipefail it used to stop at this pipeline without saying why).
+set +e
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   "$fuzz" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -max_len=16384 \
   -print_final_stats=1 -artifact_prefix="$dir/fuzz-findings/" "$corpus" "$seeds" 2>&1 |
   grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)|NEW_FUNC|# Uses:|dictionary' | tail -12
 status=${PIPESTATUS[0]}
+set -e
 if [ "$status" -ne 0 ] || [ -n "$(ls -A "$dir/fuzz-findings")" ]; then
   echo "fuzz-ci: finding(s) in $dir/fuzz-findings (exit $status); replay: $fuzz FILE" >&2
   exit 1

@@ -4,7 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
 files=$(git ls-files "*.hpp" "*.cpp")
-if [ -n "$files" ] && command -v clang-format >/dev/null; then
+if ! command -v clang-format >/dev/null; then
+  # Skipping it silently would pass unformatted code (scripts/install-deps.sh installs it).
+  echo "lint: clang-format is missing (Debian package clang-format; scripts/install-deps.sh)"
+  status=1
+elif [ -n "$files" ]; then
   if ! clang-format --dry-run --Werror $files; then
     echo "lint: clang-format found unformatted files (run: clang-format -i \$(git ls-files '*.hpp' '*.cpp'))"
     status=1

@@ -97,7 +97,12 @@ void fail_batch(batch& b, const caf::error& err) {
 void serve_waiters(container_ptr self, const segment_key& key);
 
 void deliver_results(batch& b, const std::vector<storage::op_result>& results) {
-    for (size_t i = 0; i < results.size() && i < b.replies.size(); ++i) {
+    // One reply per operation (enqueue adds both), one result per operation applied: a count
+    // that differs would leave a client without an answer or answer the wrong one.
+    PRAVAHA_ASSERT(b.replies.size() == b.ops.size() && results.size() == b.ops.size(),
+                   "container batch: {} operations, {} replies, {} results", b.ops.size(),
+                   b.replies.size(), results.size());
+    for (size_t i = 0; i < results.size(); ++i) {
         auto& res = results[i];
         std::visit(
             [&](auto& p) {

@@ -23,7 +23,9 @@ namespace {
 using retry_atom = caf::atom_constant<caf::atom("wretry")>;
 using reconnect_atom = caf::atom_constant<caf::atom("wreconn")>;
 
-// Memory accounting shared by the facade (which blocks) and the actor (which releases).
+// Memory accounting of the facade, which blocks write() on it; the actor releases what it
+// finished. Writers spawned without a facade (the gateway, the simulator) have none: their
+// callers bound what they hand over.
 struct budget {
     std::mutex mutex;
     std::condition_variable cv;
@@ -31,6 +33,7 @@ struct budget {
 
     void release(size_t n) {
         std::lock_guard<std::mutex> guard(mutex);
+        PRAVAHA_ASSERT(bytes >= n, "writer budget: releasing {} of {} bytes held", n, bytes);
         bytes -= n;
         cv.notify_all();
     }
@@ -129,7 +132,9 @@ void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
             cb(err);
         }
     }
-    self->state.mem->release(b.block.data.size());
+    if (self->state.mem) {
+        self->state.mem->release(b.block.data.size());
+    }
 }
 
 // Completes one event that is not in a block (never sent, or already stored).
@@ -696,7 +701,7 @@ caf::actor spawn_writer(caf::actor_system& sys,
                         const writer_config& cfg,
                         writer_id id) {
     return sys.spawn(writer_impl, ep, std::move(node), std::move(rec), cfg, id,
-                     std::make_shared<budget>());
+                     std::shared_ptr<budget>{});
 }
 
 std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,

@@ -150,7 +150,7 @@ void on_log_failure(container_ptr self, const std::shared_ptr<batch>& current, c
 }
 
 caf::error not_leader(const storage::raft::replica& r) {
-    return caf::make_error(errc::not_leader, std::to_string(r.leader()));
+    return not_leader_error(r.leader());
 }
 
 // Answers every proposal still waiting: after a lost leadership or a storage error their

@@ -293,7 +293,7 @@ bool is_leader(controller_ptr self) {
 }
 
 caf::error not_leader(controller_ptr self) {
-    return caf::make_error(errc::not_leader, std::to_string(self->state.raft->replica().leader()));
+    return not_leader_error(self->state.raft->replica().leader());
 }
 
 void fail_commands(controller_ptr self, const caf::error& err) {

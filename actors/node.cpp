@@ -103,20 +103,6 @@ caf::error unavailable(const std::string& what) {
     return caf::make_error(errc::unavailable, what);
 }
 
-// The leader hint of a not_leader error (0 = unknown).
-uint32_t leader_hint(const caf::error& err) {
-    if (code_of(err) != errc::not_leader) {
-        return 0;
-    }
-    auto text = render_error(err);
-    auto colon = text.rfind(' ');
-    try {
-        return static_cast<uint32_t>(std::stoul(text.substr(colon + 1)));
-    } catch (const std::exception&) {
-        return 0;
-    }
-}
-
 // Each local replica learns the handle of its group's replica on `peer`, and then sends its
 // Raft messages there directly.
 void exchange_routes(endpoint_ptr self, uint32_t id, const node_api& peer) {
@@ -231,7 +217,7 @@ void with_container_leader(endpoint_ptr self, uint32_t c, Fn fn, Fail fail) {
                 }
                 auto peer = self->state.peers.find(g.leader);
                 if (g.leader == 0 || peer == self->state.peers.end()) {
-                    fail(caf::make_error(errc::not_leader, std::to_string(g.leader)));
+                    fail(not_leader_error(g.leader));
                     return;
                 }
                 if constexpr (std::is_same_v<Handle, segment_store_api>) {

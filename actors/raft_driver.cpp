@@ -143,7 +143,7 @@ void raft_driver::settle_reads() {
         fn({});
     }
     if (!dropped.empty()) {
-        auto err = caf::make_error(errc::not_leader, std::to_string(r.leader()));
+        auto err = not_leader_error(r.leader());
         for (auto& fn : dropped) {
             fn(err);
         }

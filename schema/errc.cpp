@@ -65,6 +65,17 @@ errc code_of(const caf::error& err) {
     return static_cast<errc>(err.code());
 }
 
+caf::error not_leader_error(uint32_t leader) {
+    return caf::make_error(errc::not_leader, leader);
+}
+
+uint32_t leader_hint(const caf::error& err) {
+    if (code_of(err) != errc::not_leader || !err.context().match_elements<uint32_t>()) {
+        return 0;
+    }
+    return err.context().get_as<uint32_t>(0);
+}
+
 std::string render_error(const caf::error& err) {
     if (!err) {
         return "no error";
@@ -89,6 +100,9 @@ std::string render_error(const caf::error& err) {
     if (!ctx.empty() && ctx.match_elements<std::string>()) {
         out += ": ";
         out += ctx.get_as<std::string>(0);
+    } else if (code_of(err) == errc::not_leader && ctx.match_elements<uint32_t>()) {
+        auto leader = ctx.get_as<uint32_t>(0);
+        out += leader == 0 ? ": leader unknown" : ": leader is node " + std::to_string(leader);
     }
     return out;
 }

@@ -35,7 +35,7 @@ enum class errc : uint8_t {
     overloaded = 19,         ///< a bounded queue is full; retry later
     event_number_gap = 20,   ///< an append skips event numbers; resend from the first missing
     writer_fenced = 21,      ///< a newer session of the same writer id took over the segment
-    not_leader = 22,         ///< this replica does not lead the group; context: the leader hint
+    not_leader = 22,         ///< this replica does not lead the group (not_leader_error)
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".
@@ -46,6 +46,13 @@ std::string render_error(const caf::error& err);
 
 /// Returns the `errc` carried by `err`, or `errc::none` if the error is of another category.
 errc code_of(const caf::error& err);
+
+/// A not_leader refusal whose context is the replica believed to lead, as a number (0 when
+/// unknown), so that a node can follow it without parsing text.
+caf::error not_leader_error(uint32_t leader);
+
+/// The leader hint of a not_leader error (0 when unknown, or for any other error).
+uint32_t leader_hint(const caf::error& err);
 
 /// Intentionally ignores an error (greppable; logs at debug level when a logger is set).
 void ignore_error(const caf::error& err, const char* why);

@@ -20,6 +20,10 @@ step "determinism of the Raft world: 10 seeds"
 step "determinism of the cluster profile: 10 seeds"
 "$sim" determinism --seed "$start" --seeds 10 --profile cluster | tail -1
 
+step "determinism of the scripted Raft scenarios: 10 seeds each"
+"$sim" determinism --seed "$start" --seeds 10 --profile raft-stale | tail -1
+"$sim" determinism --seed "$start" --seeds 10 --profile raft-stale-read | tail -1
+
 step "regression seeds (sim/regressions.txt)"
 grep -vE '^\s*(#|$)' sim/regressions.txt | sed 's/#.*//' | while read -r seed profile flags; do
   # shellcheck disable=SC2086  # flags are words

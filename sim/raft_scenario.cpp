@@ -85,6 +85,8 @@ public:
                 }
                 again = true;
                 auto rd = n.r->take_ready();
+                trace(mix(id, rd.entries.size()));
+                trace(mix(rd.truncate_from, rd.hard ? rd.hard->term : 0));
                 if (rd.truncate_from != 0) {
                     auto& e = n.disk.entries;
                     while (!e.empty() && e.back().index >= rd.truncate_from) {
@@ -126,6 +128,7 @@ public:
             if (!nodes_[m.to].up || !keep(m)) {
                 continue;
             }
+            trace_message(m);
             nodes_[m.to].r->step(m);
             pump();
         }
@@ -400,7 +403,19 @@ public:
         return res;
     }
 
+    // The trace fingerprint: every ready taken and every message delivered, in order.
+    uint64_t fingerprint() const { return fingerprint_; }
+
 private:
+    void trace(uint64_t v) { fingerprint_ = mix(fingerprint_, v); }
+
+    void trace_message(const message& m) {
+        trace(mix(static_cast<uint64_t>(m.type), mix(m.from, m.to)));
+        trace(mix(m.term, mix(m.index, mix(m.log_term, m.commit))));
+        trace(mix(m.entries.size(), mix(m.reject ? 1 : 0, m.read_round)));
+    }
+
+    uint64_t fingerprint_ = 0;
     uint64_t confirmed_ = 0;
     prng rng_;
     std::vector<replica_id> members_;
@@ -421,7 +436,7 @@ run_result run_raft_scenario(const run_config& cfg) {
     res.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
-    res.fingerprint = res.message.size() * 31 + res.summary.size();
+    res.fingerprint = mix(s.fingerprint(), mix(res.message.size(), res.summary.size()));
     return res;
 }
 

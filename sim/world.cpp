@@ -6,6 +6,7 @@
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 #include "schema/records.hpp"
+#include "sim/log_check.hpp"
 #include "sim/prng.hpp"
 #include "sim/sim_disk.hpp"
 #include "storage/storage.hpp"
@@ -2640,6 +2641,12 @@ run_result world::run() {
     trace(static_cast<uint64_t>(verdict_));
     res.fingerprint = fingerprint_;
     res.summary = summary();
+    for (const auto& n : nodes_) {
+        res.storage_faults = res.storage_faults || n.disk->stats().sync_errors > 0;
+        for (const auto& old : n.old_disks) {
+            res.storage_faults = res.storage_faults || old->stats().sync_errors > 0;
+        }
+    }
     if (cfg_.verbose) {
         for (const auto& line : log_) {
             res.summary += "\n" + line;
@@ -2650,8 +2657,9 @@ run_result world::run() {
 
 }  // namespace
 
-run_result run_world(const run_config& cfg) {
-    configure_logging(cfg.log_level);
+namespace {
+
+run_result run_profile(const run_config& cfg) {
     try {
         if (cfg.profile == "raft-stale" || cfg.profile == "raft-stale-read") {
             return run_raft_scenario(cfg);
@@ -2667,6 +2675,21 @@ run_result run_world(const run_config& cfg) {
         r.message = std::string("exception: ") + e.what();
         return r;
     }
+}
+
+}  // namespace
+
+run_result run_world(const run_config& cfg) {
+    configure_logging(cfg.log_level);
+    error_log errors(cfg.log_level);
+    auto r = run_profile(cfg);
+    if (r.result == verdict::pass) {
+        if (auto line = unexpected_error(errors.lines(), r.storage_faults); !line.empty()) {
+            r.result = verdict::crash;
+            r.message = "an error line no injected fault explains: " + line;
+        }
+    }
+    return r;
 }
 
 }  // namespace pravaha::sim

@@ -65,8 +65,9 @@ struct run_result {
     int64_t sim_ms = 0;
     int64_t wall_ms = 0;
     uint64_t fingerprint = 0;
-    std::string header;   ///< the derived parameters of the seed
-    std::string summary;  ///< what happened (operations, faults, disk)
+    std::string header;           ///< the derived parameters of the seed
+    std::string summary;          ///< what happened (operations, faults, disk)
+    bool storage_faults = false;  ///< fsync errors were injected: storage error lines expected
 };
 
 /// The profiles `--profile` accepts.

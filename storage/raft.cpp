@@ -384,7 +384,7 @@ void replica::maybe_commit() {
 
 caf::error replica::read_index(uint64_t ctx) {
     if (role_ != role::leader) {
-        return caf::make_error(errc::not_leader, std::to_string(leader_));
+        return not_leader_error(leader_);
     }
     if (mutants::active(mutant::stale_leader_read)) {
         // Planted bug: the leader answers from what it has, as if it surely still led.
@@ -522,7 +522,7 @@ void replica::tick_leader() {
 
 caf::expected<uint64_t> replica::propose(std::string data) {
     if (role_ != role::leader) {
-        return caf::make_error(errc::not_leader, std::to_string(leader_));
+        return not_leader_error(leader_);
     }
     append_local(hard_.term, std::move(data));
     broadcast_append();

@@ -570,7 +570,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             }
             raft::group_status g;  // standalone: a group of one, always the leader
             g.group = s.cfg.id + 1;
-            g.role = "leader";
+            g.role = raft::role::leader;
             g.commit = s.sm->applied_index();
             g.applied = s.sm->applied_index();
             g.last_index = s.sm->applied_index();

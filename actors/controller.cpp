@@ -270,7 +270,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         [=](repair_atom) {},
         [=](raft_status_atom) -> raft::group_status {
             raft::group_status g;  // standalone: a group of one
-            g.role = "leader";
+            g.role = raft::role::leader;
             return g;
         },
         [=, &m](stream_info_atom, const std::string& scope,

@@ -211,7 +211,7 @@ void with_container_leader(endpoint_ptr self, uint32_t c, Fn fn, Fail fail) {
     self->request(local, timeout, raft_status_atom::value)
         .then(
             [=](const raft::group_status& g) mutable {
-                if (g.role == "leader") {
+                if (g.role == raft::role::leader) {
                     fn(caf::actor_cast<Handle>(local));
                     return;
                 }
@@ -383,7 +383,7 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
                             done();
                         },
                         [=](caf::error&) mutable {
-                            (*groups)[slot].role = "unavailable";
+                            (*groups)[slot].reachable = false;
                             done();
                         });
             };

@@ -155,7 +155,7 @@ raft::group_status raft_driver::status() const {
     raft::group_status s;
     s.group = cfg_.group;
     s.node = cfg_.id;
-    s.role = to_string(r.state());
+    s.role = r.state();
     s.term = r.term();
     s.leader = r.leader();
     s.commit = r.commit();

@@ -101,6 +101,11 @@ caf::expected<uint64_t> parse_number(const args& a, const std::string& flag, uin
     return std::stoull(v);
 }
 
+// A replica's role as `cluster status` shows it; "unavailable" when its node could not ask it.
+std::string role_text(const raft::group_status& g) {
+    return g.reachable ? to_string(g.role) : "unavailable";
+}
+
 int cmd_cluster_status(client::stream_manager& sm, bool json) {
     auto info = sm.cluster_status();
     if (!info) {
@@ -120,8 +125,8 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
             out += fmt::format(
                 "{}{{\"group\":{},\"role\":\"{}\",\"leader\":{},\"term\":{},\"commit\":{},"
                 "\"applied\":{},\"last_index\":{},\"recovering\":{},\"followers\":[",
-                i ? "," : "", g.group, g.role, g.leader, g.term, g.commit, g.applied, g.last_index,
-                g.recovering ? "true" : "false");
+                i ? "," : "", g.group, role_text(g), g.leader, g.term, g.commit, g.applied,
+                g.last_index, g.recovering ? "true" : "false");
             for (size_t j = 0; j < g.follower_match.size(); ++j) {
                 out +=
                     fmt::format("{}{{\"node\":{},\"match\":{},\"lag\":{}}}", j ? "," : "",
@@ -152,7 +157,7 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
                                g.last_index - std::min(g.last_index, match));
         }
         std::printf("%-6u %-10s %-7u %-6llu %-10llu %-10llu %s\n", g.group,
-                    (g.role + (g.recovering ? "*" : "")).c_str(), g.leader,
+                    (role_text(g) + (g.recovering ? "*" : "")).c_str(), g.leader,
                     static_cast<unsigned long long>(g.term),
                     static_cast<unsigned long long>(g.commit),
                     static_cast<unsigned long long>(g.applied), lag.c_str());

@@ -25,6 +25,10 @@ struct entry {
     std::string data;
 };
 
+/// What a replica is in its group.
+enum class role : uint8_t { follower, pre_candidate, candidate, leader };
+const char* to_string(role r);
+
 enum class msg_type : uint8_t {
     pre_vote = 0,       ///< "would you vote for me in term+1?" (does not change anyone's term)
     pre_vote_resp = 1,  ///< granted = !reject
@@ -64,7 +68,9 @@ struct message {
 struct group_status {
     uint32_t group = 0;
     replica_id node = no_replica;
-    std::string role;  ///< follower, pre_candidate, candidate, leader
+    raft::role role = raft::role::follower;
+    /// False when the node could not ask this replica (the other fields are then unknown).
+    bool reachable = true;
     uint64_t term = 0;
     replica_id leader = no_replica;
     uint64_t commit = 0;
@@ -93,8 +99,9 @@ struct cluster_info {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_status& x) {
-    return f(caf::meta::type_name("pravaha.raft.group_status"), x.group, x.node, x.role, x.term,
-             x.leader, x.commit, x.applied, x.last_index, x.recovering, x.follower_match);
+    return f(caf::meta::type_name("pravaha.raft.group_status"), x.group, x.node, x.role,
+             x.reachable, x.term, x.leader, x.commit, x.applied, x.last_index, x.recovering,
+             x.follower_match);
 }
 
 template <class Inspector>

@@ -89,6 +89,20 @@ void add_message_types(caf::actor_system_config& cfg) {
 
 namespace pravaha::raft {
 
+const char* to_string(role r) {
+    switch (r) {
+        case role::follower:
+            return "follower";
+        case role::pre_candidate:
+            return "pre_candidate";
+        case role::candidate:
+            return "candidate";
+        case role::leader:
+            return "leader";
+    }
+    return "unknown";
+}
+
 const char* to_string(msg_type t) {
     switch (t) {
         case msg_type::pre_vote:

@@ -2148,10 +2148,11 @@ void world::live_check() {
                                 [=](const raft::cluster_info& info) {
                                     *text += fmt::format(" node {}:", id + 1);
                                     for (const auto& g : info.groups) {
-                                        *text += fmt::format(" g{} {} t{} l{} c{} a{} last{}{}",
-                                                             g.group, g.role, g.term, g.leader,
-                                                             g.commit, g.applied, g.last_index,
-                                                             g.recovering ? " recovering" : "");
+                                        *text +=
+                                            fmt::format(" g{} {} t{} l{} c{} a{} last{}{}", g.group,
+                                                        to_string(g.role), g.term, g.leader,
+                                                        g.commit, g.applied, g.last_index,
+                                                        g.recovering ? " recovering" : "");
                                     }
                                     *text += ";";
                                     finish();

@@ -28,20 +28,6 @@ constexpr uint64_t force_flag = 1;
 
 }  // namespace
 
-const char* to_string(role r) {
-    switch (r) {
-        case role::follower:
-            return "follower";
-        case role::pre_candidate:
-            return "pre_candidate";
-        case role::candidate:
-            return "candidate";
-        case role::leader:
-            return "leader";
-    }
-    return "unknown";
-}
-
 bool ready::empty() const {
     return !hard && !recovering && truncate_from == 0 && entries.empty() && !install &&
            messages.empty() && after_persist.empty() && apply_to <= apply_from;

@@ -18,6 +18,7 @@ using pravaha::raft::message;
 using pravaha::raft::msg_type;
 using pravaha::raft::no_replica;
 using pravaha::raft::replica_id;
+using pravaha::raft::role;
 
 /// What a replica must persist before it replies: its term, its vote in that term and (lazily)
 /// the commit index it knows.
@@ -51,9 +52,6 @@ struct config {
     size_t retained_bytes_max = 64ull << 20;  ///< log kept for lagging followers before snapshots
     uint64_t seed = 1;                        ///< for election timeouts (the injected randomness)
 };
-
-enum class role : uint8_t { follower, pre_candidate, candidate, leader };
-const char* to_string(role r);
 
 /// A snapshot to install: the application's whole state at `index`.
 struct snapshot {

@@ -546,7 +546,8 @@ struct cluster3 {
                 }
                 for (const auto& g : info->groups) {
                     // Trust only a node that leads itself (another's view may be stale).
-                    if (g.group == group && g.role == "leader" && g.leader == info->node) {
+                    if (g.group == group && g.role == raft::role::leader &&
+                        g.leader == info->node) {
                         return info->node;
                     }
                 }

@@ -258,6 +258,11 @@ void pump(writer_ptr self, size_t index) {
         }
         seg.next_event_number += b.block.event_count;
         b.block.last_event_number = seg.next_event_number - 1;
+        // Blocks in flight number their events contiguously (the segment refuses gaps).
+        PRAVAHA_ASSERT(seg.in_flight.empty() || seg.in_flight.back().block.last_event_number + 1 ==
+                                                    b.block.first_event_number,
+                       "writer {} block from {} after {}", to_string(st.id),
+                       b.block.first_event_number, seg.in_flight.back().block.last_event_number);
         seg.in_flight.push_back(std::move(b));
         send_block(self, index, seg.in_flight.back().block);
         ++seg.sent;

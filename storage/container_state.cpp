@@ -438,6 +438,12 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
                                             to_string(op.writer), op.first_event_number, last)),
                 {}};
     }
+    // Every logged block passed precheck on the leader that logged it; a replica that applies
+    // one that did not would store events whose numbers do not match their count.
+    PRAVAHA_ASSERT(op.event_count > 0 && op.first_event_number >= 0 &&
+                       op.last_event_number - op.first_event_number + 1 == op.event_count,
+                   "logged block of writer {} numbers {}..{} for {} events", to_string(op.writer),
+                   op.first_event_number, op.last_event_number, op.event_count);
     std::string_view data = op.data;
     uint32_t count = op.event_count;
     if (op.first_event_number <= last) {
@@ -451,6 +457,11 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
         data = data.substr(pos);
         count -= skip;
     }
+    // Per (writer, segment) stored numbers are contiguous: this block continues right after
+    // the last stored one, and adds at least one event.
+    PRAVAHA_ASSERT(count > 0 && !data.empty() && op.last_event_number - count + 1 == last + 1,
+                   "append of writer {} stores {} events ending at {} after {}",
+                   to_string(op.writer), count, op.last_event_number, last);
     batch.put(keys::data(op.key, seg.meta.length), std::string(data));
     seg.meta.length += static_cast<int64_t>(data.size());
     auto& ws = seg.writers[op.writer];

@@ -361,6 +361,8 @@ void replica::maybe_commit() {
     if (term_at(q) != hard_.term && !mutants::active(mutant::raft_fig8)) {
         return;
     }
+    PRAVAHA_ASSERT(q <= last_index(), "raft group {} commits {} beyond its log {}", cfg_.group, q,
+                   last_index());
     hard_.commit = q;
     advance_reads();  // reads that waited for the first commit of this term
 }

@@ -10,8 +10,6 @@ namespace pravaha {
 
 namespace {
 
-constexpr const char* module_names[] = {"schema", "storage", "actors", "runtime", "client", "sim"};
-
 std::mutex& log_mutex() {
     static std::mutex m;
     return m;
@@ -43,7 +41,7 @@ bool configure_logging(const std::string& level) {
         return false;
     }
     std::lock_guard<std::mutex> guard(log_mutex());
-    for (const char* name : module_names) {
+    for (const char* name : log_modules) {
         if (auto l = spdlog::get(name)) {
             l->set_level(lvl);
         } else {

@@ -7,6 +7,10 @@
 
 namespace pravaha {
 
+/// The modules that have a logger (configure_logging sets them all).
+inline constexpr const char* log_modules[] = {"schema",  "storage", "actors",
+                                              "runtime", "client",  "sim"};
+
 /// The named logger of a module ("storage", "actors", "runtime", "client", ...). Runtime (or a
 /// test or sim main) configures sinks and levels with `configure_logging`; before that, a module
 /// logger writes warnings and errors to stderr.

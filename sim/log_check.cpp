@@ -12,14 +12,12 @@ namespace pravaha::sim {
 
 namespace {
 
-constexpr const char* modules[] = {"schema", "storage", "actors", "runtime", "client", "sim"};
-
 // The phrases of the error lines a storage fault causes (actors/container.cpp,
 // actors/controller.cpp): the node stops, recovery decides from disk.
 constexpr const char* storage_failures[] = {
     "durable log write failed",      "container apply failed",         "container log write failed",
-    "container raft storage failed", "controller raft storage failed", "segment create failed",
-    "segment re-create failed",      "segment re-seal failed",
+    "container raft storage failed", "controller raft storage failed", "segment re-create failed",
+    "segment re-seal failed",
 };
 
 // What the simulated disk answers a write or sync of a node that lost power.
@@ -47,7 +45,7 @@ protected:
 error_log::error_log(const std::string& print_level) : sink_(std::make_shared<sink>()) {
     auto shown = spdlog::level::from_str(print_level);
     sink_->set_level(spdlog::level::err);
-    for (const char* name : modules) {
+    for (const char* name : log_modules) {
         auto l = module_log(name);
         for (auto& s : l->sinks()) {
             s->set_level(shown);
@@ -58,7 +56,7 @@ error_log::error_log(const std::string& print_level) : sink_(std::make_shared<si
 }
 
 error_log::~error_log() {
-    for (const char* name : modules) {
+    for (const char* name : log_modules) {
         auto& sinks = module_log(name)->sinks();
         sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
     }
@@ -70,12 +68,12 @@ std::vector<std::string> error_log::lines() const {
 
 std::string unexpected_error(const std::vector<std::string>& lines, bool storage_faults) {
     for (const auto& line : lines) {
+        // The simulated disk fails what a node still has in flight when it loses power
+        // (sim_disk.cpp); the process is dead, its last words are the fault's.
+        bool storage_cause = storage_faults || line.find(crashed_disk) != std::string::npos;
         bool explained = false;
         for (const char* phrase : storage_failures) {
-            // The simulated disk fails what a node still has in flight when it loses power
-            // (sim_disk.cpp); the process is dead, its last words are the fault's.
-            bool cause = storage_faults || line.find(crashed_disk) != std::string::npos;
-            explained = explained || (cause && line.find(phrase) != std::string::npos);
+            explained = explained || (storage_cause && line.find(phrase) != std::string::npos);
         }
         if (!explained) {
             return line;

@@ -139,8 +139,9 @@ bool catches(mutants::mutant m, verdict v) {
         case verdict::crash:
             // Without the oracles, a replica whose committed entries were truncated often stops
             // at its own always-on assertion when it restarts (applied index beyond its log,
-            // storage/raft.cpp) before any end-of-run check sees the divergence. The Raft world
-            // runs no actors and no network code: its only crashes are assertions.
+            // storage/raft.cpp) before any end-of-run check sees the divergence. The mutant runs
+            // only in the Raft world; a crash there is not yet told apart from a harness defect
+            // (the child process dies without reporting why).
             return m == mutants::mutant::truncate_committed;
         default:
             return false;

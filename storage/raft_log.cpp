@@ -3,12 +3,20 @@
 #include "schema/errc.hpp"
 #include "storage/keys.hpp"
 
+#include <tuple>
+
 namespace pravaha::storage::raft {
 
 namespace {
 
-constexpr size_t hard_state_bytes = 8 + 4 + 8;
-constexpr size_t snapshot_point_bytes = 16;
+// On-disk layouts (fixed: changing them needs a format version).
+constexpr size_t hard_state_bytes = 8 + 4 + 8;  // term, vote, commit
+constexpr size_t snapshot_point_bytes = 8 + 8;  // index, term
+static_assert(hard_state_bytes == sizeof(hard_state{}.term) + sizeof(hard_state{}.vote) +
+                                      sizeof(hard_state{}.commit),
+              "the stored hard state holds exactly the fields of raft::hard_state");
+static_assert(sizeof(uint64_t) + sizeof(uint64_t) == snapshot_point_bytes,
+              "the stored snapshot point is an index and a term");
 
 }  // namespace
 
@@ -21,25 +29,24 @@ caf::expected<durable_state> raft_log::load() {
         return std::move(hard.error());
     }
     if (*hard) {
-        if ((*hard)->size() != hard_state_bytes) {
+        auto decoded = decode_hard_state(**hard);
+        if (!decoded) {
             return caf::make_error(errc::corrupt_data,
                                    "raft hard state of group " + std::to_string(group_));
         }
-        st.hard.term = keys::get_u64(**hard, 0);
-        st.hard.vote = keys::get_u32(**hard, 8);
-        st.hard.commit = keys::get_u64(**hard, 12);
+        st.hard = *decoded;
     }
     auto snap = store_.get(keys::raft(group_, 's'));
     if (!snap) {
         return std::move(snap.error());
     }
     if (*snap) {
-        if ((*snap)->size() != snapshot_point_bytes) {
+        auto point = decode_snapshot_point(**snap);
+        if (!point) {
             return caf::make_error(errc::corrupt_data,
                                    "raft snapshot point of group " + std::to_string(group_));
         }
-        st.snapshot_index = keys::get_u64(**snap, 0);
-        st.snapshot_term = keys::get_u64(**snap, 8);
+        std::tie(st.snapshot_index, st.snapshot_term) = *point;
     }
     auto marker = store_.get(keys::raft(group_, 'r'));
     if (!marker) {
@@ -73,6 +80,24 @@ caf::expected<durable_state> raft_log::load() {
     // Entries at or below the snapshot point may remain from a compaction whose erase was lost
     // with unsynced writes; they are never read and the next compaction removes them.
     return st;
+}
+
+std::optional<hard_state> raft_log::decode_hard_state(std::string_view v) {
+    if (v.size() != hard_state_bytes) {
+        return std::nullopt;
+    }
+    hard_state h;
+    h.term = keys::get_u64(v, 0);
+    h.vote = keys::get_u32(v, 8);
+    h.commit = keys::get_u64(v, 12);
+    return h;
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> raft_log::decode_snapshot_point(std::string_view v) {
+    if (v.size() != snapshot_point_bytes) {
+        return std::nullopt;
+    }
+    return std::make_pair(keys::get_u64(v, 0), keys::get_u64(v, 8));
 }
 
 void raft_log::stage(const ready& r, write_batch& b) {

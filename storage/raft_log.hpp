@@ -6,6 +6,9 @@
 #include <caf/expected.hpp>
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
 
 namespace pravaha::storage::raft {
 
@@ -31,6 +34,12 @@ public:
 
     /// Removes everything of this group (a replica that leaves a node).
     void stage_erase_all(write_batch& b);
+
+    /// The stored hard state (term u64, vote u32, commit u64), or nothing if `v` is not one.
+    /// Public for the simulator's persistence oracles, which read durable disk images.
+    static std::optional<hard_state> decode_hard_state(std::string_view v);
+    /// The stored snapshot point (index, term), or nothing if `v` is not one.
+    static std::optional<std::pair<uint64_t, uint64_t>> decode_snapshot_point(std::string_view v);
 
 private:
     log_store& store_;

@@ -1,0 +1,58 @@
+#pragma once
+
+// What the components of the node world (sim/world.cpp) share: the run's configuration and
+// drawn knobs, the kernel, the CAF actor system on its deterministic scheduler, the phase of the
+// run, and the list of actors to stop at its end. Internal to sim/.
+
+#include "sim/kernel.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace pravaha::sim {
+
+constexpr uint16_t node_port = 9090;     // the standalone node
+constexpr uint16_t cluster_port = 9101;  // cluster node i listens on cluster_port + i
+// Connection origins: clients are numbered from 0; node i's outgoing connections (its endpoint
+// reaching the other nodes) have origin node_origin + i.
+constexpr uint32_t node_origin = 1u << 30;
+
+/// The parameters of one node-world run, drawn from the seed (world.cpp `draw_knobs`).
+struct world_knobs {
+    uint32_t streams = 1;
+    uint32_t segments = 2;
+    uint32_t writers = 3;
+    uint32_t non_idempotent = 1;  // how many of the writers
+    uint32_t keys = 8;
+    int64_t write_interval_ms = 20;
+    size_t filler_max = 600;
+    bool inline_log = true;
+    bool fifo_bias = true;  // job pick: mostly oldest first, else uniform
+    int64_t latency_max_us = 2000;
+    int64_t jitter_max_us = 3000;
+    int64_t sync_latency_us = 500;
+    int64_t seal_at_ms = 0;   // seal stream 0 this far into the safety phase (0: never)
+    uint32_t nodes = 1;       // more than one: a Raft cluster (profile cluster)
+    uint32_t containers = 1;  // segment containers of a cluster (Raft groups 1..containers)
+    fault_knobs faults;
+};
+
+enum class phase { setup, chaos, live, audit, finished };
+
+struct sim_env {
+    const run_config& cfg;
+    const world_knobs& k;
+    kernel& kern;
+    caf::actor_system& sys;
+    phase ph = phase::setup;
+    std::vector<caf::actor> spawned;  // everything to stop at the end of the run
+
+    int64_t now() const { return kern.now(); }
+    bool cluster() const { return k.nodes > 1; }
+    bool finished() const { return ph == phase::finished; }
+};
+
+}  // namespace pravaha::sim

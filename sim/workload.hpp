@@ -1,0 +1,132 @@
+#pragma once
+
+// The node world's workload: writer, reader and audit clients running the production client
+// actors, what the applications around them do (write at random intervals with the facade's
+// back-pressure, resend after a restart, read and follow), and the history they record. Reads
+// are checked as they arrive (sim/checkers.hpp). Internal to sim/.
+
+#include "client/internal.hpp"
+#include "sim/checkers.hpp"
+#include "sim/env.hpp"
+#include "sim/history.hpp"
+#include "sim/prng.hpp"
+
+#include <caf/actor.hpp>
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pravaha::sim {
+
+class network;
+
+enum class client_kind : uint8_t { writer, reader, audit };
+
+struct client_t {
+    uint32_t id = 0;
+    client_kind kind = client_kind::writer;
+    bool idempotent = true;
+    bool resends = false;  // idempotent: after a restart, resends what had no answer
+    bool resumes = false;  // following reader: reopens at its position after a restart
+    client::detail::start_offsets position;  // after the last event observed, per segment
+    uint32_t stream = 0;
+    uint32_t inc = 0;
+    uint64_t attempt = 0;  // connection attempts of this client
+    bool up = false;
+    caf::actor connector;
+    caf::actor worker;
+    caf::actor driver;
+    uint64_t next_seq = 0;
+    // Writers: the application's back-pressure, as the writer facade's pending_bytes_max: it
+    // hands a write to its writer object only while the bytes handed over and not yet answered
+    // stay within writer.pending_bytes_max (or none are), and writes nothing new while a write
+    // waits. Without it a writer slower than the offered load (one small block in flight)
+    // queued thousands of events and could not drain them in the time allowed after healing
+    // (seed 0xaf773a66 of the cluster profile).
+    client::writer_config writer;  // the same in every incarnation
+    size_t pending_bytes = 0;      // handed to the current writer object, not answered yet
+    std::deque<size_t> outbox;     // writes (op indices) waiting for room, in order
+    // readers
+    reader_view view;
+    bool caught_up = false;
+    std::vector<event_id> audited;  // audit clients: every event read, in order
+};
+
+class workload {
+public:
+    workload(sim_env& env, network& net);
+
+    history& record() { return history_; }
+    const history& record() const { return history_; }
+    void set_streams(std::vector<stream_info> streams) { streams_ = std::move(streams); }
+    const std::vector<stream_info>& streams() const { return streams_; }
+    std::vector<client_t>& clients() { return clients_; }
+    const std::vector<client_t>& clients() const { return clients_; }
+    /// Called for every acknowledged write (the acknowledgement oracles).
+    void on_acknowledged(std::function<void(const op_rec&)> fn) { on_acked_ = std::move(fn); }
+
+    client_t& add_client(client_kind kind, uint32_t stream, bool idempotent);
+    void start_client(client_t& c);
+    /// Starts a writer's application loop.
+    void start_writing(client_t& c);
+    /// The client's process dies; with `zombie` set, a writer only stalls (for a time drawn
+    /// from it) and later carries on unheard.
+    void crash_client(client_t& c, prng* zombie = nullptr);
+    /// Crashes `c` and starts it again at `restart_at`.
+    void crash_and_restart(client_t& c, prng* zombie, int64_t restart_at);
+    /// Starts one audit client per stream: they read everything from the head.
+    void start_audit();
+    bool audited() const;
+    /// Every continuous reader has seen everything the audit of its stream saw.
+    bool readers_at_tail() const;
+    /// What the audit and the readers lack, for a liveness message.
+    std::string lagging() const;
+    /// The writes still pending, by client, for a liveness message (empty: none).
+    std::string pending_writes() const;
+    /// Whether a write is pending or a writer has not reconnected (it may resend).
+    bool writes_unresolved() const;
+    /// How often each event appears in what the audit read.
+    std::map<writer_seq, uint32_t> audited_counts() const;
+
+    // -- called from the harness actors --
+    /// A (re)opened writer with a stable id answered the highest client number its segments
+    /// hold (the gateway's lastEventNumber).
+    void on_sessions(uint32_t client, uint32_t inc, int64_t opened_at, int64_t last);
+    /// Returns whether the reader should go on reading. `wait_ms` and `asked_at` describe the
+    /// fetch that returned `evs`.
+    bool on_read(uint32_t client,
+                 uint32_t inc,
+                 std::deque<client::event>& evs,
+                 bool end,
+                 uint32_t wait_ms,
+                 int64_t asked_at);
+    /// How long the next fetch of `client` may wait at the tail: 0 (a catch-up read: "what is
+    /// there now?") for audits and sometimes for following readers.
+    uint32_t fetch_wait(uint32_t client);
+    int64_t now() const { return env_.now(); }
+
+private:
+    client::detail::endpoint_info endpoint_for(client_t& c, uint16_t port);
+    void open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr node);
+    void write_next(client_t& c);
+    void submit(client_t& c, size_t op_index);
+    void drain_outbox(client_t& c);
+    void on_answer(uint32_t client, uint32_t inc, size_t bytes);
+    void on_ack(uint32_t client, uint32_t inc, size_t op_index, const caf::error& err);
+    void observe(client_t& c, const client::event& ev);
+
+    sim_env& env_;
+    network& net_;
+    prng work_rng_;
+    prng read_rng_;  // which following-reader fetches are catch-up reads
+    history history_;
+    std::vector<stream_info> streams_;
+    std::vector<client_t> clients_;
+    std::vector<uint32_t> audit_clients_;
+    offset_map offsets_;  // every reader's (segment, offset) -> payload hash
+    std::function<void(const op_rec&)> on_acked_;
+};
+
+}  // namespace pravaha::sim

@@ -1,5 +1,6 @@
 // pravaha-sim: deterministic simulation of Pravaha with injected faults (sim/README.md).
 
+#include "sim/batch.hpp"
 #include "sim/world.hpp"
 
 #include <fmt/format.h>
@@ -378,150 +379,6 @@ int cmd_run(const options& o, bool verbose) {
     return static_cast<int>(r.result);
 }
 
-// -- parallel seed batches (fork per job, one result line per seed through a pipe) ---------------
-
-struct seed_result {
-    uint64_t seed = 0;
-    int verdict_code = 0;
-    int64_t wall_ms = 0;
-    std::string message;
-    uint64_t fingerprint = 0;
-    uint64_t steps = 0;
-};
-
-// Runs `next_seed()` until it returns nullopt or `stop()` is true, in `jobs` processes.
-// `on_result` sees results in completion order.
-template <class Next, class OnResult>
-void run_batch(
-    const options& o, unsigned jobs, mutants::mutant m, Next next_seed, OnResult on_result) {
-    struct worker {
-        pid_t pid = 0;
-        int to_child = -1;
-        int from_child = -1;
-        bool busy = false;
-        uint64_t seed = 0;  // the seed it runs
-        std::string buffer;
-    };
-    std::vector<worker> workers(jobs);
-    for (auto& w : workers) {
-        int down[2];
-        int up[2];
-        if (pipe(down) != 0 || pipe(up) != 0) {
-            std::perror("pipe");
-            std::exit(130);
-        }
-        std::fflush(nullptr);
-        w.pid = fork();
-        if (w.pid == 0) {
-            close(down[1]);
-            close(up[0]);
-            for (auto& other : workers) {  // or a sibling never sees end-of-file
-                if (other.pid != 0) {
-                    close(other.to_child);
-                    close(other.from_child);
-                }
-            }
-            // Child: read seeds, answer "seed code wall message\n".
-            FILE* in = fdopen(down[0], "r");
-            unsigned long long seed = 0;
-            while (std::fscanf(in, "%llu", &seed) == 1) {
-                auto r = run_seed(o, seed, m);
-                std::string msg = r.message;
-                std::replace(msg.begin(), msg.end(), '\n', ' ');
-                auto line = fmt::format("{} {} {} {} {} {}\n", seed, static_cast<int>(r.result),
-                                        r.wall_ms, r.fingerprint, r.steps, msg);
-                if (write(up[1], line.data(), line.size()) < 0) {
-                    break;
-                }
-            }
-            std::_Exit(0);
-        }
-        close(down[0]);
-        close(up[1]);
-        w.to_child = down[1];
-        w.from_child = up[0];
-    }
-    auto feed = [&](worker& w) {
-        auto s = next_seed();
-        if (!s) {
-            return false;
-        }
-        auto text = std::to_string(*s) + "\n";
-        if (write(w.to_child, text.data(), text.size()) < 0) {
-            return false;
-        }
-        w.busy = true;
-        w.seed = *s;
-        return true;
-    };
-    for (auto& w : workers) {
-        feed(w);
-    }
-    for (;;) {
-        std::vector<pollfd> fds;
-        std::vector<size_t> idx;
-        for (size_t i = 0; i < workers.size(); ++i) {
-            if (workers[i].busy) {
-                fds.push_back(pollfd{workers[i].from_child, POLLIN, 0});
-                idx.push_back(i);
-            }
-        }
-        if (fds.empty()) {
-            break;
-        }
-        if (poll(fds.data(), fds.size(), -1) < 0) {
-            continue;
-        }
-        for (size_t j = 0; j < fds.size(); ++j) {
-            if ((fds[j].revents & (POLLIN | POLLHUP)) == 0) {
-                continue;
-            }
-            auto& w = workers[idx[j]];
-            char buf[4096];
-            auto n = read(w.from_child, buf, sizeof(buf));
-            if (n <= 0) {
-                // The child died (a crash inside a run): report the seed it was running.
-                w.busy = false;
-                on_result(seed_result{w.seed, static_cast<int>(verdict::crash), 0,
-                                      "simulator process died"});
-                continue;
-            }
-            w.buffer.append(buf, static_cast<size_t>(n));
-            size_t nl;
-            while ((nl = w.buffer.find('\n')) != std::string::npos) {
-                auto line = w.buffer.substr(0, nl);
-                w.buffer.erase(0, nl + 1);
-                seed_result r;
-                unsigned long long seed = 0;
-                long long wall = 0;
-                unsigned long long fp = 0;
-                unsigned long long steps = 0;
-                int code = 0;
-                int consumed = 0;
-                std::sscanf(line.c_str(), "%llu %d %lld %llu %llu %n", &seed, &code, &wall, &fp,
-                            &steps, &consumed);
-                r.fingerprint = fp;
-                r.steps = steps;
-                r.seed = seed;
-                r.verdict_code = code;
-                r.wall_ms = wall;
-                r.message = line.substr(static_cast<size_t>(consumed));
-                w.busy = false;
-                on_result(r);
-                feed(w);
-            }
-        }
-    }
-    for (auto& w : workers) {
-        close(w.to_child);
-        close(w.from_child);
-    }
-    for (auto& w : workers) {
-        int status = 0;
-        waitpid(w.pid, &status, 0);
-    }
-}
-
 const char* verdict_name(int code) {
     return to_string(static_cast<verdict>(code));
 }
@@ -537,7 +394,7 @@ int cmd_fuzz(const options& o) {
     std::fprintf(stderr, "fuzz: profile %s, start seed 0x%llx, %u job(s)\n", o.run.profile.c_str(),
                  static_cast<unsigned long long>(o.start_seed), o.jobs);
     run_batch(
-        o, o.jobs, o.run.mutant,
+        o.jobs, [&](uint64_t seed) { return run_seed(o, seed, o.run.mutant); },
         [&]() -> std::optional<uint64_t> {
             if (o.seeds > 0 ? issued >= o.seeds : std::chrono::steady_clock::now() >= deadline) {
                 return std::nullopt;
@@ -580,7 +437,7 @@ int cmd_determinism(const options& o) {
     std::map<uint64_t, seed_result> fresh;
     uint64_t next = *o.seed;
     run_batch(
-        o, o.jobs, o.run.mutant,
+        o.jobs, [&](uint64_t seed) { return run_seed(o, seed, o.run.mutant); },
         [&]() -> std::optional<uint64_t> {
             if (next >= *o.seed + count) {
                 return std::nullopt;
@@ -653,7 +510,7 @@ int cmd_mutants(const options& o) {
             uint64_t issued = 0;
             std::optional<uint64_t> caught_at;
             run_batch(
-                o, o.jobs, m,
+                o.jobs, [&](uint64_t seed) { return run_seed(o, seed, m); },
                 [&]() -> std::optional<uint64_t> {
                     if (caught_at || issued >= budget) {
                         return std::nullopt;

@@ -1,7 +1,6 @@
 #include "sim/checkers.hpp"
 
-#include "storage/keys.hpp"
-#include "storage/raft_log.hpp"
+#include "storage/storage.hpp"
 
 #include <fmt/format.h>
 

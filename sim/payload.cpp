@@ -3,7 +3,7 @@
 #include "schema/records.hpp"
 #include "schema/types.hpp"
 #include "sim/prng.hpp"
-#include "storage/keys.hpp"
+#include "storage/storage.hpp"
 
 namespace pravaha::sim {
 

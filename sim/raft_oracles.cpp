@@ -2,7 +2,7 @@
 
 #include "schema/errc.hpp"
 #include "sim/raft_world.hpp"
-#include "storage/keys.hpp"
+#include "storage/storage.hpp"
 
 #include <fmt/format.h>
 

@@ -12,9 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -61,7 +59,6 @@ public:
     int64_t now() const { return now_; }
     /// Seconds of virtual time since the start, for messages.
     double seconds(int64_t t) const { return static_cast<double>(t - start_) / 1e9; }
-    const run_config& config() const { return cfg_; }
 
     /// Runs `fn` at virtual time `t` (events at one time run in the order they were added).
     void at(int64_t t, std::function<void()> fn);

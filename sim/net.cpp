@@ -17,8 +17,6 @@ namespace pravaha::sim {
 network::network(sim_env& env, node_set& nodes)
     : env_(env), nodes_(nodes), rng_(env.cfg.seed, "net") {}
 
-network::~network() = default;
-
 void network::add_node_links() {
     for (uint32_t i = 0; i < env_.k.nodes; ++i) {
         for (uint32_t j = 0; j < env_.k.nodes && env_.cluster(); ++j) {

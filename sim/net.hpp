@@ -74,7 +74,6 @@ public:
     using raft_send_fn = std::function<void(uint32_t node, const raft::message&, int64_t)>;
 
     network(sim_env& env, node_set& nodes);
-    ~network();
 
     /// Draws the links between the nodes (cluster).
     void add_node_links();

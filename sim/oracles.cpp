@@ -151,7 +151,7 @@ void durability_oracles::check() {
         return;  // not modelled (Tier B) or already failed
     }
     env_.kern.count("oracle checks");
-    const auto& h = work_.record();
+    const auto& h = work_.writes();
     if (const auto* op =
             first_unheld(h, [&](const writer_seq& ev) { return present->count(ev); })) {
         env_.kern.fail(verdict::correctness,
@@ -181,7 +181,7 @@ void durability_oracles::check_quorum() {
         return n;
     };
     auto quorum = env_.k.nodes / 2 + 1;
-    const auto& h = work_.record();
+    const auto& h = work_.writes();
     if (const auto* op =
             first_unheld(h, [&](const writer_seq& ev) { return copies(ev) >= quorum; })) {
         env_.kern.fail(verdict::correctness,

@@ -140,7 +140,6 @@ private:
     void check_leader_completeness(rnode& n);
     void check_reply(rnode& n, const message& m);
     void final_checks();
-    std::string views() const;
 
     run_config cfg_;
     kernel kern_;

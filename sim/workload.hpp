@@ -58,8 +58,9 @@ class workload {
 public:
     workload(sim_env& env, network& net);
 
-    history& record() { return history_; }
-    const history& record() const { return history_; }
+    /// The history of every write the clients invoked.
+    history& writes() { return history_; }
+    const history& writes() const { return history_; }
     void set_streams(std::vector<stream_info> streams) { streams_ = std::move(streams); }
     const std::vector<stream_info>& streams() const { return streams_; }
     std::vector<client_t>& clients() { return clients_; }

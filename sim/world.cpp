@@ -457,7 +457,7 @@ void world::final_checks() {
     env_.ph = phase::finished;
     kern_.finish();
     auto stored = work_.audited_counts();
-    if (auto bad = check_final(work_.record(), stored,
+    if (auto bad = check_final(work_.writes(), stored,
                                [this](const op_rec& op) { return oracles_.describe_lost(op); })) {
         kern_.fail(verdict::correctness, *bad);
     }
@@ -481,7 +481,7 @@ std::string world::header() const {
 
 std::string world::summary() const {
     size_t counts[4] = {0, 0, 0, 0};  // by outcome
-    const auto& ops = work_.record().ops();
+    const auto& ops = work_.writes().ops();
     for (const auto& op : ops) {
         ++counts[static_cast<size_t>(op.out)];
     }

@@ -2,9 +2,11 @@
 
 // Internal to actors/: runs one Raft replica inside its owning actor (a container replica or
 // the controller replica). Not an actor itself: the owner calls `drive()` after every input
-// (a peer's message, a tick, a proposal), and the driver persists, sends, applies and compacts
-// in the order the `ready` contract requires (storage/raft.hpp). Blocking: `drive()` fsyncs, so
-// owners run detached in production.
+// (a peer's message, a tick, a proposal), and the driver's `storage::raft::ready_runner`
+// persists, sends, applies and compacts in the order the `ready` contract requires
+// (storage/raft.hpp); the driver adds linearized reads. Blocking: `drive()` fsyncs, so owners
+// run detached in production. The actors step one input per `drive()` (within the batching
+// rule trivially).
 
 #include "storage/storage.hpp"
 
@@ -34,6 +36,8 @@ struct raft_hooks {
 class raft_driver {
 public:
     raft_driver(storage::log_store& store, storage::raft::config cfg);
+    raft_driver(const raft_driver&) = delete;  // the runner's hooks point at this driver
+    raft_driver& operator=(const raft_driver&) = delete;
 
     /// The owner's callbacks; set before the first `drive()`.
     void set_hooks(raft_hooks hooks) { hooks_ = std::move(hooks); }
@@ -54,18 +58,16 @@ public:
     /// owner calls `drive()` after this.
     void linearize(std::function<void(const caf::error&)> then);
 
-    storage::raft::replica& replica() { return *replica_; }
-    const storage::raft::replica& replica() const { return *replica_; }
+    storage::raft::replica& replica() { return runner_.replica(); }
+    const storage::raft::replica& replica() const { return runner_.replica(); }
     raft::group_status status() const;
 
 private:
-    storage::log_store& store_;
-    storage::raft::config cfg_;
+    storage::raft::runner_hooks runner_hooks();
+
+    uint32_t group_;
     raft_hooks hooks_;
-    std::unique_ptr<storage::raft::raft_log> log_;
-    std::unique_ptr<storage::raft::replica> replica_;
-    uint64_t applied_written_ = 0;  ///< applied index whose state write was issued
-    uint64_t durable_applied_ = 0;  ///< made durable by a later synced write
+    storage::raft::ready_runner runner_;
 
     /// Runs the reads confirmed and applied; fails the ones a lost leadership dropped.
     void settle_reads();

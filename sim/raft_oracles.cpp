@@ -230,11 +230,15 @@ void raft_world::final_checks() {
             // What the replicas see of each other, to tell a stuck leader from a stuck follower.
             std::string views;
             for (auto& m : nodes_) {
+                if (!m.up) {
+                    views += fmt::format(" [replica {}: down]", m.id);
+                    continue;
+                }
                 views += fmt::format(
-                    " [replica {}: term {} {} leader {} commit {} last {} snapshot {} busy {} "
+                    " [replica {}: term {} {} leader {} commit {} last {} snapshot {} saving {} "
                     "inbox {} has_ready {} sync done at {:.3f} s",
                     m.id, m.r->term(), to_string(m.r->state()), m.r->leader(), m.r->commit(),
-                    m.r->last_index(), m.r->snapshot_index(), m.busy, m.inbox.size(),
+                    m.r->last_index(), m.r->snapshot_index(), m.runner->saving(), m.inbox.size(),
                     m.r->has_ready(), static_cast<double>(m.disk->sync_done_at()) / 1e9);
                 for (const auto& [id, pr] : m.r->followers()) {
                     views += fmt::format(

@@ -46,16 +46,13 @@ struct rnode {
     replica_id id = 0;
     std::unique_ptr<sim_disk> disk;
     std::unique_ptr<storage::log_store> store;
-    std::unique_ptr<raft_log> log;
-    std::unique_ptr<replica> r;
+    std::unique_ptr<ready_runner> runner;  // the production ready cycle (storage/raft_runner.hpp)
+    replica* r = nullptr;                  // the runner's replica while up
     uint64_t inc = 0;
     bool up = false;
-    bool busy = false;
     std::deque<inbox_item> inbox;
     std::map<uint64_t, std::string> state;  // applied index -> entry data
     uint64_t applied = 0;
-    uint64_t applied_written = 0;              // applied index written (unsynced) to the store
-    uint64_t durable_applied = 0;              // made durable by a later synced write
     std::map<uint64_t, std::string> proposed;  // index -> data proposed here (this incarnation)
     std::multimap<uint64_t, uint64_t> confirmed_reads;  // read index -> read id, until applied
     bool wiped = false;
@@ -98,11 +95,14 @@ private:
     void stop(rnode& n, bool power_cut);
     void restart_later(rnode& n, int64_t down_ns);
     void process(rnode& n);
-    static bool same_batch(const inbox_item& a, const inbox_item& b);
+    static const message* batch_input(const inbox_item& item);
     void handle(rnode& n, const inbox_item& item);
     std::string snapshot_of(const rnode& n) const;
-    void run_ready(rnode& n);
-    void finish_ready(rnode& n, ready rd);
+    runner_hooks hooks_for(rnode& n);
+    caf::expected<bool> persist(rnode& n, const storage::write_batch& b, bool sync);
+    void install(rnode& n, const snapshot& snap);
+    /// A storage error in the ready cycle: the replica stops and restarts (fail-stop).
+    void fail_stop(rnode& n);
     void apply(rnode& n, uint64_t index, const std::string& data);
     void send(const message& m);
     void deliver_at(int64_t t, const message& m);

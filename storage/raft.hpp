@@ -50,7 +50,10 @@ struct config {
     uint32_t inflight_max = 32;               ///< append messages in flight per follower
     size_t message_bytes_max = 1024 * 1024;   ///< entry bytes per append message (at least one)
     size_t retained_bytes_max = 64ull << 20;  ///< log kept for lagging followers before snapshots
-    uint64_t seed = 1;                        ///< for election timeouts (the injected randomness)
+    /// The owner (`ready_runner`) compacts once this many entries are applied durably and no
+    /// longer needed by followers: one batch of point deletes per this many entries. 0: never.
+    uint64_t compaction_entries = 256;
+    uint64_t seed = 1;  ///< for election timeouts (the injected randomness)
 };
 
 /// A snapshot to install: the application's whole state at `index`.

@@ -9,7 +9,8 @@
 ///   delete, reads, recovery by log replay).
 /// - `controller_state`: scopes and streams, persisted with an fsync per change (standalone) or
 ///   as replicated commands (cluster).
-/// - `raft::replica`: the Raft core as a pure state machine; `raft::raft_log` persists it.
+/// - `raft::replica`: the Raft core as a pure state machine; `raft::raft_log` persists it;
+///   `raft::ready_runner` runs its ready cycle for every owner (actors, simulator, tests).
 /// - `keys`: the key layout of the node's database (public for the simulator's oracles, which
 ///   inspect durable state).
 ///
@@ -22,3 +23,4 @@
 #include "storage/log_store.hpp"
 #include "storage/raft.hpp"
 #include "storage/raft_log.hpp"
+#include "storage/raft_runner.hpp"

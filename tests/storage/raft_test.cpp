@@ -2,6 +2,7 @@
 
 #include "schema/errc.hpp"
 #include "storage/raft_log.hpp"
+#include "storage/raft_runner.hpp"
 
 #include "tests/support/temp_dir.hpp"
 #include <catch2/catch.hpp>
@@ -24,8 +25,8 @@ namespace {
 struct test_node {
     std::unique_ptr<test::temp_dir> dir;
     std::unique_ptr<log_store> store;
-    std::unique_ptr<raft_log> log;
-    std::unique_ptr<replica> r;
+    std::unique_ptr<ready_runner> runner;  // the production ready cycle
+    replica* r = nullptr;
     std::vector<std::string> applied_data;  // durable in this model: applied after the fsync
     uint64_t applied = 0;
 };
@@ -62,17 +63,45 @@ struct cluster {
         auto store = open_rocksdb({n.dir->path()});
         REQUIRE(store);
         n.store = std::move(*store);
-        n.log = std::make_unique<raft_log>(*n.store, 7);
-        auto st = n.log->load();
-        REQUIRE(st);
-        n.r = std::make_unique<replica>(make_config(id), std::move(*st), n.applied);
+        n.runner = std::make_unique<ready_runner>(*n.store, make_config(id), hooks_for(id));
+        REQUIRE(!n.runner->open(n.applied));
+        n.r = &n.runner->replica();
         down.erase(id);
+    }
+
+    runner_hooks hooks_for(replica_id id) {
+        auto& n = nodes[id];
+        runner_hooks h;
+        h.send = [this, &n](message m) {
+            if (m.type == msg_type::snapshot) {
+                REQUIRE(m.index == n.applied);
+            }
+            sent.push_back(m);
+            if (linked(m.from, m.to)) {
+                queue.push_back(std::move(m));
+            }
+        };
+        h.apply = [&n](uint64_t index, const std::string& data, write_batch&) {
+            if (!data.empty()) {
+                n.applied_data.push_back(data);
+            }
+            n.applied = index;
+            return caf::error{};
+        };
+        h.snapshot = [&n] { return caf::expected<std::string>(join(n.applied_data)); };
+        h.stage_install = [](const snapshot&, write_batch&) { return caf::error{}; };
+        h.installed = [&n](const snapshot& snap) {
+            n.applied_data = split(snap.data);
+            n.applied = snap.index;
+            return caf::error{};
+        };
+        return h;
     }
 
     void crash(replica_id id) {
         auto& n = nodes[id];
-        n.r.reset();
-        n.log.reset();
+        n.r = nullptr;
+        n.runner.reset();
         n.store.reset();
         down.insert(id);
     }
@@ -99,7 +128,7 @@ struct cluster {
 
     void heal() { cut.clear(); }
 
-    // Processes every ready of every running replica.
+    // Runs every ready of every running replica.
     void pump() {
         bool again = true;
         while (again) {
@@ -109,37 +138,7 @@ struct cluster {
                     continue;
                 }
                 again = true;
-                auto rd = n.r->take_ready();
-                write_batch b;
-                n.log->stage(rd, b);
-                if (!b.empty()) {
-                    REQUIRE(!n.store->write(b, true));
-                }
-                for (auto* list : {&rd.messages, &rd.after_persist}) {
-                    for (auto& m : *list) {
-                        if (m.type == msg_type::snapshot) {
-                            m.data = join(n.applied_data);
-                            REQUIRE(m.index == n.applied);
-                        }
-                        sent.push_back(m);
-                        if (linked(m.from, m.to)) {
-                            queue.push_back(std::move(m));
-                        }
-                    }
-                }
-                if (rd.install) {
-                    n.applied_data = split(rd.install->data);
-                    n.applied = rd.install->index;
-                }
-                for (auto i = rd.apply_from + 1; i <= rd.apply_to; ++i) {
-                    const auto* e = n.r->entry_at(i);
-                    REQUIRE(e != nullptr);
-                    if (!e->data.empty()) {
-                        n.applied_data.push_back(e->data);
-                    }
-                }
-                n.applied = std::max(n.applied, rd.apply_to);
-                n.r->advance();
+                REQUIRE(!n.runner->run());
             }
         }
     }
@@ -521,10 +520,7 @@ TEST_CASE("raft sends a snapshot to a follower behind the compacted log", "[stor
         }
         auto& r = c.at(id);
         auto point = r.applied();
-        write_batch b;
-        c.nodes[id].log->stage_compaction(point, *r.term_at(point), b);
-        REQUIRE(!c.nodes[id].store->write(b, false));
-        r.compact(point);
+        REQUIRE(!c.nodes[id].runner->compact(point));
         CHECK(r.snapshot_index() == point);
     }
     c.start(lag);

@@ -1,5 +1,6 @@
 #include "actors/actors.hpp"
 #include "actors/raft_driver.hpp"
+#include "actors/raft_routes.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
@@ -50,7 +51,7 @@ struct container_state_t {
     std::shared_ptr<storage::local_log> inline_log;  // set on the standalone fast path
     std::shared_ptr<raft_driver> raft;               // set in a cluster
     std::map<uint64_t, proposal> proposed;           // raft index -> batch
-    std::map<uint32_t, raft_replica_api> routes;     // node -> its replica of this group
+    raft_routes routes;                              // where Raft messages go
     batch pending;
     bool flushing = false;
     bool flush_scheduled = false;
@@ -431,10 +432,8 @@ void start_raft(container_ptr self, std::shared_ptr<raft_driver> raft) {
         return self->state.sm->stage_install(snap.data, snap.index, b);
     };
     hooks.installed = [self](uint64_t) { return self->state.sm->open(); };
-    auto peers = st.cfg.raft.peers;
-    hooks.send = [self, peers](raft::message m) {
-        self->send(peers, raft_atom::value, std::move(m));
-    };
+    st.routes = raft_routes(st.cfg.raft.peers);
+    hooks.send = [self](raft::message m) { self->state.routes.send(self, std::move(m)); };
     st.raft->set_hooks(std::move(hooks));
     self->delayed_send(self, st.cfg.raft.tick, raft_tick_atom::value);
 }
@@ -557,11 +556,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
         },
         [=](raft_route_atom, uint32_t node, raft_replica_api& replica) {
-            if (replica) {
-                self->state.routes[node] = std::move(replica);
-            } else {
-                self->state.routes.erase(node);
-            }
+            self->state.routes.update(node, std::move(replica));
         },
         [=](raft_status_atom) -> raft::group_status {
             auto& s = self->state;

@@ -1,5 +1,6 @@
 #include "actors/actors.hpp"
 #include "actors/raft_driver.hpp"
+#include "actors/raft_routes.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "storage/storage.hpp"
@@ -31,7 +32,7 @@ struct controller_state_t {
     std::shared_ptr<storage::controller_state> meta;
     std::shared_ptr<raft_driver> raft;  // cluster mode
     std::map<uint64_t, pending_command> proposed;
-    std::map<uint32_t, raft_replica_api> routes;  // node -> its replica of group 0
+    raft_routes routes;  // where Raft messages go (cluster mode)
     bool repair_scheduled = false;
     bool was_leader = false;
     static inline const char* name = "controller";
@@ -455,15 +456,8 @@ controller_actor::behavior_type controller_raft_impl(
         return self->state.meta->stage_install(snap.data, snap.index, b);
     };
     hooks.installed = [self](uint64_t) { return self->state.meta->load(); };
-    auto peers = cfg.raft.peers;
-    hooks.send = [self, peers](raft::message m) {
-        auto route = self->state.routes.find(m.to);
-        if (route != self->state.routes.end()) {
-            self->send(route->second, raft_atom::value, std::move(m));
-        } else {
-            self->send(peers, raft_atom::value, std::move(m));
-        }
-    };
+    st.routes = raft_routes(cfg.raft.peers);
+    hooks.send = [self](raft::message m) { self->state.routes.send(self, std::move(m)); };
     st.raft->set_hooks(std::move(hooks));
     self->delayed_send(self, cfg.raft.tick, raft_tick_atom::value);
     using kind = command::kind;
@@ -555,11 +549,7 @@ controller_actor::behavior_type controller_raft_impl(
             }
         },
         [=](raft_route_atom, uint32_t node, raft_replica_api& replica) {
-            if (replica) {
-                self->state.routes[node] = std::move(replica);
-            } else {
-                self->state.routes.erase(node);
-            }
+            self->state.routes.update(node, std::move(replica));
         },
     };
 }

@@ -51,10 +51,23 @@ bool configure_logging(const std::string& level) {
     return true;
 }
 
+namespace {
+
+assert_hook current_assert_hook = nullptr;
+
+}  // namespace
+
+void set_assert_hook(assert_hook hook) {
+    current_assert_hook = hook;
+}
+
 void assert_failed(const char* file, int line, const char* cond, const std::string& msg) {
-    module_log("schema")->critical("assertion failed file={}:{} condition=({}) {}", file, line,
-                                   cond, msg);
+    auto text = fmt::format("{}:{} condition=({}) {}", file, line, cond, msg);
+    module_log("schema")->critical("assertion failed file={}", text);
     spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+    if (current_assert_hook != nullptr) {
+        current_assert_hook(text);
+    }
     std::abort();
 }
 

@@ -20,6 +20,13 @@ std::shared_ptr<spdlog::logger> module_log(const char* module);
 /// Returns false for an unknown level name.
 bool configure_logging(const std::string& level);
 
+/// Called with the assertion's text ("file:line condition=(...) message") after it is logged and
+/// before the process aborts. For programs that must report it elsewhere, e.g. a pravaha-sim
+/// worker process, whose parent otherwise sees only a dead child. Not thread-safe: set it once
+/// at start-up.
+using assert_hook = void (*)(const std::string& text);
+void set_assert_hook(assert_hook hook);
+
 [[noreturn]] void assert_failed(const char* file,
                                 int line,
                                 const char* cond,

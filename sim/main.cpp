@@ -1,5 +1,6 @@
 // pravaha-sim: deterministic simulation of Pravaha with injected faults (sim/README.md).
 
+#include "schema/logging.hpp"
 #include "sim/batch.hpp"
 #include "sim/world.hpp"
 
@@ -128,8 +129,9 @@ uint64_t mutant_budget(mutants::mutant m, bool oracles) {
 
 // Whether a run's verdict means the planted bug was caught: a checker found wrong data, or, for
 // a bug whose effect is that something never finishes, the liveness check fired. A crash, the
-// harness failing (invalid) or the wall-clock limit say nothing about the bug.
-bool catches(mutants::mutant m, verdict v) {
+// harness failing (invalid) or the wall-clock limit say nothing about the bug, with one
+// exception below.
+bool catches(mutants::mutant m, verdict v, const std::string& message) {
     switch (v) {
         case verdict::correctness:
             return true;
@@ -138,12 +140,13 @@ bool catches(mutants::mutant m, verdict v) {
             // the skipped events show as missing from a follower (it never catches up).
             return m == mutants::mutant::position_without_header;
         case verdict::crash:
-            // Without the oracles, a replica whose committed entries were truncated often stops
-            // at its own always-on assertion when it restarts (applied index beyond its log,
-            // storage/raft.cpp) before any end-of-run check sees the divergence. The mutant runs
-            // only in the Raft world; a crash there is not yet told apart from a harness defect
-            // (the child process dies without reporting why).
-            return m == mutants::mutant::truncate_committed;
+            // Without the oracles, a replica whose committed entries were truncated often finds
+            // at its restart that its durable applied index lies beyond its log (the ready
+            // runner's open refuses it as corrupt) before any end-of-run check sees the
+            // divergence. Only that crash counts, not any other (an assertion reports its own
+            // text, sim/batch.cpp).
+            return m == mutants::mutant::truncate_committed &&
+                   message.find("outside the log") != std::string::npos;
         default:
             return false;
     }
@@ -524,8 +527,9 @@ int cmd_mutants(const options& o) {
                                                       verdict_name(r.verdict_code), r.message));
                         return;
                     }
-                    other += v != verdict::pass && !catches(m, v) ? 1 : 0;
-                    if (catches(m, v)) {
+                    bool caught = catches(m, v, r.message);
+                    other += v != verdict::pass && !caught ? 1 : 0;
+                    if (caught) {
                         auto n = r.seed - base + 1;
                         if (!caught_at || n < *caught_at) {
                             caught_at = n;
@@ -569,6 +573,10 @@ int cmd_mutants(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The simulator runs with logging off: a failed assertion still says what failed.
+    pravaha::set_assert_hook([](const std::string& text) {
+        std::fprintf(stderr, "assertion failed: %s\n", text.c_str());
+    });
     auto o = parse(argc, argv);
     if (o.command == "run") {
         return cmd_run(o, false);

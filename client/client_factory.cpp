@@ -1,4 +1,5 @@
 #include "client/internal.hpp"
+#include "client/node_link.hpp"
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
 
@@ -167,9 +168,16 @@ public:
                 node_ = *fresh;
             }
             res = call_once<R>(*fresh, xs...);
-            // A cluster electing its controller leader answers not_leader for a moment.
-            for (int i = 0; i < 50 && !res && code_of(res.error()) == errc::not_leader; ++i) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            // A cluster electing its controller leader answers not_leader for a moment: retried
+            // with the writers' and readers' pauses, for at most their retry timeout.
+            auto policy = detail::retry_policy::of(ep_.cfg);
+            auto pause = policy.first_pause;
+            std::chrono::milliseconds paused{0};
+            while (!res && code_of(res.error()) == errc::not_leader &&
+                   paused + pause <= policy.give_up_after) {
+                std::this_thread::sleep_for(pause);
+                paused += pause;
+                pause = policy.next_pause(pause);
                 res = call_once<R>(*fresh, xs...);
             }
         }

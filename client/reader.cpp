@@ -1,4 +1,5 @@
 #include "client/internal.hpp"
+#include "client/node_link.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
@@ -15,7 +16,6 @@ namespace pravaha::client::detail {
 namespace {
 
 using fetch_timeout_atom = caf::atom_constant<caf::atom("rfetchtmo")>;
-using reconnect_atom = caf::atom_constant<caf::atom("rreconn")>;
 
 constexpr uint32_t read_bytes = 1024 * 1024;
 constexpr uint32_t poll_wait_ms = 2000;
@@ -26,18 +26,11 @@ struct segment_reader {
     bool outstanding = false;
     bool finished = false;                 // sealed and fully read
     uint64_t asked_in_fetch = UINT64_MAX;  // a zero-wait fetch asks each segment once
-    transport::segment_store_actor store;  // the leader of its container; valid while connected
 };
 
 struct reader_state {
     endpoint_info ep;
-    transport::node_actor node;
-    bool connected = false;
-    /// Nodes to try after losing the current one (the cluster's members; else just `ep`).
-    std::vector<node_address> nodes;
-    size_t node_index = 0;
-    uint64_t generation = 0;
-    caf::actor_clock::time_point down_since;
+    node_link link;  // the node and the segments' container leaders
     std::vector<segment_reader> segments;
     std::deque<event> buffer;
     // The one pending fetch of the facade.
@@ -50,12 +43,7 @@ struct reader_state {
     static inline const char* name = "event_reader";
 
     // Runs when the actor ends: its monitors must not outlive it (see unwatch).
-    ~reader_state() {
-        unwatch(self_addr, node.address());
-        for (const auto& s : segments) {
-            unwatch(self_addr, s.store.address());
-        }
-    }
+    ~reader_state() { link.unwatch_all(self_addr); }
 };
 
 using reader_ptr = caf::stateful_actor<reader_state>*;
@@ -66,7 +54,7 @@ void issue_reads(reader_ptr self);
 // has answered (so "nothing" really means "caught up", also right after a reconnect).
 bool all_asked_and_answered(reader_ptr self) {
     const auto& st = self->state;
-    if (!st.connected) {
+    if (!st.link.connected()) {
         return false;
     }
     for (const auto& s : st.segments) {
@@ -114,87 +102,14 @@ void maybe_answer(reader_ptr self) {
     }
 }
 
-void lose_link(reader_ptr self, bool pause = false);
-
-// Asks the node for the leader replica of each segment's container, then reads straight from
-// them.
-void attach_store(reader_ptr self) {
-    auto gen = self->state.generation;
-    std::vector<segment_key> keys;
-    for (const auto& seg : self->state.segments) {
-        keys.push_back(seg.key);
-    }
-    attach_containers(
-        self, connector_of(self->system(), self->state.ep), self->state.node, keys,
-        attach_timeout(self->state.ep.cfg),
-        [=](std::vector<transport::segment_store_actor> stores, std::vector<node_address> nodes) {
-            auto& s = self->state;
-            if (gen != s.generation) {
-                return;
-            }
-            for (size_t i = 0; i < stores.size(); ++i) {
-                s.segments[i].store = std::move(stores[i]);
-            }
-            if (!nodes.empty()) {
-                s.nodes = std::move(nodes);
-            }
-            s.connected = true;
-            issue_reads(self);
-        },
-        [=](caf::error) {
-            if (gen == self->state.generation) {
-                lose_link(self, true);  // e.g. an election: ask again after a pause
-            }
-        });
+// The link broke (a down message, a lost connection): reconnect, after a pause with `pause`.
+void lose_link(reader_ptr self, bool pause = false) {
+    self->state.link.restart(true, pause);
 }
 
-void reconnect(reader_ptr self) {
-    auto& st = self->state;
-    auto gen = st.generation;
-    if (st.nodes.empty()) {
-        st.nodes.push_back(node_address{st.ep.host, st.ep.port});
-    }
-    auto target = st.nodes[st.node_index % st.nodes.size()];
-    self->request(connector_of(self->system(), self->state.ep), std::chrono::seconds(5),
-                  caf::connect_atom::value, target.host, target.port)
-        .then(
-            [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-                auto& s = self->state;
-                if (gen != s.generation || s.connected) {
-                    return;
-                }
-                if (!ptr) {
-                    ++s.node_index;
-                    self->delayed_send(self, std::chrono::milliseconds(200), reconnect_atom::value,
-                                       gen);
-                    return;
-                }
-                s.node = transport::as_node(ptr);
-                self->monitor(s.node);
-                attach_store(self);
-            },
-            [=](caf::error&) {
-                auto& s = self->state;
-                if (gen != s.generation) {
-                    return;
-                }
-                ++s.node_index;  // try the next member of the cluster
-                if (self->clock().now() - s.down_since > s.ep.cfg.retry_timeout) {
-                    s.failure =
-                        caf::make_error(errc::unavailable, "node unreachable at " + target.host +
-                                                               ":" + std::to_string(target.port));
-                    s.down_since = self->clock().now();
-                    maybe_answer(self);
-                }
-                self->delayed_send(self, std::chrono::milliseconds(200), reconnect_atom::value,
-                                   gen);
-            });
-}
-
-void lose_link(reader_ptr self, bool pause) {
-    auto& st = self->state;
-    ++st.generation;
-    for (auto& s : st.segments) {
+// A new generation: answers to the reads in flight are void.
+void forget_reads(reader_ptr self) {
+    for (auto& s : self->state.segments) {
         if (s.outstanding) {
             // Its answer is lost with the link: not answered in this fetch, so a zero-wait fetch
             // asks it again after reconnecting (else the fetch would wait forever).
@@ -202,26 +117,11 @@ void lose_link(reader_ptr self, bool pause) {
         }
         s.outstanding = false;
     }
-    if (st.connected) {
-        st.connected = false;
-        st.down_since = self->clock().now();
-        self->demonitor(st.node.address());
-        st.node = transport::node_actor{};
-        for (auto& seg : st.segments) {
-            seg.store = transport::segment_store_actor{};
-        }
-    }
-    if (pause) {
-        self->delayed_send(self, std::chrono::milliseconds(100), reconnect_atom::value,
-                           st.generation);
-    } else {
-        reconnect(self);
-    }
 }
 
 void issue_reads(reader_ptr self) {
     auto& st = self->state;
-    if (!st.connected || !st.fetch_pending) {
+    if (!st.link.connected() || !st.fetch_pending) {
         return;
     }
     for (size_t i = 0; i < st.segments.size(); ++i) {
@@ -232,17 +132,18 @@ void issue_reads(reader_ptr self) {
         }
         seg.outstanding = true;
         seg.asked_in_fetch = st.fetch_id;
-        auto gen = st.generation;
+        auto gen = st.link.generation();
         read_request req{seg.key, seg.offset, read_bytes,
                          st.fetch_wait_ms == 0 ? 0u : poll_wait_ms};
         auto timeout = st.ep.cfg.request_timeout + std::chrono::milliseconds(req.wait_ms);
-        self->request(seg.store, timeout, read_atom::value, req)
+        self->request(st.link.store(i), timeout, read_atom::value, req)
             .then(
                 [=](read_result& r) {
                     auto& s = self->state;
-                    if (gen != s.generation) {
+                    if (gen != s.link.generation()) {
                         return;
                     }
+                    s.link.progressed();
                     auto& sg = s.segments[i];
                     sg.outstanding = false;
                     size_t pos = 0;
@@ -265,7 +166,7 @@ void issue_reads(reader_ptr self) {
                 },
                 [=](caf::error& err) {
                     auto& s = self->state;
-                    if (gen != s.generation) {
+                    if (gen != s.link.generation()) {
                         return;
                     }
                     s.segments[i].outstanding = false;
@@ -289,9 +190,6 @@ caf::behavior reader_impl(reader_ptr self,
     auto& st = self->state;
     st.ep = std::move(ep);
     st.self_addr = self->address();
-    st.node = std::move(node);
-    st.down_since = self->clock().now();
-    self->monitor(st.node);
     for (const auto& s : info.segments) {
         segment_reader r;
         r.key = segment_key{info.record.uid, s.id};
@@ -301,14 +199,21 @@ caf::behavior reader_impl(reader_ptr self,
         }
         st.segments.push_back(r);
     }
-    attach_store(self);
+    std::vector<segment_key> keys;
+    for (const auto& seg : st.segments) {
+        keys.push_back(seg.key);
+    }
+    node_link::events on_link;
+    on_link.attached = [self] { issue_reads(self); };
+    on_link.reset = [self] { forget_reads(self); };
+    on_link.gave_up = [self](const caf::error& err) {
+        self->state.failure = err;
+        maybe_answer(self);
+    };
+    st.link.start(self, st.ep, std::move(node), std::move(keys), std::move(on_link));
     self->set_down_handler([=](caf::down_msg& dm) {
         auto& s = self->state;
-        bool ours = dm.source == s.node.address();
-        for (const auto& seg : s.segments) {
-            ours = ours || dm.source == seg.store.address();
-        }
-        if (s.connected && ours) {
+        if (s.link.connected() && s.link.watches(dm.source)) {
             lose_link(self);
         }
     });
@@ -337,11 +242,7 @@ caf::behavior reader_impl(reader_ptr self,
                 answer_fetch(self);
             }
         },
-        [=](reconnect_atom, uint64_t gen) {
-            if (gen == self->state.generation && !self->state.connected) {
-                reconnect(self);
-            }
-        },
+        [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
     };
 }
 

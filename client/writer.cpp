@@ -1,4 +1,5 @@
 #include "client/internal.hpp"
+#include "client/node_link.hpp"
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
@@ -21,7 +22,6 @@ namespace pravaha::client::detail {
 namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("wretry")>;
-using reconnect_atom = caf::atom_constant<caf::atom("wreconn")>;
 
 // Memory accounting of the facade, which blocks write() on it; the actor releases what it
 // finished. Writers spawned without a facade (the gateway, the simulator) have none: their
@@ -62,7 +62,6 @@ struct segment_writer {
     std::deque<block_in_flight> in_flight;
     size_t sent = 0;    // how many of in_flight were sent in the current generation
     caf::error failed;  // final error (sealed, deleted): later events fail at once
-    transport::segment_store_actor store;  // the leader of its container; valid while connected
 };
 
 struct writer_state {
@@ -70,15 +69,7 @@ struct writer_state {
     writer_config cfg;
     writer_id id;
     std::shared_ptr<budget> mem;
-    transport::node_actor node;
-    bool connected = false;
-    /// Nodes to try after losing the current one (the cluster's members; else just `ep`).
-    std::vector<node_address> nodes;
-    size_t node_index = 0;
-    uint64_t generation = 0;
-    /// Start of the current run of failures without an acknowledgement in between.
-    std::optional<caf::actor_clock::time_point> failing_since;
-    std::chrono::milliseconds backoff{50};
+    node_link link;  // the node and the segments' container leaders
     std::vector<segment_writer> segments;
     std::vector<caf::response_promise> flush_waiters;
     /// Waiting for wsessions_atom: sessions are opened on every segment, also without events.
@@ -88,12 +79,7 @@ struct writer_state {
     static inline const char* name = "event_writer";
 
     // Runs when the actor ends: its monitors must not outlive it (see unwatch).
-    ~writer_state() {
-        unwatch(self_addr, node.address());
-        for (const auto& s : segments) {
-            unwatch(self_addr, s.store.address());
-        }
-    }
+    ~writer_state() { link.unwatch_all(self_addr); }
 };
 
 using writer_ptr = caf::stateful_actor<writer_state>*;
@@ -146,16 +132,16 @@ void finish_event(writer_ptr self, std::string framed, ack_callback done, const 
 }
 
 void send_block(writer_ptr self, size_t index, const append_block& block) {
-    auto gen = self->state.generation;
-    self->request(self->state.segments[index].store, self->state.ep.cfg.request_timeout,
+    auto gen = self->state.link.generation();
+    self->request(self->state.link.store(index), self->state.ep.cfg.request_timeout,
                   append_atom::value, block)
         .then(
             [=](const append_ack& ack) {
                 auto& st = self->state;
-                if (gen != st.generation) {
+                if (gen != st.link.generation()) {
                     return;  // answer to a superseded send; the resend will be acknowledged
                 }
-                st.failing_since.reset();
+                st.link.progressed();
                 auto& seg = st.segments[index];
                 while (!seg.in_flight.empty() &&
                        seg.in_flight.front().block.last_event_number <= ack.last_event_number) {
@@ -224,7 +210,7 @@ void skip_stored(writer_ptr self, segment_writer& seg) {
 
 void pump(writer_ptr self, size_t index) {
     auto& st = self->state;
-    if (!st.connected) {
+    if (!st.link.connected()) {
         return;
     }
     auto& seg = st.segments[index];
@@ -279,14 +265,14 @@ void open_session(writer_ptr self, size_t index) {
         return;
     }
     seg.setup_pending = true;
-    auto gen = st.generation;
-    self->request(seg.store, st.ep.cfg.request_timeout, setup_writer_atom::value, seg.key, st.id,
-                  seg.epoch)
+    auto gen = st.link.generation();
+    self->request(st.link.store(index), st.ep.cfg.request_timeout, setup_writer_atom::value,
+                  seg.key, st.id, seg.epoch)
         .then(
             [=](const append_ack& a) {
                 auto& s = self->state;
                 auto& sg = s.segments[index];
-                if (gen != s.generation) {
+                if (gen != s.link.generation()) {
                     return;  // restart() cleared setup_pending; the next pump asks again
                 }
                 sg.setup_pending = false;
@@ -307,7 +293,7 @@ void open_session(writer_ptr self, size_t index) {
                 check_sessions(self);
             },
             [=](caf::error& err) {
-                if (gen == self->state.generation) {
+                if (gen == self->state.link.generation()) {
                     self->state.segments[index].setup_pending = false;
                 }
                 on_failure(self, index, gen, std::move(err));
@@ -336,45 +322,6 @@ void fail_all(writer_ptr self, const caf::error& err) {
 
 void restart(writer_ptr self, bool lost_link, bool pause = false);
 
-// Asks the node for the leader replica of each segment's container, then sends everything
-// waiting straight to them.
-void attach_store(writer_ptr self) {
-    auto gen = self->state.generation;
-    std::vector<segment_key> keys;
-    for (const auto& seg : self->state.segments) {
-        keys.push_back(seg.key);
-    }
-    attach_containers(
-        self, connector_of(self->system(), self->state.ep), self->state.node, keys,
-        attach_timeout(self->state.ep.cfg),
-        [=](std::vector<transport::segment_store_actor> stores, std::vector<node_address> nodes) {
-            auto& s = self->state;
-            if (gen != s.generation) {
-                return;
-            }
-            for (size_t i = 0; i < stores.size(); ++i) {
-                s.segments[i].store = std::move(stores[i]);
-            }
-            if (!nodes.empty()) {
-                s.nodes = std::move(nodes);
-            }
-            s.connected = true;
-            s.backoff = std::chrono::milliseconds(50);
-            for (size_t i = 0; i < s.segments.size(); ++i) {
-                pump(self, i);
-            }
-        },
-        [=](caf::error) {
-            auto& s = self->state;
-            if (gen != s.generation) {
-                return;
-            }
-            // No leader yet (an election) or a node on the way is gone: ask again after a pause
-            // that grows, instead of spinning while the cluster elects.
-            restart(self, true, true);
-        });
-}
-
 // The blocks just failed may or may not be stored. Continuing their event numbers would leave a
 // gap the node refuses forever (event_number_gap: found by pravaha-sim, seed 0xf50fd of the
 // swarm profile with 40 s of faults), and reusing them would make new events look like
@@ -395,96 +342,23 @@ void start_afresh(writer_ptr self) {
     }
 }
 
-// After retry_timeout without any acknowledgement, fails everything pending (errc::unavailable)
-// so that flush() and close() always return; later events start a fresh attempt.
-void give_up_if_stuck(writer_ptr self) {
-    auto& s = self->state;
-    auto now = self->clock().now();
-    if (!s.failing_since) {
-        s.failing_since = now;
-        return;
-    }
-    if (now - *s.failing_since > s.ep.cfg.retry_timeout) {
-        fail_all(self,
-                 caf::make_error(errc::unavailable,
-                                 "no acknowledgement from the node at " + s.ep.host + ":" +
-                                     std::to_string(s.ep.port) + " within the retry timeout"));
-        start_afresh(self);
-        s.failing_since = now;
-    }
-}
-
-void reconnect(writer_ptr self) {
-    auto& st = self->state;
-    auto gen = st.generation;
-    if (st.nodes.empty()) {
-        st.nodes.push_back(node_address{st.ep.host, st.ep.port});
-    }
-    auto target = st.nodes[st.node_index % st.nodes.size()];
-    self->request(connector_of(self->system(), self->state.ep), std::chrono::seconds(5),
-                  caf::connect_atom::value, target.host, target.port)
-        .then(
-            [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-                auto& s = self->state;
-                if (gen != s.generation || s.connected) {
-                    return;
-                }
-                if (!ptr) {
-                    ++s.node_index;
-                    self->delayed_send(self, s.backoff, reconnect_atom::value, gen);
-                    return;
-                }
-                s.node = transport::as_node(ptr);
-                self->monitor(s.node);
-                module_log("client")->info("writer reconnected writer={} endpoint={}:{}",
-                                           to_string(s.id), target.host, target.port);
-                attach_store(self);
-            },
-            [=](caf::error&) {
-                auto& s = self->state;
-                if (gen != s.generation) {
-                    return;
-                }
-                give_up_if_stuck(self);
-                ++s.node_index;  // try the next member of the cluster
-                s.backoff = std::min(s.backoff * 2, std::chrono::milliseconds(1000));
-                self->delayed_send(self, s.backoff, reconnect_atom::value, gen);
-            });
-}
-
 // Starts a new generation: every unacknowledged block is resent in order, after reconnecting
 // if the link is gone. The node drops what it already stored (writer id + event number).
+// Failures without an acknowledgement for the retry timeout fail everything pending
+// (errc::unavailable) so that flush() and close() always return (node_link::failed).
 void restart(writer_ptr self, bool lost_link, bool pause) {
     auto& st = self->state;
-    give_up_if_stuck(self);
-    ++st.generation;
-    for (auto& seg : st.segments) {
-        seg.sent = 0;
-        seg.setup_pending = false;
-    }
-    if (lost_link) {
-        if (st.connected) {
-            st.connected = false;
-            self->demonitor(st.node.address());
-            st.node = transport::node_actor{};
-            for (auto& seg : st.segments) {
-                seg.store = transport::segment_store_actor{};
-            }
-        }
-        if (pause) {
-            st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds(1000));
-            self->delayed_send(self, st.backoff, reconnect_atom::value, st.generation);
-        } else {
-            reconnect(self);
-        }
-    } else {
-        self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, st.generation);
+    st.link.failed();
+    st.link.restart(lost_link, pause);
+    if (!lost_link) {
+        self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value,
+                           st.link.generation());
     }
 }
 
 void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int64_t from_event) {
     auto& st = self->state;
-    if (gen != st.generation) {
+    if (gen != st.link.generation()) {
         return;
     }
     if (is_transient(err)) {
@@ -543,29 +417,39 @@ caf::behavior writer_impl(writer_ptr self,
     st.cfg = cfg;
     st.id = id;
     st.mem = std::move(mem);
-    st.node = std::move(node);
-    self->monitor(st.node);
     for (const auto& r : rec.segments) {
         segment_writer w;
         w.key = segment_key{rec.uid, r.id};
         w.ready = !cfg.id.has_value();
         st.segments.push_back(std::move(w));
     }
-    attach_store(self);
+    std::vector<segment_key> keys;
+    for (const auto& seg : st.segments) {
+        keys.push_back(seg.key);
+    }
+    node_link::events on_link;
+    on_link.attached = [self] {
+        for (size_t i = 0; i < self->state.segments.size(); ++i) {
+            pump(self, i);
+        }
+    };
+    on_link.reset = [self] {
+        for (auto& seg : self->state.segments) {
+            seg.sent = 0;
+            seg.setup_pending = false;
+        }
+    };
+    on_link.gave_up = [self](const caf::error& err) {
+        fail_all(self, err);
+        start_afresh(self);
+    };
+    st.link.start(self, st.ep, std::move(node), std::move(keys), std::move(on_link));
     self->set_down_handler([=](caf::down_msg& dm) {
         auto& s = self->state;
-        if (s.connected && dm.source == s.node.address()) {
-            module_log("client")->info("writer lost its node writer={}", to_string(s.id));
+        if (s.link.connected() && s.link.watches(dm.source)) {
+            module_log("client")->info("writer lost its node or a container leader writer={}",
+                                       to_string(s.id));
             restart(self, true);
-            return;
-        }
-        for (const auto& seg : s.segments) {
-            if (s.connected && dm.source == seg.store.address()) {
-                module_log("client")->info("writer lost a container leader writer={}",
-                                           to_string(s.id));
-                restart(self, true);
-                return;
-            }
         }
     });
     return {
@@ -603,18 +487,14 @@ caf::behavior writer_impl(writer_ptr self,
             return rp;
         },
         [=](retry_atom, uint64_t gen) {
-            if (gen != self->state.generation) {
+            if (gen != self->state.link.generation()) {
                 return;
             }
             for (size_t i = 0; i < self->state.segments.size(); ++i) {
                 pump(self, i);
             }
         },
-        [=](reconnect_atom, uint64_t gen) {
-            if (gen == self->state.generation && !self->state.connected) {
-                reconnect(self);
-            }
-        },
+        [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
     };
 }
 

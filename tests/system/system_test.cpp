@@ -371,10 +371,8 @@ TEST_CASE("a following reader survives a node restart without losing or repeatin
     CHECK(node.stop() == 0);
 }
 
-TEST_CASE("a writer whose node stays down fails its events after the retry timeout", "[system]") {
-    test::temp_dir dir;
-    test::node_process node(dir.path(), test::free_port());
-    REQUIRE(node.start());
+// A client with a retry timeout of 1.5 s on `node`, and the stream sys/events of one segment.
+std::unique_ptr<client::client_factory> client_with_short_retry(test::node_process& node) {
     client::client_config cfg;
     cfg.endpoint = node.endpoint();
     cfg.retry_timeout = std::chrono::milliseconds(1500);
@@ -382,7 +380,15 @@ TEST_CASE("a writer whose node stays down fails its events after the retry timeo
     REQUIRE(f);
     REQUIRE(!(*f)->streams().create_scope("sys"));
     REQUIRE((*f)->streams().create_stream("sys", "events", 1));
-    auto writer = (*f)->create_writer("sys", "events");
+    return std::move(*f);
+}
+
+TEST_CASE("a writer whose node stays down fails its events after the retry timeout", "[system]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path(), test::free_port());
+    REQUIRE(node.start());
+    auto f = client_with_short_retry(node);
+    auto writer = f->create_writer("sys", "events");
     REQUIRE(writer);
     REQUIRE(!(*writer)->write("k", "stored"));
     REQUIRE(!(*writer)->flush());
@@ -404,7 +410,7 @@ TEST_CASE("a writer whose node stays down fails its events after the retry timeo
     REQUIRE(node.start());
     REQUIRE(!(*writer)->write("k", "after"));
     CHECK(!(*writer)->flush());
-    auto reader = (*f)->create_reader("sys", "events", client::start_position::head);
+    auto reader = f->create_reader("sys", "events", client::start_position::head);
     REQUIRE(reader);
     std::vector<std::string> got;
     for (int i = 0; i < 50 && got.size() < 2; ++i) {
@@ -415,6 +421,53 @@ TEST_CASE("a writer whose node stays down fails its events after the retry timeo
         }
     }
     CHECK(got == std::vector<std::string>{"stored", "after"});
+}
+
+TEST_CASE(
+    "a reader whose node stays down reports unavailable after the retry timeout, then "
+    "continues",
+    "[system]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path(), test::free_port());
+    REQUIRE(node.start());
+    auto f = client_with_short_retry(node);
+    auto writer = f->create_writer("sys", "events");
+    REQUIRE(writer);
+    REQUIRE(!(*writer)->write("k", "first"));
+    REQUIRE(!(*writer)->flush());
+    auto reader = f->create_reader("sys", "events", client::start_position::head);
+    REQUIRE(reader);
+    auto ev = (*reader)->read_next(std::chrono::milliseconds(5000));
+    REQUIRE(ev);
+    REQUIRE(*ev);
+    CHECK((*ev)->payload == "first");
+    node.kill_hard();
+    // Reads go on failing to reach the node; once the retry timeout has passed without an
+    // answer, a read reports unavailable (it does not wait forever or hide the outage).
+    auto start = std::chrono::steady_clock::now();
+    caf::error err;
+    while (!err && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
+        auto next = (*reader)->read_next(std::chrono::milliseconds(500));
+        if (!next) {
+            err = next.error();
+        } else {
+            CHECK(!*next);  // nothing to read while the node is down
+        }
+    }
+    CHECK(code_of(err) == errc::unavailable);
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(1500));
+    // The node comes back: the same reader object reads what is written next.
+    REQUIRE(node.start());
+    REQUIRE(!(*writer)->write("k", "second"));
+    REQUIRE(!(*writer)->flush());
+    std::optional<std::string> got;
+    for (int i = 0; i < 50 && !got; ++i) {
+        auto next = (*reader)->read_next(std::chrono::milliseconds(200));
+        if (next && *next) {
+            got = (*next)->payload;
+        }
+    }
+    CHECK(got == std::optional<std::string>("second"));
 }
 
 TEST_CASE("a stable writer id continues after a restart and fences the old writer", "[system]") {

@@ -72,21 +72,6 @@ void for_all_segments_then(controller_ptr self,
     }
 }
 
-// The same, delivering `done` (or the first error) to `rp`.
-template <class Atom, class Result>
-void for_all_segments(controller_ptr self,
-                      const stream_record& rec,
-                      caf::typed_response_promise<Result> rp,
-                      Result done) {
-    for_all_segments_then<Atom>(self, rec, [rp, done](const caf::error& err) mutable {
-        if (err) {
-            rp.deliver(err);
-        } else {
-            rp.deliver(done);
-        }
-    });
-}
-
 // Answers `stream info`: the record plus each segment's length and sealed flag.
 // Answers `rp` with the record and every segment's length and seal state.
 void collect_info(controller_ptr self,
@@ -135,7 +120,7 @@ caf::expected<stream_record> sealed_record(const storage::controller_state& m,
     return rec;
 }
 
-// In a cluster: runs `repair` in a second (once, however often asked).
+// Runs `repair` in a second (once, however often asked), while this replica leads.
 void schedule_repair(controller_ptr self) {
     auto& st = self->state;
     if (!st.repair_scheduled) {
@@ -176,121 +161,15 @@ void repair(controller_ptr self) {
     }
 }
 
-controller_actor::behavior_type controller_impl(controller_ptr self,
-                                                std::shared_ptr<storage::controller_state> meta,
-                                                controller_config cfg) {
-    self->state.cfg = cfg;
-    self->state.meta = std::move(meta);
-    repair(self);
-    auto& m = *self->state.meta;
-    return {
-        [=, &m](create_scope_atom, const std::string& scope) -> caf::result<bool> {
-            if (auto err = m.create_scope(scope)) {
-                return err;
-            }
-            module_log("actors")->info("scope created scope={}", scope);
-            return true;
-        },
-        [=, &m](delete_scope_atom, const std::string& scope) -> caf::result<bool> {
-            if (auto err = m.delete_scope(scope)) {
-                return err;
-            }
-            module_log("actors")->info("scope deleted scope={}", scope);
-            return true;
-        },
-        [=, &m](list_scopes_atom) -> caf::result<std::vector<std::string>> {
-            return m.list_scopes();
-        },
-        [=, &m](create_stream_atom, const std::string& scope, const std::string& name,
-                uint32_t segments) -> caf::result<stream_record> {
-            auto now = self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
-            auto rec = m.create_stream(scope, name, segments, now);
-            if (!rec) {
-                return std::move(rec.error());
-            }
-            module_log("actors")->info("stream created stream={}/{} uid={} segments={}", scope,
-                                       name, rec->uid.value, segments);
-            auto rp = self->make_response_promise<stream_record>();
-            for_all_segments<create_segment_atom>(self, *rec, rp, *rec);
-            return rp;
-        },
-        [=, &m](list_streams_atom,
-                const std::string& scope) -> caf::result<std::vector<std::string>> {
-            auto r = m.list_streams(scope);
-            if (!r) {
-                return std::move(r.error());
-            }
-            return std::move(*r);
-        },
-        [=, &m](get_stream_atom, const std::string& scope,
-                const std::string& name) -> caf::result<stream_record> {
-            auto r = m.get_stream(scope, name);
-            if (!r) {
-                return std::move(r.error());
-            }
-            return std::move(*r);
-        },
-        [=, &m](seal_stream_atom, const std::string& scope,
-                const std::string& name) -> caf::result<stream_record> {
-            auto rec = m.seal_stream(scope, name);
-            if (!rec) {
-                return std::move(rec.error());
-            }
-            module_log("actors")->info("stream sealed stream={}/{}", scope, name);
-            auto rp = self->make_response_promise<stream_record>();
-            for_all_segments<seal_segment_atom>(self, *rec, rp, *rec);
-            return rp;
-        },
-        [=, &m](delete_stream_atom, const std::string& scope,
-                const std::string& name) -> caf::result<bool> {
-            auto rec = sealed_record(m, scope, name);
-            if (!rec) {
-                return std::move(rec.error());
-            }
-            // Segments first, then the record: a crash in between leaves a sealed stream whose
-            // delete can simply be repeated (segment deletes are idempotent).
-            auto rp = self->make_response_promise<bool>();
-            for_all_segments_then<delete_segment_atom>(
-                self, *rec, [=, &m](const caf::error& err) mutable {
-                    if (err) {
-                        rp.deliver(err);
-                        return;
-                    }
-                    if (auto e = m.delete_stream(scope, name)) {
-                        rp.deliver(e);
-                        return;
-                    }
-                    module_log("actors")->info("stream deleted stream={}/{}", scope, name);
-                    rp.deliver(true);
-                });
-            return rp;
-        },
-        [=](raft_atom, raft::message&) {},
-        [=](raft_tick_atom) {},
-        [=](raft_route_atom, uint32_t, raft_replica_api&) {},
-        [=](repair_atom) {},
-        [=](raft_status_atom) -> raft::group_status {
-            raft::group_status g;  // standalone: a group of one
-            g.role = raft::role::leader;
-            return g;
-        },
-        [=, &m](stream_info_atom, const std::string& scope,
-                const std::string& name) -> caf::result<stream_info> {
-            auto rec = m.get_stream(scope, name);
-            if (!rec) {
-                return std::move(rec.error());
-            }
-            auto rp = self->make_response_promise<stream_info>();
-            collect_info(self, *rec, rp);
-            return rp;
-        },
-    };
-}
-
-// -- cluster mode: the controller is a replica of Raft group 0 ---------------------------------
+// -- the one write path (commit) and read path (linearized) ---------------------------------
+//
+// Standalone, a command is applied at once (controller_state fsyncs each change) and a query is
+// answered from the state. In a cluster the controller is a replica of Raft group 0: a command
+// is proposed and continues once applied, a query once the state holds everything committed
+// before it. Every workflow (scopes, streams, and the ones to come) is written once over these.
 
 bool is_leader(controller_ptr self) {
-    return self->state.raft->replica().state() == storage::raft::role::leader;
+    return !self->state.raft || self->state.raft->replica().state() == storage::raft::role::leader;
 }
 
 caf::error not_leader(controller_ptr self) {
@@ -351,10 +230,52 @@ caf::error apply_command(controller_ptr self, uint64_t index, const std::string&
     return {};
 }
 
-void propose(controller_ptr self,
-             const command& c,
-             std::function<void(const caf::error&, const outcome*)> done) {
-    auto& r = self->state.raft->replica();
+// Logs what a command changed (on the replica that answers the client).
+void log_outcome(const command& c, const outcome& out) {
+    if (out.error) {
+        return;
+    }
+    using kind = command::kind;
+    auto log = module_log("actors");
+    switch (c.type) {
+        case kind::create_scope:
+            log->info("scope created scope={}", c.scope);
+            break;
+        case kind::delete_scope:
+            log->info("scope deleted scope={}", c.scope);
+            break;
+        case kind::create_stream:
+            log->info("stream created stream={}/{} uid={} segments={}", c.scope, c.name,
+                      out.record.uid.value, c.segments);
+            break;
+        case kind::seal_stream:
+            log->info("stream sealed stream={}/{}", c.scope, c.name);
+            break;
+        case kind::delete_stream:
+            log->info("stream deleted stream={}/{}", c.scope, c.name);
+            break;
+    }
+}
+
+// Commits `c` and calls `done` with its outcome once applied, or with an error when its outcome
+// is unknown (not_leader, a storage error).
+void commit(controller_ptr self,
+            const command& c,
+            std::function<void(const caf::error&, const outcome*)> done) {
+    auto& st = self->state;
+    if (!st.raft) {
+        auto out = st.meta->apply(0, c);
+        if (!out) {
+            module_log("actors")->error("controller storage failed error={}",
+                                        render_error(out.error()));
+            done(out.error(), nullptr);
+            return;
+        }
+        log_outcome(c, *out);
+        done({}, &*out);
+        return;
+    }
+    auto& r = st.raft->replica();
     if (r.state() != storage::raft::role::leader) {
         done(not_leader(self), nullptr);
         return;
@@ -364,13 +285,19 @@ void propose(controller_ptr self,
         done(index.error(), nullptr);
         return;
     }
-    self->state.proposed[*index] = pending_command{r.term(), std::move(done)};
+    st.proposed[*index] =
+        pending_command{r.term(), [c, done](const caf::error& err, const outcome* out) {
+                            if (out != nullptr) {
+                                log_outcome(c, *out);
+                            }
+                            done(err, out);
+                        }};
     drive(self);
 }
 
-// Proposes `c` and answers `rp` with `true` once applied (or with the command's error).
-void propose_simple(controller_ptr self, const command& c, caf::typed_response_promise<bool> rp) {
-    propose(self, c, [rp](const caf::error& err, const outcome* out) mutable {
+// Commits `c` and answers `rp` with `true` once applied (or with the command's error).
+void commit_simple(controller_ptr self, const command& c, caf::typed_response_promise<bool> rp) {
+    commit(self, c, [rp](const caf::error& err, const outcome* out) mutable {
         if (err) {
             rp.deliver(err);
         } else if (out->error) {
@@ -381,13 +308,13 @@ void propose_simple(controller_ptr self, const command& c, caf::typed_response_p
     });
 }
 
-// Proposes `c` (create or seal a stream), then runs `Atom` on every segment of the resulting
+// Commits `c` (create or seal a stream), then runs `Atom` on every segment of the resulting
 // record and answers `rp` with it.
 template <class Atom>
-void propose_stream(controller_ptr self,
-                    const command& c,
-                    caf::typed_response_promise<stream_record> rp) {
-    propose(self, c, [self, rp](const caf::error& err, const outcome* out) mutable {
+void commit_stream(controller_ptr self,
+                   const command& c,
+                   caf::typed_response_promise<stream_record> rp) {
+    commit(self, c, [self, rp](const caf::error& err, const outcome* out) mutable {
         if (err || out->error) {
             rp.deliver(err ? err : out->error);
             return;
@@ -417,6 +344,10 @@ caf::result<T> linearized(controller_ptr self,
         return not_leader(self);
     }
     auto rp = self->make_response_promise<T>();
+    if (!self->state.raft) {
+        answer(rp);
+        return rp;
+    }
     self->state.raft->linearize([rp, answer](const caf::error& err) mutable {
         if (err) {
             rp.deliver(err);
@@ -438,15 +369,9 @@ void deliver(caf::typed_response_promise<T>& rp, caf::expected<T> r) {
     }
 }
 
-controller_actor::behavior_type controller_raft_impl(
-    controller_ptr self,
-    std::shared_ptr<storage::controller_state> meta,
-    std::shared_ptr<raft_driver> raft,
-    controller_config cfg) {
+// Cluster mode: the replica's Raft hooks and first tick.
+void start_raft(controller_ptr self) {
     auto& st = self->state;
-    st.cfg = cfg;
-    st.meta = std::move(meta);
-    st.raft = std::move(raft);
     raft_hooks hooks;
     hooks.apply = [self](uint64_t index, const std::string& data) {
         return apply_command(self, index, data);
@@ -456,21 +381,37 @@ controller_actor::behavior_type controller_raft_impl(
         return self->state.meta->stage_install(snap.data, snap.index, b);
     };
     hooks.installed = [self](uint64_t) { return self->state.meta->load(); };
-    st.routes = raft_routes(cfg.raft.peers);
+    st.routes = raft_routes(st.cfg.raft.peers);
     hooks.send = [self](raft::message m) { self->state.routes.send(self, std::move(m)); };
     st.raft->set_hooks(std::move(hooks));
-    self->delayed_send(self, cfg.raft.tick, raft_tick_atom::value);
+    self->delayed_send(self, st.cfg.raft.tick, raft_tick_atom::value);
+}
+
+// One behaviour for both modes (`raft` is null standalone).
+controller_actor::behavior_type controller_impl(controller_ptr self,
+                                                std::shared_ptr<storage::controller_state> meta,
+                                                std::shared_ptr<raft_driver> raft,
+                                                controller_config cfg) {
+    auto& st = self->state;
+    st.cfg = cfg;
+    st.meta = std::move(meta);
+    st.raft = std::move(raft);
+    if (st.raft) {
+        start_raft(self);  // repairs once it leads (drive)
+    } else {
+        repair(self);
+    }
     using kind = command::kind;
     auto& m = *st.meta;
     return {
         [=](create_scope_atom, const std::string& scope) -> caf::result<bool> {
             auto rp = self->make_response_promise<bool>();
-            propose_simple(self, command{kind::create_scope, scope, "", 0, 0}, rp);
+            commit_simple(self, command{kind::create_scope, scope, "", 0, 0}, rp);
             return rp;
         },
         [=](delete_scope_atom, const std::string& scope) -> caf::result<bool> {
             auto rp = self->make_response_promise<bool>();
-            propose_simple(self, command{kind::delete_scope, scope, "", 0, 0}, rp);
+            commit_simple(self, command{kind::delete_scope, scope, "", 0, 0}, rp);
             return rp;
         },
         [=, &m](list_scopes_atom) -> caf::result<std::vector<std::string>> {
@@ -481,7 +422,7 @@ controller_actor::behavior_type controller_raft_impl(
             uint32_t segments) -> caf::result<stream_record> {
             auto now = self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
             auto rp = self->make_response_promise<stream_record>();
-            propose_stream<create_segment_atom>(
+            commit_stream<create_segment_atom>(
                 self, command{kind::create_stream, scope, name, segments, now}, rp);
             return rp;
         },
@@ -499,8 +440,8 @@ controller_actor::behavior_type controller_raft_impl(
         [=](seal_stream_atom, const std::string& scope,
             const std::string& name) -> caf::result<stream_record> {
             auto rp = self->make_response_promise<stream_record>();
-            propose_stream<seal_segment_atom>(self, command{kind::seal_stream, scope, name, 0, 0},
-                                              rp);
+            commit_stream<seal_segment_atom>(self, command{kind::seal_stream, scope, name, 0, 0},
+                                             rp);
             return rp;
         },
         [=, &m](delete_stream_atom, const std::string& scope,
@@ -517,7 +458,7 @@ controller_actor::behavior_type controller_raft_impl(
                             rp.deliver(err);
                             return;
                         }
-                        propose_simple(self, command{kind::delete_stream, scope, name, 0, 0}, rp);
+                        commit_simple(self, command{kind::delete_stream, scope, name, 0, 0}, rp);
                     });
             });
         },
@@ -533,15 +474,28 @@ controller_actor::behavior_type controller_raft_impl(
             });
         },
         [=](raft_atom, raft::message& msg) {
+            if (!self->state.raft) {
+                return;
+            }
             self->state.raft->replica().step(msg);
             drive(self);
         },
         [=](raft_tick_atom) {
+            if (!self->state.raft) {
+                return;
+            }
             self->state.raft->replica().tick();
             drive(self);
             self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
         },
-        [=](raft_status_atom) { return self->state.raft->status(); },
+        [=](raft_status_atom) {
+            if (self->state.raft) {
+                return self->state.raft->status();
+            }
+            raft::group_status g;  // standalone: a group of one
+            g.role = raft::role::leader;
+            return g;
+        },
         [=](repair_atom) {
             self->state.repair_scheduled = false;
             if (is_leader(self)) {
@@ -577,14 +531,15 @@ caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
             return err;
         }
         if (cfg.detached) {
-            return sys.spawn<caf::detached>(controller_raft_impl, meta, raft, cfg);
+            return sys.spawn<caf::detached>(controller_impl, meta, raft, cfg);
         }
-        return sys.spawn(controller_raft_impl, meta, raft, cfg);
+        return sys.spawn(controller_impl, meta, raft, cfg);
     }
+    std::shared_ptr<raft_driver> no_raft;
     if (cfg.detached) {
-        return sys.spawn<caf::detached>(controller_impl, meta, cfg);
+        return sys.spawn<caf::detached>(controller_impl, meta, no_raft, cfg);
     }
-    return sys.spawn(controller_impl, meta, cfg);
+    return sys.spawn(controller_impl, meta, no_raft, cfg);
 }
 
 }  // namespace pravaha::actors

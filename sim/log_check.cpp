@@ -17,7 +17,7 @@ namespace {
 constexpr const char* storage_failures[] = {
     "durable log write failed",      "container apply failed",         "container log write failed",
     "container raft storage failed", "controller raft storage failed", "segment re-create failed",
-    "segment re-seal failed",
+    "segment re-seal failed",        "controller storage failed",
 };
 
 // What the simulated disk answers a write or sync of a node that lost power.

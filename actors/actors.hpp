@@ -3,12 +3,10 @@
 /// Module `actors`: all concurrency. Typed CAF actors own the storage state machines and talk by
 /// messages.
 ///
-/// - `durable_log_actor`: persists container log entries (local: fsync per entry; Raft later).
-///   Blocks on fsync, so it runs detached outside the deterministic tests. A standalone node
-///   writes its local log inline on the (detached) container instead (`inline_log`).
 /// - `container_actor`: owns one `storage::container_state`; validates appends, batches everything
-///   that arrives while a flush runs into the next log entry (group commit), applies committed
-///   entries, acknowledges writers, serves reads and parks tail reads until data arrives.
+///   that arrives while a flush runs into the next group commit (standalone: one synced write of
+///   the group's state changes on the container's own thread; cluster: one Raft proposal),
+///   acknowledges writers, serves reads and parks tail reads until data arrives.
 /// - `controller_actor`: owns `storage::controller_state` (scopes, streams); drives segment
 ///   creation, sealing and deletion in the container. Detached (synced metadata writes).
 ///
@@ -35,9 +33,6 @@ class log_store;
 }
 
 namespace pravaha::actors {
-
-using durable_log_actor =
-    caf::typed_actor<caf::replies_to<append_atom, std::string, uint64_t>::with<uint64_t>>;
 
 /// A segment container: the public data path plus the controller's segment operations, its own
 /// timer and flush messages, and (in a cluster) Raft traffic, ticks and status.
@@ -88,22 +83,14 @@ struct container_config {
     /// Appends waiting for the next flush beyond this many bytes are refused with
     /// errc::overloaded, which bounds the container's memory.
     size_t pending_bytes_max = 256 * 1024 * 1024;
-    /// A log write that takes longer is treated as a failed disk (fail-stop).
-    std::chrono::milliseconds log_timeout{30000};
     /// Largest answer to one read.
     uint32_t read_bytes_max = 4 * 1024 * 1024;
     /// Longest a tail read may wait.
     uint32_t read_wait_ms_max = 60000;
     /// Tail reads parked at once; more are refused with errc::overloaded (bounds memory).
     size_t parked_reads_max = 100000;
-    /// Run the durable log on its own thread (production); false on the deterministic scheduler.
-    bool detached_log = true;
-    /// Standalone fast path: the local log runs on the container's own thread instead of in a
-    /// durable log actor. Saves two thread hand-offs and two messages per group commit (with
-    /// `detached`). The replicated log will always be an actor.
-    bool inline_log = false;
-    /// Run the container on its own thread (production with `inline_log`, which blocks on
-    /// fsync); false on the deterministic scheduler.
+    /// Run the container on its own thread (production: it blocks on fsync); false on the
+    /// deterministic scheduler.
     bool detached = false;
     /// Cluster mode: containers in the node's store (segments map to containers by
     /// `container_of`), and this container is a replica of Raft group `id + 1` (`raft.members`
@@ -145,10 +132,9 @@ struct node_config {
     /// Memory for queued appends and parked reads (0: the containers' defaults); see
     /// `memory_budget`.
     size_t memory_bytes = 0;
-    /// Production: the container (with its log inline) and the controller run on their own
-    /// threads because they block on fsync. The simulator runs everything on its scheduler.
+    /// Production: the container and the controller run on their own threads because they block
+    /// on fsync. The simulator runs everything on its scheduler.
     bool detached = true;
-    bool inline_log = true;
     std::function<int64_t()> wall_clock_ms;
 };
 

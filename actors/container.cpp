@@ -47,13 +47,10 @@ struct proposal {
 struct container_state_t {
     container_config cfg;
     std::shared_ptr<storage::container_state> sm;
-    durable_log_actor log;
-    std::shared_ptr<storage::local_log> inline_log;  // set on the standalone fast path
-    std::shared_ptr<raft_driver> raft;               // set in a cluster
-    std::map<uint64_t, proposal> proposed;           // raft index -> batch
-    raft_routes routes;                              // where Raft messages go
+    std::shared_ptr<raft_driver> raft;      // set in a cluster, else standalone
+    std::map<uint64_t, proposal> proposed;  // raft index -> batch
+    raft_routes routes;                     // where Raft messages go
     batch pending;
-    bool flushing = false;
     bool flush_scheduled = false;
     uint64_t next_waiter_id = 1;
     std::map<uint64_t, waiter> waiters;  // id -> waiter, for timeouts
@@ -62,31 +59,6 @@ struct container_state_t {
 };
 
 using container_ptr = container_actor::stateful_pointer<container_state_t>;
-
-struct durable_log_state {
-    std::shared_ptr<storage::local_log> log;
-    static inline const char* name = "durable_log";
-};
-
-// The local durable log as an actor: one fsync per entry. It blocks on fsync, so outside the
-// deterministic tests it runs detached. Standalone nodes use the inline path instead; the
-// replicated log will take this actor's place.
-durable_log_actor::behavior_type durable_log_impl(
-    durable_log_actor::stateful_pointer<durable_log_state> self,
-    std::shared_ptr<storage::local_log> log) {
-    self->state.log = std::move(log);
-    return {
-        [=](append_atom, std::string& entry, uint64_t truncate_through) -> caf::result<uint64_t> {
-            auto index = self->state.log->append(std::move(entry), truncate_through);
-            if (!index) {
-                module_log("actors")->error("durable log write failed error={}",
-                                            render_error(index.error()));
-                return std::move(index.error());
-            }
-            return *index;
-        },
-    };
-}
 
 void fail_batch(batch& b, const caf::error& err) {
     for (auto& r : b.replies) {
@@ -118,27 +90,6 @@ void deliver_results(batch& b, const std::vector<storage::op_result>& results) {
             },
             b.replies[i]);
     }
-}
-
-void on_committed(container_ptr self, const std::shared_ptr<batch>& current, uint64_t index) {
-    auto& s = self->state;
-    auto applied = s.sm->apply(index, current->ops);
-    // The entry is durable, so writers may be acknowledged before the state write below; the
-    // replies travel while we write.
-    deliver_results(*current, applied.results);
-    if (auto err = s.sm->persist(applied.writes)) {
-        // The state write failed: stop, so that a restart re-applies the entry from the log.
-        // Nothing is served from the unwritten state.
-        module_log("actors")->error("container apply failed container={} error={}", s.cfg.id,
-                                    render_error(err));
-        fail_batch(s.pending, err);
-        self->quit(err);
-        return;
-    }
-    for (const auto& op : current->ops) {
-        serve_waiters(self, op.key);
-    }
-    s.flushing = false;
 }
 
 void on_log_failure(container_ptr self, const std::shared_ptr<batch>& current, caf::error err) {
@@ -230,43 +181,35 @@ void flush_raft(container_ptr self) {
     drive(self);
 }
 
-void flush(container_ptr self) {
+// Standalone: the fsync runs on this (detached) actor's thread. Appends that arrive meanwhile
+// wait in the mailbox and form the next group (see enqueue). The group's state changes,
+// written in one synced batch, are the durable record: no log entry.
+void flush_local(container_ptr self) {
     auto& st = self->state;
-    if (st.raft) {
-        flush_raft(self);
+    if (st.pending.ops.empty()) {
         return;
     }
-    if (st.flushing || st.pending.ops.empty()) {
-        return;
-    }
-    st.flushing = true;
     auto current = std::make_shared<batch>(std::move(st.pending));
     st.pending = batch{};
-    if (st.inline_log) {
-        // Standalone fast path: the fsync runs on this (detached) actor's thread. Appends that
-        // arrive meanwhile wait in the mailbox and form the next group (see enqueue). The group's
-        // state changes, written in one synced batch, are the durable record: no log entry.
-        auto results = st.sm->commit_entry(st.sm->applied_index() + 1, current->ops);
-        if (!results) {
-            on_log_failure(self, current, std::move(results.error()));
-            return;
-        }
-        deliver_results(*current, *results);
-        for (const auto& op : current->ops) {
-            serve_waiters(self, op.key);
-        }
-        st.flushing = false;
+    auto results = st.sm->commit_entry(st.sm->applied_index() + 1, current->ops);
+    if (!results) {
+        on_log_failure(self, current, std::move(results.error()));
         return;
     }
-    auto entry = encode_log_entry(current->ops);
-    self->request(st.log, st.cfg.log_timeout, append_atom::value, std::move(entry),
-                  st.sm->applied_index())
-        .then(
-            [=](uint64_t index) {
-                on_committed(self, current, index);
-                flush(self);
-            },
-            [=](caf::error& err) { on_log_failure(self, current, std::move(err)); });
+    deliver_results(*current, *results);
+    for (const auto& op : current->ops) {
+        serve_waiters(self, op.key);
+    }
+}
+
+// Commits the pending group: the container's two log paths (standalone: one synced write;
+// cluster: one Raft proposal, answered when applied).
+void flush(container_ptr self) {
+    if (self->state.raft) {
+        flush_raft(self);
+    } else {
+        flush_local(self);
+    }
 }
 
 // Rejects an op before a response promise exists: once a promise is made, the handler's own
@@ -290,16 +233,12 @@ void enqueue(container_ptr self, container_op op, reply r) {
     st.pending.bytes += op.data.size();
     st.pending.ops.push_back(std::move(op));
     st.pending.replies.push_back(std::move(r));
-    if (st.inline_log || st.raft) {
-        // Flush behind everything already in the mailbox, so that all appends that arrived
-        // during the previous fsync share the next one (group commit).
-        if (!st.flush_scheduled) {
-            st.flush_scheduled = true;
-            self->send(self, flushed_atom::value);
-        }
-        return;
+    // Flush behind everything already in the mailbox, so that all appends that arrived during
+    // the previous fsync share the next one (group commit).
+    if (!st.flush_scheduled) {
+        st.flush_scheduled = true;
+        self->send(self, flushed_atom::value);
     }
-    flush(self);
 }
 
 // Runs `fn` once this replica may answer from its state what the whole group would answer: at
@@ -440,7 +379,6 @@ void start_raft(container_ptr self, std::shared_ptr<raft_driver> raft) {
 
 container_actor::behavior_type container_impl(container_ptr self,
                                               std::shared_ptr<storage::container_state> sm,
-                                              std::shared_ptr<storage::local_log> log,
                                               std::shared_ptr<raft_driver> raft,
                                               container_config cfg) {
     auto& st = self->state;
@@ -448,12 +386,6 @@ container_actor::behavior_type container_impl(container_ptr self,
     st.sm = std::move(sm);
     if (raft) {
         start_raft(self, std::move(raft));
-    } else if (cfg.inline_log) {
-        st.inline_log = log;
-    } else if (cfg.detached_log) {
-        st.log = self->spawn<caf::linked + caf::detached>(durable_log_impl, log);
-    } else {
-        st.log = self->spawn<caf::linked>(durable_log_impl, log);
     }
     return {
         [=](append_atom, append_block& b) -> caf::result<append_ack> {
@@ -609,36 +541,30 @@ caf::expected<container_actor> spawn_container(caf::actor_system& sys,
         if (auto err = sm->open()) {
             return err;
         }
-        storage::raft::config rc;
-        rc.group = cfg.id + 1;
-        rc.id = cfg.raft.node_id;
-        rc.members = cfg.raft.members;
-        rc.election_ticks = cfg.raft.election_ticks;
-        rc.seed = cfg.raft.seed;
-        rc.retained_bytes_max = cfg.raft.retained_bytes_max;
-        auto raft = std::make_shared<raft_driver>(*cfg.store, rc);
+        auto raft = std::make_shared<raft_driver>(*cfg.store, raft_config_of(cfg.raft, cfg.id + 1));
         if (auto err = raft->open(sm->applied_index())) {
             return err;
         }
-        std::shared_ptr<storage::local_log> no_log;
         if (cfg.detached) {
-            return sys.spawn<caf::detached>(container_impl, sm, no_log, raft, cfg);
+            return sys.spawn<caf::detached>(container_impl, sm, raft, cfg);
         }
-        return sys.spawn(container_impl, sm, no_log, raft, cfg);
+        return sys.spawn(container_impl, sm, raft, cfg);
     }
-    auto log = std::make_shared<storage::local_log>(*cfg.store, cfg.id);
-    if (auto err = log->open()) {
+    // Standalone: the state is recovered from the store (and from local log entries a store
+    // written by an older version may still hold).
+    storage::local_log log(*cfg.store, cfg.id);
+    if (auto err = log.open()) {
         return err;
     }
     auto sm = std::make_shared<storage::container_state>(*cfg.store, cfg.id);
-    if (auto err = sm->recover(*log)) {
+    if (auto err = sm->recover(log)) {
         return err;
     }
     std::shared_ptr<raft_driver> no_raft;
     if (cfg.detached) {
-        return sys.spawn<caf::detached>(container_impl, sm, log, no_raft, cfg);
+        return sys.spawn<caf::detached>(container_impl, sm, no_raft, cfg);
     }
-    return sys.spawn(container_impl, sm, log, no_raft, cfg);
+    return sys.spawn(container_impl, sm, no_raft, cfg);
 }
 
 }  // namespace pravaha::actors

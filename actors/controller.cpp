@@ -519,14 +519,7 @@ caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
         return err;
     }
     if (replicated) {
-        storage::raft::config rc;
-        rc.group = 0;
-        rc.id = cfg.raft.node_id;
-        rc.members = cfg.raft.members;
-        rc.election_ticks = cfg.raft.election_ticks;
-        rc.seed = cfg.raft.seed;
-        rc.retained_bytes_max = cfg.raft.retained_bytes_max;
-        auto raft = std::make_shared<raft_driver>(*cfg.store, rc);
+        auto raft = std::make_shared<raft_driver>(*cfg.store, raft_config_of(cfg.raft, 0));
         if (auto err = raft->open(meta->applied_index())) {
             return err;
         }

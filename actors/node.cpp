@@ -433,9 +433,7 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
         ccfg.pending_bytes_max = m.pending_bytes_per_container;
         ccfg.parked_reads_max = m.parked_reads_per_container;
     }
-    ccfg.inline_log = cfg.inline_log;
-    ccfg.detached = cfg.detached && cfg.inline_log;
-    ccfg.detached_log = cfg.detached;
+    ccfg.detached = cfg.detached;
     auto container = spawn_container(sys, ccfg);
     if (!container) {
         return std::move(container.error());
@@ -489,7 +487,6 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         ccfg.id = c;
         ccfg.store = cfg.store;
         ccfg.detached = cfg.detached;
-        ccfg.detached_log = cfg.detached;
         ccfg.container_count = cfg.container_count;
         if (cfg.memory_bytes > 0) {
             ccfg.pending_bytes_max = budget.pending_bytes_per_container;

@@ -5,6 +5,17 @@
 
 namespace pravaha::actors {
 
+storage::raft::config raft_config_of(const raft_settings& s, uint32_t group) {
+    storage::raft::config rc;
+    rc.group = group;
+    rc.id = s.node_id;
+    rc.members = s.members;
+    rc.election_ticks = s.election_ticks;
+    rc.seed = s.seed;
+    rc.retained_bytes_max = s.retained_bytes_max;
+    return rc;
+}
+
 raft_driver::raft_driver(storage::log_store& store, storage::raft::config cfg)
     : group_(cfg.group), runner_(store, std::move(cfg), runner_hooks()) {}
 

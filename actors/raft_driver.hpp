@@ -8,6 +8,7 @@
 // run detached in production. The actors step one input per `drive()` (within the batching
 // rule trivially).
 
+#include "actors/actors.hpp"
 #include "storage/storage.hpp"
 
 #include <caf/error.hpp>
@@ -32,6 +33,10 @@ struct raft_hooks {
     /// Sends a message to another replica of the group (best effort).
     std::function<void(raft::message)> send;
 };
+
+/// The Raft configuration of this node's replica of `group` (0: the controller; c + 1:
+/// container c).
+storage::raft::config raft_config_of(const raft_settings& s, uint32_t group);
 
 class raft_driver {
 public:

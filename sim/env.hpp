@@ -29,7 +29,6 @@ struct world_knobs {
     uint32_t keys = 8;
     int64_t write_interval_ms = 20;
     size_t filler_max = 600;
-    bool inline_log = true;
     bool fifo_bias = true;  // job pick: mostly oldest first, else uniform
     int64_t latency_max_us = 2000;
     int64_t jitter_max_us = 3000;

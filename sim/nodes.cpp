@@ -101,7 +101,6 @@ void node_set::start(node_t& n) {
         actors::node_config nc;
         nc.store = n.store.get();
         nc.detached = false;
-        nc.inline_log = k.inline_log;
         nc.wall_clock_ms = [this] { return env_.now() / ms; };
         return actors::spawn_node(env_.sys, nc);
     }();

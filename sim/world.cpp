@@ -76,7 +76,6 @@ world_knobs draw_knobs(const run_config& cfg) {
     k.keys = static_cast<uint32_t>(p.range(2, 16));
     k.write_interval_ms = p.range(5, 40);
     k.filler_max = static_cast<size_t>(p.range(0, 2000));
-    k.inline_log = p.chance(1, 2);
     k.fifo_bias = p.chance(3, 4);
     k.latency_max_us = p.range(50, 3000);
     k.jitter_max_us = p.range(0, 5000);
@@ -467,14 +466,14 @@ std::string world::header() const {
     const auto& f = k_.faults;
     return fmt::format(
         "seed=0x{:x} profile={} storage={} mutant={} streams={} segments={} writers={} "
-        "(non-idempotent {}) keys={} interval={}ms filler<={} inline_log={} fifo_bias={} "
+        "(non-idempotent {}) keys={} interval={}ms filler<={} fifo_bias={} "
         "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
         "client_crash={} slow_disk={} wipe={} (budget {}) sync_error={}/{} keep={}/{} "
         "sync={}us",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
-        k_.inline_log, k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms,
-        f.reset_ms, f.partition_ms, f.clog_ms, f.client_crash_ms, f.slow_disk_ms, f.wipe_ms,
+        k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms, f.reset_ms,
+        f.partition_ms, f.clog_ms, f.client_crash_ms, f.slow_disk_ms, f.wipe_ms,
         faults_.permanent_allowed(), f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den,
         k_.sync_latency_us);
 }

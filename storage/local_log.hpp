@@ -12,8 +12,9 @@
 namespace pravaha::storage {
 
 /// The single-replica durable log of one segment container (replication factor 1).
-/// An entry is durable when `append` returns: it is written with an fsync. The replicated (Raft)
-/// log replaces this class behind the same `durable_log` actor interface.
+/// An entry is durable when `append` returns: it is written with an fsync. Nodes no longer
+/// append here (a standalone container writes each group's state changes in one synced batch,
+/// a cluster container proposes to Raft); recovery still replays entries an older store holds.
 ///
 /// Lifecycle: construct, `open()`, then `append`/`read_after`. Not thread-safe; owned by one actor.
 class local_log {

@@ -38,7 +38,6 @@ struct world {
         sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
         actors::container_config ccfg;
         ccfg.store = store.get();
-        ccfg.detached_log = false;
         auto c = actors::spawn_container(*sys, ccfg);
         REQUIRE(c);
         container = *c;

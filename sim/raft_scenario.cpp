@@ -276,142 +276,157 @@ public:
     }
 
     run_result run_stale_read() {
-        run_result res;
-        auto fail = [&](verdict v, std::string msg) { fail_once(res, v, std::move(msg)); };
-        auto all = [](const message&) { return true; };
         auto base = 1 + rng_.below(4);
         if (!start_with_leader_1(base)) {
-            fail(verdict::invalid, "replica 1 was not elected");
-            return res;
+            read_fail(verdict::invalid, "replica 1 was not elected");
+            return read_res_;
         }
-        auto& old = *nodes_[1].r;
         replica_id next = rng_.chance(1, 2) ? 2 : 3;
-        auto& fresh = *nodes_[next].r;
         bool replaced = rng_.chance(1, 2);
-        uint64_t acked = 0;  // the highest index acknowledged before the read is asked
-        uint64_t ctx = 1;
         std::string order;
-        // A confirmed read must cover every acknowledged entry.
-        auto check_reads = [&](replica_id id) {
-            for (const auto& rs : nodes_[id].r->take_reads()) {
-                if (rs.index < acked) {
-                    fail(verdict::correctness,
-                         fmt::format("replica {} (term {}) confirmed read {} at index {}, below "
-                                     "index {} acknowledged before it was asked",
-                                     id, nodes_[id].r->term(), rs.ctx, rs.index, acked));
-                }
-                confirmed_ += 1;
+        bool asked = replaced ? read_at_replaced_leader(next, order) : read_at_lagging_leader(next);
+        if (asked) {
+            read_at_current_leader();
+        }
+        read_res_.summary = fmt::format(
+            "{} (base {}, new leader {}, order {}): acknowledged through {}, {} read(s) confirmed",
+            replaced ? "replaced leader" : "lagging new leader", base, next, order, acked_,
+            confirmed_);
+        return read_res_;
+    }
+
+    void read_fail(verdict v, std::string msg) { fail_once(read_res_, v, std::move(msg)); }
+
+    // A confirmed read must cover every entry acknowledged before it was asked.
+    void check_reads(replica_id id) {
+        for (const auto& rs : nodes_[id].r->take_reads()) {
+            if (rs.index < acked_) {
+                read_fail(verdict::correctness,
+                          fmt::format("replica {} (term {}) confirmed read {} at index {}, below "
+                                      "index {} acknowledged before it was asked",
+                                      id, nodes_[id].r->term(), rs.ctx, rs.index, acked_));
             }
-        };
-        if (replaced) {
-            // Replica 1 is paused: nothing reaches it, nothing leaves it, it does not tick.
-            auto without_1 = [](const message& m) { return m.from != 1 && m.to != 1; };
-            if (!elect(next, without_1)) {
-                fail(verdict::invalid, "no new leader without replica 1");
-                return res;
-            }
-            auto more = 1 + rng_.below(5);
-            for (uint64_t i = 0; i < more; ++i) {
-                (void)fresh.propose("new" + std::to_string(i));
-            }
-            deliver(without_1);
-            acked = fresh.commit();
-            if (fresh.applied() < acked || acked <= old.commit()) {
-                fail(verdict::invalid, "the new leader did not commit past the old one");
-                return res;
-            }
-            if (old.state() != role::leader) {
-                fail(verdict::invalid, "replica 1 stopped leading while paused");
-                return res;
-            }
-            // Resumed: the read is first in line, then ticks and messages in the seed's order.
-            if (auto err = old.read_index(ctx)) {
-                fail(verdict::invalid, "the paused leader refused the read");
-                return res;
-            }
-            check_reads(1);
-            for (int step = 0; step < 40 && res.result == verdict::pass; ++step) {
-                if (rng_.chance(1, 2)) {
-                    old.tick();
-                    order += 't';
-                } else {
-                    for (auto& [id, n] : nodes_) {
-                        if (id != 1) {
-                            n.r->tick();
-                        }
-                    }
-                    order += 'o';
-                }
-                deliver(all);
-                check_reads(1);
-                check_reads(next);
-            }
-        } else {
-            // Replica 1 commits "x"; the others acknowledge it but never hear it committed.
-            auto x = old.propose("x");
-            if (!x) {
-                fail(verdict::invalid, "replica 1 refused x");
-                return res;
-            }
-            deliver([&](const message& m) {
-                return !(m.from == 1 && m.type == msg_type::append && m.commit >= *x);
-            });
-            acked = old.commit();
-            if (acked < *x) {
-                fail(verdict::invalid, "x did not commit");
-                return res;
-            }
-            nodes_[1].up = false;
-            auto votes_only = [](const message& m) {
-                return m.to != 1 && m.from != 1 &&
-                       (m.type == msg_type::vote || m.type == msg_type::vote_resp);
-            };
-            if (!elect(next, votes_only)) {
-                fail(verdict::invalid, "no new leader");
-                return res;
-            }
-            if (fresh.commit() >= acked) {
-                fail(verdict::invalid, "the new leader already knows x committed");
-                return res;
-            }
-            if (auto err = fresh.read_index(ctx)) {
-                fail(verdict::invalid, "the new leader refused the read");
-                return res;
-            }
-            check_reads(next);
-            for (int step = 0; step < 10 && res.result == verdict::pass; ++step) {
+            confirmed_ += 1;
+        }
+    }
+
+    // Replaced: replica 1 leads; it is paused (hears and says nothing); `next` leads the next
+    // term and acknowledges entries; replica 1 resumes and a read reaches it first, then its
+    // ticks or the others' messages in the seed's order (recorded in `order`). False when the
+    // interleaving could not be set up.
+    bool read_at_replaced_leader(replica_id next, std::string& order) {
+        auto& old = *nodes_[1].r;
+        auto& fresh = *nodes_[next].r;
+        auto without_1 = [](const message& m) { return m.from != 1 && m.to != 1; };
+        if (!elect(next, without_1)) {
+            read_fail(verdict::invalid, "no new leader without replica 1");
+            return false;
+        }
+        auto more = 1 + rng_.below(5);
+        for (uint64_t i = 0; i < more; ++i) {
+            (void)fresh.propose("new" + std::to_string(i));
+        }
+        deliver(without_1);
+        acked_ = fresh.commit();
+        if (fresh.applied() < acked_ || acked_ <= old.commit()) {
+            read_fail(verdict::invalid, "the new leader did not commit past the old one");
+            return false;
+        }
+        if (old.state() != role::leader) {
+            read_fail(verdict::invalid, "replica 1 stopped leading while paused");
+            return false;
+        }
+        if (auto err = old.read_index(1)) {
+            read_fail(verdict::invalid, "the paused leader refused the read");
+            return false;
+        }
+        check_reads(1);
+        for (int step = 0; step < 40 && read_res_.result == verdict::pass; ++step) {
+            if (rng_.chance(1, 2)) {
+                old.tick();
+                order += 't';
+            } else {
                 for (auto& [id, n] : nodes_) {
-                    if (n.up) {
+                    if (id != 1) {
                         n.r->tick();
                     }
                 }
-                deliver([](const message& m) { return m.to != 1; });
-                check_reads(next);
+                order += 'o';
             }
+            deliver([](const message&) { return true; });
+            check_reads(1);
+            check_reads(next);
         }
-        // Retried at whoever leads now (as a client does after not_leader), a read confirms.
+        return true;
+    }
+
+    // Lagging: replica 1 commits "x", which the others acknowledge but never hear committed,
+    // and stops; `next` is elected and a read reaches it before its own term's no-op commits.
+    bool read_at_lagging_leader(replica_id next) {
+        auto& old = *nodes_[1].r;
+        auto& fresh = *nodes_[next].r;
+        auto x = old.propose("x");
+        if (!x) {
+            read_fail(verdict::invalid, "replica 1 refused x");
+            return false;
+        }
+        deliver([&](const message& m) {
+            return !(m.from == 1 && m.type == msg_type::append && m.commit >= *x);
+        });
+        acked_ = old.commit();
+        if (acked_ < *x) {
+            read_fail(verdict::invalid, "x did not commit");
+            return false;
+        }
+        nodes_[1].up = false;
+        auto votes_only = [](const message& m) {
+            return m.to != 1 && m.from != 1 &&
+                   (m.type == msg_type::vote || m.type == msg_type::vote_resp);
+        };
+        if (!elect(next, votes_only)) {
+            read_fail(verdict::invalid, "no new leader");
+            return false;
+        }
+        if (fresh.commit() >= acked_) {
+            read_fail(verdict::invalid, "the new leader already knows x committed");
+            return false;
+        }
+        if (auto err = fresh.read_index(1)) {
+            read_fail(verdict::invalid, "the new leader refused the read");
+            return false;
+        }
+        check_reads(next);
+        for (int step = 0; step < 10 && read_res_.result == verdict::pass; ++step) {
+            for (auto& [id, n] : nodes_) {
+                if (n.up) {
+                    n.r->tick();
+                }
+            }
+            deliver([](const message& m) { return m.to != 1; });
+            check_reads(next);
+        }
+        return true;
+    }
+
+    // Retried at whoever leads now (as a client does after not_leader), a read confirms.
+    void read_at_current_leader() {
         replica_id leader = 0;
         for (auto& [id, n] : nodes_) {
             if (n.up && n.r->state() == role::leader) {
                 leader = id;
             }
         }
-        if (res.result == verdict::pass && leader != 0) {
-            (void)nodes_[leader].r->read_index(++ctx);
+        if (read_res_.result == verdict::pass && leader != 0) {
+            (void)nodes_[leader].r->read_index(2);
             for (int i = 0; i < 5; ++i) {
                 nodes_[leader].r->tick();
-                deliver(all);
+                deliver([](const message&) { return true; });
                 check_reads(leader);
             }
         }
-        if (res.result == verdict::pass && (leader == 0 || confirmed_ == 0)) {
-            fail(verdict::liveness, fmt::format("no read confirmed (leader {})", leader));
+        if (read_res_.result == verdict::pass && (leader == 0 || confirmed_ == 0)) {
+            read_fail(verdict::liveness, fmt::format("no read confirmed (leader {})", leader));
         }
-        res.summary = fmt::format(
-            "{} (base {}, new leader {}, order {}): acknowledged through {}, {} read(s) confirmed",
-            replaced ? "replaced leader" : "lagging new leader", base, next, order, acked,
-            confirmed_);
-        return res;
     }
 
     // The trace fingerprint: every ready taken and every message delivered, in order.
@@ -428,6 +443,8 @@ private:
 
     uint64_t fingerprint_ = 0;
     uint64_t confirmed_ = 0;
+    run_result read_res_;  // raft-stale-read: the verdict so far
+    uint64_t acked_ = 0;   // raft-stale-read: the highest index acknowledged before the read
     prng rng_;
     std::vector<replica_id> members_;
     std::map<replica_id, mem_replica> nodes_;

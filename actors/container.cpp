@@ -377,6 +377,93 @@ void start_raft(container_ptr self, std::shared_ptr<raft_driver> raft) {
     self->delayed_send(self, st.cfg.raft.tick, raft_tick_atom::value);
 }
 
+container_op append_op(append_block& b) {
+    container_op op;
+    op.type = container_op::kind::append;
+    op.key = b.key;
+    op.writer = b.writer;
+    op.first_event_number = b.first_event_number;
+    op.last_event_number = b.last_event_number;
+    op.event_count = b.event_count;
+    op.writer_epoch = b.writer_epoch;
+    op.client_last = b.client_last;
+    op.data = std::move(b.data);
+    return op;
+}
+
+// A read: served from the state, confirmed against the group when the answer depends on this
+// replica being up to date, or parked at the tail until data arrives or the wait ends.
+caf::result<read_result> serve_read(container_ptr self, const read_request& req) {
+    if (self->state.raft && self->state.raft->replica().state() != storage::raft::role::leader) {
+        return not_leader(self->state.raft->replica());
+    }
+    caf::error err;
+    auto res = do_read(self, req, err);
+    // Events read are committed, so any leader may hand them out; "nothing more", "no
+    // such segment" or "past the end" must hold for the whole group (linearize).
+    bool settled = err ? !state_refusal(err) : !res.data.empty() || res.sealed;
+    if (self->state.raft && !settled && (err || req.wait_ms == 0)) {
+        auto rp = self->make_response_promise<read_result>();
+        linearize(self, [self, rp, req](const caf::error& e) mutable {
+            if (e) {
+                rp.deliver(e);
+                return;
+            }
+            caf::error again;
+            auto now = do_read(self, req, again);
+            if (again) {
+                rp.deliver(again);
+            } else {
+                rp.deliver(std::move(now));
+            }
+        });
+        return rp;
+    }
+    if (err) {
+        return err;
+    }
+    if (!res.data.empty() || req.wait_ms == 0 || res.sealed) {
+        return res;
+    }
+    // At the tail: park the read until data arrives or the wait ends.
+    auto& s = self->state;
+    if (s.waiters.size() >= s.cfg.parked_reads_max) {
+        return caf::make_error(errc::overloaded, "too many reads waiting at the tail");
+    }
+    auto id = s.next_waiter_id++;
+    auto rp = self->make_response_promise<read_result>();
+    s.waiters.emplace(id, waiter{req, rp});
+    s.waiters_by_segment.emplace(req.key, id);
+    auto wait = std::min(req.wait_ms, s.cfg.read_wait_ms_max);
+    self->delayed_send(self, std::chrono::milliseconds(wait), read_timeout_atom::value, id);
+    return rp;
+}
+
+// A segment's length and seal state, as the group knows them (linearized).
+caf::result<segment_status> serve_status(container_ptr self, const segment_key& key) {
+    if (self->state.raft && self->state.raft->replica().state() != storage::raft::role::leader) {
+        return not_leader(self->state.raft->replica());
+    }
+    auto rp = self->make_response_promise<segment_status>();
+    linearize(self, [self, rp, key](const caf::error& e) mutable {
+        if (e) {
+            rp.deliver(e);
+            return;
+        }
+        auto meta = self->state.sm->status(key);
+        if (!meta) {
+            rp.deliver(std::move(meta.error()));
+            return;
+        }
+        segment_status s;
+        s.id = key.segment;
+        s.length = meta->length;
+        s.sealed = meta->sealed;
+        rp.deliver(s);
+    });
+    return rp;
+}
+
 container_actor::behavior_type container_impl(container_ptr self,
                                               std::shared_ptr<storage::container_state> sm,
                                               std::shared_ptr<raft_driver> raft,
@@ -388,18 +475,8 @@ container_actor::behavior_type container_impl(container_ptr self,
         start_raft(self, std::move(raft));
     }
     return {
-        [=](append_atom, append_block& b) -> caf::result<append_ack> {
-            container_op op;
-            op.type = container_op::kind::append;
-            op.key = b.key;
-            op.writer = b.writer;
-            op.first_event_number = b.first_event_number;
-            op.last_event_number = b.last_event_number;
-            op.event_count = b.event_count;
-            op.writer_epoch = b.writer_epoch;
-            op.client_last = b.client_last;
-            op.data = std::move(b.data);
-            return admit_and_enqueue<append_ack>(self, std::move(op));
+        [=](append_atom, append_block& b) {
+            return admit_and_enqueue<append_ack>(self, append_op(b));
         },
         [=](setup_writer_atom, const segment_key& key, const writer_id& writer,
             uint32_t known_epoch) -> caf::result<append_ack> {
@@ -412,52 +489,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             op.writer_epoch = known_epoch;
             return admit_and_enqueue<append_ack>(self, std::move(op));
         },
-        [=](read_atom, const read_request& req) -> caf::result<read_result> {
-            if (self->state.raft &&
-                self->state.raft->replica().state() != storage::raft::role::leader) {
-                return not_leader(self->state.raft->replica());
-            }
-            caf::error err;
-            auto res = do_read(self, req, err);
-            // Events read are committed, so any leader may hand them out; "nothing more", "no
-            // such segment" or "past the end" must hold for the whole group (linearize).
-            bool settled = err ? !state_refusal(err) : !res.data.empty() || res.sealed;
-            if (self->state.raft && !settled && (err || req.wait_ms == 0)) {
-                auto rp = self->make_response_promise<read_result>();
-                linearize(self, [self, rp, req](const caf::error& e) mutable {
-                    if (e) {
-                        rp.deliver(e);
-                        return;
-                    }
-                    caf::error again;
-                    auto now = do_read(self, req, again);
-                    if (again) {
-                        rp.deliver(again);
-                    } else {
-                        rp.deliver(std::move(now));
-                    }
-                });
-                return rp;
-            }
-            if (err) {
-                return err;
-            }
-            if (!res.data.empty() || req.wait_ms == 0 || res.sealed) {
-                return res;
-            }
-            // At the tail: park the read until data arrives or the wait ends.
-            auto& s = self->state;
-            if (s.waiters.size() >= s.cfg.parked_reads_max) {
-                return caf::make_error(errc::overloaded, "too many reads waiting at the tail");
-            }
-            auto id = s.next_waiter_id++;
-            auto rp = self->make_response_promise<read_result>();
-            s.waiters.emplace(id, waiter{req, rp});
-            s.waiters_by_segment.emplace(req.key, id);
-            auto wait = std::min(req.wait_ms, s.cfg.read_wait_ms_max);
-            self->delayed_send(self, std::chrono::milliseconds(wait), read_timeout_atom::value, id);
-            return rp;
-        },
+        [=](read_atom, const read_request& req) { return serve_read(self, req); },
         [=](read_timeout_atom, uint64_t id) { answer_waiter(self, id); },
         [=](flushed_atom) {
             self->state.flush_scheduled = false;
@@ -503,30 +535,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             g.last_index = s.sm->applied_index();
             return g;
         },
-        [=](segment_status_atom, const segment_key& key) -> caf::result<segment_status> {
-            if (self->state.raft &&
-                self->state.raft->replica().state() != storage::raft::role::leader) {
-                return not_leader(self->state.raft->replica());
-            }
-            auto rp = self->make_response_promise<segment_status>();
-            linearize(self, [self, rp, key](const caf::error& e) mutable {
-                if (e) {
-                    rp.deliver(e);
-                    return;
-                }
-                auto meta = self->state.sm->status(key);
-                if (!meta) {
-                    rp.deliver(std::move(meta.error()));
-                    return;
-                }
-                segment_status s;
-                s.id = key.segment;
-                s.length = meta->length;
-                s.sealed = meta->sealed;
-                rp.deliver(s);
-            });
-            return rp;
-        },
+        [=](segment_status_atom, const segment_key& key) { return serve_status(self, key); },
     };
 }
 

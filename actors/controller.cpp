@@ -369,6 +369,44 @@ void deliver(caf::typed_response_promise<T>& rp, caf::expected<T> r) {
     }
 }
 
+// Deletes a sealed stream: its segments first, then (committed) its record; a crash in between
+// leaves a sealed stream whose delete can simply be repeated.
+caf::result<bool> delete_stream(controller_ptr self,
+                                const std::string& scope,
+                                const std::string& name) {
+    using kind = command::kind;
+    auto& m = *self->state.meta;
+    return linearized<bool>(self, [self, &m, scope, name](auto& rp) {
+        auto rec = sealed_record(m, scope, name);
+        if (!rec) {
+            rp.deliver(std::move(rec.error()));
+            return;
+        }
+        for_all_segments_then<delete_segment_atom>(self, *rec, [=](const caf::error& err) mutable {
+            if (err) {
+                rp.deliver(err);
+                return;
+            }
+            commit_simple(self, command{kind::delete_stream, scope, name, 0, 0}, rp);
+        });
+    });
+}
+
+// A stream's record with each segment's length and seal state.
+caf::result<stream_info> info_of(controller_ptr self,
+                                 const std::string& scope,
+                                 const std::string& name) {
+    auto& m = *self->state.meta;
+    return linearized<stream_info>(self, [self, &m, scope, name](auto& rp) {
+        auto rec = m.get_stream(scope, name);
+        if (!rec) {
+            rp.deliver(std::move(rec.error()));
+            return;
+        }
+        collect_info(self, *rec, rp);
+    });
+}
+
 // Cluster mode: the replica's Raft hooks and first tick.
 void start_raft(controller_ptr self) {
     auto& st = self->state;
@@ -444,34 +482,11 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
                                              rp);
             return rp;
         },
-        [=, &m](delete_stream_atom, const std::string& scope,
-                const std::string& name) -> caf::result<bool> {
-            return linearized<bool>(self, [self, &m, scope, name](auto& rp) {
-                auto rec = sealed_record(m, scope, name);
-                if (!rec) {
-                    rp.deliver(std::move(rec.error()));
-                    return;
-                }
-                for_all_segments_then<delete_segment_atom>(
-                    self, *rec, [=](const caf::error& err) mutable {
-                        if (err) {
-                            rp.deliver(err);
-                            return;
-                        }
-                        commit_simple(self, command{kind::delete_stream, scope, name, 0, 0}, rp);
-                    });
-            });
+        [=](delete_stream_atom, const std::string& scope, const std::string& name) {
+            return delete_stream(self, scope, name);
         },
-        [=, &m](stream_info_atom, const std::string& scope,
-                const std::string& name) -> caf::result<stream_info> {
-            return linearized<stream_info>(self, [self, &m, scope, name](auto& rp) {
-                auto rec = m.get_stream(scope, name);
-                if (!rec) {
-                    rp.deliver(std::move(rec.error()));
-                    return;
-                }
-                collect_info(self, *rec, rp);
-            });
+        [=](stream_info_atom, const std::string& scope, const std::string& name) {
+            return info_of(self, scope, name);
         },
         [=](raft_atom, raft::message& msg) {
             if (!self->state.raft) {

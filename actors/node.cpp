@@ -250,6 +250,74 @@ caf::result<Result> route_segment_op(endpoint_ptr self, Atom a, const segment_ke
     return rp;
 }
 
+// A Raft message: relayed to its node's endpoint, or handed to the local replica of its group.
+void relay_raft(endpoint_ptr self, raft::message& m) {
+    auto& st = self->state;
+    if (m.to != st.cfg.node_id) {
+        auto peer = st.peers.find(m.to);
+        if (peer != st.peers.end()) {
+            self->send(peer->second, raft_atom::value, std::move(m));
+        }
+        return;  // not connected yet: Raft resends
+    }
+    if (!st.wiring) {
+        return;
+    }
+    if (m.group == 0) {
+        self->send(st.wiring->controller, raft_atom::value, std::move(m));
+    } else if (m.group <= st.wiring->containers.size()) {
+        self->send(st.wiring->containers[m.group - 1], raft_atom::value, std::move(m));
+    }
+}
+
+// The cluster's members and every local group's Raft status (`pravaha cluster status`).
+caf::result<raft::cluster_info> cluster_status(endpoint_ptr self) {
+    auto& st = self->state;
+    if (!st.wiring) {
+        return unavailable("node is starting");
+    }
+    auto info = std::make_shared<raft::cluster_info>();
+    info->node = st.cfg.node_id;
+    info->container_count = st.cfg.container_count;
+    info->members = st.cfg.members;
+    auto rp = self->make_response_promise<raft::cluster_info>();
+    auto groups =
+        std::make_shared<std::vector<raft::group_status>>(st.wiring->containers.size() + 1);
+    auto remaining = std::make_shared<size_t>(groups->size());
+    auto done = [=]() mutable {
+        if (--*remaining == 0) {
+            info->groups = *groups;
+            rp.deliver(*info);
+        }
+    };
+    auto ask = [&](auto handle, size_t slot) {
+        self->request(handle, st.cfg.request_timeout, raft_status_atom::value)
+            .then(
+                [=](raft::group_status& g) mutable {
+                    (*groups)[slot] = std::move(g);
+                    done();
+                },
+                [=](caf::error&) mutable {
+                    (*groups)[slot].reachable = false;
+                    done();
+                });
+    };
+    ask(st.wiring->controller, 0);
+    for (size_t i = 0; i < st.wiring->containers.size(); ++i) {
+        ask(st.wiring->containers[i], i + 1);
+    }
+    return rp;
+}
+
+// The leader replica of container `c`, for a client that sends to it directly.
+caf::result<segment_store_api> leader_store(endpoint_ptr self, uint32_t c) {
+    auto rp = self->make_response_promise<segment_store_api>();
+    with_container_leader<segment_store_api>(
+        self, c, [rp](segment_store_api h) mutable { rp.deliver(h); },
+        [rp](const caf::error& e) mutable { rp.deliver(e); });
+    return rp;
+}
+
 cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, cluster_config cfg) {
     self->state.cfg = cfg;
     self->set_down_handler([=](caf::down_msg& dm) {
@@ -276,24 +344,7 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
             connect_peers(self);
             self->delayed_send(self, std::chrono::milliseconds(500), connect_tick_atom::value);
         },
-        [=](raft_atom, raft::message& m) {
-            auto& st = self->state;
-            if (m.to != st.cfg.node_id) {
-                auto peer = st.peers.find(m.to);
-                if (peer != st.peers.end()) {
-                    self->send(peer->second, raft_atom::value, std::move(m));
-                }
-                return;  // not connected yet: Raft resends
-            }
-            if (!st.wiring) {
-                return;
-            }
-            if (m.group == 0) {
-                self->send(st.wiring->controller, raft_atom::value, std::move(m));
-            } else if (m.group <= st.wiring->containers.size()) {
-                self->send(st.wiring->containers[m.group - 1], raft_atom::value, std::move(m));
-            }
-        },
+        [=](raft_atom, raft::message& m) { relay_raft(self, m); },
         [=](create_scope_atom a, std::string& s) {
             return to_controller<ctl_bool>(self, a, std::move(s));
         },
@@ -319,20 +370,8 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
         [=](stream_info_atom a, std::string& s, std::string& n) {
             return to_controller<stream_info>(self, a, std::move(s), std::move(n));
         },
-        [=](get_segment_store_atom) -> caf::result<segment_store_api> {
-            auto rp = self->make_response_promise<segment_store_api>();
-            with_container_leader<segment_store_api>(
-                self, 0, [rp](segment_store_api h) mutable { rp.deliver(h); },
-                [rp](const caf::error& e) mutable { rp.deliver(e); });
-            return rp;
-        },
-        [=](get_container_atom, uint32_t c) -> caf::result<segment_store_api> {
-            auto rp = self->make_response_promise<segment_store_api>();
-            with_container_leader<segment_store_api>(
-                self, c, [rp](segment_store_api h) mutable { rp.deliver(h); },
-                [rp](const caf::error& e) mutable { rp.deliver(e); });
-            return rp;
-        },
+        [=](get_segment_store_atom) { return leader_store(self, 0); },
+        [=](get_container_atom, uint32_t c) { return leader_store(self, c); },
         [=](get_controller_atom) -> caf::result<controller_api> {
             if (!self->state.wiring) {
                 return unavailable("node is starting");
@@ -356,43 +395,7 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
             }
             return segment_admin_api{st.wiring->containers[c]};
         },
-        [=](cluster_info_atom) -> caf::result<raft::cluster_info> {
-            auto& st = self->state;
-            if (!st.wiring) {
-                return unavailable("node is starting");
-            }
-            auto info = std::make_shared<raft::cluster_info>();
-            info->node = st.cfg.node_id;
-            info->container_count = st.cfg.container_count;
-            info->members = st.cfg.members;
-            auto rp = self->make_response_promise<raft::cluster_info>();
-            auto groups =
-                std::make_shared<std::vector<raft::group_status>>(st.wiring->containers.size() + 1);
-            auto remaining = std::make_shared<size_t>(groups->size());
-            auto done = [=]() mutable {
-                if (--*remaining == 0) {
-                    info->groups = *groups;
-                    rp.deliver(*info);
-                }
-            };
-            auto ask = [&](auto handle, size_t slot) {
-                self->request(handle, st.cfg.request_timeout, raft_status_atom::value)
-                    .then(
-                        [=](raft::group_status& g) mutable {
-                            (*groups)[slot] = std::move(g);
-                            done();
-                        },
-                        [=](caf::error&) mutable {
-                            (*groups)[slot].reachable = false;
-                            done();
-                        });
-            };
-            ask(st.wiring->controller, 0);
-            for (size_t i = 0; i < st.wiring->containers.size(); ++i) {
-                ask(st.wiring->containers[i], i + 1);
-            }
-            return rp;
-        },
+        [=](cluster_info_atom) { return cluster_status(self); },
         [=](create_segment_atom a, const segment_key& k) {
             return route_segment_op<bool>(self, a, k);
         },

@@ -228,6 +228,169 @@ struct run_state {
 // as an asynchronous producer would); at a fixed rate: from this thread at `rate_w` events/s,
 // latency from the intended send times. In end-to-end runs the payload starts with the send time
 // (ns since the run started) and a flag saying whether the event is measured.
+class writer_loop {
+public:
+    writer_loop(const options& o,
+                size_t w,
+                uint64_t count,
+                std::optional<bench_clock::time_point> deadline,
+                bool headline,
+                run_state& rs,
+                client::event_writer& writer)
+        : o_(o),
+          w_(w),
+          count_(count),
+          deadline_(deadline),
+          headline_(headline),
+          rs_(rs),
+          writer_(writer),
+          rate_w_(o.rate > 0 ? static_cast<double>(o.rate) / static_cast<double>(o.writers) : 0),
+          e2e_(o.mode == "end-to-end"),
+          filler_(o.event_size, 'x') {}
+
+    // Sends until the run is over and every event is answered; hands the samples to `rs`.
+    void run() {
+        auto t0 = bench_clock::now();
+        if (rate_w_ == 0) {
+            for (uint64_t k = 0; k < o_.window; ++k) {
+                auto i = take();
+                if (!i) {
+                    break;
+                }
+                take_slot();
+                send(*i, bench_clock::now());
+            }
+        } else {
+            while (auto i = take()) {
+                auto intended = t0 + std::chrono::nanoseconds(static_cast<int64_t>(
+                                         static_cast<double>(*i) * 1e9 / rate_w_));
+                std::this_thread::sleep_until(intended);
+                take_slot();
+                send(*i, intended);
+            }
+        }
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            cv_.wait(lock, [&] { return in_flight_ == 0; });
+        }
+        if (auto err = writer_.close()) {
+            std::lock_guard<std::mutex> g(rs_.mutex);
+            if (rs_.first_error.empty()) {
+                rs_.first_error = render_error(err);
+            }
+        }
+        std::lock_guard<std::mutex> g(rs_.mutex);
+        std::lock_guard<std::mutex> g2(mutex_);
+        rs_.write_samples.insert(rs_.write_samples.end(), local_.begin(), local_.end());
+    }
+
+private:
+    // The index of the next event to send, or nothing once the run is over.
+    std::optional<uint64_t> take() {
+        std::lock_guard<std::mutex> g(mutex_);
+        if (stopped_ ||
+            (deadline_ ? bench_clock::now() >= *deadline_ : next_ >= o_.warmup + count_)) {
+            stopped_ = true;
+            return std::nullopt;
+        }
+        return next_++;
+    }
+
+    // Waits for a free slot of the window.
+    void take_slot() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [&] { return in_flight_ < o_.window; });
+        ++in_flight_;
+    }
+
+    // An event's outcome: its slot is reused by the next event (closed loop) or freed.
+    void finish_one(bool reuse) {
+        std::optional<uint64_t> i;
+        if (reuse && rate_w_ == 0) {
+            i = take();
+        }
+        if (i) {
+            send(*i, bench_clock::now());
+            return;
+        }
+        std::lock_guard<std::mutex> g(mutex_);
+        --in_flight_;
+        cv_.notify_all();
+    }
+
+    void send(uint64_t i, bench_clock::time_point start) {
+        std::string stamped;
+        std::string_view payload = filler_;  // every payload; end-to-end stamps a copy
+        bool measured = i >= o_.warmup;
+        if (measured && i == o_.warmup && headline_) {
+            rs_.measured_send(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(start - rs_.start).count());
+        }
+        if (e2e_) {
+            auto ns =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(start - rs_.start).count();
+            stamped = filler_;
+            std::memcpy(stamped.data(), &ns, sizeof ns);
+            stamped[8] = measured ? 'm' : 'w';
+            payload = stamped;
+        }
+        auto key = fmt::format("w{}-k{}", w_, i % o_.keys);
+        auto at_ms = static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(start - rs_.start).count());
+        auto err = writer_.write(key, payload, [this, start, measured, at_ms](const caf::error& e) {
+            answered(e, start, measured, at_ms);
+        });
+        if (err) {  // refused at once (closed writer, oversized event): stop this writer
+            rs_.written.fetch_add(1);
+            rs_.error(err);
+            {
+                std::lock_guard<std::mutex> g(mutex_);
+                stopped_ = true;
+            }
+            finish_one(false);
+        }
+    }
+
+    void answered(const caf::error& e,
+                  bench_clock::time_point start,
+                  bool measured,
+                  uint32_t at_ms) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(bench_clock::now() - start)
+                      .count();
+        rs_.written.fetch_add(1);
+        if (e) {
+            rs_.error(e);
+        } else if (measured) {
+            auto lat = static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX));
+            if (headline_) {
+                rs_.live.record(lat);
+                rs_.done_ops.fetch_add(1);
+                rs_.completed(since(rs_.start));
+            }
+            std::lock_guard<std::mutex> g(mutex_);
+            local_.push_back(bench::sample{at_ms, lat});
+        }
+        finish_one(!e);
+    }
+
+    const options& o_;
+    size_t w_;
+    uint64_t count_;
+    std::optional<bench_clock::time_point> deadline_;
+    bool headline_;
+    run_state& rs_;
+    client::event_writer& writer_;
+    double rate_w_;
+    bool e2e_;
+    const std::string filler_;
+    std::vector<bench::sample> local_;
+    std::mutex mutex_;  // local_, next_, in_flight_, stopped_
+    std::condition_variable cv_;
+    uint64_t next_ = 0;
+    uint64_t in_flight_ = 0;
+    bool stopped_ = false;
+};
+
 void run_writer(client::client_factory& f,
                 const options& o,
                 size_t w,
@@ -245,124 +408,8 @@ void run_writer(client::client_factory& f,
         rs.error(writer.error());
         return;
     }
-    std::vector<bench::sample> local;
-    std::mutex mutex;  // local, next, in_flight, stopped
-    std::condition_variable cv;
-    uint64_t next = 0;
-    uint64_t in_flight = 0;
-    bool stopped = false;
-    double rate_w = o.rate > 0 ? static_cast<double>(o.rate) / static_cast<double>(o.writers) : 0;
-    bool e2e = o.mode == "end-to-end";
-    // The index of the next event to send, or nothing once the run is over.
-    auto take = [&]() -> std::optional<uint64_t> {
-        std::lock_guard<std::mutex> g(mutex);
-        if (stopped || (deadline ? bench_clock::now() >= *deadline : next >= o.warmup + count)) {
-            stopped = true;
-            return std::nullopt;
-        }
-        return next++;
-    };
-    // An event's outcome: its slot is reused by the next event (closed loop) or freed.
-    std::function<void(uint64_t, bench_clock::time_point)> send;
-    auto finish_one = [&](bool reuse) {
-        std::optional<uint64_t> i;
-        if (reuse && rate_w == 0) {
-            i = take();
-        }
-        if (i) {
-            send(*i, bench_clock::now());
-            return;
-        }
-        std::lock_guard<std::mutex> g(mutex);
-        --in_flight;
-        cv.notify_all();
-    };
-    const std::string filler(o.event_size, 'x');  // every payload; end-to-end stamps a copy
-    send = [&](uint64_t i, bench_clock::time_point start) {
-        std::string stamped;
-        std::string_view payload = filler;
-        bool measured = i >= o.warmup;
-        if (measured && i == o.warmup && headline) {
-            rs.measured_send(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(start - rs.start).count());
-        }
-        if (e2e) {
-            auto ns =
-                std::chrono::duration_cast<std::chrono::nanoseconds>(start - rs.start).count();
-            stamped = filler;
-            std::memcpy(stamped.data(), &ns, sizeof ns);
-            stamped[8] = measured ? 'm' : 'w';
-            payload = stamped;
-        }
-        auto key = fmt::format("w{}-k{}", w, i % o.keys);
-        auto at_ms = static_cast<uint32_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(start - rs.start).count());
-        auto err = (*writer)->write(key, payload, [&, start, measured, at_ms](const caf::error& e) {
-            auto us =
-                std::chrono::duration_cast<std::chrono::microseconds>(bench_clock::now() - start)
-                    .count();
-            rs.written.fetch_add(1);
-            if (e) {
-                rs.error(e);
-            } else if (measured) {
-                auto lat = static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX));
-                if (headline) {
-                    rs.live.record(lat);
-                    rs.done_ops.fetch_add(1);
-                    rs.completed(since(rs.start));
-                }
-                std::lock_guard<std::mutex> g(mutex);
-                local.push_back(bench::sample{at_ms, lat});
-            }
-            finish_one(!e);
-        });
-        if (err) {  // refused at once (closed writer, oversized event): stop this writer
-            rs.written.fetch_add(1);
-            rs.error(err);
-            {
-                std::lock_guard<std::mutex> g(mutex);
-                stopped = true;
-            }
-            finish_one(false);
-        }
-    };
-    auto t0 = bench_clock::now();
-    auto slots = [&] {
-        std::unique_lock<std::mutex> lock(mutex);
-        cv.wait(lock, [&] { return in_flight < o.window; });
-        ++in_flight;
-    };
-    if (rate_w == 0) {
-        for (uint64_t k = 0; k < o.window; ++k) {
-            auto i = take();
-            if (!i) {
-                break;
-            }
-            slots();
-            send(*i, bench_clock::now());
-        }
-    } else {
-        while (auto i = take()) {
-            auto intended = t0 + std::chrono::nanoseconds(
-                                     static_cast<int64_t>(static_cast<double>(*i) * 1e9 / rate_w));
-            std::this_thread::sleep_until(intended);
-            slots();
-            send(*i, intended);
-        }
-    }
-    {
-        std::unique_lock<std::mutex> lock(mutex);
-        cv.wait(lock, [&] { return in_flight == 0; });
-    }
-    if (auto err = (*writer)->close()) {
-        std::lock_guard<std::mutex> g(rs.mutex);
-        if (rs.first_error.empty()) {
-            rs.first_error = render_error(err);
-        }
-    }
-    std::lock_guard<std::mutex> g(rs.mutex);
-    std::lock_guard<std::mutex> g2(mutex);
-    rs.write_samples.insert(rs.write_samples.end(), local.begin(), local.end());
+    writer_loop loop(o, w, count, deadline, headline, rs, **writer);
+    loop.run();
 }
 
 // One reader. Catch-up (read mode): reads `expect` events from the head. End-to-end: follows the
@@ -495,17 +542,10 @@ void print_row(const char* what, double eps, double mbps, const bench::summary& 
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    auto o = parse(argc, argv);
-    configure_logging("error");
-    client::client_config cfg;
-    cfg.endpoint = o.endpoint;
-    auto f = client::client_factory::connect(cfg);
-    if (!f) {
-        std::fprintf(stderr, "pravaha-bench: %s\n", render_error(f.error()).c_str());
-        return 1;
-    }
-    auto& sm = (*f)->streams();
+// Connects, creates the scope and stream if needed, and the report directory. Returns the
+// durability contract the figures were measured under, or nothing (the error is printed).
+std::optional<std::string> prepare(client::client_factory& f, const options& o) {
+    auto& sm = f.streams();
     std::string contract = "standalone, ack after fsync";
     if (auto info = sm.cluster_status(); info && !info->members.empty()) {
         contract =
@@ -513,35 +553,41 @@ int main(int argc, char** argv) {
     }
     if (auto err = sm.create_scope(o.scope); err && code_of(err) != errc::scope_exists) {
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(err).c_str());
-        return 1;
+        return std::nullopt;
     }
     if (auto rec = sm.create_stream(o.scope, o.stream, o.segments);
         !rec && code_of(rec.error()) != errc::stream_exists) {
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(rec.error()).c_str());
-        return 1;
+        return std::nullopt;
     }
     if (!o.report.empty() && ::mkdir(o.report.c_str(), 0755) != 0 && errno != EEXIST) {
         std::fprintf(stderr, "pravaha-bench: cannot create %s\n", o.report.c_str());
-        return 1;
+        return std::nullopt;
     }
-    run_state rs;
+    return contract;
+}
+
+// Read mode: writes the events to read first (not measured), with one pipelined writer.
+bool preload(client::client_factory& f, const options& o, run_state& rs) {
+    auto p = o;
+    p.window = 10000;
+    p.warmup = 0;
+    p.rate = 0;
+    p.writers = 1;
+    std::fprintf(stderr, "preloading %llu events\n", static_cast<unsigned long long>(o.events));
+    rs.start = bench_clock::now();
+    run_writer(f, p, 0, o.events, std::nullopt, false, rs);
+    if (rs.failed.load() > 0) {
+        std::fprintf(stderr, "pravaha-bench: preload failed: %s\n", rs.first_error.c_str());
+        return false;
+    }
+    rs.write_samples.clear();
+    return true;
+}
+
+// Runs the writers and readers of the measured run, each on its own thread.
+void run_clients(client::client_factory& f, const options& o, run_state& rs) {
     uint64_t per_writer = o.events / o.writers;
-    if (o.mode == "read") {
-        // Preload (not measured): one pipelined writer.
-        auto preload = o;
-        preload.window = 10000;
-        preload.warmup = 0;
-        preload.rate = 0;
-        preload.writers = 1;
-        std::fprintf(stderr, "preloading %llu events\n", static_cast<unsigned long long>(o.events));
-        rs.start = bench_clock::now();
-        run_writer(**f, preload, 0, o.events, std::nullopt, false, rs);
-        if (rs.failed.load() > 0) {
-            std::fprintf(stderr, "pravaha-bench: preload failed: %s\n", rs.first_error.c_str());
-            return 1;
-        }
-        rs.write_samples.clear();
-    }
     rs.start = bench_clock::now();
     std::optional<bench_clock::time_point> deadline;
     if (o.duration_s > 0) {
@@ -554,7 +600,7 @@ int main(int argc, char** argv) {
             auto from =
                 o.mode == "read" ? client::start_position::head : client::start_position::tail;
             for (size_t r = 0; r < o.readers; ++r) {
-                threads.emplace_back([&, from] { run_reader(**f, o, o.events, from, rs); });
+                threads.emplace_back([&, from] { run_reader(f, o, o.events, from, rs); });
             }
         }
         std::vector<std::thread> writer_threads;
@@ -565,7 +611,7 @@ int main(int argc, char** argv) {
             }
             for (size_t w = 0; w < o.writers; ++w) {
                 writer_threads.emplace_back(
-                    [&, w] { run_writer(**f, o, w, per_writer, deadline, o.mode == "write", rs); });
+                    [&, w] { run_writer(f, o, w, per_writer, deadline, o.mode == "write", rs); });
             }
         }
         for (auto& t : writer_threads) {
@@ -577,6 +623,11 @@ int main(int argc, char** argv) {
         }
         progress.stop();
     }
+}
+
+// Prints the table (and writes the report and the JSON summary when asked). Returns the exit
+// code.
+int print_results(const options& o, const std::string& contract, run_state& rs) {
     auto elapsed = std::chrono::duration<double>(bench_clock::now() - rs.start).count();
     auto ws = bench::summarize(rs.write_samples);
     auto rsum = bench::summarize(rs.read_samples);
@@ -653,4 +704,26 @@ int main(int argc, char** argv) {
         std::fclose(j);
     }
     return rs.failed.load() == 0 && rs.first_error.empty() ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+    auto o = parse(argc, argv);
+    configure_logging("error");
+    client::client_config cfg;
+    cfg.endpoint = o.endpoint;
+    auto f = client::client_factory::connect(cfg);
+    if (!f) {
+        std::fprintf(stderr, "pravaha-bench: %s\n", render_error(f.error()).c_str());
+        return 1;
+    }
+    auto contract = prepare(**f, o);
+    if (!contract) {
+        return 1;
+    }
+    run_state rs;
+    if (o.mode == "read" && !preload(**f, o, rs)) {
+        return 1;
+    }
+    run_clients(**f, o, rs);
+    return print_results(o, *contract, rs);
 }

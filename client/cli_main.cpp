@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -324,10 +325,19 @@ int cmd_read(client::client_factory& f,
     return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// What the command line asks for, validated before connecting (so bad input fails fast and the
+// same with or without a running node).
+struct request {
     args a;
+    std::string cmd;
+    std::string sub;
+    std::string scope;
+    std::string name;
+    uint32_t segments = 1;
+};
+
+// Splits flags from positional arguments. Returns an exit code when done (help, usage error).
+std::optional<int> parse_args(int argc, char** argv, args& a) {
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         if (s.size() > 2 && s.rfind("--", 0) == 0) {
@@ -353,7 +363,7 @@ int main(int argc, char** argv) {
         {"write", {"--endpoint", "--key", "--key-delimiter"}},
         {"read", {"--endpoint", "--from", "--follow", "--max", "--timeout-ms", "--json"}},
     };
-    auto cmd = a.positional[0];
+    const auto& cmd = a.positional[0];
     auto k = known.find(cmd);
     if (k == known.end()) {
         return usage_error("unknown command '" + cmd + "'");
@@ -363,64 +373,139 @@ int main(int argc, char** argv) {
             return usage_error("unknown flag " + flag + " for " + cmd);
         }
     }
-    // Validate names before connecting, so bad input fails fast and the same with or without a
-    // running node.
-    auto sub = a.positional.size() > 1 ? a.positional[1] : "";
-    std::string scope, name;
-    if (cmd == "scope") {
+    return std::nullopt;
+}
+
+// Checks the subcommand and its names. Returns an exit code on bad input.
+std::optional<int> check_request(request& r) {
+    const auto& pos = r.a.positional;
+    r.cmd = pos[0];
+    r.sub = pos.size() > 1 ? pos[1] : "";
+    const auto& sub = r.sub;
+    if (r.cmd == "scope") {
         if (sub == "create" || sub == "delete") {
-            if (a.positional.size() != 3) {
+            if (pos.size() != 3) {
                 return usage_error("scope " + sub + " needs SCOPE");
             }
-            scope = a.positional[2];
-            if (auto err = validate_name("scope", scope)) {
+            r.scope = pos[2];
+            if (auto err = validate_name("scope", r.scope)) {
                 return fail(err);
             }
-        } else if (sub != "list" || a.positional.size() != 2) {
+        } else if (sub != "list" || pos.size() != 2) {
             return usage_error("scope needs create, list or delete");
         }
-    } else if (cmd == "cluster") {
-        if (sub != "status" || a.positional.size() != 2) {
+    } else if (r.cmd == "cluster") {
+        if (sub != "status" || pos.size() != 2) {
             return usage_error("cluster needs status");
         }
-    } else if (cmd == "stream") {
+    } else if (r.cmd == "stream") {
         if (sub == "list") {
-            if (a.positional.size() != 3) {
+            if (pos.size() != 3) {
                 return usage_error("stream list needs SCOPE");
             }
-            scope = a.positional[2];
-            if (auto err = validate_name("scope", scope)) {
+            r.scope = pos[2];
+            if (auto err = validate_name("scope", r.scope)) {
                 return fail(err);
             }
         } else if (sub == "create" || sub == "info" || sub == "seal" || sub == "delete") {
-            if (a.positional.size() != 3) {
+            if (pos.size() != 3) {
                 return usage_error("stream " + sub + " needs SCOPE/STREAM");
             }
-            if (auto err = split_stream_name(a.positional[2], scope, name)) {
+            if (auto err = split_stream_name(pos[2], r.scope, r.name)) {
                 return fail(err);
             }
         } else {
             return usage_error("stream needs create, list, info, seal or delete");
         }
     } else {
-        if (a.positional.size() != 2) {
-            return usage_error(cmd + " needs SCOPE/STREAM");
+        if (pos.size() != 2) {
+            return usage_error(r.cmd + " needs SCOPE/STREAM");
         }
-        if (auto err = split_stream_name(a.positional[1], scope, name)) {
+        if (auto err = split_stream_name(pos[1], r.scope, r.name)) {
             return fail(err);
         }
     }
-    auto segments = parse_number(a, "--segments", 1);
+    auto segments = parse_number(r.a, "--segments", 1);
     if (!segments || *segments == 0 || *segments > stream_segments_max) {
         return usage_error(fmt::format("--segments must be 1..{}", stream_segments_max));
     }
+    r.segments = static_cast<uint32_t>(*segments);
+    return std::nullopt;
+}
 
+int print_names(const caf::expected<std::vector<std::string>>& list) {
+    if (!list) {
+        return fail(list.error());
+    }
+    for (const auto& s : *list) {
+        std::printf("%s\n", s.c_str());
+    }
+    return 0;
+}
+
+int cmd_scope(client::stream_manager& sm, const request& r) {
+    if (r.sub == "create") {
+        if (auto err = sm.create_scope(r.scope)) {
+            return fail(err);
+        }
+        std::printf("scope %s created\n", r.scope.c_str());
+        return 0;
+    }
+    if (r.sub == "delete") {
+        if (auto err = sm.delete_scope(r.scope)) {
+            return fail(err);
+        }
+        std::printf("scope %s deleted\n", r.scope.c_str());
+        return 0;
+    }
+    return print_names(sm.list_scopes());
+}
+
+int cmd_stream(client::client_factory& f, const request& r) {
+    auto& sm = f.streams();
+    const auto& scope = r.scope;
+    const auto& name = r.name;
+    if (r.sub == "create") {
+        auto rec = sm.create_stream(scope, name, r.segments);
+        if (!rec) {
+            return fail(rec.error());
+        }
+        std::printf("stream %s/%s created with %zu segments\n", scope.c_str(), name.c_str(),
+                    rec->segments.size());
+    } else if (r.sub == "list") {
+        return print_names(sm.list_streams(scope));
+    } else if (r.sub == "info") {
+        return cmd_stream_info(f, scope, name, r.a.flags.count("--json") != 0);
+    } else if (r.sub == "seal") {
+        if (auto err = sm.seal_stream(scope, name)) {
+            return fail(err);
+        }
+        std::printf("stream %s/%s sealed\n", scope.c_str(), name.c_str());
+    } else {
+        if (auto err = sm.delete_stream(scope, name)) {
+            return fail(err);
+        }
+        std::printf("stream %s/%s deleted\n", scope.c_str(), name.c_str());
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    request r;
+    if (auto code = parse_args(argc, argv, r.a)) {
+        return *code;
+    }
+    if (auto code = check_request(r)) {
+        return *code;
+    }
     configure_logging("error");
     client::client_config cfg;
     if (const char* env = std::getenv("PRAVAHA_ENDPOINT"); env != nullptr && *env != 0) {
         cfg.endpoint = env;
     }
-    if (auto it = a.flags.find("--endpoint"); it != a.flags.end()) {
+    if (auto it = r.a.flags.find("--endpoint"); it != r.a.flags.end()) {
         cfg.endpoint = it->second;
     }
     cfg.retry_timeout = std::chrono::milliseconds(15000);
@@ -429,65 +514,17 @@ int main(int argc, char** argv) {
         return fail(factory.error());
     }
     auto& f = **factory;
-    auto& sm = f.streams();
-    if (cmd == "cluster") {
-        return cmd_cluster_status(sm, a.flags.count("--json") != 0);
+    if (r.cmd == "cluster") {
+        return cmd_cluster_status(f.streams(), r.a.flags.count("--json") != 0);
     }
-    if (cmd == "scope") {
-        if (sub == "create") {
-            if (auto err = sm.create_scope(scope)) {
-                return fail(err);
-            }
-            std::printf("scope %s created\n", scope.c_str());
-        } else if (sub == "delete") {
-            if (auto err = sm.delete_scope(scope)) {
-                return fail(err);
-            }
-            std::printf("scope %s deleted\n", scope.c_str());
-        } else {
-            auto list = sm.list_scopes();
-            if (!list) {
-                return fail(list.error());
-            }
-            for (const auto& s : *list) {
-                std::printf("%s\n", s.c_str());
-            }
-        }
-        return 0;
+    if (r.cmd == "scope") {
+        return cmd_scope(f.streams(), r);
     }
-    if (cmd == "stream") {
-        if (sub == "create") {
-            auto rec = sm.create_stream(scope, name, static_cast<uint32_t>(*segments));
-            if (!rec) {
-                return fail(rec.error());
-            }
-            std::printf("stream %s/%s created with %zu segments\n", scope.c_str(), name.c_str(),
-                        rec->segments.size());
-        } else if (sub == "list") {
-            auto list = sm.list_streams(scope);
-            if (!list) {
-                return fail(list.error());
-            }
-            for (const auto& s : *list) {
-                std::printf("%s\n", s.c_str());
-            }
-        } else if (sub == "info") {
-            return cmd_stream_info(f, scope, name, a.flags.count("--json") != 0);
-        } else if (sub == "seal") {
-            if (auto err = sm.seal_stream(scope, name)) {
-                return fail(err);
-            }
-            std::printf("stream %s/%s sealed\n", scope.c_str(), name.c_str());
-        } else {
-            if (auto err = sm.delete_stream(scope, name)) {
-                return fail(err);
-            }
-            std::printf("stream %s/%s deleted\n", scope.c_str(), name.c_str());
-        }
-        return 0;
+    if (r.cmd == "stream") {
+        return cmd_stream(f, r);
     }
-    if (cmd == "write") {
-        return cmd_write(f, scope, name, a);
+    if (r.cmd == "write") {
+        return cmd_write(f, r.scope, r.name, r.a);
     }
-    return cmd_read(f, scope, name, a);
+    return cmd_read(f, r.scope, r.name, r.a);
 }

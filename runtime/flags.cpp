@@ -3,6 +3,8 @@
 
 #include <caf/expected.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -69,127 +71,127 @@ caf::error parse_peers(const std::string& text, std::vector<peer_option>& out) {
     return {};
 }
 
-caf::error parse_node_flags(int argc, char** argv, node_options& opts, bool& help) {
-    help = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        auto value = [&](const char* name) -> caf::expected<std::string> {
-            if (i + 1 >= argc) {
-                return caf::make_error(errc::invalid_argument,
-                                       std::string(name) + " needs a value");
-            }
-            return std::string(argv[++i]);
-        };
-        if (arg == "--help" || arg == "-h") {
-            help = true;
-            return {};
-        } else if (arg == "--standalone") {
-            opts.standalone = true;
-        } else if (arg == "--node-id" || arg == "--containers") {
-            auto v = value(arg == "--node-id" ? "--node-id" : "--containers");
-            if (!v) {
-                return std::move(v.error());
-            }
-            if (v->empty() || v->size() > 4 ||
-                v->find_first_not_of("0123456789") != std::string::npos || std::stoul(*v) == 0 ||
-                std::stoul(*v) > 1000) {
-                return caf::make_error(errc::invalid_argument,
-                                       std::string(arg) + " must be 1..1000, got " + *v);
-            }
-            (arg == "--node-id" ? opts.node_id : opts.containers) =
-                static_cast<uint32_t>(std::stoul(*v));
-        } else if (arg == "--rpc-port") {
-            auto v = value("--rpc-port");
-            if (!v) {
-                return std::move(v.error());
-            }
-            if (*v == "off") {
-                opts.rpc_port.reset();
-            } else if (v->empty() || v->size() > 5 ||
-                       v->find_first_not_of("0123456789") != std::string::npos ||
-                       std::stoul(*v) > 65535) {
-                return caf::make_error(errc::invalid_argument,
-                                       "--rpc-port must be 0..65535 or off, got " + *v);
-            } else {
-                opts.rpc_port = static_cast<uint16_t>(std::stoul(*v));
-            }
-        } else if (arg == "--memory-limit") {
-            auto v = value("--memory-limit");
-            if (!v) {
-                return std::move(v.error());
-            }
-            if (v->empty() || v->size() > 7 ||
-                v->find_first_not_of("0123456789") != std::string::npos || std::stoul(*v) < 64 ||
-                std::stoul(*v) > 1048576) {
-                return caf::make_error(errc::invalid_argument,
-                                       "--memory-limit must be 64..1048576 (MiB), got " + *v);
-            }
-            opts.memory_limit_mb = std::stoul(*v);
-        } else if (arg == "--peers") {
-            auto v = value("--peers");
-            if (!v) {
-                return std::move(v.error());
-            }
-            if (auto err = parse_peers(*v, opts.peers)) {
-                return err;
-            }
-        } else if (arg == "--data-dir") {
-            auto v = value("--data-dir");
-            if (!v) {
-                return std::move(v.error());
-            }
-            opts.data_dir = *v;
-        } else if (arg == "--bind") {
-            auto v = value("--bind");
-            if (!v) {
-                return std::move(v.error());
-            }
-            opts.bind = *v;
-        } else if (arg == "--log-level") {
-            auto v = value("--log-level");
-            if (!v) {
-                return std::move(v.error());
-            }
-            opts.log_level = *v;
-        } else if (arg == "--port") {
-            auto v = value("--port");
-            if (!v) {
-                return std::move(v.error());
-            }
-            if (v->empty() || v->size() > 5 ||
-                v->find_first_not_of("0123456789") != std::string::npos || std::stoul(*v) > 65535) {
-                return caf::make_error(errc::invalid_argument,
-                                       "--port must be 0..65535, got " + *v);
-            }
-            opts.port = static_cast<uint16_t>(std::stoul(*v));
-        } else {
-            return caf::make_error(errc::invalid_argument, "unknown flag " + std::string(arg));
-        }
+namespace {
+
+// `text` as a decimal number in [lo, hi]. Errors: invalid_argument naming `flag`.
+caf::expected<uint64_t> parse_uint(std::string_view flag,
+                                   const std::string& text,
+                                   uint64_t lo,
+                                   uint64_t hi,
+                                   const std::string& range_text) {
+    if (text.empty() || text.size() > 10 ||
+        text.find_first_not_of("0123456789") != std::string::npos || std::stoull(text) < lo ||
+        std::stoull(text) > hi) {
+        return caf::make_error(errc::invalid_argument,
+                               std::string(flag) + " must be " + range_text + ", got " + text);
     }
+    return std::stoull(text);
+}
+
+// The flags that take a value (apply_flag knows each).
+constexpr std::string_view valued_flags[] = {"--node-id",      "--containers", "--rpc-port",
+                                             "--memory-limit", "--peers",      "--data-dir",
+                                             "--bind",         "--log-level",  "--port"};
+
+// Applies one flag that takes a value.
+caf::error apply_flag(std::string_view flag, const std::string& v, node_options& opts) {
+    if (flag == "--node-id" || flag == "--containers") {
+        auto n = parse_uint(flag, v, 1, 1000, "1..1000");
+        if (!n) {
+            return std::move(n.error());
+        }
+        (flag == "--node-id" ? opts.node_id : opts.containers) = static_cast<uint32_t>(*n);
+    } else if (flag == "--rpc-port") {
+        if (v == "off") {
+            opts.rpc_port.reset();
+            return {};
+        }
+        auto n = parse_uint(flag, v, 0, 65535, "0..65535 or off");
+        if (!n) {
+            return std::move(n.error());
+        }
+        opts.rpc_port = static_cast<uint16_t>(*n);
+    } else if (flag == "--memory-limit") {
+        auto n = parse_uint(flag, v, 64, 1048576, "64..1048576 (MiB)");
+        if (!n) {
+            return std::move(n.error());
+        }
+        opts.memory_limit_mb = *n;
+    } else if (flag == "--peers") {
+        return parse_peers(v, opts.peers);
+    } else if (flag == "--data-dir") {
+        opts.data_dir = v;
+    } else if (flag == "--bind") {
+        opts.bind = v;
+    } else if (flag == "--log-level") {
+        opts.log_level = v;
+    } else if (flag == "--port") {
+        auto n = parse_uint(flag, v, 0, 65535, "0..65535");
+        if (!n) {
+            return std::move(n.error());
+        }
+        opts.port = static_cast<uint16_t>(*n);
+    } else {
+        return caf::make_error(errc::invalid_argument, "unknown flag " + std::string(flag));
+    }
+    return {};
+}
+
+// Standalone, or one member of a cluster that lists it exactly once among at least 3.
+caf::error check_mode(const node_options& opts) {
     if (opts.standalone && (opts.node_id != 0 || !opts.peers.empty())) {
         return caf::make_error(errc::invalid_argument,
                                "--standalone cannot be combined with --node-id or --peers");
     }
-    if (!opts.standalone) {
-        if (opts.node_id == 0 || opts.peers.empty()) {
-            return caf::make_error(errc::invalid_argument,
-                                   "give --standalone, or --node-id and --peers for a cluster");
-        }
-        if (opts.peers.size() < 3) {
-            return caf::make_error(errc::invalid_argument,
-                                   "a cluster needs at least 3 members in --peers");
-        }
-        size_t self = 0;
-        for (const auto& p : opts.peers) {
-            self += p.id == opts.node_id ? 1 : 0;
-        }
-        if (self != 1) {
-            return caf::make_error(
-                errc::invalid_argument,
-                "--peers must list --node-id " + std::to_string(opts.node_id) + " exactly once");
-        }
+    if (opts.standalone) {
+        return {};
+    }
+    if (opts.node_id == 0 || opts.peers.empty()) {
+        return caf::make_error(errc::invalid_argument,
+                               "give --standalone, or --node-id and --peers for a cluster");
+    }
+    if (opts.peers.size() < 3) {
+        return caf::make_error(errc::invalid_argument,
+                               "a cluster needs at least 3 members in --peers");
+    }
+    size_t self = 0;
+    for (const auto& p : opts.peers) {
+        self += p.id == opts.node_id ? 1 : 0;
+    }
+    if (self != 1) {
+        return caf::make_error(
+            errc::invalid_argument,
+            "--peers must list --node-id " + std::to_string(opts.node_id) + " exactly once");
     }
     return {};
+}
+
+}  // namespace
+
+caf::error parse_node_flags(int argc, char** argv, node_options& opts, bool& help) {
+    help = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            help = true;
+            return {};
+        }
+        if (arg == "--standalone") {
+            opts.standalone = true;
+            continue;
+        }
+        if (std::find(std::begin(valued_flags), std::end(valued_flags), arg) ==
+            std::end(valued_flags)) {
+            return caf::make_error(errc::invalid_argument, "unknown flag " + std::string(arg));
+        }
+        if (i + 1 >= argc) {
+            return caf::make_error(errc::invalid_argument, std::string(arg) + " needs a value");
+        }
+        if (auto err = apply_flag(arg, argv[++i], opts)) {
+            return err;
+        }
+    }
+    return check_mode(opts);
 }
 
 }  // namespace pravaha::runtime

@@ -53,13 +53,16 @@ int64_t wall_clock_ms() {
 
 }  // namespace
 
-int run_node(const node_options& opts) {
+namespace {
+
+// Creates the data directory and opens the store. Logs and returns null on failure.
+std::unique_ptr<storage::log_store> open_store(const node_options& opts) {
     auto log = module_log("runtime");
     std::error_code ec;
     std::filesystem::create_directories(opts.data_dir, ec);
     if (ec) {
         log->error("cannot create data directory dir={} error={}", opts.data_dir, ec.message());
-        return 1;
+        return nullptr;
     }
     storage::rocksdb_options ropts;
     ropts.dir = opts.data_dir + "/db";
@@ -68,131 +71,164 @@ int run_node(const node_options& opts) {
     auto store = storage::open_rocksdb(ropts);
     if (!store) {
         log->error("cannot open store dir={} error={}", opts.data_dir, render_error(store.error()));
+        return nullptr;
+    }
+    return std::move(*store);
+}
+
+// The node's core actors: standalone, or one member of a cluster.
+caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
+                                              const node_options& opts,
+                                              storage::log_store* store) {
+    if (opts.standalone) {
+        actors::node_config ncfg;
+        ncfg.store = store;
+        ncfg.wall_clock_ms = wall_clock_ms;
+        ncfg.memory_bytes = opts.memory_limit_mb << 20;
+        return actors::spawn_node(sys, ncfg);
+    }
+    actors::cluster_config ccfg;
+    ccfg.store = store;
+    ccfg.node_id = opts.node_id;
+    for (const auto& p : opts.peers) {
+        ccfg.members.push_back(raft::cluster_member{p.id, p.host, p.port});
+    }
+    ccfg.container_count = opts.containers;
+    ccfg.memory_bytes = opts.memory_limit_mb << 20;
+    ccfg.wall_clock_ms = wall_clock_ms;
+    ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
+    return actors::spawn_cluster_node(sys, ccfg);
+}
+
+void stop_core(const actors::node_actors& node) {
+    caf::anon_send_exit(node.endpoint, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(node.controller, caf::exit_reason::user_shutdown);
+    for (const auto& c : node.containers) {
+        caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+    }
+}
+
+void log_started(const node_options& opts, uint16_t port, const std::string& rpc_text) {
+    auto log = module_log("runtime");
+    if (opts.standalone) {
+        log->info("node started mode=standalone endpoint={}:{} rpc={} data_dir={}", opts.bind, port,
+                  rpc_text, opts.data_dir);
+    } else {
+        log->info(
+            "node started mode=cluster node_id={} members={} containers={} "
+            "endpoint={}:{} rpc={} data_dir={}",
+            opts.node_id, opts.peers.size(), opts.containers, opts.bind, port, rpc_text,
+            opts.data_dir);
+    }
+}
+
+// Fail-stop: if a container or the controller dies (storage error), returns 1 so that a
+// restart recovers from disk instead of serving from broken state; on SIGINT or SIGTERM, 0.
+// `self` monitors the core actors.
+int wait_for_stop(caf::actor_system& sys, caf::scoped_actor& self) {
+    auto log = module_log("runtime");
+    int exit_code = 0;
+    bool running = true;
+    while (running) {
+        self->receive(
+            [&](caf::down_msg& dm) {
+                log->error("fatal: a core actor stopped reason={}", sys.render(dm.reason));
+                exit_code = 1;
+                running = false;
+            },
+            caf::after(std::chrono::milliseconds(100)) >>
+                [&] {
+                    if (int sig = stop_signal.load(); sig != 0) {
+                        log->info("node stopping signal={}", strsignal(sig));
+                        running = false;
+                    }
+                });
+    }
+    return exit_code;
+}
+
+// Waits until the core actors are gone (one already is after a fatal stop), at most the
+// shutdown timeout per actor.
+void await_core_down(caf::scoped_actor& self,
+                     const actors::node_actors& node,
+                     const node_options& opts,
+                     int exit_code) {
+    size_t down = exit_code == 0 ? 0 : 1;
+    while (down < node.containers.size() + 1) {
+        bool timed_out = false;
+        self->receive([&](caf::down_msg&) { ++down; },
+                      caf::after(opts.shutdown_timeout) >> [&] { timed_out = true; });
+        if (timed_out) {
+            break;
+        }
+    }
+}
+
+}  // namespace
+
+int run_node(const node_options& opts) {
+    auto log = module_log("runtime");
+    auto store = open_store(opts);
+    if (!store) {
         return 1;
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    int exit_code = 0;
-    {
-        auto cfg = transport::make_config({});
-        caf::actor_system sys{*cfg};
-        caf::expected<actors::node_actors> node{caf::error{}};
-        if (opts.standalone) {
-            actors::node_config ncfg;
-            ncfg.store = store->get();
-            ncfg.wall_clock_ms = wall_clock_ms;
-            ncfg.memory_bytes = opts.memory_limit_mb << 20;
-            node = actors::spawn_node(sys, ncfg);
-        } else {
-            actors::cluster_config ccfg;
-            ccfg.store = store->get();
-            ccfg.node_id = opts.node_id;
-            for (const auto& p : opts.peers) {
-                ccfg.members.push_back(raft::cluster_member{p.id, p.host, p.port});
-            }
-            ccfg.container_count = opts.containers;
-            ccfg.memory_bytes = opts.memory_limit_mb << 20;
-            ccfg.wall_clock_ms = wall_clock_ms;
-            ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
-            node = actors::spawn_cluster_node(sys, ccfg);
-        }
-        if (!node) {
-            log->error("node start failed error={}", render_error(node.error()));
-            return 1;
-        }
-        auto endpoint = node->endpoint;
-        auto containers = node->containers;
-        auto controller = &node->controller;
-        auto stop_core = [&] {
-            caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
-            caf::anon_send_exit(*controller, caf::exit_reason::user_shutdown);
-            for (const auto& c : containers) {
-                caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-            }
-        };
-        auto port = transport::publish_node(sys, endpoint, opts.port, opts.bind);
-        if (!port) {
-            log->error("{}", render_error(port.error()));
-            stop_core();
-            return 1;
-        }
-        std::unique_ptr<gateway> rpc;
-        std::string rpc_text = "off";
-        if (opts.rpc_port) {
-            gateway_config gcfg;
-            gcfg.bind = opts.bind;
-            gcfg.port = *opts.rpc_port;
-            gcfg.node_port = *port;
-            auto gw = gateway::start(sys, endpoint, gcfg);
-            if (!gw) {
-                log->error("{}", render_error(gw.error()));
-                stop_core();
-                return 1;
-            }
-            rpc = std::move(*gw);
-            rpc_text = opts.bind + ":" + std::to_string(rpc->port());
-        }
-        if (opts.standalone) {
-            log->info("node started mode=standalone endpoint={}:{} rpc={} data_dir={}", opts.bind,
-                      *port, rpc_text, opts.data_dir);
-        } else {
-            log->info(
-                "node started mode=cluster node_id={} members={} containers={} "
-                "endpoint={}:{} rpc={} data_dir={}",
-                opts.node_id, opts.peers.size(), opts.containers, opts.bind, *port, rpc_text,
-                opts.data_dir);
-        }
-        // Fail-stop: if a container or the controller dies (storage error), exit non-zero so
-        // that a restart recovers from disk instead of serving from broken state.
-        caf::scoped_actor self{sys};
-        for (const auto& c : containers) {
-            self->monitor(c);
-        }
-        self->monitor(*controller);
-        bool running = true;
-        while (running) {
-            self->receive(
-                [&](caf::down_msg& dm) {
-                    log->error("fatal: a core actor stopped reason={}", sys.render(dm.reason));
-                    exit_code = 1;
-                    running = false;
-                },
-                caf::after(std::chrono::milliseconds(100)) >>
-                    [&] {
-                        if (int sig = stop_signal.load(); sig != 0) {
-                            log->info("node stopping signal={}", strsignal(sig));
-                            running = false;
-                        }
-                    });
-        }
-        // Stop top-down: no new connections, then the endpoint, the controller, the container,
-        // and wait until the core actors are gone so that nothing touches the store any more.
-        start_shutdown_watchdog(opts.shutdown_timeout);
-        if (rpc) {
-            rpc->stop();  // no new RPC calls; open ones end with their connections
-        }
-        sys.middleman().unpublish(endpoint, *port);
-        stop_core();
-        size_t down = exit_code == 0 ? 0 : 1;  // a fatal stop already reported one
-        while (down < containers.size() + 1) {
-            bool timed_out = false;
-            self->receive([&](caf::down_msg&) { ++down; },
-                          caf::after(opts.shutdown_timeout) >> [&] { timed_out = true; });
-            if (timed_out) {
-                break;
-            }
-        }
-        // Close the store while the actor system still runs, then leave without its
-        // destructor: CAF 0.17.6's ~actor_system can wait forever for a detached actor's thread
-        // (seen in about 1 of 25 stops under ASan, main thread in await_detached_threads).
-        // Nothing is lost by skipping it: every acknowledged append was fsynced, the store is
-        // closed, and the core actors have stopped.
-        store->reset();
-        log->info("node stopped exit_code={}", exit_code);
-        spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
-        std::fflush(nullptr);
-        std::_Exit(exit_code);
+    auto cfg = transport::make_config({});
+    caf::actor_system sys{*cfg};
+    auto node = spawn_core(sys, opts, store.get());
+    if (!node) {
+        log->error("node start failed error={}", render_error(node.error()));
+        return 1;
     }
+    auto port = transport::publish_node(sys, node->endpoint, opts.port, opts.bind);
+    if (!port) {
+        log->error("{}", render_error(port.error()));
+        stop_core(*node);
+        return 1;
+    }
+    std::unique_ptr<gateway> rpc;
+    std::string rpc_text = "off";
+    if (opts.rpc_port) {
+        gateway_config gcfg;
+        gcfg.bind = opts.bind;
+        gcfg.port = *opts.rpc_port;
+        gcfg.node_port = *port;
+        auto gw = gateway::start(sys, node->endpoint, gcfg);
+        if (!gw) {
+            log->error("{}", render_error(gw.error()));
+            stop_core(*node);
+            return 1;
+        }
+        rpc = std::move(*gw);
+        rpc_text = opts.bind + ":" + std::to_string(rpc->port());
+    }
+    log_started(opts, *port, rpc_text);
+    caf::scoped_actor self{sys};
+    for (const auto& c : node->containers) {
+        self->monitor(c);
+    }
+    self->monitor(node->controller);
+    int exit_code = wait_for_stop(sys, self);
+    // Stop top-down: no new connections, then the endpoint, the controller, the container,
+    // and wait until the core actors are gone so that nothing touches the store any more.
+    start_shutdown_watchdog(opts.shutdown_timeout);
+    if (rpc) {
+        rpc->stop();  // no new RPC calls; open ones end with their connections
+    }
+    sys.middleman().unpublish(node->endpoint, *port);
+    stop_core(*node);
+    await_core_down(self, *node, opts, exit_code);
+    // Close the store while the actor system still runs, then leave without its destructor:
+    // CAF 0.17.6's ~actor_system can wait forever for a detached actor's thread (seen in about
+    // 1 of 25 stops under ASan, main thread in await_detached_threads). Nothing is lost by
+    // skipping it: every acknowledged append was fsynced, the store is closed, and the core
+    // actors have stopped.
+    store.reset();
+    log->info("node stopped exit_code={}", exit_code);
+    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+    std::fflush(nullptr);
+    std::_Exit(exit_code);
 }
 
 }  // namespace pravaha::runtime

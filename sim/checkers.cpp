@@ -7,12 +7,19 @@
 namespace pravaha::sim {
 
 finding check_read(const history& h, offset_map& offsets, reader_view& view, const read_rec& r) {
-    auto parsed = parse_payload(r.payload);
+    return check_read_event(h, offsets, view, r, parse_payload(r.payload), payload_hash(r.payload));
+}
+
+finding check_read_event(const history& h,
+                         offset_map& offsets,
+                         reader_view& view,
+                         const read_rec& r,
+                         const std::optional<event_id>& parsed,
+                         uint64_t hash) {
     if (!parsed) {
         return fmt::format("client {} read an event that no writer wrote at segment {} offset {}",
                            r.reader, r.segment_id, r.offset);
     }
-    auto hash = payload_hash(r.payload);
     auto index = h.find({parsed->writer, parsed->seq});
     if (!index || h.op(*index).hash != hash) {
         return fmt::format(

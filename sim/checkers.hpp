@@ -53,6 +53,13 @@ struct read_rec {
 
 /// Checks one read and records it in `view` and `offsets`.
 finding check_read(const history& h, offset_map& offsets, reader_view& view, const read_rec& r);
+/// The same for a payload already parsed (`parsed` is none for foreign bytes) and hashed.
+finding check_read_event(const history& h,
+                         offset_map& offsets,
+                         reader_view& view,
+                         const read_rec& r,
+                         const std::optional<event_id>& parsed,
+                         uint64_t hash);
 
 /// A reader of `stream` was told at `asked_at` that it has read everything there is: every event
 /// acknowledged before then must be in `view.observed`.

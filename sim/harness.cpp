@@ -14,6 +14,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_response_promise.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -169,6 +170,49 @@ void close_companion(const caf::actor& handle, caf::exit_reason reason) {
     auto* comp = static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(handle));
     comp->on_enqueue(nullptr);
     comp->cleanup(caf::make_error(reason), nullptr);
+}
+
+void ask_cluster_status(caf::actor_system& sys,
+                        node_set& nodes,
+                        std::function<void(const std::string&)> done) {
+    auto text = std::make_shared<std::string>();
+    auto remaining = std::make_shared<size_t>(nodes.size());
+    auto finish = [done, text, remaining] {
+        if (--*remaining == 0) {
+            done(*text);
+        }
+    };
+    for (auto& n : nodes.all()) {
+        if (!n.up) {
+            *text += fmt::format(" node {} down;", n.id + 1);
+            finish();
+            continue;
+        }
+        sys.spawn(
+            [finish, text, id = n.id](caf::event_based_actor* self, node_api node) {
+                self->request(node, std::chrono::seconds(2), cluster_info_atom::value)
+                    .then(
+                        [=](const raft::cluster_info& info) {
+                            *text += fmt::format(" node {}:", id + 1);
+                            for (const auto& g : info.groups) {
+                                *text += fmt::format(" g{} {} t{} l{} c{} a{} last{}{}", g.group,
+                                                     to_string(g.role), g.term, g.leader, g.commit,
+                                                     g.applied, g.last_index,
+                                                     g.recovering ? " recovering" : "");
+                            }
+                            *text += ";";
+                            finish();
+                            self->quit();
+                        },
+                        [=](caf::error& err) {
+                            *text += fmt::format(" node {}: {};", id + 1, render_error(err));
+                            finish();
+                            self->quit();
+                        });
+                return caf::behavior{[](tick_atom) {}};
+            },
+            n.actors.endpoint);
+    }
 }
 
 caf::actor spawn_watcher(caf::actor_system& sys, node_set& nodes) {

@@ -40,6 +40,12 @@ void close_companion(const caf::actor& handle, caf::exit_reason reason);
 
 /// Watches core actors: one that stops takes its node down (`node_set::on_core_down`).
 caf::actor spawn_watcher(caf::actor_system& sys, node_set& nodes);
+
+/// Asks every node that is up for its cluster status (leaders, terms, lag) and calls `done` with
+/// one line of text once all answered (for a liveness message).
+void ask_cluster_status(caf::actor_system& sys,
+                        node_set& nodes,
+                        std::function<void(const std::string&)> done);
 /// A client's (or node's, `origin`) way to open connections: CAF's middleman `connect`.
 caf::actor spawn_connector(caf::actor_system& sys, network& net, uint32_t origin);
 /// Creates the scopes and streams of the run on `node` and reports their layout to `done`.

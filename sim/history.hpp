@@ -47,6 +47,9 @@ public:
     /// The writes of `stream` in the order they were acknowledged.
     const std::vector<size_t>& acked(uint32_t stream) const;
     double seconds(int64_t t) const { return static_cast<double>(t - epoch_) / 1e9; }
+    int64_t epoch() const { return epoch_; }
+    /// Every stream's acknowledged writes, in order (the index of the vector is the stream).
+    const std::vector<std::vector<size_t>>& acked_by_stream() const { return acked_by_stream_; }
 
 private:
     int64_t epoch_ = 0;

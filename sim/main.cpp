@@ -2,6 +2,8 @@
 
 #include "schema/logging.hpp"
 #include "sim/batch.hpp"
+#include "sim/history_dump.hpp"
+#include "sim/mutant_rules.hpp"
 #include "sim/world.hpp"
 
 #include <fmt/format.h>
@@ -35,6 +37,8 @@ commands:
   mutants      [--seeds-per-mutant K] [--trials T] [--jobs J] [--only NAME]
                               each planted bug must be caught within its budget of seeds
                               (or K), from T start seeds
+  check-history FILE          runs the checkers again over a history written by
+                              --dump-history (exit 0 pass, 129 correctness, 2 bad file)
 
 options of every command:
   --profile P        default | quiet | net | crash | disk | swarm | cluster | raft | raft5 |
@@ -45,7 +49,8 @@ options of every command:
   --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
                      client_crash, slow_disk, wipe (mean sim-ms between faults, 0 = off;
                      wipe only within the fault budget), sync_error (per mille of syncs),
-                     zombie (per mille of client crashes that only stall; default 333)
+                     zombie (per mille of client crashes that only stall; default 333),
+                     replay (Raft world: mean sim-ms between replays of old messages)
   --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)
@@ -53,6 +58,8 @@ options of every command:
   --max-steps N      step limit (default 20000000)
   --wall-timeout MS  wall-clock limit per run (default 60000)
   --log-level L      node logging: off, error, warn, info, debug (default off)
+  --dump-history F   run, replay (node-world profiles): write the run's history and every
+                     checker input to F, for check-history
 
 exit codes: 0 pass, 2 usage, 127 crash, 128 liveness, 129 correctness, 130 invalid,
 131 wall timeout; fuzz, determinism and mutants exit 1 when anything failed.
@@ -69,102 +76,9 @@ struct options {
     uint64_t seeds_per_mutant = 0;  // 0: each mutant's own budget (mutant_budget)
     unsigned trials = 3;
     std::string faults_text;
-    std::string only_mutant;  // mutants --only NAME
+    std::string only_mutant;   // mutants --only NAME
+    std::string history_file;  // check-history FILE
 };
-
-const std::map<std::string, mutants::mutant>& mutant_names() {
-    static const std::map<std::string, mutants::mutant> names{
-        {"ack_before_fsync", mutants::mutant::ack_before_fsync},
-        {"no_idempotent_dedup", mutants::mutant::no_idempotent_dedup},
-        {"sync_error_ignored", mutants::mutant::sync_error_ignored},
-        {"ack_before_log_commit", mutants::mutant::ack_before_log_commit},
-        {"no_writer_fencing", mutants::mutant::no_writer_fencing},
-        {"ack_before_quorum", mutants::mutant::ack_before_quorum},
-        {"vote_not_persisted", mutants::mutant::vote_not_persisted},
-        {"stale_term_ack", mutants::mutant::stale_term_ack},
-        {"truncate_committed", mutants::mutant::truncate_committed},
-        {"raft_fig8", mutants::mutant::raft_fig8},
-        {"stale_leader_read", mutants::mutant::stale_leader_read},
-        {"sealed_session_refused", mutants::mutant::sealed_session_refused},
-        {"client_number_reused", mutants::mutant::client_number_reused},
-        {"position_without_header", mutants::mutant::position_without_header},
-    };
-    return names;
-}
-
-// How many seeds each planted bug may take to be caught with the oracles on (simulation-spec.md
-// 7.13 "K"); three times as many for the end-of-run checks alone. A zombie writer needs a
-// client crash that stalls instead of dying, hence the larger budget of no_writer_fencing.
-uint64_t mutant_budget(mutants::mutant m, bool oracles) {
-    uint64_t k = 20;
-    switch (m) {
-        case mutants::mutant::stale_leader_read:
-            // The Raft world's reads catch it at once (median 1); the cluster profile skips it
-            // (see cmd_mutants).
-            k = 20;
-            break;
-        case mutants::mutant::no_idempotent_dedup:
-        case mutants::mutant::sync_error_ignored:
-            k = 50;
-            break;
-        case mutants::mutant::sealed_session_refused:
-            // Needs a writer whose unanswered writes meet a seal after its restart (a resending
-            // writer crashes just before the seal in the third of the seeds that seal).
-            k = 200;
-            break;
-        case mutants::mutant::no_writer_fencing:
-            k = 300;
-            break;
-        case mutants::mutant::raft_fig8:
-            // About 1 seed in 20 reaches a Figure 8 sequence (27 trials measured: median 10,
-            // up to 69 seeds): 60 escaped in about 1 CI run of 8 (3 trials), 200 in far fewer
-            // than 1 in 1,000.
-            k = 200;
-            break;
-        default:
-            break;
-    }
-    return oracles ? k : 3 * k;
-}
-
-// Whether a run's verdict means the planted bug was caught: a checker found wrong data, or, for
-// a bug whose effect is that something never finishes, the liveness check fired. A crash, the
-// harness failing (invalid) or the wall-clock limit say nothing about the bug, with one
-// exception below.
-bool catches(mutants::mutant m, verdict v, const std::string& message) {
-    switch (v) {
-        case verdict::correctness:
-            return true;
-        case verdict::liveness:
-            // A reader reopened at a position without the event header skips or rereads, and
-            // the skipped events show as missing from a follower (it never catches up).
-            return m == mutants::mutant::position_without_header;
-        case verdict::crash:
-            // Without the oracles, a replica whose committed entries were truncated often finds
-            // at its restart that its durable applied index lies beyond its log (the ready
-            // runner's open refuses it as corrupt) before any end-of-run check sees the
-            // divergence. Only that crash counts, not any other (an assertion reports its own
-            // text, sim/batch.cpp).
-            return m == mutants::mutant::truncate_committed &&
-                   message.find("outside the log") != std::string::npos;
-        default:
-            return false;
-    }
-}
-
-// Verdicts that mean the harness, not the system, failed: a mutants run that meets one is void.
-bool harness_failure(verdict v) {
-    return v == verdict::invalid || v == verdict::wall_timeout;
-}
-
-std::string mutant_name(mutants::mutant m) {
-    for (const auto& [name, v] : mutant_names()) {
-        if (v == m) {
-            return name;
-        }
-    }
-    return "none";
-}
 
 [[noreturn]] void usage_error(const std::string& msg) {
     std::fprintf(stderr, "pravaha-sim: %s\n(run `pravaha-sim --help` for usage)\n", msg.c_str());
@@ -187,7 +101,7 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 void parse_faults(options& o, const std::string& text) {
     static const std::vector<std::string> known{"crash", "pause",        "reset",      "partition",
                                                 "clog",  "client_crash", "sync_error", "slow_disk",
-                                                "wipe",  "zombie"};
+                                                "wipe",  "zombie",       "replay"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);
@@ -217,10 +131,17 @@ options parse(int argc, char** argv) {
         std::exit(argc < 2 ? 2 : 0);
     }
     o.command = argv[1];
-    static const std::vector<std::string> commands{"run", "replay", "fuzz", "determinism",
-                                                   "mutants"};
+    static const std::vector<std::string> commands{"run",         "replay",  "fuzz",
+                                                   "determinism", "mutants", "check-history"};
     if (std::find(commands.begin(), commands.end(), o.command) == commands.end()) {
         usage_error("unknown command '" + o.command + "'");
+    }
+    if (o.command == "check-history") {
+        if (argc != 3) {
+            usage_error("check-history needs FILE");
+        }
+        o.history_file = argv[2];
+        return o;
     }
     for (int i = 2; i < argc; ++i) {
         std::string flag = argv[i];
@@ -282,6 +203,8 @@ options parse(int argc, char** argv) {
             o.only_mutant = v;
         } else if (flag == "--trials") {
             o.trials = static_cast<unsigned>(std::clamp<uint64_t>(parse_u64(flag, v), 1, 100));
+        } else if (flag == "--dump-history") {
+            o.run.dump_history = v;
         } else if (flag == "--log-level") {
             o.run.log_level = v;
         } else {
@@ -295,20 +218,6 @@ options parse(int argc, char** argv) {
         usage_error("fuzz needs --seeds N or --time SECONDS");
     }
     return o;
-}
-
-bool is_raft_mutant(mutants::mutant m) {
-    switch (m) {
-        case mutants::mutant::ack_before_quorum:
-        case mutants::mutant::vote_not_persisted:
-        case mutants::mutant::stale_term_ack:
-        case mutants::mutant::truncate_committed:
-        case mutants::mutant::raft_fig8:
-        case mutants::mutant::stale_leader_read:
-            return true;
-        default:
-            return false;
-    }
 }
 
 // Raft's planted bugs live in the Raft group, which the Raft world and the cluster run; a stale
@@ -586,6 +495,9 @@ int main(int argc, char** argv) {
     }
     if (o.command == "fuzz") {
         return cmd_fuzz(o);
+    }
+    if (o.command == "check-history") {
+        return check_history_command(o.history_file);
     }
     if (o.command == "determinism") {
         return cmd_determinism(o);

@@ -173,6 +173,15 @@ void workload::on_sessions(uint32_t client, uint32_t inc, int64_t opened_at, int
         return;
     }
     env_.kern.count("writer reopenings checked");
+    if (journaling_) {
+        journal_entry j;
+        j.type = journal_entry::kind::reopen;
+        j.client = client;
+        j.at = opened_at;
+        j.last = last;
+        j.next_seq = c.next_seq;
+        journal_.push_back(j);
+    }
     if (auto bad = check_reopen(history_, client, opened_at, last, c.next_seq)) {
         env_.kern.fail(verdict::correctness, *bad);
     }
@@ -217,6 +226,12 @@ void workload::crash_client(client_t& c, prng* zombie) {
         // A restarted reader reads from the head again; one that resumes keeps what it saw, so
         // that a repeated or skipped event shows.
         c.view = reader_view{};
+        if (journaling_) {
+            journal_entry j;
+            j.type = journal_entry::kind::view_reset;
+            j.client = c.id;
+            journal_.push_back(j);
+        }
     }
     env_.kern.count("client crashes");
     env_.kern.note(fmt::format("client {} crashed", c.id));
@@ -388,6 +403,14 @@ bool workload::on_read(uint32_t client,
     // that answers from a state lagging what the group committed (seed 0xdf1c6a2c: a paused
     // leader, long replaced, answered an audit's catch-up read) at that read.
     if ((end || (wait_ms == 0 && evs.empty())) && env_.cfg.oracles) {
+        if (journaling_) {
+            journal_entry j;
+            j.type = journal_entry::kind::caught_up;
+            j.client = c.id;
+            j.stream = c.stream;
+            j.at = asked_at;
+            journal_.push_back(j);
+        }
         if (auto bad = check_caught_up(history_, c.view, c.id, c.stream, asked_at)) {
             kern.fail(verdict::correctness, *bad);
             return false;
@@ -412,6 +435,17 @@ void workload::observe(client_t& c, const client::event& ev) {
     r.segment_id = static_cast<int64_t>(ev.segment.value);
     r.offset = ev.offset;
     r.payload = ev.payload;
+    if (journaling_) {
+        journal_entry j;
+        j.type = journal_entry::kind::read;
+        j.client = r.reader;
+        j.segment = r.segment;
+        j.segment_id = r.segment_id;
+        j.offset = r.offset;
+        j.event = parse_payload(r.payload);
+        j.hash = payload_hash(r.payload);
+        journal_.push_back(j);
+    }
     if (auto bad = check_read(history_, offsets_, c.view, r)) {
         env_.kern.fail(verdict::correctness, *bad);
         return;
@@ -536,6 +570,18 @@ std::map<writer_seq, uint32_t> workload::audited_counts() const {
         }
     }
     return stored;
+}
+
+recorded_run workload::recorded(const std::string& header, bool audited) const {
+    recorded_run rec;
+    rec.header = header;
+    rec.writes = history_;
+    rec.journal = journal_;
+    rec.audited = audited;
+    if (audited) {
+        rec.stored = audited_counts();
+    }
+    return rec;
 }
 
 }  // namespace pravaha::sim

@@ -9,6 +9,7 @@
 #include "sim/checkers.hpp"
 #include "sim/env.hpp"
 #include "sim/history.hpp"
+#include "sim/history_dump.hpp"
 #include "sim/prng.hpp"
 
 #include <caf/actor.hpp>
@@ -65,6 +66,11 @@ public:
     const std::vector<stream_info>& streams() const { return streams_; }
     std::vector<client_t>& clients() { return clients_; }
     const std::vector<client_t>& clients() const { return clients_; }
+    /// Records every input of the online checkers (for `--dump-history`).
+    void keep_journal() { journaling_ = true; }
+    const std::vector<journal_entry>& journal() const { return journal_; }
+    /// The history and the checker inputs so far, with what the audit read if it finished.
+    recorded_run recorded(const std::string& header, bool audited) const;
     /// Called for every acknowledged write (the acknowledgement oracles).
     void on_acknowledged(std::function<void(const op_rec&)> fn) { on_acked_ = std::move(fn); }
 
@@ -128,6 +134,8 @@ private:
     std::vector<uint32_t> audit_clients_;
     offset_map offsets_;  // every reader's (segment, offset) -> payload hash
     std::function<void(const op_rec&)> on_acked_;
+    bool journaling_ = false;
+    std::vector<journal_entry> journal_;
 };
 
 }  // namespace pravaha::sim

@@ -13,6 +13,7 @@
 #include "sim/env.hpp"
 #include "sim/faults.hpp"
 #include "sim/harness.hpp"
+#include "sim/history_dump.hpp"
 #include "sim/log_check.hpp"
 #include "sim/net.hpp"
 #include "sim/nodes.hpp"
@@ -181,6 +182,7 @@ private:
     void live_check();
     void liveness_failure();
     void final_checks();
+    void dump_history(run_result& res);
     std::string header() const;
     std::string summary() const;
 
@@ -409,44 +411,9 @@ void world::liveness_failure() {
     }
     // Say what the nodes see (leaders, terms, lag) before giving the verdict.
     status_asked_ = true;
-    auto text = std::make_shared<std::string>();
-    auto remaining = std::make_shared<size_t>(nodes_.size());
-    auto finish = [this, msg, text, remaining] {
-        if (--*remaining == 0) {
-            kern_.fail(verdict::liveness, msg + "; cluster:" + *text);
-        }
-    };
-    for (auto& n : nodes_.all()) {
-        if (!n.up) {
-            *text += fmt::format(" node {} down;", n.id + 1);
-            finish();
-            continue;
-        }
-        sys_->spawn(
-            [finish, text, id = n.id](caf::event_based_actor* self, node_api node) {
-                self->request(node, 2s, cluster_info_atom::value)
-                    .then(
-                        [=](const raft::cluster_info& info) {
-                            *text += fmt::format(" node {}:", id + 1);
-                            for (const auto& g : info.groups) {
-                                *text += fmt::format(" g{} {} t{} l{} c{} a{} last{}{}", g.group,
-                                                     to_string(g.role), g.term, g.leader, g.commit,
-                                                     g.applied, g.last_index,
-                                                     g.recovering ? " recovering" : "");
-                            }
-                            *text += ";";
-                            finish();
-                            self->quit();
-                        },
-                        [=](caf::error& err) {
-                            *text += fmt::format(" node {}: {};", id + 1, render_error(err));
-                            finish();
-                            self->quit();
-                        });
-                return caf::behavior{[](tick_atom) {}};
-            },
-            n.actors.endpoint);
-    }
+    ask_cluster_status(*sys_, nodes_, [this, msg](const std::string& text) {
+        kern_.fail(verdict::liveness, msg + "; cluster:" + text);
+    });
 }
 
 // End-of-run checks over the history and the audit (simulation-spec.md section 7.10, E1-E4).
@@ -535,6 +502,9 @@ run_result world::run() {
     if (!kern_.done()) {
         spawn_setup();
     }
+    if (!cfg_.dump_history.empty()) {
+        work_.keep_journal();
+    }
     caf_source source(*sched_, kern_, nodes_, cfg_.seed, k_.fifo_bias);
     if (!kern_.run(&source) && !env_.finished()) {
         kern_.fail(verdict::liveness, "the world stopped: nothing runnable and nothing scheduled");
@@ -556,7 +526,22 @@ run_result world::run() {
     for (const auto& line : kern_.log()) {
         res.summary += "\n" + line;
     }
+    if (!cfg_.dump_history.empty()) {
+        dump_history(res);
+    }
     return res;
+}
+
+// Writes the history with everything the online checkers saw (replay --dump-history).
+void world::dump_history(run_result& res) {
+    auto rec = work_.recorded(res.header, env_.ph == phase::finished);
+    if (auto err = write_history(cfg_.dump_history, rec); !err.empty()) {
+        res.summary += "\nhistory not written: " + err;
+        return;
+    }
+    res.summary +=
+        fmt::format("\nhistory written to {} ({} writes, {} checker inputs{})", cfg_.dump_history,
+                    rec.writes.ops().size(), rec.journal.size(), rec.audited ? ", audited" : "");
 }
 
 run_result run_profile(const run_config& cfg) {

@@ -56,6 +56,8 @@ struct run_config {
     std::map<std::string, std::string> fault_overrides;  ///< from --faults k=v,...
     bool verbose = false;
     std::string log_level = "off";
+    /// Writes the run's history and checker inputs here at the end (node world only).
+    std::string dump_history;
 };
 
 struct run_result {

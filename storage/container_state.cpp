@@ -14,11 +14,18 @@ namespace {
 
 // A writer attribute: last event number (8 bytes), session epoch (4), highest client number (8).
 // Older records hold only the first one (epoch 0) or two (no client number).
+constexpr size_t writer_attr_v1 = 8;                   // last
+constexpr size_t writer_attr_v2 = writer_attr_v1 + 4;  // + epoch
+constexpr size_t writer_attr_v3 = writer_attr_v2 + 8;  // + client_last
+static_assert(writer_attr_v1 == 8 && writer_attr_v2 == 12 && writer_attr_v3 == 20,
+              "writer attributes are stored in these three layouts: they must not change");
+
 std::string encode_writer(int64_t last, uint32_t epoch, int64_t client_last) {
     std::string out;
     keys::put_u64(out, static_cast<uint64_t>(last));
     keys::put_u32(out, epoch);
     keys::put_u64(out, static_cast<uint64_t>(client_last));
+    PRAVAHA_ASSERT(out.size() == writer_attr_v3, "writer attribute of {} bytes", out.size());
     return out;
 }
 
@@ -84,7 +91,7 @@ caf::error container_state::open() {
     segments_.clear();
     caf::error decode_err;
     auto err = store_.scan("G", "H", [&](std::string_view k, std::string_view v) {
-        if (k.size() != 17) {
+        if (k.size() != keys::segment_key_bytes) {
             decode_err = caf::make_error(errc::malformed_message, "bad segment key");
             return false;
         }
@@ -103,19 +110,23 @@ caf::error container_state::open() {
         return err ? err : decode_err;
     }
     err = store_.scan("W", "X", [&](std::string_view k, std::string_view v) {
-        if (k.size() != 33 || (v.size() != 8 && v.size() != 12 && v.size() != 20)) {
+        if (k.size() != keys::writer_key_bytes ||
+            (v.size() != writer_attr_v1 && v.size() != writer_attr_v2 &&
+             v.size() != writer_attr_v3)) {
             decode_err = caf::make_error(errc::malformed_message, "bad writer attribute");
             return false;
         }
         segment_key key{stream_uid{keys::get_u64(k, 1)}, segment_id{keys::get_u64(k, 9)}};
         auto it = segments_.find(key);
         if (it != segments_.end()) {
-            writer_id w{keys::get_u64(k, 17), keys::get_u64(k, 25)};
+            writer_id w{keys::get_u64(k, keys::segment_key_bytes),
+                        keys::get_u64(k, keys::segment_key_bytes + 8)};
             auto& ws = it->second.writers[w];
             ws.last = static_cast<int64_t>(keys::get_u64(v, 0));
-            ws.epoch = v.size() >= 12 ? keys::get_u32(v, 8) : 0;
-            ws.client_last =
-                v.size() == 20 ? static_cast<int64_t>(keys::get_u64(v, 12)) : no_event_number;
+            ws.epoch = v.size() >= writer_attr_v2 ? keys::get_u32(v, writer_attr_v1) : 0;
+            ws.client_last = v.size() == writer_attr_v3
+                                 ? static_cast<int64_t>(keys::get_u64(v, writer_attr_v2))
+                                 : no_event_number;
         }
         return true;
     });
@@ -183,7 +194,7 @@ caf::error container_state::stage_install(std::string_view data, uint64_t index,
     while (pos < data.size()) {
         std::string_view k;
         std::string_view v;
-        if (!field(k) || !field(v) || k.size() < 17) {
+        if (!field(k) || !field(v) || k.size() < keys::segment_key_bytes) {
             return caf::make_error(errc::malformed_message, "container snapshot is malformed");
         }
         records.emplace_back(k, v);
@@ -550,11 +561,12 @@ caf::expected<read_result> container_state::read(const segment_key& key,
     if (!*first) {
         return caf::make_error(errc::corrupt_data, "no data block at offset of " + to_string(key));
     }
-    int64_t block_start = static_cast<int64_t>(keys::get_u64((*first)->first, 17));
+    int64_t block_start =
+        static_cast<int64_t>(keys::get_u64((*first)->first, keys::segment_key_bytes));
     caf::error fail;
     bool started = false;
     auto visit = [&](std::string_view k, std::string_view block) {
-        int64_t start = static_cast<int64_t>(keys::get_u64(k, 17));
+        int64_t start = static_cast<int64_t>(keys::get_u64(k, keys::segment_key_bytes));
         if (start != (started ? out.next_offset : block_start)) {
             fail =
                 caf::make_error(errc::corrupt_data, "gap between data blocks of " + to_string(key));

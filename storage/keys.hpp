@@ -67,6 +67,16 @@ inline std::string applied(uint32_t container) {
     return k;
 }
 
+/// Stored key sizes (on-disk layout: a change breaks existing stores, so each is pinned).
+constexpr size_t segment_key_bytes = 1 + 8 + 8;              ///< tag, stream uid, segment id
+constexpr size_t writer_key_bytes = segment_key_bytes + 16;  ///< + writer id (hi, lo)
+constexpr size_t data_key_bytes = segment_key_bytes + 8;     ///< + offset
+static_assert(segment_key_bytes == 17 && writer_key_bytes == 33 && data_key_bytes == 25,
+              "segment, writer and data keys are stored: their layout must not change");
+static_assert(sizeof(stream_uid{}.value) == 8 && sizeof(segment_id{}.value) == 8 &&
+                  sizeof(writer_id{}.hi) == 8 && sizeof(writer_id{}.lo) == 8,
+              "the stored key fields are 8 bytes each");
+
 inline std::string segment_prefix(char tag, const segment_key& key) {
     std::string k(1, tag);
     put_u64(k, key.stream.value);

@@ -8,7 +8,7 @@
 /// connection only.
 ///
 /// May include: schema, client (its writer and reader actors serve the RPC writers and readers);
-/// the generated RPC code stays inside gateway.cpp.
+/// the generated RPC code stays inside runtime/gateway* (internal: runtime/gateway_rpc.hpp).
 
 #include "schema/interfaces.hpp"
 

@@ -14,10 +14,33 @@ elif [ -n "$files" ]; then
     status=1
   fi
 fi
-# Layering: other modules include only <module>/<module>.hpp of schema/storage/actors.
-for mod in storage actors; do
-  bad=$(git grep -n "#include \"$mod/" -- ':!'"$mod"'/' ':!tests/' | grep -v "\"$mod/$mod.hpp\"" || true)
-  if [ -n "$bad" ]; then echo "lint: internal header of $mod included from outside:"; echo "$bad"; status=1; fi
+# Layering: another module includes only a module's public headers (schema is all public; tests
+# may include anything). Exceptions, each with its reason: the RPC gateway and the simulator drive
+# the client's writer and reader actors (client/internal.hpp) until the actor client API
+# (issue 20) makes them public.
+declare -A public_headers=(
+  [storage]="storage/storage.hpp"
+  [actors]="actors/actors.hpp"
+  [client]="client/client.hpp"
+  [runtime]="runtime/runtime.hpp runtime/gateway.hpp runtime/transport/transport.hpp"
+  [sim]="sim/world.hpp"
+)
+allowed_internal="runtime/gateway_rpc.hpp:client/internal.hpp sim/:client/internal.hpp"
+for mod in storage actors client runtime sim; do
+  hits=$(git grep -n "#include \"$mod/" -- ':!'"$mod"'/' ':!tests/' || true)
+  bad=""
+  while IFS= read -r hit; do
+    [ -z "$hit" ] && continue
+    file=${hit%%:*}
+    header=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$hit")
+    ok=0
+    for pub in ${public_headers[$mod]}; do [ "$header" = "$pub" ] && ok=1; done
+    for pair in $allowed_internal; do
+      [[ "$file" == ${pair%%:*}* && "$header" == "${pair#*:}" ]] && ok=1
+    done
+    [ $ok = 0 ] && bad+="$hit"$'\n'
+  done <<<"$hits"
+  if [ -n "$bad" ]; then echo "lint: internal header of $mod included from outside:"; printf '%s' "$bad"; status=1; fi
 done
 # storage and schema must not depend on actors, runtime or client.
 bad=$(git grep -nE '#include "(actors|runtime|client)/' -- schema storage || true)
@@ -28,7 +51,7 @@ if [ -n "$bad" ]; then echo "lint: actors include runtime or client:"; echo "$ba
 # RPC interface (pravaha.capnp) is used by the gateway and by tests acting as other languages.
 bad=$(git grep -nE '#include .*\.capnp\.h' -- ':!schema/' | grep -v '"schema/pravaha.capnp.h"' || true)
 if [ -n "$bad" ]; then echo "lint: capnp generated header outside schema/:"; echo "$bad"; status=1; fi
-bad=$(git grep -n '#include "schema/pravaha.capnp.h"' -- ':!runtime/gateway.cpp' ':!tests/' ':!scripts/' || true)
+bad=$(git grep -n '#include "schema/pravaha.capnp.h"' -- ':!runtime/gateway_rpc.hpp' ':!tests/' ':!scripts/' || true)
 if [ -n "$bad" ]; then echo "lint: the RPC interface's generated code outside the gateway:"; echo "$bad"; status=1; fi
 # Determinism: no wall clocks, OS randomness, threads or sleeps in storage/ and actors/.
 bad=$(git grep -nE 'std::chrono::(system|steady|high_resolution)_clock::now|random_device|std::thread|sleep_for|usleep|\bsleep\(' -- schema storage actors || true)

@@ -1,0 +1,161 @@
+#pragma once
+
+// Internal to runtime/ (the RPC gateway, runtime/gateway.hpp): what its files share. The bridge
+// actor runs tasks for the kj thread; calls reach the node through it and complete through
+// cross-thread fulfillers. Cap'n Proto's generated code stays inside runtime/gateway*.
+//
+// runtime/gateway_rpc.cpp: error mapping and result builders.
+// runtime/gateway_writer.cpp: the writer capability (limits, packed events, numbering).
+// runtime/gateway_reader.cpp: the reader capability (one `next` at a time, positions).
+// runtime/gateway.cpp: the bootstrap and stream manager, opening writers and readers, and the
+// kj event-loop thread.
+
+// The generated capnp Server classes have non-virtual destructors (they are owned through
+// kj::Own, which deletes the most derived type).
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+
+#include "client/internal.hpp"
+#include "runtime/gateway.hpp"
+#include "schema/errc.hpp"
+#include "schema/pravaha.capnp.h"
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <kj/async.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pravaha::runtime::detail {
+/// Work the bridge actor runs in its own context (issues CAF requests, completes an RPC).
+using bridge_task = std::function<void(caf::event_based_actor*)>;
+}  // namespace pravaha::runtime::detail
+
+// Local only: the task never leaves the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<pravaha::runtime::detail::bridge_task>)
+
+namespace pravaha::runtime::gw {
+
+using detail::bridge_task;
+using gw_run_atom = caf::atom_constant<caf::atom("gwrun")>;
+
+/// The documented error of a result: Pravaha's code and name; CAF's own errors (timeouts, a node
+/// that went away) as timeout or unavailable.
+void set_error(rpc::Error::Builder out, const caf::error& err);
+void set_error(rpc::Error::Builder out, errc code, const std::string& what);
+std::string text(capnp::Text::Reader t);
+void fill_info(rpc::StreamInfo::Builder out, const stream_record& rec);
+void fill_info(rpc::StreamInfo::Builder out, const stream_info& info);
+void fill_list(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& names);
+void fill_position(capnp::List<rpc::SegmentPosition>::Builder out,
+                   const client::detail::start_offsets& position);
+
+// What the node answered: a value or an error (a plain struct: kj promises of caf::expected
+// trip GCC 12's maybe-uninitialized analysis).
+template <class T>
+struct outcome {
+    T value{};
+    caf::error error;
+};
+
+template <class T>
+using reply_fn = std::function<void(outcome<T>)>;
+
+// Runs `start(self, done)` in the bridge actor; the returned promise (on the kj thread) resolves
+// with what `done` is given. If the bridge is gone the fulfiller dies unfulfilled and the call
+// fails with an exception instead of hanging.
+template <class T, class Start>
+kj::Promise<outcome<T>> on_bridge(const caf::actor& bridge, Start start) {
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<outcome<T>>();
+    auto fulfiller = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<outcome<T>>>>(
+        kj::mv(paf.fulfiller));
+    auto task = std::make_shared<bridge_task>([fulfiller, start](caf::event_based_actor* self) {
+        start(self, reply_fn<T>([fulfiller](outcome<T> r) { (*fulfiller)->fulfill(kj::mv(r)); }));
+    });
+    caf::anon_send(bridge, gw_run_atom::value, std::move(task));
+    return kj::mv(paf.promise);
+}
+
+// One request to the node endpoint, answered with its result.
+template <class T, class... Ts>
+kj::Promise<outcome<T>> ask_node(const caf::actor& bridge,
+                                 const node_api& node,
+                                 std::chrono::milliseconds timeout,
+                                 Ts... args) {
+    return on_bridge<T>(bridge,
+                        [node, timeout, args...](caf::event_based_actor* self, reply_fn<T> done) {
+                            self->request(node, timeout, args...)
+                                .then(
+                                    [done](T& v) {
+                                        done(outcome<T>{std::move(v), {}});
+                                    },
+                                    [done](caf::error& e) {
+                                        done(outcome<T>{T{}, std::move(e)});
+                                    });
+                        });
+}
+
+// Completes a call: the node's error goes into the result's `error`, else `fill(results, value)`.
+template <class T, class Context, class Fill>
+kj::Promise<void> answer(kj::Promise<outcome<T>> p, Context ctx, Fill fill) {
+    return p.then([ctx, fill](outcome<T> r) mutable {
+        auto res = ctx.getResults();
+        if (r.error) {
+            set_error(res.initError(), r.error);
+            return;
+        }
+        fill(res, r.value);
+    });
+}
+
+// For calls whose result is only success or an error.
+constexpr auto nothing_to_fill = [](auto&&, auto&) {};
+
+// An in-node writer or reader actor, stopped when its owner goes: first the answer of the call
+// that opened it, then the capability. So an answer that is never taken (the gateway stopped, or
+// its bridge died, while the call was in flight) stops the actor as a dropped capability does,
+// instead of leaving it running with nobody to end it.
+class owned_actor {
+public:
+    owned_actor() = default;
+    explicit owned_actor(caf::actor a) : actor_(std::move(a)) {}
+    owned_actor(owned_actor&& other) noexcept : actor_(std::exchange(other.actor_, caf::actor{})) {}
+    owned_actor& operator=(owned_actor&& other) noexcept {
+        stop();
+        actor_ = std::exchange(other.actor_, caf::actor{});
+        return *this;
+    }
+    owned_actor(const owned_actor&) = delete;
+    owned_actor& operator=(const owned_actor&) = delete;
+    ~owned_actor() { stop(); }
+
+    const caf::actor& get() const { return actor_; }
+
+private:
+    void stop() {
+        if (actor_) {
+            caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+            actor_ = caf::actor{};
+        }
+    }
+    caf::actor actor_;
+};
+
+/// The writer capability over an opened writer actor whose events are numbered after
+/// `last_stored`.
+kj::Own<rpc::EventWriter::Server> make_writer_capability(caf::actor bridge,
+                                                         owned_actor writer,
+                                                         stream_record rec,
+                                                         int64_t last_stored);
+
+/// The reader capability over an opened reader actor that starts at `start`.
+kj::Own<rpc::EventReader::Server> make_reader_capability(caf::actor bridge,
+                                                         owned_actor reader,
+                                                         client::detail::start_offsets start);
+
+}  // namespace pravaha::runtime::gw

@@ -90,18 +90,19 @@ bool parse_u64(const char* s, uint64_t& out) {
 
 [[noreturn]] void bad_usage(const std::string& what) {
     std::fprintf(stderr, "pravaha-bench: %s\n%s", what.c_str(), usage);
-    std::exit(2);
+    std::exit(2);  // NOLINT(concurrency-mt-unsafe): command-line parsing, before any thread
 }
 
 options parse(int argc, char** argv) {
     options o;
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread; nothing sets the environment
     if (const char* env = std::getenv("PRAVAHA_ENDPOINT"); env != nullptr && *env != 0) {
         o.endpoint = env;
     }
     o.stream = "b" + std::to_string(::getpid());
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
         std::fputs(usage, argc >= 2 ? stdout : stderr);
-        std::exit(argc >= 2 ? 0 : 2);
+        std::exit(argc >= 2 ? 0 : 2);  // NOLINT(concurrency-mt-unsafe): before any thread
     }
     o.mode = argv[1];
     if (o.mode != "write" && o.mode != "read" && o.mode != "end-to-end") {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -70,11 +71,13 @@ double at_rank(const std::vector<sample>& sorted, double p) {
     if (sorted.empty()) {
         return 0;
     }
-    auto idx = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
+    auto idx =
+        static_cast<size_t>(std::llround(p / 100.0 * static_cast<double>(sorted.size() - 1)));
     return sorted[std::min(idx, sorted.size() - 1)].latency_us;
 }
 
 bool have_gnuplot() {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): called after the run's threads are joined
     return std::system("command -v gnuplot >/dev/null 2>&1") == 0;
 }
 
@@ -135,11 +138,12 @@ std::string write_report(const std::string& dir,
         return "cannot write " + path("over_time.csv");
     }
     std::fprintf(t, "second,events,p50_us,p99_us,max_us\n");
-    for (const auto& [sec, lat] : by_second) {
-        auto pick = [&](double p) {
-            return lat[std::min(
-                lat.size() - 1,
-                static_cast<size_t>(p / 100.0 * static_cast<double>(lat.size() - 1) + 0.5))];
+    for (const auto& [sec, second_lat] : by_second) {
+        const auto& lat = second_lat;  // a named reference: clang 14 cannot capture a binding
+        auto pick = [&lat](double p) {
+            return lat[std::min(lat.size() - 1,
+                                static_cast<size_t>(std::llround(
+                                    p / 100.0 * static_cast<double>(lat.size() - 1))))];
         };
         std::fprintf(t, "%u,%zu,%u,%u,%u\n", sec, lat.size(), pick(50), pick(99), lat.back());
     }
@@ -168,7 +172,7 @@ std::string write_report(const std::string& dir,
                  path("distribution.svg").c_str(), name.c_str(), path("histogram.csv").c_str());
     std::fclose(g);
     auto cmd = fmt::format("gnuplot '{}' 2>/dev/null", script);
-    if (std::system(cmd.c_str()) != 0) {
+    if (std::system(cmd.c_str()) != 0) {  // NOLINT(concurrency-mt-unsafe): threads are joined
         return "gnuplot failed on " + script;
     }
     return "";

@@ -258,7 +258,7 @@ int cmd_write(client::client_factory& f,
     std::printf("%llu events acknowledged\n", static_cast<unsigned long long>(acked.load()));
     if (err || failed > 0 || rejected > 0) {
         std::fprintf(stderr, "pravaha: %llu events failed%s%s\n",
-                     static_cast<unsigned long long>(failed.load() + rejected), err ? ": " : "",
+                     static_cast<unsigned long long>(failed.load()) + rejected, err ? ": " : "",
                      err ? render_error(err).c_str() : "");
         return 1;
     }
@@ -370,7 +370,7 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
     }
     for (const auto& [flag, v] : a.flags) {
         if (std::find(k->second.begin(), k->second.end(), flag) == k->second.end()) {
-            return usage_error("unknown flag " + flag + " for " + cmd);
+            return usage_error(fmt::format("unknown flag {} for {}", flag, cmd));
         }
     }
     return std::nullopt;
@@ -502,6 +502,7 @@ int main(int argc, char** argv) {
     }
     configure_logging("error");
     client::client_config cfg;
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread; nothing sets the environment
     if (const char* env = std::getenv("PRAVAHA_ENDPOINT"); env != nullptr && *env != 0) {
         cfg.endpoint = env;
     }

@@ -139,6 +139,7 @@ int wait_for_stop(caf::actor_system& sys, caf::scoped_actor& self) {
             caf::after(std::chrono::milliseconds(100)) >>
                 [&] {
                     if (int sig = stop_signal.load(); sig != 0) {
+                        // NOLINTNEXTLINE(concurrency-mt-unsafe): only this thread calls it
                         log->info("node stopping signal={}", strsignal(sig));
                         running = false;
                     }

@@ -77,7 +77,7 @@ void spawn(worker& w, std::vector<worker>& all, const std::function<run_result(u
     int up[2];
     if (pipe(down) != 0 || pipe(up) != 0) {
         std::perror("pipe");
-        std::exit(130);
+        std::exit(130);  // NOLINT(concurrency-mt-unsafe): the parent process has no threads
     }
     std::fflush(nullptr);
     w.pid = fork();

@@ -82,7 +82,7 @@ struct options {
 
 [[noreturn]] void usage_error(const std::string& msg) {
     std::fprintf(stderr, "pravaha-sim: %s\n(run `pravaha-sim --help` for usage)\n", msg.c_str());
-    std::exit(2);
+    std::exit(2);  // NOLINT(concurrency-mt-unsafe): command-line parsing, before any thread
 }
 
 uint64_t parse_u64(const std::string& flag, const std::string& v) {
@@ -128,7 +128,7 @@ options parse(int argc, char** argv) {
     options o;
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
         std::fputs(usage_text, argc < 2 ? stderr : stdout);
-        std::exit(argc < 2 ? 2 : 0);
+        std::exit(argc < 2 ? 2 : 0);  // NOLINT(concurrency-mt-unsafe): before any thread
     }
     o.command = argv[1];
     static const std::vector<std::string> commands{"run",         "replay",  "fuzz",
@@ -151,7 +151,7 @@ options parse(int argc, char** argv) {
         }
         if (flag == "--help") {
             std::fputs(usage_text, stdout);
-            std::exit(0);
+            std::exit(0);  // NOLINT(concurrency-mt-unsafe): before any thread
         }
         if (i + 1 >= argc) {
             usage_error(flag + " needs a value");
@@ -384,7 +384,10 @@ int cmd_mutants(const options& o) {
     std::vector<std::string> harness;  // runs whose verdict voids the check
     std::printf("%-24s %-8s %-6s %-20s %s\n", "mutant", "caught", "budget", "seeds to catch",
                 "first verdict");
-    for (const auto& [name, m] : mutant_names()) {
+    for (const auto& entry : mutant_names()) {
+        // Named copies: lambdas below capture them (clang 14 cannot capture structured bindings).
+        const auto& name = entry.first;
+        auto m = entry.second;
         if (!o.only_mutant.empty() && name != o.only_mutant) {
             continue;
         }

@@ -59,7 +59,7 @@ public:
              disk_stats* stats,
              prng* rng,
              disk_model::clock_fn now)
-        : FileSystemWrapper(std::move(base)),
+        : FileSystemWrapper(base),
           faults_(faults),
           stats_(stats),
           rng_(rng),

@@ -2,6 +2,7 @@
 
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
+#include "schema/logging.hpp"
 #include "schema/names.hpp"
 #include "schema/records.hpp"
 #include "storage/keys.hpp"
@@ -68,6 +69,9 @@ caf::expected<controller_state::command> controller_state::decode(std::string_vi
 }
 
 caf::expected<controller_state::outcome> controller_state::apply(uint64_t index, const command& c) {
+    // Replicated: each committed entry once, in order (standalone commands carry no index).
+    PRAVAHA_ASSERT(!replicated_ || index > applied_index_, "controller applies entry {} after {}",
+                   index, applied_index_);
     applying_index_ = index;
     outcome out;
     switch (c.type) {
@@ -104,6 +108,8 @@ caf::expected<controller_state::outcome> controller_state::apply(uint64_t index,
 }
 
 caf::error controller_state::apply_noop(uint64_t index) {
+    PRAVAHA_ASSERT(index > applied_index_, "controller applies entry {} after {}", index,
+                   applied_index_);
     write_batch b;
     std::string v;
     keys::put_u64(v, index);
@@ -275,6 +281,16 @@ caf::expected<stream_record> controller_state::create_stream(const std::string& 
     rec.state = stream_state::active;
     rec.epoch = 0;
     rec.segments = equal_ranges(segments, 0, 0);
+    // A stream's segments own the whole key space [0, 1), in order, without gaps or overlaps.
+    PRAVAHA_ASSERT(rec.segments.size() == segments && rec.segments.front().key_start == 0.0 &&
+                       rec.segments.back().key_end == 1.0,
+                   "stream {}/{}: {} segments over [{}, {})", scope, name, rec.segments.size(),
+                   rec.segments.front().key_start, rec.segments.back().key_end);
+    for (size_t i = 1; i < rec.segments.size(); ++i) {
+        PRAVAHA_ASSERT(rec.segments[i].key_start == rec.segments[i - 1].key_end,
+                       "stream {}/{}: segment {} starts at {}, its predecessor ends at {}", scope,
+                       name, i, rec.segments[i].key_start, rec.segments[i - 1].key_end);
+    }
     rec.created_ms = now_ms;
     write_batch b;
     b.put(keys::stream(scope, name), encode_stream_record(rec));

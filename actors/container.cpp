@@ -362,15 +362,16 @@ void serve_waiters(container_ptr self, const segment_key& key) {
 void start_raft(container_ptr self, std::shared_ptr<raft_driver> raft) {
     auto& st = self->state;
     st.raft = std::move(raft);
-    raft_hooks hooks;
-    hooks.apply = [self](uint64_t index, const std::string& data) {
+    storage::raft::runner_hooks hooks;
+    // The owner writes its state change itself (unsynced): nothing goes into the runner's batch.
+    hooks.apply = [self](uint64_t index, const std::string& data, storage::write_batch&) {
         return apply_raft_entry(self, index, data);
     };
     hooks.snapshot = [self] { return self->state.sm->snapshot(); };
     hooks.stage_install = [self](const storage::raft::snapshot& snap, storage::write_batch& b) {
         return self->state.sm->stage_install(snap.data, snap.index, b);
     };
-    hooks.installed = [self](uint64_t) { return self->state.sm->open(); };
+    hooks.installed = [self](const storage::raft::snapshot&) { return self->state.sm->open(); };
     st.routes = raft_routes(st.cfg.raft.peers);
     hooks.send = [self](raft::message m) { self->state.routes.send(self, std::move(m)); };
     st.raft->set_hooks(std::move(hooks));

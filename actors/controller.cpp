@@ -410,15 +410,16 @@ caf::result<stream_info> info_of(controller_ptr self,
 // Cluster mode: the replica's Raft hooks and first tick.
 void start_raft(controller_ptr self) {
     auto& st = self->state;
-    raft_hooks hooks;
-    hooks.apply = [self](uint64_t index, const std::string& data) {
+    storage::raft::runner_hooks hooks;
+    // The owner writes its state change itself (unsynced): nothing goes into the runner's batch.
+    hooks.apply = [self](uint64_t index, const std::string& data, storage::write_batch&) {
         return apply_command(self, index, data);
     };
     hooks.snapshot = [self] { return self->state.meta->snapshot(); };
     hooks.stage_install = [self](const storage::raft::snapshot& snap, storage::write_batch& b) {
         return self->state.meta->stage_install(snap.data, snap.index, b);
     };
-    hooks.installed = [self](uint64_t) { return self->state.meta->load(); };
+    hooks.installed = [self](const storage::raft::snapshot&) { return self->state.meta->load(); };
     st.routes = raft_routes(st.cfg.raft.peers);
     hooks.send = [self](raft::message m) { self->state.routes.send(self, std::move(m)); };
     st.raft->set_hooks(std::move(hooks));

@@ -17,24 +17,7 @@ storage::raft::config raft_config_of(const raft_settings& s, uint32_t group) {
 }
 
 raft_driver::raft_driver(storage::log_store& store, storage::raft::config cfg)
-    : group_(cfg.group), runner_(store, std::move(cfg), runner_hooks()) {}
-
-// The runner's hooks forward to the owner's, which are set after construction (`set_hooks`).
-storage::raft::runner_hooks raft_driver::runner_hooks() {
-    storage::raft::runner_hooks h;
-    h.send = [this](raft::message m) { hooks_.send(std::move(m)); };
-    h.apply = [this](uint64_t index, const std::string& data, storage::write_batch&) {
-        return hooks_.apply(index, data);  // the owner writes its state change itself
-    };
-    h.snapshot = [this] { return hooks_.snapshot(); };
-    h.stage_install = [this](const storage::raft::snapshot& snap, storage::write_batch& b) {
-        return hooks_.stage_install(snap, b);
-    };
-    h.installed = [this](const storage::raft::snapshot& snap) {
-        return hooks_.installed(snap.index);
-    };
-    return h;
-}
+    : group_(cfg.group), runner_(store, std::move(cfg)) {}
 
 caf::error raft_driver::open(uint64_t applied) {
     return runner_.open(applied);

@@ -20,20 +20,6 @@
 
 namespace pravaha::actors {
 
-struct raft_hooks {
-    /// Applies committed entry `index` (empty `data` is a leader's no-op) and writes the state
-    /// change unsynced. An error stops the owner (fail-stop).
-    std::function<caf::error(uint64_t index, const std::string& data)> apply;
-    /// The owner's state at its applied index, for a follower behind the compacted log.
-    std::function<caf::expected<std::string>()> snapshot;
-    /// Stages the replacement of the owner's state by a snapshot into the batch that persists it.
-    std::function<caf::error(const storage::raft::snapshot&, storage::write_batch&)> stage_install;
-    /// Called after an installed snapshot was written (reload the state).
-    std::function<caf::error(uint64_t index)> installed;
-    /// Sends a message to another replica of the group (best effort).
-    std::function<void(raft::message)> send;
-};
-
 /// The Raft configuration of this node's replica of `group` (0: the controller; c + 1:
 /// container c).
 storage::raft::config raft_config_of(const raft_settings& s, uint32_t group);
@@ -41,11 +27,9 @@ storage::raft::config raft_config_of(const raft_settings& s, uint32_t group);
 class raft_driver {
 public:
     raft_driver(storage::log_store& store, storage::raft::config cfg);
-    raft_driver(const raft_driver&) = delete;  // the runner's hooks point at this driver
-    raft_driver& operator=(const raft_driver&) = delete;
 
-    /// The owner's callbacks; set before the first `drive()`.
-    void set_hooks(raft_hooks hooks) { hooks_ = std::move(hooks); }
+    /// The owner's callbacks (storage/raft_runner.hpp); set before the first `drive()`.
+    void set_hooks(storage::raft::runner_hooks hooks) { runner_.set_hooks(std::move(hooks)); }
 
     /// Loads the replica's durable state; `applied` is the owner's durable applied index.
     /// Errors: storage_io, corrupt_data.
@@ -68,10 +52,7 @@ public:
     raft::group_status status() const;
 
 private:
-    storage::raft::runner_hooks runner_hooks();
-
     uint32_t group_;
-    raft_hooks hooks_;
     storage::raft::ready_runner runner_;
 
     /// Runs the reads confirmed and applied; fails the ones a lost leadership dropped.

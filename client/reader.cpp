@@ -29,7 +29,6 @@ struct segment_reader {
 };
 
 struct reader_state {
-    endpoint_info ep;
     node_link link;  // the node and the segments' container leaders
     std::vector<segment_reader> segments;
     std::deque<event> buffer;
@@ -135,7 +134,8 @@ void issue_reads(reader_ptr self) {
         auto gen = st.link.generation();
         read_request req{seg.key, seg.offset, read_bytes,
                          st.fetch_wait_ms == 0 ? 0u : poll_wait_ms};
-        auto timeout = st.ep.cfg.request_timeout + std::chrono::milliseconds(req.wait_ms);
+        auto timeout =
+            st.link.endpoint().cfg.request_timeout + std::chrono::milliseconds(req.wait_ms);
         self->request(st.link.store(i), timeout, read_atom::value, req)
             .then(
                 [=](read_result& r) {
@@ -188,7 +188,6 @@ caf::behavior reader_impl(reader_ptr self,
                           start_position from,
                           start_offsets offsets) {
     auto& st = self->state;
-    st.ep = std::move(ep);
     st.self_addr = self->address();
     for (const auto& s : info.segments) {
         segment_reader r;
@@ -210,7 +209,7 @@ caf::behavior reader_impl(reader_ptr self,
         self->state.failure = err;
         maybe_answer(self);
     };
-    st.link.start(self, st.ep, std::move(node), std::move(keys), std::move(on_link));
+    st.link.start(self, std::move(ep), std::move(node), std::move(keys), std::move(on_link));
     self->set_down_handler([=](caf::down_msg& dm) {
         auto& s = self->state;
         if (s.link.connected() && s.link.watches(dm.source)) {

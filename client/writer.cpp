@@ -65,7 +65,6 @@ struct segment_writer {
 };
 
 struct writer_state {
-    endpoint_info ep;
     writer_config cfg;
     writer_id id;
     std::shared_ptr<budget> mem;
@@ -133,7 +132,7 @@ void finish_event(writer_ptr self, std::string framed, ack_callback done, const 
 
 void send_block(writer_ptr self, size_t index, const append_block& block) {
     auto gen = self->state.link.generation();
-    self->request(self->state.link.store(index), self->state.ep.cfg.request_timeout,
+    self->request(self->state.link.store(index), self->state.link.endpoint().cfg.request_timeout,
                   append_atom::value, block)
         .then(
             [=](const append_ack& ack) {
@@ -266,8 +265,8 @@ void open_session(writer_ptr self, size_t index) {
     }
     seg.setup_pending = true;
     auto gen = st.link.generation();
-    self->request(st.link.store(index), st.ep.cfg.request_timeout, setup_writer_atom::value,
-                  seg.key, st.id, seg.epoch)
+    self->request(st.link.store(index), st.link.endpoint().cfg.request_timeout,
+                  setup_writer_atom::value, seg.key, st.id, seg.epoch)
         .then(
             [=](const append_ack& a) {
                 auto& s = self->state;
@@ -412,7 +411,6 @@ caf::behavior writer_impl(writer_ptr self,
                           writer_id id,
                           std::shared_ptr<budget> mem) {
     auto& st = self->state;
-    st.ep = std::move(ep);
     st.self_addr = self->address();
     st.cfg = cfg;
     st.id = id;
@@ -443,7 +441,7 @@ caf::behavior writer_impl(writer_ptr self,
         fail_all(self, err);
         start_afresh(self);
     };
-    st.link.start(self, st.ep, std::move(node), std::move(keys), std::move(on_link));
+    st.link.start(self, std::move(ep), std::move(node), std::move(keys), std::move(on_link));
     self->set_down_handler([=](caf::down_msg& dm) {
         auto& s = self->state;
         if (s.link.connected() && s.link.watches(dm.source)) {

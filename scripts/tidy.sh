@@ -20,8 +20,13 @@ case "${1:-}" in
     files=$(git ls-files '*.cpp' | grep -E "^($modules)/" || true) ;;
   --changed)
     base=$(cat .ci/tidy-base)
-    git cat-file -e "$base^{commit}" 2>/dev/null || { echo "tidy: base $base not in this clone" >&2; exit 2; }
-    files=$(git diff --name-only --diff-filter=d "$base" HEAD -- '*.cpp' | grep -E "^($modules)/" || true) ;;
+    if git cat-file -e "$base^{commit}" 2>/dev/null; then
+      files=$(git diff --name-only --diff-filter=d "$base" HEAD -- '*.cpp' | grep -E "^($modules)/" || true)
+    else
+      # A shallow clone without the base: check everything rather than nothing.
+      echo "tidy: base $base is not in this clone; checking every source"
+      files=$(git ls-files '*.cpp' | grep -E "^($modules)/" || true)
+    fi ;;
   "")
     echo "usage: scripts/tidy.sh --all | --changed | FILE..." >&2; exit 2 ;;
   *)

@@ -15,9 +15,8 @@ namespace {
 // The phrases of the error lines a storage fault causes (actors/container.cpp,
 // actors/controller.cpp): the node stops, recovery decides from disk.
 constexpr const char* storage_failures[] = {
-    "durable log write failed",      "container apply failed",         "container log write failed",
-    "container raft storage failed", "controller raft storage failed", "segment re-create failed",
-    "segment re-seal failed",        "controller storage failed",
+    "container log write failed", "container raft storage failed", "controller raft storage failed",
+    "controller storage failed",  "segment re-create failed",      "segment re-seal failed",
 };
 
 // What the simulated disk answers a write or sync of a node that lost power.

@@ -29,10 +29,7 @@ bool batch_rule::admits(const replica& r, const message* next) const {
 }
 
 ready_runner::ready_runner(log_store& store, config cfg, runner_hooks hooks)
-    : store_(store), cfg_(std::move(cfg)), hooks_(std::move(hooks)) {
-    PRAVAHA_ASSERT(hooks_.send && hooks_.apply, "raft group {}: a runner needs send and apply",
-                   cfg_.group);
-}
+    : store_(store), cfg_(std::move(cfg)), hooks_(std::move(hooks)) {}
 
 caf::error ready_runner::open(uint64_t applied) {
     log_ = std::make_unique<raft_log>(store_, cfg_.group);
@@ -65,6 +62,8 @@ caf::error ready_runner::run() {
 }
 
 caf::error ready_runner::start_ready() {
+    PRAVAHA_ASSERT(hooks_.send && hooks_.apply, "raft group {}: a runner needs send and apply",
+                   cfg_.group);
     pending_ = replica_->take_ready();
     auto& rd = *pending_;
     write_batch b;

@@ -72,7 +72,11 @@ struct runner_hooks {
 /// owner's: the owner must stop (fail-stop) and recover from disk.
 class ready_runner {
 public:
-    ready_runner(log_store& store, config cfg, runner_hooks hooks);
+    ready_runner(log_store& store, config cfg, runner_hooks hooks = {});
+
+    /// Sets the owner's hooks (an actor sets them once it exists, after `open`); before the
+    /// first ready that needs them.
+    void set_hooks(runner_hooks hooks) { hooks_ = std::move(hooks); }
 
     /// Loads the replica's durable state; `applied` is the owner's durable applied index.
     /// Errors: storage_io, corrupt_data (also when `applied` lies outside the stored log).

@@ -11,19 +11,19 @@ TEST_CASE("error_log counts error lines of every module while nothing is printed
     error_log errors("off");
     module_log("storage")->warn("raft term changed group=1");  // below error: not counted
     module_log("storage")->error("raft second leader group={} term={} from={}", 1, 7, 2);
-    module_log("actors")->error("container apply failed container=0 error=x");
+    module_log("actors")->error("container log write failed container=0 error=x");
     auto lines = errors.lines();
     REQUIRE(lines.size() == 2);
     CHECK(lines[0] == "storage: raft second leader group=1 term=7 from=2");
-    CHECK(lines[1] == "actors: container apply failed container=0 error=x");
+    CHECK(lines[1] == "actors: container log write failed container=0 error=x");
 }
 
 TEST_CASE("unexpected_error explains storage errors only by storage faults or a power cut",
           "[sim]") {
     const std::string crashed =
-        "actors: container apply failed container=0 error=storage_io: simulated disk: the node "
-        "crashed";
-    const std::string io = "actors: durable log write failed error=storage_io: fsync failed";
+        "actors: container log write failed container=0 error=storage_io: simulated disk: the "
+        "node crashed";
+    const std::string io = "actors: controller storage failed error=storage_io: fsync failed";
     const std::string two_leaders = "storage: raft second leader group=1 term=7 from=2";
     CHECK(unexpected_error({}, false).empty());
     CHECK(unexpected_error({crashed}, false).empty());

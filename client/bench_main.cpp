@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <latch>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -190,6 +191,8 @@ struct run_state {
     std::atomic<uint64_t> failed{0};
     std::atomic<uint64_t> written{0};  // events acknowledged or failed (end-to-end readers)
     std::atomic<bool> writers_done{false};
+    std::atomic<uint64_t> writers_progressed{0};  // writers with a measured acknowledgement
+    double setup_s = 0;                           // until every writer was created
     std::atomic<uint64_t> readers_ready{0};
     // The measured window (ns since start): the first measured send to the last completion.
     std::atomic<int64_t> first_measured{INT64_MAX};
@@ -370,6 +373,10 @@ private:
             }
             std::lock_guard<std::mutex> g(mutex_);
             local_.push_back(bench::sample{at_ms, lat});
+            if (!progressed_) {
+                progressed_ = true;
+                rs_.writers_progressed.fetch_add(1);
+            }
         }
         finish_one(!e);
     }
@@ -390,13 +397,23 @@ private:
     uint64_t next_ = 0;
     uint64_t in_flight_ = 0;
     bool stopped_ = false;
+    bool progressed_ = false;
+};
+
+// Writers start together: each is created first (setup, reported apart), then all are released
+// at once and the run's duration counts from there.
+struct start_gate {
+    explicit start_gate(size_t writers) : created(static_cast<std::ptrdiff_t>(writers)) {}
+    std::latch created;
+    std::latch go{1};
+    std::optional<bench_clock::time_point> deadline;  // set before `go` opens
 };
 
 void run_writer(client::client_factory& f,
                 const options& o,
                 size_t w,
                 uint64_t count,
-                std::optional<bench_clock::time_point> deadline,
+                start_gate* gate,
                 bool headline,
                 run_state& rs) {
     // Room for the whole window, so that a write from an acknowledgement callback (the client's
@@ -405,6 +422,12 @@ void run_writer(client::client_factory& f,
     wc.pending_bytes_max =
         std::max(wc.pending_bytes_max, 2 * o.window * (o.event_size + 64) + (1 << 20));
     auto writer = f.create_writer(o.scope, o.stream, wc);
+    std::optional<bench_clock::time_point> deadline;
+    if (gate != nullptr) {
+        gate->created.count_down();
+        gate->go.wait();
+        deadline = gate->deadline;
+    }
     if (!writer) {
         rs.error(writer.error());
         return;
@@ -577,7 +600,7 @@ bool preload(client::client_factory& f, const options& o, run_state& rs) {
     p.writers = 1;
     std::fprintf(stderr, "preloading %llu events\n", static_cast<unsigned long long>(o.events));
     rs.start = bench_clock::now();
-    run_writer(f, p, 0, o.events, std::nullopt, false, rs);
+    run_writer(f, p, 0, o.events, nullptr, false, rs);
     if (rs.failed.load() > 0) {
         std::fprintf(stderr, "pravaha-bench: preload failed: %s\n", rs.first_error.c_str());
         return false;
@@ -590,10 +613,7 @@ bool preload(client::client_factory& f, const options& o, run_state& rs) {
 void run_clients(client::client_factory& f, const options& o, run_state& rs) {
     uint64_t per_writer = o.events / o.writers;
     rs.start = bench_clock::now();
-    std::optional<bench_clock::time_point> deadline;
-    if (o.duration_s > 0) {
-        deadline = rs.start + std::chrono::seconds(o.duration_s);
-    }
+    start_gate gate(o.mode == "read" ? 0 : o.writers);
     std::vector<std::thread> threads;
     {
         progress_line progress(o, rs);
@@ -612,8 +632,14 @@ void run_clients(client::client_factory& f, const options& o, run_state& rs) {
             }
             for (size_t w = 0; w < o.writers; ++w) {
                 writer_threads.emplace_back(
-                    [&, w] { run_writer(f, o, w, per_writer, deadline, o.mode == "write", rs); });
+                    [&, w] { run_writer(f, o, w, per_writer, &gate, o.mode == "write", rs); });
             }
+            gate.created.wait();
+            rs.setup_s = since(rs.start) / 1e9;
+            if (o.duration_s > 0) {
+                gate.deadline = bench_clock::now() + std::chrono::seconds(o.duration_s);
+            }
+            gate.go.count_down();
         }
         for (auto& t : writer_threads) {
             t.join();
@@ -639,14 +665,16 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
     double read_eps =
         static_cast<double>(o.mode == "read" ? rs.done_ops.load() : rsum.count) / window;
     auto mb = [&](double eps) { return eps * static_cast<double>(o.event_size) / 1e6; };
+    auto writers = static_cast<unsigned long long>(o.mode == "read" ? 0 : o.writers);
+    auto progressed = static_cast<unsigned long long>(rs.writers_progressed.load());
     std::printf(
         "mode=%s contract=\"%s\" writers=%llu readers=%llu event_size=%llu window=%llu "
-        "rate=%llu segments=%u failed=%llu elapsed=%.2fs\n",
-        o.mode.c_str(), contract.c_str(), static_cast<unsigned long long>(o.writers),
+        "rate=%llu segments=%u failed=%llu elapsed=%.2fs setup=%.2fs writers_progressed=%llu\n",
+        o.mode.c_str(), contract.c_str(), writers,
         static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
         static_cast<unsigned long long>(o.event_size), static_cast<unsigned long long>(o.window),
         static_cast<unsigned long long>(o.rate), o.segments,
-        static_cast<unsigned long long>(rs.failed.load()), elapsed);
+        static_cast<unsigned long long>(rs.failed.load()), elapsed, rs.setup_s, progressed);
     std::printf("%-22s %-12s %-9s %-9s %-9s %-9s %-9s %-9s\n", "", "events/s", "MB/s", "p50_us",
                 "p95_us", "p99_us", "p99.9_us", "max_us");
     if (o.mode != "read") {
@@ -660,6 +688,18 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
     }
     if (!rs.first_error.empty()) {
         std::printf("first error: %s\n", rs.first_error.c_str());
+    }
+    // A run that measured nothing, or in which a writer never got an acknowledgement, failed.
+    bool starved = false;
+    if (o.mode == "write" && ws.count == 0) {
+        std::printf("failed: no event was acknowledged in the measured window\n");
+        starved = true;
+    } else if (o.mode == "write" && progressed < writers) {
+        std::printf(
+            "failed: %llu of %llu writers had no event acknowledged in the measured "
+            "window\n",
+            writers - progressed, writers);
+        starved = true;
     }
     if (!o.report.empty()) {
         for (auto [name, samples] :
@@ -691,7 +731,7 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
             "\"events\":%llu,\"failed\":%llu,\"elapsed_s\":%.3f,\"events_per_s\":%.1f,"
             "\"mb_per_s\":%.3f,\"latency_us\":%s,\"read_events_per_s\":%.1f,"
             "\"end_to_end_latency_us\":%s,\"size\":%llu,\"clients\":%llu,\"rps\":%.1f,"
-            "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"setup_s\":%.3f,\"writers_progressed\":%llu}\n",
             contract.c_str(), o.mode.c_str(), static_cast<unsigned long long>(o.writers),
             static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
             static_cast<unsigned long long>(o.event_size),
@@ -701,10 +741,10 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
             latency_json(ws).c_str(), read_eps, latency_json(rsum).c_str(),
             static_cast<unsigned long long>(o.event_size),
             static_cast<unsigned long long>(o.writers), head_eps, head.p50 / 1000.0,
-            head.p99 / 1000.0);
+            head.p99 / 1000.0, rs.setup_s, progressed);
         std::fclose(j);
     }
-    return rs.failed.load() == 0 && rs.first_error.empty() ? 0 : 1;
+    return rs.failed.load() == 0 && rs.first_error.empty() && !starved ? 0 : 1;
 }
 
 int main(int argc, char** argv) {

@@ -1,7 +1,9 @@
+#include "client/directory.hpp"
 #include "client/internal.hpp"
 #include "client/node_link.hpp"
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
+#include "schema/logging.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -30,93 +32,15 @@ bool needs_reconnect(const caf::error& err) {
            code_of(err) == errc::timeout || code_of(err) == errc::not_leader;
 }
 
-void unwatch(const caf::actor_addr& me, const caf::actor_addr& whom) {
-    if (auto ptr = caf::actor_cast<caf::strong_actor_ptr>(whom)) {
-        ptr->get()->detach(
-            caf::default_attachable::observe_token{me, caf::default_attachable::monitor});
-    }
+// Takes an argument on purpose: CAF 0.17.6 spawns an argument-less function actor through a null
+// std::shared_ptr<std::tuple<>> (undefined behaviour that UBSan reports).
+caf::behavior bridge_impl(caf::event_based_actor* self, const std::string& purpose) {
+    module_log("client")->debug("bridge started purpose={}", purpose);
+    return {[self](bridge_run_atom, std::shared_ptr<bridge_task>& task) { (*task)(self); }};
 }
 
-void attach_containers(caf::event_based_actor* self,
-                       const caf::io::middleman_actor& connector,
-                       const transport::node_actor& node,
-                       const std::vector<segment_key>& keys,
-                       std::chrono::milliseconds timeout,
-                       std::function<void(std::vector<transport::segment_store_actor>,
-                                          std::vector<node_address>)> done,
-                       std::function<void(caf::error)> fail) {
-    self->request(node, timeout, cluster_info_atom::value)
-        .then(
-            [=](const raft::cluster_info& info) {
-                std::vector<node_address> members;
-                std::map<uint32_t, node_address> by_id;
-                for (const auto& m : info.members) {
-                    members.push_back(node_address{m.host, m.port});
-                    by_id[m.id] = node_address{m.host, m.port};
-                }
-                auto count = std::max<uint32_t>(1, info.container_count);
-                std::map<uint32_t, std::vector<size_t>> wanted;  // container -> key indexes
-                for (size_t i = 0; i < keys.size(); ++i) {
-                    wanted[container_of(keys[i], count)].push_back(i);
-                }
-                auto stores =
-                    std::make_shared<std::vector<transport::segment_store_actor>>(keys.size());
-                auto remaining = std::make_shared<size_t>(wanted.size());
-                auto failed = std::make_shared<bool>(false);
-                if (wanted.empty()) {
-                    done({}, members);
-                    return;
-                }
-                auto got = [=](std::vector<size_t> idx, const transport::segment_store_actor& st) {
-                    // A leader on another node: its death ends the connection to it.
-                    self->monitor(st);
-                    for (auto i : idx) {
-                        (*stores)[i] = st;
-                    }
-                    if (--*remaining == 0 && !*failed) {
-                        done(*stores, members);
-                    }
-                };
-                auto lost = [=](caf::error err) {
-                    if (!*failed) {
-                        *failed = true;
-                        fail(std::move(err));
-                    }
-                };
-                auto ask = [=](const transport::node_actor& dest, uint32_t c,
-                               std::vector<size_t> idx) {
-                    self->request(dest, timeout, get_container_atom::value, c)
-                        .then([=](const transport::segment_store_actor& st) { got(idx, st); },
-                              [=](caf::error& err) { lost(std::move(err)); });
-                };
-                for (const auto& [c, idx] : wanted) {
-                    uint32_t leader = 0;
-                    for (const auto& g : info.groups) {
-                        leader = g.group == c + 1 ? g.leader : leader;
-                    }
-                    auto addr = by_id.find(leader);
-                    if (leader == 0 || leader == info.node || addr == by_id.end()) {
-                        ask(node, c, idx);
-                        continue;
-                    }
-                    auto cc = c;
-                    auto ii = idx;
-                    self->request(connector, timeout, caf::connect_atom::value, addr->second.host,
-                                  addr->second.port)
-                        .then(
-                            [=](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                                const std::set<std::string>&) {
-                                if (!ptr) {
-                                    lost(caf::make_error(errc::unavailable,
-                                                         "container leader unreachable"));
-                                    return;
-                                }
-                                ask(transport::as_node(ptr), cc, ii);
-                            },
-                            [=](caf::error& err) { lost(std::move(err)); });
-                }
-            },
-            [=](caf::error& err) { fail(std::move(err)); });
+caf::actor spawn_bridge(caf::actor_system& sys, std::string purpose) {
+    return sys.spawn(bridge_impl, std::move(purpose));
 }
 
 caf::io::middleman_actor connector_of(caf::actor_system& sys, const endpoint_info& ep) {
@@ -147,6 +71,13 @@ class manager_impl final : public stream_manager {
 public:
     manager_impl(caf::actor_system& sys, detail::endpoint_info ep, transport::node_actor node)
         : sys_(sys), ep_(std::move(ep)), node_(std::move(node)) {}
+
+    // The directory and the bridge are the factory's: they end with it (the actor system waits
+    // for them otherwise).
+    ~manager_impl() override {
+        caf::anon_send_exit(ep_.directory, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(ep_.bridge, caf::exit_reason::user_shutdown);
+    }
 
     transport::node_actor node() {
         std::lock_guard<std::mutex> guard(mutex_);
@@ -182,6 +113,32 @@ public:
             }
         }
         return res;
+    }
+
+    // A stream read for a new writer or reader, through the directory: the reads of many writers
+    // created at once share requests (dir_query_atom), and none holds a request timeout of its
+    // own (CAF's timer queue took thousands of them only slowly). Retried as `call` retries.
+    template <class R, class Atom>
+    caf::expected<R> query(Atom atom, const std::string& scope, const std::string& stream) {
+        auto policy = detail::retry_policy::of(ep_.cfg);
+        auto pause = policy.first_pause;
+        std::chrono::milliseconds paused{0};
+        for (;;) {
+            auto out =
+                detail::on_bridge<R>(ep_.bridge, [&](caf::event_based_actor* self, auto done) {
+                    self->request(ep_.directory, caf::infinite, detail::dir_query_atom::value, atom,
+                                  scope, stream)
+                        .then([done](R& r) { done(std::move(r)); },
+                              [done](caf::error& e) { done(std::move(e)); });
+                });
+            if (out || !detail::needs_reconnect(out.error()) ||
+                paused + pause > policy.give_up_after) {
+                return out;
+            }
+            std::this_thread::sleep_for(pause);
+            paused += pause;
+            pause = policy.next_pause(pause);
+        }
     }
 
     template <class R, class... Ts>
@@ -256,7 +213,9 @@ public:
         : cfg_(std::move(cfg)), sys_(*cfg_) {
         node_out = transport::connect_node(sys_, ep.host, ep.port);
         if (node_out) {
-            manager_ = std::make_unique<manager_impl>(sys_, ep, *node_out);
+            ep.bridge = detail::spawn_bridge(sys_, "client facades");
+            manager_ = std::make_unique<manager_impl>(
+                sys_, detail::spawn_directory(sys_, ep, *node_out), *node_out);
         }
     }
 
@@ -271,7 +230,7 @@ public:
             cfg.pending_bytes_max == 0) {
             return caf::make_error(errc::invalid_argument, "writer limits must be positive");
         }
-        auto rec = manager_->call<stream_record>(get_stream_atom::value, scope, stream);
+        auto rec = manager_->query<stream_record>(get_stream_atom::value, scope, stream);
         if (!rec) {
             return std::move(rec.error());
         }
@@ -285,18 +244,17 @@ public:
         } else {
             id = detail::fresh_writer_id();  // one per writer object
         }
-        return detail::make_writer(sys_, manager_->endpoint(), manager_->node(), std::move(*rec),
-                                   cfg, id);
+        return detail::make_writer(sys_, manager_->endpoint(), std::move(*rec), cfg, id);
     }
 
     caf::expected<std::unique_ptr<event_reader>> create_reader(const std::string& scope,
                                                                const std::string& stream,
                                                                start_position from) override {
-        auto info = manager_->stream_info_of(scope, stream);
+        auto info = manager_->query<stream_info>(stream_info_atom::value, scope, stream);
         if (!info) {
             return std::move(info.error());
         }
-        return detail::make_reader(sys_, manager_->endpoint(), manager_->node(), *info, from);
+        return detail::make_reader(sys_, manager_->endpoint(), *info, from);
     }
 
 private:

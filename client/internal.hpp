@@ -4,13 +4,18 @@
 
 #include "client/client.hpp"
 #include "runtime/transport/transport.hpp"
+#include "schema/errc.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/send.hpp>
 
 #include <deque>
+#include <functional>
+#include <future>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,13 +52,43 @@ struct endpoint_info {
     /// Answers `(connect_atom, host, port)` like CAF's middleman actor (the transport seam,
     /// design.md section 3). Empty: the real middleman; the simulator installs its network.
     caf::actor connector;
+    /// The client's one view of the cluster (client/directory.hpp): writers and readers find
+    /// their containers' leaders through it. Required by spawn_writer and spawn_reader.
+    caf::actor directory;
+    /// The facades' bridge to the actors (spawn_bridge); set by the client factory.
+    caf::actor bridge;
 };
 
-/// Removes `me`'s monitor from `whom`. CAF 0.17 keeps a monitor attached to the observed actor
-/// until that actor ends, also after the observer has ended; writers and readers that end while
-/// their node lives on (the RPC gateway's, one per client connection) call this for what they
-/// watched, or every one of them would leave its monitors behind on the node's long-lived actors.
-void unwatch(const caf::actor_addr& me, const caf::actor_addr& whom);
+/// Work a bridge actor runs in its own context: issues CAF requests and completes a caller's
+/// wait. Blocking callers (the client's facades, the RPC gateway's kj thread) reach actors
+/// through one bridge instead of an actor per call: a `caf::scoped_actor` pushes an event
+/// through CAF 0.17's timer thread (a queue of 64 behind one mutex) when it ends, and thousands
+/// of threads doing that at once starved the client's worker thread for seconds (issue 21).
+using bridge_task = std::function<void(caf::event_based_actor*)>;
+/// `(bridge_run_atom, std::shared_ptr<bridge_task>)`: runs the task.
+using bridge_run_atom = caf::atom_constant<caf::atom("brun")>;
+
+/// A bridge actor (`purpose` names it in the debug log); it ends with an exit message or its
+/// actor system.
+caf::actor spawn_bridge(caf::actor_system& sys, std::string purpose);
+
+/// Runs `start(self, done)` in `bridge` and blocks until `done(caf::expected<R>)` is called. If
+/// the bridge is gone before (the task is dropped unrun), returns errc::unavailable.
+template <class R, class Start>
+caf::expected<R> on_bridge(const caf::actor& bridge, Start start) {
+    auto result = std::make_shared<std::promise<caf::expected<R>>>();
+    auto answer = result->get_future();
+    auto task = std::make_shared<bridge_task>(
+        [result = std::move(result), start = std::move(start)](caf::event_based_actor* self) {
+            start(self, [result](caf::expected<R> r) { result->set_value(std::move(r)); });
+        });
+    caf::anon_send(bridge, bridge_run_atom::value, std::move(task));
+    try {
+        return answer.get();
+    } catch (const std::future_error&) {
+        return caf::make_error(errc::unavailable, "the client is shutting down");
+    }
+}
 
 /// The actor that opens connections for `ep`.
 caf::io::middleman_actor connector_of(caf::actor_system& sys, const endpoint_info& ep);
@@ -64,26 +99,20 @@ struct node_address {
     uint16_t port = 0;
 };
 
-/// How long the lookups of attach_containers may take: short, because a node that just died can
+/// How long the directory's first lookups may take: short, because a node that just died can
 /// still look connected for a moment (its proxy swallows requests until the middleman notices),
 /// and a retry then finds the new leader; at most the request timeout.
 inline std::chrono::milliseconds attach_timeout(const client_config& cfg) {
     return std::min(cfg.request_timeout, std::chrono::milliseconds(1000));
 }
 
-/// Asks `node` for the cluster (container count, members, leaders as it sees them), then for the
-/// leader replica of each container that `keys` map to: from the leader's own node, connected
-/// directly (so that its death ends a connection the caller can monitor, and appends take no
-/// detour). Monitors every store it hands out. Calls `done(store per key, members)` or
-/// `fail(error)`. Standalone nodes answer with one container and no members.
-void attach_containers(caf::event_based_actor* self,
-                       const caf::io::middleman_actor& connector,
-                       const transport::node_actor& node,
-                       const std::vector<segment_key>& keys,
-                       std::chrono::milliseconds timeout,
-                       std::function<void(std::vector<transport::segment_store_actor>,
-                                          std::vector<node_address>)> done,
-                       std::function<void(caf::error)> fail);
+/// Spawns the client's directory for `ep` (client/directory.hpp; `ep` must not have one yet);
+/// `node`, when valid, is a node already connected to. Returns `ep` with `directory` set. One per
+/// client (a factory, the RPC gateway, a simulated client process); it ends with the actor
+/// system or an exit message.
+endpoint_info spawn_directory(caf::actor_system& sys,
+                              endpoint_info ep,
+                              transport::node_actor node = {});
 
 /// A fresh random writer id (a writer without a stable id: Pravega's behaviour).
 writer_id fresh_writer_id();
@@ -97,7 +126,6 @@ bool needs_reconnect(const caf::error& err);
 
 std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
                                           const endpoint_info& ep,
-                                          transport::node_actor node,
                                           stream_record rec,
                                           const writer_config& cfg,
                                           writer_id id);
@@ -106,7 +134,6 @@ std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
 /// `(wflush_atom)` once everything queued is acknowledged or failed.
 caf::actor spawn_writer(caf::actor_system& sys,
                         const endpoint_info& ep,
-                        transport::node_actor node,
                         stream_record rec,
                         const writer_config& cfg,
                         writer_id id);
@@ -123,19 +150,19 @@ int64_t offset_after(const event& ev);
 /// `from`.
 caf::actor spawn_reader(caf::actor_system& sys,
                         const endpoint_info& ep,
-                        transport::node_actor node,
                         const stream_info& info,
                         start_position from,
                         start_offsets offsets = {});
 
 std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
                                           const endpoint_info& ep,
-                                          transport::node_actor node,
                                           const stream_info& info,
                                           start_position from);
 
 }  // namespace pravaha::client::detail
 
+// Local only: a task never leaves the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<pravaha::client::detail::bridge_task>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pravaha::client::detail::outgoing)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pravaha::client::detail::outgoing>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::deque<pravaha::client::event>)

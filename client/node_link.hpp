@@ -1,10 +1,11 @@
 #pragma once
 
-// Internal to client/: how a writer or reader actor reaches the cluster. One `node_link` per
-// actor holds its node, the leader stores of its segments' containers, the members to fall back
-// on, and a generation that voids the answers of a link that was lost; it reconnects with one
-// backoff and gives up after one timeout (`retry_policy`, from client_config). The blocking
-// stream manager retries with the same policy.
+// Internal to client/: how a writer or reader actor reaches its segments. One `node_link` per
+// actor holds the leader stores of its segments' containers, as the client's directory
+// (client/directory.hpp) hands them out, and a generation that voids the answers of a link that
+// was lost; it asks the directory again after a loss and gives up after one timeout
+// (`retry_policy`, from client_config). The blocking stream manager and the directory retry with
+// the same policy.
 
 #include "client/internal.hpp"
 
@@ -47,22 +48,22 @@ public:
         std::function<void(caf::error)> gave_up;
     };
 
-    /// Attaches at once through `node` (already connected) to the leader stores of `keys`.
+    /// Asks `ep.directory` at once for the leader stores of `keys`.
     void start(caf::event_based_actor* self,
                endpoint_info ep,
-               transport::node_actor node,
                std::vector<segment_key> keys,
                events ev);
 
-    /// Starts a new generation (`events::reset`). With `lost`, the link is dropped and
-    /// reconnected (after a growing pause with `pause`: an election may be running).
-    void restart(bool lost, bool pause);
+    /// Starts a new generation (`events::reset`). With `lost`, the stores are dropped and asked
+    /// of the directory again; `suspect`, the store whose request failed, is reported to it as
+    /// stale (it may have lost its leadership).
+    void restart(bool lost, const caf::actor_addr& suspect = {});
 
     /// Handles `(link_retry_atom, gen)`.
     void retry(uint64_t gen);
 
-    /// Whether a down message from `source` breaks this link (the node or a store).
-    bool watches(const caf::actor_addr& source) const;
+    /// Handles `(dir_lost_atom, store)`: whether the loss of `store` breaks this link.
+    bool holds(const caf::actor_addr& store) const;
 
     /// A failure that may be the start of a run of failures: after `give_up_after` without
     /// `progressed()`, calls `events::gave_up` (and starts counting again).
@@ -76,29 +77,19 @@ public:
     const endpoint_info& endpoint() const { return ep_; }
     const retry_policy& policy() const { return policy_; }
 
-    /// Removes the actor's monitors from the node and stores (see `unwatch`); for the state's
-    /// destructor.
-    void unwatch_all(const caf::actor_addr& me) const;
-
 private:
     void attach();
-    void reconnect();
-    void retry_later();
 
     caf::event_based_actor* self_ = nullptr;
     endpoint_info ep_;
     retry_policy policy_;
     events ev_;
     std::vector<segment_key> keys_;
-    transport::node_actor node_;
     std::vector<transport::segment_store_actor> stores_;
     bool connected_ = false;
-    std::vector<node_address> nodes_;  ///< the cluster's members to try; else just `ep`
-    size_t node_index_ = 0;
-    node_address last_tried_;
     uint64_t generation_ = 0;
-    std::chrono::milliseconds pause_{0};
     std::optional<caf::actor_clock::time_point> failing_since_;
+    caf::error last_error_;  // of the directory, for the give-up message
 };
 
 }  // namespace pravaha::client::detail

@@ -1,3 +1,4 @@
+#include "client/directory.hpp"
 #include "client/internal.hpp"
 #include "client/node_link.hpp"
 #include "schema/errc.hpp"
@@ -29,7 +30,7 @@ struct segment_reader {
 };
 
 struct reader_state {
-    node_link link;  // the node and the segments' container leaders
+    node_link link;  // the segments' container leaders
     std::vector<segment_reader> segments;
     std::deque<event> buffer;
     // The one pending fetch of the facade.
@@ -38,11 +39,7 @@ struct reader_state {
     uint64_t fetch_id = 0;
     uint32_t fetch_wait_ms = 0;
     caf::error failure;
-    caf::actor_addr self_addr;
     static inline const char* name = "event_reader";
-
-    // Runs when the actor ends: its monitors must not outlive it (see unwatch).
-    ~reader_state() { link.unwatch_all(self_addr); }
 };
 
 using reader_ptr = caf::stateful_actor<reader_state>*;
@@ -101,9 +98,9 @@ void maybe_answer(reader_ptr self) {
     }
 }
 
-// The link broke (a down message, a lost connection): reconnect, after a pause with `pause`.
-void lose_link(reader_ptr self, bool pause = false) {
-    self->state.link.restart(true, pause);
+// The link broke (a store was lost, a request failed on `suspect`): attach again.
+void lose_link(reader_ptr self, const caf::actor_addr& suspect = {}) {
+    self->state.link.restart(true, suspect);
 }
 
 // A new generation: answers to the reads in flight are void.
@@ -172,7 +169,7 @@ void issue_reads(reader_ptr self) {
                     s.segments[i].outstanding = false;
                     if (needs_reconnect(err)) {
                         s.segments[i].asked_in_fetch = UINT64_MAX;  // ask again, see lose_link
-                        lose_link(self);
+                        lose_link(self, s.link.store(i).address());
                         return;
                     }
                     s.failure = err;
@@ -183,12 +180,10 @@ void issue_reads(reader_ptr self) {
 
 caf::behavior reader_impl(reader_ptr self,
                           endpoint_info ep,
-                          transport::node_actor node,
                           stream_info info,
                           start_position from,
                           start_offsets offsets) {
     auto& st = self->state;
-    st.self_addr = self->address();
     for (const auto& s : info.segments) {
         segment_reader r;
         r.key = segment_key{info.record.uid, s.id};
@@ -209,14 +204,13 @@ caf::behavior reader_impl(reader_ptr self,
         self->state.failure = err;
         maybe_answer(self);
     };
-    st.link.start(self, std::move(ep), std::move(node), std::move(keys), std::move(on_link));
-    self->set_down_handler([=](caf::down_msg& dm) {
-        auto& s = self->state;
-        if (s.link.connected() && s.link.watches(dm.source)) {
-            lose_link(self);
-        }
-    });
+    st.link.start(self, std::move(ep), std::move(keys), std::move(on_link));
     return {
+        [=](dir_lost_atom, const caf::actor_addr& store) {
+            if (self->state.link.holds(store)) {
+                lose_link(self);
+            }
+        },
         [=](fetch_atom, uint32_t wait_ms) -> caf::result<std::deque<event>, bool> {
             auto& s = self->state;
             s.fetch = self->make_response_promise();
@@ -249,11 +243,11 @@ class reader_facade final : public event_reader {
 public:
     reader_facade(caf::actor_system& sys,
                   const endpoint_info& ep,
-                  transport::node_actor node,
                   const stream_info& info,
                   start_position from)
-        : sys_(sys), ep_(ep) {
-        actor_ = sys.spawn(reader_impl, ep, std::move(node), info, from, start_offsets{});
+        : ep_(ep) {
+        PRAVAHA_ASSERT(ep_.bridge, "a reader facade for {}:{} without a bridge", ep.host, ep.port);
+        actor_ = sys.spawn(reader_impl, ep, info, from, start_offsets{});
     }
 
     ~reader_facade() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
@@ -262,20 +256,22 @@ public:
 
     caf::expected<std::optional<event>> read_next(std::chrono::milliseconds timeout) override {
         if (local_.empty()) {
-            caf::scoped_actor self{sys_};
-            caf::error failure;
             auto wait_ms = static_cast<uint32_t>(std::max<int64_t>(timeout.count(), 0));
-            self->request(actor_, timeout + ep_.cfg.request_timeout + std::chrono::seconds(1),
-                          fetch_atom::value, wait_ms)
-                .receive(
-                    [&](std::deque<event>& evs, bool end) {
-                        local_ = std::move(evs);
-                        end_ = end;
-                    },
-                    [&](caf::error& err) { failure = std::move(err); });
-            if (failure) {
-                return failure;
+            auto limit = timeout + ep_.cfg.request_timeout + std::chrono::seconds(1);
+            using fetched = std::pair<std::deque<event>, bool>;
+            auto r = on_bridge<fetched>(ep_.bridge, [&](caf::event_based_actor* self, auto done) {
+                self->request(actor_, limit, fetch_atom::value, wait_ms)
+                    .then(
+                        [done](std::deque<event>& evs, bool end) {
+                            done(fetched{std::move(evs), end});
+                        },
+                        [done](caf::error& err) { done(std::move(err)); });
+            });
+            if (!r) {
+                return std::move(r.error());
             }
+            local_ = std::move(r->first);
+            end_ = r->second;
         }
         if (local_.empty()) {
             return std::optional<event>{};
@@ -286,7 +282,6 @@ public:
     }
 
 private:
-    caf::actor_system& sys_;
     endpoint_info ep_;
     caf::actor actor_;
     std::deque<event> local_;
@@ -303,19 +298,17 @@ int64_t offset_after(const event& ev) {
 
 caf::actor spawn_reader(caf::actor_system& sys,
                         const endpoint_info& ep,
-                        transport::node_actor node,
                         const stream_info& info,
                         start_position from,
                         start_offsets offsets) {
-    return sys.spawn(reader_impl, ep, std::move(node), info, from, std::move(offsets));
+    return sys.spawn(reader_impl, ep, info, from, std::move(offsets));
 }
 
 std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
                                           const endpoint_info& ep,
-                                          transport::node_actor node,
                                           const stream_info& info,
                                           start_position from) {
-    return std::make_unique<reader_facade>(sys, ep, std::move(node), info, from);
+    return std::make_unique<reader_facade>(sys, ep, info, from);
 }
 
 }  // namespace pravaha::client::detail

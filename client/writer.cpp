@@ -1,3 +1,4 @@
+#include "client/directory.hpp"
 #include "client/internal.hpp"
 #include "client/node_link.hpp"
 #include "schema/errc.hpp"
@@ -68,17 +69,13 @@ struct writer_state {
     writer_config cfg;
     writer_id id;
     std::shared_ptr<budget> mem;
-    node_link link;  // the node and the segments' container leaders
+    node_link link;  // the segments' container leaders
     std::vector<segment_writer> segments;
     std::vector<caf::response_promise> flush_waiters;
     /// Waiting for wsessions_atom: sessions are opened on every segment, also without events.
     std::vector<caf::response_promise> session_waiters;
     caf::error first_error;
-    caf::actor_addr self_addr;
     static inline const char* name = "event_writer";
-
-    // Runs when the actor ends: its monitors must not outlive it (see unwatch).
-    ~writer_state() { link.unwatch_all(self_addr); }
 };
 
 using writer_ptr = caf::stateful_actor<writer_state>*;
@@ -319,7 +316,7 @@ void fail_all(writer_ptr self, const caf::error& err) {
     check_flush(self);
 }
 
-void restart(writer_ptr self, bool lost_link, bool pause = false);
+void restart(writer_ptr self, bool lost_link, const caf::actor_addr& suspect = {});
 
 // The blocks just failed may or may not be stored. Continuing their event numbers would leave a
 // gap the node refuses forever (event_number_gap: found by pravaha-sim, seed 0xf50fd of the
@@ -345,10 +342,10 @@ void start_afresh(writer_ptr self) {
 // if the link is gone. The node drops what it already stored (writer id + event number).
 // Failures without an acknowledgement for the retry timeout fail everything pending
 // (errc::unavailable) so that flush() and close() always return (node_link::failed).
-void restart(writer_ptr self, bool lost_link, bool pause) {
+void restart(writer_ptr self, bool lost_link, const caf::actor_addr& suspect) {
     auto& st = self->state;
     st.link.failed();
-    st.link.restart(lost_link, pause);
+    st.link.restart(lost_link, suspect);
     if (!lost_link) {
         self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value,
                            st.link.generation());
@@ -363,7 +360,11 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     if (is_transient(err)) {
         module_log("client")->debug("writer retrying writer={} error={}", to_string(st.id),
                                     render_error(err));
-        restart(self, needs_reconnect(err));
+        if (needs_reconnect(err)) {
+            restart(self, true, st.link.store(index).address());
+        } else {
+            restart(self, false);
+        }
         return;
     }
     // Final for this segment (sealed, deleted): fail this block, every later one and everything
@@ -405,13 +406,11 @@ bool enqueue(writer_ptr self, outgoing& ev) {
 
 caf::behavior writer_impl(writer_ptr self,
                           endpoint_info ep,
-                          transport::node_actor node,
                           stream_record rec,
                           writer_config cfg,
                           writer_id id,
                           std::shared_ptr<budget> mem) {
     auto& st = self->state;
-    st.self_addr = self->address();
     st.cfg = cfg;
     st.id = id;
     st.mem = std::move(mem);
@@ -441,16 +440,15 @@ caf::behavior writer_impl(writer_ptr self,
         fail_all(self, err);
         start_afresh(self);
     };
-    st.link.start(self, std::move(ep), std::move(node), std::move(keys), std::move(on_link));
-    self->set_down_handler([=](caf::down_msg& dm) {
-        auto& s = self->state;
-        if (s.link.connected() && s.link.watches(dm.source)) {
-            module_log("client")->info("writer lost its node or a container leader writer={}",
-                                       to_string(s.id));
-            restart(self, true);
-        }
-    });
+    st.link.start(self, std::move(ep), std::move(keys), std::move(on_link));
     return {
+        [=](dir_lost_atom, const caf::actor_addr& store) {
+            if (self->state.link.holds(store)) {
+                module_log("client")->info("writer lost a container leader writer={}",
+                                           to_string(self->state.id));
+                restart(self, true);
+            }
+        },
         [=](write_atom, outgoing& ev) {
             if (enqueue(self, ev)) {
                 pump(self, ev.segment_index);
@@ -500,12 +498,16 @@ class writer_facade final : public event_writer {
 public:
     writer_facade(caf::actor_system& sys,
                   const endpoint_info& ep,
-                  transport::node_actor node,
                   stream_record rec,
                   const writer_config& cfg,
                   writer_id id)
-        : sys_(sys), cfg_(cfg), id_(id), ranges_(rec.segments), mem_(std::make_shared<budget>()) {
-        actor_ = sys.spawn(writer_impl, ep, std::move(node), std::move(rec), cfg, id, mem_);
+        : bridge_(ep.bridge),
+          cfg_(cfg),
+          id_(id),
+          ranges_(rec.segments),
+          mem_(std::make_shared<budget>()) {
+        PRAVAHA_ASSERT(bridge_, "a writer facade for {}:{} without a bridge", ep.host, ep.port);
+        actor_ = sys.spawn(writer_impl, ep, std::move(rec), cfg, id, mem_);
     }
 
     ~writer_facade() override {
@@ -543,14 +545,21 @@ public:
     }
 
     caf::error flush() override {
-        caf::scoped_actor self{sys_};
-        caf::error result;
         // No request timeout here: the flush is bounded by the writer itself, which fails every
         // pending event once the node has been unreachable for cfg.retry_timeout.
-        self->request(actor_, caf::infinite, wflush_atom::value)
-            .receive([&](caf::error& err, bool) { result = std::move(err); },
-                     [&](caf::error& err) { result = std::move(err); });
-        return result;
+        auto r = on_bridge<bool>(bridge_, [this](caf::event_based_actor* self, auto done) {
+            self->request(actor_, caf::infinite, wflush_atom::value)
+                .then(
+                    [done](caf::error& err, bool) {
+                        if (err) {
+                            done(std::move(err));
+                        } else {
+                            done(true);
+                        }
+                    },
+                    [done](caf::error& err) { done(std::move(err)); });
+        });
+        return r ? caf::error{} : std::move(r.error());
     }
 
     caf::error close() override {
@@ -566,7 +575,7 @@ public:
     const writer_id& id() const override { return id_; }
 
 private:
-    caf::actor_system& sys_;
+    caf::actor bridge_;
     writer_config cfg_;
     writer_id id_;
     std::vector<segment_range> ranges_;
@@ -579,21 +588,18 @@ private:
 
 caf::actor spawn_writer(caf::actor_system& sys,
                         const endpoint_info& ep,
-                        transport::node_actor node,
                         stream_record rec,
                         const writer_config& cfg,
                         writer_id id) {
-    return sys.spawn(writer_impl, ep, std::move(node), std::move(rec), cfg, id,
-                     std::shared_ptr<budget>{});
+    return sys.spawn(writer_impl, ep, std::move(rec), cfg, id, std::shared_ptr<budget>{});
 }
 
 std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
                                           const endpoint_info& ep,
-                                          transport::node_actor node,
                                           stream_record rec,
                                           const writer_config& cfg,
                                           writer_id id) {
-    return std::make_unique<writer_facade>(sys, ep, std::move(node), std::move(rec), cfg, id);
+    return std::make_unique<writer_facade>(sys, ep, std::move(rec), cfg, id);
 }
 
 }  // namespace pravaha::client::detail

@@ -25,15 +25,6 @@ namespace {
 
 using namespace gw;
 
-// Takes an argument on purpose: CAF 0.17.6 spawns an argument-less function actor through a null
-// std::shared_ptr<std::tuple<>> (undefined behaviour that UBSan reports and stops the node on).
-caf::behavior bridge_impl(caf::event_based_actor* self, uint16_t port) {
-    module_log("runtime")->debug("rpc bridge started port={}", port);
-    return {
-        [=](gw_run_atom, std::shared_ptr<bridge_task>& task) { (*task)(self); },
-    };
-}
-
 class stream_manager_impl final : public rpc::StreamManager::Server {
 public:
     stream_manager_impl(caf::actor bridge, node_api node, std::chrono::milliseconds timeout)
@@ -152,10 +143,18 @@ caf::expected<client::detail::start_offsets> start_of(const stream_info& info,
     return start;
 }
 
+// What the gateway's calls run on: the node endpoint, the configuration, and the client side
+// (`ep`: the bridge actor, the directory of the writers and readers it opens).
+struct gateway_parts {
+    node_api node;
+    gateway_config cfg;
+    client::detail::endpoint_info ep;
+};
+
 class pravaha_impl final : public rpc::Pravaha::Server {
 public:
-    pravaha_impl(caf::actor bridge, node_api node, gateway_config cfg)
-        : bridge_(std::move(bridge)), node_(std::move(node)), cfg_(std::move(cfg)) {}
+    explicit pravaha_impl(const gateway_parts& parts)
+        : bridge_(parts.ep.bridge), node_(parts.node), cfg_(parts.cfg), ep_(parts.ep) {}
 
     kj::Promise<void> streamManager(StreamManagerContext ctx) override {
         ctx.getResults().setManager(
@@ -170,7 +169,7 @@ public:
         auto name = text(p.getWriterId());
         auto node = node_;
         auto timeout = cfg_.request_timeout;
-        auto ep = endpoint();
+        auto ep = ep_;
         auto bridge = bridge_;
         return answer(
             on_bridge<opened_writer>(
@@ -188,8 +187,8 @@ public:
                                 if (!name.empty()) {
                                     wc.id = id;
                                 }
-                                auto w = client::detail::spawn_writer(self->system(), ep, node, rec,
-                                                                      wc, id);
+                                auto w =
+                                    client::detail::spawn_writer(self->system(), ep, rec, wc, id);
                                 if (name.empty()) {
                                     done(outcome<opened_writer>{{owned_actor{w}, std::move(rec)},
                                                                 {}});
@@ -231,7 +230,7 @@ public:
         }
         auto node = node_;
         auto timeout = cfg_.request_timeout;
-        auto ep = endpoint();
+        auto ep = ep_;
         auto bridge = bridge_;
         return answer(
             on_bridge<opened_reader>(
@@ -247,8 +246,8 @@ public:
                                 }
                                 auto from = from_tail ? client::start_position::tail
                                                       : client::start_position::head;
-                                auto r = client::detail::spawn_reader(self->system(), ep, node,
-                                                                      info, from, *start);
+                                auto r = client::detail::spawn_reader(self->system(), ep, info,
+                                                                      from, *start);
                                 done(outcome<opened_reader>{{owned_actor{r}, std::move(*start)},
                                                             {}});
                             },
@@ -264,24 +263,15 @@ public:
     }
 
 private:
-    // Where the in-node writers and readers would reconnect (the node's own endpoint).
-    client::detail::endpoint_info endpoint() const {
-        client::detail::endpoint_info ep;
-        ep.host = cfg_.bind;
-        ep.port = cfg_.node_port;
-        ep.cfg.request_timeout = cfg_.request_timeout;
-        return ep;
-    }
-
     caf::actor bridge_;
     node_api node_;
     gateway_config cfg_;
+    client::detail::endpoint_info ep_;  // the gateway's writers and readers, with its directory
 };
 
 class gateway_impl final : public gateway {
 public:
-    gateway_impl(caf::actor bridge, node_api node, gateway_config cfg)
-        : bridge_(std::move(bridge)), node_(std::move(node)), cfg_(std::move(cfg)) {}
+    explicit gateway_impl(gateway_parts parts) : parts_(std::move(parts)) {}
 
     ~gateway_impl() override { stop(); }
 
@@ -340,9 +330,11 @@ public:
         if (thread_.joinable()) {
             thread_.join();
         }
-        if (bridge_) {
-            caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
-            bridge_ = caf::actor{};
+        for (auto* a : {&parts_.ep.bridge, &parts_.ep.directory}) {
+            if (*a) {
+                caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+                *a = caf::actor{};
+            }
         }
     }
 
@@ -352,7 +344,7 @@ private:
         try {
             auto io = kj::setupAsyncIo();
             auto addr = io.provider->getNetwork()
-                            .parseAddress(cfg_.bind.c_str(), cfg_.port)
+                            .parseAddress(parts_.cfg.bind.c_str(), parts_.cfg.port)
                             .wait(io.waitScope);
             auto listener = addr->listen();
             auto stop = kj::newPromiseAndCrossThreadFulfiller<void>();
@@ -361,7 +353,7 @@ private:
                 stop_ = std::make_unique<kj::Own<kj::CrossThreadPromiseFulfiller<void>>>(
                     kj::mv(stop.fulfiller));
             }
-            capnp::TwoPartyServer server(kj::heap<pravaha_impl>(bridge_, node_, cfg_));
+            capnp::TwoPartyServer server(kj::heap<pravaha_impl>(parts_));
             server_ = &server;
             io_ = io.lowLevelProvider.get();
             {
@@ -383,18 +375,16 @@ private:
         } catch (const kj::Exception& e) {
             auto what = std::string(e.getDescription().cStr());
             if (!reported) {
-                bound.set_value(caf::make_error(errc::unavailable,
-                                                "rpc gateway cannot listen on " + cfg_.bind + ":" +
-                                                    std::to_string(cfg_.port) + ": " + what));
+                bound.set_value(caf::make_error(
+                    errc::unavailable, "rpc gateway cannot listen on " + parts_.cfg.bind + ":" +
+                                           std::to_string(parts_.cfg.port) + ": " + what));
             } else {
                 module_log("runtime")->error("rpc gateway stopped error={}", what);
             }
         }
     }
 
-    caf::actor bridge_;
-    node_api node_;
-    gateway_config cfg_;
+    gateway_parts parts_;
     std::thread thread_;
     std::mutex mutex_;
     // In a unique_ptr: kj::Own's destructor may throw, which an overriding destructor cannot.
@@ -411,8 +401,15 @@ private:
 caf::expected<std::unique_ptr<gateway>> gateway::start(caf::actor_system& sys,
                                                        node_api node,
                                                        const gateway_config& cfg) {
-    auto bridge = sys.spawn(bridge_impl, cfg.port);
-    auto gw = std::make_unique<gateway_impl>(bridge, std::move(node), cfg);
+    // The in-node writers and readers find their containers' leaders through one directory, which
+    // reconnects to the node's own endpoint when it must.
+    client::detail::endpoint_info ep;
+    ep.host = cfg.bind;
+    ep.port = cfg.node_port;
+    ep.cfg.request_timeout = cfg.request_timeout;
+    ep.bridge = client::detail::spawn_bridge(sys, "rpc gateway");
+    ep = client::detail::spawn_directory(sys, std::move(ep), node);
+    auto gw = std::make_unique<gateway_impl>(gateway_parts{std::move(node), cfg, std::move(ep)});
     auto port = gw->run();
     if (!port) {
         gw->stop();

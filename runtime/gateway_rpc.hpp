@@ -31,18 +31,11 @@
 #include <utility>
 #include <vector>
 
-namespace pravaha::runtime::detail {
-/// Work the bridge actor runs in its own context (issues CAF requests, completes an RPC).
-using bridge_task = std::function<void(caf::event_based_actor*)>;
-}  // namespace pravaha::runtime::detail
-
-// Local only: the task never leaves the process.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<pravaha::runtime::detail::bridge_task>)
-
 namespace pravaha::runtime::gw {
 
-using detail::bridge_task;
-using gw_run_atom = caf::atom_constant<caf::atom("gwrun")>;
+// The bridge between the kj thread and the actors is the client's (client/internal.hpp).
+using client::detail::bridge_run_atom;
+using client::detail::bridge_task;
 
 /// The documented error of a result: Pravaha's code and name; CAF's own errors (timeouts, a node
 /// that went away) as timeout or unavailable.
@@ -77,7 +70,7 @@ kj::Promise<outcome<T>> on_bridge(const caf::actor& bridge, Start start) {
     auto task = std::make_shared<bridge_task>([fulfiller, start](caf::event_based_actor* self) {
         start(self, reply_fn<T>([fulfiller](outcome<T> r) { (*fulfiller)->fulfill(kj::mv(r)); }));
     });
-    caf::anon_send(bridge, gw_run_atom::value, std::move(task));
+    caf::anon_send(bridge, bridge_run_atom::value, std::move(task));
     return kj::mv(paf.promise);
 }
 

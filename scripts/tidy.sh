@@ -30,7 +30,7 @@ case "${1:-}" in
   "")
     echo "usage: scripts/tidy.sh --all | --changed | FILE..." >&2; exit 2 ;;
   *)
-    files="$*" ;;
+    files=$(printf '%s\n' "$@") ;;
 esac
 if [ -z "$files" ]; then
   echo "tidy: no C++ source to check"
@@ -40,6 +40,12 @@ count=$(wc -w <<<"$files")
 echo "tidy: $count file(s)"
 regex=$(sed -E 's/[.]/[.]/g' <<<"$files" | paste -sd'|')
 out=$(run-clang-tidy -p "$build" -j "$jobs" -quiet "($regex)\$" 2>&1 || true)
+# Every file must have been checked (a file without a compile command would pass unseen).
+checked=$(grep -c '^clang-tidy' <<<"$out" || true)
+if [ "$checked" -lt "$count" ]; then
+  echo "tidy: only $checked clang-tidy run(s) for $count file(s); is every file in $build/compile_commands.json?" >&2
+  exit 2
+fi
 findings=$(sed 's/\x1b\[[0-9;]*m//g' <<<"$out" | grep -E '(error|warning): ' | sort -u || true)
 if [ -n "$findings" ]; then
   echo "$findings"

@@ -113,9 +113,13 @@ void workload::open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr ptr
     auto inc = cl.inc;
     auto node = caf::actor_cast<node_api>(ptr);
     const auto& info = streams_[cl.stream];
+    // One directory per client process, as a client factory has.
+    auto ep = client::detail::spawn_directory(env_.sys, endpoint_for(cl, port), node);
+    cl.directory = ep.directory;
+    env_.spawned.push_back(cl.directory);
     if (cl.kind != client_kind::writer) {
         cl.worker = client::detail::spawn_reader(
-            env_.sys, endpoint_for(cl, port), node, info, client::start_position::head,
+            env_.sys, ep, info, client::start_position::head,
             cl.resumes ? cl.position : client::detail::start_offsets{});
         cl.driver = spawn_reader_driver(env_.sys, *this, id, inc, cl.worker);
         env_.spawned.push_back(cl.worker);
@@ -130,8 +134,7 @@ void workload::open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr ptr
         wid = writer_id{0x5157000000000000ULL | cl.id, 0x57AB1E};
         wc.id = wid;
     }
-    cl.worker =
-        client::detail::spawn_writer(env_.sys, endpoint_for(cl, port), node, info.record, wc, wid);
+    cl.worker = client::detail::spawn_writer(env_.sys, ep, info.record, wc, wid);
     env_.spawned.push_back(cl.worker);
     if (cl.idempotent) {
         // What an RPC client's openWriter answers as lastEventNumber.
@@ -201,12 +204,16 @@ void workload::crash_client(client_t& c, prng* zombie) {
         // Nobody sees its acknowledgements any more. Killed for good after 20 s.
         stall = now() + zombie->range(500, 5000) * ms;
         auto old = c.worker;
+        auto old_directory = c.directory;
         c.worker = caf::actor{};
-        env_.kern.at(now() + 20000 * ms,
-                     [old] { caf::anon_send_exit(old, caf::exit_reason::kill); });
+        c.directory = caf::actor{};
+        env_.kern.at(now() + 20000 * ms, [old, old_directory] {
+            caf::anon_send_exit(old, caf::exit_reason::kill);
+            caf::anon_send_exit(old_directory, caf::exit_reason::kill);
+        });
         env_.kern.count("zombie clients");
     }
-    for (auto* a : {&c.worker, &c.driver}) {
+    for (auto* a : {&c.worker, &c.driver, &c.directory}) {
         if (*a) {
             caf::anon_send_exit(*a, caf::exit_reason::kill);
             *a = caf::actor{};

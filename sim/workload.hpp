@@ -37,6 +37,7 @@ struct client_t {
     uint64_t attempt = 0;  // connection attempts of this client
     bool up = false;
     caf::actor connector;
+    caf::actor directory;  // the process's view of the cluster (one per incarnation)
     caf::actor worker;
     caf::actor driver;
     uint64_t next_seq = 0;

@@ -22,6 +22,18 @@ std::chrono::milliseconds retry_policy::next_pause(std::chrono::milliseconds pre
     return std::min(previous * 2, max_pause);
 }
 
+void deadline_timer::ensure(caf::event_based_actor* self, caf::actor_clock::time_point when) {
+    if (armed_ && *armed_ <= when) {
+        return;  // an earlier tick comes; the actor arms again from there
+    }
+    armed_ = when;
+    auto now = self->clock().now();
+    auto delay = when > now ? std::chrono::duration_cast<std::chrono::milliseconds>(when - now) +
+                                  std::chrono::milliseconds(1)
+                            : std::chrono::milliseconds(0);
+    self->delayed_send(self, delay, deadline_atom::value);
+}
+
 void node_link::start(caf::event_based_actor* self,
                       endpoint_info ep,
                       std::vector<segment_key> keys,

@@ -25,12 +25,14 @@ struct segment_reader {
     segment_key key;
     int64_t offset = 0;
     bool outstanding = false;
-    bool finished = false;                 // sealed and fully read
-    uint64_t asked_in_fetch = UINT64_MAX;  // a zero-wait fetch asks each segment once
+    caf::actor_clock::time_point deadline;  // of the outstanding read
+    bool finished = false;                  // sealed and fully read
+    uint64_t asked_in_fetch = UINT64_MAX;   // a zero-wait fetch asks each segment once
 };
 
 struct reader_state {
-    node_link link;  // the segments' container leaders
+    node_link link;            // the segments' container leaders
+    deadline_timer deadlines;  // of the outstanding reads (check_deadlines)
     std::vector<segment_reader> segments;
     std::deque<event> buffer;
     // The one pending fetch of the facade.
@@ -131,9 +133,11 @@ void issue_reads(reader_ptr self) {
         auto gen = st.link.generation();
         read_request req{seg.key, seg.offset, read_bytes,
                          st.fetch_wait_ms == 0 ? 0u : poll_wait_ms};
-        auto timeout =
-            st.link.endpoint().cfg.request_timeout + std::chrono::milliseconds(req.wait_ms);
-        self->request(st.link.store(i), timeout, read_atom::value, req)
+        // The deadline is watched by the reader's one timer, not by a CAF request timeout.
+        seg.deadline = self->clock().now() + st.link.endpoint().cfg.request_timeout +
+                       std::chrono::milliseconds(req.wait_ms);
+        st.deadlines.ensure(self, seg.deadline);
+        self->request(st.link.store(i), caf::infinite, read_atom::value, req)
             .then(
                 [=](read_result& r) {
                     auto& s = self->state;
@@ -176,6 +180,28 @@ void issue_reads(reader_ptr self) {
                     maybe_answer(self);
                 });
     }
+}
+
+// The reader's timer fired: a read unanswered past its deadline is lost as a timed-out request
+// would be (the link restarts); otherwise the timer is armed for the earliest deadline left.
+void check_deadlines(reader_ptr self) {
+    self->state.deadlines.on_fired(self, [self](auto now, auto note) {
+        auto& st = self->state;
+        for (size_t i = 0; i < st.segments.size(); ++i) {
+            auto& seg = st.segments[i];
+            if (!seg.outstanding) {
+                continue;
+            }
+            if (seg.deadline <= now) {
+                seg.outstanding = false;
+                seg.asked_in_fetch = UINT64_MAX;  // ask again, see lose_link
+                lose_link(self, st.link.store(i).address());
+                return true;
+            }
+            note(seg.deadline);
+        }
+        return false;
+    });
 }
 
 caf::behavior reader_impl(reader_ptr self,
@@ -236,6 +262,7 @@ caf::behavior reader_impl(reader_ptr self,
             }
         },
         [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
+        [=](deadline_atom) { check_deadlines(self); },
     };
 }
 

@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -49,6 +50,7 @@ struct queued {
 struct block_in_flight {
     append_block block;
     std::vector<ack_callback> done;
+    caf::actor_clock::time_point deadline;  // of its latest send (request_timeout after it)
 };
 
 struct segment_writer {
@@ -69,7 +71,8 @@ struct writer_state {
     writer_config cfg;
     writer_id id;
     std::shared_ptr<budget> mem;
-    node_link link;  // the segments' container leaders
+    node_link link;            // the segments' container leaders
+    deadline_timer deadlines;  // of the blocks sent (check_deadlines)
     std::vector<segment_writer> segments;
     std::vector<caf::response_promise> flush_waiters;
     /// Waiting for wsessions_atom: sessions are opened on every segment, also without events.
@@ -127,18 +130,23 @@ void finish_event(writer_ptr self, std::string framed, ack_callback done, const 
     finish_block(self, b, err);
 }
 
-void send_block(writer_ptr self, size_t index, const append_block& block) {
-    auto gen = self->state.link.generation();
-    self->request(self->state.link.store(index), self->state.link.endpoint().cfg.request_timeout,
-                  append_atom::value, block)
+// Sends a block; its deadline is watched by the writer's one timer (deadline_timer), not by a
+// CAF request timeout.
+void send_block(writer_ptr self, size_t index, block_in_flight& b) {
+    auto& st = self->state;
+    auto gen = st.link.generation();
+    b.deadline = self->clock().now() + st.link.endpoint().cfg.request_timeout;
+    st.deadlines.ensure(self, b.deadline);
+    const auto& block = b.block;
+    self->request(st.link.store(index), caf::infinite, append_atom::value, block)
         .then(
             [=](const append_ack& ack) {
-                auto& st = self->state;
-                if (gen != st.link.generation()) {
+                auto& s = self->state;
+                if (gen != s.link.generation()) {
                     return;  // answer to a superseded send; the resend will be acknowledged
                 }
-                st.link.progressed();
-                auto& seg = st.segments[index];
+                s.link.progressed();
+                auto& seg = s.segments[index];
                 while (!seg.in_flight.empty() &&
                        seg.in_flight.front().block.last_event_number <= ack.last_event_number) {
                     finish_block(self, seg.in_flight.front(), caf::error{});
@@ -218,7 +226,7 @@ void pump(writer_ptr self, size_t index) {
         return;
     }
     while (seg.sent < seg.in_flight.size()) {
-        send_block(self, index, seg.in_flight[seg.sent].block);
+        send_block(self, index, seg.in_flight[seg.sent]);
         ++seg.sent;
     }
     skip_stored(self, seg);
@@ -246,7 +254,7 @@ void pump(writer_ptr self, size_t index) {
                        "writer {} block from {} after {}", to_string(st.id),
                        b.block.first_event_number, seg.in_flight.back().block.last_event_number);
         seg.in_flight.push_back(std::move(b));
-        send_block(self, index, seg.in_flight.back().block);
+        send_block(self, index, seg.in_flight.back());
         ++seg.sent;
     }
 }
@@ -389,6 +397,30 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     check_sessions(self);
 }
 
+// The writer's timer fired: a block sent in this generation and unanswered past its deadline
+// fails as a timed-out request would (the link restarts and everything is resent); otherwise the
+// timer is armed for the earliest deadline left.
+void check_deadlines(writer_ptr self) {
+    self->state.deadlines.on_fired(self, [self](auto now, auto note) {
+        auto& st = self->state;
+        for (size_t i = 0; i < st.segments.size(); ++i) {
+            auto& seg = st.segments[i];
+            for (size_t k = 0; k < seg.sent && k < seg.in_flight.size(); ++k) {
+                const auto& b = seg.in_flight[k];
+                if (b.deadline <= now) {
+                    on_failure(self, i, st.link.generation(),
+                               caf::make_error(caf::sec::request_timeout,
+                                               "no answer to an append within the request timeout"),
+                               b.block.first_event_number);
+                    return true;  // a new generation: every block is sent again, new deadlines
+                }
+                note(b.deadline);
+            }
+        }
+        return false;
+    });
+}
+
 // Queues one event on its segment; fails it at once if the segment failed for good. Returns
 // whether it was queued (the segment then needs a pump).
 bool enqueue(writer_ptr self, outgoing& ev) {
@@ -491,6 +523,7 @@ caf::behavior writer_impl(writer_ptr self,
             }
         },
         [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
+        [=](deadline_atom) { check_deadlines(self); },
     };
 }
 

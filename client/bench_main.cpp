@@ -55,6 +55,8 @@ const char* usage =
     "  --rate R               events/s over all writers, open loop (default 0: closed loop)\n"
     "  --keys N               routing keys per writer (default 16)\n"
     "  --warmup N             events per writer not measured (default 1000)\n"
+    "  --id-prefix TAG        (write) each payload starts with \"TAG w<writer> n<event> \", so\n"
+    "                         that a reader can check every event is stored exactly once\n"
     "  --json FILE            also write the results as one JSON object\n"
     "  --report DIR           latency histogram and latency over time as CSV (and SVG plots\n"
     "                         where gnuplot is installed)\n"
@@ -77,6 +79,7 @@ struct options {
     uint64_t rate = 0;
     uint64_t keys = 16;
     uint64_t warmup = 1000;
+    std::string id_prefix;
     std::string json;
     std::string report;
     bool quiet = false;
@@ -128,6 +131,9 @@ options parse(int argc, char** argv) {
             o.json = v;
         } else if (a == "--report") {
             o.report = v;
+        } else if (a == "--id-prefix") {
+            o.id_prefix = v;
+            ok = !o.id_prefix.empty() && o.id_prefix.find(' ') == std::string::npos;
         } else if (a == "--stream") {
             std::string s = v;
             auto slash = s.find('/');
@@ -170,6 +176,9 @@ options parse(int argc, char** argv) {
     if (o.mode == "end-to-end" && o.event_size < 16) {
         bad_usage("end-to-end needs --event-size of at least 16 (the send time travels in it)");
     }
+    if (!o.id_prefix.empty() && o.mode != "write") {
+        bad_usage("--id-prefix applies to write mode");
+    }
     if (o.mode == "read" && o.duration_s > 0) {
         bad_usage("read measures a catch-up of --events; --duration does not apply");
     }
@@ -197,17 +206,25 @@ struct run_state {
     // The measured window (ns since start): the first measured send to the last completion.
     std::atomic<int64_t> first_measured{INT64_MAX};
     std::atomic<int64_t> last_done{0};
+    // Fairness and stalls (ns): when the writers were released (since start), the longest any
+    // writer waited from then for its first acknowledgement, and the longest gap between two
+    // acknowledgements of one writer.
+    std::atomic<int64_t> go_ns{0};
+    std::atomic<int64_t> slowest_first_ack{0};
+    std::atomic<int64_t> longest_ack_gap{0};
+
+    static void raise(std::atomic<int64_t>& to, int64_t ns) {
+        auto cur = to.load();
+        while (ns > cur && !to.compare_exchange_weak(cur, ns)) {
+        }
+    }
 
     void measured_send(int64_t ns) {
         auto cur = first_measured.load();
         while (ns < cur && !first_measured.compare_exchange_weak(cur, ns)) {
         }
     }
-    void completed(int64_t ns) {
-        auto cur = last_done.load();
-        while (ns > cur && !last_done.compare_exchange_weak(cur, ns)) {
-        }
-    }
+    void completed(int64_t ns) { raise(last_done, ns); }
     double window_s(double fallback) const {
         auto a = first_measured.load();
         auto b = last_done.load();
@@ -325,6 +342,13 @@ private:
     void send(uint64_t i, bench_clock::time_point start) {
         std::string stamped;
         std::string_view payload = filler_;  // every payload; end-to-end stamps a copy
+        if (!o_.id_prefix.empty()) {
+            stamped = fmt::format("{} w{} n{} ", o_.id_prefix, w_, i);
+            if (stamped.size() < filler_.size()) {
+                stamped.append(filler_, stamped.size());
+            }
+            payload = stamped;
+        }
         bool measured = i >= o_.warmup;
         if (measured && i == o_.warmup && headline_) {
             rs_.measured_send(
@@ -362,6 +386,9 @@ private:
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(bench_clock::now() - start)
                       .count();
         rs_.written.fetch_add(1);
+        if (!e) {
+            acked(since(rs_.start));
+        }
         if (e) {
             rs_.error(e);
         } else if (measured) {
@@ -381,6 +408,18 @@ private:
         finish_one(!e);
     }
 
+    // An acknowledgement at `now_ns` (since start): the wait for the first one, or the gap since
+    // the previous one.
+    void acked(int64_t now_ns) {
+        std::lock_guard<std::mutex> g(mutex_);
+        if (last_ack_ns_ < 0) {
+            run_state::raise(rs_.slowest_first_ack, now_ns - rs_.go_ns.load());
+        } else {
+            run_state::raise(rs_.longest_ack_gap, now_ns - last_ack_ns_);
+        }
+        last_ack_ns_ = now_ns;
+    }
+
     const options& o_;
     size_t w_;
     uint64_t count_;
@@ -396,6 +435,7 @@ private:
     std::condition_variable cv_;
     uint64_t next_ = 0;
     uint64_t in_flight_ = 0;
+    int64_t last_ack_ns_ = -1;
     bool stopped_ = false;
     bool progressed_ = false;
 };
@@ -639,6 +679,7 @@ void run_clients(client::client_factory& f, const options& o, run_state& rs) {
             if (o.duration_s > 0) {
                 gate.deadline = bench_clock::now() + std::chrono::seconds(o.duration_s);
             }
+            rs.go_ns = since(rs.start);
             gate.go.count_down();
         }
         for (auto& t : writer_threads) {
@@ -669,12 +710,15 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
     auto progressed = static_cast<unsigned long long>(rs.writers_progressed.load());
     std::printf(
         "mode=%s contract=\"%s\" writers=%llu readers=%llu event_size=%llu window=%llu "
-        "rate=%llu segments=%u failed=%llu elapsed=%.2fs setup=%.2fs writers_progressed=%llu\n",
+        "rate=%llu segments=%u failed=%llu elapsed=%.2fs setup=%.2fs writers_progressed=%llu "
+        "slowest_first_ack=%.2fs longest_ack_gap=%.2fs\n",
         o.mode.c_str(), contract.c_str(), writers,
         static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
         static_cast<unsigned long long>(o.event_size), static_cast<unsigned long long>(o.window),
         static_cast<unsigned long long>(o.rate), o.segments,
-        static_cast<unsigned long long>(rs.failed.load()), elapsed, rs.setup_s, progressed);
+        static_cast<unsigned long long>(rs.failed.load()), elapsed, rs.setup_s, progressed,
+        static_cast<double>(rs.slowest_first_ack.load()) / 1e9,
+        static_cast<double>(rs.longest_ack_gap.load()) / 1e9);
     std::printf("%-22s %-12s %-9s %-9s %-9s %-9s %-9s %-9s\n", "", "events/s", "MB/s", "p50_us",
                 "p95_us", "p99_us", "p99.9_us", "max_us");
     if (o.mode != "read") {
@@ -731,7 +775,8 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
             "\"events\":%llu,\"failed\":%llu,\"elapsed_s\":%.3f,\"events_per_s\":%.1f,"
             "\"mb_per_s\":%.3f,\"latency_us\":%s,\"read_events_per_s\":%.1f,"
             "\"end_to_end_latency_us\":%s,\"size\":%llu,\"clients\":%llu,\"rps\":%.1f,"
-            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"setup_s\":%.3f,\"writers_progressed\":%llu}\n",
+            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"setup_s\":%.3f,\"writers_progressed\":%llu,"
+            "\"slowest_first_ack_s\":%.3f,\"longest_ack_gap_s\":%.3f}\n",
             contract.c_str(), o.mode.c_str(), static_cast<unsigned long long>(o.writers),
             static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
             static_cast<unsigned long long>(o.event_size),
@@ -741,7 +786,9 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
             latency_json(ws).c_str(), read_eps, latency_json(rsum).c_str(),
             static_cast<unsigned long long>(o.event_size),
             static_cast<unsigned long long>(o.writers), head_eps, head.p50 / 1000.0,
-            head.p99 / 1000.0, rs.setup_s, progressed);
+            head.p99 / 1000.0, rs.setup_s, progressed,
+            static_cast<double>(rs.slowest_first_ack.load()) / 1e9,
+            static_cast<double>(rs.longest_ack_gap.load()) / 1e9);
         std::fclose(j);
     }
     return rs.failed.load() == 0 && rs.first_error.empty() && !starved ? 0 : 1;

@@ -10,6 +10,10 @@
 #   etcd      etcd with 3 members (../shared/bench/etcd_raft.sh r3), 1/16/64 clients, 100 B, 1 KiB
 #   cluster   three pravaha-node processes (one container) with the same client counts, and the
 #             pipelined writer
+#   many      thousands of clients: Redis Streams XADD (appendfsync always, 100 B) with 1,000 and
+#             4,000 redis-benchmark clients, then a standalone node with 1,000 and 4,000
+#             one-at-a-time writers on a 16-segment stream, in one pravaha-bench process and
+#             spread over 10 processes started together (their histograms merged)
 # and records each Pravaha node's peak RSS. Then it prints one table: every Pravaha figure as
 # the median over passes [min-max], its peer's median, the ratio per pass (median [min-max]) and
 # the target, each row with its durability contract. Everything is written under the results
@@ -22,6 +26,7 @@
 # Usage: scripts/bench-compare.sh [results_dir]
 # Environment: PASSES (3), STEPS ("fio redis standalone etcd cluster"), FULL=1 (full fio),
 #   RUN_SECONDS (5; seconds per closed-loop run), EVENTS_PIPELINED (1000000),
+#   MANY ("1000 4000"; the client counts of the `many` step),
 #   SMOKE=1 (a few seconds: one pass of `standalone` with tiny runs, no peers; CI uses it),
 #   BUILD_DIR (build; with SMOKE nothing is built), SHARED_DIR (../shared).
 # Servers listen on 127.0.0.1 only and are stopped by pid. The peers' scripts install what they
@@ -35,7 +40,7 @@ smoke=${SMOKE:-0}
 if [ "$smoke" = 1 ]; then
   passes=1; steps=${STEPS:-standalone}; secs=1; pipelined=5000; big=5
 else
-  passes=${PASSES:-3}; steps=${STEPS:-fio redis standalone etcd cluster}
+  passes=${PASSES:-3}; steps=${STEPS:-fio redis standalone etcd cluster many}
   secs=${RUN_SECONDS:-5}; pipelined=${EVENTS_PIPELINED:-1000000}; big=300
   scripts/build.sh >/dev/null
 fi
@@ -68,6 +73,15 @@ wait_node() {
   echo "bench-compare: node at $1 did not come up" >&2
   return 1
 }
+# Starts a standalone node on a free port ($port) with its data in $dir/node, its log in $dir/$1.
+start_standalone() {
+  port=$(free_port)
+  rm -rf "$dir/node"
+  "$node_bin" --standalone --data-dir "$dir/node" --port "$port" --rpc-port 0 --log-level warn \
+    2>"$dir/$1" &
+  pids+=($!)
+  wait_node "127.0.0.1:$port"
+}
 # Runs pravaha-bench; $1 = output name (JSON and text under $dir), the rest its options.
 run_bench() {
   local name=$1; shift
@@ -87,6 +101,46 @@ pravaha_matrix() {
     --window 10000 --events "$pipelined" --warmup 10000
 }
 
+# Runs $1 pravaha-bench processes of $2 writers each against $3 at once; rows named $4 (one
+# directory, each process's JSON, text and latency histogram in it).
+run_spread() {
+  local procs=$1 per=$2 ep=$3 name=$4 i bpids=()
+  mkdir -p "$dir/$name"
+  echo "  $procs x pravaha-bench write --writers $per" >&2
+  for i in $(seq 1 "$procs"); do
+    "$bench" write --endpoint "$ep" --stream "bench/many" --writers "$per" --window 1 \
+      --duration "$secs" --warmup 5 --quiet --json "$dir/$name/p$i.json" --report "$dir/$name/p$i" \
+      > "$dir/$name/p$i.txt" 2>&1 &
+    bpids+=($!)
+  done
+  for i in "${bpids[@]}"; do wait "$i" || echo "  a pravaha-bench of $name failed" >&2; done
+}
+# Redis Streams XADD, 100 B, appendfsync always, with each client count of $many.
+redis_many() {
+  local port rdir rpid c n raw line
+  port=$(free_port); rdir="$dir/redis_many"
+  rm -rf "$rdir"; mkdir -p "$rdir"
+  redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --dir "$rdir" \
+    --appendonly yes --appendfsync always --save "" --auto-aof-rewrite-percentage 0 \
+    --maxclients 10000 --daemonize no --logfile "$rdir/redis.log" &
+  rpid=$!
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "clients,requests,rps,p50_ms,p99_ms" > "$dir/redis_many.csv"
+  for c in $many; do
+    n=$(( c * 50 > 100000 ? c * 50 : 100000 ))
+    raw="$dir/redis_many_c$c.csv"
+    redis-benchmark -h 127.0.0.1 -p "$port" -c "$c" -n "$n" -P 1 --csv \
+      XADD bench:stream '*' d "$(head -c 100 /dev/zero | tr '\0' 'x')" > "$raw"
+    # last line: "XADD ...","rps","avg","min","p50","p95","p99","max"
+    line=$(tail -n 1 "$raw" | tr -d '"' | awk -F, '{print $(NF-6)","$(NF-3)","$(NF-1)}')
+    echo "$c,$n,$line" >> "$dir/redis_many.csv"
+    redis-cli -p "$port" del bench:stream >/dev/null
+  done
+  kill "$rpid"; wait "$rpid" 2>/dev/null || true
+  rm -rf "$rdir"
+}
+
+many=${MANY:-1000 4000}
 for p in $(seq 1 "$passes"); do
   dir="$out/pass$p"
   mkdir -p "$dir"
@@ -109,12 +163,7 @@ for p in $(seq 1 "$passes"); do
       180 > "$dir/log.json"
     rm -rf "$dir/logbench"
     echo "pass $p/$passes: Pravaha standalone" >&2
-    port=$(free_port)
-    rm -rf "$dir/node"
-    "$node_bin" --standalone --data-dir "$dir/node" --port "$port" --rpc-port 0 --log-level warn \
-      2>"$dir/node.log" &
-    pids+=($!)
-    wait_node "127.0.0.1:$port"
+    start_standalone node.log
     pravaha_matrix "127.0.0.1:$port" standalone
     run_bench standalone_1m write --endpoint "127.0.0.1:$port" --stream bench/big --writers 1 \
       --window 8 --event-size 1048576 --events "$big" --warmup 5
@@ -143,6 +192,21 @@ for p in $(seq 1 "$passes"); do
     echo "{\"node_peak_rss_kb\": $rss}" > "$dir/cluster_rss.json"
     stop_nodes
     rm -rf "$dir"/cnode?
+  fi
+  if has many; then
+    echo "pass $p/$passes: thousands of clients (Redis, then a standalone node)" >&2
+    redis_many
+    start_standalone many_node.log
+    "$build/client/pravaha" --endpoint "127.0.0.1:$port" stream create bench/many --segments 16 \
+      >/dev/null
+    for c in $many; do
+      run_bench "many_one_c$c" write --endpoint "127.0.0.1:$port" --stream bench/many \
+        --writers "$c" --window 1 --duration "$secs" --warmup 5 || echo "  failed: many_one_c$c" >&2
+      run_spread 10 $(( c / 10 )) "127.0.0.1:$port" "many_spread_c$c"
+    done
+    echo "{\"node_peak_rss_kb\": $(peak_rss_kb "${pids[0]}")}" > "$dir/many_rss.json"
+    stop_nodes
+    rm -rf "$dir/node"
   fi
 done
 
@@ -187,6 +251,33 @@ def etcd(d):
             if j.get('mode', 'r3') == 'r3' and j.get('endpoints', 3) == 3:
                 rows[(j['size'], j['clients'])] = j
     return rows
+
+def merged_percentile(hist, q):
+    total = sum(n for _, n in hist)
+    rank, seen = q / 100.0 * total, 0
+    for lat, n in sorted(hist):
+        seen += n
+        if seen >= rank:
+            return lat
+    return nan
+
+def spread_figures(d, how, c):
+    """events/s, p50, p99 (us) and writers that progressed of one `many` row, or Nones."""
+    if how == 'one':
+        j = load(os.path.join(d, f'many_one_c{c}.json'))
+        if not j:
+            return None, None, None, None
+        return (j['events_per_s'], j['latency_us']['p50'], j['latency_us']['p99'],
+                j.get('writers_progressed', nan))
+    parts = [load(p) for p in sorted(glob.glob(os.path.join(d, f'many_spread_c{c}', 'p*.json')))]
+    parts = [j for j in parts if j]
+    if not parts:
+        return None, None, None, None
+    hist = []
+    for path in glob.glob(os.path.join(d, f'many_spread_c{c}', 'p*', 'write_histogram.csv')):
+        hist += [(int(r['latency_us']), int(r['count'])) for r in csv.DictReader(open(path))]
+    return (sum(j['events_per_s'] for j in parts), merged_percentile(hist, 50),
+            merged_percentile(hist, 99), sum(j.get('writers_progressed', 0) for j in parts))
 
 figures = {}  # name -> {'contract', 'unit', 'target', 'values': [], 'peer': [], 'ratio': []}
 
@@ -251,6 +342,34 @@ for p in range(1, passes + 1):
             lj['log_append_us']['p50'], lj['raw_write_fdatasync_us']['p50'],
             lj['log_append_us']['p50'] / lj['raw_write_fdatasync_us']['p50'], '',
             'raw write+fdatasync (same run)')
+    many = {}
+    path = os.path.join(d, 'redis_many.csv')
+    if os.path.exists(path):
+        for r in csv.DictReader(open(path)):
+            many[int(r['clients'])] = r
+    for c in sorted(set(many) | {int(x.split('_c')[-1].split('.')[0]) for x in
+                                 map(os.path.basename, glob.glob(os.path.join(d, 'many_*_c*')))}):
+        peer = many.get(c)
+        prps = float(peer['rps']) if peer else nan
+        pp50 = float(peer['p50_ms']) * 1000 if peer else nan
+        pp99 = float(peer['p99_ms']) * 1000 if peer else nan
+        for how in ('one', 'spread'):
+            rps, p50, p99, progressed = spread_figures(d, how, c)
+            if rps is None:
+                continue
+            label = f'standalone {c:,} writers, ' + ('one process' if how == 'one' else
+                                                       '10 processes')
+            contract = 'ack after fsync'
+            add(f'{label}: events/s', contract, rps, prps, rps / prps if prps == prps else nan,
+                '>= 1x', f'Redis always, {c:,} clients')
+            add(f'{label}: p50 us', contract, p50, pp50, p50 / pp50 if pp50 == pp50 else nan, '',
+                f'Redis always, {c:,} clients')
+            add(f'{label}: p99 us', contract, p99, pp99, p99 / pp99 if pp99 == pp99 else nan,
+                '<= 2x', f'Redis always, {c:,} clients')
+            add(f'{label}: writers that progressed', '', progressed, target=f'= {c:,}')
+    rss = load(os.path.join(d, 'many_rss.json'))
+    if rss:
+        add('many: node peak RSS MiB', '', rss['node_peak_rss_kb'] / 1024)
     j = load(os.path.join(d, 'standalone_1m.json'))
     if j:
         add('standalone 1 MiB events: MB/s', 'ack after fsync', j['mb_per_s'], group_mbps,

@@ -8,6 +8,7 @@
 
 #include "tests/support/node_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/system/system_support.hpp"
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -41,14 +42,7 @@ bool decode(const std::string& p, decoded& d) {
     return std::sscanf(p.c_str(), "w%d k%d n%d", &d.writer, &d.key, &d.seq) == 3;
 }
 
-std::unique_ptr<client::client_factory> connect(const std::string& endpoint) {
-    client::client_config cfg;
-    cfg.endpoint = endpoint;
-    cfg.retry_timeout = std::chrono::seconds(60);
-    auto f = client::client_factory::connect(cfg);
-    REQUIRE(f);
-    return std::move(*f);
-}
+using test::connect;
 
 // Starts the node, connects, and creates the stream sys/events with `segments` segments.
 std::unique_ptr<client::client_factory> start_with_stream(test::node_process& node,
@@ -108,32 +102,25 @@ void run_writer(client::client_factory& f,
 // Reads the whole stream from the head and checks: every acked event exactly once, nothing
 // that was never written, and per (writer, key) the order in which it was written.
 void verify_stream(client::client_factory& f, const std::set<std::string>& acked) {
-    auto reader = f.create_reader("sys", "events", client::start_position::head);
-    REQUIRE(reader);
     std::map<std::string, int> seen;
     std::map<std::pair<int, int>, int> last_seq;
     size_t out_of_order = 0;
     size_t undecodable = 0;
     size_t total = 0;
-    while (true) {
-        auto ev = (*reader)->read_next(std::chrono::milliseconds(0));
-        REQUIRE(ev);
-        if (!*ev) {
-            break;
-        }
+    test::read_all(f, [&](const std::string& payload) {
         ++total;
         decoded d;
-        if (!decode((*ev)->payload, d)) {
+        if (!decode(payload, d)) {
             ++undecodable;
-            continue;
+            return;
         }
-        seen[(*ev)->payload]++;
+        seen[payload]++;
         auto& last = last_seq.try_emplace({d.writer, d.key}, -1).first->second;
         if (d.seq != last + 1) {
             ++out_of_order;
         }
         last = d.seq;
-    }
+    });
     size_t duplicates = 0;
     for (auto& [p, n] : seen) {
         duplicates += static_cast<size_t>(n - 1);
@@ -521,105 +508,9 @@ TEST_CASE("a stable writer id continues after a restart and fences the old write
 
 // -- cluster ------------------------------------------------------------------------------------
 
-namespace {
-
-// Three real nodes on free loopback ports, two containers (groups 1 and 2) plus the controller.
-struct cluster3 {
-    cluster3() {
-        for (uint32_t id = 1; id <= 3; ++id) {
-            ports.push_back(test::free_port());
-        }
-        for (uint32_t id = 1; id <= 3; ++id) {
-            dirs.push_back(std::make_unique<test::temp_dir>());
-            nodes.push_back(make_node(id));
-        }
-        for (auto& n : nodes) {
-            REQUIRE(n->start());
-        }
-    }
-
-    // Node `id` on its port and data directory, with the cluster's flags.
-    std::unique_ptr<test::node_process> make_node(uint32_t id) {
-        std::string peers;
-        for (uint32_t p = 1; p <= 3; ++p) {
-            peers += (p > 1 ? "," : "") + std::to_string(p) +
-                     "@127.0.0.1:" + std::to_string(ports[p - 1]);
-        }
-        return std::make_unique<test::node_process>(
-            dirs[id - 1]->path(), ports[id - 1],
-            std::vector<std::string>{"--node-id", std::to_string(id), "--peers", peers,
-                                     "--containers", "2"});
-    }
-
-    // Creates scope "sys" and stream sys/events, waiting while the cluster elects.
-    void create_stream(client::client_factory& f, uint32_t segments) {
-        caf::error err;
-        for (int i = 0; i < 100; ++i) {
-            err = f.streams().create_scope("sys");
-            if (!err || code_of(err) == errc::scope_exists) {
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        REQUIRE((!err || code_of(err) == errc::scope_exists));
-        // A container may still be electing: the controller's repair finishes the segments and
-        // a retry finds the stream.
-        caf::expected<stream_record> rec = caf::make_error(errc::unavailable);
-        for (int i = 0; i < 100 && !rec; ++i) {
-            rec = f.streams().create_stream("sys", "events", segments);
-            if (!rec && code_of(rec.error()) == errc::stream_exists) {
-                break;
-            }
-            if (!rec) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            }
-        }
-        REQUIRE((rec || code_of(rec.error()) == errc::stream_exists));
-    }
-
-    test::node_process& node(uint32_t id) { return *nodes[id - 1]; }
-
-    // The node that leads `group` by its own account (0 if none within `wait`).
-    uint32_t leader_of(uint32_t group, std::chrono::milliseconds wait = std::chrono::seconds(10)) {
-        auto until = std::chrono::steady_clock::now() + wait;
-        while (std::chrono::steady_clock::now() < until) {
-            for (uint32_t id = 1; id <= 3; ++id) {
-                if (!node(id).running()) {
-                    continue;
-                }
-                client::client_config cfg;
-                cfg.endpoint = node(id).endpoint();
-                auto f = client::client_factory::connect(cfg);
-                if (!f) {
-                    continue;
-                }
-                auto info = (*f)->streams().cluster_status();
-                if (!info) {
-                    continue;
-                }
-                for (const auto& g : info->groups) {
-                    // Trust only a node that leads itself (another's view may be stale).
-                    if (g.group == group && g.role == raft::role::leader &&
-                        g.leader == info->node) {
-                        return info->node;
-                    }
-                }
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return 0;
-    }
-
-    std::vector<uint16_t> ports;
-    std::vector<std::unique_ptr<test::temp_dir>> dirs;
-    std::vector<std::unique_ptr<test::node_process>> nodes;
-};
-
-}  // namespace
-
 TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of leaders",
           "[system][cluster]") {
-    cluster3 c;
+    test::cluster3 c;
     auto f = connect(c.node(1).endpoint());
     c.create_stream(*f, 4);
     auto probe_rec = f->streams().create_stream("sys", "probe", 1);
@@ -750,7 +641,7 @@ TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of l
 
 TEST_CASE("a cluster node whose disk was wiped rejoins, catches up and counts again",
           "[system][cluster]") {
-    cluster3 c;
+    test::cluster3 c;
     auto f = connect(c.node(1).endpoint());
     c.create_stream(*f, 4);
     write_load load;

@@ -2,7 +2,8 @@
 // Benchmark. Modes: write (closed loop, pipelined window, or fixed rate in an open loop), read
 // (catch-up from the head), end-to-end (writers and tail readers at once). Latency of writes is
 // measured until the durable acknowledgement; at a fixed rate from the intended send time, so that
-// a stall is not hidden by the writer waiting (no coordinated omission).
+// a stall is not hidden by the writer waiting (no coordinated omission). A fourth mode, connect,
+// holds many idle client connections (and writers) to measure what they cost the node.
 
 #include "client/bench_stats.hpp"
 #include "client/client.hpp"
@@ -41,6 +42,10 @@ const char* usage =
     "               read the whole stream from its head\n"
     "  end-to-end   writers and readers following the tail at once; latency from write() to\n"
     "               the event's arrival at a reader (and of the acknowledgements)\n"
+    "  connect      --clients clients, each its own connection (actor system), open at once;\n"
+    "               each with --client-writers writers that write one event; all are then held\n"
+    "               idle for --hold S seconds (a line \"holding ...\" says when), and each client\n"
+    "               (or each writer) makes one more call: it fails if any call failed\n"
     "options:\n"
     "  --endpoint HOST:PORT   node (default $PRAVAHA_ENDPOINT or 127.0.0.1:9090)\n"
     "  --stream SCOPE/STREAM  created if missing (default bench/b<pid>)\n"
@@ -55,6 +60,9 @@ const char* usage =
     "  --rate R               events/s over all writers, open loop (default 0: closed loop)\n"
     "  --keys N               routing keys per writer (default 16)\n"
     "  --warmup N             events per writer not measured (default 1000)\n"
+    "  --clients N            (connect) client connections (default 100)\n"
+    "  --client-writers N     (connect) writers per client (default 0)\n"
+    "  --hold S               (connect) seconds to hold the idle clients (default 10)\n"
     "  --id-prefix TAG        (write) each payload starts with \"TAG w<writer> n<event> \", so\n"
     "                         that a reader can check every event is stored exactly once\n"
     "  --json FILE            also write the results as one JSON object\n"
@@ -80,6 +88,9 @@ struct options {
     uint64_t keys = 16;
     uint64_t warmup = 1000;
     std::string id_prefix;
+    uint64_t clients = 100;
+    uint64_t client_writers = 0;
+    uint64_t hold_s = 10;
     std::string json;
     std::string report;
     bool quiet = false;
@@ -109,7 +120,7 @@ options parse(int argc, char** argv) {
         std::exit(argc >= 2 ? 0 : 2);  // NOLINT(concurrency-mt-unsafe): before any thread
     }
     o.mode = argv[1];
-    if (o.mode != "write" && o.mode != "read" && o.mode != "end-to-end") {
+    if (o.mode != "write" && o.mode != "read" && o.mode != "end-to-end" && o.mode != "connect") {
         bad_usage("unknown mode '" + o.mode + "'");
     }
     for (int i = 2; i < argc; ++i) {
@@ -145,6 +156,9 @@ options parse(int argc, char** argv) {
         } else if (a == "--warmup" || a == "--rate" || a == "--duration") {
             ok = number;
             (a == "--warmup" ? o.warmup : a == "--rate" ? o.rate : o.duration_s) = num;
+        } else if (a == "--client-writers" || a == "--hold") {
+            ok = number && num <= 100000;
+            (a == "--hold" ? o.hold_s : o.client_writers) = num;
         } else if (number && num > 0) {
             if (a == "--segments" && num <= 1000) {
                 o.segments = static_cast<uint32_t>(num);
@@ -160,6 +174,8 @@ options parse(int argc, char** argv) {
                 o.window = num;
             } else if (a == "--keys") {
                 o.keys = num;
+            } else if (a == "--clients" && num <= 100000) {
+                o.clients = num;
             } else {
                 ok = false;
             }
@@ -794,6 +810,159 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
     return rs.failed.load() == 0 && rs.first_error.empty() && !starved ? 0 : 1;
 }
 
+namespace {
+
+// Connect mode: one client (its own actor system and connection) and its idle writers.
+struct held_client {
+    std::unique_ptr<client::client_factory> factory;
+    std::vector<std::unique_ptr<client::event_writer>> writers;
+};
+
+double rss_mib() {
+    FILE* f = std::fopen("/proc/self/status", "r");
+    if (f == nullptr) {
+        return 0;
+    }
+    char line[256];
+    double kib = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (std::strncmp(line, "VmRSS:", 6) == 0) {
+            kib = std::strtod(line + 6, nullptr);
+        }
+    }
+    std::fclose(f);
+    return kib / 1024;
+}
+
+// Writes one event and waits for its acknowledgement; returns the error text, or "".
+std::string write_one(client::event_writer& w, const std::string& key) {
+    std::mutex m;
+    std::string failed;
+    auto err = w.write(key, "connect", [&](const caf::error& e) {
+        std::lock_guard<std::mutex> g(m);
+        failed = e ? render_error(e) : "";
+    });
+    if (err) {
+        return render_error(err);
+    }
+    if (auto e = w.flush()) {
+        return render_error(e);
+    }
+    std::lock_guard<std::mutex> g(m);
+    return failed;
+}
+
+// One call of client `i` over its connection: each writer writes one event, or (no writers) the
+// client lists the scopes. Opens the client and its writers first when `open`.
+std::string touch_client(const options& o, held_client& c, uint64_t i, bool open) {
+    if (open) {
+        client::client_config cfg;
+        cfg.endpoint = o.endpoint;
+        auto f = client::client_factory::connect(cfg);
+        if (!f) {
+            return render_error(f.error());
+        }
+        c.factory = std::move(*f);
+        for (uint64_t w = 0; w < o.client_writers; ++w) {
+            auto writer = c.factory->create_writer(o.scope, o.stream);
+            if (!writer) {
+                return render_error(writer.error());
+            }
+            c.writers.push_back(std::move(*writer));
+        }
+    }
+    if (c.factory == nullptr) {
+        return "not connected";
+    }
+    if (c.writers.empty()) {
+        auto scopes = c.factory->streams().list_scopes();
+        return scopes ? "" : render_error(scopes.error());
+    }
+    for (size_t w = 0; w < c.writers.size(); ++w) {
+        if (auto e = write_one(*c.writers[w], fmt::format("c{}-w{}", i, w)); !e.empty()) {
+            return e;
+        }
+    }
+    return "";
+}
+
+// Runs `step(i)` for every client from up to 16 threads; returns how many failed.
+uint64_t for_each_client(uint64_t n,
+                         std::string& first_error,
+                         const std::function<std::string(uint64_t)>& step) {
+    std::atomic<uint64_t> next{0};
+    std::atomic<uint64_t> failed{0};
+    std::mutex m;
+    std::vector<std::thread> threads;
+    for (uint64_t t = 0; t < std::min<uint64_t>(n, 16); ++t) {
+        threads.emplace_back([&] {
+            for (uint64_t i = next++; i < n; i = next++) {
+                auto err = step(i);
+                if (!err.empty()) {
+                    failed.fetch_add(1);
+                    std::lock_guard<std::mutex> g(m);
+                    if (first_error.empty()) {
+                        first_error = err;
+                    }
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    return failed.load();
+}
+
+int run_connect(const options& o) {
+    std::vector<held_client> clients(o.clients);
+    std::string first_error;
+    auto t0 = bench_clock::now();
+    auto failed = for_each_client(o.clients, first_error,
+                                  [&](uint64_t i) { return touch_client(o, clients[i], i, true); });
+    auto setup = since(t0) / 1e9;
+    std::printf("holding clients=%llu writers=%llu failed=%llu setup=%.2fs rss_mib=%.1f\n",
+                static_cast<unsigned long long>(o.clients),
+                static_cast<unsigned long long>(o.clients) * o.client_writers,
+                static_cast<unsigned long long>(failed), setup, rss_mib());
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(o.hold_s));
+    auto t1 = bench_clock::now();
+    failed += for_each_client(o.clients, first_error,
+                              [&](uint64_t i) { return touch_client(o, clients[i], i, false); });
+    auto check = since(t1) / 1e9;
+    auto rss = rss_mib();
+    std::printf(
+        "connect clients=%llu writers=%llu failed=%llu setup=%.2fs check=%.2fs "
+        "rss_mib=%.1f\n",
+        static_cast<unsigned long long>(o.clients),
+        static_cast<unsigned long long>(o.clients) * o.client_writers,
+        static_cast<unsigned long long>(failed), setup, check, rss);
+    if (!first_error.empty()) {
+        std::printf("first error: %s\n", first_error.c_str());
+    }
+    if (!o.json.empty()) {
+        if (FILE* j = std::fopen(o.json.c_str(), "w"); j != nullptr) {
+            std::fprintf(j,
+                         "{\"clients\":%llu,\"client_writers\":%llu,\"failed\":%llu,"
+                         "\"setup_s\":%.3f,\"check_s\":%.3f,\"rss_mib\":%.1f}\n",
+                         static_cast<unsigned long long>(o.clients),
+                         static_cast<unsigned long long>(o.client_writers),
+                         static_cast<unsigned long long>(failed), setup, check, rss);
+            std::fclose(j);
+        }
+    }
+    // Closing the clients in parallel: each stops an actor system.
+    for_each_client(o.clients, first_error, [&](uint64_t i) {
+        clients[i].writers.clear();  // before their factory: its actor system waits for them
+        clients[i].factory.reset();
+        return std::string();
+    });
+    return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     auto o = parse(argc, argv);
     configure_logging("error");
@@ -807,6 +976,10 @@ int main(int argc, char** argv) {
     auto contract = prepare(**f, o);
     if (!contract) {
         return 1;
+    }
+    if (o.mode == "connect") {
+        f->reset();  // only the measured clients stay connected
+        return run_connect(o);
     }
     run_state rs;
     if (o.mode == "read" && !preload(**f, o, rs)) {

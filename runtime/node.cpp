@@ -13,6 +13,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -165,10 +166,42 @@ void await_core_down(caf::scoped_actor& self,
     }
 }
 
+// Every client connection (C++ or RPC) holds a descriptor, and so do RocksDB's files. The node
+// raises its soft limit to the hard one where that is allowed and warns when the result leaves
+// room for fewer than 10,000 connections (Debian's default soft limit is 1,024).
+constexpr rlim_t descriptors_wanted = 16384;
+
+void raise_descriptor_limit(spdlog::logger& log) {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        log.warn("cannot read the file descriptor limit: errno {}", errno);
+        return;
+    }
+    auto before = lim.rlim_cur;
+    // An unlimited hard limit is capped (the kernel refuses more than fs.nr_open anyway).
+    rlim_t target = lim.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : lim.rlim_max;
+    if (lim.rlim_cur < target) {
+        lim.rlim_cur = target;
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+            lim.rlim_cur = before;
+        }
+    }
+    if (lim.rlim_cur < descriptors_wanted) {
+        log.warn(
+            "file descriptor limit is {} (hard limit {}): about {} client connections fit; "
+            "raise it (ulimit -n {} or LimitNOFILE= in a systemd unit) for more",
+            lim.rlim_cur, lim.rlim_max, lim.rlim_cur > 512 ? lim.rlim_cur - 512 : 0,
+            descriptors_wanted);
+    } else if (lim.rlim_cur != before) {
+        log.info("file descriptor limit raised from {} to {}", before, lim.rlim_cur);
+    }
+}
+
 }  // namespace
 
 int run_node(const node_options& opts) {
     auto log = module_log("runtime");
+    raise_descriptor_limit(*log);
     auto store = open_store(opts);
     if (!store) {
         return 1;

@@ -9,8 +9,8 @@
 #
 # Usage: scripts/bench-connections.sh [results_dir]
 # Environment: BUILD_DIR (build), HOLD (30; seconds each client stays idle), QUICK=1 (small
-#   counts, for a smoke run). Needs node/npm for the RPC phases (the TypeScript client is built
-#   when its dist is missing).
+#   counts, for a smoke run). Needs node and npm for the RPC phases (the TypeScript client's
+#   dependencies are installed with npm ci when missing; its dist/ is committed).
 # A C++ client takes about five threads (CAF: worker, multiplexer, clock and two service actors),
 # so the C++ phases stay at 4,000 clients: kernel.pid_max (32,768 on Debian) bounds the threads.
 set -euo pipefail
@@ -23,7 +23,7 @@ out=$(cd "$out" && pwd)
 bench=$build/client/pravaha-bench
 node_bin=$build/runtime/pravaha-node
 ts=client/typescript
-if [ ! -f "$ts/dist/index.js" ]; then (cd "$ts" && npm ci --silent && npm run build --silent); fi
+if [ ! -d "$ts/node_modules/capnp-es" ]; then (cd "$ts" && npm ci --silent); fi
 if [ "${QUICK:-0}" = 1 ]; then
   # name cpp_procs cpp_clients_per_proc cpp_writers_per_client rpc_clients rpc_writers_per_client
   phases="cpp 2 50 0 0 0|rpc 0 0 0 200 0|mixed 2 50 0 200 0|cppw 1 20 5 0 0|rpcw 0 0 0 20 5"

@@ -10,12 +10,14 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/async.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <deque>
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -269,6 +271,49 @@ private:
     client::detail::endpoint_info ep_;  // the gateway's writers and readers, with its directory
 };
 
+// The listener's accept loop. An accept error (EMFILE when the node is out of descriptors,
+// ENFILE, ENOBUFS, ENOMEM) never ends it: it is logged at most once a second, with the
+// descriptor limit, and accepting resumes after 100 ms, when descriptors may have been freed
+// (Cap'n Proto's TwoPartyServer::listen ends on the first error, which closed the RPC port for
+// good). Only the gateway's stop ends the loop.
+class accept_loop {
+public:
+    accept_loop(capnp::TwoPartyServer& server, kj::ConnectionReceiver& listener, kj::Timer& timer)
+        : server_(server), listener_(listener), timer_(timer) {}
+
+    kj::Promise<void> run() {
+        // evalNow: kj's accept() throws EMFILE at once rather than rejecting its promise.
+        return kj::evalNow([this] { return listener_.accept(); })
+            .then(
+                [this](kj::Own<kj::AsyncIoStream>&& stream) -> kj::Promise<void> {
+                    server_.accept(kj::mv(stream));
+                    failed_ = 0;
+                    return run();
+                },
+                [this](kj::Exception&& e) -> kj::Promise<void> {
+                    ++failed_;
+                    auto now = timer_.now();
+                    if (!logged_ || now - *logged_ >= 1 * kj::SECONDS) {
+                        rlimit lim{};
+                        ::getrlimit(RLIMIT_NOFILE, &lim);
+                        module_log("runtime")->warn(
+                            "rpc gateway cannot accept a connection, retrying in 100 ms "
+                            "(failures in a row={} descriptor limit={}): {}",
+                            failed_, lim.rlim_cur, e.getDescription().cStr());
+                        logged_ = now;
+                    }
+                    return timer_.afterDelay(100 * kj::MILLISECONDS).then([this] { return run(); });
+                });
+    }
+
+private:
+    capnp::TwoPartyServer& server_;
+    kj::ConnectionReceiver& listener_;
+    kj::Timer& timer_;
+    uint64_t failed_ = 0;
+    std::optional<kj::TimePoint> logged_;
+};
+
 class gateway_impl final : public gateway {
 public:
     explicit gateway_impl(gateway_parts parts) : parts_(std::move(parts)) {}
@@ -370,8 +415,10 @@ private:
             bound.set_value(static_cast<uint16_t>(listener->getPort()));
             reported = true;
             // A connection's failure (bad frames, disconnects) ends that connection in
-            // TwoPartyServer; only the stop request ends the listening.
-            server.listen(*listener).exclusiveJoin(kj::mv(stop.promise)).wait(io.waitScope);
+            // TwoPartyServer, an accept error is waited out (accept_loop); only the stop request
+            // ends the listening.
+            accept_loop accepting(server, *listener, io.provider->getTimer());
+            accepting.run().exclusiveJoin(kj::mv(stop.promise)).wait(io.waitScope);
         } catch (const kj::Exception& e) {
             auto what = std::string(e.getDescription().cStr());
             if (!reported) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,10 +92,18 @@ bool node_process::start() {
         }
         args.insert(args.end(), cluster_args_.begin(), cluster_args_.end());
         std::vector<char*> argv;
+        argv.reserve(args.size() + 1);
         for (auto& a : args) {
             argv.push_back(a.data());
         }
         argv.push_back(nullptr);
+        if (open_files_ > 0) {
+            rlimit lim{open_files_, open_files_};
+            if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+                std::perror("setrlimit");
+                ::_exit(127);
+            }
+        }
         ::execv(PRAVAHA_NODE_BIN, argv.data());
         std::perror("exec pravaha-node");
         ::_exit(127);

@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ public:
     static constexpr int stop_timed_out = 1000;
     /// SIGTERM and reap; returns the exit status, or stop_timed_out.
     int stop();
+    /// Starts the node with this soft and hard RLIMIT_NOFILE (0: inherited).
+    void limit_open_files(uint64_t n) { open_files_ = n; }
     /// SIGSTOP / SIGCONT: a node that holds its connections but answers nothing.
     void pause();
     void resume();
@@ -43,6 +46,7 @@ private:
     uint16_t rpc_port_;
     std::vector<std::string> cluster_args_;
     pid_t pid_ = -1;
+    uint64_t open_files_ = 0;
 };
 
 /// Connects to 127.0.0.1:port, sends `bytes`, and closes (for malformed-input tests). Gives up

@@ -5,15 +5,20 @@
 
 #include "tests/support/node_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include <arpa/inet.h>
 #include <capnp/rpc-twoparty.h>
 #include <catch2/catch.hpp>
 #include <kj/async-io.h>
 #include <kj/vector.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace pravaha;
@@ -163,6 +168,44 @@ TEST_CASE("garbage and vanished clients on the RPC port disturb nobody else", "[
     CHECK(std::find(names.begin(), names.end(), "before") != names.end());
     CHECK(std::find(names.begin(), names.end(), "after") != names.end());
     CHECK(node.running());
+}
+
+TEST_CASE("an RPC port out of descriptors keeps accepting once they are freed", "[system][rpc]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    node.limit_open_files(160);
+    REQUIRE(node.start());
+    auto io = kj::setupAsyncIo();
+    rpc_client steady(io, node.rpc_port());
+    REQUIRE(steady.create_scope("before") == "");
+    // 300 connections: the kernel completes them (the listen backlog), the node's accept fails
+    // with EMFILE once its 160 descriptors are used.
+    std::vector<int> flood;
+    for (int i = 0; i < 300; ++i) {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(node.rpc_port());
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            ::close(fd);
+            break;
+        }
+        flood.push_back(fd);
+    }
+    CHECK(flood.size() > 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK(steady.create_scope("during") == "");  // an accepted connection keeps working
+    for (int fd : flood) {
+        ::close(fd);
+    }
+    // Descriptors free again: a new connection is accepted (the listener backs off 100 ms).
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    rpc_client fresh(io, node.rpc_port());
+    CHECK(fresh.create_scope("after") == "");
+    CHECK(node.running());
+    CHECK(node.stop() == 0);
 }
 
 TEST_CASE("RPC writers and a reader move 10000 events exactly once in per-key order",
@@ -379,6 +422,7 @@ TEST_CASE("an RPC writer that lost its connection resends without losing or dupl
         CHECK(opened.getLastEventNumber() == -1);
         auto w = opened.getWriter();
         std::vector<kj::Promise<capnp::Response<rpc::EventWriter::WriteResults>>> calls;
+        calls.reserve(static_cast<size_t>(acked));
         for (int b = 0; b < acked; ++b) {
             calls.push_back(write_numbered(w, b * batch, batch, b * batch, id));
         }

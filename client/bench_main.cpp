@@ -43,9 +43,10 @@ const char* usage =
     "  end-to-end   writers and readers following the tail at once; latency from write() to\n"
     "               the event's arrival at a reader (and of the acknowledgements)\n"
     "  connect      --clients clients, each its own connection (actor system), open at once;\n"
-    "               each with --client-writers writers that write one event; all are then held\n"
-    "               idle for --hold S seconds (a line \"holding ...\" says when), and each client\n"
-    "               (or each writer) makes one more call: it fails if any call failed\n"
+    "               each opens --client-writers writers (a session on every segment); all are\n"
+    "               then held idle for --hold S seconds (a line \"holding ...\" says when), and\n"
+    "               each writer writes one event (or each client without writers lists the\n"
+    "               scopes): it fails if any call failed\n"
     "options:\n"
     "  --endpoint HOST:PORT   node (default $PRAVAHA_ENDPOINT or 127.0.0.1:9090)\n"
     "  --stream SCOPE/STREAM  created if missing (default bench/b<pid>)\n"
@@ -402,12 +403,13 @@ private:
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(bench_clock::now() - start)
                       .count();
         rs_.written.fetch_add(1);
-        if (!e) {
-            acked(since(rs_.start));
-        }
         if (e) {
             rs_.error(e);
-        } else if (measured) {
+            finish_one(false);
+            return;
+        }
+        acked(since(rs_.start));
+        if (measured) {
             auto lat = static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX));
             if (headline_) {
                 rs_.live.record(lat);
@@ -421,7 +423,7 @@ private:
                 rs_.writers_progressed.fetch_add(1);
             }
         }
-        finish_one(!e);
+        finish_one(true);
     }
 
     // An acknowledgement at `now_ns` (since start): the wait for the first one, or the gap since
@@ -942,7 +944,11 @@ int run_connect(const options& o) {
         std::printf("first error: %s\n", first_error.c_str());
     }
     if (!o.json.empty()) {
-        if (FILE* j = std::fopen(o.json.c_str(), "w"); j != nullptr) {
+        FILE* j = std::fopen(o.json.c_str(), "w");
+        if (j == nullptr) {
+            std::fprintf(stderr, "pravaha-bench: cannot write %s\n", o.json.c_str());
+            ++failed;
+        } else {
             std::fprintf(j,
                          "{\"clients\":%llu,\"client_writers\":%llu,\"failed\":%llu,"
                          "\"setup_s\":%.3f,\"check_s\":%.3f,\"rss_mib\":%.1f}\n",

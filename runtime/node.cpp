@@ -167,8 +167,8 @@ void await_core_down(caf::scoped_actor& self,
 }
 
 // Every client connection (C++ or RPC) holds a descriptor, and so do RocksDB's files. The node
-// raises its soft limit to the hard one where that is allowed and warns when the result leaves
-// room for fewer than 10,000 connections (Debian's default soft limit is 1,024).
+// raises its soft limit to the hard one where that is allowed and warns below 16,384, which
+// leaves room for 10,000 connections and the store (Debian's default soft limit is 1,024).
 constexpr rlim_t descriptors_wanted = 16384;
 
 void raise_descriptor_limit(spdlog::logger& log) {
@@ -188,10 +188,10 @@ void raise_descriptor_limit(spdlog::logger& log) {
     }
     if (lim.rlim_cur < descriptors_wanted) {
         log.warn(
-            "file descriptor limit is {} (hard limit {}): about {} client connections fit; "
-            "raise it (ulimit -n {} or LimitNOFILE= in a systemd unit) for more",
-            lim.rlim_cur, lim.rlim_max, lim.rlim_cur > 512 ? lim.rlim_cur - 512 : 0,
-            descriptors_wanted);
+            "file descriptor limit is {} (hard limit {}): every client connection takes one, "
+            "and the store some; for 10,000 connections raise it (ulimit -n {} or LimitNOFILE= "
+            "in a systemd unit)",
+            lim.rlim_cur, lim.rlim_max, descriptors_wanted);
     } else if (lim.rlim_cur != before) {
         log.info("file descriptor limit raised from {} to {}", before, lim.rlim_cur);
     }

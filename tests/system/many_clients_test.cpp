@@ -3,7 +3,6 @@
 // flight per writer; a reader then checks that every event is stored exactly once and in order.
 
 #include "client/client.hpp"
-#include "schema/keyspace.hpp"
 
 #include "tests/support/node_process.hpp"
 #include "tests/support/temp_dir.hpp"

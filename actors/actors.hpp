@@ -136,6 +136,8 @@ struct node_config {
     /// on fsync. The simulator runs everything on its scheduler.
     bool detached = true;
     std::function<int64_t()> wall_clock_ms;
+    /// The node's listening ports, for `pravaha cluster status` (none: not shown).
+    std::function<std::vector<raft::listener_status>()> listeners;
 };
 
 /// How a node's memory limit is shared: a quarter of it for appends waiting for their group
@@ -173,6 +175,8 @@ struct cluster_config {
     uint64_t seed = 0;
     /// Memory for queued appends, parked reads and Raft logs kept for followers (0: defaults).
     size_t memory_bytes = 0;
+    /// The node's listening ports, for `pravaha cluster status` (none: not shown).
+    std::function<std::vector<raft::listener_status>()> listeners;
 };
 
 /// Recovers and spawns a cluster node's replicas and its endpoint, which carries Raft traffic to

@@ -34,9 +34,11 @@ using connect_tick_atom = caf::atom_constant<caf::atom("epconnect")>;
 
 // The endpoint: forwards each request to the actor that owns the state, which then answers the
 // client directly (delegation, no extra hop on the way back).
-node_api::behavior_type endpoint_impl(node_api::pointer self,
-                                      controller_actor ctl,
-                                      container_actor cnt) {
+node_api::behavior_type endpoint_impl(
+    node_api::pointer self,
+    controller_actor ctl,
+    container_actor cnt,
+    std::function<std::vector<raft::listener_status>()> listeners) {
     return {
         [=](create_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
         [=](delete_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
@@ -69,6 +71,9 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             raft::cluster_info info;
             info.node = 0;
             info.container_count = 1;
+            if (listeners) {
+                info.listeners = listeners();
+            }
             return info;
         },
         [=](raft_atom, raft::message&) {},  // a standalone node has no peers
@@ -280,6 +285,9 @@ caf::result<raft::cluster_info> cluster_status(endpoint_ptr self) {
     info->node = st.cfg.node_id;
     info->container_count = st.cfg.container_count;
     info->members = st.cfg.members;
+    if (st.cfg.listeners) {
+        info->listeners = st.cfg.listeners();
+    }
     auto rp = self->make_response_promise<raft::cluster_info>();
     auto groups =
         std::make_shared<std::vector<raft::group_status>>(st.wiring->containers.size() + 1);
@@ -455,7 +463,7 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     out.container = *container;
     out.controller = *controller;
     out.containers = {*container};
-    out.endpoint = sys.spawn(endpoint_impl, *controller, *container);
+    out.endpoint = sys.spawn(endpoint_impl, *controller, *container, cfg.listeners);
     return out;
 }
 

@@ -136,6 +136,15 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
             }
             out += "]}";
         }
+        out += "],\"listeners\":[";
+        for (size_t i = 0; i < info->listeners.size(); ++i) {
+            const auto& l = info->listeners[i];
+            out += fmt::format(
+                "{}{{\"name\":\"{}\",\"port\":{},\"connections\":{},\"max_connections\":{},"
+                "\"refused\":{},\"accept_failures\":{},\"backing_off\":{},\"last_error\":\"{}\"}}",
+                i ? "," : "", l.name, l.port, l.connections, l.max_connections, l.refused,
+                l.accept_failures, l.backing_off ? "true" : "false", json_escape(l.last_error));
+        }
         out += "]}";
         std::printf("%s\n", out.c_str());
         return 0;
@@ -162,6 +171,17 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
                     static_cast<unsigned long long>(g.term),
                     static_cast<unsigned long long>(g.commit),
                     static_cast<unsigned long long>(g.applied), lag.c_str());
+    }
+    if (!info->listeners.empty()) {
+        std::printf("%-8s %-6s %-12s %-9s %-16s %s\n", "listener", "port", "connections", "refused",
+                    "accept failures", "state");
+        for (const auto& l : info->listeners) {
+            std::printf("%-8s %-6u %-12s %-9llu %-16llu %s\n", l.name.c_str(), l.port,
+                        fmt::format("{}/{}", l.connections, l.max_connections).c_str(),
+                        static_cast<unsigned long long>(l.refused),
+                        static_cast<unsigned long long>(l.accept_failures),
+                        l.backing_off ? ("backing off: " + l.last_error).c_str() : "accepting");
+        }
     }
     return 0;
 }

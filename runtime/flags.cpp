@@ -30,7 +30,11 @@ const char* node_usage() {
            "                 kept for lagging followers and RocksDB write buffers (default 1024,\n"
            "                 64..1048576); beyond it appends get `overloaded` and writers wait\n"
            "  --rpc-port     Cap'n Proto RPC port for other languages (default 9091; 0 picks a\n"
-           "                 free one; off: no RPC). Every node on one machine needs its own.\n";
+           "                 free one; off: no RPC). Every node on one machine needs its own.\n"
+           "  --max-connections  connections the node takes on its ports together (client,\n"
+           "                 RPC and other members; default: the descriptor limit less a\n"
+           "                 quarter kept for the store, 1..1000000); a connection beyond it is\n"
+           "                 closed at once and existing ones are unaffected\n";
 }
 
 caf::error parse_peers(const std::string& text, std::vector<peer_option>& out) {
@@ -89,9 +93,9 @@ caf::expected<uint64_t> parse_uint(std::string_view flag,
 }
 
 // The flags that take a value (apply_flag knows each).
-constexpr std::string_view valued_flags[] = {"--node-id",      "--containers", "--rpc-port",
-                                             "--memory-limit", "--peers",      "--data-dir",
-                                             "--bind",         "--log-level",  "--port"};
+constexpr std::string_view valued_flags[] = {
+    "--node-id",  "--containers", "--rpc-port",  "--memory-limit", "--peers",
+    "--data-dir", "--bind",       "--log-level", "--port",         "--max-connections"};
 
 // Applies one flag that takes a value.
 caf::error apply_flag(std::string_view flag, const std::string& v, node_options& opts) {
@@ -117,6 +121,12 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
             return std::move(n.error());
         }
         opts.memory_limit_mb = *n;
+    } else if (flag == "--max-connections") {
+        auto n = parse_uint(flag, v, 1, 1000000, "1..1000000");
+        if (!n) {
+            return std::move(n.error());
+        }
+        opts.max_connections = *n;
     } else if (flag == "--peers") {
         return parse_peers(v, opts.peers);
     } else if (flag == "--data-dir") {

@@ -1,6 +1,7 @@
 #include "runtime/gateway.hpp"
 
 #include "runtime/gateway_rpc.hpp"
+#include "runtime/transport/listener.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 
@@ -8,9 +9,11 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <capnp/rpc-twoparty.h>
+#include <capnp/rpc.capnp.h>
+#include <capnp/serialize.h>
 #include <kj/async-io.h>
+#include <kj/async-unix.h>
 #include <kj/async.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <deque>
@@ -271,47 +274,78 @@ private:
     client::detail::endpoint_info ep_;  // the gateway's writers and readers, with its directory
 };
 
-// The listener's accept loop. An accept error (EMFILE when the node is out of descriptors,
-// ENFILE, ENOBUFS, ENOMEM) never ends it: it is logged at most once a second, with the
-// descriptor limit, and accepting resumes after 100 ms, when descriptors may have been freed
-// (Cap'n Proto's TwoPartyServer::listen ends on the first error, which closed the RPC port for
-// good). Only the gateway's stop ends the loop.
+// The RPC port's accept loop: every connection waiting on the listening socket is taken
+// through the node's listener (transport::listener: --max-connections, shedding when out of
+// descriptors, rate-limited logs), and the loop waits for the socket to become readable again.
+// An accept that fails without shedding (ENOBUFS, ENOMEM) is retried after 100 ms. Only the
+// gateway's stop ends the loop (Cap'n Proto's TwoPartyServer::listen ends on the first error,
+// which closed the RPC port for good).
 class accept_loop {
 public:
-    accept_loop(capnp::TwoPartyServer& server, kj::ConnectionReceiver& listener, kj::Timer& timer)
-        : server_(server), listener_(listener), timer_(timer) {}
+    accept_loop(capnp::TwoPartyServer& server,
+                kj::LowLevelAsyncIoProvider& io,
+                kj::UnixEventPort& events,
+                kj::Timer& timer,
+                int listen_fd,
+                std::shared_ptr<transport::listener> l)
+        : server_(server),
+          io_(io),
+          observer_(events, listen_fd, kj::UnixEventPort::FdObserver::OBSERVE_READ),
+          timer_(timer),
+          fd_(listen_fd),
+          listener_(std::move(l)) {}
 
     kj::Promise<void> run() {
-        // evalNow: kj's accept() throws EMFILE at once rather than rejecting its promise.
-        return kj::evalNow([this] { return listener_.accept(); })
-            .then(
-                [this](kj::Own<kj::AsyncIoStream>&& stream) -> kj::Promise<void> {
-                    server_.accept(kj::mv(stream));
-                    failed_ = 0;
-                    return run();
-                },
-                [this](kj::Exception&& e) -> kj::Promise<void> {
-                    ++failed_;
-                    auto now = timer_.now();
-                    if (!logged_ || now - *logged_ >= 1 * kj::SECONDS) {
-                        rlimit lim{};
-                        ::getrlimit(RLIMIT_NOFILE, &lim);
-                        module_log("runtime")->warn(
-                            "rpc gateway cannot accept a connection, retrying in 100 ms "
-                            "(failures in a row={} descriptor limit={}): {}",
-                            failed_, lim.rlim_cur, e.getDescription().cStr());
-                        logged_ = now;
-                    }
+        for (;;) {
+            auto r = listener_->accept_next(fd_);
+            switch (r.outcome) {
+                case transport::accept_outcome::accepted: {
+                    auto stream =
+                        io_.wrapSocketFd(r.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                                   kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK |
+                                                   kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+                    // The stream lives as long as its connection: its end frees the slot.
+                    auto l = listener_;
+                    server_.accept(stream.attach(kj::defer([l] { l->closed(); })));
+                    break;
+                }
+                case transport::accept_outcome::refused:
+                    refuse(r.fd);
+                    break;
+                case transport::accept_outcome::shed:
+                    break;
+                case transport::accept_outcome::empty:
+                    // kj's observer is edge-triggered: every waiting connection was taken above.
+                    return observer_.whenBecomesReadable().then([this] { return run(); });
+                case transport::accept_outcome::failed:
                     return timer_.afterDelay(100 * kj::MILLISECONDS).then([this] { return run(); });
-                });
+            }
+        }
     }
 
 private:
+    // A connection beyond the node's maximum gets the RPC protocol's Abort message (its pending
+    // bootstrap call fails with the reason, type OVERLOADED) and is closed.
+    static void refuse(int fd) {
+        try {
+            capnp::MallocMessageBuilder message(64);
+            auto abort = message.initRoot<capnp::rpc::Message>().initAbort();
+            abort.setType(capnp::rpc::Exception::Type::OVERLOADED);
+            abort.setReason(
+                "the node has its maximum of connections open (--max-connections); retry later");
+            capnp::writeMessageToFd(fd, message);
+        } catch (const kj::Exception&) {
+            // The socket's buffer is empty, so this fits; if not, the close alone says it.
+        }
+        ::close(fd);
+    }
+
     capnp::TwoPartyServer& server_;
-    kj::ConnectionReceiver& listener_;
+    kj::LowLevelAsyncIoProvider& io_;
+    kj::UnixEventPort::FdObserver observer_;
     kj::Timer& timer_;
-    uint64_t failed_ = 0;
-    std::optional<kj::TimePoint> logged_;
+    int fd_;
+    std::shared_ptr<transport::listener> listener_;
 };
 
 class gateway_impl final : public gateway {
@@ -388,10 +422,15 @@ private:
         bool reported = false;
         try {
             auto io = kj::setupAsyncIo();
-            auto addr = io.provider->getNetwork()
-                            .parseAddress(parts_.cfg.bind.c_str(), parts_.cfg.port)
-                            .wait(io.waitScope);
-            auto listener = addr->listen();
+            auto fd = transport::listen_on("rpc gateway", parts_.cfg.bind, parts_.cfg.port);
+            if (!fd) {
+                bound.set_value(std::move(fd.error()));
+                return;
+            }
+            // Closed when the loop ends, after the accept loop that watches it.
+            KJ_DEFER(::close(*fd));
+            auto bound_port = transport::local_port(*fd);
+            parts_.cfg.listener->set_port(bound_port);
             auto stop = kj::newPromiseAndCrossThreadFulfiller<void>();
             {
                 std::lock_guard<std::mutex> g(mutex_);
@@ -412,12 +451,13 @@ private:
                 server_ = nullptr;
                 io_ = nullptr;
             });
-            bound.set_value(static_cast<uint16_t>(listener->getPort()));
+            bound.set_value(bound_port);
             reported = true;
             // A connection's failure (bad frames, disconnects) ends that connection in
             // TwoPartyServer, an accept error is waited out (accept_loop); only the stop request
             // ends the listening.
-            accept_loop accepting(server, *listener, io.provider->getTimer());
+            accept_loop accepting(server, *io.lowLevelProvider, io.unixEventPort,
+                                  io.provider->getTimer(), *fd, parts_.cfg.listener);
             accepting.run().exclusiveJoin(kj::mv(stop.promise)).wait(io.waitScope);
         } catch (const kj::Exception& e) {
             auto what = std::string(e.getDescription().cStr());
@@ -456,7 +496,12 @@ caf::expected<std::unique_ptr<gateway>> gateway::start(caf::actor_system& sys,
     ep.cfg.request_timeout = cfg.request_timeout;
     ep.bridge = client::detail::spawn_bridge(sys, "rpc gateway");
     ep = client::detail::spawn_directory(sys, std::move(ep), node);
-    auto gw = std::make_unique<gateway_impl>(gateway_parts{std::move(node), cfg, std::move(ep)});
+    auto parts = gateway_parts{std::move(node), cfg, std::move(ep)};
+    if (!parts.cfg.listener) {
+        parts.cfg.listener = std::make_shared<transport::listener>(
+            "rpc", std::make_shared<transport::connection_gate>(UINT64_MAX));
+    }
+    auto gw = std::make_unique<gateway_impl>(std::move(parts));
     auto port = gw->run();
     if (!port) {
         gw->stop();

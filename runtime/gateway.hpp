@@ -20,6 +20,10 @@
 #include <memory>
 #include <string>
 
+namespace pravaha::transport {
+class listener;
+}
+
 namespace pravaha::runtime {
 
 struct gateway_config {
@@ -29,6 +33,9 @@ struct gateway_config {
     uint16_t node_port = 9090;
     /// How long one call may wait for the node.
     std::chrono::milliseconds request_timeout{10000};
+    /// Takes the port's connections (runtime/transport/listener.hpp: the node's maximum,
+    /// descriptor exhaustion); none: a listener without a maximum.
+    std::shared_ptr<transport::listener> listener;
 };
 
 class gateway {

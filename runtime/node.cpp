@@ -1,6 +1,7 @@
 #include "actors/actors.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/transport/listener.hpp"
 #include "runtime/transport/transport.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
@@ -78,14 +79,17 @@ std::unique_ptr<storage::log_store> open_store(const node_options& opts) {
 }
 
 // The node's core actors: standalone, or one member of a cluster.
-caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
-                                              const node_options& opts,
-                                              storage::log_store* store) {
+caf::expected<actors::node_actors> spawn_core(
+    caf::actor_system& sys,
+    const node_options& opts,
+    storage::log_store* store,
+    std::function<std::vector<raft::listener_status>()> listeners) {
     if (opts.standalone) {
         actors::node_config ncfg;
         ncfg.store = store;
         ncfg.wall_clock_ms = wall_clock_ms;
         ncfg.memory_bytes = opts.memory_limit_mb << 20;
+        ncfg.listeners = std::move(listeners);
         return actors::spawn_node(sys, ncfg);
     }
     actors::cluster_config ccfg;
@@ -98,6 +102,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
     ccfg.memory_bytes = opts.memory_limit_mb << 20;
     ccfg.wall_clock_ms = wall_clock_ms;
     ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
+    ccfg.listeners = std::move(listeners);
     return actors::spawn_cluster_node(sys, ccfg);
 }
 
@@ -166,16 +171,17 @@ void await_core_down(caf::scoped_actor& self,
     }
 }
 
-// Every client connection (C++ or RPC) holds a descriptor, and so do RocksDB's files. The node
-// raises its soft limit to the hard one where that is allowed and warns below 16,384, which
-// leaves room for 10,000 connections and the store (Debian's default soft limit is 1,024).
+// Every connection (client, RPC, other members) holds a descriptor, and so do RocksDB's files.
+// The node raises its soft limit to the hard one where that is allowed, logs it, and warns when
+// it is below what 10,000 connections and the store need or below what --max-connections needs
+// (Debian's default soft limit is 1,024). Returns the maximum of connections.
 constexpr rlim_t descriptors_wanted = 16384;
 
-void raise_descriptor_limit(spdlog::logger& log) {
+uint64_t size_descriptors(spdlog::logger& log, const node_options& opts) {
     rlimit lim{};
     if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
         log.warn("cannot read the file descriptor limit: errno {}", errno);
-        return;
+        return opts.max_connections.value_or(transport::default_max_connections(1024));
     }
     auto before = lim.rlim_cur;
     // An unlimited hard limit is capped (the kernel refuses more than fs.nr_open anyway).
@@ -186,22 +192,43 @@ void raise_descriptor_limit(spdlog::logger& log) {
             lim.rlim_cur = before;
         }
     }
-    if (lim.rlim_cur < descriptors_wanted) {
+    auto limit = transport::descriptor_limit();
+    auto fits = transport::default_max_connections(limit);
+    auto max = opts.max_connections.value_or(fits);
+    log.info("file descriptor limit {}{}, connections at most {}{}", limit,
+             limit != before ? fmt::format(" (raised from {})", before) : std::string{}, max,
+             opts.max_connections ? "" : " (--max-connections, sized from the limit)");
+    if (max > fits) {
         log.warn(
-            "file descriptor limit is {} (hard limit {}): every client connection takes one, "
-            "and the store some; for 10,000 connections raise it (ulimit -n {} or LimitNOFILE= "
-            "in a systemd unit)",
-            lim.rlim_cur, lim.rlim_max, descriptors_wanted);
-    } else if (lim.rlim_cur != before) {
-        log.info("file descriptor limit raised from {} to {}", before, lim.rlim_cur);
+            "--max-connections {} needs more descriptors than the limit of {} leaves after the "
+            "store's (about {} connections fit): beyond that, connections are closed as the "
+            "node runs out of descriptors; raise the limit (ulimit -n or LimitNOFILE= in a "
+            "systemd unit)",
+            max, limit, fits);
+    } else if (limit < descriptors_wanted) {
+        log.warn(
+            "file descriptor limit is {} (hard limit {}): every connection takes one, and the "
+            "store some; for 10,000 connections raise it (ulimit -n {} or LimitNOFILE= in a "
+            "systemd unit)",
+            limit, lim.rlim_max, descriptors_wanted);
     }
+    return max;
 }
 
 }  // namespace
 
 int run_node(const node_options& opts) {
     auto log = module_log("runtime");
-    raise_descriptor_limit(*log);
+    auto gate = std::make_shared<transport::connection_gate>(size_descriptors(*log, opts));
+    auto client_port = std::make_shared<transport::listener>("client", gate);
+    auto rpc_port = std::make_shared<transport::listener>("rpc", gate);
+    auto listeners = [client_port, rpc_port, has_rpc = opts.rpc_port.has_value()] {
+        std::vector<raft::listener_status> out{client_port->status()};
+        if (has_rpc) {
+            out.push_back(rpc_port->status());
+        }
+        return out;
+    };
     auto store = open_store(opts);
     if (!store) {
         return 1;
@@ -210,12 +237,12 @@ int run_node(const node_options& opts) {
     std::signal(SIGTERM, on_signal);
     auto cfg = transport::make_config({});
     caf::actor_system sys{*cfg};
-    auto node = spawn_core(sys, opts, store.get());
+    auto node = spawn_core(sys, opts, store.get(), listeners);
     if (!node) {
         log->error("node start failed error={}", render_error(node.error()));
         return 1;
     }
-    auto port = transport::publish_node(sys, node->endpoint, opts.port, opts.bind);
+    auto port = transport::publish_guarded(sys, node->endpoint, opts.port, opts.bind, client_port);
     if (!port) {
         log->error("{}", render_error(port.error()));
         stop_core(*node);
@@ -228,6 +255,7 @@ int run_node(const node_options& opts) {
         gcfg.bind = opts.bind;
         gcfg.port = *opts.rpc_port;
         gcfg.node_port = *port;
+        gcfg.listener = rpc_port;
         auto gw = gateway::start(sys, node->endpoint, gcfg);
         if (!gw) {
             log->error("{}", render_error(gw.error()));

@@ -37,6 +37,10 @@ struct node_options {
     size_t memory_limit_mb = 1024;
     /// The Cap'n Proto RPC port (schema/pravaha.capnp); 0 picks a free one; no value: off.
     std::optional<uint16_t> rpc_port = 9091;
+    /// Connections the node takes on all its ports together; beyond it a new connection is
+    /// closed at once. No value: sized from the descriptor limit
+    /// (transport::default_max_connections).
+    std::optional<uint64_t> max_connections;
     /// A graceful stop that takes longer ends the process (exit code 3).
     std::chrono::milliseconds shutdown_timeout{10000};
 };

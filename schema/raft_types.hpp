@@ -87,14 +87,28 @@ struct cluster_member {
     uint16_t port = 0;
 };
 
+/// A port the node listens on (the CAF endpoint "client", the RPC gateway "rpc"), for
+/// `pravaha cluster status`.
+struct listener_status {
+    std::string name;
+    uint16_t port = 0;
+    uint64_t connections = 0;      ///< open on this port now
+    uint64_t max_connections = 0;  ///< the node's maximum, all ports together
+    uint64_t refused = 0;          ///< closed at once because the node had the maximum open
+    uint64_t accept_failures = 0;  ///< accept errors (out of descriptors, ...) since the start
+    bool backing_off = false;      ///< an accept failed in the last 2 s
+    std::string last_error;        ///< of the last accept failure, with the descriptor limit
+};
+
 /// What a node knows about the cluster: members and their endpoints, the number of segment
-/// containers, and the status of the Raft groups it hosts. Group 0 is the controller; container
-/// c is group c + 1.
+/// containers, the status of the Raft groups it hosts and of its listening ports. Group 0 is the
+/// controller; container c is group c + 1.
 struct cluster_info {
     replica_id node = no_replica;
     uint32_t container_count = 1;
     std::vector<cluster_member> members;
     std::vector<group_status> groups;
+    std::vector<listener_status> listeners;
 };
 
 template <class Inspector>
@@ -112,7 +126,13 @@ typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
     return f(caf::meta::type_name("pravaha.raft.cluster_info"), x.node, x.container_count,
-             x.members, x.groups);
+             x.members, x.groups, x.listeners);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, listener_status& x) {
+    return f(caf::meta::type_name("pravaha.raft.listener_status"), x.name, x.port, x.connections,
+             x.max_connections, x.refused, x.accept_failures, x.backing_off, x.last_error);
 }
 
 template <class Inspector>

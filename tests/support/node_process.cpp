@@ -91,6 +91,7 @@ bool node_process::start() {
             args.push_back("--standalone");
         }
         args.insert(args.end(), cluster_args_.begin(), cluster_args_.end());
+        args.insert(args.end(), extra_args_.begin(), extra_args_.end());
         std::vector<char*> argv;
         argv.reserve(args.size() + 1);
         for (auto& a : args) {

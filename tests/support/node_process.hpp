@@ -29,6 +29,10 @@ public:
     static constexpr int stop_timed_out = 1000;
     /// SIGTERM and reap; returns the exit status, or stop_timed_out.
     int stop();
+    /// More flags for every start (after the mode flags), e.g. {"--max-connections", "8"}.
+    void add_args(std::vector<std::string> args) {
+        extra_args_.insert(extra_args_.end(), args.begin(), args.end());
+    }
     /// Starts the node with this soft and hard RLIMIT_NOFILE (0: inherited).
     void limit_open_files(uint64_t n) { open_files_ = n; }
     /// SIGSTOP / SIGCONT: a node that holds its connections but answers nothing.
@@ -45,6 +49,7 @@ private:
     uint16_t port_;
     uint16_t rpc_port_;
     std::vector<std::string> cluster_args_;
+    std::vector<std::string> extra_args_;
     pid_t pid_ = -1;
     uint64_t open_files_ = 0;
 };

@@ -5,6 +5,7 @@
 
 #include "tests/support/node_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/system/rpc_support.hpp"
 #include <arpa/inet.h>
 #include <capnp/rpc-twoparty.h>
 #include <catch2/catch.hpp>
@@ -22,54 +23,7 @@
 #include <vector>
 
 using namespace pravaha;
-
-namespace {
-
-// One connection; all of a test's connections share its thread's one kj event loop.
-struct rpc_client {
-    kj::AsyncIoContext& io;
-    kj::Own<kj::AsyncIoStream> stream;
-    kj::Own<capnp::TwoPartyClient> client;
-    rpc::StreamManager::Client manager{nullptr};
-
-    rpc_client(kj::AsyncIoContext& context, uint16_t port) : io(context) {
-        auto addr = io.provider->getNetwork().parseAddress("127.0.0.1", port).wait(io.waitScope);
-        stream = addr->connect().wait(io.waitScope);
-        client = kj::heap<capnp::TwoPartyClient>(*stream);
-        auto boot = client->bootstrap().castAs<rpc::Pravaha>();
-        manager = boot.streamManagerRequest().send().wait(io.waitScope).getManager();
-    }
-
-    // The error of a result as "name" ("" when there is none), after checking code and name agree.
-    template <class Results>
-    static std::string error_of(const Results& r) {
-        if (!r.hasError() || r.getError().getCode() == 0) {
-            return "";
-        }
-        auto e = r.getError();
-        CHECK(std::string(e.getName().cStr()).size() > 0);
-        CHECK(std::string(e.getMessage().cStr()).size() > 0);
-        return e.getName().cStr();
-    }
-
-    std::string create_scope(const std::string& scope) {
-        auto req = manager.createScopeRequest();
-        req.setScope(scope);
-        return error_of(req.send().wait(io.waitScope));
-    }
-
-    std::string create_stream(const std::string& scope,
-                              const std::string& name,
-                              uint32_t segments) {
-        auto req = manager.createStreamRequest();
-        req.setScope(scope);
-        req.setStream(name);
-        req.setSegments(segments);
-        return error_of(req.send().wait(io.waitScope));
-    }
-};
-
-}  // namespace
+using test::rpc_client;
 
 TEST_CASE("the RPC gateway manages scopes and streams with documented errors", "[system][rpc]") {
     test::temp_dir dir;
@@ -168,44 +122,6 @@ TEST_CASE("garbage and vanished clients on the RPC port disturb nobody else", "[
     CHECK(std::find(names.begin(), names.end(), "before") != names.end());
     CHECK(std::find(names.begin(), names.end(), "after") != names.end());
     CHECK(node.running());
-}
-
-TEST_CASE("an RPC port out of descriptors keeps accepting once they are freed", "[system][rpc]") {
-    test::temp_dir dir;
-    test::node_process node(dir.path() + "/node", test::free_port());
-    node.limit_open_files(160);
-    REQUIRE(node.start());
-    auto io = kj::setupAsyncIo();
-    rpc_client steady(io, node.rpc_port());
-    REQUIRE(steady.create_scope("before") == "");
-    // 300 connections: the kernel completes them (the listen backlog), the node's accept fails
-    // with EMFILE once its 160 descriptors are used.
-    std::vector<int> flood;
-    for (int i = 0; i < 300; ++i) {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(node.rpc_port());
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            ::close(fd);
-            break;
-        }
-        flood.push_back(fd);
-    }
-    CHECK(flood.size() > 200);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    CHECK(steady.create_scope("during") == "");  // an accepted connection keeps working
-    for (int fd : flood) {
-        ::close(fd);
-    }
-    // Descriptors free again: a new connection is accepted (the listener backs off 100 ms).
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    rpc_client fresh(io, node.rpc_port());
-    CHECK(fresh.create_scope("after") == "");
-    CHECK(node.running());
-    CHECK(node.stop() == 0);
 }
 
 TEST_CASE("RPC writers and a reader move 10000 events exactly once in per-key order",

@@ -15,6 +15,7 @@ const char* node_usage() {
            "                    [--log-level trace|debug|info|warn|error]\n"
            "       pravaha-node --node-id N --peers ID@HOST:PORT,... [--containers C]\n"
            "                    [--data-dir DIR] [--port PORT] [--bind ADDR] [--log-level L]\n"
+           "       pravaha-node inspect --data-dir DIR [--json]\n"
            "  --standalone   controller and one segment container in one process\n"
            "                 (replication factor 1)\n"
            "  --node-id      this node's id in a cluster (1..1000), listed in --peers\n"

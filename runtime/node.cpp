@@ -1,5 +1,6 @@
 #include "actors/actors.hpp"
 #include "runtime/gateway.hpp"
+#include "runtime/identity.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/transport/listener.hpp"
 #include "runtime/transport/transport.hpp"
@@ -219,6 +220,28 @@ uint64_t size_descriptors(spdlog::logger& log, const node_options& opts) {
 
 int run_node(const node_options& opts) {
     auto log = module_log("runtime");
+    // Before anything in the data directory is opened for writing: is it this node's?
+    data_identity identity;
+    auto found = check_identity(opts, identity);
+    if (!found) {
+        if (code_of(found.error()) == errc::invalid_argument) {
+            log->error("refusing to start: {}", render_error(found.error()));
+            return 2;
+        }
+        log->error("node start failed: data directory {} is damaged or unreadable: {}",
+                   opts.data_dir, render_error(found.error()));
+        return code_of(found.error()) == errc::corrupt_data ? 4 : 1;
+    }
+    if (*found == identity_outcome::initialised) {
+        log->info("data directory initialised dir={} mode={} cluster_id={} node_id={}",
+                  opts.data_dir, identity.mode, identity.cluster_id, identity.node_id);
+    } else if (*found == identity_outcome::adopted) {
+        log->warn(
+            "data directory adopted dir={}: it held a store but no identity record (written by "
+            "an older version); recorded mode={} cluster_id={} node_id={}, checked at every "
+            "start from now on",
+            opts.data_dir, identity.mode, identity.cluster_id, identity.node_id);
+    }
     auto gate = std::make_shared<transport::connection_gate>(size_descriptors(*log, opts));
     auto client_port = std::make_shared<transport::listener>("client", gate);
     auto rpc_port = std::make_shared<transport::listener>("rpc", gate);
@@ -239,6 +262,12 @@ int run_node(const node_options& opts) {
     caf::actor_system sys{*cfg};
     auto node = spawn_core(sys, opts, store.get(), listeners);
     if (!node) {
+        if (code_of(node.error()) == errc::corrupt_data) {
+            // Damage, not configuration: the identity record matched the flags.
+            log->error("node start failed: data directory {} is damaged: {}", opts.data_dir,
+                       render_error(node.error()));
+            return 4;
+        }
         log->error("node start failed error={}", render_error(node.error()));
         return 1;
     }

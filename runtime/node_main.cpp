@@ -3,8 +3,12 @@
 #include "schema/logging.hpp"
 
 #include <cstdio>
+#include <string_view>
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::string_view(argv[1]) == "inspect") {
+        return pravaha::runtime::run_inspect(argc - 2, argv + 2);
+    }
     pravaha::runtime::node_options opts;
     bool help = false;
     if (auto err = pravaha::runtime::parse_node_flags(argc, argv, opts, help)) {

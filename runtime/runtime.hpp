@@ -50,9 +50,16 @@ struct node_options {
 
 const char* node_usage();
 
+/// `pravaha-node inspect` (argv after "inspect"): prints a data directory's identity record and
+/// a summary of its store, read-only. Returns the exit code (2: bad arguments or no data
+/// directory, 4: damaged).
+int run_inspect(int argc, char** argv);
+const char* inspect_usage();
+
 /// Runs a node until SIGINT/SIGTERM or a fatal storage error, then ends the process itself
 /// (exit code 0, or 1 after a fatal error; 3 if stopping takes longer than shutdown_timeout).
-/// Returns (with 1) only when the node cannot start.
+/// Returns only when the node cannot start: 2 when the data directory is not what the flags say
+/// (runtime/identity.hpp; nothing was written), 4 when it is damaged, 1 otherwise.
 int run_node(const node_options& opts);
 
 }  // namespace pravaha::runtime

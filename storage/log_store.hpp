@@ -77,6 +77,9 @@ struct rocksdb_options {
     rocksdb::Env* env = nullptr;
     /// No background flushes or compactions, so that a simulated run is repeatable.
     bool deterministic = false;
+    /// Opens an existing database without writing anything to its directory (no info log, no
+    /// recovery writes; `write` fails): for `pravaha-node inspect`.
+    bool read_only = false;
 };
 
 /// Opens (creating if needed) a RocksDB database in `opts.dir`.

@@ -2,6 +2,7 @@
 #include "storage/log_store.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
@@ -118,6 +119,13 @@ private:
     std::unique_ptr<rocksdb::DB> db_;
 };
 
+// Discards RocksDB's info log, so that a read-only open writes no LOG file.
+class silent_logger final : public rocksdb::Logger {
+public:
+    using rocksdb::Logger::Logv;
+    void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
 }  // namespace
 
 caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& opts) {
@@ -140,7 +148,14 @@ caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& op
         o.IncreaseParallelism(2);
     }
     rocksdb::DB* raw = nullptr;
-    auto s = rocksdb::DB::Open(o, opts.dir, &raw);
+    rocksdb::Status s;
+    if (opts.read_only) {
+        o.create_if_missing = false;
+        o.info_log = std::make_shared<silent_logger>();
+        s = rocksdb::DB::OpenForReadOnly(o, opts.dir, &raw);
+    } else {
+        s = rocksdb::DB::Open(o, opts.dir, &raw);
+    }
     if (!s.ok()) {
         return io_error(s, "open");
     }

@@ -296,34 +296,50 @@ public:
           listener_(std::move(l)) {}
 
     kj::Promise<void> run() {
-        for (;;) {
+        // At most 64 connections per turn, so that a flood does not starve the connections
+        // the loop already serves; the next turn continues without waiting (the observer is
+        // edge-triggered: only an EAGAIN may be followed by a wait).
+        for (int i = 0; i < 64; ++i) {
             auto r = listener_->accept_next(fd_);
             switch (r.outcome) {
-                case transport::accept_outcome::accepted: {
-                    auto stream =
-                        io_.wrapSocketFd(r.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
-                                                   kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK |
-                                                   kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
-                    // The stream lives as long as its connection: its end frees the slot.
-                    auto l = listener_;
-                    server_.accept(stream.attach(kj::defer([l] { l->closed(); })));
+                case transport::accept_outcome::accepted:
+                    serve(r.fd);
                     break;
-                }
                 case transport::accept_outcome::refused:
                     refuse(r.fd);
                     break;
                 case transport::accept_outcome::shed:
                     break;
                 case transport::accept_outcome::empty:
-                    // kj's observer is edge-triggered: every waiting connection was taken above.
                     return observer_.whenBecomesReadable().then([this] { return run(); });
                 case transport::accept_outcome::failed:
                     return timer_.afterDelay(100 * kj::MILLISECONDS).then([this] { return run(); });
             }
         }
+        return kj::evalLater([this] { return run(); });
     }
 
 private:
+    // Hands an admitted connection to the RPC server; the stream lives as long as its
+    // connection, and its end frees the slot. A connection kj cannot take (epoll_ctl failing
+    // with ENOMEM) is closed by kj and its slot freed here; the loop goes on.
+    void serve(int fd) {
+        kj::Own<kj::AsyncIoStream> stream;
+        KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
+                         stream = io_.wrapSocketFd(
+                             fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                     kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK |
+                                     kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+                     })) {
+            listener_->closed();
+            module_log("runtime")->warn("rpc gateway cannot serve a connection: {}",
+                                        e->getDescription().cStr());
+            return;
+        }
+        auto l = listener_;
+        server_.accept(stream.attach(kj::defer([l] { l->closed(); })));
+    }
+
     // A connection beyond the node's maximum gets the RPC protocol's Abort message (its pending
     // bootstrap call fails with the reason, type OVERLOADED) and is closed.
     static void refuse(int fd) {

@@ -96,7 +96,7 @@ struct listener_status {
     uint64_t max_connections = 0;  ///< the node's maximum, all ports together
     uint64_t refused = 0;          ///< closed at once because the node had the maximum open
     uint64_t accept_failures = 0;  ///< accept errors (out of descriptors, ...) since the start
-    bool backing_off = false;      ///< an accept failed in the last 2 s
+    bool backing_off = false;      ///< an accept failed in the last 10 s
     std::string last_error;        ///< of the last accept failure, with the descriptor limit
 };
 

@@ -2,18 +2,19 @@
 //
 // CAF 0.17's own doorman accepts with `policy::tcp::try_accept`, which ignores every error but
 // EAGAIN: out of descriptors, the listening socket stays readable and the multiplexer thread
-// spins on it until a descriptor frees (measured: one core busy while the backlog is full), and
-// a connection beyond any maximum cannot be refused. This doorman replaces it for the published
-// node endpoint: it accepts through `listener::accept_next` (maximum, shedding, logging) and
-// hands every admitted connection to the BASP broker in a scribe that tells the listener when it
-// is gone. It is added to the broker with the same message CAF's middleman actor sends after
-// opening its own doorman, so publishing, unpublishing and BASP's handshake stay CAF's.
+// spins on it until a descriptor frees, and a connection beyond any maximum cannot be refused. This
+// doorman replaces it for the published node endpoint: it accepts through `listener::accept_next`
+// (maximum, shedding, logging) and hands every admitted connection to the BASP broker in a scribe
+// that tells the listener when it is gone. It is added to the broker with the same message CAF's
+// middleman actor sends after opening its own doorman, so publishing, unpublishing and BASP's
+// handshake stay CAF's.
 
 #include "runtime/transport/listener.hpp"
 #include "runtime/transport/transport.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/io/basp_broker.hpp>
 #include <caf/io/doorman.hpp>
 #include <caf/io/middleman.hpp>
@@ -43,31 +44,52 @@ private:
 
 class guarded_doorman;
 
+using resume_atom = caf::atom_constant<caf::atom("lresume")>;
+
+// The doorman's socket. It is a member of its doorman, so `owner_` never outlives it; the
+// multiplexer calls handle_event only while the socket is in its loop (after launch, until
+// removed_from_loop).
 class guarded_acceptor final : public net::acceptor {
 public:
     guarded_acceptor(net::default_multiplexer& mx,
                      net::native_socket fd,
-                     std::shared_ptr<listener> l)
-        : acceptor(mx, fd), listener_(std::move(l)) {}
+                     std::shared_ptr<listener> l,
+                     guarded_doorman* owner)
+        : acceptor(mx, fd), listener_(std::move(l)), owner_(owner) {}
 
-    void start(guarded_doorman* owner);
-    void removed_from_loop(net::operation op) override {
-        owner_ = nullptr;
-        acceptor::removed_from_loop(op);
-    }
     void handle_event(net::operation op) override;
 
 private:
     std::shared_ptr<listener> listener_;
-    guarded_doorman* owner_ = nullptr;
+    guarded_doorman* owner_;
 };
 
 class guarded_doorman final : public caf::io::doorman {
 public:
-    guarded_doorman(net::default_multiplexer& mx,
+    guarded_doorman(caf::actor_system& sys,
+                    net::default_multiplexer& mx,
                     net::native_socket fd,
                     std::shared_ptr<listener> l)
-        : doorman(net::accept_hdl_from_socket(fd)), acceptor_(mx, fd, l), listener_(std::move(l)) {}
+        : doorman(net::accept_hdl_from_socket(fd)),
+          sys_(sys),
+          acceptor_(mx, fd, l, this),
+          listener_(std::move(l)) {}
+
+    // Accept failed without a connection to shed (ENOBUFS, ENOMEM, or the spare descriptor was
+    // taken): the socket leaves the loop for 100 ms instead of coming back at once (CAF's
+    // epoll is level-triggered, so waiting in the loop would spin the multiplexer thread).
+    void pause() {
+        acceptor_.passivate();
+        caf::intrusive_ptr<guarded_doorman> self{this};
+        auto* mx = &acceptor_.backend();
+        sys_.spawn([self, mx](caf::event_based_actor* timer) -> caf::behavior {
+            timer->delayed_send(timer, std::chrono::milliseconds(100), resume_atom::value);
+            return {[=](resume_atom) {
+                mx->dispatch([self] { self->resume(); });
+                timer->quit();
+            }};
+        });
+    }
 
     bool new_connection() override {
         auto fd = acceptor_.accepted_socket();
@@ -88,6 +110,11 @@ public:
         detach(&acceptor_.backend(), false);
     }
     void launch() override { acceptor_.start(this); }
+    void resume() {
+        if (!detached()) {
+            acceptor_.activate(this);
+        }
+    }
     std::string addr() const override {
         auto x = net::local_addr_of_fd(acceptor_.fd());
         return x ? *x : std::string{};
@@ -100,14 +127,10 @@ public:
     void remove_from_loop() override { acceptor_.passivate(); }
 
 private:
+    caf::actor_system& sys_;
     guarded_acceptor acceptor_;
     std::shared_ptr<listener> listener_;
 };
-
-void guarded_acceptor::start(guarded_doorman* owner) {
-    owner_ = owner;
-    acceptor::start(owner);
-}
 
 void guarded_acceptor::handle_event(net::operation op) {
     if (op != net::operation::read) {
@@ -115,12 +138,14 @@ void guarded_acceptor::handle_event(net::operation op) {
     }
     // At most 64 connections per event, so that the other sockets of the multiplexer get their
     // turn; the socket stays readable (level-triggered) while more wait.
-    for (int i = 0; i < 64 && owner_ != nullptr; ++i) {
+    for (int i = 0; i < 64; ++i) {
         auto r = listener_->accept_next(fd());
         switch (r.outcome) {
             case accept_outcome::accepted:
                 accepted_socket() = r.fd;
-                owner_->new_connection();
+                if (!owner_->new_connection()) {
+                    return;  // detached from the broker (unpublished): accept no more
+                }
                 break;
             case accept_outcome::refused:
                 // BASP has no message a server may send before its handshake: just closed.
@@ -129,9 +154,9 @@ void guarded_acceptor::handle_event(net::operation op) {
             case accept_outcome::shed:
                 break;
             case accept_outcome::empty:
+                return;
             case accept_outcome::failed:
-                // failed: no spare descriptor to shed with, or ENOBUFS/ENOMEM. The event comes
-                // back at once while the connection waits; the listener logs once a second.
+                owner_->pause();
                 return;
         }
     }
@@ -151,7 +176,7 @@ caf::expected<uint16_t> publish_guarded(caf::actor_system& sys,
     auto actual = local_port(*fd);
     l->set_port(actual);
     auto& mx = static_cast<net::default_multiplexer&>(sys.middleman().backend());
-    caf::io::doorman_ptr ptr = caf::make_counted<guarded_doorman>(mx, *fd, std::move(l));
+    caf::io::doorman_ptr ptr = caf::make_counted<guarded_doorman>(sys, mx, *fd, std::move(l));
     auto basp = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
     caf::anon_send(basp, caf::publish_atom::value, std::move(ptr), actual,
                    caf::actor_cast<caf::strong_actor_ptr>(node), sys.message_types<node_actor>());

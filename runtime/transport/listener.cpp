@@ -180,7 +180,7 @@ raft::listener_status listener::status() const {
     s.refused = refused_.load(std::memory_order_relaxed);
     s.accept_failures = failures_.load(std::memory_order_relaxed);
     std::lock_guard<std::mutex> g(mutex_);
-    s.backing_off = last_failure_ms_ >= 0 && steady_ms() - last_failure_ms_ < 2000;
+    s.backing_off = last_failure_ms_ >= 0 && steady_ms() - last_failure_ms_ < 10000;
     s.last_error = last_error_;
     return s;
 }

@@ -68,7 +68,7 @@ public:
     /// An accepted connection ended (its descriptor is closed or about to be).
     void closed();
     void set_port(uint16_t port) { port_.store(port, std::memory_order_relaxed); }
-    /// For `pravaha cluster status`: backing_off while an accept failed in the last 2 s.
+    /// For `pravaha cluster status`: backing_off while an accept failed in the last 10 s.
     raft::listener_status status() const;
 
 private:

@@ -160,7 +160,14 @@ memory_budget split_memory(size_t memory_bytes, uint32_t containers);
 /// every segment container (group c + 1); Raft elects the leaders.
 struct cluster_config {
     storage::log_store* store = nullptr;  ///< outlives the actor system
+    /// The cluster's id (runtime/identity.hpp): members that say hello with another one are
+    /// refused, and so is this node by theirs.
+    std::string cluster_id;
     uint32_t node_id = 0;
+    /// This run of the node (random per process start; the simulator's per incarnation): a
+    /// member's hello with a new instance while its old one still answers is a second node with
+    /// the same id, and is refused.
+    uint64_t instance = 0;
     std::vector<raft::cluster_member> members;  ///< every node, this one included
     uint32_t container_count = 4;
     std::function<int64_t()> wall_clock_ms;

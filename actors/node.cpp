@@ -9,7 +9,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -82,6 +84,12 @@ node_api::behavior_type endpoint_impl(
         [=](get_replica_atom, uint32_t group) -> raft_replica_api {
             return group == 0 ? raft_replica_api{ctl} : raft_replica_api{cnt};
         },
+        [=](hello_atom, std::string&, uint32_t id, uint64_t) -> caf::result<std::string, uint32_t> {
+            return caf::make_error(errc::invalid_argument,
+                                   fmt::format("a standalone node refuses node {}: it is not a "
+                                               "member of any cluster",
+                                               id));
+        },
     };
 }
 
@@ -97,8 +105,21 @@ using cluster_endpoint_actor = node_api::extend_with<segment_admin_api>::extend<
 struct cluster_endpoint_state {
     cluster_config cfg;
     std::shared_ptr<endpoint_wiring> wiring;
+    /// Members this node connected to and that answered its hello as themselves.
     std::map<uint32_t, node_api> peers;
     std::set<uint32_t> connecting;
+    /// Members that said hello to this node: node id -> the actors that speak for it (one per
+    /// connection) and the instance (process run) they speak for. Raft routes and relayed Raft
+    /// messages are served only to them.
+    struct speaker {
+        uint64_t instance = 0;
+        std::vector<caf::actor_addr> via;
+    };
+    std::map<uint32_t, speaker> greeted;
+    /// A second speaker for a greeted id is being checked against the first (alive or gone).
+    std::set<uint32_t> probing;
+    /// The last refusal logged per member (a retry every connect tick logs only a change).
+    std::map<uint32_t, std::string> refusals;
     static inline const char* name = "endpoint";
 };
 
@@ -143,6 +164,156 @@ void drop_routes(endpoint_ptr self, uint32_t id) {
     }
 }
 
+// Logs a refusal between this node and member `id` once, until its text changes.
+void log_refusal(endpoint_ptr self, uint32_t id, const std::string& text) {
+    auto& last = self->state.refusals[id];
+    if (last != text) {
+        module_log("actors")->error("{}", text);
+        last = text;
+    }
+}
+
+// This node says hello to a member it connected to; only a member that answers as itself (same
+// cluster id, the expected node id) becomes a peer with Raft routes.
+void greet(endpoint_ptr self, uint32_t id, node_api peer) {
+    auto& cfg = self->state.cfg;
+    self->request(peer, cfg.request_timeout, hello_atom::value, cfg.cluster_id, cfg.node_id,
+                  cfg.instance)
+        .then(
+            [=](std::string& cid, uint32_t pid) {
+                auto& st = self->state;
+                st.connecting.erase(id);
+                if (cid != st.cfg.cluster_id || pid != id) {
+                    log_refusal(self, id,
+                                fmt::format("node {} refused member {}: the node at its address "
+                                            "is node {} of cluster {}, not node {} of cluster {}",
+                                            st.cfg.node_id, id, pid, cid, id, st.cfg.cluster_id));
+                    return;
+                }
+                st.refusals.erase(id);
+                self->monitor(peer);
+                st.peers[id] = peer;
+                exchange_routes(self, id, peer);
+                module_log("actors")->info("peer connected node={} peer={}", st.cfg.node_id, id);
+            },
+            [=](caf::error& e) {
+                self->state.connecting.erase(id);
+                if (e.category() != caf::atom("system")) {  // refused, not unreachable
+                    log_refusal(self, id,
+                                fmt::format("member {} refused node {}: {}", id,
+                                            self->state.cfg.node_id, render_error(e)));
+                }
+            });
+}
+
+// Whether the current message comes from a local replica or a member that said hello.
+bool from_member_or_local(endpoint_ptr self) {
+    auto& st = self->state;
+    const auto& src = self->current_sender();
+    if (!src) {
+        return false;
+    }
+    auto addr = src->address();
+    if (st.wiring) {
+        if (addr == st.wiring->controller.address()) {
+            return true;
+        }
+        for (const auto& c : st.wiring->containers) {
+            if (addr == c.address()) {
+                return true;
+            }
+        }
+    }
+    for (const auto& [id, sp] : st.greeted) {
+        if (std::find(sp.via.begin(), sp.via.end(), addr) != sp.via.end()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Whether the instance that speaks for member `id` is still there: any answer (an error
+// included) says it is; an unreachable one gives way, and the member's next hello is taken.
+void probe_greeted(endpoint_ptr self, uint32_t id) {
+    auto& st = self->state;
+    auto it = st.greeted.find(id);
+    if (st.probing.count(id) != 0 || it == st.greeted.end() || it->second.via.empty()) {
+        return;
+    }
+    auto instance = it->second.instance;
+    auto gone = [=] {
+        auto g = self->state.greeted.find(id);
+        if (g != self->state.greeted.end() && g->second.instance == instance) {
+            self->state.greeted.erase(g);
+            module_log("actors")->warn(
+                "node={} member {} no longer answers at its old "
+                "connections; its next hello is taken",
+                self->state.cfg.node_id, id);
+        }
+    };
+    auto handle =
+        caf::actor_cast<node_api>(caf::actor_cast<caf::strong_actor_ptr>(it->second.via.front()));
+    if (!handle) {
+        gone();
+        return;
+    }
+    st.probing.insert(id);
+    self->request(handle, std::chrono::seconds(1), get_replica_atom::value, uint32_t{0})
+        .then([=](raft_replica_api&) { self->state.probing.erase(id); },
+              [=](caf::error& e) {
+                  self->state.probing.erase(id);
+                  if (e.category() == caf::atom("system")) {
+                      gone();
+                  }
+              });
+}
+
+// A member says hello: refused when it belongs to another cluster, is not a member, or speaks
+// for a node id that another instance (process run) still speaks for (two replicas under one
+// identity break Raft's safety argument). Hellos of one instance over several connections are
+// all taken.
+caf::result<std::string, uint32_t> hello(endpoint_ptr self,
+                                         const std::string& cid,
+                                         uint32_t id,
+                                         uint64_t instance) {
+    auto& st = self->state;
+    const auto& src = self->current_sender();
+    if (!src) {
+        return caf::make_error(errc::invalid_argument, "hello without a sender");
+    }
+    auto refuse = [&](const std::string& why) -> caf::result<std::string, uint32_t> {
+        log_refusal(self, id,
+                    fmt::format("node {} refused a node that says it is node {}: {}",
+                                st.cfg.node_id, id, why));
+        return caf::make_error(errc::invalid_argument, why);
+    };
+    if (cid != st.cfg.cluster_id) {
+        return refuse(fmt::format("node {} belongs to cluster {}, not {}", st.cfg.node_id,
+                                  st.cfg.cluster_id, cid));
+    }
+    bool member = std::any_of(st.cfg.members.begin(), st.cfg.members.end(),
+                              [&](const raft::cluster_member& m) { return m.id == id; });
+    if (!member || id == st.cfg.node_id) {
+        return refuse(fmt::format("node {} is not another member of cluster {}", id, cid));
+    }
+    auto addr = src->address();
+    auto it = st.greeted.find(id);
+    if (it != st.greeted.end() && it->second.instance != instance) {
+        probe_greeted(self, id);
+        return refuse(
+            fmt::format("node {} of cluster {} is already connected to node {}; a "
+                        "second node with --node-id {} is refused",
+                        id, cid, st.cfg.node_id, id));
+    }
+    auto& sp = st.greeted[id];
+    sp.instance = instance;
+    if (std::find(sp.via.begin(), sp.via.end(), addr) == sp.via.end()) {
+        sp.via.push_back(addr);
+        self->monitor(caf::actor_cast<caf::actor>(src));
+    }
+    return caf::result<std::string, uint32_t>(st.cfg.cluster_id, st.cfg.node_id);
+}
+
 void connect_peers(endpoint_ptr self) {
     auto& st = self->state;
     for (const auto& m : st.cfg.members) {
@@ -159,12 +330,7 @@ void connect_peers(endpoint_ptr self) {
                     if (!ptr) {
                         return;
                     }
-                    auto peer = caf::actor_cast<node_api>(ptr);
-                    self->monitor(peer);
-                    self->state.peers[id] = peer;
-                    exchange_routes(self, id, peer);
-                    module_log("actors")->info("peer connected node={} peer={}",
-                                               self->state.cfg.node_id, id);
+                    greet(self, id, caf::actor_cast<node_api>(ptr));
                 },
                 [=](caf::error&) { self->state.connecting.erase(id); });
     }
@@ -258,6 +424,9 @@ caf::result<Result> route_segment_op(endpoint_ptr self, Atom a, const segment_ke
 // A Raft message: relayed to its node's endpoint, or handed to the local replica of its group.
 void relay_raft(endpoint_ptr self, raft::message& m) {
     auto& st = self->state;
+    if (!from_member_or_local(self)) {
+        return;  // from a node that did not say hello as a member
+    }
     if (m.to != st.cfg.node_id) {
         auto peer = st.peers.find(m.to);
         if (peer != st.peers.end()) {
@@ -329,6 +498,15 @@ caf::result<segment_store_api> leader_store(endpoint_ptr self, uint32_t c) {
 cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, cluster_config cfg) {
     self->state.cfg = cfg;
     self->set_down_handler([=](caf::down_msg& dm) {
+        auto& greeted = self->state.greeted;
+        for (auto it = greeted.begin(); it != greeted.end(); ++it) {
+            auto& via = it->second.via;
+            via.erase(std::remove(via.begin(), via.end(), dm.source), via.end());
+            if (via.empty()) {
+                greeted.erase(it);
+                break;
+            }
+        }
         for (auto it = self->state.peers.begin(); it != self->state.peers.end(); ++it) {
             if (it->second.address() == dm.source) {
                 module_log("actors")->info("peer lost node={} peer={}", self->state.cfg.node_id,
@@ -386,8 +564,15 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
             }
             return controller_api{self->state.wiring->controller};
         },
+        [=](hello_atom, std::string& cid, uint32_t id, uint64_t instance) {
+            return hello(self, cid, id, instance);
+        },
         [=](get_replica_atom, uint32_t g) -> caf::result<raft_replica_api> {
             auto& st = self->state;
+            if (!from_member_or_local(self)) {
+                return caf::make_error(errc::invalid_argument,
+                                       "Raft routes are for members that said hello");
+            }
             if (!st.wiring || g > st.wiring->containers.size()) {
                 return caf::make_error(errc::invalid_argument, "no group " + std::to_string(g));
             }

@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 namespace pravaha::runtime {
@@ -84,7 +85,8 @@ caf::expected<actors::node_actors> spawn_core(
     caf::actor_system& sys,
     const node_options& opts,
     storage::log_store* store,
-    std::function<std::vector<raft::listener_status>()> listeners) {
+    std::function<std::vector<raft::listener_status>()> listeners,
+    const std::string& cluster_id) {
     if (opts.standalone) {
         actors::node_config ncfg;
         ncfg.store = store;
@@ -95,6 +97,8 @@ caf::expected<actors::node_actors> spawn_core(
     }
     actors::cluster_config ccfg;
     ccfg.store = store;
+    ccfg.cluster_id = cluster_id;
+    ccfg.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     ccfg.node_id = opts.node_id;
     for (const auto& p : opts.peers) {
         ccfg.members.push_back(raft::cluster_member{p.id, p.host, p.port});
@@ -260,7 +264,7 @@ int run_node(const node_options& opts) {
     std::signal(SIGTERM, on_signal);
     auto cfg = transport::make_config({});
     caf::actor_system sys{*cfg};
-    auto node = spawn_core(sys, opts, store.get(), listeners);
+    auto node = spawn_core(sys, opts, store.get(), listeners, identity.cluster_id);
     if (!node) {
         if (code_of(node.error()) == errc::corrupt_data) {
             // Damage, not configuration: the identity record matched the flags.

@@ -37,6 +37,7 @@ using get_controller_atom = caf::atom_constant<caf::atom("getctl")>;
 using get_admin_atom = caf::atom_constant<caf::atom("getadmin")>;
 using get_replica_atom = caf::atom_constant<caf::atom("getrepl")>;
 using raft_route_atom = caf::atom_constant<caf::atom("raftroute")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using repair_atom = caf::atom_constant<caf::atom("ctlrepair")>;
 
 /// Registers every message type and the `pravaha` error category with an actor system config.

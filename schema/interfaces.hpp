@@ -55,14 +55,18 @@ using segment_admin_api =
 /// is container 0); the cluster's members and the status of the node's Raft groups; Raft traffic
 /// between nodes (one way); and, between nodes, the local controller replica, a local container
 /// replica's segment operations, and a local replica of a Raft group (so that replicas then
-/// talk to each other directly).
-using node_api =
-    controller_api::extend<caf::replies_to<get_segment_store_atom>::with<segment_store_api>,
-                           caf::replies_to<get_container_atom, uint32_t>::with<segment_store_api>,
-                           caf::replies_to<cluster_info_atom>::with<raft::cluster_info>,
-                           caf::reacts_to<raft_atom, raft::message>,
-                           caf::replies_to<get_controller_atom>::with<controller_api>,
-                           caf::replies_to<get_admin_atom, uint32_t>::with<segment_admin_api>,
-                           caf::replies_to<get_replica_atom, uint32_t>::with<raft_replica_api>>;
+/// talk to each other directly). Between nodes, `hello` (cluster id, node id, instance) comes
+/// first: a member answers with its own cluster id and node id, or refuses another cluster, a node
+/// id that is not a member, or one that is already connected; Raft routes and relayed Raft messages
+/// are served only to members that said hello.
+using node_api = controller_api::extend<
+    caf::replies_to<get_segment_store_atom>::with<segment_store_api>,
+    caf::replies_to<get_container_atom, uint32_t>::with<segment_store_api>,
+    caf::replies_to<cluster_info_atom>::with<raft::cluster_info>,
+    caf::reacts_to<raft_atom, raft::message>,
+    caf::replies_to<get_controller_atom>::with<controller_api>,
+    caf::replies_to<get_admin_atom, uint32_t>::with<segment_admin_api>,
+    caf::replies_to<get_replica_atom, uint32_t>::with<raft_replica_api>,
+    caf::replies_to<hello_atom, std::string, uint32_t, uint64_t>::with<std::string, uint32_t>>;
 
 }  // namespace pravaha

@@ -96,6 +96,7 @@ void node_set::start(node_t& n) {
             cc.detached = false;
             cc.connector = n.connector;
             cc.seed = mix(env_.cfg.seed, n.inc);
+            cc.instance = mix(cc.seed, n.id + 1);
             return actors::spawn_cluster_node(env_.sys, cc);
         }
         actors::node_config nc;

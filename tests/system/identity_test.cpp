@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace pravaha;
@@ -43,9 +44,11 @@ uint64_t checksum(const std::string& dir) {
     return h;
 }
 
-// Runs pravaha-node with `args` in the foreground; its exit code, and its output in `out`.
+// Runs pravaha-node with `args` in the foreground (ended after 6 s if it is still running); its
+// exit code, and its output in `out`.
 int run_node(const std::string& args, std::string& out) {
-    return test::run_command(std::string(PRAVAHA_NODE_BIN) + " " + args + " 2>&1", out);
+    return test::run_command(
+        "timeout -s TERM 6 " + std::string(PRAVAHA_NODE_BIN) + " " + args + " 2>&1", out);
 }
 
 void write_events(client::client_factory& f, int n) {
@@ -68,10 +71,7 @@ TEST_CASE("wrong starts on a cluster node's data directory are refused and chang
     REQUIRE(c.node(3).stop() == 0);
     auto dir = c.dirs[2]->path();
     auto before = checksum(dir);
-    std::string peers;
-    for (uint32_t p = 1; p <= 3; ++p) {
-        peers += fmt::format("{}{}@127.0.0.1:{}", p > 1 ? "," : "", p, c.ports[p - 1]);
-    }
+    auto peers = c.peers();
     auto port = std::to_string(test::free_port());
     auto common = " --data-dir " + dir + " --port " + port + " --rpc-port 0";
     struct wrong {
@@ -159,4 +159,57 @@ TEST_CASE("a standalone data directory knows it is one", "[system][identity]") {
     CHECK(run_node("inspect --data-dir " + dir + " --json", out) == 0);
     CHECK(out.find("\"mode\":\"standalone\"") != std::string::npos);
     CHECK(out.find("\"streams\":1,\"segments\":2") != std::string::npos);
+}
+
+TEST_CASE("members refuse a second node with their id and a node of another cluster",
+          "[system][identity]") {
+    test::cluster3 c;
+    auto f = test::connect(c.node(1).endpoint());
+    c.create_stream(*f, 4);
+    write_events(*f, 200);
+    auto terms = [&] {
+        auto info = f->streams().cluster_status();
+        REQUIRE(info);
+        std::vector<uint64_t> out;
+        for (const auto& g : info->groups) {
+            out.push_back(g.term);
+        }
+        return out;
+    };
+    auto before = terms();
+    auto peers = c.peers();
+    auto intruder_port = test::free_port();
+    auto other_peers = fmt::format("1@127.0.0.1:{},2@127.0.0.1:{},3@127.0.0.1:{}", c.ports[0],
+                                   c.ports[1], intruder_port);
+    // Each intruder starts on an empty directory (so its own identity check passes) and runs
+    // for 6 s while the cluster keeps writing.
+    test::temp_dir intruders;
+    auto twin_port = test::free_port();
+    std::string twin_out;
+    std::string foreign_out;
+    std::thread twin([&] {
+        run_node(fmt::format("--node-id 2 --peers {} --containers 2 --port {} --rpc-port 0 "
+                             "--data-dir {}/twin --log-level warn",
+                             peers, twin_port, intruders.path()),
+                 twin_out);
+    });
+    std::thread foreign([&] {
+        run_node(fmt::format("--node-id 3 --peers {} --containers 2 --port {} --rpc-port 0 "
+                             "--data-dir {}/foreign --log-level warn",
+                             other_peers, intruder_port, intruders.path()),
+                 foreign_out);
+    });
+    write_events(*f, 300);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    write_events(*f, 300);
+    // run_node's command ends the intruders after 6 s (timeout).
+    twin.join();
+    foreign.join();
+    CHECK(twin_out.find("a second node with --node-id 2 is refused") != std::string::npos);
+    CHECK(foreign_out.find("belongs to cluster") != std::string::npos);
+    // Nothing of theirs reached the members' Raft groups: no election, every event there.
+    CHECK(terms() == before);
+    size_t read = 0;
+    test::read_all(*f, [&](const std::string&) { ++read; });
+    CHECK(read == 800);
 }

@@ -59,16 +59,21 @@ struct cluster3 {
         }
     }
 
+    // The --peers flag of the cluster.
+    std::string peers() const {
+        std::string out;
+        for (uint32_t p = 1; p <= 3; ++p) {
+            out += (p > 1 ? "," : "") + std::to_string(p) +
+                   "@127.0.0.1:" + std::to_string(ports[p - 1]);
+        }
+        return out;
+    }
+
     // Node `id` on its port and data directory, with the cluster's flags.
     std::unique_ptr<node_process> make_node(uint32_t id) {
-        std::string peers;
-        for (uint32_t p = 1; p <= 3; ++p) {
-            peers += (p > 1 ? "," : "") + std::to_string(p) +
-                     "@127.0.0.1:" + std::to_string(ports[p - 1]);
-        }
         return std::make_unique<node_process>(
             dirs[id - 1]->path(), ports[id - 1],
-            std::vector<std::string>{"--node-id", std::to_string(id), "--peers", peers,
+            std::vector<std::string>{"--node-id", std::to_string(id), "--peers", peers(),
                                      "--containers", "2"});
     }
 

@@ -77,6 +77,12 @@ using controller_actor =
 /// router, which sends them to the leader of the segment's container (cluster).
 using segment_admin_actor = segment_admin_api;
 
+/// Why the node's disk takes no new data, "" while it has room (runtime watches the free space
+/// of the data directory against --min-free-bytes). Appends and stream creations are then
+/// refused with errc::storage_full; reads, seals and deletes go on, so that space can be freed
+/// with Pravaha's own commands.
+using storage_full_probe = std::function<std::string()>;
+
 struct container_config {
     uint32_t id = 0;
     storage::log_store* store = nullptr;  ///< outlives the actor system
@@ -97,6 +103,7 @@ struct container_config {
     /// not empty) instead of writing a local log.
     uint32_t container_count = 1;
     raft_settings raft;
+    storage_full_probe storage_full;  ///< none: never full
 };
 
 /// Recovers the container's state from the store (replaying its log), then spawns the container
@@ -112,6 +119,7 @@ struct controller_config {
     bool detached = true;
     /// Cluster mode: the controller is a replica of Raft group 0 (`raft.members` not empty).
     raft_settings raft;
+    storage_full_probe storage_full;  ///< none: never full
 };
 
 /// Loads the metadata, spawns the controller, and re-issues the idempotent segment operations
@@ -138,6 +146,7 @@ struct node_config {
     std::function<int64_t()> wall_clock_ms;
     /// The node's listening ports, for `pravaha cluster status` (none: not shown).
     std::function<std::vector<raft::listener_status>()> listeners;
+    storage_full_probe storage_full;  ///< none: never full
 };
 
 /// How a node's memory limit is shared: a quarter of it for appends waiting for their group
@@ -184,6 +193,7 @@ struct cluster_config {
     size_t memory_bytes = 0;
     /// The node's listening ports, for `pravaha cluster status` (none: not shown).
     std::function<std::vector<raft::listener_status>()> listeners;
+    storage_full_probe storage_full;  ///< none: never full
 };
 
 /// Recovers and spawns a cluster node's replicas and its endpoint, which carries Raft traffic to

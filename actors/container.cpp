@@ -222,6 +222,11 @@ caf::error admit(container_ptr self, const container_op& op) {
     if (auto err = st.sm->precheck(op)) {
         return err;
     }
+    if (op.type == container_op::kind::append && st.cfg.storage_full) {
+        if (auto why = st.cfg.storage_full(); !why.empty()) {
+            return caf::make_error(errc::storage_full, why);
+        }
+    }
     if (st.pending.bytes + op.data.size() > st.cfg.pending_bytes_max && !st.pending.ops.empty()) {
         return caf::make_error(errc::overloaded, "container write queue is full");
     }

@@ -459,6 +459,11 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         },
         [=](create_stream_atom, const std::string& scope, const std::string& name,
             uint32_t segments) -> caf::result<stream_record> {
+            if (self->state.cfg.storage_full) {
+                if (auto why = self->state.cfg.storage_full(); !why.empty()) {
+                    return caf::make_error(errc::storage_full, why);
+                }
+            }
             auto now = self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
             auto rp = self->make_response_promise<stream_record>();
             commit_stream<create_segment_atom>(

@@ -36,11 +36,11 @@ using connect_tick_atom = caf::atom_constant<caf::atom("epconnect")>;
 
 // The endpoint: forwards each request to the actor that owns the state, which then answers the
 // client directly (delegation, no extra hop on the way back).
-node_api::behavior_type endpoint_impl(
-    node_api::pointer self,
-    controller_actor ctl,
-    container_actor cnt,
-    std::function<std::vector<raft::listener_status>()> listeners) {
+node_api::behavior_type endpoint_impl(node_api::pointer self,
+                                      controller_actor ctl,
+                                      container_actor cnt,
+                                      std::function<std::vector<raft::listener_status>()> listeners,
+                                      storage_full_probe storage_full) {
     return {
         [=](create_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
         [=](delete_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
@@ -75,6 +75,9 @@ node_api::behavior_type endpoint_impl(
             info.container_count = 1;
             if (listeners) {
                 info.listeners = listeners();
+            }
+            if (storage_full) {
+                info.storage_full = storage_full();
             }
             return info;
         },
@@ -457,6 +460,9 @@ caf::result<raft::cluster_info> cluster_status(endpoint_ptr self) {
     if (st.cfg.listeners) {
         info->listeners = st.cfg.listeners();
     }
+    if (st.cfg.storage_full) {
+        info->storage_full = st.cfg.storage_full();
+    }
     auto rp = self->make_response_promise<raft::cluster_info>();
     auto groups =
         std::make_shared<std::vector<raft::group_status>>(st.wiring->containers.size() + 1);
@@ -630,6 +636,7 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
         ccfg.parked_reads_max = m.parked_reads_per_container;
     }
     ccfg.detached = cfg.detached;
+    ccfg.storage_full = cfg.storage_full;
     auto container = spawn_container(sys, ccfg);
     if (!container) {
         return std::move(container.error());
@@ -639,6 +646,7 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     kcfg.container = *container;
     kcfg.wall_clock_ms = cfg.wall_clock_ms;
     kcfg.detached = cfg.detached;
+    kcfg.storage_full = cfg.storage_full;
     auto controller = spawn_controller(sys, kcfg);
     if (!controller) {
         caf::anon_send_exit(*container, caf::exit_reason::user_shutdown);
@@ -648,7 +656,8 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     out.container = *container;
     out.controller = *controller;
     out.containers = {*container};
-    out.endpoint = sys.spawn(endpoint_impl, *controller, *container, cfg.listeners);
+    out.endpoint =
+        sys.spawn(endpoint_impl, *controller, *container, cfg.listeners, cfg.storage_full);
     return out;
 }
 
@@ -684,6 +693,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         ccfg.store = cfg.store;
         ccfg.detached = cfg.detached;
         ccfg.container_count = cfg.container_count;
+        ccfg.storage_full = cfg.storage_full;
         if (cfg.memory_bytes > 0) {
             ccfg.pending_bytes_max = budget.pending_bytes_per_container;
             ccfg.parked_reads_max = budget.parked_reads_per_container;
@@ -703,6 +713,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
     kcfg.container = endpoint;
     kcfg.wall_clock_ms = cfg.wall_clock_ms;
     kcfg.detached = cfg.detached;
+    kcfg.storage_full = cfg.storage_full;
     kcfg.request_timeout = cfg.request_timeout;
     kcfg.raft = rs;
     kcfg.raft.seed = cfg.seed * 0x9E3779B97F4A7C15ULL + cfg.node_id * 1000003ULL;

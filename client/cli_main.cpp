@@ -145,7 +145,7 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
                 i ? "," : "", l.name, l.port, l.connections, l.max_connections, l.refused,
                 l.accept_failures, l.backing_off ? "true" : "false", json_escape(l.last_error));
         }
-        out += "]}";
+        out += fmt::format("],\"storage_full\":\"{}\"}}", json_escape(info->storage_full));
         std::printf("%s\n", out.c_str());
         return 0;
     }
@@ -172,6 +172,11 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
                     static_cast<unsigned long long>(g.commit),
                     static_cast<unsigned long long>(g.applied), lag.c_str());
     }
+    std::printf(
+        "disk: %s\n",
+        info->storage_full.empty()
+            ? "accepting writes"
+            : ("full, refusing appends and stream creations: " + info->storage_full).c_str());
     if (!info->listeners.empty()) {
         std::printf("%-8s %-6s %-12s %-9s %-16s %s\n", "listener", "port", "connections", "refused",
                     "accept failures", "state");

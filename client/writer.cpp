@@ -375,6 +375,31 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
         }
         return;
     }
+    if (code_of(err) == errc::storage_full) {
+        // The node's disk is full: this block, every later one and everything queued fail at
+        // once (no retries while it stays full). None of them is stored (refused before the
+        // log, and each later one follows it), so their event numbers are used again; a new
+        // generation ignores their late answers and resends the earlier blocks. Writes after
+        // this go on, and succeed once space is freed.
+        auto& seg = st.segments[index];
+        std::deque<block_in_flight> keep;
+        while (!seg.in_flight.empty() &&
+               seg.in_flight.front().block.first_event_number < from_event) {
+            keep.push_back(std::move(seg.in_flight.front()));
+            seg.in_flight.pop_front();
+        }
+        module_log("client")->warn("writer refused, disk full writer={} segment={} error={}",
+                                   to_string(st.id), to_string(seg.key), render_error(err));
+        fail_segment(self, seg, err);
+        seg.in_flight = std::move(keep);
+        seg.sent = seg.in_flight.size();
+        if (from_event >= 0) {
+            seg.next_event_number = from_event;
+        }
+        check_flush(self);
+        restart(self, false);
+        return;
+    }
     // Final for this segment (sealed, deleted): fail this block, every later one and everything
     // queued, in order, and every later event at once. Earlier blocks still in flight keep
     // waiting for their own answers: they may be stored (an early refusal can overtake the

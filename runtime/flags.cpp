@@ -1,3 +1,4 @@
+#include "runtime/disk_guard.hpp"
 #include "runtime/runtime.hpp"
 #include "schema/errc.hpp"
 
@@ -35,7 +36,10 @@ const char* node_usage() {
            "  --max-connections  connections the node takes on its ports together (client,\n"
            "                 RPC and other members; default: the descriptor limit less a\n"
            "                 quarter kept for the store, 1..1000000); a connection beyond it is\n"
-           "                 closed at once and existing ones are unaffected\n";
+           "                 closed at once and existing ones are unaffected\n"
+           "  --min-free-bytes  free space the data directory's file system keeps (default the\n"
+           "                 smaller of 1G and 5 %; K, M, G suffixes); below it appends and\n"
+           "                 stream creations get storage_full, reads and deletes go on\n";
 }
 
 caf::error parse_peers(const std::string& text, std::vector<peer_option>& out) {
@@ -95,8 +99,9 @@ caf::expected<uint64_t> parse_uint(std::string_view flag,
 
 // The flags that take a value (apply_flag knows each).
 constexpr std::string_view valued_flags[] = {
-    "--node-id",  "--containers", "--rpc-port",  "--memory-limit", "--peers",
-    "--data-dir", "--bind",       "--log-level", "--port",         "--max-connections"};
+    "--node-id", "--containers",      "--rpc-port",       "--memory-limit",
+    "--peers",   "--data-dir",        "--bind",           "--log-level",
+    "--port",    "--max-connections", "--min-free-bytes", "--disk-capacity-bytes"};
 
 // Applies one flag that takes a value.
 caf::error apply_flag(std::string_view flag, const std::string& v, node_options& opts) {
@@ -128,6 +133,22 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
             return std::move(n.error());
         }
         opts.max_connections = *n;
+    } else if (flag == "--min-free-bytes") {
+        auto n = parse_bytes(v);
+        if (!n) {
+            return caf::make_error(errc::invalid_argument,
+                                   "--min-free-bytes needs a byte count such as 1073741824, "
+                                   "512M or 1G, got '" +
+                                       v + "'");
+        }
+        opts.min_free_bytes = *n;
+    } else if (flag == "--disk-capacity-bytes") {
+        auto n = parse_bytes(v);
+        if (!n || *n == 0) {
+            return caf::make_error(errc::invalid_argument,
+                                   "--disk-capacity-bytes needs a byte count, got '" + v + "'");
+        }
+        opts.disk_capacity_bytes = *n;
     } else if (flag == "--peers") {
         return parse_peers(v, opts.peers);
     } else if (flag == "--data-dir") {

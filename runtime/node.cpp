@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "runtime/disk_guard.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/identity.hpp"
 #include "runtime/runtime.hpp"
@@ -86,13 +87,15 @@ caf::expected<actors::node_actors> spawn_core(
     const node_options& opts,
     storage::log_store* store,
     std::function<std::vector<raft::listener_status>()> listeners,
-    const std::string& cluster_id) {
+    const std::string& cluster_id,
+    actors::storage_full_probe storage_full) {
     if (opts.standalone) {
         actors::node_config ncfg;
         ncfg.store = store;
         ncfg.wall_clock_ms = wall_clock_ms;
         ncfg.memory_bytes = opts.memory_limit_mb << 20;
         ncfg.listeners = std::move(listeners);
+        ncfg.storage_full = std::move(storage_full);
         return actors::spawn_node(sys, ncfg);
     }
     actors::cluster_config ccfg;
@@ -108,6 +111,7 @@ caf::expected<actors::node_actors> spawn_core(
     ccfg.wall_clock_ms = wall_clock_ms;
     ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
     ccfg.listeners = std::move(listeners);
+    ccfg.storage_full = std::move(storage_full);
     return actors::spawn_cluster_node(sys, ccfg);
 }
 
@@ -264,7 +268,12 @@ int run_node(const node_options& opts) {
     std::signal(SIGTERM, on_signal);
     auto cfg = transport::make_config({});
     caf::actor_system sys{*cfg};
-    auto node = spawn_core(sys, opts, store.get(), listeners, identity.cluster_id);
+    auto guard = std::make_shared<disk_guard>(opts.data_dir, opts.min_free_bytes,
+                                              opts.bind + ":" + std::to_string(opts.port),
+                                              opts.disk_capacity_bytes);
+    guard->start();
+    auto node = spawn_core(sys, opts, store.get(), listeners, identity.cluster_id,
+                           [guard] { return guard->full(); });
     if (!node) {
         if (code_of(node.error()) == errc::corrupt_data) {
             // Damage, not configuration: the identity record matched the flags.

@@ -41,6 +41,12 @@ struct node_options {
     /// closed at once. No value: sized from the descriptor limit
     /// (transport::default_max_connections).
     std::optional<uint64_t> max_connections;
+    /// Below this much free space on the data directory's file system, appends and stream
+    /// creations are refused with storage_full. No value: min(1 GiB, 5 % of the file system).
+    std::optional<uint64_t> min_free_bytes;
+    /// Tests only (0: off): the free-space guard sees a file system of this many bytes that holds
+    /// just the data directory (for machines where a test cannot mount a small file system).
+    uint64_t disk_capacity_bytes = 0;
     /// A graceful stop that takes longer ends the process (exit code 3).
     std::chrono::milliseconds shutdown_timeout{10000};
 };

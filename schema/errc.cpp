@@ -54,6 +54,8 @@ const char* to_string(errc code) {
             return "writer_fenced";
         case errc::not_leader:
             return "not_leader";
+        case errc::storage_full:
+            return "storage_full";
     }
     return "unknown";
 }

@@ -36,6 +36,7 @@ enum class errc : uint8_t {
     event_number_gap = 20,   ///< an append skips event numbers; resend from the first missing
     writer_fenced = 21,      ///< a newer session of the same writer id took over the segment
     not_leader = 22,         ///< this replica does not lead the group (not_leader_error)
+    storage_full = 23,       ///< the node's disk is (nearly) full: appends and creations wait
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".

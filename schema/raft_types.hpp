@@ -109,6 +109,9 @@ struct cluster_info {
     std::vector<cluster_member> members;
     std::vector<group_status> groups;
     std::vector<listener_status> listeners;
+    /// Why this node's disk takes no new data (free space below --min-free-bytes); "" when it
+    /// has room.
+    std::string storage_full;
 };
 
 template <class Inspector>
@@ -126,7 +129,7 @@ typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
     return f(caf::meta::type_name("pravaha.raft.cluster_info"), x.node, x.container_count,
-             x.members, x.groups, x.listeners);
+             x.members, x.groups, x.listeners, x.storage_full);
 }
 
 template <class Inspector>

@@ -26,6 +26,7 @@ export declare const ErrorCode: {
     readonly event_number_gap: 20;
     readonly writer_fenced: 21;
     readonly not_leader: 22;
+    readonly storage_full: 23;
 };
 export type ErrorName = keyof typeof ErrorCode;
 /** An error the node answered: `code` and `errorName` are the documented ones. */

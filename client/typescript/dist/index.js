@@ -31,6 +31,7 @@ export const ErrorCode = {
     event_number_gap: 20,
     writer_fenced: 21,
     not_leader: 22,
+    storage_full: 23,
 };
 /** An error the node answered: `code` and `errorName` are the documented ones. */
 export class PravahaError extends Error {

@@ -34,6 +34,7 @@ export const ErrorCode = {
   event_number_gap: 20,
   writer_fenced: 21,
   not_leader: 22,
+  storage_full: 23,
 } as const;
 
 export type ErrorName = keyof typeof ErrorCode;

@@ -222,7 +222,7 @@ caf::error admit(container_ptr self, const container_op& op) {
     if (auto err = st.sm->precheck(op)) {
         return err;
     }
-    if (op.type == container_op::kind::append && st.cfg.storage_full) {
+    if (op.type == container_op::kind::append && st.cfg.storage_full && st.sm->adds_events(op)) {
         if (auto why = st.cfg.storage_full(); !why.empty()) {
             return caf::make_error(errc::storage_full, why);
         }
@@ -261,12 +261,14 @@ void linearize(container_ptr self, std::function<void(const caf::error&)> fn) {
     drive(self);
 }
 
-// A refusal that depends on this replica's state (no such segment, sealed, fenced), which a
-// lagging leader would get wrong; anything else is decided by the request alone or by the queue.
+// A refusal that depends on this replica's state (no such segment, sealed, fenced, a full disk
+// for an append that may already be stored), which a lagging leader would get wrong; anything else
+// is decided by the request alone or by the queue.
 bool state_refusal(const caf::error& err) {
     auto code = code_of(err);
     return code == errc::segment_not_found || code == errc::segment_sealed ||
-           code == errc::writer_fenced || code == errc::bad_offset;
+           code == errc::writer_fenced || code == errc::bad_offset ||
+           code == errc::storage_full;  // whether the append adds events is the state's
 }
 
 // Admits `op` and queues it for the next group commit, answering `rp` when it is committed; a

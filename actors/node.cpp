@@ -121,8 +121,14 @@ struct cluster_endpoint_state {
     std::map<uint32_t, speaker> greeted;
     /// A second speaker for a greeted id is being checked against the first (alive or gone).
     std::set<uint32_t> probing;
-    /// The last refusal logged per member (a retry every connect tick logs only a change).
-    std::map<uint32_t, std::string> refusals;
+    /// The last refusal logged per member (a retry every connect tick logs only a change, and a
+    /// transient one becomes an error after 10 s).
+    struct refusal {
+        std::string text;
+        caf::actor_clock::time_point since;
+        bool escalated = false;
+    };
+    std::map<uint32_t, refusal> refusals;
     static inline const char* name = "endpoint";
 };
 
@@ -168,11 +174,22 @@ void drop_routes(endpoint_ptr self, uint32_t id) {
 }
 
 // Logs a refusal between this node and member `id` once, until its text changes.
-void log_refusal(endpoint_ptr self, uint32_t id, const std::string& text) {
-    auto& last = self->state.refusals[id];
-    if (last != text) {
-        module_log("actors")->error("{}", text);
-        last = text;
+// A refusal that can be transient (a restarted member whose old connection is not yet gone)
+// is a warning until it has lasted 10 s, then an error; a configuration mismatch is an error at
+// once.
+void log_refusal(endpoint_ptr self, uint32_t id, const std::string& text, bool transient) {
+    auto& r = self->state.refusals[id];
+    auto now = self->clock().now();
+    if (r.text != text) {
+        r = {text, now, !transient};
+        if (transient) {
+            module_log("actors")->warn("{}", text);
+        } else {
+            module_log("actors")->error("{}", text);
+        }
+    } else if (!r.escalated && now - r.since >= std::chrono::seconds(10)) {
+        r.escalated = true;
+        module_log("actors")->error("{} (for 10 s)", text);
     }
 }
 
@@ -190,7 +207,8 @@ void greet(endpoint_ptr self, uint32_t id, node_api peer) {
                     log_refusal(self, id,
                                 fmt::format("node {} refused member {}: the node at its address "
                                             "is node {} of cluster {}, not node {} of cluster {}",
-                                            st.cfg.node_id, id, pid, cid, id, st.cfg.cluster_id));
+                                            st.cfg.node_id, id, pid, cid, id, st.cfg.cluster_id),
+                                false);
                     return;
                 }
                 st.refusals.erase(id);
@@ -204,7 +222,8 @@ void greet(endpoint_ptr self, uint32_t id, node_api peer) {
                 if (e.category() != caf::atom("system")) {  // refused, not unreachable
                     log_refusal(self, id,
                                 fmt::format("member {} refused node {}: {}", id,
-                                            self->state.cfg.node_id, render_error(e)));
+                                            self->state.cfg.node_id, render_error(e)),
+                                code_of(e) == errc::unavailable);
                 }
             });
 }
@@ -284,11 +303,14 @@ caf::result<std::string, uint32_t> hello(endpoint_ptr self,
     if (!src) {
         return caf::make_error(errc::invalid_argument, "hello without a sender");
     }
-    auto refuse = [&](const std::string& why) -> caf::result<std::string, uint32_t> {
+    // unavailable: may pass (the old instance's connection goes); invalid_argument: never.
+    auto refuse = [&](const std::string& why,
+                      errc code = errc::invalid_argument) -> caf::result<std::string, uint32_t> {
         log_refusal(self, id,
                     fmt::format("node {} refused a node that says it is node {}: {}",
-                                st.cfg.node_id, id, why));
-        return caf::make_error(errc::invalid_argument, why);
+                                st.cfg.node_id, id, why),
+                    code == errc::unavailable);
+        return caf::make_error(code, why);
     };
     if (cid != st.cfg.cluster_id) {
         return refuse(fmt::format("node {} belongs to cluster {}, not {}", st.cfg.node_id,
@@ -303,10 +325,10 @@ caf::result<std::string, uint32_t> hello(endpoint_ptr self,
     auto it = st.greeted.find(id);
     if (it != st.greeted.end() && it->second.instance != instance) {
         probe_greeted(self, id);
-        return refuse(
-            fmt::format("node {} of cluster {} is already connected to node {}; a "
-                        "second node with --node-id {} is refused",
-                        id, cid, st.cfg.node_id, id));
+        return refuse(fmt::format("node {} of cluster {} is already connected to node {}; a "
+                                  "second node with --node-id {} is refused",
+                                  id, cid, st.cfg.node_id, id),
+                      errc::unavailable);
     }
     auto& sp = st.greeted[id];
     sp.instance = instance;

@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -51,6 +52,8 @@ struct block_in_flight {
     append_block block;
     std::vector<ack_callback> done;
     caf::actor_clock::time_point deadline;  // of its latest send (request_timeout after it)
+    uint32_t sends = 0;                     // a block sent once and refused is not stored
+    uint64_t attempt = 0;                   // of its latest send (writer_state::attempts)
 };
 
 struct segment_writer {
@@ -68,6 +71,7 @@ struct segment_writer {
 };
 
 struct writer_state {
+    uint64_t attempts = 0;  // sends so far: each block's latest send has its own number
     writer_config cfg;
     writer_id id;
     std::shared_ptr<budget> mem;
@@ -136,6 +140,8 @@ void send_block(writer_ptr self, size_t index, block_in_flight& b) {
     auto& st = self->state;
     auto gen = st.link.generation();
     b.deadline = self->clock().now() + st.link.endpoint().cfg.request_timeout;
+    ++b.sends;
+    b.attempt = ++st.attempts;
     st.deadlines.ensure(self, b.deadline);
     const auto& block = b.block;
     self->request(st.link.store(index), caf::infinite, append_atom::value, block)
@@ -158,7 +164,18 @@ void send_block(writer_ptr self, size_t index, block_in_flight& b) {
                 pump(self, index);
                 check_flush(self);
             },
-            [=, first = block.first_event_number](caf::error& err) {
+            [=, first = block.first_event_number, attempt = b.attempt](caf::error& err) {
+                if (code_of(err) == errc::storage_full) {
+                    // Only the refusal of a block's latest send counts: after a full disk the
+                    // event numbers of refused blocks are used again by new blocks.
+                    const auto& fl = self->state.segments[index].in_flight;
+                    auto it = std::find_if(fl.begin(), fl.end(), [&](const block_in_flight& x) {
+                        return x.block.first_event_number == first;
+                    });
+                    if (it == fl.end() || it->attempt != attempt) {
+                        return;
+                    }
+                }
                 on_failure(self, index, gen, std::move(err), first);
             });
 }
@@ -375,12 +392,19 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
         }
         return;
     }
-    if (code_of(err) == errc::storage_full) {
+    auto sent_once = [&](const segment_writer& s) {
+        return std::all_of(s.in_flight.begin(), s.in_flight.end(), [&](const block_in_flight& b) {
+            return b.block.first_event_number < from_event || b.sends == 1;
+        });
+    };
+    if (code_of(err) == errc::storage_full && from_event >= 0 && sent_once(st.segments[index])) {
         // The node's disk is full: this block, every later one and everything queued fail at
-        // once (no retries while it stays full). None of them is stored (refused before the
-        // log, and each later one follows it), so their event numbers are used again; a new
-        // generation ignores their late answers and resends the earlier blocks. Writes after
-        // this go on, and succeed once space is freed.
+        // once (no retries while it stays full). Each was sent once and none is stored (the
+        // first refused before the log, each later one follows it), so their event numbers are
+        // used again; the refusals still on their way for the later ones are ignored (they are
+        // not their block's latest send), and the earlier blocks keep waiting for their answers.
+        // Writes after this go on, and succeed once space is freed. A block sent more than once
+        // may be stored by an earlier send: then the segment fails as below.
         auto& seg = st.segments[index];
         std::deque<block_in_flight> keep;
         while (!seg.in_flight.empty() &&
@@ -393,11 +417,9 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
         fail_segment(self, seg, err);
         seg.in_flight = std::move(keep);
         seg.sent = seg.in_flight.size();
-        if (from_event >= 0) {
-            seg.next_event_number = from_event;
-        }
+        seg.next_event_number = from_event;
         check_flush(self);
-        restart(self, false);
+        pump(self, index);
         return;
     }
     // Final for this segment (sealed, deleted): fail this block, every later one and everything

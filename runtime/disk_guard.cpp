@@ -23,8 +23,13 @@ std::string mib(uint64_t bytes) {
 disk_guard::disk_guard(std::string dir,
                        std::optional<uint64_t> min_free,
                        std::string node,
-                       uint64_t capacity)
-    : dir_(std::move(dir)), min_free_flag_(min_free), node_(std::move(node)), capacity_(capacity) {}
+                       uint64_t capacity,
+                       uint64_t headroom)
+    : dir_(std::move(dir)),
+      min_free_flag_(min_free),
+      node_(std::move(node)),
+      capacity_(capacity),
+      headroom_(headroom) {}
 
 disk_guard::~disk_guard() {
     {
@@ -82,13 +87,18 @@ void disk_guard::check() {
     }
     uint64_t min = min_free_flag_.value_or(std::min<uint64_t>(uint64_t{1} << 30, size / 20));
     min_free_.store(min, std::memory_order_relaxed);
+    bool was_full = false;
+    {
+        std::lock_guard<std::mutex> g(mutex_);
+        was_full = !full_.empty();
+    }
     std::string why;
-    if (free < min) {
+    if (free < min || (was_full && free < min + headroom_)) {
         why = fmt::format(
             "disk full on node {} (data directory {}): {} free of {}, below --min-free-bytes "
-            "{}; appends and stream creations are refused until space is freed (delete or "
+            "{}; appends and stream creations are refused until {} are free (delete or "
             "truncate streams, or free the file system)",
-            node_, dir_, mib(free), mib(size), mib(min));
+            node_, dir_, mib(free), mib(size), mib(min), mib(min + headroom_));
     }
     std::string before;
     {

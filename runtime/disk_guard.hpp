@@ -22,10 +22,13 @@ public:
     /// `min_free`: no value means min(1 GiB, 5 % of the file system). `node` names the node in
     /// the refusal ("127.0.0.1:9090"). `capacity` (tests only, 0: off) makes the guard see a
     /// file system of that size holding just the data directory.
+    /// Once full, the disk counts as having room again only at `headroom` bytes above the
+    /// minimum (the store frees some by itself, a flush deletes its log: no flapping).
     disk_guard(std::string dir,
                std::optional<uint64_t> min_free,
                std::string node,
-               uint64_t capacity = 0);
+               uint64_t capacity = 0,
+               uint64_t headroom = 0);
     ~disk_guard();
     disk_guard(const disk_guard&) = delete;
     disk_guard& operator=(const disk_guard&) = delete;
@@ -43,6 +46,7 @@ private:
     const std::optional<uint64_t> min_free_flag_;
     const std::string node_;
     const uint64_t capacity_;
+    const uint64_t headroom_;
     std::atomic<uint64_t> min_free_{0};
     mutable std::mutex mutex_;
     std::string full_;  // under mutex_

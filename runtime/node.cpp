@@ -60,6 +60,11 @@ int64_t wall_clock_ms() {
 
 namespace {
 
+// Two write buffers (one filling, one flushing) within an eighth of the memory limit.
+size_t write_buffer_bytes(const node_options& opts) {
+    return std::min<size_t>(64ull << 20, (opts.memory_limit_mb << 20) / 16);
+}
+
 // Creates the data directory and opens the store. Logs and returns null on failure.
 std::unique_ptr<storage::log_store> open_store(const node_options& opts) {
     auto log = module_log("runtime");
@@ -71,8 +76,7 @@ std::unique_ptr<storage::log_store> open_store(const node_options& opts) {
     }
     storage::rocksdb_options ropts;
     ropts.dir = opts.data_dir + "/db";
-    // Two write buffers (one filling, one flushing) within an eighth of the memory limit.
-    ropts.write_buffer_bytes = std::min<size_t>(64ull << 20, (opts.memory_limit_mb << 20) / 16);
+    ropts.write_buffer_bytes = write_buffer_bytes(opts);
     auto store = storage::open_rocksdb(ropts);
     if (!store) {
         log->error("cannot open store dir={} error={}", opts.data_dir, render_error(store.error()));
@@ -268,9 +272,9 @@ int run_node(const node_options& opts) {
     std::signal(SIGTERM, on_signal);
     auto cfg = transport::make_config({});
     caf::actor_system sys{*cfg};
-    auto guard = std::make_shared<disk_guard>(opts.data_dir, opts.min_free_bytes,
-                                              opts.bind + ":" + std::to_string(opts.port),
-                                              opts.disk_capacity_bytes);
+    auto guard = std::make_shared<disk_guard>(
+        opts.data_dir, opts.min_free_bytes, opts.bind + ":" + std::to_string(opts.port),
+        opts.disk_capacity_bytes, 2 * write_buffer_bytes(opts));
     guard->start();
     auto node = spawn_core(sys, opts, store.get(), listeners, identity.cluster_id,
                            [guard] { return guard->full(); });

@@ -377,6 +377,16 @@ op_result container_state::apply_op(const container_op& op, write_batch& batch) 
 // A resent block whose events are all stored already (its first send was stored, the answer
 // was lost). It is acknowledged even on a sealed segment: answering "sealed" would tell the
 // writer that stored events failed (found by pravaha-sim, seal while writing).
+bool container_state::adds_events(const container_op& op) const {
+    auto it = segments_.find(op.key);
+    if (op.type != container_op::kind::append || it == segments_.end()) {
+        return op.type == container_op::kind::append;
+    }
+    auto wit = it->second.writers.find(op.writer);
+    return wit == it->second.writers.end() || op.writer_epoch != wit->second.epoch ||
+           op.first_event_number > wit->second.last;
+}
+
 bool container_state::already_stored(const segment& seg, const container_op& op) {
     auto wit = seg.writers.find(op.writer);
     return wit != seg.writers.end() && op.writer_epoch == wit->second.epoch &&

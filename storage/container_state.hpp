@@ -58,6 +58,10 @@ public:
     /// Rejects an operation that can never succeed against the current state (unknown or sealed
     /// segment, malformed or oversized events). Passing does not guarantee success at apply time.
     [[nodiscard]] caf::error precheck(const container_op& op) const;
+    /// Whether an append would store anything new: false when its writer session already holds
+    /// any of its events (a resend, answered from the stored state), so that refusing it (a full
+    /// disk) could never report a stored event as failed.
+    [[nodiscard]] bool adds_events(const container_op& op) const;
 
     /// Applies the committed entry `index` and writes the resulting state (unsynced; made durable
     /// by the next synced log write). Returns one result per op. A storage error is returned as

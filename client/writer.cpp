@@ -15,6 +15,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -341,7 +342,10 @@ void fail_all(writer_ptr self, const caf::error& err) {
     check_flush(self);
 }
 
-void restart(writer_ptr self, bool lost_link, const caf::actor_addr& suspect = {});
+void restart(writer_ptr self,
+             bool lost_link,
+             const caf::actor_addr& suspect = {},
+             std::chrono::milliseconds delay = std::chrono::milliseconds(20));
 
 // The blocks just failed may or may not be stored. Continuing their event numbers would leave a
 // gap the node refuses forever (event_number_gap: found by pravaha-sim, seed 0xf50fd of the
@@ -367,13 +371,15 @@ void start_afresh(writer_ptr self) {
 // if the link is gone. The node drops what it already stored (writer id + event number).
 // Failures without an acknowledgement for the retry timeout fail everything pending
 // (errc::unavailable) so that flush() and close() always return (node_link::failed).
-void restart(writer_ptr self, bool lost_link, const caf::actor_addr& suspect) {
+void restart(writer_ptr self,
+             bool lost_link,
+             const caf::actor_addr& suspect,
+             std::chrono::milliseconds delay) {
     auto& st = self->state;
     st.link.failed();
     st.link.restart(lost_link, suspect);
     if (!lost_link) {
-        self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value,
-                           st.link.generation());
+        self->delayed_send(self, delay, retry_atom::value, st.link.generation());
     }
 }
 
@@ -397,14 +403,22 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
             return b.block.first_event_number < from_event || b.sends == 1;
         });
     };
-    if (code_of(err) == errc::storage_full && from_event >= 0 && sent_once(st.segments[index])) {
+    if (code_of(err) == errc::storage_full && (from_event < 0 || !sent_once(st.segments[index]))) {
+        // A block sent more than once may be stored by an earlier send, so it cannot fail (its
+        // event numbers could not be used again): it waits like an outage, sent again every
+        // 500 ms until the disk has room or the retry timeout fails it as unavailable.
+        module_log("client")->debug("writer waiting for disk space writer={} error={}",
+                                    to_string(st.id), render_error(err));
+        restart(self, false, {}, std::chrono::milliseconds(500));
+        return;
+    }
+    if (code_of(err) == errc::storage_full) {
         // The node's disk is full: this block, every later one and everything queued fail at
         // once (no retries while it stays full). Each was sent once and none is stored (the
         // first refused before the log, each later one follows it), so their event numbers are
         // used again; the refusals still on their way for the later ones are ignored (they are
         // not their block's latest send), and the earlier blocks keep waiting for their answers.
-        // Writes after this go on, and succeed once space is freed. A block sent more than once
-        // may be stored by an earlier send: then the segment fails as below.
+        // Writes after this go on, and succeed once space is freed.
         auto& seg = st.segments[index];
         std::deque<block_in_flight> keep;
         while (!seg.in_flight.empty() &&

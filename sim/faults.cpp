@@ -30,6 +30,7 @@ void fault_injector::schedule(int64_t heal_at) {
             {fault_kind::client_crash, f.client_crash_ms},
             {fault_kind::slow_disk, f.slow_disk_ms},
             {fault_kind::wipe, f.wipe_ms},
+            {fault_kind::disk_full, f.disk_full_ms},
         },
         heal_at, [this](int64_t mean_ms) { return rng_.range(1, 2 * mean_ms) * ms; },
         [this](fault_kind kind) {
@@ -58,6 +59,8 @@ void fault_injector::inject(fault_kind kind) {
             return slow_disk();
         case fault_kind::wipe:
             return wipe();
+        case fault_kind::disk_full:
+            return disk_full();
         case fault_kind::replay:
             break;
     }
@@ -75,6 +78,20 @@ void fault_injector::crash() {
     }
     nodes_.crash(n, true);
     nodes_.restart_at(n.id, env_.now() + rng_.range(10, 3000) * ms);
+}
+
+// The node's free space falls below its minimum for a while (another process fills the disk,
+// then frees it): its containers and controller refuse appends and stream creations with
+// storage_full until the period ends.
+void fault_injector::disk_full() {
+    auto& n = nodes_.pick(rng_);
+    if (!n.up || n.disk_full_until > env_.now()) {
+        return;
+    }
+    n.disk_full_until = until(200, 4000);
+    env_.kern.at(n.disk_full_until, [] {});
+    env_.kern.count("disk full periods");
+    env_.kern.note(fmt::format("node {} disk full", n.id));
 }
 
 void fault_injector::pause() {

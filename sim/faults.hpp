@@ -37,6 +37,7 @@ private:
     void clog();
     void slow_disk();
     void wipe();
+    void disk_full();
     void client_crash();
 
     sim_env& env_;

@@ -28,6 +28,8 @@ const char* to_string(fault_kind kind) {
             return "wipe";
         case fault_kind::replay:
             return "replay";
+        case fault_kind::disk_full:
+            return "disk_full";
     }
     return "?";
 }

@@ -32,6 +32,7 @@ enum class fault_kind : uint8_t {
     slow_disk,     ///< a node's fsync is 10-200x slower for a while
     wipe,          ///< a node loses its disk (only within the fault budget)
     replay,        ///< a message from the past is delivered again (Raft world)
+    disk_full,     ///< a node's disk is full for a while: appends and creations are refused
 };
 
 /// The name used in `--faults`, in reports and in the fingerprint.

@@ -47,7 +47,7 @@ options of every command:
   --storage S        mem: in-memory disk model (default) | rocksdb: real RocksDB on a
                      file system that forgets unsynced bytes on a power cut
   --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
-                     client_crash, slow_disk, wipe (mean sim-ms between faults, 0 = off;
+                     client_crash, slow_disk, wipe, disk_full (mean sim-ms between faults, 0 = off;
                      wipe only within the fault budget), sync_error (per mille of syncs),
                      zombie (per mille of client crashes that only stall; default 333),
                      replay (Raft world: mean sim-ms between replays of old messages)
@@ -101,7 +101,7 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 void parse_faults(options& o, const std::string& text) {
     static const std::vector<std::string> known{"crash", "pause",        "reset",      "partition",
                                                 "clog",  "client_crash", "sync_error", "slow_disk",
-                                                "wipe",  "zombie",       "replay"};
+                                                "wipe",  "zombie",       "replay",     "disk_full"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);

@@ -80,6 +80,10 @@ void node_set::start(node_t& n) {
     }
     n.store = std::move(*opened);
     const auto& k = env_.k;
+    auto full = [this, id = n.id] {
+        return nodes_[id].disk_full_until > env_.now() ? std::string("disk full (simulated)")
+                                                       : std::string{};
+    };
     auto spawned = [&]() -> caf::expected<actors::node_actors> {
         if (env_.cluster()) {
             n.connector = spawn_connector(env_.sys, net_, node_origin + n.id);
@@ -97,12 +101,14 @@ void node_set::start(node_t& n) {
             cc.connector = n.connector;
             cc.seed = mix(env_.cfg.seed, n.inc);
             cc.instance = mix(cc.seed, n.id + 1);
+            cc.storage_full = full;
             return actors::spawn_cluster_node(env_.sys, cc);
         }
         actors::node_config nc;
         nc.store = n.store.get();
         nc.detached = false;
         nc.wall_clock_ms = [this] { return env_.now() / ms; };
+        nc.storage_full = full;
         return actors::spawn_node(env_.sys, nc);
     }();
     if (!spawned) {

@@ -31,6 +31,7 @@ struct node_t {
     uint64_t inc = 0;
     bool up = false;
     int64_t paused_until = 0;
+    int64_t disk_full_until = 0;  // its free space is below the minimum until then
     actors::node_actors actors;
     std::set<caf::actor_id> actor_ids;
 };

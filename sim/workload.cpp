@@ -11,6 +11,7 @@
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace pravaha::sim {
@@ -297,7 +298,7 @@ void workload::on_answer(uint32_t client, uint32_t inc, size_t bytes) {
 }
 
 void workload::drain_outbox(client_t& c) {
-    while (!c.outbox.empty() && c.up && c.worker) {
+    while (!c.outbox.empty() && c.up && c.worker && c.hold_until <= now()) {
         auto index = c.outbox.front();
         auto& op = history_.op(index);
         // The same bytes on every send: a resend is the same event.
@@ -371,6 +372,26 @@ void workload::on_ack(uint32_t client, uint32_t inc, size_t index, const caf::er
         return;
     }
     op.maybe_stored = true;
+    if (code == errc::storage_full && !op.idempotent && !env_.finished()) {
+        // An application backs off while the node's disk is full instead of spinning, and keeps
+        // its order: the refused write goes back into the outbox in sequence, and nothing of
+        // the outbox is sent for 100 ms.
+        c.outbox.push_back(index);
+        std::sort(c.outbox.begin(), c.outbox.end(), [this](size_t x, size_t y) {
+            return history_.op(x).id.seq < history_.op(y).id.seq;
+        });
+        if (c.hold_until <= now()) {
+            c.hold_until = now() + 100 * ms;
+            env_.kern.at(c.hold_until, [this, client, inc] {
+                auto& cc = clients_[client];
+                if (cc.inc == inc && cc.up) {
+                    drain_outbox(cc);
+                }
+            });
+        }
+        kern.count("application resends after a full disk");
+        return;
+    }
     if (!op.idempotent && !env_.finished()) {
         submit(c, index);  // at-least-once application: try again
         kern.count("application resends");

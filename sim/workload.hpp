@@ -50,6 +50,7 @@ struct client_t {
     client::writer_config writer;  // the same in every incarnation
     size_t pending_bytes = 0;      // handed to the current writer object, not answered yet
     std::deque<size_t> outbox;     // writes (op indices) waiting for room, in order
+    int64_t hold_until = 0;        // after storage_full the application waits until then
     // readers
     reader_view view;
     bool caught_up = false;

@@ -149,6 +149,7 @@ world_knobs draw_knobs(const run_config& cfg) {
     read_knob(cfg, "client_crash", f.client_crash_ms);
     read_knob(cfg, "slow_disk", f.slow_disk_ms);
     read_knob(cfg, "wipe", f.wipe_ms);
+    read_knob(cfg, "disk_full", f.disk_full_ms);
     read_knob(cfg, "zombie", f.zombie_per_mille);
     if (cfg.fault_overrides.count("sync_error")) {
         read_knob(cfg, "sync_error", f.sync_error_num);
@@ -435,14 +436,14 @@ std::string world::header() const {
         "seed=0x{:x} profile={} storage={} mutant={} streams={} segments={} writers={} "
         "(non-idempotent {}) keys={} interval={}ms filler<={} fifo_bias={} "
         "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
-        "client_crash={} slow_disk={} wipe={} (budget {}) sync_error={}/{} keep={}/{} "
+        "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} sync_error={}/{} keep={}/{} "
         "sync={}us",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
         k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms, f.reset_ms,
         f.partition_ms, f.clog_ms, f.client_crash_ms, f.slow_disk_ms, f.wipe_ms,
-        faults_.permanent_allowed(), f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den,
-        k_.sync_latency_us);
+        faults_.permanent_allowed(), f.disk_full_ms, f.sync_error_num, f.sync_error_den, f.keep_num,
+        f.keep_den, k_.sync_latency_us);
 }
 
 std::string world::summary() const {

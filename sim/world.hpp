@@ -35,6 +35,7 @@ struct fault_knobs {
     int64_t client_crash_ms = 0;  ///< a client process crash (writer or reader), restarted
     int64_t slow_disk_ms = 0;     ///< the node's fsync 10-200x slower for a while
     int64_t wipe_ms = 0;          ///< a node loses its disk (only within the fault budget)
+    int64_t disk_full_ms = 0;     ///< a node's disk is full for 0.2-4 s (storage_full refusals)
     /// Per mille of client crashes that are zombies (the process stalls, then goes on).
     uint64_t zombie_per_mille = 0;
     uint64_t sync_error_num = 0;  ///< fsync failure probability per synced write

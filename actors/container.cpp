@@ -222,8 +222,8 @@ caf::error admit(container_ptr self, const container_op& op) {
     if (auto err = st.sm->precheck(op)) {
         return err;
     }
-    if (op.type == container_op::kind::append && st.cfg.storage_full && st.sm->adds_events(op)) {
-        if (auto why = st.cfg.storage_full(); !why.empty()) {
+    if (op.type == container_op::kind::append && st.cfg.storage_full) {
+        if (auto why = st.cfg.storage_full(); !why.empty() && st.sm->adds_events(op)) {
             return caf::make_error(errc::storage_full, why);
         }
     }

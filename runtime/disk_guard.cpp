@@ -59,6 +59,9 @@ void disk_guard::start() {
 }
 
 std::string disk_guard::full() const {
+    if (!is_full_.load(std::memory_order_acquire)) {
+        return {};  // every append asks: no lock while the disk has room
+    }
     std::lock_guard<std::mutex> g(mutex_);
     return full_;
 }
@@ -105,6 +108,7 @@ void disk_guard::check() {
         std::lock_guard<std::mutex> g(mutex_);
         before = full_;
         full_ = why;
+        is_full_.store(!why.empty(), std::memory_order_release);
     }
     if (before.empty() && !why.empty()) {
         module_log("runtime")->error("{}", why);

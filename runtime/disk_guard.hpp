@@ -50,6 +50,7 @@ private:
     std::atomic<uint64_t> min_free_{0};
     mutable std::mutex mutex_;
     std::string full_;  // under mutex_
+    std::atomic<bool> is_full_{false};
     std::condition_variable wake_;
     bool stop_ = false;  // under mutex_
     std::thread thread_;

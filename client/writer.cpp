@@ -412,36 +412,20 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
         restart(self, false, {}, std::chrono::milliseconds(500));
         return;
     }
-    if (code_of(err) == errc::storage_full) {
-        // The node's disk is full: this block, every later one and everything queued fail at
-        // once (no retries while it stays full). Each was sent once and none is stored (the
-        // first refused before the log, each later one follows it), so their event numbers are
-        // used again; the refusals still on their way for the later ones are ignored (they are
-        // not their block's latest send), and the earlier blocks keep waiting for their answers.
-        // Writes after this go on, and succeed once space is freed.
-        auto& seg = st.segments[index];
-        std::deque<block_in_flight> keep;
-        while (!seg.in_flight.empty() &&
-               seg.in_flight.front().block.first_event_number < from_event) {
-            keep.push_back(std::move(seg.in_flight.front()));
-            seg.in_flight.pop_front();
-        }
-        module_log("client")->warn("writer refused, disk full writer={} segment={} error={}",
-                                   to_string(st.id), to_string(seg.key), render_error(err));
-        fail_segment(self, seg, err);
-        seg.in_flight = std::move(keep);
-        seg.sent = seg.in_flight.size();
-        seg.next_event_number = from_event;
-        check_flush(self);
-        pump(self, index);
-        return;
-    }
     // Final for this segment (sealed, deleted): fail this block, every later one and everything
     // queued, in order, and every later event at once. Earlier blocks still in flight keep
     // waiting for their own answers: they may be stored (an early refusal can overtake the
     // acknowledgement of an earlier block that waits for its fsync).
+    // A full disk fails the same blocks but not the segment: each was sent once and none is
+    // stored (the first refused before the log, each later one follows it), so their event
+    // numbers are used again; the refusals still on their way for the later ones are ignored
+    // (not their block's latest send), and writes after this succeed once space is freed.
+    bool full = code_of(err) == errc::storage_full;
     auto& seg = st.segments[index];
-    if (!seg.failed) {
+    if (full) {
+        module_log("client")->warn("writer refused, disk full writer={} segment={} error={}",
+                                   to_string(st.id), to_string(seg.key), render_error(err));
+    } else if (!seg.failed) {
         module_log("client")->warn("writer segment failed writer={} segment={} error={}",
                                    to_string(st.id), to_string(seg.key), render_error(err));
         seg.failed = err;
@@ -455,7 +439,12 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     seg.in_flight = std::move(keep);
     seg.sent = seg.in_flight.size();
     check_flush(self);
-    check_sessions(self);
+    if (full) {
+        seg.next_event_number = from_event;
+        pump(self, index);
+    } else {
+        check_sessions(self);
+    }
 }
 
 // The writer's timer fired: a block sent in this generation and unanswered past its deadline

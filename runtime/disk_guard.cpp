@@ -89,12 +89,7 @@ void disk_guard::check() {
         free = used < capacity_ ? capacity_ - used : 0;
     }
     uint64_t min = min_free_flag_.value_or(std::min<uint64_t>(uint64_t{1} << 30, size / 20));
-    min_free_.store(min, std::memory_order_relaxed);
-    bool was_full = false;
-    {
-        std::lock_guard<std::mutex> g(mutex_);
-        was_full = !full_.empty();
-    }
+    bool was_full = is_full_.load(std::memory_order_acquire);
     std::string why;
     if (free < min || (was_full && free < min + headroom_)) {
         why = fmt::format(

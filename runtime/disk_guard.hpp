@@ -37,7 +37,6 @@ public:
     void start();
     /// Why the disk takes no new data, "" while it has room. Thread-safe.
     std::string full() const;
-    uint64_t min_free() const { return min_free_.load(std::memory_order_relaxed); }
 
 private:
     void check();
@@ -47,7 +46,6 @@ private:
     const std::string node_;
     const uint64_t capacity_;
     const uint64_t headroom_;
-    std::atomic<uint64_t> min_free_{0};
     mutable std::mutex mutex_;
     std::string full_;  // under mutex_
     std::atomic<bool> is_full_{false};

@@ -150,6 +150,10 @@ void exchange_routes(endpoint_ptr self, uint32_t id, const node_api& peer) {
         self->request(peer, st.cfg.request_timeout, get_replica_atom::value, g)
             .then(
                 [=](raft_replica_api& replica) {
+                    auto p = self->state.peers.find(id);
+                    if (p == self->state.peers.end() || p->second != peer) {
+                        return;  // that connection is gone: its handle would be a dead route
+                    }
                     auto& w = self->state.wiring;
                     if (g == 0) {
                         self->send(w->controller, raft_route_atom::value, id, replica);
@@ -212,6 +216,9 @@ void greet(endpoint_ptr self, uint32_t id, node_api peer) {
                     return;
                 }
                 st.refusals.erase(id);
+                PRAVAHA_ASSERT(st.peers.count(id) == 0,
+                               "node {} greeted member {} while connected to it", st.cfg.node_id,
+                               id);
                 self->monitor(peer);
                 st.peers[id] = peer;
                 exchange_routes(self, id, peer);
@@ -351,10 +358,13 @@ void connect_peers(endpoint_ptr self) {
                       m.port)
             .then(
                 [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-                    self->state.connecting.erase(id);
                     if (!ptr) {
+                        self->state.connecting.erase(id);
                         return;
                     }
+                    // Still connecting until the hello is answered: a second connection
+                    // opened meanwhile would make two peers for one member, and the routes
+                    // over the one that closes first would be left behind.
                     greet(self, id, caf::actor_cast<node_api>(ptr));
                 },
                 [=](caf::error&) { self->state.connecting.erase(id); });

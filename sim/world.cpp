@@ -126,6 +126,7 @@ world_knobs draw_knobs(const run_config& cfg) {
         f.sync_error_den = 1000;
         f.slow_disk_ms = p.range(2000, 8000);
         f.wipe_ms = p.chance(1, 3) ? p.range(3000, 20000) : 0;
+        f.disk_full_ms = p.chance(1, 2) ? p.range(2000, 10000) : 0;
     } else {  // default: every fault class at a moderate rate
         f.crash_ms = p.range(800, 3000);
         f.pause_ms = p.range(2000, 6000);

@@ -505,6 +505,9 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             if (!self->state.raft) {
                 return;
             }
+            if (const auto& full = self->state.cfg.storage_full) {
+                self->state.raft->replica().set_reluctant(!full().empty());
+            }
             self->state.raft->replica().tick();
             drive(self);
             self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);

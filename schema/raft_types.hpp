@@ -40,6 +40,7 @@ enum class msg_type : uint8_t {
     snapshot = 6,         ///< index/log_term = last entry the snapshot covers; data = state
     probe_term = 7,       ///< a replica that starts empty asks every peer for its term
     probe_term_resp = 8,  ///< term = the peer's current term; hint = 1 if the peer holds data
+    timeout_now = 9,      ///< the leader hands over: campaign at once (leadership transfer)
 };
 
 const char* to_string(msg_type t);

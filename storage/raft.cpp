@@ -159,6 +159,35 @@ void replica::campaign_now() {
     become_candidate(true);
 }
 
+void replica::set_reluctant(bool reluctant) {
+    if (reluctant && !reluctant_) {
+        handover_wait_ = 0;
+    }
+    reluctant_ = reluctant;
+}
+
+void replica::hand_over() {
+    replica_id best = no_replica;
+    uint64_t best_match = 0;
+    for (const auto& [peer, pr] : progress_) {
+        if (pr.recent_active && !pr.recovering && pr.match > best_match) {
+            best = peer;
+            best_match = pr.match;
+        }
+    }
+    handover_wait_ = cfg_.election_ticks;
+    if (best == no_replica || best_match != last_index()) {
+        return;  // nobody can take over without losing entries: keep leading, ask again later
+    }
+    message m;
+    m.type = msg_type::timeout_now;
+    m.to = best;
+    m.term = hard_.term;
+    // This replica leads until the follower's forced vote request raises the term; a follower
+    // whose disk is full too ignores it, and this one goes on leading (asked again later).
+    send(std::move(m), false);
+}
+
 void replica::campaign(bool pre, bool force) {
     drop_reads();
     votes_.clear();
@@ -439,7 +468,8 @@ void replica::tick() {
         tick_probes();
         return;
     }
-    if (election_elapsed_ >= randomized_timeout_) {
+    uint32_t timeout = randomized_timeout_ * (reluctant_ && cfg_.members.size() > 1 ? 3 : 1);
+    if (election_elapsed_ >= timeout) {
         if (cfg_.members.size() == 1) {
             become_candidate();
         } else {
@@ -469,6 +499,13 @@ void replica::tick_probes() {
 }
 
 void replica::tick_leader() {
+    if (reluctant_ && cfg_.members.size() > 1) {
+        if (handover_wait_ == 0) {
+            hand_over();
+        } else {
+            --handover_wait_;
+        }
+    }
     ++heartbeat_elapsed_;
     ++election_elapsed_;
     if (election_elapsed_ >= cfg_.election_ticks) {
@@ -592,6 +629,13 @@ void replica::step(const message& m) {
             break;
         case msg_type::snapshot:
             handle_snapshot(m);
+            break;
+        case msg_type::timeout_now:
+            // From this term's leader, handing over: campaign past the others' leader
+            // stickiness, unless this replica cannot take new data either.
+            if (m.from == leader_ && !reluctant_) {
+                campaign_now();
+            }
             break;
         default:
             break;

@@ -131,6 +131,14 @@ public:
     /// Starts an election at once, without pre-vote and past other replicas' leader leases
     /// (leadership transfer, tests). No effect on a leader or a recovering replica.
     void campaign_now();
+    /// The owner cannot take new data (its disk is full): a leader hands its leadership to an
+    /// up-to-date follower (timeout_now; asked again every election timeout while no follower
+    /// takes it); a follower ignores timeout_now and waits three election
+    /// timeouts before it campaigns, so that a replica with room is elected first (if none
+    /// is, this one still leads: reads and deletes need a leader). Takes effect at the next
+    /// tick.
+    void set_reluctant(bool reluctant);
+    bool reluctant() const { return reluctant_; }
     /// Appends `data` as a new entry if this replica leads. Returns its index.
     /// Errors: not_leader (with the leader hint as context when known).
     [[nodiscard]] caf::expected<uint64_t> propose(std::string data);
@@ -187,6 +195,8 @@ private:
     void become_candidate(bool force = false);
     void become_leader();
     void campaign(bool pre, bool force = false);
+    /// A reluctant leader's handover: timeout_now to the most up-to-date active follower.
+    void hand_over();
     void set_term(uint64_t term);
     void send(message m, bool after_persist);
     void send_append(replica_id to, bool allow_empty);
@@ -221,6 +231,9 @@ private:
     hard_state hard_;
     hard_state persisted_hard_;
     bool recovering_ = false;
+    bool reluctant_ = false;
+    /// Ticks until a reluctant leader tries to hand over again (one election timeout apart).
+    uint32_t handover_wait_ = 0;
     std::optional<bool> recovering_dirty_;
     role role_ = role::follower;
     replica_id leader_ = no_replica;

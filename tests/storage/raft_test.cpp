@@ -244,6 +244,15 @@ std::vector<std::string> strings(std::initializer_list<const char*> l) {
     return {l.begin(), l.end()};
 }
 
+// Elects a leader of `c` and commits `data` everywhere; returns the leader.
+replica_id leader_with(cluster& c, const char* data) {
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    REQUIRE(c.at(l).propose(data));
+    c.tick(2);
+    return l;
+}
+
 }  // namespace
 
 TEST_CASE("raft elects one leader and replicates proposals to every replica", "[storage]") {
@@ -475,6 +484,62 @@ TEST_CASE("raft leader steps down without a majority (check-quorum) and the rest
     CHECK(c.nodes[l].applied_data == strings({"after"}));
 }
 
+TEST_CASE("raft leader whose disk is full hands over to an up-to-date follower at once",
+          "[storage]") {
+    cluster c(3);
+    auto l = leader_with(c, "before");
+    auto term = c.at(l).term();
+    c.at(l).set_reluctant(true);
+    c.tick(1);  // the handover: timeout_now, a forced election, no election timeout waited
+    auto l2 = c.leader();
+    REQUIRE(l2 != no_replica);
+    CHECK(l2 != l);
+    CHECK(c.at(l2).term() == term + 1);
+    // The full replica does not take the leadership back while it stays full.
+    REQUIRE(c.at(l2).propose("after"));
+    c.tick(100);
+    CHECK(c.leader() == l2);
+    CHECK(c.nodes[l].applied_data == strings({"before", "after"}));
+    // A full member waits three election timeouts before it campaigns, so that one with room
+    // is elected first; one whose disk has room again is an ordinary member.
+    c.at(l).set_reluctant(false);
+    auto third = static_cast<replica_id>(6 - l - l2);
+    c.at(third).set_reluctant(true);
+    c.isolate(l2);
+    c.tick(60);
+    CHECK(c.leader() == l);
+}
+
+TEST_CASE("raft full members wait three election timeouts before they campaign", "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    for (auto id : c.members) {
+        c.at(id).set_reluctant(id != l);
+    }
+    c.isolate(l);
+    c.tick(25);  // past two election timeouts (random in [10, 20) ticks)
+    for (auto id : c.members) {
+        if (id != l) {
+            CHECK(c.at(id).state() == role::follower);
+        }
+    }
+    c.tick(60);  // past three of the longest: one of them leads (nobody with room is left)
+    auto l2 = c.leader();
+    CHECK(l2 != no_replica);
+    CHECK(l2 != l);
+}
+
+TEST_CASE("raft group whose every disk is full still elects a leader (reads and deletes)",
+          "[storage]") {
+    cluster c(3);
+    for (auto id : c.members) {
+        c.at(id).set_reluctant(true);
+    }
+    auto l = c.wait_leader(400);
+    CHECK(l != no_replica);
+}
+
 TEST_CASE("raft survives restarts: term, vote and log come back from disk", "[storage]") {
     cluster c(3);
     auto l = c.wait_leader();
@@ -543,10 +608,7 @@ TEST_CASE("raft sends a snapshot to a follower behind the compacted log", "[stor
 TEST_CASE("raft treats a wiped replica as recovering until a new leader has caught it up",
           "[storage]") {
     cluster c(3);
-    auto l = c.wait_leader();
-    REQUIRE(l != no_replica);
-    REQUIRE(c.at(l).propose("before"));
-    c.tick(2);
+    auto l = leader_with(c, "before");
     replica_id wiped = l == 3 ? 1 : 3;
     replica_id other = 6 - l - wiped;
     c.wipe(wiped);

@@ -61,6 +61,91 @@ std::string noise(std::mt19937_64& rng, size_t n) {
     return s;
 }
 
+int64_t now_ms() {
+    return std::chrono::duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+// A writer of s/`stream` that records what was acknowledged and when storage_full first came.
+struct tracked_writer {
+    tracked_writer(client::client_factory& f, const char* stream) {
+        auto w = f.create_writer("s", stream);
+        REQUIRE(w);
+        writer = std::move(*w);
+    }
+
+    // Writes `id` + `body` (the id ends in '-'); the outcome is recorded when it arrives.
+    void write(const std::string& key, const std::string& id, const std::string& body) {
+        auto err = writer->write(key, id + body, [this, id](const caf::error& e) {
+            if (!e) {
+                std::lock_guard<std::mutex> g(mutex);
+                acked.insert(id);
+            } else if (code_of(e) == errc::storage_full) {
+                if (!full.exchange(true)) {
+                    full_at_ms = now_ms();
+                }
+            } else {
+                ++other_errors;
+            }
+        });
+        REQUIRE(!err);
+    }
+
+    // Writes 400-byte events over `keys` keys until one is refused with storage_full; returns
+    // how many were written.
+    int write_until_full(std::mt19937_64& rng, int keys) {
+        int sent = 0;
+        for (; sent < 300000 && !full; ++sent) {
+            write("k" + std::to_string(sent % keys), fmt::format("e{}-", sent), noise(rng, 400));
+        }
+        REQUIRE(full);
+        return sent;
+    }
+
+    size_t acked_count() {
+        std::lock_guard<std::mutex> g(mutex);
+        return acked.size();
+    }
+
+    std::unique_ptr<client::event_writer> writer;
+    std::mutex mutex;
+    std::set<std::string> acked;  // under mutex until the writer is flushed
+    std::atomic<bool> full{false};
+    std::atomic<int64_t> full_at_ms{0};
+    std::atomic<int> other_errors{0};
+};
+
+// Every acknowledged event of s/`stream` is stored exactly once, and nothing else is (event ids
+// are the payloads' prefixes up to the first '-').
+void check_stored(client::client_factory& f,
+                  const char* stream,
+                  const std::set<std::string>& acked) {
+    std::set<std::string> stored;
+    size_t duplicates = 0;
+    auto reader = f.create_reader("s", stream, client::start_position::head);
+    REQUIRE(reader);
+    while (true) {
+        auto ev = (*reader)->read_next(milliseconds(0));
+        REQUIRE(ev);
+        if (!*ev) {
+            break;
+        }
+        auto id = (*ev)->payload.substr(0, (*ev)->payload.find('-') + 1);
+        duplicates += stored.insert(id).second ? 0 : 1;
+    }
+    CHECK(duplicates == 0);
+    std::vector<std::string> lost;
+    std::vector<std::string> failed_but_stored;
+    std::set_difference(acked.begin(), acked.end(), stored.begin(), stored.end(),
+                        std::back_inserter(lost));
+    std::set_difference(stored.begin(), stored.end(), acked.begin(), acked.end(),
+                        std::back_inserter(failed_but_stored));
+    INFO("acknowledged " << acked.size() << ", stored " << stored.size() << ", first lost "
+                         << (lost.empty() ? "-" : lost.front()) << ", first failed but stored "
+                         << (failed_but_stored.empty() ? "-" : failed_but_stored.front()));
+    CHECK(lost.empty());
+    CHECK(failed_but_stored.empty());
+}
+
 }  // namespace
 
 TEST_CASE("a full disk refuses writes with storage_full and takes them again when space is freed",
@@ -85,43 +170,15 @@ TEST_CASE("a full disk refuses writes with storage_full and takes them again whe
     REQUIRE(f->streams().create_stream("s", "keep", 2));
     REQUIRE(f->streams().create_stream("s", "other", 1));
 
-    auto writer = f->create_writer("s", "keep");
-    REQUIRE(writer);
-    std::mutex mutex;
-    std::set<std::string> acked;
-    std::atomic<bool> full{false};
-    std::atomic<int64_t> full_at_ms{0};
-    std::atomic<int> other_errors{0};
-    auto now_ms = [] {
-        return std::chrono::duration_cast<milliseconds>(steady_clock::now().time_since_epoch())
-            .count();
-    };
+    tracked_writer w(*f, "keep");
     std::mt19937_64 rng(2);
-    int sent = 0;
-    for (; sent < 300000 && !full; ++sent) {
-        auto id = fmt::format("e{}-", sent);
-        auto err = (*writer)->write("k" + std::to_string(sent % 8), id + noise(rng, 400),
-                                    [&, id](const caf::error& e) {
-                                        if (!e) {
-                                            std::lock_guard<std::mutex> g(mutex);
-                                            acked.insert(id);
-                                        } else if (code_of(e) == errc::storage_full) {
-                                            if (!full.exchange(true)) {
-                                                full_at_ms = now_ms();
-                                            }
-                                        } else {
-                                            ++other_errors;
-                                        }
-                                    });
-        REQUIRE(!err);
-    }
-    REQUIRE(full);
+    int sent = w.write_until_full(rng, 8);
     // Everything pending resolves at once, not after a minute of retries.
-    auto flushed = (*writer)->flush();
+    auto flushed = w.writer->flush();
     CHECK(code_of(flushed) == errc::storage_full);
-    CHECK(now_ms() - full_at_ms.load() < 1000);
-    CHECK(other_errors == 0);
-    INFO("events sent " << sent << ", acknowledged " << acked.size());
+    CHECK(now_ms() - w.full_at_ms.load() < 1000);
+    CHECK(w.other_errors == 0);
+    INFO("events sent " << sent << ", acknowledged " << w.acked_count());
 
     // Meanwhile: no new stream, but reads, seals, deletes and the status work.
     CHECK(code_of(f->streams().create_stream("s", "new", 1).error()) == errc::storage_full);
@@ -143,11 +200,8 @@ TEST_CASE("a full disk refuses writes with storage_full and takes them again whe
     auto freed = steady_clock::now();
     bool resumed = false;
     while (!resumed && steady_clock::now() - freed < std::chrono::seconds(5)) {
-        auto id = fmt::format("after{}-", sent++);
-        REQUIRE(!(*writer)->write("k0", id + noise(rng, 400)));
-        if (!(*writer)->flush()) {
-            std::lock_guard<std::mutex> g(mutex);
-            acked.insert(id);
+        w.write("k0", fmt::format("after{}-", sent++), noise(rng, 400));
+        if (!w.writer->flush()) {
             resumed = true;
         } else {
             std::this_thread::sleep_for(milliseconds(100));
@@ -157,30 +211,79 @@ TEST_CASE("a full disk refuses writes with storage_full and takes them again whe
     CHECK(f->streams().create_stream("s", "new", 1));
 
     // Every acknowledged event is there exactly once, and nothing that failed.
-    std::set<std::string> stored;
-    size_t duplicates = 0;
-    auto reader = f->create_reader("s", "keep", client::start_position::head);
-    REQUIRE(reader);
-    while (true) {
-        auto ev = (*reader)->read_next(milliseconds(0));
-        REQUIRE(ev);
-        if (!*ev) {
-            break;
-        }
-        auto id = (*ev)->payload.substr(0, (*ev)->payload.find('-') + 1);
-        duplicates += stored.insert(id).second ? 0 : 1;
-    }
-    CHECK(duplicates == 0);
-    std::vector<std::string> lost;
-    std::vector<std::string> failed_but_stored;
-    std::set_difference(acked.begin(), acked.end(), stored.begin(), stored.end(),
-                        std::back_inserter(lost));
-    std::set_difference(stored.begin(), stored.end(), acked.begin(), acked.end(),
-                        std::back_inserter(failed_but_stored));
-    INFO("acknowledged " << acked.size() << ", stored " << stored.size() << ", first lost "
-                         << (lost.empty() ? "-" : lost.front()) << ", first failed but stored "
-                         << (failed_but_stored.empty() ? "-" : failed_but_stored.front()));
-    CHECK(lost.empty());
-    CHECK(failed_but_stored.empty());
+    check_stored(*f, "keep", w.acked);
     CHECK(node.stop() == 0);
+}
+
+TEST_CASE("a cluster member whose disk fills hands over its leaderships and writes go on",
+          "[system][disk][cluster]") {
+    // Nodes 2 and 3 start with disks that count as full, so node 1 leads every group; they come
+    // back with room, and node 1's guard sees a 40 MiB disk of which 24 MiB must stay free.
+    auto full_from_start =
+        std::vector<std::string>{"--disk-capacity-bytes", "1M", "--min-free-bytes", "24M"};
+    auto node1 =
+        std::vector<std::string>{"--disk-capacity-bytes", "40M", "--min-free-bytes", "24M"};
+    test::cluster3 c([&](uint32_t id) {
+        std::vector<std::string> a{"--memory-limit", "64"};
+        a.insert(a.end(), id == 1 ? node1.begin() : full_from_start.begin(),
+                 id == 1 ? node1.end() : full_from_start.end());
+        return a;
+    });
+    for (uint32_t g = 0; g < 3; ++g) {
+        REQUIRE(c.leader_of(g) == 1);
+    }
+    c.extra_args = [&](uint32_t id) {
+        std::vector<std::string> a{"--memory-limit", "64"};
+        if (id == 1) {
+            a.insert(a.end(), node1.begin(), node1.end());
+        }
+        return a;
+    };
+    for (uint32_t id : {2u, 3u}) {
+        REQUIRE(c.node(id).stop() == 0);
+        c.nodes[id - 1] = c.make_node(id);
+        REQUIRE(c.node(id).start());
+    }
+    auto f = test::connect(c.node(2).endpoint());
+    c.create_stream(*f, 4);
+    REQUIRE(!f->streams().create_scope("s"));
+    REQUIRE(f->streams().create_stream("s", "keep", 4));
+    for (uint32_t g = 0; g < 3; ++g) {
+        REQUIRE(c.leader_of(g) == 1);  // the full-disk restarts did not move a leadership
+    }
+
+    // Write until node 1 refuses: its disk is full.
+    tracked_writer w(*f, "keep");
+    std::mt19937_64 rng(3);
+    int sent = w.write_until_full(rng, 16);
+    CHECK(code_of(w.writer->flush()) == errc::storage_full);
+    CHECK(now_ms() - w.full_at_ms.load() < 1000);
+    auto g1 = test::connect(c.node(1).endpoint());
+    auto info = g1->streams().cluster_status();
+    REQUIRE(info);
+    CHECK(info->storage_full.find("disk full on node") != std::string::npos);
+
+    // Its leaderships move to the nodes with room within a few election timeouts, and the same
+    // writer goes on writing there.
+    auto moved_by = steady_clock::now() + std::chrono::seconds(5);
+    for (uint32_t g = 0; g < 3; ++g) {
+        auto l = c.leader_of(g);
+        while (l == 1 && steady_clock::now() < moved_by) {
+            std::this_thread::sleep_for(milliseconds(50));
+            l = c.leader_of(g);
+        }
+        INFO("group " << g);
+        CHECK((l == 2 || l == 3));
+    }
+    int errors_before = w.other_errors;
+    for (int i = 0; i < 2000; ++i, ++sent) {
+        w.write("k" + std::to_string(sent % 16), fmt::format("after{}-", sent), noise(rng, 400));
+    }
+    CHECK(!w.writer->flush());
+    CHECK(w.other_errors == errors_before);
+    CHECK(f->streams().create_stream("s", "new", 1));
+    check_stored(*f, "keep", w.acked);
+    for (uint32_t id = 1; id <= 3; ++id) {
+        CHECK(c.node(id).stop() == 0);
+    }
 }

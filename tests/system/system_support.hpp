@@ -46,7 +46,9 @@ inline void read_all(client::client_factory& f,
 
 // Three real nodes on free loopback ports, two containers (groups 1 and 2) plus the controller.
 struct cluster3 {
-    cluster3() {
+    /// `extra(id)`: flags for node `id` beyond the cluster's.
+    explicit cluster3(std::function<std::vector<std::string>(uint32_t)> extra = {})
+        : extra_args(std::move(extra)) {
         for (uint32_t id = 1; id <= 3; ++id) {
             ports.push_back(free_port());
         }
@@ -71,10 +73,14 @@ struct cluster3 {
 
     // Node `id` on its port and data directory, with the cluster's flags.
     std::unique_ptr<node_process> make_node(uint32_t id) {
-        return std::make_unique<node_process>(
+        auto n = std::make_unique<node_process>(
             dirs[id - 1]->path(), ports[id - 1],
             std::vector<std::string>{"--node-id", std::to_string(id), "--peers", peers(),
                                      "--containers", "2"});
+        if (extra_args) {
+            n->add_args(extra_args(id));
+        }
+        return n;
     }
 
     // Creates scope "sys" and stream sys/events, waiting while the cluster elects.
@@ -136,6 +142,7 @@ struct cluster3 {
         return 0;
     }
 
+    std::function<std::vector<std::string>(uint32_t)> extra_args;
     std::vector<uint16_t> ports;
     std::vector<std::unique_ptr<temp_dir>> dirs;
     std::vector<std::unique_ptr<node_process>> nodes;

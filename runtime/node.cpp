@@ -65,47 +65,55 @@ size_t write_buffer_bytes(const node_options& opts) {
     return std::min<size_t>(64ull << 20, (opts.memory_limit_mb << 20) / 16);
 }
 
-// Creates the data directory and opens the store. Logs and returns null on failure.
-std::unique_ptr<storage::log_store> open_store(const node_options& opts) {
-    auto log = module_log("runtime");
+// Creates the data directory and opens the store.
+caf::expected<std::unique_ptr<storage::log_store>> open_store(const node_options& opts) {
     std::error_code ec;
     std::filesystem::create_directories(opts.data_dir, ec);
     if (ec) {
-        log->error("cannot create data directory dir={} error={}", opts.data_dir, ec.message());
-        return nullptr;
+        return caf::make_error(errc::storage_io, "cannot create data directory " + opts.data_dir +
+                                                     ": " + ec.message());
     }
     storage::rocksdb_options ropts;
     ropts.dir = opts.data_dir + "/db";
     ropts.write_buffer_bytes = write_buffer_bytes(opts);
-    auto store = storage::open_rocksdb(ropts);
-    if (!store) {
-        log->error("cannot open store dir={} error={}", opts.data_dir, render_error(store.error()));
-        return nullptr;
-    }
-    return std::move(*store);
+    return storage::open_rocksdb(ropts);
 }
 
+// What every run of the node's core shares: the first one, and each after the store was
+// reopened (it ran out of space).
+struct core_context {
+    std::function<std::vector<raft::listener_status>()> listeners;
+    std::string cluster_id;
+    /// This process's run (members refuse a second instance of one node id); one for every core
+    /// it starts, since only one runs at a time.
+    uint64_t instance = 0;
+    actors::storage_full_probe storage_full;
+    std::shared_ptr<transport::listener> client_listener;
+    std::shared_ptr<transport::listener> rpc_listener;
+    /// The ports as bound by the first run (a flag's 0 becomes the port picked); a later run
+    /// binds the same ones.
+    uint16_t port = 0;
+    std::optional<uint16_t> rpc_port;
+};
+
 // The node's core actors: standalone, or one member of a cluster.
-caf::expected<actors::node_actors> spawn_core(
-    caf::actor_system& sys,
-    const node_options& opts,
-    storage::log_store* store,
-    std::function<std::vector<raft::listener_status>()> listeners,
-    const std::string& cluster_id,
-    actors::storage_full_probe storage_full) {
+caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
+                                              const node_options& opts,
+                                              storage::log_store* store,
+                                              const core_context& ctx) {
     if (opts.standalone) {
         actors::node_config ncfg;
         ncfg.store = store;
         ncfg.wall_clock_ms = wall_clock_ms;
         ncfg.memory_bytes = opts.memory_limit_mb << 20;
-        ncfg.listeners = std::move(listeners);
-        ncfg.storage_full = std::move(storage_full);
+        ncfg.listeners = ctx.listeners;
+        ncfg.storage_full = ctx.storage_full;
         return actors::spawn_node(sys, ncfg);
     }
     actors::cluster_config ccfg;
     ccfg.store = store;
-    ccfg.cluster_id = cluster_id;
-    ccfg.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+    ccfg.cluster_id = ctx.cluster_id;
+    ccfg.instance = ctx.instance;
     ccfg.node_id = opts.node_id;
     for (const auto& p : opts.peers) {
         ccfg.members.push_back(raft::cluster_member{p.id, p.host, p.port});
@@ -114,8 +122,8 @@ caf::expected<actors::node_actors> spawn_core(
     ccfg.memory_bytes = opts.memory_limit_mb << 20;
     ccfg.wall_clock_ms = wall_clock_ms;
     ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
-    ccfg.listeners = std::move(listeners);
-    ccfg.storage_full = std::move(storage_full);
+    ccfg.listeners = ctx.listeners;
+    ccfg.storage_full = ctx.storage_full;
     return actors::spawn_cluster_node(sys, ccfg);
 }
 
@@ -144,14 +152,24 @@ void log_started(const node_options& opts, uint16_t port, const std::string& rpc
 // Fail-stop: if a container or the controller dies (storage error), returns 1 so that a
 // restart recovers from disk instead of serving from broken state; on SIGINT or SIGTERM, 0.
 // `self` monitors the core actors.
-int wait_for_stop(caf::actor_system& sys, caf::scoped_actor& self) {
+int wait_for_stop(caf::actor_system& sys,
+                  caf::scoped_actor& self,
+                  const storage::log_store& store) {
     auto log = module_log("runtime");
     int exit_code = 0;
     bool running = true;
     while (running) {
         self->receive(
             [&](caf::down_msg& dm) {
-                log->error("fatal: a core actor stopped reason={}", sys.render(dm.reason));
+                if (store.out_of_space()) {
+                    log->error(
+                        "the store ran out of space: its core stops (writes in flight are "
+                        "retried by their writers) and restarts once the store can be reopened; "
+                        "free space on the data directory's file system reason={}",
+                        sys.render(dm.reason));
+                } else {
+                    log->error("fatal: a core actor stopped reason={}", sys.render(dm.reason));
+                }
                 exit_code = 1;
                 running = false;
             },
@@ -169,7 +187,7 @@ int wait_for_stop(caf::actor_system& sys, caf::scoped_actor& self) {
 
 // Waits until the core actors are gone (one already is after a fatal stop), at most the
 // shutdown timeout per actor.
-void await_core_down(caf::scoped_actor& self,
+bool await_core_down(caf::scoped_actor& self,
                      const actors::node_actors& node,
                      const node_options& opts,
                      int exit_code) {
@@ -179,9 +197,10 @@ void await_core_down(caf::scoped_actor& self,
         self->receive([&](caf::down_msg&) { ++down; },
                       caf::after(opts.shutdown_timeout) >> [&] { timed_out = true; });
         if (timed_out) {
-            break;
+            return false;
         }
     }
+    return true;
 }
 
 // Every connection (client, RPC, other members) holds a descriptor, and so do RocksDB's files.
@@ -228,6 +247,115 @@ uint64_t size_descriptors(spdlog::logger& log, const node_options& opts) {
     return max;
 }
 
+// serve_core's answer when the store ran out of space: reopen it and serve again.
+constexpr int restart_core = -1;
+
+// Runs the node's core on `store` and serves it on the client and RPC ports until a stop signal
+// (0), a core actor's stop (1; restart_core when the store ran out of space), or a start that
+// fails (1; 4 for a damaged store); then takes everything down so that nothing touches the store
+// any more. The first run binds the ports and logs "node started"; a later one binds the same.
+int serve_core(caf::actor_system& sys,
+               const node_options& opts,
+               storage::log_store& store,
+               core_context& ctx,
+               bool first) {
+    auto log = module_log("runtime");
+    auto node = spawn_core(sys, opts, &store, ctx);
+    if (!node) {
+        if (code_of(node.error()) == errc::corrupt_data) {
+            // Damage, not configuration: the identity record matched the flags.
+            log->error("node start failed: data directory {} is damaged: {}", opts.data_dir,
+                       render_error(node.error()));
+            return 4;
+        }
+        log->error("node start failed error={}", render_error(node.error()));
+        return 1;
+    }
+    auto port =
+        transport::publish_guarded(sys, node->endpoint, ctx.port, opts.bind, ctx.client_listener);
+    if (!port) {
+        log->error("{}", render_error(port.error()));
+        stop_core(*node);
+        return 1;
+    }
+    ctx.port = *port;
+    std::unique_ptr<gateway> rpc;
+    std::string rpc_text = "off";
+    if (ctx.rpc_port) {
+        gateway_config gcfg;
+        gcfg.bind = opts.bind;
+        gcfg.port = *ctx.rpc_port;
+        gcfg.node_port = *port;
+        gcfg.listener = ctx.rpc_listener;
+        auto gw = gateway::start(sys, node->endpoint, gcfg);
+        if (!gw) {
+            log->error("{}", render_error(gw.error()));
+            sys.middleman().unpublish(node->endpoint, *port);
+            stop_core(*node);
+            return 1;
+        }
+        rpc = std::move(*gw);
+        ctx.rpc_port = rpc->port();
+        rpc_text = opts.bind + ":" + std::to_string(rpc->port());
+    }
+    if (first) {
+        log_started(opts, *port, rpc_text);
+    } else {
+        log->warn("node core restarted on the reopened store endpoint={}:{} rpc={}", opts.bind,
+                  *port, rpc_text);
+    }
+    caf::scoped_actor self{sys};
+    for (const auto& c : node->containers) {
+        self->monitor(c);
+    }
+    self->monitor(node->controller);
+    int exit_code = wait_for_stop(sys, self, store);
+    bool restart = exit_code == 1 && store.out_of_space();
+    if (!restart) {
+        start_shutdown_watchdog(opts.shutdown_timeout);
+    }
+    // Stop top-down: no new connections, then the endpoint, the controller, the container,
+    // and wait until the core actors are gone so that nothing touches the store any more.
+    if (rpc) {
+        rpc->stop();  // no new RPC calls; open ones end with their connections
+    }
+    sys.middleman().unpublish(node->endpoint, *port);
+    stop_core(*node);
+    bool all_down = await_core_down(self, *node, opts, exit_code);
+    if (restart && !all_down) {
+        log->error(
+            "the core did not stop within {} ms: the node exits instead of reopening its "
+            "store",
+            opts.shutdown_timeout.count());
+        return 1;
+    }
+    return restart ? restart_core : exit_code;
+}
+
+// Reopens the store after it ran out of space, once it can (a full file system refuses even the
+// files an open writes): tried every second, the failure logged once and then every minute.
+// Errors: unavailable (a stop signal came first).
+caf::expected<std::unique_ptr<storage::log_store>> reopen_store(const node_options& opts) {
+    auto log = module_log("runtime");
+    for (int attempt = 0;; ++attempt) {
+        auto store = open_store(opts);
+        if (store) {
+            log->warn("store reopened dir={} after {} s", opts.data_dir, attempt);
+            return store;
+        }
+        if (attempt == 0 || attempt % 60 == 0) {
+            log->error("cannot reopen the store yet dir={} error={} (trying every second)",
+                       opts.data_dir, render_error(store.error()));
+        }
+        for (int i = 0; i < 10; ++i) {
+            if (stop_signal.load() != 0) {
+                return caf::make_error(errc::unavailable, "stopped while the store was closed");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+}
+
 }  // namespace
 
 int run_node(const node_options& opts) {
@@ -255,17 +383,24 @@ int run_node(const node_options& opts) {
             opts.data_dir, identity.mode, identity.cluster_id, identity.node_id);
     }
     auto gate = std::make_shared<transport::connection_gate>(size_descriptors(*log, opts));
-    auto client_port = std::make_shared<transport::listener>("client", gate);
-    auto rpc_port = std::make_shared<transport::listener>("rpc", gate);
-    auto listeners = [client_port, rpc_port, has_rpc = opts.rpc_port.has_value()] {
+    core_context ctx;
+    ctx.client_listener = std::make_shared<transport::listener>("client", gate);
+    ctx.rpc_listener = std::make_shared<transport::listener>("rpc", gate);
+    ctx.listeners = [client_port = ctx.client_listener, rpc_port = ctx.rpc_listener,
+                     has_rpc = opts.rpc_port.has_value()] {
         std::vector<raft::listener_status> out{client_port->status()};
         if (has_rpc) {
             out.push_back(rpc_port->status());
         }
         return out;
     };
+    ctx.cluster_id = identity.cluster_id;
+    ctx.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+    ctx.port = opts.port;
+    ctx.rpc_port = opts.rpc_port;
     auto store = open_store(opts);
     if (!store) {
+        log->error("cannot open store dir={} error={}", opts.data_dir, render_error(store.error()));
         return 1;
     }
     std::signal(SIGINT, on_signal);
@@ -276,63 +411,28 @@ int run_node(const node_options& opts) {
         opts.data_dir, opts.min_free_bytes, opts.bind + ":" + std::to_string(opts.port),
         opts.disk_capacity_bytes, 2 * write_buffer_bytes(opts));
     guard->start();
-    auto node = spawn_core(sys, opts, store.get(), listeners, identity.cluster_id,
-                           [guard] { return guard->full(); });
-    if (!node) {
-        if (code_of(node.error()) == errc::corrupt_data) {
-            // Damage, not configuration: the identity record matched the flags.
-            log->error("node start failed: data directory {} is damaged: {}", opts.data_dir,
-                       render_error(node.error()));
-            return 4;
+    ctx.storage_full = [guard] { return guard->full(); };
+    int exit_code = 0;
+    for (bool first = true;; first = false) {
+        exit_code = serve_core(sys, opts, **store, ctx, first);
+        if (exit_code != restart_core) {
+            break;
         }
-        log->error("node start failed error={}", render_error(node.error()));
-        return 1;
-    }
-    auto port = transport::publish_guarded(sys, node->endpoint, opts.port, opts.bind, client_port);
-    if (!port) {
-        log->error("{}", render_error(port.error()));
-        stop_core(*node);
-        return 1;
-    }
-    std::unique_ptr<gateway> rpc;
-    std::string rpc_text = "off";
-    if (opts.rpc_port) {
-        gateway_config gcfg;
-        gcfg.bind = opts.bind;
-        gcfg.port = *opts.rpc_port;
-        gcfg.node_port = *port;
-        gcfg.listener = rpc_port;
-        auto gw = gateway::start(sys, node->endpoint, gcfg);
-        if (!gw) {
-            log->error("{}", render_error(gw.error()));
-            stop_core(*node);
-            return 1;
+        store->reset();  // closed: every core actor has stopped
+        store = reopen_store(opts);
+        if (!store) {
+            exit_code = code_of(store.error()) == errc::unavailable ? 0 : 1;  // a stop signal
+            break;
         }
-        rpc = std::move(*gw);
-        rpc_text = opts.bind + ":" + std::to_string(rpc->port());
     }
-    log_started(opts, *port, rpc_text);
-    caf::scoped_actor self{sys};
-    for (const auto& c : node->containers) {
-        self->monitor(c);
-    }
-    self->monitor(node->controller);
-    int exit_code = wait_for_stop(sys, self);
-    // Stop top-down: no new connections, then the endpoint, the controller, the container,
-    // and wait until the core actors are gone so that nothing touches the store any more.
-    start_shutdown_watchdog(opts.shutdown_timeout);
-    if (rpc) {
-        rpc->stop();  // no new RPC calls; open ones end with their connections
-    }
-    sys.middleman().unpublish(node->endpoint, *port);
-    stop_core(*node);
-    await_core_down(self, *node, opts, exit_code);
     // Close the store while the actor system still runs, then leave without its destructor:
     // CAF 0.17.6's ~actor_system can wait forever for a detached actor's thread (seen in about
     // 1 of 25 stops under ASan, main thread in await_detached_threads). Nothing is lost by
     // skipping it: every acknowledged append was fsynced, the store is closed, and the core
     // actors have stopped.
-    store.reset();
+    if (store) {
+        store->reset();
+    }
     log->info("node stopped exit_code={}", exit_code);
     spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
     std::fflush(nullptr);

@@ -197,7 +197,8 @@ void workload::crash_client(client_t& c, prng* zombie) {
     }
     c.up = false;
     c.outbox.clear();  // the writes waiting in the process are pending: unknown below
-    c.hold_until = 0;  // its full-disk back-off died with it (the hold timer is for its incarnation)
+    c.hold_until =
+        0;  // its full-disk back-off died with it (the hold timer is for its incarnation)
     c.pending_bytes = 0;
     int64_t stall = 0;
     if (zombie != nullptr && c.kind == client_kind::writer && c.worker) {

@@ -45,9 +45,9 @@ struct write_batch {
 ///   writes durable with the next synced log write.
 /// - Every failure is returned as `errc::storage_io`; nothing is silently dropped.
 /// - After a failed synced write, every later write fails until the store is reopened (RocksDB
-///   stops on a WAL sync error). Callers sharing a store rely on it: a write acknowledged after
-///   another caller's failed sync could otherwise be durable while the earlier writes it
-///   depends on are lost.
+///   stops on a WAL sync error, and on ENOSPC: `out_of_space`). Callers sharing a store rely on it:
+///   a write acknowledged after another caller's failed sync could otherwise be durable while the
+///   earlier writes it depends on are lost.
 ///
 /// Thread safety: all methods may be called concurrently (RocksDB is internally synchronized).
 class log_store {
@@ -67,6 +67,11 @@ public:
     /// The greatest key in [lower, key] with its value, if any.
     [[nodiscard]] virtual caf::expected<std::optional<std::pair<std::string, std::string>>> floor(
         std::string_view lower, std::string_view key) = 0;
+
+    /// Whether a failure so far was the file system out of space (ENOSPC). The failed write's
+    /// outcome is still unknown and the store still takes no writes, but reopening it once there
+    /// is room again recovers (the node restarts its core instead of exiting). Thread-safe.
+    virtual bool out_of_space() const { return false; }
 };
 
 struct rocksdb_options {

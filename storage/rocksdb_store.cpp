@@ -1,4 +1,5 @@
 #include "schema/errc.hpp"
+#include "schema/logging.hpp"
 #include "storage/log_store.hpp"
 
 #include <rocksdb/db.h>
@@ -6,6 +7,12 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <string_view>
 
 namespace pravaha::storage {
 
@@ -37,6 +44,8 @@ rocksdb::Slice slice(std::string_view s) {
 class rocksdb_store final : public log_store {
 public:
     explicit rocksdb_store(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+
+    bool out_of_space() const override { return out_of_space_.load(); }
 
     caf::expected<std::optional<std::string>> get(std::string_view key) override {
         std::string value;
@@ -73,6 +82,11 @@ public:
         wo.sync = sync;
         auto s = db_->Write(wo, &wb);
         if (!s.ok()) {
+            // A failed write, or RocksDB's background error (a flush or compaction that ran out
+            // of space) that it returns for every write from then on.
+            if (s.IsNoSpace()) {
+                out_of_space_.store(true);
+            }
             return io_error(s, sync ? "synced write" : "write");
         }
         return {};
@@ -117,6 +131,7 @@ public:
 
 private:
     std::unique_ptr<rocksdb::DB> db_;
+    std::atomic<bool> out_of_space_{false};
 };
 
 // Discards RocksDB's info log, so that a read-only open writes no LOG file.
@@ -124,6 +139,51 @@ class silent_logger final : public rocksdb::Logger {
 public:
     using rocksdb::Logger::Logv;
     void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+// RocksDB's info log, written through our logging (module storage, prefixed "rocksdb:") instead
+// of its own LOG file: the file logger of Debian's RocksDB 7.8 (built with assertions) aborts the
+// process on the first line after a write to its file failed, and a full disk makes that
+// certain. Its info lines are debug here, its warnings info, and its errors warnings (the
+// failure itself reaches us as a failed write, and we report that).
+class spdlog_logger final : public rocksdb::Logger {
+public:
+    using rocksdb::Logger::Logv;
+    explicit spdlog_logger(rocksdb::InfoLogLevel level)
+        : rocksdb::Logger(level), log_(module_log("storage")) {}
+
+    void Logv(const char* format, va_list ap) override {
+        Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+    }
+
+    void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+        if (level < GetInfoLogLevel()) {
+            return;
+        }
+        auto to = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? spdlog::level::warn
+                  : level == rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::info
+                                                               : spdlog::level::debug;
+        if (!log_->should_log(to)) {
+            return;
+        }
+        char text[1024];
+        va_list copy;
+        va_copy(copy, ap);
+        // NOLINTNEXTLINE: RocksDB hands over a printf format and its arguments
+        int n = std::vsnprintf(text, sizeof text, format, copy);
+        va_end(copy);
+        if (n < 0) {
+            return;
+        }
+        auto len = std::min(static_cast<size_t>(n), sizeof text - 1);
+        while (len > 0 && text[len - 1] == '\n') {
+            --len;
+        }
+        log_->log(to, "rocksdb: {}", std::string_view(text, len));
+    }
+
+private:
+    std::shared_ptr<spdlog::logger> log_;
 };
 
 }  // namespace
@@ -154,6 +214,7 @@ caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& op
         o.info_log = std::make_shared<silent_logger>();
         s = rocksdb::DB::OpenForReadOnly(o, opts.dir, &raw);
     } else {
+        o.info_log = std::make_shared<spdlog_logger>(o.info_log_level);
         s = rocksdb::DB::Open(o, opts.dir, &raw);
     }
     if (!s.ok()) {

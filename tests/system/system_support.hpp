@@ -46,9 +46,11 @@ inline void read_all(client::client_factory& f,
 
 // Three real nodes on free loopback ports, two containers (groups 1 and 2) plus the controller.
 struct cluster3 {
-    /// `extra(id)`: flags for node `id` beyond the cluster's.
-    explicit cluster3(std::function<std::vector<std::string>(uint32_t)> extra = {})
-        : extra_args(std::move(extra)) {
+    /// `extra(id)`: flags for node `id` beyond the cluster's; `dir(id)`: its data directory
+    /// where not "" (else a new temporary one).
+    explicit cluster3(std::function<std::vector<std::string>(uint32_t)> extra = {},
+                      std::function<std::string(uint32_t)> dir = {})
+        : extra_args(std::move(extra)), dir_for(std::move(dir)) {
         for (uint32_t id = 1; id <= 3; ++id) {
             ports.push_back(free_port());
         }
@@ -73,8 +75,9 @@ struct cluster3 {
 
     // Node `id` on its port and data directory, with the cluster's flags.
     std::unique_ptr<node_process> make_node(uint32_t id) {
+        auto path = dir_for ? dir_for(id) : std::string{};
         auto n = std::make_unique<node_process>(
-            dirs[id - 1]->path(), ports[id - 1],
+            path.empty() ? dirs[id - 1]->path() : path, ports[id - 1],
             std::vector<std::string>{"--node-id", std::to_string(id), "--peers", peers(),
                                      "--containers", "2"});
         if (extra_args) {
@@ -142,7 +145,31 @@ struct cluster3 {
         return 0;
     }
 
+    // Whether node `id` comes to see a leader in every group while recovering in none (a wiped
+    // or restarted member that a leader has caught up), within 30 s.
+    bool caught_up(uint32_t id) {
+        for (int i = 0; i < 300; ++i) {
+            client::client_config cfg;
+            cfg.endpoint = node(id).endpoint();
+            auto f = client::client_factory::connect(cfg);
+            if (f) {
+                auto info = (*f)->streams().cluster_status();
+                bool ok = info && info->groups.size() == 3;
+                for (size_t k = 0; ok && k < info->groups.size(); ++k) {
+                    ok = info->groups[k].reachable && !info->groups[k].recovering &&
+                         info->groups[k].leader != 0;
+                }
+                if (ok) {
+                    return true;
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+
     std::function<std::vector<std::string>(uint32_t)> extra_args;
+    std::function<std::string(uint32_t)> dir_for;
     std::vector<uint16_t> ports;
     std::vector<std::unique_ptr<temp_dir>> dirs;
     std::vector<std::unique_ptr<node_process>> nodes;

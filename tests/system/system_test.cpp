@@ -657,22 +657,7 @@ TEST_CASE("a cluster node whose disk was wiped rejoins, catches up and counts ag
     load.finish();
     // Node 3 leaves its recovering state in every group (a leader elected after it came back
     // has caught it up).
-    bool recovered = false;
-    for (int i = 0; i < 300 && !recovered; ++i) {
-        client::client_config cfg;
-        cfg.endpoint = c.node(3).endpoint();
-        auto g = client::client_factory::connect(cfg);
-        if (g) {
-            auto info = (*g)->streams().cluster_status();
-            recovered = info && info->groups.size() == 3;
-            for (size_t k = 0; recovered && k < info->groups.size(); ++k) {
-                recovered = !info->groups[k].recovering && info->groups[k].leader != 0;
-            }
-        }
-        if (!recovered) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-    }
+    bool recovered = c.caught_up(3);
     std::string statuses;
     if (!recovered) {
         for (uint32_t id = 1; id <= 3; ++id) {

@@ -147,6 +147,8 @@ struct node_config {
     /// The node's listening ports, for `pravaha cluster status` (none: not shown).
     std::function<std::vector<raft::listener_status>()> listeners;
     storage_full_probe storage_full;  ///< none: never full
+    /// The data directory's cluster id (runtime/identity.hpp), answered to `identify`.
+    std::string cluster_id;
 };
 
 /// How a node's memory limit is shared: a quarter of it for appends waiting for their group

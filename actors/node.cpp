@@ -40,7 +40,8 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
                                       controller_actor ctl,
                                       container_actor cnt,
                                       std::function<std::vector<raft::listener_status>()> listeners,
-                                      storage_full_probe storage_full) {
+                                      storage_full_probe storage_full,
+                                      std::string cluster_id) {
     return {
         [=](create_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
         [=](delete_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
@@ -79,6 +80,7 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             if (storage_full) {
                 info.storage_full = storage_full();
             }
+            info.cluster_id = cluster_id;
             return info;
         },
         [=](raft_atom, raft::message&) {},  // a standalone node has no peers
@@ -87,6 +89,7 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
         [=](get_replica_atom, uint32_t group) -> raft_replica_api {
             return group == 0 ? raft_replica_api{ctl} : raft_replica_api{cnt};
         },
+        [=](identify_atom) { return cluster_id; },
         [=](hello_atom, std::string&, uint32_t id, uint64_t) -> caf::result<std::string, uint32_t> {
             return caf::make_error(errc::invalid_argument,
                                    fmt::format("a standalone node refuses node {}: it is not a "
@@ -495,6 +498,7 @@ caf::result<raft::cluster_info> cluster_status(endpoint_ptr self) {
     if (st.cfg.storage_full) {
         info->storage_full = st.cfg.storage_full();
     }
+    info->cluster_id = st.cfg.cluster_id;
     auto rp = self->make_response_promise<raft::cluster_info>();
     auto groups =
         std::make_shared<std::vector<raft::group_status>>(st.wiring->containers.size() + 1);
@@ -605,6 +609,7 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
         [=](hello_atom, std::string& cid, uint32_t id, uint64_t instance) {
             return hello(self, cid, id, instance);
         },
+        [=](identify_atom) { return self->state.cfg.cluster_id; },
         [=](get_replica_atom, uint32_t g) -> caf::result<raft_replica_api> {
             auto& st = self->state;
             if (!from_member_or_local(self)) {
@@ -688,8 +693,8 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     out.container = *container;
     out.controller = *controller;
     out.containers = {*container};
-    out.endpoint =
-        sys.spawn(endpoint_impl, *controller, *container, cfg.listeners, cfg.storage_full);
+    out.endpoint = sys.spawn(endpoint_impl, *controller, *container, cfg.listeners,
+                             cfg.storage_full, cfg.cluster_id);
     return out;
 }
 

@@ -21,7 +21,7 @@ using namespace pravaha;
 namespace {
 
 const char* usage =
-    "usage: pravaha [--endpoint HOST:PORT] COMMAND ...\n"
+    "usage: pravaha [--endpoint HOST:PORT] [--cluster-id ID] COMMAND ...\n"
     "  scope create SCOPE | scope list | scope delete SCOPE\n"
     "  stream create SCOPE/STREAM [--segments N]     (default 1 segment)\n"
     "  stream list SCOPE\n"
@@ -36,7 +36,8 @@ const char* usage =
     "  read SCOPE/STREAM [--from head|tail] [--follow] [--max N] [--timeout-ms T] [--json]\n"
     "        one event per line; without --follow stops at the end of the stored events;\n"
     "        with --follow waits for new ones (until --timeout-ms passes without one)\n"
-    "The endpoint defaults to $PRAVAHA_ENDPOINT, else 127.0.0.1:9090.\n";
+    "The endpoint defaults to $PRAVAHA_ENDPOINT, else 127.0.0.1:9090. With --cluster-id (or\n"
+    "$PRAVAHA_CLUSTER_ID; `cluster status` shows it) a node of another cluster is refused.\n";
 
 struct args {
     std::vector<std::string> positional;
@@ -113,8 +114,9 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
         return fail(info.error());
     }
     if (json) {
-        std::string out = fmt::format("{{\"node\":{},\"containers\":{},\"members\":[", info->node,
-                                      info->container_count);
+        std::string out =
+            fmt::format("{{\"cluster_id\":\"{}\",\"node\":{},\"containers\":{},\"members\":[",
+                        json_escape(info->cluster_id), info->node, info->container_count);
         for (size_t i = 0; i < info->members.size(); ++i) {
             const auto& m = info->members[i];
             out += fmt::format("{}{{\"id\":{},\"endpoint\":\"{}:{}\"}}", i ? "," : "", m.id, m.host,
@@ -150,10 +152,11 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
         return 0;
     }
     if (info->members.empty()) {
-        std::printf("standalone node (one container, replication factor 1)\n");
+        std::printf("standalone node (one container, replication factor 1), cluster %s\n",
+                    info->cluster_id.c_str());
     } else {
-        std::printf("node %u of %zu; %u containers\n", info->node, info->members.size(),
-                    info->container_count);
+        std::printf("node %u of %zu, cluster %s; %u containers\n", info->node, info->members.size(),
+                    info->cluster_id.c_str(), info->container_count);
         for (const auto& m : info->members) {
             std::printf("  member %u at %s:%u\n", m.id, m.host.c_str(), m.port);
         }
@@ -382,11 +385,12 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
         return a.flags.count("--help") ? 0 : 2;
     }
     static const std::map<std::string, std::vector<std::string>> known = {
-        {"scope", {"--endpoint"}},
-        {"cluster", {"--endpoint", "--json"}},
-        {"stream", {"--endpoint", "--segments", "--json"}},
-        {"write", {"--endpoint", "--key", "--key-delimiter"}},
-        {"read", {"--endpoint", "--from", "--follow", "--max", "--timeout-ms", "--json"}},
+        {"scope", {"--endpoint", "--cluster-id"}},
+        {"cluster", {"--endpoint", "--cluster-id", "--json"}},
+        {"stream", {"--endpoint", "--cluster-id", "--segments", "--json"}},
+        {"write", {"--endpoint", "--cluster-id", "--key", "--key-delimiter"}},
+        {"read",
+         {"--endpoint", "--cluster-id", "--from", "--follow", "--max", "--timeout-ms", "--json"}},
     };
     const auto& cmd = a.positional[0];
     auto k = known.find(cmd);
@@ -533,6 +537,13 @@ int main(int argc, char** argv) {
     }
     if (auto it = r.a.flags.find("--endpoint"); it != r.a.flags.end()) {
         cfg.endpoint = it->second;
+    }
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread; nothing sets the environment
+    if (const char* env = std::getenv("PRAVAHA_CLUSTER_ID"); env != nullptr && *env != 0) {
+        cfg.cluster_id = env;
+    }
+    if (auto it = r.a.flags.find("--cluster-id"); it != r.a.flags.end()) {
+        cfg.cluster_id = it->second;
     }
     cfg.retry_timeout = std::chrono::milliseconds(15000);
     auto factory = client::client_factory::connect(cfg);

@@ -41,6 +41,11 @@ struct client_config {
     /// wake-up per message (one-at-a-time append p50 291-295 us against 330 us with two workers
     /// on 2 cores, pipelined and 16-writer throughput within noise).
     size_t worker_threads = 1;
+    /// The cluster this client works with (`pravaha cluster status` shows a node's id). Empty:
+    /// the cluster of the first node it reaches. A node of another cluster at the endpoint (a
+    /// wrong address, a node replaced by another cluster's) is refused with invalid_argument,
+    /// never written to.
+    std::string cluster_id;
 };
 
 class stream_manager {

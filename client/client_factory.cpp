@@ -55,6 +55,26 @@ writer_id fresh_writer_id() {
     return writer_id{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
 }
 
+caf::error cluster_guard::check(const std::string& cluster_id,
+                                const std::string& host,
+                                uint16_t port) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (!configured_ && !known_) {
+        expected_ = cluster_id;
+        known_ = true;
+        return {};
+    }
+    if (cluster_id == expected_) {
+        return {};
+    }
+    return caf::make_error(
+        errc::invalid_argument,
+        fmt::format("the node at {}:{} belongs to cluster {}, not to cluster {} {}; check the "
+                    "endpoint",
+                    host, port, cluster_id.empty() ? "(none)" : cluster_id, expected_,
+                    configured_ ? "(the client's cluster id)" : "that this client reached first"));
+}
+
 bool is_transient(const caf::error& err) {
     if (needs_reconnect(err)) {
         return true;
@@ -93,6 +113,9 @@ public:
             auto fresh = transport::connect_node(sys_, ep_.host, ep_.port);
             if (!fresh) {
                 return std::move(fresh.error());
+            }
+            if (auto err = identify(*fresh)) {
+                return err;
             }
             {
                 std::lock_guard<std::mutex> guard(mutex_);
@@ -160,6 +183,18 @@ public:
         return out;
     }
 
+    // Whether `node` belongs to the client's cluster (endpoint_info::guard).
+    caf::error identify(const transport::node_actor& node) {
+        if (!ep_.guard) {
+            return {};
+        }
+        auto cid = call_once<std::string>(node, identify_atom::value);
+        if (!cid) {
+            return std::move(cid.error());
+        }
+        return ep_.guard->check(*cid, ep_.host, ep_.port);
+    }
+
     static caf::error done(caf::expected<bool> r) {
         return r ? caf::error{} : std::move(r.error());
     }
@@ -216,6 +251,9 @@ public:
             ep.bridge = detail::spawn_bridge(sys_, "client facades");
             manager_ = std::make_unique<manager_impl>(
                 sys_, detail::spawn_directory(sys_, ep, *node_out), *node_out);
+            if (auto err = manager_->identify(*node_out)) {
+                node_out = std::move(err);
+            }
         }
     }
 
@@ -268,6 +306,7 @@ private:
 caf::expected<std::unique_ptr<client_factory>> client_factory::connect(const client_config& cfg) {
     detail::endpoint_info ep;
     ep.cfg = cfg;
+    ep.guard = std::make_shared<detail::cluster_guard>(cfg.cluster_id);
     if (auto err = transport::parse_endpoint(cfg.endpoint, ep.host, ep.port)) {
         return err;
     }

@@ -268,6 +268,34 @@ void proceed(dir_ptr self) {
     }
 }
 
+// A node just connected to: used once it shows it belongs to the client's cluster.
+void identify(dir_ptr self, const node_address& target) {
+    auto& st = self->state;
+    auto accept = [self, target] {
+        watch(self, self->state.node.address());
+        module_log("client")->info("client connected endpoint={}:{}", target.host, target.port);
+        proceed(self);
+    };
+    if (!st.ep.guard) {
+        accept();
+        return;
+    }
+    self->request(st.node, st.timeout, identify_atom::value)
+        .then(
+            [self, target, accept](const std::string& cluster_id) {
+                auto& s = self->state;
+                if (auto err = s.ep.guard->check(cluster_id, target.host, target.port)) {
+                    module_log("client")->error("client refused a node: {}", render_error(err));
+                    s.node = transport::node_actor{};  // the next lookup connects (and checks) anew
+                    ++s.member_index;
+                    lookup_failed(self, err);
+                    return;
+                }
+                accept();
+            },
+            [self](caf::error& err) { lookup_failed(self, err); });
+}
+
 // Connects to the next member of the cluster (the endpoint while no member list is known).
 void connect(dir_ptr self) {
     auto& st = self->state;
@@ -289,10 +317,7 @@ void connect(dir_ptr self) {
                     return;
                 }
                 self->state.node = transport::as_node(ptr);
-                watch(self, self->state.node.address());
-                module_log("client")->info("client connected endpoint={}:{}", target.host,
-                                           target.port);
-                proceed(self);
+                identify(self, target);
             },
             [self](caf::error& err) {
                 ++self->state.member_index;  // try the next member of the cluster

@@ -16,6 +16,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,25 @@ struct outgoing {
 };
 
 /// Connection parameters shared by the factory, writers and readers.
+/// The cluster a client works with: `client_config::cluster_id`, or else the cluster id of the
+/// first node it reached. Thread-safe; one per client, shared by its manager and directory.
+class cluster_guard {
+public:
+    explicit cluster_guard(std::string configured)
+        : expected_(std::move(configured)), configured_(!expected_.empty()) {}
+    /// Whether the node at host:port, of cluster `cluster_id`, is one to work with. Errors:
+    /// invalid_argument (another cluster).
+    [[nodiscard]] caf::error check(const std::string& cluster_id,
+                                   const std::string& host,
+                                   uint16_t port);
+
+private:
+    std::mutex mutex_;
+    std::string expected_;  // under mutex_
+    bool known_ = false;    // under mutex_: expected_ is the first node's
+    bool configured_;
+};
+
 struct endpoint_info {
     std::string host;
     uint16_t port = 0;
@@ -57,6 +77,8 @@ struct endpoint_info {
     caf::actor directory;
     /// The facades' bridge to the actors (spawn_bridge); set by the client factory.
     caf::actor bridge;
+    /// Checks every node the client connects to (null: no check, e.g. the simulator's clients).
+    std::shared_ptr<cluster_guard> guard;
 };
 
 /// Work a bridge actor runs in its own context: issues CAF requests and completes a caller's

@@ -72,8 +72,15 @@ void node_link::attach() {
                 }
                 // The directory backs off between its lookups; a short pause here only keeps a
                 // directory that is gone (the actor system ending) from being asked in a spin.
-                last_error_ = std::move(err);
-                failed();
+                if (!is_transient(err)) {
+                    // Final (a node of another cluster at the endpoint): what is pending fails
+                    // now, with that error, not after the retry timeout.
+                    failing_since_.reset();
+                    ev_.gave_up(err);
+                } else {
+                    last_error_ = std::move(err);
+                    failed();
+                }
                 self_->delayed_send(self_, policy_.first_pause, link_retry_atom::value, gen);
             });
 }

@@ -108,6 +108,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
         ncfg.memory_bytes = opts.memory_limit_mb << 20;
         ncfg.listeners = ctx.listeners;
         ncfg.storage_full = ctx.storage_full;
+        ncfg.cluster_id = ctx.cluster_id;
         return actors::spawn_node(sys, ncfg);
     }
     actors::cluster_config ccfg;

@@ -38,6 +38,7 @@ using get_admin_atom = caf::atom_constant<caf::atom("getadmin")>;
 using get_replica_atom = caf::atom_constant<caf::atom("getrepl")>;
 using raft_route_atom = caf::atom_constant<caf::atom("raftroute")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using identify_atom = caf::atom_constant<caf::atom("identify")>;
 using repair_atom = caf::atom_constant<caf::atom("ctlrepair")>;
 
 /// Registers every message type and the `pravaha` error category with an actor system config.

@@ -113,6 +113,8 @@ struct cluster_info {
     /// Why this node's disk takes no new data (free space below --min-free-bytes); "" when it
     /// has room.
     std::string storage_full;
+    /// The cluster id of the node's data directory (runtime/identity.hpp).
+    std::string cluster_id;
 };
 
 template <class Inspector>
@@ -130,7 +132,7 @@ typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_info& x) {
     return f(caf::meta::type_name("pravaha.raft.cluster_info"), x.node, x.container_count,
-             x.members, x.groups, x.listeners, x.storage_full);
+             x.members, x.groups, x.listeners, x.storage_full, x.cluster_id);
 }
 
 template <class Inspector>

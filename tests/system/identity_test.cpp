@@ -213,3 +213,60 @@ TEST_CASE("members refuse a second node with their id and a node of another clus
     test::read_all(*f, [&](const std::string&) { ++read; });
     CHECK(read == 800);
 }
+
+TEST_CASE("a client refuses a node of another cluster at its endpoint", "[system][identity]") {
+    test::temp_dir dir_a;
+    test::temp_dir dir_b;
+    auto port = test::free_port();
+    test::node_process a(dir_a.path(), port);
+    REQUIRE(a.start());
+    auto f = test::connect(a.endpoint());
+    auto info = f->streams().cluster_status();
+    REQUIRE(info);
+    auto cluster_a = info->cluster_id;
+    REQUIRE(!cluster_a.empty());
+    REQUIRE(!f->streams().create_scope("s"));
+    REQUIRE(f->streams().create_stream("s", "events", 2));
+    auto writer = f->create_writer("s", "events");
+    REQUIRE(writer);
+    for (int i = 0; i < 10; ++i) {
+        REQUIRE(!(*writer)->write("k" + std::to_string(i), "before"));
+    }
+    REQUIRE(!(*writer)->flush());
+
+    // Another standalone node (another cluster) takes over the address.
+    REQUIRE(a.stop() == 0);
+    test::node_process b(dir_b.path(), port);
+    REQUIRE(b.start());
+    for (int i = 0; i < 10; ++i) {
+        REQUIRE(!(*writer)->write("k" + std::to_string(i), "after"));
+    }
+    auto flushed = (*writer)->flush();
+    CHECK(code_of(flushed) == errc::invalid_argument);
+    CHECK(render_error(flushed).find("belongs to cluster") != std::string::npos);
+    auto scopes = f->streams().list_scopes();
+    REQUIRE(!scopes);
+    CHECK(render_error(scopes.error()).find("not to cluster " + cluster_a) != std::string::npos);
+    // Nothing reached node B.
+    auto g = test::connect(b.endpoint());
+    auto b_scopes = g->streams().list_scopes();
+    REQUIRE(b_scopes);
+    CHECK(b_scopes->empty());
+
+    // A client told its cluster refuses another one at once, and takes its own.
+    client::client_config cfg;
+    cfg.endpoint = b.endpoint();
+    cfg.cluster_id = cluster_a;
+    auto wrong = client::client_factory::connect(cfg);
+    REQUIRE(!wrong);
+    CHECK(code_of(wrong.error()) == errc::invalid_argument);
+    cfg.cluster_id = g->streams().cluster_status()->cluster_id;
+    CHECK(client::client_factory::connect(cfg));
+    // The CLI says so too.
+    std::string out;
+    CHECK(test::run_command(std::string(PRAVAHA_CLI_BIN) + " --endpoint " + b.endpoint() +
+                                " --cluster-id " + cluster_a + " scope list 2>&1",
+                            out) != 0);
+    CHECK(out.find("belongs to cluster") != std::string::npos);
+    CHECK(b.stop() == 0);
+}

@@ -19,6 +19,9 @@ constexpr uint16_t cluster_port = 9101;  // cluster node i listens on cluster_po
 // Connection origins: clients are numbered from 0; node i's outgoing connections (its endpoint
 // reaching the other nodes) have origin node_origin + i.
 constexpr uint32_t node_origin = 1u << 30;
+// The origin of an impostor's connections (the impostor fault: a node with a member's id that
+// the members must refuse); no client has it.
+constexpr uint32_t impostor_origin = node_origin - 1;
 
 /// The parameters of one node-world run, drawn from the seed (world.cpp `draw_knobs`).
 struct world_knobs {

@@ -1,6 +1,7 @@
 #include "sim/faults.hpp"
 
 #include "schema/logging.hpp"
+#include "sim/harness.hpp"
 #include "sim/net.hpp"
 #include "sim/nodes.hpp"
 #include "sim/workload.hpp"
@@ -19,6 +20,11 @@ fault_injector::fault_injector(sim_env& env, node_set& nodes, network& net, work
 
 void fault_injector::schedule(int64_t heal_at) {
     heal_at_ = heal_at;
+    nodes_.on_down([this](uint32_t id) {
+        if (imp_.running && imp_.twin && imp_.member == id) {
+            stop_impostor(imp_.count);
+        }
+    });
     const auto& f = env_.k.faults;
     env_.kern.schedule_faults(
         {
@@ -31,6 +37,7 @@ void fault_injector::schedule(int64_t heal_at) {
             {fault_kind::slow_disk, f.slow_disk_ms},
             {fault_kind::wipe, f.wipe_ms},
             {fault_kind::disk_full, f.disk_full_ms},
+            {fault_kind::impostor, env_.cluster() ? f.impostor_ms : 0},
         },
         heal_at, [this](int64_t mean_ms) { return rng_.range(1, 2 * mean_ms) * ms; },
         [this](fault_kind kind) {
@@ -61,6 +68,8 @@ void fault_injector::inject(fault_kind kind) {
             return wipe();
         case fault_kind::disk_full:
             return disk_full();
+        case fault_kind::impostor:
+            return impostor();
         case fault_kind::replay:
             break;
     }
@@ -94,6 +103,72 @@ void fault_injector::disk_full() {
     env_.kern.note(fmt::format("node {} disk full", n.id));
 }
 
+// An operator's mistake: a node process started with a member's id in another cluster (or, with
+// --faults twin=PER_MILLE, the identity of a running member: same cluster, same --node-id, an
+// empty data directory). The members must refuse it (hello; the network fails the run if one
+// answers its hello or serves it a Raft route) and go on unchanged: the oracles and checkers see
+// only the real nodes. It runs 0.3-3 s. A twin stops the moment its member goes down or pauses:
+// the members would then take it for that member with a wiped disk (a member that does not
+// answer for a second is taken for gone), and two replicas under one identity on two data
+// directories are outside what the product can tell apart (ARCHITECTURE.md).
+void fault_injector::impostor() {
+    if (imp_.running) {
+        return;
+    }
+    auto id = static_cast<uint32_t>(rng_.below(env_.k.nodes));
+    bool twin = rng_.below(1000) < env_.k.faults.twin_per_mille;
+    if (twin && (!nodes_.at(id).up || nodes_.at(id).paused_until > env_.now())) {
+        return;
+    }
+    ++imp_.count;
+    auto disk = std::make_unique<sim_disk>(prng(env_.cfg.seed, "impostor", imp_.count),
+                                           disk_faults{}, [this] { return env_.now(); });
+    auto store = disk->open(1);
+    PRAVAHA_ASSERT(store, "sim: an impostor's empty disk does not open");
+    auto connector = spawn_connector(env_.sys, net_, impostor_origin);
+    env_.spawned.push_back(connector);
+    auto cc = nodes_.member_config(id, 1000 + imp_.count, store->get(), connector);
+    cc.cluster_id = twin ? std::string{} : std::string{"another-cluster"};
+    auto spawned = actors::spawn_cluster_node(env_.sys, cc);
+    PRAVAHA_ASSERT(spawned, "sim: an impostor on an empty disk does not start");
+    env_.spawned.push_back(caf::actor_cast<caf::actor>(spawned->endpoint));
+    env_.spawned.push_back(caf::actor_cast<caf::actor>(spawned->controller));
+    for (const auto& c : spawned->containers) {
+        env_.spawned.push_back(caf::actor_cast<caf::actor>(c));
+    }
+    imp_.running = true;
+    imp_.twin = twin;
+    imp_.member = id;
+    imp_.disk = std::move(disk);
+    imp_.store = std::move(*store);
+    imp_.actors = *spawned;
+    imp_.connector = connector;
+    net_.add_client_link(impostor_origin);
+    env_.kern.count("impostors");
+    env_.kern.note(
+        twin ? fmt::format("impostor: a twin of node {} started", id)
+             : fmt::format("impostor: a node of another cluster with node {}'s id started", id));
+    auto which = imp_.count;
+    env_.kern.at(until(300, 3000), [this, which] { stop_impostor(which); });
+}
+
+void fault_injector::stop_impostor(uint64_t which) {
+    if (!imp_.running || imp_.count != which) {
+        return;
+    }
+    imp_.running = false;
+    caf::anon_send_exit(imp_.actors.endpoint, caf::exit_reason::kill);
+    caf::anon_send_exit(imp_.actors.controller, caf::exit_reason::kill);
+    for (const auto& c : imp_.actors.containers) {
+        caf::anon_send_exit(c, caf::exit_reason::kill);
+    }
+    caf::anon_send_exit(imp_.connector, caf::exit_reason::kill);
+    net_.close_origin(impostor_origin);
+    old_stores_.push_back(std::move(imp_.store));
+    old_disks_.push_back(std::move(imp_.disk));
+    env_.kern.note("impostor stopped");
+}
+
 void fault_injector::pause() {
     auto& n = nodes_.pick(rng_);
     if (!n.up || n.paused_until > env_.now()) {
@@ -101,6 +176,9 @@ void fault_injector::pause() {
     }
     n.paused_until = until(50, 4000);
     env_.kern.at(n.paused_until, [] {});  // wake the loop when the pause ends
+    if (imp_.running && imp_.twin && imp_.member == n.id) {
+        stop_impostor(imp_.count);
+    }
     env_.kern.count("node pauses");
     env_.kern.note(fmt::format("node {} paused", n.id));
 }

@@ -4,10 +4,16 @@
 // times the kernel's fault scheduler draws. Permanent faults (a wiped disk) stay within the
 // fault budget (simulation-spec.md 7.6). Internal to sim/.
 
+#include "actors/actors.hpp"
 #include "sim/env.hpp"
 #include "sim/prng.hpp"
+#include "sim/sim_disk.hpp"
+
+#include <caf/actor.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 namespace pravaha::sim {
 
@@ -39,6 +45,8 @@ private:
     void wipe();
     void disk_full();
     void client_crash();
+    void impostor();
+    void stop_impostor(uint64_t which);
 
     sim_env& env_;
     node_set& nodes_;
@@ -48,6 +56,21 @@ private:
     int64_t heal_at_ = 0;
     uint32_t permanent_allowed_ = 0;
     uint32_t permanent_used_ = 0;
+    /// The impostor running (at most one at a time), and what earlier ones left behind (their
+    /// actors may still hold the store for a moment).
+    struct impostor_t {
+        uint64_t count = 0;
+        bool running = false;
+        bool twin = false;
+        uint32_t member = 0;
+        std::unique_ptr<disk_model> disk;
+        std::unique_ptr<storage::log_store> store;
+        actors::node_actors actors;
+        caf::actor connector;
+    };
+    impostor_t imp_;
+    std::vector<std::unique_ptr<disk_model>> old_disks_;
+    std::vector<std::unique_ptr<storage::log_store>> old_stores_;
 };
 
 }  // namespace pravaha::sim

@@ -30,6 +30,8 @@ const char* to_string(fault_kind kind) {
             return "replay";
         case fault_kind::disk_full:
             return "disk_full";
+        case fault_kind::impostor:
+            return "impostor";
     }
     return "?";
 }

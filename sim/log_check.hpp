@@ -32,6 +32,8 @@ private:
 /// failed state write) is expected only in a run that injected fsync errors, or from a node
 /// whose disk failed its last writes because it lost power; nothing else is ever expected (two
 /// leaders in a term, a gateway that stopped).
-std::string unexpected_error(const std::vector<std::string>& lines, bool storage_faults);
+std::string unexpected_error(const std::vector<std::string>& lines,
+                             bool storage_faults,
+                             bool impostors = false);
 
 }  // namespace pravaha::sim

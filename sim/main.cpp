@@ -47,9 +47,10 @@ options of every command:
   --storage S        mem: in-memory disk model (default) | rocksdb: real RocksDB on a
                      file system that forgets unsynced bytes on a power cut
   --faults K=V,...   override fault rates: crash, pause, reset, partition, clog,
-                     client_crash, slow_disk, wipe, disk_full (mean sim-ms between faults, 0 = off;
+                     client_crash, slow_disk, wipe, disk_full, impostor (mean sim-ms between faults, 0 = off;
                      wipe only within the fault budget), sync_error (per mille of syncs),
                      zombie (per mille of client crashes that only stall; default 333),
+                     twin (per mille of impostors that are twins of a running member; default 0),
                      replay (Raft world: mean sim-ms between replays of old messages)
   --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
@@ -99,9 +100,9 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 }
 
 void parse_faults(options& o, const std::string& text) {
-    static const std::vector<std::string> known{"crash", "pause",        "reset",      "partition",
-                                                "clog",  "client_crash", "sync_error", "slow_disk",
-                                                "wipe",  "zombie",       "replay",     "disk_full"};
+    static const std::vector<std::string> known{
+        "crash",     "pause", "reset",  "partition", "clog",      "client_crash", "sync_error",
+        "slow_disk", "wipe",  "zombie", "replay",    "disk_full", "impostor",     "twin"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);

@@ -214,6 +214,16 @@ void network::deliver(connection& c, in_flight& f, bool to_node) {
     auto [sender, orig] = rit->second;
     c.requests.erase(rit);
     auto msg = e->move_content_to_message();
+    // Members refuse an impostor's hello and serve it no Raft route (actors/node.cpp).
+    if (c.client == impostor_origin &&
+        (msg.match_elements<raft_replica_api>() || msg.match_elements<std::string, uint32_t>())) {
+        kern.fail(verdict::correctness,
+                  fmt::format("node {} accepted an impostor (a twin or another cluster's node "
+                              "with a member's id): it answered {}",
+                              c.node,
+                              msg.match_elements<raft_replica_api>() ? "a Raft route request"
+                                                                     : "its hello"));
+    }
     // Handles to other actors of the node: the receiver reaches them over this connection (as
     // CAF's proxies do over BASP).
     wrap_handles<segment_store_api>(c, msg);
@@ -296,6 +306,14 @@ void network::client_crashed(uint32_t client, int64_t stall_until) {
             // The bytes already sent may still arrive; answers are lost with the process.
             conn->to_client.clear();
             conn->requests.clear();
+        }
+    }
+}
+
+void network::close_origin(uint32_t origin) {
+    for (auto& [id, c] : conns_) {
+        if (c->open && c->client == origin) {
+            reset(*c);
         }
     }
 }

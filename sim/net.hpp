@@ -94,6 +94,8 @@ public:
     /// `stall_until` (0: not a zombie).
     void client_crashed(uint32_t client, int64_t stall_until);
     size_t open_connections(uint32_t origin) const;
+    /// Every connection `origin` opened breaks (its process is gone).
+    void close_origin(uint32_t origin);
 
     // faults
     void reset_random(prng& rng);

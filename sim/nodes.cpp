@@ -79,7 +79,6 @@ void node_set::start(node_t& n) {
         return;
     }
     n.store = std::move(*opened);
-    const auto& k = env_.k;
     auto full = [this, id = n.id] {
         return nodes_[id].disk_full_until > env_.now() ? std::string("disk full (simulated)")
                                                        : std::string{};
@@ -88,19 +87,7 @@ void node_set::start(node_t& n) {
         if (env_.cluster()) {
             n.connector = spawn_connector(env_.sys, net_, node_origin + n.id);
             env_.spawned.push_back(n.connector);
-            actors::cluster_config cc;
-            cc.store = n.store.get();
-            cc.node_id = n.id + 1;
-            for (uint32_t i = 0; i < k.nodes; ++i) {
-                cc.members.push_back(raft::cluster_member{i + 1, "node" + std::to_string(i),
-                                                          static_cast<uint16_t>(cluster_port + i)});
-            }
-            cc.container_count = k.containers;
-            cc.wall_clock_ms = [this] { return env_.now() / ms; };
-            cc.detached = false;
-            cc.connector = n.connector;
-            cc.seed = mix(env_.cfg.seed, n.inc);
-            cc.instance = mix(cc.seed, n.id + 1);
+            auto cc = member_config(n.id, n.inc, n.store.get(), n.connector);
             cc.storage_full = full;
             return actors::spawn_cluster_node(env_.sys, cc);
         }
@@ -146,9 +133,32 @@ void node_set::start(node_t& n) {
     env_.kern.trace(mix(0x5747, n.inc));
 }
 
+actors::cluster_config node_set::member_config(uint32_t id,
+                                               uint64_t inc,
+                                               storage::log_store* store,
+                                               caf::actor connector) const {
+    actors::cluster_config cc;
+    cc.store = store;
+    cc.node_id = id + 1;
+    for (uint32_t i = 0; i < env_.k.nodes; ++i) {
+        cc.members.push_back(raft::cluster_member{i + 1, "node" + std::to_string(i),
+                                                  static_cast<uint16_t>(cluster_port + i)});
+    }
+    cc.container_count = env_.k.containers;
+    cc.wall_clock_ms = [this] { return env_.now() / ms; };
+    cc.detached = false;
+    cc.connector = std::move(connector);
+    cc.seed = mix(env_.cfg.seed, inc);
+    cc.instance = mix(cc.seed, id + 1);
+    return cc;
+}
+
 void node_set::crash(node_t& n, bool power_loss) {
     if (!n.up) {
         return;
+    }
+    if (on_down_) {
+        on_down_(n.id);
     }
     if (hooks_.before_crash) {
         hooks_.before_crash();  // durability right before the disk forgets

@@ -75,6 +75,13 @@ public:
     bool durability_modelled() const { return durability_modelled_; }
     /// A node picked at random (one node: no draw, so standalone seeds replay as before).
     node_t& pick(prng& rng);
+    /// The configuration of cluster member `id` (0-based) on `store` for its incarnation `inc`.
+    actors::cluster_config member_config(uint32_t id,
+                                         uint64_t inc,
+                                         storage::log_store* store,
+                                         caf::actor connector) const;
+    /// Called when a node goes down (a crash, a wipe, a fail-stop), before anything else.
+    void on_down(std::function<void(uint32_t)> fn) { on_down_ = std::move(fn); }
 
 private:
     void failed_start(node_t& n, const char* what, const caf::error& err);
@@ -88,6 +95,7 @@ private:
     std::map<caf::actor_id, uint32_t> actor_node_;
     caf::actor watcher_;
     bool durability_modelled_ = false;
+    std::function<void(uint32_t)> on_down_;
 };
 
 }  // namespace pravaha::sim

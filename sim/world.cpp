@@ -127,6 +127,7 @@ world_knobs draw_knobs(const run_config& cfg) {
         f.slow_disk_ms = p.range(2000, 8000);
         f.wipe_ms = p.chance(1, 3) ? p.range(3000, 20000) : 0;
         f.disk_full_ms = p.chance(1, 2) ? p.range(2000, 10000) : 0;
+        f.impostor_ms = p.chance(1, 2) ? p.range(3000, 12000) : 0;
     } else {  // default: every fault class at a moderate rate
         f.crash_ms = p.range(800, 3000);
         f.pause_ms = p.range(2000, 6000);
@@ -151,6 +152,8 @@ world_knobs draw_knobs(const run_config& cfg) {
     read_knob(cfg, "slow_disk", f.slow_disk_ms);
     read_knob(cfg, "wipe", f.wipe_ms);
     read_knob(cfg, "disk_full", f.disk_full_ms);
+    read_knob(cfg, "impostor", f.impostor_ms);
+    read_knob(cfg, "twin", f.twin_per_mille);
     read_knob(cfg, "zombie", f.zombie_per_mille);
     if (cfg.fault_overrides.count("sync_error")) {
         read_knob(cfg, "sync_error", f.sync_error_num);
@@ -437,14 +440,16 @@ std::string world::header() const {
         "seed=0x{:x} profile={} storage={} mutant={} streams={} segments={} writers={} "
         "(non-idempotent {}) keys={} interval={}ms filler<={} fifo_bias={} "
         "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
-        "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} sync_error={}/{} keep={}/{} "
+        "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} impostor={} "
+        "sync_error={}/{} "
+        "keep={}/{} "
         "sync={}us",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
         k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms, f.reset_ms,
         f.partition_ms, f.clog_ms, f.client_crash_ms, f.slow_disk_ms, f.wipe_ms,
-        faults_.permanent_allowed(), f.disk_full_ms, f.sync_error_num, f.sync_error_den, f.keep_num,
-        f.keep_den, k_.sync_latency_us);
+        faults_.permanent_allowed(), f.disk_full_ms, f.impostor_ms, f.sync_error_num,
+        f.sync_error_den, f.keep_num, f.keep_den, k_.sync_latency_us);
 }
 
 std::string world::summary() const {
@@ -519,6 +524,7 @@ run_result world::run() {
     kern_.trace(static_cast<uint64_t>(res.result));
     res.fingerprint = kern_.fingerprint();
     res.summary = summary();
+    res.impostors = kern_.counter("impostors") > 0;
     for (const auto& n : nodes_.all()) {
         res.storage_faults = res.storage_faults || n.disk->stats().sync_errors > 0;
         for (const auto& old : n.old_disks) {
@@ -571,7 +577,8 @@ run_result run_world(const run_config& cfg) {
     error_log errors(cfg.log_level);
     auto r = run_profile(cfg);
     if (r.result == verdict::pass) {
-        if (auto line = unexpected_error(errors.lines(), r.storage_faults); !line.empty()) {
+        if (auto line = unexpected_error(errors.lines(), r.storage_faults, r.impostors);
+            !line.empty()) {
             r.result = verdict::crash;
             r.message = "an error line no injected fault explains: " + line;
         }

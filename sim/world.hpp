@@ -36,6 +36,10 @@ struct fault_knobs {
     int64_t slow_disk_ms = 0;     ///< the node's fsync 10-200x slower for a while
     int64_t wipe_ms = 0;          ///< a node loses its disk (only within the fault budget)
     int64_t disk_full_ms = 0;     ///< a node's disk is full for 0.2-4 s (storage_full refusals)
+    int64_t impostor_ms = 0;      ///< another cluster's node (or a twin) claims a member's id
+    /// Per mille of impostors that are twins (same cluster, a running member's id; 0 in every
+    /// profile: see sim/known_failures.txt).
+    uint64_t twin_per_mille = 0;
     /// Per mille of client crashes that are zombies (the process stalls, then goes on).
     uint64_t zombie_per_mille = 0;
     uint64_t sync_error_num = 0;  ///< fsync failure probability per synced write
@@ -71,6 +75,7 @@ struct run_result {
     std::string header;           ///< the derived parameters of the seed
     std::string summary;          ///< what happened (operations, faults, disk)
     bool storage_faults = false;  ///< fsync errors were injected: storage error lines expected
+    bool impostors = false;       ///< impostors ran: refusal error lines expected
 };
 
 /// The profiles `--profile` accepts.

@@ -2,6 +2,7 @@
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
+#include "schema/mutants.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -322,7 +323,7 @@ caf::result<std::string, uint32_t> hello(endpoint_ptr self,
                     code == errc::unavailable);
         return caf::make_error(code, why);
     };
-    if (cid != st.cfg.cluster_id) {
+    if (cid != st.cfg.cluster_id && !mutants::active(mutants::mutant::hello_other_cluster)) {
         return refuse(fmt::format("node {} belongs to cluster {}, not {}", st.cfg.node_id,
                                   st.cfg.cluster_id, cid));
     }

@@ -26,6 +26,7 @@ enum class mutant : uint8_t {
                               ///< fail)
     client_number_reused,     ///< a reopened writer stores again a resend of its last stored number
     position_without_header,  ///< a reader position after an event forgets the event's header
+    hello_other_cluster,      ///< a member greets a node of another cluster (cluster id ignored)
 };
 
 #ifdef PRAVAHA_MUTANTS

@@ -408,6 +408,12 @@ int cmd_mutants(const options& o) {
             std::printf("%-24s skipped: needs stale Raft messages (profile raft)\n", name.c_str());
             continue;
         }
+        if (o.run.profile != "cluster" && m == mutants::mutant::hello_other_cluster) {
+            // Only the cluster profile has members and impostors of another cluster.
+            std::printf("%-24s skipped: needs the cluster's impostors (profile cluster)\n",
+                        name.c_str());
+            continue;
+        }
         if (o.run.profile == "cluster" && m == mutants::mutant::stale_leader_read) {
             // A catch-up read must reach a leader paused while the others elected and
             // acknowledged: 1 cluster seed in 150-300 (6 trials: 75 to 988 seeds). The Raft

@@ -18,6 +18,7 @@ const std::map<std::string, mutants::mutant>& mutant_names() {
         {"sealed_session_refused", mutants::mutant::sealed_session_refused},
         {"client_number_reused", mutants::mutant::client_number_reused},
         {"position_without_header", mutants::mutant::position_without_header},
+        {"hello_other_cluster", mutants::mutant::hello_other_cluster},
     };
     return names;
 }

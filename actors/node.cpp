@@ -126,10 +126,11 @@ struct cluster_endpoint_state {
     /// A second speaker for a greeted id is being checked against the first (alive or gone).
     std::set<uint32_t> probing;
     /// The last refusal logged per member (a retry every connect tick logs only a change, and a
-    /// transient one becomes an error after 10 s).
+    /// transient one becomes an error after 10 s of refusals at least every 2 s).
     struct refusal {
         std::string text;
         caf::actor_clock::time_point since;
+        caf::actor_clock::time_point last;
         bool escalated = false;
     };
     std::map<uint32_t, refusal> refusals;
@@ -188,8 +189,10 @@ void drop_routes(endpoint_ptr self, uint32_t id) {
 void log_refusal(endpoint_ptr self, uint32_t id, const std::string& text, bool transient) {
     auto& r = self->state.refusals[id];
     auto now = self->clock().now();
-    if (r.text != text) {
-        r = {text, now, !transient};
+    // The same refusal after a pause of more than four connect ticks is a new episode (the one
+    // before ended: the refused node went away or was taken), not one that lasted.
+    if (r.text != text || now - r.last > std::chrono::seconds(2)) {
+        r = {text, now, now, !transient};
         if (transient) {
             module_log("actors")->warn("{}", text);
         } else {
@@ -199,6 +202,7 @@ void log_refusal(endpoint_ptr self, uint32_t id, const std::string& text, bool t
         r.escalated = true;
         module_log("actors")->error("{} (for 10 s)", text);
     }
+    r.last = now;
 }
 
 // This node says hello to a member it connected to; only a member that answers as itself (same

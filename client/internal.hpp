@@ -45,7 +45,6 @@ struct outgoing {
     int64_t client_number = no_event_number;
 };
 
-/// Connection parameters shared by the factory, writers and readers.
 /// The cluster a client works with: `client_config::cluster_id`, or else the cluster id of the
 /// first node it reached. Thread-safe; one per client, shared by its manager and directory.
 class cluster_guard {
@@ -65,6 +64,7 @@ private:
     bool configured_;
 };
 
+/// Connection parameters shared by the factory, writers and readers.
 struct endpoint_info {
     std::string host;
     uint16_t port = 0;

@@ -22,6 +22,8 @@ constexpr uint32_t node_origin = 1u << 30;
 // The origin of an impostor's connections (the impostor fault: a node with a member's id that
 // the members must refuse); no client has it.
 constexpr uint32_t impostor_origin = node_origin - 1;
+// The cluster id of an impostor of another cluster (the members' is "").
+constexpr const char* impostor_cluster = "another-cluster";
 
 /// The parameters of one node-world run, drawn from the seed (world.cpp `draw_knobs`).
 struct world_knobs {

@@ -20,11 +20,7 @@ fault_injector::fault_injector(sim_env& env, node_set& nodes, network& net, work
 
 void fault_injector::schedule(int64_t heal_at) {
     heal_at_ = heal_at;
-    nodes_.on_down([this](uint32_t id) {
-        if (imp_.running && imp_.twin && imp_.member == id) {
-            stop_impostor(imp_.count);
-        }
-    });
+    nodes_.on_down([this](uint32_t id) { stop_twin_of(id); });
     const auto& f = env_.k.faults;
     env_.kern.schedule_faults(
         {
@@ -128,7 +124,7 @@ void fault_injector::impostor() {
     auto connector = spawn_connector(env_.sys, net_, impostor_origin);
     env_.spawned.push_back(connector);
     auto cc = nodes_.member_config(id, 1000 + imp_.count, store->get(), connector);
-    cc.cluster_id = twin ? std::string{} : std::string{"another-cluster"};
+    cc.cluster_id = twin ? std::string{} : std::string{impostor_cluster};
     auto spawned = actors::spawn_cluster_node(env_.sys, cc);
     PRAVAHA_ASSERT(spawned, "sim: an impostor on an empty disk does not start");
     env_.spawned.push_back(caf::actor_cast<caf::actor>(spawned->endpoint));
@@ -150,6 +146,13 @@ void fault_injector::impostor() {
              : fmt::format("impostor: a node of another cluster with node {}'s id started", id));
     auto which = imp_.count;
     env_.kern.at(until(300, 3000), [this, which] { stop_impostor(which); });
+}
+
+// A twin stops when its member goes down or pauses (see impostor()).
+void fault_injector::stop_twin_of(uint32_t member) {
+    if (imp_.running && imp_.twin && imp_.member == member) {
+        stop_impostor(imp_.count);
+    }
 }
 
 void fault_injector::stop_impostor(uint64_t which) {
@@ -176,9 +179,7 @@ void fault_injector::pause() {
     }
     n.paused_until = until(50, 4000);
     env_.kern.at(n.paused_until, [] {});  // wake the loop when the pause ends
-    if (imp_.running && imp_.twin && imp_.member == n.id) {
-        stop_impostor(imp_.count);
-    }
+    stop_twin_of(n.id);
     env_.kern.count("node pauses");
     env_.kern.note(fmt::format("node {} paused", n.id));
 }

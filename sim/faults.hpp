@@ -47,6 +47,7 @@ private:
     void client_crash();
     void impostor();
     void stop_impostor(uint64_t which);
+    void stop_twin_of(uint32_t member);
 
     sim_env& env_;
     node_set& nodes_;

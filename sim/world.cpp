@@ -440,16 +440,14 @@ std::string world::header() const {
         "seed=0x{:x} profile={} storage={} mutant={} streams={} segments={} writers={} "
         "(non-idempotent {}) keys={} interval={}ms filler<={} fifo_bias={} "
         "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
-        "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} impostor={} "
-        "sync_error={}/{} "
-        "keep={}/{} "
-        "sync={}us",
+        "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} impostor={} twin={} "
+        "sync_error={}/{} keep={}/{} sync={}us",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
         k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms, f.reset_ms,
         f.partition_ms, f.clog_ms, f.client_crash_ms, f.slow_disk_ms, f.wipe_ms,
-        faults_.permanent_allowed(), f.disk_full_ms, f.impostor_ms, f.sync_error_num,
-        f.sync_error_den, f.keep_num, f.keep_den, k_.sync_latency_us);
+        faults_.permanent_allowed(), f.disk_full_ms, f.impostor_ms, f.twin_per_mille,
+        f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den, k_.sync_latency_us);
 }
 
 std::string world::summary() const {

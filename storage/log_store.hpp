@@ -82,8 +82,8 @@ struct rocksdb_options {
     rocksdb::Env* env = nullptr;
     /// No background flushes or compactions, so that a simulated run is repeatable.
     bool deterministic = false;
-    /// Opens an existing database without writing anything to its directory (no info log, no
-    /// recovery writes; `write` fails): for `pravaha-node inspect`.
+    /// Opens an existing database without writing anything to its directory (the info log goes
+    /// to our logging in every mode; no recovery writes; `write` fails): `pravaha-node inspect`.
     bool read_only = false;
 };
 

@@ -134,18 +134,12 @@ private:
     std::atomic<bool> out_of_space_{false};
 };
 
-// Discards RocksDB's info log, so that a read-only open writes no LOG file.
-class silent_logger final : public rocksdb::Logger {
-public:
-    using rocksdb::Logger::Logv;
-    void Logv(const char* /*format*/, va_list /*ap*/) override {}
-};
-
 // RocksDB's info log, written through our logging (module storage, prefixed "rocksdb:") instead
 // of its own LOG file: the file logger of Debian's RocksDB 7.8 (built with assertions) aborts the
 // process on the first line after a write to its file failed, and a full disk makes that
-// certain. Its info lines are debug here, its warnings info, and its errors warnings (the
-// failure itself reaches us as a failed write, and we report that).
+// certain (and a read-only open, `pravaha-node inspect`, writes no file into the directory). Its
+// info lines are debug here, its warnings info, and its errors warnings (the failure itself
+// reaches us as a failed write, and we report that).
 class spdlog_logger final : public rocksdb::Logger {
 public:
     using rocksdb::Logger::Logv;
@@ -207,14 +201,13 @@ caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& op
     } else {
         o.IncreaseParallelism(2);
     }
+    o.info_log = std::make_shared<spdlog_logger>(o.info_log_level);
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s;
     if (opts.read_only) {
         o.create_if_missing = false;
-        o.info_log = std::make_shared<silent_logger>();
         s = rocksdb::DB::OpenForReadOnly(o, opts.dir, &raw);
     } else {
-        o.info_log = std::make_shared<spdlog_logger>(o.info_log_level);
         s = rocksdb::DB::Open(o, opts.dir, &raw);
     }
     if (!s.ok()) {

@@ -563,7 +563,9 @@ void replica::step(const message& m) {
         r.type = msg_type::probe_term_resp;
         r.to = m.from;
         r.term = hard_.term;
-        r.hint = (hard_.term > 0 || last_index() > 0) ? 1 : 0;
+        // "Has data": entries or a snapshot. A term alone is not data (see
+        // handle_probe_response); older versions also counted a term, which is only stricter.
+        r.hint = last_index() > 0 ? 1 : 0;
         send(std::move(r), false);
         return;
     }
@@ -895,8 +897,19 @@ void replica::handle_probe_response(const message& m) {
         bound = std::max(bound, answer.first);
         any_data = any_data || answer.second;
     }
-    if (!any_data && bound == 0 && hard_.term == 0 && last_index() == 0) {
-        // Every member is empty: a new cluster, nobody can have voted or acknowledged.
+    if (!any_data && last_index() == 0) {
+        // No member holds an entry, so nothing was ever committed: no acknowledgement we may
+        // have given before losing our disk can matter. Our old votes can: each was for a
+        // candidate that had persisted its term before asking and has answered us since, so
+        // every term we may have voted in is at most `bound`. We take that term as already
+        // voted in and vote only in later ones. Without this, a new cluster whose members
+        // crashed before they persisted leaving recovery could never elect a leader: only a
+        // leader elected without them ends recovery, and two recovering members of three
+        // leave nobody to elect it (pravaha-sim seed 0x78fd1842 of the raft profile).
+        if (bound > 0 && hard_.term <= bound) {
+            set_term(bound);
+            hard_.vote = cfg_.id;
+        }
         leave_recovering();
         return;
     }

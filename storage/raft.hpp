@@ -119,7 +119,8 @@ struct progress {
 /// - Replicas that start empty are `recovering` (see durable_state): they ask every peer for its
 ///   term, follow leaders, and become full members once they have caught up with a leader whose
 ///   term is above every term a peer had when they came back; such a leader is elected for them
-///   if needed (the old leader campaigns again).
+///   if needed (the old leader campaigns again). If no member holds an entry they become full
+///   members at once, taking the highest term a peer had as one they already voted in.
 ///
 /// Not thread-safe; owned by one actor. Never does I/O.
 class replica {

@@ -664,6 +664,62 @@ TEST_CASE("raft starts a new cluster when every member is empty", "[storage]") {
     }
 }
 
+TEST_CASE("raft starts a new cluster whose members crashed before they left recovery",
+          "[storage]") {
+    cluster c(3, 1024 * 1024, false);
+    // 1 and 2 cannot hear each other: only 3 learns that every member is empty and leaves
+    // recovery; its election raises its term while 1 and 2 still refuse to vote.
+    c.cut.insert({1, 2});
+    c.tick(2);
+    REQUIRE(!c.at(3).recovering());
+    REQUIRE(c.at(1).recovering());
+    REQUIRE(c.at(2).recovering());
+    c.at(3).campaign_now();
+    c.deliver();
+    REQUIRE(c.at(3).state() != role::leader);
+    REQUIRE(c.at(3).term() == 1);
+    // 1 and 2 restart still recovering (as if their fsync had failed). A member has a term
+    // but no member has an entry: nothing was ever committed, so they may vote again, but
+    // only in terms above any they may have voted in.
+    c.crash(1);
+    c.crash(2);
+    c.start(1);
+    c.start(2);
+    c.heal();
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    CHECK(c.at(l).term() > 1);
+    for (auto id : c.members) {
+        CHECK(!c.at(id).recovering());
+    }
+    REQUIRE(c.at(l).propose("first"));
+    c.tick(2);
+    for (auto id : c.members) {
+        CHECK(c.nodes[id].applied_data == strings({"first"}));
+    }
+}
+
+TEST_CASE("raft keeps empty members recovering while another member holds entries", "[storage]") {
+    cluster c(3);
+    auto l = leader_with(c, "before");
+    auto last = c.at(l).last_index();
+    // Two members lose their disks: the entry lives only on the third. Two empty members must
+    // not count themselves a new cluster and elect a leader that would overwrite it (losing
+    // two disks of three is beyond what a group of three survives: it stays without a leader).
+    for (auto id : c.members) {
+        if (id != l) {
+            c.wipe(id);
+            c.start(id);
+        }
+    }
+    c.tick(100);
+    CHECK(c.leader() == no_replica);
+    CHECK(c.at(l).last_index() == last);
+    for (auto id : c.members) {
+        CHECK(c.at(id).recovering() == (id != l));
+    }
+}
+
 TEST_CASE("raft confirms no read on a leader that was replaced without noticing", "[storage]") {
     // Seed 0xdf1c6a2c of the cluster profile: a container leader was paused, the others elected
     // a new leader that acknowledged more events, and after the pause the old leader answered a

@@ -2,6 +2,7 @@
 
 // Internal to client/: shared pieces of the writer and reader actors.
 
+#include "client/actor_api.hpp"
 #include "client/client.hpp"
 #include "runtime/transport/transport.hpp"
 #include "schema/errc.hpp"
@@ -23,15 +24,9 @@
 
 namespace pravaha::client::detail {
 
-/// Messages of the writer and reader actors (used by the facades and by the simulator, which
-/// drives the same actors without the blocking facades).
-using write_atom = caf::atom_constant<caf::atom("wwrite")>;
-using fetch_atom = caf::atom_constant<caf::atom("rfetch")>;
-/// Ask the writer actor to answer once everything queued is acknowledged or failed.
-using wflush_atom = caf::atom_constant<caf::atom("wflush")>;
-/// Asks a writer with a stable id to open its session on every segment; answers the highest
-/// client number stored for the id (outgoing::client_number) over them, or no_event_number.
-using wsessions_atom = caf::atom_constant<caf::atom("wsessions")>;
+// The writer's and reader's public messages (write_atom, flush_atom, sessions_atom, fetch_atom,
+// ...) are in client/actor_api.hpp. Internal entries: `(write_atom, outgoing)` and
+// `(write_atom, std::vector<outgoing>)` (the facade, the RPC gateway, the simulator).
 
 /// One event for the writer actor: `(write_atom, outgoing)`, or many in order:
 /// `(write_atom, std::vector<outgoing>)`.
@@ -153,7 +148,7 @@ std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
                                           writer_id id);
 
 /// The writer actor behind `event_writer`: takes `(write_atom, outgoing)`, answers
-/// `(wflush_atom)` once everything queued is acknowledged or failed.
+/// `(flush_atom)` once everything queued is acknowledged or failed.
 caf::actor spawn_writer(caf::actor_system& sys,
                         const endpoint_info& ep,
                         stream_record rec,

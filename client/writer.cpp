@@ -80,7 +80,7 @@ struct writer_state {
     deadline_timer deadlines;  // of the blocks sent (check_deadlines)
     std::vector<segment_writer> segments;
     std::vector<caf::response_promise> flush_waiters;
-    /// Waiting for wsessions_atom: sessions are opened on every segment, also without events.
+    /// Waiting for sessions_atom: sessions are opened on every segment, also without events.
     std::vector<caf::response_promise> session_waiters;
     caf::error first_error;
     static inline const char* name = "event_writer";
@@ -183,7 +183,7 @@ void send_block(writer_ptr self, size_t index, block_in_flight& b) {
 
 void open_session(writer_ptr self, size_t index);
 
-// Answers wsessions_atom once every segment has its session (or failed for good).
+// Answers sessions_atom once every segment has its session (or failed for good).
 void check_sessions(writer_ptr self) {
     auto& st = self->state;
     if (st.session_waiters.empty()) {
@@ -549,7 +549,7 @@ caf::behavior writer_impl(writer_ptr self,
                 }
             }
         },
-        [=](wsessions_atom) -> caf::result<int64_t> {
+        [=](sessions_atom) -> caf::result<int64_t> {
             auto rp = self->make_response_promise<int64_t>();
             self->state.session_waiters.push_back(rp);
             for (size_t i = 0; i < self->state.segments.size(); ++i) {
@@ -558,7 +558,7 @@ caf::behavior writer_impl(writer_ptr self,
             check_sessions(self);
             return rp;
         },
-        [=](wflush_atom) -> caf::result<caf::error, bool> {
+        [=](flush_atom) -> caf::result<caf::error, bool> {
             auto rp = self->make_response_promise();
             self->state.flush_waiters.push_back(rp);
             check_flush(self);
@@ -631,7 +631,7 @@ public:
         // No request timeout here: the flush is bounded by the writer itself, which fails every
         // pending event once the node has been unreachable for cfg.retry_timeout.
         auto r = on_bridge<bool>(bridge_, [this](caf::event_based_actor* self, auto done) {
-            self->request(actor_, caf::infinite, wflush_atom::value)
+            self->request(actor_, caf::infinite, flush_atom::value)
                 .then(
                     [done](caf::error& err, bool) {
                         if (err) {

@@ -202,7 +202,7 @@ public:
                                 // A stable id: its sessions tell what is stored. Owned by the
                                 // handlers until answered (dropped with them if never).
                                 auto owned = std::make_shared<owned_actor>(w);
-                                self->request(w, timeout, client::detail::wsessions_atom::value)
+                                self->request(w, timeout, client::sessions_atom::value)
                                     .then(
                                         [=](int64_t last) mutable {
                                             done(outcome<opened_writer>{

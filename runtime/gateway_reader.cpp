@@ -36,7 +36,7 @@ public:
         return on_bridge<fetched>(
                    bridge_,
                    [reader, wait](caf::event_based_actor* self, reply_fn<fetched> done) {
-                       self->request(reader, caf::infinite, client::detail::fetch_atom::value, wait)
+                       self->request(reader, caf::infinite, client::fetch_atom::value, wait)
                            .then(
                                [done](std::deque<client::event>& evs, bool end) {
                                    done(outcome<fetched>{fetched{std::move(evs), end}, {}});

@@ -104,8 +104,7 @@ public:
         auto writer = writer_.get();
         return on_bridge<bool>(bridge_,
                                [writer](caf::event_based_actor* self, reply_fn<bool> done) {
-                                   self->request(writer, caf::infinite,
-                                                 client::detail::wflush_atom::value)
+                                   self->request(writer, caf::infinite, client::flush_atom::value)
                                        .then(
                                            [done](caf::error& err, bool) {
                                                done(outcome<bool>{true, std::move(err)});
@@ -202,7 +201,7 @@ private:
             };
             batch.push_back(std::move(out));
         }
-        caf::anon_send(writer_.get(), client::detail::write_atom::value, std::move(batch));
+        caf::anon_send(writer_.get(), client::write_atom::value, std::move(batch));
         return paf.promise.then([this, ctx, bytes](outcome<bool> r) mutable {
             unacked_bytes_ -= bytes;
             set_error(ctx.getResults().initError(), r.error);

@@ -21,7 +21,7 @@ fi
 declare -A public_headers=(
   [storage]="storage/storage.hpp"
   [actors]="actors/actors.hpp"
-  [client]="client/client.hpp"
+  [client]="client/client.hpp client/actor_api.hpp"
   [runtime]="runtime/runtime.hpp runtime/gateway.hpp runtime/transport/transport.hpp"
   [sim]="sim/world.hpp"
 )

@@ -152,7 +152,7 @@ caf::behavior reader_driver_impl(
         [=](tick_atom) {
             auto wait_ms = w->fetch_wait(client);
             auto asked_at = w->now();
-            self->request(reader, caf::infinite, client::detail::fetch_atom::value, wait_ms)
+            self->request(reader, caf::infinite, client::fetch_atom::value, wait_ms)
                 .then(
                     [=](std::deque<client::event>& evs, bool end) {
                         if (w->on_read(client, inc, evs, end, wait_ms, asked_at)) {

@@ -141,7 +141,7 @@ void workload::open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr ptr
         // What an RPC client's openWriter answers as lastEventNumber.
         env_.spawned.push_back(env_.sys.spawn(
             [this, id, inc, opened_at = now()](caf::event_based_actor* self, caf::actor w) {
-                self->request(w, caf::infinite, client::detail::wsessions_atom::value)
+                self->request(w, caf::infinite, client::sessions_atom::value)
                     .then(
                         [this, self, id, inc, opened_at](int64_t last) {
                             on_sessions(id, inc, opened_at, last);
@@ -331,7 +331,7 @@ void workload::drain_outbox(client_t& c) {
             on_ack(id, inc, index, err);
             on_answer(id, inc, bytes);
         };
-        caf::anon_send(c.worker, client::detail::write_atom::value, std::move(ev));
+        caf::anon_send(c.worker, client::write_atom::value, std::move(ev));
     }
 }
 

@@ -15,20 +15,24 @@ namespace pravaha::transport {
 std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts) {
     auto cfg = std::make_unique<caf::actor_system_config>();
     cfg->load<caf::io::middleman>();
-    add_message_types(*cfg);
-    cfg->add_message_type<segment_store_actor>("pravaha.segment_store_actor");
-    cfg->add_message_type<segment_admin_api>("pravaha.segment_admin_api");
-    cfg->add_message_type<controller_api>("pravaha.controller_api");
-    cfg->add_message_type<raft_replica_api>("pravaha.raft_replica_api");
+    add_node_types(*cfg);
     cfg->set("scheduler.policy", caf::atom_from_string(opts.scheduler));
     cfg->set("middleman.workers", opts.middleman_workers);
-    // A client handed a container leader's handle by another node then talks to that node
-    // directly (no hop through the first one), and sees its death as a closed connection.
-    cfg->set("middleman.enable-automatic-connections", true);
     if (opts.worker_threads > 0) {
         cfg->set("scheduler.max-threads", opts.worker_threads);
     }
     return cfg;
+}
+
+void add_node_types(caf::actor_system_config& cfg) {
+    add_message_types(cfg);
+    cfg.add_message_type<segment_store_actor>("pravaha.segment_store_actor");
+    cfg.add_message_type<segment_admin_api>("pravaha.segment_admin_api");
+    cfg.add_message_type<controller_api>("pravaha.controller_api");
+    cfg.add_message_type<raft_replica_api>("pravaha.raft_replica_api");
+    // A client handed a container leader's handle by another node then talks to that node
+    // directly (no hop through the first one), and sees its death as a closed connection.
+    cfg.set("middleman.enable-automatic-connections", true);
 }
 
 caf::expected<uint16_t> publish_node(caf::actor_system& sys,

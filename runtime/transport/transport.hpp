@@ -50,6 +50,11 @@ struct system_options {
 /// An actor system config with the io middleman loaded and Pravaha's message types registered.
 std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts);
 
+/// Registers Pravaha's message types (add_message_types) and the node's handle types with
+/// `cfg`, and turns on the middleman's automatic connections; loads nothing. make_config calls
+/// it; an application's own actor system calls it through client::add_actor_api_types.
+void add_node_types(caf::actor_system_config& cfg);
+
 /// Publishes `node` on `bind:port` (port 0 picks a free port). Returns the bound port.
 [[nodiscard]] caf::expected<uint16_t> publish_node(caf::actor_system& sys,
                                                    const node_actor& node,

@@ -9,7 +9,7 @@
 ///
 ///     caf::actor_system_config cfg;
 ///     pravaha::client::add_actor_api_types(cfg);   // every type below, in one place
-///     cfg.load<caf::io::middleman>();              // the application loads it, once
+///     cfg.load<io::middleman>();                   // CAF's io module: the application loads it
 ///     caf::actor_system sys{cfg};
 ///     auto mgr = pravaha::client::spawn_stream_manager(sys, client_config{...});
 ///
@@ -227,5 +227,11 @@ using stream_manager_actor = caf::typed_actor<
 /// actor system is made, in every process that holds or receives these handles. It does not
 /// load the middleman: the application does, once.
 void add_actor_api_types(caf::actor_system_config& cfg);
+
+/// Spawns one client of the cluster at `cfg.endpoint` in `sys`: its directory and its stream
+/// manager. Does not block: the first request connects (and checks `cfg.cluster_id`). Errors:
+/// invalid_argument (an endpoint that does not parse, an actor system without the middleman).
+[[nodiscard]] caf::expected<stream_manager_actor> spawn_stream_manager(caf::actor_system& sys,
+                                                                       const client_config& cfg);
 
 }  // namespace pravaha::client

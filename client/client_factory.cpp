@@ -303,6 +303,23 @@ private:
 
 }  // namespace
 
+caf::expected<stream_manager_actor> spawn_stream_manager(caf::actor_system& sys,
+                                                         const client_config& cfg) {
+    if (!sys.has_middleman()) {
+        return caf::make_error(errc::invalid_argument,
+                               "the actor system has no middleman (load caf::io::middleman)");
+    }
+    detail::endpoint_info ep;
+    ep.cfg = cfg;
+    ep.guard = std::make_shared<detail::cluster_guard>(cfg.cluster_id);
+    if (auto err = transport::parse_endpoint(cfg.endpoint, ep.host, ep.port)) {
+        return err;
+    }
+    auto seed = detail::fresh_writer_id();  // the one source of randomness: an adapter here
+    ep = detail::spawn_directory(sys, ep);
+    return caf::actor_cast<stream_manager_actor>(detail::spawn_manager(sys, ep, seed.hi ^ seed.lo));
+}
+
 caf::expected<std::unique_ptr<client_factory>> client_factory::connect(const client_config& cfg) {
     detail::endpoint_info ep;
     ep.cfg = cfg;

@@ -49,8 +49,9 @@ struct directory_state {
     std::set<caf::actor_addr> watched;  // stores and holders this actor monitors
     std::vector<waiter> waiters;
     std::map<query_key, query_slot> queries;
-    bool looking = false;  // a lookup runs
-    bool paused = false;   // after a failed lookup, until resume_atom
+    std::vector<caf::response_promise> node_waiters;  // dir_node_atom while not connected
+    bool looking = false;                             // a lookup runs
+    bool paused = false;                              // after a failed lookup, until resume_atom
     std::chrono::milliseconds pause{0};
     std::chrono::milliseconds timeout{0};  // of one lookup request; grows while they time out
     static inline const char* name = "client_directory";
@@ -144,6 +145,10 @@ void lookup_failed(dir_ptr self, const caf::error& err) {
     module_log("client")->debug("client lookup failed last_tried={}:{} error={}",
                                 st.last_tried.host, st.last_tried.port, render_error(err));
     serve(self, err);
+    for (auto& rp : st.node_waiters) {
+        rp.deliver(err);
+    }
+    st.node_waiters.clear();
     for (auto it = st.queries.begin(); it != st.queries.end();) {
         if (it->second.in_flight) {
             ++it;
@@ -260,6 +265,10 @@ void ask_cluster(dir_ptr self) {
 
 // With a node: sends the waiting stream queries, and looks up the stores the waiters need.
 void proceed(dir_ptr self) {
+    for (auto& rp : self->state.node_waiters) {
+        rp.deliver(self->state.node);
+    }
+    self->state.node_waiters.clear();
     send_queries(self);
     if (self->state.waiters.empty()) {
         lookup_done(self);
@@ -328,7 +337,8 @@ void connect(dir_ptr self) {
 // Starts a lookup for the waiters, unless one runs or the directory pauses after a failure.
 void lookup(dir_ptr self) {
     auto& st = self->state;
-    if (st.looking || st.paused || (st.waiters.empty() && !queries_waiting(self))) {
+    if (st.looking || st.paused ||
+        (st.waiters.empty() && st.node_waiters.empty() && !queries_waiting(self))) {
         return;
     }
     st.looking = true;
@@ -463,6 +473,10 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
         },
         [self](dir_stale_atom, const caf::actor_addr& store) {
             auto& s = self->state;
+            if (s.node && store == s.node.address()) {
+                s.node = transport::node_actor{};
+                ++s.member_index;  // as after a failed query (send_query)
+            }
             for (auto it = s.leaders.begin(); it != s.leaders.end();) {
                 it = it->second.address() == store ? s.leaders.erase(it) : std::next(it);
             }
@@ -474,6 +488,15 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
         [self](dir_query_atom, stream_info_atom, std::string& scope, std::string& stream) {
             return add_query(
                 self, query_key{stream_info_atom::value, std::move(scope), std::move(stream)});
+        },
+        [self](dir_node_atom) -> caf::result<transport::node_actor> {
+            auto& s = self->state;
+            if (s.node) {
+                return s.node;
+            }
+            s.node_waiters.push_back(self->make_response_promise());
+            lookup(self);
+            return caf::delegated<transport::node_actor>{};
         },
         [self](resume_atom) {
             self->state.paused = false;

@@ -23,7 +23,8 @@ namespace pravaha::client::detail {
 /// directory then pauses (growing) before it looks up again, so asking again at once is fine.
 using dir_attach_atom = caf::atom_constant<caf::atom("dattach")>;
 /// `(dir_stale_atom, caf::actor_addr store)`: a request to this store failed in a way that may
-/// mean it is no longer its container's leader (not_leader, a timeout): look it up afresh.
+/// mean it is no longer its container's leader (not_leader, a timeout): look it up afresh. The
+/// address may also be the directory's node (see dir_node_atom).
 using dir_stale_atom = caf::atom_constant<caf::atom("dstale")>;
 /// `(dir_lost_atom, caf::actor_addr store)`, sent by the directory: the store is gone.
 using dir_lost_atom = caf::atom_constant<caf::atom("dlost")>;
@@ -34,6 +35,12 @@ using dir_lost_atom = caf::atom_constant<caf::atom("dlost")>;
 /// arrived, so an answer is never older than the query (a writer created after a seal sees it).
 /// Answers an error when the node fails to answer; the caller decides whether to ask again.
 using dir_query_atom = caf::atom_constant<caf::atom("dquery")>;
+/// `(dir_node_atom)` -> `transport::node_actor`: the node the directory is connected to,
+/// connecting (and checking its cluster) first when it has none; an error when that fails (the
+/// directory pauses before it tries again, as after any failed lookup). A request to the node
+/// that fails so that it may be gone is reported with `dir_stale_atom` and the node's address:
+/// the next lookup connects anew.
+using dir_node_atom = caf::atom_constant<caf::atom("dnode")>;
 
 }  // namespace pravaha::client::detail
 

@@ -147,13 +147,23 @@ std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
                                           const writer_config& cfg,
                                           writer_id id);
 
-/// The writer actor behind `event_writer`: takes `(write_atom, outgoing)`, answers
-/// `(flush_atom)` once everything queued is acknowledged or failed.
+/// How a writer actor behaves beyond writer_config.
+struct writer_mode {
+    /// After the retry timeout without progress (or a final error of the link), answer
+    /// everything pending with the error and end with it as the exit reason (the actor API's
+    /// contract); false: fail what is pending and stay usable (the facades, the gateway, the
+    /// simulator).
+    bool exit_on_give_up = false;
+};
+
+/// The writer actor: the public interface `writer_actor` (client/actor_api.hpp) plus the
+/// internal entries `(write_atom, outgoing)` and `(write_atom, std::vector<outgoing>)`.
 caf::actor spawn_writer(caf::actor_system& sys,
                         const endpoint_info& ep,
                         stream_record rec,
                         const writer_config& cfg,
-                        writer_id id);
+                        writer_id id,
+                        writer_mode mode = {});
 
 /// Where a reader starts in each segment (segment id value -> offset of an event boundary).
 using start_offsets = std::map<uint64_t, int64_t>;
@@ -162,14 +172,34 @@ using start_offsets = std::map<uint64_t, int64_t>;
 /// the RPC gateway's readers answer; a reader opened there neither repeats nor skips an event).
 int64_t offset_after(const event& ev);
 
-/// The reader actor behind `event_reader`: `(fetch_atom, uint32_t wait_ms)` answers with
-/// `(std::deque<event>, bool at_end)`. Segments listed in `offsets` start there, the others at
-/// `from`.
+/// How a reader actor behaves beyond its start (client/actor_api.hpp, reader_options).
+struct reader_mode {
+    /// Pull: after a failure (the retry timeout without progress, a final read error) answer
+    /// a waiting fetch and end with the error; false: the next fetch gets it and the reader
+    /// stays usable. A subscribed reader ends with a failure either way.
+    bool exit_on_give_up = false;
+    uint64_t buffer_bytes_max = 4 * 1024 * 1024;  ///< held for a subscriber without credit
+};
+
+/// The reader actor: the public interface `reader_actor` (client/actor_api.hpp). Segments
+/// listed in `offsets` start there, the others at `from`.
 caf::actor spawn_reader(caf::actor_system& sys,
                         const endpoint_info& ep,
                         const stream_info& info,
                         start_position from,
-                        start_offsets offsets = {});
+                        start_offsets offsets = {},
+                        reader_mode mode = {});
+
+/// Where a reader starts in every segment of `info`: at `asked` where listed, else at the head
+/// or the tail. Errors: invalid_argument (a segment not of the stream), bad_offset (outside its
+/// segment).
+caf::expected<start_offsets> start_of(const stream_info& info,
+                                      start_position from,
+                                      const start_offsets& asked);
+
+/// The stream manager actor (client/manager.cpp) of the client `ep` (whose directory it ends
+/// with itself); `seed` seeds the writer ids it makes.
+caf::actor spawn_manager(caf::actor_system& sys, const endpoint_info& ep, uint64_t seed);
 
 std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
                                           const endpoint_info& ep,
@@ -182,4 +212,3 @@ std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<pravaha::client::detail::bridge_task>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pravaha::client::detail::outgoing)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pravaha::client::detail::outgoing>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::deque<pravaha::client::event>)

@@ -20,6 +20,9 @@ using fetch_timeout_atom = caf::atom_constant<caf::atom("rfetchtmo")>;
 
 constexpr uint32_t read_bytes = 1024 * 1024;
 constexpr uint32_t poll_wait_ms = 2000;
+// One push to a subscriber carries at most this many events and about this many bytes.
+constexpr size_t push_events_max = 1000;
+constexpr size_t push_bytes_max = 1024 * 1024;
 
 struct segment_reader {
     segment_key key;
@@ -33,8 +36,18 @@ struct segment_reader {
 struct reader_state {
     node_link link;            // the segments' container leaders
     deadline_timer deadlines;  // of the outstanding reads (check_deadlines)
+    reader_mode mode;
     std::vector<segment_reader> segments;
     std::deque<event> buffer;
+    size_t buffered_bytes = 0;  // payload bytes in `buffer`
+    /// Where the reader stands after the events it handed out (fetch answers, pushes).
+    stream_position delivered;
+    // The subscriber (push): events go to it while it has credit.
+    caf::actor sink;
+    uint64_t tag = 0;
+    uint64_t credit = 0;
+    uint64_t granted = 0;  // credit granted in all, saturating
+    uint64_t pushed = 0;   // events sent in all: never above `granted`
     // The one pending fetch of the facade.
     caf::response_promise fetch;
     bool fetch_pending = false;
@@ -47,6 +60,34 @@ struct reader_state {
 using reader_ptr = caf::stateful_actor<reader_state>*;
 
 void issue_reads(reader_ptr self);
+
+// Takes up to `max_events` (and about `max_bytes`, at least one event) from the buffer, and
+// moves the delivered position past them.
+std::vector<event> take(reader_ptr self, size_t max_events, size_t max_bytes) {
+    auto& st = self->state;
+    std::vector<event> out;
+    size_t bytes = 0;
+    while (!st.buffer.empty() && out.size() < max_events &&
+           (out.empty() || bytes + st.buffer.front().payload.size() <= max_bytes)) {
+        auto& ev = st.buffer.front();
+        bytes += ev.payload.size();
+        st.buffered_bytes -= ev.payload.size();
+        st.delivered.offsets[ev.segment.value] = offset_after(ev);
+        out.push_back(std::move(ev));
+        st.buffer.pop_front();
+    }
+    return out;
+}
+
+// Whether the reader should ask the node for more: a fetch waits, or the subscriber has
+// credit for more than the buffer holds and the buffer has room.
+bool wants_data(reader_ptr self) {
+    const auto& st = self->state;
+    if (st.fetch_pending) {
+        return true;
+    }
+    return st.sink && st.credit > st.buffer.size() && st.buffered_bytes < st.mode.buffer_bytes_max;
+}
 
 // A zero-wait fetch has its answer once every unfinished segment was asked in this fetch and
 // has answered (so "nothing" really means "caught up", also right after a reconnect).
@@ -81,8 +122,7 @@ void answer_fetch(reader_ptr self) {
         st.fetch.deliver(st.failure);
         st.failure = caf::error{};
     } else {
-        std::deque<event> out;
-        out.swap(st.buffer);
+        auto out = take(self, SIZE_MAX, SIZE_MAX);
         st.fetch.deliver(std::move(out), all_finished(self));
     }
     st.fetch_pending = false;
@@ -117,22 +157,58 @@ void forget_reads(reader_ptr self) {
     }
 }
 
+// Sends the subscriber what its credit allows.
+void push(reader_ptr self) {
+    auto& st = self->state;
+    while (st.sink && st.credit > 0 && !st.buffer.empty()) {
+        auto evs = take(self, std::min<uint64_t>(st.credit, push_events_max), push_bytes_max);
+        st.credit -= evs.size();
+        st.pushed += evs.size();
+        PRAVAHA_ASSERT(st.pushed <= st.granted, "reader pushed {} events, credit granted {}",
+                       st.pushed, st.granted);
+        self->send(st.sink, events_atom::value, st.tag, std::move(evs), st.delivered);
+    }
+}
+
+// After new events, a failure or new demand: answers a waiting fetch, pushes to the
+// subscriber, ends the reader when it is done (subscribed and at the end) or has failed in a
+// mode that ends (subscribed, or exit_on_give_up), and asks the node for more.
+void progress(reader_ptr self) {
+    auto& st = self->state;
+    auto failure = st.failure;
+    maybe_answer(self);  // a waiting fetch gets the failure first
+    if (failure && (st.sink || st.mode.exit_on_give_up)) {
+        module_log("client")->warn("reader ends error={}", render_error(failure));
+        self->quit(failure);
+        return;
+    }
+    if (st.sink) {
+        push(self);
+        if (st.buffer.empty() && all_finished(self)) {
+            self->send(st.sink, read_end_atom::value, st.tag, st.delivered);
+            self->quit(caf::exit_reason::normal);
+            return;
+        }
+    }
+    issue_reads(self);
+}
+
 void issue_reads(reader_ptr self) {
     auto& st = self->state;
-    if (!st.link.connected() || !st.fetch_pending) {
+    if (!st.link.connected() || !wants_data(self)) {
         return;
     }
     for (size_t i = 0; i < st.segments.size(); ++i) {
         auto& seg = st.segments[i];
         if (seg.outstanding || seg.finished ||
-            (st.fetch_wait_ms == 0 && seg.asked_in_fetch == st.fetch_id)) {
+            (st.fetch_pending && st.fetch_wait_ms == 0 && seg.asked_in_fetch == st.fetch_id)) {
             continue;
         }
         seg.outstanding = true;
         seg.asked_in_fetch = st.fetch_id;
         auto gen = st.link.generation();
         read_request req{seg.key, seg.offset, read_bytes,
-                         st.fetch_wait_ms == 0 ? 0u : poll_wait_ms};
+                         st.fetch_pending && st.fetch_wait_ms == 0 ? 0u : poll_wait_ms};
         // The deadline is watched by the reader's one timer, not by a CAF request timeout.
         seg.deadline = self->clock().now() + st.link.endpoint().cfg.request_timeout +
                        std::chrono::milliseconds(req.wait_ms);
@@ -157,13 +233,13 @@ void issue_reads(reader_ptr self) {
                                                         "bad event framing from the node");
                             break;
                         }
+                        s.buffered_bytes += ev->size();
                         s.buffer.push_back(event{std::string(*ev), sg.key.segment,
                                                  base + static_cast<int64_t>(start)});
                     }
                     sg.offset = r.next_offset;
                     sg.finished = r.sealed && sg.offset >= r.length;
-                    maybe_answer(self);
-                    issue_reads(self);
+                    progress(self);
                 },
                 [=](caf::error& err) {
                     auto& s = self->state;
@@ -177,7 +253,7 @@ void issue_reads(reader_ptr self) {
                         return;
                     }
                     s.failure = err;
-                    maybe_answer(self);
+                    progress(self);
                 });
     }
 }
@@ -208,8 +284,10 @@ caf::behavior reader_impl(reader_ptr self,
                           endpoint_info ep,
                           stream_info info,
                           start_position from,
-                          start_offsets offsets) {
+                          start_offsets offsets,
+                          reader_mode mode) {
     auto& st = self->state;
+    st.mode = mode;
     for (const auto& s : info.segments) {
         segment_reader r;
         r.key = segment_key{info.record.uid, s.id};
@@ -217,6 +295,7 @@ caf::behavior reader_impl(reader_ptr self,
         if (auto it = offsets.find(s.id.value); it != offsets.end()) {
             r.offset = it->second;
         }
+        st.delivered.offsets[s.id.value] = r.offset;
         st.segments.push_back(r);
     }
     std::vector<segment_key> keys;
@@ -224,21 +303,64 @@ caf::behavior reader_impl(reader_ptr self,
         keys.push_back(seg.key);
     }
     node_link::events on_link;
-    on_link.attached = [self] { issue_reads(self); };
+    on_link.attached = [self] { progress(self); };
     on_link.reset = [self] { forget_reads(self); };
     on_link.gave_up = [self](const caf::error& err) {
         self->state.failure = err;
-        maybe_answer(self);
+        progress(self);
     };
     st.link.start(self, std::move(ep), std::move(keys), std::move(on_link));
+    self->set_down_handler([self](caf::down_msg& dm) {
+        if (self->state.sink && dm.source == self->state.sink.address()) {
+            self->quit(caf::exit_reason::normal);  // nobody left to read for
+        }
+    });
     return {
         [=](dir_lost_atom, const caf::actor_addr& store) {
             if (self->state.link.holds(store)) {
                 lose_link(self);
             }
         },
-        [=](fetch_atom, uint32_t wait_ms) -> caf::result<std::deque<event>, bool> {
+        [=](subscribe_atom, const event_sink_actor& sink, uint64_t tag,
+            uint32_t credit) -> caf::result<stream_position> {
             auto& s = self->state;
+            if (s.sink || s.fetch_pending) {
+                return caf::make_error(errc::invalid_argument,
+                                       "the reader has a subscriber or a fetch already");
+            }
+            if (!sink) {
+                return caf::make_error(errc::invalid_argument, "no subscriber");
+            }
+            s.sink = caf::actor_cast<caf::actor>(sink);
+            s.tag = tag;
+            s.credit = credit;
+            s.granted = credit;
+            self->monitor(s.sink);
+            // Answered before the first push (which may follow at once).
+            auto rp = self->make_response_promise<stream_position>();
+            rp.deliver(s.delivered);
+            progress(self);
+            return rp;
+        },
+        [=](credit_atom, uint32_t more) {
+            auto& s = self->state;
+            if (!s.sink) {
+                return;  // no subscriber (yet): nothing to grant to
+            }
+            s.credit = s.credit + more < s.credit ? UINT64_MAX : s.credit + more;
+            s.granted = s.granted + more < s.granted ? UINT64_MAX : s.granted + more;
+            progress(self);
+        },
+        [=](position_atom) { return self->state.delivered; },
+        [=](fetch_atom, uint32_t wait_ms) -> caf::result<std::vector<event>, bool> {
+            auto& s = self->state;
+            if (s.sink) {
+                return caf::make_error(errc::invalid_argument,
+                                       "the reader pushes to a subscriber: no fetch");
+            }
+            if (s.fetch_pending) {
+                return caf::make_error(errc::invalid_argument, "a fetch is pending already");
+            }
             s.fetch = self->make_response_promise();
             s.fetch_pending = true;
             s.fetch_wait_ms = wait_ms;
@@ -254,7 +376,7 @@ caf::behavior reader_impl(reader_ptr self,
                 }
                 maybe_answer(self);
             }
-            return caf::delegated<std::deque<event>, bool>{};
+            return caf::delegated<std::vector<event>, bool>{};
         },
         [=](fetch_timeout_atom, uint64_t id) {
             if (self->state.fetch_pending && self->state.fetch_id == id) {
@@ -274,7 +396,7 @@ public:
                   start_position from)
         : ep_(ep) {
         PRAVAHA_ASSERT(ep_.bridge, "a reader facade for {}:{} without a bridge", ep.host, ep.port);
-        actor_ = sys.spawn(reader_impl, ep, info, from, start_offsets{});
+        actor_ = sys.spawn(reader_impl, ep, info, from, start_offsets{}, reader_mode{});
     }
 
     ~reader_facade() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
@@ -285,11 +407,11 @@ public:
         if (local_.empty()) {
             auto wait_ms = static_cast<uint32_t>(std::max<int64_t>(timeout.count(), 0));
             auto limit = timeout + ep_.cfg.request_timeout + std::chrono::seconds(1);
-            using fetched = std::pair<std::deque<event>, bool>;
+            using fetched = std::pair<std::vector<event>, bool>;
             auto r = on_bridge<fetched>(ep_.bridge, [&](caf::event_based_actor* self, auto done) {
                 self->request(actor_, limit, fetch_atom::value, wait_ms)
                     .then(
-                        [done](std::deque<event>& evs, bool end) {
+                        [done](std::vector<event>& evs, bool end) {
                             done(fetched{std::move(evs), end});
                         },
                         [done](caf::error& err) { done(std::move(err)); });
@@ -297,7 +419,8 @@ public:
             if (!r) {
                 return std::move(r.error());
             }
-            local_ = std::move(r->first);
+            local_.assign(std::make_move_iterator(r->first.begin()),
+                          std::make_move_iterator(r->first.end()));
             end_ = r->second;
         }
         if (local_.empty()) {
@@ -327,8 +450,35 @@ caf::actor spawn_reader(caf::actor_system& sys,
                         const endpoint_info& ep,
                         const stream_info& info,
                         start_position from,
-                        start_offsets offsets) {
-    return sys.spawn(reader_impl, ep, info, from, std::move(offsets));
+                        start_offsets offsets,
+                        reader_mode mode) {
+    return sys.spawn(reader_impl, ep, info, from, std::move(offsets), mode);
+}
+
+caf::expected<start_offsets> start_of(const stream_info& info,
+                                      start_position from,
+                                      const start_offsets& asked) {
+    start_offsets start;
+    for (const auto& seg : info.segments) {
+        start[seg.id.value] = from == start_position::tail ? seg.length : 0;
+    }
+    for (const auto& [seg, offset] : asked) {
+        auto it = std::find_if(info.segments.begin(), info.segments.end(),
+                               [seg = seg](const segment_status& s) { return s.id.value == seg; });
+        if (it == info.segments.end()) {
+            return caf::make_error(errc::invalid_argument,
+                                   "segment " + std::to_string(seg) + " is not part of stream " +
+                                       info.record.scope + "/" + info.record.name);
+        }
+        if (offset < 0 || offset > it->length) {
+            return caf::make_error(errc::bad_offset, "offset " + std::to_string(offset) +
+                                                         " is outside segment " +
+                                                         std::to_string(seg) + " (length " +
+                                                         std::to_string(it->length) + ")");
+        }
+        start[seg] = offset;
+    }
+    return start;
 }
 
 std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,

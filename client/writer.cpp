@@ -76,6 +76,15 @@ struct writer_state {
     writer_config cfg;
     writer_id id;
     std::shared_ptr<budget> mem;
+    writer_mode mode;
+    std::vector<segment_range> ranges;  // routing of the public writes
+    /// Framed bytes of every event queued or in flight, whatever its entry: public writes
+    /// beyond cfg.pending_bytes_max are refused (overloaded), the internal entries bound
+    /// themselves.
+    size_t held = 0;
+    int64_t last_client_number = no_event_number;  // highest one accepted by a public write
+    bool closing = false;                          // close_atom accepted: writes are refused
+    std::vector<caf::response_promise> close_waiters;
     node_link link;            // the segments' container leaders
     deadline_timer deadlines;  // of the blocks sent (check_deadlines)
     std::vector<segment_writer> segments;
@@ -101,16 +110,33 @@ bool idle(writer_ptr self) {
     return true;
 }
 
+// Answers `true`, or the first failure since the last flush, to every waiting flush and close
+// once nothing is queued or in flight; a close then ends the actor.
 void check_flush(writer_ptr self) {
     auto& st = self->state;
-    if (st.flush_waiters.empty() || !idle(self)) {
+    if ((st.flush_waiters.empty() && st.close_waiters.empty()) || !idle(self)) {
         return;
     }
+    auto answer = [&](caf::response_promise& rp) {
+        if (st.first_error) {
+            rp.deliver(st.first_error);
+        } else {
+            rp.deliver(true);
+        }
+    };
     for (auto& rp : st.flush_waiters) {
-        rp.deliver(st.first_error ? st.first_error : caf::error{}, true);
+        answer(rp);
     }
     st.flush_waiters.clear();
+    bool closed = !st.close_waiters.empty();
+    for (auto& rp : st.close_waiters) {
+        answer(rp);
+    }
+    st.close_waiters.clear();
     st.first_error = caf::error{};
+    if (closed) {
+        self->quit(caf::exit_reason::normal);
+    }
 }
 
 void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
@@ -122,6 +148,10 @@ void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
             cb(err);
         }
     }
+    PRAVAHA_ASSERT(self->state.held >= b.block.data.size(),
+                   "writer {} finishes {} bytes but holds {}", to_string(self->state.id),
+                   b.block.data.size(), self->state.held);
+    self->state.held -= b.block.data.size();
     if (self->state.mem) {
         self->state.mem->release(b.block.data.size());
     }
@@ -475,6 +505,7 @@ void check_deadlines(writer_ptr self) {
 // whether it was queued (the segment then needs a pump).
 bool enqueue(writer_ptr self, outgoing& ev) {
     auto& seg = self->state.segments[ev.segment_index];
+    self->state.held += ev.framed.size();
     if (seg.failed) {
         // Stored events are acknowledged also on a segment that failed for good (sealed).
         auto err = stored_already(seg, ev.client_number) ? caf::error{} : seg.failed;
@@ -486,16 +517,172 @@ bool enqueue(writer_ptr self, outgoing& ev) {
     return true;
 }
 
+// Whether a public write of `bytes` framed bytes may be queued: not after close, not beyond
+// pending_bytes_max while anything is held (a single event larger than that still passes alone),
+// and with client numbers above every one accepted before (a smaller one resent after an
+// `overloaded` refusal would be acknowledged as stored without being stored).
+caf::error admit(writer_ptr self, size_t bytes, int64_t first_number, int64_t last_number) {
+    auto& st = self->state;
+    if (st.closing) {
+        return caf::make_error(errc::invalid_argument, "writer is closed");
+    }
+    if (first_number != no_event_number && first_number <= st.last_client_number) {
+        return caf::make_error(
+            errc::invalid_argument,
+            fmt::format("client number {} is not above {}, the highest this writer accepted",
+                        first_number, st.last_client_number));
+    }
+    if (st.held > 0 && st.held + bytes > st.cfg.pending_bytes_max) {
+        return caf::make_error(
+            errc::overloaded,
+            fmt::format("writer holds {} bytes unacknowledged (limit {}); wait for answers",
+                        st.held, st.cfg.pending_bytes_max));
+    }
+    if (last_number != no_event_number) {
+        st.last_client_number = last_number;
+    }
+    return {};
+}
+
+// A public event as the writer's internal entry (its `done` is set by the caller).
+caf::expected<outgoing> make_outgoing(writer_ptr self,
+                                      const std::string& key,
+                                      const std::string& payload,
+                                      int64_t client_number) {
+    if (payload.size() > event_bytes_max) {
+        return caf::make_error(errc::event_too_large, "event of " + std::to_string(payload.size()) +
+                                                          " bytes exceeds the 8 MiB limit");
+    }
+    if (client_number < 0 && client_number != no_event_number) {
+        return caf::make_error(errc::invalid_argument, "client numbers are not negative");
+    }
+    outgoing ev;
+    ev.segment_index = static_cast<uint32_t>(find_range(self->state.ranges, routing_key_hash(key)));
+    ev.framed.reserve(payload.size() + event_header_bytes);
+    frame_event(ev.framed, payload);
+    ev.client_number = client_number;
+    return ev;
+}
+
+// `(write_atom, key, payload[, client_number])` of the public interface.
+caf::result<event_ack> write_one(writer_ptr self,
+                                 const std::string& key,
+                                 const std::string& payload,
+                                 int64_t client_number) {
+    auto ev = make_outgoing(self, key, payload, client_number);
+    if (!ev) {
+        return std::move(ev.error());
+    }
+    if (auto err = admit(self, ev->framed.size(), client_number, client_number)) {
+        return err;
+    }
+    auto rp = self->make_response_promise();
+    auto seg = self->state.segments[ev->segment_index].key.segment;
+    ev->done = [rp, seg, client_number](const caf::error& err) mutable {
+        if (err) {
+            rp.deliver(err);
+        } else {
+            rp.deliver(event_ack{seg, client_number});
+        }
+    };
+    if (enqueue(self, *ev)) {
+        pump(self, ev->segment_index);
+    }
+    return caf::delegated<event_ack>{};
+}
+
+// `(write_atom, std::vector<event_to_write>)`: admitted whole or refused whole, answered once
+// every event is finished (the first error, else the batch's acknowledgement).
+caf::result<batch_ack> write_batch(writer_ptr self, std::vector<event_to_write>& batch) {
+    if (batch.empty()) {
+        return caf::make_error(errc::invalid_argument, "an empty batch");
+    }
+    std::vector<outgoing> evs;
+    evs.reserve(batch.size());
+    size_t bytes = 0;
+    int64_t highest = no_event_number;
+    for (auto& e : batch) {
+        auto ev = make_outgoing(self, e.routing_key, e.payload, e.client_number);
+        if (!ev) {
+            return std::move(ev.error());
+        }
+        if (e.client_number != no_event_number && e.client_number <= highest) {
+            return caf::make_error(errc::invalid_argument,
+                                   "client numbers must grow within a batch");
+        }
+        highest = std::max(highest, e.client_number);
+        bytes += ev->framed.size();
+        evs.push_back(std::move(*ev));
+    }
+    int64_t first = batch.front().client_number;
+    if (auto err = admit(self, bytes, first, highest)) {
+        return err;
+    }
+    struct pending {
+        caf::response_promise rp;
+        size_t left = 0;
+        caf::error first_error;
+        batch_ack ack;
+    };
+    auto p = std::make_shared<pending>();
+    p->rp = self->make_response_promise();
+    p->left = evs.size();
+    p->ack = batch_ack{first, static_cast<uint32_t>(evs.size())};
+    std::vector<bool> touched(self->state.segments.size());
+    for (auto& ev : evs) {
+        ev.done = [p](const caf::error& err) {
+            if (err && !p->first_error) {
+                p->first_error = err;
+            }
+            if (--p->left == 0) {
+                if (p->first_error) {
+                    p->rp.deliver(p->first_error);
+                } else {
+                    p->rp.deliver(p->ack);
+                }
+            }
+        };
+        touched[ev.segment_index] = enqueue(self, ev) || touched[ev.segment_index];
+    }
+    for (size_t i = 0; i < touched.size(); ++i) {
+        if (touched[i]) {
+            pump(self, i);
+        }
+    }
+    return caf::delegated<batch_ack>{};
+}
+
+// Gave up (node_link::events::gave_up): everything pending fails with `err`; in the actor API's
+// mode the actor then ends with it.
+void give_up(writer_ptr self, const caf::error& err) {
+    auto& st = self->state;
+    fail_all(self, err);
+    if (!st.mode.exit_on_give_up) {
+        start_afresh(self);
+        return;
+    }
+    module_log("client")->warn("writer gives up writer={} error={}", to_string(st.id),
+                               render_error(err));
+    for (auto& rp : st.session_waiters) {
+        rp.deliver(err);
+    }
+    st.session_waiters.clear();
+    self->quit(err);
+}
+
 caf::behavior writer_impl(writer_ptr self,
                           endpoint_info ep,
                           stream_record rec,
                           writer_config cfg,
                           writer_id id,
-                          std::shared_ptr<budget> mem) {
+                          std::shared_ptr<budget> mem,
+                          writer_mode mode) {
     auto& st = self->state;
     st.cfg = cfg;
     st.id = id;
     st.mem = std::move(mem);
+    st.mode = mode;
+    st.ranges = rec.segments;
     for (const auto& r : rec.segments) {
         segment_writer w;
         w.key = segment_key{rec.uid, r.id};
@@ -518,10 +705,7 @@ caf::behavior writer_impl(writer_ptr self,
             seg.setup_pending = false;
         }
     };
-    on_link.gave_up = [self](const caf::error& err) {
-        fail_all(self, err);
-        start_afresh(self);
-    };
+    on_link.gave_up = [self](const caf::error& err) { give_up(self, err); };
     st.link.start(self, std::move(ep), std::move(keys), std::move(on_link));
     return {
         [=](dir_lost_atom, const caf::actor_addr& store) {
@@ -549,6 +733,20 @@ caf::behavior writer_impl(writer_ptr self,
                 }
             }
         },
+        [=](write_atom, const std::string& key, const std::string& payload) {
+            return write_one(self, key, payload, no_event_number);
+        },
+        [=](write_atom, const std::string& key, const std::string& payload, int64_t number) {
+            return write_one(self, key, payload, number);
+        },
+        [=](write_atom, std::vector<event_to_write>& batch) { return write_batch(self, batch); },
+        [=](close_atom) -> caf::result<bool> {
+            auto& s = self->state;
+            s.closing = true;
+            s.close_waiters.push_back(self->make_response_promise());
+            check_flush(self);
+            return caf::delegated<bool>{};
+        },
         [=](sessions_atom) -> caf::result<int64_t> {
             auto rp = self->make_response_promise<int64_t>();
             self->state.session_waiters.push_back(rp);
@@ -558,11 +756,10 @@ caf::behavior writer_impl(writer_ptr self,
             check_sessions(self);
             return rp;
         },
-        [=](flush_atom) -> caf::result<caf::error, bool> {
-            auto rp = self->make_response_promise();
-            self->state.flush_waiters.push_back(rp);
+        [=](flush_atom) -> caf::result<bool> {
+            self->state.flush_waiters.push_back(self->make_response_promise());
             check_flush(self);
-            return rp;
+            return caf::delegated<bool>{};
         },
         [=](retry_atom, uint64_t gen) {
             if (gen != self->state.link.generation()) {
@@ -590,7 +787,7 @@ public:
           ranges_(rec.segments),
           mem_(std::make_shared<budget>()) {
         PRAVAHA_ASSERT(bridge_, "a writer facade for {}:{} without a bridge", ep.host, ep.port);
-        actor_ = sys.spawn(writer_impl, ep, std::move(rec), cfg, id, mem_);
+        actor_ = sys.spawn(writer_impl, ep, std::move(rec), cfg, id, mem_, writer_mode{});
     }
 
     ~writer_facade() override {
@@ -632,15 +829,8 @@ public:
         // pending event once the node has been unreachable for cfg.retry_timeout.
         auto r = on_bridge<bool>(bridge_, [this](caf::event_based_actor* self, auto done) {
             self->request(actor_, caf::infinite, flush_atom::value)
-                .then(
-                    [done](caf::error& err, bool) {
-                        if (err) {
-                            done(std::move(err));
-                        } else {
-                            done(true);
-                        }
-                    },
-                    [done](caf::error& err) { done(std::move(err)); });
+                .then([done](bool) { done(true); },
+                      [done](caf::error& err) { done(std::move(err)); });
         });
         return r ? caf::error{} : std::move(r.error());
     }
@@ -673,8 +863,9 @@ caf::actor spawn_writer(caf::actor_system& sys,
                         const endpoint_info& ep,
                         stream_record rec,
                         const writer_config& cfg,
-                        writer_id id) {
-    return sys.spawn(writer_impl, ep, std::move(rec), cfg, id, std::shared_ptr<budget>{});
+                        writer_id id,
+                        writer_mode mode) {
+    return sys.spawn(writer_impl, ep, std::move(rec), cfg, id, std::shared_ptr<budget>{}, mode);
 }
 
 std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,

@@ -120,34 +120,6 @@ struct opened_reader {
     client::detail::start_offsets start;
 };
 
-// Where a reader starts in every segment of the stream: at `asked` where listed (checked against
-// the stream), else at the head or the tail.
-caf::expected<client::detail::start_offsets> start_of(const stream_info& info,
-                                                      bool from_tail,
-                                                      const client::detail::start_offsets& asked) {
-    client::detail::start_offsets start;
-    for (const auto& seg : info.segments) {
-        start[seg.id.value] = from_tail ? seg.length : 0;
-    }
-    for (const auto& [seg, offset] : asked) {
-        auto it = std::find_if(info.segments.begin(), info.segments.end(),
-                               [seg = seg](const segment_status& s) { return s.id.value == seg; });
-        if (it == info.segments.end()) {
-            return caf::make_error(errc::invalid_argument,
-                                   "segment " + std::to_string(seg) + " is not part of stream " +
-                                       info.record.scope + "/" + info.record.name);
-        }
-        if (offset < 0 || offset > it->length) {
-            return caf::make_error(errc::bad_offset, "offset " + std::to_string(offset) +
-                                                         " is outside segment " +
-                                                         std::to_string(seg) + " (length " +
-                                                         std::to_string(it->length) + ")");
-        }
-        start[seg] = offset;
-    }
-    return start;
-}
-
 // What the gateway's calls run on: the node endpoint, the configuration, and the client side
 // (`ep`: the bridge actor, the directory of the writers and readers it opens).
 struct gateway_parts {
@@ -244,7 +216,11 @@ public:
                     self->request(node, timeout, stream_info_atom::value, scope, stream)
                         .then(
                             [=](stream_info& info) {
-                                auto start = start_of(info, from_tail, asked);
+                                auto start = client::detail::start_of(
+                                    info,
+                                    from_tail ? client::start_position::tail
+                                              : client::start_position::head,
+                                    asked);
                                 if (!start) {
                                     done(outcome<opened_reader>{{}, std::move(start.error())});
                                     return;

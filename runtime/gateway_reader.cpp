@@ -8,7 +8,7 @@ namespace pravaha::runtime::gw {
 namespace {
 
 struct fetched {
-    std::deque<client::event> events;
+    std::vector<client::event> events;
     bool at_end = false;
 };
 
@@ -38,7 +38,7 @@ public:
                    [reader, wait](caf::event_based_actor* self, reply_fn<fetched> done) {
                        self->request(reader, caf::infinite, client::fetch_atom::value, wait)
                            .then(
-                               [done](std::deque<client::event>& evs, bool end) {
+                               [done](std::vector<client::event>& evs, bool end) {
                                    done(outcome<fetched>{fetched{std::move(evs), end}, {}});
                                },
                                [done](caf::error& err) {

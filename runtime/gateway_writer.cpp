@@ -106,8 +106,8 @@ public:
                                [writer](caf::event_based_actor* self, reply_fn<bool> done) {
                                    self->request(writer, caf::infinite, client::flush_atom::value)
                                        .then(
-                                           [done](caf::error& err, bool) {
-                                               done(outcome<bool>{true, std::move(err)});
+                                           [done](bool) {
+                                               done(outcome<bool>{true, {}});
                                            },
                                            [done](caf::error& err) {
                                                done(outcome<bool>{false, std::move(err)});

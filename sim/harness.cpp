@@ -154,7 +154,7 @@ caf::behavior reader_driver_impl(
             auto asked_at = w->now();
             self->request(reader, caf::infinite, client::fetch_atom::value, wait_ms)
                 .then(
-                    [=](std::deque<client::event>& evs, bool end) {
+                    [=](std::vector<client::event>& evs, bool end) {
                         if (w->on_read(client, inc, evs, end, wait_ms, asked_at)) {
                             self->send(self, tick_atom::value);
                         }

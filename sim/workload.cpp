@@ -413,7 +413,7 @@ uint32_t workload::fetch_wait(uint32_t client) {
 
 bool workload::on_read(uint32_t client,
                        uint32_t inc,
-                       std::deque<client::event>& evs,
+                       std::vector<client::event>& evs,
                        bool end,
                        uint32_t wait_ms,
                        int64_t asked_at) {

@@ -107,7 +107,7 @@ public:
     /// fetch that returned `evs`.
     bool on_read(uint32_t client,
                  uint32_t inc,
-                 std::deque<client::event>& evs,
+                 std::vector<client::event>& evs,
                  bool end,
                  uint32_t wait_ms,
                  int64_t asked_at);

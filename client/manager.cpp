@@ -1,0 +1,299 @@
+// The stream manager actor of the actor API (client/actor_api.hpp): one client of one cluster.
+// Node calls go to the node its directory holds and are retried, with the writers' and
+// readers' pauses, while they fail in ways that pass (a controller election, a lost node), for
+// at most the client's retry timeout; writers and readers it opens share its directory.
+
+#include "client/directory.hpp"
+#include "client/internal.hpp"
+#include "client/node_link.hpp"
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/message.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include <set>
+
+namespace pravaha::client::detail {
+
+namespace {
+
+using mretry_atom = caf::atom_constant<caf::atom("mretry")>;
+
+struct manager_state {
+    endpoint_info ep;
+    retry_policy policy;
+    uint64_t id_state = 0;  // writer ids (splitmix64 from the spawner's seed)
+    /// The writers and readers it opened, while they run (shared with the exit functor, which
+    /// runs after the state is gone).
+    std::shared_ptr<std::set<caf::actor_addr>> children =
+        std::make_shared<std::set<caf::actor_addr>>();
+    uint64_t retry_ids = 0;
+    std::map<uint64_t, std::function<void()>> retries;  // calls pausing until (mretry_atom, id)
+    static inline const char* name = "stream_manager";
+};
+
+using manager_ptr = caf::stateful_actor<manager_state>*;
+
+uint64_t next_random(uint64_t& state) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+// Ends `a` with `reason` (caf::anon_send_exit takes only an exit_reason).
+void end_with(const caf::actor& a, const caf::error& reason) {
+    if (a) {
+        a->enqueue(nullptr, caf::make_message_id(),
+                   caf::make_message(caf::exit_msg{a->address(), reason}), nullptr);
+    }
+}
+
+template <class R>
+using outcome_fn = std::function<void(caf::expected<R>)>;
+
+// One call of the manager with its retries: `issue` makes one try; a failure that may pass
+// (needs_reconnect: a controller election, a lost node, a timeout) is tried again after the
+// writers' pauses, until the retry timeout since the call began; `finish` gets the outcome.
+template <class R>
+struct retried_call : std::enable_shared_from_this<retried_call<R>> {
+    manager_ptr self = nullptr;
+    std::function<void(outcome_fn<R>)> issue;
+    outcome_fn<R> finish;
+    caf::actor_clock::time_point started;
+    std::chrono::milliseconds pause{0};
+
+    void run() {
+        auto me = this->shared_from_this();
+        issue([me](caf::expected<R> r) { me->on_outcome(std::move(r)); });
+    }
+
+    void on_outcome(caf::expected<R> r) {
+        if (r || !needs_reconnect(r.error())) {
+            finish(std::move(r));
+            return;
+        }
+        auto& st = self->state;
+        pause = st.policy.next_pause(pause);
+        auto waited =
+            std::chrono::duration_cast<std::chrono::milliseconds>(self->clock().now() - started);
+        if (waited + pause > st.policy.give_up_after) {
+            finish(std::move(r));
+            return;
+        }
+        module_log("client")->debug("stream manager retrying error={}", render_error(r.error()));
+        auto id = ++st.retry_ids;
+        st.retries[id] = [me = this->shared_from_this()] { me->run(); };
+        self->delayed_send(self, pause, mretry_atom::value, id);
+    }
+};
+
+template <class R>
+void with_retries(manager_ptr self,
+                  std::function<void(outcome_fn<R>)> issue,
+                  outcome_fn<R> finish) {
+    auto call = std::make_shared<retried_call<R>>();
+    call->self = self;
+    call->issue = std::move(issue);
+    call->finish = std::move(finish);
+    call->started = self->clock().now();
+    call->run();
+}
+
+// A request to the directory's node, answered to the current request. A failure that may mean
+// the node is gone is reported to the directory, so that the next try connects anew.
+template <class R, class... Ts>
+caf::result<R> node_call(manager_ptr self, Ts... xs) {
+    auto rp = self->make_response_promise<R>();
+    auto issue = [self, xs...](outcome_fn<R> done) {
+        self->request(self->state.ep.directory, caf::infinite, dir_node_atom::value)
+            .then(
+                [self, done, xs...](const transport::node_actor& node) {
+                    self->request(node, self->state.ep.cfg.request_timeout, xs...)
+                        .then([done](R& r) { done(std::move(r)); },
+                              [self, done, node](caf::error& err) {
+                                  if (needs_reconnect(err)) {
+                                      self->send(self->state.ep.directory, dir_stale_atom::value,
+                                                 node.address());
+                                  }
+                                  done(std::move(err));
+                              });
+                },
+                [done](caf::error& err) { done(std::move(err)); });
+    };
+    with_retries<R>(self, issue, [rp](caf::expected<R> r) mutable {
+        if (r) {
+            rp.deliver(std::move(*r));
+        } else {
+            rp.deliver(std::move(r.error()));
+        }
+    });
+    return rp;
+}
+
+// A stream's record or info through the directory (the queries of many callers share its
+// requests), with the same retries.
+template <class R, class Atom>
+void query(manager_ptr self,
+           const std::string& scope,
+           const std::string& stream,
+           outcome_fn<R> then) {
+    auto issue = [self, scope, stream](outcome_fn<R> done) {
+        self->request(self->state.ep.directory, caf::infinite, dir_query_atom::value, Atom::value,
+                      scope, stream)
+            .then([done](R& r) { done(std::move(r)); },
+                  [done](caf::error& err) { done(std::move(err)); });
+    };
+    with_retries<R>(self, issue, std::move(then));
+}
+
+// Keeps `child` until it ends; the manager's end ends it too (see manager_impl).
+void adopt(manager_ptr self, const caf::actor& child) {
+    self->state.children->insert(child.address());
+    self->monitor(child);
+}
+
+caf::error check_limits(const writer_options& o) {
+    if (o.block_bytes_max == 0 || o.blocks_in_flight_max == 0 || o.pending_bytes_max == 0) {
+        return caf::make_error(errc::invalid_argument, "writer limits must be positive");
+    }
+    return {};
+}
+
+caf::result<writer_actor> open_writer(manager_ptr self,
+                                      const std::string& scope,
+                                      const std::string& stream,
+                                      const writer_options& opts) {
+    if (auto err = check_limits(opts)) {
+        return err;
+    }
+    auto rp = self->make_response_promise<writer_actor>();
+    query<stream_record, get_stream_atom>(
+        self, scope, stream,
+        [self, rp, opts, scope, stream](caf::expected<stream_record> rec) mutable {
+            if (!rec) {
+                rp.deliver(std::move(rec.error()));
+                return;
+            }
+            if (rec->state == stream_state::sealed) {
+                rp.deliver(caf::make_error(errc::stream_sealed,
+                                           "stream " + scope + "/" + stream + " is sealed"));
+                return;
+            }
+            auto& st = self->state;
+            writer_config cfg;
+            cfg.block_bytes_max = opts.block_bytes_max;
+            cfg.blocks_in_flight_max = opts.blocks_in_flight_max;
+            cfg.pending_bytes_max = opts.pending_bytes_max;
+            writer_id id = opts.id;
+            if (opts.stable_id) {
+                cfg.id = opts.id;
+            } else {
+                id = writer_id{next_random(st.id_state), next_random(st.id_state)};
+            }
+            auto w = spawn_writer(self->system(), st.ep, std::move(*rec), cfg, id,
+                                  writer_mode{opts.exit_on_give_up});
+            adopt(self, w);
+            rp.deliver(caf::actor_cast<writer_actor>(w));
+        });
+    return rp;
+}
+
+caf::result<reader_actor> open_reader(manager_ptr self,
+                                      const std::string& scope,
+                                      const std::string& stream,
+                                      const reader_options& opts) {
+    auto rp = self->make_response_promise<reader_actor>();
+    query<stream_info, stream_info_atom>(
+        self, scope, stream, [self, rp, opts](caf::expected<stream_info> info) mutable {
+            if (!info) {
+                rp.deliver(std::move(info.error()));
+                return;
+            }
+            auto start = start_of(*info, opts.from, opts.at.offsets);
+            if (!start) {
+                rp.deliver(std::move(start.error()));
+                return;
+            }
+            auto r =
+                spawn_reader(self->system(), self->state.ep, *info, opts.from, std::move(*start),
+                             reader_mode{opts.exit_on_give_up, opts.buffer_bytes_max});
+            adopt(self, r);
+            rp.deliver(caf::actor_cast<reader_actor>(r));
+        });
+    return rp;
+}
+
+caf::behavior manager_impl(manager_ptr self, endpoint_info ep, uint64_t seed) {
+    auto& st = self->state;
+    st.ep = std::move(ep);
+    st.policy = retry_policy::of(st.ep.cfg);
+    st.id_state = seed;
+    self->set_down_handler([self](caf::down_msg& dm) { self->state.children->erase(dm.source); });
+    // Its writers, readers and directory end with it, for the same reason.
+    self->attach_functor(
+        [children = st.children, directory = st.ep.directory](const caf::error& reason) {
+            auto why = reason ? reason : caf::error{caf::exit_reason::user_shutdown};
+            for (const auto& child : *children) {
+                end_with(caf::actor_cast<caf::actor>(child), why);
+            }
+            end_with(directory, why);
+        });
+    return {
+        [self](create_scope_atom a, const std::string& scope) {
+            return node_call<bool>(self, a, scope);
+        },
+        [self](delete_scope_atom a, const std::string& scope) {
+            return node_call<bool>(self, a, scope);
+        },
+        [self](list_scopes_atom a) { return node_call<std::vector<std::string>>(self, a); },
+        [self](create_stream_atom a, const std::string& scope, const std::string& stream,
+               uint32_t segments) {
+            return node_call<stream_record>(self, a, scope, stream, segments);
+        },
+        [self](list_streams_atom a, const std::string& scope) {
+            return node_call<std::vector<std::string>>(self, a, scope);
+        },
+        [self](stream_info_atom a, const std::string& scope, const std::string& stream) {
+            return node_call<stream_info>(self, a, scope, stream);
+        },
+        [self](seal_stream_atom a, const std::string& scope, const std::string& stream) {
+            return node_call<stream_record>(self, a, scope, stream);
+        },
+        [self](delete_stream_atom a, const std::string& scope, const std::string& stream) {
+            return node_call<bool>(self, a, scope, stream);
+        },
+        [self](cluster_info_atom a) { return node_call<raft::cluster_info>(self, a); },
+        [self](identify_atom a) { return node_call<std::string>(self, a); },
+        [self](open_writer_atom, const std::string& scope, const std::string& stream,
+               const writer_options& opts) { return open_writer(self, scope, stream, opts); },
+        [self](open_reader_atom, const std::string& scope, const std::string& stream,
+               const reader_options& opts) { return open_reader(self, scope, stream, opts); },
+        [self](mretry_atom, uint64_t id) {
+            auto& s = self->state;
+            auto it = s.retries.find(id);
+            if (it == s.retries.end()) {
+                return;
+            }
+            auto run = std::move(it->second);
+            s.retries.erase(it);
+            run();
+        },
+    };
+}
+
+}  // namespace
+
+caf::actor spawn_manager(caf::actor_system& sys, const endpoint_info& ep, uint64_t seed) {
+    PRAVAHA_ASSERT(ep.directory, "a stream manager for {}:{} without a directory", ep.host,
+                   ep.port);
+    return sys.spawn(manager_impl, ep, seed);
+}
+
+}  // namespace pravaha::client::detail

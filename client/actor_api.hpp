@@ -126,7 +126,8 @@ struct batch_ack {
 /// A writer to open (`open_writer_atom`): `writer_config` without std::optional (CAF 0.17
 /// serializes no optional), plus its failure mode.
 struct writer_options {
-    /// With `stable_id`, this id (see writer_config::id); else the manager picks a fresh one.
+    /// With `stable_id`, this id (see writer_config::id: sessions, fencing); else this id when
+    /// it is not zero (a caller's own fresh id, no sessions), or one the manager picks.
     writer_id id;
     bool stable_id = false;
     uint64_t block_bytes_max = 1024 * 1024;

@@ -87,112 +87,28 @@ bool is_transient(const caf::error& err) {
 
 namespace {
 
-class manager_impl final : public stream_manager {
+// The blocking stream manager: requests to the stream manager actor through the bridge. No
+// timeout here: the manager answers every call within the retry timeout.
+class manager_facade final : public stream_manager {
 public:
-    manager_impl(caf::actor_system& sys, detail::endpoint_info ep, transport::node_actor node)
-        : sys_(sys), ep_(std::move(ep)), node_(std::move(node)) {}
+    manager_facade(detail::endpoint_info ep, caf::actor manager)
+        : ep_(std::move(ep)), manager_(std::move(manager)) {}
 
-    // The directory and the bridge are the factory's: they end with it (the actor system waits
-    // for them otherwise).
-    ~manager_impl() override {
-        caf::anon_send_exit(ep_.directory, caf::exit_reason::user_shutdown);
+    // The manager (with its directory, writers and readers) and the bridge are the factory's:
+    // they end with it (the actor system waits for them otherwise).
+    ~manager_facade() override {
+        caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
         caf::anon_send_exit(ep_.bridge, caf::exit_reason::user_shutdown);
     }
 
-    transport::node_actor node() {
-        std::lock_guard<std::mutex> guard(mutex_);
-        return node_;
-    }
-
-    // One blocking request; after a lost connection, reconnects once and retries. Every request
-    // here is either idempotent by nature or answers "exists"/"not found" on a repeat.
     template <class R, class... Ts>
     caf::expected<R> call(Ts... xs) {
-        auto res = call_once<R>(node(), xs...);
-        if (!res && detail::needs_reconnect(res.error())) {
-            auto fresh = transport::connect_node(sys_, ep_.host, ep_.port);
-            if (!fresh) {
-                return std::move(fresh.error());
-            }
-            if (auto err = identify(*fresh)) {
-                return err;
-            }
-            {
-                std::lock_guard<std::mutex> guard(mutex_);
-                node_ = *fresh;
-            }
-            res = call_once<R>(*fresh, xs...);
-            // A cluster electing its controller leader answers not_leader for a moment: retried
-            // with the writers' and readers' pauses, for at most their retry timeout.
-            auto policy = detail::retry_policy::of(ep_.cfg);
-            auto pause = policy.first_pause;
-            std::chrono::milliseconds paused{0};
-            while (!res && code_of(res.error()) == errc::not_leader &&
-                   paused + pause <= policy.give_up_after) {
-                std::this_thread::sleep_for(pause);
-                paused += pause;
-                pause = policy.next_pause(pause);
-                res = call_once<R>(*fresh, xs...);
-            }
-        }
-        return res;
-    }
-
-    // A stream read for a new writer or reader, through the directory: the reads of many writers
-    // created at once share requests (dir_query_atom), and none holds a request timeout of its
-    // own (CAF's timer queue took thousands of them only slowly). Retried as `call` retries.
-    template <class R, class Atom>
-    caf::expected<R> query(Atom atom, const std::string& scope, const std::string& stream) {
-        auto policy = detail::retry_policy::of(ep_.cfg);
-        auto pause = policy.first_pause;
-        std::chrono::milliseconds paused{0};
-        for (;;) {
-            auto out =
-                detail::on_bridge<R>(ep_.bridge, [&](caf::event_based_actor* self, auto done) {
-                    self->request(ep_.directory, caf::infinite, detail::dir_query_atom::value, atom,
-                                  scope, stream)
-                        .then([done](R& r) { done(std::move(r)); },
-                              [done](caf::error& e) { done(std::move(e)); });
-                });
-            if (out || !detail::needs_reconnect(out.error()) ||
-                paused + pause > policy.give_up_after) {
-                return out;
-            }
-            std::this_thread::sleep_for(pause);
-            paused += pause;
-            pause = policy.next_pause(pause);
-        }
-    }
-
-    template <class R, class... Ts>
-    caf::expected<R> call_once(const transport::node_actor& dest, Ts... xs) {
-        caf::scoped_actor self{sys_};
-        // A request to the proxy of a node whose connection is gone is dropped silently and
-        // would only time out. Monitoring a dead proxy yields a down message at once instead.
-        self->monitor(dest);
-        bool dead = false;
-        self->receive([&](caf::down_msg&) { dead = true; },
-                      caf::after(std::chrono::seconds(0)) >> [] {});
-        if (dead) {
-            return caf::make_error(errc::unavailable, "connection to the node was lost");
-        }
-        self->demonitor(dest.address());
-        caf::expected<R> out{caf::make_error(errc::timeout, "no answer from node")};
-        self->request(dest, ep_.cfg.request_timeout, xs...)
-            .receive([&](R& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); });
-        return out;
-    }
-
-    // Whether `node` belongs to the client's cluster (endpoint_info::guard).
-    caf::error identify(const transport::node_actor& node) {
-        if (!ep_.guard) {
-            return {};
-        }
-        auto cid = call_once<std::string>(node, identify_atom::value);
-        if (!cid) {
-            return std::move(cid.error());
-        }
-        return ep_.guard->check(*cid, ep_.host, ep_.port);
+        return detail::on_bridge<R>(
+            ep_.bridge, [manager = manager_, xs...](caf::event_based_actor* self, auto done) {
+                self->request(manager, caf::infinite, xs...)
+                    .then([done](R& r) { done(std::move(r)); },
+                          [done](caf::error& e) { done(std::move(e)); });
+            });
     }
 
     static caf::error done(caf::expected<bool> r) {
@@ -234,10 +150,8 @@ public:
     const detail::endpoint_info& endpoint() const { return ep_; }
 
 private:
-    caf::actor_system& sys_;
     detail::endpoint_info ep_;
-    std::mutex mutex_;
-    transport::node_actor node_;
+    caf::actor manager_;
 };
 
 class factory_impl final : public client_factory {
@@ -246,12 +160,23 @@ public:
                  detail::endpoint_info ep,
                  caf::expected<transport::node_actor>& node_out)
         : cfg_(std::move(cfg)), sys_(*cfg_) {
+        // Connected here, blocking, for the errors a command-line user reads ("did not
+        // answer", "unavailable"); the manager's directory starts with this node.
         node_out = transport::connect_node(sys_, ep.host, ep.port);
-        if (node_out) {
-            ep.bridge = detail::spawn_bridge(sys_, "client facades");
-            manager_ = std::make_unique<manager_impl>(
-                sys_, detail::spawn_directory(sys_, ep, *node_out), *node_out);
-            if (auto err = manager_->identify(*node_out)) {
+        if (!node_out) {
+            return;
+        }
+        ep.bridge = detail::spawn_bridge(sys_, "client facades");
+        auto seed = detail::fresh_writer_id();
+        ep = detail::spawn_directory(sys_, ep, *node_out);
+        manager_ = std::make_unique<manager_facade>(
+            ep, detail::spawn_manager(sys_, ep, seed.hi ^ seed.lo));
+        // The directory was handed the node: check that it belongs to the client's cluster.
+        auto cid = manager_->call<std::string>(identify_atom::value);
+        if (!cid) {
+            node_out = std::move(cid.error());
+        } else if (ep.guard) {
+            if (auto err = ep.guard->check(*cid, ep.host, ep.port)) {
                 node_out = std::move(err);
             }
         }
@@ -264,41 +189,43 @@ public:
     caf::expected<std::unique_ptr<event_writer>> create_writer(const std::string& scope,
                                                                const std::string& stream,
                                                                const writer_config& cfg) override {
-        if (cfg.block_bytes_max == 0 || cfg.blocks_in_flight_max == 0 ||
-            cfg.pending_bytes_max == 0) {
-            return caf::make_error(errc::invalid_argument, "writer limits must be positive");
-        }
-        auto rec = manager_->query<stream_record>(get_stream_atom::value, scope, stream);
-        if (!rec) {
-            return std::move(rec.error());
-        }
-        if (rec->state == stream_state::sealed) {
-            return caf::make_error(errc::stream_sealed,
-                                   "stream " + scope + "/" + stream + " is sealed");
-        }
-        writer_id id;
+        writer_options opts;
+        opts.block_bytes_max = cfg.block_bytes_max;
+        opts.blocks_in_flight_max = cfg.blocks_in_flight_max;
+        opts.pending_bytes_max = cfg.pending_bytes_max;
+        opts.exit_on_give_up = false;  // the facade fails what is pending and stays usable
         if (cfg.id) {
-            id = *cfg.id;  // stable: the writer opens sessions (client.hpp)
+            opts.id = *cfg.id;  // stable: the writer opens sessions (client.hpp)
+            opts.stable_id = true;
         } else {
-            id = detail::fresh_writer_id();  // one per writer object
+            opts.id = detail::fresh_writer_id();  // one per writer object
         }
-        return detail::make_writer(sys_, manager_->endpoint(), std::move(*rec), cfg, id);
+        auto w = manager_->call<writer_actor>(open_writer_atom::value, scope, stream, opts);
+        if (!w) {
+            return std::move(w.error());
+        }
+        return detail::make_writer(manager_->endpoint().bridge, caf::actor_cast<caf::actor>(*w),
+                                   cfg, opts.id);
     }
 
     caf::expected<std::unique_ptr<event_reader>> create_reader(const std::string& scope,
                                                                const std::string& stream,
                                                                start_position from) override {
-        auto info = manager_->query<stream_info>(stream_info_atom::value, scope, stream);
-        if (!info) {
-            return std::move(info.error());
+        reader_options opts;
+        opts.from = from;
+        opts.exit_on_give_up = false;
+        auto r = manager_->call<reader_actor>(open_reader_atom::value, scope, stream, opts);
+        if (!r) {
+            return std::move(r.error());
         }
-        return detail::make_reader(sys_, manager_->endpoint(), *info, from);
+        return detail::make_reader(manager_->endpoint().bridge, caf::actor_cast<caf::actor>(*r),
+                                   manager_->endpoint().cfg.request_timeout);
     }
 
 private:
     std::unique_ptr<caf::actor_system_config> cfg_;
     caf::actor_system sys_;
-    std::unique_ptr<manager_impl> manager_;
+    std::unique_ptr<manager_facade> manager_;
 };
 
 }  // namespace

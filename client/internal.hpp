@@ -141,11 +141,22 @@ bool is_transient(const caf::error& err);
 /// Transient errors that mean the connection or the node is gone: reconnect before resending.
 bool needs_reconnect(const caf::error& err);
 
-std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
-                                          const endpoint_info& ep,
-                                          stream_record rec,
-                                          const writer_config& cfg,
-                                          writer_id id);
+/// The blocking facade's memory budget (client/writer.cpp).
+struct write_budget;
+/// `(wbudget_atom, std::shared_ptr<write_budget>)`, sent by the facade before any write: the
+/// writer releases into it the bytes of every block it finished.
+using wbudget_atom = caf::atom_constant<caf::atom("wbudget")>;
+
+/// `(wroute_atom)` -> `std::vector<segment_range>`: a writer actor's routing (its stream's
+/// segments), for the blocking facade, which routes and frames events on the caller's thread.
+using wroute_atom = caf::atom_constant<caf::atom("wroute")>;
+
+/// The blocking facade over the writer actor `writer` (opened through the stream manager actor
+/// in its non-exiting mode), reaching it through `bridge`. `id` is the writer's id.
+caf::expected<std::unique_ptr<event_writer>> make_writer(const caf::actor& bridge,
+                                                         const caf::actor& writer,
+                                                         const writer_config& cfg,
+                                                         writer_id id);
 
 /// How a writer actor behaves beyond writer_config.
 struct writer_mode {
@@ -201,14 +212,15 @@ caf::expected<start_offsets> start_of(const stream_info& info,
 /// with itself); `seed` seeds the writer ids it makes.
 caf::actor spawn_manager(caf::actor_system& sys, const endpoint_info& ep, uint64_t seed);
 
-std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
-                                          const endpoint_info& ep,
-                                          const stream_info& info,
-                                          start_position from);
+/// The blocking facade over the reader actor `reader`, reaching it through `bridge`.
+std::unique_ptr<event_reader> make_reader(const caf::actor& bridge,
+                                          const caf::actor& reader,
+                                          std::chrono::milliseconds request_timeout);
 
 }  // namespace pravaha::client::detail
 
 // Local only: a task never leaves the process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<pravaha::client::detail::bridge_task>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pravaha::client::detail::outgoing)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<pravaha::client::detail::write_budget>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pravaha::client::detail::outgoing>)

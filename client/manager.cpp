@@ -194,7 +194,7 @@ caf::result<writer_actor> open_writer(manager_ptr self,
             writer_id id = opts.id;
             if (opts.stable_id) {
                 cfg.id = opts.id;
-            } else {
+            } else if (id == writer_id{}) {
                 id = writer_id{next_random(st.id_state), next_random(st.id_state)};
             }
             auto w = spawn_writer(self->system(), st.ep, std::move(*rec), cfg, id,

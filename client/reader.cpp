@@ -390,14 +390,10 @@ caf::behavior reader_impl(reader_ptr self,
 
 class reader_facade final : public event_reader {
 public:
-    reader_facade(caf::actor_system& sys,
-                  const endpoint_info& ep,
-                  const stream_info& info,
-                  start_position from)
-        : ep_(ep) {
-        PRAVAHA_ASSERT(ep_.bridge, "a reader facade for {}:{} without a bridge", ep.host, ep.port);
-        actor_ = sys.spawn(reader_impl, ep, info, from, start_offsets{}, reader_mode{});
-    }
+    reader_facade(caf::actor bridge, caf::actor reader, std::chrono::milliseconds request_timeout)
+        : bridge_(std::move(bridge)),
+          actor_(std::move(reader)),
+          request_timeout_(request_timeout) {}
 
     ~reader_facade() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
 
@@ -406,9 +402,9 @@ public:
     caf::expected<std::optional<event>> read_next(std::chrono::milliseconds timeout) override {
         if (local_.empty()) {
             auto wait_ms = static_cast<uint32_t>(std::max<int64_t>(timeout.count(), 0));
-            auto limit = timeout + ep_.cfg.request_timeout + std::chrono::seconds(1);
+            auto limit = timeout + request_timeout_ + std::chrono::seconds(1);
             using fetched = std::pair<std::vector<event>, bool>;
-            auto r = on_bridge<fetched>(ep_.bridge, [&](caf::event_based_actor* self, auto done) {
+            auto r = on_bridge<fetched>(bridge_, [&](caf::event_based_actor* self, auto done) {
                 self->request(actor_, limit, fetch_atom::value, wait_ms)
                     .then(
                         [done](std::vector<event>& evs, bool end) {
@@ -432,8 +428,9 @@ public:
     }
 
 private:
-    endpoint_info ep_;
+    caf::actor bridge_;
     caf::actor actor_;
+    std::chrono::milliseconds request_timeout_;
     std::deque<event> local_;
     bool end_ = false;
 };
@@ -481,11 +478,10 @@ caf::expected<start_offsets> start_of(const stream_info& info,
     return start;
 }
 
-std::unique_ptr<event_reader> make_reader(caf::actor_system& sys,
-                                          const endpoint_info& ep,
-                                          const stream_info& info,
-                                          start_position from) {
-    return std::make_unique<reader_facade>(sys, ep, info, from);
+std::unique_ptr<event_reader> make_reader(const caf::actor& bridge,
+                                          const caf::actor& reader,
+                                          std::chrono::milliseconds request_timeout) {
+    return std::make_unique<reader_facade>(bridge, reader, request_timeout);
 }
 
 }  // namespace pravaha::client::detail

@@ -27,10 +27,12 @@ namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("wretry")>;
 
-// Memory accounting of the facade, which blocks write() on it; the actor releases what it
-// finished. Writers spawned without a facade (the gateway, the simulator) have none: their
-// callers bound what they hand over.
-struct budget {
+}  // namespace
+
+// Memory accounting of the facade, which blocks write() on it; the writer actor releases the
+// bytes of each block it finished (per block: a release per event cost 10 % of the pipelined
+// throughput, a lock and a notify each).
+struct write_budget {
     std::mutex mutex;
     std::condition_variable cv;
     size_t bytes = 0;
@@ -42,6 +44,8 @@ struct budget {
         cv.notify_all();
     }
 };
+
+namespace {
 
 struct queued {
     std::string framed;
@@ -75,7 +79,7 @@ struct writer_state {
     uint64_t attempts = 0;  // sends so far: each block's latest send has its own number
     writer_config cfg;
     writer_id id;
-    std::shared_ptr<budget> mem;
+    std::shared_ptr<write_budget> mem;  // the facade's, if any (wbudget_atom)
     writer_mode mode;
     std::vector<segment_range> ranges;  // routing of the public writes
     /// Framed bytes of every event queued or in flight, whatever its entry: public writes
@@ -675,12 +679,10 @@ caf::behavior writer_impl(writer_ptr self,
                           stream_record rec,
                           writer_config cfg,
                           writer_id id,
-                          std::shared_ptr<budget> mem,
                           writer_mode mode) {
     auto& st = self->state;
     st.cfg = cfg;
     st.id = id;
-    st.mem = std::move(mem);
     st.mode = mode;
     st.ranges = rec.segments;
     for (const auto& r : rec.segments) {
@@ -771,23 +773,31 @@ caf::behavior writer_impl(writer_ptr self,
         },
         [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
         [=](deadline_atom) { check_deadlines(self); },
+        [=](wroute_atom) { return self->state.ranges; },
+        [=](wbudget_atom, std::shared_ptr<write_budget>& mem) {
+            PRAVAHA_ASSERT(!self->state.mem && self->state.held == 0,
+                           "writer {} given a budget after {} bytes", to_string(self->state.id),
+                           self->state.held);
+            self->state.mem = std::move(mem);
+        },
     };
 }
 
 class writer_facade final : public event_writer {
 public:
-    writer_facade(caf::actor_system& sys,
-                  const endpoint_info& ep,
-                  stream_record rec,
+    writer_facade(caf::actor bridge,
+                  caf::actor writer,
+                  std::vector<segment_range> ranges,
                   const writer_config& cfg,
                   writer_id id)
-        : bridge_(ep.bridge),
+        : bridge_(std::move(bridge)),
           cfg_(cfg),
           id_(id),
-          ranges_(rec.segments),
-          mem_(std::make_shared<budget>()) {
-        PRAVAHA_ASSERT(bridge_, "a writer facade for {}:{} without a bridge", ep.host, ep.port);
-        actor_ = sys.spawn(writer_impl, ep, std::move(rec), cfg, id, mem_, writer_mode{});
+          ranges_(std::move(ranges)),
+          mem_(std::make_shared<write_budget>()),
+          actor_(std::move(writer)) {
+        // Before any write: the writer handles its messages in the order they were sent.
+        caf::anon_send(actor_, wbudget_atom::value, mem_);
     }
 
     ~writer_facade() override {
@@ -852,7 +862,7 @@ private:
     writer_config cfg_;
     writer_id id_;
     std::vector<segment_range> ranges_;
-    std::shared_ptr<budget> mem_;
+    std::shared_ptr<write_budget> mem_;
     caf::actor actor_;
     bool closed_ = false;
 };
@@ -865,15 +875,24 @@ caf::actor spawn_writer(caf::actor_system& sys,
                         const writer_config& cfg,
                         writer_id id,
                         writer_mode mode) {
-    return sys.spawn(writer_impl, ep, std::move(rec), cfg, id, std::shared_ptr<budget>{}, mode);
+    return sys.spawn(writer_impl, ep, std::move(rec), cfg, id, mode);
 }
 
-std::unique_ptr<event_writer> make_writer(caf::actor_system& sys,
-                                          const endpoint_info& ep,
-                                          stream_record rec,
-                                          const writer_config& cfg,
-                                          writer_id id) {
-    return std::make_unique<writer_facade>(sys, ep, std::move(rec), cfg, id);
+caf::expected<std::unique_ptr<event_writer>> make_writer(const caf::actor& bridge,
+                                                         const caf::actor& writer,
+                                                         const writer_config& cfg,
+                                                         writer_id id) {
+    auto ranges = on_bridge<std::vector<segment_range>>(
+        bridge, [writer](caf::event_based_actor* self, auto done) {
+            self->request(writer, caf::infinite, wroute_atom::value)
+                .then([done](std::vector<segment_range>& r) { done(std::move(r)); },
+                      [done](caf::error& err) { done(std::move(err)); });
+        });
+    if (!ranges) {
+        return std::move(ranges.error());
+    }
+    return std::unique_ptr<event_writer>(
+        std::make_unique<writer_facade>(bridge, writer, std::move(*ranges), cfg, id));
 }
 
 }  // namespace pravaha::client::detail

@@ -39,6 +39,7 @@ public:
     void pause();
     void resume();
     bool running() const { return pid_ > 0; }
+    pid_t pid() const { return pid_; }
     uint16_t port() const { return port_; }
     /// The Cap'n Proto RPC port (picked once, kept across restarts).
     uint16_t rpc_port() const { return rpc_port_; }

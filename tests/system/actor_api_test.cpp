@@ -14,6 +14,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include <atomic>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
@@ -165,6 +167,36 @@ caf::error down_reason(caf::scoped_actor& self, downs& seen, const caf::actor_ad
         return caf::make_error(errc::timeout, "no down message");
     }
     return seen[who];
+}
+
+// VmRSS of process `pid` ("self" for this one) in bytes, or 0 when it cannot be read.
+uint64_t rss_of(const std::string& pid) {
+    std::ifstream in("/proc/" + pid + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stoull(line.substr(6)) * 1024;
+        }
+    }
+    return 0;
+}
+
+// A subscriber that reads slowly: `per_tick` more events every 100 ms.
+caf::behavior slow_sink_impl(caf::event_based_actor* self,
+                             reader_actor reader,
+                             uint32_t per_tick,
+                             std::shared_ptr<std::atomic<uint64_t>> received) {
+    self->delayed_send(self, 100ms, credit_atom::value);
+    return {
+        [=](events_atom, uint64_t, std::vector<event>& evs, stream_position&) {
+            *received += evs.size();
+        },
+        [=](read_end_atom, uint64_t, stream_position&) {},
+        [=](credit_atom) {
+            self->send(reader, credit_atom::value, per_tick);
+            self->delayed_send(self, 100ms, credit_atom::value);
+        },
+    };
 }
 
 // A node process and an application holding one stream manager of it, with the scope "app".
@@ -392,4 +424,54 @@ TEST_CASE(
     // The manager's own calls fail the same way after the retry timeout.
     auto scopes = ask<std::vector<std::string>>(self, mgr, list_scopes_atom::value);
     REQUIRE(!scopes);
+}
+
+TEST_CASE(
+    "actor api: a subscriber that grants credit slowly keeps the reader's and the node's "
+    "memory bounded",
+    "[system]") {
+    api_fixture f;
+    auto& self = *f.self;
+    auto& mgr = f.mgr;
+    f.stream("big", 4);
+    // 256 MiB stored, written through the blocking facade.
+    constexpr int events = 64 * 1024;
+    {
+        auto client = test::connect(f.node.endpoint());
+        auto writer = client->create_writer("app", "big");
+        REQUIRE(writer);
+        std::string payload(4096, 'p');
+        for (int i = 0; i < events; ++i) {
+            REQUIRE(!(*writer)->write("k" + std::to_string(i % 64), payload));
+        }
+        REQUIRE(!(*writer)->flush());
+    }
+    auto node_pid = std::to_string(f.node.pid());
+    auto app_before = rss_of("self");
+    auto node_before = rss_of(node_pid);
+    auto r = ask<reader_actor>(self, mgr, open_reader_atom::value, std::string("app"),
+                               std::string("big"), reader_options{});
+    REQUIRE(r);
+    auto received = std::make_shared<std::atomic<uint64_t>>(0);
+    auto sink = f.a.own(f.a.sys->spawn(slow_sink_impl, *r, 10u, received));
+    REQUIRE(ask<stream_position>(self, *r, subscribe_atom::value,
+                                 caf::actor_cast<event_sink_actor>(sink), uint64_t{1}, 10u));
+    uint64_t app_peak = app_before;
+    uint64_t node_peak = node_before;
+    for (int i = 0; i < 100; ++i) {  // 10 s
+        std::this_thread::sleep_for(100ms);
+        app_peak = std::max(app_peak, rss_of("self"));
+        node_peak = std::max(node_peak, rss_of(node_pid));
+    }
+    auto got = received->load();
+    WARN("slow subscriber: " << got << " events of 4 KiB received in 10 s of " << events
+                             << " stored; RSS of this process " << app_before / 1048576
+                             << " -> peak " << app_peak / 1048576 << " MiB, of the node "
+                             << node_before / 1048576 << " -> peak " << node_peak / 1048576
+                             << " MiB");
+    // 10 events per 100 ms: about 1,000, never more than granted (the reader asserts it).
+    CHECK(got >= 500);
+    CHECK(got <= 1010);
+    CHECK(app_peak - app_before < 64ull * 1048576);
+    CHECK(node_peak - node_before < 64ull * 1048576);
 }

@@ -51,10 +51,13 @@
 /// again) on its own; after `client_config::retry_timeout` without progress it answers every
 /// pending request with the error (`unavailable`, with the endpoint and the last cause) and then
 /// ends with that error as its exit reason, so a supervisor that monitors it sees why and can
-/// open a new one. A final error (another cluster's node: `invalid_argument`; a deleted stream;
-/// corrupt data) ends it the same way. Requests sent to an actor that has ended are answered by
-/// CAF (`sec::request_receiver_down`); one-way messages to it are lost, so writes are requests.
-/// Toward a handle in another process, monitor it: a connection that dies can swallow requests.
+/// open a new one. A node of another cluster at the endpoint (`invalid_argument`) ends it the
+/// same way, at once; so does a final read error of a subscribed reader (a deleted stream,
+/// corrupt data). A writer's segment that fails for good (sealed, deleted) fails its events
+/// with that error and the writer keeps serving its other segments. Requests sent to an actor that
+/// has ended are answered by CAF (`sec::request_receiver_down`); one-way messages to it are lost,
+/// so writes are requests. Toward a handle in another process, monitor it: a connection that dies
+/// can swallow requests.
 ///
 /// May include: client.hpp, schema.
 

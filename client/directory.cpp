@@ -37,7 +37,8 @@ using query_key = std::tuple<caf::atom_value, std::string, std::string>;
 struct directory_state {
     endpoint_info ep;
     retry_policy policy;
-    transport::node_actor node;         // where lookups go; empty while not connected
+    transport::node_actor node;  // where lookups go; empty while not connected
+    bool node_checked = false;   // `node` belongs to the client's cluster (identify answered)
     std::vector<node_address> members;  // the cluster's members; empty: just ep
     size_t member_index = 0;
     node_address last_tried;
@@ -281,6 +282,7 @@ void proceed(dir_ptr self) {
 void identify(dir_ptr self, const node_address& target) {
     auto& st = self->state;
     auto accept = [self, target] {
+        self->state.node_checked = true;
         watch(self, self->state.node.address());
         module_log("client")->info("client connected endpoint={}:{}", target.host, target.port);
         proceed(self);
@@ -326,6 +328,7 @@ void connect(dir_ptr self) {
                     return;
                 }
                 self->state.node = transport::as_node(ptr);
+                self->state.node_checked = false;
                 identify(self, target);
             },
             [self](caf::error& err) {
@@ -455,6 +458,7 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
     st.last_tried = node_address{st.ep.host, st.ep.port};
     if (node) {
         st.node = std::move(node);
+        st.node_checked = true;  // the spawner checked it (the client factory does)
         watch(self, st.node.address());
     }
     self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm.source); });
@@ -491,7 +495,7 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
         },
         [self](dir_node_atom) -> caf::result<transport::node_actor> {
             auto& s = self->state;
-            if (s.node) {
+            if (s.node && s.node_checked) {
                 return s.node;
             }
             s.node_waiters.push_back(self->make_response_promise());

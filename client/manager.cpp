@@ -209,6 +209,9 @@ caf::result<reader_actor> open_reader(manager_ptr self,
                                       const std::string& scope,
                                       const std::string& stream,
                                       const reader_options& opts) {
+    if (opts.buffer_bytes_max == 0) {
+        return caf::make_error(errc::invalid_argument, "reader buffer must be positive");
+    }
     auto rp = self->make_response_promise<reader_actor>();
     query<stream_info, stream_info_atom>(
         self, scope, stream, [self, rp, opts](caf::expected<stream_info> info) mutable {

@@ -359,7 +359,12 @@ caf::behavior reader_impl(reader_ptr self,
                                        "the reader pushes to a subscriber: no fetch");
             }
             if (s.fetch_pending) {
-                return caf::make_error(errc::invalid_argument, "a fetch is pending already");
+                // Its requester gave up waiting (the facade's request timed out while the node
+                // was away): the events go to this fetch, the old one gets an error nobody
+                // reads. Refusing this one instead would hand the events to the old one.
+                s.fetch.deliver(caf::make_error(errc::timeout, "replaced by a newer fetch"));
+                s.fetch_pending = false;
+                ++s.fetch_id;
             }
             s.fetch = self->make_response_promise();
             s.fetch_pending = true;

@@ -139,6 +139,10 @@ void check_flush(writer_ptr self) {
     st.close_waiters.clear();
     st.first_error = caf::error{};
     if (closed) {
+        for (auto& rp : st.session_waiters) {
+            rp.deliver(caf::make_error(errc::invalid_argument, "writer is closed"));
+        }
+        st.session_waiters.clear();
         self->quit(caf::exit_reason::normal);
     }
 }
@@ -542,9 +546,7 @@ caf::error admit(writer_ptr self, size_t bytes, int64_t first_number, int64_t la
             fmt::format("writer holds {} bytes unacknowledged (limit {}); wait for answers",
                         st.held, st.cfg.pending_bytes_max));
     }
-    if (last_number != no_event_number) {
-        st.last_client_number = last_number;
-    }
+    st.last_client_number = std::max(st.last_client_number, last_number);
     return {};
 }
 
@@ -619,7 +621,14 @@ caf::result<batch_ack> write_batch(writer_ptr self, std::vector<event_to_write>&
         evs.push_back(std::move(*ev));
     }
     int64_t first = batch.front().client_number;
-    if (auto err = admit(self, bytes, first, highest)) {
+    int64_t lowest = no_event_number;  // the first numbered event's: they grow in the batch
+    for (const auto& e : batch) {
+        if (e.client_number != no_event_number) {
+            lowest = e.client_number;
+            break;
+        }
+    }
+    if (auto err = admit(self, bytes, lowest, highest)) {
         return err;
     }
     struct pending {

@@ -287,6 +287,11 @@ TEST_CASE(
                                int64_t{110});
     REQUIRE(next);
     CHECK(next->client_number == 110);
+    // Also in a batch whose first event has no number.
+    std::vector<event_to_write> mixed{{"k0", "unnumbered", no_event_number}, {"k0", "old", 60}};
+    auto refused_batch = ask<batch_ack>(self, *w, write_atom::value, mixed);
+    REQUIRE(!refused_batch);
+    CHECK(code_of(refused_batch.error()) == errc::invalid_argument);
     REQUIRE(ask<bool>(self, *w, flush_atom::value));
     // Close: answered after the flush, then the writer ends normally; later writes reach no one.
     self->monitor(*w);

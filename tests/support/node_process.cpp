@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -45,17 +46,26 @@ bool can_connect(uint16_t port) {
 
 }  // namespace
 
+// A port below the kernel's ephemeral range (32768-60999 on Linux by default), free now. A port
+// the kernel picked (bind to port 0) comes from that range, from which every outgoing
+// connection of every test running in parallel takes its local port too: one took an RPC port
+// between its pick and the node's bind ("Address already in use", seen under ASan in CI runs).
 uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    auto addr = loopback(0);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    static std::mt19937 pick{std::random_device{}()};
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        auto port = static_cast<uint16_t>(20000 + pick() % 12000);
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) {
+            throw std::runtime_error("socket failed");
+        }
+        auto addr = loopback(port);
+        bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
         ::close(fd);
-        throw std::runtime_error("bind failed");
+        if (free) {
+            return port;
+        }
     }
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    throw std::runtime_error("no free port in 20000-31999");
 }
 
 node_process::node_process(std::string data_dir,

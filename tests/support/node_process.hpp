@@ -8,7 +8,8 @@
 
 namespace pravaha::test {
 
-/// Picks a free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
+/// Picks a free TCP port on 127.0.0.1 below the ephemeral range (where outgoing connections of
+/// parallel tests cannot take it between the pick and the bind).
 uint16_t free_port();
 
 /// A real `pravaha-node` child process on 127.0.0.1 (`--standalone`, or cluster mode with

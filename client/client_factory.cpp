@@ -1,23 +1,16 @@
 #include "client/directory.hpp"
 #include "client/internal.hpp"
-#include "client/node_link.hpp"
 #include "schema/errc.hpp"
-#include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/default_attachable.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 
-#include <map>
 #include <mutex>
 #include <random>
-#include <set>
-#include <thread>
 
 namespace pravaha::client {
 

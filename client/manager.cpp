@@ -8,6 +8,7 @@
 #include "client/node_link.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/splitmix.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -39,13 +40,6 @@ struct manager_state {
 };
 
 using manager_ptr = caf::stateful_actor<manager_state>*;
-
-uint64_t next_random(uint64_t& state) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 // Ends `a` with `reason` (caf::anon_send_exit takes only an exit_reason).
 void end_with(const caf::actor& a, const caf::error& reason) {
@@ -195,7 +189,7 @@ caf::result<writer_actor> open_writer(manager_ptr self,
             if (opts.stable_id) {
                 cfg.id = opts.id;
             } else if (id == writer_id{}) {
-                id = writer_id{next_random(st.id_state), next_random(st.id_state)};
+                id = writer_id{splitmix64(st.id_state), splitmix64(st.id_state)};
             }
             auto w = spawn_writer(self->system(), st.ep, std::move(*rec), cfg, id,
                                   writer_mode{opts.exit_on_give_up});

@@ -5,6 +5,8 @@
 // independent streams derived from (seed, name, index) so that adding draws to one stream does
 // not shift the others.
 
+#include "schema/splitmix.hpp"
+
 #include <cstdint>
 #include <string_view>
 
@@ -12,12 +14,7 @@ namespace pravaha::sim {
 
 __extension__ typedef unsigned __int128 u128;  // exact 64x64 multiply (GCC/Clang)
 
-inline uint64_t splitmix64(uint64_t& x) {
-    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+using pravaha::splitmix64;
 
 inline uint64_t mix(uint64_t h, uint64_t v) {
     uint64_t x = h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));

@@ -3,6 +3,7 @@
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
+#include "schema/splitmix.hpp"
 
 #include <algorithm>
 
@@ -11,14 +12,6 @@ namespace pravaha::storage::raft {
 using mutants::mutant;
 
 namespace {
-
-uint64_t splitmix64(uint64_t& state) {
-    state += 0x9e3779b97f4a7c15ull;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 // Heartbeats are appends with `hint == 1` and no entries; they carry no log position, so the
 // follower answers them without a log check (commit is bounded by the follower's known match).

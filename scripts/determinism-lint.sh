@@ -13,6 +13,7 @@ allowed=(
   ':!client/cli_main.cpp'      # command-line tool
   ':!client/bench_main.cpp'    # benchmark tool: measures wall time
   ':!client/typescript/'       # the TypeScript client: another process, outside the simulator
+  ':!client/examples/'         # example applications: processes with a main, outside the simulator
 )
 hits=$(git grep -nE "$banned" -- schema storage actors client "${allowed[@]}" || true)
 if [ -n "$hits" ]; then

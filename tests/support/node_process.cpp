@@ -1,6 +1,7 @@
 #include "tests/support/node_process.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -46,6 +47,74 @@ bool can_connect(uint16_t port) {
 
 }  // namespace
 
+pid_t spawn_process(const std::vector<std::string>& args,
+                    uint64_t open_files,
+                    const std::string& output) {
+    pid_t pid = ::fork();
+    if (pid != 0) {
+        return pid;
+    }
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (const auto& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    if (open_files > 0) {
+        rlimit lim{open_files, open_files};
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+            std::perror("setrlimit");
+            ::_exit(127);
+        }
+    }
+    if (!output.empty()) {
+        int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) {
+            std::perror("redirect output");
+            ::_exit(127);
+        }
+        ::close(fd);
+    }
+    ::execv(args[0].c_str(), argv.data());
+    std::perror(("exec " + args[0]).c_str());
+    ::_exit(127);
+}
+
+void kill_and_reap(pid_t& pid) {
+    if (pid <= 0) {
+        return;
+    }
+    ::kill(pid, SIGKILL);
+    ::kill(pid, SIGCONT);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+}
+
+child_process::child_process(std::vector<std::string> args, std::string output)
+    : pid_(spawn_process(args, 0, output)) {}
+
+child_process::~child_process() {
+    kill_and_reap(pid_);
+}
+
+int child_process::wait(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            return still_running;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return exit_status_;
+}
+
 // A port below the kernel's ephemeral range (32768-60999 on Linux by default), free now. A port
 // the kernel picked (bind to port 0) comes from that range, from which every outgoing
 // connection of every test running in parallel takes its local port too: one took an RPC port
@@ -83,42 +152,23 @@ node_process::~node_process() {
 }
 
 bool node_process::start() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        auto port = std::to_string(port_);
-        std::vector<std::string> args{PRAVAHA_NODE_BIN,
-                                      "--data-dir",
-                                      data_dir_,
-                                      "--port",
-                                      port,
-                                      "--bind",
-                                      "127.0.0.1",
-                                      "--log-level",
-                                      "warn",
-                                      "--rpc-port",
-                                      std::to_string(rpc_port_)};
-        if (cluster_args_.empty()) {
-            args.push_back("--standalone");
-        }
-        args.insert(args.end(), cluster_args_.begin(), cluster_args_.end());
-        args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-        std::vector<char*> argv;
-        argv.reserve(args.size() + 1);
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        argv.push_back(nullptr);
-        if (open_files_ > 0) {
-            rlimit lim{open_files_, open_files_};
-            if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
-                std::perror("setrlimit");
-                ::_exit(127);
-            }
-        }
-        ::execv(PRAVAHA_NODE_BIN, argv.data());
-        std::perror("exec pravaha-node");
-        ::_exit(127);
+    std::vector<std::string> args{PRAVAHA_NODE_BIN,
+                                  "--data-dir",
+                                  data_dir_,
+                                  "--port",
+                                  std::to_string(port_),
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--log-level",
+                                  "warn",
+                                  "--rpc-port",
+                                  std::to_string(rpc_port_)};
+    if (cluster_args_.empty()) {
+        args.push_back("--standalone");
     }
+    args.insert(args.end(), cluster_args_.begin(), cluster_args_.end());
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    pid_ = spawn_process(args, open_files_);
     for (int i = 0; i < 300; ++i) {
         if (can_connect(port_) && can_connect(rpc_port_)) {
             return true;
@@ -134,14 +184,7 @@ bool node_process::start() {
 }
 
 void node_process::kill_hard() {
-    if (pid_ <= 0) {
-        return;
-    }
-    ::kill(pid_, SIGKILL);
-    ::kill(pid_, SIGCONT);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    kill_and_reap(pid_);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +12,35 @@ namespace pravaha::test {
 /// Picks a free TCP port on 127.0.0.1 below the ephemeral range (where outgoing connections of
 /// parallel tests cannot take it between the pick and the bind).
 uint16_t free_port();
+
+/// Forks and execs `args` (args[0] is the binary's path), with this soft and hard
+/// RLIMIT_NOFILE (0: inherited) and, if `output` names a file, stdout and stderr into it.
+/// Returns the child's pid.
+pid_t spawn_process(const std::vector<std::string>& args,
+                    uint64_t open_files = 0,
+                    const std::string& output = {});
+
+/// SIGKILL (and SIGCONT, for a stopped one) and reap; sets `pid` to -1. Nothing if pid <= 0.
+void kill_and_reap(pid_t& pid);
+
+/// Any program as a child process (started at once); the destructor kills it if it still runs.
+class child_process {
+public:
+    child_process(std::vector<std::string> args, std::string output = {});
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    static constexpr int still_running = -1000;
+    /// Waits for the exit; its status (128 + signal when killed by one), or still_running.
+    int wait(std::chrono::milliseconds timeout);
+    void kill_hard() { kill_and_reap(pid_); }
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_;
+    int exit_status_ = still_running;
+};
 
 /// A real `pravaha-node` child process on 127.0.0.1 (`--standalone`, or cluster mode with
 /// `cluster_args` such as --node-id and --peers). The destructor kills it.

@@ -5,6 +5,7 @@
 // a stall is not hidden by the writer waiting (no coordinated omission). A fourth mode, connect,
 // holds many idle client connections (and writers) to measure what they cost the node.
 
+#include "client/bench_run.hpp"
 #include "client/bench_stats.hpp"
 #include "client/client.hpp"
 #include "schema/errc.hpp"
@@ -30,7 +31,10 @@
 #include <vector>
 
 using namespace pravaha;
-using bench_clock = std::chrono::steady_clock;
+using bench::bench_clock;
+using bench::options;
+using bench::run_state;
+using bench::since;
 
 namespace {
 
@@ -69,33 +73,15 @@ const char* usage =
     "  --json FILE            also write the results as one JSON object\n"
     "  --report DIR           latency histogram and latency over time as CSV (and SVG plots\n"
     "                         where gnuplot is installed)\n"
+    "  --api facade|actor     (write) the blocking facade's writers (default) or the actor\n"
+    "                         API's: a driver actor per writer, --window events in flight\n"
+    "  --batch N              (--api actor) events per write request (default 1: single\n"
+    "                         writes; more: batch writes, each answered once). CAF 0.17 keeps\n"
+    "                         an actor's pending requests in a flat table (O(n) per answer):\n"
+    "                         above ~1,000 requests in flight per actor, batch\n"
     "  --quiet                no progress line\n"
     "Acknowledgements are sent after the event is fsynced on the node (standalone), or on a\n"
     "majority of its container's replicas (cluster); the output's \"mode\" says which.\n";
-
-struct options {
-    std::string mode;
-    std::string endpoint = "127.0.0.1:9090";
-    std::string scope = "bench";
-    std::string stream;
-    uint32_t segments = 1;
-    uint64_t writers = 1;
-    uint64_t readers = 1;
-    uint64_t event_size = 100;
-    uint64_t events = 100000;
-    uint64_t duration_s = 0;
-    uint64_t window = 0;  // 0: the default of the loop (1 closed, 100000 open)
-    uint64_t rate = 0;
-    uint64_t keys = 16;
-    uint64_t warmup = 1000;
-    std::string id_prefix;
-    uint64_t clients = 100;
-    uint64_t client_writers = 0;
-    uint64_t hold_s = 10;
-    std::string json;
-    std::string report;
-    bool quiet = false;
-};
 
 bool parse_u64(const char* s, uint64_t& out) {
     char* end = nullptr;
@@ -139,6 +125,9 @@ options parse(int argc, char** argv) {
         bool ok = true;
         if (a == "--endpoint") {
             o.endpoint = v;
+        } else if (a == "--api") {
+            o.api = v;
+            ok = o.api == "facade" || o.api == "actor";
         } else if (a == "--json") {
             o.json = v;
         } else if (a == "--report") {
@@ -173,6 +162,8 @@ options parse(int argc, char** argv) {
                 o.events = num;
             } else if (a == "--window") {
                 o.window = num;
+            } else if (a == "--batch" && num <= 100000) {
+                o.batch = num;
             } else if (a == "--keys") {
                 o.keys = num;
             } else if (a == "--clients" && num <= 100000) {
@@ -199,67 +190,17 @@ options parse(int argc, char** argv) {
     if (o.mode == "read" && o.duration_s > 0) {
         bad_usage("read measures a catch-up of --events; --duration does not apply");
     }
+    if (o.api == "actor" && (o.mode != "write" || o.rate > 0 || !o.id_prefix.empty())) {
+        bad_usage("--api actor measures write mode in a closed loop (no --rate, no --id-prefix)");
+    }
+    if (o.batch > 1 && o.api != "actor") {
+        bad_usage("--batch applies to --api actor");
+    }
     if (o.events < o.writers && o.duration_s == 0) {
         bad_usage("--events must be at least --writers");
     }
     return o;
 }
-
-int64_t since(bench_clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(bench_clock::now() - start).count();
-}
-
-// What a run measures, shared by its threads.
-struct run_state {
-    bench_clock::time_point start;
-    bench::histogram live;  // the headline metric, for the progress line
-    std::atomic<uint64_t> done_ops{0};
-    std::atomic<uint64_t> failed{0};
-    std::atomic<uint64_t> written{0};  // events acknowledged or failed (end-to-end readers)
-    std::atomic<bool> writers_done{false};
-    std::atomic<uint64_t> writers_progressed{0};  // writers with a measured acknowledgement
-    double setup_s = 0;                           // until every writer was created
-    std::atomic<uint64_t> readers_ready{0};
-    // The measured window (ns since start): the first measured send to the last completion.
-    std::atomic<int64_t> first_measured{INT64_MAX};
-    std::atomic<int64_t> last_done{0};
-    // Fairness and stalls (ns): when the writers were released (since start), the longest any
-    // writer waited from then for its first acknowledgement, and the longest gap between two
-    // acknowledgements of one writer.
-    std::atomic<int64_t> go_ns{0};
-    std::atomic<int64_t> slowest_first_ack{0};
-    std::atomic<int64_t> longest_ack_gap{0};
-
-    static void raise(std::atomic<int64_t>& to, int64_t ns) {
-        auto cur = to.load();
-        while (ns > cur && !to.compare_exchange_weak(cur, ns)) {
-        }
-    }
-
-    void measured_send(int64_t ns) {
-        auto cur = first_measured.load();
-        while (ns < cur && !first_measured.compare_exchange_weak(cur, ns)) {
-        }
-    }
-    void completed(int64_t ns) { raise(last_done, ns); }
-    double window_s(double fallback) const {
-        auto a = first_measured.load();
-        auto b = last_done.load();
-        return a < b ? static_cast<double>(b - a) / 1e9 : fallback;
-    }
-    std::mutex mutex;  // samples, first_error
-    std::vector<bench::sample> write_samples;
-    std::vector<bench::sample> read_samples;
-    std::string first_error;
-
-    void error(const caf::error& e) {
-        failed.fetch_add(1);
-        std::lock_guard<std::mutex> g(mutex);
-        if (first_error.empty()) {
-            first_error = render_error(e);
-        }
-    }
-};
 
 // One writer: `count` events (or until `deadline`). Closed loop: `window` events in flight, the
 // next one sent from the acknowledgement callback of the previous (no thread hand-off per event,
@@ -426,16 +367,9 @@ private:
         finish_one(true);
     }
 
-    // An acknowledgement at `now_ns` (since start): the wait for the first one, or the gap since
-    // the previous one.
     void acked(int64_t now_ns) {
         std::lock_guard<std::mutex> g(mutex_);
-        if (last_ack_ns_ < 0) {
-            run_state::raise(rs_.slowest_first_ack, now_ns - rs_.go_ns.load());
-        } else {
-            run_state::raise(rs_.longest_ack_gap, now_ns - last_ack_ns_);
-        }
-        last_ack_ns_ = now_ns;
+        rs_.acked(last_ack_ns_, now_ns);
     }
 
     const options& o_;
@@ -671,6 +605,13 @@ bool preload(client::client_factory& f, const options& o, run_state& rs) {
 void run_clients(client::client_factory& f, const options& o, run_state& rs) {
     uint64_t per_writer = o.events / o.writers;
     rs.start = bench_clock::now();
+    if (o.api == "actor") {
+        progress_line progress(o, rs);
+        bench::run_actor_writers(o, rs);
+        rs.writers_done = true;
+        progress.stop();
+        return;
+    }
     start_gate gate(o.mode == "read" ? 0 : o.writers);
     std::vector<std::thread> threads;
     {
@@ -727,10 +668,10 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
     auto writers = static_cast<unsigned long long>(o.mode == "read" ? 0 : o.writers);
     auto progressed = static_cast<unsigned long long>(rs.writers_progressed.load());
     std::printf(
-        "mode=%s contract=\"%s\" writers=%llu readers=%llu event_size=%llu window=%llu "
+        "mode=%s api=%s contract=\"%s\" writers=%llu readers=%llu event_size=%llu window=%llu "
         "rate=%llu segments=%u failed=%llu elapsed=%.2fs setup=%.2fs writers_progressed=%llu "
         "slowest_first_ack=%.2fs longest_ack_gap=%.2fs\n",
-        o.mode.c_str(), contract.c_str(), writers,
+        o.mode.c_str(), o.api.c_str(), contract.c_str(), writers,
         static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
         static_cast<unsigned long long>(o.event_size), static_cast<unsigned long long>(o.window),
         static_cast<unsigned long long>(o.rate), o.segments,
@@ -788,14 +729,16 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
         double head_eps = o.mode == "write" ? write_eps : read_eps;
         std::fprintf(
             j,
-            "{\"system\":\"pravaha\",\"mode\":\"%s\",\"bench_mode\":\"%s\",\"writers\":%llu,"
+            "{\"system\":\"pravaha\",\"mode\":\"%s\",\"bench_mode\":\"%s\",\"api\":\"%s\","
+            "\"writers\":%llu,"
             "\"readers\":%llu,\"event_size\":%llu,\"window\":%llu,\"rate\":%llu,\"segments\":%u,"
             "\"events\":%llu,\"failed\":%llu,\"elapsed_s\":%.3f,\"events_per_s\":%.1f,"
             "\"mb_per_s\":%.3f,\"latency_us\":%s,\"read_events_per_s\":%.1f,"
             "\"end_to_end_latency_us\":%s,\"size\":%llu,\"clients\":%llu,\"rps\":%.1f,"
             "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"setup_s\":%.3f,\"writers_progressed\":%llu,"
             "\"slowest_first_ack_s\":%.3f,\"longest_ack_gap_s\":%.3f}\n",
-            contract.c_str(), o.mode.c_str(), static_cast<unsigned long long>(o.writers),
+            contract.c_str(), o.mode.c_str(), o.api.c_str(),
+            static_cast<unsigned long long>(o.writers),
             static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
             static_cast<unsigned long long>(o.event_size),
             static_cast<unsigned long long>(o.window), static_cast<unsigned long long>(o.rate),

@@ -6,7 +6,8 @@
 #   redis     Redis Streams XADD with appendfsync always, 1/16/64 clients, 100 B and 1 KiB
 #   standalone  a standalone pravaha-node and pravaha-bench with the same payloads and client
 #             counts (one event at a time per client), one pipelined writer of 100-byte events
-#             (10,000 in flight), and one writer of 1 MiB events (8 in flight)
+#             (10,000 in flight), and one writer of 1 MiB events (8 in flight); then 1 and 64
+#             clients and the pipelined writer through the actor client API (--api actor)
 #   etcd      etcd with 3 members (../shared/bench/etcd_raft.sh r3), 1/16/64 clients, 100 B, 1 KiB
 #   cluster   three pravaha-node processes (one container) with the same client counts, and the
 #             pipelined writer
@@ -165,6 +166,14 @@ for p in $(seq 1 "$passes"); do
     echo "pass $p/$passes: Pravaha standalone" >&2
     start_standalone node.log
     pravaha_matrix "127.0.0.1:$port" standalone
+    # The actor client API next to the facade's rows above (same node, same shapes; the
+    # pipelined writer sends batch writes of 100 events, see pravaha-bench --batch).
+    for c in 1 64; do
+      run_bench "standalone_actor_c${c}" write --endpoint "127.0.0.1:$port" --api actor \
+        --stream "bench/actorc${c}" --segments 4 --writers "$c" --window 1 --duration "$secs" --warmup 50
+    done
+    run_bench standalone_actor_pipe write --endpoint "127.0.0.1:$port" --api actor \
+      --stream bench/actorpipe --writers 1 --window 10000 --batch 100 --events "$pipelined" --warmup 10000
     run_bench standalone_1m write --endpoint "127.0.0.1:$port" --stream bench/big --writers 1 \
       --window 8 --event-size 1048576 --events "$big" --warmup 5
     echo "{\"node_peak_rss_kb\": $(peak_rss_kb "${pids[0]}")}" > "$dir/standalone_rss.json"
@@ -333,6 +342,19 @@ for p in range(1, passes + 1):
                     'Redis always, 64 clients')
             else:
                 add('cluster pipelined 100 B: events/s', contract, j['events_per_s'], target='>= 100,000')
+        for actor, facade, label in (('c1', 'c1_s100', '1 client 100 B'),
+                                     ('c64', 'c64_s100', '64 clients 100 B'),
+                                     ('pipe', 'pipe', 'pipelined 100 B (batches of 100)')):
+            a = load(os.path.join(d, f'{tag}_actor_{actor}.json'))
+            fj = load(os.path.join(d, f'{tag}_{facade}.json'))
+            if a and fj:
+                add(f'{tag} actor API {label}: events/s', contract, a['events_per_s'],
+                    fj['events_per_s'], a['events_per_s'] / fj['events_per_s'], '>= 1x',
+                    'facade, same pass')
+                if actor == 'c1':
+                    add(f'{tag} actor API {label}: p50 us', contract, a['latency_us']['p50'],
+                        fj['latency_us']['p50'], a['latency_us']['p50'] / fj['latency_us']['p50'],
+                        '<= 1x', 'facade, same pass')
         rss = load(os.path.join(d, f'{tag}_rss.json'))
         if rss:
             add(f'{tag}: node peak RSS MiB', '', rss['node_peak_rss_kb'] / 1024)

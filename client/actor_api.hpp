@@ -54,10 +54,16 @@
 /// open a new one. A node of another cluster at the endpoint (`invalid_argument`) ends it the
 /// same way, at once; so does a final read error of a subscribed reader (a deleted stream,
 /// corrupt data). A writer's segment that fails for good (sealed, deleted) fails its events
-/// with that error and the writer keeps serving its other segments. Requests sent to an actor that
-/// has ended are answered by CAF (`sec::request_receiver_down`); one-way messages to it are lost,
-/// so writes are requests. Toward a handle in another process, monitor it: a connection that dies
+/// with that error and the writer keeps serving its other segments. A writer or reader killed by
+/// an exit message (its owner, its manager, a supervisor) answers what it holds with
+/// `unavailable` (a write so answered may be stored). Requests sent to an actor that has ended
+/// are answered by CAF (`sec::request_receiver_down`); one-way messages to it are lost, so
+/// writes are requests. Toward a handle in another process, monitor it: a connection that dies
 /// can swallow requests.
+///
+/// Pipelining: keep at most about a thousand requests in flight per requesting actor; CAF 0.17
+/// looks each answer up in a flat table of the requester's pending requests (O(n) per answer).
+/// Deeper pipelines send batch writes (one request, one answer, for many events).
 ///
 /// May include: client.hpp, schema.
 

@@ -34,6 +34,16 @@ struct segment_reader {
 };
 
 struct reader_state {
+    reader_state() = default;
+    reader_state(const reader_state&) = delete;
+    reader_state& operator=(const reader_state&) = delete;
+    // A reader of the actor API that ends for another reason than its own (an exit message from
+    // its owner or manager) answers a waiting fetch (see ~writer_state).
+    ~reader_state() {
+        if (mode.exit_on_give_up && fetch_pending) {
+            fetch.deliver(caf::make_error(errc::unavailable, "the reader ended"));
+        }
+    }
     node_link link;            // the segments' container leaders
     deadline_timer deadlines;  // of the outstanding reads (check_deadlines)
     reader_mode mode;

@@ -76,6 +76,40 @@ struct segment_writer {
 };
 
 struct writer_state {
+    writer_state() = default;
+    writer_state(const writer_state&) = delete;
+    writer_state& operator=(const writer_state&) = delete;
+    // A writer of the actor API that ends for another reason than giving up or close (an exit
+    // message from its owner, its manager or a supervisor) answers what it still holds: CAF 0.17
+    // answers only the requests left in the mailbox, and a requester waiting without a timeout
+    // would wait forever. The answers carry only the promise (no state), so they may run here.
+    ~writer_state() {
+        if (!mode.exit_on_give_up) {
+            return;  // the facades' and the simulator's callbacks belong to their owners
+        }
+        auto err = caf::make_error(errc::unavailable,
+                                   "the writer ended before the event was acknowledged (it may "
+                                   "be stored)");
+        for (auto& seg : segments) {
+            for (auto& b : seg.in_flight) {
+                for (auto& cb : b.done) {
+                    if (cb) {
+                        cb(err);
+                    }
+                }
+            }
+            for (auto& q : seg.queue) {
+                if (q.done) {
+                    q.done(err);
+                }
+            }
+        }
+        for (auto* waiters : {&flush_waiters, &close_waiters, &session_waiters}) {
+            for (auto& rp : *waiters) {
+                rp.deliver(err);
+            }
+        }
+    }
     uint64_t attempts = 0;  // sends so far: each block's latest send has its own number
     writer_config cfg;
     writer_id id;

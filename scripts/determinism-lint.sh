@@ -12,6 +12,7 @@ allowed=(
   ':!client/internal.hpp'      # the connector seam's type (CAF's middleman actor interface)
   ':!client/cli_main.cpp'      # command-line tool
   ':!client/bench_main.cpp'    # benchmark tool: measures wall time
+  ':!client/bench_actor.cpp'   # its actor-API mode: wall time, its own actor system with CAF io
   ':!client/typescript/'       # the TypeScript client: another process, outside the simulator
   ':!client/examples/'         # example applications: processes with a main, outside the simulator
 )

@@ -1,0 +1,331 @@
+// The actor client API's contracts on CAF's deterministic test scheduler: the public writer and
+// reader actors against a real node's actors (RocksDB in a temporary directory) in the same
+// actor system, one message at a time, with virtual time. Credit: a sink never holds more events
+// than it granted; acknowledgements come in write order per key; a writer whose node is gone
+// answers every pending request with the error before it ends with it.
+
+#include "actors/actors.hpp"
+#include "client/actor_api.hpp"
+#include "client/internal.hpp"
+#include "schema/schema.hpp"
+#include "storage/storage.hpp"
+
+#include "tests/support/temp_dir.hpp"
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <random>
+#include <set>
+
+using namespace pravaha;
+using namespace pravaha::client;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Opens "connections" to the node in this actor system (or refuses them once told to).
+caf::behavior connector_impl(caf::event_based_actor*, std::shared_ptr<bool> refuse, node_api node) {
+    return {
+        [=](caf::connect_atom, const std::string&,
+            uint16_t) -> caf::result<caf::node_id, caf::strong_actor_ptr, std::set<std::string>> {
+            if (*refuse) {
+                return caf::make_error(caf::sec::cannot_connect_to_node, "refused by the test");
+            }
+            return {caf::node_id{}, caf::actor_cast<caf::strong_actor_ptr>(node),
+                    std::set<std::string>{}};
+        },
+    };
+}
+
+struct world {
+    test::temp_dir dir;
+    std::unique_ptr<storage::log_store> store;
+    caf::actor_system_config cfg;
+    std::unique_ptr<caf::actor_system> sys;
+    caf::scheduler::test_coordinator* sched = nullptr;
+    actors::node_actors node;
+    std::shared_ptr<bool> refuse = std::make_shared<bool>(false);
+    stream_manager_actor mgr;
+
+    world() {
+        auto s = storage::open_rocksdb({dir.path()});
+        REQUIRE(s);
+        store = std::move(*s);
+        cfg.set("scheduler.policy", caf::atom("testing"));
+        add_actor_api_types(cfg);
+        sys = std::make_unique<caf::actor_system>(cfg);
+        sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+        actors::node_config ncfg;
+        ncfg.store = store.get();
+        ncfg.detached = false;
+        ncfg.wall_clock_ms = [] { return int64_t{0}; };
+        auto n = actors::spawn_node(*sys, ncfg);
+        REQUIRE(n);
+        node = *n;
+        detail::endpoint_info ep;
+        ep.host = "127.0.0.1";
+        ep.port = 1;
+        ep.cfg.retry_timeout = 5s;
+        ep.connector = sys->spawn(connector_impl, refuse, node.endpoint);
+        ep = detail::spawn_directory(*sys, ep);
+        mgr = caf::actor_cast<stream_manager_actor>(detail::spawn_manager(*sys, ep, 1));
+        sched->run();
+    }
+
+    ~world() {
+        caf::anon_send_exit(mgr, caf::exit_reason::user_shutdown);
+        stop_node();
+        sched->run();
+    }
+
+    void stop_node() {
+        caf::anon_send_exit(node.endpoint, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(node.controller, caf::exit_reason::user_shutdown);
+        for (const auto& c : node.containers) {
+            caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+        }
+    }
+
+    // Sends `xs` to `dest`, runs everything there is to run (timers too, up to `wait`), and
+    // returns the answer.
+    template <class R, class Handle, class... Ts>
+    caf::expected<R> ask(const Handle& dest, Ts&&... xs) {
+        caf::scoped_actor self{*sys};
+        self->send(dest, std::forward<Ts>(xs)...);
+        sched->run();
+        for (int i = 0; i < 100 && !self->mailbox().size(); ++i) {
+            sched->advance_time(100ms);
+            sched->run();
+        }
+        caf::expected<R> out{caf::make_error(errc::timeout, "no answer")};
+        self->receive([&](R& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); },
+                      caf::after(0s) >> [] {});
+        return out;
+    }
+
+    stream_record create_stream(uint32_t segments) {
+        REQUIRE(ask<bool>(mgr, create_scope_atom::value, std::string{"s"}));
+        auto rec = ask<stream_record>(mgr, create_stream_atom::value, std::string{"s"},
+                                      std::string{"t"}, segments);
+        REQUIRE(rec);
+        return *rec;
+    }
+
+    writer_actor open_writer(writer_options opts = {}) {
+        auto w = ask<writer_actor>(mgr, open_writer_atom::value, std::string{"s"}, std::string{"t"},
+                                   opts);
+        REQUIRE(w);
+        return *w;
+    }
+};
+
+// Answers of pipelined writes as they arrive.
+struct answers {
+    std::map<std::string, std::vector<int>> acked;  // per key, in arrival order
+    std::vector<caf::error> errors;
+    int batches = 0;
+};
+
+// Sends `n` single writes over 5 keys and one batch of `batch` events, all at once.
+caf::behavior producer_impl(
+    caf::event_based_actor* self, writer_actor w, int n, int batch, std::shared_ptr<answers> out) {
+    for (int i = 0; i < n; ++i) {
+        auto key = "k" + std::to_string(i % 5);
+        self->request(w, caf::infinite, write_atom::value, key, "e" + std::to_string(i))
+            .then([out, key, i](event_ack&) { out->acked[key].push_back(i); },
+                  [out](caf::error& e) { out->errors.push_back(e); });
+    }
+    if (batch > 0) {
+        std::vector<event_to_write> events;
+        for (int i = 0; i < batch; ++i) {
+            events.push_back(event_to_write{"b" + std::to_string(i % 3), "x", no_event_number});
+        }
+        self->request(w, caf::infinite, write_atom::value, std::move(events))
+            .then(
+                [out, batch](batch_ack& a) {
+                    ++out->batches;
+                    CHECK(a.count == static_cast<uint32_t>(batch));
+                },
+                [out](caf::error& e) { out->errors.push_back(e); });
+    }
+    return {[](int) {}};
+}
+
+// A subscriber that records what it holds: every event is "held" until the test processes it
+// (and then grants credit for it).
+struct sink_view {
+    uint64_t received = 0;
+    uint64_t granted = 0;
+    bool ended = false;
+    std::vector<event> events;
+};
+
+caf::behavior sink_impl(caf::event_based_actor* self, std::shared_ptr<sink_view> view) {
+    return {
+        [=](events_atom, uint64_t, std::vector<event>& evs, stream_position&) {
+            view->received += evs.size();
+            CHECK(view->received <= view->granted);
+            for (auto& e : evs) {
+                view->events.push_back(std::move(e));
+            }
+        },
+        [=](read_end_atom, uint64_t, stream_position&) {
+            view->ended = true;
+            self->quit();
+        },
+    };
+}
+
+}  // namespace
+
+TEST_CASE("actor contract: acknowledgements per key in write order and a batch answered once",
+          "[client][actor]") {
+    world wd;
+    wd.create_stream(4);
+    auto w = wd.open_writer();
+    auto out = std::make_shared<answers>();
+    auto producer = wd.sys->spawn(producer_impl, w, 500, 40, out);
+    wd.sched->run();
+    for (int i = 0; i < 20; ++i) {  // group-commit timers, if any
+        wd.sched->advance_time(10ms);
+        wd.sched->run();
+    }
+    CHECK(out->errors.empty());
+    CHECK(out->batches == 1);
+    int total = 0;
+    for (auto& [key, order] : out->acked) {
+        CAPTURE(key);
+        CHECK(std::is_sorted(order.begin(), order.end()));
+        total += static_cast<int>(order.size());
+    }
+    CHECK(total == 500);
+    caf::anon_send_exit(producer, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("actor contract: a subscriber never gets more events than it granted",
+          "[client][actor]") {
+    world wd;
+    wd.create_stream(3);
+    {
+        auto w = wd.open_writer();
+        auto out = std::make_shared<answers>();
+        auto producer = wd.sys->spawn(producer_impl, w, 600, 0, out);
+        wd.sched->run();
+        REQUIRE(out->errors.empty());
+        caf::anon_send_exit(producer, caf::exit_reason::user_shutdown);
+        REQUIRE(wd.ask<bool>(w, close_atom::value));
+    }
+    REQUIRE(
+        wd.ask<stream_record>(wd.mgr, seal_stream_atom::value, std::string{"s"}, std::string{"t"}));
+    reader_options ro;
+    auto r = wd.ask<reader_actor>(wd.mgr, open_reader_atom::value, std::string{"s"},
+                                  std::string{"t"}, ro);
+    REQUIRE(r);
+    auto view = std::make_shared<sink_view>();
+    auto sink = caf::actor_cast<event_sink_actor>(wd.sys->spawn(sink_impl, view));
+    std::mt19937_64 rng{Catch::rngSeed()};
+    CAPTURE(Catch::rngSeed());
+    view->granted = rng() % 5;
+    REQUIRE(wd.ask<stream_position>(*r, subscribe_atom::value, sink, uint64_t{1},
+                                    static_cast<uint32_t>(view->granted)));
+    // Grants of 0 to 40 events at random moments until the reader says it is at the end.
+    for (int round = 0; round < 2000 && !view->ended; ++round) {
+        wd.sched->run();
+        CHECK(view->received <= view->granted);
+        auto more = static_cast<uint32_t>(rng() % 41);
+        view->granted += more;
+        caf::anon_send(*r, credit_atom::value, more);
+    }
+    wd.sched->run();
+    CHECK(view->ended);
+    CHECK(view->received == 600);
+    std::set<std::pair<uint64_t, int64_t>> distinct;
+    for (auto& e : view->events) {
+        distinct.emplace(e.segment.value, e.offset);
+    }
+    CHECK(distinct.size() == 600);
+}
+
+TEST_CASE(
+    "actor contract: a writer whose node is gone answers what is pending and then ends "
+    "with the error",
+    "[client][actor]") {
+    world wd;
+    wd.create_stream(2);
+    auto w = wd.open_writer();
+    REQUIRE(wd.ask<event_ack>(w, write_atom::value, std::string{"k"}, std::string{"first"}));
+    // The node stops and cannot be reached again.
+    *wd.refuse = true;
+    wd.stop_node();
+    wd.sched->run();
+    auto out = std::make_shared<answers>();
+    auto producer = wd.sys->spawn(producer_impl, w, 10, 5, out);
+    // Who saw what first: the producer's answers, then the writer's down message.
+    auto down_after_answers = std::make_shared<int>(-1);
+    auto watcher = wd.sys->spawn([=](caf::event_based_actor* self) -> caf::behavior {
+        self->monitor(w);
+        self->set_down_handler([=](caf::down_msg& dm) {
+            *down_after_answers = static_cast<int>(out->errors.size());
+            CHECK(code_of(dm.reason) == errc::unavailable);
+        });
+        return {[](int) {}};
+    });
+    for (int i = 0; i < 100 && *down_after_answers < 0; ++i) {
+        wd.sched->advance_time(200ms);
+        wd.sched->run();
+    }
+    CHECK(*down_after_answers == 11);  // 10 writes and the batch, all before the down message
+    CHECK(out->acked.empty());
+    for (auto& e : out->errors) {
+        CHECK(code_of(e) == errc::unavailable);
+    }
+    caf::anon_send_exit(producer, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("actor contract: a writer or reader killed by its owner answers what it holds",
+          "[client][actor]") {
+    world wd;
+    wd.create_stream(2);
+    auto w = wd.open_writer();
+    reader_options ro;
+    auto r = wd.ask<reader_actor>(wd.mgr, open_reader_atom::value, std::string{"s"},
+                                  std::string{"t"}, ro);
+    REQUIRE(r);
+    // With the node gone the writes stay pending (the writer retries), as does a waiting fetch.
+    *wd.refuse = true;
+    wd.stop_node();
+    wd.sched->run();
+    auto out = std::make_shared<answers>();
+    auto producer = wd.sys->spawn(producer_impl, w, 10, 5, out);
+    auto fetched = std::make_shared<caf::error>();
+    auto fetcher = wd.sys->spawn([=](caf::event_based_actor* self) -> caf::behavior {
+        self->request(*r, caf::infinite, fetch_atom::value, uint32_t{60000})
+            .then([](std::vector<event>&, bool) { FAIL("events from a stopped node"); },
+                  [=](caf::error& e) { *fetched = e; });
+        return {[](int) {}};
+    });
+    wd.sched->run();
+    wd.sched->advance_time(100ms);
+    wd.sched->run();
+    REQUIRE(out->errors.empty());  // still pending
+    REQUIRE(!*fetched);
+    caf::anon_send_exit(w, caf::exit_reason::kill);
+    caf::anon_send_exit(*r, caf::exit_reason::kill);
+    wd.sched->run();
+    CHECK(out->errors.size() == 11);  // 10 writes and the batch
+    for (auto& e : out->errors) {
+        CHECK(code_of(e) == errc::unavailable);
+    }
+    CHECK(code_of(*fetched) == errc::unavailable);
+    caf::anon_send_exit(producer, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(fetcher, caf::exit_reason::user_shutdown);
+}

@@ -62,7 +62,11 @@ void finish(driver_ptr self, run_state* rs, driver_gate* gate) {
     self->request(st.writer, caf::infinite, client::close_atom::value)
         .then([=](bool) { merge(); },
               [=](caf::error& err) {
-                  rs->error(err);
+                  // As the facade's loop: the run's first error, not a failed event.
+                  std::lock_guard<std::mutex> g(rs->mutex);
+                  if (rs->first_error.empty()) {
+                      rs->first_error = render_error(err);
+                  }
                   merge();
               });
 }
@@ -80,8 +84,11 @@ void answered(driver_ptr self,
     rs->written.fetch_add(n);
     s.in_flight -= n;
     if (err) {
-        rs->error(err);
-        s.stopped = true;  // as the facade's loop: a failed writer stops
+        // As the facade's loop: every event of the request failed; its slots are not reused
+        // (the run is shorter by them) and the writer goes on.
+        for (uint64_t k = 0; k < n; ++k) {
+            rs->error(err);
+        }
         return;
     }
     auto us =
@@ -131,7 +138,7 @@ void fill(
         st.in_flight += n;
         auto start = bench_clock::now();
         uint64_t measured = first + n > o->warmup ? first + n - std::max(first, o->warmup) : 0;
-        if (measured > 0 && first <= o->warmup && w == 0) {
+        if (measured > 0 && first <= o->warmup) {  // every writer, the earliest counts
             rs->measured_send(
                 std::chrono::duration_cast<std::chrono::nanoseconds>(start - rs->start).count());
         }
@@ -206,6 +213,9 @@ void run_actor_writers(const options& o, run_state& rs) {
     cfg.set("scheduler.max-threads", 1);
     cfg.set("middleman.workers", 0);
     cfg.set("logger.console", caf::atom("none"));
+    // Before the actor system: the drivers count it down until they end, and the system's
+    // destructor waits for them.
+    driver_gate gate(o.writers);
     caf::actor_system sys{cfg};
     client::client_config cc;
     cc.endpoint = o.endpoint;
@@ -214,7 +224,6 @@ void run_actor_writers(const options& o, run_state& rs) {
         rs.error(mgr.error());
         return;
     }
-    driver_gate gate(o.writers);
     std::vector<caf::actor> drivers;
     uint64_t per_writer = o.events / o.writers;
     for (size_t w = 0; w < o.writers; ++w) {

@@ -152,6 +152,10 @@ void maybe_answer(reader_ptr self) {
 
 // The link broke (a store was lost, a request failed on `suspect`): attach again.
 void lose_link(reader_ptr self, const caf::actor_addr& suspect = {}) {
+    // A failure without progress, as the writer counts it: a reader whose reads keep failing
+    // while its node still answers (a container without a leader) gives up after the retry
+    // timeout instead of retrying forever.
+    self->state.link.failed();
     self->state.link.restart(true, suspect);
 }
 

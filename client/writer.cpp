@@ -761,6 +761,10 @@ caf::behavior writer_impl(writer_ptr self,
             }
         },
         [=](write_atom, outgoing& ev) {
+            // Internal entries (callbacks of the facades and the simulator) only in their mode:
+            // ~writer_state runs the callbacks of the actor API's mode.
+            PRAVAHA_ASSERT(!self->state.mode.exit_on_give_up,
+                           "internal write to a writer of the actor API");
             if (enqueue(self, ev)) {
                 pump(self, ev.segment_index);
             }
@@ -768,6 +772,8 @@ caf::behavior writer_impl(writer_ptr self,
         [=](write_atom, std::vector<outgoing>& evs) {
             // One message for many events (the RPC gateway's batches): queued in order, then
             // each segment touched is pumped once.
+            PRAVAHA_ASSERT(!self->state.mode.exit_on_give_up,
+                           "internal write to a writer of the actor API");
             std::vector<bool> touched(self->state.segments.size());
             for (auto& ev : evs) {
                 touched[ev.segment_index] = enqueue(self, ev) || touched[ev.segment_index];

@@ -50,16 +50,20 @@ bool can_connect(uint16_t port) {
 pid_t spawn_process(const std::vector<std::string>& args,
                     uint64_t open_files,
                     const std::string& output) {
-    pid_t pid = ::fork();
-    if (pid != 0) {
-        return pid;
-    }
+    // Everything the child needs is made before the fork (the test process has threads).
     std::vector<char*> argv;
     argv.reserve(args.size() + 1);
     for (const auto& a : args) {
         argv.push_back(const_cast<char*>(a.c_str()));
     }
     argv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        throw std::runtime_error("fork failed");
+    }
+    if (pid != 0) {
+        return pid;
+    }
     if (open_files > 0) {
         rlimit lim{open_files, open_files};
         if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
@@ -73,10 +77,11 @@ pid_t spawn_process(const std::vector<std::string>& args,
             std::perror("redirect output");
             ::_exit(127);
         }
-        ::close(fd);
     }
-    ::execv(args[0].c_str(), argv.data());
-    std::perror(("exec " + args[0]).c_str());
+    // Not the test's sockets and files (a node must not hold another node's connections).
+    ::close_range(3, ~0U, 0);
+    ::execv(argv[0], argv.data());
+    std::perror("exec");
     ::_exit(127);
 }
 

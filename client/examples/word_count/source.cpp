@@ -47,9 +47,10 @@ bool write_lines(caf::scoped_actor& self, const writer_actor& w, const options& 
     return true;
 }
 
-// The counter's handle, connecting for up to 10 s while its process starts.
+// The counter's handle, connecting for up to --retry-timeout-ms while its process starts.
 caf::expected<counter_actor> find_counter(caf::actor_system& sys, const options& opts) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.retry_timeout_ms);
     for (;;) {
         auto ctr =
             sys.middleman().remote_actor<counter_actor>(opts.counter_host, opts.counter_port);

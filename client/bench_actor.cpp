@@ -42,6 +42,7 @@ struct driver_state {
     int64_t last_ack_ns = -1;
     bool progressed = false;
     bool closing = false;
+    uint64_t lost = 0;   // window slots of failed events (not reused)
     std::string filler;  // every payload
     static inline const char* name = "bench_driver";
 };
@@ -89,6 +90,7 @@ void answered(driver_ptr self,
         for (uint64_t k = 0; k < n; ++k) {
             rs->error(err);
         }
+        s.lost += n;
         return;
     }
     auto us =
@@ -130,7 +132,11 @@ void fill(
         }
         uint64_t n =
             std::min<uint64_t>(o->batch, st.deadline ? o->batch : o->warmup + count - st.next);
-        if (st.in_flight + n > std::max<uint64_t>(o->window, n)) {
+        if (st.lost >= o->window) {
+            st.stopped = true;  // every slot failed: the writer is done, as in the facade's loop
+            continue;
+        }
+        if (st.in_flight + n > std::max<uint64_t>(o->window - st.lost, n)) {
             return;
         }
         auto first = st.next;

@@ -1,6 +1,11 @@
 #include "schema/keyspace.hpp"
 
+#include "schema/errc.hpp"
+
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 
 namespace pravaha {
@@ -40,6 +45,128 @@ size_t find_range(const std::vector<segment_range>& ranges, double key) {
         return ranges.size() - 1;
     }
     return static_cast<size_t>(it - ranges.begin());
+}
+
+namespace {
+
+bool valid_slice(const key_range& r) {
+    return r.start >= 0.0 && r.end <= 1.0 && r.start < r.end;
+}
+
+caf::error bad(std::string what) {
+    return caf::make_error(errc::invalid_argument, std::move(what));
+}
+
+// The union of `ranges` as disjoint, sorted intervals (contiguous ranges joined), or an error
+// for an invalid or overlapping range. `what` names the list in the message.
+caf::expected<std::vector<key_range>> reduce(std::vector<key_range> ranges, const char* what) {
+    if (ranges.empty()) {
+        return bad(fmt::format("no {} ranges", what));
+    }
+    for (const auto& r : ranges) {
+        if (!valid_slice(r)) {
+            return bad(fmt::format("{} range [{}, {}) is not a non-empty slice of [0, 1)", what,
+                                   r.start, r.end));
+        }
+    }
+    std::sort(ranges.begin(), ranges.end(),
+              [](const key_range& a, const key_range& b) { return a.start < b.start; });
+    std::vector<key_range> out{ranges.front()};
+    for (size_t i = 1; i < ranges.size(); ++i) {
+        const auto& r = ranges[i];
+        if (r.start < out.back().end) {
+            return bad(fmt::format("{} ranges overlap at [{}, {})", what, r.start,
+                                   std::min(r.end, out.back().end)));
+        }
+        if (r.start == out.back().end) {
+            out.back().end = r.end;
+        } else {
+            out.push_back(r);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+caf::expected<std::vector<key_range>> split_range(key_range r, uint32_t parts) {
+    if (parts < 2) {
+        return bad(fmt::format("a split needs at least 2 parts, not {}", parts));
+    }
+    if (!valid_slice(r)) {
+        return bad(fmt::format("[{}, {}) is not a non-empty slice of [0, 1)", r.start, r.end));
+    }
+    std::vector<key_range> out;
+    out.reserve(parts);
+    double width = r.end - r.start;
+    double start = r.start;
+    for (uint32_t i = 1; i <= parts; ++i) {
+        double end = i == parts ? r.end : r.start + width * i / parts;
+        if (!(start < end)) {
+            return bad(fmt::format("[{}, {}) is too narrow to split into {} parts", r.start, r.end,
+                                   parts));
+        }
+        out.push_back(key_range{start, end});
+        start = end;
+    }
+    return out;
+}
+
+caf::expected<key_range> merge_ranges(std::vector<key_range> ranges) {
+    if (ranges.size() < 2) {
+        return bad("a merge needs at least 2 ranges");
+    }
+    auto joined = reduce(std::move(ranges), "merged");
+    if (!joined) {
+        return std::move(joined.error());
+    }
+    if (joined->size() > 1) {
+        return bad(fmt::format("not adjacent: nothing covers [{}, {})", (*joined)[0].end,
+                               (*joined)[1].start));
+    }
+    return joined->front();
+}
+
+caf::error check_cover(std::vector<key_range> sealed, std::vector<key_range> create) {
+    auto old_cover = reduce(std::move(sealed), "sealed");
+    if (!old_cover) {
+        return std::move(old_cover.error());
+    }
+    auto new_cover = reduce(std::move(create), "new");
+    if (!new_cover) {
+        return std::move(new_cover.error());
+    }
+    if (*old_cover != *new_cover) {
+        auto show = [](const std::vector<key_range>& v) {
+            std::string s;
+            for (const auto& r : v) {
+                s += fmt::format("{}[{}, {})", s.empty() ? "" : " ", r.start, r.end);
+            }
+            return s;
+        };
+        return bad(fmt::format("the new ranges cover {} but the sealed segments cover {}",
+                               show(*new_cover), show(*old_cover)));
+    }
+    return caf::error{};
+}
+
+caf::expected<segment_id> parse_segment_id(std::string_view text) {
+    auto dot = text.find('.');
+    uint32_t epoch = 0;
+    uint32_t number = 0;
+    auto parse = [](std::string_view part, uint32_t& out) {
+        if (part.empty() || part.size() > 10) {
+            return false;
+        }
+        auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+        return ec == std::errc{} && end == part.data() + part.size();
+    };
+    if (dot == std::string_view::npos || !parse(text.substr(0, dot), epoch) ||
+        !parse(text.substr(dot + 1), number)) {
+        return bad(
+            fmt::format("'{}' is not a segment id (EPOCH.NUMBER, as stream info prints it)", text));
+    }
+    return segment_id::make(epoch, number);
 }
 
 uint32_t container_of(const segment_key& key, uint32_t container_count) {

@@ -2,6 +2,9 @@
 
 #include "schema/types.hpp"
 
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
 #include <string_view>
 #include <vector>
 
@@ -18,6 +21,33 @@ std::vector<segment_range> equal_ranges(uint32_t count, uint32_t epoch, uint32_t
 /// Index of the range in `ranges` (disjoint, sorted, covering [0,1)) that holds `key`.
 /// Precondition: ranges is non-empty and 0 <= key < 1.
 size_t find_range(const std::vector<segment_range>& ranges, double key);
+
+/// A half-open slice [start, end) of the routing-key space [0,1).
+struct key_range {
+    double start = 0;
+    double end = 0;
+    bool operator==(const key_range&) const = default;
+};
+
+/// Splits `r` into `parts` equal ranges (a hot segment's split): the first starts at exactly
+/// `r.start`, the last ends at exactly `r.end`, neighbours share their boundary exactly.
+/// invalid_argument: fewer than 2 parts, `r` not a non-empty slice of [0,1], or a part that
+/// floating point cannot make non-empty.
+caf::expected<std::vector<key_range>> split_range(key_range r, uint32_t parts);
+
+/// The union of `ranges` (any order) when they are contiguous, as the merge of neighbouring
+/// segments needs. invalid_argument: fewer than 2 ranges, an empty or overlapping one, or a gap
+/// ("not adjacent: nothing covers [a, b)").
+caf::expected<key_range> merge_ranges(std::vector<key_range> ranges);
+
+/// Whether `create` replaces `sealed` exactly (Pravega's scale validation): neither empty nor
+/// overlapping within itself, every range a non-empty slice of [0,1], and both covering the
+/// same union, boundaries bit-exact. Returns invalid_argument saying what differs, or none.
+caf::error check_cover(std::vector<key_range> sealed, std::vector<key_range> create);
+
+/// Parses a segment id as `to_string(segment_id)` prints it ("EPOCH.NUMBER", decimal, each
+/// within 32 bits). invalid_argument otherwise.
+caf::expected<segment_id> parse_segment_id(std::string_view text);
 
 /// The segment container that owns a segment in a cluster of `container_count` containers:
 /// murmur3's fmix64 over the stream uid and segment id. Persisted data depends on it: never

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -76,4 +77,78 @@ TEST_CASE("names follow Pravega's rules", "[schema]") {
     CHECK(code_of(split_stream_name("st", scope, stream)) == errc::invalid_name);
     CHECK(code_of(split_stream_name("s/", scope, stream)) == errc::invalid_name);
     CHECK(code_of(split_stream_name("s/t/u", scope, stream)) == errc::invalid_name);
+}
+
+TEST_CASE("split_range makes equal parts with exact outer boundaries", "[schema][scaling]") {
+    for (uint32_t parts : {2u, 3u, 7u, 10u}) {
+        CAPTURE(parts);
+        key_range r{0.1, 0.7};
+        auto s = split_range(r, parts);
+        REQUIRE(s);
+        REQUIRE(s->size() == parts);
+        CHECK(s->front().start == 0.1);
+        CHECK(s->back().end == 0.7);
+        for (size_t i = 0; i + 1 < s->size(); ++i) {
+            CHECK((*s)[i].end == (*s)[i + 1].start);
+            CHECK((*s)[i].start < (*s)[i].end);
+            CHECK((*s)[i].end - (*s)[i].start == Approx(0.6 / parts));
+        }
+        // What a split produces always passes the scale validation against what it split.
+        CHECK(!check_cover({r}, *s));
+    }
+    CHECK(code_of(split_range({0.1, 0.7}, 1).error()) == errc::invalid_argument);
+    CHECK(code_of(split_range({0.5, 0.5}, 2).error()) == errc::invalid_argument);
+    CHECK(code_of(split_range({0.5, 1.5}, 2).error()) == errc::invalid_argument);
+    // Two adjacent doubles have nothing between them.
+    double a = 0.5;
+    double b = std::nextafter(a, 1.0);
+    CHECK(code_of(split_range({a, b}, 2).error()) == errc::invalid_argument);
+}
+
+TEST_CASE("merge_ranges joins neighbours in any order and names a gap", "[schema][scaling]") {
+    auto m = merge_ranges({{0.5, 0.75}, {0.25, 0.5}, {0.75, 1.0}});
+    REQUIRE(m);
+    CHECK(*m == key_range{0.25, 1.0});
+    auto gap = merge_ranges({{0.0, 0.25}, {0.5, 0.75}});
+    REQUIRE(!gap);
+    CHECK(render_error(gap.error()).find("not adjacent: nothing covers [0.25, 0.5)") !=
+          std::string::npos);
+    CHECK(code_of(merge_ranges({{0.0, 0.5}}).error()) == errc::invalid_argument);
+    CHECK(code_of(merge_ranges({{0.0, 0.5}, {0.4, 0.6}}).error()) == errc::invalid_argument);
+}
+
+TEST_CASE("check_cover accepts exactly the same union", "[schema][scaling]") {
+    // A merge, a split, and a simultaneous split and merge of disjoint groups.
+    CHECK(!check_cover({{0.0, 0.5}, {0.5, 1.0}}, {{0.0, 1.0}}));
+    CHECK(!check_cover({{0.25, 0.5}}, {{0.25, 0.3}, {0.3, 0.5}}));
+    CHECK(
+        !check_cover({{0.0, 0.1}, {0.5, 0.6}, {0.6, 0.7}}, {{0.5, 0.7}, {0.0, 0.05}, {0.05, 0.1}}));
+    // Differences: a hole, more than sealed, an overlap, an empty list, a bit off at the end.
+    CHECK(code_of(check_cover({{0.0, 0.5}}, {{0.0, 0.2}, {0.3, 0.5}})) == errc::invalid_argument);
+    CHECK(code_of(check_cover({{0.0, 0.5}}, {{0.0, 0.6}})) == errc::invalid_argument);
+    CHECK(code_of(check_cover({{0.0, 0.5}}, {{0.0, 0.3}, {0.2, 0.5}})) == errc::invalid_argument);
+    CHECK(code_of(check_cover({}, {{0.0, 0.5}})) == errc::invalid_argument);
+    CHECK(code_of(check_cover({{0.0, 0.5}}, {})) == errc::invalid_argument);
+    CHECK(code_of(check_cover({{0.0, 0.5}}, {{0.0, std::nextafter(0.5, 1.0)}})) ==
+          errc::invalid_argument);
+    CHECK(code_of(check_cover({{0.0, 0.5}, {0.5, 0.5}}, {{0.0, 0.5}})) == errc::invalid_argument);
+    auto err = check_cover({{0.0, 0.5}}, {{0.0, 0.25}});
+    CHECK(render_error(err).find("the new ranges cover [0, 0.25) but the sealed segments cover "
+                                 "[0, 0.5)") != std::string::npos);
+}
+
+TEST_CASE("parse_segment_id reads what to_string prints and nothing else", "[schema][scaling]") {
+    for (auto id : {segment_id::make(0, 0), segment_id::make(3, 17),
+                    segment_id::make(UINT32_MAX, UINT32_MAX)}) {
+        auto parsed = parse_segment_id(to_string(id));
+        REQUIRE(parsed);
+        CHECK(*parsed == id);
+    }
+    for (const char* bad : {"", "1", "1.", ".1", "1.2.3", "a.1", "1.b", "-1.2", "1.-2",
+                            "4294967296.0", "1 .2", "+1.2", "1.2 "}) {
+        CAPTURE(bad);
+        auto parsed = parse_segment_id(bad);
+        REQUIRE(!parsed);
+        CHECK(code_of(parsed.error()) == errc::invalid_argument);
+    }
 }

@@ -80,15 +80,18 @@ public:
     // epoll is level-triggered, so waiting in the loop would spin the multiplexer thread).
     void pause() {
         acceptor_.passivate();
-        caf::intrusive_ptr<guarded_doorman> self{this};
-        auto* mx = &acceptor_.backend();
-        sys_.spawn([self, mx](caf::event_based_actor* timer) -> caf::behavior {
-            timer->delayed_send(timer, std::chrono::milliseconds(100), resume_atom::value);
-            return {[=](resume_atom) {
-                mx->dispatch([self] { self->resume(); });
-                timer->quit();
-            }};
-        });
+        // Spawned with arguments: CAF 0.17's spawn of a function without any binds a null
+        // reference (UBSan reported it under ASan when a test ran the node out of descriptors).
+        sys_.spawn(
+            [](caf::event_based_actor* timer, caf::intrusive_ptr<guarded_doorman> self,
+               net::default_multiplexer* mx) -> caf::behavior {
+                timer->delayed_send(timer, std::chrono::milliseconds(100), resume_atom::value);
+                return {[=](resume_atom) {
+                    mx->dispatch([self] { self->resume(); });
+                    timer->quit();
+                }};
+            },
+            caf::intrusive_ptr<guarded_doorman>{this}, &acceptor_.backend());
     }
 
     bool new_connection() override {

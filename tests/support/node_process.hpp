@@ -14,11 +14,13 @@ namespace pravaha::test {
 uint16_t free_port();
 
 /// Forks and execs `args` (args[0] is the binary's path), with this soft and hard
-/// RLIMIT_NOFILE (0: inherited) and, if `output` names a file, stdout and stderr into it.
+/// RLIMIT_NOFILE (0: inherited), if `output` names a file stdout and stderr into it, and this
+/// process's environment with the "NAME=VALUE" entries of `env` replacing their names'.
 /// Returns the child's pid.
 pid_t spawn_process(const std::vector<std::string>& args,
                     uint64_t open_files = 0,
-                    const std::string& output = {});
+                    const std::string& output = {},
+                    const std::vector<std::string>& env = {});
 
 /// SIGKILL (and SIGCONT, for a stopped one) and reap; sets `pid` to -1. Nothing if pid <= 0.
 void kill_and_reap(pid_t& pid);

@@ -64,6 +64,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     cfg.add_message_type<stream_uid>("pravaha.stream_uid");
     cfg.add_message_type<segment_key>("pravaha.segment_key");
     cfg.add_message_type<writer_id>("pravaha.writer_id");
+    cfg.add_message_type<scaling_policy>("pravaha.scaling_policy");
     cfg.add_message_type<segment_range>("pravaha.segment_range");
     cfg.add_message_type<stream_record>("pravaha.stream_record");
     cfg.add_message_type<segment_status>("pravaha.segment_status");

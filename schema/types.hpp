@@ -25,6 +25,18 @@ enum class stream_state : uint8_t { active = 0, sealed = 1 };
 const char* to_string(stream_state s);
 
 /// The slice [key_start, key_end) of the routing-key space owned by a segment.
+/// How a stream scales (Pravega's ScalingPolicy): a fixed number of segments, or by the rate of
+/// events or KiB per second each segment should carry.
+enum class scale_type : uint8_t { fixed = 0, by_events = 1, by_kbytes = 2 };
+
+struct scaling_policy {
+    scale_type type = scale_type::fixed;
+    uint32_t target = 0;        ///< events/s or KiB/s per segment: > 0, and 0 when fixed
+    uint32_t factor = 2;        ///< a hot segment splits into at most this many: >= 2
+    uint32_t min_segments = 1;  ///< never merged below: 1..stream_segments_max
+    bool operator==(const scaling_policy&) const = default;
+};
+
 struct segment_range {
     segment_id id;
     double key_start = 0;
@@ -122,6 +134,11 @@ std::optional<std::string_view> next_event(std::string_view data, size_t& pos);
 
 // -- inspectors (CAF serialization for messages) ------------------------------------------------
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scaling_policy& x) {
+    return f(caf::meta::type_name("pravaha.scaling_policy"), x.type, x.target, x.factor,
+             x.min_segments);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, segment_range& x) {
     return f(caf::meta::type_name("pravaha.segment_range"), x.id, x.key_start, x.key_end);

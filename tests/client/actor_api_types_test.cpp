@@ -82,6 +82,10 @@ TEST_CASE("actor api values survive serialization unchanged", "[client]") {
     r.exit_on_give_up = false;
     CHECK(s.round_trip(r) == r);
 
+    // The scaling policy (issue 15) travels in stream records and manager requests.
+    scaling_policy policy{scale_type::by_kbytes, 512, 3, 2};
+    CHECK(s.round_trip(policy) == policy);
+
     std::vector<event> evs{{"payload", segment_id{9}, 128}, {std::string(70000, 'x'), {}, 0}};
     auto back = s.round_trip(evs);
     REQUIRE(back.size() == 2);

@@ -152,3 +152,28 @@ TEST_CASE("parse_segment_id reads what to_string prints and nothing else", "[sch
         CHECK(code_of(parsed.error()) == errc::invalid_argument);
     }
 }
+
+TEST_CASE("scaling policies are checked like Pravega's", "[schema][scaling]") {
+    scaling_policy fixed;
+    CHECK(!validate_policy(fixed));
+    CHECK(to_string(fixed) == "fixed");
+    scaling_policy events{scale_type::by_events, 1000, 2, 1};
+    CHECK(!validate_policy(events));
+    CHECK(to_string(events) == "by events: 1000/s per segment, factor 2, at least 1 segment");
+    scaling_policy kbytes{scale_type::by_kbytes, 512, 4, 3};
+    CHECK(!validate_policy(kbytes));
+    CHECK(to_string(kbytes) == "by KiB: 512/s per segment, factor 4, at least 3 segments");
+    auto refused = [](scaling_policy p, const std::string& says) {
+        CAPTURE(says);
+        auto err = validate_policy(p);
+        CHECK(code_of(err) == errc::invalid_argument);
+        CHECK(render_error(err).find(says) != std::string::npos);
+    };
+    refused({scale_type::fixed, 10, 2, 1}, "a fixed policy has no target");
+    refused({scale_type::by_events, 0, 2, 1}, "target must be above 0");
+    refused({scale_type::by_kbytes, 0, 2, 1}, "target must be above 0");
+    refused({scale_type::by_events, 100, 1, 1}, "at least 2, not 1");
+    refused({scale_type::by_events, 100, 2, 0}, "must be 1..1024, not 0");
+    refused({scale_type::by_events, 100, 2, stream_segments_max + 1}, "not 1025");
+    refused({static_cast<scale_type>(7), 100, 2, 1}, "unknown scaling policy type 7");
+}

@@ -3,6 +3,7 @@
 #include "actors/raft_routes.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/names.hpp"
 #include "storage/storage.hpp"
 
 #include <caf/actor_system.hpp>
@@ -80,7 +81,7 @@ void collect_info(controller_ptr self,
     auto info = std::make_shared<stream_info>();
     info->record = rec;
     for (const auto& seg : rec.segments) {
-        info->segments.push_back({seg.id, seg.key_start, seg.key_end, 0, false});
+        info->segments.push_back({seg.id, seg.key_start, seg.key_end, 0, false, {}});
     }
     if (rec.segments.empty()) {
         rp.deliver(*info);
@@ -254,6 +255,17 @@ void log_outcome(const command& c, const outcome& out) {
         case kind::delete_stream:
             log->info("stream deleted stream={}/{}", c.scope, c.name);
             break;
+        case kind::update_stream:
+            log->info("stream updated stream={}/{} policy={}", c.scope, c.name,
+                      to_string(out.record.policy));
+            break;
+        case kind::scale_begin:
+            log->info("scale begun stream={}/{} epoch={} sealing={} creating={}", c.scope, c.name,
+                      out.scale.epoch, c.scale.seal.size(), c.scale.create.size());
+            break;
+        case kind::scale_done:
+            log->info("scale done stream={}/{} epoch={}", c.scope, c.name, out.record.epoch);
+            break;
     }
 }
 
@@ -387,7 +399,7 @@ caf::result<bool> delete_stream(controller_ptr self,
                 rp.deliver(err);
                 return;
             }
-            commit_simple(self, command{kind::delete_stream, scope, name, 0, 0}, rp);
+            commit_simple(self, command::of(kind::delete_stream, scope, name, 0, 0), rp);
         });
     });
 }
@@ -445,12 +457,12 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
     return {
         [=](create_scope_atom, const std::string& scope) -> caf::result<bool> {
             auto rp = self->make_response_promise<bool>();
-            commit_simple(self, command{kind::create_scope, scope, "", 0, 0}, rp);
+            commit_simple(self, command::of(kind::create_scope, scope, "", 0, 0), rp);
             return rp;
         },
         [=](delete_scope_atom, const std::string& scope) -> caf::result<bool> {
             auto rp = self->make_response_promise<bool>();
-            commit_simple(self, command{kind::delete_scope, scope, "", 0, 0}, rp);
+            commit_simple(self, command::of(kind::delete_scope, scope, "", 0, 0), rp);
             return rp;
         },
         [=, &m](list_scopes_atom) -> caf::result<std::vector<std::string>> {
@@ -467,7 +479,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             auto now = self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
             auto rp = self->make_response_promise<stream_record>();
             commit_stream<create_segment_atom>(
-                self, command{kind::create_stream, scope, name, segments, now}, rp);
+                self, command::of(kind::create_stream, scope, name, segments, now), rp);
             return rp;
         },
         [=, &m](list_streams_atom,
@@ -484,8 +496,8 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         [=](seal_stream_atom, const std::string& scope,
             const std::string& name) -> caf::result<stream_record> {
             auto rp = self->make_response_promise<stream_record>();
-            commit_stream<seal_segment_atom>(self, command{kind::seal_stream, scope, name, 0, 0},
-                                             rp);
+            commit_stream<seal_segment_atom>(self,
+                                             command::of(kind::seal_stream, scope, name, 0, 0), rp);
             return rp;
         },
         [=](delete_stream_atom, const std::string& scope, const std::string& name) {

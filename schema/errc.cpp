@@ -56,6 +56,8 @@ const char* to_string(errc code) {
             return "not_leader";
         case errc::storage_full:
             return "storage_full";
+        case errc::conflict:
+            return "conflict";
     }
     return "unknown";
 }

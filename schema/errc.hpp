@@ -37,6 +37,7 @@ enum class errc : uint8_t {
     writer_fenced = 21,      ///< a newer session of the same writer id took over the segment
     not_leader = 22,         ///< this replica does not lead the group (not_leader_error)
     storage_full = 23,       ///< the node's disk is (nearly) full: appends and creations wait
+    conflict = 24,           ///< another workflow of the stream runs (e.g. a scale): retry later
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".

@@ -150,23 +150,76 @@ caf::error check_cover(std::vector<key_range> sealed, std::vector<key_range> cre
     return caf::error{};
 }
 
+namespace {
+
+// An unsigned decimal number that fills `part` exactly and fits `T` (no sign, no spaces).
+template <class T>
+bool parse_decimal(std::string_view part, T& out) {
+    if (part.empty() || part.size() > 20 || part[0] < '0' || part[0] > '9') {
+        return false;
+    }
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return ec == std::errc{} && end == part.data() + part.size();
+}
+
+}  // namespace
+
 caf::expected<segment_id> parse_segment_id(std::string_view text) {
     auto dot = text.find('.');
     uint32_t epoch = 0;
     uint32_t number = 0;
-    auto parse = [](std::string_view part, uint32_t& out) {
-        if (part.empty() || part.size() > 10) {
-            return false;
-        }
-        auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
-        return ec == std::errc{} && end == part.data() + part.size();
-    };
-    if (dot == std::string_view::npos || !parse(text.substr(0, dot), epoch) ||
-        !parse(text.substr(dot + 1), number)) {
+    if (dot == std::string_view::npos || !parse_decimal(text.substr(0, dot), epoch) ||
+        !parse_decimal(text.substr(dot + 1), number)) {
         return bad(
             fmt::format("'{}' is not a segment id (EPOCH.NUMBER, as stream info prints it)", text));
     }
     return segment_id::make(epoch, number);
+}
+
+std::string to_string(const stream_cut& cut) {
+    std::string out = fmt::format("{}:", cut.stream.value);
+    for (size_t i = 0; i < cut.segments.size(); ++i) {
+        const auto& s = cut.segments[i];
+        out += fmt::format("{}{}@{}", i == 0 ? "" : ",", to_string(s.range.id), s.offset);
+    }
+    return out;
+}
+
+caf::expected<stream_cut> parse_stream_cut(std::string_view text) {
+    auto refuse = [&](std::string_view why) {
+        return bad(fmt::format("'{}' is not a stream cut: {} (UID:EPOCH.NUMBER@OFFSET,...)",
+                               text.substr(0, 200), why));
+    };
+    auto colon = text.find(':');
+    uint64_t uid = 0;
+    if (colon == std::string_view::npos || !parse_decimal(text.substr(0, colon), uid) || uid == 0) {
+        return refuse("no stream uid");
+    }
+    stream_cut cut;
+    cut.stream = stream_uid{uid};
+    auto rest = text.substr(colon + 1);
+    while (true) {
+        auto comma = rest.find(',');
+        auto item = rest.substr(0, comma);
+        auto at = item.find('@');
+        cut_segment seg;
+        auto id = parse_segment_id(item.substr(0, at));
+        if (at == std::string_view::npos || !id ||
+            !parse_decimal(item.substr(at + 1), seg.offset)) {
+            return refuse(fmt::format("'{}' is not EPOCH.NUMBER@OFFSET", item.substr(0, 60)));
+        }
+        seg.range.id = *id;
+        for (const auto& s : cut.segments) {
+            if (s.range.id == seg.range.id) {
+                return refuse("segment " + to_string(seg.range.id) + " appears twice");
+            }
+        }
+        cut.segments.push_back(seg);
+        if (comma == std::string_view::npos) {
+            return cut;
+        }
+        rest = rest.substr(comma + 1);
+    }
 }
 
 uint32_t container_of(const segment_key& key, uint32_t container_count) {

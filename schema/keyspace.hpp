@@ -22,13 +22,6 @@ std::vector<segment_range> equal_ranges(uint32_t count, uint32_t epoch, uint32_t
 /// Precondition: ranges is non-empty and 0 <= key < 1.
 size_t find_range(const std::vector<segment_range>& ranges, double key);
 
-/// A half-open slice [start, end) of the routing-key space [0,1).
-struct key_range {
-    double start = 0;
-    double end = 0;
-    bool operator==(const key_range&) const = default;
-};
-
 /// Splits `r` into `parts` equal ranges (a hot segment's split): the first starts at exactly
 /// `r.start`, the last ends at exactly `r.end`, neighbours share their boundary exactly.
 /// invalid_argument: fewer than 2 parts, `r` not a non-empty slice of [0,1], or a part that
@@ -48,6 +41,15 @@ caf::error check_cover(std::vector<key_range> sealed, std::vector<key_range> cre
 /// Parses a segment id as `to_string(segment_id)` prints it ("EPOCH.NUMBER", decimal, each
 /// within 32 bits). invalid_argument otherwise.
 caf::expected<segment_id> parse_segment_id(std::string_view text);
+
+/// A stream cut as one shell-safe token: "UID:E.N@OFFSET,E.N@OFFSET,..." in the cut's order
+/// (sorted by key start).
+std::string to_string(const stream_cut& cut);
+
+/// Parses the token form of a cut; the ranges are left 0 (the controller fills them in when it
+/// checks the cut against the stream's history). invalid_argument for anything else, a segment
+/// named twice included.
+caf::expected<stream_cut> parse_stream_cut(std::string_view text);
 
 /// The segment container that owns a segment in a cluster of `container_count` containers:
 /// murmur3's fmix64 over the stream uid and segment id. Persisted data depends on it: never

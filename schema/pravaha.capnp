@@ -10,7 +10,8 @@
 #   14 malformed_message, 15 corrupt_data, 16 timeout, 17 unavailable, 18 bad_offset,
 #   19 overloaded, 20 event_number_gap, 21 writer_fenced, 22 not_leader, 23 storage_full (the
 #   node's free disk space is below its --min-free-bytes: appends and stream creations are
-#   refused until space is freed; reads, seals and deletes work).
+#   refused until space is freed; reads, seals and deletes work), 24 conflict (another workflow of
+#   the stream runs, e.g. a scale: retry later).
 # A call the gateway cannot decode fails as a Cap'n Proto exception on that connection only.
 #
 # Field names avoid `segment` (it collides with capnp-es's generated base property).

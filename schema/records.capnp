@@ -36,14 +36,76 @@ struct SegmentRange {
   keyEnd @2 :Float64;
 }
 
+struct ScalingPolicy {
+  type @0 :UInt8;             # 0 fixed, 1 by events/s, 2 by KiB/s
+  target @1 :UInt32;
+  factor @2 :UInt32 = 2;
+  minSegments @3 :UInt32 = 1;
+}
+
+struct ScaleTransition {
+  # A running scale from epoch fromEpoch to fromEpoch + 1.
+  fromEpoch @0 :UInt32;
+  seal @1 :List(UInt64);
+  create @2 :List(SegmentRange);
+  automatic @3 :Bool;
+  startedMs @4 :Int64;
+}
+
 struct StreamRecord {
   scope @0 :Text;
   name @1 :Text;
   uid @2 :UInt64;
-  state @3 :UInt8;    # 0 active, 1 sealed
+  state @3 :UInt8;    # 0 active, 1 sealed ("scaling" is hasTransition, never a state)
   epoch @4 :UInt32;
   segments @5 :List(SegmentRange);
   createdMs @6 :Int64;
+  policy @7 :ScalingPolicy;        # absent in records written before scaling: fixed
+  nextNumber @8 :UInt32;           # 0 in records written before scaling: derived on load
+  hasTransition @9 :Bool;
+  transition @10 :ScaleTransition;
+}
+
+struct HistorySegment {
+  segmentId @0 :UInt64;
+  keyStart @1 :Float64;
+  keyEnd @2 :Float64;
+  predecessors @3 :List(UInt64);   # only for a segment created in this epoch by a scale
+}
+
+struct SealedLength {
+  segmentId @0 :UInt64;
+  length @1 :Int64;
+}
+
+struct EpochRecord {
+  # One epoch of a stream's history (key Mh).
+  epoch @0 :UInt32;
+  createdMs @1 :Int64;
+  segments @2 :List(HistorySegment);
+  sealed @3 :List(SealedLength);   # final lengths of the segments this epoch replaced, once known
+}
+
+struct KeyRange {
+  start @0 :Float64;
+  end @1 :Float64;
+}
+
+struct ControllerCommand {
+  # A controller command in the Raft log that the legacy byte format cannot carry (written as the
+  # byte 0x80 followed by this message).
+  kind @0 :UInt8;
+  scope @1 :Text;
+  name @2 :Text;
+  segments @3 :UInt32;
+  nowMs @4 :Int64;
+  policy @5 :ScalingPolicy;
+  seal @6 :List(UInt64);
+  create @7 :List(KeyRange);
+  expectedEpoch @8 :UInt32;
+  automatic @9 :Bool;
+  targetEpoch @10 :UInt32;
+  sealedLengths @11 :List(SealedLength);
 }
 
 struct SegmentMeta {

@@ -41,7 +41,240 @@ auto with_root(std::string_view bytes, const char* what, Fn fn)
     }
 }
 
+void set_policy(schema::ScalingPolicy::Builder b, const scaling_policy& p) {
+    b.setType(static_cast<uint8_t>(p.type));
+    b.setTarget(p.target);
+    b.setFactor(p.factor);
+    b.setMinSegments(p.min_segments);
+}
+
+caf::expected<scaling_policy> get_policy(schema::ScalingPolicy::Reader r) {
+    if (r.getType() > static_cast<uint8_t>(scale_type::by_kbytes)) {
+        return caf::make_error(errc::malformed_message, "scaling policy: unknown type");
+    }
+    return scaling_policy{static_cast<scale_type>(r.getType()), r.getTarget(), r.getFactor(),
+                          r.getMinSegments()};
+}
+
+template <class List>
+void set_ranges(List list, const std::vector<segment_range>& ranges) {
+    for (unsigned i = 0; i < ranges.size(); ++i) {
+        list[i].setSegmentId(ranges[i].id.value);
+        list[i].setKeyStart(ranges[i].key_start);
+        list[i].setKeyEnd(ranges[i].key_end);
+    }
+}
+
+std::vector<segment_range> get_ranges(capnp::List<schema::SegmentRange>::Reader list) {
+    std::vector<segment_range> out;
+    out.reserve(list.size());
+    for (auto s : list) {
+        out.push_back({segment_id{s.getSegmentId()}, s.getKeyStart(), s.getKeyEnd()});
+    }
+    return out;
+}
+
+void set_ids(capnp::List<uint64_t>::Builder list, const std::vector<segment_id>& ids) {
+    for (unsigned i = 0; i < ids.size(); ++i) {
+        list.set(i, ids[i].value);
+    }
+}
+
+std::vector<segment_id> get_ids(capnp::List<uint64_t>::Reader list) {
+    std::vector<segment_id> out;
+    out.reserve(list.size());
+    for (auto v : list) {
+        out.push_back(segment_id{v});
+    }
+    return out;
+}
+
+void set_lengths(capnp::List<schema::SealedLength>::Builder list,
+                 const std::vector<std::pair<segment_id, int64_t>>& lengths) {
+    for (unsigned i = 0; i < lengths.size(); ++i) {
+        list[i].setSegmentId(lengths[i].first.value);
+        list[i].setLength(lengths[i].second);
+    }
+}
+
+std::vector<std::pair<segment_id, int64_t>> get_lengths(
+    capnp::List<schema::SealedLength>::Reader list) {
+    std::vector<std::pair<segment_id, int64_t>> out;
+    out.reserve(list.size());
+    for (auto l : list) {
+        out.emplace_back(segment_id{l.getSegmentId()}, l.getLength());
+    }
+    return out;
+}
+
+// -- the first (legacy) controller command format ---------------------------------------------
+
+constexpr char versioned_command = static_cast<char>(0x80);
+
+void put_u32(std::string& out, uint32_t v) {
+    for (int i = 3; i >= 0; --i) {
+        out.push_back(static_cast<char>((v >> (i * 8)) & 0xff));
+    }
+}
+
+uint64_t get_be(std::string_view in, size_t pos, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+        v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
+    }
+    return v;
+}
+
+void put_text(std::string& out, const std::string& v) {
+    put_u32(out, static_cast<uint32_t>(v.size()));
+    out += v;
+}
+
+bool get_text(std::string_view in, size_t& pos, std::string& out) {
+    if (pos + 4 > in.size()) {
+        return false;
+    }
+    auto n = get_be(in, pos, 4);
+    pos += 4;
+    if (n > in.size() - pos) {
+        return false;
+    }
+    out = std::string(in.substr(pos, n));
+    pos += n;
+    return true;
+}
+
+bool fits_legacy(const controller_command& c) {
+    using kind = controller_command::kind;
+    // A fixed policy's segment count is the command's `segments`: nothing else to carry.
+    return c.type >= kind::create_scope && c.type <= kind::delete_stream &&
+           c.policy.type == scale_type::fixed;
+}
+
 }  // namespace
+
+std::string encode_controller_command(const controller_command& c) {
+    if (fits_legacy(c)) {
+        std::string out;
+        out.push_back(static_cast<char>(c.type));
+        put_text(out, c.scope);
+        put_text(out, c.name);
+        put_u32(out, c.segments);
+        put_u32(out, static_cast<uint32_t>(static_cast<uint64_t>(c.now_ms) >> 32));
+        put_u32(out, static_cast<uint32_t>(static_cast<uint64_t>(c.now_ms)));
+        return out;
+    }
+    capnp::MallocMessageBuilder msg;
+    auto b = msg.initRoot<schema::ControllerCommand>();
+    b.setKind(static_cast<uint8_t>(c.type));
+    b.setScope(c.scope);
+    b.setName(c.name);
+    b.setSegments(c.segments);
+    b.setNowMs(c.now_ms);
+    set_policy(b.initPolicy(), c.policy);
+    set_ids(b.initSeal(static_cast<unsigned>(c.scale.seal.size())), c.scale.seal);
+    auto create = b.initCreate(static_cast<unsigned>(c.scale.create.size()));
+    for (unsigned i = 0; i < c.scale.create.size(); ++i) {
+        create[i].setStart(c.scale.create[i].start);
+        create[i].setEnd(c.scale.create[i].end);
+    }
+    b.setExpectedEpoch(c.scale.expected_epoch);
+    b.setAutomatic(c.scale.automatic);
+    b.setTargetEpoch(c.target_epoch);
+    set_lengths(b.initSealedLengths(static_cast<unsigned>(c.sealed_lengths.size())),
+                c.sealed_lengths);
+    return versioned_command + to_bytes(msg);
+}
+
+caf::expected<controller_command> decode_controller_command(std::string_view bytes) {
+    using kind = controller_command::kind;
+    auto bad = caf::make_error(errc::malformed_message, "malformed controller command");
+    if (bytes.empty()) {
+        return bad;
+    }
+    // The first byte tells the format: a legacy kind (1..5) or the versioned marker. A capnp
+    // message is never taken for legacy bytes: it always follows the marker.
+    if (bytes[0] == versioned_command) {
+        return with_root<schema::ControllerCommand>(
+            bytes.substr(1), "controller command",
+            [&](schema::ControllerCommand::Reader r) -> caf::expected<controller_command> {
+                if (r.getKind() < static_cast<uint8_t>(kind::create_scope) ||
+                    r.getKind() > static_cast<uint8_t>(kind::scale_done)) {
+                    return caf::make_error(errc::malformed_message,
+                                           "controller command: unknown kind");
+                }
+                auto policy = get_policy(r.getPolicy());
+                if (!policy) {
+                    return std::move(policy.error());
+                }
+                controller_command c;
+                c.type = static_cast<kind>(r.getKind());
+                c.scope = r.getScope().cStr();
+                c.name = r.getName().cStr();
+                c.segments = r.getSegments();
+                c.now_ms = r.getNowMs();
+                c.policy = *policy;
+                c.scale.seal = get_ids(r.getSeal());
+                for (auto k : r.getCreate()) {
+                    c.scale.create.push_back({k.getStart(), k.getEnd()});
+                }
+                c.scale.expected_epoch = r.getExpectedEpoch();
+                c.scale.automatic = r.getAutomatic();
+                c.target_epoch = r.getTargetEpoch();
+                c.sealed_lengths = get_lengths(r.getSealedLengths());
+                return c;
+            });
+    }
+    if (bytes[0] < static_cast<char>(kind::create_scope) ||
+        bytes[0] > static_cast<char>(kind::delete_stream)) {
+        return bad;
+    }
+    controller_command c;
+    c.type = static_cast<kind>(bytes[0]);
+    size_t pos = 1;
+    if (!get_text(bytes, pos, c.scope) || !get_text(bytes, pos, c.name) ||
+        pos + 12 != bytes.size()) {
+        return bad;
+    }
+    c.segments = static_cast<uint32_t>(get_be(bytes, pos, 4));
+    c.now_ms = static_cast<int64_t>(get_be(bytes, pos + 4, 8));
+    return c;
+}
+
+std::string encode_epoch_record(const epoch_record& rec) {
+    capnp::MallocMessageBuilder msg;
+    auto b = msg.initRoot<schema::EpochRecord>();
+    b.setEpoch(rec.epoch.epoch);
+    b.setCreatedMs(rec.epoch.created_ms);
+    auto segs = b.initSegments(static_cast<unsigned>(rec.epoch.segments.size()));
+    for (unsigned i = 0; i < rec.epoch.segments.size(); ++i) {
+        const auto& s = rec.epoch.segments[i];
+        segs[i].setSegmentId(s.range.id.value);
+        segs[i].setKeyStart(s.range.key_start);
+        segs[i].setKeyEnd(s.range.key_end);
+        set_ids(segs[i].initPredecessors(static_cast<unsigned>(s.predecessors.size())),
+                s.predecessors);
+    }
+    set_lengths(b.initSealed(static_cast<unsigned>(rec.sealed.size())), rec.sealed);
+    return to_bytes(msg);
+}
+
+caf::expected<epoch_record> decode_epoch_record(std::string_view bytes) {
+    return with_root<schema::EpochRecord>(
+        bytes, "epoch", [](schema::EpochRecord::Reader r) -> caf::expected<epoch_record> {
+            epoch_record rec;
+            rec.epoch.epoch = r.getEpoch();
+            rec.epoch.created_ms = r.getCreatedMs();
+            for (auto s : r.getSegments()) {
+                history_segment h;
+                h.range = {segment_id{s.getSegmentId()}, s.getKeyStart(), s.getKeyEnd()};
+                h.predecessors = get_ids(s.getPredecessors());
+                rec.epoch.segments.push_back(std::move(h));
+            }
+            rec.sealed = get_lengths(r.getSealed());
+            return rec;
+        });
+}
 
 std::string encode_log_entry(const std::vector<container_op>& ops) {
     capnp::MallocMessageBuilder msg;
@@ -105,11 +338,18 @@ std::string encode_stream_record(const stream_record& rec) {
     b.setState(static_cast<uint8_t>(rec.state));
     b.setEpoch(rec.epoch);
     b.setCreatedMs(rec.created_ms);
-    auto segs = b.initSegments(static_cast<unsigned>(rec.segments.size()));
-    for (unsigned i = 0; i < rec.segments.size(); ++i) {
-        segs[i].setSegmentId(rec.segments[i].id.value);
-        segs[i].setKeyStart(rec.segments[i].key_start);
-        segs[i].setKeyEnd(rec.segments[i].key_end);
+    set_ranges(b.initSegments(static_cast<unsigned>(rec.segments.size())), rec.segments);
+    set_policy(b.initPolicy(), rec.policy);
+    b.setNextNumber(rec.next_number);
+    b.setHasTransition(rec.has_transition);
+    if (rec.has_transition) {
+        auto t = b.initTransition();
+        t.setFromEpoch(rec.transition.from_epoch);
+        set_ids(t.initSeal(static_cast<unsigned>(rec.transition.seal.size())), rec.transition.seal);
+        set_ranges(t.initCreate(static_cast<unsigned>(rec.transition.create.size())),
+                   rec.transition.create);
+        t.setAutomatic(rec.transition.automatic);
+        t.setStartedMs(rec.transition.started_ms);
     }
     return to_bytes(msg);
 }
@@ -127,9 +367,23 @@ caf::expected<stream_record> decode_stream_record(std::string_view bytes) {
             rec.state = static_cast<stream_state>(r.getState());
             rec.epoch = r.getEpoch();
             rec.created_ms = r.getCreatedMs();
-            for (auto s : r.getSegments()) {
-                rec.segments.push_back(
-                    {segment_id{s.getSegmentId()}, s.getKeyStart(), s.getKeyEnd()});
+            rec.segments = get_ranges(r.getSegments());
+            if (r.hasPolicy()) {
+                auto policy = get_policy(r.getPolicy());
+                if (!policy) {
+                    return std::move(policy.error());
+                }
+                rec.policy = *policy;
+            }
+            rec.next_number = r.getNextNumber();
+            rec.has_transition = r.getHasTransition();
+            if (rec.has_transition) {
+                auto t = r.getTransition();
+                rec.transition.from_epoch = t.getFromEpoch();
+                rec.transition.seal = get_ids(t.getSeal());
+                rec.transition.create = get_ranges(t.getCreate());
+                rec.transition.automatic = t.getAutomatic();
+                rec.transition.started_ms = t.getStartedMs();
             }
             return rec;
         });

@@ -36,6 +36,53 @@ struct segment_meta {
     bool sealed = false;
 };
 
+/// A change of the controller's metadata, as a Raft log entry (cluster mode) or applied at once
+/// (standalone).
+struct controller_command {
+    enum class kind : uint8_t {
+        create_scope = 1,
+        delete_scope = 2,
+        create_stream = 3,
+        seal_stream = 4,
+        delete_stream = 5,
+        update_stream = 6,  ///< a new scaling policy (never rescales by itself)
+        scale_begin = 7,    ///< validates a scale and records its intent and the new epoch
+        scale_done = 8,     ///< predecessors sealed: their lengths, and the epoch moves
+    };
+    kind type = kind::create_scope;
+    std::string scope;
+    std::string name;
+    uint32_t segments = 0;
+    int64_t now_ms = 0;
+    scaling_policy policy;      ///< create_stream, update_stream
+    scale_request scale;        ///< scale_begin
+    uint32_t target_epoch = 0;  ///< scale_done: the epoch the scale moves to
+    std::vector<std::pair<segment_id, int64_t>> sealed_lengths;  ///< scale_done
+
+    /// A command of `type` on scope/name (create_stream: of `segments`, created at `now_ms`).
+    static controller_command of(kind type,
+                                 std::string scope,
+                                 std::string name = {},
+                                 uint32_t segments = 0,
+                                 int64_t now_ms = 0) {
+        controller_command c;
+        c.type = type;
+        c.scope = std::move(scope);
+        c.name = std::move(name);
+        c.segments = segments;
+        c.now_ms = now_ms;
+        return c;
+    }
+};
+
+/// One epoch of a stream's history as persisted: the segments' ranges and links, and the final
+/// lengths of the segments this epoch replaced (`sealed`, once the scale that made it is done).
+/// The `sealed_length` of `epoch.segments` is not persisted here.
+struct epoch_record {
+    epoch_info epoch;
+    std::vector<std::pair<segment_id, int64_t>> sealed;
+};
+
 // Codecs for the persisted formats in records.capnp. Decoders never throw: a record that does
 // not decode yields errc::malformed_message.
 std::string encode_log_entry(const std::vector<container_op>& ops);
@@ -43,6 +90,15 @@ caf::expected<std::vector<container_op>> decode_log_entry(std::string_view bytes
 
 std::string encode_stream_record(const stream_record& rec);
 caf::expected<stream_record> decode_stream_record(std::string_view bytes);
+
+/// Commands that carry only what the first format had (scopes, seal, delete, create with a fixed
+/// policy) keep its exact bytes: kind byte, u32-length scope and name, u32 segments, u64 time.
+/// The others are the byte 0x80 and a capnp ControllerCommand.
+std::string encode_controller_command(const controller_command& c);
+caf::expected<controller_command> decode_controller_command(std::string_view bytes);
+
+std::string encode_epoch_record(const epoch_record& rec);
+caf::expected<epoch_record> decode_epoch_record(std::string_view bytes);
 
 std::string encode_segment_meta(const segment_meta& meta);
 caf::expected<segment_meta> decode_segment_meta(std::string_view bytes);

@@ -65,7 +65,18 @@ void add_message_types(caf::actor_system_config& cfg) {
     cfg.add_message_type<segment_key>("pravaha.segment_key");
     cfg.add_message_type<writer_id>("pravaha.writer_id");
     cfg.add_message_type<scaling_policy>("pravaha.scaling_policy");
+    cfg.add_message_type<key_range>("pravaha.key_range");
     cfg.add_message_type<segment_range>("pravaha.segment_range");
+    cfg.add_message_type<scale_request>("pravaha.scale_request");
+    cfg.add_message_type<scale_transition>("pravaha.scale_transition");
+    cfg.add_message_type<history_segment>("pravaha.history_segment");
+    cfg.add_message_type<epoch_info>("pravaha.epoch_info");
+    cfg.add_message_type<std::vector<epoch_info>>("std::vector<pravaha.epoch_info>");
+    cfg.add_message_type<scale_result>("pravaha.scale_result");
+    cfg.add_message_type<successor>("pravaha.successor");
+    cfg.add_message_type<segment_successors>("pravaha.segment_successors");
+    cfg.add_message_type<cut_segment>("pravaha.cut_segment");
+    cfg.add_message_type<stream_cut>("pravaha.stream_cut");
     cfg.add_message_type<stream_record>("pravaha.stream_record");
     cfg.add_message_type<segment_status>("pravaha.segment_status");
     cfg.add_message_type<stream_info>("pravaha.stream_info");

@@ -2,6 +2,7 @@
 
 #include "schema/ids.hpp"
 
+#include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -24,7 +25,6 @@ constexpr uint32_t stream_segments_max = 1024;
 enum class stream_state : uint8_t { active = 0, sealed = 1 };
 const char* to_string(stream_state s);
 
-/// The slice [key_start, key_end) of the routing-key space owned by a segment.
 /// How a stream scales (Pravega's ScalingPolicy): a fixed number of segments, or by the rate of
 /// events or KiB per second each segment should carry.
 enum class scale_type : uint8_t { fixed = 0, by_events = 1, by_kbytes = 2 };
@@ -37,10 +37,43 @@ struct scaling_policy {
     bool operator==(const scaling_policy&) const = default;
 };
 
+/// A half-open slice [start, end) of the routing-key space [0,1).
+struct key_range {
+    double start = 0;
+    double end = 0;
+    bool operator==(const key_range&) const = default;
+};
+
+/// The slice [key_start, key_end) of the routing-key space owned by a segment.
 struct segment_range {
     segment_id id;
     double key_start = 0;
     double key_end = 0;
+    bool operator==(const segment_range&) const = default;
+};
+
+/// A scale as its caller asks for it: seal these segments of the current epoch and replace them by
+/// segments over these ranges, which must cover exactly the sealed ones.
+struct scale_request {
+    /// The epoch the caller saw. Only used to recognise the retry of a scale that already
+    /// happened (its answer lost); a request whose segments are all current proceeds anyway.
+    uint32_t expected_epoch = 0;
+    std::vector<segment_id> seal;
+    std::vector<key_range> create;
+    bool automatic = false;  ///< from a scaling-policy actor (refused on a fixed policy)
+    bool operator==(const scale_request&) const = default;
+};
+
+/// The durable intent of a running scale (Pravega's EpochTransitionRecord): from `from_epoch`
+/// to `from_epoch + 1`. Written with the new epoch's history record in one command; the actions
+/// (create successors, seal predecessors) are then repeated until `scale_done` commits.
+struct scale_transition {
+    uint32_t from_epoch = 0;
+    std::vector<segment_id> seal;
+    std::vector<segment_range> create;  ///< ids make(from_epoch + 1, next numbers)
+    bool automatic = false;
+    int64_t started_ms = 0;
+    bool operator==(const scale_transition&) const = default;
 };
 
 /// Controller metadata of one stream; persisted (capnp StreamRecord) and sent to clients.
@@ -49,9 +82,69 @@ struct stream_record {
     std::string name;
     stream_uid uid;
     stream_state state = stream_state::active;
+    /// The current epoch and its segments: what writers route by. Moves only when a scale is
+    /// done (its predecessors sealed), never while it runs.
     uint32_t epoch = 0;
     std::vector<segment_range> segments;  ///< active segments of the current epoch
     int64_t created_ms = 0;
+    scaling_policy policy;
+    uint32_t next_number = 0;     ///< the number the next created segment gets
+    bool has_transition = false;  ///< a scale runs (`transition` holds it)
+    scale_transition transition;
+};
+
+/// One segment of one epoch in a stream's history.
+struct history_segment {
+    segment_range range;
+    int64_t sealed_length = -1;  ///< -1 while the segment is active
+    /// The segments it replaced, when it was created in this epoch by a scale.
+    std::vector<segment_id> predecessors;
+    bool operator==(const history_segment&) const = default;
+};
+
+/// One epoch of a stream: its segments (sorted by key start, covering [0,1) exactly) and when it
+/// began.
+struct epoch_info {
+    uint32_t epoch = 0;
+    int64_t created_ms = 0;
+    std::vector<history_segment> segments;
+    bool operator==(const epoch_info&) const = default;
+};
+
+/// What a scale created: the new epoch and its new segments.
+struct scale_result {
+    uint32_t epoch = 0;
+    std::vector<segment_range> created;
+    bool operator==(const scale_result&) const = default;
+};
+
+/// A segment that replaced another, with every segment it replaced.
+struct successor {
+    segment_range range;
+    std::vector<segment_id> predecessors;
+    bool operator==(const successor&) const = default;
+};
+
+/// The answer to "what follows this segment".
+struct segment_successors {
+    bool sealed = false;         ///< false: the segment is still active (no successors yet)
+    bool stream_sealed = false;  ///< sealed with its stream: nothing follows it
+    std::vector<successor> list;
+};
+
+/// One segment of a stream cut and the offset the cut is at.
+struct cut_segment {
+    segment_range range;
+    int64_t offset = 0;
+    bool operator==(const cut_segment&) const = default;
+};
+
+/// A stream cut (Pravega section 1.6): segments covering the whole key space [0,1) exactly, each at
+/// an offset; sorted by key start. Text form: schema/keyspace.hpp.
+struct stream_cut {
+    stream_uid stream;
+    std::vector<cut_segment> segments;
+    bool operator==(const stream_cut&) const = default;
 };
 
 /// Live status of a segment as seen by its container.
@@ -61,6 +154,8 @@ struct segment_status {
     double key_end = 0;
     int64_t length = 0;
     bool sealed = false;
+    /// The segments it replaced, when a scale created it (filled by the controller).
+    std::vector<segment_id> predecessors;
 };
 
 /// Answer of `stream info`: the record plus each segment's status.
@@ -140,18 +235,62 @@ typename Inspector::result_type inspect(Inspector& f, scaling_policy& x) {
              x.min_segments);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, key_range& x) {
+    return f(caf::meta::type_name("pravaha.key_range"), x.start, x.end);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, segment_range& x) {
     return f(caf::meta::type_name("pravaha.segment_range"), x.id, x.key_start, x.key_end);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scale_request& x) {
+    return f(caf::meta::type_name("pravaha.scale_request"), x.expected_epoch, x.seal, x.create,
+             x.automatic);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scale_transition& x) {
+    return f(caf::meta::type_name("pravaha.scale_transition"), x.from_epoch, x.seal, x.create,
+             x.automatic, x.started_ms);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_record& x) {
     return f(caf::meta::type_name("pravaha.stream_record"), x.scope, x.name, x.uid, x.state,
-             x.epoch, x.segments, x.created_ms);
+             x.epoch, x.segments, x.created_ms, x.policy, x.next_number, x.has_transition,
+             x.transition);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_segment& x) {
+    return f(caf::meta::type_name("pravaha.history_segment"), x.range, x.sealed_length,
+             x.predecessors);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, epoch_info& x) {
+    return f(caf::meta::type_name("pravaha.epoch_info"), x.epoch, x.created_ms, x.segments);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scale_result& x) {
+    return f(caf::meta::type_name("pravaha.scale_result"), x.epoch, x.created);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, successor& x) {
+    return f(caf::meta::type_name("pravaha.successor"), x.range, x.predecessors);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, segment_successors& x) {
+    return f(caf::meta::type_name("pravaha.segment_successors"), x.sealed, x.stream_sealed, x.list);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cut_segment& x) {
+    return f(caf::meta::type_name("pravaha.cut_segment"), x.range, x.offset);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_cut& x) {
+    return f(caf::meta::type_name("pravaha.stream_cut"), x.stream, x.segments);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, segment_status& x) {
     return f(caf::meta::type_name("pravaha.segment_status"), x.id, x.key_start, x.key_end, x.length,
-             x.sealed);
+             x.sealed, x.predecessors);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_info& x) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "schema/records.hpp"
 #include "schema/types.hpp"
 #include "storage/log_store.hpp"
 
@@ -24,29 +25,20 @@ public:
     /// Raft log entry, fsynced on a majority, is what makes them durable.
     explicit controller_state(log_store& store, bool replicated = false);
 
-    /// A metadata change as a Raft log entry.
-    struct command {
-        enum class kind : uint8_t {
-            create_scope = 1,
-            delete_scope = 2,
-            create_stream = 3,
-            seal_stream = 4,
-            delete_stream = 5,
-        };
-        kind type = kind::create_scope;
-        std::string scope;
-        std::string name;
-        uint32_t segments = 0;
-        int64_t now_ms = 0;
-    };
-    static std::string encode(const command& c);
+    /// A metadata change as a Raft log entry (schema/records.hpp).
+    using command = controller_command;
+    static std::string encode(const command& c) { return encode_controller_command(c); }
     /// Errors: malformed_message.
-    [[nodiscard]] static caf::expected<command> decode(std::string_view bytes);
+    [[nodiscard]] static caf::expected<command> decode(std::string_view bytes) {
+        return decode_controller_command(bytes);
+    }
 
-    /// What a command did: its error for the client (e.g. stream_exists), or the record.
+    /// What a command did: its error for the client (e.g. stream_exists), or the record (and,
+    /// for scale_begin, the scale it recorded).
     struct outcome {
         caf::error error;
         stream_record record;
+        scale_result scale;
     };
     /// Applies committed entry `index` (replicated mode). A storage error is returned as the
     /// error of the call: the owner must stop.
@@ -69,12 +61,57 @@ public:
     [[nodiscard]] caf::error delete_scope(const std::string& scope);
     std::vector<std::string> list_scopes() const;
 
-    /// Creates an active stream of `segments` equal ranges in epoch 0 with a fresh uid.
+    /// Creates an active stream of `segments` equal ranges in epoch 0 with a fresh uid. A fixed
+    /// policy is recorded as fixed(segments); another must allow `segments` (min_segments).
     /// Errors: invalid_name, invalid_argument, scope_not_found, stream_exists, storage_io.
     [[nodiscard]] caf::expected<stream_record> create_stream(const std::string& scope,
                                                              const std::string& name,
                                                              uint32_t segments,
-                                                             int64_t now_ms);
+                                                             int64_t now_ms,
+                                                             scaling_policy policy = {});
+    /// Replaces the stream's scaling policy (fixed: `policy.min_segments` is its segment count;
+    /// nothing is rescaled). Errors: invalid_argument, stream_not_found, stream_sealed,
+    /// conflict (a scale runs), storage_io.
+    [[nodiscard]] caf::expected<stream_record> update_stream(const std::string& scope,
+                                                             const std::string& name,
+                                                             scaling_policy policy);
+    /// Validates a scale and records it as the stream's transition together with the new epoch
+    /// in the history (section "scale workflow" of ARCHITECTURE.md). The retry of a scale that
+    /// is running or already done answers that scale. Errors: stream_not_found, stream_sealed,
+    /// conflict (another scale runs), invalid_argument (segments not in the current epoch, not
+    /// adjacent, ranges that do not cover them exactly, a count out of bounds), storage_io.
+    [[nodiscard]] caf::expected<scale_result> scale_begin(const std::string& scope,
+                                                          const std::string& name,
+                                                          const scale_request& req,
+                                                          int64_t now_ms);
+    /// Finishes the running scale to `target_epoch` once its predecessors are sealed: records
+    /// their final `lengths` and makes the new epoch current. Repeating it is a no-op.
+    /// Errors: stream_not_found, invalid_argument (no such scale, lengths missing), storage_io.
+    [[nodiscard]] caf::expected<stream_record> scale_done(
+        const std::string& scope,
+        const std::string& name,
+        uint32_t target_epoch,
+        const std::vector<std::pair<segment_id, int64_t>>& lengths);
+
+    /// Every epoch of the stream, oldest first (while a scale runs, the last one is its new
+    /// epoch, without sealed lengths yet). Errors: as get_stream.
+    [[nodiscard]] caf::expected<std::vector<epoch_info>> history(const std::string& scope,
+                                                                 const std::string& name) const;
+    /// What replaced `segment`: nothing yet (sealed false), nothing ever (stream_sealed), or
+    /// its successors with all their predecessors. Errors: as get_stream; segment_not_found.
+    [[nodiscard]] caf::expected<segment_successors> successors(const std::string& scope,
+                                                               const std::string& name,
+                                                               segment_id segment) const;
+    /// The head cut: the first epoch's segments at offset 0.
+    [[nodiscard]] caf::expected<stream_cut> head_cut(const std::string& scope,
+                                                     const std::string& name) const;
+    /// Checks a cut against the history and fills in its ranges, sorted by key start: every
+    /// segment known, offsets not negative and not past a sealed segment's length, the ranges
+    /// covering [0,1) exactly. Live segments' offsets are checked by the caller.
+    /// Errors: as get_stream; invalid_argument saying what is wrong.
+    [[nodiscard]] caf::expected<stream_cut> resolve_cut(const std::string& scope,
+                                                        const std::string& name,
+                                                        const stream_cut& cut) const;
     [[nodiscard]] caf::expected<std::vector<std::string>> list_streams(
         const std::string& scope) const;
     [[nodiscard]] caf::expected<stream_record> get_stream(const std::string& scope,
@@ -89,14 +126,23 @@ public:
     std::vector<stream_record> all_streams() const;
 
 private:
+    using stream_name = std::pair<std::string, std::string>;
     caf::error persist(write_batch& batch);
+    // Writes `rec` (with whatever `b` holds already) and keeps it as the stream's record.
+    caf::error save(const stream_record& rec, write_batch& b);
+    // Puts epoch `i` of the stream's in-memory history into `b` as its persisted record.
+    void put_epoch(write_batch& b, const stream_name& n, size_t i) const;
+    // Checks the invariants of a stream after a change (always on).
+    void check_stream(const stream_name& n) const;
 
     log_store& store_;
     bool replicated_;
     uint64_t applied_index_ = 0;
     uint64_t applying_index_ = 0;  // the entry being applied (replicated mode)
     std::set<std::string> scopes_;
-    std::map<std::pair<std::string, std::string>, stream_record> streams_;
+    std::map<stream_name, stream_record> streams_;
+    /// Every epoch of every stream, sealed lengths resolved.
+    std::map<stream_name, std::vector<epoch_info>> history_;
     uint64_t next_uid_ = 1;
 };
 

@@ -11,6 +11,7 @@
 // | D      | stream uid u64, segment id u64, offset| block of framed events        |
 // | W      | stream uid u64, segment id u64, writer| last event number i64         |
 // | Ms     | scope                                 | empty                         |
+// | Mh     | scope '/' stream '/' epoch u32        | capnp EpochRecord (history)   |
 // | Mt     | scope '/' stream                      | capnp StreamRecord            |
 // | Mu     | -                                     | next stream uid u64           |
 // | R      | group u32, 'e', index u64             | Raft entry: term u64 + data   |
@@ -117,6 +118,17 @@ inline std::string scope(std::string_view name) {
 
 inline std::string stream(std::string_view scope_name, std::string_view name) {
     return "Mt" + std::string(scope_name) + "/" + std::string(name);
+}
+
+/// All epochs of a stream's history (inside the controller's snapshot range Mb..Mv).
+inline std::string history(std::string_view scope_name, std::string_view name) {
+    return "Mh" + std::string(scope_name) + "/" + std::string(name) + "/";
+}
+
+inline std::string epoch(std::string_view scope_name, std::string_view name, uint32_t epoch) {
+    auto k = history(scope_name, name);
+    put_u32(k, epoch);
+    return k;
 }
 
 inline std::string raft(uint32_t group, char tag) {

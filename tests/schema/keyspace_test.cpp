@@ -177,3 +177,35 @@ TEST_CASE("scaling policies are checked like Pravega's", "[schema][scaling]") {
     refused({scale_type::by_events, 100, 2, stream_segments_max + 1}, "not 1025");
     refused({static_cast<scale_type>(7), 100, 2, 1}, "unknown scaling policy type 7");
 }
+
+TEST_CASE("stream cuts print as one token and parse back strictly", "[schema][scaling]") {
+    stream_cut cut;
+    cut.stream = stream_uid{7};
+    cut.segments.push_back({{segment_id::make(0, 0), 0.0, 0.5}, 1024});
+    cut.segments.push_back({{segment_id::make(1, 2), 0.5, 0.75}, 0});
+    cut.segments.push_back({{segment_id::make(1, 3), 0.75, 1.0}, 77});
+    CHECK(to_string(cut) == "7:0.0@1024,1.2@0,1.3@77");
+    auto back = parse_stream_cut(to_string(cut));
+    REQUIRE(back);
+    CHECK(back->stream == cut.stream);
+    REQUIRE(back->segments.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        CHECK(back->segments[i].range.id == cut.segments[i].range.id);
+        CHECK(back->segments[i].offset == cut.segments[i].offset);
+    }
+    auto big = parse_stream_cut("18446744073709551615:4294967295.4294967295@9223372036854775807");
+    REQUIRE(big);
+    CHECK(big->stream.value == UINT64_MAX);
+    CHECK(big->segments[0].offset == INT64_MAX);
+    for (const char* bad :
+         {"", "7", "7:", ":0.0@0", "0:0.0@0", "x:0.0@0", "7:0.0", "7:0.0@", "7:0@5", "7:0.0@-1",
+          "7:0.0@+1", "7:0.0@1,", "7:0.0@1,,1.1@0", "7:0.0@1,0.0@2", "7:0.0@9223372036854775808",
+          "7:0.0@1 ", " 7:0.0@1", "7:0.0@1;rm"}) {
+        CAPTURE(bad);
+        auto parsed = parse_stream_cut(bad);
+        REQUIRE(!parsed);
+        CHECK(code_of(parsed.error()) == errc::invalid_argument);
+    }
+    CHECK(render_error(parse_stream_cut("7:0.0@1,0.0@2").error()).find("appears twice") !=
+          std::string::npos);
+}

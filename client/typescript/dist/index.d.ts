@@ -27,6 +27,7 @@ export declare const ErrorCode: {
     readonly writer_fenced: 21;
     readonly not_leader: 22;
     readonly storage_full: 23;
+    readonly conflict: 24;
 };
 export type ErrorName = keyof typeof ErrorCode;
 /** An error the node answered: `code` and `errorName` are the documented ones. */

@@ -32,6 +32,7 @@ export const ErrorCode = {
     writer_fenced: 21,
     not_leader: 22,
     storage_full: 23,
+    conflict: 24,
 };
 /** An error the node answered: `code` and `errorName` are the documented ones. */
 export class PravahaError extends Error {

@@ -35,6 +35,7 @@ export const ErrorCode = {
   writer_fenced: 21,
   not_leader: 22,
   storage_full: 23,
+  conflict: 24,
 } as const;
 
 export type ErrorName = keyof typeof ErrorCode;

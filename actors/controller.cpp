@@ -10,7 +10,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,6 +23,7 @@ namespace {
 
 using command = storage::controller_state::command;
 using outcome = storage::controller_state::outcome;
+using stream_name = std::pair<std::string, std::string>;
 
 // A proposed metadata command, continued on the leader when its entry is applied.
 struct pending_command {
@@ -36,29 +39,36 @@ struct controller_state_t {
     raft_routes routes;  // where Raft messages go (cluster mode)
     bool repair_scheduled = false;
     bool was_leader = false;
+    /// The stream mutex: streams whose segment workflow (create, seal, delete, scale) runs on
+    /// this leader, with its name. Another workflow of the stream is refused with conflict
+    /// meanwhile, so that the containers never see two workflows of a stream interleaved.
+    std::map<stream_name, const char*> driving;
+    /// Scale requests answered once their scale is done.
+    std::map<stream_name,
+             std::vector<std::pair<caf::typed_response_promise<scale_result>, scale_result>>>
+        scale_waiters;
     static inline const char* name = "controller";
 };
 
 using controller_ptr = controller_actor::stateful_pointer<controller_state_t>;
 
-// Runs one segment operation for every segment of `rec` and calls `then` with the first error
-// (or none) when all have answered.
+// Runs one segment operation for each of `keys` and calls `then` with the first error (or none)
+// when all have answered. Never awaits: the controller keeps serving Raft meanwhile (a container
+// electing its leader can take longer than the controller's election timeout); the order of
+// workflows on a stream comes from the stream mutex (`driving`).
 template <class Atom>
-void for_all_segments_then(controller_ptr self,
-                           const stream_record& rec,
-                           std::function<void(const caf::error&)> then) {
-    auto remaining = std::make_shared<size_t>(rec.segments.size());
+void for_segments_then(controller_ptr self,
+                       const std::vector<segment_key>& keys,
+                       std::function<void(const caf::error&)> then) {
+    auto remaining = std::make_shared<size_t>(keys.size());
     auto failed = std::make_shared<bool>(false);
-    if (rec.segments.empty()) {
+    if (keys.empty()) {
         then({});
         return;
     }
-    for (const auto& seg : rec.segments) {
-        // await: metadata workflows run one at a time, in arrival order, so a delete can never
-        // overtake the create it follows. Metadata operations are rare; appends never wait here.
-        self->request(self->state.cfg.container, self->state.cfg.request_timeout, Atom::value,
-                      segment_key{rec.uid, seg.id})
-            .await(
+    for (const auto& key : keys) {
+        self->request(self->state.cfg.container, self->state.cfg.request_timeout, Atom::value, key)
+            .then(
                 [=](bool) {
                     if (--*remaining == 0 && !*failed) {
                         then({});
@@ -73,40 +83,97 @@ void for_all_segments_then(controller_ptr self,
     }
 }
 
-// Answers `stream info`: the record plus each segment's length and sealed flag.
-// Answers `rp` with the record and every segment's length and seal state.
-void collect_info(controller_ptr self,
-                  const stream_record& rec,
-                  caf::typed_response_promise<stream_info> rp) {
-    auto info = std::make_shared<stream_info>();
-    info->record = rec;
-    for (const auto& seg : rec.segments) {
-        info->segments.push_back({seg.id, seg.key_start, seg.key_end, 0, false, {}});
+std::vector<segment_key> keys_of(stream_uid uid, const std::vector<segment_range>& ranges) {
+    std::vector<segment_key> keys;
+    keys.reserve(ranges.size());
+    for (const auto& r : ranges) {
+        keys.push_back({uid, r.id});
     }
-    if (rec.segments.empty()) {
-        rp.deliver(*info);
+    return keys;
+}
+
+std::vector<segment_key> keys_of(stream_uid uid, const std::vector<segment_id>& ids) {
+    std::vector<segment_key> keys;
+    keys.reserve(ids.size());
+    for (auto id : ids) {
+        keys.push_back({uid, id});
+    }
+    return keys;
+}
+
+// Asks every segment's status and calls `then` with all of them in the order of `keys`, or with
+// the first error.
+void statuses_then(controller_ptr self,
+                   const std::vector<segment_key>& keys,
+                   std::function<void(caf::expected<std::vector<segment_status>>)> then) {
+    auto out = std::make_shared<std::vector<segment_status>>(keys.size());
+    auto remaining = std::make_shared<size_t>(keys.size());
+    auto failed = std::make_shared<bool>(false);
+    if (keys.empty()) {
+        then(*out);
         return;
     }
-    auto remaining = std::make_shared<size_t>(rec.segments.size());
-    auto failed = std::make_shared<bool>(false);
-    for (size_t i = 0; i < rec.segments.size(); ++i) {
+    for (size_t i = 0; i < keys.size(); ++i) {
         self->request(self->state.cfg.container, self->state.cfg.request_timeout,
-                      segment_status_atom::value, segment_key{rec.uid, rec.segments[i].id})
+                      segment_status_atom::value, keys[i])
             .then(
-                [=](const segment_status& s) mutable {
-                    info->segments[i].length = s.length;
-                    info->segments[i].sealed = s.sealed;
+                [=](const segment_status& st) {
+                    (*out)[i] = st;
                     if (--*remaining == 0 && !*failed) {
-                        rp.deliver(*info);
+                        then(std::move(*out));
                     }
                 },
-                [=](caf::error& err) mutable {
+                [=](caf::error& err) {
                     if (!*failed) {
                         *failed = true;
-                        rp.deliver(err);
+                        then(std::move(err));
                     }
                 });
     }
+}
+
+// Answers `rp` with the record, every current segment's length and seal state, and the
+// predecessors of the segments a scale created.
+void collect_info(controller_ptr self,
+                  const stream_record& rec,
+                  const std::vector<epoch_info>& history,
+                  caf::typed_response_promise<stream_info> rp) {
+    statuses_then(self, keys_of(rec.uid, rec.segments),
+                  [rp, rec, history](caf::expected<std::vector<segment_status>> st) mutable {
+                      if (!st) {
+                          rp.deliver(std::move(st.error()));
+                          return;
+                      }
+                      stream_info info;
+                      info.record = rec;
+                      for (size_t i = 0; i < rec.segments.size(); ++i) {
+                          const auto& seg = rec.segments[i];
+                          segment_status s{seg.id,          seg.key_start,   seg.key_end,
+                                           (*st)[i].length, (*st)[i].sealed, {}};
+                          for (const auto& h : history[seg.id.epoch()].segments) {
+                              if (h.range.id == seg.id) {
+                                  s.predecessors = h.predecessors;
+                              }
+                          }
+                          info.segments.push_back(std::move(s));
+                      }
+                      rp.deliver(std::move(info));
+                  });
+}
+
+// Takes the stream mutex for `what`; false (and nothing taken) while another workflow holds it.
+bool begin_drive(controller_ptr self, const stream_name& n, const char* what) {
+    return self->state.driving.emplace(n, what).second;
+}
+
+void end_drive(controller_ptr self, const stream_name& n) {
+    self->state.driving.erase(n);
+}
+
+caf::error busy(controller_ptr self, const stream_name& n) {
+    return caf::make_error(
+        errc::conflict, fmt::format("stream {}/{}: a {} is running; retry when it is done", n.first,
+                                    n.second, self->state.driving.at(n)));
 }
 
 // The record of a stream that may be deleted. Errors: stream_not_found, stream_not_sealed.
@@ -130,9 +197,12 @@ void schedule_repair(controller_ptr self) {
     }
 }
 
+void resume_scales(controller_ptr self);
+
 // Re-issues the idempotent segment operations a crash (or a change of controller leader) may
-// have cut short: a stream record is written before its segments are created, and a seal is
-// recorded before segments are sealed.
+// have cut short: a stream record is written before its segments are created, a seal is
+// recorded before segments are sealed, and a scale's successors are created after it begins.
+// Then finishes the scales that were cut off.
 void repair(controller_ptr self) {
     const auto& cfg = self->state.cfg;
     // In a cluster a container may be electing its leader right now: try again in a second
@@ -150,8 +220,12 @@ void repair(controller_ptr self) {
         schedule_repair(self);
     };
     for (const auto& rec : self->state.meta->all_streams()) {
-        for (const auto& seg : rec.segments) {
-            segment_key key{rec.uid, seg.id};
+        auto create = keys_of(rec.uid, rec.segments);
+        if (rec.has_transition) {
+            auto next = keys_of(rec.uid, rec.transition.create);
+            create.insert(create.end(), next.begin(), next.end());
+        }
+        for (const auto& key : create) {
             self->request(cfg.container, cfg.request_timeout, create_segment_atom::value, key)
                 .then([](bool) {}, [=](caf::error& err) { failed("re-create", key, err); });
             if (rec.state == stream_state::sealed) {
@@ -160,6 +234,7 @@ void repair(controller_ptr self) {
             }
         }
     }
+    resume_scales(self);
 }
 
 // -- the one write path (commit) and read path (linearized) ---------------------------------
@@ -321,27 +396,37 @@ void commit_simple(controller_ptr self, const command& c, caf::typed_response_pr
 }
 
 // Commits `c` (create or seal a stream), then runs `Atom` on every segment of the resulting
-// record and answers `rp` with it.
+// record (holding the stream mutex) and answers `rp` with it.
 template <class Atom>
 void commit_stream(controller_ptr self,
                    const command& c,
                    caf::typed_response_promise<stream_record> rp) {
-    commit(self, c, [self, rp](const caf::error& err, const outcome* out) mutable {
+    stream_name n{c.scope, c.name};
+    if (self->state.driving.count(n) != 0) {
+        rp.deliver(busy(self, n));
+        return;
+    }
+    commit(self, c, [self, rp, n](const caf::error& err, const outcome* out) mutable {
         if (err || out->error) {
             rp.deliver(err ? err : out->error);
             return;
         }
+        if (!begin_drive(self, n, Atom::value == create_segment_atom::value ? "create" : "seal")) {
+            rp.deliver(busy(self, n));  // another workflow began while this one committed
+            return;
+        }
         // The command is committed: if a container cannot do its part now (electing), the
         // repair finishes it, else the stream would stay without its segments.
-        for_all_segments_then<Atom>(self, out->record,
-                                    [self, rp, rec = out->record](const caf::error& e) mutable {
-                                        if (e) {
-                                            schedule_repair(self);
-                                            rp.deliver(e);
-                                        } else {
-                                            rp.deliver(rec);
-                                        }
-                                    });
+        for_segments_then<Atom>(self, keys_of(out->record.uid, out->record.segments),
+                                [self, rp, n, rec = out->record](const caf::error& e) mutable {
+                                    end_drive(self, n);
+                                    if (e) {
+                                        schedule_repair(self);
+                                        rp.deliver(e);
+                                    } else {
+                                        rp.deliver(rec);
+                                    }
+                                });
     });
 }
 
@@ -381,8 +466,8 @@ void deliver(caf::typed_response_promise<T>& rp, caf::expected<T> r) {
     }
 }
 
-// Deletes a sealed stream: its segments first, then (committed) its record; a crash in between
-// leaves a sealed stream whose delete can simply be repeated.
+// Deletes a sealed stream: the segments of every epoch first, then (committed) its record; a
+// crash in between leaves a sealed stream whose delete can simply be repeated.
 caf::result<bool> delete_stream(controller_ptr self,
                                 const std::string& scope,
                                 const std::string& name) {
@@ -394,12 +479,27 @@ caf::result<bool> delete_stream(controller_ptr self,
             rp.deliver(std::move(rec.error()));
             return;
         }
-        for_all_segments_then<delete_segment_atom>(self, *rec, [=](const caf::error& err) mutable {
+        stream_name n{scope, name};
+        if (!begin_drive(self, n, "delete")) {
+            rp.deliver(busy(self, n));
+            return;
+        }
+        std::vector<segment_key> keys;
+        auto history = m.history(scope, name);
+        for (const auto& e : *history) {
+            for (const auto& seg : e.segments) {
+                if (seg.range.id.epoch() == e.epoch) {
+                    keys.push_back({rec->uid, seg.range.id});
+                }
+            }
+        }
+        for_segments_then<delete_segment_atom>(self, keys, [=](const caf::error& err) mutable {
+            end_drive(self, n);
             if (err) {
                 rp.deliver(err);
                 return;
             }
-            commit_simple(self, command::of(kind::delete_stream, scope, name, 0, 0), rp);
+            commit_simple(self, command::of(kind::delete_stream, scope, name), rp);
         });
     });
 }
@@ -415,8 +515,235 @@ caf::result<stream_info> info_of(controller_ptr self,
             rp.deliver(std::move(rec.error()));
             return;
         }
-        collect_info(self, *rec, rp);
+        collect_info(self, *rec, *m.history(scope, name), rp);
     });
+}
+
+caf::result<stream_record> create_stream(controller_ptr self,
+                                         const std::string& scope,
+                                         const std::string& name,
+                                         uint32_t segments,
+                                         const scaling_policy& policy) {
+    if (self->state.cfg.storage_full) {
+        if (auto why = self->state.cfg.storage_full(); !why.empty()) {
+            return caf::make_error(errc::storage_full, why);
+        }
+    }
+    auto now = self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
+    auto c = command::of(command::kind::create_stream, scope, name, segments, now);
+    c.policy = policy;
+    auto rp = self->make_response_promise<stream_record>();
+    commit_stream<create_segment_atom>(self, c, rp);
+    return rp;
+}
+
+// The head cut (the first epoch at 0) or the tail cut (the current segments at their lengths).
+caf::result<stream_cut> cut_of(controller_ptr self,
+                               const std::string& scope,
+                               const std::string& name,
+                               bool head) {
+    auto& m = *self->state.meta;
+    return linearized<stream_cut>(self, [self, &m, scope, name, head](auto& rp) {
+        if (head) {
+            deliver(rp, m.head_cut(scope, name));
+            return;
+        }
+        auto rec = m.get_stream(scope, name);
+        if (!rec) {
+            rp.deliver(std::move(rec.error()));
+            return;
+        }
+        statuses_then(self, keys_of(rec->uid, rec->segments),
+                      [rp, rec = *rec](caf::expected<std::vector<segment_status>> st) mutable {
+                          if (!st) {
+                              rp.deliver(std::move(st.error()));
+                              return;
+                          }
+                          stream_cut cut;
+                          cut.stream = rec.uid;
+                          for (size_t i = 0; i < rec.segments.size(); ++i) {
+                              cut.segments.push_back({rec.segments[i], (*st)[i].length});
+                          }
+                          rp.deliver(std::move(cut));
+                      });
+    });
+}
+
+// Checks `cut` against the history and, for segments still active, against their lengths.
+caf::result<stream_cut> resolve_cut(controller_ptr self,
+                                    const std::string& scope,
+                                    const std::string& name,
+                                    const stream_cut& cut) {
+    auto& m = *self->state.meta;
+    return linearized<stream_cut>(self, [self, &m, scope, name, cut](auto& rp) {
+        auto resolved = m.resolve_cut(scope, name, cut);
+        if (!resolved) {
+            rp.deliver(std::move(resolved.error()));
+            return;
+        }
+        auto rec = *m.get_stream(scope, name);
+        std::vector<segment_key> live;
+        std::vector<int64_t> offsets;
+        for (const auto& c : resolved->segments) {
+            if (std::any_of(rec.segments.begin(), rec.segments.end(),
+                            [&](const segment_range& r) { return r.id == c.range.id; })) {
+                live.push_back({rec.uid, c.range.id});
+                offsets.push_back(c.offset);
+            }
+        }
+        statuses_then(
+            self, live,
+            [rp, live, offsets,
+             out = *resolved](caf::expected<std::vector<segment_status>> st) mutable {
+                if (!st) {
+                    rp.deliver(std::move(st.error()));
+                    return;
+                }
+                for (size_t i = 0; i < live.size(); ++i) {
+                    if (offsets[i] > (*st)[i].length) {
+                        rp.deliver(caf::make_error(
+                            errc::invalid_argument,
+                            fmt::format("stream cut: offset {} is beyond segment {} "
+                                        "(length {})",
+                                        offsets[i], to_string(live[i].segment), (*st)[i].length)));
+                        return;
+                    }
+                }
+                rp.deliver(std::move(out));
+            });
+    });
+}
+
+// -- scaling ------------------------------------------------------------------------------------
+//
+// A scale is two commands with idempotent container actions between them: scale_begin records
+// the transition and the new epoch; then the successors are created, the predecessors sealed and
+// their final lengths read; scale_done records the lengths and makes the new epoch current.
+// Whoever leads finishes a scale that was cut off (resume_scales: at start, on becoming leader,
+// on every repair), redoing the actions, which change nothing the second time.
+
+void answer_scale_waiters(controller_ptr self, const stream_name& n, const caf::error& err) {
+    auto it = self->state.scale_waiters.find(n);
+    if (it == self->state.scale_waiters.end()) {
+        return;
+    }
+    auto waiters = std::move(it->second);
+    self->state.scale_waiters.erase(it);
+    for (auto& [rp, result] : waiters) {
+        if (err) {
+            rp.deliver(err);
+        } else {
+            rp.deliver(result);
+        }
+    }
+}
+
+// Runs the actions of `rec`'s transition and commits scale_done, holding the stream mutex.
+void run_scale(controller_ptr self, const stream_record& rec) {
+    stream_name n{rec.scope, rec.name};
+    if (!rec.has_transition || !begin_drive(self, n, "scale")) {
+        return;
+    }
+    auto target = rec.transition.from_epoch + 1;
+    auto sealed = keys_of(rec.uid, rec.transition.seal);
+    auto fail = [self, n](const char* step, const caf::error& err) {
+        end_drive(self, n);
+        module_log("actors")->warn("scale interrupted stream={}/{} step={} error={}", n.first,
+                                   n.second, step, render_error(err));
+        answer_scale_waiters(self, n, err);
+        schedule_repair(self);  // resumes it while this replica leads
+    };
+    auto finish = [self, n, target, sealed, fail](caf::expected<std::vector<segment_status>> st) {
+        if (!st) {
+            fail("lengths", st.error());
+            return;
+        }
+        auto c = command::of(command::kind::scale_done, n.first, n.second);
+        c.target_epoch = target;
+        for (size_t i = 0; i < sealed.size(); ++i) {
+            PRAVAHA_ASSERT((*st)[i].sealed, "scale of {}/{}: predecessor {} is not sealed", n.first,
+                           n.second, to_string(sealed[i]));
+            c.sealed_lengths.emplace_back(sealed[i].segment, (*st)[i].length);
+        }
+        commit(self, c, [self, n, fail](const caf::error& err, const outcome* out) {
+            if (err || out->error) {
+                fail("done", err ? err : out->error);
+                return;
+            }
+            end_drive(self, n);
+            answer_scale_waiters(self, n, {});
+        });
+    };
+    for_segments_then<create_segment_atom>(
+        self, keys_of(rec.uid, rec.transition.create),
+        [self, sealed, fail, finish](const caf::error& err) {
+            if (err) {
+                fail("create successors", err);
+                return;
+            }
+            for_segments_then<seal_segment_atom>(self, sealed,
+                                                 [self, sealed, fail, finish](const caf::error& e) {
+                                                     if (e) {
+                                                         fail("seal predecessors", e);
+                                                         return;
+                                                     }
+                                                     statuses_then(self, sealed, finish);
+                                                 });
+        });
+}
+
+// Finishes every scale that was cut off, from state that holds everything committed so far (a
+// new leader may not have applied its predecessor's commands yet: resuming from a stale step
+// would redo a command).
+void resume_scales(controller_ptr self) {
+    auto resume = [self] {
+        for (const auto& rec : self->state.meta->all_streams()) {
+            if (rec.has_transition && self->state.driving.count({rec.scope, rec.name}) == 0) {
+                module_log("actors")->info("scale resumed stream={}/{} epoch={}", rec.scope,
+                                           rec.name, rec.transition.from_epoch + 1);
+                run_scale(self, rec);
+            }
+        }
+    };
+    if (!self->state.raft) {
+        resume();
+        return;
+    }
+    // The read point goes out with the next drive (a tick at the latest).
+    self->state.raft->linearize([resume](const caf::error& err) {
+        if (!err) {
+            resume();
+        }
+    });
+}
+
+caf::result<scale_result> scale(controller_ptr self,
+                                const std::string& scope,
+                                const std::string& name,
+                                const scale_request& req) {
+    stream_name n{scope, name};
+    auto it = self->state.driving.find(n);
+    if (it != self->state.driving.end() && std::string_view(it->second) != "scale") {
+        return busy(self, n);
+    }
+    auto c = command::of(command::kind::scale_begin, scope, name, 0,
+                         self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0);
+    c.scale = req;
+    auto rp = self->make_response_promise<scale_result>();
+    commit(self, c, [self, n, rp](const caf::error& err, const outcome* out) mutable {
+        if (err || out->error) {
+            rp.deliver(err ? err : out->error);
+            return;
+        }
+        const auto& rec = out->record;
+        if (!rec.has_transition || rec.transition.from_epoch + 1 != out->scale.epoch) {
+            rp.deliver(out->scale);  // a retry of a scale that is done
+            return;
+        }
+        self->state.scale_waiters[n].emplace_back(rp, out->scale);
+        run_scale(self, rec);  // nothing when it runs already (a retry): answered when done
+    });
+    return rp;
 }
 
 // Cluster mode: the replica's Raft hooks and first tick.
@@ -470,18 +797,41 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             return linearized<names>(self, [&m](auto& rp) { rp.deliver(m.list_scopes()); });
         },
         [=](create_stream_atom, const std::string& scope, const std::string& name,
-            uint32_t segments) -> caf::result<stream_record> {
-            if (self->state.cfg.storage_full) {
-                if (auto why = self->state.cfg.storage_full(); !why.empty()) {
-                    return caf::make_error(errc::storage_full, why);
-                }
-            }
-            auto now = self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
+            uint32_t segments) { return create_stream(self, scope, name, segments, {}); },
+        [=](create_stream_atom, const std::string& scope, const std::string& name,
+            uint32_t segments, const scaling_policy& policy) {
+            return create_stream(self, scope, name, segments, policy);
+        },
+        [=](update_stream_atom, const std::string& scope, const std::string& name,
+            const scaling_policy& policy) -> caf::result<stream_record> {
+            auto c = command::of(kind::update_stream, scope, name);
+            c.policy = policy;
             auto rp = self->make_response_promise<stream_record>();
-            commit_stream<create_segment_atom>(
-                self, command::of(kind::create_stream, scope, name, segments, now), rp);
+            commit(self, c, [rp](const caf::error& err, const outcome* out) mutable {
+                if (err || out->error) {
+                    rp.deliver(err ? err : out->error);
+                } else {
+                    rp.deliver(out->record);
+                }
+            });
             return rp;
         },
+        [=](scale_atom, const std::string& scope, const std::string& name,
+            const scale_request& req) { return scale(self, scope, name, req); },
+        [=, &m](history_atom, const std::string& scope, const std::string& name) {
+            return linearized<std::vector<epoch_info>>(
+                self, [&m, scope, name](auto& rp) { deliver(rp, m.history(scope, name)); });
+        },
+        [=, &m](successors_atom, const std::string& scope, const std::string& name, segment_id id) {
+            return linearized<segment_successors>(self, [&m, scope, name, id](auto& rp) {
+                deliver(rp, m.successors(scope, name, id));
+            });
+        },
+        [=](stream_cut_atom, const std::string& scope, const std::string& name, bool head) {
+            return cut_of(self, scope, name, head);
+        },
+        [=](resolve_cut_atom, const std::string& scope, const std::string& name,
+            const stream_cut& cut) { return resolve_cut(self, scope, name, cut); },
         [=, &m](list_streams_atom,
                 const std::string& scope) -> caf::result<std::vector<std::string>> {
             using names = std::vector<std::string>;

@@ -63,6 +63,27 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
         [=](stream_info_atom a, std::string& s, std::string& n) {
             return self->delegate(ctl, a, std::move(s), std::move(n));
         },
+        [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k, scaling_policy& p) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), k, p);
+        },
+        [=](update_stream_atom a, std::string& s, std::string& n, scaling_policy& p) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), p);
+        },
+        [=](scale_atom a, std::string& s, std::string& n, scale_request& r) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(r));
+        },
+        [=](history_atom a, std::string& s, std::string& n) {
+            return self->delegate(ctl, a, std::move(s), std::move(n));
+        },
+        [=](successors_atom a, std::string& s, std::string& n, segment_id id) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), id);
+        },
+        [=](stream_cut_atom a, std::string& s, std::string& n, bool head) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), head);
+        },
+        [=](resolve_cut_atom a, std::string& s, std::string& n, stream_cut& c) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c));
+        },
         [=](get_segment_store_atom) -> segment_store_api { return cnt; },
         [=](get_container_atom, uint32_t c) -> caf::result<segment_store_api> {
             if (c != 0) {
@@ -602,6 +623,27 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
         },
         [=](stream_info_atom a, std::string& s, std::string& n) {
             return to_controller<stream_info>(self, a, std::move(s), std::move(n));
+        },
+        [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k, scaling_policy& p) {
+            return to_controller<stream_record>(self, a, std::move(s), std::move(n), k, p);
+        },
+        [=](update_stream_atom a, std::string& s, std::string& n, scaling_policy& p) {
+            return to_controller<stream_record>(self, a, std::move(s), std::move(n), p);
+        },
+        [=](scale_atom a, std::string& s, std::string& n, scale_request& r) {
+            return to_controller<scale_result>(self, a, std::move(s), std::move(n), std::move(r));
+        },
+        [=](history_atom a, std::string& s, std::string& n) {
+            return to_controller<std::vector<epoch_info>>(self, a, std::move(s), std::move(n));
+        },
+        [=](successors_atom a, std::string& s, std::string& n, segment_id id) {
+            return to_controller<segment_successors>(self, a, std::move(s), std::move(n), id);
+        },
+        [=](stream_cut_atom a, std::string& s, std::string& n, bool head) {
+            return to_controller<stream_cut>(self, a, std::move(s), std::move(n), head);
+        },
+        [=](resolve_cut_atom a, std::string& s, std::string& n, stream_cut& c) {
+            return to_controller<stream_cut>(self, a, std::move(s), std::move(n), std::move(c));
         },
         [=](get_segment_store_atom) { return leader_store(self, 0); },
         [=](get_container_atom, uint32_t c) { return leader_store(self, c); },

@@ -27,7 +27,12 @@ using segment_store_api = caf::typed_actor<
     caf::replies_to<read_atom, read_request>::with<read_result>,
     caf::replies_to<setup_writer_atom, segment_key, writer_id, uint32_t>::with<append_ack>>;
 
-/// Scopes and streams.
+/// Scopes and streams. A stream is created with a scaling policy (the message without one means
+/// fixed) and `update` replaces the policy. `scale` seals segments of the current epoch and
+/// replaces them (answered once the new epoch is current; a retry of a finished scale gets its
+/// answer; errc::conflict while another operation of the stream runs). `history` lists every
+/// epoch; `successors` tells what replaced a segment; `stream_cut` is the head (true) or tail cut;
+/// `resolve_cut` checks a cut against the stream and fills in its ranges.
 using controller_api = caf::typed_actor<
     caf::replies_to<create_scope_atom, std::string>::with<bool>,
     caf::replies_to<delete_scope_atom, std::string>::with<bool>,
@@ -37,7 +42,17 @@ using controller_api = caf::typed_actor<
     caf::replies_to<get_stream_atom, std::string, std::string>::with<stream_record>,
     caf::replies_to<seal_stream_atom, std::string, std::string>::with<stream_record>,
     caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
-    caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>>;
+    caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>,
+    caf::replies_to<create_stream_atom, std::string, std::string, uint32_t, scaling_policy>::with<
+        stream_record>,
+    caf::replies_to<update_stream_atom, std::string, std::string, scaling_policy>::with<
+        stream_record>,
+    caf::replies_to<scale_atom, std::string, std::string, scale_request>::with<scale_result>,
+    caf::replies_to<history_atom, std::string, std::string>::with<std::vector<epoch_info>>,
+    caf::replies_to<successors_atom, std::string, std::string, segment_id>::with<
+        segment_successors>,
+    caf::replies_to<stream_cut_atom, std::string, std::string, bool>::with<stream_cut>,
+    caf::replies_to<resolve_cut_atom, std::string, std::string, stream_cut>::with<stream_cut>>;
 
 /// A Raft replica as the replicas of its group on other nodes reach it (one way).
 using raft_replica_api = caf::typed_actor<caf::reacts_to<raft_atom, raft::message>>;

@@ -32,7 +32,8 @@ struct query_slot {
     std::vector<caf::response_promise> next;
 };
 
-using query_key = std::tuple<caf::atom_value, std::string, std::string>;
+// What is asked, of which stream, and (successors) of which segment.
+using query_key = std::tuple<caf::atom_value, std::string, std::string, uint64_t>;
 
 struct directory_state {
     endpoint_info ep;
@@ -377,17 +378,24 @@ void send_query(dir_ptr self, const query_key& key) {
             st.queries.erase(key);
         }
     };
-    self->request(node, self->state.ep.cfg.request_timeout, Atom::value, std::get<1>(key),
-                  std::get<2>(key))
-        .then([finish](R& r) { finish(std::move(r)); },
-              [self, finish, node](caf::error& err) {
-                  auto& st = self->state;
-                  if (needs_reconnect(err) && st.node == node) {
-                      st.node = transport::node_actor{};
-                      ++st.member_index;
-                  }
-                  finish(std::move(err));
-              });
+    auto sent = [&] {
+        auto timeout = self->state.ep.cfg.request_timeout;
+        if constexpr (std::is_same_v<Atom, successors_atom>) {
+            return self->request(node, timeout, Atom::value, std::get<1>(key), std::get<2>(key),
+                                 segment_id{std::get<3>(key)});
+        } else {
+            return self->request(node, timeout, Atom::value, std::get<1>(key), std::get<2>(key));
+        }
+    };
+    sent().then([finish](R& r) { finish(std::move(r)); },
+                [self, finish, node](caf::error& err) {
+                    auto& st = self->state;
+                    if (needs_reconnect(err) && st.node == node) {
+                        st.node = transport::node_actor{};
+                        ++st.member_index;
+                    }
+                    finish(std::move(err));
+                });
 }
 
 // Sends the queries that wait and have none in flight (the directory has a node).
@@ -398,6 +406,8 @@ void send_queries(dir_ptr self) {
         }
         if (std::get<0>(key) == get_stream_atom::value) {
             send_query<stream_record, get_stream_atom>(self, key);
+        } else if (std::get<0>(key) == successors_atom::value) {
+            send_query<segment_successors, successors_atom>(self, key);
         } else {
             send_query<stream_info, stream_info_atom>(self, key);
         }
@@ -487,11 +497,16 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
         },
         [self](dir_query_atom, get_stream_atom, std::string& scope, std::string& stream) {
             return add_query(
-                self, query_key{get_stream_atom::value, std::move(scope), std::move(stream)});
+                self, query_key{get_stream_atom::value, std::move(scope), std::move(stream), 0});
         },
         [self](dir_query_atom, stream_info_atom, std::string& scope, std::string& stream) {
             return add_query(
-                self, query_key{stream_info_atom::value, std::move(scope), std::move(stream)});
+                self, query_key{stream_info_atom::value, std::move(scope), std::move(stream), 0});
+        },
+        [self](dir_query_atom, successors_atom, std::string& scope, std::string& stream,
+               segment_id segment) {
+            return add_query(self, query_key{successors_atom::value, std::move(scope),
+                                             std::move(stream), segment.value});
         },
         [self](dir_node_atom) -> caf::result<transport::node_actor> {
             auto& s = self->state;

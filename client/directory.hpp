@@ -28,12 +28,14 @@ using dir_attach_atom = caf::atom_constant<caf::atom("dattach")>;
 using dir_stale_atom = caf::atom_constant<caf::atom("dstale")>;
 /// `(dir_lost_atom, caf::actor_addr store)`, sent by the directory: the store is gone.
 using dir_lost_atom = caf::atom_constant<caf::atom("dlost")>;
-/// `(dir_query_atom, get_stream_atom, scope, stream)` -> `stream_record` and
-/// `(dir_query_atom, stream_info_atom, scope, stream)` -> `stream_info`, asked of the node the
-/// directory is connected to (connecting first when it has none). Queries of the same stream
-/// arriving while one is in flight share the next request, which is sent after each of them
-/// arrived, so an answer is never older than the query (a writer created after a seal sees it).
-/// Answers an error when the node fails to answer; the caller decides whether to ask again.
+/// `(dir_query_atom, get_stream_atom, scope, stream)` -> `stream_record`,
+/// `(dir_query_atom, stream_info_atom, scope, stream)` -> `stream_info` and
+/// `(dir_query_atom, successors_atom, scope, stream, segment_id)` -> `segment_successors` (the
+/// writers and readers of a segment that was sealed by a scale), asked of the node the
+/// directory is connected to (connecting first when it has none). Queries of the same stream (and
+/// segment) arriving while one is in flight share the next request, which is sent after each of
+/// them arrived, so an answer is never older than the query (a writer created after a seal sees
+/// it). Answers an error when the node fails to answer; the caller decides whether to ask again.
 using dir_query_atom = caf::atom_constant<caf::atom("dquery")>;
 /// `(dir_node_atom)` -> `transport::node_actor`: the node the directory is connected to,
 /// connecting (and checking its cluster) first when it has none; an error when that fails (the

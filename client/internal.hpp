@@ -31,8 +31,8 @@ namespace pravaha::client::detail {
 /// One event for the writer actor: `(write_atom, outgoing)`, or many in order:
 /// `(write_atom, std::vector<outgoing>)`.
 struct outgoing {
-    uint32_t segment_index = 0;
-    std::string framed;  // one framed event
+    double key_hash = 0;  ///< routing_key_hash of its routing key: the writer routes by it
+    std::string framed;   // one framed event
     ack_callback done;
     /// The number the caller gave the event (RPC writers), or no_event_number. Numbers grow with
     /// every event of the writer; with a stable writer id, an event whose number the segment
@@ -146,10 +146,6 @@ struct write_budget;
 /// `(wbudget_atom, std::shared_ptr<write_budget>)`, sent by the facade before any write: the
 /// writer releases into it the bytes of every block it finished.
 using wbudget_atom = caf::atom_constant<caf::atom("wbudget")>;
-
-/// `(wroute_atom)` -> `std::vector<segment_range>`: a writer actor's routing (its stream's
-/// segments), for the blocking facade, which routes and frames events on the caller's thread.
-using wroute_atom = caf::atom_constant<caf::atom("wroute")>;
 
 /// The blocking facade over the writer actor `writer` (opened through the stream manager actor
 /// in its non-exiting mode), reaching it through `bridge`. `id` is the writer's id.

@@ -58,8 +58,10 @@ void node_link::attach() {
                 if (gen != generation_) {
                     return;
                 }
-                PRAVAHA_ASSERT(stores.size() == keys_.size(), "attached {} stores for {} segments",
-                               stores.size(), keys_.size());
+                if (stores.size() != keys_.size()) {
+                    attach();  // segments were added meanwhile: ask for all of them
+                    return;
+                }
                 stores_ = std::move(stores);
                 connected_ = true;
                 module_log("client")->debug("client link attached actor={} generation={}",
@@ -83,6 +85,33 @@ void node_link::attach() {
                 }
                 self_->delayed_send(self_, policy_.first_pause, link_retry_atom::value, gen);
             });
+}
+
+size_t node_link::add(std::vector<segment_key> keys) {
+    auto first = keys_.size();
+    keys_.insert(keys_.end(), keys.begin(), keys.end());
+    stores_.resize(keys_.size());
+    if (!connected_) {
+        return first;  // the attach in flight (or the next) asks for every key
+    }
+    auto gen = generation_;
+    self_->request(ep_.directory, caf::infinite, dir_attach_atom::value, std::move(keys))
+        .then(
+            [this, gen, first](std::vector<transport::segment_store_actor>& stores) {
+                if (gen != generation_ || !connected_) {
+                    return;  // a restart asks for every key
+                }
+                for (size_t i = 0; i < stores.size() && first + i < stores_.size(); ++i) {
+                    stores_[first + i] = std::move(stores[i]);
+                }
+                ev_.attached();
+            },
+            [this, gen](caf::error&) {
+                if (gen == generation_) {
+                    restart(true);  // asks for every key again, with the link's back-off
+                }
+            });
+    return first;
 }
 
 void node_link::restart(bool lost, const caf::actor_addr& suspect) {

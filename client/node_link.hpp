@@ -89,6 +89,11 @@ public:
                std::vector<segment_key> keys,
                events ev);
 
+    /// Adds segments (a writer's or reader's successors after a scale) and returns the index of
+    /// the first; their stores are asked of the directory now (`events::attached` when they
+    /// arrive) or with the next attach. Until then `attached(i)` is false for them.
+    size_t add(std::vector<segment_key> keys);
+
     /// Starts a new generation (`events::reset`). With `lost`, the stores are dropped and asked
     /// of the directory again; `suspect`, the store whose request failed, is reported to it as
     /// stale (it may have lost its leadership).
@@ -107,6 +112,8 @@ public:
     void progressed() { failing_since_.reset(); }
 
     bool connected() const { return connected_; }
+    /// Whether segment i's store is known (connected, and not added since the last attach).
+    bool attached(size_t i) const { return connected_ && static_cast<bool>(stores_[i]); }
     uint64_t generation() const { return generation_; }
     const transport::segment_store_actor& store(size_t i) const { return stores_[i]; }
     const endpoint_info& endpoint() const { return ep_; }

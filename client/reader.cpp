@@ -12,6 +12,9 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <map>
+#include <set>
+
 namespace pravaha::client::detail {
 
 namespace {
@@ -30,7 +33,16 @@ struct segment_reader {
     bool outstanding = false;
     caf::actor_clock::time_point deadline;  // of the outstanding read
     bool finished = false;                  // sealed and fully read
+    bool successors_asked = false;          // finished: what follows it was asked
     uint64_t asked_in_fetch = UINT64_MAX;   // a zero-wait fetch asks each segment once
+};
+
+// A successor of a segment the reader read to its end, not read until every one of its
+// predecessors is (successor gating: per key, a successor's events follow all of its
+// predecessors' events).
+struct pending_successor {
+    segment_range range;
+    std::set<segment_id> waiting;  // predecessors not yet read to their end
 };
 
 struct reader_state {
@@ -48,6 +60,11 @@ struct reader_state {
     deadline_timer deadlines;  // of the outstanding reads (check_deadlines)
     reader_mode mode;
     std::vector<segment_reader> segments;
+    std::string scope;
+    std::string stream;
+    std::map<segment_id, pending_successor> pending;
+    std::set<segment_id> ended;  // segments read to their end
+    size_t lookups = 0;          // successor queries in flight
     std::deque<event> buffer;
     size_t buffered_bytes = 0;  // payload bytes in `buffer`
     /// Where the reader stands after the events it handed out (fetch answers, pushes).
@@ -103,7 +120,7 @@ bool wants_data(reader_ptr self) {
 // has answered (so "nothing" really means "caught up", also right after a reconnect).
 bool all_asked_and_answered(reader_ptr self) {
     const auto& st = self->state;
-    if (!st.link.connected()) {
+    if (!st.link.connected() || st.lookups > 0) {
         return false;
     }
     for (const auto& s : st.segments) {
@@ -115,6 +132,9 @@ bool all_asked_and_answered(reader_ptr self) {
 }
 
 bool all_finished(reader_ptr self) {
+    if (self->state.lookups > 0 || !self->state.pending.empty()) {
+        return false;
+    }
     for (auto& s : self->state.segments) {
         if (!s.finished) {
             return false;
@@ -207,6 +227,84 @@ void progress(reader_ptr self) {
     issue_reads(self);
 }
 
+// -- following a scale ------------------------------------------------------------------------
+
+// Starts reading `range` at offset 0 (a successor whose predecessors are all read).
+void release(reader_ptr self, const segment_range& range) {
+    auto& st = self->state;
+    segment_reader r;
+    r.key = segment_key{st.segments.front().key.stream, range.id};
+    st.delivered.offsets[range.id.value] = 0;
+    st.segments.push_back(r);
+    auto first = st.link.add({r.key});
+    PRAVAHA_ASSERT(first + 1 == st.segments.size(), "reader: link and segments disagree");
+}
+
+// Segment `ended` was read to its end: registers its successors, and releases those
+// whose predecessors are now all read.
+void on_successors(reader_ptr self, segment_id ended, const segment_successors& s) {
+    auto& st = self->state;
+    st.ended.insert(ended);
+    for (const auto& succ : s.list) {
+        bool held =
+            std::any_of(st.segments.begin(), st.segments.end(),
+                        [&](const segment_reader& r) { return r.key.segment == succ.range.id; });
+        if (held) {
+            continue;
+        }
+        auto [it, fresh] = st.pending.try_emplace(succ.range.id);
+        if (fresh) {
+            it->second.range = succ.range;
+            for (auto p : succ.predecessors) {
+                if (st.ended.count(p) == 0) {
+                    it->second.waiting.insert(p);
+                }
+            }
+        }
+        it->second.waiting.erase(ended);
+    }
+    for (auto it = st.pending.begin(); it != st.pending.end();) {
+        if (it->second.waiting.empty()) {
+            release(self, it->second.range);
+            it = st.pending.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+// Asks (through the client's directory, which coalesces the questions of all readers of the
+// segment) what follows a segment that was read to its end.
+void ask_successors(reader_ptr self, size_t index) {
+    auto& st = self->state;
+    st.segments[index].successors_asked = true;
+    ++st.lookups;
+    auto id = st.segments[index].key.segment;
+    self->request(st.link.endpoint().directory, caf::infinite, dir_query_atom::value,
+                  successors_atom::value, st.scope, st.stream, id)
+        .then(
+            [=](const segment_successors& s) {
+                --self->state.lookups;
+                if (!s.sealed) {
+                    // The controller does not know it sealed yet (cannot happen: its answer is
+                    // linearized); ask again later.
+                    self->state.segments[index].successors_asked = false;
+                } else {
+                    on_successors(self, id, s);
+                }
+                progress(self);
+            },
+            [=](caf::error& err) {
+                --self->state.lookups;
+                self->state.segments[index].successors_asked = false;
+                self->state.link.failed();
+                module_log("client")->debug("reader successor lookup failed segment={} error={}",
+                                            to_string(id), render_error(err));
+                self->delayed_send(self, self->state.link.policy().max_pause,
+                                   successors_atom::value, static_cast<uint64_t>(index));
+            });
+}
+
 void issue_reads(reader_ptr self) {
     auto& st = self->state;
     if (!st.link.connected() || !wants_data(self)) {
@@ -214,7 +312,7 @@ void issue_reads(reader_ptr self) {
     }
     for (size_t i = 0; i < st.segments.size(); ++i) {
         auto& seg = st.segments[i];
-        if (seg.outstanding || seg.finished ||
+        if (seg.outstanding || seg.finished || !st.link.attached(i) ||
             (st.fetch_pending && st.fetch_wait_ms == 0 && seg.asked_in_fetch == st.fetch_id)) {
             continue;
         }
@@ -253,6 +351,9 @@ void issue_reads(reader_ptr self) {
                     }
                     sg.offset = r.next_offset;
                     sg.finished = r.sealed && sg.offset >= r.length;
+                    if (sg.finished && !sg.successors_asked) {
+                        ask_successors(self, i);
+                    }
                     progress(self);
                 },
                 [=](caf::error& err) {
@@ -302,6 +403,8 @@ caf::behavior reader_impl(reader_ptr self,
                           reader_mode mode) {
     auto& st = self->state;
     st.mode = mode;
+    st.scope = info.record.scope;
+    st.stream = info.record.name;
     for (const auto& s : info.segments) {
         segment_reader r;
         r.key = segment_key{info.record.uid, s.id};
@@ -404,6 +507,12 @@ caf::behavior reader_impl(reader_ptr self,
         },
         [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
         [=](deadline_atom) { check_deadlines(self); },
+        [=](successors_atom, uint64_t index) {
+            auto& seg = self->state.segments[index];
+            if (seg.finished && !seg.successors_asked) {
+                ask_successors(self, index);
+            }
+        },
     };
 }
 

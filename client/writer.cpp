@@ -26,6 +26,8 @@ namespace pravaha::client::detail {
 namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("wretry")>;
+/// `(resolve_atom, index)`: find out again what a sealed segment stored and what follows it.
+using resolve_atom = caf::atom_constant<caf::atom("wresolve")>;
 
 }  // namespace
 
@@ -51,18 +53,30 @@ struct queued {
     std::string framed;
     ack_callback done;
     int64_t client_number = no_event_number;
+    double key_hash = 0;
 };
 
 struct block_in_flight {
     append_block block;
     std::vector<ack_callback> done;
+    std::vector<double> hashes;             // per event: where it goes if the segment is sealed
+    std::vector<int64_t> numbers;           // per event: its client number
     caf::actor_clock::time_point deadline;  // of its latest send (request_timeout after it)
     uint32_t sends = 0;                     // a block sent once and refused is not stored
     uint64_t attempt = 0;                   // of its latest send (writer_state::attempts)
 };
 
+// A segment's life in a writer: open (events are sent to it); draining (sealed by a scale:
+// nothing more is sent, what it stored is asked, what follows it is looked up, and events of
+// its keys queue behind the unstored ones); retired (its keys route to its successors).
+enum class phase : uint8_t { open, draining, retired };
+
 struct segment_writer {
     segment_key key;
+    segment_range range;
+    enum phase phase = phase::open;
+    bool resolving = false;  // draining: the request for what it stored is in flight
+    bool settled = false;    // draining: what it stored is known; its successors are asked
     int64_t next_event_number = 0;
     bool ready = true;           // false until the writer session is open (stable ids only)
     bool setup_pending = false;  // a session request is in flight
@@ -115,7 +129,16 @@ struct writer_state {
     writer_id id;
     std::shared_ptr<write_budget> mem;  // the facade's, if any (wbudget_atom)
     writer_mode mode;
-    std::vector<segment_range> ranges;  // routing of the public writes
+    std::string scope;
+    std::string stream;
+    /// Where each slice of the key space goes: sorted by start, covering [0,1) exactly; an
+    /// entry's `index` is an open or draining segment.
+    struct route_entry {
+        double start = 0;
+        double end = 0;
+        size_t index = 0;
+    };
+    std::vector<route_entry> routes;
     /// Framed bytes of every event queued or in flight, whatever its entry: public writes
     /// beyond cfg.pending_bytes_max are refused (overloaded), the internal entries bound
     /// themselves.
@@ -138,6 +161,17 @@ using writer_ptr = caf::stateful_actor<writer_state>*;
 void pump(writer_ptr self, size_t index);
 void on_failure(
     writer_ptr self, size_t index, uint64_t gen, caf::error err, int64_t from_event = INT64_MIN);
+
+// The segment that takes events of keys hashed to `h` (0 <= h < 1).
+size_t route(writer_ptr self, double h) {
+    const auto& r = self->state.routes;
+    auto it =
+        std::upper_bound(r.begin(), r.end(), h,
+                         [](double k, const writer_state::route_entry& e) { return k < e.end; });
+    PRAVAHA_ASSERT(it != r.end() && it->start <= h, "writer {}: no route for key hash {}",
+                   to_string(self->state.id), h);
+    return it->index;
+}
 
 bool idle(writer_ptr self) {
     for (auto& s : self->state.segments) {
@@ -254,6 +288,7 @@ void send_block(writer_ptr self, size_t index, block_in_flight& b) {
 }
 
 void open_session(writer_ptr self, size_t index);
+void drain(writer_ptr self, size_t index);
 
 // Answers sessions_atom once every segment has its session (or failed for good).
 void check_sessions(writer_ptr self) {
@@ -263,7 +298,7 @@ void check_sessions(writer_ptr self) {
     }
     int64_t stored = no_event_number;
     for (const auto& seg : st.segments) {
-        if (!seg.ready && !seg.failed) {
+        if (seg.phase == phase::open && !seg.ready && !seg.failed) {
             return;
         }
         stored = std::max(stored, seg.client_stored);
@@ -304,10 +339,13 @@ void skip_stored(writer_ptr self, segment_writer& seg) {
 
 void pump(writer_ptr self, size_t index) {
     auto& st = self->state;
-    if (!st.link.connected()) {
+    if (!st.link.attached(index)) {
         return;
     }
     auto& seg = st.segments[index];
+    if (seg.phase != phase::open) {
+        return;  // draining: its events wait for the successors
+    }
     if (!seg.ready) {
         // A segment that failed for good (sealed) answered its session already.
         if (!seg.failed && (!seg.queue.empty() || !st.session_waiters.empty())) {
@@ -332,6 +370,8 @@ void pump(writer_ptr self, size_t index) {
             auto& q = seg.queue.front();
             b.block.data += q.framed;
             b.done.push_back(std::move(q.done));
+            b.hashes.push_back(q.key_hash);
+            b.numbers.push_back(q.client_number);
             b.block.client_last = std::max(b.block.client_last, q.client_number);
             ++b.block.event_count;
             seg.queue.pop_front();
@@ -374,12 +414,9 @@ void open_session(writer_ptr self, size_t index) {
                 sg.next_event_number = a.last_event_number + 1;
                 sg.client_stored = a.client_last;
                 if (a.sealed) {
-                    // No session on a sealed segment: resent events it holds are acknowledged,
-                    // the rest fail for good.
-                    skip_stored(self, sg);
-                    on_failure(self, index, gen,
-                               caf::make_error(errc::segment_sealed,
-                                               "segment " + to_string(sg.key) + " is sealed"));
+                    // No session on a sealed segment: what it holds is acknowledged, the rest
+                    // goes to its successors (or fails, when the stream is sealed).
+                    drain(self, index);
                     return;
                 }
                 sg.ready = true;
@@ -492,6 +529,10 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     // stored (the first refused before the log, each later one follows it), so their event
     // numbers are used again; the refusals still on their way for the later ones are ignored
     // (not their block's latest send), and writes after this succeed once space is freed.
+    if (code_of(err) == errc::segment_sealed) {
+        drain(self, index);  // a scale sealed it (or the stream was sealed: drain finds out)
+        return;
+    }
     bool full = code_of(err) == errc::storage_full;
     auto& seg = st.segments[index];
     if (full) {
@@ -519,6 +560,231 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     }
 }
 
+// -- following a scale ----------------------------------------------------------------------
+//
+// A segment sealed by a scale drains: nothing more is sent to it; its store answers what it
+// holds under this writer id (final: a sealed segment takes nothing more), which is
+// acknowledged; the controller answers its successors; the rest of its events, in order, move to
+// the back of the successors' queues by key, and its keys route to them. So no event of a key
+// reaches a successor before every earlier event of that key was stored in the predecessor or
+// is certainly not stored there.
+
+void resolve(writer_ptr self, size_t index);
+void ask_successors(writer_ptr self, size_t index);
+
+void drain(writer_ptr self, size_t index) {
+    auto& seg = self->state.segments[index];
+    if (seg.phase != phase::open || seg.failed) {
+        return;
+    }
+    module_log("client")->debug("writer draining a sealed segment writer={} segment={}",
+                                to_string(self->state.id), to_string(seg.key));
+    seg.phase = phase::draining;
+    resolve(self, index);
+}
+
+// The events of `b`, one by one, as they were queued.
+std::vector<queued> events_of(block_in_flight& b) {
+    std::vector<queued> out;
+    size_t pos = 0;
+    for (size_t i = 0; i < b.done.size(); ++i) {
+        auto start = pos;
+        auto payload = next_event(b.block.data, pos);
+        PRAVAHA_ASSERT(payload.has_value(), "writer block of {} events breaks at event {}",
+                       b.done.size(), i);
+        out.push_back(queued{b.block.data.substr(start, pos - start), std::move(b.done[i]),
+                             b.numbers[i], b.hashes[i]});
+    }
+    return out;
+}
+
+// What the sealed segment holds of this writer is known (`last` event number, `client_last`):
+// acknowledges that, and puts every other event back into its queue, in order.
+void settle(writer_ptr self, size_t index, int64_t last, int64_t client_last) {
+    auto& seg = self->state.segments[index];
+    std::deque<queued> rest;
+    for (auto& b : seg.in_flight) {
+        auto number = b.block.first_event_number;
+        for (auto& ev : events_of(b)) {
+            if (number++ <= last) {
+                finish_event(self, std::move(ev.framed), std::move(ev.done), caf::error{});
+            } else {
+                rest.push_back(std::move(ev));
+            }
+        }
+    }
+    seg.in_flight.clear();
+    seg.sent = 0;
+    for (auto& q : seg.queue) {
+        rest.push_back(std::move(q));
+    }
+    seg.queue = std::move(rest);
+    seg.client_stored = std::max(seg.client_stored, client_last);
+    seg.settled = true;
+    skip_stored(self, seg);  // resent events a previous writer of this id stored
+    check_flush(self);
+}
+
+void resolve(writer_ptr self, size_t index) {
+    auto& st = self->state;
+    auto& seg = st.segments[index];
+    if (seg.resolving || seg.settled || !st.link.attached(index)) {
+        return;  // asked again when the link is attached (on_link.attached)
+    }
+    seg.resolving = true;
+    auto gen = st.link.generation();
+    self->request(st.link.store(index), st.link.endpoint().cfg.request_timeout,
+                  setup_writer_atom::value, seg.key, st.id, seg.epoch)
+        .then(
+            [=](const append_ack& a) {
+                if (gen != self->state.link.generation()) {
+                    return;
+                }
+                self->state.segments[index].resolving = false;
+                self->state.link.progressed();
+                PRAVAHA_ASSERT(a.sealed, "writer {}: segment {} was sealed and is not",
+                               to_string(self->state.id),
+                               to_string(self->state.segments[index].key));
+                settle(self, index, a.last_event_number, a.client_last);
+                ask_successors(self, index);
+            },
+            [=](caf::error& err) {
+                if (gen != self->state.link.generation()) {
+                    return;
+                }
+                auto& sg = self->state.segments[index];
+                sg.resolving = false;
+                if (is_transient(err)) {
+                    if (needs_reconnect(err)) {
+                        restart(self, true, self->state.link.store(index).address());
+                    } else {
+                        restart(self, false);
+                    }
+                    return;
+                }
+                // Deleted meanwhile (or a node of another version): what it held is unknown, so
+                // everything fails as for a segment that failed for good.
+                sg.phase = phase::open;
+                sg.failed = err;
+                fail_segment(self, sg, err);
+                check_flush(self);
+                check_sessions(self);
+            });
+}
+
+// Moves the draining segment's events to `list`, its successors, and routes its keys to them.
+void move_to_successors(writer_ptr self, size_t index, const std::vector<successor>& list) {
+    auto& st = self->state;
+    auto uid = st.segments[index].key.stream;
+    std::vector<std::pair<segment_range, size_t>> targets;
+    std::vector<segment_key> added;
+    for (const auto& s : list) {
+        auto it = std::find_if(st.segments.begin(), st.segments.end(),
+                               [&](const auto& w) { return w.key.segment == s.range.id; });
+        if (it != st.segments.end()) {
+            // A merge's successor this writer follows already (from another predecessor).
+            targets.emplace_back(s.range, static_cast<size_t>(it - st.segments.begin()));
+            continue;
+        }
+        segment_writer w;
+        w.key = segment_key{uid, s.range.id};
+        w.range = s.range;
+        w.ready = !st.cfg.id.has_value();
+        targets.emplace_back(s.range, st.segments.size());
+        added.push_back(w.key);
+        st.segments.push_back(std::move(w));
+    }
+    if (!added.empty()) {
+        auto count = added.size();
+        auto first = st.link.add(std::move(added));
+        // Writer entries and link keys share their indices.
+        PRAVAHA_ASSERT(first + count == st.segments.size(), "writer {}: link and segments disagree",
+                       to_string(st.id));
+    }
+    std::vector<writer_state::route_entry> routes;
+    for (const auto& e : st.routes) {
+        if (e.index != index) {
+            routes.push_back(e);
+            continue;
+        }
+        for (const auto& [range, target] : targets) {
+            auto lo = std::max(e.start, range.key_start);
+            auto hi = std::min(e.end, range.key_end);
+            if (lo < hi) {
+                routes.push_back({lo, hi, target});
+            }
+        }
+    }
+    std::sort(routes.begin(), routes.end(),
+              [](const auto& a, const auto& b) { return a.start < b.start; });
+    // The routes still cover [0,1) exactly: the successors cover what the segment covered.
+    PRAVAHA_ASSERT(!routes.empty() && routes.front().start == 0.0 && routes.back().end == 1.0,
+                   "writer {}: routes do not cover the key space after a scale", to_string(st.id));
+    for (size_t i = 1; i < routes.size(); ++i) {
+        PRAVAHA_ASSERT(routes[i].start == routes[i - 1].end,
+                       "writer {}: a gap or overlap at {} after a scale", to_string(st.id),
+                       routes[i].start);
+    }
+    st.routes = std::move(routes);
+    skip_stored(self, st.segments[index]);  // resends queued since it settled: stored there
+    auto moved = std::move(st.segments[index].queue);
+    st.segments[index].queue.clear();
+    st.segments[index].phase = phase::retired;
+    for (auto& ev : moved) {
+        auto to = route(self, ev.key_hash);
+        PRAVAHA_ASSERT(to != index, "writer {}: an event routes to a retired segment",
+                       to_string(st.id));
+        st.segments[to].queue.push_back(std::move(ev));
+    }
+    module_log("client")->debug("writer follows a scale writer={} segment={} successors={}",
+                                to_string(st.id), to_string(st.segments[index].key), list.size());
+    for (const auto& [range, target] : targets) {
+        pump(self, target);
+    }
+}
+
+// Asks the controller (through the client's directory, which coalesces the questions of all
+// writers of the segment) what follows the draining segment.
+void ask_successors(writer_ptr self, size_t index) {
+    auto& st = self->state;
+    self->request(st.link.endpoint().directory, caf::infinite, dir_query_atom::value,
+                  successors_atom::value, st.scope, st.stream, st.segments[index].key.segment)
+        .then(
+            [=](const segment_successors& s) {
+                auto& sg = self->state.segments[index];
+                if (sg.phase != phase::draining) {
+                    return;
+                }
+                if (s.stream_sealed || (s.sealed && s.list.empty())) {
+                    // Sealed with its stream: nothing follows, its events fail for good.
+                    sg.phase = phase::open;
+                    sg.failed = caf::make_error(errc::segment_sealed,
+                                                "segment " + to_string(sg.key) + " is sealed");
+                    module_log("client")->warn(
+                        "writer segment failed writer={} segment={} "
+                        "error={}",
+                        to_string(self->state.id), to_string(sg.key), render_error(sg.failed));
+                    skip_stored(self, sg);  // resends queued since it settled
+                    fail_segment(self, sg, sg.failed);
+                    check_flush(self);
+                    check_sessions(self);
+                    return;
+                }
+                if (!s.sealed) {
+                    // Not replaced yet as the controller sees it: ask again after a pause.
+                    self->delayed_send(self, self->state.link.policy().first_pause,
+                                       resolve_atom::value, static_cast<uint64_t>(index));
+                    return;
+                }
+                move_to_successors(self, index, s.list);
+            },
+            [=](caf::error&) {
+                self->state.link.failed();
+                self->delayed_send(self, self->state.link.policy().max_pause, resolve_atom::value,
+                                   static_cast<uint64_t>(index));
+            });
+}
+
 // The writer's timer fired: a block sent in this generation and unanswered past its deadline
 // fails as a timed-out request would (the link restarts and everything is resent); otherwise the
 // timer is armed for the earliest deadline left.
@@ -543,20 +809,37 @@ void check_deadlines(writer_ptr self) {
     });
 }
 
-// Queues one event on its segment; fails it at once if the segment failed for good. Returns
-// whether it was queued (the segment then needs a pump).
-bool enqueue(writer_ptr self, outgoing& ev) {
-    auto& seg = self->state.segments[ev.segment_index];
+// Queues one event on the segment its key routes to; fails it at once if the segment failed
+// for good. Returns the segment when it was queued (the segment then needs a pump).
+std::optional<size_t> enqueue(writer_ptr self, outgoing& ev) {
+    auto index = route(self, ev.key_hash);
+    auto& seg = self->state.segments[index];
     self->state.held += ev.framed.size();
     if (seg.failed) {
         // Stored events are acknowledged also on a segment that failed for good (sealed).
         auto err = stored_already(seg, ev.client_number) ? caf::error{} : seg.failed;
         finish_event(self, std::move(ev.framed), std::move(ev.done), err);
         check_flush(self);
-        return false;
+        return std::nullopt;
     }
-    seg.queue.push_back(queued{std::move(ev.framed), std::move(ev.done), ev.client_number});
-    return true;
+    seg.queue.push_back(
+        queued{std::move(ev.framed), std::move(ev.done), ev.client_number, ev.key_hash});
+    return index;
+}
+
+// Queues events in order, then pumps each segment they went to once.
+void enqueue_all(writer_ptr self, std::vector<outgoing>& evs) {
+    std::vector<bool> touched(self->state.segments.size());
+    for (auto& ev : evs) {
+        if (auto index = enqueue(self, ev)) {
+            touched[*index] = true;
+        }
+    }
+    for (size_t i = 0; i < touched.size(); ++i) {
+        if (touched[i]) {
+            pump(self, i);
+        }
+    }
 }
 
 // Whether a public write of `bytes` framed bytes may be queued: not after close, not beyond
@@ -585,8 +868,7 @@ caf::error admit(writer_ptr self, size_t bytes, int64_t first_number, int64_t la
 }
 
 // A public event as the writer's internal entry (its `done` is set by the caller).
-caf::expected<outgoing> make_outgoing(writer_ptr self,
-                                      const std::string& key,
+caf::expected<outgoing> make_outgoing(const std::string& key,
                                       const std::string& payload,
                                       int64_t client_number) {
     if (payload.size() > event_bytes_max) {
@@ -597,7 +879,7 @@ caf::expected<outgoing> make_outgoing(writer_ptr self,
         return caf::make_error(errc::invalid_argument, "client numbers are not negative");
     }
     outgoing ev;
-    ev.segment_index = static_cast<uint32_t>(find_range(self->state.ranges, routing_key_hash(key)));
+    ev.key_hash = routing_key_hash(key);
     ev.framed.reserve(payload.size() + event_header_bytes);
     frame_event(ev.framed, payload);
     ev.client_number = client_number;
@@ -609,7 +891,7 @@ caf::result<event_ack> write_one(writer_ptr self,
                                  const std::string& key,
                                  const std::string& payload,
                                  int64_t client_number) {
-    auto ev = make_outgoing(self, key, payload, client_number);
+    auto ev = make_outgoing(key, payload, client_number);
     if (!ev) {
         return std::move(ev.error());
     }
@@ -617,7 +899,8 @@ caf::result<event_ack> write_one(writer_ptr self,
         return err;
     }
     auto rp = self->make_response_promise();
-    auto seg = self->state.segments[ev->segment_index].key.segment;
+    // The segment it goes to now (a scale may still move it to a successor).
+    auto seg = self->state.segments[route(self, ev->key_hash)].key.segment;
     ev->done = [rp, seg, client_number](const caf::error& err) mutable {
         if (err) {
             rp.deliver(err);
@@ -625,8 +908,8 @@ caf::result<event_ack> write_one(writer_ptr self,
             rp.deliver(event_ack{seg, client_number});
         }
     };
-    if (enqueue(self, *ev)) {
-        pump(self, ev->segment_index);
+    if (auto index = enqueue(self, *ev)) {
+        pump(self, *index);
     }
     return caf::delegated<event_ack>{};
 }
@@ -642,7 +925,7 @@ caf::result<batch_ack> write_batch(writer_ptr self, std::vector<event_to_write>&
     size_t bytes = 0;
     int64_t highest = no_event_number;
     for (auto& e : batch) {
-        auto ev = make_outgoing(self, e.routing_key, e.payload, e.client_number);
+        auto ev = make_outgoing(e.routing_key, e.payload, e.client_number);
         if (!ev) {
             return std::move(ev.error());
         }
@@ -675,7 +958,6 @@ caf::result<batch_ack> write_batch(writer_ptr self, std::vector<event_to_write>&
     p->rp = self->make_response_promise();
     p->left = evs.size();
     p->ack = batch_ack{first, static_cast<uint32_t>(evs.size())};
-    std::vector<bool> touched(self->state.segments.size());
     for (auto& ev : evs) {
         ev.done = [p](const caf::error& err) {
             if (err && !p->first_error) {
@@ -689,13 +971,8 @@ caf::result<batch_ack> write_batch(writer_ptr self, std::vector<event_to_write>&
                 }
             }
         };
-        touched[ev.segment_index] = enqueue(self, ev) || touched[ev.segment_index];
     }
-    for (size_t i = 0; i < touched.size(); ++i) {
-        if (touched[i]) {
-            pump(self, i);
-        }
-    }
+    enqueue_all(self, evs);
     return caf::delegated<batch_ack>{};
 }
 
@@ -727,11 +1004,14 @@ caf::behavior writer_impl(writer_ptr self,
     st.cfg = cfg;
     st.id = id;
     st.mode = mode;
-    st.ranges = rec.segments;
+    st.scope = rec.scope;
+    st.stream = rec.name;
     for (const auto& r : rec.segments) {
         segment_writer w;
         w.key = segment_key{rec.uid, r.id};
+        w.range = r;
         w.ready = !cfg.id.has_value();
+        st.routes.push_back({r.key_start, r.key_end, st.segments.size()});
         st.segments.push_back(std::move(w));
     }
     std::vector<segment_key> keys;
@@ -741,13 +1021,18 @@ caf::behavior writer_impl(writer_ptr self,
     node_link::events on_link;
     on_link.attached = [self] {
         for (size_t i = 0; i < self->state.segments.size(); ++i) {
-            pump(self, i);
+            if (self->state.segments[i].phase == phase::draining) {
+                resolve(self, i);
+            } else {
+                pump(self, i);
+            }
         }
     };
     on_link.reset = [self] {
         for (auto& seg : self->state.segments) {
             seg.sent = 0;
             seg.setup_pending = false;
+            seg.resolving = false;
         }
     };
     on_link.gave_up = [self](const caf::error& err) { give_up(self, err); };
@@ -765,8 +1050,8 @@ caf::behavior writer_impl(writer_ptr self,
             // ~writer_state runs the callbacks of the actor API's mode.
             PRAVAHA_ASSERT(!self->state.mode.exit_on_give_up,
                            "internal write to a writer of the actor API");
-            if (enqueue(self, ev)) {
-                pump(self, ev.segment_index);
+            if (auto index = enqueue(self, ev)) {
+                pump(self, *index);
             }
         },
         [=](write_atom, std::vector<outgoing>& evs) {
@@ -774,15 +1059,7 @@ caf::behavior writer_impl(writer_ptr self,
             // each segment touched is pumped once.
             PRAVAHA_ASSERT(!self->state.mode.exit_on_give_up,
                            "internal write to a writer of the actor API");
-            std::vector<bool> touched(self->state.segments.size());
-            for (auto& ev : evs) {
-                touched[ev.segment_index] = enqueue(self, ev) || touched[ev.segment_index];
-            }
-            for (size_t i = 0; i < touched.size(); ++i) {
-                if (touched[i]) {
-                    pump(self, i);
-                }
-            }
+            enqueue_all(self, evs);
         },
         [=](write_atom, const std::string& key, const std::string& payload) {
             return write_one(self, key, payload, no_event_number);
@@ -822,7 +1099,17 @@ caf::behavior writer_impl(writer_ptr self,
         },
         [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
         [=](deadline_atom) { check_deadlines(self); },
-        [=](wroute_atom) { return self->state.ranges; },
+        [=](resolve_atom, uint64_t index) {
+            auto& seg = self->state.segments[index];
+            if (seg.phase != phase::draining) {
+                return;
+            }
+            if (seg.settled) {
+                ask_successors(self, index);
+            } else {
+                resolve(self, index);
+            }
+        },
         [=](wbudget_atom, std::shared_ptr<write_budget>& mem) {
             PRAVAHA_ASSERT(!self->state.mem && self->state.held == 0,
                            "writer {} given a budget after {} bytes", to_string(self->state.id),
@@ -834,15 +1121,10 @@ caf::behavior writer_impl(writer_ptr self,
 
 class writer_facade final : public event_writer {
 public:
-    writer_facade(caf::actor bridge,
-                  caf::actor writer,
-                  std::vector<segment_range> ranges,
-                  const writer_config& cfg,
-                  writer_id id)
+    writer_facade(caf::actor bridge, caf::actor writer, const writer_config& cfg, writer_id id)
         : bridge_(std::move(bridge)),
           cfg_(cfg),
           id_(id),
-          ranges_(std::move(ranges)),
           mem_(std::make_shared<write_budget>()),
           actor_(std::move(writer)) {
         // Before any write: the writer handles its messages in the order they were sent.
@@ -867,8 +1149,7 @@ public:
                 "event of " + std::to_string(payload.size()) + " bytes exceeds the 8 MiB limit");
         }
         outgoing ev;
-        ev.segment_index =
-            static_cast<uint32_t>(find_range(ranges_, routing_key_hash(routing_key)));
+        ev.key_hash = routing_key_hash(routing_key);
         ev.framed.reserve(payload.size() + event_header_bytes);
         frame_event(ev.framed, payload);
         ev.done = std::move(done);
@@ -910,7 +1191,6 @@ private:
     caf::actor bridge_;
     writer_config cfg_;
     writer_id id_;
-    std::vector<segment_range> ranges_;
     std::shared_ptr<write_budget> mem_;
     caf::actor actor_;
     bool closed_ = false;
@@ -931,17 +1211,7 @@ caf::expected<std::unique_ptr<event_writer>> make_writer(const caf::actor& bridg
                                                          const caf::actor& writer,
                                                          const writer_config& cfg,
                                                          writer_id id) {
-    auto ranges = on_bridge<std::vector<segment_range>>(
-        bridge, [writer](caf::event_based_actor* self, auto done) {
-            self->request(writer, caf::infinite, wroute_atom::value)
-                .then([done](std::vector<segment_range>& r) { done(std::move(r)); },
-                      [done](caf::error& err) { done(std::move(err)); });
-        });
-    if (!ranges) {
-        return std::move(ranges.error());
-    }
-    return std::unique_ptr<event_writer>(
-        std::make_unique<writer_facade>(bridge, writer, std::move(*ranges), cfg, id));
+    return std::unique_ptr<event_writer>(std::make_unique<writer_facade>(bridge, writer, cfg, id));
 }
 
 }  // namespace pravaha::client::detail

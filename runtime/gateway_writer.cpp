@@ -187,8 +187,7 @@ private:
         for (const auto& e : events) {
             client::detail::outgoing out;
             out.client_number = number++;
-            out.segment_index =
-                static_cast<uint32_t>(find_range(rec_.segments, routing_key_hash(e.key)));
+            out.key_hash = routing_key_hash(e.key);
             frame_event(out.framed, e.payload);
             out.done = [st](const caf::error& err) {
                 std::lock_guard<std::mutex> g(st->mutex);

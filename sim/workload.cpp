@@ -318,8 +318,7 @@ void workload::drain_outbox(client_t& c) {
         op.hash = payload_hash(payload);
         ++op.sends;
         auto key = "k" + std::to_string(op.id.key);
-        ev.segment_index = static_cast<uint32_t>(
-            find_range(streams_[c.stream].record.segments, routing_key_hash(key)));
+        ev.key_hash = routing_key_hash(key);
         if (op.idempotent) {
             // Numbered as the RPC clients number theirs (one sequence per writer id): a writer
             // reopened after a crash acknowledges resent events its segments hold.

@@ -347,3 +347,142 @@ TEST_CASE("actor contract: a writer or reader killed by its owner answers what i
     caf::anon_send_exit(producer, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(fetcher, caf::exit_reason::user_shutdown);
 }
+
+namespace {
+
+// Writes events `first`..`first + n - 1` over 10 keys ("k<i % 10>", payload "k<i % 10>:<i>").
+caf::behavior keyed_producer_impl(
+    caf::event_based_actor* self, writer_actor w, int first, int n, std::shared_ptr<answers> out) {
+    for (int i = first; i < first + n; ++i) {
+        auto key = "k" + std::to_string(i % 10);
+        self->request(w, caf::infinite, write_atom::value, key, key + ":" + std::to_string(i))
+            .then([out, key, i](event_ack&) { out->acked[key].push_back(i); },
+                  [out](caf::error& e) { out->errors.push_back(e); });
+    }
+    return {[](int) {}};
+}
+
+// Every event of one segment, in order.
+std::vector<std::string> read_all(world& wd, const segment_key& key) {
+    std::vector<std::string> out;
+    caf::scoped_actor self{*wd.sys};
+    int64_t offset = 0;
+    for (;;) {
+        self->send(wd.node.containers.at(0), read_atom::value,
+                   read_request{key, offset, 1 << 20, 0});
+        wd.sched->run();
+        std::optional<read_result> got;
+        self->receive([&](read_result& r) { got = std::move(r); }, [&](caf::error&) {},
+                      caf::after(0s) >> [] {});
+        REQUIRE(got);
+        size_t pos = 0;
+        while (auto e = next_event(got->data, pos)) {
+            out.emplace_back(*e);
+        }
+        if (got->next_offset >= got->length) {
+            return out;
+        }
+        offset = got->next_offset;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("actor contract: a writer follows a split and a merge in per-key order, exactly once",
+          "[client][actor][scaling]") {
+    world wd;
+    auto rec = wd.create_stream(2);
+    auto w = wd.open_writer();
+    auto out = std::make_shared<answers>();
+    const std::string s = "s";
+    const std::string t = "t";
+    // A reader that follows from the start reads every predecessor before its successors.
+    auto reader = wd.ask<reader_actor>(wd.mgr, open_reader_atom::value, s, t, reader_options{});
+    REQUIRE(reader);
+    auto view = std::make_shared<sink_view>();
+    view->granted = 1u << 30;
+    auto sink = caf::actor_cast<event_sink_actor>(wd.sys->spawn(sink_impl, view));
+    REQUIRE(wd.ask<stream_position>(*reader, subscribe_atom::value, sink, uint64_t{1},
+                                    static_cast<uint32_t>(view->granted)));
+    caf::scoped_actor admin{*wd.sys};
+    // Writes in flight while the controller splits segment 0.1 (its keys' events wait for what
+    // 0.1 stored), then while it merges the two successors back.
+    auto p1 = wd.sys->spawn(keyed_producer_impl, w, 0, 300, out);
+    scale_request split{0, {rec.segments[1].id}, *split_range({0.5, 1.0}, 2), false};
+    admin->send(wd.node.endpoint, scale_atom::value, s, t, split);
+    wd.sched->run();
+    scale_result first;
+    admin->receive([&](scale_result& r) { first = r; },
+                   [&](caf::error& e) { FAIL(render_error(e)); }, caf::after(0s) >> [] {});
+    REQUIRE(first.created.size() == 2);
+    auto p2 = wd.sys->spawn(keyed_producer_impl, w, 300, 300, out);
+    scale_request merge{1, {first.created[0].id, first.created[1].id}, {{0.5, 1.0}}, false};
+    admin->send(wd.node.endpoint, scale_atom::value, s, t, merge);
+    wd.sched->run();
+    admin->receive([&](scale_result& r) { CHECK(r.epoch == 2); },
+                   [&](caf::error& e) { FAIL(render_error(e)); }, caf::after(0s) >> [] {});
+    auto p3 = wd.sys->spawn(keyed_producer_impl, w, 600, 100, out);
+    for (int i = 0; i < 50; ++i) {
+        wd.sched->advance_time(100ms);
+        wd.sched->run();
+    }
+    for (const auto& e : out->errors) {
+        FAIL_CHECK(render_error(e));
+    }
+    size_t total = 0;
+    for (auto& [key, order] : out->acked) {
+        CAPTURE(key);
+        CHECK(std::is_sorted(order.begin(), order.end()));
+        total += order.size();
+    }
+    CHECK(total == 700);
+
+    // What is stored: per key, the events of its segments in epoch order are exactly the
+    // events written, once each, in write order.
+    auto h = wd.ask<std::vector<epoch_info>>(wd.node.endpoint, history_atom::value, s, t);
+    REQUIRE(h);
+    REQUIRE(h->size() == 3);
+    std::map<std::string, std::vector<int>> stored;
+    for (const auto& e : *h) {
+        for (const auto& seg : e.segments) {
+            if (seg.range.id.epoch() != e.epoch) {
+                continue;  // listed in the epoch that created it
+            }
+            for (const auto& ev : read_all(wd, segment_key{rec.uid, seg.range.id})) {
+                auto colon = ev.find(':');
+                stored[ev.substr(0, colon)].push_back(std::stoi(ev.substr(colon + 1)));
+            }
+        }
+    }
+    size_t stored_total = 0;
+    for (int k = 0; k < 10; ++k) {
+        auto key = "k" + std::to_string(k);
+        CAPTURE(key);
+        std::vector<int> expected;
+        for (int i = k; i < 700; i += 10) {
+            expected.push_back(i);
+        }
+        CHECK(stored[key] == expected);
+        stored_total += stored[key].size();
+    }
+    CHECK(stored_total == 700);
+
+    // The following reader read everything once, each key in write order, and ends with the
+    // stream.
+    REQUIRE(wd.ask<stream_record>(wd.mgr, seal_stream_atom::value, s, t));
+    for (int i = 0; i < 50 && !view->ended; ++i) {
+        wd.sched->advance_time(100ms);
+        wd.sched->run();
+    }
+    CHECK(view->ended);
+    std::map<std::string, std::vector<int>> read;
+    for (const auto& ev : view->events) {
+        auto colon = ev.payload.find(':');
+        read[ev.payload.substr(0, colon)].push_back(std::stoi(ev.payload.substr(colon + 1)));
+    }
+    CHECK(read == stored);
+    for (auto p : {p1, p2, p3}) {
+        caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    }
+    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+}

@@ -41,6 +41,7 @@ using container_actor = segment_store_api::extend<
     caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
     caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
     caf::replies_to<segment_status_atom, segment_key>::with<segment_status>,
+    caf::replies_to<segment_load_atom, segment_key>::with<segment_load>,
     caf::reacts_to<read_timeout_atom, uint64_t>,
     caf::reacts_to<flushed_atom>,
     caf::reacts_to<raft_atom, raft::message>,
@@ -65,13 +66,18 @@ struct raft_settings {
     size_t retained_bytes_max = 64ull << 20;
 };
 
+/// `(policy_sync_atom)`: the controller brings its scaling-policy actors in line with the
+/// streams' policies (after a policy actor ended abnormally: it is started again).
+using policy_sync_atom = caf::atom_constant<caf::atom("polsync")>;
+
 /// Controller ops plus, in a cluster, Raft traffic, ticks and status.
 using controller_actor =
     controller_api::extend<caf::reacts_to<raft_atom, raft::message>,
                            caf::reacts_to<raft_tick_atom>,
                            caf::replies_to<raft_status_atom>::with<raft::group_status>,
                            caf::reacts_to<raft_route_atom, uint32_t, raft_replica_api>,
-                           caf::reacts_to<repair_atom>>;
+                           caf::reacts_to<repair_atom>,
+                           caf::reacts_to<policy_sync_atom>>;
 
 /// The segment operations the controller needs: a container (standalone) or the node's segment
 /// router, which sends them to the leader of the segment's container (cluster).
@@ -104,12 +110,24 @@ struct container_config {
     uint32_t container_count = 1;
     raft_settings raft;
     storage_full_probe storage_full;  ///< none: never full
+    /// The shortest window of each segment's rates (storage::rate_meter; the others are 2.5, 5
+    /// and 10 times longer): what the scaling-policy actors ask (segment_load_atom).
+    int64_t rate_window_ms = 120'000;
 };
 
 /// Recovers the container's state from the store (replaying its log), then spawns the container
 /// and its durable log (linked). Errors: storage_io, malformed_message.
 [[nodiscard]] caf::expected<container_actor> spawn_container(caf::actor_system& sys,
                                                              const container_config& cfg);
+
+/// Automatic scaling: the shortest rate window of the segments' loads (the others keep Pravega's
+/// ratios: 2.5, 5 and 10 times longer) and the pause after a scale before the next automatic one.
+/// Pravega's defaults: 2 minutes and 10 minutes. `pravaha-node --scale-window-s S
+/// --scale-cooldown-s S` sets them (tests and demos scale within seconds).
+struct scaling_settings {
+    int64_t window_ms = 120'000;
+    int64_t cooldown_ms = 600'000;
+};
 
 struct controller_config {
     storage::log_store* store = nullptr;  ///< outlives the actor system
@@ -120,6 +138,7 @@ struct controller_config {
     /// Cluster mode: the controller is a replica of Raft group 0 (`raft.members` not empty).
     raft_settings raft;
     storage_full_probe storage_full;  ///< none: never full
+    scaling_settings scaling;
 };
 
 /// Loads the metadata, spawns the controller, and re-issues the idempotent segment operations
@@ -149,6 +168,7 @@ struct node_config {
     storage_full_probe storage_full;  ///< none: never full
     /// The data directory's cluster id (runtime/identity.hpp), answered to `identify`.
     std::string cluster_id;
+    scaling_settings scaling;
 };
 
 /// How a node's memory limit is shared: a quarter of it for appends waiting for their group
@@ -196,6 +216,7 @@ struct cluster_config {
     /// The node's listening ports, for `pravaha cluster status` (none: not shown).
     std::function<std::vector<raft::listener_status>()> listeners;
     storage_full_probe storage_full;  ///< none: never full
+    scaling_settings scaling;
 };
 
 /// Recovers and spawns a cluster node's replicas and its endpoint, which carries Raft traffic to

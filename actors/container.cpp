@@ -55,6 +55,8 @@ struct container_state_t {
     uint64_t next_waiter_id = 1;
     std::map<uint64_t, waiter> waiters;  // id -> waiter, for timeouts
     std::multimap<segment_key, uint64_t> waiters_by_segment;
+    /// Each segment's load, measured on every replica as it applies (a new leader has them warm).
+    std::map<segment_key, storage::rate_meter> meters;
     static inline const char* name = "container";
 };
 
@@ -68,6 +70,41 @@ void fail_batch(batch& b, const caf::error& err) {
 }
 
 void serve_waiters(container_ptr self, const segment_key& key);
+
+int64_t now_ms(container_ptr self) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               self->clock().now().time_since_epoch())
+        .count();
+}
+
+storage::rate_meter& meter_of(container_ptr self, const segment_key& key, int64_t now) {
+    auto& m = self->state.meters;
+    auto it = m.find(key);
+    if (it == m.end()) {
+        it = m.emplace(key, storage::rate_meter(self->state.cfg.rate_window_ms, now)).first;
+    }
+    return it->second;
+}
+
+// Counts what `ops` stored into their segments' meters (duplicates of earlier appends do not
+// count); a sealed or deleted segment's meter goes.
+void note_rates(container_ptr self,
+                const std::vector<container_op>& ops,
+                const std::vector<storage::op_result>& results) {
+    auto now = now_ms(self);
+    for (size_t i = 0; i < ops.size() && i < results.size(); ++i) {
+        const auto& op = ops[i];
+        if (op.type == container_op::kind::seal_segment ||
+            op.type == container_op::kind::delete_segment) {
+            self->state.meters.erase(op.key);
+        } else if (op.type == container_op::kind::append && !results[i].error &&
+                   results[i].ack.appended_events > 0 && op.event_count > 0) {
+            auto stored = results[i].ack.appended_events;
+            meter_of(self, op.key, now)
+                .record(now, stored, op.data.size() * stored / op.event_count);
+        }
+    }
+}
 
 void deliver_results(batch& b, const std::vector<storage::op_result>& results) {
     // One reply per operation (enqueue adds both), one result per operation applied: a count
@@ -143,6 +180,7 @@ caf::error apply_raft_entry(container_ptr self, uint64_t index, const std::strin
         ops = std::move(*decoded);
     }
     auto applied = st.sm->apply(index, ops);
+    note_rates(self, ops, applied.results);
     if (auto it = st.proposed.find(index); it != st.proposed.end()) {
         if (st.raft->replica().term_at(index) == it->second.term) {
             deliver_results(*it->second.ops, applied.results);
@@ -196,6 +234,7 @@ void flush_local(container_ptr self) {
         on_log_failure(self, current, std::move(results.error()));
         return;
     }
+    note_rates(self, current->ops, *results);
     deliver_results(*current, *results);
     for (const auto& op : current->ops) {
         serve_waiters(self, op.key);
@@ -553,6 +592,13 @@ container_actor::behavior_type container_impl(container_ptr self,
             return g;
         },
         [=](segment_status_atom, const segment_key& key) { return serve_status(self, key); },
+        [=](segment_load_atom, const segment_key& key) {
+            // Advisory: the replica's own measurement, not linearized.
+            auto now = now_ms(self);
+            auto load = meter_of(self, key, now).load_at(now);
+            load.id = key.segment;
+            return load;
+        },
     };
 }
 

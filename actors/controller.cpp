@@ -1,6 +1,7 @@
 #include "actors/actors.hpp"
 #include "actors/raft_driver.hpp"
 #include "actors/raft_routes.hpp"
+#include "actors/scaling_policy.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "schema/names.hpp"
@@ -42,11 +43,16 @@ struct controller_state_t {
     /// The stream mutex: streams whose segment workflow (create, seal, delete, scale) runs on
     /// this leader, with its name. Another workflow of the stream is refused with conflict
     /// meanwhile, so that the containers never see two workflows of a stream interleaved.
-    std::map<stream_name, const char*> driving;
+    /// Idempotent workflows of one kind (two seals, a create and its retry) may overlap: the
+    /// count says how many run.
+    std::map<stream_name, std::pair<const char*, int>> driving;
     /// Scale requests answered once their scale is done.
     std::map<stream_name,
              std::vector<std::pair<caf::typed_response_promise<scale_result>, scale_result>>>
         scale_waiters;
+    /// The scaling-policy actor of every active stream with an automatic policy (leader only).
+    std::map<stream_name, caf::actor> policies;
+    bool policy_sync_scheduled = false;
     static inline const char* name = "controller";
 };
 
@@ -162,18 +168,33 @@ void collect_info(controller_ptr self,
 }
 
 // Takes the stream mutex for `what`; false (and nothing taken) while another workflow holds it.
+// A create, seal or delete may join one of its own kind (a client's retry while the first
+// still runs): their segment operations are idempotent. A scale never runs twice.
 bool begin_drive(controller_ptr self, const stream_name& n, const char* what) {
-    return self->state.driving.emplace(n, what).second;
+    auto [it, fresh] = self->state.driving.try_emplace(n, what, 1);
+    if (fresh) {
+        return true;
+    }
+    if (std::string_view(it->second.first) == what && std::string_view(what) != "scale") {
+        ++it->second.second;
+        return true;
+    }
+    return false;
 }
 
 void end_drive(controller_ptr self, const stream_name& n) {
-    self->state.driving.erase(n);
+    auto it = self->state.driving.find(n);
+    PRAVAHA_ASSERT(it != self->state.driving.end(), "stream {}/{}: no workflow to end", n.first,
+                   n.second);
+    if (--it->second.second == 0) {
+        self->state.driving.erase(it);
+    }
 }
 
 caf::error busy(controller_ptr self, const stream_name& n) {
     return caf::make_error(
         errc::conflict, fmt::format("stream {}/{}: a {} is running; retry when it is done", n.first,
-                                    n.second, self->state.driving.at(n)));
+                                    n.second, self->state.driving.at(n).first));
 }
 
 // The record of a stream that may be deleted. Errors: stream_not_found, stream_not_sealed.
@@ -198,6 +219,14 @@ void schedule_repair(controller_ptr self) {
 }
 
 void resume_scales(controller_ptr self);
+void sync_policies(controller_ptr self);
+
+// Whether a command can change which streams want a scaling-policy actor.
+bool changes_policies(const command& c) {
+    using kind = command::kind;
+    return c.type == kind::create_stream || c.type == kind::update_stream ||
+           c.type == kind::seal_stream || c.type == kind::delete_stream;
+}
 
 // Re-issues the idempotent segment operations a crash (or a change of controller leader) may
 // have cut short: a stream record is written before its segments are created, a seal is
@@ -277,6 +306,9 @@ void drive(controller_ptr self) {
     if (leader && !st.was_leader) {
         module_log("actors")->info("controller leads term={}", st.raft->replica().term());
         repair(self);
+    }
+    if (!leader && st.was_leader) {
+        sync_policies(self);  // stops them: the new leader runs its own
     }
     st.was_leader = leader;
 }
@@ -360,6 +392,9 @@ void commit(controller_ptr self,
         }
         log_outcome(c, *out);
         done({}, &*out);
+        if (changes_policies(c)) {
+            sync_policies(self);
+        }
         return;
     }
     auto& r = st.raft->replica();
@@ -373,11 +408,14 @@ void commit(controller_ptr self,
         return;
     }
     st.proposed[*index] =
-        pending_command{r.term(), [c, done](const caf::error& err, const outcome* out) {
+        pending_command{r.term(), [self, c, done](const caf::error& err, const outcome* out) {
                             if (out != nullptr) {
                                 log_outcome(c, *out);
                             }
                             done(err, out);
+                            if (out != nullptr && changes_policies(c)) {
+                                sync_policies(self);
+                            }
                         }};
     drive(self);
 }
@@ -402,16 +440,18 @@ void commit_stream(controller_ptr self,
                    const command& c,
                    caf::typed_response_promise<stream_record> rp) {
     stream_name n{c.scope, c.name};
-    if (self->state.driving.count(n) != 0) {
+    const char* what = Atom::value == create_segment_atom::value ? "create" : "seal";
+    if (auto it = self->state.driving.find(n);
+        it != self->state.driving.end() && std::string_view(it->second.first) != what) {
         rp.deliver(busy(self, n));
         return;
     }
-    commit(self, c, [self, rp, n](const caf::error& err, const outcome* out) mutable {
+    commit(self, c, [self, rp, n, what](const caf::error& err, const outcome* out) mutable {
         if (err || out->error) {
             rp.deliver(err ? err : out->error);
             return;
         }
-        if (!begin_drive(self, n, Atom::value == create_segment_atom::value ? "create" : "seal")) {
+        if (!begin_drive(self, n, what)) {
             rp.deliver(busy(self, n));  // another workflow began while this one committed
             return;
         }
@@ -615,6 +655,67 @@ caf::result<stream_cut> resolve_cut(controller_ptr self,
 }
 
 // -- scaling ------------------------------------------------------------------------------------
+
+// Starts and stops scaling-policy actors so that exactly the active streams with an automatic
+// policy have one while this replica leads (none otherwise).
+void sync_policies(controller_ptr self) {
+    auto& st = self->state;
+    std::map<stream_name, const stream_record*> wanted;
+    auto all = st.meta->all_streams();
+    if (is_leader(self)) {
+        for (const auto& rec : all) {
+            if (rec.state == stream_state::active && rec.policy.type != scale_type::fixed) {
+                wanted[{rec.scope, rec.name}] = &rec;
+            }
+        }
+    }
+    for (auto it = st.policies.begin(); it != st.policies.end();) {
+        if (wanted.count(it->first) == 0) {
+            self->demonitor(it->second);
+            self->send_exit(it->second, caf::exit_reason::user_shutdown);
+            it = st.policies.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& [n, rec] : wanted) {
+        if (st.policies.count(n) != 0) {
+            continue;
+        }
+        policy_config cfg;
+        cfg.scope = n.first;
+        cfg.name = n.second;
+        cfg.controller = caf::actor_cast<controller_actor>(self);
+        cfg.container = st.cfg.container;
+        cfg.scaling = st.cfg.scaling;
+        cfg.wall_clock_ms = st.cfg.wall_clock_ms;
+        cfg.request_timeout = st.cfg.request_timeout;
+        auto h = st.meta->history(n.first, n.second);
+        cfg.last_scale_ms = h && !h->empty() ? h->back().created_ms : 0;
+        auto a = spawn_scaling_policy(self, std::move(cfg));
+        self->monitor(a);
+        st.policies.emplace(n, a);
+        module_log("actors")->info("scaling policy started stream={}/{} policy={}", n.first,
+                                   n.second, to_string(rec->policy));
+    }
+}
+
+// A policy actor ended: started again (after a pause) if its stream still wants one.
+void on_policy_down(controller_ptr self, const caf::down_msg& dm) {
+    auto& st = self->state;
+    for (auto it = st.policies.begin(); it != st.policies.end(); ++it) {
+        if (it->second.address() == dm.source) {
+            module_log("actors")->info("scaling policy ended stream={}/{} reason={}",
+                                       it->first.first, it->first.second, render_error(dm.reason));
+            st.policies.erase(it);
+            if (!st.policy_sync_scheduled) {
+                st.policy_sync_scheduled = true;
+                self->delayed_send(self, std::chrono::seconds(1), policy_sync_atom::value);
+            }
+            return;
+        }
+    }
+}
 //
 // A scale is two commands with idempotent container actions between them: scale_begin records
 // the transition and the new epoch; then the successors are created, the predecessors sealed and
@@ -697,6 +798,7 @@ void run_scale(controller_ptr self, const stream_record& rec) {
 // would redo a command).
 void resume_scales(controller_ptr self) {
     auto resume = [self] {
+        sync_policies(self);
         for (const auto& rec : self->state.meta->all_streams()) {
             if (rec.has_transition && self->state.driving.count({rec.scope, rec.name}) == 0) {
                 module_log("actors")->info("scale resumed stream={}/{} epoch={}", rec.scope,
@@ -723,7 +825,7 @@ caf::result<scale_result> scale(controller_ptr self,
                                 const scale_request& req) {
     stream_name n{scope, name};
     auto it = self->state.driving.find(n);
-    if (it != self->state.driving.end() && std::string_view(it->second) != "scale") {
+    if (it != self->state.driving.end() && std::string_view(it->second.first) != "scale") {
         return busy(self, n);
     }
     auto c = command::of(command::kind::scale_begin, scope, name, 0,
@@ -774,6 +876,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
     st.cfg = cfg;
     st.meta = std::move(meta);
     st.raft = std::move(raft);
+    self->set_down_handler([self](caf::down_msg& dm) { on_policy_down(self, dm); });
     if (st.raft) {
         start_raft(self);  // repairs once it leads (drive)
     } else {
@@ -881,6 +984,10 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             raft::group_status g;  // standalone: a group of one
             g.role = raft::role::leader;
             return g;
+        },
+        [=](policy_sync_atom) {
+            self->state.policy_sync_scheduled = false;
+            sync_policies(self);
         },
         [=](repair_atom) {
             self->state.repair_scheduled = false;

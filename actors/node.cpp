@@ -691,6 +691,9 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
         [=](segment_status_atom a, const segment_key& k) {
             return route_segment_op<segment_status>(self, a, k);
         },
+        [=](segment_load_atom a, const segment_key& k) {
+            return route_segment_op<segment_load>(self, a, k);
+        },
     };
 }
 
@@ -721,6 +724,7 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     }
     ccfg.detached = cfg.detached;
     ccfg.storage_full = cfg.storage_full;
+    ccfg.rate_window_ms = cfg.scaling.window_ms;
     auto container = spawn_container(sys, ccfg);
     if (!container) {
         return std::move(container.error());
@@ -731,6 +735,7 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     kcfg.wall_clock_ms = cfg.wall_clock_ms;
     kcfg.detached = cfg.detached;
     kcfg.storage_full = cfg.storage_full;
+    kcfg.scaling = cfg.scaling;
     auto controller = spawn_controller(sys, kcfg);
     if (!controller) {
         caf::anon_send_exit(*container, caf::exit_reason::user_shutdown);
@@ -778,6 +783,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         ccfg.detached = cfg.detached;
         ccfg.container_count = cfg.container_count;
         ccfg.storage_full = cfg.storage_full;
+        ccfg.rate_window_ms = cfg.scaling.window_ms;
         if (cfg.memory_bytes > 0) {
             ccfg.pending_bytes_max = budget.pending_bytes_per_container;
             ccfg.parked_reads_max = budget.parked_reads_per_container;
@@ -798,6 +804,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
     kcfg.wall_clock_ms = cfg.wall_clock_ms;
     kcfg.detached = cfg.detached;
     kcfg.storage_full = cfg.storage_full;
+    kcfg.scaling = cfg.scaling;
     kcfg.request_timeout = cfg.request_timeout;
     kcfg.raft = rs;
     kcfg.raft.seed = cfg.seed * 0x9E3779B97F4A7C15ULL + cfg.node_id * 1000003ULL;

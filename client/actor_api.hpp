@@ -22,7 +22,10 @@
 ///   writer or reader in the manager's actor system and answer its handle; the manager ends them
 ///   when it ends (with its exit reason), so an application monitors or links the handles it
 ///   keeps. Errors: those of the node, `invalid_argument` (bad limits, a start position outside
-///   the stream), `stream_sealed` (a writer on a sealed stream).
+///   the stream), `stream_sealed` (a writer on a sealed stream). Scaling: a stream created with
+///   a `scaling_policy`, `update_stream` (a new policy, nothing rescaled), `scale` (answered once
+///   the new epoch is current; `conflict` while another operation of the stream runs),
+///   `history` (every epoch) and `stream_cut` (the head, true, or the tail cut).
 /// - **writer_actor**: `write` routes by key like `event_writer` and answers `event_ack` once the
 ///   event is durable on the required quorum, or its error. Answers to one requester come in
 ///   write order per routing key. A batch is answered once: every event durable, or the first
@@ -69,6 +72,7 @@
 
 #include "client/client.hpp"
 #include "schema/atoms.hpp"
+#include "schema/interfaces.hpp"
 #include "schema/raft_types.hpp"
 #include "schema/types.hpp"
 
@@ -214,15 +218,9 @@ using reader_actor = caf::typed_actor<
     caf::replies_to<fetch_atom, uint32_t /*wait ms*/>::with<std::vector<event>, bool /*at end*/>,
     caf::replies_to<position_atom>::with<stream_position>>;
 
-using stream_manager_actor = caf::typed_actor<
-    caf::replies_to<create_scope_atom, std::string>::with<bool>,
-    caf::replies_to<delete_scope_atom, std::string>::with<bool>,
-    caf::replies_to<list_scopes_atom>::with<std::vector<std::string>>,
-    caf::replies_to<create_stream_atom, std::string, std::string, uint32_t>::with<stream_record>,
-    caf::replies_to<list_streams_atom, std::string>::with<std::vector<std::string>>,
-    caf::replies_to<stream_info_atom, std::string, std::string>::with<stream_info>,
-    caf::replies_to<seal_stream_atom, std::string, std::string>::with<stream_record>,
-    caf::replies_to<delete_stream_atom, std::string, std::string>::with<bool>,
+/// Every request of the node's controller (schema/interfaces.hpp: scopes, streams, scaling,
+/// cuts), plus the client's own.
+using stream_manager_actor = controller_api::extend<
     caf::replies_to<cluster_info_atom>::with<raft::cluster_info>,
     caf::replies_to<identify_atom>::with<std::string>,
     caf::replies_to<open_writer_atom, std::string, std::string, writer_options>::with<writer_actor>,

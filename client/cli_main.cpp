@@ -2,6 +2,7 @@
 
 #include "client/client.hpp"
 #include "schema/errc.hpp"
+#include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 #include "schema/names.hpp"
 
@@ -14,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 using namespace pravaha;
@@ -24,8 +26,16 @@ const char* usage =
     "usage: pravaha [--endpoint HOST:PORT] [--cluster-id ID] COMMAND ...\n"
     "  scope create SCOPE | scope list | scope delete SCOPE\n"
     "  stream create SCOPE/STREAM [--segments N]     (default 1 segment)\n"
+    "        [--scale-by events|kbytes --target R [--factor F] [--min-segments M]]\n"
+    "        scales by R events/s or KiB/s per segment (factor 2 and M = N by default)\n"
+    "  stream update SCOPE/STREAM --segments N | --scale-by events|kbytes --target R [--factor F]\n"
+    "        [--min-segments M]    a new policy; --segments N alone: fixed, nothing rescaled\n"
+    "  stream scale SCOPE/STREAM --split E.N [--into K] | --merge E.N,E.N[,...]\n"
+    "        seals segments of the current epoch and replaces them (ids as info prints them)\n"
     "  stream list SCOPE\n"
     "  stream info SCOPE/STREAM [--json]\n"
+    "  stream history SCOPE/STREAM [--json]     every epoch with its segments\n"
+    "  stream cut SCOPE/STREAM [--head]          the tail (or head) stream cut as one token\n"
     "  stream seal SCOPE/STREAM | stream delete SCOPE/STREAM\n"
     "  cluster status [--json]\n"
     "        members, and per Raft group (0 = controller, c+1 = container c) as the node sees\n"
@@ -46,10 +56,16 @@ struct args {
 
 // Flags that take no value.
 bool is_switch(const std::string& f) {
-    return f == "--json" || f == "--follow" || f == "--help";
+    return f == "--json" || f == "--follow" || f == "--help" || f == "--head";
 }
 
 int fail(const caf::error& err) {
+    if (code_of(err) == errc::conflict) {
+        // Another operation of the stream runs (a scale, mostly): say so in the words scripts
+        // look for.
+        std::fprintf(stderr, "pravaha: scale in progress: %s\n", render_error(err).c_str());
+        return 1;
+    }
     std::fprintf(stderr, "pravaha: %s\n", render_error(err).c_str());
     return 1;
 }
@@ -57,6 +73,23 @@ int fail(const caf::error& err) {
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "pravaha: %s\n%s", msg.c_str(), usage);
     return 2;
+}
+
+std::string policy_json(const scaling_policy& p, size_t segments) {
+    if (p.type == scale_type::fixed) {
+        return fmt::format("{{\"type\":\"fixed\",\"segments\":{}}}", segments);
+    }
+    return fmt::format("{{\"type\":\"{}\",\"target\":{},\"factor\":{},\"min_segments\":{}}}",
+                       p.type == scale_type::by_events ? "events" : "kbytes", p.target, p.factor,
+                       p.min_segments);
+}
+
+std::string ids_json(const std::vector<segment_id>& ids) {
+    std::string out = "[";
+    for (size_t i = 0; i < ids.size(); ++i) {
+        out += fmt::format("{}\"{}\"", i == 0 ? "" : ",", to_string(ids[i]));
+    }
+    return out + "]";
 }
 
 std::string json_escape(std::string_view s) {
@@ -211,15 +244,16 @@ int cmd_stream_info(client::client_factory& f,
             }
             segs += fmt::format(
                 "{{\"id\":\"{}\",\"segment_id\":{},\"epoch\":{},\"number\":{},\"key_start\":{},"
-                "\"key_end\":{},\"length\":{},\"sealed\":{}}}",
+                "\"key_end\":{},\"length\":{},\"sealed\":{},\"predecessors\":{}}}",
                 to_string(s.id), s.id.value, s.id.epoch(), s.id.number(), s.key_start, s.key_end,
-                s.length, s.sealed ? "true" : "false");
+                s.length, s.sealed ? "true" : "false", ids_json(s.predecessors));
         }
         std::printf(
             "{\"scope\":\"%s\",\"stream\":\"%s\",\"uid\":%llu,\"state\":\"%s\",\"epoch\":%u,"
-            "\"segments\":[%s]}\n",
+            "\"policy\":%s,\"scaling\":%s,\"segments\":[%s]}\n",
             r.scope.c_str(), r.name.c_str(), static_cast<unsigned long long>(r.uid.value),
-            to_string(r.state), r.epoch, segs.c_str());
+            to_string(r.state), r.epoch, policy_json(r.policy, r.segments.size()).c_str(),
+            r.has_transition ? "true" : "false", segs.c_str());
         return 0;
     }
     std::printf("stream %s/%s state=%s epoch=%u segments=%zu\n", r.scope.c_str(), r.name.c_str(),
@@ -387,7 +421,9 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
     static const std::map<std::string, std::vector<std::string>> known = {
         {"scope", {"--endpoint", "--cluster-id"}},
         {"cluster", {"--endpoint", "--cluster-id", "--json"}},
-        {"stream", {"--endpoint", "--cluster-id", "--segments", "--json"}},
+        {"stream",
+         {"--endpoint", "--cluster-id", "--segments", "--json", "--scale-by", "--target",
+          "--factor", "--min-segments", "--split", "--merge", "--into", "--head"}},
         {"write", {"--endpoint", "--cluster-id", "--key", "--key-delimiter"}},
         {"read",
          {"--endpoint", "--cluster-id", "--from", "--follow", "--max", "--timeout-ms", "--json"}},
@@ -436,7 +472,8 @@ std::optional<int> check_request(request& r) {
             if (auto err = validate_name("scope", r.scope)) {
                 return fail(err);
             }
-        } else if (sub == "create" || sub == "info" || sub == "seal" || sub == "delete") {
+        } else if (sub == "create" || sub == "info" || sub == "seal" || sub == "delete" ||
+                   sub == "update" || sub == "scale" || sub == "history" || sub == "cut") {
             if (pos.size() != 3) {
                 return usage_error("stream " + sub + " needs SCOPE/STREAM");
             }
@@ -444,7 +481,8 @@ std::optional<int> check_request(request& r) {
                 return fail(err);
             }
         } else {
-            return usage_error("stream needs create, list, info, seal or delete");
+            return usage_error(
+                "stream needs create, update, scale, list, info, history, cut, seal or delete");
         }
     } else {
         if (pos.size() != 2) {
@@ -490,17 +528,181 @@ int cmd_scope(client::stream_manager& sm, const request& r) {
     return print_names(sm.list_scopes());
 }
 
+// The scaling policy the flags ask for: --scale-by with --target (and --factor, --min-segments,
+// which defaults to `min_default`), else fixed(--segments). An exit code on bad flags.
+std::variant<scaling_policy, int> policy_of(const request& r, uint32_t min_default) {
+    const auto& f = r.a.flags;
+    auto by = f.find("--scale-by");
+    if (by == f.end()) {
+        for (const char* only : {"--target", "--factor", "--min-segments"}) {
+            if (f.count(only) != 0) {
+                return usage_error(std::string(only) + " needs --scale-by");
+            }
+        }
+        return scaling_policy{scale_type::fixed, 0, 2, r.segments};
+    }
+    scaling_policy p;
+    if (by->second == "events") {
+        p.type = scale_type::by_events;
+    } else if (by->second == "kbytes") {
+        p.type = scale_type::by_kbytes;
+    } else {
+        return usage_error("--scale-by must be events or kbytes");
+    }
+    if (f.count("--target") == 0) {
+        return usage_error("--scale-by needs --target R (events/s or KiB/s per segment)");
+    }
+    auto target = parse_number(r.a, "--target", 0);
+    auto factor = parse_number(r.a, "--factor", 2);
+    auto min = parse_number(r.a, "--min-segments", min_default);
+    for (const auto* n : {&target, &factor, &min}) {
+        if (!*n || **n > UINT32_MAX) {
+            return usage_error(n->error() ? render_error(n->error()) : "a number is too large");
+        }
+    }
+    p.target = static_cast<uint32_t>(*target);
+    p.factor = static_cast<uint32_t>(*factor);
+    p.min_segments = static_cast<uint32_t>(*min);
+    if (auto err = validate_policy(p)) {
+        return usage_error(render_error(err));
+    }
+    return p;
+}
+
+int cmd_stream_scale(client::stream_manager& sm, const request& r) {
+    const auto& f = r.a.flags;
+    bool split = f.count("--split") != 0;
+    bool merge = f.count("--merge") != 0;
+    if (split == merge) {
+        return usage_error("stream scale needs --split E.N or --merge E.N,E.N[,...]");
+    }
+    caf::expected<scale_result> done{caf::error{}};
+    if (split) {
+        auto id = parse_segment_id(f.at("--split"));
+        auto into = parse_number(r.a, "--into", 2);
+        if (!id) {
+            return fail(id.error());
+        }
+        if (!into || *into < 2 || *into > stream_segments_max) {
+            return usage_error(fmt::format("--into must be 2..{}", stream_segments_max));
+        }
+        done = sm.split(r.scope, r.name, *id, static_cast<uint32_t>(*into));
+    } else {
+        if (f.count("--into") != 0) {
+            return usage_error("--into goes with --split");
+        }
+        std::vector<segment_id> ids;
+        std::string_view list = f.at("--merge");
+        while (true) {
+            auto comma = list.find(',');
+            auto id = parse_segment_id(list.substr(0, comma));
+            if (!id) {
+                return fail(id.error());
+            }
+            ids.push_back(*id);
+            if (comma == std::string_view::npos) {
+                break;
+            }
+            list.remove_prefix(comma + 1);
+        }
+        if (ids.size() < 2) {
+            return usage_error("--merge needs at least two segments: E.N,E.N[,...]");
+        }
+        done = sm.merge(r.scope, r.name, ids);
+    }
+    if (!done) {
+        return fail(done.error());
+    }
+    std::printf("scaled %s/%s to epoch %u\n", r.scope.c_str(), r.name.c_str(), done->epoch);
+    for (const auto& s : done->created) {
+        std::printf("%s [%.6f, %.6f)\n", to_string(s.id).c_str(), s.key_start, s.key_end);
+    }
+    return 0;
+}
+
+int cmd_stream_history(client::stream_manager& sm, const request& r) {
+    auto h = sm.history(r.scope, r.name);
+    if (!h) {
+        return fail(h.error());
+    }
+    bool json = r.a.flags.count("--json") != 0;
+    for (const auto& e : *h) {
+        if (json) {
+            std::string segs;
+            for (const auto& s : e.segments) {
+                segs += fmt::format(
+                    "{}{{\"id\":\"{}\",\"key_start\":{},\"key_end\":{},\"sealed_length\":{},"
+                    "\"predecessors\":{}}}",
+                    segs.empty() ? "" : ",", to_string(s.range.id), s.range.key_start,
+                    s.range.key_end,
+                    s.sealed_length < 0 ? std::string("null") : std::to_string(s.sealed_length),
+                    ids_json(s.predecessors));
+            }
+            std::printf("{\"epoch\":%u,\"segments\":[%s],\"created_ms\":%lld}\n", e.epoch,
+                        segs.c_str(), static_cast<long long>(e.created_ms));
+            continue;
+        }
+        std::printf("epoch %u (created at %lld ms)\n", e.epoch,
+                    static_cast<long long>(e.created_ms));
+        for (const auto& s : e.segments) {
+            std::printf(
+                "  %-10s %-24s %s%s\n", to_string(s.range.id).c_str(),
+                fmt::format("[{:.6f}, {:.6f})", s.range.key_start, s.range.key_end).c_str(),
+                s.sealed_length < 0 ? "active"
+                                    : ("sealed at " + std::to_string(s.sealed_length)).c_str(),
+                s.predecessors.empty() ? "" : (" replaces " + ids_json(s.predecessors)).c_str());
+        }
+    }
+    return 0;
+}
+
 int cmd_stream(client::client_factory& f, const request& r) {
     auto& sm = f.streams();
     const auto& scope = r.scope;
     const auto& name = r.name;
     if (r.sub == "create") {
-        auto rec = sm.create_stream(scope, name, r.segments);
+        auto policy = policy_of(r, r.segments);
+        if (auto* code = std::get_if<int>(&policy)) {
+            return *code;
+        }
+        auto rec = sm.create_stream(scope, name, r.segments, std::get<scaling_policy>(policy));
         if (!rec) {
             return fail(rec.error());
         }
-        std::printf("stream %s/%s created with %zu segments\n", scope.c_str(), name.c_str(),
-                    rec->segments.size());
+        std::printf("stream %s/%s created with %zu segments, %s\n", scope.c_str(), name.c_str(),
+                    rec->segments.size(), to_string(rec->policy).c_str());
+    } else if (r.sub == "update") {
+        if (r.a.flags.count("--scale-by") == 0 && r.a.flags.count("--segments") == 0) {
+            return usage_error("stream update needs --segments N or --scale-by ...");
+        }
+        uint32_t current = 1;
+        if (r.a.flags.count("--min-segments") == 0 && r.a.flags.count("--scale-by") != 0) {
+            auto info = sm.stream_info_of(scope, name);
+            if (!info) {
+                return fail(info.error());
+            }
+            current = static_cast<uint32_t>(info->record.segments.size());
+        }
+        auto policy = policy_of(r, current);
+        if (auto* code = std::get_if<int>(&policy)) {
+            return *code;
+        }
+        auto rec = sm.update_stream(scope, name, std::get<scaling_policy>(policy));
+        if (!rec) {
+            return fail(rec.error());
+        }
+        std::printf("stream %s/%s updated: %s\n", scope.c_str(), name.c_str(),
+                    to_string(rec->policy).c_str());
+    } else if (r.sub == "scale") {
+        return cmd_stream_scale(sm, r);
+    } else if (r.sub == "history") {
+        return cmd_stream_history(sm, r);
+    } else if (r.sub == "cut") {
+        auto cut = sm.cut(scope, name, r.a.flags.count("--head") != 0);
+        if (!cut) {
+            return fail(cut.error());
+        }
+        std::printf("%s\n", to_string(*cut).c_str());
     } else if (r.sub == "list") {
         return print_names(sm.list_streams(scope));
     } else if (r.sub == "info") {

@@ -57,6 +57,39 @@ public:
     [[nodiscard]] virtual caf::expected<stream_record> create_stream(const std::string& scope,
                                                                      const std::string& stream,
                                                                      uint32_t segments) = 0;
+    /// A stream that scales by `policy` (fixed: `segments` segments for good).
+    [[nodiscard]] virtual caf::expected<stream_record> create_stream(
+        const std::string& scope,
+        const std::string& stream,
+        uint32_t segments,
+        const scaling_policy& policy) = 0;
+    /// Replaces the stream's scaling policy; nothing is rescaled by the update itself.
+    [[nodiscard]] virtual caf::expected<stream_record> update_stream(
+        const std::string& scope, const std::string& stream, const scaling_policy& policy) = 0;
+    /// Seals `req.seal` (segments of the current epoch) and replaces them by segments over
+    /// `req.create`; answered once the new epoch is current. Errors: invalid_argument (not in the
+    /// current epoch, not adjacent, ranges that do not cover them), conflict (another operation
+    /// of the stream runs), stream_sealed, and those of stream_info_of.
+    [[nodiscard]] virtual caf::expected<scale_result> scale(const std::string& scope,
+                                                            const std::string& stream,
+                                                            const scale_request& req) = 0;
+    /// Splits `segment` into `parts` equal ranges (a scale).
+    [[nodiscard]] caf::expected<scale_result> split(const std::string& scope,
+                                                    const std::string& stream,
+                                                    segment_id segment,
+                                                    uint32_t parts);
+    /// Merges adjacent segments of the current epoch into one (a scale).
+    [[nodiscard]] caf::expected<scale_result> merge(const std::string& scope,
+                                                    const std::string& stream,
+                                                    const std::vector<segment_id>& segments);
+    /// Every epoch of the stream, oldest first.
+    [[nodiscard]] virtual caf::expected<std::vector<epoch_info>> history(
+        const std::string& scope, const std::string& stream) = 0;
+    /// The head cut (`head`: the first epoch at 0) or the tail cut (the current segments at
+    /// their lengths).
+    [[nodiscard]] virtual caf::expected<stream_cut> cut(const std::string& scope,
+                                                        const std::string& stream,
+                                                        bool head) = 0;
     [[nodiscard]] virtual caf::expected<std::vector<std::string>> list_streams(
         const std::string& scope) = 0;
     [[nodiscard]] virtual caf::expected<stream_info> stream_info_of(const std::string& scope,

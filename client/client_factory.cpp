@@ -1,6 +1,7 @@
 #include "client/directory.hpp"
 #include "client/internal.hpp"
 #include "schema/errc.hpp"
+#include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -8,7 +9,9 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <mutex>
 #include <random>
 
@@ -78,6 +81,67 @@ bool is_transient(const caf::error& err) {
 
 }  // namespace detail
 
+caf::expected<scale_result> stream_manager::split(const std::string& scope,
+                                                  const std::string& stream,
+                                                  segment_id segment,
+                                                  uint32_t parts) {
+    auto info = stream_info_of(scope, stream);
+    if (!info) {
+        return std::move(info.error());
+    }
+    for (const auto& s : info->record.segments) {
+        if (s.id == segment) {
+            auto ranges = split_range({s.key_start, s.key_end}, parts);
+            if (!ranges) {
+                return std::move(ranges.error());
+            }
+            return scale(scope, stream, scale_request{info->record.epoch, {segment}, *ranges});
+        }
+    }
+    return caf::make_error(errc::invalid_argument,
+                           fmt::format("segment {} is not in the current epoch ({}) of {}/{}",
+                                       to_string(segment), info->record.epoch, scope, stream));
+}
+
+caf::expected<scale_result> stream_manager::merge(const std::string& scope,
+                                                  const std::string& stream,
+                                                  const std::vector<segment_id>& segments) {
+    auto info = stream_info_of(scope, stream);
+    if (!info) {
+        return std::move(info.error());
+    }
+    std::vector<segment_range> chosen;
+    for (auto id : segments) {
+        auto it = std::find_if(info->record.segments.begin(), info->record.segments.end(),
+                               [id](const segment_range& r) { return r.id == id; });
+        if (it == info->record.segments.end()) {
+            return caf::make_error(errc::invalid_argument,
+                                   fmt::format("segment {} is not in the current epoch ({}) of "
+                                               "{}/{}",
+                                               to_string(id), info->record.epoch, scope, stream));
+        }
+        chosen.push_back(*it);
+    }
+    std::sort(chosen.begin(), chosen.end(), [](const segment_range& a, const segment_range& b) {
+        return a.key_start < b.key_start;
+    });
+    std::vector<key_range> ranges;
+    for (size_t i = 0; i < chosen.size(); ++i) {
+        if (i > 0 && chosen[i - 1].key_end != chosen[i].key_start) {
+            return caf::make_error(
+                errc::invalid_argument,
+                fmt::format("segments {} and {} are not adjacent", to_string(chosen[i - 1].id),
+                            to_string(chosen[i].id)));
+        }
+        ranges.push_back({chosen[i].key_start, chosen[i].key_end});
+    }
+    auto merged = merge_ranges(ranges);
+    if (!merged) {
+        return std::move(merged.error());
+    }
+    return scale(scope, stream, scale_request{info->record.epoch, segments, {*merged}});
+}
+
 namespace {
 
 // The blocking stream manager: requests to the stream manager actor through the bridge. No
@@ -121,6 +185,31 @@ public:
                                                const std::string& stream,
                                                uint32_t segments) override {
         return call<stream_record>(create_stream_atom::value, scope, stream, segments);
+    }
+    caf::expected<stream_record> create_stream(const std::string& scope,
+                                               const std::string& stream,
+                                               uint32_t segments,
+                                               const scaling_policy& policy) override {
+        return call<stream_record>(create_stream_atom::value, scope, stream, segments, policy);
+    }
+    caf::expected<stream_record> update_stream(const std::string& scope,
+                                               const std::string& stream,
+                                               const scaling_policy& policy) override {
+        return call<stream_record>(update_stream_atom::value, scope, stream, policy);
+    }
+    caf::expected<scale_result> scale(const std::string& scope,
+                                      const std::string& stream,
+                                      const scale_request& req) override {
+        return call<scale_result>(scale_atom::value, scope, stream, req);
+    }
+    caf::expected<std::vector<epoch_info>> history(const std::string& scope,
+                                                   const std::string& stream) override {
+        return call<std::vector<epoch_info>>(history_atom::value, scope, stream);
+    }
+    caf::expected<stream_cut> cut(const std::string& scope,
+                                  const std::string& stream,
+                                  bool head) override {
+        return call<stream_cut>(stream_cut_atom::value, scope, stream, head);
     }
     caf::expected<std::vector<std::string>> list_streams(const std::string& scope) override {
         return call<std::vector<std::string>>(list_streams_atom::value, scope);

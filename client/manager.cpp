@@ -103,9 +103,8 @@ void with_retries(manager_ptr self,
 // A request to the directory's node, answered to the current request. A failure that may mean
 // the node is gone is reported to the directory, so that the next try connects anew.
 template <class R, class... Ts>
-caf::result<R> node_call(manager_ptr self, Ts... xs) {
-    auto rp = self->make_response_promise<R>();
-    auto issue = [self, xs...](outcome_fn<R> done) {
+std::function<void(outcome_fn<R>)> node_request(manager_ptr self, Ts... xs) {
+    return [self, xs...](outcome_fn<R> done) {
         self->request(self->state.ep.directory, caf::infinite, dir_node_atom::value)
             .then(
                 [self, done, xs...](const transport::node_actor& node) {
@@ -121,7 +120,13 @@ caf::result<R> node_call(manager_ptr self, Ts... xs) {
                 },
                 [done](caf::error& err) { done(std::move(err)); });
     };
-    with_retries<R>(self, issue, [rp](caf::expected<R> r) mutable {
+}
+
+// node_request, answered to the current request.
+template <class R, class... Ts>
+caf::result<R> node_call(manager_ptr self, Ts... xs) {
+    auto rp = self->make_response_promise<R>();
+    with_retries<R>(self, node_request<R>(self, xs...), [rp](caf::expected<R> r) mutable {
         if (r) {
             rp.deliver(std::move(*r));
         } else {
@@ -213,16 +218,46 @@ caf::result<reader_actor> open_reader(manager_ptr self,
                 rp.deliver(std::move(info.error()));
                 return;
             }
-            auto start = start_of(*info, opts.from, opts.at.offsets);
-            if (!start) {
-                rp.deliver(std::move(start.error()));
+            auto spawn = [self, rp, opts](const stream_info& at) mutable {
+                auto start = start_of(at, opts.from, opts.at.offsets);
+                if (!start) {
+                    rp.deliver(std::move(start.error()));
+                    return;
+                }
+                auto r =
+                    spawn_reader(self->system(), self->state.ep, at, opts.from, std::move(*start),
+                                 reader_mode{opts.exit_on_give_up, opts.buffer_bytes_max});
+                adopt(self, r);
+                rp.deliver(caf::actor_cast<reader_actor>(r));
+            };
+            if (opts.from != start_position::head || !opts.at.offsets.empty() ||
+                info->record.epoch == 0) {
+                spawn(*info);
                 return;
             }
-            auto r =
-                spawn_reader(self->system(), self->state.ep, *info, opts.from, std::move(*start),
-                             reader_mode{opts.exit_on_give_up, opts.buffer_bytes_max});
-            adopt(self, r);
-            rp.deliver(caf::actor_cast<reader_actor>(r));
+            // The head of a scaled stream is its first epoch: the reader follows the successors
+            // from there.
+            using epochs = std::vector<epoch_info>;
+            auto head = *info;
+            with_retries<epochs>(self,
+                                 node_request<epochs>(self, history_atom::value, info->record.scope,
+                                                      info->record.name),
+                                 [rp, head, spawn](caf::expected<epochs> h) mutable {
+                                     if (!h) {
+                                         rp.deliver(std::move(h.error()));
+                                         return;
+                                     }
+                                     head.segments.clear();
+                                     for (const auto& seg : h->front().segments) {
+                                         head.segments.push_back({seg.range.id,
+                                                                  seg.range.key_start,
+                                                                  seg.range.key_end,
+                                                                  0,
+                                                                  seg.sealed_length >= 0,
+                                                                  {}});
+                                     }
+                                     spawn(head);
+                                 });
         });
     return rp;
 }
@@ -265,6 +300,33 @@ caf::behavior manager_impl(manager_ptr self, endpoint_info ep, uint64_t seed) {
         },
         [self](delete_stream_atom a, const std::string& scope, const std::string& stream) {
             return node_call<bool>(self, a, scope, stream);
+        },
+        [self](create_stream_atom a, const std::string& scope, const std::string& stream,
+               uint32_t segments, const scaling_policy& policy) {
+            return node_call<stream_record>(self, a, scope, stream, segments, policy);
+        },
+        [self](update_stream_atom a, const std::string& scope, const std::string& stream,
+               const scaling_policy& policy) {
+            return node_call<stream_record>(self, a, scope, stream, policy);
+        },
+        [self](scale_atom a, const std::string& scope, const std::string& stream,
+               const scale_request& req) {
+            return node_call<scale_result>(self, a, scope, stream, req);
+        },
+        [self](history_atom a, const std::string& scope, const std::string& stream) {
+            return node_call<std::vector<epoch_info>>(self, a, scope, stream);
+        },
+        [self](get_stream_atom a, const std::string& scope, const std::string& stream) {
+            return node_call<stream_record>(self, a, scope, stream);
+        },
+        [self](successors_atom a, const std::string& scope, const std::string& stream,
+               segment_id id) { return node_call<segment_successors>(self, a, scope, stream, id); },
+        [self](resolve_cut_atom a, const std::string& scope, const std::string& stream,
+               const stream_cut& cut) {
+            return node_call<stream_cut>(self, a, scope, stream, cut);
+        },
+        [self](stream_cut_atom a, const std::string& scope, const std::string& stream, bool head) {
+            return node_call<stream_cut>(self, a, scope, stream, head);
         },
         [self](cluster_info_atom a) { return node_call<raft::cluster_info>(self, a); },
         [self](identify_atom a) { return node_call<std::string>(self, a); },

@@ -39,7 +39,12 @@ const char* node_usage() {
            "                 closed at once and existing ones are unaffected\n"
            "  --min-free-bytes  free space the data directory's file system keeps (default the\n"
            "                 smaller of 1G and 5 %; K, M, G suffixes); below it appends and\n"
-           "                 stream creations get storage_full, reads and deletes go on\n";
+           "                 stream creations get storage_full, reads and deletes go on\n"
+           "  --scale-window-s  the shortest window of the segments' measured rates that\n"
+           "                 automatic scaling decides by (default 120; the others are 2.5, 5 and\n"
+           "                 10 times longer; 1..86400)\n"
+           "  --scale-cooldown-s  pause after a scale before the next automatic one (default\n"
+           "                 600; 0..86400)\n";
 }
 
 caf::error parse_peers(const std::string& text, std::vector<peer_option>& out) {
@@ -99,9 +104,10 @@ caf::expected<uint64_t> parse_uint(std::string_view flag,
 
 // The flags that take a value (apply_flag knows each).
 constexpr std::string_view valued_flags[] = {
-    "--node-id", "--containers",      "--rpc-port",       "--memory-limit",
-    "--peers",   "--data-dir",        "--bind",           "--log-level",
-    "--port",    "--max-connections", "--min-free-bytes", "--disk-capacity-bytes"};
+    "--node-id",        "--containers",      "--rpc-port",       "--memory-limit",
+    "--peers",          "--data-dir",        "--bind",           "--log-level",
+    "--port",           "--max-connections", "--min-free-bytes", "--disk-capacity-bytes",
+    "--scale-window-s", "--scale-cooldown-s"};
 
 // Applies one flag that takes a value.
 caf::error apply_flag(std::string_view flag, const std::string& v, node_options& opts) {
@@ -127,6 +133,13 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
             return std::move(n.error());
         }
         opts.memory_limit_mb = *n;
+    } else if (flag == "--scale-window-s" || flag == "--scale-cooldown-s") {
+        bool window = flag == "--scale-window-s";
+        auto n = parse_uint(flag, v, window ? 1 : 0, 86400, window ? "1..86400" : "0..86400");
+        if (!n) {
+            return std::move(n.error());
+        }
+        (window ? opts.scale_window_s : opts.scale_cooldown_s) = *n;
     } else if (flag == "--max-connections") {
         auto n = parse_uint(flag, v, 1, 1000000, "1..1000000");
         if (!n) {

@@ -96,6 +96,13 @@ struct core_context {
     std::optional<uint16_t> rpc_port;
 };
 
+actors::scaling_settings scaling_of(const node_options& opts) {
+    actors::scaling_settings s;
+    s.window_ms = static_cast<int64_t>(opts.scale_window_s) * 1000;
+    s.cooldown_ms = static_cast<int64_t>(opts.scale_cooldown_s) * 1000;
+    return s;
+}
+
 // The node's core actors: standalone, or one member of a cluster.
 caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
                                               const node_options& opts,
@@ -108,6 +115,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
         ncfg.memory_bytes = opts.memory_limit_mb << 20;
         ncfg.listeners = ctx.listeners;
         ncfg.storage_full = ctx.storage_full;
+        ncfg.scaling = scaling_of(opts);
         ncfg.cluster_id = ctx.cluster_id;
         return actors::spawn_node(sys, ncfg);
     }
@@ -125,6 +133,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
     ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
     ccfg.listeners = ctx.listeners;
     ccfg.storage_full = ctx.storage_full;
+    ccfg.scaling = scaling_of(opts);
     return actors::spawn_cluster_node(sys, ccfg);
 }
 

@@ -47,6 +47,10 @@ struct node_options {
     /// Tests only (0: off): the free-space guard sees a file system of this many bytes that holds
     /// just the data directory (for machines where a test cannot mount a small file system).
     uint64_t disk_capacity_bytes = 0;
+    /// Automatic scaling: the shortest rate window and the cooldown after a scale, in seconds
+    /// (Pravega's 2 and 10 minutes by default; the same on every node of a cluster).
+    uint64_t scale_window_s = 120;
+    uint64_t scale_cooldown_s = 600;
     /// A graceful stop that takes longer ends the process (exit code 3).
     std::chrono::milliseconds shutdown_timeout{10000};
 };

@@ -24,6 +24,7 @@ using history_atom = caf::atom_constant<caf::atom("history")>;
 using successors_atom = caf::atom_constant<caf::atom("successors")>;
 using stream_cut_atom = caf::atom_constant<caf::atom("streamcut")>;
 using resolve_cut_atom = caf::atom_constant<caf::atom("resolvecut")>;
+using segment_load_atom = caf::atom_constant<caf::atom("segload")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using setup_writer_atom = caf::atom_constant<caf::atom("wsetup")>;

@@ -62,7 +62,8 @@ using segment_admin_api =
     caf::typed_actor<caf::replies_to<create_segment_atom, segment_key>::with<bool>,
                      caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
                      caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
-                     caf::replies_to<segment_status_atom, segment_key>::with<segment_status>>;
+                     caf::replies_to<segment_status_atom, segment_key>::with<segment_status>,
+                     caf::replies_to<segment_load_atom, segment_key>::with<segment_load>>;
 
 /// What a node offers clients and other nodes: scopes and streams (a node whose controller
 /// replica does not lead forwards to the leader once); the handle of a segment container's

@@ -27,6 +27,8 @@ enum class mutant : uint8_t {
     client_number_reused,     ///< a reopened writer stores again a resend of its last stored number
     position_without_header,  ///< a reader position after an event forgets the event's header
     hello_other_cluster,      ///< a member greets a node of another cluster (cluster id ignored)
+    merge_not_all_cold,  ///< the auto-scaler merges a cold segment with neighbours that are not
+                         ///< (not registered in sim/mutant_rules.cpp until the simulator scales)
 };
 
 #ifdef PRAVAHA_MUTANTS

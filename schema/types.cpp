@@ -80,6 +80,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     cfg.add_message_type<stream_record>("pravaha.stream_record");
     cfg.add_message_type<segment_status>("pravaha.segment_status");
     cfg.add_message_type<stream_info>("pravaha.stream_info");
+    cfg.add_message_type<segment_load>("pravaha.segment_load");
     cfg.add_message_type<append_block>("pravaha.append_block");
     cfg.add_message_type<append_ack>("pravaha.append_ack");
     cfg.add_message_type<read_request>("pravaha.read_request");

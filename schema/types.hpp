@@ -158,6 +158,15 @@ struct segment_status {
     std::vector<segment_id> predecessors;
 };
 
+/// A segment's measured load (storage/scaling.hpp): events per second and KiB per second over
+/// the four rate windows, shortest first, and how long it has been measured.
+struct segment_load {
+    segment_id id;
+    std::vector<double> events_per_s;
+    std::vector<double> kbytes_per_s;
+    int64_t age_ms = 0;
+};
+
 /// Answer of `stream info`: the record plus each segment's status.
 struct stream_info {
     stream_record record;
@@ -291,6 +300,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, segment_status& x) {
     return f(caf::meta::type_name("pravaha.segment_status"), x.id, x.key_start, x.key_end, x.length,
              x.sealed, x.predecessors);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, segment_load& x) {
+    return f(caf::meta::type_name("pravaha.segment_load"), x.id, x.events_per_s, x.kbytes_per_s,
+             x.age_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_info& x) {

@@ -11,6 +11,8 @@
 ///   as replicated commands (cluster).
 /// - `raft::replica`: the Raft core as a pure state machine; `raft::raft_log` persists it;
 ///   `raft::ready_runner` runs its ready cycle for every owner (actors, simulator, tests).
+/// - `rate_meter`, `decide` (scaling.hpp): a segment's measured load and the auto-scaler's
+///   rules (pure; time passed in).
 /// - `keys`: the key layout of the node's database (public for the simulator's oracles, which
 ///   inspect durable state).
 ///
@@ -24,3 +26,4 @@
 #include "storage/raft.hpp"
 #include "storage/raft_log.hpp"
 #include "storage/raft_runner.hpp"
+#include "storage/scaling.hpp"

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 using namespace pravaha;
@@ -89,7 +90,9 @@ TEST_CASE("the CLI creates, writes, reads, seals and deletes", "[system]") {
 
     REQUIRE(c.run("stream info tour/orders --json", out) == 0);
     CHECK(has(out, "\"state\":\"active\""));
-    CHECK(std::count(out.begin(), out.end(), '{') == 4);  // the stream and 3 segments
+    // The stream, its policy and 3 segments.
+    CHECK(std::count(out.begin(), out.end(), '{') == 5);
+    CHECK(has(out, "\"policy\":{\"type\":\"fixed\",\"segments\":3}"));
     REQUIRE(c.run("stream info tour/orders", out) == 0);
     CHECK(has(out, "segments=3"));
 
@@ -172,4 +175,89 @@ TEST_CASE("the CLI gives up on a node that accepts connections but never answers
     node.resume();
     CHECK(c.run("scope list", out) == 0);
     CHECK(node.stop() == 0);
+}
+
+TEST_CASE("the CLI splits and merges a stream and shows its history", "[system][scaling]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    cli c{node.endpoint()};
+    std::string out;
+    REQUIRE(c.run("scope create sc", out) == 0);
+    REQUIRE(c.run("stream create sc/s --segments 2 --scale-by events --target 1000", out) == 0);
+    CHECK(has(out, "by events: 1000/s per segment, factor 2, at least 2 segments"));
+    REQUIRE(c.run("stream info sc/s --json", out) == 0);
+    CHECK(has(out,
+              "\"policy\":{\"type\":\"events\",\"target\":1000,\"factor\":2,"
+              "\"min_segments\":2}"));
+    CHECK(has(out, "\"scaling\":false"));
+
+    auto input = dir.path() + "/in.txt";
+    {
+        std::ofstream f(input);
+        for (int i = 0; i < 40; ++i) {
+            f << "k" << i % 8 << ":e" << i << "\n";
+        }
+    }
+    REQUIRE(c.run("write sc/s --key-delimiter :", out, input) == 0);
+    REQUIRE(c.run("stream scale sc/s --split 0.1 --into 3", out) == 0);
+    auto split = lines(out);
+    REQUIRE(split.size() == 4);
+    CHECK(split[0] == "scaled sc/s to epoch 1");
+    CHECK(split[1] == "1.2 [0.500000, 0.666667)");
+    CHECK(split[3] == "1.4 [0.833333, 1.000000)");
+    REQUIRE(c.run("stream info sc/s --json", out) == 0);
+    CHECK(has(out, "\"epoch\":1"));
+    CHECK(has(out, "\"predecessors\":[\"0.1\"]"));
+    // A writer opened on epoch 1 and events written after the split land in the successors.
+    REQUIRE(c.run("write sc/s --key-delimiter :", out, input) == 0);
+    REQUIRE(c.run("stream scale sc/s --merge 1.3,1.2", out) == 0);
+    CHECK(lines(out) ==
+          std::vector<std::string>{"scaled sc/s to epoch 2", "2.5 [0.500000, 0.833333)"});
+
+    // The errors a script meets, each naming the problem.
+    CHECK(c.run("stream scale sc/s --merge 0.0,1.4", out) == 1);
+    CHECK(has(out, "segments 0.0 and 1.4 are not adjacent"));
+    CHECK(c.run("stream scale sc/s --split 0.1", out) == 1);
+    CHECK(has(out, "not in the current epoch"));
+    CHECK(c.run("stream scale sc/s --split x.1", out) == 1);
+    CHECK(has(out, "is not a segment id"));
+    CHECK(c.run("stream scale sc/s --merge 2.5", out) == 2);
+    CHECK(c.run("stream scale sc/s", out) == 2);
+    CHECK(c.run("stream create sc/t --target 5", out) == 2);
+    CHECK(c.run("stream create sc/t --scale-by events --target 5 --factor 1", out) == 2);
+    CHECK(has(out, "factor must be at least 2"));
+
+    REQUIRE(c.run("stream history sc/s --json", out) == 0);
+    auto epochs = lines(out);
+    REQUIRE(epochs.size() == 3);
+    CHECK(has(epochs[0],
+              "{\"epoch\":0,\"segments\":[{\"id\":\"0.0\",\"key_start\":0,"
+              "\"key_end\":0.5,\"sealed_length\":null,\"predecessors\":[]}"));
+    CHECK(has(epochs[0], "{\"id\":\"0.1\",\"key_start\":0.5,\"key_end\":1,\"sealed_length\":"));
+    CHECK(!has(epochs[0], "\"id\":\"0.1\",\"key_start\":0.5,\"key_end\":1,\"sealed_length\":null"));
+    CHECK(has(epochs[2], "\"id\":\"2.5\""));
+    CHECK(has(epochs[2], "\"predecessors\":[\"1.2\",\"1.3\"]"));
+    REQUIRE(c.run("stream update sc/s --segments 3", out) == 0);
+    CHECK(has(out, "updated: fixed"));
+    REQUIRE(c.run("stream cut sc/s --head", out) == 0);
+    CHECK(has(out, ":0.0@0,0.1@0"));
+    REQUIRE(c.run("stream cut sc/s", out) == 0);
+    CHECK(has(out, ",2.5@"));
+
+    // Everything written is read back from the head once, each key in order, across the epochs.
+    REQUIRE(c.run("stream seal sc/s", out) == 0);
+    REQUIRE(c.run("read sc/s --from head", out) == 0);
+    auto events = lines(out);
+    REQUIRE(events.size() == 80);
+    std::map<std::string, std::vector<int>> per_key;
+    for (int i = 0; i < 80; ++i) {
+        per_key["k" + std::to_string(i % 8)].push_back(i % 40);
+    }
+    std::map<std::string, std::vector<int>> read;
+    for (const auto& e : events) {
+        int n = std::stoi(e.substr(1));
+        read["k" + std::to_string(n % 8)].push_back(n);
+    }
+    CHECK(read == per_key);
 }

@@ -74,3 +74,92 @@ TEST_CASE("a stream splits under load and merges when it cools, losing nothing",
         CHECK(std::adjacent_find(numbers.begin(), numbers.end()) == numbers.end());
     }
 }
+
+TEST_CASE("a 3-node cluster scales a stream under load through a SIGKILL of its controller leader",
+          "[system][scaling][cluster]") {
+    test::cluster3 c([](uint32_t) {
+        return std::vector<std::string>{"--scale-window-s", "1", "--scale-cooldown-s", "1"};
+    });
+    auto f = test::connect(c.node(1).endpoint());
+    auto& sm = f->streams();
+    caf::error err;
+    for (int i = 0; i < 100; ++i) {
+        err = sm.create_scope("sys");
+        if (!err || code_of(err) == errc::scope_exists) {
+            break;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE((!err || code_of(err) == errc::scope_exists));
+    bool created = false;
+    for (int i = 0; i < 100 && !created; ++i) {
+        auto rec =
+            sm.create_stream("sys", "events", 1, scaling_policy{scale_type::by_events, 200, 2, 1});
+        created = rec || code_of(rec.error()) == errc::stream_exists;
+        if (!created) {
+            std::this_thread::sleep_for(100ms);
+        }
+    }
+    REQUIRE(created);
+    // The creation may have been finished by the controller's repair: wait for its segment.
+    for (int i = 0; i < 100; ++i) {
+        if (sm.stream_info_of("sys", "events")) {
+            break;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+
+    auto w = f->create_writer("sys", "events");
+    REQUIRE(w);
+    std::atomic<int> acked{0};
+    std::atomic<int> failed{0};
+    int written = 0;
+    auto start = std::chrono::steady_clock::now();
+    uint32_t victim = 0;
+    bool restarted = false;
+    while (std::chrono::steady_clock::now() < start + 12s) {
+        auto at = std::chrono::steady_clock::now() - start;
+        if (victim == 0 && at > 4s) {
+            victim = c.leader_of(0);
+            REQUIRE(victim != 0);
+            c.node(victim).kill_hard();
+        }
+        if (victim != 0 && !restarted && at > 7s) {
+            REQUIRE(c.node(victim).start());
+            restarted = true;
+        }
+        for (int i = 0; i < 30; ++i, ++written) {
+            auto key = "k" + std::to_string(written % 200);
+            REQUIRE(!(*w)->write(key, key + ":" + std::to_string(written),
+                                 [&](const caf::error& e) { (e ? failed : acked)++; }));
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(!(*w)->flush());
+    CHECK(failed == 0);
+    CHECK(acked == written);
+    uint32_t epoch = 0;
+    for (int i = 0; i < 30 && epoch < 2; ++i) {
+        auto info = sm.stream_info_of("sys", "events");
+        if (info) {
+            epoch = info->record.epoch;
+        }
+        std::this_thread::sleep_for(500ms);
+    }
+    CHECK(epoch >= 2);
+
+    REQUIRE(!sm.seal_stream("sys", "events"));
+    std::map<std::string, std::vector<int>> read;
+    size_t count = 0;
+    test::read_all(*f, [&](const std::string& payload) {
+        auto colon = payload.find(':');
+        read[payload.substr(0, colon)].push_back(std::stoi(payload.substr(colon + 1)));
+        ++count;
+    });
+    CHECK(count == static_cast<size_t>(written));
+    for (auto& [key, numbers] : read) {
+        CAPTURE(key);
+        CHECK(std::is_sorted(numbers.begin(), numbers.end()));
+        CHECK(std::adjacent_find(numbers.begin(), numbers.end()) == numbers.end());
+    }
+}

@@ -589,6 +589,7 @@ caf::expected<scale_result> controller_state::scale_begin(const std::string& sco
         }
     }
     std::vector<key_range> old_ranges;
+    old_ranges.reserve(sealed.size());
     for (const auto& r : sealed) {
         old_ranges.push_back({r.key_start, r.key_end});
     }

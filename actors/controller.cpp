@@ -249,6 +249,9 @@ void repair(controller_ptr self) {
         schedule_repair(self);
     };
     for (const auto& rec : self->state.meta->all_streams()) {
+        if (self->state.driving.count({rec.scope, rec.name}) != 0) {
+            continue;  // its workflow does this; a delete must not see its segments come back
+        }
         auto create = keys_of(rec.uid, rec.segments);
         if (rec.has_transition) {
             auto next = keys_of(rec.uid, rec.transition.create);
@@ -534,12 +537,21 @@ caf::result<bool> delete_stream(controller_ptr self,
             }
         }
         for_segments_then<delete_segment_atom>(self, keys, [=](const caf::error& err) mutable {
-            end_drive(self, n);
             if (err) {
+                end_drive(self, n);
                 rp.deliver(err);
                 return;
             }
-            commit_simple(self, command::of(kind::delete_stream, scope, name), rp);
+            // Held until the record is gone, so that no repair re-creates the segments.
+            commit(self, command::of(kind::delete_stream, scope, name),
+                   [self, n, rp](const caf::error& e, const outcome* out) mutable {
+                       end_drive(self, n);
+                       if (e || out->error) {
+                           rp.deliver(e ? e : out->error);
+                       } else {
+                           rp.deliver(true);
+                       }
+                   });
         });
     });
 }
@@ -742,7 +754,15 @@ void answer_scale_waiters(controller_ptr self, const stream_name& n, const caf::
 // Runs the actions of `rec`'s transition and commits scale_done, holding the stream mutex.
 void run_scale(controller_ptr self, const stream_record& rec) {
     stream_name n{rec.scope, rec.name};
-    if (!rec.has_transition || !begin_drive(self, n, "scale")) {
+    if (!rec.has_transition) {
+        return;
+    }
+    if (!begin_drive(self, n, "scale")) {
+        // Another workflow of the stream (a create's segment phase) holds it: the repair resumes
+        // the scale once it is done. A scale holding it runs this one already.
+        if (std::string_view(self->state.driving.at(n).first) != "scale") {
+            schedule_repair(self);
+        }
         return;
     }
     auto target = rec.transition.from_epoch + 1;

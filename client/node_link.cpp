@@ -94,20 +94,22 @@ size_t node_link::add(std::vector<segment_key> keys) {
     if (!connected_) {
         return first;  // the attach in flight (or the next) asks for every key
     }
-    auto gen = generation_;
+    // Stores stay valid across a restart that keeps the link (a new generation for a transient
+    // refusal): only a loss voids this answer (the attach after it asks for every key).
+    auto losses = losses_;
     self_->request(ep_.directory, caf::infinite, dir_attach_atom::value, std::move(keys))
         .then(
-            [this, gen, first](std::vector<transport::segment_store_actor>& stores) {
-                if (gen != generation_ || !connected_) {
-                    return;  // a restart asks for every key
+            [this, losses, first](std::vector<transport::segment_store_actor>& stores) {
+                if (losses != losses_ || !connected_) {
+                    return;
                 }
                 for (size_t i = 0; i < stores.size() && first + i < stores_.size(); ++i) {
                     stores_[first + i] = std::move(stores[i]);
                 }
                 ev_.attached();
             },
-            [this, gen](caf::error&) {
-                if (gen == generation_) {
+            [this, losses](caf::error&) {
+                if (losses == losses_ && connected_) {
                     restart(true);  // asks for every key again, with the link's back-off
                 }
             });
@@ -120,6 +122,7 @@ void node_link::restart(bool lost, const caf::actor_addr& suspect) {
     if (!lost) {
         return;
     }
+    ++losses_;
     if (suspect) {
         self_->send(ep_.directory, dir_stale_atom::value, suspect);
     }

@@ -130,6 +130,7 @@ private:
     std::vector<transport::segment_store_actor> stores_;
     bool connected_ = false;
     uint64_t generation_ = 0;
+    uint64_t losses_ = 0;  // restarts that dropped the stores (a subset of the generations)
     std::optional<caf::actor_clock::time_point> failing_since_;
     caf::error last_error_;  // of the directory, for the give-up message
 };

@@ -34,6 +34,7 @@ struct segment_reader {
     caf::actor_clock::time_point deadline;  // of the outstanding read
     bool finished = false;                  // sealed and fully read
     bool successors_asked = false;          // finished: what follows it was asked
+    bool successors_known = false;          // finished: what follows it is registered
     uint64_t asked_in_fetch = UINT64_MAX;   // a zero-wait fetch asks each segment once
 };
 
@@ -127,6 +128,9 @@ bool all_asked_and_answered(reader_ptr self) {
         if (!s.finished && (s.outstanding || s.asked_in_fetch != st.fetch_id)) {
             return false;
         }
+        if (s.finished && !s.successors_known) {
+            return false;  // what follows it may hold events: not caught up yet
+        }
     }
     return true;
 }
@@ -136,7 +140,9 @@ bool all_finished(reader_ptr self) {
         return false;
     }
     for (auto& s : self->state.segments) {
-        if (!s.finished) {
+        // A finished segment ends the stream's range only once its successors are known (none:
+        // the stream was sealed with it).
+        if (!s.finished || !s.successors_known) {
             return false;
         }
     }
@@ -289,7 +295,10 @@ void ask_successors(reader_ptr self, size_t index) {
                     // The controller does not know it sealed yet (cannot happen: its answer is
                     // linearized); ask again later.
                     self->state.segments[index].successors_asked = false;
+                    self->delayed_send(self, self->state.link.policy().max_pause,
+                                       successors_atom::value, static_cast<uint64_t>(index));
                 } else {
+                    self->state.segments[index].successors_known = true;
                     on_successors(self, id, s);
                 }
                 progress(self);

@@ -529,7 +529,7 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     // stored (the first refused before the log, each later one follows it), so their event
     // numbers are used again; the refusals still on their way for the later ones are ignored
     // (not their block's latest send), and writes after this succeed once space is freed.
-    if (code_of(err) == errc::segment_sealed) {
+    if (code_of(err) == errc::segment_sealed && !st.segments[index].failed) {
         drain(self, index);  // a scale sealed it (or the stream was sealed: drain finds out)
         return;
     }
@@ -785,6 +785,19 @@ void ask_successors(writer_ptr self, size_t index) {
             });
 }
 
+// A new generation may send: every open segment is pumped, every draining one that does not
+// know yet what it stored is asked again (after a restart that kept the link, only this runs:
+// a resolve answer of the old generation was dropped).
+void wake(writer_ptr self) {
+    for (size_t i = 0; i < self->state.segments.size(); ++i) {
+        if (self->state.segments[i].phase == phase::draining) {
+            resolve(self, i);
+        } else {
+            pump(self, i);
+        }
+    }
+}
+
 // The writer's timer fired: a block sent in this generation and unanswered past its deadline
 // fails as a timed-out request would (the link restarts and everything is resent); otherwise the
 // timer is armed for the earliest deadline left.
@@ -1019,15 +1032,7 @@ caf::behavior writer_impl(writer_ptr self,
         keys.push_back(seg.key);
     }
     node_link::events on_link;
-    on_link.attached = [self] {
-        for (size_t i = 0; i < self->state.segments.size(); ++i) {
-            if (self->state.segments[i].phase == phase::draining) {
-                resolve(self, i);
-            } else {
-                pump(self, i);
-            }
-        }
-    };
+    on_link.attached = [self] { wake(self); };
     on_link.reset = [self] {
         for (auto& seg : self->state.segments) {
             seg.sent = 0;
@@ -1093,9 +1098,7 @@ caf::behavior writer_impl(writer_ptr self,
             if (gen != self->state.link.generation()) {
                 return;
             }
-            for (size_t i = 0; i < self->state.segments.size(); ++i) {
-                pump(self, i);
-            }
+            wake(self);
         },
         [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
         [=](deadline_atom) { check_deadlines(self); },

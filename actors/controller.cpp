@@ -46,8 +46,8 @@ struct controller_state_t {
     /// Idempotent workflows of one kind (two seals, a create and its retry) may overlap: the
     /// count says how many run.
     std::map<stream_name, std::pair<const char*, int>> driving;
-    /// Scale requests answered once their scale is done.
-    std::map<stream_name,
+    /// Scale requests answered once their scale (stream, target epoch) is done.
+    std::map<std::pair<stream_name, uint32_t>,
              std::vector<std::pair<caf::typed_response_promise<scale_result>, scale_result>>>
         scale_waiters;
     /// The scaling-policy actor of every active stream with an automatic policy (leader only).
@@ -735,8 +735,11 @@ void on_policy_down(controller_ptr self, const caf::down_msg& dm) {
 // Whoever leads finishes a scale that was cut off (resume_scales: at start, on becoming leader,
 // on every repair), redoing the actions, which change nothing the second time.
 
-void answer_scale_waiters(controller_ptr self, const stream_name& n, const caf::error& err) {
-    auto it = self->state.scale_waiters.find(n);
+void answer_scale_waiters(controller_ptr self,
+                          const stream_name& n,
+                          uint32_t target,
+                          const caf::error& err) {
+    auto it = self->state.scale_waiters.find({n, target});
     if (it == self->state.scale_waiters.end()) {
         return;
     }
@@ -767,11 +770,11 @@ void run_scale(controller_ptr self, const stream_record& rec) {
     }
     auto target = rec.transition.from_epoch + 1;
     auto sealed = keys_of(rec.uid, rec.transition.seal);
-    auto fail = [self, n](const char* step, const caf::error& err) {
+    auto fail = [self, n, target](const char* step, const caf::error& err) {
         end_drive(self, n);
         module_log("actors")->warn("scale interrupted stream={}/{} step={} error={}", n.first,
                                    n.second, step, render_error(err));
-        answer_scale_waiters(self, n, err);
+        answer_scale_waiters(self, n, target, err);
         schedule_repair(self);  // resumes it while this replica leads
     };
     auto finish = [self, n, target, sealed, fail](caf::expected<std::vector<segment_status>> st) {
@@ -786,13 +789,13 @@ void run_scale(controller_ptr self, const stream_record& rec) {
                            n.second, to_string(sealed[i]));
             c.sealed_lengths.emplace_back(sealed[i].segment, (*st)[i].length);
         }
-        commit(self, c, [self, n, fail](const caf::error& err, const outcome* out) {
+        commit(self, c, [self, n, target, fail](const caf::error& err, const outcome* out) {
             if (err || out->error) {
                 fail("done", err ? err : out->error);
                 return;
             }
             end_drive(self, n);
-            answer_scale_waiters(self, n, {});
+            answer_scale_waiters(self, n, target, {});
         });
     };
     for_segments_then<create_segment_atom>(
@@ -862,7 +865,7 @@ caf::result<scale_result> scale(controller_ptr self,
             rp.deliver(out->scale);  // a retry of a scale that is done
             return;
         }
-        self->state.scale_waiters[n].emplace_back(rp, out->scale);
+        self->state.scale_waiters[{n, out->scale.epoch}].emplace_back(rp, out->scale);
         run_scale(self, rec);  // nothing when it runs already (a retry): answered when done
     });
     return rp;

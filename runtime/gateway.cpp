@@ -111,7 +111,6 @@ writer_id writer_id_of(std::string_view name) {
 
 struct opened_writer {
     owned_actor writer;
-    stream_record rec;
     int64_t last_stored = no_event_number;
 };
 
@@ -167,8 +166,7 @@ public:
                                 auto w =
                                     client::detail::spawn_writer(self->system(), ep, rec, wc, id);
                                 if (name.empty()) {
-                                    done(outcome<opened_writer>{{owned_actor{w}, std::move(rec)},
-                                                                {}});
+                                    done(outcome<opened_writer>{{owned_actor{w}}, {}});
                                     return;
                                 }
                                 // A stable id: its sessions tell what is stored. Owned by the
@@ -177,8 +175,8 @@ public:
                                 self->request(w, timeout, client::sessions_atom::value)
                                     .then(
                                         [=](int64_t last) mutable {
-                                            done(outcome<opened_writer>{
-                                                {std::move(*owned), std::move(rec), last}, {}});
+                                            done(outcome<opened_writer>{{std::move(*owned), last},
+                                                                        {}});
                                         },
                                         [=](caf::error& err) {
                                             *owned = owned_actor{};
@@ -191,8 +189,7 @@ public:
                 }),
             ctx, [bridge](auto res, opened_writer& w) {
                 res.setLastEventNumber(w.last_stored);
-                res.setWriter(make_writer_capability(bridge, std::move(w.writer), std::move(w.rec),
-                                                     w.last_stored));
+                res.setWriter(make_writer_capability(bridge, std::move(w.writer), w.last_stored));
             });
     }
 

@@ -143,7 +143,6 @@ private:
 /// `last_stored`.
 kj::Own<rpc::EventWriter::Server> make_writer_capability(caf::actor bridge,
                                                          owned_actor writer,
-                                                         stream_record rec,
                                                          int64_t last_stored);
 
 /// The reader capability over an opened reader actor that starts at `start`.

@@ -67,11 +67,8 @@ caf::expected<std::vector<event_view>> unpack(std::string_view packed, uint32_t 
 // closed or the client released it).
 class event_writer_impl final : public rpc::EventWriter::Server {
 public:
-    event_writer_impl(caf::actor bridge, owned_actor writer, stream_record rec, int64_t last_stored)
-        : bridge_(std::move(bridge)),
-          writer_(std::move(writer)),
-          rec_(std::move(rec)),
-          next_number_(last_stored + 1) {}
+    event_writer_impl(caf::actor bridge, owned_actor writer, int64_t last_stored)
+        : bridge_(std::move(bridge)), writer_(std::move(writer)), next_number_(last_stored + 1) {}
 
     kj::Promise<void> write(WriteContext ctx) override {
         auto params = ctx.getParams();
@@ -208,8 +205,7 @@ private:
     }
 
     caf::actor bridge_;
-    owned_actor writer_;  // stopped with the capability
-    stream_record rec_;
+    owned_actor writer_;                   // stopped with the capability
     int64_t next_number_ = 0;              // the next number the gateway gives
     int64_t last_used_ = no_event_number;  // the highest number written through this object
     size_t unacked_bytes_ = 0;             // on the kj thread only
@@ -219,10 +215,8 @@ private:
 
 kj::Own<rpc::EventWriter::Server> make_writer_capability(caf::actor bridge,
                                                          owned_actor writer,
-                                                         stream_record rec,
                                                          int64_t last_stored) {
-    return kj::heap<event_writer_impl>(std::move(bridge), std::move(writer), std::move(rec),
-                                       last_stored);
+    return kj::heap<event_writer_impl>(std::move(bridge), std::move(writer), last_stored);
 }
 
 }  // namespace pravaha::runtime::gw

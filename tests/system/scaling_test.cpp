@@ -4,10 +4,62 @@
 #include "tests/system/system_support.hpp"
 
 #include <atomic>
+#include <functional>
 #include <map>
 
 using namespace pravaha;
 using namespace std::chrono_literals;
+
+namespace {
+
+// Writes about 3,000 events/s over 200 keys ("k<n % 200>:<n>") to sys/events for `duration`,
+// calling `tick(elapsed)` before each round of 30; every event must be acknowledged. Returns
+// how many were written.
+int write_paced(client::client_factory& f,
+                std::chrono::milliseconds duration,
+                const std::function<void(std::chrono::steady_clock::duration)>& tick = {}) {
+    auto w = f.create_writer("sys", "events");
+    REQUIRE(w);
+    std::atomic<int> acked{0};
+    std::atomic<int> failed{0};
+    int written = 0;
+    auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < start + duration) {
+        if (tick) {
+            tick(std::chrono::steady_clock::now() - start);
+        }
+        for (int i = 0; i < 30; ++i, ++written) {
+            auto key = "k" + std::to_string(written % 200);
+            REQUIRE(!(*w)->write(key, key + ":" + std::to_string(written),
+                                 [&](const caf::error& err) { (err ? failed : acked)++; }));
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(!(*w)->flush());
+    CHECK(failed == 0);
+    CHECK(acked == written);
+    return written;
+}
+
+// Seals sys/events and reads it from the head: `written` events, once each, each key in order.
+void check_read_back(client::client_factory& f, int written) {
+    REQUIRE(!f.streams().seal_stream("sys", "events"));
+    std::map<std::string, std::vector<int>> read;
+    size_t count = 0;
+    test::read_all(f, [&](const std::string& payload) {
+        auto colon = payload.find(':');
+        read[payload.substr(0, colon)].push_back(std::stoi(payload.substr(colon + 1)));
+        ++count;
+    });
+    CHECK(count == static_cast<size_t>(written));
+    for (auto& [key, numbers] : read) {
+        CAPTURE(key);
+        CHECK(std::is_sorted(numbers.begin(), numbers.end()));
+        CHECK(std::adjacent_find(numbers.begin(), numbers.end()) == numbers.end());
+    }
+}
+
+}  // namespace
 
 TEST_CASE("a stream splits under load and merges when it cools, losing nothing",
           "[system][scaling]") {
@@ -20,24 +72,8 @@ TEST_CASE("a stream splits under load and merges when it cools, losing nothing",
     REQUIRE(!sm.create_scope("sys"));
     REQUIRE(sm.create_stream("sys", "events", 1, scaling_policy{scale_type::by_events, 200, 2, 1}));
 
-    // About 3,000 events/s over 200 keys for 8 s: 15 times the target of one segment.
-    auto w = f->create_writer("sys", "events");
-    REQUIRE(w);
-    std::atomic<int> acked{0};
-    std::atomic<int> failed{0};
-    int written = 0;
-    auto until = std::chrono::steady_clock::now() + 8s;
-    while (std::chrono::steady_clock::now() < until) {
-        for (int i = 0; i < 30; ++i, ++written) {
-            auto key = "k" + std::to_string(written % 200);
-            REQUIRE(!(*w)->write(key, key + ":" + std::to_string(written),
-                                 [&](const caf::error& err) { (err ? failed : acked)++; }));
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    REQUIRE(!(*w)->flush());
-    CHECK(failed == 0);
-    CHECK(acked == written);
+    // About 3,000 events/s for 8 s: 15 times the target of one segment.
+    auto written = write_paced(*f, 8s);
     auto info = sm.stream_info_of("sys", "events");
     REQUIRE(info);
     INFO("segments " << info->segments.size() << ", epoch " << info->record.epoch);
@@ -59,20 +95,7 @@ TEST_CASE("a stream splits under load and merges when it cools, losing nothing",
     CHECK(merged);
 
     // Everything is read from the head once, each key in write order, across every epoch.
-    REQUIRE(!sm.seal_stream("sys", "events"));
-    std::map<std::string, std::vector<int>> read;
-    size_t count = 0;
-    test::read_all(*f, [&](const std::string& payload) {
-        auto colon = payload.find(':');
-        read[payload.substr(0, colon)].push_back(std::stoi(payload.substr(colon + 1)));
-        ++count;
-    });
-    CHECK(count == static_cast<size_t>(written));
-    for (auto& [key, numbers] : read) {
-        CAPTURE(key);
-        CHECK(std::is_sorted(numbers.begin(), numbers.end()));
-        CHECK(std::adjacent_find(numbers.begin(), numbers.end()) == numbers.end());
-    }
+    check_read_back(*f, written);
 }
 
 TEST_CASE("a 3-node cluster scales a stream under load through a SIGKILL of its controller leader",
@@ -109,16 +132,9 @@ TEST_CASE("a 3-node cluster scales a stream under load through a SIGKILL of its 
         std::this_thread::sleep_for(100ms);
     }
 
-    auto w = f->create_writer("sys", "events");
-    REQUIRE(w);
-    std::atomic<int> acked{0};
-    std::atomic<int> failed{0};
-    int written = 0;
-    auto start = std::chrono::steady_clock::now();
     uint32_t victim = 0;
     bool restarted = false;
-    while (std::chrono::steady_clock::now() < start + 12s) {
-        auto at = std::chrono::steady_clock::now() - start;
+    auto written = write_paced(*f, 12s, [&](std::chrono::steady_clock::duration at) {
         if (victim == 0 && at > 4s) {
             victim = c.leader_of(0);
             REQUIRE(victim != 0);
@@ -128,16 +144,7 @@ TEST_CASE("a 3-node cluster scales a stream under load through a SIGKILL of its 
             REQUIRE(c.node(victim).start());
             restarted = true;
         }
-        for (int i = 0; i < 30; ++i, ++written) {
-            auto key = "k" + std::to_string(written % 200);
-            REQUIRE(!(*w)->write(key, key + ":" + std::to_string(written),
-                                 [&](const caf::error& e) { (e ? failed : acked)++; }));
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    REQUIRE(!(*w)->flush());
-    CHECK(failed == 0);
-    CHECK(acked == written);
+    });
     uint32_t epoch = 0;
     for (int i = 0; i < 30 && epoch < 2; ++i) {
         auto info = sm.stream_info_of("sys", "events");
@@ -148,18 +155,5 @@ TEST_CASE("a 3-node cluster scales a stream under load through a SIGKILL of its 
     }
     CHECK(epoch >= 2);
 
-    REQUIRE(!sm.seal_stream("sys", "events"));
-    std::map<std::string, std::vector<int>> read;
-    size_t count = 0;
-    test::read_all(*f, [&](const std::string& payload) {
-        auto colon = payload.find(':');
-        read[payload.substr(0, colon)].push_back(std::stoi(payload.substr(colon + 1)));
-        ++count;
-    });
-    CHECK(count == static_cast<size_t>(written));
-    for (auto& [key, numbers] : read) {
-        CAPTURE(key);
-        CHECK(std::is_sorted(numbers.begin(), numbers.end()));
-        CHECK(std::adjacent_find(numbers.begin(), numbers.end()) == numbers.end());
-    }
+    check_read_back(*f, written);
 }

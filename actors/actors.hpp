@@ -127,6 +127,11 @@ struct container_config {
 struct scaling_settings {
     int64_t window_ms = 120'000;
     int64_t cooldown_ms = 600'000;
+    /// Told every automatic scale a policy actor decides, with the loads it decided on (the
+    /// simulator's oracle of the auto-scaler's rules; none in production).
+    std::function<void(const stream_record&, const std::vector<segment_load>&,
+                       const scale_request&)>
+        on_decision;
 };
 
 struct controller_config {

@@ -50,6 +50,9 @@ void decide_and_ask(policy_ptr self, const stream_record& rec, std::vector<segme
         st.busy = false;
         return;
     }
+    if (st.cfg.scaling.on_decision) {
+        st.cfg.scaling.on_decision(rec, in.loads, *req);
+    }
     auto kind = req->create.size() > req->seal.size() ? "split" : "merge";
     module_log("actors")->info("scale decided stream={}/{} kind={} segments={} into={} policy={}",
                                rec.scope, rec.name, kind, req->seal.size(), req->create.size(),

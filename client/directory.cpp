@@ -406,6 +406,8 @@ void send_queries(dir_ptr self) {
         }
         if (std::get<0>(key) == get_stream_atom::value) {
             send_query<stream_record, get_stream_atom>(self, key);
+        } else if (std::get<0>(key) == history_atom::value) {
+            send_query<std::vector<epoch_info>, history_atom>(self, key);
         } else if (std::get<0>(key) == successors_atom::value) {
             send_query<segment_successors, successors_atom>(self, key);
         } else {
@@ -498,6 +500,10 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
         [self](dir_query_atom, get_stream_atom, std::string& scope, std::string& stream) {
             return add_query(
                 self, query_key{get_stream_atom::value, std::move(scope), std::move(stream), 0});
+        },
+        [self](dir_query_atom, history_atom, std::string& scope, std::string& stream) {
+            return add_query(
+                self, query_key{history_atom::value, std::move(scope), std::move(stream), 0});
         },
         [self](dir_query_atom, stream_info_atom, std::string& scope, std::string& stream) {
             return add_query(

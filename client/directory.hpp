@@ -29,7 +29,9 @@ using dir_stale_atom = caf::atom_constant<caf::atom("dstale")>;
 /// `(dir_lost_atom, caf::actor_addr store)`, sent by the directory: the store is gone.
 using dir_lost_atom = caf::atom_constant<caf::atom("dlost")>;
 /// `(dir_query_atom, get_stream_atom, scope, stream)` -> `stream_record`,
-/// `(dir_query_atom, stream_info_atom, scope, stream)` -> `stream_info` and
+/// `(dir_query_atom, stream_info_atom, scope, stream)` -> `stream_info`,
+/// `(dir_query_atom, history_atom, scope, stream)` -> `std::vector<epoch_info>` (writers with a
+/// stable id starting on a stream that scaled) and
 /// `(dir_query_atom, successors_atom, scope, stream, segment_id)` -> `segment_successors` (the
 /// writers and readers of a segment that was sealed by a scale), asked of the node the
 /// directory is connected to (connecting first when it has none). Queries of the same stream (and

@@ -292,10 +292,10 @@ void ask_successors(reader_ptr self, size_t index) {
             [=](const segment_successors& s) {
                 --self->state.lookups;
                 if (!s.sealed) {
-                    // The controller does not know it sealed yet (cannot happen: its answer is
-                    // linearized); ask again later.
+                    // Its scale is still running (the controller tells successors once it is
+                    // done); ask again shortly.
                     self->state.segments[index].successors_asked = false;
-                    self->delayed_send(self, self->state.link.policy().max_pause,
+                    self->delayed_send(self, self->state.link.policy().first_pause,
                                        successors_atom::value, static_cast<uint64_t>(index));
                 } else {
                     self->state.segments[index].successors_known = true;
@@ -423,6 +423,19 @@ caf::behavior reader_impl(reader_ptr self,
         }
         st.delivered.offsets[s.id.value] = r.offset;
         st.segments.push_back(r);
+    }
+    // A position taken after a scale also names segments of other epochs (successors the reader
+    // had started, predecessors it had read to their end): they are read from there, ungated
+    // (the reader that took the position had released them). Successors it had not started
+    // begin at 0 when their predecessors end.
+    for (const auto& [id, offset] : offsets) {
+        if (st.delivered.offsets.count(id) == 0) {
+            segment_reader r;
+            r.key = segment_key{info.record.uid, segment_id{id}};
+            r.offset = offset;
+            st.delivered.offsets[id] = offset;
+            st.segments.push_back(r);
+        }
     }
     std::vector<segment_key> keys;
     for (const auto& seg : st.segments) {

@@ -18,8 +18,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 
 namespace pravaha::client::detail {
 
@@ -28,6 +30,7 @@ namespace {
 using retry_atom = caf::atom_constant<caf::atom("wretry")>;
 /// `(resolve_atom, index)`: find out again what a sealed segment stored and what follows it.
 using resolve_atom = caf::atom_constant<caf::atom("wresolve")>;
+using ancestors_atom = caf::atom_constant<caf::atom("wancestor")>;
 
 }  // namespace
 
@@ -66,6 +69,15 @@ struct block_in_flight {
     uint64_t attempt = 0;                   // of its latest send (writer_state::attempts)
 };
 
+// What segments before this one hold of the writer's id (stable ids): events of keys in
+// [start, end) numbered up to `client_last` are stored there, so a resend of one (a writer
+// reopened after a crash, on a stream that scaled since) is acknowledged, not stored again.
+struct inherited_mark {
+    double start = 0;
+    double end = 0;
+    int64_t client_last = no_event_number;
+};
+
 // A segment's life in a writer: open (events are sent to it); draining (sealed by a scale:
 // nothing more is sent, what it stored is asked, what follows it is looked up, and events of
 // its keys queue behind the unstored ones); retired (its keys route to its successors).
@@ -83,6 +95,17 @@ struct segment_writer {
     uint32_t epoch = 0;
     /// From the session: the highest client number stored for this id (outgoing::client_number).
     int64_t client_stored = no_event_number;
+    /// Stable ids: what the segments it replaced hold of this id, by key range.
+    std::vector<inherited_mark> inherited;
+    /// Stable ids, a segment of a later epoch the writer started with: its predecessors (and
+    /// theirs) are asked what they hold of this id before the session counts as open.
+    bool ancestry_known = true;
+    bool asking_ancestors = false;
+    bool session_open = false;  // answered while its predecessors were still being asked
+    /// Stable ids: held back while older segments still take some of its keys (held_back).
+    bool held = false;
+    /// Retired: what followed it (a late predecessor of a merge follows them too).
+    std::vector<successor> successors;
     std::deque<queued> queue;
     std::deque<block_in_flight> in_flight;
     size_t sent = 0;    // how many of in_flight were sent in the current generation
@@ -289,6 +312,8 @@ void send_block(writer_ptr self, size_t index, block_in_flight& b) {
 
 void open_session(writer_ptr self, size_t index);
 void drain(writer_ptr self, size_t index);
+void ask_ancestors(writer_ptr self, size_t index);
+bool held_back(writer_ptr self, size_t index);
 
 // Answers sessions_atom once every segment has its session (or failed for good).
 void check_sessions(writer_ptr self) {
@@ -298,10 +323,16 @@ void check_sessions(writer_ptr self) {
     }
     int64_t stored = no_event_number;
     for (const auto& seg : st.segments) {
-        if (seg.phase == phase::open && !seg.ready && !seg.failed) {
+        // A draining segment's successors may hold more of this id (a scale since the record
+        // the writer started with): they count once they are open.
+        if ((seg.phase == phase::open && !seg.ready && !seg.failed) || !seg.ancestry_known ||
+            seg.phase == phase::draining) {
             return;
         }
         stored = std::max(stored, seg.client_stored);
+        for (const auto& m : seg.inherited) {
+            stored = std::max(stored, m.client_last);
+        }
     }
     for (auto& rp : st.session_waiters) {
         rp.deliver(stored);
@@ -311,30 +342,91 @@ void check_sessions(writer_ptr self) {
 
 // Whether the segment holds a client's event already: resent by a client after a lost
 // connection, its number is at or below the highest the segment stored for this writer id.
-// The segment stores a writer's events in the order they were sent, so every number up to
-// client_stored that was sent to it is stored.
-bool stored_already(const segment_writer& seg, int64_t client_number) {
+// The segment stores a writer's events in the order of their numbers (a merge's successor
+// waits for all its predecessors and sorts), so every number up to client_stored that was sent
+// to it is stored. Or one of the segments it replaced stored it (`inherited`, by key).
+bool stored_already(const segment_writer& seg, int64_t client_number, double key_hash) {
     if (client_number == no_event_number) {
         return false;
     }
     if (mutants::active(mutants::mutant::client_number_reused)) {
         return client_number < seg.client_stored;  // planted bug: the last stored one is resent
     }
-    return client_number <= seg.client_stored;
+    if (client_number <= seg.client_stored) {
+        return true;
+    }
+    return std::any_of(seg.inherited.begin(), seg.inherited.end(), [&](const inherited_mark& m) {
+        return m.start <= key_hash && key_hash < m.end && client_number <= m.client_last;
+    });
 }
 
-// Acknowledges, without storing them again, the queued events the segment already holds.
+// Acknowledges, without storing them again, the queued events the segment already holds: a
+// prefix of the queue, or anywhere in it when its predecessors' marks count (a resend of one
+// key may follow a new event of another). Only segments with marks pay for the whole scan.
 void skip_stored(writer_ptr self, segment_writer& seg) {
     bool skipped = false;
-    while (!seg.queue.empty() && stored_already(seg, seg.queue.front().client_number)) {
-        auto& q = seg.queue.front();
-        finish_event(self, std::move(q.framed), std::move(q.done), caf::error{});
-        seg.queue.pop_front();
-        skipped = true;
+    if (seg.inherited.empty()) {
+        while (!seg.queue.empty() &&
+               stored_already(seg, seg.queue.front().client_number, seg.queue.front().key_hash)) {
+            auto& q = seg.queue.front();
+            finish_event(self, std::move(q.framed), std::move(q.done), caf::error{});
+            seg.queue.pop_front();
+            skipped = true;
+        }
+    } else {
+        std::deque<queued> rest;
+        for (auto& q : seg.queue) {
+            if (stored_already(seg, q.client_number, q.key_hash)) {
+                finish_event(self, std::move(q.framed), std::move(q.done), caf::error{});
+                skipped = true;
+            } else {
+                rest.push_back(std::move(q));
+            }
+        }
+        seg.queue = std::move(rest);
     }
     if (skipped) {
         check_flush(self);
     }
+}
+
+// Stable ids: a successor sends nothing while this writer still routes some of its keys to an
+// older segment (another predecessor of a merge, or a segment before it) that has not moved its
+// events in; then its queue is put in client-number order, so that what it stores of the id is
+// always a prefix of the numbers sent to it (stored_already). Those older segments are sealed
+// (the controller tells successors once their scale is done): they drain now, also when no event
+// of theirs waits.
+bool held_back(writer_ptr self, size_t index) {
+    auto& st = self->state;
+    if (!st.cfg.id) {
+        return false;
+    }
+    bool held = false;
+    auto range = st.segments[index].range;
+    auto epoch = st.segments[index].key.segment.epoch();
+    for (size_t i = 0; i < st.routes.size(); ++i) {
+        auto e = st.routes[i];
+        if (e.index == index || e.end <= range.key_start || range.key_end <= e.start) {
+            continue;
+        }
+        held = true;
+        if (st.segments[e.index].phase == phase::open &&
+            st.segments[e.index].key.segment.epoch() < epoch) {
+            drain(self, e.index);
+        }
+    }
+    auto& seg = st.segments[index];
+    if (held) {
+        seg.held = true;
+        return true;
+    }
+    if (seg.held) {
+        seg.held = false;
+        std::stable_sort(seg.queue.begin(), seg.queue.end(), [](const queued& a, const queued& b) {
+            return a.client_number < b.client_number;
+        });
+    }
+    return false;
 }
 
 void pump(writer_ptr self, size_t index) {
@@ -347,10 +439,15 @@ void pump(writer_ptr self, size_t index) {
         return;  // draining: its events wait for the successors
     }
     if (!seg.ready) {
-        // A segment that failed for good (sealed) answered its session already.
-        if (!seg.failed && (!seg.queue.empty() || !st.session_waiters.empty())) {
+        // A segment that failed for good (sealed) answered its session already; one whose
+        // predecessors are being asked has its session.
+        if (!seg.failed && !seg.session_open &&
+            (!seg.queue.empty() || !st.session_waiters.empty())) {
             open_session(self, index);
         }
+        return;
+    }
+    if (held_back(self, index)) {
         return;
     }
     while (seg.sent < seg.in_flight.size()) {
@@ -419,6 +516,10 @@ void open_session(writer_ptr self, size_t index) {
                     drain(self, index);
                     return;
                 }
+                if (!sg.ancestry_known) {
+                    sg.session_open = true;  // ready once the predecessors answered
+                    return;
+                }
                 sg.ready = true;
                 pump(self, index);
                 check_sessions(self);
@@ -467,6 +568,7 @@ void start_afresh(writer_ptr self) {
         for (auto& seg : st.segments) {
             seg.ready = false;
             seg.setup_pending = false;
+            seg.session_open = false;
         }
         return;
     }
@@ -628,8 +730,9 @@ void settle(writer_ptr self, size_t index, int64_t last, int64_t client_last) {
 void resolve(writer_ptr self, size_t index) {
     auto& st = self->state;
     auto& seg = st.segments[index];
-    if (seg.resolving || seg.settled || !st.link.attached(index)) {
-        return;  // asked again when the link is attached (on_link.attached)
+    if (seg.resolving || seg.settled || !st.link.attached(index) || !seg.ancestry_known) {
+        // Asked again when the link is attached (on_link.attached) or the predecessors answered.
+        return;
     }
     seg.resolving = true;
     auto gen = st.link.generation();
@@ -676,23 +779,59 @@ void resolve(writer_ptr self, size_t index) {
 void move_to_successors(writer_ptr self, size_t index, const std::vector<successor>& list) {
     auto& st = self->state;
     auto uid = st.segments[index].key.stream;
+    // What the predecessor holds of this id (final: it is sealed) goes with its keys.
+    std::vector<inherited_mark> marks = st.segments[index].inherited;
+    if (st.segments[index].client_stored != no_event_number) {
+        const auto& r = st.segments[index].range;
+        marks.push_back({r.key_start, r.key_end, st.segments[index].client_stored});
+    }
+    auto inherit = [&](segment_writer& w, const segment_range& r) {
+        for (const auto& m : marks) {
+            auto lo = std::max(m.start, r.key_start);
+            auto hi = std::min(m.end, r.key_end);
+            if (lo < hi) {
+                w.inherited.push_back({lo, hi, m.client_last});
+            }
+        }
+    };
+    // Where each slice of its range goes: a successor, or, for one this writer followed past
+    // already (a merge's successor that a later scale sealed before this predecessor moved in),
+    // what followed that, recursively.
     std::vector<std::pair<segment_range, size_t>> targets;
     std::vector<segment_key> added;
-    for (const auto& s : list) {
+    std::function<void(const successor&, double, double)> place = [&](const successor& s,
+                                                                       double lo, double hi) {
+        lo = std::max(lo, s.range.key_start);
+        hi = std::min(hi, s.range.key_end);
+        if (lo >= hi) {
+            return;
+        }
         auto it = std::find_if(st.segments.begin(), st.segments.end(),
                                [&](const auto& w) { return w.key.segment == s.range.id; });
-        if (it != st.segments.end()) {
-            // A merge's successor this writer follows already (from another predecessor).
-            targets.emplace_back(s.range, static_cast<size_t>(it - st.segments.begin()));
-            continue;
+        size_t at = static_cast<size_t>(it - st.segments.begin());
+        if (it != st.segments.end() && it->phase == phase::retired) {
+            auto next = it->successors;
+            for (const auto& n : next) {
+                place(n, lo, hi);
+            }
+            return;
         }
-        segment_writer w;
-        w.key = segment_key{uid, s.range.id};
-        w.range = s.range;
-        w.ready = !st.cfg.id.has_value();
-        targets.emplace_back(s.range, st.segments.size());
-        added.push_back(w.key);
-        st.segments.push_back(std::move(w));
+        if (it == st.segments.end()) {
+            segment_writer w;
+            w.key = segment_key{uid, s.range.id};
+            w.range = s.range;
+            w.ready = !st.cfg.id.has_value();
+            added.push_back(w.key);
+            st.segments.push_back(std::move(w));
+        }
+        segment_range slice{s.range.id, lo, hi};
+        if (st.cfg.id) {
+            inherit(st.segments[at], slice);
+        }
+        targets.emplace_back(slice, at);
+    };
+    for (const auto& s : list) {
+        place(s, st.segments[index].range.key_start, st.segments[index].range.key_end);
     }
     if (!added.empty()) {
         auto count = added.size();
@@ -730,6 +869,7 @@ void move_to_successors(writer_ptr self, size_t index, const std::vector<success
     auto moved = std::move(st.segments[index].queue);
     st.segments[index].queue.clear();
     st.segments[index].phase = phase::retired;
+    st.segments[index].successors = list;
     for (auto& ev : moved) {
         auto to = route(self, ev.key_hash);
         PRAVAHA_ASSERT(to != index, "writer {}: an event routes to a retired segment",
@@ -785,6 +925,112 @@ void ask_successors(writer_ptr self, size_t index) {
             });
 }
 
+// A writer with a stable id that starts on a later epoch: every earlier segment whose keys
+// overlap segment `index` is asked what it holds of this id (sealed: the answer is final), so
+// that a resend of an event one of them stored is acknowledged, not stored again in its
+// successor, and the session's highest stored number (the RPC lastEventNumber) counts them.
+// Asked once per writer object and segment, through the directory (the history, the stores).
+void ask_ancestors(writer_ptr self, size_t index) {
+    auto& st = self->state;
+    if (st.segments[index].asking_ancestors) {
+        return;
+    }
+    st.segments[index].asking_ancestors = true;
+    auto timeout = st.link.endpoint().cfg.request_timeout;
+    auto dir = st.link.endpoint().directory;
+    auto again = [self, index](caf::error& err) {
+        auto& sg = self->state.segments[index];
+        sg.asking_ancestors = false;
+        module_log("client")->debug("writer could not ask the predecessors writer={} segment={} "
+                                    "error={}",
+                                    to_string(self->state.id), to_string(sg.key),
+                                    render_error(err));
+        self->state.link.failed();
+        self->delayed_send(self, self->state.link.policy().max_pause, ancestors_atom::value,
+                           static_cast<uint64_t>(index));
+    };
+    self->request(dir, caf::infinite, dir_query_atom::value, history_atom::value, st.scope,
+                  st.stream)
+        .then(
+            [=](const std::vector<epoch_info>& history) {
+                auto& s = self->state;
+                const auto& me = s.segments[index];
+                std::vector<segment_key> keys;
+                std::vector<segment_range> ranges;
+                for (const auto& ep : history) {
+                    if (ep.epoch >= me.key.segment.epoch()) {
+                        break;
+                    }
+                    for (const auto& h : ep.segments) {
+                        const auto& r = h.range;
+                        bool known = std::any_of(ranges.begin(), ranges.end(),
+                                                 [&](const auto& x) { return x.id == r.id; });
+                        if (!known && r.id != me.key.segment && r.key_start < me.range.key_end &&
+                            me.range.key_start < r.key_end) {
+                            keys.push_back(segment_key{me.key.stream, r.id});
+                            ranges.push_back(r);
+                        }
+                    }
+                }
+                auto done = [self, index] {
+                    auto& sg = self->state.segments[index];
+                    sg.asking_ancestors = false;
+                    sg.ancestry_known = true;
+                    if (sg.phase == phase::open && sg.session_open && !sg.failed) {
+                        sg.ready = true;
+                        sg.session_open = false;
+                    }
+                    skip_stored(self, sg);
+                    if (sg.phase == phase::draining) {
+                        resolve(self, index);
+                    } else {
+                        pump(self, index);
+                    }
+                    check_sessions(self);
+                };
+                if (keys.empty()) {
+                    done();
+                    return;
+                }
+                self->request(dir, timeout, dir_attach_atom::value, keys)
+                    .then(
+                        [=](const std::vector<transport::segment_store_actor>& stores) {
+                            auto left = std::make_shared<size_t>(stores.size());
+                            auto failed = std::make_shared<bool>(false);
+                            for (size_t i = 0; i < stores.size(); ++i) {
+                                self->request(stores[i], timeout, setup_writer_atom::value,
+                                              keys[i], self->state.id, uint32_t{0})
+                                    .then(
+                                        [=](const append_ack& a) {
+                                            if (*failed) {
+                                                return;
+                                            }
+                                            auto& sg = self->state.segments[index];
+                                            const auto& r = ranges[i];
+                                            if (a.client_last != no_event_number) {
+                                                sg.inherited.push_back(
+                                                    {std::max(r.key_start, sg.range.key_start),
+                                                     std::min(r.key_end, sg.range.key_end),
+                                                     a.client_last});
+                                            }
+                                            if (--*left == 0) {
+                                                done();
+                                            }
+                                        },
+                                        [=](caf::error& err) {
+                                            if (!*failed) {
+                                                *failed = true;
+                                                self->state.segments[index].inherited.clear();
+                                                again(err);
+                                            }
+                                        });
+                            }
+                        },
+                        again);
+            },
+            again);
+}
+
 // A new generation may send: every open segment is pumped, every draining one that does not
 // know yet what it stored is asked again (after a restart that kept the link, only this runs:
 // a resolve answer of the old generation was dropped).
@@ -830,7 +1076,7 @@ std::optional<size_t> enqueue(writer_ptr self, outgoing& ev) {
     self->state.held += ev.framed.size();
     if (seg.failed) {
         // Stored events are acknowledged also on a segment that failed for good (sealed).
-        auto err = stored_already(seg, ev.client_number) ? caf::error{} : seg.failed;
+        auto err = stored_already(seg, ev.client_number, ev.key_hash) ? caf::error{} : seg.failed;
         finish_event(self, std::move(ev.framed), std::move(ev.done), err);
         check_flush(self);
         return std::nullopt;
@@ -1024,6 +1270,7 @@ caf::behavior writer_impl(writer_ptr self,
         w.key = segment_key{rec.uid, r.id};
         w.range = r;
         w.ready = !cfg.id.has_value();
+        w.ancestry_known = !cfg.id.has_value() || r.id.epoch() == 0;
         st.routes.push_back({r.key_start, r.key_end, st.segments.size()});
         st.segments.push_back(std::move(w));
     }
@@ -1042,6 +1289,11 @@ caf::behavior writer_impl(writer_ptr self,
     };
     on_link.gave_up = [self](const caf::error& err) { give_up(self, err); };
     st.link.start(self, std::move(ep), std::move(keys), std::move(on_link));
+    for (size_t i = 0; i < st.segments.size(); ++i) {
+        if (!st.segments[i].ancestry_known) {
+            ask_ancestors(self, i);
+        }
+    }
     return {
         [=](dir_lost_atom, const caf::actor_addr& store) {
             if (self->state.link.holds(store)) {
@@ -1102,6 +1354,12 @@ caf::behavior writer_impl(writer_ptr self,
         },
         [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
         [=](deadline_atom) { check_deadlines(self); },
+        [=](ancestors_atom, uint64_t index) {
+            auto& seg = self->state.segments[index];
+            if (!seg.ancestry_known) {
+                ask_ancestors(self, index);
+            }
+        },
         [=](resolve_atom, uint64_t index) {
             auto& seg = self->state.segments[index];
             if (seg.phase != phase::draining) {

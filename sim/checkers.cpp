@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace pravaha::sim {
 
 finding check_read(const history& h, offset_map& offsets, reader_view& view, const read_rec& r) {
@@ -115,6 +117,182 @@ finding check_final(const history& h,
         }
     }
     return std::nullopt;
+}
+
+namespace {
+
+std::string seg_name(segment_id id) {
+    return fmt::format("{}.{}", id.epoch(), id.number());
+}
+
+finding check_cover(const std::string& what, const std::vector<segment_range>& segs) {
+    double at = 0;
+    for (const auto& s : segs) {
+        if (s.key_start != at || s.key_end <= s.key_start) {
+            return fmt::format("{}: segment {} covers [{}, {}) where [{}, ...) was expected", what,
+                               seg_name(s.id), s.key_start, s.key_end, at);
+        }
+        at = s.key_end;
+    }
+    if (at != 1.0) {
+        return fmt::format("{}: its segments end at {}, not 1", what, at);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+finding check_history(const stream_record& rec, const std::vector<epoch_info>& epochs) {
+    auto name = rec.scope + "/" + rec.name;
+    if (rec.has_transition) {
+        return fmt::format("stream {}: a scale from epoch {} never finished", name,
+                           rec.transition.from_epoch);
+    }
+    if (epochs.size() != size_t{rec.epoch} + 1) {
+        return fmt::format("stream {} is at epoch {} but its history has {} epochs", name,
+                           rec.epoch, epochs.size());
+    }
+    if (auto bad = check_cover(fmt::format("stream {} (current segments)", name), rec.segments)) {
+        return bad;
+    }
+    for (size_t e = 0; e < epochs.size(); ++e) {
+        const auto& ep = epochs[e];
+        auto what = fmt::format("stream {} epoch {}", name, e);
+        if (ep.epoch != e) {
+            return fmt::format("{} is numbered {}", what, ep.epoch);
+        }
+        std::vector<segment_range> ranges;
+        for (const auto& s : ep.segments) {
+            ranges.push_back(s.range);
+        }
+        if (auto bad = check_cover(what, ranges)) {
+            return bad;
+        }
+        bool last = e + 1 == epochs.size();
+        if (last && ranges != rec.segments) {
+            return fmt::format("{}: its segments are not the stream's current ones", what);
+        }
+        const auto* next = last ? nullptr : &epochs[e + 1];
+        for (const auto& s : ep.segments) {
+            const history_segment* later = nullptr;
+            if (next != nullptr) {
+                for (const auto& n : next->segments) {
+                    if (n.range.id == s.range.id) {
+                        later = &n;
+                    }
+                }
+            }
+            if (next != nullptr && later == nullptr && s.sealed_length < 0) {
+                return fmt::format("{}: segment {} was replaced without a sealed length", what,
+                                   seg_name(s.range.id));
+            }
+            if (later != nullptr &&
+                (later->sealed_length != s.sealed_length || later->range != s.range)) {
+                return fmt::format("{}: segment {} differs in epoch {}", what,
+                                   seg_name(s.range.id), e + 1);
+            }
+            if (e == 0 || s.range.id.epoch() != e) {
+                if (e > 0 && !std::any_of(epochs[e - 1].segments.begin(),
+                                          epochs[e - 1].segments.end(), [&](const auto& p) {
+                                              return p.range == s.range;
+                                          })) {
+                    return fmt::format("{}: segment {} is neither new nor carried over", what,
+                                       seg_name(s.range.id));
+                }
+                continue;
+            }
+            // New in this epoch: it replaced exactly the sealed segments it overlaps.
+            std::vector<segment_id> expected;
+            for (const auto& p : epochs[e - 1].segments) {
+                bool gone = std::none_of(ep.segments.begin(), ep.segments.end(),
+                                         [&](const auto& n) { return n.range.id == p.range.id; });
+                if (gone && p.range.key_start < s.range.key_end &&
+                    s.range.key_start < p.range.key_end) {
+                    expected.push_back(p.range.id);
+                }
+            }
+            auto got = s.predecessors;
+            std::sort(got.begin(), got.end());
+            std::sort(expected.begin(), expected.end());
+            if (got != expected || got.empty()) {
+                return fmt::format("{}: segment {} lists {} predecessors where {} overlap it", what,
+                                   seg_name(s.range.id), got.size(), expected.size());
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+// Pravega's auto-scaler rules, written out again from pravega-semantics.md (not shared with
+// storage/scaling.cpp, which they check): rates of 2, 5, 10 and 20 minute windows scaled to
+// `window_ms` (1, 2.5, 5, 10 windows).
+const std::vector<double>& rates(const scaling_policy& p, const segment_load& l) {
+    return p.type == scale_type::by_kbytes ? l.kbytes_per_s : l.events_per_s;
+}
+
+bool hot(const scaling_policy& p, const segment_load& l, int64_t w) {
+    const auto& r = rates(p, l);
+    double t = p.target;
+    auto age = static_cast<double>(l.age_ms);
+    auto win = static_cast<double>(w);
+    return r.size() == 4 && ((r[0] > 5 * t && age > win) || (r[1] > 2 * t && age > 2.5 * win) ||
+                             (r[2] > t && age > 5 * win));
+}
+
+bool cold(const scaling_policy& p, const segment_load& l, int64_t w) {
+    const auto& r = rates(p, l);
+    double t = p.target;
+    return r.size() == 4 && r[0] < t && r[1] < t && r[2] < t && r[3] < t / 2 &&
+           static_cast<double>(l.age_ms) > 10.0 * static_cast<double>(w);
+}
+
+}  // namespace
+
+finding check_decision(const stream_record& rec,
+                       const std::vector<segment_load>& loads,
+                       int64_t window_ms,
+                       const scale_request& req) {
+    auto name = rec.scope + "/" + rec.name;
+    const auto& p = rec.policy;
+    auto index = [&](segment_id id) -> std::optional<size_t> {
+        for (size_t i = 0; i < rec.segments.size(); ++i) {
+            if (rec.segments[i].id == id) {
+                return i;
+            }
+        }
+        return std::nullopt;
+    };
+    if (req.seal.size() == 1 && req.create.size() >= 2) {
+        auto i = index(req.seal.front());
+        if (!i || *i >= loads.size() || !hot(p, loads[*i], window_ms)) {
+            return fmt::format("stream {}: the auto-scaler split segment {}, which is not hot",
+                               name, seg_name(req.seal.front()));
+        }
+        if (req.create.size() > p.factor) {
+            return fmt::format("stream {}: the auto-scaler split segment {} into {} (factor {})",
+                               name, seg_name(req.seal.front()), req.create.size(), p.factor);
+        }
+        return std::nullopt;
+    }
+    if (req.seal.size() >= 2 && req.create.size() == 1) {
+        if (rec.segments.size() - req.seal.size() + 1 < p.min_segments) {
+            return fmt::format("stream {}: the auto-scaler merged below {} segments", name,
+                               p.min_segments);
+        }
+        for (auto id : req.seal) {
+            auto i = index(id);
+            if (!i || *i >= loads.size() || !cold(p, loads[*i], window_ms)) {
+                return fmt::format(
+                    "stream {}: the auto-scaler merged {} segments, and {} is not cold", name,
+                    req.seal.size(), seg_name(id));
+            }
+        }
+        return std::nullopt;
+    }
+    return fmt::format("stream {}: the auto-scaler asked to seal {} and create {} segments", name,
+                       req.seal.size(), req.create.size());
 }
 
 const op_rec* first_unheld(const history& h, const std::function<bool(const writer_seq&)>& held) {

@@ -14,7 +14,11 @@
 // | check_final        | end of the run (audit)  | lost, duplicated, failed-but-stored events  |
 // | first_unheld       | durability oracles      | an acknowledged event a crash would lose    |
 // | vote/entry_durable | a Raft reply leaves     | a promise not backed by the durable disk    |
+// | check_history      | end of the run          | a scale half done or visible inconsistently |
+// | check_decision     | an automatic scale      | a split of a segment that is not hot, a     |
+// |                    |                         | merge of segments that are not all cold     |
 
+#include "schema/types.hpp"
 #include "sim/history.hpp"
 #include "sim/sim_disk.hpp"
 
@@ -77,6 +81,20 @@ finding check_reopen(
 finding check_final(const history& h,
                     const std::map<writer_seq, uint32_t>& stored,
                     const std::function<std::string(const op_rec&)>& where);
+
+/// A stream's epochs after every scale finished: a chain 0..rec.epoch in which every epoch's
+/// segments cover [0,1) exactly, a segment is either carried over unchanged or new in its epoch
+/// with the segments it replaced (of the epoch before, overlapping it, sealed with a length) as
+/// predecessors, and the last epoch is the record's (no transition left).
+finding check_history(const stream_record& rec, const std::vector<epoch_info>& epochs);
+
+/// An automatic scale decided on `loads` (one per active segment of `rec`, in order) under the
+/// rate windows of `window_ms`: it splits one hot segment into 2..factor equal parts, or merges
+/// adjacent segments that are all cold, never below the policy's minimum (Pravega's rules).
+finding check_decision(const stream_record& rec,
+                       const std::vector<segment_load>& loads,
+                       int64_t window_ms,
+                       const scale_request& req);
 
 /// The first acknowledged event `held` says is not (durably, or not by enough copies) kept.
 const op_rec* first_unheld(const history& h, const std::function<bool(const writer_seq&)>& held);

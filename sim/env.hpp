@@ -41,6 +41,15 @@ struct world_knobs {
     int64_t seal_at_ms = 0;   // seal stream 0 this far into the safety phase (0: never)
     uint32_t nodes = 1;       // more than one: a Raft cluster (profile cluster)
     uint32_t containers = 1;  // segment containers of a cluster (Raft groups 1..containers)
+    // Scaling (drawn from a stream of their own, so that the knobs above stay as they were):
+    // streams with an events policy, the nodes' rate window and cooldown, and the mean time
+    // between an administrator's manual scales (0: none).
+    bool autoscale = false;
+    uint32_t scale_target = 0;  // events/s per segment
+    uint32_t scale_factor = 2;
+    int64_t scale_window_ms = 120'000;
+    int64_t scale_cooldown_ms = 600'000;
+    int64_t scale_ms = 0;
     fault_knobs faults;
 };
 

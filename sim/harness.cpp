@@ -93,6 +93,7 @@ caf::behavior setup_impl(caf::event_based_actor* self,
                          node_api node,
                          uint32_t streams,
                          uint32_t segments,
+                         scaling_policy policy,
                          setup_done done) {
     auto infos = std::make_shared<std::vector<stream_info>>();
     auto reported = std::make_shared<bool>(false);
@@ -122,7 +123,8 @@ caf::behavior setup_impl(caf::event_based_actor* self,
     auto create_streams = [=] {
         for (uint32_t i = 0; i < streams; ++i) {
             auto name = "s" + std::to_string(i);
-            self->request(node, 10s, create_stream_atom::value, std::string("sim"), name, segments)
+            self->request(node, 10s, create_stream_atom::value, std::string("sim"), name, segments,
+                          policy)
                 .then([=](const stream_record&) { describe(name); },
                       [=](caf::error& err) {
                           if (code_of(err) == errc::stream_exists) {
@@ -227,8 +229,9 @@ void spawn_setup(caf::actor_system& sys,
                  node_api node,
                  uint32_t streams,
                  uint32_t segments,
+                 scaling_policy policy,
                  std::function<void(caf::expected<std::vector<stream_info>>)> done) {
-    sys.spawn(setup_impl, std::move(node), streams, segments, std::move(done));
+    sys.spawn(setup_impl, std::move(node), streams, segments, policy, std::move(done));
 }
 
 caf::actor spawn_reader_driver(

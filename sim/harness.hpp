@@ -53,6 +53,7 @@ void spawn_setup(caf::actor_system& sys,
                  node_api node,
                  uint32_t streams,
                  uint32_t segments,
+                 scaling_policy policy,
                  std::function<void(caf::expected<std::vector<stream_info>>)> done);
 /// The application loop of a reading client: fetches from `reader` until the workload says
 /// stop.

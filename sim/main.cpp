@@ -51,7 +51,10 @@ options of every command:
                      wipe only within the fault budget), sync_error (per mille of syncs),
                      zombie (per mille of client crashes that only stall; default 333),
                      twin (per mille of impostors that are twins of a running member; default 0),
-                     replay (Raft world: mean sim-ms between replays of old messages)
+                     replay (Raft world: mean sim-ms between replays of old messages),
+                     scale (mean sim-ms between an administrator's manual scales, 0 = off),
+                     autoscale (1: streams with an auto-scaling policy, 0: fixed),
+                     noscale=1 (neither: the runs of seeds from before scaling existed)
   --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)
@@ -102,7 +105,8 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 void parse_faults(options& o, const std::string& text) {
     static const std::vector<std::string> known{
         "crash",     "pause", "reset",  "partition", "clog",      "client_crash", "sync_error",
-        "slow_disk", "wipe",  "zombie", "replay",    "disk_full", "impostor",     "twin"};
+        "slow_disk", "wipe",  "zombie", "replay",    "disk_full", "impostor",     "twin",
+        "scale",     "autoscale", "noscale"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);

@@ -89,6 +89,7 @@ void node_set::start(node_t& n) {
             env_.spawned.push_back(n.connector);
             auto cc = member_config(n.id, n.inc, n.store.get(), n.connector);
             cc.storage_full = full;
+            cc.scaling = hooks_.scaling;
             return actors::spawn_cluster_node(env_.sys, cc);
         }
         actors::node_config nc;
@@ -96,6 +97,7 @@ void node_set::start(node_t& n) {
         nc.detached = false;
         nc.wall_clock_ms = [this] { return env_.now() / ms; };
         nc.storage_full = full;
+        nc.scaling = hooks_.scaling;
         return actors::spawn_node(env_.sys, nc);
     }();
     if (!spawned) {

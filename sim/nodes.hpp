@@ -43,6 +43,7 @@ public:
         std::function<void()> before_crash;  ///< a node is about to lose what is not durable
         std::function<void(uint32_t, const storage::write_batch&)> durable;  ///< Tier A disks
         std::function<void(uint32_t, disk_model&)> before_wipe;  ///< a disk is about to be lost
+        actors::scaling_settings scaling;  ///< the nodes' (windows, the decision oracle)
     };
 
     node_set(sim_env& env, network& net);

@@ -223,23 +223,21 @@ std::optional<std::set<writer_seq>> durability_oracles::durable_events() {
         return std::nullopt;
     }
     std::set<writer_seq> present;
-    for (const auto& info : work_.streams()) {
-        for (const auto& seg : info.record.segments) {
-            segment_key key{info.record.uid, seg.id};
-            int64_t offset = 0;
-            for (;;) {
-                auto r = state.read(key, offset, 1024 * 1024);
-                if (!r || r->data.empty()) {
-                    break;
-                }
-                size_t pos = 0;
-                while (auto ev = next_event(r->data, pos)) {
-                    if (auto id = parse_payload(*ev)) {
-                        present.insert({id->writer, id->seq});
-                    }
-                }
-                offset = r->next_offset;
+    // Every segment, of every epoch (scales create segments after the setup).
+    for (const auto& key : state.segment_keys()) {
+        int64_t offset = 0;
+        for (;;) {
+            auto r = state.read(key, offset, 1024 * 1024);
+            if (!r || r->data.empty()) {
+                break;
             }
+            size_t pos = 0;
+            while (auto ev = next_event(r->data, pos)) {
+                if (auto id = parse_payload(*ev)) {
+                    present.insert({id->writer, id->seq});
+                }
+            }
+            offset = r->next_offset;
         }
     }
     return present;

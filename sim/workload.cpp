@@ -127,6 +127,35 @@ void workload::open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr ptr
         env_.spawned.push_back(cl.driver);
         return;
     }
+    // A writer routes by the stream's current epoch, as a client's open_writer asks the
+    // controller for the record first (the setup's record is older once the stream scaled;
+    // without an answer the writer starts from it and follows the successors).
+    env_.spawned.push_back(env_.sys.spawn(
+        [this, id, inc, ep](caf::event_based_actor* self, node_api at) {
+            self->request(at, 3s, get_stream_atom::value, std::string("sim"),
+                          streams_[clients_[id].stream].record.name)
+                .then(
+                    [this, self, id, inc, ep](const stream_record& rec) {
+                        spawn_writer(id, inc, ep, rec);
+                        self->quit();
+                    },
+                    [this, self, id, inc, ep](caf::error&) {
+                        spawn_writer(id, inc, ep, streams_[clients_[id].stream].record);
+                        self->quit();
+                    });
+            return caf::behavior{[](tick_atom) {}};
+        },
+        node));
+}
+
+void workload::spawn_writer(uint32_t id,
+                            uint32_t inc,
+                            const client::detail::endpoint_info& ep,
+                            const stream_record& rec) {
+    auto& cl = clients_[id];
+    if (cl.inc != inc || !cl.up || cl.worker || env_.finished()) {
+        return;
+    }
     auto wc = cl.writer;
     // Idempotent producers keep their writer id across restarts (writer sessions); the
     // at-least-once ones get a fresh id per process, as Pravega's writers do.
@@ -135,7 +164,7 @@ void workload::open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr ptr
         wid = writer_id{0x5157000000000000ULL | cl.id, 0x57AB1E};
         wc.id = wid;
     }
-    cl.worker = client::detail::spawn_writer(env_.sys, ep, info.record, wc, wid);
+    cl.worker = client::detail::spawn_writer(env_.sys, ep, rec, wc, wid);
     env_.spawned.push_back(cl.worker);
     if (cl.idempotent) {
         // What an RPC client's openWriter answers as lastEventNumber.

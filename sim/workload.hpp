@@ -119,6 +119,10 @@ public:
 private:
     client::detail::endpoint_info endpoint_for(client_t& c, uint16_t port);
     void open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr node);
+    void spawn_writer(uint32_t id,
+                      uint32_t inc,
+                      const client::detail::endpoint_info& ep,
+                      const stream_record& rec);
     void write_next(client_t& c);
     void submit(client_t& c, size_t op_index);
     void drain_outbox(client_t& c);

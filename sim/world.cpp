@@ -8,6 +8,7 @@
 
 #include "sim/world.hpp"
 
+#include "sim/admin.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "sim/env.hpp"
@@ -142,6 +143,19 @@ world_knobs draw_knobs(const run_config& cfg) {
     if (prof != "quiet") {
         f.zombie_per_mille = 333;  // a third of the crashed writers only stall
     }
+    // Scaling in two thirds of the seeds of every node-world profile: an auto-scaling policy with
+    // windows of a second or so, manual scales by an administrator, or both.
+    prng sp(cfg.seed, "scaling");
+    auto mode = sp.below(3);  // 0: automatic, 1: manual, 2: both
+    uint64_t noscale = 0;
+    read_knob(cfg, "noscale", noscale);
+    bool scaling = sp.chance(2, 3) && noscale == 0;
+    k.autoscale = scaling && mode != 1;
+    k.scale_target = static_cast<uint32_t>(sp.range(20, 120));
+    k.scale_factor = static_cast<uint32_t>(sp.range(2, 3));
+    k.scale_window_ms = sp.range(300, 1500);
+    k.scale_cooldown_ms = sp.range(500, 3000);
+    k.scale_ms = scaling && mode != 0 ? sp.range(1000, 6000) : 0;
     // --faults overrides (validated by the CLI)
     read_knob(cfg, "crash", f.crash_ms);
     read_knob(cfg, "pause", f.pause_ms);
@@ -155,6 +169,12 @@ world_knobs draw_knobs(const run_config& cfg) {
     read_knob(cfg, "impostor", f.impostor_ms);
     read_knob(cfg, "twin", f.twin_per_mille);
     read_knob(cfg, "zombie", f.zombie_per_mille);
+    read_knob(cfg, "scale", k.scale_ms);
+    if (cfg.fault_overrides.count("autoscale")) {
+        uint64_t on = 0;
+        read_knob(cfg, "autoscale", on);
+        k.autoscale = on != 0;
+    }
     if (cfg.fault_overrides.count("sync_error")) {
         read_knob(cfg, "sync_error", f.sync_error_num);
         f.sync_error_den = 1000;
@@ -203,10 +223,13 @@ private:
     workload work_;
     durability_oracles oracles_;
     fault_injector faults_;
+    admin admin_;
 
     int64_t t_heal_ = 0;
     int64_t t_deadline_ = 0;
     bool status_asked_ = false;  // a cluster's liveness failure first asks the nodes' status
+    bool histories_asked_ = false;
+    bool histories_ok_ = false;  // every stream's history was checked at the end
     uint64_t stream_seals_ = 0;  // seal attempts (a cluster's go round the nodes)
     uint32_t setup_attempts_ = 0;
 };
@@ -225,7 +248,8 @@ world::world(const run_config& cfg)
       net_(env_, nodes_),
       work_(env_, net_),
       oracles_(env_, nodes_, work_),
-      faults_(env_, nodes_, net_, work_) {
+      faults_(env_, nodes_, net_, work_),
+      admin_(env_, nodes_, work_) {
     sched_->clock().current_time += std::chrono::nanoseconds{epoch};
     mutants::current = cfg.mutant;
 }
@@ -268,7 +292,7 @@ void world::spawn_setup() {
         return;
     }
     sim::spawn_setup(
-        *sys_, n.actors.endpoint, k_.streams, k_.segments,
+        *sys_, n.actors.endpoint, k_.streams, k_.segments, admin_.policy(),
         [this](caf::expected<std::vector<stream_info>> infos) { on_setup(std::move(infos)); });
 }
 
@@ -300,6 +324,7 @@ void world::begin_chaos() {
         work_.start_client(work_.add_client(client_kind::reader, s, true));
     }
     faults_.schedule(t_heal_);
+    admin_.schedule(t_heal_);
     kern_.at(t_heal_, [this] { heal(); });
     if (k_.seal_at_ms > 0) {
         auto seal_at = now + k_.seal_at_ms * ms;
@@ -395,8 +420,21 @@ void world::live_check() {
             work_.start_audit();
         }
     } else if (env_.ph == phase::audit && work_.audited() && work_.readers_at_tail()) {
-        final_checks();
-        return;
+        if (histories_ok_) {
+            final_checks();
+            return;
+        }
+        if (!histories_asked_) {
+            // Every scale that began finished, and the history is a chain of whole epochs.
+            histories_asked_ = true;
+            admin_.check_histories([this](finding bad) {
+                if (bad) {
+                    kern_.fail(verdict::correctness, *bad);
+                } else {
+                    histories_ok_ = true;
+                }
+            });
+        }
     }
     kern_.at(kern_.now() + 100 * ms, [this] { live_check(); });
 }
@@ -405,6 +443,9 @@ void world::liveness_failure() {
     std::string what = work_.pending_writes();
     if (what.empty()) {
         what = env_.ph == phase::live ? "the audit could not start" : work_.lagging();
+    }
+    if (what.empty() && histories_asked_ && !histories_ok_) {
+        what = "a stream's history could not be read with no scale running";
     }
     auto msg = fmt::format("{} {} s after healing", what, cfg_.live_ms / 1000);
     if (!env_.cluster()) {
@@ -441,13 +482,16 @@ std::string world::header() const {
         "(non-idempotent {}) keys={} interval={}ms filler<={} fifo_bias={} "
         "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
         "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} impostor={} twin={} "
-        "sync_error={}/{} keep={}/{} sync={}us",
+        "sync_error={}/{} keep={}/{} sync={}us scaling: auto={} target={} factor={} window={}ms "
+        "cooldown={}ms manual={}",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
         k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms, f.reset_ms,
         f.partition_ms, f.clog_ms, f.client_crash_ms, f.slow_disk_ms, f.wipe_ms,
         faults_.permanent_allowed(), f.disk_full_ms, f.impostor_ms, f.twin_per_mille,
-        f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den, k_.sync_latency_us);
+        f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den, k_.sync_latency_us,
+        k_.autoscale, k_.scale_target, k_.scale_factor, k_.scale_window_ms, k_.scale_cooldown_ms,
+        k_.scale_ms);
 }
 
 std::string world::summary() const {
@@ -499,6 +543,7 @@ run_result world::run() {
         work_.on_acknowledged([this](const op_rec& op) { oracles_.on_acknowledged(op); });
     }
     hooks.before_wipe = [this](uint32_t node, disk_model& disk) { oracles_.note_wipe(node, disk); };
+    hooks.scaling = admin_.scaling();
     net_.on_raft_send([this](uint32_t node, const raft::message& m, int64_t leaves_at) {
         oracles_.note_raft_send(node, m, leaves_at);
     });

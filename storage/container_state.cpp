@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace pravaha::storage {
 
 namespace {
@@ -532,6 +534,16 @@ op_result container_state::apply_setup_writer(const container_op& op, write_batc
     batch.put(keys::writer(op.key, op.writer), encode_writer(ws.last, ws.epoch, ws.client_last));
     return {{},
             append_ack{op.key, op.writer, ws.last, seg.meta.length, 0, ws.epoch, ws.client_last}};
+}
+
+std::vector<segment_key> container_state::segment_keys() const {
+    std::vector<segment_key> out;
+    out.reserve(segments_.size());
+    for (const auto& [key, seg] : segments_) {
+        out.push_back(key);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 caf::expected<segment_meta> container_state::status(const segment_key& key) const {

@@ -98,6 +98,8 @@ public:
 
     uint64_t applied_index() const { return applied_index_; }
     size_t segment_count() const { return segments_.size(); }
+    /// Every segment the container holds, sorted.
+    std::vector<segment_key> segment_keys() const;
 
 private:
     /// Per writer id: its last stored event number, its current session (epoch) and the highest

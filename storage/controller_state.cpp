@@ -792,6 +792,11 @@ caf::expected<segment_successors> controller_state::successors(const std::string
             out.sealed = out.stream_sealed;
             return out;
         }
+        if (rec->has_transition && e + 2 == h.size()) {
+            // Its scale runs: the successors are told once it is done, when every segment they
+            // replace is sealed (a writer drains the other predecessors of a merge at once).
+            return out;
+        }
         out.sealed = true;
         for (const auto& seg : h[e + 1].segments) {
             if (std::find(seg.predecessors.begin(), seg.predecessors.end(), segment) !=

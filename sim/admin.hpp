@@ -1,0 +1,47 @@
+#pragma once
+
+// The node world's administrator and the scaling checks: manual scales (splits and merges of the
+// current epoch) during the safety phase, a crash of the controller's leader in the middle of
+// some of them, the auto-scaler's decisions checked against Pravega's rules as they are made,
+// and every stream's history checked at the end (sim/checkers.hpp). Internal to sim/.
+
+#include "actors/actors.hpp"
+#include "sim/checkers.hpp"
+#include "sim/env.hpp"
+#include "sim/prng.hpp"
+
+#include <functional>
+
+namespace pravaha::sim {
+
+class node_set;
+class workload;
+
+class admin {
+public:
+    admin(sim_env& env, node_set& nodes, workload& work);
+
+    /// The nodes' scaling settings: the drawn windows and the decision oracle.
+    actors::scaling_settings scaling();
+    /// The policy the streams are created with.
+    scaling_policy policy() const;
+    /// Schedules the manual scales of the safety phase, until `heal_at`.
+    void schedule(int64_t heal_at);
+    /// Reads every stream's record and history once no scale runs, checks them, and calls
+    /// `done` with the finding (none: every history is whole). Retried until it gets answers.
+    void check_histories(std::function<void(finding)> done);
+
+private:
+    void scale_once();
+    void crash_controller_leader(uint32_t asked);
+    void ask_history(uint32_t stream, std::function<void(finding)> done);
+
+    sim_env& env_;
+    node_set& nodes_;
+    workload& work_;
+    prng rng_;
+    int64_t heal_at_ = 0;
+    uint64_t asks_ = 0;  // requests so far (each goes to the next node that is up)
+};
+
+}  // namespace pravaha::sim

@@ -827,6 +827,8 @@ void move_to_successors(writer_ptr self, size_t index, const std::vector<success
         segment_range slice{s.range.id, lo, hi};
         if (st.cfg.id) {
             inherit(st.segments[at], slice);
+            // Put in number order before it sends (held_back), with whatever else moves in.
+            st.segments[at].held = true;
         }
         targets.emplace_back(slice, at);
     };
@@ -875,6 +877,19 @@ void move_to_successors(writer_ptr self, size_t index, const std::vector<success
         PRAVAHA_ASSERT(to != index, "writer {}: an event routes to a retired segment",
                        to_string(st.id));
         st.segments[to].queue.push_back(std::move(ev));
+    }
+    for (const auto& [range, target] : targets) {
+        auto& t = st.segments[target];
+        if (t.failed && !t.queue.empty()) {
+            // A successor that failed for good meanwhile (sealed with its stream, before this
+            // predecessor moved in): the moved events fail as its own did, unless stored.
+            skip_stored(self, t);
+            for (auto& q : t.queue) {
+                finish_event(self, std::move(q.framed), std::move(q.done), t.failed);
+            }
+            t.queue.clear();
+            check_flush(self);
+        }
     }
     module_log("client")->debug("writer follows a scale writer={} segment={} successors={}",
                                 to_string(st.id), to_string(st.segments[index].key), list.size());

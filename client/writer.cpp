@@ -406,12 +406,19 @@ bool held_back(writer_ptr self, size_t index) {
     auto epoch = st.segments[index].key.segment.epoch();
     for (size_t i = 0; i < st.routes.size(); ++i) {
         auto e = st.routes[i];
-        if (e.index == index || e.end <= range.key_start || range.key_end <= e.start) {
-            continue;
+        if (e.index == index || e.end <= range.key_start || range.key_end <= e.start ||
+            st.segments[e.index].failed) {
+            continue;  // a segment that failed for good (fenced, deleted) moves nothing in
         }
         held = true;
-        if (st.segments[e.index].phase == phase::open &&
-            st.segments[e.index].key.segment.epoch() < epoch) {
+        auto other = st.segments[e.index].key.segment.epoch();
+        if (other > epoch) {
+            // A later epoch covers some of its keys: it was sealed itself (its successors and
+            // that segment share a merge), before this writer sent it anything.
+            drain(self, index);
+            return true;
+        }
+        if (st.segments[e.index].phase == phase::open && other < epoch) {
             drain(self, e.index);
         }
     }

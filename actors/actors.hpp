@@ -129,8 +129,8 @@ struct scaling_settings {
     int64_t cooldown_ms = 600'000;
     /// Told every automatic scale a policy actor decides, with the loads it decided on (the
     /// simulator's oracle of the auto-scaler's rules; none in production).
-    std::function<void(const stream_record&, const std::vector<segment_load>&,
-                       const scale_request&)>
+    std::function<void(
+        const stream_record&, const std::vector<segment_load>&, const scale_request&)>
         on_decision;
 };
 

@@ -262,7 +262,8 @@ void on_successors(reader_ptr self, segment_id ended, const segment_successors& 
         if (fresh) {
             it->second.range = succ.range;
             for (auto p : succ.predecessors) {
-                if (st.ended.count(p) == 0) {
+                if (st.ended.count(p) == 0 &&
+                    !mutants::active(mutants::mutant::no_successor_gating)) {
                     it->second.waiting.insert(p);
                 }
             }

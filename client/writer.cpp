@@ -741,6 +741,12 @@ void resolve(writer_ptr self, size_t index) {
         // Asked again when the link is attached (on_link.attached) or the predecessors answered.
         return;
     }
+    if (mutants::active(mutants::mutant::resend_to_successor_without_dedup)) {
+        // Planted bug: everything unacknowledged moves on, also what the segment stored.
+        settle(self, index, no_event_number, no_event_number);
+        ask_successors(self, index);
+        return;
+    }
     seg.resolving = true;
     auto gen = st.link.generation();
     self->request(st.link.store(index), st.link.endpoint().cfg.request_timeout,
@@ -806,8 +812,8 @@ void move_to_successors(writer_ptr self, size_t index, const std::vector<success
     // what followed that, recursively.
     std::vector<std::pair<segment_range, size_t>> targets;
     std::vector<segment_key> added;
-    std::function<void(const successor&, double, double)> place = [&](const successor& s,
-                                                                       double lo, double hi) {
+    std::function<void(const successor&, double, double)> place = [&](const successor& s, double lo,
+                                                                      double hi) {
         lo = std::max(lo, s.range.key_start);
         hi = std::min(hi, s.range.key_end);
         if (lo >= hi) {
@@ -963,10 +969,10 @@ void ask_ancestors(writer_ptr self, size_t index) {
     auto again = [self, index](caf::error& err) {
         auto& sg = self->state.segments[index];
         sg.asking_ancestors = false;
-        module_log("client")->debug("writer could not ask the predecessors writer={} segment={} "
-                                    "error={}",
-                                    to_string(self->state.id), to_string(sg.key),
-                                    render_error(err));
+        module_log("client")->debug(
+            "writer could not ask the predecessors writer={} segment={} "
+            "error={}",
+            to_string(self->state.id), to_string(sg.key), render_error(err));
         self->state.link.failed();
         self->delayed_send(self, self->state.link.policy().max_pause, ancestors_atom::value,
                            static_cast<uint64_t>(index));
@@ -1020,8 +1026,8 @@ void ask_ancestors(writer_ptr self, size_t index) {
                             auto left = std::make_shared<size_t>(stores.size());
                             auto failed = std::make_shared<bool>(false);
                             for (size_t i = 0; i < stores.size(); ++i) {
-                                self->request(stores[i], timeout, setup_writer_atom::value,
-                                              keys[i], self->state.id, uint32_t{0})
+                                self->request(stores[i], timeout, setup_writer_atom::value, keys[i],
+                                              self->state.id, uint32_t{0})
                                     .then(
                                         [=](const append_ack& a) {
                                             if (*failed) {

@@ -31,7 +31,8 @@ using segment_store_api = caf::typed_actor<
 /// fixed) and `update` replaces the policy. `scale` seals segments of the current epoch and
 /// replaces them (answered once the new epoch is current; a retry of a finished scale gets its
 /// answer; errc::conflict while another operation of the stream runs). `history` lists every
-/// epoch; `successors` tells what replaced a segment; `stream_cut` is the head (true) or tail cut;
+/// epoch; `successors` tells what replaced a segment (not sealed while its scale runs: the list
+/// comes once every segment it replaced is sealed); `stream_cut` is the head (true) or tail cut;
 /// `resolve_cut` checks a cut against the stream and fills in its ranges.
 using controller_api = caf::typed_actor<
     caf::replies_to<create_scope_atom, std::string>::with<bool>,

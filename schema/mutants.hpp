@@ -27,8 +27,12 @@ enum class mutant : uint8_t {
     client_number_reused,     ///< a reopened writer stores again a resend of its last stored number
     position_without_header,  ///< a reader position after an event forgets the event's header
     hello_other_cluster,      ///< a member greets a node of another cluster (cluster id ignored)
-    merge_not_all_cold,  ///< the auto-scaler merges a cold segment with neighbours that are not
-                         ///< (not registered in sim/mutant_rules.cpp until the simulator scales)
+    merge_not_all_cold,   ///< the auto-scaler merges a cold segment with neighbours that are not
+    no_successor_gating,  ///< a reader reads a successor before every predecessor is read
+    resend_to_successor_without_dedup,  ///< a writer moves a sealed segment's unacknowledged
+                                        ///< events to its successors without asking what it stored
+    scale_not_idempotent,  ///< creating a segment of a later epoch again (a scale's create step,
+                           ///< redone on resume or repair) empties it
 };
 
 #ifdef PRAVAHA_MUTANTS

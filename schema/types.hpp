@@ -127,7 +127,7 @@ struct successor {
 
 /// The answer to "what follows this segment".
 struct segment_successors {
-    bool sealed = false;         ///< false: the segment is still active (no successors yet)
+    bool sealed = false;         ///< false: still active, or its scale runs (no successors yet)
     bool stream_sealed = false;  ///< sealed with its stream: nothing follows it
     std::vector<successor> list;
 };

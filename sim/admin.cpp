@@ -47,6 +47,39 @@ scaling_policy admin::policy() const {
     return p;
 }
 
+// An administrator seals a stream while it is being written (through the node endpoint,
+// directly: the admin path is not what is under test). Retried until the node confirms.
+void admin::seal_stream(uint32_t stream) {
+    auto& kern = env_.kern;
+    if (kern.done() || env_.finished()) {
+        return;
+    }
+    auto& n = nodes_.at(static_cast<uint32_t>(seals_++ % nodes_.size()));
+    if (!n.up || n.paused_until > kern.now()) {
+        kern.at(kern.now() + 500 * ms, [this, stream] { seal_stream(stream); });
+        return;
+    }
+    auto name = work_.streams()[stream].record.name;
+    kern.note("sealing stream " + name);
+    env_.spawned.push_back(env_.sys.spawn(
+        [this, stream, name](caf::event_based_actor* self, node_api node) {
+            self->request(node, 10s, seal_stream_atom::value, std::string("sim"), name)
+                .then(
+                    [this, self, name](const stream_record&) {
+                        env_.kern.count("streams sealed");
+                        env_.kern.note("stream " + name + " sealed");
+                        self->quit();
+                    },
+                    [this, self, stream](caf::error&) {
+                        env_.kern.at(env_.now() + 500 * ms,
+                                     [this, stream] { seal_stream(stream); });
+                        self->quit();
+                    });
+            return caf::behavior{[](tick_atom) {}};
+        },
+        n.actors.endpoint));
+}
+
 void admin::schedule(int64_t heal_at) {
     heal_at_ = heal_at;
     if (env_.k.scale_ms <= 0) {
@@ -91,7 +124,8 @@ void admin::scale_once() {
                             req.seal.push_back(seg.id);
                             req.create = *split_range({seg.key_start, seg.key_end}, parts);
                         } else {
-                            auto run = std::min<size_t>(count, static_cast<size_t>(rng_.range(2, 3)));
+                            auto run =
+                                std::min<size_t>(count, static_cast<size_t>(rng_.range(2, 3)));
                             auto first = rng_.below(count - run + 1);
                             for (size_t i = first; i < first + run; ++i) {
                                 req.seal.push_back(rec.segments[i].id);
@@ -214,8 +248,7 @@ void admin::ask_history(uint32_t stream, std::function<void(finding)> done) {
                                                   std::string("sim"), name)
                                         .then(
                                             [=](const stream_record& after) {
-                                                if (before.has_transition ||
-                                                    after.has_transition ||
+                                                if (before.has_transition || after.has_transition ||
                                                     before.epoch != after.epoch) {
                                                     retry();
                                                 } else {

@@ -1,6 +1,7 @@
 #pragma once
 
-// The node world's administrator and the scaling checks: manual scales (splits and merges of the
+// The node world's administrator and the scaling checks: a seal while a stream is written,
+// manual scales (splits and merges of the
 // current epoch) during the safety phase, a crash of the controller's leader in the middle of
 // some of them, the auto-scaler's decisions checked against Pravega's rules as they are made,
 // and every stream's history checked at the end (sim/checkers.hpp). Internal to sim/.
@@ -25,6 +26,8 @@ public:
     actors::scaling_settings scaling();
     /// The policy the streams are created with.
     scaling_policy policy() const;
+    /// Seals a stream (retried on the next node until one confirms).
+    void seal_stream(uint32_t stream);
     /// Schedules the manual scales of the safety phase, until `heal_at`.
     void schedule(int64_t heal_at);
     /// Reads every stream's record and history once no scale runs, checks them, and calls
@@ -41,7 +44,8 @@ private:
     workload& work_;
     prng rng_;
     int64_t heal_at_ = 0;
-    uint64_t asks_ = 0;  // requests so far (each goes to the next node that is up)
+    uint64_t asks_ = 0;   // scale and history requests (each goes to the next node)
+    uint64_t seals_ = 0;  // seal attempts (a cluster's go round the nodes)
 };
 
 }  // namespace pravaha::sim

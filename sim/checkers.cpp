@@ -188,14 +188,13 @@ finding check_history(const stream_record& rec, const std::vector<epoch_info>& e
             }
             if (later != nullptr &&
                 (later->sealed_length != s.sealed_length || later->range != s.range)) {
-                return fmt::format("{}: segment {} differs in epoch {}", what,
-                                   seg_name(s.range.id), e + 1);
+                return fmt::format("{}: segment {} differs in epoch {}", what, seg_name(s.range.id),
+                                   e + 1);
             }
             if (e == 0 || s.range.id.epoch() != e) {
-                if (e > 0 && !std::any_of(epochs[e - 1].segments.begin(),
-                                          epochs[e - 1].segments.end(), [&](const auto& p) {
-                                              return p.range == s.range;
-                                          })) {
+                if (e > 0 &&
+                    !std::any_of(epochs[e - 1].segments.begin(), epochs[e - 1].segments.end(),
+                                 [&](const auto& p) { return p.range == s.range; })) {
                     return fmt::format("{}: segment {} is neither new nor carried over", what,
                                        seg_name(s.range.id));
                 }

@@ -104,9 +104,9 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 
 void parse_faults(options& o, const std::string& text) {
     static const std::vector<std::string> known{
-        "crash",     "pause", "reset",  "partition", "clog",      "client_crash", "sync_error",
-        "slow_disk", "wipe",  "zombie", "replay",    "disk_full", "impostor",     "twin",
-        "scale",     "autoscale", "noscale"};
+        "crash",      "pause",     "reset", "partition", "clog",   "client_crash",
+        "sync_error", "slow_disk", "wipe",  "zombie",    "replay", "disk_full",
+        "impostor",   "twin",      "scale", "autoscale", "noscale"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);
@@ -268,6 +268,17 @@ run_result run_seed(const options& o, uint64_t seed, mutants::mutant m, bool ver
     if (m == mutants::mutant::no_writer_fencing && !cfg.fault_overrides.count("zombie")) {
         cfg.fault_overrides["zombie"] = "333";  // fencing matters only with zombie writers
     }
+    // The scaling bugs matter only where streams scale: the auto-scaler's in every seed, manual
+    // scales (splits and merges, some with a crash of the controller) in the others.
+    if (m == mutants::mutant::merge_not_all_cold && !cfg.fault_overrides.count("autoscale")) {
+        cfg.fault_overrides["autoscale"] = "1";
+    }
+    if ((m == mutants::mutant::no_successor_gating ||
+         m == mutants::mutant::resend_to_successor_without_dedup ||
+         m == mutants::mutant::scale_not_idempotent) &&
+        !cfg.fault_overrides.count("scale")) {
+        cfg.fault_overrides["scale"] = "2000";
+    }
     cfg.seed = seed;
     cfg.mutant = m;
     cfg.verbose = verbose;
@@ -416,6 +427,15 @@ int cmd_mutants(const options& o) {
             // Only the cluster profile has members and impostors of another cluster.
             std::printf("%-24s skipped: needs the cluster's impostors (profile cluster)\n",
                         name.c_str());
+            continue;
+        }
+        if (m == mutants::mutant::merge_not_all_cold &&
+            (o.run.profile != "cluster" || !o.run.oracles)) {
+            // Caught by the decision oracle only (a merge of the wrong segments loses nothing).
+            // The standalone profiles lose the only node every 1-3 s, and with it the segments'
+            // rate windows, which seldom grow old enough to call a segment cold (one catch in
+            // about 100 seeds); the cluster keeps them on the other replicas (median 3).
+            std::printf("%-24s skipped: decision oracle, profile cluster\n", name.c_str());
             continue;
         }
         if (o.run.profile == "cluster" && m == mutants::mutant::stale_leader_read) {

@@ -19,6 +19,10 @@ const std::map<std::string, mutants::mutant>& mutant_names() {
         {"client_number_reused", mutants::mutant::client_number_reused},
         {"position_without_header", mutants::mutant::position_without_header},
         {"hello_other_cluster", mutants::mutant::hello_other_cluster},
+        {"merge_not_all_cold", mutants::mutant::merge_not_all_cold},
+        {"no_successor_gating", mutants::mutant::no_successor_gating},
+        {"resend_to_successor_without_dedup", mutants::mutant::resend_to_successor_without_dedup},
+        {"scale_not_idempotent", mutants::mutant::scale_not_idempotent},
     };
     return names;
 }
@@ -45,6 +49,13 @@ uint64_t mutant_budget(mutants::mutant m, bool oracles) {
             break;
         case mutants::mutant::no_writer_fencing:
             k = 300;
+            break;
+        case mutants::mutant::no_successor_gating:
+        case mutants::mutant::resend_to_successor_without_dedup:
+        case mutants::mutant::merge_not_all_cold:
+            // Need a scale that meets unread (or unacknowledged) events, or a merge decided
+            // while a neighbour is still warm.
+            k = 60;
             break;
         case mutants::mutant::raft_fig8:
             // About 1 seed in 20 reaches a Figure 8 sequence (27 trials measured: median 10,

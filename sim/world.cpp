@@ -8,9 +8,9 @@
 
 #include "sim/world.hpp"
 
-#include "sim/admin.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "sim/admin.hpp"
 #include "sim/env.hpp"
 #include "sim/faults.hpp"
 #include "sim/harness.hpp"
@@ -202,7 +202,6 @@ private:
     void on_setup(caf::expected<std::vector<stream_info>> infos);
     void begin_chaos();
     void oracle_tick();
-    void seal_stream(uint32_t stream);
     void heal();
     void live_check();
     void liveness_failure();
@@ -230,7 +229,6 @@ private:
     bool status_asked_ = false;  // a cluster's liveness failure first asks the nodes' status
     bool histories_asked_ = false;
     bool histories_ok_ = false;  // every stream's history was checked at the end
-    uint64_t stream_seals_ = 0;  // seal attempts (a cluster's go round the nodes)
     uint32_t setup_attempts_ = 0;
 };
 
@@ -328,7 +326,7 @@ void world::begin_chaos() {
     kern_.at(t_heal_, [this] { heal(); });
     if (k_.seal_at_ms > 0) {
         auto seal_at = now + k_.seal_at_ms * ms;
-        kern_.at(seal_at, [this] { seal_stream(0); });
+        kern_.at(seal_at, [this] { admin_.seal_stream(0); });
         faults_.crash_before_seal(seal_at);
     }
     if (cfg_.oracles) {
@@ -348,39 +346,6 @@ void world::oracle_tick() {
     }
     oracles_.check();
     kern_.at(kern_.now() + oracle_period, [this] { oracle_tick(); });
-}
-
-// An administrator seals a stream while it is being written (through the node endpoint,
-// directly: the admin path is not what is under test). Retried until the node confirms.
-void world::seal_stream(uint32_t stream) {
-    if (kern_.done() || env_.finished()) {
-        return;
-    }
-    auto& n = nodes_.at(stream_seals_++ % nodes_.size());
-    if (!n.up || n.paused_until > kern_.now()) {
-        kern_.at(kern_.now() + 500 * ms, [this, stream] { seal_stream(stream); });
-        return;
-    }
-    auto name = work_.streams()[stream].record.name;
-    kern_.note("sealing stream " + name);
-    auto admin = sys_->spawn(
-        [this, stream, name](caf::event_based_actor* self, node_api node) {
-            self->request(node, std::chrono::seconds(10), seal_stream_atom::value,
-                          std::string("sim"), name)
-                .then(
-                    [this, self, name](const stream_record&) {
-                        kern_.count("streams sealed");
-                        kern_.note("stream " + name + " sealed");
-                        self->quit();
-                    },
-                    [this, self, stream](caf::error&) {
-                        kern_.at(kern_.now() + 500 * ms, [this, stream] { seal_stream(stream); });
-                        self->quit();
-                    });
-            return caf::behavior{[](tick_atom) {}};
-        },
-        n.actors.endpoint);
-    env_.spawned.push_back(admin);
 }
 
 void world::heal() {

@@ -345,7 +345,9 @@ op_result container_state::apply_op(const container_op& op, write_batch& batch) 
             return apply_setup_writer(op, batch);
         case container_op::kind::create_segment: {
             // Idempotent: the controller re-issues creates after a crash.
-            if (segments_.find(op.key) == segments_.end()) {
+            if (segments_.find(op.key) == segments_.end() ||
+                (mutants::active(mutants::mutant::scale_not_idempotent) &&
+                 op.key.segment.epoch() > 0)) {
                 segments_[op.key] = segment{};
                 batch.put(keys::meta(op.key), encode_segment_meta(segment_meta{}));
             }

@@ -486,3 +486,93 @@ TEST_CASE("actor contract: a writer follows a split and a merge in per-key order
     }
     caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
 }
+
+namespace {
+
+// Writes events first..first+n-1 numbered as their index, over 10 keys, through `w`.
+caf::behavior numbered_producer_impl(
+    caf::event_based_actor* self, writer_actor w, int first, int n, std::shared_ptr<answers> out) {
+    for (int i = first; i < first + n; ++i) {
+        auto key = "k" + std::to_string(i % 10);
+        self->request(w, caf::infinite, write_atom::value, key, key + ":" + std::to_string(i),
+                      int64_t{i})
+            .then([out, key, i](event_ack&) { out->acked[key].push_back(i); },
+                  [out](caf::error& e) { out->errors.push_back(e); });
+    }
+    return {[](int) {}};
+}
+
+}  // namespace
+
+TEST_CASE("actor contract: a writer reopened under its id after scales stores no resend twice",
+          "[client][actor][scaling]") {
+    world wd;
+    auto rec = wd.create_stream(2);
+    const std::string s = "s";
+    const std::string t = "t";
+    writer_options opts;
+    opts.id = writer_id{7, 7};
+    opts.stable_id = true;
+    auto run = [&] {
+        for (int i = 0; i < 30; ++i) {
+            wd.sched->advance_time(100ms);
+            wd.sched->run();
+        }
+    };
+    auto out = std::make_shared<answers>();
+    auto w1 = wd.open_writer(opts);
+    auto p1 = wd.sys->spawn(numbered_producer_impl, w1, 0, 200, out);
+    run();
+    REQUIRE(out->errors.empty());
+    caf::anon_send_exit(w1, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(p1, caf::exit_reason::user_shutdown);
+
+    // The first writer's segments are replaced: 0.1 splits, then 0.0 merges with the lower half.
+    auto split = wd.ask<scale_result>(
+        wd.node.endpoint, scale_atom::value, s, t,
+        scale_request{0, {rec.segments[1].id}, *split_range({0.5, 1.0}, 2), false});
+    REQUIRE(split);
+    auto merge = wd.ask<scale_result>(
+        wd.node.endpoint, scale_atom::value, s, t,
+        scale_request{1, {rec.segments[0].id, split->created[0].id}, {{0.0, 0.75}}, false});
+    REQUIRE(merge);
+
+    // Reopened on the current epoch, the id learns its highest stored number from the sealed
+    // predecessors, and its resends of 100..199 are acknowledged without being stored again.
+    auto w2 = wd.open_writer(opts);
+    auto last = wd.ask<int64_t>(w2, sessions_atom::value);
+    REQUIRE(last);
+    CHECK(*last == 199);
+    auto again = std::make_shared<answers>();
+    auto p2 = wd.sys->spawn(numbered_producer_impl, w2, 100, 110, again);
+    run();
+    for (const auto& e : again->errors) {
+        FAIL_CHECK(render_error(e));
+    }
+    size_t acked = 0;
+    for (const auto& [key, order] : again->acked) {
+        acked += order.size();
+    }
+    CHECK(acked == 110);
+
+    std::map<int, int> copies;
+    auto h = wd.ask<std::vector<epoch_info>>(wd.node.endpoint, history_atom::value, s, t);
+    REQUIRE(h);
+    for (const auto& e : *h) {
+        for (const auto& seg : e.segments) {
+            if (seg.range.id.epoch() != e.epoch) {
+                continue;
+            }
+            for (const auto& ev : read_all(wd, segment_key{rec.uid, seg.range.id})) {
+                ++copies[std::stoi(ev.substr(ev.find(':') + 1))];
+            }
+        }
+    }
+    CHECK(copies.size() == 210);
+    for (const auto& [n, c] : copies) {
+        CAPTURE(n);
+        CHECK(c == 1);
+    }
+    caf::anon_send_exit(p2, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(w2, caf::exit_reason::user_shutdown);
+}

@@ -213,3 +213,104 @@ TEST_CASE("vote_history allows one candidate per voter and term", "[sim]") {
     REQUIRE(other);
     CHECK(*other == 3);
 }
+
+namespace {
+
+segment_range seg(uint32_t epoch, uint32_t number, double lo, double hi) {
+    return segment_range{segment_id::make(epoch, number), lo, hi};
+}
+
+history_segment hseg(segment_range r, int64_t sealed, std::vector<segment_id> preds = {}) {
+    history_segment h;
+    h.range = r;
+    h.sealed_length = sealed;
+    h.predecessors = std::move(preds);
+    return h;
+}
+
+// s/t: epoch 0 = {0.0 [0,.5), 0.1 [.5,1)}; epoch 1 splits 0.1 into 1.2 and 1.3; epoch 2 merges
+// 0.0 and 1.2 into 2.4.
+std::pair<stream_record, std::vector<epoch_info>> scaled_stream() {
+    auto a = seg(0, 0, 0, 0.5);
+    auto b = seg(0, 1, 0.5, 1);
+    auto c = seg(1, 2, 0.5, 0.75);
+    auto d = seg(1, 3, 0.75, 1);
+    auto e = seg(2, 4, 0, 0.75);
+    std::vector<epoch_info> h(3);
+    h[0] = {0, 1, {hseg(a, 10), hseg(b, 20)}};
+    h[1] = {1, 2, {hseg(a, 10), hseg(c, 30, {b.id}), hseg(d, -1, {b.id})}};
+    h[2] = {2, 3, {hseg(e, -1, {a.id, c.id}), hseg(d, -1, {b.id})}};
+    stream_record rec;
+    rec.scope = "s";
+    rec.name = "t";
+    rec.epoch = 2;
+    rec.segments = {e, d};
+    return {rec, h};
+}
+
+segment_load load(double rate, int64_t age_ms) {
+    segment_load l;
+    l.events_per_s = {rate, rate, rate, rate};
+    l.kbytes_per_s = {0, 0, 0, 0};
+    l.age_ms = age_ms;
+    return l;
+}
+
+}  // namespace
+
+TEST_CASE("check_history accepts a chain of whole epochs and names every break", "[sim]") {
+    auto [rec, h] = scaled_stream();
+    CHECK_FALSE(check_history(rec, h));
+
+    SECTION("a scale that never finished") {
+        rec.has_transition = true;
+        CHECK(check_history(rec, h)->find("never finished") != std::string::npos);
+    }
+    SECTION("an epoch missing") {
+        h.pop_back();
+        CHECK(check_history(rec, h)->find("history has 2 epochs") != std::string::npos);
+    }
+    SECTION("a gap in the key space") {
+        h[1].segments[1].range.key_end = 0.7;
+        CHECK(check_history(rec, h)->find("epoch 1") != std::string::npos);
+    }
+    SECTION("a replaced segment without its length") {
+        h[0].segments[1].sealed_length = -1;
+        CHECK(check_history(rec, h)->find("without a sealed length") != std::string::npos);
+    }
+    SECTION("a successor missing a predecessor") {
+        h[2].segments[0].predecessors = {segment_id::make(0, 0)};
+        CHECK(check_history(rec, h)->find("lists 1 predecessors where 2") != std::string::npos);
+    }
+    SECTION("the record's segments differ from the last epoch") {
+        rec.segments.back().key_start = 0.8;
+        CHECK(check_history(rec, h));
+    }
+}
+
+TEST_CASE("check_decision holds the auto-scaler to Pravega's rules", "[sim]") {
+    stream_record rec;
+    rec.scope = "s";
+    rec.name = "t";
+    rec.policy = {scale_type::by_events, 100, 2, 1};
+    rec.segments = {seg(0, 0, 0, 0.5), seg(0, 1, 0.5, 1)};
+    const int64_t w = 1000;
+    auto hot = load(600, 20 * w);
+    auto warm = load(80, 20 * w);
+    auto cold = load(10, 20 * w);
+    scale_request split{0, {rec.segments[0].id}, {{0, 0.25}, {0.25, 0.5}}, true};
+    scale_request merge{0, {rec.segments[0].id, rec.segments[1].id}, {{0, 1}}, true};
+
+    CHECK_FALSE(check_decision(rec, {hot, cold}, w, split));
+    CHECK(check_decision(rec, {warm, cold}, w, split)->find("not hot") != std::string::npos);
+    CHECK_FALSE(check_decision(rec, {cold, cold}, w, merge));
+    CHECK(check_decision(rec, {cold, warm}, w, merge)->find("0.1 is not cold") !=
+          std::string::npos);
+    // Too young to be called cold, and never below the minimum.
+    CHECK(check_decision(rec, {cold, load(10, 5 * w)}, w, merge));
+    rec.policy.min_segments = 2;
+    CHECK(check_decision(rec, {cold, cold}, w, merge)->find("below 2") != std::string::npos);
+    // At most `factor` parts.
+    scale_request three{0, {rec.segments[0].id}, {{0, 0.1}, {0.1, 0.2}, {0.2, 0.5}}, true};
+    CHECK(check_decision(rec, {hot, cold}, w, three)->find("factor 2") != std::string::npos);
+}

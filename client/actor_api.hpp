@@ -153,10 +153,15 @@ struct writer_options {
 };
 
 /// A reader to open (`open_reader_atom`): segments listed in `at` start there, the others at
-/// `from`.
+/// `from`; or, when `from_cut` names segments, at that stream cut. With `to_cut`, the reader
+/// ends at that cut (it reads nothing at or after its offsets, and no successor of its
+/// segments). Cuts are checked against the stream first (invalid_argument: an offset beyond its
+/// segment, segments that do not cover the key space, another stream's cut).
 struct reader_options {
     start_position from = start_position::head;
     stream_position at;
+    stream_cut from_cut{};
+    stream_cut to_cut{};
     /// Events the reader holds for a subscriber without credit, by bytes (reads stop beyond it).
     uint64_t buffer_bytes_max = 4 * 1024 * 1024;
     bool exit_on_give_up = true;
@@ -191,8 +196,8 @@ typename Inspector::result_type inspect(Inspector& f, writer_options& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reader_options& x) {
-    return f(caf::meta::type_name("pravaha.reader_options"), x.from, x.at, x.buffer_bytes_max,
-             x.exit_on_give_up);
+    return f(caf::meta::type_name("pravaha.reader_options"), x.from, x.at, x.from_cut, x.to_cut,
+             x.buffer_bytes_max, x.exit_on_give_up);
 }
 
 // -- interfaces -----------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ const char* usage =
     "  write SCOPE/STREAM [--key K | --key-delimiter C]\n"
     "        one event per stdin line; with --key-delimiter the text before the first C is the\n"
     "        routing key and the rest the event; without a key all events share one key\n"
-    "  read SCOPE/STREAM [--from head|tail] [--follow] [--max N] [--timeout-ms T] [--json]\n"
+    "  read SCOPE/STREAM [--from head|tail|CUT] [--to CUT] [--follow] [--max N] [--timeout-ms T]\n"
+    "       [--json]   (CUT: a stream cut as `stream cut` prints it; reading ends at --to)\n"
     "        one event per line; without --follow stops at the end of the stored events;\n"
     "        with --follow waits for new ones (until --timeout-ms passes without one)\n"
     "The endpoint defaults to $PRAVAHA_ENDPOINT, else 127.0.0.1:9090. With --cluster-id (or\n"
@@ -332,12 +333,26 @@ int cmd_read(client::client_factory& f,
              const std::string& name,
              const args& a) {
     auto from = client::start_position::head;
+    stream_cut from_cut;
+    stream_cut to_cut;
     if (auto it = a.flags.find("--from"); it != a.flags.end()) {
         if (it->second == "tail") {
             from = client::start_position::tail;
         } else if (it->second != "head") {
-            return usage_error("--from must be head or tail");
+            auto cut = parse_stream_cut(it->second);
+            if (!cut) {
+                return usage_error("--from must be head, tail or a stream cut: " +
+                                   render_error(cut.error()));
+            }
+            from_cut = std::move(*cut);
         }
+    }
+    if (auto it = a.flags.find("--to"); it != a.flags.end()) {
+        auto cut = parse_stream_cut(it->second);
+        if (!cut) {
+            return usage_error("--to must be a stream cut: " + render_error(cut.error()));
+        }
+        to_cut = std::move(*cut);
     }
     auto max = parse_number(a, "--max", UINT64_MAX);
     auto timeout = parse_number(a, "--timeout-ms", 0);
@@ -349,7 +364,16 @@ int cmd_read(client::client_factory& f,
     }
     bool follow = a.flags.count("--follow") != 0;
     bool json = a.flags.count("--json") != 0;
-    auto reader = f.create_reader(scope, name, from);
+    if (!to_cut.segments.empty() && from == client::start_position::tail) {
+        auto tail = f.streams().cut(scope, name, false);
+        if (!tail) {
+            return fail(tail.error());
+        }
+        from_cut = std::move(*tail);
+    }
+    auto reader = from_cut.segments.empty() && to_cut.segments.empty()
+                      ? f.create_reader(scope, name, from)
+                      : f.create_reader(scope, name, from_cut, to_cut);
     if (!reader) {
         return fail(reader.error());
     }
@@ -426,7 +450,8 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
           "--factor", "--min-segments", "--split", "--merge", "--into", "--head"}},
         {"write", {"--endpoint", "--cluster-id", "--key", "--key-delimiter"}},
         {"read",
-         {"--endpoint", "--cluster-id", "--from", "--follow", "--max", "--timeout-ms", "--json"}},
+         {"--endpoint", "--cluster-id", "--from", "--to", "--follow", "--max", "--timeout-ms",
+          "--json"}},
     };
     const auto& cmd = a.positional[0];
     auto k = known.find(cmd);

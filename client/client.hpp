@@ -165,6 +165,15 @@ public:
         const std::string& scope, const std::string& stream, const writer_config& cfg = {}) = 0;
     [[nodiscard]] virtual caf::expected<std::unique_ptr<event_reader>> create_reader(
         const std::string& scope, const std::string& stream, start_position from) = 0;
+    /// A reader between two stream cuts (`stream_manager::stream_cut`, or parsed from their
+    /// text with `parse_stream_cut`): from `from` (the head when it names no segment) up to
+    /// `to` (no end but the stream's when it names none). Errors: invalid_argument (a cut of
+    /// another stream, an offset beyond its segment, a cut that does not cover the key space).
+    [[nodiscard]] virtual caf::expected<std::unique_ptr<event_reader>> create_reader(
+        const std::string& scope,
+        const std::string& stream,
+        const stream_cut& from,
+        const stream_cut& to) = 0;
 };
 
 }  // namespace pravaha::client

@@ -295,6 +295,23 @@ public:
                                                                start_position from) override {
         reader_options opts;
         opts.from = from;
+        return open(scope, stream, std::move(opts));
+    }
+
+    caf::expected<std::unique_ptr<event_reader>> create_reader(const std::string& scope,
+                                                               const std::string& stream,
+                                                               const stream_cut& from,
+                                                               const stream_cut& to) override {
+        reader_options opts;
+        opts.from_cut = from;
+        opts.to_cut = to;
+        return open(scope, stream, std::move(opts));
+    }
+
+private:
+    caf::expected<std::unique_ptr<event_reader>> open(const std::string& scope,
+                                                      const std::string& stream,
+                                                      reader_options opts) {
         opts.exit_on_give_up = false;
         auto r = manager_->call<reader_actor>(open_reader_atom::value, scope, stream, opts);
         if (!r) {
@@ -304,7 +321,6 @@ public:
                                    manager_->endpoint().cfg.request_timeout);
     }
 
-private:
     std::unique_ptr<caf::actor_system_config> cfg_;
     caf::actor_system sys_;
     std::unique_ptr<manager_facade> manager_;

@@ -186,6 +186,9 @@ struct reader_mode {
     /// stays usable. A subscribed reader ends with a failure either way.
     bool exit_on_give_up = false;
     uint64_t buffer_bytes_max = 4 * 1024 * 1024;  ///< held for a subscriber without credit
+    /// Up to a stream cut: segment id value -> the cut's offset in it. The reader ends there and
+    /// reads no successor of those segments.
+    std::map<uint64_t, int64_t> until;
 };
 
 /// The reader actor: the public interface `reader_actor` (client/actor_api.hpp). Segments

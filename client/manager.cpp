@@ -204,35 +204,50 @@ caf::result<writer_actor> open_writer(manager_ptr self,
     return rp;
 }
 
-caf::result<reader_actor> open_reader(manager_ptr self,
-                                      const std::string& scope,
-                                      const std::string& stream,
-                                      const reader_options& opts) {
-    if (opts.buffer_bytes_max == 0) {
-        return caf::make_error(errc::invalid_argument, "reader buffer must be positive");
-    }
-    auto rp = self->make_response_promise<reader_actor>();
+// Starts the reader: at `from` when it names segments (a resolved stream cut), else at the
+// options' start.
+void start_reader(manager_ptr self,
+                  const std::string& scope,
+                  const std::string& stream,
+                  const reader_options& opts,
+                  const stream_cut& from,
+                  reader_mode mode,
+                  caf::typed_response_promise<reader_actor> rp) {
     query<stream_info, stream_info_atom>(
-        self, scope, stream, [self, rp, opts](caf::expected<stream_info> info) mutable {
+        self, scope, stream, [self, rp, opts, from, mode](caf::expected<stream_info> info) mutable {
             if (!info) {
                 rp.deliver(std::move(info.error()));
                 return;
             }
-            auto spawn = [self, rp, opts](const stream_info& at) mutable {
-                auto start = start_of(at, opts.from, opts.at.offsets);
+            auto spawn = [self, rp, opts, mode](const stream_info& at,
+                                                start_offsets given) mutable {
+                auto start = given.empty() ? start_of(at, opts.from, opts.at.offsets)
+                                           : caf::expected<start_offsets>{std::move(given)};
                 if (!start) {
                     rp.deliver(std::move(start.error()));
                     return;
                 }
-                auto r =
-                    spawn_reader(self->system(), self->state.ep, at, opts.from, std::move(*start),
-                                 reader_mode{opts.exit_on_give_up, opts.buffer_bytes_max});
+                auto r = spawn_reader(self->system(), self->state.ep, at, opts.from,
+                                      std::move(*start), mode);
                 adopt(self, r);
                 rp.deliver(caf::actor_cast<reader_actor>(r));
             };
+            if (!from.segments.empty()) {
+                // At a stream cut: its segments, of whatever epochs, at its offsets.
+                auto at = *info;
+                at.segments.clear();
+                start_offsets offsets;
+                for (const auto& c : from.segments) {
+                    at.segments.push_back(
+                        {c.range.id, c.range.key_start, c.range.key_end, c.offset, false, {}});
+                    offsets[c.range.id.value] = c.offset;
+                }
+                spawn(at, std::move(offsets));
+                return;
+            }
             if (opts.from != start_position::head || !opts.at.offsets.empty() ||
                 info->record.epoch == 0) {
-                spawn(*info);
+                spawn(*info, {});
                 return;
             }
             // The head of a scaled stream is its first epoch: the reader follows the successors
@@ -256,9 +271,54 @@ caf::result<reader_actor> open_reader(manager_ptr self,
                                                                   seg.sealed_length >= 0,
                                                                   {}});
                                      }
-                                     spawn(head);
+                                     spawn(head, {});
                                  });
         });
+}
+
+// Resolves `cut` against the stream (the controller checks it), or answers an empty cut at once.
+void resolve_then(manager_ptr self,
+                  const std::string& scope,
+                  const std::string& stream,
+                  const stream_cut& cut,
+                  std::function<void(caf::expected<stream_cut>)> then) {
+    if (cut.segments.empty()) {
+        then(stream_cut{});
+        return;
+    }
+    with_retries<stream_cut>(
+        self, node_request<stream_cut>(self, resolve_cut_atom::value, scope, stream, cut),
+        std::move(then));
+}
+
+caf::result<reader_actor> open_reader(manager_ptr self,
+                                      const std::string& scope,
+                                      const std::string& stream,
+                                      const reader_options& opts) {
+    if (opts.buffer_bytes_max == 0) {
+        return caf::make_error(errc::invalid_argument, "reader buffer must be positive");
+    }
+    auto rp = self->make_response_promise<reader_actor>();
+    auto fail = [rp](caf::error err) mutable { rp.deliver(std::move(err)); };
+    // The end cut, then the start cut, then the stream: each checked before the reader starts.
+    resolve_then(self, scope, stream, opts.to_cut, [=](caf::expected<stream_cut> to) mutable {
+        if (!to) {
+            fail(std::move(to.error()));
+            return;
+        }
+        resolve_then(self, scope, stream, opts.from_cut,
+                     [=](caf::expected<stream_cut> from) mutable {
+                         if (!from) {
+                             fail(std::move(from.error()));
+                             return;
+                         }
+                         reader_mode mode{opts.exit_on_give_up, opts.buffer_bytes_max, {}};
+                         for (const auto& c : to->segments) {
+                             mode.until[c.range.id.value] = c.offset;
+                         }
+                         start_reader(self, scope, stream, opts, *from, std::move(mode), rp);
+                     });
+    });
     return rp;
 }
 

@@ -12,6 +12,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -252,6 +253,11 @@ void on_successors(reader_ptr self, segment_id ended, const segment_successors& 
     auto& st = self->state;
     st.ended.insert(ended);
     for (const auto& succ : s.list) {
+        bool after_cut = std::any_of(succ.predecessors.begin(), succ.predecessors.end(),
+                                     [&](segment_id p) { return st.mode.until.count(p.value); });
+        if (after_cut) {
+            continue;  // follows a segment of the end cut: beyond what this reader reads
+        }
         bool held =
             std::any_of(st.segments.begin(), st.segments.end(),
                         [&](const segment_reader& r) { return r.key.segment == succ.range.id; });
@@ -347,7 +353,10 @@ void issue_reads(reader_ptr self) {
                     sg.outstanding = false;
                     size_t pos = 0;
                     int64_t base = r.offset;
-                    while (pos < r.data.size()) {
+                    // A reader up to a stream cut takes nothing at or after the cut's offset.
+                    auto bound = s.mode.until.find(sg.key.segment.value);
+                    auto end = bound == s.mode.until.end() ? INT64_MAX : bound->second;
+                    while (pos < r.data.size() && base + static_cast<int64_t>(pos) < end) {
                         auto start = pos;
                         auto ev = next_event(r.data, pos);
                         if (!ev) {
@@ -359,8 +368,16 @@ void issue_reads(reader_ptr self) {
                         s.buffer.push_back(event{std::string(*ev), sg.key.segment,
                                                  base + static_cast<int64_t>(start)});
                     }
-                    sg.offset = r.next_offset;
-                    sg.finished = r.sealed && sg.offset >= r.length;
+                    sg.offset = std::min(r.next_offset, end);
+                    if (sg.offset >= end) {
+                        // At the cut: nothing of it, and nothing after it, is read.
+                        sg.finished = true;
+                        sg.successors_asked = true;
+                        sg.successors_known = true;
+                        s.ended.insert(sg.key.segment);
+                    } else {
+                        sg.finished = r.sealed && sg.offset >= r.length;
+                    }
                     if (sg.finished && !sg.successors_asked) {
                         ask_successors(self, i);
                     }
@@ -415,27 +432,29 @@ caf::behavior reader_impl(reader_ptr self,
     st.mode = mode;
     st.scope = info.record.scope;
     st.stream = info.record.name;
-    for (const auto& s : info.segments) {
-        segment_reader r;
-        r.key = segment_key{info.record.uid, s.id};
-        r.offset = from == start_position::tail ? s.length : 0;
-        if (auto it = offsets.find(s.id.value); it != offsets.end()) {
-            r.offset = it->second;
+    // `offsets`, when given, is where every segment starts (start_of: each current segment; a
+    // position or a stream cut: its segments, of whatever epochs, which the reader that took it
+    // had released); the successors of those begin at 0 when their predecessors end.
+    if (offsets.empty()) {
+        for (const auto& s : info.segments) {
+            offsets[s.id.value] = from == start_position::tail ? s.length : 0;
         }
-        st.delivered.offsets[s.id.value] = r.offset;
+    }
+    for (const auto& [id, offset] : offsets) {
+        segment_reader r;
+        r.key = segment_key{info.record.uid, segment_id{id}};
+        r.offset = offset;
+        st.delivered.offsets[id] = offset;
         st.segments.push_back(r);
     }
-    // A position taken after a scale also names segments of other epochs (successors the reader
-    // had started, predecessors it had read to their end): they are read from there, ungated
-    // (the reader that took the position had released them). Successors it had not started
-    // begin at 0 when their predecessors end.
-    for (const auto& [id, offset] : offsets) {
-        if (st.delivered.offsets.count(id) == 0) {
-            segment_reader r;
-            r.key = segment_key{info.record.uid, segment_id{id}};
-            r.offset = offset;
-            st.delivered.offsets[id] = offset;
-            st.segments.push_back(r);
+    for (auto& seg : st.segments) {
+        auto bound = st.mode.until.find(seg.key.segment.value);
+        if (bound != st.mode.until.end() && seg.offset >= bound->second) {
+            // Starts at the end cut already: nothing of it is read, nor what follows it.
+            seg.finished = true;
+            seg.successors_asked = true;
+            seg.successors_known = true;
+            st.ended.insert(seg.key.segment);
         }
     }
     std::vector<segment_key> keys;
@@ -610,9 +629,26 @@ caf::expected<start_offsets> start_of(const stream_info& info,
     for (const auto& seg : info.segments) {
         start[seg.id.value] = from == start_position::tail ? seg.length : 0;
     }
+    bool earlier = std::any_of(asked.begin(), asked.end(), [&](const auto& a) {
+        return segment_id{a.first}.epoch() < info.record.epoch &&
+               std::none_of(info.segments.begin(), info.segments.end(),
+                            [&](const segment_status& s) { return s.id.value == a.first; });
+    });
+    if (earlier) {
+        // A position taken before a scale: its segments (they covered the key space then) are
+        // where the reader starts, the current ones follow them as successors. A segment that
+        // never existed fails the reader with segment_not_found, an offset beyond its end with
+        // bad_offset.
+        start.clear();
+    }
     for (const auto& [seg, offset] : asked) {
         auto it = std::find_if(info.segments.begin(), info.segments.end(),
                                [seg = seg](const segment_status& s) { return s.id.value == seg; });
+        if (it == info.segments.end() && segment_id{seg}.epoch() < info.record.epoch &&
+            offset >= 0) {
+            start[seg] = offset;
+            continue;
+        }
         if (it == info.segments.end()) {
             return caf::make_error(errc::invalid_argument,
                                    "segment " + std::to_string(seg) + " is not part of stream " +

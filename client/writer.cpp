@@ -445,6 +445,9 @@ void pump(writer_ptr self, size_t index) {
     if (seg.phase != phase::open) {
         return;  // draining: its events wait for the successors
     }
+    if (held_back(self, index)) {
+        return;
+    }
     if (!seg.ready) {
         // A segment that failed for good (sealed) answered its session already; one whose
         // predecessors are being asked has its session.
@@ -452,9 +455,6 @@ void pump(writer_ptr self, size_t index) {
             (!seg.queue.empty() || !st.session_waiters.empty())) {
             open_session(self, index);
         }
-        return;
-    }
-    if (held_back(self, index)) {
         return;
     }
     while (seg.sent < seg.in_flight.size()) {
@@ -908,6 +908,12 @@ void move_to_successors(writer_ptr self, size_t index, const std::vector<success
                                 to_string(st.id), to_string(st.segments[index].key), list.size());
     for (const auto& [range, target] : targets) {
         pump(self, target);
+    }
+    // Segments held back for this one's keys may go now (or drain what else holds them).
+    for (size_t i = 0; i < st.segments.size(); ++i) {
+        if (st.segments[i].held && st.segments[i].phase == phase::open) {
+            pump(self, i);
+        }
     }
 }
 

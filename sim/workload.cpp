@@ -119,6 +119,13 @@ void workload::open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr ptr
     cl.directory = ep.directory;
     env_.spawned.push_back(cl.directory);
     if (cl.kind != client_kind::writer) {
+        // A position names every segment the reader started (as the RPC gateway's does: the
+        // first epoch's from the start, at 0 until an event of theirs was read).
+        if (cl.resumes && !cl.position.empty()) {
+            for (const auto& seg : info.segments) {
+                cl.position.emplace(seg.id.value, 0);
+            }
+        }
         cl.worker = client::detail::spawn_reader(
             env_.sys, ep, info, client::start_position::head,
             cl.resumes ? cl.position : client::detail::start_offsets{});

@@ -261,3 +261,72 @@ TEST_CASE("the CLI splits and merges a stream and shows its history", "[system][
     }
     CHECK(read == per_key);
 }
+
+TEST_CASE("the CLI reads between stream cuts across a split and refuses bad cuts",
+          "[system][scaling]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    cli c{node.endpoint()};
+    std::string out;
+    REQUIRE(c.run("scope create sc", out) == 0);
+    REQUIRE(c.run("stream create sc/s --segments 2", out) == 0);
+    auto write = [&](int first) {
+        auto input = dir.path() + "/in.txt";
+        {
+            std::ofstream f(input);
+            for (int i = first; i < first + 40; ++i) {
+                f << "k" << i % 8 << ":e" << i << "\n";
+            }
+        }
+        REQUIRE(c.run("write sc/s --key-delimiter :", out, input) == 0);
+    };
+    auto cut = [&]() {
+        REQUIRE(c.run("stream cut sc/s", out) == 0);
+        auto l = lines(out);
+        REQUIRE(l.size() == 1);
+        return l[0];
+    };
+    auto read = [&](const std::string& args) {
+        REQUIRE(c.run("read sc/s " + args, out) == 0);
+        std::vector<int> got;
+        for (const auto& e : lines(out)) {
+            got.push_back(std::stoi(e.substr(e.find(":e") + 2)));
+        }
+        return got;
+    };
+    auto in_key_order = [](const std::vector<int>& got, int first) {
+        std::map<int, std::vector<int>> per_key;
+        for (int n : got) {
+            per_key[n % 8].push_back(n);
+        }
+        std::map<int, std::vector<int>> want;
+        for (int n = first; n < first + 40; ++n) {
+            want[n % 8].push_back(n);
+        }
+        return per_key == want;
+    };
+    write(0);
+    auto first = cut();
+    REQUIRE(c.run("stream scale sc/s --split 0.1", out) == 0);
+    write(40);
+    auto second = cut();
+    CHECK(has(second, "1.2@"));
+
+    // Up to the first cut: the first 40; between the cuts: the next 40, across the split.
+    CHECK(in_key_order(read("--to " + first), 0));
+    CHECK(in_key_order(read("--from " + first + " --to " + second), 40));
+    CHECK(in_key_order(read("--from " + first), 40));
+    CHECK(read("--from " + second).empty());
+    CHECK(read("--from " + second + " --to " + second).empty());
+
+    // Bad cuts: not a cut, another stream's, an offset beyond its segment.
+    CHECK(c.run("read sc/s --to 0.0@0", out) == 2);
+    CHECK(has(out, "--to must be a stream cut"));
+    CHECK(c.run("read sc/s --from nonsense", out) == 2);
+    REQUIRE(c.run("stream create sc/other --segments 2", out) == 0);
+    CHECK(c.run("read sc/other --from " + first, out) == 1);
+    auto beyond = first.substr(0, first.rfind('@') + 1) + "99999999";
+    CHECK(c.run("read sc/s --to " + beyond, out) == 1);
+    CHECK(has(out, "invalid_argument"));
+}

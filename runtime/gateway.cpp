@@ -87,10 +87,78 @@ public:
                       ctx, nothing_to_fill);
     }
 
+    kj::Promise<void> createScalingStream(CreateScalingStreamContext ctx) override {
+        auto p = ctx.getParams();
+        return with_policy(ctx, p.getPolicy(), [&](const scaling_policy& policy) {
+            return ask<stream_record>(create_stream_atom::value, text(p.getScope()),
+                                      text(p.getStream()), p.getSegments(), policy);
+        });
+    }
+
+    kj::Promise<void> updateStream(UpdateStreamContext ctx) override {
+        auto p = ctx.getParams();
+        return with_policy(ctx, p.getPolicy(), [&](const scaling_policy& policy) {
+            return ask<stream_record>(update_stream_atom::value, text(p.getScope()),
+                                      text(p.getStream()), policy);
+        });
+    }
+
+    kj::Promise<void> scaleStream(ScaleStreamContext ctx) override {
+        auto p = ctx.getParams();
+        scale_request req;
+        req.expected_epoch = p.getExpectedEpoch();
+        for (auto id : p.getSeal()) {
+            req.seal.push_back(segment_id{id});
+        }
+        for (auto r : p.getCreate()) {
+            req.create.push_back(key_range{r.getKeyStart(), r.getKeyEnd()});
+        }
+        return answer(ask<scale_result>(scale_atom::value, text(p.getScope()), text(p.getStream()),
+                                        std::move(req)),
+                      ctx, [](auto res, auto& r) {
+                          res.setEpoch(r.epoch);
+                          auto out = res.initCreated(static_cast<unsigned>(r.created.size()));
+                          for (size_t i = 0; i < r.created.size(); ++i) {
+                              auto s = out[static_cast<unsigned>(i)];
+                              s.setId(r.created[i].id.value);
+                              s.setKeyStart(r.created[i].key_start);
+                              s.setKeyEnd(r.created[i].key_end);
+                          }
+                      });
+    }
+
+    kj::Promise<void> history(HistoryContext ctx) override {
+        auto p = ctx.getParams();
+        return answer(ask<std::vector<epoch_info>>(history_atom::value, text(p.getScope()),
+                                                   text(p.getStream())),
+                      ctx, [](auto res, auto& h) {
+                          fill_history(res.initEpochs(static_cast<unsigned>(h.size())), h);
+                      });
+    }
+
+    kj::Promise<void> streamCut(StreamCutContext ctx) override {
+        auto p = ctx.getParams();
+        return answer(ask<stream_cut>(stream_cut_atom::value, text(p.getScope()),
+                                      text(p.getStream()), p.getHead()),
+                      ctx, [](auto res, auto& cut) { res.setCut(to_string(cut)); });
+    }
+
 private:
     template <class T, class... Ts>
     kj::Promise<outcome<T>> ask(Ts... args) {
         return ask_node<T>(bridge_, node_, timeout_, args...);
+    }
+
+    // A call that carries a scaling policy and answers the stream: refused before the node when
+    // the policy's type is unknown (the controller checks its numbers).
+    template <class Context, class Ask>
+    kj::Promise<void> with_policy(Context ctx, rpc::ScalingPolicy::Reader in, Ask ask_with) {
+        auto fill = [](auto res, auto& rec) { fill_info(res.initInfo(), rec); };
+        auto policy = read_policy(in);
+        if (!policy) {
+            return answer(refused<stream_record>(std::move(policy.error())), ctx, fill);
+        }
+        return answer(ask_with(*policy), ctx, fill);
     }
 
     caf::actor bridge_;
@@ -118,6 +186,58 @@ struct opened_reader {
     owned_actor reader;
     client::detail::start_offsets start;
 };
+
+// Opens a reader in the bridge: at `from` when it names segments (a resolved cut: its segments,
+// of whatever epochs, at its offsets), else over the current segments at `asked` or the head or
+// tail (a scaled stream's head is its head cut: the first epoch's segments), up to `to` when it
+// names segments (resolved).
+void open_reader_in(caf::event_based_actor* self,
+                    node_api node,
+                    std::chrono::milliseconds timeout,
+                    const client::detail::endpoint_info& ep,
+                    const std::string& scope,
+                    const std::string& stream,
+                    bool from_tail,
+                    const client::detail::start_offsets& asked,
+                    const stream_cut& from,
+                    const stream_cut& to,
+                    const reply_fn<opened_reader>& done) {
+    auto fail = [done](caf::error& err) { done(outcome<opened_reader>{{}, std::move(err)}); };
+    self->request(node, timeout, stream_info_atom::value, scope, stream)
+        .then(
+            [=](stream_info& info) {
+                if (from.segments.empty() && !from_tail && asked.empty() && info.record.epoch > 0) {
+                    self->request(node, timeout, stream_cut_atom::value, scope, stream, true)
+                        .then(
+                            [=](stream_cut& head) {
+                                open_reader_in(self, node, timeout, ep, scope, stream, false, asked,
+                                               head, to, done);
+                            },
+                            fail);
+                    return;
+                }
+                auto pos = from_tail ? client::start_position::tail : client::start_position::head;
+                caf::expected<client::detail::start_offsets> start{client::detail::start_offsets{}};
+                if (from.segments.empty()) {
+                    start = client::detail::start_of(info, pos, asked);
+                } else {
+                    for (const auto& c : from.segments) {
+                        (*start)[c.range.id.value] = c.offset;
+                    }
+                }
+                if (!start) {
+                    done(outcome<opened_reader>{{}, std::move(start.error())});
+                    return;
+                }
+                client::detail::reader_mode mode;
+                for (const auto& c : to.segments) {
+                    mode.until[c.range.id.value] = c.offset;
+                }
+                auto r = client::detail::spawn_reader(self->system(), ep, info, pos, *start, mode);
+                done(outcome<opened_reader>{{owned_actor{r}, std::move(*start)}, {}});
+            },
+            fail);
+}
 
 // What the gateway's calls run on: the node endpoint, the configuration, and the client side
 // (`ep`: the bridge actor, the directory of the writers and readers it opens).
@@ -210,34 +330,70 @@ public:
             on_bridge<opened_reader>(
                 bridge_,
                 [=](caf::event_based_actor* self, reply_fn<opened_reader> done) {
-                    self->request(node, timeout, stream_info_atom::value, scope, stream)
-                        .then(
-                            [=](stream_info& info) {
-                                auto start = client::detail::start_of(
-                                    info,
-                                    from_tail ? client::start_position::tail
-                                              : client::start_position::head,
-                                    asked);
-                                if (!start) {
-                                    done(outcome<opened_reader>{{}, std::move(start.error())});
-                                    return;
-                                }
-                                auto from = from_tail ? client::start_position::tail
-                                                      : client::start_position::head;
-                                auto r = client::detail::spawn_reader(self->system(), ep, info,
-                                                                      from, *start);
-                                done(outcome<opened_reader>{{owned_actor{r}, std::move(*start)},
-                                                            {}});
-                            },
-                            [=](caf::error& err) {
-                                done(outcome<opened_reader>{{}, std::move(err)});
-                            });
+                    open_reader_in(self, node, timeout, ep, scope, stream, from_tail, asked, {}, {},
+                                   done);
                 }),
             ctx, [bridge](auto res, opened_reader& r) {
                 fill_position(res.initPosition(static_cast<unsigned>(r.start.size())), r.start);
                 res.setReader(
                     make_reader_capability(bridge, std::move(r.reader), std::move(r.start)));
             });
+    }
+
+    kj::Promise<void> openReaderBetween(OpenReaderBetweenContext ctx) override {
+        auto p = ctx.getParams();
+        auto scope = text(p.getScope());
+        auto stream = text(p.getStream());
+        auto fill = [bridge = bridge_](auto res, opened_reader& r) {
+            fill_position(res.initPosition(static_cast<unsigned>(r.start.size())), r.start);
+            res.setReader(make_reader_capability(bridge, std::move(r.reader), std::move(r.start)));
+        };
+        stream_cut cuts[2];
+        const capnp::Text::Reader texts[2] = {p.getFromCut(), p.getToCut()};
+        for (int i = 0; i < 2; ++i) {
+            if (texts[i].size() == 0) {
+                continue;
+            }
+            auto cut = parse_stream_cut(text(texts[i]));
+            if (!cut) {
+                return answer(refused<opened_reader>(std::move(cut.error())), ctx, fill);
+            }
+            cuts[i] = std::move(*cut);
+        }
+        client::detail::start_offsets asked;
+        for (auto pos : p.getPosition()) {
+            asked[pos.getSegmentId()] = pos.getOffset();
+        }
+        auto node = node_;
+        auto timeout = cfg_.request_timeout;
+        auto ep = ep_;
+        auto from = asked.empty() ? cuts[0] : stream_cut{};
+        auto to = cuts[1];
+        return answer(on_bridge<opened_reader>(
+                          bridge_,
+                          [=](caf::event_based_actor* self, reply_fn<opened_reader> done) {
+                              auto fail = [done](caf::error& err) {
+                                  done(outcome<opened_reader>{{}, std::move(err)});
+                              };
+                              // Both cuts are checked against the stream (resolve_cut) first.
+                              auto resolve = [=](const stream_cut& cut,
+                                                 std::function<void(stream_cut)> then) {
+                                  if (cut.segments.empty()) {
+                                      then(stream_cut{});
+                                      return;
+                                  }
+                                  self->request(node, timeout, resolve_cut_atom::value, scope,
+                                                stream, cut)
+                                      .then([then](stream_cut& r) { then(std::move(r)); }, fail);
+                              };
+                              resolve(to, [=](stream_cut end) {
+                                  resolve(from, [=](stream_cut start) {
+                                      open_reader_in(self, node, timeout, ep, scope, stream, false,
+                                                     asked, start, end, done);
+                                  });
+                              });
+                          }),
+                      ctx, fill);
     }
 
 private:

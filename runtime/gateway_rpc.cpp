@@ -25,10 +25,69 @@ std::string text(capnp::Text::Reader t) {
     return std::string(t.cStr(), t.size());
 }
 
+void fill_policy(rpc::ScalingPolicy::Builder out, const scaling_policy& p) {
+    switch (p.type) {
+        case scale_type::fixed:
+            out.setType("fixed");
+            break;
+        case scale_type::by_events:
+            out.setType("events");
+            break;
+        case scale_type::by_kbytes:
+            out.setType("kbytes");
+            break;
+    }
+    out.setTarget(p.target);
+    out.setFactor(p.factor);
+    out.setMinSegments(p.min_segments);
+}
+
+caf::expected<scaling_policy> read_policy(rpc::ScalingPolicy::Reader in) {
+    scaling_policy p;
+    auto type = text(in.getType());
+    if (type == "events") {
+        p.type = scale_type::by_events;
+    } else if (type == "kbytes") {
+        p.type = scale_type::by_kbytes;
+    } else if (type != "fixed") {
+        return caf::make_error(errc::invalid_argument,
+                               "scaling policy type must be fixed, "
+                               "events or kbytes, not '" +
+                                   type + "'");
+    }
+    p.target = in.getTarget();
+    p.factor = in.getFactor();
+    p.min_segments = in.getMinSegments();
+    return p;
+}
+
+void fill_history(capnp::List<rpc::EpochInfo>::Builder out, const std::vector<epoch_info>& h) {
+    for (size_t e = 0; e < h.size(); ++e) {
+        auto ep = out[static_cast<unsigned>(e)];
+        ep.setEpoch(h[e].epoch);
+        ep.setCreatedMs(h[e].created_ms);
+        auto segs = ep.initSegmentInfos(static_cast<unsigned>(h[e].segments.size()));
+        for (size_t i = 0; i < h[e].segments.size(); ++i) {
+            const auto& src = h[e].segments[i];
+            auto s = segs[static_cast<unsigned>(i)];
+            s.setId(src.range.id.value);
+            s.setKeyStart(src.range.key_start);
+            s.setKeyEnd(src.range.key_end);
+            s.setSealedLength(src.sealed_length);
+            auto preds = s.initPredecessors(static_cast<unsigned>(src.predecessors.size()));
+            for (size_t k = 0; k < src.predecessors.size(); ++k) {
+                preds.set(static_cast<unsigned>(k), src.predecessors[k].value);
+            }
+        }
+    }
+}
+
 void fill_info(rpc::StreamInfo::Builder out, const stream_record& rec) {
     out.setScope(rec.scope);
     out.setName(rec.name);
     out.setSealed(rec.state == stream_state::sealed);
+    out.setEpoch(rec.epoch);
+    fill_policy(out.initPolicy(), rec.policy);
     auto segs = out.initSegmentInfos(static_cast<unsigned>(rec.segments.size()));
     for (size_t i = 0; i < rec.segments.size(); ++i) {
         auto s = segs[static_cast<unsigned>(i)];

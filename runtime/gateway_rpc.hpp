@@ -45,6 +45,11 @@ std::string text(capnp::Text::Reader t);
 void fill_info(rpc::StreamInfo::Builder out, const stream_record& rec);
 void fill_info(rpc::StreamInfo::Builder out, const stream_info& info);
 void fill_list(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& names);
+void fill_policy(rpc::ScalingPolicy::Builder out, const scaling_policy& p);
+/// The policy a call names; invalid_argument for an unknown type (the controller checks the
+/// numbers).
+caf::expected<scaling_policy> read_policy(rpc::ScalingPolicy::Reader in);
+void fill_history(capnp::List<rpc::EpochInfo>::Builder out, const std::vector<epoch_info>& h);
 void fill_position(capnp::List<rpc::SegmentPosition>::Builder out,
                    const client::detail::start_offsets& position);
 
@@ -104,6 +109,12 @@ kj::Promise<void> answer(kj::Promise<outcome<T>> p, Context ctx, Fill fill) {
         }
         fill(res, r.value);
     });
+}
+
+// A call refused before it reaches the node (bad input).
+template <class T>
+kj::Promise<outcome<T>> refused(caf::error err) {
+    return outcome<T>{T{}, std::move(err)};
 }
 
 // For calls whose result is only success or an error.

@@ -37,7 +37,39 @@ struct StreamInfo {
   scope @0 :Text;
   name @1 :Text;
   sealed @2 :Bool;
-  segmentInfos @3 :List(SegmentInfo);
+  segmentInfos @3 :List(SegmentInfo);   # the current epoch's segments
+  epoch @4 :UInt32;                     # the current epoch (0 until the first scale)
+  policy @5 :ScalingPolicy;
+}
+
+# How a stream scales: "fixed" (by hand only), "events" (target events/s per segment) or
+# "kbytes" (target KiB/s per segment); a hot segment splits into at most `factor` parts, cold
+# neighbours merge, never below `minSegments`. Validated: target > 0 unless fixed, factor >= 2,
+# minSegments >= 1 (`invalid_argument` names the field).
+struct ScalingPolicy {
+  type @0 :Text;
+  target @1 :UInt32;
+  factor @2 :UInt32 = 2;
+  minSegments @3 :UInt32 = 1;
+}
+
+struct KeyRange {
+  keyStart @0 :Float64;
+  keyEnd @1 :Float64;
+}
+
+struct HistorySegment {
+  id @0 :UInt64;
+  keyStart @1 :Float64;
+  keyEnd @2 :Float64;
+  sealedLength @3 :Int64;             # -1 while the segment is active
+  predecessors @4 :List(UInt64);      # what it replaced, when created by a scale
+}
+
+struct EpochInfo {
+  epoch @0 :UInt32;
+  createdMs @1 :Int64;                # wall-clock milliseconds when the epoch began
+  segmentInfos @2 :List(HistorySegment);
 }
 
 interface Pravaha {
@@ -59,10 +91,22 @@ interface Pravaha {
 
   # A reader of every segment of one stream, from its head or its current tail, or from a
   # `position` a reader answered (its `next` results): segments listed there start at their
-  # offset, the others at the head or tail. An offset beyond a segment's length: `bad_offset`; a
-  # segment not in the stream: `invalid_argument`. The answer's `position` is where the reader
+  # offset, the others at the head or tail. A position taken before a scale names segments of
+  # earlier epochs: the reader starts at exactly those and reads what replaced them after them
+  # (per key in order). An offset beyond a segment's length: `bad_offset`; a segment not in the
+  # stream: `invalid_argument` (or, for an earlier epoch's id, `segment_not_found` from `next`).
+  # The head of a scaled stream is its first epoch. The answer's `position` is where the reader
   # starts in every segment.
   openReader @2 (scope :Text, stream :Text, fromTail :Bool, position :List(SegmentPosition))
+      -> (reader :EventReader, error :Error, position :List(SegmentPosition));
+
+  # A reader between two stream cuts (as `StreamManager.streamCut` answers them): from `fromCut`
+  # (empty: the head), or from a `position` such a reader answered (a reconnect), up to `toCut`
+  # (empty: no end but the stream's; the reader is `atEnd` at the cut). A cut of another stream,
+  # an offset beyond its segment, or segments that do not cover the key space:
+  # `invalid_argument`.
+  openReaderBetween @3 (scope :Text, stream :Text, fromCut :Text, toCut :Text,
+                        position :List(SegmentPosition))
       -> (reader :EventReader, error :Error, position :List(SegmentPosition));
 }
 
@@ -121,4 +165,22 @@ interface StreamManager {
   streamInfo @5 (scope :Text, stream :Text) -> (info :StreamInfo, error :Error);
   sealStream @6 (scope :Text, stream :Text) -> (error :Error);
   deleteStream @7 (scope :Text, stream :Text) -> (error :Error);  # only sealed streams
+  # A stream with a scaling policy (createStream's streams are fixed).
+  createScalingStream @8 (scope :Text, stream :Text, segments :UInt32, policy :ScalingPolicy)
+      -> (info :StreamInfo, error :Error);
+  # Replaces the policy ("fixed" stops automatic scaling; nothing is rescaled by it).
+  updateStream @9 (scope :Text, stream :Text, policy :ScalingPolicy)
+      -> (info :StreamInfo, error :Error);
+  # Seals `seal` (segments of the current epoch, adjacent) and replaces them by segments with
+  # the ranges `create`, which cover exactly what they covered (a split: one into equal parts; a
+  # merge: neighbours into one). Answers the new epoch and its new segments once it is current.
+  # `conflict` while another scale, a seal or a delete of the stream runs; `invalid_argument`
+  # names what is wrong ("not adjacent", "not in the current epoch (E)").
+  scaleStream @10 (scope :Text, stream :Text, seal :List(UInt64), create :List(KeyRange),
+                   expectedEpoch :UInt32)
+      -> (epoch :UInt32, created :List(SegmentInfo), error :Error);
+  # Every epoch, oldest first.
+  history @11 (scope :Text, stream :Text) -> (epochs :List(EpochInfo), error :Error);
+  # The stream's tail (or, with `head`, its head) as one token "UID:E.N@OFFSET,...".
+  streamCut @12 (scope :Text, stream :Text, head :Bool) -> (cut :Text, error :Error);
 }

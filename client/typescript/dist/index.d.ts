@@ -52,8 +52,44 @@ export interface StreamInfo {
     scope: string;
     name: string;
     sealed: boolean;
+    /** The current epoch's segments. */
     segments: SegmentInfo[];
+    /** The current epoch (0 until the first scale). */
+    epoch: number;
+    policy: ScalingPolicy;
 }
+/** How a stream scales: by hand only ("fixed"), or by events/s or KiB/s per segment. */
+export interface ScalingPolicy {
+    type: "fixed" | "events" | "kbytes";
+    /** Events/s or KiB/s per segment (0 when fixed). */
+    target?: number;
+    /** A hot segment splits into at most this many (>= 2). Default 2. */
+    factor?: number;
+    /** Never merged below this many segments. Default 1 (createStream: its segments). */
+    minSegments?: number;
+}
+/** A segment of a stream's history. */
+export interface HistorySegment {
+    id: bigint;
+    keyStart: number;
+    keyEnd: number;
+    /** -1 while the segment is active. */
+    sealedLength: bigint;
+    /** The segments it replaced, when a scale created it. */
+    predecessors: bigint[];
+}
+export interface EpochInfo {
+    epoch: number;
+    createdMs: bigint;
+    segments: HistorySegment[];
+}
+/** What a scale created. */
+export interface ScaleResult {
+    epoch: number;
+    created: SegmentInfo[];
+}
+/** "EPOCH.NUMBER", as the CLI prints segment ids. */
+export declare function segmentName(id: bigint): string;
 export interface ReadEvent {
     payload: Uint8Array;
     segmentId: bigint;
@@ -79,8 +115,13 @@ export interface WriterOptions {
     maxBatchBytes?: number;
 }
 export interface ReaderOptions {
-    /** Where to start: the stream's head (default), its current tail, or a reader's position. */
-    from?: "head" | "tail" | SegmentPosition[];
+    /** Where to start: the stream's head (default), its current tail, a reader's position, or a
+     *  stream cut (as streamCut() answers it). */
+    from?: "head" | "tail" | SegmentPosition[] | {
+        cut: string;
+    };
+    /** A stream cut to stop at: the reader ends (`ended`) there. */
+    to?: string;
     /** Events fetched per call. Default 1000. */
     maxBatchEvents?: number;
 }
@@ -118,10 +159,31 @@ export declare class PravahaClient {
     createScope(scope: string): Promise<void>;
     deleteScope(scope: string): Promise<void>;
     listScopes(): Promise<string[]>;
-    /** Creates a stream with `segments` initial segments (default 1). */
+    /** Creates a stream with `segments` initial segments (default 1) and, optionally, a scaling
+     *  policy (default fixed; minSegments defaults to `segments`). */
     createStream(scope: string, stream: string, options?: {
         segments?: number;
+        policy?: ScalingPolicy;
     }): Promise<StreamInfo>;
+    /** Replaces a stream's scaling policy ("fixed" stops automatic scaling; nothing is rescaled). */
+    updateStream(scope: string, stream: string, policy: ScalingPolicy): Promise<StreamInfo>;
+    /** Seals `seal` (adjacent segments of the current epoch) and replaces them by segments with the
+     *  ranges `create`, which cover exactly what they covered. Errors: conflict (another scale, a
+     *  seal or a delete runs), invalid_argument (names what is wrong). */
+    scaleStream(scope: string, stream: string, seal: bigint[], create: Array<{
+        keyStart: number;
+        keyEnd: number;
+    }>, expectedEpoch?: number): Promise<ScaleResult>;
+    /** Splits one segment of the current epoch into `parts` (default 2) equal key ranges. */
+    splitSegment(scope: string, stream: string, segment: bigint, parts?: number): Promise<ScaleResult>;
+    /** Merges adjacent segments of the current epoch into one. */
+    mergeSegments(scope: string, stream: string, segments: bigint[]): Promise<ScaleResult>;
+    /** Every epoch of the stream, oldest first. */
+    history(scope: string, stream: string): Promise<EpochInfo[]>;
+    /** The stream's tail (or, with `head`, its head) as a stream cut token. */
+    streamCut(scope: string, stream: string, options?: {
+        head?: boolean;
+    }): Promise<string>;
     listStreams(scope: string): Promise<string[]>;
     streamInfo(scope: string, stream: string): Promise<StreamInfo>;
     sealStream(scope: string, stream: string): Promise<void>;
@@ -194,6 +256,7 @@ export declare class EventReader {
     private readonly scope;
     private readonly stream;
     private readonly maxBatchEvents;
+    private readonly toCut;
     private session?;
     private cap?;
     private buffer;
@@ -203,13 +266,16 @@ export declare class EventReader {
     /** @internal use PravahaClient.createReader() */
     constructor(client: PravahaClient, scope: string, stream: string, options: ReaderOptions);
     /** @internal */
-    open(from: "head" | "tail" | SegmentPosition[]): Promise<void>;
+    open(from: "head" | "tail" | SegmentPosition[] | {
+        cut: string;
+    }): Promise<void>;
     /**
      * The next event, waiting up to `timeoutMs` (default 1000) for one; null when none came, or
      * when the stream is sealed and fully read (see `atEnd`).
      */
     next(timeoutMs?: number): Promise<ReadEvent | null>;
-    /** True once the stream is sealed and every event was returned. */
+    /** True once the stream is sealed (or the reader's end cut reached) and every event was
+     *  returned. */
     get ended(): boolean;
     /** Where the reader stands after the events returned so far: open a reader there to go on. */
     position(): SegmentPosition[];

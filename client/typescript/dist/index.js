@@ -45,6 +45,10 @@ export class PravahaError extends Error {
         this.errorName = errorName;
     }
 }
+/** "EPOCH.NUMBER", as the CLI prints segment ids. */
+export function segmentName(id) {
+    return `${id >> 32n}.${id & 0xffffffffn}`;
+}
 const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
 function check(error) {
@@ -59,12 +63,22 @@ function positionsOf(list) {
     }
     return out;
 }
+function policyOf(p) {
+    const type = p.type === "events" || p.type === "kbytes" ? p.type : "fixed";
+    return { type, target: p.target, factor: p.factor, minSegments: p.minSegments };
+}
+function setPolicy(out, p, minSegments) {
+    out.type = p.type;
+    out.target = p.target ?? 0;
+    out.factor = p.factor ?? 2;
+    out.minSegments = p.minSegments ?? minSegments;
+}
 function infoOf(info) {
     const segments = [];
     for (const s of info.segmentInfos) {
         segments.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, length: s.length, sealed: s.sealed });
     }
-    return { scope: info.scope, name: info.name, sealed: info.sealed, segments };
+    return { scope: info.scope, name: info.name, sealed: info.sealed, segments, epoch: info.epoch, policy: policyOf(info.policy) };
 }
 // Fills the parameters of a call that names one stream.
 function named(scope, stream) {
@@ -197,11 +211,22 @@ export class PravahaClient {
     async listScopes() {
         return [...(await this.manage((m) => m.listScopes())).scopes];
     }
-    /** Creates a stream with `segments` initial segments (default 1). */
+    /** Creates a stream with `segments` initial segments (default 1) and, optionally, a scaling
+     *  policy (default fixed; minSegments defaults to `segments`). */
     async createStream(scope, stream, options = {}) {
         const segments = options.segments ?? 1;
         if (!Number.isInteger(segments) || segments < 1 || segments > 0xffffffff) {
             throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", `segments must be a positive integer, got ${segments}`);
+        }
+        const policy = options.policy;
+        if (policy !== undefined) {
+            const r = await this.manage((m) => m.createScalingStream((p) => {
+                p.scope = scope;
+                p.stream = stream;
+                p.segments = segments;
+                setPolicy(p._initPolicy(), policy, segments);
+            }));
+            return infoOf(r.info);
         }
         const r = await this.manage((m) => m.createStream((p) => {
             p.scope = scope;
@@ -209,6 +234,84 @@ export class PravahaClient {
             p.segments = segments;
         }));
         return infoOf(r.info);
+    }
+    /** Replaces a stream's scaling policy ("fixed" stops automatic scaling; nothing is rescaled). */
+    async updateStream(scope, stream, policy) {
+        const r = await this.manage((m) => m.updateStream((p) => {
+            p.scope = scope;
+            p.stream = stream;
+            setPolicy(p._initPolicy(), policy, 1);
+        }));
+        return infoOf(r.info);
+    }
+    /** Seals `seal` (adjacent segments of the current epoch) and replaces them by segments with the
+     *  ranges `create`, which cover exactly what they covered. Errors: conflict (another scale, a
+     *  seal or a delete runs), invalid_argument (names what is wrong). */
+    async scaleStream(scope, stream, seal, create, expectedEpoch = 0) {
+        const r = await this.manage((m) => m.scaleStream((p) => {
+            p.scope = scope;
+            p.stream = stream;
+            p.expectedEpoch = expectedEpoch;
+            const ids = p._initSeal(seal.length);
+            seal.forEach((id, i) => ids.set(i, id));
+            const ranges = p._initCreate(create.length);
+            create.forEach((c, i) => {
+                ranges.get(i).keyStart = c.keyStart;
+                ranges.get(i).keyEnd = c.keyEnd;
+            });
+        }));
+        const created = [];
+        for (const s of r.created) {
+            created.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, length: 0n, sealed: false });
+        }
+        return { epoch: r.epoch, created };
+    }
+    /** Splits one segment of the current epoch into `parts` (default 2) equal key ranges. */
+    async splitSegment(scope, stream, segment, parts = 2) {
+        const info = await this.streamInfo(scope, stream);
+        const s = info.segments.find((x) => x.id === segment);
+        if (s === undefined) {
+            throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", `segment ${segmentName(segment)} is not in the current epoch (${info.epoch})`);
+        }
+        const ranges = [];
+        for (let i = 0; i < parts; i++) {
+            const keyStart = i === 0 ? s.keyStart : s.keyStart + ((s.keyEnd - s.keyStart) * i) / parts;
+            const keyEnd = i === parts - 1 ? s.keyEnd : s.keyStart + ((s.keyEnd - s.keyStart) * (i + 1)) / parts;
+            ranges.push({ keyStart, keyEnd });
+        }
+        return this.scaleStream(scope, stream, [segment], ranges, info.epoch);
+    }
+    /** Merges adjacent segments of the current epoch into one. */
+    async mergeSegments(scope, stream, segments) {
+        const info = await this.streamInfo(scope, stream);
+        const chosen = info.segments.filter((x) => segments.includes(x.id));
+        if (chosen.length !== segments.length || chosen.length < 2) {
+            throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", `merge needs at least two segments of the current epoch (${info.epoch})`);
+        }
+        const range = { keyStart: chosen[0].keyStart, keyEnd: chosen[chosen.length - 1].keyEnd };
+        return this.scaleStream(scope, stream, chosen.map((x) => x.id), [range], info.epoch);
+    }
+    /** Every epoch of the stream, oldest first. */
+    async history(scope, stream) {
+        const r = await this.manage((m) => m.history(named(scope, stream)));
+        const out = [];
+        for (const e of r.epochs) {
+            const segments = [];
+            for (const s of e.segmentInfos) {
+                segments.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, sealedLength: s.sealedLength, predecessors: [...s.predecessors] });
+            }
+            out.push({ epoch: e.epoch, createdMs: e.createdMs, segments });
+        }
+        return out;
+    }
+    /** The stream's tail (or, with `head`, its head) as a stream cut token. */
+    async streamCut(scope, stream, options = {}) {
+        const r = await this.manage((m) => m.streamCut((p) => {
+            p.scope = scope;
+            p.stream = stream;
+            p.head = options.head ?? false;
+        }));
+        return r.cut;
     }
     async listStreams(scope) {
         return [...(await this.manage((m) => m.listStreams((p) => (p.scope = scope)))).streams];
@@ -498,6 +601,7 @@ export class EventReader {
     scope;
     stream;
     maxBatchEvents;
+    toCut;
     session;
     cap;
     buffer = [];
@@ -510,10 +614,37 @@ export class EventReader {
         this.scope = scope;
         this.stream = stream;
         this.maxBatchEvents = Math.min(10000, Math.max(1, options.maxBatchEvents ?? 1000));
+        this.toCut = options.to ?? "";
     }
     /** @internal */
     async open(from) {
         const s = await this.client.current();
+        if (this.toCut !== "" || (typeof from === "object" && !Array.isArray(from))) {
+            if (from === "tail") {
+                throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", "a reader up to a cut starts at the head, a cut or a position");
+            }
+            const between = s.root.openReaderBetween((p) => {
+                p.scope = this.scope;
+                p.stream = this.stream;
+                p.toCut = this.toCut;
+                if (Array.isArray(from)) {
+                    const list = p._initPosition(from.length);
+                    from.forEach((pos, i) => {
+                        list.get(i).segmentId = pos.segmentId;
+                        list.get(i).offset = pos.offset;
+                    });
+                }
+                else if (typeof from === "object") {
+                    p.fromCut = from.cut;
+                }
+            });
+            const r = await s.call(between.promise());
+            check(r.error);
+            this.serverPosition = positionsOf(r.position);
+            this.session = s;
+            this.cap = r.reader;
+            return;
+        }
         const cap = s.root.openReader((p) => {
             p.scope = this.scope;
             p.stream = this.stream;
@@ -542,7 +673,8 @@ export class EventReader {
         }
         return this.buffer.shift() ?? null;
     }
-    /** True once the stream is sealed and every event was returned. */
+    /** True once the stream is sealed (or the reader's end cut reached) and every event was
+     *  returned. */
     get ended() {
         return this.atEnd && this.buffer.length === 0;
     }

@@ -70,7 +70,50 @@ export interface StreamInfo {
   scope: string;
   name: string;
   sealed: boolean;
+  /** The current epoch's segments. */
   segments: SegmentInfo[];
+  /** The current epoch (0 until the first scale). */
+  epoch: number;
+  policy: ScalingPolicy;
+}
+
+/** How a stream scales: by hand only ("fixed"), or by events/s or KiB/s per segment. */
+export interface ScalingPolicy {
+  type: "fixed" | "events" | "kbytes";
+  /** Events/s or KiB/s per segment (0 when fixed). */
+  target?: number;
+  /** A hot segment splits into at most this many (>= 2). Default 2. */
+  factor?: number;
+  /** Never merged below this many segments. Default 1 (createStream: its segments). */
+  minSegments?: number;
+}
+
+/** A segment of a stream's history. */
+export interface HistorySegment {
+  id: bigint;
+  keyStart: number;
+  keyEnd: number;
+  /** -1 while the segment is active. */
+  sealedLength: bigint;
+  /** The segments it replaced, when a scale created it. */
+  predecessors: bigint[];
+}
+
+export interface EpochInfo {
+  epoch: number;
+  createdMs: bigint;
+  segments: HistorySegment[];
+}
+
+/** What a scale created. */
+export interface ScaleResult {
+  epoch: number;
+  created: SegmentInfo[];
+}
+
+/** "EPOCH.NUMBER", as the CLI prints segment ids. */
+export function segmentName(id: bigint): string {
+  return `${id >> 32n}.${id & 0xffffffffn}`;
 }
 
 export interface ReadEvent {
@@ -101,8 +144,11 @@ export interface WriterOptions {
 }
 
 export interface ReaderOptions {
-  /** Where to start: the stream's head (default), its current tail, or a reader's position. */
-  from?: "head" | "tail" | SegmentPosition[];
+  /** Where to start: the stream's head (default), its current tail, a reader's position, or a
+   *  stream cut (as streamCut() answers it). */
+  from?: "head" | "tail" | SegmentPosition[] | { cut: string };
+  /** A stream cut to stop at: the reader ends (`ended`) there. */
+  to?: string;
   /** Events fetched per call. Default 1000. */
   maxBatchEvents?: number;
 }
@@ -124,12 +170,24 @@ function positionsOf(list: Iterable<rpc.SegmentPosition>): SegmentPosition[] {
   return out;
 }
 
+function policyOf(p: rpc.ScalingPolicy): ScalingPolicy {
+  const type = p.type === "events" || p.type === "kbytes" ? p.type : "fixed";
+  return { type, target: p.target, factor: p.factor, minSegments: p.minSegments };
+}
+
+function setPolicy(out: rpc.ScalingPolicy, p: ScalingPolicy, minSegments: number): void {
+  out.type = p.type;
+  out.target = p.target ?? 0;
+  out.factor = p.factor ?? 2;
+  out.minSegments = p.minSegments ?? minSegments;
+}
+
 function infoOf(info: rpc.StreamInfo): StreamInfo {
   const segments: SegmentInfo[] = [];
   for (const s of info.segmentInfos) {
     segments.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, length: s.length, sealed: s.sealed });
   }
-  return { scope: info.scope, name: info.name, sealed: info.sealed, segments };
+  return { scope: info.scope, name: info.name, sealed: info.sealed, segments, epoch: info.epoch, policy: policyOf(info.policy) };
 }
 
 // Fills the parameters of a call that names one stream.
@@ -282,11 +340,24 @@ export class PravahaClient {
     return [...(await this.manage((m) => m.listScopes())).scopes];
   }
 
-  /** Creates a stream with `segments` initial segments (default 1). */
-  async createStream(scope: string, stream: string, options: { segments?: number } = {}): Promise<StreamInfo> {
+  /** Creates a stream with `segments` initial segments (default 1) and, optionally, a scaling
+   *  policy (default fixed; minSegments defaults to `segments`). */
+  async createStream(scope: string, stream: string, options: { segments?: number; policy?: ScalingPolicy } = {}): Promise<StreamInfo> {
     const segments = options.segments ?? 1;
     if (!Number.isInteger(segments) || segments < 1 || segments > 0xffffffff) {
       throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", `segments must be a positive integer, got ${segments}`);
+    }
+    const policy = options.policy;
+    if (policy !== undefined) {
+      const r = await this.manage((m) =>
+        m.createScalingStream((p) => {
+          p.scope = scope;
+          p.stream = stream;
+          p.segments = segments;
+          setPolicy(p._initPolicy(), policy, segments);
+        }),
+      );
+      return infoOf(r.info);
     }
     const r = await this.manage((m) =>
       m.createStream((p) => {
@@ -296,6 +367,102 @@ export class PravahaClient {
       }),
     );
     return infoOf(r.info);
+  }
+
+  /** Replaces a stream's scaling policy ("fixed" stops automatic scaling; nothing is rescaled). */
+  async updateStream(scope: string, stream: string, policy: ScalingPolicy): Promise<StreamInfo> {
+    const r = await this.manage((m) =>
+      m.updateStream((p) => {
+        p.scope = scope;
+        p.stream = stream;
+        setPolicy(p._initPolicy(), policy, 1);
+      }),
+    );
+    return infoOf(r.info);
+  }
+
+  /** Seals `seal` (adjacent segments of the current epoch) and replaces them by segments with the
+   *  ranges `create`, which cover exactly what they covered. Errors: conflict (another scale, a
+   *  seal or a delete runs), invalid_argument (names what is wrong). */
+  async scaleStream(
+    scope: string,
+    stream: string,
+    seal: bigint[],
+    create: Array<{ keyStart: number; keyEnd: number }>,
+    expectedEpoch = 0,
+  ): Promise<ScaleResult> {
+    const r = await this.manage((m) =>
+      m.scaleStream((p) => {
+        p.scope = scope;
+        p.stream = stream;
+        p.expectedEpoch = expectedEpoch;
+        const ids = p._initSeal(seal.length);
+        seal.forEach((id, i) => ids.set(i, id));
+        const ranges = p._initCreate(create.length);
+        create.forEach((c, i) => {
+          ranges.get(i).keyStart = c.keyStart;
+          ranges.get(i).keyEnd = c.keyEnd;
+        });
+      }),
+    );
+    const created: SegmentInfo[] = [];
+    for (const s of r.created) {
+      created.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, length: 0n, sealed: false });
+    }
+    return { epoch: r.epoch, created };
+  }
+
+  /** Splits one segment of the current epoch into `parts` (default 2) equal key ranges. */
+  async splitSegment(scope: string, stream: string, segment: bigint, parts = 2): Promise<ScaleResult> {
+    const info = await this.streamInfo(scope, stream);
+    const s = info.segments.find((x) => x.id === segment);
+    if (s === undefined) {
+      throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", `segment ${segmentName(segment)} is not in the current epoch (${info.epoch})`);
+    }
+    const ranges = [];
+    for (let i = 0; i < parts; i++) {
+      const keyStart = i === 0 ? s.keyStart : s.keyStart + ((s.keyEnd - s.keyStart) * i) / parts;
+      const keyEnd = i === parts - 1 ? s.keyEnd : s.keyStart + ((s.keyEnd - s.keyStart) * (i + 1)) / parts;
+      ranges.push({ keyStart, keyEnd });
+    }
+    return this.scaleStream(scope, stream, [segment], ranges, info.epoch);
+  }
+
+  /** Merges adjacent segments of the current epoch into one. */
+  async mergeSegments(scope: string, stream: string, segments: bigint[]): Promise<ScaleResult> {
+    const info = await this.streamInfo(scope, stream);
+    const chosen = info.segments.filter((x) => segments.includes(x.id));
+    if (chosen.length !== segments.length || chosen.length < 2) {
+      throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", `merge needs at least two segments of the current epoch (${info.epoch})`);
+    }
+    const range = { keyStart: chosen[0].keyStart, keyEnd: chosen[chosen.length - 1].keyEnd };
+    return this.scaleStream(scope, stream, chosen.map((x) => x.id), [range], info.epoch);
+  }
+
+  /** Every epoch of the stream, oldest first. */
+  async history(scope: string, stream: string): Promise<EpochInfo[]> {
+    const r = await this.manage((m) => m.history(named(scope, stream)));
+    const out: EpochInfo[] = [];
+    for (const e of r.epochs) {
+      const segments: HistorySegment[] = [];
+      for (const s of e.segmentInfos) {
+        segments.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, sealedLength: s.sealedLength, predecessors: [...s.predecessors] });
+      }
+      out.push({ epoch: e.epoch, createdMs: e.createdMs, segments });
+    }
+    return out;
+  }
+
+  /** The stream's tail (or, with `head`, its head) as a stream cut token. */
+  async streamCut(scope: string, stream: string, options: { head?: boolean } = {}): Promise<string> {
+    const r = await this.manage((m) =>
+      m.streamCut((p) => {
+        p.scope = scope;
+        p.stream = stream;
+        p.head = options.head ?? false;
+      }),
+    );
+    return r.cut;
   }
 
   async listStreams(scope: string): Promise<string[]> {
@@ -623,6 +790,7 @@ export class EventReader {
   private readonly scope: string;
   private readonly stream: string;
   private readonly maxBatchEvents: number;
+  private readonly toCut: string;
   private session?: Session;
   private cap?: rpc.EventReader$Client;
   private buffer: ReadEvent[] = [];
@@ -636,11 +804,37 @@ export class EventReader {
     this.scope = scope;
     this.stream = stream;
     this.maxBatchEvents = Math.min(10000, Math.max(1, options.maxBatchEvents ?? 1000));
+    this.toCut = options.to ?? "";
   }
 
   /** @internal */
-  async open(from: "head" | "tail" | SegmentPosition[]): Promise<void> {
+  async open(from: "head" | "tail" | SegmentPosition[] | { cut: string }): Promise<void> {
     const s = await this.client.current();
+    if (this.toCut !== "" || (typeof from === "object" && !Array.isArray(from))) {
+      if (from === "tail") {
+        throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", "a reader up to a cut starts at the head, a cut or a position");
+      }
+      const between = s.root.openReaderBetween((p) => {
+        p.scope = this.scope;
+        p.stream = this.stream;
+        p.toCut = this.toCut;
+        if (Array.isArray(from)) {
+          const list = p._initPosition(from.length);
+          from.forEach((pos, i) => {
+            list.get(i).segmentId = pos.segmentId;
+            list.get(i).offset = pos.offset;
+          });
+        } else if (typeof from === "object") {
+          p.fromCut = from.cut;
+        }
+      });
+      const r = await s.call(between.promise());
+      check(r.error);
+      this.serverPosition = positionsOf(r.position);
+      this.session = s;
+      this.cap = r.reader;
+      return;
+    }
     const cap = s.root.openReader((p) => {
       p.scope = this.scope;
       p.stream = this.stream;
@@ -671,7 +865,8 @@ export class EventReader {
     return this.buffer.shift() ?? null;
   }
 
-  /** True once the stream is sealed and every event was returned. */
+  /** True once the stream is sealed (or the reader's end cut reached) and every event was
+   *  returned. */
   get ended(): boolean {
     return this.atEnd && this.buffer.length === 0;
   }

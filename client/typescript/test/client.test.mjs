@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { connect, ConnectionLostError, ErrorCode, PravahaError } from "../dist/index.js";
+import { connect, ConnectionLostError, ErrorCode, PravahaError, segmentName } from "../dist/index.js";
 import { startNode } from "./node.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -178,6 +178,60 @@ describe("pravaha-client against a real node", () => {
     texts.push(...(await readAll(second)));
     second.close();
     checkExactlyOnceInKeyOrder(texts, ["p"], 300, 7);
+  });
+
+  test("a writer and readers follow a split and a merge, exactly once in per-key order", async () => {
+    const info = await client.createStream("ts", "elastic", { segments: 2 });
+    assert.equal(info.epoch, 0);
+    assert.equal(info.policy.type, "fixed");
+    const writer = await client.createWriter("ts", "elastic", { writerId: "elastic", maxBatchEvents: 50 });
+    const write = (from, to) => {
+      const acks = [];
+      for (let i = from; i < to; i++) {
+        acks.push(writer.write(`key-${i % 10}`, `w:${i}`));
+      }
+      return acks;
+    };
+    await Promise.all(write(0, 300));
+    const first = await client.streamCut("ts", "elastic");
+    // Writes in flight while the segment splits and while its successors merge again.
+    const during = write(300, 600);
+    const split = await client.splitSegment("ts", "elastic", info.segments[1].id, 2);
+    assert.equal(split.epoch, 1);
+    assert.deepEqual(split.created.map((s) => segmentName(s.id)), ["1.2", "1.3"]);
+    during.push(...write(600, 900));
+    const merged = await client.mergeSegments("ts", "elastic", split.created.map((s) => s.id));
+    assert.equal(merged.epoch, 2);
+    during.push(...write(900, 1000));
+    await Promise.all(during);
+    await writer.close();
+    const last = await client.streamCut("ts", "elastic");
+
+    const reader = await client.createReader("ts", "elastic");
+    checkExactlyOnceInKeyOrder(await readAll(reader), ["w"], 1000, 10);
+    reader.close();
+    // Between two cuts: exactly what was written in between.
+    const between = await client.createReader("ts", "elastic", { from: { cut: first }, to: last });
+    const texts = await readAll(between);
+    assert.deepEqual(texts.map((t) => Number(t.split(":")[1])).sort((a, b) => a - b), [...Array(700).keys()].map((i) => i + 300));
+    assert.ok(between.ended);
+    between.close();
+
+    const history = await client.history("ts", "elastic");
+    assert.deepEqual(history.map((e) => e.epoch), [0, 1, 2]);
+    assert.deepEqual(history[2].segments.map((s) => segmentName(s.id)), ["0.0", "2.4"]);
+    assert.deepEqual(history[2].segments[1].predecessors.map(segmentName), ["1.2", "1.3"]);
+    assert.ok(history[0].segments[1].sealedLength > 0n);
+
+    // The errors a program meets.
+    await rejectsWith(client.mergeSegments("ts", "elastic", [info.segments[0].id]), "invalid_argument");
+    await rejectsWith(client.scaleStream("ts", "elastic", [info.segments[1].id], [{ keyStart: 0.5, keyEnd: 1 }]), "invalid_argument");
+    await rejectsWith(client.createReader("ts", "elastic", { to: "no cut" }), "invalid_argument");
+    await rejectsWith(client.createStream("ts", "bad-policy", { policy: { type: "sometimes", target: 5 } }), "invalid_argument");
+    const auto = await client.createStream("ts", "auto", { segments: 2, policy: { type: "events", target: 1000 } });
+    assert.deepEqual(auto.policy, { type: "events", target: 1000, factor: 2, minSegments: 2 });
+    const fixed = await client.updateStream("ts", "auto", { type: "fixed" });
+    assert.equal(fixed.policy.type, "fixed");
   });
 
   test("bad input gets the documented errors and harms nothing", async () => {

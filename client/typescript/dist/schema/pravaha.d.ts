@@ -71,10 +71,109 @@ export declare class StreamInfo extends $.Struct {
     set sealed(value: boolean);
     _adoptSegmentInfos(value: $.Orphan<$.List<SegmentInfo>>): void;
     _disownSegmentInfos(): $.Orphan<$.List<SegmentInfo>>;
+    /**
+  * the current epoch's segments
+  *
+  */
     get segmentInfos(): $.List<SegmentInfo>;
     _hasSegmentInfos(): boolean;
     _initSegmentInfos(length: number): $.List<SegmentInfo>;
     set segmentInfos(value: $.List<SegmentInfo>);
+    /**
+  * the current epoch (0 until the first scale)
+  *
+  */
+    get epoch(): number;
+    set epoch(value: number);
+    _adoptPolicy(value: $.Orphan<ScalingPolicy>): void;
+    _disownPolicy(): $.Orphan<ScalingPolicy>;
+    get policy(): ScalingPolicy;
+    _hasPolicy(): boolean;
+    _initPolicy(): ScalingPolicy;
+    set policy(value: ScalingPolicy);
+    toString(): string;
+}
+export declare class ScalingPolicy extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+        defaultFactor: DataView<ArrayBufferLike>;
+        defaultMinSegments: DataView<ArrayBufferLike>;
+    };
+    get type(): string;
+    set type(value: string);
+    get target(): number;
+    set target(value: number);
+    get factor(): number;
+    set factor(value: number);
+    get minSegments(): number;
+    set minSegments(value: number);
+    toString(): string;
+}
+export declare class KeyRange extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get keyStart(): number;
+    set keyStart(value: number);
+    get keyEnd(): number;
+    set keyEnd(value: number);
+    toString(): string;
+}
+export declare class HistorySegment extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get id(): bigint;
+    set id(value: bigint);
+    get keyStart(): number;
+    set keyStart(value: number);
+    get keyEnd(): number;
+    set keyEnd(value: number);
+    /**
+  * -1 while the segment is active
+  *
+  */
+    get sealedLength(): bigint;
+    set sealedLength(value: bigint);
+    _adoptPredecessors(value: $.Orphan<$.List<bigint>>): void;
+    _disownPredecessors(): $.Orphan<$.List<bigint>>;
+    /**
+  * what it replaced, when created by a scale
+  *
+  */
+    get predecessors(): $.List<bigint>;
+    _hasPredecessors(): boolean;
+    _initPredecessors(length: number): $.List<bigint>;
+    set predecessors(value: $.List<bigint>);
+    toString(): string;
+}
+export declare class EpochInfo extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _SegmentInfos: $.ListCtor<HistorySegment>;
+    get epoch(): number;
+    set epoch(value: number);
+    /**
+  * wall-clock milliseconds when the epoch began
+  *
+  */
+    get createdMs(): bigint;
+    set createdMs(value: bigint);
+    _adoptSegmentInfos(value: $.Orphan<$.List<HistorySegment>>): void;
+    _disownSegmentInfos(): $.Orphan<$.List<HistorySegment>>;
+    get segmentInfos(): $.List<HistorySegment>;
+    _hasSegmentInfos(): boolean;
+    _initSegmentInfos(length: number): $.List<HistorySegment>;
+    set segmentInfos(value: $.List<HistorySegment>);
     toString(): string;
 }
 export declare class Pravaha_StreamManager$Params extends $.Struct {
@@ -189,6 +288,58 @@ export declare class Pravaha_OpenReader$Results$Promise {
     getReader(): EventReader$Client;
     promise(): Promise<Pravaha_OpenReader$Results>;
 }
+export declare class Pravaha_OpenReaderBetween$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Position: $.ListCtor<SegmentPosition>;
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get fromCut(): string;
+    set fromCut(value: string);
+    get toCut(): string;
+    set toCut(value: string);
+    _adoptPosition(value: $.Orphan<$.List<SegmentPosition>>): void;
+    _disownPosition(): $.Orphan<$.List<SegmentPosition>>;
+    get position(): $.List<SegmentPosition>;
+    _hasPosition(): boolean;
+    _initPosition(length: number): $.List<SegmentPosition>;
+    set position(value: $.List<SegmentPosition>);
+    toString(): string;
+}
+export declare class Pravaha_OpenReaderBetween$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Position: $.ListCtor<SegmentPosition>;
+    get reader(): EventReader$Client;
+    set reader(value: EventReader$Client);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    _adoptPosition(value: $.Orphan<$.List<SegmentPosition>>): void;
+    _disownPosition(): $.Orphan<$.List<SegmentPosition>>;
+    get position(): $.List<SegmentPosition>;
+    _hasPosition(): boolean;
+    _initPosition(length: number): $.List<SegmentPosition>;
+    set position(value: $.List<SegmentPosition>);
+    toString(): string;
+}
+export declare class Pravaha_OpenReaderBetween$Results$Promise {
+    pipeline: $.Pipeline<any, any, Pravaha_OpenReaderBetween$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Pravaha_OpenReaderBetween$Results>);
+    getReader(): EventReader$Client;
+    promise(): Promise<Pravaha_OpenReaderBetween$Results>;
+}
 export declare class Pravaha$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
@@ -196,16 +347,19 @@ export declare class Pravaha$Client {
     static readonly methods: [
         $.Method<Pravaha_StreamManager$Params, Pravaha_StreamManager$Results>,
         $.Method<Pravaha_OpenWriter$Params, Pravaha_OpenWriter$Results>,
-        $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>
+        $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>,
+        $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>
     ];
     streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise;
     openWriter(paramsFunc?: (params: Pravaha_OpenWriter$Params) => void): Pravaha_OpenWriter$Results$Promise;
     openReader(paramsFunc?: (params: Pravaha_OpenReader$Params) => void): Pravaha_OpenReader$Results$Promise;
+    openReaderBetween(paramsFunc?: (params: Pravaha_OpenReaderBetween$Params) => void): Pravaha_OpenReaderBetween$Results$Promise;
 }
 export interface Pravaha$Server$Target {
     streamManager(params: Pravaha_StreamManager$Params, results: Pravaha_StreamManager$Results): Promise<void>;
     openWriter(params: Pravaha_OpenWriter$Params, results: Pravaha_OpenWriter$Results): Promise<void>;
     openReader(params: Pravaha_OpenReader$Params, results: Pravaha_OpenReader$Results): Promise<void>;
+    openReaderBetween(params: Pravaha_OpenReaderBetween$Params, results: Pravaha_OpenReaderBetween$Results): Promise<void>;
 }
 export declare class Pravaha$Server extends $.Server {
     readonly target: Pravaha$Server$Target;
@@ -798,6 +952,222 @@ export declare class StreamManager_DeleteStream$Results$Promise {
     constructor(pipeline: $.Pipeline<any, any, StreamManager_DeleteStream$Results>);
     promise(): Promise<StreamManager_DeleteStream$Results>;
 }
+export declare class StreamManager_CreateScalingStream$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get segments(): number;
+    set segments(value: number);
+    _adoptPolicy(value: $.Orphan<ScalingPolicy>): void;
+    _disownPolicy(): $.Orphan<ScalingPolicy>;
+    get policy(): ScalingPolicy;
+    _hasPolicy(): boolean;
+    _initPolicy(): ScalingPolicy;
+    set policy(value: ScalingPolicy);
+    toString(): string;
+}
+export declare class StreamManager_CreateScalingStream$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptInfo(value: $.Orphan<StreamInfo>): void;
+    _disownInfo(): $.Orphan<StreamInfo>;
+    get info(): StreamInfo;
+    _hasInfo(): boolean;
+    _initInfo(): StreamInfo;
+    set info(value: StreamInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_CreateScalingStream$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_CreateScalingStream$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_CreateScalingStream$Results>);
+    promise(): Promise<StreamManager_CreateScalingStream$Results>;
+}
+export declare class StreamManager_UpdateStream$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    _adoptPolicy(value: $.Orphan<ScalingPolicy>): void;
+    _disownPolicy(): $.Orphan<ScalingPolicy>;
+    get policy(): ScalingPolicy;
+    _hasPolicy(): boolean;
+    _initPolicy(): ScalingPolicy;
+    set policy(value: ScalingPolicy);
+    toString(): string;
+}
+export declare class StreamManager_UpdateStream$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptInfo(value: $.Orphan<StreamInfo>): void;
+    _disownInfo(): $.Orphan<StreamInfo>;
+    get info(): StreamInfo;
+    _hasInfo(): boolean;
+    _initInfo(): StreamInfo;
+    set info(value: StreamInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_UpdateStream$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_UpdateStream$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_UpdateStream$Results>);
+    promise(): Promise<StreamManager_UpdateStream$Results>;
+}
+export declare class StreamManager_ScaleStream$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Create: $.ListCtor<KeyRange>;
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    _adoptSeal(value: $.Orphan<$.List<bigint>>): void;
+    _disownSeal(): $.Orphan<$.List<bigint>>;
+    get seal(): $.List<bigint>;
+    _hasSeal(): boolean;
+    _initSeal(length: number): $.List<bigint>;
+    set seal(value: $.List<bigint>);
+    _adoptCreate(value: $.Orphan<$.List<KeyRange>>): void;
+    _disownCreate(): $.Orphan<$.List<KeyRange>>;
+    get create(): $.List<KeyRange>;
+    _hasCreate(): boolean;
+    _initCreate(length: number): $.List<KeyRange>;
+    set create(value: $.List<KeyRange>);
+    get expectedEpoch(): number;
+    set expectedEpoch(value: number);
+    toString(): string;
+}
+export declare class StreamManager_ScaleStream$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Created: $.ListCtor<SegmentInfo>;
+    get epoch(): number;
+    set epoch(value: number);
+    _adoptCreated(value: $.Orphan<$.List<SegmentInfo>>): void;
+    _disownCreated(): $.Orphan<$.List<SegmentInfo>>;
+    get created(): $.List<SegmentInfo>;
+    _hasCreated(): boolean;
+    _initCreated(length: number): $.List<SegmentInfo>;
+    set created(value: $.List<SegmentInfo>);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_ScaleStream$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_ScaleStream$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_ScaleStream$Results>);
+    promise(): Promise<StreamManager_ScaleStream$Results>;
+}
+export declare class StreamManager_History$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    toString(): string;
+}
+export declare class StreamManager_History$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Epochs: $.ListCtor<EpochInfo>;
+    _adoptEpochs(value: $.Orphan<$.List<EpochInfo>>): void;
+    _disownEpochs(): $.Orphan<$.List<EpochInfo>>;
+    get epochs(): $.List<EpochInfo>;
+    _hasEpochs(): boolean;
+    _initEpochs(length: number): $.List<EpochInfo>;
+    set epochs(value: $.List<EpochInfo>);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_History$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_History$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_History$Results>);
+    promise(): Promise<StreamManager_History$Results>;
+}
+export declare class StreamManager_StreamCut$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get head(): boolean;
+    set head(value: boolean);
+    toString(): string;
+}
+export declare class StreamManager_StreamCut$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get cut(): string;
+    set cut(value: string);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_StreamCut$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_StreamCut$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_StreamCut$Results>);
+    promise(): Promise<StreamManager_StreamCut$Results>;
+}
 export declare class StreamManager$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
@@ -810,7 +1180,12 @@ export declare class StreamManager$Client {
         $.Method<StreamManager_ListStreams$Params, StreamManager_ListStreams$Results>,
         $.Method<StreamManager_StreamInfo$Params, StreamManager_StreamInfo$Results>,
         $.Method<StreamManager_SealStream$Params, StreamManager_SealStream$Results>,
-        $.Method<StreamManager_DeleteStream$Params, StreamManager_DeleteStream$Results>
+        $.Method<StreamManager_DeleteStream$Params, StreamManager_DeleteStream$Results>,
+        $.Method<StreamManager_CreateScalingStream$Params, StreamManager_CreateScalingStream$Results>,
+        $.Method<StreamManager_UpdateStream$Params, StreamManager_UpdateStream$Results>,
+        $.Method<StreamManager_ScaleStream$Params, StreamManager_ScaleStream$Results>,
+        $.Method<StreamManager_History$Params, StreamManager_History$Results>,
+        $.Method<StreamManager_StreamCut$Params, StreamManager_StreamCut$Results>
     ];
     createScope(paramsFunc?: (params: StreamManager_CreateScope$Params) => void): StreamManager_CreateScope$Results$Promise;
     deleteScope(paramsFunc?: (params: StreamManager_DeleteScope$Params) => void): StreamManager_DeleteScope$Results$Promise;
@@ -821,9 +1196,35 @@ export declare class StreamManager$Client {
     sealStream(paramsFunc?: (params: StreamManager_SealStream$Params) => void): StreamManager_SealStream$Results$Promise;
     /**
   * only sealed streams
+  * A stream with a scaling policy (createStream's streams are fixed).
   *
   */
     deleteStream(paramsFunc?: (params: StreamManager_DeleteStream$Params) => void): StreamManager_DeleteStream$Results$Promise;
+    /**
+  * Replaces the policy ("fixed" stops automatic scaling; nothing is rescaled by it).
+  *
+  */
+    createScalingStream(paramsFunc?: (params: StreamManager_CreateScalingStream$Params) => void): StreamManager_CreateScalingStream$Results$Promise;
+    /**
+  * Seals `seal` (segments of the current epoch, adjacent) and replaces them by segments with
+  * the ranges `create`, which cover exactly what they covered (a split: one into equal parts; a
+  * merge: neighbours into one). Answers the new epoch and its new segments once it is current.
+  * `conflict` while another scale, a seal or a delete of the stream runs; `invalid_argument`
+  * names what is wrong ("not adjacent", "not in the current epoch (E)").
+  *
+  */
+    updateStream(paramsFunc?: (params: StreamManager_UpdateStream$Params) => void): StreamManager_UpdateStream$Results$Promise;
+    /**
+  * Every epoch, oldest first.
+  *
+  */
+    scaleStream(paramsFunc?: (params: StreamManager_ScaleStream$Params) => void): StreamManager_ScaleStream$Results$Promise;
+    /**
+  * The stream's tail (or, with `head`, its head) as one token "UID:E.N@OFFSET,...".
+  *
+  */
+    history(paramsFunc?: (params: StreamManager_History$Params) => void): StreamManager_History$Results$Promise;
+    streamCut(paramsFunc?: (params: StreamManager_StreamCut$Params) => void): StreamManager_StreamCut$Results$Promise;
 }
 export interface StreamManager$Server$Target {
     createScope(params: StreamManager_CreateScope$Params, results: StreamManager_CreateScope$Results): Promise<void>;
@@ -834,6 +1235,11 @@ export interface StreamManager$Server$Target {
     streamInfo(params: StreamManager_StreamInfo$Params, results: StreamManager_StreamInfo$Results): Promise<void>;
     sealStream(params: StreamManager_SealStream$Params, results: StreamManager_SealStream$Results): Promise<void>;
     deleteStream(params: StreamManager_DeleteStream$Params, results: StreamManager_DeleteStream$Results): Promise<void>;
+    createScalingStream(params: StreamManager_CreateScalingStream$Params, results: StreamManager_CreateScalingStream$Results): Promise<void>;
+    updateStream(params: StreamManager_UpdateStream$Params, results: StreamManager_UpdateStream$Results): Promise<void>;
+    scaleStream(params: StreamManager_ScaleStream$Params, results: StreamManager_ScaleStream$Results): Promise<void>;
+    history(params: StreamManager_History$Params, results: StreamManager_History$Results): Promise<void>;
+    streamCut(params: StreamManager_StreamCut$Params, results: StreamManager_StreamCut$Results): Promise<void>;
 }
 export declare class StreamManager$Server extends $.Server {
     readonly target: StreamManager$Server$Target;

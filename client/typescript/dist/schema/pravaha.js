@@ -93,7 +93,7 @@ export class StreamInfo extends $.Struct {
     static _capnp = {
         displayName: "StreamInfo",
         id: "823251911cb44382",
-        size: new $.ObjectSize(8, 3),
+        size: new $.ObjectSize(8, 4),
     };
     static _SegmentInfos;
     get scope() {
@@ -120,6 +120,10 @@ export class StreamInfo extends $.Struct {
     _disownSegmentInfos() {
         return $.utils.disown(this.segmentInfos);
     }
+    /**
+  * the current epoch's segments
+  *
+  */
     get segmentInfos() {
         return $.utils.getList(2, StreamInfo._SegmentInfos, this);
     }
@@ -132,7 +136,190 @@ export class StreamInfo extends $.Struct {
     set segmentInfos(value) {
         $.utils.copyFrom(value, $.utils.getPointer(2, this));
     }
+    /**
+  * the current epoch (0 until the first scale)
+  *
+  */
+    get epoch() {
+        return $.utils.getUint32(4, this);
+    }
+    set epoch(value) {
+        $.utils.setUint32(4, value, this);
+    }
+    _adoptPolicy(value) {
+        $.utils.adopt(value, $.utils.getPointer(3, this));
+    }
+    _disownPolicy() {
+        return $.utils.disown(this.policy);
+    }
+    get policy() {
+        return $.utils.getStruct(3, ScalingPolicy, this);
+    }
+    _hasPolicy() {
+        return !$.utils.isNull($.utils.getPointer(3, this));
+    }
+    _initPolicy() {
+        return $.utils.initStructAt(3, ScalingPolicy, this);
+    }
+    set policy(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(3, this));
+    }
     toString() { return "StreamInfo_" + super.toString(); }
+}
+export class ScalingPolicy extends $.Struct {
+    static _capnp = {
+        displayName: "ScalingPolicy",
+        id: "c4f21e537cad1bbd",
+        size: new $.ObjectSize(16, 1),
+        defaultFactor: $.getUint32Mask(2),
+        defaultMinSegments: $.getUint32Mask(1)
+    };
+    get type() {
+        return $.utils.getText(0, this);
+    }
+    set type(value) {
+        $.utils.setText(0, value, this);
+    }
+    get target() {
+        return $.utils.getUint32(0, this);
+    }
+    set target(value) {
+        $.utils.setUint32(0, value, this);
+    }
+    get factor() {
+        return $.utils.getUint32(4, this, ScalingPolicy._capnp.defaultFactor);
+    }
+    set factor(value) {
+        $.utils.setUint32(4, value, this, ScalingPolicy._capnp.defaultFactor);
+    }
+    get minSegments() {
+        return $.utils.getUint32(8, this, ScalingPolicy._capnp.defaultMinSegments);
+    }
+    set minSegments(value) {
+        $.utils.setUint32(8, value, this, ScalingPolicy._capnp.defaultMinSegments);
+    }
+    toString() { return "ScalingPolicy_" + super.toString(); }
+}
+export class KeyRange extends $.Struct {
+    static _capnp = {
+        displayName: "KeyRange",
+        id: "e1e6b3862dd0d662",
+        size: new $.ObjectSize(16, 0),
+    };
+    get keyStart() {
+        return $.utils.getFloat64(0, this);
+    }
+    set keyStart(value) {
+        $.utils.setFloat64(0, value, this);
+    }
+    get keyEnd() {
+        return $.utils.getFloat64(8, this);
+    }
+    set keyEnd(value) {
+        $.utils.setFloat64(8, value, this);
+    }
+    toString() { return "KeyRange_" + super.toString(); }
+}
+export class HistorySegment extends $.Struct {
+    static _capnp = {
+        displayName: "HistorySegment",
+        id: "99c7ffd64d9c72c0",
+        size: new $.ObjectSize(32, 1),
+    };
+    get id() {
+        return $.utils.getUint64(0, this);
+    }
+    set id(value) {
+        $.utils.setUint64(0, value, this);
+    }
+    get keyStart() {
+        return $.utils.getFloat64(8, this);
+    }
+    set keyStart(value) {
+        $.utils.setFloat64(8, value, this);
+    }
+    get keyEnd() {
+        return $.utils.getFloat64(16, this);
+    }
+    set keyEnd(value) {
+        $.utils.setFloat64(16, value, this);
+    }
+    /**
+  * -1 while the segment is active
+  *
+  */
+    get sealedLength() {
+        return $.utils.getInt64(24, this);
+    }
+    set sealedLength(value) {
+        $.utils.setInt64(24, value, this);
+    }
+    _adoptPredecessors(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownPredecessors() {
+        return $.utils.disown(this.predecessors);
+    }
+    /**
+  * what it replaced, when created by a scale
+  *
+  */
+    get predecessors() {
+        return $.utils.getList(0, $.Uint64List, this);
+    }
+    _hasPredecessors() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initPredecessors(length) {
+        return $.utils.initList(0, $.Uint64List, length, this);
+    }
+    set predecessors(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    toString() { return "HistorySegment_" + super.toString(); }
+}
+export class EpochInfo extends $.Struct {
+    static _capnp = {
+        displayName: "EpochInfo",
+        id: "fcc377d4bf1e7814",
+        size: new $.ObjectSize(16, 1),
+    };
+    static _SegmentInfos;
+    get epoch() {
+        return $.utils.getUint32(0, this);
+    }
+    set epoch(value) {
+        $.utils.setUint32(0, value, this);
+    }
+    /**
+  * wall-clock milliseconds when the epoch began
+  *
+  */
+    get createdMs() {
+        return $.utils.getInt64(8, this);
+    }
+    set createdMs(value) {
+        $.utils.setInt64(8, value, this);
+    }
+    _adoptSegmentInfos(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownSegmentInfos() {
+        return $.utils.disown(this.segmentInfos);
+    }
+    get segmentInfos() {
+        return $.utils.getList(0, EpochInfo._SegmentInfos, this);
+    }
+    _hasSegmentInfos() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initSegmentInfos(length) {
+        return $.utils.initList(0, EpochInfo._SegmentInfos, length, this);
+    }
+    set segmentInfos(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    toString() { return "EpochInfo_" + super.toString(); }
 }
 export class Pravaha_StreamManager$Params extends $.Struct {
     static _capnp = {
@@ -352,6 +539,120 @@ export class Pravaha_OpenReader$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class Pravaha_OpenReaderBetween$Params extends $.Struct {
+    static _capnp = {
+        displayName: "openReaderBetween$Params",
+        id: "fbd1acad82123e3a",
+        size: new $.ObjectSize(0, 5),
+    };
+    static _Position;
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    get fromCut() {
+        return $.utils.getText(2, this);
+    }
+    set fromCut(value) {
+        $.utils.setText(2, value, this);
+    }
+    get toCut() {
+        return $.utils.getText(3, this);
+    }
+    set toCut(value) {
+        $.utils.setText(3, value, this);
+    }
+    _adoptPosition(value) {
+        $.utils.adopt(value, $.utils.getPointer(4, this));
+    }
+    _disownPosition() {
+        return $.utils.disown(this.position);
+    }
+    get position() {
+        return $.utils.getList(4, Pravaha_OpenReaderBetween$Params._Position, this);
+    }
+    _hasPosition() {
+        return !$.utils.isNull($.utils.getPointer(4, this));
+    }
+    _initPosition(length) {
+        return $.utils.initList(4, Pravaha_OpenReaderBetween$Params._Position, length, this);
+    }
+    set position(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(4, this));
+    }
+    toString() { return "Pravaha_OpenReaderBetween$Params_" + super.toString(); }
+}
+export class Pravaha_OpenReaderBetween$Results extends $.Struct {
+    static _capnp = {
+        displayName: "openReaderBetween$Results",
+        id: "a40c5960ae5de1d6",
+        size: new $.ObjectSize(0, 3),
+    };
+    static _Position;
+    get reader() {
+        return new EventReader$Client($.utils.getInterfaceClientOrNullAt(0, this));
+    }
+    set reader(value) {
+        $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    _adoptPosition(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownPosition() {
+        return $.utils.disown(this.position);
+    }
+    get position() {
+        return $.utils.getList(2, Pravaha_OpenReaderBetween$Results._Position, this);
+    }
+    _hasPosition() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initPosition(length) {
+        return $.utils.initList(2, Pravaha_OpenReaderBetween$Results._Position, length, this);
+    }
+    set position(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    toString() { return "Pravaha_OpenReaderBetween$Results_" + super.toString(); }
+}
+export class Pravaha_OpenReaderBetween$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    getReader() {
+        return new EventReader$Client(this.pipeline.getPipeline(EventReader, 0).client());
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class Pravaha$Client {
     client;
     static interfaceId = 0xfdd238da96ae1079n;
@@ -382,6 +683,14 @@ export class Pravaha$Client {
             methodId: 2,
             interfaceName: "pravaha.capnp:Pravaha",
             methodName: "openReader"
+        },
+        {
+            ParamsClass: Pravaha_OpenReaderBetween$Params,
+            ResultsClass: Pravaha_OpenReaderBetween$Results,
+            interfaceId: Pravaha$Client.interfaceId,
+            methodId: 3,
+            interfaceName: "pravaha.capnp:Pravaha",
+            methodName: "openReaderBetween"
         }
     ];
     streamManager(paramsFunc) {
@@ -408,6 +717,14 @@ export class Pravaha$Client {
         const pipeline = new $.Pipeline(Pravaha_OpenReader$Results, answer);
         return new Pravaha_OpenReader$Results$Promise(pipeline);
     }
+    openReaderBetween(paramsFunc) {
+        const answer = this.client.call({
+            method: Pravaha$Client.methods[3],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Pravaha_OpenReaderBetween$Results, answer);
+        return new Pravaha_OpenReaderBetween$Results$Promise(pipeline);
+    }
 }
 $.Registry.register(Pravaha$Client.interfaceId, Pravaha$Client);
 export class Pravaha$Server extends $.Server {
@@ -425,6 +742,10 @@ export class Pravaha$Server extends $.Server {
             {
                 ...Pravaha$Client.methods[2],
                 impl: target.openReader
+            },
+            {
+                ...Pravaha$Client.methods[3],
+                impl: target.openReaderBetween
             }
         ]);
         this.target = target;
@@ -1521,6 +1842,458 @@ export class StreamManager_DeleteStream$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class StreamManager_CreateScalingStream$Params extends $.Struct {
+    static _capnp = {
+        displayName: "createScalingStream$Params",
+        id: "ea712b773075139a",
+        size: new $.ObjectSize(8, 3),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    get segments() {
+        return $.utils.getUint32(0, this);
+    }
+    set segments(value) {
+        $.utils.setUint32(0, value, this);
+    }
+    _adoptPolicy(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownPolicy() {
+        return $.utils.disown(this.policy);
+    }
+    get policy() {
+        return $.utils.getStruct(2, ScalingPolicy, this);
+    }
+    _hasPolicy() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initPolicy() {
+        return $.utils.initStructAt(2, ScalingPolicy, this);
+    }
+    set policy(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    toString() { return "StreamManager_CreateScalingStream$Params_" + super.toString(); }
+}
+export class StreamManager_CreateScalingStream$Results extends $.Struct {
+    static _capnp = {
+        displayName: "createScalingStream$Results",
+        id: "ae30606d341873e9",
+        size: new $.ObjectSize(0, 2),
+    };
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(0, StreamInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(0, StreamInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "StreamManager_CreateScalingStream$Results_" + super.toString(); }
+}
+export class StreamManager_CreateScalingStream$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class StreamManager_UpdateStream$Params extends $.Struct {
+    static _capnp = {
+        displayName: "updateStream$Params",
+        id: "ff2081090c8021af",
+        size: new $.ObjectSize(0, 3),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    _adoptPolicy(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownPolicy() {
+        return $.utils.disown(this.policy);
+    }
+    get policy() {
+        return $.utils.getStruct(2, ScalingPolicy, this);
+    }
+    _hasPolicy() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initPolicy() {
+        return $.utils.initStructAt(2, ScalingPolicy, this);
+    }
+    set policy(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    toString() { return "StreamManager_UpdateStream$Params_" + super.toString(); }
+}
+export class StreamManager_UpdateStream$Results extends $.Struct {
+    static _capnp = {
+        displayName: "updateStream$Results",
+        id: "b248d91b9ea6189e",
+        size: new $.ObjectSize(0, 2),
+    };
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(0, StreamInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(0, StreamInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "StreamManager_UpdateStream$Results_" + super.toString(); }
+}
+export class StreamManager_UpdateStream$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class StreamManager_ScaleStream$Params extends $.Struct {
+    static _capnp = {
+        displayName: "scaleStream$Params",
+        id: "8e0e4e8342a44bd3",
+        size: new $.ObjectSize(8, 4),
+    };
+    static _Create;
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    _adoptSeal(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownSeal() {
+        return $.utils.disown(this.seal);
+    }
+    get seal() {
+        return $.utils.getList(2, $.Uint64List, this);
+    }
+    _hasSeal() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initSeal(length) {
+        return $.utils.initList(2, $.Uint64List, length, this);
+    }
+    set seal(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    _adoptCreate(value) {
+        $.utils.adopt(value, $.utils.getPointer(3, this));
+    }
+    _disownCreate() {
+        return $.utils.disown(this.create);
+    }
+    get create() {
+        return $.utils.getList(3, StreamManager_ScaleStream$Params._Create, this);
+    }
+    _hasCreate() {
+        return !$.utils.isNull($.utils.getPointer(3, this));
+    }
+    _initCreate(length) {
+        return $.utils.initList(3, StreamManager_ScaleStream$Params._Create, length, this);
+    }
+    set create(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(3, this));
+    }
+    get expectedEpoch() {
+        return $.utils.getUint32(0, this);
+    }
+    set expectedEpoch(value) {
+        $.utils.setUint32(0, value, this);
+    }
+    toString() { return "StreamManager_ScaleStream$Params_" + super.toString(); }
+}
+export class StreamManager_ScaleStream$Results extends $.Struct {
+    static _capnp = {
+        displayName: "scaleStream$Results",
+        id: "a033322b3fe4a68c",
+        size: new $.ObjectSize(8, 2),
+    };
+    static _Created;
+    get epoch() {
+        return $.utils.getUint32(0, this);
+    }
+    set epoch(value) {
+        $.utils.setUint32(0, value, this);
+    }
+    _adoptCreated(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownCreated() {
+        return $.utils.disown(this.created);
+    }
+    get created() {
+        return $.utils.getList(0, StreamManager_ScaleStream$Results._Created, this);
+    }
+    _hasCreated() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initCreated(length) {
+        return $.utils.initList(0, StreamManager_ScaleStream$Results._Created, length, this);
+    }
+    set created(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "StreamManager_ScaleStream$Results_" + super.toString(); }
+}
+export class StreamManager_ScaleStream$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class StreamManager_History$Params extends $.Struct {
+    static _capnp = {
+        displayName: "history$Params",
+        id: "e7c5a9b484f040cc",
+        size: new $.ObjectSize(0, 2),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    toString() { return "StreamManager_History$Params_" + super.toString(); }
+}
+export class StreamManager_History$Results extends $.Struct {
+    static _capnp = {
+        displayName: "history$Results",
+        id: "870a6711326e996a",
+        size: new $.ObjectSize(0, 2),
+    };
+    static _Epochs;
+    _adoptEpochs(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownEpochs() {
+        return $.utils.disown(this.epochs);
+    }
+    get epochs() {
+        return $.utils.getList(0, StreamManager_History$Results._Epochs, this);
+    }
+    _hasEpochs() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initEpochs(length) {
+        return $.utils.initList(0, StreamManager_History$Results._Epochs, length, this);
+    }
+    set epochs(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "StreamManager_History$Results_" + super.toString(); }
+}
+export class StreamManager_History$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class StreamManager_StreamCut$Params extends $.Struct {
+    static _capnp = {
+        displayName: "streamCut$Params",
+        id: "c29b402cc8a8d8cb",
+        size: new $.ObjectSize(8, 2),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    get head() {
+        return $.utils.getBit(0, this);
+    }
+    set head(value) {
+        $.utils.setBit(0, value, this);
+    }
+    toString() { return "StreamManager_StreamCut$Params_" + super.toString(); }
+}
+export class StreamManager_StreamCut$Results extends $.Struct {
+    static _capnp = {
+        displayName: "streamCut$Results",
+        id: "a9276dfcc554c9c5",
+        size: new $.ObjectSize(0, 2),
+    };
+    get cut() {
+        return $.utils.getText(0, this);
+    }
+    set cut(value) {
+        $.utils.setText(0, value, this);
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "StreamManager_StreamCut$Results_" + super.toString(); }
+}
+export class StreamManager_StreamCut$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class StreamManager$Client {
     client;
     static interfaceId = 0xff24c1c698cf3d4cn;
@@ -1591,6 +2364,46 @@ export class StreamManager$Client {
             methodId: 7,
             interfaceName: "pravaha.capnp:StreamManager",
             methodName: "deleteStream"
+        },
+        {
+            ParamsClass: StreamManager_CreateScalingStream$Params,
+            ResultsClass: StreamManager_CreateScalingStream$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 8,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "createScalingStream"
+        },
+        {
+            ParamsClass: StreamManager_UpdateStream$Params,
+            ResultsClass: StreamManager_UpdateStream$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 9,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "updateStream"
+        },
+        {
+            ParamsClass: StreamManager_ScaleStream$Params,
+            ResultsClass: StreamManager_ScaleStream$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 10,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "scaleStream"
+        },
+        {
+            ParamsClass: StreamManager_History$Params,
+            ResultsClass: StreamManager_History$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 11,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "history"
+        },
+        {
+            ParamsClass: StreamManager_StreamCut$Params,
+            ResultsClass: StreamManager_StreamCut$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 12,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "streamCut"
         }
     ];
     createScope(paramsFunc) {
@@ -1651,6 +2464,7 @@ export class StreamManager$Client {
     }
     /**
   * only sealed streams
+  * A stream with a scaling policy (createStream's streams are fixed).
   *
   */
     deleteStream(paramsFunc) {
@@ -1660,6 +2474,66 @@ export class StreamManager$Client {
         });
         const pipeline = new $.Pipeline(StreamManager_DeleteStream$Results, answer);
         return new StreamManager_DeleteStream$Results$Promise(pipeline);
+    }
+    /**
+  * Replaces the policy ("fixed" stops automatic scaling; nothing is rescaled by it).
+  *
+  */
+    createScalingStream(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[8],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_CreateScalingStream$Results, answer);
+        return new StreamManager_CreateScalingStream$Results$Promise(pipeline);
+    }
+    /**
+  * Seals `seal` (segments of the current epoch, adjacent) and replaces them by segments with
+  * the ranges `create`, which cover exactly what they covered (a split: one into equal parts; a
+  * merge: neighbours into one). Answers the new epoch and its new segments once it is current.
+  * `conflict` while another scale, a seal or a delete of the stream runs; `invalid_argument`
+  * names what is wrong ("not adjacent", "not in the current epoch (E)").
+  *
+  */
+    updateStream(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[9],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_UpdateStream$Results, answer);
+        return new StreamManager_UpdateStream$Results$Promise(pipeline);
+    }
+    /**
+  * Every epoch, oldest first.
+  *
+  */
+    scaleStream(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[10],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_ScaleStream$Results, answer);
+        return new StreamManager_ScaleStream$Results$Promise(pipeline);
+    }
+    /**
+  * The stream's tail (or, with `head`, its head) as one token "UID:E.N@OFFSET,...".
+  *
+  */
+    history(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[11],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_History$Results, answer);
+        return new StreamManager_History$Results$Promise(pipeline);
+    }
+    streamCut(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[12],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_StreamCut$Results, answer);
+        return new StreamManager_StreamCut$Results$Promise(pipeline);
     }
 }
 $.Registry.register(StreamManager$Client.interfaceId, StreamManager$Client);
@@ -1698,6 +2572,26 @@ export class StreamManager$Server extends $.Server {
             {
                 ...StreamManager$Client.methods[7],
                 impl: target.deleteStream
+            },
+            {
+                ...StreamManager$Client.methods[8],
+                impl: target.createScalingStream
+            },
+            {
+                ...StreamManager$Client.methods[9],
+                impl: target.updateStream
+            },
+            {
+                ...StreamManager$Client.methods[10],
+                impl: target.scaleStream
+            },
+            {
+                ...StreamManager$Client.methods[11],
+                impl: target.history
+            },
+            {
+                ...StreamManager$Client.methods[12],
+                impl: target.streamCut
             }
         ]);
         this.target = target;
@@ -1717,8 +2611,14 @@ export class StreamManager extends $.Interface {
     toString() { return "StreamManager_" + super.toString(); }
 }
 StreamInfo._SegmentInfos = $.CompositeList(SegmentInfo);
+EpochInfo._SegmentInfos = $.CompositeList(HistorySegment);
 Pravaha_OpenReader$Params._Position = $.CompositeList(SegmentPosition);
 Pravaha_OpenReader$Results._Position = $.CompositeList(SegmentPosition);
+Pravaha_OpenReaderBetween$Params._Position = $.CompositeList(SegmentPosition);
+Pravaha_OpenReaderBetween$Results._Position = $.CompositeList(SegmentPosition);
 EventWriter_Write$Params._Events = $.CompositeList(Event);
 EventReader_Next$Results._Events = $.CompositeList(ReadEvent);
 EventReader_Next$Results._Position = $.CompositeList(SegmentPosition);
+StreamManager_ScaleStream$Params._Create = $.CompositeList(KeyRange);
+StreamManager_ScaleStream$Results._Created = $.CompositeList(SegmentInfo);
+StreamManager_History$Results._Epochs = $.CompositeList(EpochInfo);

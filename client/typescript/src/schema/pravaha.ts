@@ -93,7 +93,7 @@ export class StreamInfo extends $.Struct {
   static readonly _capnp = {
     displayName: "StreamInfo",
     id: "823251911cb44382",
-    size: new $.ObjectSize(8, 3),
+    size: new $.ObjectSize(8, 4),
   };
   static _SegmentInfos: $.ListCtor<SegmentInfo>;
   get scope(): string {
@@ -120,6 +120,10 @@ export class StreamInfo extends $.Struct {
   _disownSegmentInfos(): $.Orphan<$.List<SegmentInfo>> {
     return $.utils.disown(this.segmentInfos);
   }
+  /**
+* the current epoch's segments
+*
+*/
   get segmentInfos(): $.List<SegmentInfo> {
     return $.utils.getList(2, StreamInfo._SegmentInfos, this);
   }
@@ -132,7 +136,190 @@ export class StreamInfo extends $.Struct {
   set segmentInfos(value: $.List<SegmentInfo>) {
     $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
+  /**
+* the current epoch (0 until the first scale)
+*
+*/
+  get epoch(): number {
+    return $.utils.getUint32(4, this);
+  }
+  set epoch(value: number) {
+    $.utils.setUint32(4, value, this);
+  }
+  _adoptPolicy(value: $.Orphan<ScalingPolicy>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownPolicy(): $.Orphan<ScalingPolicy> {
+    return $.utils.disown(this.policy);
+  }
+  get policy(): ScalingPolicy {
+    return $.utils.getStruct(3, ScalingPolicy, this);
+  }
+  _hasPolicy(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initPolicy(): ScalingPolicy {
+    return $.utils.initStructAt(3, ScalingPolicy, this);
+  }
+  set policy(value: ScalingPolicy) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  }
   toString(): string { return "StreamInfo_" + super.toString(); }
+}
+export class ScalingPolicy extends $.Struct {
+  static readonly _capnp = {
+    displayName: "ScalingPolicy",
+    id: "c4f21e537cad1bbd",
+    size: new $.ObjectSize(16, 1),
+    defaultFactor: $.getUint32Mask(2),
+    defaultMinSegments: $.getUint32Mask(1)
+  };
+  get type(): string {
+    return $.utils.getText(0, this);
+  }
+  set type(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get target(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set target(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  get factor(): number {
+    return $.utils.getUint32(4, this, ScalingPolicy._capnp.defaultFactor);
+  }
+  set factor(value: number) {
+    $.utils.setUint32(4, value, this, ScalingPolicy._capnp.defaultFactor);
+  }
+  get minSegments(): number {
+    return $.utils.getUint32(8, this, ScalingPolicy._capnp.defaultMinSegments);
+  }
+  set minSegments(value: number) {
+    $.utils.setUint32(8, value, this, ScalingPolicy._capnp.defaultMinSegments);
+  }
+  toString(): string { return "ScalingPolicy_" + super.toString(); }
+}
+export class KeyRange extends $.Struct {
+  static readonly _capnp = {
+    displayName: "KeyRange",
+    id: "e1e6b3862dd0d662",
+    size: new $.ObjectSize(16, 0),
+  };
+  get keyStart(): number {
+    return $.utils.getFloat64(0, this);
+  }
+  set keyStart(value: number) {
+    $.utils.setFloat64(0, value, this);
+  }
+  get keyEnd(): number {
+    return $.utils.getFloat64(8, this);
+  }
+  set keyEnd(value: number) {
+    $.utils.setFloat64(8, value, this);
+  }
+  toString(): string { return "KeyRange_" + super.toString(); }
+}
+export class HistorySegment extends $.Struct {
+  static readonly _capnp = {
+    displayName: "HistorySegment",
+    id: "99c7ffd64d9c72c0",
+    size: new $.ObjectSize(32, 1),
+  };
+  get id(): bigint {
+    return $.utils.getUint64(0, this);
+  }
+  set id(value: bigint) {
+    $.utils.setUint64(0, value, this);
+  }
+  get keyStart(): number {
+    return $.utils.getFloat64(8, this);
+  }
+  set keyStart(value: number) {
+    $.utils.setFloat64(8, value, this);
+  }
+  get keyEnd(): number {
+    return $.utils.getFloat64(16, this);
+  }
+  set keyEnd(value: number) {
+    $.utils.setFloat64(16, value, this);
+  }
+  /**
+* -1 while the segment is active
+*
+*/
+  get sealedLength(): bigint {
+    return $.utils.getInt64(24, this);
+  }
+  set sealedLength(value: bigint) {
+    $.utils.setInt64(24, value, this);
+  }
+  _adoptPredecessors(value: $.Orphan<$.List<bigint>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownPredecessors(): $.Orphan<$.List<bigint>> {
+    return $.utils.disown(this.predecessors);
+  }
+  /**
+* what it replaced, when created by a scale
+*
+*/
+  get predecessors(): $.List<bigint> {
+    return $.utils.getList(0, $.Uint64List, this);
+  }
+  _hasPredecessors(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initPredecessors(length: number): $.List<bigint> {
+    return $.utils.initList(0, $.Uint64List, length, this);
+  }
+  set predecessors(value: $.List<bigint>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "HistorySegment_" + super.toString(); }
+}
+export class EpochInfo extends $.Struct {
+  static readonly _capnp = {
+    displayName: "EpochInfo",
+    id: "fcc377d4bf1e7814",
+    size: new $.ObjectSize(16, 1),
+  };
+  static _SegmentInfos: $.ListCtor<HistorySegment>;
+  get epoch(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set epoch(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  /**
+* wall-clock milliseconds when the epoch began
+*
+*/
+  get createdMs(): bigint {
+    return $.utils.getInt64(8, this);
+  }
+  set createdMs(value: bigint) {
+    $.utils.setInt64(8, value, this);
+  }
+  _adoptSegmentInfos(value: $.Orphan<$.List<HistorySegment>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownSegmentInfos(): $.Orphan<$.List<HistorySegment>> {
+    return $.utils.disown(this.segmentInfos);
+  }
+  get segmentInfos(): $.List<HistorySegment> {
+    return $.utils.getList(0, EpochInfo._SegmentInfos, this);
+  }
+  _hasSegmentInfos(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initSegmentInfos(length: number): $.List<HistorySegment> {
+    return $.utils.initList(0, EpochInfo._SegmentInfos, length, this);
+  }
+  set segmentInfos(value: $.List<HistorySegment>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "EpochInfo_" + super.toString(); }
 }
 export class Pravaha_StreamManager$Params extends $.Struct {
   static readonly _capnp = {
@@ -352,6 +539,120 @@ export class Pravaha_OpenReader$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class Pravaha_OpenReaderBetween$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "openReaderBetween$Params",
+    id: "fbd1acad82123e3a",
+    size: new $.ObjectSize(0, 5),
+  };
+  static _Position: $.ListCtor<SegmentPosition>;
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get fromCut(): string {
+    return $.utils.getText(2, this);
+  }
+  set fromCut(value: string) {
+    $.utils.setText(2, value, this);
+  }
+  get toCut(): string {
+    return $.utils.getText(3, this);
+  }
+  set toCut(value: string) {
+    $.utils.setText(3, value, this);
+  }
+  _adoptPosition(value: $.Orphan<$.List<SegmentPosition>>): void {
+    $.utils.adopt(value, $.utils.getPointer(4, this));
+  }
+  _disownPosition(): $.Orphan<$.List<SegmentPosition>> {
+    return $.utils.disown(this.position);
+  }
+  get position(): $.List<SegmentPosition> {
+    return $.utils.getList(4, Pravaha_OpenReaderBetween$Params._Position, this);
+  }
+  _hasPosition(): boolean {
+    return !$.utils.isNull($.utils.getPointer(4, this));
+  }
+  _initPosition(length: number): $.List<SegmentPosition> {
+    return $.utils.initList(4, Pravaha_OpenReaderBetween$Params._Position, length, this);
+  }
+  set position(value: $.List<SegmentPosition>) {
+    $.utils.copyFrom(value, $.utils.getPointer(4, this));
+  }
+  toString(): string { return "Pravaha_OpenReaderBetween$Params_" + super.toString(); }
+}
+export class Pravaha_OpenReaderBetween$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "openReaderBetween$Results",
+    id: "a40c5960ae5de1d6",
+    size: new $.ObjectSize(0, 3),
+  };
+  static _Position: $.ListCtor<SegmentPosition>;
+  get reader(): EventReader$Client {
+    return new EventReader$Client($.utils.getInterfaceClientOrNullAt(0, this));
+  }
+  set reader(value: EventReader$Client) {
+    $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  _adoptPosition(value: $.Orphan<$.List<SegmentPosition>>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownPosition(): $.Orphan<$.List<SegmentPosition>> {
+    return $.utils.disown(this.position);
+  }
+  get position(): $.List<SegmentPosition> {
+    return $.utils.getList(2, Pravaha_OpenReaderBetween$Results._Position, this);
+  }
+  _hasPosition(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initPosition(length: number): $.List<SegmentPosition> {
+    return $.utils.initList(2, Pravaha_OpenReaderBetween$Results._Position, length, this);
+  }
+  set position(value: $.List<SegmentPosition>) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  toString(): string { return "Pravaha_OpenReaderBetween$Results_" + super.toString(); }
+}
+export class Pravaha_OpenReaderBetween$Results$Promise {
+  pipeline: $.Pipeline<any, any, Pravaha_OpenReaderBetween$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Pravaha_OpenReaderBetween$Results>) {
+    this.pipeline = pipeline;
+  }
+  getReader(): EventReader$Client {
+    return new EventReader$Client(this.pipeline.getPipeline(EventReader, 0).client());
+  }
+  async promise(): Promise<Pravaha_OpenReaderBetween$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class Pravaha$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xfdd238da96ae1079n;
@@ -361,7 +662,8 @@ export class Pravaha$Client {
   static readonly methods: [
     $.Method<Pravaha_StreamManager$Params, Pravaha_StreamManager$Results>,
     $.Method<Pravaha_OpenWriter$Params, Pravaha_OpenWriter$Results>,
-    $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>
+    $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>,
+    $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>
   ] = [
     {
       ParamsClass: Pravaha_StreamManager$Params,
@@ -386,6 +688,14 @@ export class Pravaha$Client {
       methodId: 2,
       interfaceName: "pravaha.capnp:Pravaha",
       methodName: "openReader"
+    },
+    {
+      ParamsClass: Pravaha_OpenReaderBetween$Params,
+      ResultsClass: Pravaha_OpenReaderBetween$Results,
+      interfaceId: Pravaha$Client.interfaceId,
+      methodId: 3,
+      interfaceName: "pravaha.capnp:Pravaha",
+      methodName: "openReaderBetween"
     }
   ];
   streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise {
@@ -412,12 +722,21 @@ export class Pravaha$Client {
     const pipeline = new $.Pipeline(Pravaha_OpenReader$Results, answer);
     return new Pravaha_OpenReader$Results$Promise(pipeline);
   }
+  openReaderBetween(paramsFunc?: (params: Pravaha_OpenReaderBetween$Params) => void): Pravaha_OpenReaderBetween$Results$Promise {
+    const answer = this.client.call({
+      method: Pravaha$Client.methods[3],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Pravaha_OpenReaderBetween$Results, answer);
+    return new Pravaha_OpenReaderBetween$Results$Promise(pipeline);
+  }
 }
 $.Registry.register(Pravaha$Client.interfaceId, Pravaha$Client);
 export interface Pravaha$Server$Target {
   streamManager(params: Pravaha_StreamManager$Params, results: Pravaha_StreamManager$Results): Promise<void>;
   openWriter(params: Pravaha_OpenWriter$Params, results: Pravaha_OpenWriter$Results): Promise<void>;
   openReader(params: Pravaha_OpenReader$Params, results: Pravaha_OpenReader$Results): Promise<void>;
+  openReaderBetween(params: Pravaha_OpenReaderBetween$Params, results: Pravaha_OpenReaderBetween$Results): Promise<void>;
 }
 export class Pravaha$Server extends $.Server {
   readonly target: Pravaha$Server$Target;
@@ -434,6 +753,10 @@ export class Pravaha$Server extends $.Server {
       {
         ...Pravaha$Client.methods[2],
         impl: target.openReader
+      },
+      {
+        ...Pravaha$Client.methods[3],
+        impl: target.openReaderBetween
       }
     ]);
     this.target = target;
@@ -1544,6 +1867,458 @@ export class StreamManager_DeleteStream$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class StreamManager_CreateScalingStream$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "createScalingStream$Params",
+    id: "ea712b773075139a",
+    size: new $.ObjectSize(8, 3),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get segments(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set segments(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  _adoptPolicy(value: $.Orphan<ScalingPolicy>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownPolicy(): $.Orphan<ScalingPolicy> {
+    return $.utils.disown(this.policy);
+  }
+  get policy(): ScalingPolicy {
+    return $.utils.getStruct(2, ScalingPolicy, this);
+  }
+  _hasPolicy(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initPolicy(): ScalingPolicy {
+    return $.utils.initStructAt(2, ScalingPolicy, this);
+  }
+  set policy(value: ScalingPolicy) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  toString(): string { return "StreamManager_CreateScalingStream$Params_" + super.toString(); }
+}
+export class StreamManager_CreateScalingStream$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "createScalingStream$Results",
+    id: "ae30606d341873e9",
+    size: new $.ObjectSize(0, 2),
+  };
+  _adoptInfo(value: $.Orphan<StreamInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownInfo(): $.Orphan<StreamInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): StreamInfo {
+    return $.utils.getStruct(0, StreamInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initInfo(): StreamInfo {
+    return $.utils.initStructAt(0, StreamInfo, this);
+  }
+  set info(value: StreamInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "StreamManager_CreateScalingStream$Results_" + super.toString(); }
+}
+export class StreamManager_CreateScalingStream$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_CreateScalingStream$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_CreateScalingStream$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<StreamManager_CreateScalingStream$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class StreamManager_UpdateStream$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "updateStream$Params",
+    id: "ff2081090c8021af",
+    size: new $.ObjectSize(0, 3),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  _adoptPolicy(value: $.Orphan<ScalingPolicy>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownPolicy(): $.Orphan<ScalingPolicy> {
+    return $.utils.disown(this.policy);
+  }
+  get policy(): ScalingPolicy {
+    return $.utils.getStruct(2, ScalingPolicy, this);
+  }
+  _hasPolicy(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initPolicy(): ScalingPolicy {
+    return $.utils.initStructAt(2, ScalingPolicy, this);
+  }
+  set policy(value: ScalingPolicy) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  toString(): string { return "StreamManager_UpdateStream$Params_" + super.toString(); }
+}
+export class StreamManager_UpdateStream$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "updateStream$Results",
+    id: "b248d91b9ea6189e",
+    size: new $.ObjectSize(0, 2),
+  };
+  _adoptInfo(value: $.Orphan<StreamInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownInfo(): $.Orphan<StreamInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): StreamInfo {
+    return $.utils.getStruct(0, StreamInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initInfo(): StreamInfo {
+    return $.utils.initStructAt(0, StreamInfo, this);
+  }
+  set info(value: StreamInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "StreamManager_UpdateStream$Results_" + super.toString(); }
+}
+export class StreamManager_UpdateStream$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_UpdateStream$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_UpdateStream$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<StreamManager_UpdateStream$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class StreamManager_ScaleStream$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "scaleStream$Params",
+    id: "8e0e4e8342a44bd3",
+    size: new $.ObjectSize(8, 4),
+  };
+  static _Create: $.ListCtor<KeyRange>;
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  _adoptSeal(value: $.Orphan<$.List<bigint>>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownSeal(): $.Orphan<$.List<bigint>> {
+    return $.utils.disown(this.seal);
+  }
+  get seal(): $.List<bigint> {
+    return $.utils.getList(2, $.Uint64List, this);
+  }
+  _hasSeal(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initSeal(length: number): $.List<bigint> {
+    return $.utils.initList(2, $.Uint64List, length, this);
+  }
+  set seal(value: $.List<bigint>) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  _adoptCreate(value: $.Orphan<$.List<KeyRange>>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownCreate(): $.Orphan<$.List<KeyRange>> {
+    return $.utils.disown(this.create);
+  }
+  get create(): $.List<KeyRange> {
+    return $.utils.getList(3, StreamManager_ScaleStream$Params._Create, this);
+  }
+  _hasCreate(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initCreate(length: number): $.List<KeyRange> {
+    return $.utils.initList(3, StreamManager_ScaleStream$Params._Create, length, this);
+  }
+  set create(value: $.List<KeyRange>) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  }
+  get expectedEpoch(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set expectedEpoch(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  toString(): string { return "StreamManager_ScaleStream$Params_" + super.toString(); }
+}
+export class StreamManager_ScaleStream$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "scaleStream$Results",
+    id: "a033322b3fe4a68c",
+    size: new $.ObjectSize(8, 2),
+  };
+  static _Created: $.ListCtor<SegmentInfo>;
+  get epoch(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set epoch(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  _adoptCreated(value: $.Orphan<$.List<SegmentInfo>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownCreated(): $.Orphan<$.List<SegmentInfo>> {
+    return $.utils.disown(this.created);
+  }
+  get created(): $.List<SegmentInfo> {
+    return $.utils.getList(0, StreamManager_ScaleStream$Results._Created, this);
+  }
+  _hasCreated(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initCreated(length: number): $.List<SegmentInfo> {
+    return $.utils.initList(0, StreamManager_ScaleStream$Results._Created, length, this);
+  }
+  set created(value: $.List<SegmentInfo>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "StreamManager_ScaleStream$Results_" + super.toString(); }
+}
+export class StreamManager_ScaleStream$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_ScaleStream$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_ScaleStream$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<StreamManager_ScaleStream$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class StreamManager_History$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "history$Params",
+    id: "e7c5a9b484f040cc",
+    size: new $.ObjectSize(0, 2),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  toString(): string { return "StreamManager_History$Params_" + super.toString(); }
+}
+export class StreamManager_History$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "history$Results",
+    id: "870a6711326e996a",
+    size: new $.ObjectSize(0, 2),
+  };
+  static _Epochs: $.ListCtor<EpochInfo>;
+  _adoptEpochs(value: $.Orphan<$.List<EpochInfo>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownEpochs(): $.Orphan<$.List<EpochInfo>> {
+    return $.utils.disown(this.epochs);
+  }
+  get epochs(): $.List<EpochInfo> {
+    return $.utils.getList(0, StreamManager_History$Results._Epochs, this);
+  }
+  _hasEpochs(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initEpochs(length: number): $.List<EpochInfo> {
+    return $.utils.initList(0, StreamManager_History$Results._Epochs, length, this);
+  }
+  set epochs(value: $.List<EpochInfo>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "StreamManager_History$Results_" + super.toString(); }
+}
+export class StreamManager_History$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_History$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_History$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<StreamManager_History$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class StreamManager_StreamCut$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "streamCut$Params",
+    id: "c29b402cc8a8d8cb",
+    size: new $.ObjectSize(8, 2),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get head(): boolean {
+    return $.utils.getBit(0, this);
+  }
+  set head(value: boolean) {
+    $.utils.setBit(0, value, this);
+  }
+  toString(): string { return "StreamManager_StreamCut$Params_" + super.toString(); }
+}
+export class StreamManager_StreamCut$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "streamCut$Results",
+    id: "a9276dfcc554c9c5",
+    size: new $.ObjectSize(0, 2),
+  };
+  get cut(): string {
+    return $.utils.getText(0, this);
+  }
+  set cut(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "StreamManager_StreamCut$Results_" + super.toString(); }
+}
+export class StreamManager_StreamCut$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_StreamCut$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_StreamCut$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<StreamManager_StreamCut$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class StreamManager$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xff24c1c698cf3d4cn;
@@ -1558,7 +2333,12 @@ export class StreamManager$Client {
     $.Method<StreamManager_ListStreams$Params, StreamManager_ListStreams$Results>,
     $.Method<StreamManager_StreamInfo$Params, StreamManager_StreamInfo$Results>,
     $.Method<StreamManager_SealStream$Params, StreamManager_SealStream$Results>,
-    $.Method<StreamManager_DeleteStream$Params, StreamManager_DeleteStream$Results>
+    $.Method<StreamManager_DeleteStream$Params, StreamManager_DeleteStream$Results>,
+    $.Method<StreamManager_CreateScalingStream$Params, StreamManager_CreateScalingStream$Results>,
+    $.Method<StreamManager_UpdateStream$Params, StreamManager_UpdateStream$Results>,
+    $.Method<StreamManager_ScaleStream$Params, StreamManager_ScaleStream$Results>,
+    $.Method<StreamManager_History$Params, StreamManager_History$Results>,
+    $.Method<StreamManager_StreamCut$Params, StreamManager_StreamCut$Results>
   ] = [
     {
       ParamsClass: StreamManager_CreateScope$Params,
@@ -1623,6 +2403,46 @@ export class StreamManager$Client {
       methodId: 7,
       interfaceName: "pravaha.capnp:StreamManager",
       methodName: "deleteStream"
+    },
+    {
+      ParamsClass: StreamManager_CreateScalingStream$Params,
+      ResultsClass: StreamManager_CreateScalingStream$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 8,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "createScalingStream"
+    },
+    {
+      ParamsClass: StreamManager_UpdateStream$Params,
+      ResultsClass: StreamManager_UpdateStream$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 9,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "updateStream"
+    },
+    {
+      ParamsClass: StreamManager_ScaleStream$Params,
+      ResultsClass: StreamManager_ScaleStream$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 10,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "scaleStream"
+    },
+    {
+      ParamsClass: StreamManager_History$Params,
+      ResultsClass: StreamManager_History$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 11,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "history"
+    },
+    {
+      ParamsClass: StreamManager_StreamCut$Params,
+      ResultsClass: StreamManager_StreamCut$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 12,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "streamCut"
     }
   ];
   createScope(paramsFunc?: (params: StreamManager_CreateScope$Params) => void): StreamManager_CreateScope$Results$Promise {
@@ -1683,6 +2503,7 @@ export class StreamManager$Client {
   }
   /**
 * only sealed streams
+* A stream with a scaling policy (createStream's streams are fixed).
 *
 */
   deleteStream(paramsFunc?: (params: StreamManager_DeleteStream$Params) => void): StreamManager_DeleteStream$Results$Promise {
@@ -1692,6 +2513,66 @@ export class StreamManager$Client {
     });
     const pipeline = new $.Pipeline(StreamManager_DeleteStream$Results, answer);
     return new StreamManager_DeleteStream$Results$Promise(pipeline);
+  }
+  /**
+* Replaces the policy ("fixed" stops automatic scaling; nothing is rescaled by it).
+*
+*/
+  createScalingStream(paramsFunc?: (params: StreamManager_CreateScalingStream$Params) => void): StreamManager_CreateScalingStream$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[8],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_CreateScalingStream$Results, answer);
+    return new StreamManager_CreateScalingStream$Results$Promise(pipeline);
+  }
+  /**
+* Seals `seal` (segments of the current epoch, adjacent) and replaces them by segments with
+* the ranges `create`, which cover exactly what they covered (a split: one into equal parts; a
+* merge: neighbours into one). Answers the new epoch and its new segments once it is current.
+* `conflict` while another scale, a seal or a delete of the stream runs; `invalid_argument`
+* names what is wrong ("not adjacent", "not in the current epoch (E)").
+*
+*/
+  updateStream(paramsFunc?: (params: StreamManager_UpdateStream$Params) => void): StreamManager_UpdateStream$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[9],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_UpdateStream$Results, answer);
+    return new StreamManager_UpdateStream$Results$Promise(pipeline);
+  }
+  /**
+* Every epoch, oldest first.
+*
+*/
+  scaleStream(paramsFunc?: (params: StreamManager_ScaleStream$Params) => void): StreamManager_ScaleStream$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[10],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_ScaleStream$Results, answer);
+    return new StreamManager_ScaleStream$Results$Promise(pipeline);
+  }
+  /**
+* The stream's tail (or, with `head`, its head) as one token "UID:E.N@OFFSET,...".
+*
+*/
+  history(paramsFunc?: (params: StreamManager_History$Params) => void): StreamManager_History$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[11],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_History$Results, answer);
+    return new StreamManager_History$Results$Promise(pipeline);
+  }
+  streamCut(paramsFunc?: (params: StreamManager_StreamCut$Params) => void): StreamManager_StreamCut$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[12],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_StreamCut$Results, answer);
+    return new StreamManager_StreamCut$Results$Promise(pipeline);
   }
 }
 $.Registry.register(StreamManager$Client.interfaceId, StreamManager$Client);
@@ -1704,6 +2585,11 @@ export interface StreamManager$Server$Target {
   streamInfo(params: StreamManager_StreamInfo$Params, results: StreamManager_StreamInfo$Results): Promise<void>;
   sealStream(params: StreamManager_SealStream$Params, results: StreamManager_SealStream$Results): Promise<void>;
   deleteStream(params: StreamManager_DeleteStream$Params, results: StreamManager_DeleteStream$Results): Promise<void>;
+  createScalingStream(params: StreamManager_CreateScalingStream$Params, results: StreamManager_CreateScalingStream$Results): Promise<void>;
+  updateStream(params: StreamManager_UpdateStream$Params, results: StreamManager_UpdateStream$Results): Promise<void>;
+  scaleStream(params: StreamManager_ScaleStream$Params, results: StreamManager_ScaleStream$Results): Promise<void>;
+  history(params: StreamManager_History$Params, results: StreamManager_History$Results): Promise<void>;
+  streamCut(params: StreamManager_StreamCut$Params, results: StreamManager_StreamCut$Results): Promise<void>;
 }
 export class StreamManager$Server extends $.Server {
   readonly target: StreamManager$Server$Target;
@@ -1740,6 +2626,26 @@ export class StreamManager$Server extends $.Server {
       {
         ...StreamManager$Client.methods[7],
         impl: target.deleteStream
+      },
+      {
+        ...StreamManager$Client.methods[8],
+        impl: target.createScalingStream
+      },
+      {
+        ...StreamManager$Client.methods[9],
+        impl: target.updateStream
+      },
+      {
+        ...StreamManager$Client.methods[10],
+        impl: target.scaleStream
+      },
+      {
+        ...StreamManager$Client.methods[11],
+        impl: target.history
+      },
+      {
+        ...StreamManager$Client.methods[12],
+        impl: target.streamCut
       }
     ]);
     this.target = target;
@@ -1759,8 +2665,14 @@ export class StreamManager extends $.Interface {
   toString(): string { return "StreamManager_" + super.toString(); }
 }
 StreamInfo._SegmentInfos = $.CompositeList(SegmentInfo);
+EpochInfo._SegmentInfos = $.CompositeList(HistorySegment);
 Pravaha_OpenReader$Params._Position = $.CompositeList(SegmentPosition);
 Pravaha_OpenReader$Results._Position = $.CompositeList(SegmentPosition);
+Pravaha_OpenReaderBetween$Params._Position = $.CompositeList(SegmentPosition);
+Pravaha_OpenReaderBetween$Results._Position = $.CompositeList(SegmentPosition);
 EventWriter_Write$Params._Events = $.CompositeList(Event);
 EventReader_Next$Results._Events = $.CompositeList(ReadEvent);
 EventReader_Next$Results._Position = $.CompositeList(SegmentPosition);
+StreamManager_ScaleStream$Params._Create = $.CompositeList(KeyRange);
+StreamManager_ScaleStream$Results._Created = $.CompositeList(SegmentInfo);
+StreamManager_History$Results._Epochs = $.CompositeList(EpochInfo);

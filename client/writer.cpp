@@ -13,6 +13,7 @@
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -314,6 +315,7 @@ void open_session(writer_ptr self, size_t index);
 void drain(writer_ptr self, size_t index);
 void ask_ancestors(writer_ptr self, size_t index);
 bool held_back(writer_ptr self, size_t index);
+void pump_held(writer_ptr self);
 
 // Answers sessions_atom once every segment has its session (or failed for good).
 void check_sessions(writer_ptr self) {
@@ -429,11 +431,28 @@ bool held_back(writer_ptr self, size_t index) {
     }
     if (seg.held) {
         seg.held = false;
-        std::stable_sort(seg.queue.begin(), seg.queue.end(), [](const queued& a, const queued& b) {
-            return a.client_number < b.client_number;
+        // Only numbered events are put in order: an unnumbered one (the actor API lets a
+        // stable id mix them) keeps its place, as its key's order requires.
+        bool numbered = std::all_of(seg.queue.begin(), seg.queue.end(), [](const queued& q) {
+            return q.client_number != no_event_number;
         });
+        if (numbered) {
+            std::stable_sort(
+                seg.queue.begin(), seg.queue.end(),
+                [](const queued& a, const queued& b) { return a.client_number < b.client_number; });
+        }
     }
     return false;
+}
+
+// Segments held back (held_back) may go once what held them moved or failed for good.
+void pump_held(writer_ptr self) {
+    auto& st = self->state;
+    for (size_t i = 0; i < st.segments.size(); ++i) {
+        if (st.segments[i].held && st.segments[i].phase == phase::open) {
+            pump(self, i);
+        }
+    }
 }
 
 void pump(writer_ptr self, size_t index) {
@@ -572,9 +591,10 @@ void restart(writer_ptr self,
 void start_afresh(writer_ptr self) {
     auto& st = self->state;
     if (st.cfg.id) {
+        // A session request still in flight stays pending: its answer is a fresh session (two
+        // at once would fence each other); a link reset clears it.
         for (auto& seg : st.segments) {
             seg.ready = false;
-            seg.setup_pending = false;
             seg.session_open = false;
         }
         return;
@@ -666,6 +686,7 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
         pump(self, index);
     } else {
         check_sessions(self);
+        pump_held(self);
     }
 }
 
@@ -756,11 +777,28 @@ void resolve(writer_ptr self, size_t index) {
                 if (gen != self->state.link.generation()) {
                     return;
                 }
-                self->state.segments[index].resolving = false;
+                auto& sg = self->state.segments[index];
+                sg.resolving = false;
                 self->state.link.progressed();
                 PRAVAHA_ASSERT(a.sealed, "writer {}: segment {} was sealed and is not",
-                               to_string(self->state.id),
-                               to_string(self->state.segments[index].key));
+                               to_string(self->state.id), to_string(sg.key));
+                if (sg.epoch != 0 && a.writer_epoch != sg.epoch) {
+                    // Another writer object of this id took the segment over (a zombie): what
+                    // is stored under the event numbers is its events, not necessarily this
+                    // one's, so nothing is settled by number; as a fenced append would.
+                    sg.phase = phase::open;
+                    sg.failed = caf::make_error(
+                        errc::writer_fenced,
+                        fmt::format("writer {} session {} was superseded by session {} on "
+                                    "segment {}",
+                                    to_string(self->state.id), sg.epoch, a.writer_epoch,
+                                    to_string(sg.key)));
+                    fail_segment(self, sg, sg.failed);
+                    check_flush(self);
+                    check_sessions(self);
+                    pump_held(self);
+                    return;
+                }
                 settle(self, index, a.last_event_number, a.client_last);
                 ask_successors(self, index);
             },
@@ -785,6 +823,7 @@ void resolve(writer_ptr self, size_t index) {
                 fail_segment(self, sg, err);
                 check_flush(self);
                 check_sessions(self);
+                pump_held(self);
             });
 }
 
@@ -910,11 +949,7 @@ void move_to_successors(writer_ptr self, size_t index, const std::vector<success
         pump(self, target);
     }
     // Segments held back for this one's keys may go now (or drain what else holds them).
-    for (size_t i = 0; i < st.segments.size(); ++i) {
-        if (st.segments[i].held && st.segments[i].phase == phase::open) {
-            pump(self, i);
-        }
-    }
+    pump_held(self);
 }
 
 // Asks the controller (through the client's directory, which coalesces the questions of all
@@ -942,6 +977,7 @@ void ask_successors(writer_ptr self, size_t index) {
                     fail_segment(self, sg, sg.failed);
                     check_flush(self);
                     check_sessions(self);
+                    pump_held(self);
                     return;
                 }
                 if (!s.sealed) {

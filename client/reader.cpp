@@ -321,6 +321,14 @@ void ask_successors(reader_ptr self, size_t index) {
             });
 }
 
+// The reader reached the end cut in `seg`: nothing more of it, and nothing after it, is read.
+void end_at_cut(reader_ptr self, segment_reader& seg) {
+    seg.finished = true;
+    seg.successors_asked = true;
+    seg.successors_known = true;
+    self->state.ended.insert(seg.key.segment);
+}
+
 void issue_reads(reader_ptr self) {
     auto& st = self->state;
     if (!st.link.connected() || !wants_data(self)) {
@@ -370,11 +378,7 @@ void issue_reads(reader_ptr self) {
                     }
                     sg.offset = std::min(r.next_offset, end);
                     if (sg.offset >= end) {
-                        // At the cut: nothing of it, and nothing after it, is read.
-                        sg.finished = true;
-                        sg.successors_asked = true;
-                        sg.successors_known = true;
-                        s.ended.insert(sg.key.segment);
+                        end_at_cut(self, sg);
                     } else {
                         sg.finished = r.sealed && sg.offset >= r.length;
                     }
@@ -450,11 +454,7 @@ caf::behavior reader_impl(reader_ptr self,
     for (auto& seg : st.segments) {
         auto bound = st.mode.until.find(seg.key.segment.value);
         if (bound != st.mode.until.end() && seg.offset >= bound->second) {
-            // Starts at the end cut already: nothing of it is read, nor what follows it.
-            seg.finished = true;
-            seg.successors_asked = true;
-            seg.successors_known = true;
-            st.ended.insert(seg.key.segment);
+            end_at_cut(self, seg);  // starts at the end cut already
         }
     }
     std::vector<segment_key> keys;

@@ -22,7 +22,6 @@
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <set>
 
 namespace pravaha::client::detail {
 
@@ -96,8 +95,10 @@ struct segment_writer {
     uint32_t epoch = 0;
     /// From the session: the highest client number stored for this id (outgoing::client_number).
     int64_t client_stored = no_event_number;
-    /// Stable ids: what the segments it replaced hold of this id, by key range.
+    /// Stable ids: what the segments it replaced hold of this id, by key range (dropped once no
+    /// event the writer may still be given can match one), and the highest of them ever.
     std::vector<inherited_mark> inherited;
+    int64_t inherited_last = no_event_number;
     /// Stable ids, a segment of a later epoch the writer started with: its predecessors (and
     /// theirs) are asked what they hold of this id before the session counts as open.
     bool ancestry_known = true;
@@ -168,7 +169,8 @@ struct writer_state {
     /// themselves.
     size_t held = 0;
     int64_t last_client_number = no_event_number;  // highest one accepted by a public write
-    bool closing = false;                          // close_atom accepted: writes are refused
+    bool followed_scale = false;  // some segment moved its events to successors (held_back)
+    bool closing = false;         // close_atom accepted: writes are refused
     std::vector<caf::response_promise> close_waiters;
     node_link link;            // the segments' container leaders
     deadline_timer deadlines;  // of the blocks sent (check_deadlines)
@@ -331,10 +333,7 @@ void check_sessions(writer_ptr self) {
             seg.phase == phase::draining) {
             return;
         }
-        stored = std::max(stored, seg.client_stored);
-        for (const auto& m : seg.inherited) {
-            stored = std::max(stored, m.client_last);
-        }
+        stored = std::max({stored, seg.client_stored, seg.inherited_last});
     }
     for (auto& rp : st.session_waiters) {
         rp.deliver(stored);
@@ -362,6 +361,11 @@ bool stored_already(const segment_writer& seg, int64_t client_number, double key
     });
 }
 
+void add_mark(segment_writer& seg, double start, double end, int64_t client_last) {
+    seg.inherited.push_back({start, end, client_last});
+    seg.inherited_last = std::max(seg.inherited_last, client_last);
+}
+
 // Acknowledges, without storing them again, the queued events the segment already holds: a
 // prefix of the queue, or anywhere in it when its predecessors' marks count (a resend of one
 // key may follow a new event of another). Only segments with marks pay for the whole scan.
@@ -386,6 +390,12 @@ void skip_stored(writer_ptr self, segment_writer& seg) {
             }
         }
         seg.queue = std::move(rest);
+        // Every later event of this writer object is numbered above what it accepted so far
+        // (admit), events moved in are checked where they come from: once that is above every
+        // mark, no event can match one, and the scan per pump ends.
+        if (self->state.last_client_number > seg.inherited_last) {
+            seg.inherited.clear();
+        }
     }
     if (skipped) {
         check_flush(self);
@@ -400,8 +410,8 @@ void skip_stored(writer_ptr self, segment_writer& seg) {
 // of theirs waits.
 bool held_back(writer_ptr self, size_t index) {
     auto& st = self->state;
-    if (!st.cfg.id) {
-        return false;
+    if (!st.cfg.id || (!st.segments[index].held && !st.followed_scale)) {
+        return false;  // the write path of a writer that never followed a scale
     }
     bool held = false;
     auto range = st.segments[index].range;
@@ -842,7 +852,7 @@ void move_to_successors(writer_ptr self, size_t index, const std::vector<success
             auto lo = std::max(m.start, r.key_start);
             auto hi = std::min(m.end, r.key_end);
             if (lo < hi) {
-                w.inherited.push_back({lo, hi, m.client_last});
+                add_mark(w, lo, hi, m.client_last);
             }
         }
     };
@@ -924,6 +934,7 @@ void move_to_successors(writer_ptr self, size_t index, const std::vector<success
     st.segments[index].queue.clear();
     st.segments[index].phase = phase::retired;
     st.segments[index].successors = list;
+    st.followed_scale = true;
     for (auto& ev : moved) {
         auto to = route(self, ev.key_hash);
         PRAVAHA_ASSERT(to != index, "writer {}: an event routes to a retired segment",
@@ -1078,10 +1089,10 @@ void ask_ancestors(writer_ptr self, size_t index) {
                                             auto& sg = self->state.segments[index];
                                             const auto& r = ranges[i];
                                             if (a.client_last != no_event_number) {
-                                                sg.inherited.push_back(
-                                                    {std::max(r.key_start, sg.range.key_start),
-                                                     std::min(r.key_end, sg.range.key_end),
-                                                     a.client_last});
+                                                add_mark(sg,
+                                                         std::max(r.key_start, sg.range.key_start),
+                                                         std::min(r.key_end, sg.range.key_end),
+                                                         a.client_last);
                                             }
                                             if (--*left == 0) {
                                                 done();

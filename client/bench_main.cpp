@@ -51,6 +51,15 @@ const char* usage =
     "               then held idle for --hold S seconds (a line \"holding ...\" says when), and\n"
     "               each writer writes one event (or each client without writers lists the\n"
     "               scopes): it fails if any call failed\n"
+    "  scale        a new stream of 1 segment that scales by --target events/s per segment\n"
+    "               (--factor), written at --rate events/s for --duration S (default 30):\n"
+    "               events/s, p99 and segments per second, every scale, the time from the\n"
+    "               first over-target second to the first split, p99 of writes during a scale\n"
+    "               (its start to 1 s after its end) and outside; then closed-loop rounds of\n"
+    "               --compare-s S (--compare-window in flight per writer) on it (its policy\n"
+    "               frozen to fixed) and on a stream created with its final segment count, 3\n"
+    "               of each, alternating. The node decides by its --scale-window-s and\n"
+    "               --scale-cooldown-s (defaults 120 and 600 s): start it with short ones\n"
     "options:\n"
     "  --endpoint HOST:PORT   node (default $PRAVAHA_ENDPOINT or 127.0.0.1:9090)\n"
     "  --stream SCOPE/STREAM  created if missing (default bench/b<pid>)\n"
@@ -79,6 +88,11 @@ const char* usage =
     "                         writes; more: batch writes, each answered once). CAF 0.17 keeps\n"
     "                         an actor's pending requests in a flat table (O(n) per answer):\n"
     "                         above ~1,000 requests in flight per actor, batch\n"
+    "  --target R             (scale) events/s per segment of the policy (default 1000)\n"
+    "  --factor F             (scale) parts of a split at most (default 2)\n"
+    "  --compare-s S          (scale) seconds of each comparison round (default 5; 0: none)\n"
+    "  --compare-window W     (scale) events in flight per writer in the comparison (default\n"
+    "                         16)\n"
     "  --quiet                no progress line\n"
     "Acknowledgements are sent after the event is fsynced on the node (standalone), or on a\n"
     "majority of its container's replicas (cluster); the output's \"mode\" says which.\n";
@@ -107,7 +121,8 @@ options parse(int argc, char** argv) {
         std::exit(argc >= 2 ? 0 : 2);  // NOLINT(concurrency-mt-unsafe): before any thread
     }
     o.mode = argv[1];
-    if (o.mode != "write" && o.mode != "read" && o.mode != "end-to-end" && o.mode != "connect") {
+    if (o.mode != "write" && o.mode != "read" && o.mode != "end-to-end" && o.mode != "connect" &&
+        o.mode != "scale") {
         bad_usage("unknown mode '" + o.mode + "'");
     }
     for (int i = 2; i < argc; ++i) {
@@ -146,9 +161,10 @@ options parse(int argc, char** argv) {
         } else if (a == "--warmup" || a == "--rate" || a == "--duration") {
             ok = number;
             (a == "--warmup" ? o.warmup : a == "--rate" ? o.rate : o.duration_s) = num;
-        } else if (a == "--client-writers" || a == "--hold") {
+            o.warmup_given = o.warmup_given || a == "--warmup";
+        } else if (a == "--client-writers" || a == "--hold" || a == "--compare-s") {
             ok = number && num <= 100000;
-            (a == "--hold" ? o.hold_s : o.client_writers) = num;
+            (a == "--hold" ? o.hold_s : a == "--compare-s" ? o.compare_s : o.client_writers) = num;
         } else if (number && num > 0) {
             if (a == "--segments" && num <= 1000) {
                 o.segments = static_cast<uint32_t>(num);
@@ -168,6 +184,12 @@ options parse(int argc, char** argv) {
                 o.keys = num;
             } else if (a == "--clients" && num <= 100000) {
                 o.clients = num;
+            } else if (a == "--target" && num <= UINT32_MAX) {
+                o.target = static_cast<uint32_t>(num);
+            } else if (a == "--factor" && num >= 2 && num <= 1000) {
+                o.factor = static_cast<uint32_t>(num);
+            } else if (a == "--compare-window") {
+                o.compare_window = num;
             } else {
                 ok = false;
             }
@@ -177,6 +199,13 @@ options parse(int argc, char** argv) {
         if (!ok) {
             bad_usage(fmt::format("bad option {} {}", a, v));
         }
+    }
+    if (o.mode == "scale") {
+        if (o.rate == 0) {
+            bad_usage("scale offers a fixed load: give --rate (events/s over all writers)");
+        }
+        o.duration_s = o.duration_s > 0 ? o.duration_s : 30;
+        o.warmup = o.warmup_given ? o.warmup : 0;
     }
     if (o.window == 0) {
         o.window = o.rate > 0 ? 100000 : 1;
@@ -392,6 +421,11 @@ private:
     bool progressed_ = false;
 };
 
+}  // namespace
+
+namespace pravaha::bench {
+namespace {
+
 // Writers start together: each is created first (setup, reported apart), then all are released
 // at once and the run's duration counts from there.
 struct start_gate {
@@ -427,6 +461,39 @@ void run_writer(client::client_factory& f,
     writer_loop loop(o, w, count, deadline, headline, rs, **writer);
     loop.run();
 }
+
+}  // namespace
+
+FILE* open_json(const options& o) {
+    FILE* j = std::fopen(o.json.c_str(), "w");
+    if (j == nullptr) {
+        std::fprintf(stderr, "pravaha-bench: cannot write %s\n", o.json.c_str());
+    }
+    return j;
+}
+
+void run_writers(client::client_factory& f, const options& o, run_state& rs, bool headline) {
+    uint64_t per_writer = o.events / o.writers;
+    start_gate gate(o.writers);
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < o.writers; ++w) {
+        threads.emplace_back([&, w] { run_writer(f, o, w, per_writer, &gate, headline, rs); });
+    }
+    gate.created.wait();
+    rs.setup_s = since(rs.start) / 1e9;
+    if (o.duration_s > 0) {
+        gate.deadline = bench_clock::now() + std::chrono::seconds(o.duration_s);
+    }
+    rs.go_ns = since(rs.start);
+    gate.go.count_down();
+    for (auto& t : threads) {
+        t.join();
+    }
+}
+
+}  // namespace pravaha::bench
+
+namespace {
 
 // One reader. Catch-up (read mode): reads `expect` events from the head. End-to-end: follows the
 // tail until the writers are done and it has seen every event they wrote (or 10 s pass without
@@ -571,8 +638,19 @@ std::optional<std::string> prepare(client::client_factory& f, const options& o) 
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(err).c_str());
         return std::nullopt;
     }
-    if (auto rec = sm.create_stream(o.scope, o.stream, o.segments);
-        !rec && code_of(rec.error()) != errc::stream_exists) {
+    if (o.mode == "scale") {
+        // A stream of its own: the run measures its history from the first segment.
+        auto rec = sm.create_stream(o.scope, o.stream, 1,
+                                    scaling_policy{scale_type::by_events, o.target, o.factor, 1});
+        if (!rec) {
+            std::fprintf(stderr, "pravaha-bench: %s%s\n", render_error(rec.error()).c_str(),
+                         code_of(rec.error()) == errc::stream_exists
+                             ? " (scale needs a new stream: give another --stream)"
+                             : "");
+            return std::nullopt;
+        }
+    } else if (auto rec = sm.create_stream(o.scope, o.stream, o.segments);
+               !rec && code_of(rec.error()) != errc::stream_exists) {
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(rec.error()).c_str());
         return std::nullopt;
     }
@@ -591,19 +669,21 @@ bool preload(client::client_factory& f, const options& o, run_state& rs) {
     p.rate = 0;
     p.writers = 1;
     std::fprintf(stderr, "preloading %llu events\n", static_cast<unsigned long long>(o.events));
+    p.duration_s = 0;
     rs.start = bench_clock::now();
-    run_writer(f, p, 0, o.events, nullptr, false, rs);
+    bench::run_writers(f, p, rs, false);
     if (rs.failed.load() > 0) {
         std::fprintf(stderr, "pravaha-bench: preload failed: %s\n", rs.first_error.c_str());
         return false;
     }
     rs.write_samples.clear();
+    rs.setup_s = 0;
+    rs.go_ns = 0;
     return true;
 }
 
 // Runs the writers and readers of the measured run, each on its own thread.
 void run_clients(client::client_factory& f, const options& o, run_state& rs) {
-    uint64_t per_writer = o.events / o.writers;
     rs.start = bench_clock::now();
     if (o.api == "actor") {
         progress_line progress(o, rs);
@@ -612,7 +692,6 @@ void run_clients(client::client_factory& f, const options& o, run_state& rs) {
         progress.stop();
         return;
     }
-    start_gate gate(o.mode == "read" ? 0 : o.writers);
     std::vector<std::thread> threads;
     {
         progress_line progress(o, rs);
@@ -623,26 +702,12 @@ void run_clients(client::client_factory& f, const options& o, run_state& rs) {
                 threads.emplace_back([&, from] { run_reader(f, o, o.events, from, rs); });
             }
         }
-        std::vector<std::thread> writer_threads;
         if (o.mode != "read") {
             // Tail readers start where the stream ends when they are created: wait for them.
             while (o.mode == "end-to-end" && rs.readers_ready.load() < o.readers) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
-            for (size_t w = 0; w < o.writers; ++w) {
-                writer_threads.emplace_back(
-                    [&, w] { run_writer(f, o, w, per_writer, &gate, o.mode == "write", rs); });
-            }
-            gate.created.wait();
-            rs.setup_s = since(rs.start) / 1e9;
-            if (o.duration_s > 0) {
-                gate.deadline = bench_clock::now() + std::chrono::seconds(o.duration_s);
-            }
-            rs.go_ns = since(rs.start);
-            gate.go.count_down();
-        }
-        for (auto& t : writer_threads) {
-            t.join();
+            bench::run_writers(f, o, rs, o.mode == "write");
         }
         rs.writers_done = true;
         for (auto& t : threads) {
@@ -718,9 +783,8 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
         std::printf("report: %s\n", o.report.c_str());
     }
     if (!o.json.empty()) {
-        FILE* j = std::fopen(o.json.c_str(), "w");
+        FILE* j = bench::open_json(o);
         if (j == nullptr) {
-            std::fprintf(stderr, "pravaha-bench: cannot write %s\n", o.json.c_str());
             return 1;
         }
         // "size", "clients", "rps", "p50_ms", "p99_ms" as the peers' scripts emit them
@@ -887,9 +951,8 @@ int run_connect(const options& o) {
         std::printf("first error: %s\n", first_error.c_str());
     }
     if (!o.json.empty()) {
-        FILE* j = std::fopen(o.json.c_str(), "w");
+        FILE* j = bench::open_json(o);
         if (j == nullptr) {
-            std::fprintf(stderr, "pravaha-bench: cannot write %s\n", o.json.c_str());
             ++failed;
         } else {
             std::fprintf(j,
@@ -929,6 +992,9 @@ int main(int argc, char** argv) {
     if (o.mode == "connect") {
         f->reset();  // only the measured clients stay connected
         return run_connect(o);
+    }
+    if (o.mode == "scale") {
+        return bench::run_scale(**f, o, *contract);
     }
     run_state rs;
     if (o.mode == "read" && !preload(**f, o, rs)) {

@@ -9,9 +9,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <vector>
+
+namespace pravaha::client {
+class client_factory;
+}
 
 namespace pravaha::bench {
 
@@ -34,6 +39,7 @@ struct options {
     uint64_t rate = 0;
     uint64_t keys = 16;
     uint64_t warmup = 1000;
+    bool warmup_given = false;
     std::string id_prefix;
     uint64_t clients = 100;
     uint64_t client_writers = 0;
@@ -41,6 +47,11 @@ struct options {
     std::string json;
     std::string report;
     bool quiet = false;
+    // scale mode: the stream's events policy and the closed-loop comparison after the run
+    uint32_t target = 1000;
+    uint32_t factor = 2;
+    uint64_t compare_s = 5;
+    uint64_t compare_window = 16;
 };
 
 inline int64_t since(bench_clock::time_point start) {
@@ -108,6 +119,18 @@ struct run_state {
         }
     }
 };
+
+/// Runs `o.writers` writers of the facade on threads, released together (each created first),
+/// for `o.events` in all or `o.duration_s` seconds; `headline`: their latency is the run's live
+/// metric. Records into `rs` (its `start` must be set).
+void run_writers(client::client_factory& f, const options& o, run_state& rs, bool headline);
+
+/// Opens --json FILE for writing; on failure says so on stderr and returns nullptr.
+FILE* open_json(const options& o);
+
+/// Scale mode: a stream with an events policy under a fixed load (see bench_scale.cpp).
+/// Returns the exit code.
+int run_scale(client::client_factory& f, const options& o, const std::string& contract);
 
 /// Write mode through the actor API (--api actor): one driver actor per writer in an actor system
 /// of this process, closed loop with --window events in flight each, --batch events per request.

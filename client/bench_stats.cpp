@@ -178,4 +178,158 @@ std::string write_report(const std::string& dir,
     return "";
 }
 
+namespace {
+
+std::string xml_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+// A step of 1, 2 or 5 times a power of ten that cuts `range` into about `parts` intervals.
+double nice_step(double range, int parts) {
+    double raw = range / parts;
+    double mag = std::pow(10.0, std::floor(std::log10(raw)));
+    for (double m : {1.0, 2.0, 5.0}) {
+        if (raw <= m * mag) {
+            return m * mag;
+        }
+    }
+    return 10 * mag;
+}
+
+// A tick label: 1500 -> "1.5k", 2000000 -> "2M".
+std::string tick_label(double v) {
+    double a = std::fabs(v);
+    if (a >= 1e6) {
+        return fmt::format("{:g}M", v / 1e6);
+    }
+    if (a >= 1e3) {
+        return fmt::format("{:g}k", v / 1e3);
+    }
+    return fmt::format("{:g}", v);
+}
+
+}  // namespace
+
+std::string write_svg(const std::string& path,
+                      const std::string& title,
+                      const std::string& xlabel,
+                      const std::vector<plot_panel>& panels,
+                      const std::vector<std::pair<double, double>>& bands) {
+    constexpr double width = 900, left = 80, right = 170, top = 40, panel_h = 200, gap = 30;
+    constexpr double bottom = 45;
+    const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+    double xmin = INFINITY, xmax = -INFINITY;
+    for (const auto& p : panels) {
+        for (const auto& l : p.lines) {
+            for (auto [x, y] : l.points) {
+                xmin = std::min(xmin, x);
+                xmax = std::max(xmax, x);
+            }
+        }
+    }
+    if (!(xmin < xmax)) {
+        xmin = 0;
+        xmax = 1;
+    }
+    double plot_w = width - left - right;
+    double height = top + static_cast<double>(panels.size()) * (panel_h + gap) - gap + bottom;
+    auto sx = [&](double x) { return left + (x - xmin) / (xmax - xmin) * plot_w; };
+    std::string svg = fmt::format(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='{0}' height='{1}' "
+        "viewBox='0 0 {0} {1}' font-family='sans-serif' font-size='12'>\n"
+        "<rect width='100%' height='100%' fill='white'/>\n"
+        "<text x='{2}' y='22' font-size='15' text-anchor='middle'>{3}</text>\n",
+        width, height, left + plot_w / 2, xml_escape(title));
+    double xstep = nice_step(xmax - xmin, 10);
+    for (size_t pi = 0; pi < panels.size(); ++pi) {
+        const auto& p = panels[pi];
+        double y0 = top + static_cast<double>(pi) * (panel_h + gap);
+        double ymax = 0;
+        for (const auto& l : p.lines) {
+            for (auto [x, y] : l.points) {
+                ymax = std::max(ymax, y);
+            }
+        }
+        double ystep = nice_step(ymax > 0 ? ymax : 1, 4);
+        ymax = std::ceil((ymax > 0 ? ymax : 1) / ystep) * ystep;
+        auto sy = [&](double y) { return y0 + panel_h - y / ymax * panel_h; };
+        for (auto [a, b] : bands) {
+            double xa = sx(std::clamp(a, xmin, xmax));
+            double xb = sx(std::clamp(b, xmin, xmax));
+            svg += fmt::format(
+                "<rect x='{:.1f}' y='{:.1f}' width='{:.1f}' height='{:.1f}' fill='#fdd9a0' "
+                "opacity='0.6'/>\n",
+                xa, y0, std::max(1.0, xb - xa), panel_h);
+        }
+        for (double y = 0; y <= ymax + ystep / 2; y += ystep) {
+            svg += fmt::format(
+                "<line x1='{0:.1f}' x2='{1:.1f}' y1='{2:.1f}' y2='{2:.1f}' stroke='#ddd'/>"
+                "<text x='{3:.1f}' y='{4:.1f}' text-anchor='end'>{5}</text>\n",
+                left, left + plot_w, sy(y), left - 6, sy(y) + 4, tick_label(y));
+        }
+        for (double x = std::ceil(xmin / xstep) * xstep; x <= xmax + xstep / 1000; x += xstep) {
+            svg += fmt::format(
+                "<line x1='{0:.1f}' x2='{0:.1f}' y1='{1:.1f}' y2='{2:.1f}' stroke='#eee'/>\n",
+                sx(x), y0, y0 + panel_h);
+            if (pi + 1 == panels.size()) {
+                svg += fmt::format("<text x='{:.1f}' y='{:.1f}' text-anchor='middle'>{}</text>\n",
+                                   sx(x), y0 + panel_h + 16, tick_label(x));
+            }
+        }
+        svg += fmt::format(
+            "<rect x='{:.1f}' y='{:.1f}' width='{:.1f}' height='{:.1f}' fill='none' "
+            "stroke='#333'/>\n"
+            "<text transform='translate({:.1f},{:.1f}) rotate(-90)' "
+            "text-anchor='middle'>{}</text>\n",
+            left, y0, plot_w, panel_h, 18.0, y0 + panel_h / 2, xml_escape(p.ylabel));
+        for (size_t li = 0; li < p.lines.size(); ++li) {
+            const auto& l = p.lines[li];
+            const char* color = colors[li % std::size(colors)];
+            std::string pts;
+            for (auto [x, y] : l.points) {
+                pts += fmt::format("{:.1f},{:.1f} ", sx(x), sy(y));
+            }
+            svg += fmt::format(
+                "<polyline fill='none' stroke='{}' stroke-width='1.5' points='{}'/>\n"
+                "<line x1='{:.1f}' x2='{:.1f}' y1='{:.1f}' y2='{:.1f}' stroke='{}' "
+                "stroke-width='3'/><text x='{:.1f}' y='{:.1f}'>{}</text>\n",
+                color, pts, left + plot_w + 10, left + plot_w + 30,
+                y0 + 14 + 18 * static_cast<double>(li), y0 + 14 + 18 * static_cast<double>(li),
+                color, left + plot_w + 35, y0 + 18 + 18 * static_cast<double>(li),
+                xml_escape(l.name));
+        }
+    }
+    svg += fmt::format("<text x='{:.1f}' y='{:.1f}' text-anchor='middle'>{}</text>\n</svg>\n",
+                       left + plot_w / 2, height - 8, xml_escape(xlabel));
+    FILE* f = std::fopen(path.c_str(), "w");
+    if (f == nullptr) {
+        return "cannot write " + path;
+    }
+    bool ok = std::fwrite(svg.data(), 1, svg.size(), f) == svg.size();
+    ok = std::fclose(f) == 0 && ok;
+    return ok ? "" : "cannot write " + path;
+}
+
 }  // namespace pravaha::bench

@@ -54,4 +54,24 @@ std::string write_report(const std::string& dir,
                          const std::string& name,
                          const std::vector<sample>& samples);
 
+/// One line of a plot.
+struct plot_line {
+    std::string name;
+    std::vector<std::pair<double, double>> points;  ///< (x, y), ascending x
+};
+
+/// One panel of a plot: its y-axis label and lines (y from 0).
+struct plot_panel {
+    std::string ylabel;
+    std::vector<plot_line> lines;
+};
+
+/// Writes an SVG file (no tool needed) of `panels` stacked over one x axis, with `bands` (x
+/// ranges) shaded across all of them. Returns an error text, or "" on success.
+std::string write_svg(const std::string& path,
+                      const std::string& title,
+                      const std::string& xlabel,
+                      const std::vector<plot_panel>& panels,
+                      const std::vector<std::pair<double, double>>& bands);
+
 }  // namespace pravaha::bench

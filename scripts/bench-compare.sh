@@ -11,6 +11,11 @@
 #   etcd      etcd with 3 members (../shared/bench/etcd_raft.sh r3), 1/16/64 clients, 100 B, 1 KiB
 #   cluster   three pravaha-node processes (one container) with the same client counts, and the
 #             pipelined writer
+#   scaling   (only when STEPS names it) a standalone node, then a cluster of 3, deciding over
+#             2 s windows with a 2 s cooldown, and `pravaha-bench scale`: a stream of 1 segment
+#             with a target of 1,000 events/s per segment under 8,000 events/s from 4 writers
+#             over 200 keys for 30 s, then 3 closed-loop rounds on it and on a stream created
+#             with its final segment count
 #   many      thousands of clients: Redis Streams XADD (appendfsync always, 100 B) with 1,000 and
 #             4,000 redis-benchmark clients, then a standalone node with 1,000 and 4,000
 #             one-at-a-time writers on a 16-segment stream, in one pravaha-bench process and
@@ -25,7 +30,8 @@
 # group); Pravaha cluster and etcd r3 acknowledge after fsync on a majority of 3 replicas.
 #
 # Usage: scripts/bench-compare.sh [results_dir]
-# Environment: PASSES (3), STEPS ("fio redis standalone etcd cluster"), FULL=1 (full fio),
+# Environment: PASSES (3), STEPS ("fio redis standalone etcd cluster many"; add scaling),
+#   FULL=1 (full fio), SCALE_RATE (8000; the scaling step's offered events/s),
 #   RUN_SECONDS (5; seconds per closed-loop run), EVENTS_PIPELINED (1000000),
 #   MANY ("1000 4000"; the client counts of the `many` step),
 #   SMOKE=1 (a few seconds: one pass of `standalone` with tiny runs, no peers; CI uses it),
@@ -74,14 +80,30 @@ wait_node() {
   echo "bench-compare: node at $1 did not come up" >&2
   return 1
 }
-# Starts a standalone node on a free port ($port) with its data in $dir/node, its log in $dir/$1.
+# Starts a standalone node on a free port ($port) with its data in $dir/node, its log in $dir/$1,
+# and the rest as its further options.
 start_standalone() {
+  local log=$1; shift
   port=$(free_port)
   rm -rf "$dir/node"
   "$node_bin" --standalone --data-dir "$dir/node" --port "$port" --rpc-port 0 --log-level warn \
-    2>"$dir/$1" &
+    "$@" 2>"$dir/$log" &
   pids+=($!)
   wait_node "127.0.0.1:$port"
+}
+# Starts three nodes (one container) on free ports (${ports[@]}), data in $dir/cnode1..3, each
+# with the further options given.
+start_cluster() {
+  local i peers
+  ports=("$(free_port)" "$(free_port)" "$(free_port)")
+  peers="1@127.0.0.1:${ports[0]},2@127.0.0.1:${ports[1]},3@127.0.0.1:${ports[2]}"
+  for i in 1 2 3; do
+    rm -rf "$dir/cnode$i"
+    "$node_bin" --node-id "$i" --peers "$peers" --containers 1 --port "${ports[$((i - 1))]}" \
+      --rpc-port 0 --data-dir "$dir/cnode$i" --log-level warn "$@" 2>"$dir/cnode$i.log" &
+    pids+=($!)
+  done
+  wait_node "127.0.0.1:${ports[0]}"
 }
 # Runs pravaha-bench; $1 = output name (JSON and text under $dir), the rest its options.
 run_bench() {
@@ -186,19 +208,28 @@ for p in $(seq 1 "$passes"); do
   fi
   if has cluster; then
     echo "pass $p/$passes: Pravaha cluster of 3" >&2
-    ports=("$(free_port)" "$(free_port)" "$(free_port)")
-    peers="1@127.0.0.1:${ports[0]},2@127.0.0.1:${ports[1]},3@127.0.0.1:${ports[2]}"
-    for i in 1 2 3; do
-      rm -rf "$dir/cnode$i"
-      "$node_bin" --node-id "$i" --peers "$peers" --containers 1 --port "${ports[$((i - 1))]}" \
-        --rpc-port 0 --data-dir "$dir/cnode$i" --log-level warn 2>"$dir/cnode$i.log" &
-      pids+=($!)
-    done
-    wait_node "127.0.0.1:${ports[0]}"
+    start_cluster
     pravaha_matrix "127.0.0.1:${ports[0]}" cluster
     rss=0
     for pid in "${pids[@]}"; do r=$(peak_rss_kb "$pid"); [ "$r" -gt "$rss" ] && rss=$r; done
     echo "{\"node_peak_rss_kb\": $rss}" > "$dir/cluster_rss.json"
+    stop_nodes
+    rm -rf "$dir"/cnode?
+  fi
+  if has scaling; then
+    scale_args=(--rate "${SCALE_RATE:-8000}" --target 1000 --writers 4 --keys 50
+      --duration "$( [ "$smoke" = 1 ] && echo 6 || echo 30 )"
+      --compare-s "$( [ "$smoke" = 1 ] && echo 1 || echo "$secs" )")
+    echo "pass $p/$passes: a stream that scales under a fixed load (standalone)" >&2
+    start_standalone scaling_node.log --scale-window-s 2 --scale-cooldown-s 2
+    run_bench scaling scale --endpoint "127.0.0.1:$port" --stream bench/scaling \
+      "${scale_args[@]}" --report "$dir/scaling" || echo "  failed: scaling" >&2
+    stop_nodes
+    rm -rf "$dir/node"
+    echo "pass $p/$passes: a stream that scales under a fixed load (cluster of 3)" >&2
+    start_cluster --scale-window-s 2 --scale-cooldown-s 2
+    run_bench scaling_cluster scale --endpoint "127.0.0.1:${ports[0]}" --stream bench/scaling \
+      "${scale_args[@]}" --report "$dir/scaling_cluster" || echo "  failed: scaling_cluster" >&2
     stop_nodes
     rm -rf "$dir"/cnode?
   fi
@@ -392,6 +423,24 @@ for p in range(1, passes + 1):
     rss = load(os.path.join(d, 'many_rss.json'))
     if rss:
         add('many: node peak RSS MiB', '', rss['node_peak_rss_kb'] / 1024)
+    for tag, contract in (('scaling', 'ack after fsync'),
+                          ('scaling_cluster', 'ack after fsync on 2 of 3')):
+        j = load(os.path.join(d, tag + '.json'))
+        if not j:
+            continue
+        where = 'standalone' if tag == 'scaling' else 'cluster'
+        add(f'scaling {where}: seconds from the first over-target second to the first split',
+            contract, j['time_to_first_split_s'], target='<= 3 (window 2 s + 1 s)')
+        add(f'scaling {where}: segments at the end (target 1,000 events/s each)', '',
+            j['final_segments'])
+        add(f'scaling {where}: write p99 us during scales vs outside', contract,
+            j['p99_during_scale_us'], j['p99_outside_scale_us'],
+            j['p99_during_scale_us'] / j['p99_outside_scale_us'] if j['p99_outside_scale_us'] else nan,
+            '', 'outside scales, same run')
+        if j['compare_segments']:
+            add(f'scaling {where}: closed-loop events/s, scaled stream vs created at its size',
+                contract, j['scaled_events_per_s'], j['fixed_events_per_s'], j['compare_ratio'],
+                '>= 0.9x', 'created with as many segments')
     j = load(os.path.join(d, 'standalone_1m.json'))
     if j:
         add('standalone 1 MiB events: MB/s', 'ack after fsync', j['mb_per_s'], group_mbps,

@@ -95,4 +95,10 @@ bool send_raw(uint16_t port, const std::string& bytes);
 /// Runs a shell command, returns its exit code and puts stdout (and stderr if asked) into out.
 int run_command(const std::string& cmd, std::string& out);
 
+/// A file's whole text ("" if it cannot be read).
+std::string read_text(const std::string& path);
+
+/// The number after "key": in a flat JSON object as pravaha-bench writes it (NaN if missing).
+double json_number(const std::string& json, const std::string& key);
+
 }  // namespace pravaha::test

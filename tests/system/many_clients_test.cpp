@@ -13,9 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -46,21 +44,8 @@ struct bench_outcome {
     std::string json;    // its --json summary
 
     // A number of the JSON summary (NaN if missing).
-    double number(const std::string& key) const {
-        auto at = json.find("\"" + key + "\":");
-        if (at == std::string::npos) {
-            return std::nan("");
-        }
-        return std::strtod(json.c_str() + at + key.size() + 3, nullptr);
-    }
+    double number(const std::string& key) const { return test::json_number(json, key); }
 };
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // Starts every process at once (each in the background of one shell) and waits for all.
 std::vector<bench_outcome> run_together(const std::vector<bench_process>& procs,
@@ -83,10 +68,10 @@ std::vector<bench_outcome> run_together(const std::vector<bench_process>& procs,
     for (const auto& p : procs) {
         auto base = dir + "/" + p.tag;
         bench_outcome o;
-        auto rc = slurp(base + ".rc");
+        auto rc = test::read_text(base + ".rc");
         o.exit_code = rc.empty() ? -1 : std::atoi(rc.c_str());
-        o.output = slurp(base + ".txt");
-        o.json = slurp(base + ".json");
+        o.output = test::read_text(base + ".txt");
+        o.json = test::read_text(base + ".json");
         out.push_back(std::move(o));
     }
     return out;

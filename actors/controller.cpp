@@ -376,6 +376,36 @@ void log_outcome(const command& c, const outcome& out) {
         case kind::scale_done:
             log->info("scale done stream={}/{} epoch={}", c.scope, c.name, out.record.epoch);
             break;
+        case kind::group_create:
+            log->info("reader group created group={}/{} streams={}", c.scope, c.name,
+                      c.group.streams.size());
+            break;
+        case kind::group_delete:
+            log->info("reader group deleted group={}/{}", c.scope, c.name);
+            break;
+        case kind::group_join:
+            log->info("reader joined group={}/{} reader={} session={} segments={}", c.scope, c.name,
+                      c.sync.reader, out.assignment.session, out.assignment.segments.size());
+            break;
+        case kind::group_leave:
+            log->info("reader left group={}/{} reader={}", c.scope, c.name, c.sync.reader);
+            break;
+        case kind::group_offline:
+            if (out.changed) {
+                log->warn("reader offline (lease passed) group={}/{} reader={} session={}", c.scope,
+                          c.name, c.sync.reader, c.sync.session);
+            }
+            break;
+        case kind::group_checkpoint:
+            log->info("checkpoint begun group={}/{} name={} silent={}", c.scope, c.name,
+                      c.checkpoint, c.silent);
+            break;
+        case kind::group_reset:
+            log->info("reader group reset group={}/{} generation={}", c.scope, c.name,
+                      out.group.generation);
+            break;
+        case kind::group_sync:
+            break;  // a heartbeat
     }
 }
 

@@ -58,6 +58,14 @@ const char* to_string(errc code) {
             return "storage_full";
         case errc::conflict:
             return "conflict";
+        case errc::group_not_found:
+            return "group_not_found";
+        case errc::group_exists:
+            return "group_exists";
+        case errc::reader_exists:
+            return "reader_exists";
+        case errc::reader_offline:
+            return "reader_offline";
     }
     return "unknown";
 }

@@ -38,6 +38,10 @@ enum class errc : uint8_t {
     not_leader = 22,         ///< this replica does not lead the group (not_leader_error)
     storage_full = 23,       ///< the node's disk is (nearly) full: appends and creations wait
     conflict = 24,           ///< another workflow of the stream runs (e.g. a scale): retry later
+    group_not_found = 25,    ///< the reader group does not exist
+    group_exists = 26,       ///< create of a reader group that exists with another configuration
+    reader_exists = 27,      ///< a live reader of the group has this name already
+    reader_offline = 28,     ///< the group declared this reader offline (or was reset): rejoin
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".

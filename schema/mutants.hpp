@@ -33,6 +33,14 @@ enum class mutant : uint8_t {
                                         ///< events to its successors without asking what it stored
     scale_not_idempotent,  ///< creating a segment of a later epoch again (a scale's create step,
                            ///< redone on resume or repair) empties it
+    // reader groups (storage/reader_group.cpp, actors and client; registered in the simulator
+    // with the group workload)
+    no_lease_expiry,                     ///< a group never declares a silent reader offline
+    offline_reader_keeps_reading,        ///< a reader past its own lease goes on delivering
+    release_without_position,            ///< a released segment goes back at its last sync's
+                                         ///< offset, not where its reader delivered up to
+    successor_before_predecessors_done,  ///< a group hands out a successor as soon as one of
+                                         ///< its predecessors is read to its end
 };
 
 #ifdef PRAVAHA_MUTANTS

@@ -11,7 +11,10 @@
 #   19 overloaded, 20 event_number_gap, 21 writer_fenced, 22 not_leader, 23 storage_full (the
 #   node's free disk space is below its --min-free-bytes: appends and stream creations are
 #   refused until space is freed; reads, seals and deletes work), 24 conflict (another workflow of
-#   the stream runs, e.g. a scale: retry later).
+#   the stream runs, e.g. a scale: retry later), 25 group_not_found, 26 group_exists (a reader
+#   group of that name exists with another configuration), 27 reader_exists (a live reader of the
+#   group has that name), 28 reader_offline (the group declared the reader offline, or was reset:
+#   rejoin).
 # A call the gateway cannot decode fails as a Cap'n Proto exception on that connection only.
 #
 # Field names avoid `segment` (it collides with capnp-es's generated base property).

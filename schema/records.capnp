@@ -106,6 +106,94 @@ struct ControllerCommand {
   automatic @9 :Bool;
   targetEpoch @10 :UInt32;
   sealedLengths @11 :List(SealedLength);
+  group @12 :GroupConfig;          # groupCreate
+  sync @13 :GroupSync;             # groupJoin (reader), groupSync, groupLeave, groupOffline
+  checkpoint @14 :Text;            # groupCheckpoint, groupReset (a checkpoint's name)
+  silent @15 :Bool;                # groupCheckpoint
+  cuts @16 :List(StreamCut);       # groupReset (one per stream of the group)
+  generation @17 :UInt32;          # groupReset: the generation the caller saw
+}
+
+struct CutSegment {
+  segmentId @0 :UInt64;
+  keyStart @1 :Float64;
+  keyEnd @2 :Float64;
+  offset @3 :Int64;
+}
+
+struct StreamCut {
+  stream @0 :UInt64;
+  segments @1 :List(CutSegment);
+}
+
+struct GroupStream {
+  scope @0 :Text;
+  name @1 :Text;
+  start @2 :StreamCut;
+  end @3 :StreamCut;
+}
+
+struct GroupConfig {
+  streams @0 :List(GroupStream);
+  leaseMs @1 :Int64;
+  checkpointIntervalMs @2 :Int64;
+}
+
+struct GroupOffset {
+  stream @0 :UInt64;
+  segmentId @1 :UInt64;
+  offset @2 :Int64;
+}
+
+struct GroupSync {
+  reader @0 :Text;
+  session @1 :UInt64;
+  positions @2 :List(GroupOffset);
+  finished @3 :List(GroupOffset);
+  released @4 :List(GroupOffset);
+  recorded @5 :List(Text);
+  wants @6 :Bool;
+  nonce @7 :UInt64;
+}
+
+struct GroupMember {
+  name @0 :Text;
+  session @1 :UInt64;
+  owned @2 :List(GroupOffset);
+  done @3 :List(GroupOffset);        # offsets unused
+  releasing @4 :List(GroupOffset);   # offsets unused
+  nonce @5 :UInt64;
+}
+
+struct GroupFuture {
+  stream @0 :UInt64;
+  segmentId @1 :UInt64;
+  waiting @2 :List(UInt64);          # predecessors not read to their end yet
+}
+
+struct GroupCheckpoint {
+  name @0 :Text;
+  silent @1 :Bool;
+  complete @2 :Bool;
+  createdMs @3 :Int64;
+  waiting @4 :List(Text);
+  positions @5 :List(GroupOffset);
+  cuts @6 :List(StreamCut);
+}
+
+struct ReaderGroupRecord {
+  # A reader group (key Mg).
+  scope @0 :Text;
+  name @1 :Text;
+  config @2 :GroupConfig;
+  createdMs @3 :Int64;
+  generation @4 :UInt32;
+  nextSession @5 :UInt64;
+  readers @6 :List(GroupMember);
+  unassigned @7 :List(GroupOffset);
+  future @8 :List(GroupFuture);
+  finished @9 :List(GroupOffset);
+  checkpoints @10 :List(GroupCheckpoint);
 }
 
 struct SegmentMeta {

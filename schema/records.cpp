@@ -1,11 +1,7 @@
 #include "schema/records.hpp"
 
+#include "schema/capnp_codec.hpp"
 #include "schema/errc.hpp"
-#include "schema/records.capnp.h"
-
-#include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <kj/exception.h>
 
 #include <cstring>
 
@@ -13,99 +9,7 @@ namespace pravaha {
 
 namespace {
 
-std::string to_bytes(capnp::MessageBuilder& msg) {
-    auto words = capnp::messageToFlatArray(msg);
-    auto bytes = words.asBytes();
-    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
-// Copies the bytes into word-aligned memory (RocksDB values are not aligned) and runs `fn` on the
-// root. Any capnp exception (truncated, malformed, over the traversal limit) becomes an errc.
-template <class Root, class Fn>
-auto with_root(std::string_view bytes, const char* what, Fn fn)
-    -> decltype(fn(std::declval<typename Root::Reader>())) {
-    if (bytes.size() % sizeof(capnp::word) != 0 || bytes.empty()) {
-        return caf::make_error(errc::malformed_message,
-                               std::string(what) + " record has a bad size");
-    }
-    kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-    std::memcpy(words.begin(), bytes.data(), bytes.size());
-    try {
-        capnp::ReaderOptions opts;
-        opts.traversalLimitInWords = words.size() * 2 + 1024;
-        capnp::FlatArrayMessageReader reader(words, opts);
-        return fn(reader.getRoot<Root>());
-    } catch (const kj::Exception& e) {
-        return caf::make_error(errc::malformed_message,
-                               std::string(what) + " record: " + e.getDescription().cStr());
-    }
-}
-
-void set_policy(schema::ScalingPolicy::Builder b, const scaling_policy& p) {
-    b.setType(static_cast<uint8_t>(p.type));
-    b.setTarget(p.target);
-    b.setFactor(p.factor);
-    b.setMinSegments(p.min_segments);
-}
-
-caf::expected<scaling_policy> get_policy(schema::ScalingPolicy::Reader r) {
-    if (r.getType() > static_cast<uint8_t>(scale_type::by_kbytes)) {
-        return caf::make_error(errc::malformed_message, "scaling policy: unknown type");
-    }
-    return scaling_policy{static_cast<scale_type>(r.getType()), r.getTarget(), r.getFactor(),
-                          r.getMinSegments()};
-}
-
-template <class List>
-void set_ranges(List list, const std::vector<segment_range>& ranges) {
-    for (unsigned i = 0; i < ranges.size(); ++i) {
-        list[i].setSegmentId(ranges[i].id.value);
-        list[i].setKeyStart(ranges[i].key_start);
-        list[i].setKeyEnd(ranges[i].key_end);
-    }
-}
-
-std::vector<segment_range> get_ranges(capnp::List<schema::SegmentRange>::Reader list) {
-    std::vector<segment_range> out;
-    out.reserve(list.size());
-    for (auto s : list) {
-        out.push_back({segment_id{s.getSegmentId()}, s.getKeyStart(), s.getKeyEnd()});
-    }
-    return out;
-}
-
-void set_ids(capnp::List<uint64_t>::Builder list, const std::vector<segment_id>& ids) {
-    for (unsigned i = 0; i < ids.size(); ++i) {
-        list.set(i, ids[i].value);
-    }
-}
-
-std::vector<segment_id> get_ids(capnp::List<uint64_t>::Reader list) {
-    std::vector<segment_id> out;
-    out.reserve(list.size());
-    for (auto v : list) {
-        out.push_back(segment_id{v});
-    }
-    return out;
-}
-
-void set_lengths(capnp::List<schema::SealedLength>::Builder list,
-                 const std::vector<std::pair<segment_id, int64_t>>& lengths) {
-    for (unsigned i = 0; i < lengths.size(); ++i) {
-        list[i].setSegmentId(lengths[i].first.value);
-        list[i].setLength(lengths[i].second);
-    }
-}
-
-std::vector<std::pair<segment_id, int64_t>> get_lengths(
-    capnp::List<schema::SealedLength>::Reader list) {
-    std::vector<std::pair<segment_id, int64_t>> out;
-    out.reserve(list.size());
-    for (auto l : list) {
-        out.emplace_back(segment_id{l.getSegmentId()}, l.getLength());
-    }
-    return out;
-}
+using namespace codec;
 
 // -- the first (legacy) controller command format ---------------------------------------------
 
@@ -183,6 +87,12 @@ std::string encode_controller_command(const controller_command& c) {
     b.setTargetEpoch(c.target_epoch);
     set_lengths(b.initSealedLengths(static_cast<unsigned>(c.sealed_lengths.size())),
                 c.sealed_lengths);
+    set_group_config(b.initGroup(), c.group);
+    set_group_sync(b.initSync(), c.sync);
+    b.setCheckpoint(c.checkpoint);
+    b.setSilent(c.silent);
+    set_cuts(b.initCuts(static_cast<unsigned>(c.cuts.size())), c.cuts);
+    b.setGeneration(c.generation);
     return versioned_command + to_bytes(msg);
 }
 
@@ -199,7 +109,7 @@ caf::expected<controller_command> decode_controller_command(std::string_view byt
             bytes.substr(1), "controller command",
             [&](schema::ControllerCommand::Reader r) -> caf::expected<controller_command> {
                 if (r.getKind() < static_cast<uint8_t>(kind::create_scope) ||
-                    r.getKind() > static_cast<uint8_t>(kind::scale_done)) {
+                    r.getKind() > static_cast<uint8_t>(kind::group_reset)) {
                     return caf::make_error(errc::malformed_message,
                                            "controller command: unknown kind");
                 }
@@ -222,6 +132,12 @@ caf::expected<controller_command> decode_controller_command(std::string_view byt
                 c.scale.automatic = r.getAutomatic();
                 c.target_epoch = r.getTargetEpoch();
                 c.sealed_lengths = get_lengths(r.getSealedLengths());
+                c.group = get_group_config(r.getGroup());
+                c.sync = get_group_sync(r.getSync());
+                c.checkpoint = r.getCheckpoint().cStr();
+                c.silent = r.getSilent();
+                c.cuts = get_cuts(r.getCuts());
+                c.generation = r.getGeneration();
                 return c;
             });
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "schema/group_types.hpp"
 #include "schema/types.hpp"
 
 #include <caf/expected.hpp>
@@ -48,6 +49,15 @@ struct controller_command {
         update_stream = 6,  ///< a new scaling policy (never rescales by itself)
         scale_begin = 7,    ///< validates a scale and records its intent and the new epoch
         scale_done = 8,     ///< predecessors sealed: their lengths, and the epoch moves
+        // Reader groups (scope, name = the group): storage/reader_group.hpp.
+        group_create = 9,  ///< `group`, at `now_ms`
+        group_delete = 10,
+        group_join = 11,        ///< `sync.reader` joins
+        group_sync = 12,        ///< `sync` from a reader
+        group_leave = 13,       ///< `sync` (final positions) from a reader that leaves
+        group_offline = 14,     ///< `sync.reader` of `sync.session` missed its lease
+        group_checkpoint = 15,  ///< `checkpoint` (`silent`) begins at `now_ms`
+        group_reset = 16,       ///< to `cuts`, or to the completed checkpoint `checkpoint`
     };
     kind type = kind::create_scope;
     std::string scope;
@@ -58,6 +68,12 @@ struct controller_command {
     scale_request scale;        ///< scale_begin
     uint32_t target_epoch = 0;  ///< scale_done: the epoch the scale moves to
     std::vector<std::pair<segment_id, int64_t>> sealed_lengths;  ///< scale_done
+    group_config group;                                          ///< group_create
+    group_sync sync;                                             ///< group_join .. offline
+    std::string checkpoint;                                      ///< group_checkpoint, group_reset
+    bool silent = false;                                         ///< group_checkpoint
+    std::vector<stream_cut> cuts;                                ///< group_reset
+    uint32_t generation = 0;  ///< group_reset: the generation the caller saw
 
     /// A command of `type` on scope/name (create_stream: of `segments`, created at `now_ms`).
     static controller_command of(kind type,
@@ -99,6 +115,9 @@ caf::expected<controller_command> decode_controller_command(std::string_view byt
 
 std::string encode_epoch_record(const epoch_record& rec);
 caf::expected<epoch_record> decode_epoch_record(std::string_view bytes);
+
+std::string encode_group_record(const reader_group_record& rec);
+caf::expected<reader_group_record> decode_group_record(std::string_view bytes);
 
 std::string encode_segment_meta(const segment_meta& meta);
 caf::expected<segment_meta> decode_segment_meta(std::string_view bytes);

@@ -2,6 +2,7 @@
 
 #include "schema/atoms.hpp"
 #include "schema/errc.hpp"
+#include "schema/group_types.hpp"
 #include "schema/raft_types.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -77,6 +78,16 @@ void add_message_types(caf::actor_system_config& cfg) {
     cfg.add_message_type<segment_successors>("pravaha.segment_successors");
     cfg.add_message_type<cut_segment>("pravaha.cut_segment");
     cfg.add_message_type<stream_cut>("pravaha.stream_cut");
+    cfg.add_message_type<std::vector<stream_cut>>("std::vector<pravaha.stream_cut>");
+    cfg.add_message_type<group_stream>("pravaha.group_stream");
+    cfg.add_message_type<group_config>("pravaha.group_config");
+    cfg.add_message_type<group_offset>("pravaha.group_offset");
+    cfg.add_message_type<group_assigned>("pravaha.group_assigned");
+    cfg.add_message_type<group_sync>("pravaha.group_sync");
+    cfg.add_message_type<group_assignment>("pravaha.group_assignment");
+    cfg.add_message_type<group_checkpoint>("pravaha.group_checkpoint");
+    cfg.add_message_type<group_reader_info>("pravaha.group_reader_info");
+    cfg.add_message_type<group_info>("pravaha.group_info");
     cfg.add_message_type<stream_record>("pravaha.stream_record");
     cfg.add_message_type<segment_status>("pravaha.segment_status");
     cfg.add_message_type<stream_info>("pravaha.stream_info");

@@ -103,6 +103,16 @@ caf::expected<controller_state::outcome> controller_state::apply(uint64_t index,
         case command::kind::delete_stream:
             out.error = delete_stream(c.scope, c.name);
             break;
+        case command::kind::group_create:
+        case command::kind::group_delete:
+        case command::kind::group_join:
+        case command::kind::group_sync:
+        case command::kind::group_leave:
+        case command::kind::group_offline:
+        case command::kind::group_checkpoint:
+        case command::kind::group_reset:
+            apply_group(c, out);
+            break;
     }
     if (code_of(out.error) == errc::storage_io) {
         return std::move(out.error);
@@ -255,7 +265,7 @@ caf::error controller_state::load() {
     if (*uid && (*uid)->size() == 8) {
         next_uid_ = std::max(next_uid_, keys::get_u64(**uid, 0));
     }
-    return {};
+    return load_groups();
 }
 
 caf::error controller_state::persist(write_batch& batch) {
@@ -309,6 +319,12 @@ caf::error controller_state::delete_scope(const std::string& scope) {
         return caf::make_error(errc::scope_not_empty,
                                "scope " + scope + " still has streams (e.g. " + it->first.second +
                                    "); seal and delete them first");
+    }
+    auto g = groups_.lower_bound({scope, ""});
+    if (g != groups_.end() && g->first.first == scope) {
+        return caf::make_error(errc::scope_not_empty, "scope " + scope +
+                                                          " still has reader groups (e.g. " +
+                                                          g->first.second + "); delete them first");
     }
     write_batch b;
     b.erase(keys::scope(scope));
@@ -391,15 +407,7 @@ caf::expected<stream_record> controller_state::create_stream(const std::string& 
 
 caf::expected<std::vector<std::string>> controller_state::list_streams(
     const std::string& scope) const {
-    if (scopes_.count(scope) == 0) {
-        return caf::make_error(errc::scope_not_found, "scope " + scope + " does not exist");
-    }
-    std::vector<std::string> out;
-    for (auto it = streams_.lower_bound({scope, ""});
-         it != streams_.end() && it->first.first == scope; ++it) {
-        out.push_back(it->first.second);
-    }
-    return out;
+    return names_in(streams_, scope);
 }
 
 caf::expected<stream_record> controller_state::get_stream(const std::string& scope,

@@ -1,8 +1,10 @@
 #pragma once
 
+#include "schema/errc.hpp"
 #include "schema/records.hpp"
 #include "schema/types.hpp"
 #include "storage/log_store.hpp"
+#include "storage/reader_group.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -39,6 +41,9 @@ public:
         caf::error error;
         stream_record record;
         scale_result scale;
+        reader_group_record group;    ///< group commands: the group after the command
+        group_assignment assignment;  ///< group_join, group_sync
+        bool changed = true;          ///< group_offline: false when the session was gone
     };
     /// Applies committed entry `index` (replicated mode). A storage error is returned as the
     /// error of the call: the owner must stop.
@@ -125,6 +130,20 @@ public:
     /// Every stream record (for re-issuing idempotent segment operations after a restart).
     std::vector<stream_record> all_streams() const;
 
+    // -- reader groups (controller_groups.cpp; changed only through `apply`) --------------------
+
+    /// Errors: invalid_name, group_not_found.
+    [[nodiscard]] caf::expected<reader_group_record> get_group(const std::string& scope,
+                                                               const std::string& name) const;
+    /// Errors: invalid_name, scope_not_found.
+    [[nodiscard]] caf::expected<std::vector<std::string>> list_groups(
+        const std::string& scope) const;
+    std::vector<reader_group_record> all_groups() const;
+    /// What the group rules see of the streams: successors from the history (also while their
+    /// scale runs: a reader reaches a predecessor's end once it is sealed, before the scale is
+    /// done) and segment ranges.
+    group_streams streams_view() const;
+
 private:
     using stream_name = std::pair<std::string, std::string>;
     caf::error persist(write_batch& batch);
@@ -134,6 +153,30 @@ private:
     void put_epoch(write_batch& b, const stream_name& n, size_t i) const;
     // Checks the invariants of a stream after a change (always on).
     void check_stream(const stream_name& n) const;
+    // Applies a reader-group command (kinds group_*) into `out`.
+    void apply_group(const command& c, outcome& out);
+    // Validates a new group's configuration against the streams, its cuts resolved.
+    caf::expected<group_config> check_group_config(const std::string& scope,
+                                                   const std::string& name,
+                                                   const group_config& config) const;
+    // Writes `g` and keeps it as the group's record.
+    caf::error save_group(const reader_group_record& g);
+    caf::error load_groups();
+    const stream_record* stream_of(stream_uid uid) const;
+    // The names of `scope`'s entries of `m` (streams or groups). Errors: scope_not_found.
+    template <class T>
+    caf::expected<std::vector<std::string>> names_in(const std::map<stream_name, T>& m,
+                                                     const std::string& scope) const {
+        if (scopes_.count(scope) == 0) {
+            return caf::make_error(errc::scope_not_found, "scope " + scope + " does not exist");
+        }
+        std::vector<std::string> out;
+        for (auto it = m.lower_bound({scope, ""}); it != m.end() && it->first.first == scope;
+             ++it) {
+            out.push_back(it->first.second);
+        }
+        return out;
+    }
 
     log_store& store_;
     bool replicated_;
@@ -143,6 +186,7 @@ private:
     std::map<stream_name, stream_record> streams_;
     /// Every epoch of every stream, sealed lengths resolved.
     std::map<stream_name, std::vector<epoch_info>> history_;
+    std::map<stream_name, reader_group_record> groups_;
     uint64_t next_uid_ = 1;
 };
 

@@ -13,6 +13,7 @@
 // | Ms     | scope                                 | empty                         |
 // | Mh     | scope '/' stream '/' epoch u32        | capnp EpochRecord (history)   |
 // | Mt     | scope '/' stream                      | capnp StreamRecord            |
+// | Mg     | scope '/' group                       | capnp ReaderGroupRecord       |
 // | Mu     | -                                     | next stream uid u64           |
 // | R      | group u32, 'e', index u64             | Raft entry: term u64 + data   |
 // | R      | group u32, 'h'                        | Raft hard state               |
@@ -142,6 +143,11 @@ inline std::string raft_entry(uint32_t group, uint64_t index) {
     auto k = raft(group, 'e');
     put_u64(k, index);
     return k;
+}
+
+/// A reader group's record (inside the controller's snapshot range Mb..Mv).
+inline std::string group(std::string_view scope_name, std::string_view name) {
+    return "Mg" + std::string(scope_name) + "/" + std::string(name);
 }
 
 inline std::string next_uid() {

@@ -28,6 +28,10 @@ export declare const ErrorCode: {
     readonly not_leader: 22;
     readonly storage_full: 23;
     readonly conflict: 24;
+    readonly group_not_found: 25;
+    readonly group_exists: 26;
+    readonly reader_exists: 27;
+    readonly reader_offline: 28;
 };
 export type ErrorName = keyof typeof ErrorCode;
 /** An error the node answered: `code` and `errorName` are the documented ones. */

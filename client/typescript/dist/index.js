@@ -33,6 +33,10 @@ export const ErrorCode = {
     not_leader: 22,
     storage_full: 23,
     conflict: 24,
+    group_not_found: 25,
+    group_exists: 26,
+    reader_exists: 27,
+    reader_offline: 28,
 };
 /** An error the node answered: `code` and `errorName` are the documented ones. */
 export class PravahaError extends Error {

@@ -1,0 +1,519 @@
+#include "storage/reader_group.hpp"
+
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+#include "schema/mutants.hpp"
+
+#include <algorithm>
+
+namespace pravaha::storage {
+
+namespace {
+
+bool checkpoint_pending(const reader_group_record& g) {
+    return std::any_of(g.checkpoints.begin(), g.checkpoints.end(),
+                       [](const group_checkpoint& c) { return !c.complete; });
+}
+
+// Where reading `key` stops: its offset in its stream's end cut, if the cut names it.
+std::optional<int64_t> end_offset(const reader_group_record& g, const segment_key& key) {
+    for (const auto& st : g.config.streams) {
+        if (st.end.stream != key.stream) {
+            continue;
+        }
+        for (const auto& c : st.end.segments) {
+            if (c.range.id == key.segment) {
+                return c.offset;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+bool known(const reader_group_record& g, const segment_key& key) {
+    if (g.unassigned.count(key) != 0 || g.future.count(key) != 0 || g.finished.count(key) != 0) {
+        return true;
+    }
+    return std::any_of(g.readers.begin(), g.readers.end(),
+                       [&](const auto& r) { return r.second.owned.count(key) != 0; });
+}
+
+// Drops finished segment `key` once no successor of it waits any more.
+void forget_finished(reader_group_record& g, const segment_key& key, const group_streams& s) {
+    auto it = g.finished.find(key);
+    if (it == g.finished.end()) {
+        return;
+    }
+    auto succ = end_offset(g, key) ? std::vector<successor>{} : s.successors(key);
+    if (succ.empty()) {
+        return;  // nothing follows it: it stays as the group's end there
+    }
+    bool waits = std::any_of(succ.begin(), succ.end(), [&](const successor& x) {
+        return g.future.count(segment_key{key.stream, x.range.id}) != 0;
+    });
+    if (!waits) {
+        g.finished.erase(it);
+    }
+}
+
+// Segment `key`, read to `end` by the group, leaves its reader: its successors wait for their
+// other predecessors or become unassigned at 0 (successor gating).
+void complete(reader_group_record& g, const segment_key& key, int64_t end, const group_streams& s) {
+    auto succ = end_offset(g, key) ? std::vector<successor>{} : s.successors(key);
+    bool waits = false;
+    for (const auto& x : succ) {
+        segment_key sk{key.stream, x.range.id};
+        auto f = g.future.find(sk);
+        if (f == g.future.end()) {
+            if (known(g, sk)) {
+                continue;
+            }
+            f = g.future
+                    .emplace(sk, std::set<segment_id>(x.predecessors.begin(), x.predecessors.end()))
+                    .first;
+        }
+        f->second.erase(key.segment);
+        if (!mutants::active(mutants::mutant::successor_before_predecessors_done) &&
+            !f->second.empty()) {
+            waits = true;
+            continue;
+        }
+        g.future.erase(f);
+        g.unassigned[sk] = 0;
+        for (auto p : x.predecessors) {
+            forget_finished(g, segment_key{key.stream, p}, s);
+        }
+    }
+    if (succ.empty() || waits) {
+        g.finished[key] = end;
+    }
+}
+
+size_t segments_in_play(const reader_group_record& g) {
+    size_t t = g.unassigned.size();
+    for (const auto& [name, m] : g.readers) {
+        t += m.owned.size();
+    }
+    return t;
+}
+
+// A reader that wants segments takes unassigned ones up to its fair share, lowest first (no
+// acquisition while a checkpoint is pending: its cut is made of positions recorded at
+// different moments, which only holds while segments do not move to readers).
+void acquire(reader_group_record& g, online_reader& m, bool wants) {
+    if (!wants || checkpoint_pending(g) || g.readers.empty()) {
+        return;
+    }
+    size_t n = g.readers.size();
+    size_t share = (segments_in_play(g) + n - 1) / n;
+    while (m.owned.size() < share && !g.unassigned.empty()) {
+        auto it = g.unassigned.begin();
+        m.owned.emplace(it->first, it->second);
+        g.unassigned.erase(it);
+    }
+}
+
+// While the readers below floor(t / n) segments need more than the unassigned and released
+// ones, the most loaded reader (then by name) is told to give one back (its highest).
+void rebalance(reader_group_record& g) {
+    if (g.readers.empty() || checkpoint_pending(g)) {
+        return;
+    }
+    size_t floor_share = segments_in_play(g) / g.readers.size();
+    auto effective = [](const online_reader& m) { return m.owned.size() - m.releasing.size(); };
+    size_t spare = g.unassigned.size();
+    size_t deficit = 0;
+    for (const auto& [name, m] : g.readers) {
+        spare += m.releasing.size();
+        deficit += floor_share > effective(m) ? floor_share - effective(m) : 0;
+    }
+    while (deficit > spare) {
+        online_reader* most = nullptr;
+        for (auto& [name, m] : g.readers) {
+            if (effective(m) > floor_share &&
+                (most == nullptr || effective(m) > effective(*most))) {
+                most = &m;
+            }
+        }
+        if (most == nullptr) {
+            return;
+        }
+        auto victim = std::find_if(most->owned.rbegin(), most->owned.rend(), [&](const auto& kv) {
+            return most->done.count(kv.first) == 0 && most->releasing.count(kv.first) == 0;
+        });
+        if (victim == most->owned.rend()) {
+            return;
+        }
+        most->releasing.insert(victim->first);
+        ++spare;
+    }
+}
+
+void complete_checkpoint(reader_group_record& g, group_checkpoint& cp, const group_streams& s) {
+    for (const auto& [key, offset] : g.unassigned) {
+        cp.positions.emplace(key, offset);
+    }
+    for (const auto& [key, offset] : g.finished) {
+        cp.positions.emplace(key, offset);
+    }
+    cp.cuts.clear();
+    for (const auto& st : g.config.streams) {
+        stream_cut cut;
+        cut.stream = st.start.stream;
+        for (const auto& [key, offset] : cp.positions) {
+            if (key.stream != cut.stream) {
+                continue;
+            }
+            auto range = s.range(key);
+            PRAVAHA_ASSERT(range.has_value(), "group {}/{}: checkpoint {} holds unknown segment {}",
+                           g.scope, g.name, cp.name, key.segment.value);
+            cut.segments.push_back(cut_segment{*range, offset});
+        }
+        std::sort(cut.segments.begin(), cut.segments.end(),
+                  [](const cut_segment& a, const cut_segment& b) {
+                      return a.range.key_start < b.range.key_start;
+                  });
+        double at = 0;
+        for (const auto& c : cut.segments) {
+            PRAVAHA_ASSERT(c.range.key_start == at, "group {}/{}: checkpoint {} is no cut at {}",
+                           g.scope, g.name, cp.name, at);
+            at = c.range.key_end;
+        }
+        PRAVAHA_ASSERT(at == 1.0, "group {}/{}: checkpoint {} covers [0,{})", g.scope, g.name,
+                       cp.name, at);
+        cp.cuts.push_back(std::move(cut));
+    }
+    cp.complete = true;
+    cp.waiting.clear();
+}
+
+// Completes the checkpoints nobody is waiting for; once none is pending, the segments readers
+// finished meanwhile leave them; only the newest completed checkpoints are kept.
+void advance_checkpoints(reader_group_record& g, const group_streams& s) {
+    for (auto& cp : g.checkpoints) {
+        if (!cp.complete && cp.waiting.empty()) {
+            complete_checkpoint(g, cp, s);
+        }
+    }
+    if (!checkpoint_pending(g)) {
+        for (auto& [name, m] : g.readers) {
+            for (const auto& key : m.done) {
+                auto end = m.owned.at(key);
+                m.owned.erase(key);
+                complete(g, key, end, s);
+            }
+            m.done.clear();
+        }
+    }
+    auto completed = static_cast<size_t>(std::count_if(g.checkpoints.begin(), g.checkpoints.end(),
+                                                       [](const auto& c) { return c.complete; }));
+    for (auto it = g.checkpoints.begin();
+         completed > group_checkpoints_kept && it != g.checkpoints.end();) {
+        if (it->complete) {
+            it = g.checkpoints.erase(it);
+            --completed;
+        } else {
+            ++it;
+        }
+    }
+}
+
+// A reader's report: positions forward, finished segments out (kept while a checkpoint is
+// pending), released ones back to unassigned, checkpoints recorded.
+void apply_report(reader_group_record& g,
+                  const std::string& name,
+                  online_reader& m,
+                  const group_sync& req,
+                  const group_streams& s) {
+    for (const auto& p : req.positions) {
+        auto it = m.owned.find(p.key);
+        if (it != m.owned.end() && p.offset > it->second) {
+            it->second = p.offset;
+        }
+    }
+    bool pending = checkpoint_pending(g);
+    for (const auto& f : req.finished) {
+        auto it = m.owned.find(f.key);
+        if (it == m.owned.end() || m.done.count(f.key) != 0) {
+            continue;
+        }
+        m.releasing.erase(f.key);
+        auto end = std::max(it->second, f.offset);
+        if (pending) {
+            it->second = end;
+            m.done.insert(f.key);
+        } else {
+            m.owned.erase(it);
+            complete(g, f.key, end, s);
+        }
+    }
+    for (const auto& r : req.released) {
+        auto it = m.owned.find(r.key);
+        if (it == m.owned.end() || m.releasing.count(r.key) == 0) {
+            continue;
+        }
+        auto offset = mutants::active(mutants::mutant::release_without_position)
+                          ? it->second
+                          : std::max(it->second, r.offset);
+        m.owned.erase(it);
+        m.releasing.erase(r.key);
+        g.unassigned[r.key] = offset;
+    }
+    for (const auto& cp_name : req.recorded) {
+        for (auto& cp : g.checkpoints) {
+            if (cp.complete || cp.name != cp_name || cp.waiting.count(name) == 0) {
+                continue;
+            }
+            for (const auto& [key, offset] : m.owned) {
+                cp.positions[key] = offset;
+            }
+            cp.waiting.erase(name);
+        }
+    }
+    advance_checkpoints(g, s);
+}
+
+group_assignment assignment_of(const reader_group_record& g, const std::string& name) {
+    const auto& m = g.readers.at(name);
+    group_assignment a;
+    a.session = m.session;
+    a.generation = g.generation;
+    a.lease_ms = g.config.lease_ms;
+    for (const auto& [key, offset] : m.owned) {
+        if (m.done.count(key) == 0) {
+            a.segments.push_back(group_assigned{key, offset, end_offset(g, key).value_or(-1)});
+        }
+    }
+    a.release.assign(m.releasing.begin(), m.releasing.end());
+    for (const auto& cp : g.checkpoints) {
+        if (!cp.complete && cp.waiting.count(name) != 0) {
+            (cp.silent ? a.silent_checkpoints : a.checkpoints).push_back(cp.name);
+        }
+    }
+    return a;
+}
+
+// Removes reader `name`: its segments go back unassigned at their offsets, and no checkpoint
+// waits for it.
+void remove_reader(reader_group_record& g, const std::string& name, const group_streams& s) {
+    auto& m = g.readers.at(name);
+    for (const auto& [key, offset] : m.owned) {
+        g.unassigned[key] = offset;
+    }
+    g.readers.erase(name);
+    for (auto& cp : g.checkpoints) {
+        cp.waiting.erase(name);
+    }
+    advance_checkpoints(g, s);
+    rebalance(g);
+}
+
+caf::expected<online_reader*> session_of(reader_group_record& g, const group_sync& req) {
+    auto it = g.readers.find(req.reader);
+    if (it == g.readers.end() || it->second.session != req.session) {
+        return caf::make_error(errc::reader_offline,
+                               "reader " + req.reader + " of group " + g.scope + "/" + g.name +
+                                   " is offline (its lease passed, it left, or the group was "
+                                   "reset): join again");
+    }
+    return &it->second;
+}
+
+}  // namespace
+
+reader_group_record make_group(const std::string& scope,
+                               const std::string& name,
+                               const group_config& config,
+                               int64_t now_ms) {
+    reader_group_record g;
+    g.scope = scope;
+    g.name = name;
+    g.config = config;
+    g.created_ms = now_ms;
+    for (const auto& st : config.streams) {
+        for (const auto& c : st.start.segments) {
+            g.unassigned[segment_key{st.start.stream, c.range.id}] = c.offset;
+        }
+    }
+    return g;
+}
+
+caf::expected<group_assignment> group_join(reader_group_record& g,
+                                           const group_sync& req,
+                                           const group_streams& s) {
+    if (req.reader.empty()) {
+        return caf::make_error(errc::invalid_argument, "a reader needs a name");
+    }
+    auto it = g.readers.find(req.reader);
+    if (it != g.readers.end()) {
+        if (req.nonce != 0 && it->second.nonce == req.nonce) {
+            return assignment_of(g, req.reader);  // a retried join
+        }
+        return caf::make_error(errc::reader_exists, "group " + g.scope + "/" + g.name +
+                                                        " has a live reader named " + req.reader);
+    }
+    auto& m = g.readers[req.reader];
+    m.session = g.next_session++;
+    m.nonce = req.nonce;
+    acquire(g, m, req.wants);
+    rebalance(g);
+    (void)s;
+    return assignment_of(g, req.reader);
+}
+
+caf::expected<group_assignment> group_sync_reader(reader_group_record& g,
+                                                  const group_sync& req,
+                                                  const group_streams& s) {
+    auto m = session_of(g, req);
+    if (!m) {
+        return std::move(m.error());
+    }
+    apply_report(g, req.reader, **m, req, s);
+    acquire(g, **m, req.wants);
+    rebalance(g);
+    return assignment_of(g, req.reader);
+}
+
+caf::error group_leave(reader_group_record& g, const group_sync& req, const group_streams& s) {
+    auto m = session_of(g, req);
+    if (!m) {
+        return std::move(m.error());
+    }
+    apply_report(g, req.reader, **m, req, s);
+    remove_reader(g, req.reader, s);
+    return {};
+}
+
+bool group_offline(reader_group_record& g,
+                   const std::string& reader,
+                   uint64_t session,
+                   const group_streams& s) {
+    auto it = g.readers.find(reader);
+    if (it == g.readers.end() || it->second.session != session) {
+        return false;
+    }
+    remove_reader(g, reader, s);
+    return true;
+}
+
+caf::error group_checkpoint_begin(reader_group_record& g,
+                                  const std::string& name,
+                                  bool silent,
+                                  int64_t now_ms,
+                                  const group_streams& s) {
+    if (name.empty()) {
+        return caf::make_error(errc::invalid_argument, "a checkpoint needs a name");
+    }
+    if (group_checkpoint_of(g, name) != nullptr) {
+        return {};
+    }
+    auto pending = static_cast<size_t>(std::count_if(g.checkpoints.begin(), g.checkpoints.end(),
+                                                     [](const auto& c) { return !c.complete; }));
+    if (pending >= group_checkpoints_pending_max) {
+        return caf::make_error(errc::conflict, "group " + g.scope + "/" + g.name + " has " +
+                                                   std::to_string(pending) +
+                                                   " checkpoints pending already");
+    }
+    group_checkpoint cp;
+    cp.name = name;
+    cp.silent = silent;
+    cp.created_ms = now_ms;
+    for (const auto& [reader, m] : g.readers) {
+        cp.waiting.insert(reader);
+    }
+    g.checkpoints.push_back(std::move(cp));
+    advance_checkpoints(g, s);
+    return {};
+}
+
+const group_checkpoint* group_checkpoint_of(const reader_group_record& g, const std::string& name) {
+    for (const auto& cp : g.checkpoints) {
+        if (cp.name == name) {
+            return &cp;
+        }
+    }
+    return nullptr;
+}
+
+caf::error group_reset(reader_group_record& g,
+                       uint32_t generation,
+                       const std::vector<stream_cut>& cuts) {
+    if (generation < g.generation) {
+        return {};  // a retry of a reset that happened, or a reset overtaken by another
+    }
+    if (generation != g.generation) {
+        return caf::make_error(errc::invalid_argument, "group " + g.scope + "/" + g.name +
+                                                           " is at generation " +
+                                                           std::to_string(g.generation) + ", not " +
+                                                           std::to_string(generation));
+    }
+    if (cuts.size() != g.config.streams.size()) {
+        return caf::make_error(errc::invalid_argument,
+                               "a reset needs one cut per stream of the group");
+    }
+    for (size_t i = 0; i < cuts.size(); ++i) {
+        if (cuts[i].stream != g.config.streams[i].start.stream) {
+            return caf::make_error(errc::invalid_argument, "a cut of another stream than " +
+                                                               g.config.streams[i].scope + "/" +
+                                                               g.config.streams[i].name);
+        }
+    }
+    ++g.generation;
+    g.readers.clear();
+    g.unassigned.clear();
+    g.future.clear();
+    g.finished.clear();
+    g.checkpoints.erase(std::remove_if(g.checkpoints.begin(), g.checkpoints.end(),
+                                       [](const auto& c) { return !c.complete; }),
+                        g.checkpoints.end());
+    for (const auto& cut : cuts) {
+        for (const auto& c : cut.segments) {
+            g.unassigned[segment_key{cut.stream, c.range.id}] = c.offset;
+        }
+    }
+    return {};
+}
+
+void check_group(const reader_group_record& g) {
+    std::set<segment_key> seen;
+    auto once = [&](const segment_key& key, int64_t offset, const char* where) {
+        PRAVAHA_ASSERT(seen.insert(key).second, "group {}/{}: segment {} twice ({})", g.scope,
+                       g.name, key.segment.value, where);
+        PRAVAHA_ASSERT(offset >= 0, "group {}/{}: segment {} at offset {} ({})", g.scope, g.name,
+                       key.segment.value, offset, where);
+    };
+    for (const auto& [name, m] : g.readers) {
+        PRAVAHA_ASSERT(m.session > 0 && m.session < g.next_session,
+                       "group {}/{}: reader {} has session {} of {}", g.scope, g.name, name,
+                       m.session, g.next_session);
+        for (const auto& [key, offset] : m.owned) {
+            once(key, offset, "owned");
+        }
+        for (const auto& key : m.done) {
+            PRAVAHA_ASSERT(m.owned.count(key) != 0, "group {}/{}: done segment not owned", g.scope,
+                           g.name);
+        }
+        for (const auto& key : m.releasing) {
+            PRAVAHA_ASSERT(m.owned.count(key) != 0, "group {}/{}: released segment not owned",
+                           g.scope, g.name);
+        }
+    }
+    for (const auto& [key, offset] : g.unassigned) {
+        once(key, offset, "unassigned");
+    }
+    for (const auto& [key, waiting] : g.future) {
+        once(key, 0, "future");
+        PRAVAHA_ASSERT(!waiting.empty(), "group {}/{}: a future segment waits for nothing", g.scope,
+                       g.name);
+    }
+    for (const auto& [key, offset] : g.finished) {
+        once(key, offset, "finished");
+    }
+    bool done_exist = std::any_of(g.readers.begin(), g.readers.end(),
+                                  [](const auto& r) { return !r.second.done.empty(); });
+    PRAVAHA_ASSERT(!done_exist || checkpoint_pending(g),
+                   "group {}/{}: finished segments held without a pending checkpoint", g.scope,
+                   g.name);
+}
+
+}  // namespace pravaha::storage

@@ -70,14 +70,27 @@ struct raft_settings {
 /// streams' policies (after a policy actor ended abnormally: it is started again).
 using policy_sync_atom = caf::atom_constant<caf::atom("polsync")>;
 
-/// Controller ops plus, in a cluster, Raft traffic, ticks and status.
-using controller_actor =
-    controller_api::extend<caf::reacts_to<raft_atom, raft::message>,
-                           caf::reacts_to<raft_tick_atom>,
-                           caf::replies_to<raft_status_atom>::with<raft::group_status>,
-                           caf::reacts_to<raft_route_atom, uint32_t, raft_replica_api>,
-                           caf::reacts_to<repair_atom>,
-                           caf::reacts_to<policy_sync_atom>>;
+/// `(group_actors_atom)`: the controller brings its reader-group actors in line with the groups.
+using group_actors_atom = caf::atom_constant<caf::atom("grpactors")>;
+/// `(group_offline_atom, scope, group, reader, session)`: a group actor saw a lease pass; the
+/// controller commits the reader's offline (answers whether that session was still online).
+using group_offline_atom = caf::atom_constant<caf::atom("grpoffline")>;
+/// `(group_auto_atom, scope, group)`: a group actor's automatic (silent) checkpoint begins.
+using group_auto_atom = caf::atom_constant<caf::atom("grpauto")>;
+
+/// Controller ops plus, in a cluster, Raft traffic, ticks and status; and what its children
+/// (scaling-policy and reader-group actors) ask of it.
+using controller_actor = controller_api::extend<
+    caf::reacts_to<raft_atom, raft::message>,
+    caf::reacts_to<raft_tick_atom>,
+    caf::replies_to<raft_status_atom>::with<raft::group_status>,
+    caf::reacts_to<raft_route_atom, uint32_t, raft_replica_api>,
+    caf::reacts_to<repair_atom>,
+    caf::reacts_to<policy_sync_atom>,
+    caf::reacts_to<group_actors_atom>,
+    caf::replies_to<group_offline_atom, std::string, std::string, std::string, uint64_t>::with<
+        bool>,
+    caf::replies_to<group_auto_atom, std::string, std::string>::with<bool>>;
 
 /// The segment operations the controller needs: a container (standalone) or the node's segment
 /// router, which sends them to the leader of the segment's container (cluster).

@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "actors/controller_internal.hpp"
 #include "actors/raft_driver.hpp"
 #include "actors/raft_routes.hpp"
 #include "actors/scaling_policy.hpp"
@@ -20,43 +21,7 @@
 
 namespace pravaha::actors {
 
-namespace {
-
-using command = storage::controller_state::command;
-using outcome = storage::controller_state::outcome;
-using stream_name = std::pair<std::string, std::string>;
-
-// A proposed metadata command, continued on the leader when its entry is applied.
-struct pending_command {
-    uint64_t term = 0;
-    std::function<void(const caf::error&, const outcome*)> done;
-};
-
-struct controller_state_t {
-    controller_config cfg;
-    std::shared_ptr<storage::controller_state> meta;
-    std::shared_ptr<raft_driver> raft;  // cluster mode
-    std::map<uint64_t, pending_command> proposed;
-    raft_routes routes;  // where Raft messages go (cluster mode)
-    bool repair_scheduled = false;
-    bool was_leader = false;
-    /// The stream mutex: streams whose segment workflow (create, seal, delete, scale) runs on
-    /// this leader, with its name. Another workflow of the stream is refused with conflict
-    /// meanwhile, so that the containers never see two workflows of a stream interleaved.
-    /// Idempotent workflows of one kind (two seals, a create and its retry) may overlap: the
-    /// count says how many run.
-    std::map<stream_name, std::pair<const char*, int>> driving;
-    /// Scale requests answered once their scale (stream, target epoch) is done.
-    std::map<std::pair<stream_name, uint32_t>,
-             std::vector<std::pair<caf::typed_response_promise<scale_result>, scale_result>>>
-        scale_waiters;
-    /// The scaling-policy actor of every active stream with an automatic policy (leader only).
-    std::map<stream_name, caf::actor> policies;
-    bool policy_sync_scheduled = false;
-    static inline const char* name = "controller";
-};
-
-using controller_ptr = controller_actor::stateful_pointer<controller_state_t>;
+namespace ctl {
 
 // Runs one segment operation for each of `keys` and calls `then` with the first error (or none)
 // when all have answered. Never awaits: the controller keeps serving Raft meanwhile (a container
@@ -312,6 +277,7 @@ void drive(controller_ptr self) {
     }
     if (!leader && st.was_leader) {
         sync_policies(self);  // stops them: the new leader runs its own
+        sync_groups(self);
     }
     st.was_leader = leader;
 }
@@ -428,6 +394,7 @@ void commit(controller_ptr self,
         if (changes_policies(c)) {
             sync_policies(self);
         }
+        after_group_command(self, c, *out);
         return;
     }
     auto& r = st.raft->replica();
@@ -448,6 +415,9 @@ void commit(controller_ptr self,
                             done(err, out);
                             if (out != nullptr && changes_policies(c)) {
                                 sync_policies(self);
+                            }
+                            if (out != nullptr) {
+                                after_group_command(self, c, *out);
                             }
                         }};
     drive(self);
@@ -501,42 +471,6 @@ void commit_stream(controller_ptr self,
                                     }
                                 });
     });
-}
-
-// Answers a query from the metadata once this leader's state holds everything the group
-// committed before the query arrived (raft_driver::linearize): a new leader may not have applied
-// its predecessor's commands yet, and a paused or cut-off leader may have been replaced.
-// `answer(rp)` delivers to `rp`.
-template <class T>
-caf::result<T> linearized(controller_ptr self,
-                          std::function<void(caf::typed_response_promise<T>&)> answer) {
-    if (!is_leader(self)) {
-        return not_leader(self);
-    }
-    auto rp = self->make_response_promise<T>();
-    if (!self->state.raft) {
-        answer(rp);
-        return rp;
-    }
-    self->state.raft->linearize([rp, answer](const caf::error& err) mutable {
-        if (err) {
-            rp.deliver(err);
-        } else {
-            answer(rp);
-        }
-    });
-    drive(self);
-    return rp;
-}
-
-// Delivers `r` (a value or an error) to `rp`.
-template <class T>
-void deliver(caf::typed_response_promise<T>& rp, caf::expected<T> r) {
-    if (r) {
-        rp.deliver(std::move(*r));
-    } else {
-        rp.deliver(std::move(r.error()));
-    }
 }
 
 // Deletes a sealed stream: the segments of every epoch first, then (committed) its record; a
@@ -711,52 +645,28 @@ void sync_policies(controller_ptr self) {
             }
         }
     }
-    for (auto it = st.policies.begin(); it != st.policies.end();) {
-        if (wanted.count(it->first) == 0) {
-            self->demonitor(it->second);
-            self->send_exit(it->second, caf::exit_reason::user_shutdown);
-            it = st.policies.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    for (const auto& [n, rec] : wanted) {
-        if (st.policies.count(n) != 0) {
-            continue;
-        }
-        policy_config cfg;
-        cfg.scope = n.first;
-        cfg.name = n.second;
-        cfg.controller = caf::actor_cast<controller_actor>(self);
-        cfg.container = st.cfg.container;
-        cfg.scaling = st.cfg.scaling;
-        cfg.wall_clock_ms = st.cfg.wall_clock_ms;
-        cfg.request_timeout = st.cfg.request_timeout;
-        auto h = st.meta->history(n.first, n.second);
-        cfg.last_scale_ms = h && !h->empty() ? h->back().created_ms : 0;
-        auto a = spawn_scaling_policy(self, std::move(cfg));
-        self->monitor(a);
-        st.policies.emplace(n, a);
-        module_log("actors")->info("scaling policy started stream={}/{} policy={}", n.first,
-                                   n.second, to_string(rec->policy));
-    }
+    sync_children(self, st.policies, wanted,
+                  [self, &st](const stream_name& n, const stream_record* rec) {
+                      policy_config cfg;
+                      cfg.scope = n.first;
+                      cfg.name = n.second;
+                      cfg.controller = caf::actor_cast<controller_actor>(self);
+                      cfg.container = st.cfg.container;
+                      cfg.scaling = st.cfg.scaling;
+                      cfg.wall_clock_ms = st.cfg.wall_clock_ms;
+                      cfg.request_timeout = st.cfg.request_timeout;
+                      auto h = st.meta->history(n.first, n.second);
+                      cfg.last_scale_ms = h && !h->empty() ? h->back().created_ms : 0;
+                      module_log("actors")->info("scaling policy started stream={}/{} policy={}",
+                                                 n.first, n.second, to_string(rec->policy));
+                      return spawn_scaling_policy(self, std::move(cfg));
+                  });
 }
 
 // A policy actor ended: started again (after a pause) if its stream still wants one.
 void on_policy_down(controller_ptr self, const caf::down_msg& dm) {
-    auto& st = self->state;
-    for (auto it = st.policies.begin(); it != st.policies.end(); ++it) {
-        if (it->second.address() == dm.source) {
-            module_log("actors")->info("scaling policy ended stream={}/{} reason={}",
-                                       it->first.first, it->first.second, render_error(dm.reason));
-            st.policies.erase(it);
-            if (!st.policy_sync_scheduled) {
-                st.policy_sync_scheduled = true;
-                self->delayed_send(self, std::chrono::seconds(1), policy_sync_atom::value);
-            }
-            return;
-        }
-    }
+    on_child_down<policy_sync_atom>(self, self->state.policies, self->state.policy_sync_scheduled,
+                                    dm, "scaling policy");
 }
 //
 // A scale is two commands with idempotent container actions between them: scale_begin records
@@ -852,6 +762,7 @@ void run_scale(controller_ptr self, const stream_record& rec) {
 void resume_scales(controller_ptr self) {
     auto resume = [self] {
         sync_policies(self);
+        sync_groups(self);
         for (const auto& rec : self->state.meta->all_streams()) {
             if (rec.has_transition && self->state.driving.count({rec.scope, rec.name}) == 0) {
                 module_log("actors")->info("scale resumed stream={}/{} epoch={}", rec.scope,
@@ -929,7 +840,11 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
     st.cfg = cfg;
     st.meta = std::move(meta);
     st.raft = std::move(raft);
-    self->set_down_handler([self](caf::down_msg& dm) { on_policy_down(self, dm); });
+    self->set_down_handler([self](caf::down_msg& dm) {
+        if (!on_group_down(self, dm)) {
+            on_policy_down(self, dm);
+        }
+    });
     if (st.raft) {
         start_raft(self);  // repairs once it leads (drive)
     } else {
@@ -963,13 +878,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             auto c = command::of(kind::update_stream, scope, name);
             c.policy = policy;
             auto rp = self->make_response_promise<stream_record>();
-            commit(self, c, [rp](const caf::error& err, const outcome* out) mutable {
-                if (err || out->error) {
-                    rp.deliver(err ? err : out->error);
-                } else {
-                    rp.deliver(out->record);
-                }
-            });
+            commit_answer(self, c, rp, [](const outcome& out) { return out.record; });
             return rp;
         },
         [=](scale_atom, const std::string& scope, const std::string& name,
@@ -1042,6 +951,56 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             self->state.policy_sync_scheduled = false;
             sync_policies(self);
         },
+        [=](group_create_atom, const std::string& scope, const std::string& name,
+            const group_config& config) { return group_create(self, scope, name, config); },
+        [=](group_delete_atom, const std::string& scope, const std::string& name) {
+            return group_simple(self, command::of(kind::group_delete, scope, name));
+        },
+        [=, &m](group_list_atom, const std::string& scope) {
+            return linearized<std::vector<std::string>>(
+                self, [&m, scope](auto& rp) { deliver(rp, m.list_groups(scope)); });
+        },
+        [=](group_info_atom, const std::string& scope, const std::string& name) {
+            return group_info_of(self, scope, name);
+        },
+        [=](group_join_atom, const std::string& scope, const std::string& name,
+            const group_sync& req) { return group_join_or_sync(self, true, scope, name, req); },
+        [=](group_sync_atom, const std::string& scope, const std::string& name,
+            const group_sync& req) { return group_join_or_sync(self, false, scope, name, req); },
+        [=](group_leave_atom, const std::string& scope, const std::string& name,
+            const group_sync& req) {
+            auto c = command::of(kind::group_leave, scope, name);
+            c.sync = req;
+            return group_simple(self, c);
+        },
+        [=](group_checkpoint_atom, const std::string& scope, const std::string& name,
+            const std::string& checkpoint) {
+            return group_checkpoint(self, scope, name, checkpoint);
+        },
+        [=](group_reset_atom, const std::string& scope, const std::string& name,
+            const std::string& checkpoint, const std::vector<stream_cut>& cuts) {
+            return group_reset(self, scope, name, checkpoint, cuts);
+        },
+        [=](group_offline_atom, const std::string& scope, const std::string& name,
+            const std::string& reader, uint64_t session) -> caf::result<bool> {
+            auto c = command::of(kind::group_offline, scope, name);
+            c.sync.reader = reader;
+            c.sync.session = session;
+            auto rp = self->make_response_promise<bool>();
+            commit_answer(self, c, rp, [](const outcome& out) { return out.changed; });
+            return rp;
+        },
+        [=](group_auto_atom, const std::string& scope, const std::string& name) {
+            auto now = self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
+            auto c = command::of(kind::group_checkpoint, scope, name, 0, now);
+            c.checkpoint = "auto-" + std::to_string(now);
+            c.silent = true;
+            return group_simple(self, c);
+        },
+        [=](group_actors_atom) {
+            self->state.group_sync_scheduled = false;
+            sync_groups(self);
+        },
         [=](repair_atom) {
             self->state.repair_scheduled = false;
             if (is_leader(self)) {
@@ -1054,7 +1013,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
     };
 }
 
-}  // namespace
+}  // namespace ctl
 
 caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
                                                  const controller_config& cfg) {
@@ -1070,15 +1029,15 @@ caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
             return err;
         }
         if (cfg.detached) {
-            return sys.spawn<caf::detached>(controller_impl, meta, raft, cfg);
+            return sys.spawn<caf::detached>(ctl::controller_impl, meta, raft, cfg);
         }
-        return sys.spawn(controller_impl, meta, raft, cfg);
+        return sys.spawn(ctl::controller_impl, meta, raft, cfg);
     }
     std::shared_ptr<raft_driver> no_raft;
     if (cfg.detached) {
-        return sys.spawn<caf::detached>(controller_impl, meta, no_raft, cfg);
+        return sys.spawn<caf::detached>(ctl::controller_impl, meta, no_raft, cfg);
     }
-    return sys.spawn(controller_impl, meta, no_raft, cfg);
+    return sys.spawn(ctl::controller_impl, meta, no_raft, cfg);
 }
 
 }  // namespace pravaha::actors

@@ -84,6 +84,33 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
         [=](resolve_cut_atom a, std::string& s, std::string& n, stream_cut& c) {
             return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c));
         },
+        [=](group_create_atom a, std::string& s, std::string& n, group_config& c) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c));
+        },
+        [=](group_delete_atom a, std::string& s, std::string& n) {
+            return self->delegate(ctl, a, std::move(s), std::move(n));
+        },
+        [=](group_list_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
+        [=](group_info_atom a, std::string& s, std::string& n) {
+            return self->delegate(ctl, a, std::move(s), std::move(n));
+        },
+        [=](group_join_atom a, std::string& s, std::string& n, group_sync& r) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(r));
+        },
+        [=](group_sync_atom a, std::string& s, std::string& n, group_sync& r) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(r));
+        },
+        [=](group_leave_atom a, std::string& s, std::string& n, group_sync& r) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(r));
+        },
+        [=](group_checkpoint_atom a, std::string& s, std::string& n, std::string& c) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c));
+        },
+        [=](group_reset_atom a, std::string& s, std::string& n, std::string& c,
+            std::vector<stream_cut>& cuts) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c),
+                                  std::move(cuts));
+        },
         [=](get_segment_store_atom) -> segment_store_api { return cnt; },
         [=](get_container_atom, uint32_t c) -> caf::result<segment_store_api> {
             if (c != 0) {
@@ -644,6 +671,38 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
         },
         [=](resolve_cut_atom a, std::string& s, std::string& n, stream_cut& c) {
             return to_controller<stream_cut>(self, a, std::move(s), std::move(n), std::move(c));
+        },
+        [=](group_create_atom a, std::string& s, std::string& n, group_config& c) {
+            return to_controller<group_info>(self, a, std::move(s), std::move(n), std::move(c));
+        },
+        [=](group_delete_atom a, std::string& s, std::string& n) {
+            return to_controller<ctl_bool>(self, a, std::move(s), std::move(n));
+        },
+        [=](group_list_atom a, std::string& s) {
+            return to_controller<std::vector<std::string>>(self, a, std::move(s));
+        },
+        [=](group_info_atom a, std::string& s, std::string& n) {
+            return to_controller<group_info>(self, a, std::move(s), std::move(n));
+        },
+        [=](group_join_atom a, std::string& s, std::string& n, group_sync& r) {
+            return to_controller<group_assignment>(self, a, std::move(s), std::move(n),
+                                                   std::move(r));
+        },
+        [=](group_sync_atom a, std::string& s, std::string& n, group_sync& r) {
+            return to_controller<group_assignment>(self, a, std::move(s), std::move(n),
+                                                   std::move(r));
+        },
+        [=](group_leave_atom a, std::string& s, std::string& n, group_sync& r) {
+            return to_controller<ctl_bool>(self, a, std::move(s), std::move(n), std::move(r));
+        },
+        [=](group_checkpoint_atom a, std::string& s, std::string& n, std::string& c) {
+            return to_controller<std::vector<stream_cut>>(self, a, std::move(s), std::move(n),
+                                                          std::move(c));
+        },
+        [=](group_reset_atom a, std::string& s, std::string& n, std::string& c,
+            std::vector<stream_cut>& cuts) {
+            return to_controller<uint32_t>(self, a, std::move(s), std::move(n), std::move(c),
+                                           std::move(cuts));
         },
         [=](get_segment_store_atom) { return leader_store(self, 0); },
         [=](get_container_atom, uint32_t c) { return leader_store(self, c); },

@@ -388,6 +388,37 @@ caf::behavior manager_impl(manager_ptr self, endpoint_info ep, uint64_t seed) {
         [self](stream_cut_atom a, const std::string& scope, const std::string& stream, bool head) {
             return node_call<stream_cut>(self, a, scope, stream, head);
         },
+        [self](group_create_atom a, const std::string& scope, const std::string& name,
+               const group_config& cfg) {
+            return node_call<group_info>(self, a, scope, name, cfg);
+        },
+        [self](group_delete_atom a, const std::string& scope, const std::string& name) {
+            return node_call<bool>(self, a, scope, name);
+        },
+        [self](group_list_atom a, const std::string& scope) {
+            return node_call<std::vector<std::string>>(self, a, scope);
+        },
+        [self](group_info_atom a, const std::string& scope, const std::string& name) {
+            return node_call<group_info>(self, a, scope, name);
+        },
+        [self](group_join_atom a, const std::string& scope, const std::string& name,
+               const group_sync& req) {
+            return node_call<group_assignment>(self, a, scope, name, req);
+        },
+        [self](group_sync_atom a, const std::string& scope, const std::string& name,
+               const group_sync& req) {
+            return node_call<group_assignment>(self, a, scope, name, req);
+        },
+        [self](group_leave_atom a, const std::string& scope, const std::string& name,
+               const group_sync& req) { return node_call<bool>(self, a, scope, name, req); },
+        [self](group_checkpoint_atom a, const std::string& scope, const std::string& name,
+               const std::string& checkpoint) {
+            return node_call<std::vector<stream_cut>>(self, a, scope, name, checkpoint);
+        },
+        [self](group_reset_atom a, const std::string& scope, const std::string& name,
+               const std::string& checkpoint, const std::vector<stream_cut>& cuts) {
+            return node_call<uint32_t>(self, a, scope, name, checkpoint, cuts);
+        },
         [self](cluster_info_atom a) { return node_call<raft::cluster_info>(self, a); },
         [self](identify_atom a) { return node_call<std::string>(self, a); },
         [self](open_writer_atom, const std::string& scope, const std::string& stream,

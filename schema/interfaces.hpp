@@ -5,6 +5,7 @@
 /// (Kept out of `schema.hpp` because CAF's typed-actor headers are heavier than the rest.)
 
 #include "schema/atoms.hpp"
+#include "schema/group_types.hpp"
 #include "schema/raft_types.hpp"
 #include "schema/types.hpp"
 
@@ -34,6 +35,12 @@ using segment_store_api = caf::typed_actor<
 /// epoch; `successors` tells what replaced a segment (not sealed while its scale runs: the list
 /// comes once every segment it replaced is sealed); `stream_cut` is the head (true) or tail cut;
 /// `resolve_cut` checks a cut against the stream and fills in its ranges.
+/// Reader groups (ARCHITECTURE.md "Reader groups"): `group_create` (a start cut without segments:
+/// the head; a retry with the same configuration answers the group), `group_join` (a sync whose
+/// `nonce` identifies the reader object), `group_sync` (a reader's heartbeat and report),
+/// `group_leave`, `group_checkpoint` (answered with one cut per stream once every online reader
+/// recorded it), `group_reset` (to a completed checkpoint by name, or to cuts; answers the new
+/// generation), `group_info` (with unread bytes).
 using controller_api = caf::typed_actor<
     caf::replies_to<create_scope_atom, std::string>::with<bool>,
     caf::replies_to<delete_scope_atom, std::string>::with<bool>,
@@ -53,7 +60,21 @@ using controller_api = caf::typed_actor<
     caf::replies_to<successors_atom, std::string, std::string, segment_id>::with<
         segment_successors>,
     caf::replies_to<stream_cut_atom, std::string, std::string, bool>::with<stream_cut>,
-    caf::replies_to<resolve_cut_atom, std::string, std::string, stream_cut>::with<stream_cut>>;
+    caf::replies_to<resolve_cut_atom, std::string, std::string, stream_cut>::with<stream_cut>,
+    caf::replies_to<group_create_atom, std::string, std::string, group_config>::with<group_info>,
+    caf::replies_to<group_delete_atom, std::string, std::string>::with<bool>,
+    caf::replies_to<group_list_atom, std::string>::with<std::vector<std::string>>,
+    caf::replies_to<group_info_atom, std::string, std::string>::with<group_info>,
+    caf::replies_to<group_join_atom, std::string, std::string, group_sync>::with<group_assignment>,
+    caf::replies_to<group_sync_atom, std::string, std::string, group_sync>::with<group_assignment>,
+    caf::replies_to<group_leave_atom, std::string, std::string, group_sync>::with<bool>,
+    caf::replies_to<group_checkpoint_atom, std::string, std::string, std::string>::with<
+        std::vector<stream_cut>>,
+    caf::replies_to<group_reset_atom,
+                    std::string,
+                    std::string,
+                    std::string,
+                    std::vector<stream_cut>>::with<uint32_t>>;
 
 /// A Raft replica as the replicas of its group on other nodes reach it (one way).
 using raft_replica_api = caf::typed_actor<caf::reacts_to<raft_atom, raft::message>>;

@@ -474,6 +474,73 @@ caf::error group_reset(reader_group_record& g,
     return {};
 }
 
+group_info describe_group(const reader_group_record& g,
+                          const group_streams& s,
+                          const std::function<std::optional<int64_t>(const segment_key&)>& length) {
+    group_info info;
+    info.scope = g.scope;
+    info.name = g.name;
+    info.generation = g.generation;
+    info.config = g.config;
+    info.checkpoints = g.checkpoints;
+    // Unread bytes of a segment from `offset` (up to its end cut), or -1.
+    auto rest = [&](const segment_key& key, int64_t offset) -> int64_t {
+        auto end = end_offset(g, key);
+        auto len = end ? end : length(key);
+        return len ? std::max<int64_t>(0, *len - offset) : -1;
+    };
+    auto add = [](int64_t& total, int64_t x) { total = total < 0 || x < 0 ? -1 : total + x; };
+    int64_t total = 0;
+    std::set<segment_key> counted;
+    std::vector<segment_key> frontier;
+    for (const auto& [name, m] : g.readers) {
+        group_reader_info r;
+        r.name = name;
+        r.unread_bytes = 0;
+        for (const auto& [key, offset] : m.owned) {
+            r.segments.push_back({key, offset});
+            add(r.unread_bytes, m.done.count(key) != 0 ? 0 : rest(key, offset));
+            counted.insert(key);
+            frontier.push_back(key);
+        }
+        add(total, r.unread_bytes);
+        info.readers.push_back(std::move(r));
+    }
+    for (const auto& [key, offset] : g.unassigned) {
+        info.unassigned.push_back({key, offset});
+        add(total, rest(key, offset));
+        counted.insert(key);
+        frontier.push_back(key);
+    }
+    for (const auto& [key, waiting] : g.future) {
+        info.future.push_back(key);
+        add(total, rest(key, 0));
+        counted.insert(key);
+        frontier.push_back(key);
+    }
+    for (const auto& [key, end] : g.finished) {
+        counted.insert(key);
+        frontier.push_back(key);
+    }
+    // Everything after the frontier up to the end cuts is unread as a whole.
+    while (!frontier.empty()) {
+        auto key = frontier.back();
+        frontier.pop_back();
+        if (end_offset(g, key)) {
+            continue;
+        }
+        for (const auto& x : s.successors(key)) {
+            segment_key next{key.stream, x.range.id};
+            if (counted.insert(next).second) {
+                add(total, rest(next, 0));
+                frontier.push_back(next);
+            }
+        }
+    }
+    info.unread_bytes = total;
+    return info;
+}
+
 void check_group(const reader_group_record& g) {
     std::set<segment_key> seen;
     auto once = [&](const segment_key& key, int64_t offset, const char* where) {

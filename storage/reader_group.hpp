@@ -82,6 +82,14 @@ caf::error group_reset(reader_group_record& g,
                        uint32_t generation,
                        const std::vector<stream_cut>& cuts);
 
+/// What `group info` shows, with unread bytes from `length` (a segment's length now; nothing:
+/// not known, and the totals it enters are -1): each reader's owned segments from its
+/// positions; the group's from its positions, the waiting successors and everything after them
+/// up to its end cuts.
+group_info describe_group(const reader_group_record& g,
+                          const group_streams& s,
+                          const std::function<std::optional<int64_t>(const segment_key&)>& length);
+
 /// The checks of a group's invariants (always on): every segment in exactly one place, offsets
 /// not negative, sessions below next_session, pending checkpoints first.
 void check_group(const reader_group_record& g);

@@ -326,3 +326,113 @@ TEST_CASE("controller finishes a scale that a crash cut off", "[actors][scaling]
     REQUIRE(h->size() == 2);
     CHECK(h->at(0).segments[0].sealed_length > 0);
 }
+
+TEST_CASE("controller runs reader groups: joins, leases, checkpoints, lag and restarts",
+          "[actors][groups]") {
+    using namespace std::chrono_literals;
+    world w;
+    REQUIRE(w.ask<bool>(create_scope_atom::value, S));
+    REQUIRE(w.ask<stream_record>(create_stream_atom::value, S, T, uint32_t{2}));
+    group_config cfg;
+    cfg.streams.push_back({S, T, {}, {}});  // from the head
+    cfg.lease_ms = 1000;
+    cfg.checkpoint_interval_ms = 0;
+    auto made = w.ask<group_info>(group_create_atom::value, S, std::string("g"), cfg);
+    REQUIRE(made);
+    CHECK(made->unassigned.size() == 2);
+    CHECK(made->config.streams[0].start.segments.size() == 2);
+    auto again = w.ask<group_info>(group_create_atom::value, S, std::string("g"), cfg);
+    REQUIRE(again);  // a retried create
+    auto other = cfg;
+    other.lease_ms = 2000;
+    CHECK(
+        code_of(w.ask<group_info>(group_create_atom::value, S, std::string("g"), other).error()) ==
+        errc::group_exists);
+    auto list = w.ask<std::vector<std::string>>(group_list_atom::value, S);
+    REQUIRE(list);
+    CHECK(*list == std::vector<std::string>{"g"});
+
+    auto a1 = w.ask<group_assignment>(group_join_atom::value, S, std::string("g"),
+                                      group_sync{"r1", 0, {}, {}, {}, {}, true, 1});
+    auto a2 = w.ask<group_assignment>(group_join_atom::value, S, std::string("g"),
+                                      group_sync{"r2", 0, {}, {}, {}, {}, true, 2});
+    REQUIRE(a1);
+    REQUIRE(a2);
+    CHECK(a1->segments.size() == 2);
+    CHECK(a1->lease_ms == 1000);
+    CHECK(code_of(w.ask<group_assignment>(group_join_atom::value, S, std::string("g"),
+                                          group_sync{"r1", 0, {}, {}, {}, {}, true, 9})
+                      .error()) == errc::reader_exists);
+
+    // Lag: nothing written, nothing unread.
+    auto info = w.ask<group_info>(group_info_atom::value, S, std::string("g"));
+    REQUIRE(info);
+    CHECK(info->readers.size() == 2);
+    CHECK(info->unread_bytes == 0);
+
+    // A checkpoint waits for both readers; r2 falls silent, its lease passes, and the group
+    // declares it offline: the checkpoint completes with r1's record alone.
+    std::vector<stream_cut> cuts;
+    group_sync s1{"r1", a1->session, {}, {}, {}, {}, true, 0};
+    {
+        caf::scoped_actor self{*w.sys};
+        self->send(w.controller, group_checkpoint_atom::value, S, std::string("g"),
+                   std::string("cp"));
+        w.sched->run();
+        for (const auto& seg : a1->segments) {
+            s1.positions.push_back({seg.key, 0});
+        }
+        auto b1 = w.ask<group_assignment>(group_sync_atom::value, S, std::string("g"), s1);
+        REQUIRE(b1);
+        CHECK(b1->checkpoints == std::vector<std::string>{"cp"});
+        CHECK(b1->release.size() == 1);  // r2 has nothing: r1 gives one back
+        s1.recorded = {"cp"};
+        REQUIRE(w.ask<group_assignment>(group_sync_atom::value, S, std::string("g"), s1));
+        bool answered = false;
+        self->receive([&](std::vector<stream_cut>&) { answered = true; },
+                      [&](caf::error&) { answered = true; }, caf::after(0s) >> [] {});
+        CHECK(!answered);               // r2 has not recorded
+        for (int i = 0; i < 12; ++i) {  // 1.2 s: r1 keeps syncing, r2 does not
+            w.sched->advance_time(100ms);
+            w.sched->run();
+            s1.recorded.clear();
+            REQUIRE(w.ask<group_assignment>(group_sync_atom::value, S, std::string("g"), s1));
+        }
+        self->receive([&](std::vector<stream_cut>& c) { cuts = std::move(c); },
+                      [&](caf::error& e) { FAIL(render_error(e)); }, caf::after(0s) >> [] {});
+    }
+    REQUIRE(cuts.size() == 1);
+    CHECK(cuts[0].segments.size() == 2);
+    CHECK(code_of(w.ask<group_assignment>(group_sync_atom::value, S, std::string("g"),
+                                          group_sync{"r2", a2->session, {}, {}, {}, {}, true, 0})
+                      .error()) == errc::reader_offline);
+    info = w.ask<group_info>(group_info_atom::value, S, std::string("g"));
+    REQUIRE(info);
+    REQUIRE(info->readers.size() == 1);
+    CHECK(info->readers[0].name == "r1");
+
+    // A completed checkpoint is answered at once; after a restart the group is the same and a
+    // reset to it makes every reader rejoin.
+    auto cp = w.ask<std::vector<stream_cut>>(group_checkpoint_atom::value, S, std::string("g"),
+                                             std::string("cp"));
+    REQUIRE(cp);
+    CHECK(*cp == cuts);
+    w.stop();
+    w.start();
+    info = w.ask<group_info>(group_info_atom::value, S, std::string("g"));
+    REQUIRE(info);
+    CHECK(info->readers.size() == 1);
+    auto gen = w.ask<uint32_t>(group_reset_atom::value, S, std::string("g"), std::string("cp"),
+                               std::vector<stream_cut>{});
+    REQUIRE(gen);
+    CHECK(*gen == 1);
+    CHECK(
+        code_of(w.ask<group_assignment>(group_sync_atom::value, S, std::string("g"), s1).error()) ==
+        errc::reader_offline);
+    CHECK(code_of(w.ask<uint32_t>(group_reset_atom::value, S, std::string("g"), std::string("nope"),
+                                  std::vector<stream_cut>{})
+                      .error()) == errc::invalid_argument);
+    REQUIRE(w.ask<bool>(group_delete_atom::value, S, std::string("g")));
+    CHECK(code_of(w.ask<group_info>(group_info_atom::value, S, std::string("g")).error()) ==
+          errc::group_not_found);
+}

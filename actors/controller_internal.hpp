@@ -1,0 +1,217 @@
+#pragma once
+
+// Internal to actors/: the controller actor's state and the helpers its parts share
+// (controller.cpp: scopes, streams, scales; controller_groups.cpp: reader groups).
+
+#include "actors/actors.hpp"
+#include "actors/raft_driver.hpp"
+#include "actors/raft_routes.hpp"
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+#include "storage/storage.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace pravaha::actors::ctl {
+
+using command = storage::controller_state::command;
+using outcome = storage::controller_state::outcome;
+using stream_name = std::pair<std::string, std::string>;
+
+// A proposed metadata command, continued on the leader when its entry is applied.
+struct pending_command {
+    uint64_t term = 0;
+    std::function<void(const caf::error&, const outcome*)> done;
+};
+
+struct controller_state_t {
+    controller_config cfg;
+    std::shared_ptr<storage::controller_state> meta;
+    std::shared_ptr<raft_driver> raft;  // cluster mode
+    std::map<uint64_t, pending_command> proposed;
+    raft_routes routes;  // where Raft messages go (cluster mode)
+    bool repair_scheduled = false;
+    bool was_leader = false;
+    /// The stream mutex: streams whose segment workflow (create, seal, delete, scale) runs on
+    /// this leader, with its name. Another workflow of the stream is refused with conflict
+    /// meanwhile, so that the containers never see two workflows of a stream interleaved.
+    /// Idempotent workflows of one kind (two seals, a create and its retry) may overlap: the
+    /// count says how many run.
+    std::map<stream_name, std::pair<const char*, int>> driving;
+    /// Scale requests answered once their scale (stream, target epoch) is done.
+    std::map<std::pair<stream_name, uint32_t>,
+             std::vector<std::pair<caf::typed_response_promise<scale_result>, scale_result>>>
+        scale_waiters;
+    /// The scaling-policy actor of every active stream with an automatic policy (leader only).
+    std::map<stream_name, caf::actor> policies;
+    bool policy_sync_scheduled = false;
+    /// The reader-group actor of every group (leader only).
+    std::map<stream_name, caf::actor> groups;
+    bool group_sync_scheduled = false;
+    /// Checkpoint requests (group, checkpoint) answered once their checkpoint completes.
+    std::map<std::tuple<std::string, std::string, std::string>,
+             std::vector<caf::typed_response_promise<std::vector<stream_cut>>>>
+        checkpoint_waiters;
+    static inline const char* name = "controller";
+};
+
+using controller_ptr = controller_actor::stateful_pointer<controller_state_t>;
+
+bool is_leader(controller_ptr self);
+caf::error not_leader(controller_ptr self);
+// Runs the Raft driver after an input: persists, sends, applies; follows leadership changes.
+void drive(controller_ptr self);
+// Commits `c` and calls `done` with its outcome once applied, or with an error when its outcome
+// is unknown (not_leader, a storage error).
+void commit(controller_ptr self,
+            const command& c,
+            std::function<void(const caf::error&, const outcome*)> done);
+// Commits `c` and answers `rp` with `pick(outcome)` once applied, or with the error.
+template <class T, class Pick>
+void commit_answer(controller_ptr self,
+                   const command& c,
+                   caf::typed_response_promise<T> rp,
+                   Pick pick) {
+    commit(self, c, [rp, pick](const caf::error& err, const outcome* out) mutable {
+        if (err || out->error) {
+            rp.deliver(err ? err : out->error);
+        } else {
+            rp.deliver(pick(*out));
+        }
+    });
+}
+
+// Asks every segment's status and calls `then` with all of them in the order of `keys`, or with
+// the first error.
+void statuses_then(controller_ptr self,
+                   const std::vector<segment_key>& keys,
+                   std::function<void(caf::expected<std::vector<segment_status>>)> then);
+
+// Answers a query from the metadata once this leader's state holds everything the group
+// committed before the query arrived (raft_driver::linearize): a new leader may not have applied
+// its predecessor's commands yet, and a paused or cut-off leader may have been replaced.
+// `answer(rp)` delivers to `rp`.
+template <class T>
+caf::result<T> linearized(controller_ptr self,
+                          std::function<void(caf::typed_response_promise<T>&)> answer) {
+    if (!is_leader(self)) {
+        return not_leader(self);
+    }
+    auto rp = self->make_response_promise<T>();
+    if (!self->state.raft) {
+        answer(rp);
+        return rp;
+    }
+    self->state.raft->linearize([rp, answer](const caf::error& err) mutable {
+        if (err) {
+            rp.deliver(err);
+        } else {
+            answer(rp);
+        }
+    });
+    drive(self);
+    return rp;
+}
+
+// Delivers `r` (a value or an error) to `rp`.
+template <class T>
+void deliver(caf::typed_response_promise<T>& rp, caf::expected<T> r) {
+    if (r) {
+        rp.deliver(std::move(*r));
+    } else {
+        rp.deliver(std::move(r.error()));
+    }
+}
+
+// Brings the child actors `children` (one per stream or group) in line with `wanted`: stops those
+// not wanted, and for each wanted name without one calls `spawn(name, value)`, monitors and keeps
+// the actor it returns.
+template <class Wanted, class Spawn>
+void sync_children(controller_ptr self,
+                   std::map<stream_name, caf::actor>& children,
+                   const Wanted& wanted,
+                   Spawn spawn) {
+    for (auto it = children.begin(); it != children.end();) {
+        if (wanted.count(it->first) == 0) {
+            self->demonitor(it->second);
+            self->send_exit(it->second, caf::exit_reason::user_shutdown);
+            it = children.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& [n, value] : wanted) {
+        if (children.count(n) == 0) {
+            auto a = spawn(n, value);
+            self->monitor(a);
+            children.emplace(n, a);
+        }
+    }
+}
+
+// A child of `children` ended: forgets it and, once, asks for `Atom` after a second (which
+// starts it again if still wanted). Returns false when `dm` is from none of them.
+template <class Atom>
+bool on_child_down(controller_ptr self,
+                   std::map<stream_name, caf::actor>& children,
+                   bool& scheduled,
+                   const caf::down_msg& dm,
+                   const char* what) {
+    for (auto it = children.begin(); it != children.end(); ++it) {
+        if (it->second.address() == dm.source) {
+            module_log("actors")->info("{} ended name={}/{} reason={}", what, it->first.first,
+                                       it->first.second, render_error(dm.reason));
+            children.erase(it);
+            if (!scheduled) {
+                scheduled = true;
+                self->delayed_send(self, std::chrono::seconds(1), Atom::value);
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+// -- reader groups (controller_groups.cpp) -------------------------------------------------------
+
+// What a committed group command means for the group actors and the checkpoint waiters.
+void after_group_command(controller_ptr self, const command& c, const outcome& out);
+// Starts and stops the reader-group actors: one per group while this replica leads.
+void sync_groups(controller_ptr self);
+// A child actor ended: a group actor is started again after a pause. Returns false when `dm` is
+// not from a group actor.
+bool on_group_down(controller_ptr self, const caf::down_msg& dm);
+// The handlers of the group messages.
+caf::result<group_info> group_create(controller_ptr self,
+                                     const std::string& scope,
+                                     const std::string& name,
+                                     group_config cfg);
+caf::result<group_info> group_info_of(controller_ptr self,
+                                      const std::string& scope,
+                                      const std::string& name);
+caf::result<group_assignment> group_join_or_sync(controller_ptr self,
+                                                 bool join,
+                                                 const std::string& scope,
+                                                 const std::string& name,
+                                                 const group_sync& req);
+caf::result<bool> group_simple(controller_ptr self, const command& c);
+caf::result<std::vector<stream_cut>> group_checkpoint(controller_ptr self,
+                                                      const std::string& scope,
+                                                      const std::string& name,
+                                                      const std::string& checkpoint);
+caf::result<uint32_t> group_reset(controller_ptr self,
+                                  const std::string& scope,
+                                  const std::string& name,
+                                  const std::string& checkpoint,
+                                  const std::vector<stream_cut>& cuts);
+
+}  // namespace pravaha::actors::ctl

@@ -37,6 +37,14 @@ const char* usage =
     "  stream history SCOPE/STREAM [--json]     every epoch with its segments\n"
     "  stream cut SCOPE/STREAM [--head]          the tail (or head) stream cut as one token\n"
     "  stream seal SCOPE/STREAM | stream delete SCOPE/STREAM\n"
+    "  group create SCOPE/GROUP --stream SCOPE/STREAM [--stream ...] [--from head|tail|CUT]\n"
+    "        [--lease-ms L] [--checkpoint-interval-ms C]   a reader group (lease 10000 ms,\n"
+    "        automatic checkpoints every 30000 ms, 0: none; a CUT needs one --stream)\n"
+    "  group list SCOPE | group delete SCOPE/GROUP\n"
+    "  group info SCOPE/GROUP [--json]   readers with their segments, positions and unread bytes\n"
+    "  group checkpoint SCOPE/GROUP [--name N]   waits until every reader recorded it; prints\n"
+    "        one cut per stream\n"
+    "  group reset SCOPE/GROUP --to CHECKPOINT|CUT   every reader rejoins there\n"
     "  cluster status [--json]\n"
     "        members, and per Raft group (0 = controller, c+1 = container c) as the node sees\n"
     "        it: role, leader, term, commit index and each follower's lag\n"
@@ -53,6 +61,7 @@ const char* usage =
 struct args {
     std::vector<std::string> positional;
     std::map<std::string, std::string> flags;
+    std::vector<std::string> streams;  // every --stream, in order
 };
 
 // Flags that take no value.
@@ -61,7 +70,8 @@ bool is_switch(const std::string& f) {
 }
 
 int fail(const caf::error& err) {
-    if (code_of(err) == errc::conflict) {
+    if (code_of(err) == errc::conflict &&
+        render_error(err).find("checkpoint") == std::string::npos) {
         // Another operation of the stream runs (a scale, mostly): say so in the words scripts
         // look for.
         std::fprintf(stderr, "pravaha: scale in progress: %s\n", render_error(err).c_str());
@@ -431,6 +441,9 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
                 a.flags[s] = "";
             } else if (i + 1 < argc) {
                 a.flags[s] = argv[++i];
+                if (s == "--stream") {
+                    a.streams.push_back(a.flags[s]);
+                }
             } else {
                 return usage_error(s + " needs a value");
             }
@@ -449,6 +462,9 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
          {"--endpoint", "--cluster-id", "--segments", "--json", "--scale-by", "--target",
           "--factor", "--min-segments", "--split", "--merge", "--into", "--head"}},
         {"write", {"--endpoint", "--cluster-id", "--key", "--key-delimiter"}},
+        {"group",
+         {"--endpoint", "--cluster-id", "--stream", "--from", "--lease-ms",
+          "--checkpoint-interval-ms", "--json", "--name", "--to"}},
         {"read",
          {"--endpoint", "--cluster-id", "--from", "--to", "--follow", "--max", "--timeout-ms",
           "--json"}},
@@ -483,6 +499,32 @@ std::optional<int> check_request(request& r) {
             }
         } else if (sub != "list" || pos.size() != 2) {
             return usage_error("scope needs create, list or delete");
+        }
+    } else if (r.cmd == "group") {
+        if (sub == "list") {
+            if (pos.size() != 3) {
+                return usage_error("group list needs SCOPE");
+            }
+            r.scope = pos[2];
+            if (auto err = validate_name("scope", r.scope)) {
+                return fail(err);
+            }
+        } else if (sub == "create" || sub == "delete" || sub == "info" || sub == "checkpoint" ||
+                   sub == "reset") {
+            if (pos.size() != 3) {
+                return usage_error("group " + sub + " needs SCOPE/GROUP");
+            }
+            if (auto err = split_stream_name(pos[2], r.scope, r.name)) {
+                return fail(err);
+            }
+            if (sub == "create" && r.a.streams.empty()) {
+                return usage_error("group create needs --stream SCOPE/STREAM");
+            }
+            if (sub == "reset" && r.a.flags.count("--to") == 0) {
+                return usage_error("group reset needs --to CHECKPOINT|CUT");
+            }
+        } else {
+            return usage_error("group needs create, list, info, checkpoint, reset or delete");
         }
     } else if (r.cmd == "cluster") {
         if (sub != "status" || pos.size() != 2) {
@@ -746,6 +788,204 @@ int cmd_stream(client::client_factory& f, const request& r) {
     return 0;
 }
 
+// The stream of a group by its uid ("?" when the group's configuration has none such).
+std::string stream_of(const group_info& g, stream_uid uid) {
+    for (const auto& st : g.config.streams) {
+        if (st.start.stream == uid) {
+            return st.scope + "/" + st.name;
+        }
+    }
+    return "?";
+}
+
+std::string offsets_json(const group_info& g, const std::vector<group_offset>& xs) {
+    std::string out = "[";
+    for (size_t i = 0; i < xs.size(); ++i) {
+        out += fmt::format("{}{{\"stream\":\"{}\",\"id\":\"{}\",\"offset\":{}}}", i == 0 ? "" : ",",
+                           json_escape(stream_of(g, xs[i].key.stream)),
+                           to_string(xs[i].key.segment), xs[i].offset);
+    }
+    return out + "]";
+}
+
+std::string offsets_text(const std::vector<group_offset>& xs) {
+    std::string out;
+    for (const auto& x : xs) {
+        out += fmt::format(" {}@{}", to_string(x.key.segment), x.offset);
+    }
+    return out.empty() ? " -" : out;
+}
+
+std::string bytes_text(int64_t b) {
+    return b < 0 ? "unknown" : std::to_string(b);
+}
+
+int print_group(const group_info& g, bool json) {
+    if (json) {
+        std::string readers;
+        for (const auto& r : g.readers) {
+            readers += fmt::format("{}{{\"name\":\"{}\",\"segments\":{},\"unread_bytes\":{}}}",
+                                   readers.empty() ? "" : ",", json_escape(r.name),
+                                   offsets_json(g, r.segments), r.unread_bytes);
+        }
+        std::string future;
+        for (const auto& k : g.future) {
+            future +=
+                fmt::format("{}{{\"stream\":\"{}\",\"id\":\"{}\"}}", future.empty() ? "" : ",",
+                            json_escape(stream_of(g, k.stream)), to_string(k.segment));
+        }
+        std::string checkpoints;
+        for (const auto& cp : g.checkpoints) {
+            std::string cuts;
+            for (const auto& c : cp.cuts) {
+                cuts += fmt::format("{}\"{}\"", cuts.empty() ? "" : ",", to_string(c));
+            }
+            checkpoints += fmt::format(
+                "{}{{\"name\":\"{}\",\"complete\":{},\"silent\":{},\"created_ms\":{},\"cuts\":[{}]}"
+                "}",
+                checkpoints.empty() ? "" : ",", json_escape(cp.name), cp.complete, cp.silent,
+                cp.created_ms, cuts);
+        }
+        std::printf(
+            "{\"group\":\"%s/%s\",\"generation\":%u,\"readers\":[%s],\"unassigned\":%s,"
+            "\"future\":[%s],\"unread_bytes\":%lld,\"checkpoints\":[%s]}\n",
+            json_escape(g.scope).c_str(), json_escape(g.name).c_str(), g.generation,
+            readers.c_str(), offsets_json(g, g.unassigned).c_str(), future.c_str(),
+            static_cast<long long>(g.unread_bytes), checkpoints.c_str());
+        return 0;
+    }
+    std::printf("group %s/%s generation %u, unread bytes %s\n", g.scope.c_str(), g.name.c_str(),
+                g.generation, bytes_text(g.unread_bytes).c_str());
+    for (const auto& st : g.config.streams) {
+        std::printf("stream %s/%s from %s%s%s\n", st.scope.c_str(), st.name.c_str(),
+                    to_string(st.start).c_str(), st.end.segments.empty() ? "" : " to ",
+                    st.end.segments.empty() ? "" : to_string(st.end).c_str());
+    }
+    for (const auto& r : g.readers) {
+        std::printf("reader %s:%s (unread bytes %s)\n", r.name.c_str(),
+                    offsets_text(r.segments).c_str(), bytes_text(r.unread_bytes).c_str());
+    }
+    std::printf("unassigned:%s\n", offsets_text(g.unassigned).c_str());
+    std::string future;
+    for (const auto& k : g.future) {
+        future += " " + to_string(k.segment);
+    }
+    std::printf("waiting for predecessors:%s\n", future.empty() ? " -" : future.c_str());
+    for (const auto& cp : g.checkpoints) {
+        std::printf("checkpoint %s%s: %s\n", cp.name.c_str(), cp.silent ? " (automatic)" : "",
+                    cp.complete ? "complete" : "pending");
+    }
+    return 0;
+}
+
+// A group's configuration from --stream, --from, --lease-ms and --checkpoint-interval-ms.
+caf::expected<group_config> group_config_of(client::stream_manager& sm, const args& a) {
+    group_config cfg;
+    auto lease = parse_number(a, "--lease-ms", 10000);
+    auto interval = parse_number(a, "--checkpoint-interval-ms", 30000);
+    if (!lease) {
+        return std::move(lease.error());
+    }
+    if (!interval) {
+        return std::move(interval.error());
+    }
+    cfg.lease_ms = static_cast<int64_t>(*lease);
+    cfg.checkpoint_interval_ms = static_cast<int64_t>(*interval);
+    auto from = a.flags.count("--from") != 0 ? a.flags.at("--from") : std::string("head");
+    if (from != "head" && from != "tail" && a.streams.size() != 1) {
+        return caf::make_error(errc::invalid_argument,
+                               "a --from cut names one stream: give exactly one --stream");
+    }
+    for (const auto& qualified : a.streams) {
+        group_stream st;
+        if (auto err = split_stream_name(qualified, st.scope, st.name)) {
+            return err;
+        }
+        if (from == "tail") {
+            auto cut = sm.cut(st.scope, st.name, false);
+            if (!cut) {
+                return std::move(cut.error());
+            }
+            st.start = std::move(*cut);
+        } else if (from != "head") {
+            auto cut = parse_stream_cut(from);
+            if (!cut) {
+                return std::move(cut.error());
+            }
+            st.start = std::move(*cut);
+        }
+        cfg.streams.push_back(std::move(st));
+    }
+    return cfg;
+}
+
+int cmd_group(client::client_factory& f, const request& r) {
+    auto& gm = f.groups();
+    bool json = r.a.flags.count("--json") != 0;
+    if (r.sub == "list") {
+        return print_names(gm.list_groups(r.scope));
+    }
+    if (r.sub == "create") {
+        auto cfg = group_config_of(f.streams(), r.a);
+        if (!cfg) {
+            return fail(cfg.error());
+        }
+        auto g = gm.create_group(r.scope, r.name, *cfg);
+        if (!g) {
+            return fail(g.error());
+        }
+        if (json) {
+            return print_group(*g, true);
+        }
+        std::printf("reader group %s/%s created over %zu stream(s)\n", r.scope.c_str(),
+                    r.name.c_str(), g->config.streams.size());
+        return 0;
+    }
+    if (r.sub == "delete") {
+        if (auto err = gm.delete_group(r.scope, r.name)) {
+            return fail(err);
+        }
+        std::printf("reader group %s/%s deleted\n", r.scope.c_str(), r.name.c_str());
+        return 0;
+    }
+    if (r.sub == "info") {
+        auto g = gm.group(r.scope, r.name);
+        return g ? print_group(*g, json) : fail(g.error());
+    }
+    if (r.sub == "checkpoint") {
+        auto name =
+            r.a.flags.count("--name") != 0
+                ? r.a.flags.at("--name")
+                : fmt::format("cli-{}", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+        auto cuts = gm.checkpoint(r.scope, r.name, name);
+        if (!cuts) {
+            return fail(cuts.error());
+        }
+        for (const auto& c : *cuts) {
+            std::printf("%s\n", to_string(c).c_str());
+        }
+        return 0;
+    }
+    // reset --to CHECKPOINT|CUT
+    const auto& to = r.a.flags.at("--to");
+    std::vector<stream_cut> cuts;
+    std::string checkpoint;
+    if (auto cut = parse_stream_cut(to)) {
+        cuts.push_back(std::move(*cut));
+    } else {
+        checkpoint = to;
+    }
+    auto gen = gm.reset(r.scope, r.name, checkpoint, cuts);
+    if (!gen) {
+        return fail(gen.error());
+    }
+    std::printf("reader group %s/%s reset to %s (generation %u): its readers join again\n",
+                r.scope.c_str(), r.name.c_str(), to.c_str(), *gen);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -786,6 +1026,9 @@ int main(int argc, char** argv) {
     }
     if (r.cmd == "stream") {
         return cmd_stream(f, r);
+    }
+    if (r.cmd == "group") {
+        return cmd_group(f, r);
     }
     if (r.cmd == "write") {
         return cmd_write(f, r.scope, r.name, r.a);

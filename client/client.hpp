@@ -14,6 +14,7 @@
 ///
 /// May include: schema, runtime/transport.
 
+#include "schema/group_types.hpp"
 #include "schema/raft_types.hpp"
 #include "schema/types.hpp"
 
@@ -103,6 +104,41 @@ public:
     [[nodiscard]] virtual caf::expected<raft::cluster_info> cluster_status() = 0;
 };
 
+/// Reader groups (ARCHITECTURE.md "Reader groups"): readers that share streams, each segment read
+/// by one of them at a time, with checkpoints and resets.
+class reader_group_manager {
+public:
+    virtual ~reader_group_manager() = default;
+    /// Creates group scope/name over `cfg.streams` (a start cut that names no segment: the
+    /// stream's head). A retry with the same configuration answers the group. Errors:
+    /// invalid_name, invalid_argument (lease, interval, cuts), scope_not_found, stream_not_found,
+    /// group_exists (another configuration).
+    [[nodiscard]] virtual caf::expected<group_info> create_group(const std::string& scope,
+                                                                 const std::string& name,
+                                                                 const group_config& cfg) = 0;
+    /// Errors: group_not_found.
+    [[nodiscard]] virtual caf::error delete_group(const std::string& scope,
+                                                  const std::string& name) = 0;
+    [[nodiscard]] virtual caf::expected<std::vector<std::string>> list_groups(
+        const std::string& scope) = 0;
+    /// Online readers with their segments and unread bytes, unassigned and waiting segments,
+    /// checkpoints. Errors: group_not_found.
+    [[nodiscard]] virtual caf::expected<group_info> group(const std::string& scope,
+                                                          const std::string& name) = 0;
+    /// Begins checkpoint `checkpoint` (or finds it) and waits until every online reader recorded
+    /// its position: one cut per stream of the group. Errors: group_not_found, conflict (three
+    /// pending already, or dropped by a reset), timeout (readers that do not read).
+    [[nodiscard]] virtual caf::expected<std::vector<stream_cut>> checkpoint(
+        const std::string& scope, const std::string& name, const std::string& checkpoint) = 0;
+    /// Rewinds the group to completed checkpoint `checkpoint`, or (empty name) to `cuts`, one
+    /// per stream of the group: every reader is told reader_offline and joins again. Returns
+    /// the new generation. Errors: group_not_found, invalid_argument.
+    [[nodiscard]] virtual caf::expected<uint32_t> reset(const std::string& scope,
+                                                        const std::string& name,
+                                                        const std::string& checkpoint,
+                                                        const std::vector<stream_cut>& cuts) = 0;
+};
+
 struct writer_config {
     size_t block_bytes_max = 1024 * 1024;         ///< events per append block, by bytes
     size_t blocks_in_flight_max = 8;              ///< per segment
@@ -161,6 +197,7 @@ public:
         const client_config& cfg);
     virtual ~client_factory() = default;
     virtual stream_manager& streams() = 0;
+    virtual reader_group_manager& groups() = 0;
     [[nodiscard]] virtual caf::expected<std::unique_ptr<event_writer>> create_writer(
         const std::string& scope, const std::string& stream, const writer_config& cfg = {}) = 0;
     [[nodiscard]] virtual caf::expected<std::unique_ptr<event_reader>> create_reader(

@@ -146,7 +146,7 @@ namespace {
 
 // The blocking stream manager: requests to the stream manager actor through the bridge. No
 // timeout here: the manager answers every call within the retry timeout.
-class manager_facade final : public stream_manager {
+class manager_facade final : public stream_manager, public reader_group_manager {
 public:
     manager_facade(detail::endpoint_info ep, caf::actor manager)
         : ep_(std::move(ep)), manager_(std::move(manager)) {}
@@ -174,6 +174,31 @@ public:
 
     caf::error create_scope(const std::string& scope) override {
         return done(call<bool>(create_scope_atom::value, scope));
+    }
+    caf::expected<group_info> create_group(const std::string& scope,
+                                           const std::string& name,
+                                           const group_config& cfg) override {
+        return call<group_info>(group_create_atom::value, scope, name, cfg);
+    }
+    caf::error delete_group(const std::string& scope, const std::string& name) override {
+        return done(call<bool>(group_delete_atom::value, scope, name));
+    }
+    caf::expected<std::vector<std::string>> list_groups(const std::string& scope) override {
+        return call<std::vector<std::string>>(group_list_atom::value, scope);
+    }
+    caf::expected<group_info> group(const std::string& scope, const std::string& name) override {
+        return call<group_info>(group_info_atom::value, scope, name);
+    }
+    caf::expected<std::vector<stream_cut>> checkpoint(const std::string& scope,
+                                                      const std::string& name,
+                                                      const std::string& checkpoint) override {
+        return call<std::vector<stream_cut>>(group_checkpoint_atom::value, scope, name, checkpoint);
+    }
+    caf::expected<uint32_t> reset(const std::string& scope,
+                                  const std::string& name,
+                                  const std::string& checkpoint,
+                                  const std::vector<stream_cut>& cuts) override {
+        return call<uint32_t>(group_reset_atom::value, scope, name, checkpoint, cuts);
     }
     caf::error delete_scope(const std::string& scope) override {
         return done(call<bool>(delete_scope_atom::value, scope));
@@ -267,6 +292,7 @@ public:
     ~factory_impl() override { manager_.reset(); }
 
     stream_manager& streams() override { return *manager_; }
+    reader_group_manager& groups() override { return *manager_; }
 
     caf::expected<std::unique_ptr<event_writer>> create_writer(const std::string& scope,
                                                                const std::string& stream,

@@ -330,3 +330,82 @@ TEST_CASE("the CLI reads between stream cuts across a split and refuses bad cuts
     CHECK(c.run("read sc/s --to " + beyond, out) == 1);
     CHECK(has(out, "invalid_argument"));
 }
+
+TEST_CASE("the CLI manages reader groups: create, info, checkpoint, reset, delete",
+          "[system][groups]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    cli c{node.endpoint()};
+    std::string out;
+    REQUIRE(c.run("scope create gs", out) == 0);
+    REQUIRE(c.run("stream create gs/t --segments 2", out) == 0);
+    auto input = dir.path() + "/in.txt";
+    {
+        std::ofstream f(input);
+        for (int i = 0; i < 20; ++i) {
+            f << "k" << i % 4 << ":event-" << i << "\n";
+        }
+    }
+    REQUIRE(c.run("write gs/t --key-delimiter :", out, input) == 0);
+
+    // Bad input is refused before anything is created.
+    CHECK(c.run("group create gs/g", out) == 2);
+    CHECK(has(out, "needs --stream"));
+    CHECK(c.run("group create gs/g --stream gs/t --lease-ms 5", out) == 1);
+    CHECK(has(out, "invalid_argument: the reader lease must be"));
+    CHECK(c.run("group create gs/g --stream gs/nope", out) == 1);
+    CHECK(has(out, "stream_not_found"));
+    CHECK(c.run("group create gs/bad/name --stream gs/t", out) != 0);
+
+    REQUIRE(c.run("group create gs/g --stream gs/t --lease-ms 2000", out) == 0);
+    CHECK(has(out, "reader group gs/g created over 1 stream(s)"));
+    REQUIRE(c.run("group create gs/g --stream gs/t --lease-ms 2000", out) == 0);  // a retry
+    CHECK(c.run("group create gs/g --stream gs/t --lease-ms 3000", out) == 1);
+    CHECK(has(out, "group_exists"));
+    REQUIRE(c.run("group list gs", out) == 0);
+    CHECK(lines(out) == std::vector<std::string>{"g"});
+
+    // Nothing read yet: all 20 events unread (8-byte header + payload each).
+    REQUIRE(c.run("group info gs/g --json", out) == 0);
+    INFO(out);
+    size_t bytes = 0;
+    for (int i = 0; i < 20; ++i) {
+        bytes += 8 + std::string("event-").size() + std::to_string(i).size();
+    }
+    CHECK(has(out, "\"readers\":[]"));
+    CHECK(has(out, "\"unread_bytes\":" + std::to_string(bytes)));
+    CHECK(has(out, "\"id\":\"0.0\",\"offset\":0"));
+
+    // Without readers a checkpoint completes at once, at the group's start; a reset to it works,
+    // a reset to an unknown one is refused.
+    REQUIRE(c.run("group checkpoint gs/g --name first", out) == 0);
+    auto cuts = lines(out);
+    REQUIRE(cuts.size() == 1);
+    CHECK(has(cuts[0], ":0.0@0,0.1@0"));
+    REQUIRE(c.run("group reset gs/g --to first", out) == 0);
+    CHECK(has(out, "generation 1"));
+    CHECK(c.run("group reset gs/g --to nothing", out) == 1);
+    CHECK(has(out, "no completed checkpoint nothing"));
+    // A reset to a cut of the stream's tail: nothing left to read.
+    REQUIRE(c.run("stream cut gs/t", out) == 0);
+    auto tail = lines(out).at(0);
+    REQUIRE(c.run("group reset gs/g --to " + tail, out) == 0);
+    CHECK(has(out, "generation 2"));
+    REQUIRE(c.run("group info gs/g --json", out) == 0);
+    CHECK(has(out, "\"unread_bytes\":0"));
+    REQUIRE(c.run("group info gs/g", out) == 0);
+    CHECK(has(out, "group gs/g generation 2, unread bytes 0"));
+
+    // A group from the tail; a scope with groups is not empty.
+    REQUIRE(c.run("group create gs/late --stream gs/t --from tail", out) == 0);
+    REQUIRE(c.run("stream seal gs/t", out) == 0);
+    REQUIRE(c.run("stream delete gs/t", out) == 0);
+    CHECK(c.run("scope delete gs", out) == 1);
+    CHECK(has(out, "still has reader groups"));
+    REQUIRE(c.run("group delete gs/g", out) == 0);
+    REQUIRE(c.run("group delete gs/late", out) == 0);
+    CHECK(c.run("group info gs/g", out) == 1);
+    CHECK(has(out, "group_not_found"));
+    REQUIRE(c.run("scope delete gs", out) == 0);
+}

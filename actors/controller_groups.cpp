@@ -84,8 +84,12 @@ void after_group_command(controller_ptr self, const command& c, const outcome& o
                 caf::make_message(group_seen_atom::value, c.sync.reader, out.assignment.session));
             break;
         case kind::group_leave:
-        case kind::group_offline:
             tell_group(self, c, group_gone_atom::value, c.sync.reader);
+            break;
+        case kind::group_offline:
+            if (out.changed) {  // else a late repeat: the name may be another session's now
+                tell_group(self, c, group_gone_atom::value, c.sync.reader);
+            }
             break;
         case kind::group_reset:
             tell_group(self, c, group_gone_atom::value, std::string());

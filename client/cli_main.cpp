@@ -70,8 +70,9 @@ bool is_switch(const std::string& f) {
 }
 
 int fail(const caf::error& err) {
-    if (code_of(err) == errc::conflict &&
-        render_error(err).find("checkpoint") == std::string::npos) {
+    auto text = render_error(err);
+    if (code_of(err) == errc::conflict && text.find("checkpoint") == std::string::npos &&
+        text.find("reader group") == std::string::npos) {
         // Another operation of the stream runs (a scale, mostly): say so in the words scripts
         // look for.
         std::fprintf(stderr, "pravaha: scale in progress: %s\n", render_error(err).c_str());

@@ -456,6 +456,16 @@ caf::error controller_state::delete_stream(const std::string& scope, const std::
         return caf::make_error(errc::stream_not_sealed,
                                "stream " + scope + "/" + name + " must be sealed before delete");
     }
+    for (const auto& [gn, g] : groups_) {
+        for (const auto& st : g.config.streams) {
+            if (st.start.stream == rec->uid) {
+                return caf::make_error(errc::conflict,
+                                       fmt::format("stream {}/{} is read by reader group {}/{}; "
+                                                   "delete the group first",
+                                                   scope, name, gn.first, gn.second));
+            }
+        }
+    }
     write_batch b;
     b.erase(keys::stream(scope, name));
     auto h = keys::history(scope, name);

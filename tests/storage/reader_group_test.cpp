@@ -287,12 +287,12 @@ TEST_CASE("a group's checkpoint is one cut of positions recorded at different mo
     REQUIRE(group_checkpoint_of(g, "auto")->complete);
     CHECK(group_checkpoint_of(g, "auto")->cuts[0].segments[0].offset == 50);  // A at its end
     CHECK(group_checkpoint_of(g, "auto")->cuts[0].segments[1].offset == 14);
-    // Nothing pending: A's successors C and D are out; r2 took C in the sync that completed
-    // the checkpoint (its share of 3 is 2), r1 takes D.
-    CHECK(g.readers.at("r2").owned.count(key(1, 2)) == 1);
+    // Nothing pending: A's successors C and D are out. r2 took none in the sync that completed
+    // the checkpoint (r1 had nothing: r2's share was floor(3 / 2) = 1), r1 takes both.
+    CHECK(g.readers.at("r2").owned.size() == 1);
     auto d1 = group_sync_reader(g, report("r1", *c1), v);
     REQUIRE(d1);
-    CHECK(keys_of(*d1) == std::vector<segment_key>{key(1, 3)});
+    CHECK(keys_of(*d1) == std::vector<segment_key>{key(1, 2), key(1, 3)});
     CHECK(g.unassigned.empty());
     check_group(g);
 
@@ -465,8 +465,118 @@ TEST_CASE("controller_state keeps reader groups through commands, restarts and s
     off.sync.session = joined.assignment.session;
     CHECK(apply(off).changed);
     CHECK(c.get_group("s", "g")->readers.empty());
+    REQUIRE(!apply(cmd::of(kind::seal_stream, "s", "t")).error);
+    CHECK(code_of(apply(cmd::of(kind::delete_stream, "s", "t")).error) == errc::conflict);
     REQUIRE(!apply(cmd::of(kind::group_delete, "s", "g")).error);
+    REQUIRE(!apply(cmd::of(kind::delete_stream, "s", "t")).error);
     CHECK(code_of(c.get_group("s", "g").error()) == errc::group_not_found);
     CHECK(code_of(apply(cmd::of(kind::group_delete, "s", "g")).error) == errc::group_not_found);
     CHECK(c.all_groups().empty());
+}
+
+TEST_CASE("a group hands out an uneven scale's successors together, so its checkpoints stay cuts",
+          "[storage][groups]") {
+    // P [0,.5) and Q [.5,1) replaced by R [0,.3) (from P) and S [.3,1) (from P and Q).
+    scaled_stream st;
+    st.h = {
+        {0, 0, {{{seg(0, 0), 0, .5}, -1, {}}, {{seg(0, 1), .5, 1}, -1, {}}}},
+        {1,
+         0,
+         {{{seg(1, 2), 0, .3}, -1, {seg(0, 0)}}, {{seg(1, 3), .3, 1}, -1, {seg(0, 0), seg(0, 1)}}}},
+    };
+    auto v = st.view();
+    auto g = group_from();
+    auto a = group_join(g, group_sync{"r", 0, {}, {}, {}, {}, true, 1}, v);
+    REQUIRE(a);
+    auto r = report("r", *a);
+    r.finished.push_back({key(0, 0), 70});
+    auto b = group_sync_reader(g, r, v);
+    REQUIRE(b);
+    // R would overlap P (held for S): it waits with S for Q.
+    CHECK(keys_of(*b) == std::vector<segment_key>{key(0, 1)});
+    CHECK(g.future.count(key(1, 2)) == 1);
+    REQUIRE(!group_checkpoint_begin(g, "cp", false, 1, v));
+    r = report("r", *b);
+    r.positions[0].offset = 5;
+    r.recorded = {"cp"};
+    REQUIRE(group_sync_reader(g, r, v));
+    const auto* cp = group_checkpoint_of(g, "cp");
+    REQUIRE(cp->complete);
+    REQUIRE(cp->cuts[0].segments.size() == 2);
+    CHECK(cp->cuts[0].segments[0].offset == 70);  // P at its end
+    CHECK(cp->cuts[0].segments[1].offset == 5);   // Q
+    r = report("r", *b);
+    r.finished.push_back({key(0, 1), 9});
+    auto c = group_sync_reader(g, r, v);
+    REQUIRE(c);
+    CHECK(keys_of(*c) == std::vector<segment_key>{key(1, 2), key(1, 3)});
+    CHECK(g.finished.empty());
+    CHECK(g.future.empty());
+    check_group(g);
+}
+
+TEST_CASE("a reader that gives a segment back does not take it again from a starving one",
+          "[storage][groups]") {
+    scaled_stream st;
+    auto v = st.view();
+    auto g = group_from({{{seg(1, 2), 0, .25}, 0},
+                         {{seg(1, 3), .25, .5}, 0},
+                         {{seg(0, 1), .5, .75}, 0},
+                         {{seg(0, 9), .75, 1}, 0}});
+    auto a1 = group_join(g, group_sync{"r1", 0, {}, {}, {}, {}, true, 1}, v);
+    auto a2 = group_join(g, group_sync{"r2", 0, {}, {}, {}, {}, true, 2}, v);
+    REQUIRE(a1);
+    REQUIRE(a2);
+    // r1 took all four; told to give two back, it does, and r2 takes them.
+    auto b1 = group_sync_reader(g, report("r1", *a1), v);
+    REQUIRE(b1);
+    REQUIRE(b1->release.size() == 2);
+    auto give = report("r1", *b1);
+    for (const auto& k : b1->release) {
+        give.released.push_back({k, 0});
+    }
+    b1 = group_sync_reader(g, give, v);
+    auto b2 = group_sync_reader(g, report("r2", *a2), v);
+    REQUIRE(b1);
+    REQUIRE(b2);
+    REQUIRE(b1->segments.size() == 2);
+    REQUIRE(b2->segments.size() == 2);
+    auto a3 = group_join(g, group_sync{"r3", 0, {}, {}, {}, {}, true, 3}, v);
+    REQUIRE(a3);
+    CHECK(a3->segments.empty());
+    auto c1 = group_sync_reader(g, report("r1", *b1), v);
+    REQUIRE(c1);
+    REQUIRE(c1->release.size() == 1);
+    auto s = report("r1", *c1);
+    s.released.push_back({c1->release[0], 3});
+    auto d1 = group_sync_reader(g, s, v);
+    REQUIRE(d1);
+    CHECK(d1->segments.size() == 1);  // it keeps floor(4 / 3) = 1 while r3 has none
+    auto d3 = group_sync_reader(g, report("r3", *a3), v);
+    REQUIRE(d3);
+    REQUIRE(d3->segments.size() == 1);
+    CHECK(d3->segments[0].offset == 3);
+    check_group(g);
+}
+
+TEST_CASE("a group keeps the newest completed checkpoints by completion", "[storage][groups]") {
+    scaled_stream st;
+    auto v = st.view();
+    auto g = group_from();
+    auto a = group_join(g, group_sync{"r", 0, {}, {}, {}, {}, true, 1}, v);
+    REQUIRE(a);
+    REQUIRE(!group_checkpoint_begin(g, "mine", false, 1, v));  // the reader does not record yet
+    for (int i = 0; i < 12; ++i) {
+        REQUIRE(!group_checkpoint_begin(g, "auto" + std::to_string(i), true, 2 + i, v));
+        auto r = report("r", *a);
+        r.recorded = {"auto" + std::to_string(i)};
+        REQUIRE(group_sync_reader(g, r, v));
+    }
+    auto r = report("r", *a);
+    r.recorded = {"mine"};
+    REQUIRE(group_sync_reader(g, r, v));
+    REQUIRE(group_checkpoint_of(g, "mine") != nullptr);  // just completed: kept
+    CHECK(group_checkpoint_of(g, "mine")->complete);
+    CHECK(group_checkpoint_of(g, "auto0") == nullptr);  // the oldest went
+    CHECK(g.checkpoints.size() == group_checkpoints_kept);
 }

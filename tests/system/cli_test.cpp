@@ -398,13 +398,19 @@ TEST_CASE("the CLI manages reader groups: create, info, checkpoint, reset, delet
     CHECK(has(out, "group gs/g generation 2, unread bytes 0"));
 
     // A group from the tail; a scope with groups is not empty.
+    // A stream read by a group is not deleted; a scope with groups is not empty.
     REQUIRE(c.run("group create gs/late --stream gs/t --from tail", out) == 0);
     REQUIRE(c.run("stream seal gs/t", out) == 0);
-    REQUIRE(c.run("stream delete gs/t", out) == 0);
-    CHECK(c.run("scope delete gs", out) == 1);
-    CHECK(has(out, "still has reader groups"));
+    CHECK(c.run("stream delete gs/t", out) == 1);
+    CHECK(has(out, "pravaha: conflict: stream gs/t is read by reader group gs/"));
     REQUIRE(c.run("group delete gs/g", out) == 0);
     REQUIRE(c.run("group delete gs/late", out) == 0);
+    REQUIRE(c.run("group create gs/last --stream gs/t", out) == 0);
+    REQUIRE(c.run("stream delete gs/t", out) == 1);
+    CHECK(c.run("scope delete gs", out) == 1);
+    CHECK(has(out, "still has"));
+    REQUIRE(c.run("group delete gs/last", out) == 0);
+    REQUIRE(c.run("stream delete gs/t", out) == 0);
     CHECK(c.run("group info gs/g", out) == 1);
     CHECK(has(out, "group_not_found"));
     REQUIRE(c.run("scope delete gs", out) == 0);

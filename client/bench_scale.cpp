@@ -262,8 +262,8 @@ std::vector<second_row> per_second(const std::vector<sample>& by_latency,
     for (auto& [sec, v] : lat) {
         auto& r = rows[sec];
         r.events = v.size();
-        r.p50 = v[v.size() / 2];
-        r.p99 = v[std::min(v.size() - 1, v.size() * 99 / 100)];
+        r.p50 = v[rank_index(v.size(), 50)];
+        r.p99 = v[rank_index(v.size(), 99)];
     }
     size_t w = 0;
     second_row state;

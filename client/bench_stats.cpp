@@ -65,15 +65,15 @@ std::vector<std::pair<uint64_t, uint64_t>> histogram::nonempty() const {
     return out;
 }
 
+size_t rank_index(size_t n, double p) {
+    auto idx = static_cast<size_t>(std::llround(p / 100.0 * static_cast<double>(n - 1)));
+    return std::min(idx, n - 1);
+}
+
 namespace {
 
 double at_rank(const std::vector<sample>& sorted, double p) {
-    if (sorted.empty()) {
-        return 0;
-    }
-    auto idx =
-        static_cast<size_t>(std::llround(p / 100.0 * static_cast<double>(sorted.size() - 1)));
-    return sorted[std::min(idx, sorted.size() - 1)].latency_us;
+    return sorted.empty() ? 0 : sorted[rank_index(sorted.size(), p)].latency_us;
 }
 
 bool have_gnuplot() {
@@ -140,11 +140,7 @@ std::string write_report(const std::string& dir,
     std::fprintf(t, "second,events,p50_us,p99_us,max_us\n");
     for (const auto& [sec, second_lat] : by_second) {
         const auto& lat = second_lat;  // a named reference: clang 14 cannot capture a binding
-        auto pick = [&lat](double p) {
-            return lat[std::min(lat.size() - 1,
-                                static_cast<size_t>(std::llround(
-                                    p / 100.0 * static_cast<double>(lat.size() - 1))))];
-        };
+        auto pick = [&lat](double p) { return lat[rank_index(lat.size(), p)]; };
         std::fprintf(t, "%u,%zu,%u,%u,%u\n", sec, lat.size(), pick(50), pick(99), lat.back());
     }
     std::fclose(t);

@@ -47,6 +47,9 @@ struct summary {
 
 summary summarize(std::vector<sample>& samples);  // sorts by latency
 
+/// The index of percentile `p` (0-100) among `n` > 0 sorted values (nearest rank).
+size_t rank_index(size_t n, double p);
+
 /// Writes DIR/<name>_histogram.csv (latency_us,count,cumulative_fraction), DIR/<name>_over_time.csv
 /// (second, events, p50_us, p99_us, max_us) and, where gnuplot is installed, DIR/<name>_*.svg.
 /// Returns an error text, or "" on success. `samples` must be sorted by latency (summarize).

@@ -75,10 +75,10 @@ int fail(const caf::error& err) {
         text.find("reader group") == std::string::npos) {
         // Another operation of the stream runs (a scale, mostly): say so in the words scripts
         // look for.
-        std::fprintf(stderr, "pravaha: scale in progress: %s\n", render_error(err).c_str());
+        std::fprintf(stderr, "pravaha: scale in progress: %s\n", text.c_str());
         return 1;
     }
-    std::fprintf(stderr, "pravaha: %s\n", render_error(err).c_str());
+    std::fprintf(stderr, "pravaha: %s\n", text.c_str());
     return 1;
 }
 

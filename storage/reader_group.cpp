@@ -38,45 +38,31 @@ bool known(const reader_group_record& g, const segment_key& key) {
                        [&](const auto& r) { return r.second.owned.count(key) != 0; });
 }
 
-// Segment `key`, read to `end` by the group, leaves its reader. Its successors wait in `future`
-// with their other predecessors; they are handed out (unassigned at 0) together with every
-// segment their scale created as far as predecessor links connect them, once every predecessor
-// among those is read to its end (successor gating). Handing them out together keeps the
-// group's frontier a stream cut: after an uneven scale (P, Q into R inside P and S over the rest
-// of P and Q) R alone next to P, still held for S, would overlap it.
+// Segment `key`, read to `end` by the group, leaves its reader. Its successors are handed out
+// (unassigned at 0) together with every segment their scale created as far as predecessor links
+// connect them, once every predecessor among those is read to its end (successor gating); until
+// then they wait in `future` for the predecessors still unread. Handing them out together keeps
+// the group's frontier a stream cut: after an uneven scale (P, Q into R inside P and S over the
+// rest of P and Q) R alone next to P, still held for S, would overlap it.
 void complete(reader_group_record& g, const segment_key& key, int64_t end, const group_streams& s) {
     g.finished[key] = end;
     if (end_offset(g, key)) {
         return;  // the end cut: nothing after it is read
     }
-    auto succ = s.successors(key);
-    for (const auto& x : succ) {
-        segment_key sk{key.stream, x.range.id};
-        auto f = g.future.find(sk);
-        if (f == g.future.end()) {
-            if (known(g, sk)) {
-                continue;
-            }
-            f = g.future
-                    .emplace(sk, std::set<segment_id>(x.predecessors.begin(), x.predecessors.end()))
-                    .first;
-        }
-        f->second.erase(key.segment);
-    }
     // The connected part of the scale: predecessors and successors linked to `key`.
     std::set<segment_id> preds{key.segment};
-    std::map<segment_id, bool> succs;  // id -> handed out now
-    std::vector<segment_id> todo{key.segment};
-    while (!todo.empty()) {
-        auto p = todo.back();
-        todo.pop_back();
+    std::set<segment_id> succs;
+    std::vector<segment_id> to_visit{key.segment};
+    while (!to_visit.empty()) {
+        auto p = to_visit.back();
+        to_visit.pop_back();
         for (const auto& x : s.successors(segment_key{key.stream, p})) {
-            if (!succs.emplace(x.range.id, false).second) {
+            if (!succs.insert(x.range.id).second) {
                 continue;
             }
             for (auto q : x.predecessors) {
                 if (preds.insert(q).second) {
-                    todo.push_back(q);
+                    to_visit.push_back(q);
                 }
             }
         }
@@ -84,23 +70,31 @@ void complete(reader_group_record& g, const segment_key& key, int64_t end, const
     if (succs.empty()) {
         return;  // sealed with its stream: it stays as the group's end there
     }
-    bool ready = std::all_of(preds.begin(), preds.end(), [&](segment_id q) {
-        return g.finished.count(segment_key{key.stream, q}) != 0;
-    });
-    if (mutants::active(mutants::mutant::successor_before_predecessors_done)) {
-        ready = true;  // planted bug: successors go out once one predecessor is read
-    }
-    if (!ready) {
-        return;
-    }
-    for (auto& [id, out] : succs) {
-        segment_key sk{key.stream, id};
-        if (g.future.erase(sk) != 0 || !known(g, sk)) {
-            g.unassigned[sk] = 0;
+    std::set<segment_id> unread;
+    for (auto q : preds) {
+        if (g.finished.count(segment_key{key.stream, q}) == 0) {
+            unread.insert(q);
         }
     }
-    for (auto q : preds) {
-        g.finished.erase(segment_key{key.stream, q});
+    if (mutants::active(mutants::mutant::successor_before_predecessors_done)) {
+        unread.clear();  // planted bug: successors go out once one predecessor is read
+    }
+    for (auto id : succs) {
+        segment_key sk{key.stream, id};
+        if (g.future.count(sk) == 0 && known(g, sk)) {
+            continue;  // already placed (a reset's cut)
+        }
+        if (unread.empty()) {
+            g.future.erase(sk);
+            g.unassigned[sk] = 0;
+        } else {
+            g.future[sk] = unread;
+        }
+    }
+    if (unread.empty()) {
+        for (auto q : preds) {
+            g.finished.erase(segment_key{key.stream, q});
+        }
     }
 }
 

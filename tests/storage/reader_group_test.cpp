@@ -494,7 +494,9 @@ TEST_CASE("a group hands out an uneven scale's successors together, so its check
     REQUIRE(b);
     // R would overlap P (held for S): it waits with S for Q.
     CHECK(keys_of(*b) == std::vector<segment_key>{key(0, 1)});
-    CHECK(g.future.count(key(1, 2)) == 1);
+    CHECK(g.future.at(key(1, 2)) == std::set<segment_id>{seg(0, 1)});
+    CHECK(g.future.at(key(1, 3)) == std::set<segment_id>{seg(0, 1)});
+    check_group(g);  // the controller checks every saved group
     REQUIRE(!group_checkpoint_begin(g, "cp", false, 1, v));
     r = report("r", *b);
     r.positions[0].offset = 5;

@@ -16,6 +16,7 @@ void add_actor_api_types(caf::actor_system_config& cfg) {
     cfg.add_message_type<batch_ack>("pravaha.batch_ack");
     cfg.add_message_type<writer_options>("pravaha.writer_options");
     cfg.add_message_type<reader_options>("pravaha.reader_options");
+    cfg.add_message_type<group_reader_options>("pravaha.group_reader_options");
     cfg.add_message_type<event_sink_actor>("pravaha.event_sink_actor");
     cfg.add_message_type<writer_actor>("pravaha.writer_actor");
     cfg.add_message_type<reader_actor>("pravaha.reader_actor");

@@ -48,7 +48,17 @@
 ///   When every segment is sealed and read it sends `(read_end_atom, tag, position)` and ends
 ///   (`normal`); when the sink ends, so does the reader. Pull: `fetch` as `event_reader` (not
 ///   while subscribed). `position` answers where the reader stands after the events it handed
-///   out: a reader opened there neither repeats nor skips one.
+///   out: a reader opened there neither repeats nor skips one. `close` ends the reader (`normal`)
+///   and answers true; a group reader first leaves its group with its position.
+/// - **group readers** (`open_group_reader`: the manager joins the group, then spawns the
+///   reader): a reader_actor that reads what its group assigns it. Events of one segment come in
+///   order; a checkpoint marker is an event with `checkpoint` set and nothing else, delivered
+///   alone; a pulling reader records the checkpoint when it is asked for more, a subscribed one
+///   right after the push. The reader reports its position to the group at least every lease / 4
+///   (at most every second) and delivers nothing once 4/5 of a lease passed since its last
+///   answered report (a reader cut off from its group stops before the group hands its segments
+///   to another). Errors: group_not_found, reader_exists; reader_offline (declared offline or
+///   the group reset) ends a subscribed or exit_on_give_up reader and fails every later fetch.
 ///
 /// Failure semantics: a writer or reader that loses its node reconnects and resends (or reads
 /// again) on its own; after `client_config::retry_timeout` without progress it answers every
@@ -104,6 +114,7 @@ using events_atom = caf::atom_constant<caf::atom("revents")>;
 using read_end_atom = caf::atom_constant<caf::atom("rend")>;
 using open_writer_atom = caf::atom_constant<caf::atom("openwriter")>;
 using open_reader_atom = caf::atom_constant<caf::atom("openreader")>;
+using open_group_reader_atom = caf::atom_constant<caf::atom("opengroupr")>;
 
 // -- values ---------------------------------------------------------------------------------------
 
@@ -168,9 +179,19 @@ struct reader_options {
     bool operator==(const reader_options&) const = default;
 };
 
+/// A group reader to open (`open_group_reader_atom`, scope, group, reader name).
+struct group_reader_options {
+    /// The join's token: a join retried with the same token gets the same session (0: the
+    /// manager picks one).
+    uint64_t nonce = 0;
+    uint64_t buffer_bytes_max = 4 * 1024 * 1024;
+    bool exit_on_give_up = true;
+    bool operator==(const group_reader_options&) const = default;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
-    return f(caf::meta::type_name("pravaha.event"), x.payload, x.segment, x.offset);
+    return f(caf::meta::type_name("pravaha.event"), x.payload, x.segment, x.offset, x.checkpoint);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_position& x) {
@@ -199,6 +220,11 @@ typename Inspector::result_type inspect(Inspector& f, reader_options& x) {
     return f(caf::meta::type_name("pravaha.reader_options"), x.from, x.at, x.from_cut, x.to_cut,
              x.buffer_bytes_max, x.exit_on_give_up);
 }
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_reader_options& x) {
+    return f(caf::meta::type_name("pravaha.group_reader_options"), x.nonce, x.buffer_bytes_max,
+             x.exit_on_give_up);
+}
 
 // -- interfaces -----------------------------------------------------------------------------------
 
@@ -221,7 +247,8 @@ using reader_actor = caf::typed_actor<
         stream_position>,
     caf::reacts_to<credit_atom, uint32_t /*more events*/>,
     caf::replies_to<fetch_atom, uint32_t /*wait ms*/>::with<std::vector<event>, bool /*at end*/>,
-    caf::replies_to<position_atom>::with<stream_position>>;
+    caf::replies_to<position_atom>::with<stream_position>,
+    caf::replies_to<close_atom>::with<bool>>;
 
 /// Every request of the node's controller (schema/interfaces.hpp: scopes, streams, scaling,
 /// cuts), plus the client's own.
@@ -229,8 +256,12 @@ using stream_manager_actor = controller_api::extend<
     caf::replies_to<cluster_info_atom>::with<raft::cluster_info>,
     caf::replies_to<identify_atom>::with<std::string>,
     caf::replies_to<open_writer_atom, std::string, std::string, writer_options>::with<writer_actor>,
-    caf::replies_to<open_reader_atom, std::string, std::string, reader_options>::with<
-        reader_actor>>;
+    caf::replies_to<open_reader_atom, std::string, std::string, reader_options>::with<reader_actor>,
+    caf::replies_to<open_group_reader_atom,
+                    std::string /*scope*/,
+                    std::string /*group*/,
+                    std::string /*reader*/,
+                    group_reader_options>::with<reader_actor>>;
 
 // -- set-up ---------------------------------------------------------------------------------------
 

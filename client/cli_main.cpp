@@ -1,5 +1,6 @@
 // pravaha: the command-line client (design.md section 10).
 
+#include "client/cli.hpp"
 #include "client/client.hpp"
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
@@ -18,7 +19,7 @@
 #include <variant>
 #include <vector>
 
-using namespace pravaha;
+namespace pravaha::cli {
 
 namespace {
 
@@ -55,19 +56,14 @@ const char* usage =
     "       [--json]   (CUT: a stream cut as `stream cut` prints it; reading ends at --to)\n"
     "        one event per line; without --follow stops at the end of the stored events;\n"
     "        with --follow waits for new ones (until --timeout-ms passes without one)\n"
+    "  read --group SCOPE/GROUP --reader NAME [--follow] [--max N] [--timeout-ms T] [--json]\n"
+    "        reads what the group assigns this reader, reports its position as it goes, and\n"
+    "        leaves the group on exit, SIGINT or SIGTERM; rejoins when declared offline;\n"
+    "        with --json, checkpoint markers print as {\"checkpoint\":NAME}\n"
     "The endpoint defaults to $PRAVAHA_ENDPOINT, else 127.0.0.1:9090. With --cluster-id (or\n"
     "$PRAVAHA_CLUSTER_ID; `cluster status` shows it) a node of another cluster is refused.\n";
 
-struct args {
-    std::vector<std::string> positional;
-    std::map<std::string, std::string> flags;
-    std::vector<std::string> streams;  // every --stream, in order
-};
-
-// Flags that take no value.
-bool is_switch(const std::string& f) {
-    return f == "--json" || f == "--follow" || f == "--help" || f == "--head";
-}
+}  // namespace
 
 int fail(const caf::error& err) {
     auto text = render_error(err);
@@ -85,23 +81,6 @@ int fail(const caf::error& err) {
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "pravaha: %s\n%s", msg.c_str(), usage);
     return 2;
-}
-
-std::string policy_json(const scaling_policy& p, size_t segments) {
-    if (p.type == scale_type::fixed) {
-        return fmt::format("{{\"type\":\"fixed\",\"segments\":{}}}", segments);
-    }
-    return fmt::format("{{\"type\":\"{}\",\"target\":{},\"factor\":{},\"min_segments\":{}}}",
-                       p.type == scale_type::by_events ? "events" : "kbytes", p.target, p.factor,
-                       p.min_segments);
-}
-
-std::string ids_json(const std::vector<segment_id>& ids) {
-    std::string out = "[";
-    for (size_t i = 0; i < ids.size(); ++i) {
-        out += fmt::format("{}\"{}\"", i == 0 ? "" : ",", to_string(ids[i]));
-    }
-    return out + "]";
 }
 
 std::string json_escape(std::string_view s) {
@@ -146,6 +125,40 @@ caf::expected<uint64_t> parse_number(const args& a, const std::string& flag, uin
                                flag + " needs a non-negative number, got '" + v + "'");
     }
     return std::stoull(v);
+}
+
+int print_names(const caf::expected<std::vector<std::string>>& list) {
+    if (!list) {
+        return fail(list.error());
+    }
+    for (const auto& s : *list) {
+        std::printf("%s\n", s.c_str());
+    }
+    return 0;
+}
+
+namespace {
+
+// Flags that take no value.
+bool is_switch(const std::string& f) {
+    return f == "--json" || f == "--follow" || f == "--help" || f == "--head";
+}
+
+std::string policy_json(const scaling_policy& p, size_t segments) {
+    if (p.type == scale_type::fixed) {
+        return fmt::format("{{\"type\":\"fixed\",\"segments\":{}}}", segments);
+    }
+    return fmt::format("{{\"type\":\"{}\",\"target\":{},\"factor\":{},\"min_segments\":{}}}",
+                       p.type == scale_type::by_events ? "events" : "kbytes", p.target, p.factor,
+                       p.min_segments);
+}
+
+std::string ids_json(const std::vector<segment_id>& ids) {
+    std::string out = "[";
+    for (size_t i = 0; i < ids.size(); ++i) {
+        out += fmt::format("{}\"{}\"", i == 0 ? "" : ",", to_string(ids[i]));
+    }
+    return out + "]";
 }
 
 // A replica's role as `cluster status` shows it; "unavailable" when its node could not ask it.
@@ -422,17 +435,6 @@ int cmd_read(client::client_factory& f,
     return 0;
 }
 
-// What the command line asks for, validated before connecting (so bad input fails fast and the
-// same with or without a running node).
-struct request {
-    args a;
-    std::string cmd;
-    std::string sub;
-    std::string scope;
-    std::string name;
-    uint32_t segments = 1;
-};
-
 // Splits flags from positional arguments. Returns an exit code when done (help, usage error).
 std::optional<int> parse_args(int argc, char** argv, args& a) {
     for (int i = 1; i < argc; ++i) {
@@ -468,7 +470,7 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
           "--checkpoint-interval-ms", "--json", "--name", "--to"}},
         {"read",
          {"--endpoint", "--cluster-id", "--from", "--to", "--follow", "--max", "--timeout-ms",
-          "--json"}},
+          "--json", "--group", "--reader"}},
     };
     const auto& cmd = a.positional[0];
     auto k = known.find(cmd);
@@ -552,7 +554,23 @@ std::optional<int> check_request(request& r) {
             return usage_error(
                 "stream needs create, update, scale, list, info, history, cut, seal or delete");
         }
+    } else if (r.cmd == "read" && r.a.flags.count("--group") != 0) {
+        if (pos.size() != 1) {
+            return usage_error("read --group reads the group's streams: no SCOPE/STREAM");
+        }
+        if (r.a.flags.count("--reader") == 0 || r.a.flags.at("--reader").empty()) {
+            return usage_error("read --group needs --reader NAME");
+        }
+        if (r.a.flags.count("--from") != 0 || r.a.flags.count("--to") != 0) {
+            return usage_error("read --group reads from the group's positions: no --from or --to");
+        }
+        if (auto err = split_stream_name(r.a.flags.at("--group"), r.scope, r.name)) {
+            return fail(err);
+        }
     } else {
+        if (r.a.flags.count("--reader") != 0) {
+            return usage_error("--reader goes with --group");
+        }
         if (pos.size() != 2) {
             return usage_error(r.cmd + " needs SCOPE/STREAM");
         }
@@ -566,16 +584,6 @@ std::optional<int> check_request(request& r) {
     }
     r.segments = static_cast<uint32_t>(*segments);
     return std::nullopt;
-}
-
-int print_names(const caf::expected<std::vector<std::string>>& list) {
-    if (!list) {
-        return fail(list.error());
-    }
-    for (const auto& s : *list) {
-        std::printf("%s\n", s.c_str());
-    }
-    return 0;
 }
 
 int cmd_scope(client::stream_manager& sm, const request& r) {
@@ -789,207 +797,13 @@ int cmd_stream(client::client_factory& f, const request& r) {
     return 0;
 }
 
-// The stream of a group by its uid ("?" when the group's configuration has none such).
-std::string stream_of(const group_info& g, stream_uid uid) {
-    for (const auto& st : g.config.streams) {
-        if (st.start.stream == uid) {
-            return st.scope + "/" + st.name;
-        }
-    }
-    return "?";
-}
-
-std::string offsets_json(const group_info& g, const std::vector<group_offset>& xs) {
-    std::string out = "[";
-    for (size_t i = 0; i < xs.size(); ++i) {
-        out += fmt::format("{}{{\"stream\":\"{}\",\"id\":\"{}\",\"offset\":{}}}", i == 0 ? "" : ",",
-                           json_escape(stream_of(g, xs[i].key.stream)),
-                           to_string(xs[i].key.segment), xs[i].offset);
-    }
-    return out + "]";
-}
-
-std::string offsets_text(const std::vector<group_offset>& xs) {
-    std::string out;
-    for (const auto& x : xs) {
-        out += fmt::format(" {}@{}", to_string(x.key.segment), x.offset);
-    }
-    return out.empty() ? " -" : out;
-}
-
-std::string bytes_text(int64_t b) {
-    return b < 0 ? "unknown" : std::to_string(b);
-}
-
-int print_group(const group_info& g, bool json) {
-    if (json) {
-        std::string readers;
-        for (const auto& r : g.readers) {
-            readers += fmt::format("{}{{\"name\":\"{}\",\"segments\":{},\"unread_bytes\":{}}}",
-                                   readers.empty() ? "" : ",", json_escape(r.name),
-                                   offsets_json(g, r.segments), r.unread_bytes);
-        }
-        std::string future;
-        for (const auto& k : g.future) {
-            future +=
-                fmt::format("{}{{\"stream\":\"{}\",\"id\":\"{}\"}}", future.empty() ? "" : ",",
-                            json_escape(stream_of(g, k.stream)), to_string(k.segment));
-        }
-        std::string checkpoints;
-        for (const auto& cp : g.checkpoints) {
-            std::string cuts;
-            for (const auto& c : cp.cuts) {
-                cuts += fmt::format("{}\"{}\"", cuts.empty() ? "" : ",", to_string(c));
-            }
-            checkpoints += fmt::format(
-                "{}{{\"name\":\"{}\",\"complete\":{},\"silent\":{},\"created_ms\":{},\"cuts\":[{}]}"
-                "}",
-                checkpoints.empty() ? "" : ",", json_escape(cp.name), cp.complete, cp.silent,
-                cp.created_ms, cuts);
-        }
-        std::printf(
-            "{\"group\":\"%s/%s\",\"generation\":%u,\"readers\":[%s],\"unassigned\":%s,"
-            "\"future\":[%s],\"unread_bytes\":%lld,\"checkpoints\":[%s]}\n",
-            json_escape(g.scope).c_str(), json_escape(g.name).c_str(), g.generation,
-            readers.c_str(), offsets_json(g, g.unassigned).c_str(), future.c_str(),
-            static_cast<long long>(g.unread_bytes), checkpoints.c_str());
-        return 0;
-    }
-    std::printf("group %s/%s generation %u, unread bytes %s\n", g.scope.c_str(), g.name.c_str(),
-                g.generation, bytes_text(g.unread_bytes).c_str());
-    for (const auto& st : g.config.streams) {
-        std::printf("stream %s/%s from %s%s%s\n", st.scope.c_str(), st.name.c_str(),
-                    to_string(st.start).c_str(), st.end.segments.empty() ? "" : " to ",
-                    st.end.segments.empty() ? "" : to_string(st.end).c_str());
-    }
-    for (const auto& r : g.readers) {
-        std::printf("reader %s:%s (unread bytes %s)\n", r.name.c_str(),
-                    offsets_text(r.segments).c_str(), bytes_text(r.unread_bytes).c_str());
-    }
-    std::printf("unassigned:%s\n", offsets_text(g.unassigned).c_str());
-    std::string future;
-    for (const auto& k : g.future) {
-        future += " " + to_string(k.segment);
-    }
-    std::printf("waiting for predecessors:%s\n", future.empty() ? " -" : future.c_str());
-    for (const auto& cp : g.checkpoints) {
-        std::printf("checkpoint %s%s: %s\n", cp.name.c_str(), cp.silent ? " (automatic)" : "",
-                    cp.complete ? "complete" : "pending");
-    }
-    return 0;
-}
-
-// A group's configuration from --stream, --from, --lease-ms and --checkpoint-interval-ms.
-caf::expected<group_config> group_config_of(client::stream_manager& sm, const args& a) {
-    group_config cfg;
-    auto lease = parse_number(a, "--lease-ms", 10000);
-    auto interval = parse_number(a, "--checkpoint-interval-ms", 30000);
-    if (!lease) {
-        return std::move(lease.error());
-    }
-    if (!interval) {
-        return std::move(interval.error());
-    }
-    cfg.lease_ms = static_cast<int64_t>(*lease);
-    cfg.checkpoint_interval_ms = static_cast<int64_t>(*interval);
-    auto from = a.flags.count("--from") != 0 ? a.flags.at("--from") : std::string("head");
-    if (from != "head" && from != "tail" && a.streams.size() != 1) {
-        return caf::make_error(errc::invalid_argument,
-                               "a --from cut names one stream: give exactly one --stream");
-    }
-    for (const auto& qualified : a.streams) {
-        group_stream st;
-        if (auto err = split_stream_name(qualified, st.scope, st.name)) {
-            return err;
-        }
-        if (from == "tail") {
-            auto cut = sm.cut(st.scope, st.name, false);
-            if (!cut) {
-                return std::move(cut.error());
-            }
-            st.start = std::move(*cut);
-        } else if (from != "head") {
-            auto cut = parse_stream_cut(from);
-            if (!cut) {
-                return std::move(cut.error());
-            }
-            st.start = std::move(*cut);
-        }
-        cfg.streams.push_back(std::move(st));
-    }
-    return cfg;
-}
-
-int cmd_group(client::client_factory& f, const request& r) {
-    auto& gm = f.groups();
-    bool json = r.a.flags.count("--json") != 0;
-    if (r.sub == "list") {
-        return print_names(gm.list_groups(r.scope));
-    }
-    if (r.sub == "create") {
-        auto cfg = group_config_of(f.streams(), r.a);
-        if (!cfg) {
-            return fail(cfg.error());
-        }
-        auto g = gm.create_group(r.scope, r.name, *cfg);
-        if (!g) {
-            return fail(g.error());
-        }
-        if (json) {
-            return print_group(*g, true);
-        }
-        std::printf("reader group %s/%s created over %zu stream(s)\n", r.scope.c_str(),
-                    r.name.c_str(), g->config.streams.size());
-        return 0;
-    }
-    if (r.sub == "delete") {
-        if (auto err = gm.delete_group(r.scope, r.name)) {
-            return fail(err);
-        }
-        std::printf("reader group %s/%s deleted\n", r.scope.c_str(), r.name.c_str());
-        return 0;
-    }
-    if (r.sub == "info") {
-        auto g = gm.group(r.scope, r.name);
-        return g ? print_group(*g, json) : fail(g.error());
-    }
-    if (r.sub == "checkpoint") {
-        auto name =
-            r.a.flags.count("--name") != 0
-                ? r.a.flags.at("--name")
-                : fmt::format("cli-{}", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
-        auto cuts = gm.checkpoint(r.scope, r.name, name);
-        if (!cuts) {
-            return fail(cuts.error());
-        }
-        for (const auto& c : *cuts) {
-            std::printf("%s\n", to_string(c).c_str());
-        }
-        return 0;
-    }
-    // reset --to CHECKPOINT|CUT
-    const auto& to = r.a.flags.at("--to");
-    std::vector<stream_cut> cuts;
-    std::string checkpoint;
-    if (auto cut = parse_stream_cut(to)) {
-        cuts.push_back(std::move(*cut));
-    } else {
-        checkpoint = to;
-    }
-    auto gen = gm.reset(r.scope, r.name, checkpoint, cuts);
-    if (!gen) {
-        return fail(gen.error());
-    }
-    std::printf("reader group %s/%s reset to %s (generation %u): its readers join again\n",
-                r.scope.c_str(), r.name.c_str(), to.c_str(), *gen);
-    return 0;
-}
-
 }  // namespace
 
+}  // namespace pravaha::cli
+
 int main(int argc, char** argv) {
+    using namespace pravaha;
+    using namespace pravaha::cli;
     request r;
     if (auto code = parse_args(argc, argv, r.a)) {
         return *code;
@@ -1033,6 +847,9 @@ int main(int argc, char** argv) {
     }
     if (r.cmd == "write") {
         return cmd_write(f, r.scope, r.name, r.a);
+    }
+    if (r.a.flags.count("--group") != 0) {
+        return cmd_read_group(f, r);
     }
     return cmd_read(f, r.scope, r.name, r.a);
 }

@@ -175,6 +175,10 @@ struct event {
     std::string payload;
     segment_id segment;
     int64_t offset = 0;  ///< where the event starts in its segment
+    /// A group reader's checkpoint marker (payload, segment and offset empty): the application
+    /// stores what it must with this checkpoint's name; the reader records its position when it
+    /// is asked for the next event (reader_group_manager::checkpoint).
+    std::string checkpoint;
 };
 
 enum class start_position { head, tail };
@@ -186,8 +190,14 @@ public:
     /// nullopt means the reader has caught up with everything stored when it asked.
     [[nodiscard]] virtual caf::expected<std::optional<event>> read_next(
         std::chrono::milliseconds timeout) = 0;
-    /// True once every segment is sealed and fully read: no event will ever follow.
+    /// True once every segment is sealed and fully read: no event will ever follow (never for a
+    /// group reader: a group's streams may grow, or another reader may give segments back).
     virtual bool at_end() const = 0;
+    /// Ends the reader. A group reader leaves its group with its position (its segments go
+    /// back to the group where it stopped); errors: those of the group's node (the reader ends
+    /// anyway, and the group declares it offline when its lease passes). Reading after close
+    /// fails with invalid_argument.
+    [[nodiscard]] virtual caf::error close() = 0;
 };
 
 class client_factory {
@@ -211,6 +221,15 @@ public:
         const std::string& stream,
         const stream_cut& from,
         const stream_cut& to) = 0;
+    /// Joins reader group scope/group as reader `reader` (a name unique among its live
+    /// readers). The reader reads the segments the group assigns it, from where the group's
+    /// positions stand, gives segments back when the group rebalances, reports its position as it
+    /// goes (so a reader that takes over after it leaves or dies starts there), and returns
+    /// checkpoint markers among its events. Errors: group_not_found, reader_exists (a live reader
+    /// has the name), invalid_argument; later from read_next: reader_offline (its lease passed or
+    /// the group was reset: create a new reader to join again).
+    [[nodiscard]] virtual caf::expected<std::unique_ptr<event_reader>> create_group_reader(
+        const std::string& scope, const std::string& group, const std::string& reader) = 0;
 };
 
 }  // namespace pravaha::client

@@ -334,6 +334,20 @@ public:
         return open(scope, stream, std::move(opts));
     }
 
+    caf::expected<std::unique_ptr<event_reader>> create_group_reader(
+        const std::string& scope, const std::string& group, const std::string& reader) override {
+        group_reader_options opts;
+        opts.nonce = detail::fresh_writer_id().lo | 1;  // one per reader object
+        opts.exit_on_give_up = false;
+        auto r =
+            manager_->call<reader_actor>(open_group_reader_atom::value, scope, group, reader, opts);
+        if (!r) {
+            return std::move(r.error());
+        }
+        return detail::make_reader(manager_->endpoint().bridge, caf::actor_cast<caf::actor>(*r),
+                                   manager_->endpoint().cfg.request_timeout);
+    }
+
 private:
     caf::expected<std::unique_ptr<event_reader>> open(const std::string& scope,
                                                       const std::string& stream,

@@ -8,6 +8,7 @@
 #include "schema/errc.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/send.hpp>
@@ -199,6 +200,25 @@ caf::actor spawn_reader(caf::actor_system& sys,
                         start_position from,
                         start_offsets offsets = {},
                         reader_mode mode = {});
+
+/// A group reader's membership (client/group_reader.cpp): what it joined and through whom it
+/// reports (the manager, which retries as for every node call).
+struct group_membership {
+    std::string scope;
+    std::string group;
+    std::string reader;
+    uint64_t nonce = 0;
+    caf::actor manager;
+    /// The join's answer, and when the join was asked (the first lease counts from there).
+    group_assignment joined;
+    caf::actor_clock::time_point asked_at;
+};
+
+/// A reader actor (the public interface `reader_actor`) that reads what its group assigns it.
+caf::actor spawn_group_reader(caf::actor_system& sys,
+                              const endpoint_info& ep,
+                              group_membership member,
+                              reader_mode mode);
 
 /// Where a reader starts in every segment of `info`: at `asked` where listed, else at the head
 /// or the tail. Errors: invalid_argument (a segment not of the stream), bad_offset (outside its

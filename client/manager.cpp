@@ -322,6 +322,37 @@ caf::result<reader_actor> open_reader(manager_ptr self,
     return rp;
 }
 
+// Joins the group, then spawns the reader with what the join assigned it.
+caf::result<reader_actor> open_group_reader(manager_ptr self,
+                                            const std::string& scope,
+                                            const std::string& group,
+                                            const std::string& reader,
+                                            const group_reader_options& opts) {
+    if (opts.buffer_bytes_max == 0) {
+        return caf::make_error(errc::invalid_argument, "reader buffer must be positive");
+    }
+    auto rp = self->make_response_promise<reader_actor>();
+    group_sync req;
+    req.reader = reader;
+    req.nonce = opts.nonce != 0 ? opts.nonce : splitmix64(self->state.id_state) | 1;
+    group_membership member{scope, group, reader, req.nonce, self, {}, self->clock().now()};
+    with_retries<group_assignment>(
+        self, node_request<group_assignment>(self, group_join_atom::value, scope, group, req),
+        [self, rp, opts, member](caf::expected<group_assignment> a) mutable {
+            if (!a) {
+                rp.deliver(std::move(a.error()));
+                return;
+            }
+            member.joined = std::move(*a);
+            reader_mode mode{opts.exit_on_give_up, opts.buffer_bytes_max, {}};
+            auto r = spawn_group_reader(self->system(), self->state.ep, std::move(member),
+                                        std::move(mode));
+            adopt(self, r);
+            rp.deliver(caf::actor_cast<reader_actor>(r));
+        });
+    return rp;
+}
+
 caf::behavior manager_impl(manager_ptr self, endpoint_info ep, uint64_t seed) {
     auto& st = self->state;
     st.ep = std::move(ep);
@@ -425,6 +456,10 @@ caf::behavior manager_impl(manager_ptr self, endpoint_info ep, uint64_t seed) {
                const writer_options& opts) { return open_writer(self, scope, stream, opts); },
         [self](open_reader_atom, const std::string& scope, const std::string& stream,
                const reader_options& opts) { return open_reader(self, scope, stream, opts); },
+        [self](open_group_reader_atom, const std::string& scope, const std::string& group,
+               const std::string& reader, const group_reader_options& opts) {
+            return open_group_reader(self, scope, group, reader, opts);
+        },
         [self](mretry_atom, uint64_t id) {
             auto& s = self->state;
             auto it = s.retries.find(id);

@@ -1,6 +1,7 @@
 #include "client/directory.hpp"
 #include "client/internal.hpp"
 #include "client/node_link.hpp"
+#include "client/reader_internal.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
@@ -28,84 +29,40 @@ constexpr uint32_t poll_wait_ms = 2000;
 constexpr size_t push_events_max = 1000;
 constexpr size_t push_bytes_max = 1024 * 1024;
 
-struct segment_reader {
-    segment_key key;
-    int64_t offset = 0;
-    bool outstanding = false;
-    caf::actor_clock::time_point deadline;  // of the outstanding read
-    bool finished = false;                  // sealed and fully read
-    bool successors_asked = false;          // finished: what follows it was asked
-    bool successors_known = false;          // finished: what follows it is registered
-    uint64_t asked_in_fetch = UINT64_MAX;   // a zero-wait fetch asks each segment once
-};
-
-// A successor of a segment the reader read to its end, not read until every one of its
-// predecessors is (successor gating: per key, a successor's events follow all of its
-// predecessors' events).
-struct pending_successor {
-    segment_range range;
-    std::set<segment_id> waiting;  // predecessors not yet read to their end
-};
-
-struct reader_state {
-    reader_state() = default;
-    reader_state(const reader_state&) = delete;
-    reader_state& operator=(const reader_state&) = delete;
-    // A reader of the actor API that ends for another reason than its own (an exit message from
-    // its owner or manager) answers a waiting fetch (see ~writer_state).
-    ~reader_state() {
-        if (mode.exit_on_give_up && fetch_pending) {
-            fetch.deliver(caf::make_error(errc::unavailable, "the reader ended"));
-        }
-    }
-    node_link link;            // the segments' container leaders
-    deadline_timer deadlines;  // of the outstanding reads (check_deadlines)
-    reader_mode mode;
-    std::vector<segment_reader> segments;
-    std::string scope;
-    std::string stream;
-    std::map<segment_id, pending_successor> pending;
-    std::set<segment_id> ended;  // segments read to their end
-    size_t lookups = 0;          // successor queries in flight
-    std::deque<event> buffer;
-    size_t buffered_bytes = 0;  // payload bytes in `buffer`
-    /// Where the reader stands after the events it handed out (fetch answers, pushes).
-    stream_position delivered;
-    // The subscriber (push): events go to it while it has credit.
-    caf::actor sink;
-    uint64_t tag = 0;
-    uint64_t credit = 0;
-    uint64_t granted = 0;  // credit granted in all, saturating
-    uint64_t pushed = 0;   // events sent in all: never above `granted`
-    // The one pending fetch of the facade.
-    caf::response_promise fetch;
-    bool fetch_pending = false;
-    uint64_t fetch_id = 0;
-    uint32_t fetch_wait_ms = 0;
-    caf::error failure;
-    static inline const char* name = "event_reader";
-};
-
-using reader_ptr = caf::stateful_actor<reader_state>*;
-
 void issue_reads(reader_ptr self);
 
 // Takes up to `max_events` (and about `max_bytes`, at least one event) from the buffer, and
-// moves the delivered position past them.
+// moves the delivered position past them; or a group reader's checkpoint marker, alone.
 std::vector<event> take(reader_ptr self, size_t max_events, size_t max_bytes) {
     auto& st = self->state;
     std::vector<event> out;
+    if (!may_deliver(self)) {
+        return out;
+    }
+    if (auto marker = next_marker(self)) {
+        out.push_back(std::move(*marker));
+        return out;
+    }
     size_t bytes = 0;
     while (!st.buffer.empty() && out.size() < max_events &&
-           (out.empty() || bytes + st.buffer.front().payload.size() <= max_bytes)) {
-        auto& ev = st.buffer.front();
-        bytes += ev.payload.size();
-        st.buffered_bytes -= ev.payload.size();
-        st.delivered.offsets[ev.segment.value] = offset_after(ev);
-        out.push_back(std::move(ev));
+           (out.empty() || bytes + st.buffer.front().ev.payload.size() <= max_bytes)) {
+        auto& held = st.buffer.front();
+        auto& seg = st.segments[held.index];
+        bytes += held.ev.payload.size();
+        st.buffered_bytes -= held.ev.payload.size();
+        seg.delivered = offset_after(held.ev);
+        --seg.held;
+        st.delivered.offsets[held.ev.segment.value] = seg.delivered;
+        out.push_back(std::move(held.ev));
         st.buffer.pop_front();
     }
     return out;
+}
+
+// Whether a fetch or the subscriber can be handed something now.
+bool deliverable(reader_ptr self) {
+    const auto& st = self->state;
+    return may_deliver(self) && (!st.buffer.empty() || (st.group && !st.group->markers.empty()));
 }
 
 // Whether the reader should ask the node for more: a fetch waits, or the subscriber has
@@ -122,14 +79,17 @@ bool wants_data(reader_ptr self) {
 // has answered (so "nothing" really means "caught up", also right after a reconnect).
 bool all_asked_and_answered(reader_ptr self) {
     const auto& st = self->state;
-    if (!st.link.connected() || st.lookups > 0) {
-        return false;
+    if (!st.link.connected() || st.lookups > 0 || !st.buffer.empty()) {
+        return false;  // (events held back: a group reader that may not deliver them yet)
     }
     for (const auto& s : st.segments) {
+        if (!s.active) {
+            continue;
+        }
         if (!s.finished && (s.outstanding || s.asked_in_fetch != st.fetch_id)) {
             return false;
         }
-        if (s.finished && !s.successors_known) {
+        if (s.finished && !s.successors_known && !st.group) {
             return false;  // what follows it may hold events: not caught up yet
         }
     }
@@ -137,6 +97,9 @@ bool all_asked_and_answered(reader_ptr self) {
 }
 
 bool all_finished(reader_ptr self) {
+    if (self->state.group) {
+        return false;  // the group may assign it more, whatever it read
+    }
     if (self->state.lookups > 0 || !self->state.pending.empty()) {
         return false;
     }
@@ -157,9 +120,11 @@ void answer_fetch(reader_ptr self) {
     }
     if (st.failure) {
         st.fetch.deliver(st.failure);
-        st.failure = caf::error{};
+        // A group reader the group lost fails every fetch from then on.
+        st.failure = st.group && st.group->lost ? st.group->lost : caf::error{};
     } else {
         auto out = take(self, SIZE_MAX, SIZE_MAX);
+        st.unacked = !out.empty();
         st.fetch.deliver(std::move(out), all_finished(self));
     }
     st.fetch_pending = false;
@@ -171,7 +136,7 @@ void maybe_answer(reader_ptr self) {
     if (!st.fetch_pending) {
         return;
     }
-    if (!st.buffer.empty() || st.failure || all_finished(self) ||
+    if (deliverable(self) || st.failure || all_finished(self) ||
         (st.fetch_wait_ms == 0 && all_asked_and_answered(self))) {
         answer_fetch(self);
     }
@@ -201,7 +166,7 @@ void forget_reads(reader_ptr self) {
 // Sends the subscriber what its credit allows.
 void push(reader_ptr self) {
     auto& st = self->state;
-    while (st.sink && st.credit > 0 && !st.buffer.empty()) {
+    while (st.sink && st.credit > 0 && deliverable(self)) {
         auto evs = take(self, std::min<uint64_t>(st.credit, push_events_max), push_bytes_max);
         st.credit -= evs.size();
         st.pushed += evs.size();
@@ -210,6 +175,8 @@ void push(reader_ptr self) {
         self->send(st.sink, events_atom::value, st.tag, std::move(evs), st.delivered);
     }
 }
+
+}  // namespace
 
 // After new events, a failure or new demand: answers a waiting fetch, pushes to the
 // subscriber, ends the reader when it is done (subscribed and at the end) or has failed in a
@@ -231,8 +198,13 @@ void progress(reader_ptr self) {
             return;
         }
     }
+    if (st.group) {
+        group_progress(self);
+    }
     issue_reads(self);
 }
+
+namespace {
 
 // -- following a scale ------------------------------------------------------------------------
 
@@ -241,6 +213,9 @@ void release(reader_ptr self, const segment_range& range) {
     auto& st = self->state;
     segment_reader r;
     r.key = segment_key{st.segments.front().key.stream, range.id};
+    if (auto bound = st.mode.until.find(range.id.value); bound != st.mode.until.end()) {
+        r.end = bound->second;  // a successor in the end cut
+    }
     st.delivered.offsets[range.id.value] = 0;
     st.segments.push_back(r);
     auto first = st.link.add({r.key});
@@ -336,13 +311,14 @@ void issue_reads(reader_ptr self) {
     }
     for (size_t i = 0; i < st.segments.size(); ++i) {
         auto& seg = st.segments[i];
-        if (seg.outstanding || seg.finished || !st.link.attached(i) ||
+        if (!seg.active || seg.outstanding || seg.finished || !st.link.attached(i) ||
             (st.fetch_pending && st.fetch_wait_ms == 0 && seg.asked_in_fetch == st.fetch_id)) {
             continue;
         }
         seg.outstanding = true;
         seg.asked_in_fetch = st.fetch_id;
         auto gen = st.link.generation();
+        auto grant = seg.grant;
         read_request req{seg.key, seg.offset, read_bytes,
                          st.fetch_pending && st.fetch_wait_ms == 0 ? 0u : poll_wait_ms};
         // The deadline is watched by the reader's one timer, not by a CAF request timeout.
@@ -353,8 +329,9 @@ void issue_reads(reader_ptr self) {
             .then(
                 [=](read_result& r) {
                     auto& s = self->state;
-                    if (gen != s.link.generation()) {
-                        return;
+                    if (gen != s.link.generation() || s.segments[i].grant != grant ||
+                        !s.segments[i].active) {
+                        return;  // a lost link's answer, or of a segment given back since
                     }
                     s.link.progressed();
                     auto& sg = s.segments[i];
@@ -362,8 +339,7 @@ void issue_reads(reader_ptr self) {
                     size_t pos = 0;
                     int64_t base = r.offset;
                     // A reader up to a stream cut takes nothing at or after the cut's offset.
-                    auto bound = s.mode.until.find(sg.key.segment.value);
-                    auto end = bound == s.mode.until.end() ? INT64_MAX : bound->second;
+                    auto end = sg.end;
                     while (pos < r.data.size() && base + static_cast<int64_t>(pos) < end) {
                         auto start = pos;
                         auto ev = next_event(r.data, pos);
@@ -373,8 +349,12 @@ void issue_reads(reader_ptr self) {
                             break;
                         }
                         s.buffered_bytes += ev->size();
-                        s.buffer.push_back(event{std::string(*ev), sg.key.segment,
-                                                 base + static_cast<int64_t>(start)});
+                        ++sg.held;
+                        s.buffer.push_back(held_event{event{std::string(*ev),
+                                                            sg.key.segment,
+                                                            base + static_cast<int64_t>(start),
+                                                            {}},
+                                                      i});
                     }
                     sg.offset = std::min(r.next_offset, end);
                     if (sg.offset >= end) {
@@ -382,14 +362,15 @@ void issue_reads(reader_ptr self) {
                     } else {
                         sg.finished = r.sealed && sg.offset >= r.length;
                     }
-                    if (sg.finished && !sg.successors_asked) {
+                    if (sg.finished && !sg.successors_asked && !s.group) {
                         ask_successors(self, i);
                     }
                     progress(self);
                 },
                 [=](caf::error& err) {
                     auto& s = self->state;
-                    if (gen != s.link.generation()) {
+                    if (gen != s.link.generation() || s.segments[i].grant != grant ||
+                        !s.segments[i].active) {
                         return;
                     }
                     s.segments[i].outstanding = false;
@@ -448,15 +429,51 @@ caf::behavior reader_impl(reader_ptr self,
         segment_reader r;
         r.key = segment_key{info.record.uid, segment_id{id}};
         r.offset = offset;
+        r.delivered = offset;
+        auto bound = st.mode.until.find(id);
+        if (bound != st.mode.until.end()) {
+            r.end = bound->second;
+        }
         st.delivered.offsets[id] = offset;
         st.segments.push_back(r);
     }
     for (auto& seg : st.segments) {
-        auto bound = st.mode.until.find(seg.key.segment.value);
-        if (bound != st.mode.until.end() && seg.offset >= bound->second) {
+        if (seg.offset >= seg.end) {
             end_at_cut(self, seg);  // starts at the end cut already
         }
     }
+    return start_reader(self, std::move(ep));
+}
+
+}  // namespace
+
+namespace {
+
+// `close`, with the events the facade fetched and did not return (`unread`): a group reader
+// leaves its group at the position before them.
+void close_reader(reader_ptr self,
+                  const std::vector<event>& unread,
+                  caf::typed_response_promise<bool> rp) {
+    auto& st = self->state;
+    if (!st.group) {
+        rp.deliver(true);
+        self->quit(caf::exit_reason::normal);
+        return;
+    }
+    for (const auto& ev : unread) {
+        for (auto& seg : st.segments) {
+            if (seg.active && seg.key.segment == ev.segment && ev.checkpoint.empty()) {
+                seg.delivered = std::min(seg.delivered, ev.offset);
+            }
+        }
+    }
+    group_close(self, std::move(rp));
+}
+
+}  // namespace
+
+caf::behavior start_reader(reader_ptr self, endpoint_info ep) {
+    auto& st = self->state;
     std::vector<segment_key> keys;
     for (const auto& seg : st.segments) {
         keys.push_back(seg.key);
@@ -525,10 +542,14 @@ caf::behavior reader_impl(reader_ptr self,
                 s.fetch_pending = false;
                 ++s.fetch_id;
             }
+            s.unacked = false;
             s.fetch = self->make_response_promise();
             s.fetch_pending = true;
             s.fetch_wait_ms = wait_ms;
-            if (!s.buffer.empty()) {
+            if (s.group) {
+                group_on_fetch(self);  // records the checkpoint marked last, first
+            }
+            if (deliverable(self) || s.failure) {
                 answer_fetch(self);
             } else {
                 // Ask every segment first: with wait 0, "all answered and nothing" is how the
@@ -547,6 +568,17 @@ caf::behavior reader_impl(reader_ptr self,
                 answer_fetch(self);
             }
         },
+        [=](close_atom) -> caf::result<bool> {
+            auto rp = self->make_response_promise<bool>();
+            close_reader(self, {}, rp);
+            return rp;
+        },
+        [=](close_atom, std::vector<event>& unread) -> caf::result<bool> {
+            auto rp = self->make_response_promise<bool>();
+            close_reader(self, unread, rp);
+            return rp;
+        },
+        [=](group_tick_atom) { group_tick(self); },
         [=](link_retry_atom, uint64_t gen) { self->state.link.retry(gen); },
         [=](deadline_atom) { check_deadlines(self); },
         [=](successors_atom, uint64_t index) {
@@ -558,6 +590,21 @@ caf::behavior reader_impl(reader_ptr self,
     };
 }
 
+void drop_buffered(reader_ptr self, size_t index) {
+    auto& st = self->state;
+    for (auto it = st.buffer.begin(); it != st.buffer.end();) {
+        if (it->index == index) {
+            st.buffered_bytes -= it->ev.payload.size();
+            it = st.buffer.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    st.segments[index].held = 0;
+}
+
+namespace {
+
 class reader_facade final : public event_reader {
 public:
     reader_facade(caf::actor bridge, caf::actor reader, std::chrono::milliseconds request_timeout)
@@ -565,11 +612,32 @@ public:
           actor_(std::move(reader)),
           request_timeout_(request_timeout) {}
 
-    ~reader_facade() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
+    // A group reader leaves its group (without waiting for the answer).
+    ~reader_facade() override {
+        if (!closed_) {
+            caf::anon_send(actor_, close_atom::value, unread());
+        }
+    }
 
     bool at_end() const override { return end_ && local_.empty(); }
 
+    caf::error close() override {
+        if (closed_) {
+            return {};
+        }
+        closed_ = true;
+        auto r = on_bridge<bool>(bridge_, [&](caf::event_based_actor* self, auto done) {
+            self->request(actor_, caf::infinite, close_atom::value, unread())
+                .then([done](bool ok) { done(ok); },
+                      [done](caf::error& err) { done(std::move(err)); });
+        });
+        return r ? caf::error{} : std::move(r.error());
+    }
+
     caf::expected<std::optional<event>> read_next(std::chrono::milliseconds timeout) override {
+        if (closed_) {
+            return caf::make_error(errc::invalid_argument, "the reader is closed");
+        }
         if (local_.empty()) {
             auto wait_ms = static_cast<uint32_t>(std::max<int64_t>(timeout.count(), 0));
             auto limit = timeout + request_timeout_ + std::chrono::seconds(1);
@@ -598,11 +666,20 @@ public:
     }
 
 private:
+    // The events fetched and not returned: a group reader's position stays before them.
+    std::vector<event> unread() {
+        std::vector<event> out(std::make_move_iterator(local_.begin()),
+                               std::make_move_iterator(local_.end()));
+        local_.clear();
+        return out;
+    }
+
     caf::actor bridge_;
     caf::actor actor_;
     std::chrono::milliseconds request_timeout_;
     std::deque<event> local_;
     bool end_ = false;
+    bool closed_ = false;
 };
 
 }  // namespace

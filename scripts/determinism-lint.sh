@@ -11,6 +11,7 @@ allowed=(
   ':!client/client_factory.cpp' # the blocking facade: connects over TCP, random writer ids
   ':!client/internal.hpp'      # the connector seam's type (CAF's middleman actor interface)
   ':!client/cli_main.cpp'      # command-line tool
+  ':!client/cli_group.cpp'     # command-line tool
   ':!client/bench_main.cpp'    # benchmark tool: measures wall time
   ':!client/bench_actor.cpp'   # its actor-API mode: wall time, its own actor system with CAF io
   ':!client/bench_scale.cpp'   # its scale mode: wall time, a thread that watches the stream

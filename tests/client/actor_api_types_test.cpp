@@ -86,14 +86,19 @@ TEST_CASE("actor api values survive serialization unchanged", "[client]") {
     scaling_policy policy{scale_type::by_kbytes, 512, 3, 2};
     CHECK(s.round_trip(policy) == policy);
 
-    std::vector<event> evs{{"payload", segment_id{9}, 128}, {std::string(70000, 'x'), {}, 0}};
+    std::vector<event> evs{{"payload", segment_id{9}, 128, {}},
+                           {std::string(70000, 'x'), {}, 0, {}},
+                           {{}, {}, 0, "checkpoint-1"}};
     auto back = s.round_trip(evs);
-    REQUIRE(back.size() == 2);
+    REQUIRE(back.size() == 3);
     for (size_t i = 0; i < evs.size(); ++i) {
         CHECK(back[i].payload == evs[i].payload);
         CHECK(back[i].segment == evs[i].segment);
         CHECK(back[i].offset == evs[i].offset);
+        CHECK(back[i].checkpoint == evs[i].checkpoint);
     }
+    group_reader_options gopts{42, 1024, false};
+    CHECK(s.round_trip(gopts) == gopts);
 }
 
 TEST_CASE("actor api types are registered under their documented names", "[client]") {
@@ -106,6 +111,7 @@ TEST_CASE("actor api types are registered under their documented names", "[clien
     CHECK(s.name_of<batch_ack>() == "pravaha.batch_ack");
     CHECK(s.name_of<writer_options>() == "pravaha.writer_options");
     CHECK(s.name_of<reader_options>() == "pravaha.reader_options");
+    CHECK(s.name_of<group_reader_options>() == "pravaha.group_reader_options");
     CHECK(s.name_of<writer_actor>() == "pravaha.writer_actor");
     CHECK(s.name_of<reader_actor>() == "pravaha.reader_actor");
     CHECK(s.name_of<event_sink_actor>() == "pravaha.event_sink_actor");

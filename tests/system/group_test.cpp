@@ -3,7 +3,16 @@
 
 #include "tests/system/system_support.hpp"
 
+#include <csignal>
+#include <future>
+#include <map>
+#include <set>
+#include <sstream>
 #include <thread>
+
+#ifndef PRAVAHA_CLI_BIN
+#error "PRAVAHA_CLI_BIN must name the pravaha binary"
+#endif
 
 using namespace pravaha;
 using namespace std::chrono_literals;
@@ -25,7 +34,294 @@ auto retried(F call) {
     return r;
 }
 
+// One event a `pravaha read --group --json` printed.
+struct delivery {
+    std::string segment;
+    int64_t offset = 0;
+    std::string payload;  // "k<key>-<sequence>"
+};
+
+// The string value of "key" in a flat JSON line ("" when missing).
+std::string json_string(const std::string& line, const std::string& key) {
+    auto at = line.find("\"" + key + "\":\"");
+    if (at == std::string::npos) {
+        return {};
+    }
+    at += key.size() + 4;
+    return line.substr(at, line.find('"', at) - at);
+}
+
+// The events of a reader's output file (checkpoint lines left out).
+std::vector<delivery> deliveries(const std::string& path) {
+    std::vector<delivery> out;
+    std::istringstream in(test::read_text(path));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.find("\"event\"") == std::string::npos) {
+            continue;
+        }
+        delivery d;
+        d.segment = json_string(line, "segment");
+        d.offset = static_cast<int64_t>(test::json_number(line, "offset"));
+        d.payload = json_string(line, "event");
+        out.push_back(d);
+    }
+    return out;
+}
+
+std::pair<std::string, int64_t> key_and_sequence(const std::string& payload) {
+    auto dash = payload.rfind('-');
+    return {payload.substr(0, dash), std::stoll(payload.substr(dash + 1))};
+}
+
+// Per key, the sequence numbers a reader printed grow.
+void check_key_order(const std::vector<delivery>& ds, const std::string& who) {
+    std::map<std::string, int64_t> last;
+    for (const auto& d : ds) {
+        auto [key, seq] = key_and_sequence(d.payload);
+        auto it = last.find(key);
+        INFO(who << " key " << key << " sequence " << seq);
+        CHECK((it == last.end() || it->second < seq));
+        last[key] = seq;
+    }
+}
+
+// A `pravaha read --group` process printing JSON lines into `out`.
+std::unique_ptr<test::child_process> group_reader(const std::string& endpoint,
+                                                  const std::string& reader,
+                                                  const std::string& out) {
+    return std::make_unique<test::child_process>(
+        std::vector<std::string>{PRAVAHA_CLI_BIN, "--endpoint", endpoint, "read", "--group",
+                                 "sys/g", "--reader", reader, "--follow", "--json"},
+        out);
+}
+
+// Writes `count` events "k<i % keys>-<i / keys>" (a sequence per key) to sys/events.
+void write_events(client::client_factory& f, int from, int count, int keys) {
+    auto w = f.create_writer("sys", "events");
+    REQUIRE(w);
+    for (int i = from; i < from + count; ++i) {
+        auto key = "k" + std::to_string(i % keys);
+        REQUIRE(!(*w)->write(key, key + "-" + std::to_string(i / keys)));
+    }
+    REQUIRE(!(*w)->close());
+}
+
+// Polls the group until `done(info)` holds, up to `limit`; the time it took (limit + 1 s if never).
+std::chrono::milliseconds wait_group(client::client_factory& f,
+                                     std::chrono::milliseconds limit,
+                                     const std::function<bool(const group_info&)>& done) {
+    auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < limit) {
+        auto info = f.groups().group("sys", "g");
+        REQUIRE(info);
+        if (done(*info)) {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start);
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return limit + 1s;
+}
+
+bool has_reader(const group_info& g, const std::string& name) {
+    return std::any_of(g.readers.begin(), g.readers.end(),
+                       [&](const group_reader_info& r) { return r.name == name; });
+}
+
+size_t segments_of(const group_info& g, const std::string& name) {
+    for (const auto& r : g.readers) {
+        if (r.name == name) {
+            return r.segments.size();
+        }
+    }
+    return 0;
+}
+
+// A standalone node with stream sys/events of `segments` segments and group sys/g over it.
+struct standalone_group {
+    standalone_group(uint32_t segments, int64_t lease_ms, int64_t checkpoint_interval_ms)
+        : node(dir.path() + "/node", test::free_port()) {
+        REQUIRE(node.start());
+        f = test::connect(node.endpoint());
+        REQUIRE(!f->streams().create_scope("sys"));
+        REQUIRE(f->streams().create_stream("sys", "events", segments));
+        group_config cfg;
+        cfg.streams.push_back({"sys", "events", {}, {}});
+        cfg.lease_ms = lease_ms;
+        cfg.checkpoint_interval_ms = checkpoint_interval_ms;
+        REQUIRE(f->groups().create_group("sys", "g", cfg));
+    }
+    test::temp_dir dir;
+    test::node_process node;
+    std::unique_ptr<client::client_factory> f;
+};
+
 }  // namespace
+
+TEST_CASE("three CLI readers share a stream, and a SIGKILLed reader's segments go to the others",
+          "[system][groups]") {
+    standalone_group sg(6, 2000, 30'000);
+    auto& dir = sg.dir;
+    auto& node = sg.node;
+    auto& f = sg.f;
+
+    std::map<std::string, std::unique_ptr<test::child_process>> readers;
+    for (const auto* name : {"r1", "r2", "r3"}) {
+        readers[name] = group_reader(node.endpoint(), name, dir.path() + "/" + name + ".out");
+    }
+    // Every reader owns two segments before the writes begin.
+    REQUIRE(wait_group(*f, 10s, [](const group_info& g) {
+                return g.readers.size() == 3 && segments_of(g, "r1") == 2 &&
+                       segments_of(g, "r2") == 2 && segments_of(g, "r3") == 2;
+            }) < 10s);
+    constexpr int total = 30'000;
+    constexpr int keys = 200;
+    // Written in steps, so that r1 dies in the middle of reading (without leaving): what it
+    // read after its last report is read again by the reader that takes over.
+    std::chrono::steady_clock::time_point killed;
+    for (int step = 0; step < 30; ++step) {
+        write_events(*f, step * total / 30, total / 30, keys);
+        if (step == 15) {
+            readers["r1"]->kill_hard();
+            killed = std::chrono::steady_clock::now();
+        }
+        std::this_thread::sleep_for(40ms);
+    }
+    auto takeover = wait_group(*f, 15s, [](const group_info& g) {
+        return !has_reader(g, "r1") && g.unassigned.empty() && g.readers.size() == 2;
+    });
+    auto since_kill = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - killed);
+    INFO("takeover after " << since_kill.count() << " ms since the SIGKILL");
+    CHECK(takeover < 15s);
+    CHECK(since_kill < 2000ms + 5s);  // the lease and a few seconds
+    REQUIRE(wait_group(*f, 30s, [](const group_info& g) { return g.unread_bytes == 0; }) < 30s);
+
+    // A fourth reader joining later gets segments from the others.
+    readers["r4"] = group_reader(node.endpoint(), "r4", dir.path() + "/r4.out");
+    CHECK(wait_group(*f, 10s, [](const group_info& g) { return segments_of(g, "r4") > 0; }) < 10s);
+    // The three leave on SIGTERM: the group has no readers, and nothing is unread.
+    for (const auto* name : {"r2", "r3", "r4"}) {
+        REQUIRE(::kill(readers[name]->pid(), SIGTERM) == 0);
+    }
+    for (const auto* name : {"r2", "r3", "r4"}) {
+        CHECK(readers[name]->wait(20s) == 0);
+    }
+    auto after = f->groups().group("sys", "g");
+    REQUIRE(after);
+    CHECK(after->readers.empty());
+    CHECK(after->unread_bytes == 0);
+
+    // Every event read; twice only when r1 read it before it died (its range after its last
+    // reported position), never twice by the live readers; per key in order in every output.
+    std::map<std::string, std::vector<std::string>> readers_of;  // payload -> who read it
+    for (const auto* name : {"r1", "r2", "r3", "r4"}) {
+        auto ds = deliveries(dir.path() + "/" + name + ".out");
+        check_key_order(ds, name);
+        for (const auto& d : ds) {
+            readers_of[d.payload].push_back(name);
+        }
+    }
+    CHECK(readers_of.size() == static_cast<size_t>(total));
+    size_t twice = 0;
+    for (const auto& [payload, who] : readers_of) {
+        if (who.size() > 1) {
+            INFO(payload << " read " << who.size() << " times");
+            CHECK(who.size() == 2);
+            CHECK(std::count(who.begin(), who.end(), "r1") == 1);
+            ++twice;
+        }
+    }
+    WARN("events read twice (after r1's last reported position): " << twice);
+}
+
+TEST_CASE("a reader group's checkpoint marks the readers, and a reset reads after it again",
+          "[system][groups]") {
+    standalone_group sg(3, 4000, 0);
+    auto& f = sg.f;
+    write_events(*f, 0, 150, 30);
+
+    auto reader = f->create_group_reader("sys", "g", "only");
+    REQUIRE(reader);
+    // A second reader with the same name is refused while the first lives.
+    auto twin = f->create_group_reader("sys", "g", "only");
+    REQUIRE(!twin);
+    CHECK(code_of(twin.error()) == errc::reader_exists);
+    auto read_available = [&](std::vector<std::string>& into) {
+        while (true) {
+            auto ev = (*reader)->read_next(0ms);
+            REQUIRE(ev);
+            if (!*ev) {
+                return;
+            }
+            REQUIRE((*ev)->checkpoint.empty());
+            into.push_back((*ev)->payload);
+        }
+    };
+    std::vector<std::string> before;
+    read_available(before);
+    CHECK(before.size() == 150);
+    // The checkpoint completes once the reader handed out its marker and was asked for more.
+    auto cut_answer =
+        std::async(std::launch::async, [&] { return f->groups().checkpoint("sys", "g", "cp1"); });
+    std::optional<client::event> marker;
+    for (int i = 0; i < 100 && !marker; ++i) {
+        auto ev = (*reader)->read_next(100ms);
+        REQUIRE(ev);
+        marker = *ev;
+    }
+    REQUIRE(marker);
+    CHECK(marker->checkpoint == "cp1");
+    CHECK(marker->payload.empty());
+    CHECK(cut_answer.wait_for(300ms) == std::future_status::timeout);  // not recorded yet
+    write_events(*f, 150, 150, 30);
+    std::vector<std::string> after_marker;
+    read_available(after_marker);  // records the checkpoint first
+    auto cuts = cut_answer.get();
+    REQUIRE(cuts);
+    REQUIRE(cuts->size() == 1);
+    for (int i = 0; i < 50 && after_marker.size() < 150; ++i) {
+        std::this_thread::sleep_for(50ms);
+        read_available(after_marker);
+    }
+    CHECK(after_marker.size() == 150);
+
+    // Rewind to the checkpoint: the reader is told it is offline, a new one reads exactly the
+    // events after the marker again.
+    auto gen = f->groups().reset("sys", "g", "cp1", {});
+    REQUIRE(gen);
+    CHECK(*gen == 1);
+    caf::expected<std::optional<client::event>> told{std::nullopt};
+    for (int i = 0; i < 100; ++i) {
+        told = (*reader)->read_next(100ms);
+        if (!told) {
+            break;
+        }
+    }
+    REQUIRE(!told);
+    CHECK(code_of(told.error()) == errc::reader_offline);
+    reader->reset();
+    auto again = f->create_group_reader("sys", "g", "only");
+    REQUIRE(again);
+    std::vector<std::string> reread;
+    while (true) {
+        auto ev = (*again)->read_next(0ms);
+        REQUIRE(ev);
+        if (!*ev) {
+            break;
+        }
+        reread.push_back((*ev)->payload);
+    }
+    std::sort(reread.begin(), reread.end());
+    std::sort(after_marker.begin(), after_marker.end());
+    CHECK(reread == after_marker);
+    REQUIRE(!(*again)->close());
+    auto info = f->groups().group("sys", "g");
+    REQUIRE(info);
+    CHECK(info->readers.empty());
+    CHECK(info->unread_bytes == 0);
+}
 
 TEST_CASE("a reader group and its checkpoint survive a SIGKILL of the controller's leader",
           "[system][groups][cluster]") {

@@ -1,0 +1,371 @@
+// A reader of a reader group (ARCHITECTURE.md "Reader groups"): the reader actor of reader.cpp,
+// whose segments come from the group. It reports to the group (positions, segments read to their
+// end, segments given back, checkpoints recorded) at least every lease / 4 and at once when
+// something must be told; every answer is its whole assignment. It hands out nothing once 4/5 of
+// a lease passed since it sent its last answered report, so a reader cut off from its group
+// stops before the group gives its segments to another reader.
+
+#include "client/reader_internal.hpp"
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+#include "schema/mutants.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include <algorithm>
+
+namespace pravaha::client::detail {
+
+namespace {
+
+// How often a reader reports: a quarter of its lease, at most every second.
+std::chrono::milliseconds report_period(int64_t lease_ms) {
+    return std::chrono::milliseconds(std::clamp<int64_t>(lease_ms / 4, 10, 1000));
+}
+
+std::optional<size_t> index_of(reader_ptr self, const segment_key& key) {
+    const auto& segs = self->state.segments;
+    for (size_t i = 0; i < segs.size(); ++i) {
+        if (segs[i].key == key) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+// Whether `key` was given back or read to its end and the group has not been told yet.
+bool to_report(const group_member& g, const segment_key& key) {
+    auto listed = [&](const std::vector<group_offset>& v) {
+        return std::any_of(v.begin(), v.end(), [&](const group_offset& o) { return o.key == key; });
+    };
+    return listed(g.finished) || listed(g.released);
+}
+
+// Stops reading segment `index` (its buffered events are dropped).
+void stop_reading(reader_ptr self, size_t index) {
+    auto& seg = self->state.segments[index];
+    seg.active = false;
+    seg.outstanding = false;
+    drop_buffered(self, index);
+}
+
+// The report the reader sends now: what it must tell, and the positions of what it reads.
+group_sync report_of(reader_ptr self) {
+    auto& st = self->state;
+    auto& g = *st.group;
+    group_sync req;
+    req.reader = g.joined.reader;
+    req.session = g.session;
+    req.nonce = g.joined.nonce;
+    req.wants = true;
+    for (const auto& seg : st.segments) {
+        if (seg.active) {
+            req.positions.push_back(group_offset{seg.key, seg.delivered});
+        }
+    }
+    req.finished = std::move(g.finished);
+    req.released = std::move(g.released);
+    req.recorded = std::move(g.recorded);
+    g.finished.clear();
+    g.released.clear();
+    g.recorded.clear();
+    return req;
+}
+
+// The group no longer has this reader (or is gone, or could not be reached within the retry
+// timeout): it reads nothing more, and every fetch fails with `err`.
+void lose_group(reader_ptr self, caf::error err) {
+    auto& st = self->state;
+    auto& g = *st.group;
+    module_log("client")->info("group reader leaves group={}/{} reader={} error={}", g.joined.scope,
+                               g.joined.group, g.joined.reader, render_error(err));
+    for (size_t i = 0; i < st.segments.size(); ++i) {
+        if (st.segments[i].active) {
+            stop_reading(self, i);
+        }
+    }
+    g.markers.clear();
+    g.marked.reset();
+    g.lost = err;
+    st.failure = std::move(err);
+    progress(self);
+}
+
+void apply_assignment(reader_ptr self,
+                      const group_assignment& a,
+                      caf::actor_clock::time_point sent,
+                      bool first);
+
+// Sends a report now, or after the one in flight.
+void report(reader_ptr self) {
+    auto& st = self->state;
+    auto& g = *st.group;
+    if (g.lost || g.leaving) {
+        return;
+    }
+    if (g.syncing) {
+        g.sync_again = true;
+        return;
+    }
+    g.syncing = true;
+    g.recording = g.record_with_marker;
+    g.record_with_marker = false;
+    auto sent = self->clock().now();
+    self->request(g.joined.manager, caf::infinite, group_sync_atom::value, g.joined.scope,
+                  g.joined.group, report_of(self))
+        .then(
+            [self, sent](group_assignment& a) {
+                auto& gm = *self->state.group;
+                gm.syncing = false;
+                gm.recording = false;
+                if (gm.lost || gm.leaving) {
+                    return;
+                }
+                apply_assignment(self, a, sent, false);
+                if (gm.closing) {
+                    auto rp = std::move(*gm.closing);
+                    gm.closing.reset();
+                    group_close(self, std::move(rp));
+                    return;
+                }
+                if (gm.sync_again) {
+                    gm.sync_again = false;
+                    report(self);
+                }
+                progress(self);
+            },
+            [self](caf::error& err) {
+                auto& gm = *self->state.group;
+                gm.syncing = false;
+                gm.recording = false;
+                if (!gm.lost && !gm.leaving) {
+                    lose_group(self, std::move(err));
+                }
+                if (gm.closing) {
+                    auto rp = std::move(*gm.closing);
+                    gm.closing.reset();
+                    group_close(self, std::move(rp));
+                }
+            });
+}
+
+// The group's answer: the reader's segments (new ones are read from the group's offset), what
+// to give back, the checkpoints to mark or record.
+void apply_assignment(reader_ptr self,
+                      const group_assignment& a,
+                      caf::actor_clock::time_point sent,
+                      bool first) {
+    auto& st = self->state;
+    auto& g = *st.group;
+    g.session = a.session;
+    g.lease_ms = a.lease_ms;
+    g.deliver_until = sent + std::chrono::milliseconds(a.lease_ms - a.lease_ms / 5);
+    std::set<segment_key> listed;
+    std::vector<segment_key> added;
+    for (const auto& as : a.segments) {
+        listed.insert(as.key);
+        auto end = as.end_offset < 0 ? INT64_MAX : as.end_offset;
+        auto idx = index_of(self, as.key);
+        if ((idx && st.segments[*idx].active) || to_report(g, as.key)) {
+            continue;  // read already, or the group hears of it with the next report
+        }
+        if (!idx) {
+            segment_reader r;
+            r.key = as.key;
+            st.segments.push_back(r);
+            idx = st.segments.size() - 1;
+            added.push_back(as.key);
+        }
+        auto& seg = st.segments[*idx];
+        seg.active = true;
+        ++seg.grant;
+        seg.offset = as.offset;
+        seg.delivered = as.offset;
+        seg.end = end;
+        seg.finished = seg.offset >= seg.end;
+        seg.outstanding = false;
+        seg.held = 0;
+        seg.asked_in_fetch = UINT64_MAX;
+        st.delivered.offsets[as.key.segment.value] = as.offset;
+    }
+    if (!first && !added.empty()) {
+        st.link.add(std::move(added));
+    }
+    bool tell = false;
+    for (size_t i = 0; i < st.segments.size(); ++i) {
+        auto& seg = st.segments[i];
+        if (!seg.active) {
+            continue;
+        }
+        bool release = std::find(a.release.begin(), a.release.end(), seg.key) != a.release.end();
+        if (release) {
+            // Given back where the reader handed out up to: nothing lost, nothing twice.
+            stop_reading(self, i);
+            g.released.push_back(group_offset{seg.key, seg.delivered});
+            tell = true;
+        } else if (listed.count(seg.key) == 0) {
+            stop_reading(self, i);  // no longer the reader's (the group is the authority)
+        }
+    }
+    std::set<std::string> pending;
+    for (const auto& name : a.checkpoints) {
+        pending.insert(name);
+        if (g.seen.insert(name).second) {
+            g.markers.push_back(name);
+        }
+    }
+    for (const auto& name : a.silent_checkpoints) {
+        pending.insert(name);
+        if (g.seen.insert(name).second) {
+            g.recorded.push_back(name);  // silent: recorded with the next report
+            tell = true;
+        }
+    }
+    for (auto it = g.seen.begin(); it != g.seen.end();) {
+        bool held = std::find(g.markers.begin(), g.markers.end(), *it) != g.markers.end() ||
+                    g.marked == *it ||
+                    std::find(g.recorded.begin(), g.recorded.end(), *it) != g.recorded.end();
+        it = pending.count(*it) == 0 && !held ? g.seen.erase(it) : std::next(it);
+    }
+    if (tell && !first) {
+        report(self);
+    }
+}
+
+caf::behavior group_reader_impl(reader_ptr self,
+                                endpoint_info ep,
+                                group_membership member,
+                                reader_mode mode) {
+    auto& st = self->state;
+    st.mode = std::move(mode);
+    st.scope = member.scope;
+    st.stream = member.group;
+    st.group = std::make_unique<group_member>();
+    st.group->joined = std::move(member);
+    const auto& joined = st.group->joined;
+    apply_assignment(self, joined.joined, joined.asked_at, true);
+    auto behavior = start_reader(self, std::move(ep));
+    self->send(self, group_tick_atom::value);  // sends what the join's answer asked for
+    return behavior;
+}
+
+}  // namespace
+
+bool may_deliver(reader_ptr self) {
+    const auto& st = self->state;
+    if (!st.group) {
+        return true;
+    }
+    const auto& g = *st.group;
+    if (g.lost || g.leaving || g.recording || g.record_with_marker) {
+        return false;
+    }
+    return mutants::active(mutants::mutant::offline_reader_keeps_reading) ||
+           self->clock().now() < g.deliver_until;
+}
+
+std::optional<event> next_marker(reader_ptr self) {
+    auto& st = self->state;
+    if (!st.group || st.group->markers.empty()) {
+        return std::nullopt;
+    }
+    auto& g = *st.group;
+    event marker;
+    marker.checkpoint = g.markers.front();
+    g.markers.pop_front();
+    if (st.sink) {
+        // A subscriber took it: recorded now (nothing is handed out until the group has it).
+        g.recorded.push_back(marker.checkpoint);
+        g.record_with_marker = true;
+        report(self);
+    } else {
+        g.marked = marker.checkpoint;  // recorded when the reader is asked for more
+    }
+    return marker;
+}
+
+void group_on_fetch(reader_ptr self) {
+    auto& g = *self->state.group;
+    if (g.marked) {
+        g.recorded.push_back(*g.marked);
+        g.marked.reset();
+        g.record_with_marker = true;
+        report(self);
+    }
+}
+
+void group_progress(reader_ptr self) {
+    auto& st = self->state;
+    auto& g = *st.group;
+    if (g.lost || g.leaving) {
+        return;
+    }
+    bool tell = false;
+    for (size_t i = 0; i < st.segments.size(); ++i) {
+        auto& seg = st.segments[i];
+        // Read to its end and every event taken: the group hands out what follows it.
+        if (seg.active && seg.finished && seg.held == 0 && !st.unacked) {
+            seg.active = false;
+            g.finished.push_back(group_offset{seg.key, seg.delivered});
+            tell = true;
+        }
+    }
+    if (tell || (!g.syncing && !may_deliver(self) && !g.record_with_marker)) {
+        report(self);
+    }
+}
+
+void group_tick(reader_ptr self) {
+    auto& g = *self->state.group;
+    if (g.lost || g.leaving) {
+        return;
+    }
+    if (!g.syncing) {
+        report(self);
+    }
+    self->delayed_send(self, report_period(g.lease_ms), group_tick_atom::value);
+}
+
+void group_close(reader_ptr self, caf::typed_response_promise<bool> rp) {
+    auto& st = self->state;
+    auto& g = *st.group;
+    if (g.lost || g.leaving) {
+        rp.deliver(true);
+        self->quit(caf::exit_reason::normal);
+        return;
+    }
+    if (g.syncing) {
+        // The leave goes after the report in flight, which may tell segments read to their end.
+        g.closing = std::move(rp);
+        return;
+    }
+    auto req = report_of(self);
+    g.leaving = true;
+    for (size_t i = 0; i < st.segments.size(); ++i) {
+        if (st.segments[i].active) {
+            stop_reading(self, i);
+        }
+    }
+    self->request(g.joined.manager, caf::infinite, group_leave_atom::value, g.joined.scope,
+                  g.joined.group, std::move(req))
+        .then(
+            [self, rp](bool) mutable {
+                rp.deliver(true);
+                self->quit(caf::exit_reason::normal);
+            },
+            [self, rp](caf::error& err) mutable {
+                rp.deliver(err);
+                self->quit(caf::exit_reason::normal);
+            });
+}
+
+caf::actor spawn_group_reader(caf::actor_system& sys,
+                              const endpoint_info& ep,
+                              group_membership member,
+                              reader_mode mode) {
+    return sys.spawn(group_reader_impl, ep, std::move(member), std::move(mode));
+}
+
+}  // namespace pravaha::client::detail

@@ -302,7 +302,12 @@ int cmd_read_group(client::client_factory& f, const request& r) {
     std::fflush(stdout);
     // Leaves the group where it stopped: its segments go to the other readers from there.
     if (auto err = (*reader)->close(); err && code == 0) {
-        code = fail(err);
+        if (code_of(err) == errc::reader_offline) {
+            // Nothing to leave: the group went on from the position it last heard of.
+            std::fprintf(stderr, "pravaha: %s\n", render_error(err).c_str());
+        } else {
+            code = fail(err);
+        }
     }
     return code;
 }

@@ -194,9 +194,11 @@ public:
     /// group reader: a group's streams may grow, or another reader may give segments back).
     virtual bool at_end() const = 0;
     /// Ends the reader. A group reader leaves its group with its position (its segments go
-    /// back to the group where it stopped); errors: those of the group's node (the reader ends
-    /// anyway, and the group declares it offline when its lease passes). Reading after close
-    /// fails with invalid_argument.
+    /// back to the group where it stopped); errors: reader_offline (the group had declared it
+    /// offline, and no read said so yet: its segments went back at its last reported position),
+    /// those of the group's
+    /// node (the reader ends anyway, and the group declares it offline when its lease passes).
+    /// Reading after close fails with invalid_argument.
     [[nodiscard]] virtual caf::error close() = 0;
 };
 

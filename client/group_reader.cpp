@@ -12,6 +12,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
 
 #include <algorithm>
@@ -36,11 +37,14 @@ std::optional<size_t> index_of(reader_ptr self, const segment_key& key) {
 }
 
 // Whether `key` was given back or read to its end and the group has not been told yet.
-bool to_report(const group_member& g, const segment_key& key) {
+bool to_report(reader_ptr self, const segment_key& key) {
+    const auto& g = *self->state.group;
     auto listed = [&](const std::vector<group_offset>& v) {
         return std::any_of(v.begin(), v.end(), [&](const group_offset& o) { return o.key == key; });
     };
-    return listed(g.finished) || listed(g.released);
+    auto idx = index_of(self, key);
+    return listed(g.finished) || listed(g.released) ||
+           (idx && self->state.segments[*idx].release_due);
 }
 
 // Stops reading segment `index` (its buffered events are dropped).
@@ -62,7 +66,8 @@ group_sync report_of(reader_ptr self) {
     req.wants = true;
     for (const auto& seg : st.segments) {
         if (seg.active) {
-            req.positions.push_back(group_offset{seg.key, seg.delivered});
+            // Only what the application surely took: a crash repeats the rest, never loses it.
+            req.positions.push_back(group_offset{seg.key, seg.confirmed});
         }
     }
     req.finished = std::move(g.finished);
@@ -113,21 +118,28 @@ void report(reader_ptr self) {
     g.recording = g.record_with_marker;
     g.record_with_marker = false;
     auto sent = self->clock().now();
-    self->request(g.joined.manager, caf::infinite, group_sync_atom::value, g.joined.scope,
-                  g.joined.group, report_of(self))
+    auto req = report_of(self);
+    // Each try is short (a node whose request waits on a controller leader that died answers
+    // late): the reader tries again at once rather than let its lease pass.
+    auto attempt = std::clamp<std::chrono::milliseconds>(
+        std::chrono::milliseconds(g.lease_ms / 4), std::chrono::milliseconds(250),
+        std::max(st.link.endpoint().cfg.request_timeout, std::chrono::milliseconds(250)));
+    self->request(g.joined.manager, attempt, group_sync_atom::value, g.joined.scope, g.joined.group,
+                  req)
         .then(
             [self, sent](group_assignment& a) {
                 auto& gm = *self->state.group;
                 gm.syncing = false;
                 gm.recording = false;
+                gm.failing_since.reset();
                 if (gm.lost || gm.leaving) {
                     return;
                 }
                 apply_assignment(self, a, sent, false);
-                if (gm.closing) {
-                    auto rp = std::move(*gm.closing);
-                    gm.closing.reset();
-                    group_close(self, std::move(rp));
+                if (!gm.closing.empty()) {
+                    auto rp = std::move(gm.closing.front());
+                    gm.closing.erase(gm.closing.begin());
+                    group_close(self, {}, std::move(rp));
                     return;
                 }
                 if (gm.sync_again) {
@@ -136,17 +148,39 @@ void report(reader_ptr self) {
                 }
                 progress(self);
             },
-            [self](caf::error& err) {
+            [self, req](caf::error& err) {
                 auto& gm = *self->state.group;
                 gm.syncing = false;
+                auto now = self->clock().now();
+                if (!gm.failing_since) {
+                    gm.failing_since = now;
+                }
+                bool retry = err == caf::sec::request_timeout && !gm.lost && !gm.leaving &&
+                             now - *gm.failing_since < self->state.link.policy().give_up_after;
+                if (retry) {
+                    // What it told goes again with the next report (the group takes a report
+                    // twice as once).
+                    auto again = [](auto& into, const auto& from) {
+                        into.insert(into.begin(), from.begin(), from.end());
+                    };
+                    again(gm.finished, req.finished);
+                    again(gm.released, req.released);
+                    again(gm.recorded, req.recorded);
+                    gm.record_with_marker = gm.record_with_marker || gm.recording;
+                    gm.recording = false;
+                    module_log("client")->debug("group reader report unanswered reader={}",
+                                                gm.joined.reader);
+                    report(self);
+                    return;
+                }
                 gm.recording = false;
                 if (!gm.lost && !gm.leaving) {
                     lose_group(self, std::move(err));
                 }
-                if (gm.closing) {
-                    auto rp = std::move(*gm.closing);
-                    gm.closing.reset();
-                    group_close(self, std::move(rp));
+                if (!gm.closing.empty()) {
+                    auto rp = std::move(gm.closing.front());
+                    gm.closing.erase(gm.closing.begin());
+                    group_close(self, {}, std::move(rp));
                 }
             });
 }
@@ -168,7 +202,7 @@ void apply_assignment(reader_ptr self,
         listed.insert(as.key);
         auto end = as.end_offset < 0 ? INT64_MAX : as.end_offset;
         auto idx = index_of(self, as.key);
-        if ((idx && st.segments[*idx].active) || to_report(g, as.key)) {
+        if ((idx && st.segments[*idx].active) || to_report(self, as.key)) {
             continue;  // read already, or the group hears of it with the next report
         }
         if (!idx) {
@@ -183,6 +217,7 @@ void apply_assignment(reader_ptr self,
         ++seg.grant;
         seg.offset = as.offset;
         seg.delivered = as.offset;
+        seg.confirmed = as.offset;
         seg.end = end;
         seg.finished = seg.offset >= seg.end;
         seg.outstanding = false;
@@ -201,10 +236,16 @@ void apply_assignment(reader_ptr self,
         }
         bool release = std::find(a.release.begin(), a.release.end(), seg.key) != a.release.end();
         if (release) {
-            // Given back where the reader handed out up to: nothing lost, nothing twice.
+            // Given back where the reader handed out up to: nothing lost, nothing twice; once
+            // the application took what was handed out (the next fetch), so that a close
+            // before then can still give back what it did not return.
             stop_reading(self, i);
-            g.released.push_back(group_offset{seg.key, seg.delivered});
-            tell = true;
+            if (seg.confirmed == seg.delivered) {
+                g.released.push_back(group_offset{seg.key, seg.delivered});
+                tell = true;
+            } else {
+                seg.release_due = true;
+            }
         } else if (listed.count(seg.key) == 0) {
             stop_reading(self, i);  // no longer the reader's (the group is the authority)
         }
@@ -259,7 +300,7 @@ bool may_deliver(reader_ptr self) {
         return true;
     }
     const auto& g = *st.group;
-    if (g.lost || g.leaving || g.recording || g.record_with_marker) {
+    if (g.lost || g.leaving || !g.closing.empty() || g.recording || g.record_with_marker) {
         return false;
     }
     return mutants::active(mutants::mutant::offline_reader_keeps_reading) ||
@@ -286,14 +327,44 @@ std::optional<event> next_marker(reader_ptr self) {
     return marker;
 }
 
+// What the application took is confirmed (`unread`: what it did not take, none when empty);
+// segments due to be given back go back now.
+void confirm(reader_ptr self, const std::vector<event>& unread) {
+    auto& st = self->state;
+    auto& g = *st.group;
+    for (const auto& ev : unread) {
+        for (auto& seg : st.segments) {
+            if ((seg.active || seg.release_due) && seg.key.segment == ev.segment &&
+                ev.checkpoint.empty()) {
+                seg.delivered = std::min(seg.delivered, ev.offset);
+            }
+        }
+    }
+    for (auto& seg : st.segments) {
+        seg.confirmed = seg.delivered;
+        if (seg.release_due) {
+            seg.release_due = false;
+            g.released.push_back(group_offset{seg.key, seg.delivered});
+        }
+    }
+}
+
 void group_on_fetch(reader_ptr self) {
     auto& g = *self->state.group;
+    if (g.lost || g.leaving) {
+        return;
+    }
+    auto released = g.released.size();
+    confirm(self, {});
     if (g.marked) {
         g.recorded.push_back(*g.marked);
         g.marked.reset();
         g.record_with_marker = true;
+    }
+    if (g.record_with_marker || g.released.size() > released) {
         report(self);
     }
+    group_progress(self);
 }
 
 void group_progress(reader_ptr self) {
@@ -306,7 +377,7 @@ void group_progress(reader_ptr self) {
     for (size_t i = 0; i < st.segments.size(); ++i) {
         auto& seg = st.segments[i];
         // Read to its end and every event taken: the group hands out what follows it.
-        if (seg.active && seg.finished && seg.held == 0 && !st.unacked) {
+        if (seg.active && seg.finished && seg.held == 0 && seg.confirmed == seg.delivered) {
             seg.active = false;
             g.finished.push_back(group_offset{seg.key, seg.delivered});
             tell = true;
@@ -328,19 +399,38 @@ void group_tick(reader_ptr self) {
     self->delayed_send(self, report_period(g.lease_ms), group_tick_atom::value);
 }
 
-void group_close(reader_ptr self, caf::typed_response_promise<bool> rp) {
+void group_close(reader_ptr self,
+                 const std::vector<event>& unread,
+                 caf::typed_response_promise<bool> rp) {
     auto& st = self->state;
     auto& g = *st.group;
-    if (g.lost || g.leaving) {
-        rp.deliver(true);
+    if (g.lost) {
+        // Not in the group any more (its segments went back at its last reported position):
+        // said once, by a fetch or by the close.
+        auto outcome = g.lost_told ? caf::error{} : g.lost;
+        auto answer = [&](caf::typed_response_promise<bool>& p) {
+            if (outcome) {
+                p.deliver(outcome);
+            } else {
+                p.deliver(true);
+            }
+        };
+        answer(rp);
+        for (auto& other : g.closing) {
+            answer(other);
+        }
+        g.closing.clear();
         self->quit(caf::exit_reason::normal);
         return;
     }
-    if (g.syncing) {
-        // The leave goes after the report in flight, which may tell segments read to their end.
-        g.closing = std::move(rp);
+    if (g.syncing || g.leaving) {
+        // The leave goes after the report in flight, which may tell segments read to their end;
+        // a close during the leave is answered with it.
+        confirm(self, unread);
+        g.closing.push_back(std::move(rp));
         return;
     }
+    confirm(self, unread);
     auto req = report_of(self);
     g.leaving = true;
     for (size_t i = 0; i < st.segments.size(); ++i) {
@@ -353,10 +443,18 @@ void group_close(reader_ptr self, caf::typed_response_promise<bool> rp) {
         .then(
             [self, rp](bool) mutable {
                 rp.deliver(true);
+                for (auto& other : self->state.group->closing) {
+                    other.deliver(true);
+                }
+                self->state.group->closing.clear();
                 self->quit(caf::exit_reason::normal);
             },
             [self, rp](caf::error& err) mutable {
                 rp.deliver(err);
+                for (auto& other : self->state.group->closing) {
+                    other.deliver(err);
+                }
+                self->state.group->closing.clear();
                 self->quit(caf::exit_reason::normal);
             });
 }

@@ -51,6 +51,9 @@ std::vector<event> take(reader_ptr self, size_t max_events, size_t max_bytes) {
         bytes += held.ev.payload.size();
         st.buffered_bytes -= held.ev.payload.size();
         seg.delivered = offset_after(held.ev);
+        if (st.sink) {
+            seg.confirmed = seg.delivered;  // pushed: the subscriber has it
+        }
         --seg.held;
         st.delivered.offsets[held.ev.segment.value] = seg.delivered;
         out.push_back(std::move(held.ev));
@@ -70,7 +73,9 @@ bool deliverable(reader_ptr self) {
 bool wants_data(reader_ptr self) {
     const auto& st = self->state;
     if (st.fetch_pending) {
-        return true;
+        // A group reader may be held back (past its lease, recording a checkpoint): what it
+        // holds stays bounded meanwhile.
+        return !st.group || st.buffered_bytes < st.mode.buffer_bytes_max;
     }
     return st.sink && st.credit > st.buffer.size() && st.buffered_bytes < st.mode.buffer_bytes_max;
 }
@@ -120,11 +125,13 @@ void answer_fetch(reader_ptr self) {
     }
     if (st.failure) {
         st.fetch.deliver(st.failure);
+        if (st.group && st.group->lost) {
+            st.group->lost_told = true;
+        }
         // A group reader the group lost fails every fetch from then on.
         st.failure = st.group && st.group->lost ? st.group->lost : caf::error{};
     } else {
         auto out = take(self, SIZE_MAX, SIZE_MAX);
-        st.unacked = !out.empty();
         st.fetch.deliver(std::move(out), all_finished(self));
     }
     st.fetch_pending = false;
@@ -430,6 +437,7 @@ caf::behavior reader_impl(reader_ptr self,
         r.key = segment_key{info.record.uid, segment_id{id}};
         r.offset = offset;
         r.delivered = offset;
+        r.confirmed = offset;
         auto bound = st.mode.until.find(id);
         if (bound != st.mode.until.end()) {
             r.end = bound->second;
@@ -460,14 +468,7 @@ void close_reader(reader_ptr self,
         self->quit(caf::exit_reason::normal);
         return;
     }
-    for (const auto& ev : unread) {
-        for (auto& seg : st.segments) {
-            if (seg.active && seg.key.segment == ev.segment && ev.checkpoint.empty()) {
-                seg.delivered = std::min(seg.delivered, ev.offset);
-            }
-        }
-    }
-    group_close(self, std::move(rp));
+    group_close(self, unread, std::move(rp));
 }
 
 }  // namespace
@@ -488,7 +489,8 @@ caf::behavior start_reader(reader_ptr self, endpoint_info ep) {
     st.link.start(self, std::move(ep), std::move(keys), std::move(on_link));
     self->set_down_handler([self](caf::down_msg& dm) {
         if (self->state.sink && dm.source == self->state.sink.address()) {
-            self->quit(caf::exit_reason::normal);  // nobody left to read for
+            // Nobody left to read for (a group reader leaves its group first).
+            close_reader(self, {}, self->make_response_promise<bool>());
         }
     });
     return {
@@ -512,6 +514,9 @@ caf::behavior start_reader(reader_ptr self, endpoint_info ep) {
             s.credit = credit;
             s.granted = credit;
             self->monitor(s.sink);
+            if (s.group) {
+                group_on_fetch(self);  // what a fetch handed out before is taken
+            }
             // Answered before the first push (which may follow at once).
             auto rp = self->make_response_promise<stream_position>();
             rp.deliver(s.delivered);
@@ -542,12 +547,11 @@ caf::behavior start_reader(reader_ptr self, endpoint_info ep) {
                 s.fetch_pending = false;
                 ++s.fetch_id;
             }
-            s.unacked = false;
             s.fetch = self->make_response_promise();
             s.fetch_pending = true;
             s.fetch_wait_ms = wait_ms;
             if (s.group) {
-                group_on_fetch(self);  // records the checkpoint marked last, first
+                group_on_fetch(self);  // what it handed out before is taken
             }
             if (deliverable(self) || s.failure) {
                 answer_fetch(self);
@@ -558,6 +562,12 @@ caf::behavior start_reader(reader_ptr self, endpoint_info ep) {
                 if (s.fetch_pending && wait_ms > 0) {
                     self->delayed_send(self, std::chrono::milliseconds(wait_ms),
                                        fetch_timeout_atom::value, s.fetch_id);
+                } else if (s.fetch_pending && s.group) {
+                    // A group reader held back waits for its report's answer, but not until the
+                    // caller gives up: then it answers what it may hand out (maybe nothing).
+                    auto limit = std::min<std::chrono::milliseconds>(
+                        s.link.endpoint().cfg.request_timeout / 2, std::chrono::seconds(2));
+                    self->delayed_send(self, limit, fetch_timeout_atom::value, s.fetch_id);
                 }
                 maybe_answer(self);
             }

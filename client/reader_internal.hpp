@@ -27,8 +27,15 @@ using group_tick_atom = caf::atom_constant<caf::atom("rgrouptick")>;
 
 struct segment_reader {
     segment_key key;
-    int64_t offset = 0;       // where the next read starts
-    int64_t delivered = 0;    // after the last event handed out
+    int64_t offset = 0;     // where the next read starts
+    int64_t delivered = 0;  // after the last event handed out
+    /// After the last event the application surely took: a pulling reader's events are taken
+    /// once it fetches again (the facade fetches when it returned everything; at close it says
+    /// what it did not return); a subscriber's once pushed. Group readers report this.
+    int64_t confirmed = 0;
+    /// Group readers: the group asked for it back while events handed out were not confirmed;
+    /// given back at the next fetch.
+    bool release_due = false;
     int64_t end = INT64_MAX;  // the reader takes nothing at or after this offset (an end cut)
     bool outstanding = false;
     caf::actor_clock::time_point deadline;  // of the outstanding read
@@ -70,8 +77,10 @@ struct group_member {
     bool sync_again = false;  // another report is due when it is answered
     bool recording = false;   // the report in flight records a checkpoint with a marker
     bool leaving = false;
-    /// A close that waits for the report in flight (then it leaves).
-    std::optional<caf::typed_response_promise<bool>> closing;
+    /// Since when reports go unanswered (none: the last one was answered).
+    std::optional<caf::actor_clock::time_point> failing_since;
+    /// Closes waiting for the report in flight (then the reader leaves) or for the leave.
+    std::vector<caf::typed_response_promise<bool>> closing;
     // What the next report carries.
     std::vector<group_offset> finished;
     std::vector<group_offset> released;
@@ -86,6 +95,7 @@ struct group_member {
     /// Set once the group told it it is offline (or the group is gone): every later fetch
     /// fails with it.
     caf::error lost;
+    bool lost_told = false;  // a fetch answered `lost` (close then does not again)
 };
 
 struct reader_state {
@@ -97,6 +107,11 @@ struct reader_state {
     ~reader_state() {
         if (mode.exit_on_give_up && fetch_pending) {
             fetch.deliver(caf::make_error(errc::unavailable, "the reader ended"));
+        }
+        if (group) {
+            for (auto& rp : group->closing) {
+                rp.deliver(caf::make_error(errc::unavailable, "the reader ended"));
+            }
         }
     }
     node_link link;            // the segments' container leaders
@@ -124,9 +139,6 @@ struct reader_state {
     uint64_t fetch_id = 0;
     uint32_t fetch_wait_ms = 0;
     caf::error failure;
-    /// The last fetch answered events that the next fetch confirms were taken (a facade fetches
-    /// once it returned everything; at close it says what it did not return).
-    bool unacked = false;
     /// Group readers only.
     std::unique_ptr<group_member> group;
     static inline const char* name = "event_reader";
@@ -161,13 +173,18 @@ std::optional<event> next_marker(reader_ptr self);
 /// handed out, report at once when it may no longer deliver.
 void group_progress(reader_ptr self);
 
-/// A pulling group reader is asked for more: it records the checkpoint it marked last.
+/// A pulling group reader is asked for more (everything handed out before is taken): it
+/// records the checkpoint it marked last, gives back what it was asked for and reports what it
+/// read to the end.
 void group_on_fetch(reader_ptr self);
 
 /// `(group_tick_atom)`.
 void group_tick(reader_ptr self);
 
-/// `close`: a group reader leaves its group, then ends; `rp` gets true or the error.
-void group_close(reader_ptr self, caf::typed_response_promise<bool> rp);
+/// `close`: a group reader leaves its group (at the position before `unread`, the events the
+/// caller fetched and did not take), then ends; `rp` gets true or the error.
+void group_close(reader_ptr self,
+                 const std::vector<event>& unread,
+                 caf::typed_response_promise<bool> rp);
 
 }  // namespace pravaha::client::detail

@@ -32,8 +32,36 @@ using namespace gw;
 
 class stream_manager_impl final : public rpc::StreamManager::Server {
 public:
-    stream_manager_impl(caf::actor bridge, node_api node, std::chrono::milliseconds timeout)
-        : bridge_(std::move(bridge)), node_(std::move(node)), timeout_(timeout) {}
+    explicit stream_manager_impl(group_parts parts)
+        : bridge_(parts.bridge),
+          node_(parts.node),
+          timeout_(parts.timeout),
+          parts_(std::move(parts)) {}
+
+    kj::Promise<void> createReaderGroup(CreateReaderGroupContext ctx) override {
+        auto p = ctx.getParams();
+        auto scope = text(p.getScope());
+        auto name = text(p.getGroup());
+        return answer(create_group(parts_, scope, name, p.getConfig()), ctx,
+                      [parts = parts_, scope, name](auto res, auto& g) {
+                          fill_group_info(res.initInfo(), g);
+                          res.setGroup(make_group_capability(parts, scope, name));
+                      });
+    }
+
+    kj::Promise<void> deleteReaderGroup(DeleteReaderGroupContext ctx) override {
+        auto p = ctx.getParams();
+        return answer(ask<bool>(group_delete_atom::value, text(p.getScope()), text(p.getGroup())),
+                      ctx, nothing_to_fill);
+    }
+
+    kj::Promise<void> listReaderGroups(ListReaderGroupsContext ctx) override {
+        return answer(
+            ask<std::vector<std::string>>(group_list_atom::value, text(ctx.getParams().getScope())),
+            ctx, [](auto res, auto& names) {
+                fill_list(res.initGroups(static_cast<unsigned>(names.size())), names);
+            });
+    }
 
     kj::Promise<void> createScope(CreateScopeContext ctx) override {
         return answer(ask<bool>(create_scope_atom::value, text(ctx.getParams().getScope())), ctx,
@@ -164,6 +192,7 @@ private:
     caf::actor bridge_;
     node_api node_;
     std::chrono::milliseconds timeout_;
+    group_parts parts_;
 };
 
 // A stable writer id from the client's name for it (FNV-1a 64, twice with different seeds).
@@ -245,17 +274,37 @@ struct gateway_parts {
     node_api node;
     gateway_config cfg;
     client::detail::endpoint_info ep;
+    /// A stream manager actor on `ep`: it joins the group readers, which report through it.
+    caf::actor manager;
+
+    group_parts groups() const {
+        return group_parts{ep.bridge, node, cfg.request_timeout, manager};
+    }
 };
 
 class pravaha_impl final : public rpc::Pravaha::Server {
 public:
     explicit pravaha_impl(const gateway_parts& parts)
-        : bridge_(parts.ep.bridge), node_(parts.node), cfg_(parts.cfg), ep_(parts.ep) {}
+        : bridge_(parts.ep.bridge),
+          node_(parts.node),
+          cfg_(parts.cfg),
+          ep_(parts.ep),
+          groups_(parts.groups()) {}
 
     kj::Promise<void> streamManager(StreamManagerContext ctx) override {
-        ctx.getResults().setManager(
-            kj::heap<stream_manager_impl>(bridge_, node_, cfg_.request_timeout));
+        ctx.getResults().setManager(kj::heap<stream_manager_impl>(groups_));
         return kj::READY_NOW;
+    }
+
+    kj::Promise<void> readerGroup(ReaderGroupContext ctx) override {
+        auto p = ctx.getParams();
+        auto scope = text(p.getScope());
+        auto name = text(p.getGroup());
+        return answer(ask_node<group_info>(bridge_, node_, cfg_.request_timeout,
+                                           group_info_atom::value, scope, name),
+                      ctx, [parts = groups_, scope, name](auto res, auto&) {
+                          res.setGroup(make_group_capability(parts, scope, name));
+                      });
     }
 
     kj::Promise<void> openWriter(OpenWriterContext ctx) override {
@@ -401,6 +450,7 @@ private:
     node_api node_;
     gateway_config cfg_;
     client::detail::endpoint_info ep_;  // the gateway's writers and readers, with its directory
+    group_parts groups_;
 };
 
 // The RPC port's accept loop: every connection waiting on the listening socket is taken
@@ -554,7 +604,7 @@ public:
         if (thread_.joinable()) {
             thread_.join();
         }
-        for (auto* a : {&parts_.ep.bridge, &parts_.ep.directory}) {
+        for (auto* a : {&parts_.manager, &parts_.ep.bridge, &parts_.ep.directory}) {
             if (*a) {
                 caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
                 *a = caf::actor{};
@@ -641,7 +691,10 @@ caf::expected<std::unique_ptr<gateway>> gateway::start(caf::actor_system& sys,
     ep.cfg.request_timeout = cfg.request_timeout;
     ep.bridge = client::detail::spawn_bridge(sys, "rpc gateway");
     ep = client::detail::spawn_directory(sys, std::move(ep), node);
-    auto parts = gateway_parts{std::move(node), cfg, std::move(ep)};
+    // Its group readers' manager (which ends the directory with itself: stopped first).
+    auto seed = client::detail::fresh_writer_id();
+    auto manager = client::detail::spawn_manager(sys, ep, seed.hi ^ seed.lo);
+    auto parts = gateway_parts{std::move(node), cfg, std::move(ep), std::move(manager)};
     if (!parts.cfg.listener) {
         parts.cfg.listener = std::make_shared<transport::listener>(
             "rpc", std::make_shared<transport::connection_gate>(UINT64_MAX));

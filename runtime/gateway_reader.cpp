@@ -15,13 +15,57 @@ struct fetched {
 // A reader capability: the client's reader actor inside the node, one `next` at a time.
 class event_reader_impl final : public rpc::EventReader::Server {
 public:
-    event_reader_impl(caf::actor bridge, owned_actor reader, client::detail::start_offsets position)
-        : bridge_(std::move(bridge)), reader_(std::move(reader)), position_(std::move(position)) {}
+    event_reader_impl(caf::actor bridge,
+                      owned_actor reader,
+                      client::detail::start_offsets position,
+                      bool group)
+        : bridge_(std::move(bridge)),
+          reader_(std::move(reader)),
+          position_(std::move(position)),
+          group_(group) {}
+
+    // A group reader leaves its group (its position before the events not answered).
+    ~event_reader_impl() {
+        if (group_ && reader_.get()) {
+            caf::anon_send(reader_.release(), client::close_atom::value, unanswered());
+        }
+    }
+
+    kj::Promise<void> close(CloseContext ctx) override {
+        if (!reader_.get()) {
+            ctx.getResults();
+            return kj::READY_NOW;
+        }
+        auto reader = reader_.release();
+        auto unread = unanswered();
+        return on_bridge<bool>(bridge_,
+                               [reader, unread](caf::event_based_actor* self, reply_fn<bool> done) {
+                                   self->request(reader, caf::infinite, client::close_atom::value,
+                                                 unread)
+                                       .then(
+                                           [done](bool ok) {
+                                               done(outcome<bool>{ok, {}});
+                                           },
+                                           [done](caf::error& err) {
+                                               done(outcome<bool>{false, std::move(err)});
+                                           });
+                               })
+            .then([ctx](outcome<bool> r) mutable {
+                auto res = ctx.getResults();  // sized even without an error (clients read it)
+                if (r.error) {
+                    set_error(res.initError(), r.error);
+                }
+            });
+    }
 
     kj::Promise<void> next(NextContext ctx) override {
         auto p = ctx.getParams();
         auto max = std::clamp<uint32_t>(p.getMaxEvents(), 1, 10000);
         auto wait = std::min<uint32_t>(p.getTimeoutMs(), 60000);
+        if (!reader_.get()) {
+            set_error(ctx.getResults().initError(), errc::invalid_argument, "the reader is closed");
+            return kj::READY_NOW;
+        }
         if (!buffer_.empty() || at_end_) {
             serve(ctx.getResults(), max);
             return kj::READY_NOW;
@@ -72,7 +116,11 @@ private:
                                         e.payload.size()));
             out.setSegmentId(e.segment.value);
             out.setOffset(e.offset);
-            position_[e.segment.value] = client::detail::offset_after(e);
+            if (!e.checkpoint.empty()) {
+                out.setCheckpoint(e.checkpoint);
+            } else {
+                position_[e.segment.value] = client::detail::offset_after(e);
+            }
             buffer_.pop_front();
         }
         res.setAtEnd(at_end_ && buffer_.empty());
@@ -83,10 +131,19 @@ private:
         gw::fill_position(res.initPosition(static_cast<unsigned>(position_.size())), position_);
     }
 
+    // The events fetched and not answered: a closing group reader's position stays before them.
+    std::vector<client::event> unanswered() {
+        std::vector<client::event> out(std::make_move_iterator(buffer_.begin()),
+                                       std::make_move_iterator(buffer_.end()));
+        buffer_.clear();
+        return out;
+    }
+
     caf::actor bridge_;
-    owned_actor reader_;  // stopped with the capability
+    owned_actor reader_;  // stopped with the capability (a group reader: closed)
     std::deque<client::event> buffer_;
     client::detail::start_offsets position_;  // after the last event answered, per segment
+    bool group_ = false;
     bool at_end_ = false;
     bool busy_ = false;
 };
@@ -95,8 +152,10 @@ private:
 
 kj::Own<rpc::EventReader::Server> make_reader_capability(caf::actor bridge,
                                                          owned_actor reader,
-                                                         client::detail::start_offsets start) {
-    return kj::heap<event_reader_impl>(std::move(bridge), std::move(reader), std::move(start));
+                                                         client::detail::start_offsets start,
+                                                         bool group) {
+    return kj::heap<event_reader_impl>(std::move(bridge), std::move(reader), std::move(start),
+                                       group);
 }
 
 }  // namespace pravaha::runtime::gw

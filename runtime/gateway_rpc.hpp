@@ -7,6 +7,7 @@
 // runtime/gateway_rpc.cpp: error mapping and result builders.
 // runtime/gateway_writer.cpp: the writer capability (limits, packed events, numbering).
 // runtime/gateway_reader.cpp: the reader capability (one `next` at a time, positions).
+// runtime/gateway_group.cpp: reader groups (create, the ReaderGroup capability, group readers).
 // runtime/gateway.cpp: the bootstrap and stream manager, opening writers and readers, and the
 // kj event-loop thread.
 
@@ -139,6 +140,8 @@ public:
     ~owned_actor() { stop(); }
 
     const caf::actor& get() const { return actor_; }
+    /// Forgets the actor without stopping it (it ends on its own: a group reader leaving).
+    caf::actor release() { return std::exchange(actor_, caf::actor{}); }
 
 private:
     void stop() {
@@ -156,9 +159,36 @@ kj::Own<rpc::EventWriter::Server> make_writer_capability(caf::actor bridge,
                                                          owned_actor writer,
                                                          int64_t last_stored);
 
-/// The reader capability over an opened reader actor that starts at `start`.
+/// The reader capability over an opened reader actor that starts at `start`. A group reader's
+/// capability, dropped without `close`, still closes the reader (it leaves its group).
 kj::Own<rpc::EventReader::Server> make_reader_capability(caf::actor bridge,
                                                          owned_actor reader,
-                                                         client::detail::start_offsets start);
+                                                         client::detail::start_offsets start,
+                                                         bool group = false);
+
+// -- reader groups (runtime/gateway_group.cpp) ------------------------------------------------
+
+/// What the reader group calls work with: the gateway's stream manager actor joins group
+/// readers, which report through it.
+struct group_parts {
+    caf::actor bridge;
+    node_api node;
+    std::chrono::milliseconds timeout{10000};
+    caf::actor manager;
+};
+
+void fill_group_info(rpc::ReaderGroupInfo::Builder out, const group_info& g);
+
+/// Creates the group (a start cut "tail" is asked of the node first). Errors: those of the node,
+/// invalid_argument (a cut that does not parse).
+kj::Promise<outcome<group_info>> create_group(const group_parts& parts,
+                                              const std::string& scope,
+                                              const std::string& name,
+                                              rpc::ReaderGroupConfig::Reader in);
+
+/// The capability of group scope/name (its existence checked by the caller).
+kj::Own<rpc::ReaderGroup::Server> make_group_capability(group_parts parts,
+                                                        std::string scope,
+                                                        std::string name);
 
 }  // namespace pravaha::runtime::gw

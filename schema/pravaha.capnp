@@ -111,6 +111,9 @@ interface Pravaha {
   openReaderBetween @3 (scope :Text, stream :Text, fromCut :Text, toCut :Text,
                         position :List(SegmentPosition))
       -> (reader :EventReader, error :Error, position :List(SegmentPosition));
+
+  # A reader group (created with `StreamManager.createReaderGroup`).
+  readerGroup @4 (scope :Text, group :Text) -> (group :ReaderGroup, error :Error);
 }
 
 struct Event {
@@ -147,6 +150,9 @@ struct ReadEvent {
   payload @0 :Data;
   segmentId @1 :UInt64;
   offset @2 :Int64;     # where the event starts in its segment
+  # A group reader's checkpoint marker (nothing else set): the application stores what it must
+  # with this checkpoint; the reader records its position at its next `next`.
+  checkpoint @3 :Text;
 }
 
 interface EventReader {
@@ -157,6 +163,72 @@ interface EventReader {
   # opened there continues with the event after the last one answered (after a reconnect too).
   next @0 (maxEvents :UInt32, timeoutMs :UInt32)
       -> (events :List(ReadEvent), atEnd :Bool, error :Error, position :List(SegmentPosition));
+  # Ends the reader; a group reader leaves its group with its position (before the events
+  # `next` fetched and did not answer). Dropping the capability does the same, unanswered.
+  close @1 () -> (error :Error);
+}
+
+# One stream of a reader group: from `startCut` ("" or "head": the head; "tail": the tail when
+# the group is created; or a cut as `streamCut` answers it) up to `endCut` ("": no end).
+struct GroupStream {
+  scope @0 :Text;
+  stream @1 :Text;
+  startCut @2 :Text;
+  endCut @3 :Text;
+}
+
+struct ReaderGroupConfig {
+  streams @0 :List(GroupStream);
+  leaseMs @1 :Int64 = 10000;               # a reader silent this long is declared offline
+  checkpointIntervalMs @2 :Int64 = 30000;  # automatic checkpoints; 0: none
+}
+
+struct GroupSegment {
+  stream @0 :Text;     # scope/stream
+  segmentId @1 :UInt64;
+  offset @2 :Int64;
+}
+
+struct GroupReaderInfo {
+  name @0 :Text;
+  segments @1 :List(GroupSegment);
+  unreadBytes @2 :Int64;   # -1: not known
+}
+
+struct GroupCheckpoint {
+  name @0 :Text;
+  complete @1 :Bool;
+  silent @2 :Bool;         # automatic
+  createdMs @3 :Int64;
+  cuts @4 :List(Text);     # when complete: one per stream of the group, in order
+}
+
+struct ReaderGroupInfo {
+  scope @0 :Text;
+  name @1 :Text;
+  generation @2 :UInt32;
+  config @3 :ReaderGroupConfig;
+  readers @4 :List(GroupReaderInfo);
+  unassigned @5 :List(GroupSegment);
+  future @6 :List(GroupSegment);  # successors waiting for predecessors (offset 0)
+  checkpoints @7 :List(GroupCheckpoint);
+  unreadBytes @8 :Int64;          # -1: not known
+}
+
+# Readers that share streams: each segment is read by one of them at a time; a reader silent for
+# its lease is declared offline and its segments go to the others from its last position.
+interface ReaderGroup {
+  info @0 () -> (info :ReaderGroupInfo, error :Error);
+  # Begins checkpoint `name` and answers once every online reader recorded its position: one
+  # cut per stream of the group.
+  checkpoint @1 (name :Text) -> (cuts :List(Text), error :Error);
+  # Rewinds to completed checkpoint `checkpoint`, or (empty) to `cuts`, one per stream: every
+  # reader gets `reader_offline` and joins again. Answers the new generation.
+  reset @2 (checkpoint :Text, cuts :List(Text)) -> (generation :UInt32, error :Error);
+  # Joins as reader `name` (unique among the live readers: else `reader_exists`). Its `next`
+  # answers the group's events for it and checkpoint markers; `reader_offline` once the group
+  # declared it offline or was reset (open a new reader to join again).
+  openReader @3 (name :Text) -> (reader :EventReader, error :Error);
 }
 
 interface StreamManager {
@@ -186,4 +258,10 @@ interface StreamManager {
   history @11 (scope :Text, stream :Text) -> (epochs :List(EpochInfo), error :Error);
   # The stream's tail (or, with `head`, its head) as one token "UID:E.N@OFFSET,...".
   streamCut @12 (scope :Text, stream :Text, head :Bool) -> (cut :Text, error :Error);
+  # Reader groups: created (a retry with the same configuration answers the group; another
+  # configuration: `group_exists`), deleted, listed by scope.
+  createReaderGroup @13 (scope :Text, group :Text, config :ReaderGroupConfig)
+      -> (group :ReaderGroup, info :ReaderGroupInfo, error :Error);
+  deleteReaderGroup @14 (scope :Text, group :Text) -> (error :Error);
+  listReaderGroups @15 (scope :Text) -> (groups :List(Text), error :Error);
 }

@@ -98,6 +98,53 @@ export interface ReadEvent {
     payload: Uint8Array;
     segmentId: bigint;
     offset: bigint;
+    /** A group reader's checkpoint marker (payload empty): store what the application must with
+     *  this checkpoint; the reader records its position at its next `next()`. */
+    checkpoint?: string;
+}
+/** One stream of a reader group: from its head (default), its tail, or a stream cut; up to a
+ *  stream cut (default: no end). */
+export interface GroupStream {
+    scope: string;
+    stream: string;
+    from?: "head" | "tail" | {
+        cut: string;
+    };
+    to?: string;
+}
+export interface ReaderGroupConfig {
+    streams: GroupStream[];
+    /** A reader silent this long is declared offline and its segments go to the others (ms).
+     *  Default 10000. */
+    leaseMs?: number;
+    /** Automatic checkpoints (ms; 0: none). Default 30000. */
+    checkpointIntervalMs?: number;
+}
+export interface GroupSegment {
+    stream: string;
+    segmentId: bigint;
+    offset: bigint;
+}
+export interface ReaderGroupInfo {
+    scope: string;
+    name: string;
+    generation: number;
+    readers: {
+        name: string;
+        segments: GroupSegment[];
+        unreadBytes: bigint;
+    }[];
+    unassigned: GroupSegment[];
+    future: GroupSegment[];
+    checkpoints: {
+        name: string;
+        complete: boolean;
+        silent: boolean;
+        createdMs: bigint;
+        cuts: string[];
+    }[];
+    /** -1 when not known. */
+    unreadBytes: bigint;
 }
 export interface ConnectOptions {
     host?: string;
@@ -197,6 +244,13 @@ export declare class PravahaClient {
     createWriter(scope: string, stream: string, options?: WriterOptions): Promise<EventWriter>;
     /** Opens a reader; errors such as stream_not_found or bad_offset are thrown here. */
     createReader(scope: string, stream: string, options?: ReaderOptions): Promise<EventReader>;
+    /** Creates reader group scope/group (a retry with the same configuration answers it;
+     *  another configuration: group_exists). */
+    createReaderGroup(scope: string, group: string, config: ReaderGroupConfig): Promise<ReaderGroup>;
+    deleteReaderGroup(scope: string, group: string): Promise<void>;
+    listReaderGroups(scope: string): Promise<string[]>;
+    /** An existing reader group (group_not_found otherwise). */
+    readerGroup(scope: string, group: string): Promise<ReaderGroup>;
     /** Closes the connection; writers and readers of this client stop working. */
     close(): void;
 }
@@ -284,5 +338,64 @@ export declare class EventReader {
     /** Where the reader stands after the events returned so far: open a reader there to go on. */
     position(): SegmentPosition[];
     close(): void;
+    private fetch;
+}
+/**
+ * A reader group: readers that share its streams (each segment read by one of them at a time),
+ * its checkpoints and resets. Every call goes to the current connection.
+ */
+export declare class ReaderGroup {
+    /** @internal */
+    readonly client: PravahaClient;
+    readonly scope: string;
+    readonly name: string;
+    /** @internal use PravahaClient.createReaderGroup() or readerGroup() */
+    constructor(client: PravahaClient, scope: string, name: string);
+    /** @internal The group's capability on the current connection (group_not_found thrown). */
+    capability(): Promise<{
+        session: Session;
+        group: rpc.ReaderGroup$Client;
+    }>;
+    /** Online readers with their segments and unread bytes, unassigned and waiting segments,
+     *  checkpoints. */
+    info(): Promise<ReaderGroupInfo>;
+    /** Begins checkpoint `name` and resolves, once every online reader recorded its position,
+     *  with one stream cut per stream of the group. */
+    checkpoint(name: string): Promise<string[]>;
+    /** Rewinds the group to a completed checkpoint or to stream cuts (one per stream): every
+     *  reader gets reader_offline and must join again. Resolves with the new generation. */
+    reset(to: {
+        checkpoint: string;
+    } | {
+        cuts: string[];
+    }): Promise<number>;
+    /** Joins the group as reader `name` (unique among its live readers: else reader_exists). */
+    createReader(name: string, options?: {
+        maxBatchEvents?: number;
+    }): Promise<GroupReader>;
+}
+/**
+ * A reader of a reader group: reads what the group assigns it, reports its position as it goes,
+ * and returns checkpoint markers among its events. Once the group declared it offline (its lease
+ * passed) or was reset, `next()` throws reader_offline: create a new reader to join again.
+ */
+export declare class GroupReader {
+    private readonly group;
+    readonly name: string;
+    private readonly maxBatchEvents;
+    private session?;
+    private cap?;
+    private buffer;
+    private busy;
+    /** @internal use ReaderGroup.createReader() */
+    constructor(group: ReaderGroup, name: string, maxBatchEvents: number);
+    /** @internal Joins (again, after a lost connection: the node left the group for it). */
+    open(): Promise<void>;
+    /** The next event or checkpoint marker, waiting up to `timeoutMs` (default 1000); null when
+     *  none came. */
+    next(timeoutMs?: number): Promise<ReadEvent | null>;
+    /** Leaves the group: its segments go to the other readers from where this one stopped
+     *  (before the events fetched and not returned). */
+    close(): Promise<void>;
     private fetch;
 }

@@ -67,6 +67,37 @@ function positionsOf(list) {
     }
     return out;
 }
+// One `next` call of a reader capability; the node's error is thrown.
+async function nextBatch(s, cap, maxEvents, timeoutMs) {
+    const r = await s.call(cap.next((p) => {
+        p.maxEvents = maxEvents;
+        p.timeoutMs = Math.max(0, Math.min(60000, Math.floor(timeoutMs)));
+    }).promise());
+    check(r.error);
+    return r;
+}
+function readEventOf(e) {
+    if (e.checkpoint !== "") {
+        return { payload: new Uint8Array(0), segmentId: 0n, offset: 0n, checkpoint: e.checkpoint };
+    }
+    // Copied: the message's buffer is released with it.
+    return { payload: new Uint8Array(e.payload.toUint8Array()), segmentId: e.segmentId, offset: e.offset };
+}
+function groupSegmentsOf(list) {
+    return [...list].map((s) => ({ stream: s.stream, segmentId: s.segmentId, offset: s.offset }));
+}
+function groupInfoOf(g) {
+    return {
+        scope: g.scope,
+        name: g.name,
+        generation: g.generation,
+        readers: [...g.readers].map((r) => ({ name: r.name, segments: groupSegmentsOf(r.segments), unreadBytes: r.unreadBytes })),
+        unassigned: groupSegmentsOf(g.unassigned),
+        future: groupSegmentsOf(g.future),
+        checkpoints: [...g.checkpoints].map((c) => ({ name: c.name, complete: c.complete, silent: c.silent, createdMs: c.createdMs, cuts: [...c.cuts] })),
+        unreadBytes: g.unreadBytes,
+    };
+}
 function policyOf(p) {
     const type = p.type === "events" || p.type === "kbytes" ? p.type : "fixed";
     return { type, target: p.target, factor: p.factor, minSegments: p.minSegments };
@@ -341,6 +372,42 @@ export class PravahaClient {
         const r = new EventReader(this, scope, stream, options);
         await r.open(options.from ?? "head");
         return r;
+    }
+    /** Creates reader group scope/group (a retry with the same configuration answers it;
+     *  another configuration: group_exists). */
+    async createReaderGroup(scope, group, config) {
+        await this.manage((m) => m.createReaderGroup((p) => {
+            p.scope = scope;
+            p.group = group;
+            const c = p._initConfig();
+            c.leaseMs = BigInt(config.leaseMs ?? 10000);
+            c.checkpointIntervalMs = BigInt(config.checkpointIntervalMs ?? 30000);
+            const list = c._initStreams(config.streams.length);
+            config.streams.forEach((st, i) => {
+                const out = list.get(i);
+                out.scope = st.scope;
+                out.stream = st.stream;
+                const from = st.from ?? "head";
+                out.startCut = typeof from === "object" ? from.cut : from;
+                out.endCut = st.to ?? "";
+            });
+        }));
+        return new ReaderGroup(this, scope, group);
+    }
+    async deleteReaderGroup(scope, group) {
+        await this.manage((m) => m.deleteReaderGroup((p) => {
+            p.scope = scope;
+            p.group = group;
+        }));
+    }
+    async listReaderGroups(scope) {
+        return [...(await this.manage((m) => m.listReaderGroups((p) => (p.scope = scope)))).groups];
+    }
+    /** An existing reader group (group_not_found otherwise). */
+    async readerGroup(scope, group) {
+        const g = new ReaderGroup(this, scope, group);
+        await g.info();
+        return g;
     }
     /** Closes the connection; writers and readers of this client stop working. */
     close() {
@@ -707,18 +774,158 @@ export class EventReader {
                 if (this.session === undefined || this.session.ended) {
                     await this.open(this.serverPosition);
                 }
-                const s = this.session;
-                const r = await s.call(this.cap.next((p) => {
-                    p.maxEvents = this.maxBatchEvents;
-                    p.timeoutMs = Math.max(0, Math.min(60000, Math.floor(timeoutMs)));
-                }).promise());
-                check(r.error);
+                const r = await nextBatch(this.session, this.cap, this.maxBatchEvents, timeoutMs);
                 for (const e of r.events) {
-                    // Copied: the message's buffer is released with it.
-                    this.buffer.push({ payload: new Uint8Array(e.payload.toUint8Array()), segmentId: e.segmentId, offset: e.offset });
+                    this.buffer.push(readEventOf(e));
                 }
                 this.serverPosition = positionsOf(r.position);
                 this.atEnd = r.atEnd;
+            });
+        }
+        finally {
+            this.busy = false;
+        }
+    }
+}
+/**
+ * A reader group: readers that share its streams (each segment read by one of them at a time),
+ * its checkpoints and resets. Every call goes to the current connection.
+ */
+export class ReaderGroup {
+    /** @internal */
+    client;
+    scope;
+    name;
+    /** @internal use PravahaClient.createReaderGroup() or readerGroup() */
+    constructor(client, scope, name) {
+        this.client = client;
+        this.scope = scope;
+        this.name = name;
+    }
+    /** @internal The group's capability on the current connection (group_not_found thrown). */
+    async capability() {
+        const s = await this.client.current();
+        const r = await s.call(s.root
+            .readerGroup((p) => {
+            p.scope = this.scope;
+            p.group = this.name;
+        })
+            .promise());
+        check(r.error);
+        return { session: s, group: r.group };
+    }
+    /** Online readers with their segments and unread bytes, unassigned and waiting segments,
+     *  checkpoints. */
+    async info() {
+        return retrying(this.client, async () => {
+            const { session, group } = await this.capability();
+            const r = await session.call(group.info().promise());
+            check(r.error);
+            return groupInfoOf(r.info);
+        });
+    }
+    /** Begins checkpoint `name` and resolves, once every online reader recorded its position,
+     *  with one stream cut per stream of the group. */
+    async checkpoint(name) {
+        return retrying(this.client, async () => {
+            const { session, group } = await this.capability();
+            const r = await session.call(group.checkpoint((p) => (p.name = name)).promise());
+            check(r.error);
+            return [...r.cuts];
+        });
+    }
+    /** Rewinds the group to a completed checkpoint or to stream cuts (one per stream): every
+     *  reader gets reader_offline and must join again. Resolves with the new generation. */
+    async reset(to) {
+        return retrying(this.client, async () => {
+            const { session, group } = await this.capability();
+            const r = await session.call(group
+                .reset((p) => {
+                if ("checkpoint" in to) {
+                    p.checkpoint = to.checkpoint;
+                }
+                else {
+                    const list = p._initCuts(to.cuts.length);
+                    to.cuts.forEach((c, i) => list.set(i, c));
+                }
+            })
+                .promise());
+            check(r.error);
+            return r.generation;
+        });
+    }
+    /** Joins the group as reader `name` (unique among its live readers: else reader_exists). */
+    async createReader(name, options = {}) {
+        const r = new GroupReader(this, name, options.maxBatchEvents ?? 1000);
+        await r.open();
+        return r;
+    }
+}
+/**
+ * A reader of a reader group: reads what the group assigns it, reports its position as it goes,
+ * and returns checkpoint markers among its events. Once the group declared it offline (its lease
+ * passed) or was reset, `next()` throws reader_offline: create a new reader to join again.
+ */
+export class GroupReader {
+    group;
+    name;
+    maxBatchEvents;
+    session;
+    cap;
+    buffer = [];
+    busy = false;
+    /** @internal use ReaderGroup.createReader() */
+    constructor(group, name, maxBatchEvents) {
+        this.group = group;
+        this.name = name;
+        this.maxBatchEvents = Math.min(10000, Math.max(1, maxBatchEvents));
+    }
+    /** @internal Joins (again, after a lost connection: the node left the group for it). */
+    async open() {
+        const { session, group } = await this.group.capability();
+        const r = await session.call(group.openReader((p) => (p.name = this.name)).promise());
+        check(r.error);
+        this.session = session;
+        this.cap = r.reader;
+    }
+    /** The next event or checkpoint marker, waiting up to `timeoutMs` (default 1000); null when
+     *  none came. */
+    async next(timeoutMs = 1000) {
+        if (this.buffer.length === 0) {
+            await this.fetch(timeoutMs);
+        }
+        return this.buffer.shift() ?? null;
+    }
+    /** Leaves the group: its segments go to the other readers from where this one stopped
+     *  (before the events fetched and not returned). */
+    async close() {
+        const s = this.session;
+        const cap = this.cap;
+        this.cap = undefined;
+        if (s === undefined || cap === undefined || s.ended) {
+            return;
+        }
+        const r = await s.call(cap.close().promise());
+        cap.client.close();
+        check(r.error);
+    }
+    async fetch(timeoutMs) {
+        if (this.busy) {
+            throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", "another next() of this reader is still waiting");
+        }
+        if (this.cap === undefined && this.session !== undefined) {
+            throw new PravahaError(ErrorCode.invalid_argument, "invalid_argument", "the reader is closed");
+        }
+        this.busy = true;
+        try {
+            await retrying(this.group.client, async () => {
+                if (this.session === undefined || this.session.ended) {
+                    await this.open();
+                }
+                const r = await nextBatch(this.session, this.cap, this.maxBatchEvents, timeoutMs);
+                for (const e of r.events) {
+                    this.buffer.push(readEventOf(e));
+                }
             });
         }
         finally {

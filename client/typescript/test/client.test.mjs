@@ -234,6 +234,89 @@ describe("pravaha-client against a real node", () => {
     assert.equal(fixed.policy.type, "fixed");
   });
 
+  test("two readers of a group share a stream and take over from a closed one", async () => {
+    await client.createStream("ts", "grouped", { segments: 4 });
+    const writer = await client.createWriter("ts", "grouped");
+    const write = (from, to) => Promise.all([...Array(to - from).keys()].map((i) => writer.write(`key-${(from + i) % 10}`, `g:${from + i}`)));
+    await write(0, 400);
+    const group = await client.createReaderGroup("ts", "g", { streams: [{ scope: "ts", stream: "grouped" }], leaseMs: 3000, checkpointIntervalMs: 0 });
+    assert.deepEqual(await client.listReaderGroups("ts"), ["g"]);
+    const a = await group.createReader("a");
+    const b = await group.createReader("b");
+    await rejectsWith(group.createReader("a"), "reader_exists");
+    const texts = { a: [], b: [] };
+    const all = []; // in the order they were returned
+    const take = async (name, r) => {
+      const got = await readAll(r);
+      texts[name].push(...got);
+      all.push(...got);
+    };
+    // Both read until the group has nothing unread; each holds two of the four segments.
+    const drain = async () => {
+      for (let round = 0; round < 100; round++) {
+        await take("a", a);
+        await take("b", b);
+        if (texts.a.length + texts.b.length >= 400 && (await group.info()).unreadBytes === 0n) {
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await drain();
+    // The first to join gave two segments back to the second (within a few reports).
+    let shares = [];
+    for (let round = 0; round < 100; round++) {
+      await take("a", a);
+      await take("b", b);
+      shares = (await group.info()).readers.map((r) => [r.name, r.segments.length]);
+      if (shares.every(([, n]) => n === 2)) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(shares, [["a", 2], ["b", 2]]);
+    // What is written now goes to both.
+    const bBefore = texts.b.length;
+    await write(400, 500);
+    for (let round = 0; round < 100 && texts.a.length + texts.b.length < 500; round++) {
+      await take("a", a);
+      await take("b", b);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(texts.b.length > bBefore);
+    // b leaves: a takes over its segments and reads what is written after.
+    await b.close();
+    await write(500, 700);
+    for (let round = 0; round < 100 && texts.a.length + texts.b.length < 700; round++) {
+      await take("a", a);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    checkExactlyOnceInKeyOrder(all, ["g"], 700, 10);
+    assert.deepEqual((await group.info()).readers.map((r) => [r.name, r.segments.length]), [["a", 4]]);
+    // A checkpoint marks the reader; reset to it: a is told it is offline.
+    const cuts = group.checkpoint("cp");
+    let marker = null;
+    for (let i = 0; i < 50 && marker === null; i++) {
+      const e = await a.next(100);
+      if (e !== null && e.checkpoint !== undefined) {
+        marker = e;
+      }
+    }
+    assert.equal(marker?.checkpoint, "cp");
+    await a.next(0); // records the checkpoint
+    assert.equal((await cuts).length, 1);
+    assert.equal(await group.reset({ checkpoint: "cp" }), 1);
+    await rejectsWith((async () => {
+      for (let i = 0; i < 50; i++) {
+        await a.next(100);
+      }
+    })(), "reader_offline");
+    await a.close();
+    await writer.close();
+    await client.deleteReaderGroup("ts", "g");
+    await rejectsWith(client.readerGroup("ts", "g"), "group_not_found");
+  });
+
   test("bad input gets the documented errors and harms nothing", async () => {
     await rejectsWith(client.createWriter("ts", "nope"), "stream_not_found");
     await rejectsWith(client.createReader("ts", "nope"), "stream_not_found");

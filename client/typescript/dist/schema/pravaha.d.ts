@@ -340,6 +340,40 @@ export declare class Pravaha_OpenReaderBetween$Results$Promise {
     getReader(): EventReader$Client;
     promise(): Promise<Pravaha_OpenReaderBetween$Results>;
 }
+export declare class Pravaha_ReaderGroup$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get group(): string;
+    set group(value: string);
+    toString(): string;
+}
+export declare class Pravaha_ReaderGroup$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get group(): ReaderGroup$Client;
+    set group(value: ReaderGroup$Client);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Pravaha_ReaderGroup$Results$Promise {
+    pipeline: $.Pipeline<any, any, Pravaha_ReaderGroup$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Pravaha_ReaderGroup$Results>);
+    getGroup(): ReaderGroup$Client;
+    promise(): Promise<Pravaha_ReaderGroup$Results>;
+}
 export declare class Pravaha$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
@@ -348,18 +382,21 @@ export declare class Pravaha$Client {
         $.Method<Pravaha_StreamManager$Params, Pravaha_StreamManager$Results>,
         $.Method<Pravaha_OpenWriter$Params, Pravaha_OpenWriter$Results>,
         $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>,
-        $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>
+        $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>,
+        $.Method<Pravaha_ReaderGroup$Params, Pravaha_ReaderGroup$Results>
     ];
     streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise;
     openWriter(paramsFunc?: (params: Pravaha_OpenWriter$Params) => void): Pravaha_OpenWriter$Results$Promise;
     openReader(paramsFunc?: (params: Pravaha_OpenReader$Params) => void): Pravaha_OpenReader$Results$Promise;
     openReaderBetween(paramsFunc?: (params: Pravaha_OpenReaderBetween$Params) => void): Pravaha_OpenReaderBetween$Results$Promise;
+    readerGroup(paramsFunc?: (params: Pravaha_ReaderGroup$Params) => void): Pravaha_ReaderGroup$Results$Promise;
 }
 export interface Pravaha$Server$Target {
     streamManager(params: Pravaha_StreamManager$Params, results: Pravaha_StreamManager$Results): Promise<void>;
     openWriter(params: Pravaha_OpenWriter$Params, results: Pravaha_OpenWriter$Results): Promise<void>;
     openReader(params: Pravaha_OpenReader$Params, results: Pravaha_OpenReader$Results): Promise<void>;
     openReaderBetween(params: Pravaha_OpenReaderBetween$Params, results: Pravaha_OpenReaderBetween$Results): Promise<void>;
+    readerGroup(params: Pravaha_ReaderGroup$Params, results: Pravaha_ReaderGroup$Results): Promise<void>;
 }
 export declare class Pravaha$Server extends $.Server {
     readonly target: Pravaha$Server$Target;
@@ -600,10 +637,14 @@ export declare class ReadEvent extends $.Struct {
     set segmentId(value: bigint);
     /**
   * where the event starts in its segment
+  * A group reader's checkpoint marker (nothing else set): the application stores what it must
+  * with this checkpoint; the reader records its position at its next `next`.
   *
   */
     get offset(): bigint;
     set offset(value: bigint);
+    get checkpoint(): string;
+    set checkpoint(value: string);
     toString(): string;
 }
 export declare class EventReader_Next$Params extends $.Struct {
@@ -653,17 +694,52 @@ export declare class EventReader_Next$Results$Promise {
     constructor(pipeline: $.Pipeline<any, any, EventReader_Next$Results>);
     promise(): Promise<EventReader_Next$Results>;
 }
+export declare class EventReader_Close$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class EventReader_Close$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class EventReader_Close$Results$Promise {
+    pipeline: $.Pipeline<any, any, EventReader_Close$Results>;
+    constructor(pipeline: $.Pipeline<any, any, EventReader_Close$Results>);
+    promise(): Promise<EventReader_Close$Results>;
+}
 export declare class EventReader$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
     constructor(client: $.Client);
     static readonly methods: [
-        $.Method<EventReader_Next$Params, EventReader_Next$Results>
+        $.Method<EventReader_Next$Params, EventReader_Next$Results>,
+        $.Method<EventReader_Close$Params, EventReader_Close$Results>
     ];
+    /**
+  * Ends the reader; a group reader leaves its group with its position (before the events
+  * `next` fetched and did not answer). Dropping the capability does the same, unanswered.
+  *
+  */
     next(paramsFunc?: (params: EventReader_Next$Params) => void): EventReader_Next$Results$Promise;
+    close(paramsFunc?: (params: EventReader_Close$Params) => void): EventReader_Close$Results$Promise;
 }
 export interface EventReader$Server$Target {
     next(params: EventReader_Next$Params, results: EventReader_Next$Results): Promise<void>;
+    close(params: EventReader_Close$Params, results: EventReader_Close$Results): Promise<void>;
 }
 export declare class EventReader$Server extends $.Server {
     readonly target: EventReader$Server$Target;
@@ -681,6 +757,369 @@ export declare class EventReader$Server extends $.Server {
 export declare class EventReader extends $.Interface {
     static readonly Client: typeof EventReader$Client;
     static readonly Server: typeof EventReader$Server;
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class GroupStream extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get startCut(): string;
+    set startCut(value: string);
+    get endCut(): string;
+    set endCut(value: string);
+    toString(): string;
+}
+export declare class ReaderGroupConfig extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+        defaultLeaseMs: DataView<ArrayBufferLike>;
+        defaultCheckpointIntervalMs: DataView<ArrayBufferLike>;
+    };
+    static _Streams: $.ListCtor<GroupStream>;
+    _adoptStreams(value: $.Orphan<$.List<GroupStream>>): void;
+    _disownStreams(): $.Orphan<$.List<GroupStream>>;
+    get streams(): $.List<GroupStream>;
+    _hasStreams(): boolean;
+    _initStreams(length: number): $.List<GroupStream>;
+    set streams(value: $.List<GroupStream>);
+    /**
+  * a reader silent this long is declared offline
+  *
+  */
+    get leaseMs(): bigint;
+    set leaseMs(value: bigint);
+    /**
+  * automatic checkpoints; 0: none
+  *
+  */
+    get checkpointIntervalMs(): bigint;
+    set checkpointIntervalMs(value: bigint);
+    toString(): string;
+}
+export declare class GroupSegment extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    /**
+  * scope/stream
+  *
+  */
+    get stream(): string;
+    set stream(value: string);
+    get segmentId(): bigint;
+    set segmentId(value: bigint);
+    get offset(): bigint;
+    set offset(value: bigint);
+    toString(): string;
+}
+export declare class GroupReaderInfo extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Segments: $.ListCtor<GroupSegment>;
+    get name(): string;
+    set name(value: string);
+    _adoptSegments(value: $.Orphan<$.List<GroupSegment>>): void;
+    _disownSegments(): $.Orphan<$.List<GroupSegment>>;
+    get segments(): $.List<GroupSegment>;
+    _hasSegments(): boolean;
+    _initSegments(length: number): $.List<GroupSegment>;
+    set segments(value: $.List<GroupSegment>);
+    /**
+  * -1: not known
+  *
+  */
+    get unreadBytes(): bigint;
+    set unreadBytes(value: bigint);
+    toString(): string;
+}
+export declare class GroupCheckpoint extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get name(): string;
+    set name(value: string);
+    get complete(): boolean;
+    set complete(value: boolean);
+    /**
+  * automatic
+  *
+  */
+    get silent(): boolean;
+    set silent(value: boolean);
+    get createdMs(): bigint;
+    set createdMs(value: bigint);
+    _adoptCuts(value: $.Orphan<$.List<string>>): void;
+    _disownCuts(): $.Orphan<$.List<string>>;
+    /**
+  * when complete: one per stream of the group, in order
+  *
+  */
+    get cuts(): $.List<string>;
+    _hasCuts(): boolean;
+    _initCuts(length: number): $.List<string>;
+    set cuts(value: $.List<string>);
+    toString(): string;
+}
+export declare class ReaderGroupInfo extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Readers: $.ListCtor<GroupReaderInfo>;
+    static _Unassigned: $.ListCtor<GroupSegment>;
+    static _Future: $.ListCtor<GroupSegment>;
+    static _Checkpoints: $.ListCtor<GroupCheckpoint>;
+    get scope(): string;
+    set scope(value: string);
+    get name(): string;
+    set name(value: string);
+    get generation(): number;
+    set generation(value: number);
+    _adoptConfig(value: $.Orphan<ReaderGroupConfig>): void;
+    _disownConfig(): $.Orphan<ReaderGroupConfig>;
+    get config(): ReaderGroupConfig;
+    _hasConfig(): boolean;
+    _initConfig(): ReaderGroupConfig;
+    set config(value: ReaderGroupConfig);
+    _adoptReaders(value: $.Orphan<$.List<GroupReaderInfo>>): void;
+    _disownReaders(): $.Orphan<$.List<GroupReaderInfo>>;
+    get readers(): $.List<GroupReaderInfo>;
+    _hasReaders(): boolean;
+    _initReaders(length: number): $.List<GroupReaderInfo>;
+    set readers(value: $.List<GroupReaderInfo>);
+    _adoptUnassigned(value: $.Orphan<$.List<GroupSegment>>): void;
+    _disownUnassigned(): $.Orphan<$.List<GroupSegment>>;
+    get unassigned(): $.List<GroupSegment>;
+    _hasUnassigned(): boolean;
+    _initUnassigned(length: number): $.List<GroupSegment>;
+    set unassigned(value: $.List<GroupSegment>);
+    _adoptFuture(value: $.Orphan<$.List<GroupSegment>>): void;
+    _disownFuture(): $.Orphan<$.List<GroupSegment>>;
+    /**
+  * successors waiting for predecessors (offset 0)
+  *
+  */
+    get future(): $.List<GroupSegment>;
+    _hasFuture(): boolean;
+    _initFuture(length: number): $.List<GroupSegment>;
+    set future(value: $.List<GroupSegment>);
+    _adoptCheckpoints(value: $.Orphan<$.List<GroupCheckpoint>>): void;
+    _disownCheckpoints(): $.Orphan<$.List<GroupCheckpoint>>;
+    get checkpoints(): $.List<GroupCheckpoint>;
+    _hasCheckpoints(): boolean;
+    _initCheckpoints(length: number): $.List<GroupCheckpoint>;
+    set checkpoints(value: $.List<GroupCheckpoint>);
+    /**
+  * -1: not known
+  *
+  */
+    get unreadBytes(): bigint;
+    set unreadBytes(value: bigint);
+    toString(): string;
+}
+export declare class ReaderGroup_Info$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class ReaderGroup_Info$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptInfo(value: $.Orphan<ReaderGroupInfo>): void;
+    _disownInfo(): $.Orphan<ReaderGroupInfo>;
+    get info(): ReaderGroupInfo;
+    _hasInfo(): boolean;
+    _initInfo(): ReaderGroupInfo;
+    set info(value: ReaderGroupInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class ReaderGroup_Info$Results$Promise {
+    pipeline: $.Pipeline<any, any, ReaderGroup_Info$Results>;
+    constructor(pipeline: $.Pipeline<any, any, ReaderGroup_Info$Results>);
+    promise(): Promise<ReaderGroup_Info$Results>;
+}
+export declare class ReaderGroup_Checkpoint$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get name(): string;
+    set name(value: string);
+    toString(): string;
+}
+export declare class ReaderGroup_Checkpoint$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptCuts(value: $.Orphan<$.List<string>>): void;
+    _disownCuts(): $.Orphan<$.List<string>>;
+    get cuts(): $.List<string>;
+    _hasCuts(): boolean;
+    _initCuts(length: number): $.List<string>;
+    set cuts(value: $.List<string>);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class ReaderGroup_Checkpoint$Results$Promise {
+    pipeline: $.Pipeline<any, any, ReaderGroup_Checkpoint$Results>;
+    constructor(pipeline: $.Pipeline<any, any, ReaderGroup_Checkpoint$Results>);
+    promise(): Promise<ReaderGroup_Checkpoint$Results>;
+}
+export declare class ReaderGroup_Reset$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get checkpoint(): string;
+    set checkpoint(value: string);
+    _adoptCuts(value: $.Orphan<$.List<string>>): void;
+    _disownCuts(): $.Orphan<$.List<string>>;
+    get cuts(): $.List<string>;
+    _hasCuts(): boolean;
+    _initCuts(length: number): $.List<string>;
+    set cuts(value: $.List<string>);
+    toString(): string;
+}
+export declare class ReaderGroup_Reset$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get generation(): number;
+    set generation(value: number);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class ReaderGroup_Reset$Results$Promise {
+    pipeline: $.Pipeline<any, any, ReaderGroup_Reset$Results>;
+    constructor(pipeline: $.Pipeline<any, any, ReaderGroup_Reset$Results>);
+    promise(): Promise<ReaderGroup_Reset$Results>;
+}
+export declare class ReaderGroup_OpenReader$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get name(): string;
+    set name(value: string);
+    toString(): string;
+}
+export declare class ReaderGroup_OpenReader$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get reader(): EventReader$Client;
+    set reader(value: EventReader$Client);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class ReaderGroup_OpenReader$Results$Promise {
+    pipeline: $.Pipeline<any, any, ReaderGroup_OpenReader$Results>;
+    constructor(pipeline: $.Pipeline<any, any, ReaderGroup_OpenReader$Results>);
+    getReader(): EventReader$Client;
+    promise(): Promise<ReaderGroup_OpenReader$Results>;
+}
+export declare class ReaderGroup$Client {
+    client: $.Client;
+    static readonly interfaceId: bigint;
+    constructor(client: $.Client);
+    static readonly methods: [
+        $.Method<ReaderGroup_Info$Params, ReaderGroup_Info$Results>,
+        $.Method<ReaderGroup_Checkpoint$Params, ReaderGroup_Checkpoint$Results>,
+        $.Method<ReaderGroup_Reset$Params, ReaderGroup_Reset$Results>,
+        $.Method<ReaderGroup_OpenReader$Params, ReaderGroup_OpenReader$Results>
+    ];
+    /**
+  * Begins checkpoint `name` and answers once every online reader recorded its position: one
+  * cut per stream of the group.
+  *
+  */
+    info(paramsFunc?: (params: ReaderGroup_Info$Params) => void): ReaderGroup_Info$Results$Promise;
+    /**
+  * Rewinds to completed checkpoint `checkpoint`, or (empty) to `cuts`, one per stream: every
+  * reader gets `reader_offline` and joins again. Answers the new generation.
+  *
+  */
+    checkpoint(paramsFunc?: (params: ReaderGroup_Checkpoint$Params) => void): ReaderGroup_Checkpoint$Results$Promise;
+    /**
+  * Joins as reader `name` (unique among the live readers: else `reader_exists`). Its `next`
+  * answers the group's events for it and checkpoint markers; `reader_offline` once the group
+  * declared it offline or was reset (open a new reader to join again).
+  *
+  */
+    reset(paramsFunc?: (params: ReaderGroup_Reset$Params) => void): ReaderGroup_Reset$Results$Promise;
+    openReader(paramsFunc?: (params: ReaderGroup_OpenReader$Params) => void): ReaderGroup_OpenReader$Results$Promise;
+}
+export interface ReaderGroup$Server$Target {
+    info(params: ReaderGroup_Info$Params, results: ReaderGroup_Info$Results): Promise<void>;
+    checkpoint(params: ReaderGroup_Checkpoint$Params, results: ReaderGroup_Checkpoint$Results): Promise<void>;
+    reset(params: ReaderGroup_Reset$Params, results: ReaderGroup_Reset$Results): Promise<void>;
+    openReader(params: ReaderGroup_OpenReader$Params, results: ReaderGroup_OpenReader$Results): Promise<void>;
+}
+export declare class ReaderGroup$Server extends $.Server {
+    readonly target: ReaderGroup$Server$Target;
+    constructor(target: ReaderGroup$Server$Target);
+    client(): ReaderGroup$Client;
+}
+export declare class ReaderGroup extends $.Interface {
+    static readonly Client: typeof ReaderGroup$Client;
+    static readonly Server: typeof ReaderGroup$Server;
     static readonly _capnp: {
         displayName: string;
         id: string;
@@ -1168,6 +1607,118 @@ export declare class StreamManager_StreamCut$Results$Promise {
     constructor(pipeline: $.Pipeline<any, any, StreamManager_StreamCut$Results>);
     promise(): Promise<StreamManager_StreamCut$Results>;
 }
+export declare class StreamManager_CreateReaderGroup$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get group(): string;
+    set group(value: string);
+    _adoptConfig(value: $.Orphan<ReaderGroupConfig>): void;
+    _disownConfig(): $.Orphan<ReaderGroupConfig>;
+    get config(): ReaderGroupConfig;
+    _hasConfig(): boolean;
+    _initConfig(): ReaderGroupConfig;
+    set config(value: ReaderGroupConfig);
+    toString(): string;
+}
+export declare class StreamManager_CreateReaderGroup$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get group(): ReaderGroup$Client;
+    set group(value: ReaderGroup$Client);
+    _adoptInfo(value: $.Orphan<ReaderGroupInfo>): void;
+    _disownInfo(): $.Orphan<ReaderGroupInfo>;
+    get info(): ReaderGroupInfo;
+    _hasInfo(): boolean;
+    _initInfo(): ReaderGroupInfo;
+    set info(value: ReaderGroupInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_CreateReaderGroup$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_CreateReaderGroup$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_CreateReaderGroup$Results>);
+    getGroup(): ReaderGroup$Client;
+    promise(): Promise<StreamManager_CreateReaderGroup$Results>;
+}
+export declare class StreamManager_DeleteReaderGroup$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get group(): string;
+    set group(value: string);
+    toString(): string;
+}
+export declare class StreamManager_DeleteReaderGroup$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_DeleteReaderGroup$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_DeleteReaderGroup$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_DeleteReaderGroup$Results>);
+    promise(): Promise<StreamManager_DeleteReaderGroup$Results>;
+}
+export declare class StreamManager_ListReaderGroups$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    toString(): string;
+}
+export declare class StreamManager_ListReaderGroups$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptGroups(value: $.Orphan<$.List<string>>): void;
+    _disownGroups(): $.Orphan<$.List<string>>;
+    get groups(): $.List<string>;
+    _hasGroups(): boolean;
+    _initGroups(length: number): $.List<string>;
+    set groups(value: $.List<string>);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_ListReaderGroups$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_ListReaderGroups$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_ListReaderGroups$Results>);
+    promise(): Promise<StreamManager_ListReaderGroups$Results>;
+}
 export declare class StreamManager$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
@@ -1185,7 +1736,10 @@ export declare class StreamManager$Client {
         $.Method<StreamManager_UpdateStream$Params, StreamManager_UpdateStream$Results>,
         $.Method<StreamManager_ScaleStream$Params, StreamManager_ScaleStream$Results>,
         $.Method<StreamManager_History$Params, StreamManager_History$Results>,
-        $.Method<StreamManager_StreamCut$Params, StreamManager_StreamCut$Results>
+        $.Method<StreamManager_StreamCut$Params, StreamManager_StreamCut$Results>,
+        $.Method<StreamManager_CreateReaderGroup$Params, StreamManager_CreateReaderGroup$Results>,
+        $.Method<StreamManager_DeleteReaderGroup$Params, StreamManager_DeleteReaderGroup$Results>,
+        $.Method<StreamManager_ListReaderGroups$Params, StreamManager_ListReaderGroups$Results>
     ];
     createScope(paramsFunc?: (params: StreamManager_CreateScope$Params) => void): StreamManager_CreateScope$Results$Promise;
     deleteScope(paramsFunc?: (params: StreamManager_DeleteScope$Params) => void): StreamManager_DeleteScope$Results$Promise;
@@ -1224,7 +1778,15 @@ export declare class StreamManager$Client {
   *
   */
     history(paramsFunc?: (params: StreamManager_History$Params) => void): StreamManager_History$Results$Promise;
+    /**
+  * Reader groups: created (a retry with the same configuration answers the group; another
+  * configuration: `group_exists`), deleted, listed by scope.
+  *
+  */
     streamCut(paramsFunc?: (params: StreamManager_StreamCut$Params) => void): StreamManager_StreamCut$Results$Promise;
+    createReaderGroup(paramsFunc?: (params: StreamManager_CreateReaderGroup$Params) => void): StreamManager_CreateReaderGroup$Results$Promise;
+    deleteReaderGroup(paramsFunc?: (params: StreamManager_DeleteReaderGroup$Params) => void): StreamManager_DeleteReaderGroup$Results$Promise;
+    listReaderGroups(paramsFunc?: (params: StreamManager_ListReaderGroups$Params) => void): StreamManager_ListReaderGroups$Results$Promise;
 }
 export interface StreamManager$Server$Target {
     createScope(params: StreamManager_CreateScope$Params, results: StreamManager_CreateScope$Results): Promise<void>;
@@ -1240,6 +1802,9 @@ export interface StreamManager$Server$Target {
     scaleStream(params: StreamManager_ScaleStream$Params, results: StreamManager_ScaleStream$Results): Promise<void>;
     history(params: StreamManager_History$Params, results: StreamManager_History$Results): Promise<void>;
     streamCut(params: StreamManager_StreamCut$Params, results: StreamManager_StreamCut$Results): Promise<void>;
+    createReaderGroup(params: StreamManager_CreateReaderGroup$Params, results: StreamManager_CreateReaderGroup$Results): Promise<void>;
+    deleteReaderGroup(params: StreamManager_DeleteReaderGroup$Params, results: StreamManager_DeleteReaderGroup$Results): Promise<void>;
+    listReaderGroups(params: StreamManager_ListReaderGroups$Params, results: StreamManager_ListReaderGroups$Results): Promise<void>;
 }
 export declare class StreamManager$Server extends $.Server {
     readonly target: StreamManager$Server$Target;

@@ -653,6 +653,70 @@ export class Pravaha_OpenReaderBetween$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class Pravaha_ReaderGroup$Params extends $.Struct {
+    static _capnp = {
+        displayName: "readerGroup$Params",
+        id: "e5bb998cef496aba",
+        size: new $.ObjectSize(0, 2),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get group() {
+        return $.utils.getText(1, this);
+    }
+    set group(value) {
+        $.utils.setText(1, value, this);
+    }
+    toString() { return "Pravaha_ReaderGroup$Params_" + super.toString(); }
+}
+export class Pravaha_ReaderGroup$Results extends $.Struct {
+    static _capnp = {
+        displayName: "readerGroup$Results",
+        id: "c76a8eb892d0807d",
+        size: new $.ObjectSize(0, 2),
+    };
+    get group() {
+        return new ReaderGroup$Client($.utils.getInterfaceClientOrNullAt(0, this));
+    }
+    set group(value) {
+        $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "Pravaha_ReaderGroup$Results_" + super.toString(); }
+}
+export class Pravaha_ReaderGroup$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    getGroup() {
+        return new ReaderGroup$Client(this.pipeline.getPipeline(ReaderGroup, 0).client());
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class Pravaha$Client {
     client;
     static interfaceId = 0xfdd238da96ae1079n;
@@ -691,6 +755,14 @@ export class Pravaha$Client {
             methodId: 3,
             interfaceName: "pravaha.capnp:Pravaha",
             methodName: "openReaderBetween"
+        },
+        {
+            ParamsClass: Pravaha_ReaderGroup$Params,
+            ResultsClass: Pravaha_ReaderGroup$Results,
+            interfaceId: Pravaha$Client.interfaceId,
+            methodId: 4,
+            interfaceName: "pravaha.capnp:Pravaha",
+            methodName: "readerGroup"
         }
     ];
     streamManager(paramsFunc) {
@@ -725,6 +797,14 @@ export class Pravaha$Client {
         const pipeline = new $.Pipeline(Pravaha_OpenReaderBetween$Results, answer);
         return new Pravaha_OpenReaderBetween$Results$Promise(pipeline);
     }
+    readerGroup(paramsFunc) {
+        const answer = this.client.call({
+            method: Pravaha$Client.methods[4],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Pravaha_ReaderGroup$Results, answer);
+        return new Pravaha_ReaderGroup$Results$Promise(pipeline);
+    }
 }
 $.Registry.register(Pravaha$Client.interfaceId, Pravaha$Client);
 export class Pravaha$Server extends $.Server {
@@ -746,6 +826,10 @@ export class Pravaha$Server extends $.Server {
             {
                 ...Pravaha$Client.methods[3],
                 impl: target.openReaderBetween
+            },
+            {
+                ...Pravaha$Client.methods[4],
+                impl: target.readerGroup
             }
         ]);
         this.target = target;
@@ -1158,7 +1242,7 @@ export class ReadEvent extends $.Struct {
     static _capnp = {
         displayName: "ReadEvent",
         id: "c9c888152d6c82d2",
-        size: new $.ObjectSize(16, 1),
+        size: new $.ObjectSize(16, 2),
     };
     _adoptPayload(value) {
         $.utils.adopt(value, $.utils.getPointer(0, this));
@@ -1186,6 +1270,8 @@ export class ReadEvent extends $.Struct {
     }
     /**
   * where the event starts in its segment
+  * A group reader's checkpoint marker (nothing else set): the application stores what it must
+  * with this checkpoint; the reader records its position at its next `next`.
   *
   */
     get offset() {
@@ -1193,6 +1279,12 @@ export class ReadEvent extends $.Struct {
     }
     set offset(value) {
         $.utils.setInt64(8, value, this);
+    }
+    get checkpoint() {
+        return $.utils.getText(1, this);
+    }
+    set checkpoint(value) {
+        $.utils.setText(1, value, this);
     }
     toString() { return "ReadEvent_" + super.toString(); }
 }
@@ -1295,6 +1387,49 @@ export class EventReader_Next$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class EventReader_Close$Params extends $.Struct {
+    static _capnp = {
+        displayName: "close$Params",
+        id: "84dd4e0f3d1b9d76",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "EventReader_Close$Params_" + super.toString(); }
+}
+export class EventReader_Close$Results extends $.Struct {
+    static _capnp = {
+        displayName: "close$Results",
+        id: "97a85445ce7ebfcb",
+        size: new $.ObjectSize(0, 1),
+    };
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(0, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(0, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    toString() { return "EventReader_Close$Results_" + super.toString(); }
+}
+export class EventReader_Close$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class EventReader$Client {
     client;
     static interfaceId = 0xfda436d360d15d07n;
@@ -1309,8 +1444,21 @@ export class EventReader$Client {
             methodId: 0,
             interfaceName: "pravaha.capnp:EventReader",
             methodName: "next"
+        },
+        {
+            ParamsClass: EventReader_Close$Params,
+            ResultsClass: EventReader_Close$Results,
+            interfaceId: EventReader$Client.interfaceId,
+            methodId: 1,
+            interfaceName: "pravaha.capnp:EventReader",
+            methodName: "close"
         }
     ];
+    /**
+  * Ends the reader; a group reader leaves its group with its position (before the events
+  * `next` fetched and did not answer). Dropping the capability does the same, unanswered.
+  *
+  */
     next(paramsFunc) {
         const answer = this.client.call({
             method: EventReader$Client.methods[0],
@@ -1318,6 +1466,14 @@ export class EventReader$Client {
         });
         const pipeline = new $.Pipeline(EventReader_Next$Results, answer);
         return new EventReader_Next$Results$Promise(pipeline);
+    }
+    close(paramsFunc) {
+        const answer = this.client.call({
+            method: EventReader$Client.methods[1],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(EventReader_Close$Results, answer);
+        return new EventReader_Close$Results$Promise(pipeline);
     }
 }
 $.Registry.register(EventReader$Client.interfaceId, EventReader$Client);
@@ -1328,6 +1484,10 @@ export class EventReader$Server extends $.Server {
             {
                 ...EventReader$Client.methods[0],
                 impl: target.next
+            },
+            {
+                ...EventReader$Client.methods[1],
+                impl: target.close
             }
         ]);
         this.target = target;
@@ -1353,6 +1513,738 @@ export class EventReader extends $.Interface {
         size: new $.ObjectSize(0, 0),
     };
     toString() { return "EventReader_" + super.toString(); }
+}
+export class GroupStream extends $.Struct {
+    static _capnp = {
+        displayName: "GroupStream",
+        id: "a883731766807b3d",
+        size: new $.ObjectSize(0, 4),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    get startCut() {
+        return $.utils.getText(2, this);
+    }
+    set startCut(value) {
+        $.utils.setText(2, value, this);
+    }
+    get endCut() {
+        return $.utils.getText(3, this);
+    }
+    set endCut(value) {
+        $.utils.setText(3, value, this);
+    }
+    toString() { return "GroupStream_" + super.toString(); }
+}
+export class ReaderGroupConfig extends $.Struct {
+    static _capnp = {
+        displayName: "ReaderGroupConfig",
+        id: "98ec9ca2a6f1bac3",
+        size: new $.ObjectSize(16, 1),
+        defaultLeaseMs: $.getInt64Mask(0x2710n),
+        defaultCheckpointIntervalMs: $.getInt64Mask(0x7530n)
+    };
+    static _Streams;
+    _adoptStreams(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownStreams() {
+        return $.utils.disown(this.streams);
+    }
+    get streams() {
+        return $.utils.getList(0, ReaderGroupConfig._Streams, this);
+    }
+    _hasStreams() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initStreams(length) {
+        return $.utils.initList(0, ReaderGroupConfig._Streams, length, this);
+    }
+    set streams(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    /**
+  * a reader silent this long is declared offline
+  *
+  */
+    get leaseMs() {
+        return $.utils.getInt64(0, this, ReaderGroupConfig._capnp.defaultLeaseMs);
+    }
+    set leaseMs(value) {
+        $.utils.setInt64(0, value, this, ReaderGroupConfig._capnp.defaultLeaseMs);
+    }
+    /**
+  * automatic checkpoints; 0: none
+  *
+  */
+    get checkpointIntervalMs() {
+        return $.utils.getInt64(8, this, ReaderGroupConfig._capnp.defaultCheckpointIntervalMs);
+    }
+    set checkpointIntervalMs(value) {
+        $.utils.setInt64(8, value, this, ReaderGroupConfig._capnp.defaultCheckpointIntervalMs);
+    }
+    toString() { return "ReaderGroupConfig_" + super.toString(); }
+}
+export class GroupSegment extends $.Struct {
+    static _capnp = {
+        displayName: "GroupSegment",
+        id: "da00172cd5be8a14",
+        size: new $.ObjectSize(16, 1),
+    };
+    /**
+  * scope/stream
+  *
+  */
+    get stream() {
+        return $.utils.getText(0, this);
+    }
+    set stream(value) {
+        $.utils.setText(0, value, this);
+    }
+    get segmentId() {
+        return $.utils.getUint64(0, this);
+    }
+    set segmentId(value) {
+        $.utils.setUint64(0, value, this);
+    }
+    get offset() {
+        return $.utils.getInt64(8, this);
+    }
+    set offset(value) {
+        $.utils.setInt64(8, value, this);
+    }
+    toString() { return "GroupSegment_" + super.toString(); }
+}
+export class GroupReaderInfo extends $.Struct {
+    static _capnp = {
+        displayName: "GroupReaderInfo",
+        id: "a4faace375840a97",
+        size: new $.ObjectSize(8, 2),
+    };
+    static _Segments;
+    get name() {
+        return $.utils.getText(0, this);
+    }
+    set name(value) {
+        $.utils.setText(0, value, this);
+    }
+    _adoptSegments(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownSegments() {
+        return $.utils.disown(this.segments);
+    }
+    get segments() {
+        return $.utils.getList(1, GroupReaderInfo._Segments, this);
+    }
+    _hasSegments() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initSegments(length) {
+        return $.utils.initList(1, GroupReaderInfo._Segments, length, this);
+    }
+    set segments(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    /**
+  * -1: not known
+  *
+  */
+    get unreadBytes() {
+        return $.utils.getInt64(0, this);
+    }
+    set unreadBytes(value) {
+        $.utils.setInt64(0, value, this);
+    }
+    toString() { return "GroupReaderInfo_" + super.toString(); }
+}
+export class GroupCheckpoint extends $.Struct {
+    static _capnp = {
+        displayName: "GroupCheckpoint",
+        id: "dafa1440c8ebefb9",
+        size: new $.ObjectSize(16, 2),
+    };
+    get name() {
+        return $.utils.getText(0, this);
+    }
+    set name(value) {
+        $.utils.setText(0, value, this);
+    }
+    get complete() {
+        return $.utils.getBit(0, this);
+    }
+    set complete(value) {
+        $.utils.setBit(0, value, this);
+    }
+    /**
+  * automatic
+  *
+  */
+    get silent() {
+        return $.utils.getBit(1, this);
+    }
+    set silent(value) {
+        $.utils.setBit(1, value, this);
+    }
+    get createdMs() {
+        return $.utils.getInt64(8, this);
+    }
+    set createdMs(value) {
+        $.utils.setInt64(8, value, this);
+    }
+    _adoptCuts(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownCuts() {
+        return $.utils.disown(this.cuts);
+    }
+    /**
+  * when complete: one per stream of the group, in order
+  *
+  */
+    get cuts() {
+        return $.utils.getList(1, $.TextList, this);
+    }
+    _hasCuts() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initCuts(length) {
+        return $.utils.initList(1, $.TextList, length, this);
+    }
+    set cuts(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "GroupCheckpoint_" + super.toString(); }
+}
+export class ReaderGroupInfo extends $.Struct {
+    static _capnp = {
+        displayName: "ReaderGroupInfo",
+        id: "b35094ea58426192",
+        size: new $.ObjectSize(16, 7),
+    };
+    static _Readers;
+    static _Unassigned;
+    static _Future;
+    static _Checkpoints;
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get name() {
+        return $.utils.getText(1, this);
+    }
+    set name(value) {
+        $.utils.setText(1, value, this);
+    }
+    get generation() {
+        return $.utils.getUint32(0, this);
+    }
+    set generation(value) {
+        $.utils.setUint32(0, value, this);
+    }
+    _adoptConfig(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownConfig() {
+        return $.utils.disown(this.config);
+    }
+    get config() {
+        return $.utils.getStruct(2, ReaderGroupConfig, this);
+    }
+    _hasConfig() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initConfig() {
+        return $.utils.initStructAt(2, ReaderGroupConfig, this);
+    }
+    set config(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    _adoptReaders(value) {
+        $.utils.adopt(value, $.utils.getPointer(3, this));
+    }
+    _disownReaders() {
+        return $.utils.disown(this.readers);
+    }
+    get readers() {
+        return $.utils.getList(3, ReaderGroupInfo._Readers, this);
+    }
+    _hasReaders() {
+        return !$.utils.isNull($.utils.getPointer(3, this));
+    }
+    _initReaders(length) {
+        return $.utils.initList(3, ReaderGroupInfo._Readers, length, this);
+    }
+    set readers(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(3, this));
+    }
+    _adoptUnassigned(value) {
+        $.utils.adopt(value, $.utils.getPointer(4, this));
+    }
+    _disownUnassigned() {
+        return $.utils.disown(this.unassigned);
+    }
+    get unassigned() {
+        return $.utils.getList(4, ReaderGroupInfo._Unassigned, this);
+    }
+    _hasUnassigned() {
+        return !$.utils.isNull($.utils.getPointer(4, this));
+    }
+    _initUnassigned(length) {
+        return $.utils.initList(4, ReaderGroupInfo._Unassigned, length, this);
+    }
+    set unassigned(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(4, this));
+    }
+    _adoptFuture(value) {
+        $.utils.adopt(value, $.utils.getPointer(5, this));
+    }
+    _disownFuture() {
+        return $.utils.disown(this.future);
+    }
+    /**
+  * successors waiting for predecessors (offset 0)
+  *
+  */
+    get future() {
+        return $.utils.getList(5, ReaderGroupInfo._Future, this);
+    }
+    _hasFuture() {
+        return !$.utils.isNull($.utils.getPointer(5, this));
+    }
+    _initFuture(length) {
+        return $.utils.initList(5, ReaderGroupInfo._Future, length, this);
+    }
+    set future(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(5, this));
+    }
+    _adoptCheckpoints(value) {
+        $.utils.adopt(value, $.utils.getPointer(6, this));
+    }
+    _disownCheckpoints() {
+        return $.utils.disown(this.checkpoints);
+    }
+    get checkpoints() {
+        return $.utils.getList(6, ReaderGroupInfo._Checkpoints, this);
+    }
+    _hasCheckpoints() {
+        return !$.utils.isNull($.utils.getPointer(6, this));
+    }
+    _initCheckpoints(length) {
+        return $.utils.initList(6, ReaderGroupInfo._Checkpoints, length, this);
+    }
+    set checkpoints(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(6, this));
+    }
+    /**
+  * -1: not known
+  *
+  */
+    get unreadBytes() {
+        return $.utils.getInt64(8, this);
+    }
+    set unreadBytes(value) {
+        $.utils.setInt64(8, value, this);
+    }
+    toString() { return "ReaderGroupInfo_" + super.toString(); }
+}
+export class ReaderGroup_Info$Params extends $.Struct {
+    static _capnp = {
+        displayName: "info$Params",
+        id: "e65f6d78bb5396ba",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "ReaderGroup_Info$Params_" + super.toString(); }
+}
+export class ReaderGroup_Info$Results extends $.Struct {
+    static _capnp = {
+        displayName: "info$Results",
+        id: "889e5e4b931e7710",
+        size: new $.ObjectSize(0, 2),
+    };
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(0, ReaderGroupInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(0, ReaderGroupInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "ReaderGroup_Info$Results_" + super.toString(); }
+}
+export class ReaderGroup_Info$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class ReaderGroup_Checkpoint$Params extends $.Struct {
+    static _capnp = {
+        displayName: "checkpoint$Params",
+        id: "8f559eee329a071f",
+        size: new $.ObjectSize(0, 1),
+    };
+    get name() {
+        return $.utils.getText(0, this);
+    }
+    set name(value) {
+        $.utils.setText(0, value, this);
+    }
+    toString() { return "ReaderGroup_Checkpoint$Params_" + super.toString(); }
+}
+export class ReaderGroup_Checkpoint$Results extends $.Struct {
+    static _capnp = {
+        displayName: "checkpoint$Results",
+        id: "a4fa07fe4aabb976",
+        size: new $.ObjectSize(0, 2),
+    };
+    _adoptCuts(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownCuts() {
+        return $.utils.disown(this.cuts);
+    }
+    get cuts() {
+        return $.utils.getList(0, $.TextList, this);
+    }
+    _hasCuts() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initCuts(length) {
+        return $.utils.initList(0, $.TextList, length, this);
+    }
+    set cuts(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "ReaderGroup_Checkpoint$Results_" + super.toString(); }
+}
+export class ReaderGroup_Checkpoint$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class ReaderGroup_Reset$Params extends $.Struct {
+    static _capnp = {
+        displayName: "reset$Params",
+        id: "b3d4cc986e9646d1",
+        size: new $.ObjectSize(0, 2),
+    };
+    get checkpoint() {
+        return $.utils.getText(0, this);
+    }
+    set checkpoint(value) {
+        $.utils.setText(0, value, this);
+    }
+    _adoptCuts(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownCuts() {
+        return $.utils.disown(this.cuts);
+    }
+    get cuts() {
+        return $.utils.getList(1, $.TextList, this);
+    }
+    _hasCuts() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initCuts(length) {
+        return $.utils.initList(1, $.TextList, length, this);
+    }
+    set cuts(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "ReaderGroup_Reset$Params_" + super.toString(); }
+}
+export class ReaderGroup_Reset$Results extends $.Struct {
+    static _capnp = {
+        displayName: "reset$Results",
+        id: "d03702537c9c3b4f",
+        size: new $.ObjectSize(8, 1),
+    };
+    get generation() {
+        return $.utils.getUint32(0, this);
+    }
+    set generation(value) {
+        $.utils.setUint32(0, value, this);
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(0, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(0, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    toString() { return "ReaderGroup_Reset$Results_" + super.toString(); }
+}
+export class ReaderGroup_Reset$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class ReaderGroup_OpenReader$Params extends $.Struct {
+    static _capnp = {
+        displayName: "openReader$Params",
+        id: "8420611e304539e9",
+        size: new $.ObjectSize(0, 1),
+    };
+    get name() {
+        return $.utils.getText(0, this);
+    }
+    set name(value) {
+        $.utils.setText(0, value, this);
+    }
+    toString() { return "ReaderGroup_OpenReader$Params_" + super.toString(); }
+}
+export class ReaderGroup_OpenReader$Results extends $.Struct {
+    static _capnp = {
+        displayName: "openReader$Results",
+        id: "c85c3c0031ebb728",
+        size: new $.ObjectSize(0, 2),
+    };
+    get reader() {
+        return new EventReader$Client($.utils.getInterfaceClientOrNullAt(0, this));
+    }
+    set reader(value) {
+        $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "ReaderGroup_OpenReader$Results_" + super.toString(); }
+}
+export class ReaderGroup_OpenReader$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    getReader() {
+        return new EventReader$Client(this.pipeline.getPipeline(EventReader, 0).client());
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class ReaderGroup$Client {
+    client;
+    static interfaceId = 0xe87c99766de0c13fn;
+    constructor(client) {
+        this.client = client;
+    }
+    static methods = [
+        {
+            ParamsClass: ReaderGroup_Info$Params,
+            ResultsClass: ReaderGroup_Info$Results,
+            interfaceId: ReaderGroup$Client.interfaceId,
+            methodId: 0,
+            interfaceName: "pravaha.capnp:ReaderGroup",
+            methodName: "info"
+        },
+        {
+            ParamsClass: ReaderGroup_Checkpoint$Params,
+            ResultsClass: ReaderGroup_Checkpoint$Results,
+            interfaceId: ReaderGroup$Client.interfaceId,
+            methodId: 1,
+            interfaceName: "pravaha.capnp:ReaderGroup",
+            methodName: "checkpoint"
+        },
+        {
+            ParamsClass: ReaderGroup_Reset$Params,
+            ResultsClass: ReaderGroup_Reset$Results,
+            interfaceId: ReaderGroup$Client.interfaceId,
+            methodId: 2,
+            interfaceName: "pravaha.capnp:ReaderGroup",
+            methodName: "reset"
+        },
+        {
+            ParamsClass: ReaderGroup_OpenReader$Params,
+            ResultsClass: ReaderGroup_OpenReader$Results,
+            interfaceId: ReaderGroup$Client.interfaceId,
+            methodId: 3,
+            interfaceName: "pravaha.capnp:ReaderGroup",
+            methodName: "openReader"
+        }
+    ];
+    /**
+  * Begins checkpoint `name` and answers once every online reader recorded its position: one
+  * cut per stream of the group.
+  *
+  */
+    info(paramsFunc) {
+        const answer = this.client.call({
+            method: ReaderGroup$Client.methods[0],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(ReaderGroup_Info$Results, answer);
+        return new ReaderGroup_Info$Results$Promise(pipeline);
+    }
+    /**
+  * Rewinds to completed checkpoint `checkpoint`, or (empty) to `cuts`, one per stream: every
+  * reader gets `reader_offline` and joins again. Answers the new generation.
+  *
+  */
+    checkpoint(paramsFunc) {
+        const answer = this.client.call({
+            method: ReaderGroup$Client.methods[1],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(ReaderGroup_Checkpoint$Results, answer);
+        return new ReaderGroup_Checkpoint$Results$Promise(pipeline);
+    }
+    /**
+  * Joins as reader `name` (unique among the live readers: else `reader_exists`). Its `next`
+  * answers the group's events for it and checkpoint markers; `reader_offline` once the group
+  * declared it offline or was reset (open a new reader to join again).
+  *
+  */
+    reset(paramsFunc) {
+        const answer = this.client.call({
+            method: ReaderGroup$Client.methods[2],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(ReaderGroup_Reset$Results, answer);
+        return new ReaderGroup_Reset$Results$Promise(pipeline);
+    }
+    openReader(paramsFunc) {
+        const answer = this.client.call({
+            method: ReaderGroup$Client.methods[3],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(ReaderGroup_OpenReader$Results, answer);
+        return new ReaderGroup_OpenReader$Results$Promise(pipeline);
+    }
+}
+$.Registry.register(ReaderGroup$Client.interfaceId, ReaderGroup$Client);
+export class ReaderGroup$Server extends $.Server {
+    target;
+    constructor(target) {
+        super(target, [
+            {
+                ...ReaderGroup$Client.methods[0],
+                impl: target.info
+            },
+            {
+                ...ReaderGroup$Client.methods[1],
+                impl: target.checkpoint
+            },
+            {
+                ...ReaderGroup$Client.methods[2],
+                impl: target.reset
+            },
+            {
+                ...ReaderGroup$Client.methods[3],
+                impl: target.openReader
+            }
+        ]);
+        this.target = target;
+    }
+    client() {
+        return new ReaderGroup$Client(this);
+    }
+}
+export class ReaderGroup extends $.Interface {
+    static Client = ReaderGroup$Client;
+    static Server = ReaderGroup$Server;
+    static _capnp = {
+        displayName: "ReaderGroup",
+        id: "e87c99766de0c13f",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "ReaderGroup_" + super.toString(); }
 }
 export class StreamManager_CreateScope$Params extends $.Struct {
     static _capnp = {
@@ -2294,6 +3186,228 @@ export class StreamManager_StreamCut$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class StreamManager_CreateReaderGroup$Params extends $.Struct {
+    static _capnp = {
+        displayName: "createReaderGroup$Params",
+        id: "e8f3de4b6dfb707b",
+        size: new $.ObjectSize(0, 3),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get group() {
+        return $.utils.getText(1, this);
+    }
+    set group(value) {
+        $.utils.setText(1, value, this);
+    }
+    _adoptConfig(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownConfig() {
+        return $.utils.disown(this.config);
+    }
+    get config() {
+        return $.utils.getStruct(2, ReaderGroupConfig, this);
+    }
+    _hasConfig() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initConfig() {
+        return $.utils.initStructAt(2, ReaderGroupConfig, this);
+    }
+    set config(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    toString() { return "StreamManager_CreateReaderGroup$Params_" + super.toString(); }
+}
+export class StreamManager_CreateReaderGroup$Results extends $.Struct {
+    static _capnp = {
+        displayName: "createReaderGroup$Results",
+        id: "c66c14c47d4d664e",
+        size: new $.ObjectSize(0, 3),
+    };
+    get group() {
+        return new ReaderGroup$Client($.utils.getInterfaceClientOrNullAt(0, this));
+    }
+    set group(value) {
+        $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+    }
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(1, ReaderGroupInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(1, ReaderGroupInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(2, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(2, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    toString() { return "StreamManager_CreateReaderGroup$Results_" + super.toString(); }
+}
+export class StreamManager_CreateReaderGroup$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    getGroup() {
+        return new ReaderGroup$Client(this.pipeline.getPipeline(ReaderGroup, 0).client());
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class StreamManager_DeleteReaderGroup$Params extends $.Struct {
+    static _capnp = {
+        displayName: "deleteReaderGroup$Params",
+        id: "8a131c56036c05f0",
+        size: new $.ObjectSize(0, 2),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get group() {
+        return $.utils.getText(1, this);
+    }
+    set group(value) {
+        $.utils.setText(1, value, this);
+    }
+    toString() { return "StreamManager_DeleteReaderGroup$Params_" + super.toString(); }
+}
+export class StreamManager_DeleteReaderGroup$Results extends $.Struct {
+    static _capnp = {
+        displayName: "deleteReaderGroup$Results",
+        id: "bddd8b38f4d1b810",
+        size: new $.ObjectSize(0, 1),
+    };
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(0, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(0, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    toString() { return "StreamManager_DeleteReaderGroup$Results_" + super.toString(); }
+}
+export class StreamManager_DeleteReaderGroup$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class StreamManager_ListReaderGroups$Params extends $.Struct {
+    static _capnp = {
+        displayName: "listReaderGroups$Params",
+        id: "8b637952e8b124ca",
+        size: new $.ObjectSize(0, 1),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    toString() { return "StreamManager_ListReaderGroups$Params_" + super.toString(); }
+}
+export class StreamManager_ListReaderGroups$Results extends $.Struct {
+    static _capnp = {
+        displayName: "listReaderGroups$Results",
+        id: "fa684b806eecf530",
+        size: new $.ObjectSize(0, 2),
+    };
+    _adoptGroups(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownGroups() {
+        return $.utils.disown(this.groups);
+    }
+    get groups() {
+        return $.utils.getList(0, $.TextList, this);
+    }
+    _hasGroups() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initGroups(length) {
+        return $.utils.initList(0, $.TextList, length, this);
+    }
+    set groups(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "StreamManager_ListReaderGroups$Results_" + super.toString(); }
+}
+export class StreamManager_ListReaderGroups$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class StreamManager$Client {
     client;
     static interfaceId = 0xff24c1c698cf3d4cn;
@@ -2404,6 +3518,30 @@ export class StreamManager$Client {
             methodId: 12,
             interfaceName: "pravaha.capnp:StreamManager",
             methodName: "streamCut"
+        },
+        {
+            ParamsClass: StreamManager_CreateReaderGroup$Params,
+            ResultsClass: StreamManager_CreateReaderGroup$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 13,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "createReaderGroup"
+        },
+        {
+            ParamsClass: StreamManager_DeleteReaderGroup$Params,
+            ResultsClass: StreamManager_DeleteReaderGroup$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 14,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "deleteReaderGroup"
+        },
+        {
+            ParamsClass: StreamManager_ListReaderGroups$Params,
+            ResultsClass: StreamManager_ListReaderGroups$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 15,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "listReaderGroups"
         }
     ];
     createScope(paramsFunc) {
@@ -2527,6 +3665,11 @@ export class StreamManager$Client {
         const pipeline = new $.Pipeline(StreamManager_History$Results, answer);
         return new StreamManager_History$Results$Promise(pipeline);
     }
+    /**
+  * Reader groups: created (a retry with the same configuration answers the group; another
+  * configuration: `group_exists`), deleted, listed by scope.
+  *
+  */
     streamCut(paramsFunc) {
         const answer = this.client.call({
             method: StreamManager$Client.methods[12],
@@ -2534,6 +3677,30 @@ export class StreamManager$Client {
         });
         const pipeline = new $.Pipeline(StreamManager_StreamCut$Results, answer);
         return new StreamManager_StreamCut$Results$Promise(pipeline);
+    }
+    createReaderGroup(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[13],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_CreateReaderGroup$Results, answer);
+        return new StreamManager_CreateReaderGroup$Results$Promise(pipeline);
+    }
+    deleteReaderGroup(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[14],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_DeleteReaderGroup$Results, answer);
+        return new StreamManager_DeleteReaderGroup$Results$Promise(pipeline);
+    }
+    listReaderGroups(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[15],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_ListReaderGroups$Results, answer);
+        return new StreamManager_ListReaderGroups$Results$Promise(pipeline);
     }
 }
 $.Registry.register(StreamManager$Client.interfaceId, StreamManager$Client);
@@ -2592,6 +3759,18 @@ export class StreamManager$Server extends $.Server {
             {
                 ...StreamManager$Client.methods[12],
                 impl: target.streamCut
+            },
+            {
+                ...StreamManager$Client.methods[13],
+                impl: target.createReaderGroup
+            },
+            {
+                ...StreamManager$Client.methods[14],
+                impl: target.deleteReaderGroup
+            },
+            {
+                ...StreamManager$Client.methods[15],
+                impl: target.listReaderGroups
             }
         ]);
         this.target = target;
@@ -2619,6 +3798,12 @@ Pravaha_OpenReaderBetween$Results._Position = $.CompositeList(SegmentPosition);
 EventWriter_Write$Params._Events = $.CompositeList(Event);
 EventReader_Next$Results._Events = $.CompositeList(ReadEvent);
 EventReader_Next$Results._Position = $.CompositeList(SegmentPosition);
+ReaderGroupConfig._Streams = $.CompositeList(GroupStream);
+GroupReaderInfo._Segments = $.CompositeList(GroupSegment);
+ReaderGroupInfo._Readers = $.CompositeList(GroupReaderInfo);
+ReaderGroupInfo._Unassigned = $.CompositeList(GroupSegment);
+ReaderGroupInfo._Future = $.CompositeList(GroupSegment);
+ReaderGroupInfo._Checkpoints = $.CompositeList(GroupCheckpoint);
 StreamManager_ScaleStream$Params._Create = $.CompositeList(KeyRange);
 StreamManager_ScaleStream$Results._Created = $.CompositeList(SegmentInfo);
 StreamManager_History$Results._Epochs = $.CompositeList(EpochInfo);

@@ -653,6 +653,70 @@ export class Pravaha_OpenReaderBetween$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class Pravaha_ReaderGroup$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "readerGroup$Params",
+    id: "e5bb998cef496aba",
+    size: new $.ObjectSize(0, 2),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get group(): string {
+    return $.utils.getText(1, this);
+  }
+  set group(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  toString(): string { return "Pravaha_ReaderGroup$Params_" + super.toString(); }
+}
+export class Pravaha_ReaderGroup$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "readerGroup$Results",
+    id: "c76a8eb892d0807d",
+    size: new $.ObjectSize(0, 2),
+  };
+  get group(): ReaderGroup$Client {
+    return new ReaderGroup$Client($.utils.getInterfaceClientOrNullAt(0, this));
+  }
+  set group(value: ReaderGroup$Client) {
+    $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "Pravaha_ReaderGroup$Results_" + super.toString(); }
+}
+export class Pravaha_ReaderGroup$Results$Promise {
+  pipeline: $.Pipeline<any, any, Pravaha_ReaderGroup$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Pravaha_ReaderGroup$Results>) {
+    this.pipeline = pipeline;
+  }
+  getGroup(): ReaderGroup$Client {
+    return new ReaderGroup$Client(this.pipeline.getPipeline(ReaderGroup, 0).client());
+  }
+  async promise(): Promise<Pravaha_ReaderGroup$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class Pravaha$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xfdd238da96ae1079n;
@@ -663,7 +727,8 @@ export class Pravaha$Client {
     $.Method<Pravaha_StreamManager$Params, Pravaha_StreamManager$Results>,
     $.Method<Pravaha_OpenWriter$Params, Pravaha_OpenWriter$Results>,
     $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>,
-    $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>
+    $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>,
+    $.Method<Pravaha_ReaderGroup$Params, Pravaha_ReaderGroup$Results>
   ] = [
     {
       ParamsClass: Pravaha_StreamManager$Params,
@@ -696,6 +761,14 @@ export class Pravaha$Client {
       methodId: 3,
       interfaceName: "pravaha.capnp:Pravaha",
       methodName: "openReaderBetween"
+    },
+    {
+      ParamsClass: Pravaha_ReaderGroup$Params,
+      ResultsClass: Pravaha_ReaderGroup$Results,
+      interfaceId: Pravaha$Client.interfaceId,
+      methodId: 4,
+      interfaceName: "pravaha.capnp:Pravaha",
+      methodName: "readerGroup"
     }
   ];
   streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise {
@@ -730,6 +803,14 @@ export class Pravaha$Client {
     const pipeline = new $.Pipeline(Pravaha_OpenReaderBetween$Results, answer);
     return new Pravaha_OpenReaderBetween$Results$Promise(pipeline);
   }
+  readerGroup(paramsFunc?: (params: Pravaha_ReaderGroup$Params) => void): Pravaha_ReaderGroup$Results$Promise {
+    const answer = this.client.call({
+      method: Pravaha$Client.methods[4],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Pravaha_ReaderGroup$Results, answer);
+    return new Pravaha_ReaderGroup$Results$Promise(pipeline);
+  }
 }
 $.Registry.register(Pravaha$Client.interfaceId, Pravaha$Client);
 export interface Pravaha$Server$Target {
@@ -737,6 +818,7 @@ export interface Pravaha$Server$Target {
   openWriter(params: Pravaha_OpenWriter$Params, results: Pravaha_OpenWriter$Results): Promise<void>;
   openReader(params: Pravaha_OpenReader$Params, results: Pravaha_OpenReader$Results): Promise<void>;
   openReaderBetween(params: Pravaha_OpenReaderBetween$Params, results: Pravaha_OpenReaderBetween$Results): Promise<void>;
+  readerGroup(params: Pravaha_ReaderGroup$Params, results: Pravaha_ReaderGroup$Results): Promise<void>;
 }
 export class Pravaha$Server extends $.Server {
   readonly target: Pravaha$Server$Target;
@@ -757,6 +839,10 @@ export class Pravaha$Server extends $.Server {
       {
         ...Pravaha$Client.methods[3],
         impl: target.openReaderBetween
+      },
+      {
+        ...Pravaha$Client.methods[4],
+        impl: target.readerGroup
       }
     ]);
     this.target = target;
@@ -1178,7 +1264,7 @@ export class ReadEvent extends $.Struct {
   static readonly _capnp = {
     displayName: "ReadEvent",
     id: "c9c888152d6c82d2",
-    size: new $.ObjectSize(16, 1),
+    size: new $.ObjectSize(16, 2),
   };
   _adoptPayload(value: $.Orphan<$.Data>): void {
     $.utils.adopt(value, $.utils.getPointer(0, this));
@@ -1206,6 +1292,8 @@ export class ReadEvent extends $.Struct {
   }
   /**
 * where the event starts in its segment
+* A group reader's checkpoint marker (nothing else set): the application stores what it must
+* with this checkpoint; the reader records its position at its next `next`.
 *
 */
   get offset(): bigint {
@@ -1213,6 +1301,12 @@ export class ReadEvent extends $.Struct {
   }
   set offset(value: bigint) {
     $.utils.setInt64(8, value, this);
+  }
+  get checkpoint(): string {
+    return $.utils.getText(1, this);
+  }
+  set checkpoint(value: string) {
+    $.utils.setText(1, value, this);
   }
   toString(): string { return "ReadEvent_" + super.toString(); }
 }
@@ -1315,6 +1409,49 @@ export class EventReader_Next$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class EventReader_Close$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "close$Params",
+    id: "84dd4e0f3d1b9d76",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "EventReader_Close$Params_" + super.toString(); }
+}
+export class EventReader_Close$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "close$Results",
+    id: "97a85445ce7ebfcb",
+    size: new $.ObjectSize(0, 1),
+  };
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(0, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(0, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "EventReader_Close$Results_" + super.toString(); }
+}
+export class EventReader_Close$Results$Promise {
+  pipeline: $.Pipeline<any, any, EventReader_Close$Results>;
+  constructor(pipeline: $.Pipeline<any, any, EventReader_Close$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<EventReader_Close$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class EventReader$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xfda436d360d15d07n;
@@ -1322,7 +1459,8 @@ export class EventReader$Client {
     this.client = client;
   }
   static readonly methods: [
-    $.Method<EventReader_Next$Params, EventReader_Next$Results>
+    $.Method<EventReader_Next$Params, EventReader_Next$Results>,
+    $.Method<EventReader_Close$Params, EventReader_Close$Results>
   ] = [
     {
       ParamsClass: EventReader_Next$Params,
@@ -1331,8 +1469,21 @@ export class EventReader$Client {
       methodId: 0,
       interfaceName: "pravaha.capnp:EventReader",
       methodName: "next"
+    },
+    {
+      ParamsClass: EventReader_Close$Params,
+      ResultsClass: EventReader_Close$Results,
+      interfaceId: EventReader$Client.interfaceId,
+      methodId: 1,
+      interfaceName: "pravaha.capnp:EventReader",
+      methodName: "close"
     }
   ];
+  /**
+* Ends the reader; a group reader leaves its group with its position (before the events
+* `next` fetched and did not answer). Dropping the capability does the same, unanswered.
+*
+*/
   next(paramsFunc?: (params: EventReader_Next$Params) => void): EventReader_Next$Results$Promise {
     const answer = this.client.call({
       method: EventReader$Client.methods[0],
@@ -1341,10 +1492,19 @@ export class EventReader$Client {
     const pipeline = new $.Pipeline(EventReader_Next$Results, answer);
     return new EventReader_Next$Results$Promise(pipeline);
   }
+  close(paramsFunc?: (params: EventReader_Close$Params) => void): EventReader_Close$Results$Promise {
+    const answer = this.client.call({
+      method: EventReader$Client.methods[1],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(EventReader_Close$Results, answer);
+    return new EventReader_Close$Results$Promise(pipeline);
+  }
 }
 $.Registry.register(EventReader$Client.interfaceId, EventReader$Client);
 export interface EventReader$Server$Target {
   next(params: EventReader_Next$Params, results: EventReader_Next$Results): Promise<void>;
+  close(params: EventReader_Close$Params, results: EventReader_Close$Results): Promise<void>;
 }
 export class EventReader$Server extends $.Server {
   readonly target: EventReader$Server$Target;
@@ -1353,6 +1513,10 @@ export class EventReader$Server extends $.Server {
       {
         ...EventReader$Client.methods[0],
         impl: target.next
+      },
+      {
+        ...EventReader$Client.methods[1],
+        impl: target.close
       }
     ]);
     this.target = target;
@@ -1378,6 +1542,749 @@ export class EventReader extends $.Interface {
     size: new $.ObjectSize(0, 0),
   };
   toString(): string { return "EventReader_" + super.toString(); }
+}
+export class GroupStream extends $.Struct {
+  static readonly _capnp = {
+    displayName: "GroupStream",
+    id: "a883731766807b3d",
+    size: new $.ObjectSize(0, 4),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get startCut(): string {
+    return $.utils.getText(2, this);
+  }
+  set startCut(value: string) {
+    $.utils.setText(2, value, this);
+  }
+  get endCut(): string {
+    return $.utils.getText(3, this);
+  }
+  set endCut(value: string) {
+    $.utils.setText(3, value, this);
+  }
+  toString(): string { return "GroupStream_" + super.toString(); }
+}
+export class ReaderGroupConfig extends $.Struct {
+  static readonly _capnp = {
+    displayName: "ReaderGroupConfig",
+    id: "98ec9ca2a6f1bac3",
+    size: new $.ObjectSize(16, 1),
+    defaultLeaseMs: $.getInt64Mask(0x2710n),
+    defaultCheckpointIntervalMs: $.getInt64Mask(0x7530n)
+  };
+  static _Streams: $.ListCtor<GroupStream>;
+  _adoptStreams(value: $.Orphan<$.List<GroupStream>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownStreams(): $.Orphan<$.List<GroupStream>> {
+    return $.utils.disown(this.streams);
+  }
+  get streams(): $.List<GroupStream> {
+    return $.utils.getList(0, ReaderGroupConfig._Streams, this);
+  }
+  _hasStreams(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initStreams(length: number): $.List<GroupStream> {
+    return $.utils.initList(0, ReaderGroupConfig._Streams, length, this);
+  }
+  set streams(value: $.List<GroupStream>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  /**
+* a reader silent this long is declared offline
+*
+*/
+  get leaseMs(): bigint {
+    return $.utils.getInt64(0, this, ReaderGroupConfig._capnp.defaultLeaseMs);
+  }
+  set leaseMs(value: bigint) {
+    $.utils.setInt64(0, value, this, ReaderGroupConfig._capnp.defaultLeaseMs);
+  }
+  /**
+* automatic checkpoints; 0: none
+*
+*/
+  get checkpointIntervalMs(): bigint {
+    return $.utils.getInt64(8, this, ReaderGroupConfig._capnp.defaultCheckpointIntervalMs);
+  }
+  set checkpointIntervalMs(value: bigint) {
+    $.utils.setInt64(8, value, this, ReaderGroupConfig._capnp.defaultCheckpointIntervalMs);
+  }
+  toString(): string { return "ReaderGroupConfig_" + super.toString(); }
+}
+export class GroupSegment extends $.Struct {
+  static readonly _capnp = {
+    displayName: "GroupSegment",
+    id: "da00172cd5be8a14",
+    size: new $.ObjectSize(16, 1),
+  };
+  /**
+* scope/stream
+*
+*/
+  get stream(): string {
+    return $.utils.getText(0, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get segmentId(): bigint {
+    return $.utils.getUint64(0, this);
+  }
+  set segmentId(value: bigint) {
+    $.utils.setUint64(0, value, this);
+  }
+  get offset(): bigint {
+    return $.utils.getInt64(8, this);
+  }
+  set offset(value: bigint) {
+    $.utils.setInt64(8, value, this);
+  }
+  toString(): string { return "GroupSegment_" + super.toString(); }
+}
+export class GroupReaderInfo extends $.Struct {
+  static readonly _capnp = {
+    displayName: "GroupReaderInfo",
+    id: "a4faace375840a97",
+    size: new $.ObjectSize(8, 2),
+  };
+  static _Segments: $.ListCtor<GroupSegment>;
+  get name(): string {
+    return $.utils.getText(0, this);
+  }
+  set name(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  _adoptSegments(value: $.Orphan<$.List<GroupSegment>>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownSegments(): $.Orphan<$.List<GroupSegment>> {
+    return $.utils.disown(this.segments);
+  }
+  get segments(): $.List<GroupSegment> {
+    return $.utils.getList(1, GroupReaderInfo._Segments, this);
+  }
+  _hasSegments(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initSegments(length: number): $.List<GroupSegment> {
+    return $.utils.initList(1, GroupReaderInfo._Segments, length, this);
+  }
+  set segments(value: $.List<GroupSegment>) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  /**
+* -1: not known
+*
+*/
+  get unreadBytes(): bigint {
+    return $.utils.getInt64(0, this);
+  }
+  set unreadBytes(value: bigint) {
+    $.utils.setInt64(0, value, this);
+  }
+  toString(): string { return "GroupReaderInfo_" + super.toString(); }
+}
+export class GroupCheckpoint extends $.Struct {
+  static readonly _capnp = {
+    displayName: "GroupCheckpoint",
+    id: "dafa1440c8ebefb9",
+    size: new $.ObjectSize(16, 2),
+  };
+  get name(): string {
+    return $.utils.getText(0, this);
+  }
+  set name(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get complete(): boolean {
+    return $.utils.getBit(0, this);
+  }
+  set complete(value: boolean) {
+    $.utils.setBit(0, value, this);
+  }
+  /**
+* automatic
+*
+*/
+  get silent(): boolean {
+    return $.utils.getBit(1, this);
+  }
+  set silent(value: boolean) {
+    $.utils.setBit(1, value, this);
+  }
+  get createdMs(): bigint {
+    return $.utils.getInt64(8, this);
+  }
+  set createdMs(value: bigint) {
+    $.utils.setInt64(8, value, this);
+  }
+  _adoptCuts(value: $.Orphan<$.List<string>>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownCuts(): $.Orphan<$.List<string>> {
+    return $.utils.disown(this.cuts);
+  }
+  /**
+* when complete: one per stream of the group, in order
+*
+*/
+  get cuts(): $.List<string> {
+    return $.utils.getList(1, $.TextList, this);
+  }
+  _hasCuts(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initCuts(length: number): $.List<string> {
+    return $.utils.initList(1, $.TextList, length, this);
+  }
+  set cuts(value: $.List<string>) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "GroupCheckpoint_" + super.toString(); }
+}
+export class ReaderGroupInfo extends $.Struct {
+  static readonly _capnp = {
+    displayName: "ReaderGroupInfo",
+    id: "b35094ea58426192",
+    size: new $.ObjectSize(16, 7),
+  };
+  static _Readers: $.ListCtor<GroupReaderInfo>;
+  static _Unassigned: $.ListCtor<GroupSegment>;
+  static _Future: $.ListCtor<GroupSegment>;
+  static _Checkpoints: $.ListCtor<GroupCheckpoint>;
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get name(): string {
+    return $.utils.getText(1, this);
+  }
+  set name(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get generation(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set generation(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  _adoptConfig(value: $.Orphan<ReaderGroupConfig>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownConfig(): $.Orphan<ReaderGroupConfig> {
+    return $.utils.disown(this.config);
+  }
+  get config(): ReaderGroupConfig {
+    return $.utils.getStruct(2, ReaderGroupConfig, this);
+  }
+  _hasConfig(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initConfig(): ReaderGroupConfig {
+    return $.utils.initStructAt(2, ReaderGroupConfig, this);
+  }
+  set config(value: ReaderGroupConfig) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  _adoptReaders(value: $.Orphan<$.List<GroupReaderInfo>>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownReaders(): $.Orphan<$.List<GroupReaderInfo>> {
+    return $.utils.disown(this.readers);
+  }
+  get readers(): $.List<GroupReaderInfo> {
+    return $.utils.getList(3, ReaderGroupInfo._Readers, this);
+  }
+  _hasReaders(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initReaders(length: number): $.List<GroupReaderInfo> {
+    return $.utils.initList(3, ReaderGroupInfo._Readers, length, this);
+  }
+  set readers(value: $.List<GroupReaderInfo>) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  }
+  _adoptUnassigned(value: $.Orphan<$.List<GroupSegment>>): void {
+    $.utils.adopt(value, $.utils.getPointer(4, this));
+  }
+  _disownUnassigned(): $.Orphan<$.List<GroupSegment>> {
+    return $.utils.disown(this.unassigned);
+  }
+  get unassigned(): $.List<GroupSegment> {
+    return $.utils.getList(4, ReaderGroupInfo._Unassigned, this);
+  }
+  _hasUnassigned(): boolean {
+    return !$.utils.isNull($.utils.getPointer(4, this));
+  }
+  _initUnassigned(length: number): $.List<GroupSegment> {
+    return $.utils.initList(4, ReaderGroupInfo._Unassigned, length, this);
+  }
+  set unassigned(value: $.List<GroupSegment>) {
+    $.utils.copyFrom(value, $.utils.getPointer(4, this));
+  }
+  _adoptFuture(value: $.Orphan<$.List<GroupSegment>>): void {
+    $.utils.adopt(value, $.utils.getPointer(5, this));
+  }
+  _disownFuture(): $.Orphan<$.List<GroupSegment>> {
+    return $.utils.disown(this.future);
+  }
+  /**
+* successors waiting for predecessors (offset 0)
+*
+*/
+  get future(): $.List<GroupSegment> {
+    return $.utils.getList(5, ReaderGroupInfo._Future, this);
+  }
+  _hasFuture(): boolean {
+    return !$.utils.isNull($.utils.getPointer(5, this));
+  }
+  _initFuture(length: number): $.List<GroupSegment> {
+    return $.utils.initList(5, ReaderGroupInfo._Future, length, this);
+  }
+  set future(value: $.List<GroupSegment>) {
+    $.utils.copyFrom(value, $.utils.getPointer(5, this));
+  }
+  _adoptCheckpoints(value: $.Orphan<$.List<GroupCheckpoint>>): void {
+    $.utils.adopt(value, $.utils.getPointer(6, this));
+  }
+  _disownCheckpoints(): $.Orphan<$.List<GroupCheckpoint>> {
+    return $.utils.disown(this.checkpoints);
+  }
+  get checkpoints(): $.List<GroupCheckpoint> {
+    return $.utils.getList(6, ReaderGroupInfo._Checkpoints, this);
+  }
+  _hasCheckpoints(): boolean {
+    return !$.utils.isNull($.utils.getPointer(6, this));
+  }
+  _initCheckpoints(length: number): $.List<GroupCheckpoint> {
+    return $.utils.initList(6, ReaderGroupInfo._Checkpoints, length, this);
+  }
+  set checkpoints(value: $.List<GroupCheckpoint>) {
+    $.utils.copyFrom(value, $.utils.getPointer(6, this));
+  }
+  /**
+* -1: not known
+*
+*/
+  get unreadBytes(): bigint {
+    return $.utils.getInt64(8, this);
+  }
+  set unreadBytes(value: bigint) {
+    $.utils.setInt64(8, value, this);
+  }
+  toString(): string { return "ReaderGroupInfo_" + super.toString(); }
+}
+export class ReaderGroup_Info$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "info$Params",
+    id: "e65f6d78bb5396ba",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "ReaderGroup_Info$Params_" + super.toString(); }
+}
+export class ReaderGroup_Info$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "info$Results",
+    id: "889e5e4b931e7710",
+    size: new $.ObjectSize(0, 2),
+  };
+  _adoptInfo(value: $.Orphan<ReaderGroupInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownInfo(): $.Orphan<ReaderGroupInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): ReaderGroupInfo {
+    return $.utils.getStruct(0, ReaderGroupInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initInfo(): ReaderGroupInfo {
+    return $.utils.initStructAt(0, ReaderGroupInfo, this);
+  }
+  set info(value: ReaderGroupInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "ReaderGroup_Info$Results_" + super.toString(); }
+}
+export class ReaderGroup_Info$Results$Promise {
+  pipeline: $.Pipeline<any, any, ReaderGroup_Info$Results>;
+  constructor(pipeline: $.Pipeline<any, any, ReaderGroup_Info$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<ReaderGroup_Info$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class ReaderGroup_Checkpoint$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "checkpoint$Params",
+    id: "8f559eee329a071f",
+    size: new $.ObjectSize(0, 1),
+  };
+  get name(): string {
+    return $.utils.getText(0, this);
+  }
+  set name(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  toString(): string { return "ReaderGroup_Checkpoint$Params_" + super.toString(); }
+}
+export class ReaderGroup_Checkpoint$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "checkpoint$Results",
+    id: "a4fa07fe4aabb976",
+    size: new $.ObjectSize(0, 2),
+  };
+  _adoptCuts(value: $.Orphan<$.List<string>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownCuts(): $.Orphan<$.List<string>> {
+    return $.utils.disown(this.cuts);
+  }
+  get cuts(): $.List<string> {
+    return $.utils.getList(0, $.TextList, this);
+  }
+  _hasCuts(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initCuts(length: number): $.List<string> {
+    return $.utils.initList(0, $.TextList, length, this);
+  }
+  set cuts(value: $.List<string>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "ReaderGroup_Checkpoint$Results_" + super.toString(); }
+}
+export class ReaderGroup_Checkpoint$Results$Promise {
+  pipeline: $.Pipeline<any, any, ReaderGroup_Checkpoint$Results>;
+  constructor(pipeline: $.Pipeline<any, any, ReaderGroup_Checkpoint$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<ReaderGroup_Checkpoint$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class ReaderGroup_Reset$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "reset$Params",
+    id: "b3d4cc986e9646d1",
+    size: new $.ObjectSize(0, 2),
+  };
+  get checkpoint(): string {
+    return $.utils.getText(0, this);
+  }
+  set checkpoint(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  _adoptCuts(value: $.Orphan<$.List<string>>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownCuts(): $.Orphan<$.List<string>> {
+    return $.utils.disown(this.cuts);
+  }
+  get cuts(): $.List<string> {
+    return $.utils.getList(1, $.TextList, this);
+  }
+  _hasCuts(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initCuts(length: number): $.List<string> {
+    return $.utils.initList(1, $.TextList, length, this);
+  }
+  set cuts(value: $.List<string>) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "ReaderGroup_Reset$Params_" + super.toString(); }
+}
+export class ReaderGroup_Reset$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "reset$Results",
+    id: "d03702537c9c3b4f",
+    size: new $.ObjectSize(8, 1),
+  };
+  get generation(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set generation(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(0, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(0, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "ReaderGroup_Reset$Results_" + super.toString(); }
+}
+export class ReaderGroup_Reset$Results$Promise {
+  pipeline: $.Pipeline<any, any, ReaderGroup_Reset$Results>;
+  constructor(pipeline: $.Pipeline<any, any, ReaderGroup_Reset$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<ReaderGroup_Reset$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class ReaderGroup_OpenReader$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "openReader$Params",
+    id: "8420611e304539e9",
+    size: new $.ObjectSize(0, 1),
+  };
+  get name(): string {
+    return $.utils.getText(0, this);
+  }
+  set name(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  toString(): string { return "ReaderGroup_OpenReader$Params_" + super.toString(); }
+}
+export class ReaderGroup_OpenReader$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "openReader$Results",
+    id: "c85c3c0031ebb728",
+    size: new $.ObjectSize(0, 2),
+  };
+  get reader(): EventReader$Client {
+    return new EventReader$Client($.utils.getInterfaceClientOrNullAt(0, this));
+  }
+  set reader(value: EventReader$Client) {
+    $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "ReaderGroup_OpenReader$Results_" + super.toString(); }
+}
+export class ReaderGroup_OpenReader$Results$Promise {
+  pipeline: $.Pipeline<any, any, ReaderGroup_OpenReader$Results>;
+  constructor(pipeline: $.Pipeline<any, any, ReaderGroup_OpenReader$Results>) {
+    this.pipeline = pipeline;
+  }
+  getReader(): EventReader$Client {
+    return new EventReader$Client(this.pipeline.getPipeline(EventReader, 0).client());
+  }
+  async promise(): Promise<ReaderGroup_OpenReader$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class ReaderGroup$Client {
+  client: $.Client;
+  static readonly interfaceId: bigint = 0xe87c99766de0c13fn;
+  constructor(client: $.Client) {
+    this.client = client;
+  }
+  static readonly methods: [
+    $.Method<ReaderGroup_Info$Params, ReaderGroup_Info$Results>,
+    $.Method<ReaderGroup_Checkpoint$Params, ReaderGroup_Checkpoint$Results>,
+    $.Method<ReaderGroup_Reset$Params, ReaderGroup_Reset$Results>,
+    $.Method<ReaderGroup_OpenReader$Params, ReaderGroup_OpenReader$Results>
+  ] = [
+    {
+      ParamsClass: ReaderGroup_Info$Params,
+      ResultsClass: ReaderGroup_Info$Results,
+      interfaceId: ReaderGroup$Client.interfaceId,
+      methodId: 0,
+      interfaceName: "pravaha.capnp:ReaderGroup",
+      methodName: "info"
+    },
+    {
+      ParamsClass: ReaderGroup_Checkpoint$Params,
+      ResultsClass: ReaderGroup_Checkpoint$Results,
+      interfaceId: ReaderGroup$Client.interfaceId,
+      methodId: 1,
+      interfaceName: "pravaha.capnp:ReaderGroup",
+      methodName: "checkpoint"
+    },
+    {
+      ParamsClass: ReaderGroup_Reset$Params,
+      ResultsClass: ReaderGroup_Reset$Results,
+      interfaceId: ReaderGroup$Client.interfaceId,
+      methodId: 2,
+      interfaceName: "pravaha.capnp:ReaderGroup",
+      methodName: "reset"
+    },
+    {
+      ParamsClass: ReaderGroup_OpenReader$Params,
+      ResultsClass: ReaderGroup_OpenReader$Results,
+      interfaceId: ReaderGroup$Client.interfaceId,
+      methodId: 3,
+      interfaceName: "pravaha.capnp:ReaderGroup",
+      methodName: "openReader"
+    }
+  ];
+  /**
+* Begins checkpoint `name` and answers once every online reader recorded its position: one
+* cut per stream of the group.
+*
+*/
+  info(paramsFunc?: (params: ReaderGroup_Info$Params) => void): ReaderGroup_Info$Results$Promise {
+    const answer = this.client.call({
+      method: ReaderGroup$Client.methods[0],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(ReaderGroup_Info$Results, answer);
+    return new ReaderGroup_Info$Results$Promise(pipeline);
+  }
+  /**
+* Rewinds to completed checkpoint `checkpoint`, or (empty) to `cuts`, one per stream: every
+* reader gets `reader_offline` and joins again. Answers the new generation.
+*
+*/
+  checkpoint(paramsFunc?: (params: ReaderGroup_Checkpoint$Params) => void): ReaderGroup_Checkpoint$Results$Promise {
+    const answer = this.client.call({
+      method: ReaderGroup$Client.methods[1],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(ReaderGroup_Checkpoint$Results, answer);
+    return new ReaderGroup_Checkpoint$Results$Promise(pipeline);
+  }
+  /**
+* Joins as reader `name` (unique among the live readers: else `reader_exists`). Its `next`
+* answers the group's events for it and checkpoint markers; `reader_offline` once the group
+* declared it offline or was reset (open a new reader to join again).
+*
+*/
+  reset(paramsFunc?: (params: ReaderGroup_Reset$Params) => void): ReaderGroup_Reset$Results$Promise {
+    const answer = this.client.call({
+      method: ReaderGroup$Client.methods[2],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(ReaderGroup_Reset$Results, answer);
+    return new ReaderGroup_Reset$Results$Promise(pipeline);
+  }
+  openReader(paramsFunc?: (params: ReaderGroup_OpenReader$Params) => void): ReaderGroup_OpenReader$Results$Promise {
+    const answer = this.client.call({
+      method: ReaderGroup$Client.methods[3],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(ReaderGroup_OpenReader$Results, answer);
+    return new ReaderGroup_OpenReader$Results$Promise(pipeline);
+  }
+}
+$.Registry.register(ReaderGroup$Client.interfaceId, ReaderGroup$Client);
+export interface ReaderGroup$Server$Target {
+  info(params: ReaderGroup_Info$Params, results: ReaderGroup_Info$Results): Promise<void>;
+  checkpoint(params: ReaderGroup_Checkpoint$Params, results: ReaderGroup_Checkpoint$Results): Promise<void>;
+  reset(params: ReaderGroup_Reset$Params, results: ReaderGroup_Reset$Results): Promise<void>;
+  openReader(params: ReaderGroup_OpenReader$Params, results: ReaderGroup_OpenReader$Results): Promise<void>;
+}
+export class ReaderGroup$Server extends $.Server {
+  readonly target: ReaderGroup$Server$Target;
+  constructor(target: ReaderGroup$Server$Target) {
+    super(target, [
+      {
+        ...ReaderGroup$Client.methods[0],
+        impl: target.info
+      },
+      {
+        ...ReaderGroup$Client.methods[1],
+        impl: target.checkpoint
+      },
+      {
+        ...ReaderGroup$Client.methods[2],
+        impl: target.reset
+      },
+      {
+        ...ReaderGroup$Client.methods[3],
+        impl: target.openReader
+      }
+    ]);
+    this.target = target;
+  }
+  client(): ReaderGroup$Client {
+    return new ReaderGroup$Client(this);
+  }
+}
+export class ReaderGroup extends $.Interface {
+  static readonly Client = ReaderGroup$Client;
+  static readonly Server = ReaderGroup$Server;
+  static readonly _capnp = {
+    displayName: "ReaderGroup",
+    id: "e87c99766de0c13f",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "ReaderGroup_" + super.toString(); }
 }
 export class StreamManager_CreateScope$Params extends $.Struct {
   static readonly _capnp = {
@@ -2319,6 +3226,228 @@ export class StreamManager_StreamCut$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class StreamManager_CreateReaderGroup$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "createReaderGroup$Params",
+    id: "e8f3de4b6dfb707b",
+    size: new $.ObjectSize(0, 3),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get group(): string {
+    return $.utils.getText(1, this);
+  }
+  set group(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  _adoptConfig(value: $.Orphan<ReaderGroupConfig>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownConfig(): $.Orphan<ReaderGroupConfig> {
+    return $.utils.disown(this.config);
+  }
+  get config(): ReaderGroupConfig {
+    return $.utils.getStruct(2, ReaderGroupConfig, this);
+  }
+  _hasConfig(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initConfig(): ReaderGroupConfig {
+    return $.utils.initStructAt(2, ReaderGroupConfig, this);
+  }
+  set config(value: ReaderGroupConfig) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  toString(): string { return "StreamManager_CreateReaderGroup$Params_" + super.toString(); }
+}
+export class StreamManager_CreateReaderGroup$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "createReaderGroup$Results",
+    id: "c66c14c47d4d664e",
+    size: new $.ObjectSize(0, 3),
+  };
+  get group(): ReaderGroup$Client {
+    return new ReaderGroup$Client($.utils.getInterfaceClientOrNullAt(0, this));
+  }
+  set group(value: ReaderGroup$Client) {
+    $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+  }
+  _adoptInfo(value: $.Orphan<ReaderGroupInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownInfo(): $.Orphan<ReaderGroupInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): ReaderGroupInfo {
+    return $.utils.getStruct(1, ReaderGroupInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initInfo(): ReaderGroupInfo {
+    return $.utils.initStructAt(1, ReaderGroupInfo, this);
+  }
+  set info(value: ReaderGroupInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(2, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(2, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  toString(): string { return "StreamManager_CreateReaderGroup$Results_" + super.toString(); }
+}
+export class StreamManager_CreateReaderGroup$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_CreateReaderGroup$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_CreateReaderGroup$Results>) {
+    this.pipeline = pipeline;
+  }
+  getGroup(): ReaderGroup$Client {
+    return new ReaderGroup$Client(this.pipeline.getPipeline(ReaderGroup, 0).client());
+  }
+  async promise(): Promise<StreamManager_CreateReaderGroup$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class StreamManager_DeleteReaderGroup$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "deleteReaderGroup$Params",
+    id: "8a131c56036c05f0",
+    size: new $.ObjectSize(0, 2),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get group(): string {
+    return $.utils.getText(1, this);
+  }
+  set group(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  toString(): string { return "StreamManager_DeleteReaderGroup$Params_" + super.toString(); }
+}
+export class StreamManager_DeleteReaderGroup$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "deleteReaderGroup$Results",
+    id: "bddd8b38f4d1b810",
+    size: new $.ObjectSize(0, 1),
+  };
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(0, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(0, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "StreamManager_DeleteReaderGroup$Results_" + super.toString(); }
+}
+export class StreamManager_DeleteReaderGroup$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_DeleteReaderGroup$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_DeleteReaderGroup$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<StreamManager_DeleteReaderGroup$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class StreamManager_ListReaderGroups$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "listReaderGroups$Params",
+    id: "8b637952e8b124ca",
+    size: new $.ObjectSize(0, 1),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  toString(): string { return "StreamManager_ListReaderGroups$Params_" + super.toString(); }
+}
+export class StreamManager_ListReaderGroups$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "listReaderGroups$Results",
+    id: "fa684b806eecf530",
+    size: new $.ObjectSize(0, 2),
+  };
+  _adoptGroups(value: $.Orphan<$.List<string>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownGroups(): $.Orphan<$.List<string>> {
+    return $.utils.disown(this.groups);
+  }
+  get groups(): $.List<string> {
+    return $.utils.getList(0, $.TextList, this);
+  }
+  _hasGroups(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initGroups(length: number): $.List<string> {
+    return $.utils.initList(0, $.TextList, length, this);
+  }
+  set groups(value: $.List<string>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "StreamManager_ListReaderGroups$Results_" + super.toString(); }
+}
+export class StreamManager_ListReaderGroups$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_ListReaderGroups$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_ListReaderGroups$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<StreamManager_ListReaderGroups$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class StreamManager$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xff24c1c698cf3d4cn;
@@ -2338,7 +3467,10 @@ export class StreamManager$Client {
     $.Method<StreamManager_UpdateStream$Params, StreamManager_UpdateStream$Results>,
     $.Method<StreamManager_ScaleStream$Params, StreamManager_ScaleStream$Results>,
     $.Method<StreamManager_History$Params, StreamManager_History$Results>,
-    $.Method<StreamManager_StreamCut$Params, StreamManager_StreamCut$Results>
+    $.Method<StreamManager_StreamCut$Params, StreamManager_StreamCut$Results>,
+    $.Method<StreamManager_CreateReaderGroup$Params, StreamManager_CreateReaderGroup$Results>,
+    $.Method<StreamManager_DeleteReaderGroup$Params, StreamManager_DeleteReaderGroup$Results>,
+    $.Method<StreamManager_ListReaderGroups$Params, StreamManager_ListReaderGroups$Results>
   ] = [
     {
       ParamsClass: StreamManager_CreateScope$Params,
@@ -2443,6 +3575,30 @@ export class StreamManager$Client {
       methodId: 12,
       interfaceName: "pravaha.capnp:StreamManager",
       methodName: "streamCut"
+    },
+    {
+      ParamsClass: StreamManager_CreateReaderGroup$Params,
+      ResultsClass: StreamManager_CreateReaderGroup$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 13,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "createReaderGroup"
+    },
+    {
+      ParamsClass: StreamManager_DeleteReaderGroup$Params,
+      ResultsClass: StreamManager_DeleteReaderGroup$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 14,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "deleteReaderGroup"
+    },
+    {
+      ParamsClass: StreamManager_ListReaderGroups$Params,
+      ResultsClass: StreamManager_ListReaderGroups$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 15,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "listReaderGroups"
     }
   ];
   createScope(paramsFunc?: (params: StreamManager_CreateScope$Params) => void): StreamManager_CreateScope$Results$Promise {
@@ -2566,6 +3722,11 @@ export class StreamManager$Client {
     const pipeline = new $.Pipeline(StreamManager_History$Results, answer);
     return new StreamManager_History$Results$Promise(pipeline);
   }
+  /**
+* Reader groups: created (a retry with the same configuration answers the group; another
+* configuration: `group_exists`), deleted, listed by scope.
+*
+*/
   streamCut(paramsFunc?: (params: StreamManager_StreamCut$Params) => void): StreamManager_StreamCut$Results$Promise {
     const answer = this.client.call({
       method: StreamManager$Client.methods[12],
@@ -2573,6 +3734,30 @@ export class StreamManager$Client {
     });
     const pipeline = new $.Pipeline(StreamManager_StreamCut$Results, answer);
     return new StreamManager_StreamCut$Results$Promise(pipeline);
+  }
+  createReaderGroup(paramsFunc?: (params: StreamManager_CreateReaderGroup$Params) => void): StreamManager_CreateReaderGroup$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[13],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_CreateReaderGroup$Results, answer);
+    return new StreamManager_CreateReaderGroup$Results$Promise(pipeline);
+  }
+  deleteReaderGroup(paramsFunc?: (params: StreamManager_DeleteReaderGroup$Params) => void): StreamManager_DeleteReaderGroup$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[14],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_DeleteReaderGroup$Results, answer);
+    return new StreamManager_DeleteReaderGroup$Results$Promise(pipeline);
+  }
+  listReaderGroups(paramsFunc?: (params: StreamManager_ListReaderGroups$Params) => void): StreamManager_ListReaderGroups$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[15],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_ListReaderGroups$Results, answer);
+    return new StreamManager_ListReaderGroups$Results$Promise(pipeline);
   }
 }
 $.Registry.register(StreamManager$Client.interfaceId, StreamManager$Client);
@@ -2590,6 +3775,9 @@ export interface StreamManager$Server$Target {
   scaleStream(params: StreamManager_ScaleStream$Params, results: StreamManager_ScaleStream$Results): Promise<void>;
   history(params: StreamManager_History$Params, results: StreamManager_History$Results): Promise<void>;
   streamCut(params: StreamManager_StreamCut$Params, results: StreamManager_StreamCut$Results): Promise<void>;
+  createReaderGroup(params: StreamManager_CreateReaderGroup$Params, results: StreamManager_CreateReaderGroup$Results): Promise<void>;
+  deleteReaderGroup(params: StreamManager_DeleteReaderGroup$Params, results: StreamManager_DeleteReaderGroup$Results): Promise<void>;
+  listReaderGroups(params: StreamManager_ListReaderGroups$Params, results: StreamManager_ListReaderGroups$Results): Promise<void>;
 }
 export class StreamManager$Server extends $.Server {
   readonly target: StreamManager$Server$Target;
@@ -2646,6 +3834,18 @@ export class StreamManager$Server extends $.Server {
       {
         ...StreamManager$Client.methods[12],
         impl: target.streamCut
+      },
+      {
+        ...StreamManager$Client.methods[13],
+        impl: target.createReaderGroup
+      },
+      {
+        ...StreamManager$Client.methods[14],
+        impl: target.deleteReaderGroup
+      },
+      {
+        ...StreamManager$Client.methods[15],
+        impl: target.listReaderGroups
       }
     ]);
     this.target = target;
@@ -2673,6 +3873,12 @@ Pravaha_OpenReaderBetween$Results._Position = $.CompositeList(SegmentPosition);
 EventWriter_Write$Params._Events = $.CompositeList(Event);
 EventReader_Next$Results._Events = $.CompositeList(ReadEvent);
 EventReader_Next$Results._Position = $.CompositeList(SegmentPosition);
+ReaderGroupConfig._Streams = $.CompositeList(GroupStream);
+GroupReaderInfo._Segments = $.CompositeList(GroupSegment);
+ReaderGroupInfo._Readers = $.CompositeList(GroupReaderInfo);
+ReaderGroupInfo._Unassigned = $.CompositeList(GroupSegment);
+ReaderGroupInfo._Future = $.CompositeList(GroupSegment);
+ReaderGroupInfo._Checkpoints = $.CompositeList(GroupCheckpoint);
 StreamManager_ScaleStream$Params._Create = $.CompositeList(KeyRange);
 StreamManager_ScaleStream$Results._Created = $.CompositeList(SegmentInfo);
 StreamManager_History$Results._Epochs = $.CompositeList(EpochInfo);

@@ -93,6 +93,11 @@ const char* usage =
     "  --compare-s S          (scale) seconds of each comparison round (default 5; 0: none)\n"
     "  --compare-window W     (scale) events in flight per writer in the comparison (default\n"
     "                         16)\n"
+    "  --group G              (end-to-end) the readers join reader group G, created over the\n"
+    "                         stream from its tail (an existing G with another start:\n"
+    "                         group_exists); each reads its share\n"
+    "  --split-after S        (end-to-end --group) splits the stream's first segment after S\n"
+    "                         seconds and reports when its successors' first event was read\n"
     "  --quiet                no progress line\n"
     "Acknowledgements are sent after the event is fsynced on the node (standalone), or on a\n"
     "majority of its container's replicas (cluster); the output's \"mode\" says which.\n";
@@ -145,6 +150,12 @@ options parse(int argc, char** argv) {
             ok = o.api == "facade" || o.api == "actor";
         } else if (a == "--json") {
             o.json = v;
+        } else if (a == "--group") {
+            o.group = v;
+            ok = !o.group.empty();
+        } else if (a == "--split-after") {
+            ok = number && num > 0 && num <= 3600;
+            o.split_after_s = num;
         } else if (a == "--report") {
             o.report = v;
         } else if (a == "--id-prefix") {
@@ -224,6 +235,12 @@ options parse(int argc, char** argv) {
     }
     if (o.batch > 1 && o.api != "actor") {
         bad_usage("--batch applies to --api actor");
+    }
+    if ((!o.group.empty() || o.split_after_s > 0) && o.mode != "end-to-end") {
+        bad_usage("--group and --split-after apply to end-to-end");
+    }
+    if (o.split_after_s > 0 && o.group.empty()) {
+        bad_usage("--split-after measures group readers: give --group");
     }
     if (o.events < o.writers && o.duration_s == 0) {
         bad_usage("--events must be at least --writers");
@@ -502,8 +519,11 @@ void run_reader(client::client_factory& f,
                 const options& o,
                 uint64_t expect,
                 client::start_position from,
-                run_state& rs) {
-    auto reader = f.create_reader(o.scope, o.stream, from);
+                run_state& rs,
+                size_t index) {
+    bool grouped = !o.group.empty();
+    auto reader = grouped ? f.create_group_reader(o.scope, o.group, "r" + std::to_string(index))
+                          : f.create_reader(o.scope, o.stream, from);
     rs.readers_ready.fetch_add(1);
     if (!reader) {
         rs.error(reader.error());
@@ -517,7 +537,8 @@ void run_reader(client::client_factory& f,
         if (!e2e && seen >= expect) {
             break;
         }
-        if (e2e && rs.writers_done.load() && seen >= rs.written.load()) {
+        if (e2e && rs.writers_done.load() &&
+            (grouped ? rs.group_seen.load() : seen) >= rs.written.load()) {
             break;
         }
         auto ev = (*reader)->read_next(std::chrono::milliseconds(100));
@@ -526,6 +547,9 @@ void run_reader(client::client_factory& f,
             return;
         }
         if (!*ev) {
+            if (grouped && !rs.writers_done.load()) {
+                continue;  // a group reader may own nothing for a while
+            }
             if (bench_clock::now() - idle_since > std::chrono::seconds(10)) {
                 std::lock_guard<std::mutex> g(rs.mutex);
                 if (rs.first_error.empty()) {
@@ -536,7 +560,17 @@ void run_reader(client::client_factory& f,
             continue;
         }
         idle_since = bench_clock::now();
+        if (!(*ev)->checkpoint.empty()) {
+            continue;  // a group's (automatic) checkpoint marker
+        }
         ++seen;
+        if (grouped) {
+            rs.group_seen.fetch_add(1);
+            if ((*ev)->segment.epoch() > 0 && rs.first_successor.load() < 0) {
+                int64_t none = -1;
+                rs.first_successor.compare_exchange_strong(none, since(rs.start));
+            }
+        }
         const auto& p = (*ev)->payload;
         if (e2e && p.size() >= 16 && p[8] == 'm') {
             int64_t sent = 0;
@@ -559,6 +593,67 @@ void run_reader(client::client_factory& f,
     }
     std::lock_guard<std::mutex> g(rs.mutex);
     rs.read_samples.insert(rs.read_samples.end(), local.begin(), local.end());
+}
+
+// The reader group of --group: created over the stream from its tail (before the writers).
+bool create_bench_group(client::client_factory& f, const options& o, run_state& rs) {
+    auto tail = f.streams().cut(o.scope, o.stream, false);
+    if (!tail) {
+        rs.error(tail.error());
+        return false;
+    }
+    group_config cfg;
+    cfg.streams.push_back(group_stream{o.scope, o.stream, *tail, {}});
+    if (auto g = f.groups().create_group(o.scope, o.group, cfg); !g) {
+        rs.error(g.error());
+        return false;
+    }
+    return true;
+}
+
+// Waits (up to 10 s) until the group's readers share its segments evenly: the run measures the
+// group in its steady state, not the first rebalancing (readers learn what to give back and take
+// with their reports, every second at most).
+void wait_balanced(client::client_factory& f, const options& o) {
+    auto until = bench_clock::now() + std::chrono::seconds(10);
+    while (bench_clock::now() < until) {
+        auto g = f.groups().group(o.scope, o.group);
+        if (!g) {
+            return;
+        }
+        size_t total = g->unassigned.size();
+        for (const auto& r : g->readers) {
+            total += r.segments.size();
+        }
+        auto floor_share = g->readers.empty() ? 0 : total / g->readers.size();
+        bool even = g->unassigned.empty() && g->readers.size() == o.readers &&
+                    std::all_of(g->readers.begin(), g->readers.end(), [&](const auto& r) {
+                        return r.segments.size() >= floor_share;
+                    });
+        if (even) {
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+// --split-after: splits the stream's first current segment in two after the given time.
+void split_later(client::client_factory& f, const options& o, run_state& rs) {
+    auto at = rs.start + std::chrono::seconds(o.split_after_s);
+    while (bench_clock::now() < at && !rs.writers_done.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    auto info = f.streams().stream_info_of(o.scope, o.stream);
+    if (!info) {
+        rs.error(info.error());
+        return;
+    }
+    auto done = f.streams().split(o.scope, o.stream, info->record.segments.front().id, 2);
+    if (!done) {
+        rs.error(done.error());
+        return;
+    }
+    rs.split_done = since(rs.start);
 }
 
 // The live progress line (stderr): elapsed, rate of the headline metric, MB/s, p99 so far.
@@ -698,14 +793,23 @@ void run_clients(client::client_factory& f, const options& o, run_state& rs) {
         if (o.mode != "write") {
             auto from =
                 o.mode == "read" ? client::start_position::head : client::start_position::tail;
+            if (!o.group.empty() && !create_bench_group(f, o, rs)) {
+                return;
+            }
             for (size_t r = 0; r < o.readers; ++r) {
-                threads.emplace_back([&, from] { run_reader(f, o, o.events, from, rs); });
+                threads.emplace_back([&, from, r] { run_reader(f, o, o.events, from, rs, r); });
+            }
+            if (o.split_after_s > 0) {
+                threads.emplace_back([&] { split_later(f, o, rs); });
             }
         }
         if (o.mode != "read") {
             // Tail readers start where the stream ends when they are created: wait for them.
             while (o.mode == "end-to-end" && rs.readers_ready.load() < o.readers) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            if (!o.group.empty()) {
+                wait_balanced(f, o);
             }
             bench::run_writers(f, o, rs, o.mode == "write");
         }
@@ -750,6 +854,17 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
     }
     if (o.mode == "end-to-end") {
         print_row("end-to-end (to read)", read_eps, mb(read_eps), rsum);
+    }
+    double successor_ms = -1;
+    if (rs.split_done.load() >= 0 && rs.first_successor.load() >= 0) {
+        successor_ms = static_cast<double>(rs.first_successor.load() - rs.split_done.load()) / 1e6;
+        std::printf(
+            "group %s: the split was answered at %.3f s; its successors' first event was "
+            "read %.1f ms later\n",
+            o.group.c_str(), static_cast<double>(rs.split_done.load()) / 1e9, successor_ms);
+    } else if (o.split_after_s > 0) {
+        std::printf("group %s: no event of a successor was read after the split\n",
+                    o.group.c_str());
     }
     if (o.mode == "read") {
         print_row("read (catch-up)", read_eps, mb(read_eps), rsum);
@@ -800,7 +915,8 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
             "\"mb_per_s\":%.3f,\"latency_us\":%s,\"read_events_per_s\":%.1f,"
             "\"end_to_end_latency_us\":%s,\"size\":%llu,\"clients\":%llu,\"rps\":%.1f,"
             "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"setup_s\":%.3f,\"writers_progressed\":%llu,"
-            "\"slowest_first_ack_s\":%.3f,\"longest_ack_gap_s\":%.3f}\n",
+            "\"slowest_first_ack_s\":%.3f,\"longest_ack_gap_s\":%.3f,\"group\":\"%s\","
+            "\"successor_first_read_ms\":%.1f}\n",
             contract.c_str(), o.mode.c_str(), o.api.c_str(),
             static_cast<unsigned long long>(o.writers),
             static_cast<unsigned long long>(o.mode == "write" ? 0 : o.readers),
@@ -813,7 +929,7 @@ int print_results(const options& o, const std::string& contract, run_state& rs) 
             static_cast<unsigned long long>(o.writers), head_eps, head.p50 / 1000.0,
             head.p99 / 1000.0, rs.setup_s, progressed,
             static_cast<double>(rs.slowest_first_ack.load()) / 1e9,
-            static_cast<double>(rs.longest_ack_gap.load()) / 1e9);
+            static_cast<double>(rs.longest_ack_gap.load()) / 1e9, o.group.c_str(), successor_ms);
         std::fclose(j);
     }
     return rs.failed.load() == 0 && rs.first_error.empty() && !starved ? 0 : 1;

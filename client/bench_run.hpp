@@ -52,6 +52,10 @@ struct options {
     uint32_t factor = 2;
     uint64_t compare_s = 5;
     uint64_t compare_window = 16;
+    // end-to-end with a reader group: its name (created at the stream's tail), and a split of
+    // the stream's first segment after this many seconds (0: none)
+    std::string group;
+    uint64_t split_after_s = 0;
 };
 
 inline int64_t since(bench_clock::time_point start) {
@@ -78,6 +82,11 @@ struct run_state {
     std::atomic<int64_t> go_ns{0};
     std::atomic<int64_t> slowest_first_ack{0};
     std::atomic<int64_t> longest_ack_gap{0};
+    // Group readers: events they read together; when the split (--split-after) was answered and
+    // when a reader first handed out an event of a successor (ns since start; -1: not yet).
+    std::atomic<uint64_t> group_seen{0};
+    std::atomic<int64_t> split_done{-1};
+    std::atomic<int64_t> first_successor{-1};
 
     static void raise(std::atomic<int64_t>& to, int64_t ns) {
         auto cur = to.load();

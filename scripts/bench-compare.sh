@@ -16,6 +16,11 @@
 #             with a target of 1,000 events/s per segment under 8,000 events/s from 4 writers
 #             over 200 keys for 30 s, then 3 closed-loop rounds on it and on a stream created
 #             with its final segment count
+#   groups    (only when STEPS names it) a standalone node, a 16-segment stream written by 4
+#             writers (16 in flight each) and read by a reader group of 1, 4 and 16 readers, next
+#             to one plain tail reader (end-to-end: throughput and write-to-delivery latency), and
+#             a group of 4 whose stream splits during the run (time from the split's answer to
+#             its successors' first event read)
 #   many      thousands of clients: Redis Streams XADD (appendfsync always, 100 B) with 1,000 and
 #             4,000 redis-benchmark clients, then a standalone node with 1,000 and 4,000
 #             one-at-a-time writers on a 16-segment stream, in one pravaha-bench process and
@@ -233,6 +238,22 @@ for p in $(seq 1 "$passes"); do
     stop_nodes
     rm -rf "$dir"/cnode?
   fi
+  if has groups; then
+    echo "pass $p/$passes: reader groups (standalone)" >&2
+    start_standalone groups_node.log
+    gsecs=$( [ "$smoke" = 1 ] && echo 2 || echo "$secs" )
+    e2e=(end-to-end --endpoint "127.0.0.1:$port" --segments 16 --writers 4 --window 16
+      --duration "$gsecs")
+    run_bench groups_plain "${e2e[@]}" --stream bench/gplain --readers 1
+    for r in 1 4 16; do
+      run_bench "groups_r$r" "${e2e[@]}" --stream "bench/g$r" --readers "$r" --group "g$r" ||
+        echo "  failed: groups_r$r" >&2
+    done
+    run_bench groups_split "${e2e[@]}" --stream bench/gsplit --readers 4 --group gsplit \
+      --split-after 1 || echo "  failed: groups_split" >&2
+    stop_nodes
+    rm -rf "$dir/node"
+  fi
   if has many; then
     echo "pass $p/$passes: thousands of clients (Redis, then a standalone node)" >&2
     redis_many
@@ -441,6 +462,24 @@ for p in range(1, passes + 1):
             add(f'scaling {where}: closed-loop events/s, scaled stream vs created at its size',
                 contract, j['scaled_events_per_s'], j['fixed_events_per_s'], j['compare_ratio'],
                 '>= 0.9x', 'created with as many segments')
+    plain = load(os.path.join(d, 'groups_plain.json'))
+    for r in (1, 4, 16):
+        j = load(os.path.join(d, f'groups_r{r}.json'))
+        if not j:
+            continue
+        pe = plain['read_events_per_s'] if plain else nan
+        add(f'reader group of {r}: end-to-end events/s', 'ack after fsync',
+            j['read_events_per_s'], pe, j['read_events_per_s'] / pe if pe == pe else nan, '',
+            'one plain tail reader')
+        for q in ('p50', 'p99'):
+            v = j['end_to_end_latency_us'][q]
+            pv = plain['end_to_end_latency_us'][q] if plain else nan
+            add(f'reader group of {r}: write-to-delivery {q} us', 'ack after fsync', v, pv,
+                v / pv if pv == pv and pv else nan, '', 'one plain tail reader')
+    j = load(os.path.join(d, 'groups_split.json'))
+    if j and j.get('successor_first_read_ms', -1) >= 0:
+        add('reader group of 4: split answered to its successors\' first event read, ms', '',
+            j['successor_first_read_ms'], target='< 1000 (Pravega: next checkpoint, up to 30 s)')
     j = load(os.path.join(d, 'standalone_1m.json'))
     if j:
         add('standalone 1 MiB events: MB/s', 'ack after fsync', j['mb_per_s'], group_mbps,

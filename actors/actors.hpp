@@ -72,8 +72,9 @@ using policy_sync_atom = caf::atom_constant<caf::atom("polsync")>;
 
 /// `(group_actors_atom)`: the controller brings its reader-group actors in line with the groups.
 using group_actors_atom = caf::atom_constant<caf::atom("grpactors")>;
-/// `(group_offline_atom, scope, group, reader, session)`: a group actor saw a lease pass; the
-/// controller commits the reader's offline (answers whether that session was still online).
+/// `(group_offline_atom, scope, group, reader, session, syncs)`: a group actor saw a lease pass
+/// after `syncs` reports of the session; the controller commits the reader's offline (answers
+/// whether it took: the session online and not renewed by a report since).
 using group_offline_atom = caf::atom_constant<caf::atom("grpoffline")>;
 /// `(group_auto_atom, scope, group)`: a group actor's automatic (silent) checkpoint begins.
 using group_auto_atom = caf::atom_constant<caf::atom("grpauto")>;
@@ -88,8 +89,8 @@ using controller_actor = controller_api::extend<
     caf::reacts_to<repair_atom>,
     caf::reacts_to<policy_sync_atom>,
     caf::reacts_to<group_actors_atom>,
-    caf::replies_to<group_offline_atom, std::string, std::string, std::string, uint64_t>::with<
-        bool>,
+    caf::replies_to<group_offline_atom, std::string, std::string, std::string, uint64_t, uint64_t>::
+        with<bool>,
     caf::replies_to<group_auto_atom, std::string, std::string>::with<bool>>;
 
 /// The segment operations the controller needs: a container (standalone) or the node's segment

@@ -982,10 +982,11 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             return group_reset(self, scope, name, checkpoint, cuts);
         },
         [=](group_offline_atom, const std::string& scope, const std::string& name,
-            const std::string& reader, uint64_t session) -> caf::result<bool> {
+            const std::string& reader, uint64_t session, uint64_t syncs) -> caf::result<bool> {
             auto c = command::of(kind::group_offline, scope, name);
             c.sync.reader = reader;
             c.sync.session = session;
+            c.sync.syncs = syncs;
             auto rp = self->make_response_promise<bool>();
             commit_answer(self, c, rp, [](const outcome& out) { return out.changed; });
             return rp;

@@ -79,9 +79,11 @@ void after_group_command(controller_ptr self, const command& c, const outcome& o
             return;
         case kind::group_join:
         case kind::group_sync:
-            tell_group(
-                self, c,
-                caf::make_message(group_seen_atom::value, c.sync.reader, out.assignment.session));
+            if (auto it = out.group.readers.find(c.sync.reader); it != out.group.readers.end()) {
+                tell_group(self, c,
+                           caf::make_message(group_seen_atom::value, c.sync.reader,
+                                             it->second.session, it->second.syncs));
+            }
             break;
         case kind::group_leave:
             tell_group(self, c, group_gone_atom::value, c.sync.reader);
@@ -126,7 +128,7 @@ void sync_groups(controller_ptr self) {
                       cfg.lease_ms = g.config.lease_ms;
                       cfg.checkpoint_interval_ms = g.config.checkpoint_interval_ms;
                       for (const auto& [reader, m] : g.readers) {
-                          cfg.readers.emplace_back(reader, m.session);
+                          cfg.readers.push_back({reader, m.session, m.syncs});
                       }
                       return spawn_group_actor(self, std::move(cfg));
                   });

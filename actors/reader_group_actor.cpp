@@ -25,6 +25,7 @@ using group_tick_atom = caf::atom_constant<caf::atom("grptick")>;
 
 struct lease {
     uint64_t session = 0;
+    uint64_t syncs = 0;  // the reports of the session seen (the offline carries it)
     caf::actor_clock::time_point deadline;
     bool asked = false;  // an offline request is in flight
 };
@@ -60,7 +61,7 @@ void on_tick(group_ptr self) {
         auto name = reader;
         auto session = l.session;
         self->request(st.cfg.controller, ms(st.cfg.lease_ms), group_offline_atom::value,
-                      st.cfg.scope, st.cfg.name, reader, l.session)
+                      st.cfg.scope, st.cfg.name, reader, l.session, l.syncs)
             .then(
                 [self, name, session](bool) {
                     auto it = self->state.leases.find(name);
@@ -92,8 +93,8 @@ caf::behavior group_impl(group_ptr self, group_actor_config cfg) {
     auto& st = self->state;
     st.cfg = std::move(cfg);
     auto now = self->clock().now();
-    for (const auto& [reader, session] : st.cfg.readers) {
-        st.leases[reader] = lease{session, now + ms(st.cfg.lease_ms), false};
+    for (const auto& r : st.cfg.readers) {
+        st.leases[r.name] = lease{r.session, r.syncs, now + ms(st.cfg.lease_ms), false};
     }
     st.next_checkpoint = now + ms(st.cfg.checkpoint_interval_ms);
     self->monitor(st.cfg.controller);
@@ -101,12 +102,13 @@ caf::behavior group_impl(group_ptr self, group_actor_config cfg) {
     self->delayed_send(self, tick_of(st.cfg), group_tick_atom::value);
     return {
         [=](group_tick_atom) { on_tick(self); },
-        [=](group_seen_atom, const std::string& reader, uint64_t session) {
+        [=](group_seen_atom, const std::string& reader, uint64_t session, uint64_t syncs) {
             auto& l = self->state.leases[reader];
             if (l.session != session) {
                 l.asked = false;
             }
             l.session = session;
+            l.syncs = syncs;
             l.deadline = self->clock().now() + ms(self->state.cfg.lease_ms);
         },
         [=](group_gone_atom, const std::string& reader) {

@@ -15,7 +15,8 @@
 
 namespace pravaha::actors {
 
-/// `(group_seen_atom, reader, session)`: a join or sync of the reader was committed.
+/// `(group_seen_atom, reader, session, syncs)`: a join or sync of the reader was committed (its
+/// session has had `syncs` reports applied).
 using group_seen_atom = caf::atom_constant<caf::atom("grpseen")>;
 /// `(group_gone_atom, reader)`: the reader left or went offline ("": every reader, a reset).
 using group_gone_atom = caf::atom_constant<caf::atom("grpgone")>;
@@ -27,7 +28,12 @@ struct group_actor_config {
     int64_t lease_ms = 10'000;
     int64_t checkpoint_interval_ms = 0;
     /// The readers online when it starts (each gets a whole lease from then).
-    std::vector<std::pair<std::string, uint64_t>> readers;
+    struct reader {
+        std::string name;
+        uint64_t session = 0;
+        uint64_t syncs = 0;
+    };
+    std::vector<reader> readers;
 };
 
 /// Spawns the group actor as a child of `parent` (the controller, which monitors it and starts it

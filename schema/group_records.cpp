@@ -149,6 +149,7 @@ void set_group_sync(schema::GroupSync::Builder b, const group_sync& s) {
     set_texts(b.initRecorded(static_cast<unsigned>(s.recorded.size())), s.recorded);
     b.setWants(s.wants);
     b.setNonce(s.nonce);
+    b.setSyncs(s.syncs);
 }
 
 group_sync get_group_sync(schema::GroupSync::Reader r) {
@@ -163,6 +164,7 @@ group_sync get_group_sync(schema::GroupSync::Reader r) {
     }
     s.wants = r.getWants();
     s.nonce = r.getNonce();
+    s.syncs = r.getSyncs();
     return s;
 }
 
@@ -186,6 +188,7 @@ std::string encode_group_record(const reader_group_record& rec) {
         r.setName(name);
         r.setSession(m.session);
         r.setNonce(m.nonce);
+        r.setSyncs(m.syncs);
         set_offset_map(r.initOwned(static_cast<unsigned>(m.owned.size())), m.owned);
         set_key_set(r.initDone(static_cast<unsigned>(m.done.size())), m.done);
         set_key_set(r.initReleasing(static_cast<unsigned>(m.releasing.size())), m.releasing);
@@ -234,6 +237,7 @@ caf::expected<reader_group_record> decode_group_record(std::string_view bytes) {
                 online_reader gm;
                 gm.session = m.getSession();
                 gm.nonce = m.getNonce();
+                gm.syncs = m.getSyncs();
                 gm.owned = get_offset_map(m.getOwned());
                 gm.done = get_key_set(m.getDone());
                 gm.releasing = get_key_set(m.getReleasing());

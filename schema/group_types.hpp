@@ -64,6 +64,9 @@ struct group_sync {
     /// A join's token, random per reader object: a retried join with the same token gets the
     /// same session instead of reader_exists.
     uint64_t nonce = 0;
+    /// An offline (the lease actor's): the reports of the session it had seen; a report applied
+    /// since renewed the reader, and the offline changes nothing.
+    uint64_t syncs = 0;
     bool operator==(const group_sync&) const = default;
 };
 
@@ -99,6 +102,7 @@ struct group_checkpoint {
 struct online_reader {
     uint64_t session = 0;
     uint64_t nonce = 0;                    ///< the join's token
+    uint64_t syncs = 0;                    ///< reports applied for this session
     std::map<segment_key, int64_t> owned;  ///< offset after the last event it delivered
     /// Owned segments it read to their end, kept while a checkpoint is pending.
     std::set<segment_key> done;
@@ -169,7 +173,7 @@ typename Inspector::result_type inspect(Inspector& f, group_assigned& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_sync& x) {
     return f(caf::meta::type_name("pravaha.group_sync"), x.reader, x.session, x.positions,
-             x.finished, x.released, x.recorded, x.wants, x.nonce);
+             x.finished, x.released, x.recorded, x.wants, x.nonce, x.syncs);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_assignment& x) {

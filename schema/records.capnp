@@ -154,6 +154,7 @@ struct GroupSync {
   recorded @5 :List(Text);
   wants @6 :Bool;
   nonce @7 :UInt64;
+  syncs @8 :UInt64;                  # an offline: the reports its lease actor had seen
 }
 
 struct GroupMember {
@@ -163,6 +164,7 @@ struct GroupMember {
   done @3 :List(GroupOffset);        # offsets unused
   releasing @4 :List(GroupOffset);   # offsets unused
   nonce @5 :UInt64;
+  syncs @6 :UInt64;                  # reports applied for this session
 }
 
 struct GroupFuture {

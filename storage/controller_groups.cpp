@@ -211,7 +211,7 @@ void controller_state::apply_group(const command& c, outcome& out) {
             out.error = group_leave(g, c.sync, view);
             break;
         case kind::group_offline:
-            out.changed = group_offline(g, c.sync.reader, c.sync.session, view);
+            out.changed = group_offline(g, c.sync.reader, c.sync.session, c.sync.syncs, view);
             break;
         case kind::group_checkpoint:
             out.error = group_checkpoint_begin(g, c.checkpoint, c.silent, c.now_ms, view);

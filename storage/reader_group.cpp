@@ -390,6 +390,7 @@ caf::expected<group_assignment> group_sync_reader(reader_group_record& g,
         return std::move(m.error());
     }
     apply_report(g, req.reader, **m, req, s);
+    ++(*m)->syncs;
     acquire(g, **m, req.wants);
     rebalance(g);
     return assignment_of(g, req.reader);
@@ -408,10 +409,11 @@ caf::error group_leave(reader_group_record& g, const group_sync& req, const grou
 bool group_offline(reader_group_record& g,
                    const std::string& reader,
                    uint64_t session,
+                   uint64_t syncs,
                    const group_streams& s) {
     auto it = g.readers.find(reader);
-    if (it == g.readers.end() || it->second.session != session) {
-        return false;
+    if (it == g.readers.end() || it->second.session != session || it->second.syncs != syncs) {
+        return false;  // gone, another session, or renewed by a report after the lease actor looked
     }
     remove_reader(g, reader, s);
     return true;

@@ -57,10 +57,13 @@ caf::expected<group_assignment> group_sync_reader(reader_group_record& g,
 caf::error group_leave(reader_group_record& g, const group_sync& req, const group_streams& s);
 
 /// The reader's lease passed: its segments go back unassigned at its last reported positions.
-/// Returns whether it was online (a stale session or an unknown reader changes nothing).
+/// Returns whether it was online (a stale session or an unknown reader changes nothing, nor does
+/// an offline decided before a report that was applied since: `syncs`, the reports of the
+/// session the lease actor had seen, differs from the reader's count).
 bool group_offline(reader_group_record& g,
                    const std::string& reader,
                    uint64_t session,
+                   uint64_t syncs,
                    const group_streams& s);
 
 /// Begins checkpoint `name` (idempotent: an existing one is left as it is). It completes at once

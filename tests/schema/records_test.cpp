@@ -246,8 +246,8 @@ TEST_CASE("reader group records and group commands round-trip", "[schema][groups
     segment_key a{uid, segment_id::make(0, 0)};
     segment_key b{uid, segment_id::make(0, 1)};
     segment_key c{uid, segment_id::make(1, 2)};
-    g.readers["r1"] = online_reader{4, 0xfeed, {{a, 10}, {b, 20}}, {b}, {a}};
-    g.readers["r2"] = online_reader{8, 1, {}, {}, {}};
+    g.readers["r1"] = online_reader{4, 0xfeed, 7, {{a, 10}, {b, 20}}, {b}, {a}};
+    g.readers["r2"] = online_reader{8, 1, 0, {}, {}, {}};
     g.unassigned[segment_key{uid, segment_id::make(1, 5)}] = 30;
     g.future[c] = {segment_id::make(0, 0), segment_id::make(0, 1)};
     g.finished[segment_key{uid, segment_id::make(0, 9)}] = 40;
@@ -278,7 +278,7 @@ TEST_CASE("reader group records and group commands round-trip", "[schema][groups
     auto create = controller_command::of(kind::group_create, "s", "g", 0, 12);
     create.group = g.config;
     auto sync = controller_command::of(kind::group_sync, "s", "g");
-    sync.sync = group_sync{"r1", 4, {{a, 11}}, {{b, 99}}, {{c, 3}}, {"cp"}, false, 42};
+    sync.sync = group_sync{"r1", 4, {{a, 11}}, {{b, 99}}, {{c, 3}}, {"cp"}, false, 42, 9};
     auto reset = controller_command::of(kind::group_reset, "s", "g");
     reset.cuts = {head};
     reset.generation = 3;

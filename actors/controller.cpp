@@ -978,9 +978,8 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             return group_checkpoint(self, scope, name, checkpoint);
         },
         [=](group_reset_atom, const std::string& scope, const std::string& name,
-            const std::string& checkpoint, const std::vector<stream_cut>& cuts) {
-            return group_reset(self, scope, name, checkpoint, cuts);
-        },
+            const std::string& checkpoint, const std::vector<stream_cut>& cuts,
+            uint32_t seen) { return group_reset(self, scope, name, checkpoint, cuts, seen); },
         [=](group_offline_atom, const std::string& scope, const std::string& name,
             const std::string& reader, uint64_t session, uint64_t syncs) -> caf::result<bool> {
             auto c = command::of(kind::group_offline, scope, name);

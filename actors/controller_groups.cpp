@@ -268,9 +268,10 @@ caf::result<uint32_t> group_reset(controller_ptr self,
                                   const std::string& scope,
                                   const std::string& name,
                                   const std::string& checkpoint,
-                                  const std::vector<stream_cut>& cuts) {
+                                  const std::vector<stream_cut>& cuts,
+                                  uint32_t seen) {
     auto& m = *self->state.meta;
-    return linearized<uint32_t>(self, [self, &m, scope, name, checkpoint, cuts](auto& rp) {
+    return linearized<uint32_t>(self, [self, &m, scope, name, checkpoint, cuts, seen](auto& rp) {
         auto g = m.get_group(scope, name);
         if (!g) {
             rp.deliver(std::move(g.error()));
@@ -279,7 +280,9 @@ caf::result<uint32_t> group_reset(controller_ptr self,
         auto c = command::of(command::kind::group_reset, scope, name);
         c.checkpoint = checkpoint;
         c.cuts = cuts;
-        c.generation = g->generation;
+        // Of the generation the caller saw: a retry after the reset was applied (or a reset of
+        // another caller since) is taken as done, not applied again.
+        c.generation = std::min(seen, g->generation);
         commit_answer(self, c, rp, [](const outcome& out) { return out.group.generation; });
     });
 }

@@ -212,6 +212,7 @@ caf::result<uint32_t> group_reset(controller_ptr self,
                                   const std::string& scope,
                                   const std::string& name,
                                   const std::string& checkpoint,
-                                  const std::vector<stream_cut>& cuts);
+                                  const std::vector<stream_cut>& cuts,
+                                  uint32_t seen);
 
 }  // namespace pravaha::actors::ctl

@@ -107,9 +107,9 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c));
         },
         [=](group_reset_atom a, std::string& s, std::string& n, std::string& c,
-            std::vector<stream_cut>& cuts) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c),
-                                  std::move(cuts));
+            std::vector<stream_cut>& cuts, uint32_t seen) {
+            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c), std::move(cuts),
+                                  seen);
         },
         [=](get_segment_store_atom) -> segment_store_api { return cnt; },
         [=](get_container_atom, uint32_t c) -> caf::result<segment_store_api> {
@@ -700,9 +700,9 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
                                                           std::move(c));
         },
         [=](group_reset_atom a, std::string& s, std::string& n, std::string& c,
-            std::vector<stream_cut>& cuts) {
+            std::vector<stream_cut>& cuts, uint32_t seen) {
             return to_controller<uint32_t>(self, a, std::move(s), std::move(n), std::move(c),
-                                           std::move(cuts));
+                                           std::move(cuts), seen);
         },
         [=](get_segment_store_atom) { return leader_store(self, 0); },
         [=](get_container_atom, uint32_t c) { return leader_store(self, c); },

@@ -627,9 +627,8 @@ void wait_balanced(client::client_factory& f, const options& o) {
         }
         auto floor_share = g->readers.empty() ? 0 : total / g->readers.size();
         bool even = g->unassigned.empty() && g->readers.size() == o.readers &&
-                    std::all_of(g->readers.begin(), g->readers.end(), [&](const auto& r) {
-                        return r.segments.size() >= floor_share;
-                    });
+                    std::all_of(g->readers.begin(), g->readers.end(),
+                                [&](const auto& r) { return r.segments.size() >= floor_share; });
         if (even) {
             return;
         }

@@ -198,7 +198,7 @@ public:
                                   const std::string& name,
                                   const std::string& checkpoint,
                                   const std::vector<stream_cut>& cuts) override {
-        return call<uint32_t>(group_reset_atom::value, scope, name, checkpoint, cuts);
+        return call<uint32_t>(group_reset_atom::value, scope, name, checkpoint, cuts, UINT32_MAX);
     }
     caf::error delete_scope(const std::string& scope) override {
         return done(call<bool>(delete_scope_atom::value, scope));

@@ -447,8 +447,32 @@ caf::behavior manager_impl(manager_ptr self, endpoint_info ep, uint64_t seed) {
             return node_call<std::vector<stream_cut>>(self, a, scope, name, checkpoint);
         },
         [self](group_reset_atom a, const std::string& scope, const std::string& name,
-               const std::string& checkpoint, const std::vector<stream_cut>& cuts) {
-            return node_call<uint32_t>(self, a, scope, name, checkpoint, cuts);
+               const std::string& checkpoint, const std::vector<stream_cut>& cuts,
+               uint32_t seen) -> caf::result<uint32_t> {
+            if (seen != UINT32_MAX) {
+                return node_call<uint32_t>(self, a, scope, name, checkpoint, cuts, seen);
+            }
+            // The generation now, then the reset of it (retried with it: applied once).
+            auto rp = self->make_response_promise<uint32_t>();
+            with_retries<group_info>(
+                self, node_request<group_info>(self, group_info_atom::value, scope, name),
+                [self, rp, a, scope, name, checkpoint, cuts](caf::expected<group_info> g) mutable {
+                    if (!g) {
+                        rp.deliver(std::move(g.error()));
+                        return;
+                    }
+                    with_retries<uint32_t>(self,
+                                           node_request<uint32_t>(self, a, scope, name, checkpoint,
+                                                                  cuts, g->generation),
+                                           [rp](caf::expected<uint32_t> r) mutable {
+                                               if (r) {
+                                                   rp.deliver(*r);
+                                               } else {
+                                                   rp.deliver(std::move(r.error()));
+                                               }
+                                           });
+                });
+            return rp;
         },
         [self](cluster_info_atom a) { return node_call<raft::cluster_info>(self, a); },
         [self](identify_atom a) { return node_call<std::string>(self, a); },

@@ -133,9 +133,25 @@ public:
             }
             cuts.push_back(std::move(*cut));
         }
+        // Through the gateway's manager: it reads the generation first and resets that one, so
+        // that its retries do not reset the group twice.
+        auto manager = parts_.manager;
+        auto scope = scope_;
+        auto name = name_;
+        auto checkpoint = text(p.getCheckpoint());
         return answer(
-            ask_node<uint32_t>(parts_.bridge, parts_.node, parts_.timeout, group_reset_atom::value,
-                               scope_, name_, text(p.getCheckpoint()), cuts),
+            on_bridge<uint32_t>(parts_.bridge,
+                                [=](caf::event_based_actor* self, reply_fn<uint32_t> done) {
+                                    self->request(manager, caf::infinite, group_reset_atom::value,
+                                                  scope, name, checkpoint, cuts, UINT32_MAX)
+                                        .then(
+                                            [done](uint32_t gen) {
+                                                done(outcome<uint32_t>{gen, {}});
+                                            },
+                                            [done](caf::error& err) {
+                                                done(outcome<uint32_t>{0, std::move(err)});
+                                            });
+                                }),
             ctx, [](auto res, uint32_t gen) { res.setGeneration(gen); });
     }
 

@@ -39,8 +39,9 @@ using segment_store_api = caf::typed_actor<
 /// the head; a retry with the same configuration answers the group), `group_join` (a sync whose
 /// `nonce` identifies the reader object), `group_sync` (a reader's heartbeat and report),
 /// `group_leave`, `group_checkpoint` (answered with one cut per stream once every online reader
-/// recorded it), `group_reset` (to a completed checkpoint by name, or to cuts; answers the new
-/// generation), `group_info` (with unread bytes).
+/// recorded it), `group_reset` (to a completed checkpoint by name, or to cuts, of the generation
+/// the caller saw in `group_info`: a group reset since, by this call's retry or another, is
+/// taken as done; answers the group's generation), `group_info` (with unread bytes).
 using controller_api = caf::typed_actor<
     caf::replies_to<create_scope_atom, std::string>::with<bool>,
     caf::replies_to<delete_scope_atom, std::string>::with<bool>,
@@ -74,7 +75,8 @@ using controller_api = caf::typed_actor<
                     std::string,
                     std::string,
                     std::string,
-                    std::vector<stream_cut>>::with<uint32_t>>;
+                    std::vector<stream_cut>,
+                    uint32_t /*generation seen*/>::with<uint32_t>>;
 
 /// A Raft replica as the replicas of its group on other nodes reach it (one way).
 using raft_replica_api = caf::typed_actor<caf::reacts_to<raft_atom, raft::message>>;

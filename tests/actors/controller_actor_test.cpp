@@ -423,14 +423,19 @@ TEST_CASE("controller runs reader groups: joins, leases, checkpoints, lag and re
     REQUIRE(info);
     CHECK(info->readers.size() == 1);
     auto gen = w.ask<uint32_t>(group_reset_atom::value, S, std::string("g"), std::string("cp"),
-                               std::vector<stream_cut>{});
+                               std::vector<stream_cut>{}, info->generation);
     REQUIRE(gen);
     CHECK(*gen == 1);
+    // Its retry (the answer lost) is taken as done: the group is not reset again.
+    auto retried = w.ask<uint32_t>(group_reset_atom::value, S, std::string("g"), std::string("cp"),
+                                   std::vector<stream_cut>{}, info->generation);
+    REQUIRE(retried);
+    CHECK(*retried == 1);
     CHECK(
         code_of(w.ask<group_assignment>(group_sync_atom::value, S, std::string("g"), s1).error()) ==
         errc::reader_offline);
     CHECK(code_of(w.ask<uint32_t>(group_reset_atom::value, S, std::string("g"), std::string("nope"),
-                                  std::vector<stream_cut>{})
+                                  std::vector<stream_cut>{}, uint32_t{1})
                       .error()) == errc::invalid_argument);
     REQUIRE(w.ask<bool>(group_delete_atom::value, S, std::string("g")));
     CHECK(code_of(w.ask<group_info>(group_info_atom::value, S, std::string("g")).error()) ==

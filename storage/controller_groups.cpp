@@ -119,6 +119,16 @@ caf::expected<group_config> controller_state::check_group_config(const std::stri
                 return std::move(end.error());
             }
             st.end = std::move(*end);
+            for (const auto& e : st.end.segments) {
+                for (const auto& b : st.start.segments) {
+                    if (b.range.id == e.range.id && b.offset > e.offset) {
+                        return bad(fmt::format(
+                            "stream {}/{}: the start cut is after the end cut "
+                            "in segment {} ({} > {})",
+                            st.scope, st.name, to_string(b.range.id), b.offset, e.offset));
+                    }
+                }
+            }
         } else {
             st.end = stream_cut{rec->uid, {}};
         }

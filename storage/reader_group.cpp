@@ -3,6 +3,7 @@
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
+#include "schema/names.hpp"
 
 #include <algorithm>
 
@@ -362,8 +363,8 @@ reader_group_record make_group(const std::string& scope,
 caf::expected<group_assignment> group_join(reader_group_record& g,
                                            const group_sync& req,
                                            const group_streams& s) {
-    if (req.reader.empty()) {
-        return caf::make_error(errc::invalid_argument, "a reader needs a name");
+    if (auto err = validate_name("reader", req.reader)) {
+        return err;  // empty, too long, or characters beyond letters, digits, '.' and '-'
     }
     auto it = g.readers.find(req.reader);
     if (it != g.readers.end()) {

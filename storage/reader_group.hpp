@@ -39,7 +39,8 @@ reader_group_record make_group(const std::string& scope,
 
 /// `req.reader` joins with token `req.nonce` and gets a session and segments (unless a
 /// checkpoint is pending). The retry of a join (same token) answers the same session.
-/// Errors: reader_exists (another live reader has the name), invalid_argument (empty name).
+/// Errors: reader_exists (another live reader has the name), invalid_name (empty, too long, or
+/// characters beyond letters, digits, '.' and '-').
 caf::expected<group_assignment> group_join(reader_group_record& g,
                                            const group_sync& req,
                                            const group_streams& s);

@@ -121,6 +121,14 @@ TEST_CASE("a reader group shares its segments fairly and moves them at their pos
     auto again = group_join(g, group_sync{"r1", 0, {}, {}, {}, {}, true, 11}, v);
     REQUIRE(again);
     CHECK(again->session == a1->session);
+    // Reader names follow the rules of every name (no empty, NUL or slash-bearing names).
+    for (const auto* bad_name : {"", "a/b", "with space"}) {
+        CHECK(
+            code_of(group_join(g, group_sync{bad_name, 0, {}, {}, {}, {}, true, 13}, v).error()) ==
+            errc::invalid_name);
+    }
+    CHECK(code_of(group_join(g, group_sync{std::string("n\0ul", 4), 0, {}, {}, {}, {}, true, 14}, v)
+                      .error()) == errc::invalid_name);
 
     // r2 joins: nothing unassigned, so r1 is told to give one back (3 / 2 = 1 each at least).
     auto a2 = group_join(g, group_sync{"r2", 0, {}, {}, {}, {}, true, 21}, v);

@@ -223,7 +223,6 @@ void apply_assignment(reader_ptr self,
         seg.outstanding = false;
         seg.held = 0;
         seg.asked_in_fetch = UINT64_MAX;
-        st.delivered.offsets[as.key.segment.value] = as.offset;
     }
     if (!first && !added.empty()) {
         st.link.add(std::move(added));

@@ -55,9 +55,18 @@ std::vector<event> take(reader_ptr self, size_t max_events, size_t max_bytes) {
             seg.confirmed = seg.delivered;  // pushed: the subscriber has it
         }
         --seg.held;
-        st.delivered.offsets[held.ev.segment.value] = seg.delivered;
         out.push_back(std::move(held.ev));
         st.buffer.pop_front();
+    }
+    return out;
+}
+
+// Where the reader stands after the events it handed out (fetch answers, pushes): every
+// segment's delivered offset (derived when asked, not kept per event).
+stream_position position_of(reader_ptr self) {
+    stream_position out;
+    for (const auto& seg : self->state.segments) {
+        out.offsets[seg.key.segment.value] = seg.delivered;
     }
     return out;
 }
@@ -179,7 +188,7 @@ void push(reader_ptr self) {
         st.pushed += evs.size();
         PRAVAHA_ASSERT(st.pushed <= st.granted, "reader pushed {} events, credit granted {}",
                        st.pushed, st.granted);
-        self->send(st.sink, events_atom::value, st.tag, std::move(evs), st.delivered);
+        self->send(st.sink, events_atom::value, st.tag, std::move(evs), position_of(self));
     }
 }
 
@@ -200,7 +209,7 @@ void progress(reader_ptr self) {
     if (st.sink) {
         push(self);
         if (st.buffer.empty() && all_finished(self)) {
-            self->send(st.sink, read_end_atom::value, st.tag, st.delivered);
+            self->send(st.sink, read_end_atom::value, st.tag, position_of(self));
             self->quit(caf::exit_reason::normal);
             return;
         }
@@ -223,7 +232,6 @@ void release(reader_ptr self, const segment_range& range) {
     if (auto bound = st.mode.until.find(range.id.value); bound != st.mode.until.end()) {
         r.end = bound->second;  // a successor in the end cut
     }
-    st.delivered.offsets[range.id.value] = 0;
     st.segments.push_back(r);
     auto first = st.link.add({r.key});
     PRAVAHA_ASSERT(first + 1 == st.segments.size(), "reader: link and segments disagree");
@@ -442,7 +450,6 @@ caf::behavior reader_impl(reader_ptr self,
         if (bound != st.mode.until.end()) {
             r.end = bound->second;
         }
-        st.delivered.offsets[id] = offset;
         st.segments.push_back(r);
     }
     for (auto& seg : st.segments) {
@@ -452,10 +459,6 @@ caf::behavior reader_impl(reader_ptr self,
     }
     return start_reader(self, std::move(ep));
 }
-
-}  // namespace
-
-namespace {
 
 // `close`, with the events the facade fetched and did not return (`unread`): a group reader
 // leaves its group at the position before them.
@@ -519,7 +522,7 @@ caf::behavior start_reader(reader_ptr self, endpoint_info ep) {
             }
             // Answered before the first push (which may follow at once).
             auto rp = self->make_response_promise<stream_position>();
-            rp.deliver(s.delivered);
+            rp.deliver(position_of(self));
             progress(self);
             return rp;
         },
@@ -532,7 +535,7 @@ caf::behavior start_reader(reader_ptr self, endpoint_info ep) {
             s.granted = s.granted + more < s.granted ? UINT64_MAX : s.granted + more;
             progress(self);
         },
-        [=](position_atom) { return self->state.delivered; },
+        [=](position_atom) { return position_of(self); },
         [=](fetch_atom, uint32_t wait_ms) -> caf::result<std::vector<event>, bool> {
             auto& s = self->state;
             if (s.sink) {

@@ -125,8 +125,6 @@ struct reader_state {
     size_t lookups = 0;          // successor queries in flight
     std::deque<held_event> buffer;
     size_t buffered_bytes = 0;  // payload bytes in `buffer`
-    /// Where the reader stands after the events it handed out (fetch answers, pushes).
-    stream_position delivered;
     // The subscriber (push): events go to it while it has credit.
     caf::actor sink;
     uint64_t tag = 0;

@@ -437,25 +437,23 @@ void group_close(reader_ptr self,
             stop_reading(self, i);
         }
     }
+    // The close waits with the others (a reader that ends before the leave is answered, a read
+    // failing for good, answers them all: ~reader_state).
+    g.closing.push_back(std::move(rp));
+    auto answer = [self](const caf::error& err) {
+        for (auto& other : self->state.group->closing) {
+            if (err) {
+                other.deliver(err);
+            } else {
+                other.deliver(true);
+            }
+        }
+        self->state.group->closing.clear();
+        self->quit(caf::exit_reason::normal);
+    };
     self->request(g.joined.manager, caf::infinite, group_leave_atom::value, g.joined.scope,
                   g.joined.group, std::move(req))
-        .then(
-            [self, rp](bool) mutable {
-                rp.deliver(true);
-                for (auto& other : self->state.group->closing) {
-                    other.deliver(true);
-                }
-                self->state.group->closing.clear();
-                self->quit(caf::exit_reason::normal);
-            },
-            [self, rp](caf::error& err) mutable {
-                rp.deliver(err);
-                for (auto& other : self->state.group->closing) {
-                    other.deliver(err);
-                }
-                self->state.group->closing.clear();
-                self->quit(caf::exit_reason::normal);
-            });
+        .then([answer](bool) { answer(caf::error{}); }, [answer](caf::error& err) { answer(err); });
 }
 
 caf::actor spawn_group_reader(caf::actor_system& sys,

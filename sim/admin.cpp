@@ -18,7 +18,11 @@ namespace pravaha::sim {
 using namespace std::chrono_literals;
 
 admin::admin(sim_env& env, node_set& nodes, workload& work)
-    : env_(env), nodes_(nodes), work_(work), rng_(env.cfg.seed, "admin") {}
+    : env_(env),
+      nodes_(nodes),
+      work_(work),
+      rng_(env.cfg.seed, "admin"),
+      checkpoint_rng_(env.cfg.seed, "group-checkpoints") {}
 
 actors::scaling_settings admin::scaling() {
     actors::scaling_settings s;
@@ -82,6 +86,10 @@ void admin::seal_stream(uint32_t stream) {
 
 void admin::schedule(int64_t heal_at) {
     heal_at_ = heal_at;
+    if (env_.k.group_readers > 0) {
+        env_.kern.at(env_.now() + checkpoint_rng_.range(1000, 8000) * ms,
+                     [this] { checkpoint_once(); });
+    }
     if (env_.k.scale_ms <= 0) {
         return;
     }
@@ -158,6 +166,43 @@ void admin::scale_once() {
                         }
                     },
                     [self](caf::error&) { self->quit(); });
+            return caf::behavior{[](tick_atom) {}};
+        },
+        n.actors.endpoint));
+}
+
+// An administrator checkpoints a stream's reader group (the answer comes once every online
+// reader recorded its position); the cut is checked against what the group delivered.
+void admin::checkpoint_once() {
+    if (env_.ph != phase::chaos || env_.kern.done()) {
+        return;
+    }
+    auto next = env_.now() + checkpoint_rng_.range(1000, 8000) * ms;
+    if (next < heal_at_) {
+        env_.kern.at(next, [this] { checkpoint_once(); });
+    }
+    auto& n = nodes_.at(static_cast<uint32_t>(asks_++ % nodes_.size()));
+    if (!n.up || n.paused_until > env_.now()) {
+        return;
+    }
+    auto stream = static_cast<uint32_t>(checkpoint_rng_.below(env_.k.streams));
+    auto name = fmt::format("cp{}", ++checkpoints_);
+    env_.spawned.push_back(env_.sys.spawn(
+        [this, stream, name](caf::event_based_actor* self, node_api node) {
+            self->request(node, 10s, group_checkpoint_atom::value, std::string("sim"),
+                          workload::group_of_stream(stream), name)
+                .then(
+                    [this, self, stream, name](const std::vector<stream_cut>& cuts) {
+                        env_.kern.count("group checkpoints");
+                        if (auto bad = work_.check_checkpoint(stream, cuts, name)) {
+                            env_.kern.fail(verdict::correctness, *bad);
+                        }
+                        self->quit();
+                    },
+                    [this, self](caf::error&) {
+                        env_.kern.count("group checkpoints not answered");
+                        self->quit();
+                    });
             return caf::behavior{[](tick_atom) {}};
         },
         n.actors.endpoint));

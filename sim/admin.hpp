@@ -36,6 +36,7 @@ public:
 
 private:
     void scale_once();
+    void checkpoint_once();
     void crash_controller_leader(uint32_t asked);
     void ask_history(uint32_t stream, std::function<void(finding)> done);
 
@@ -43,6 +44,8 @@ private:
     node_set& nodes_;
     workload& work_;
     prng rng_;
+    prng checkpoint_rng_;  // the groups' checkpoints (a stream of its own)
+    uint64_t checkpoints_ = 0;
     int64_t heal_at_ = 0;
     uint64_t asks_ = 0;   // scale and history requests (each goes to the next node)
     uint64_t seals_ = 0;  // seal attempts (a cluster's go round the nodes)

@@ -1,5 +1,6 @@
 #include "sim/checkers.hpp"
 
+#include "sim/prng.hpp"
 #include "storage/storage.hpp"
 
 #include <fmt/format.h>
@@ -330,6 +331,169 @@ std::optional<uint32_t> vote_history::record(uint32_t group,
     auto [it, fresh] = votes_.emplace(std::make_tuple(group, term, voter), candidate);
     if (!fresh && it->second != candidate) {
         return it->second;
+    }
+    return std::nullopt;
+}
+
+finding check_group_read(const history& h,
+                         group_view& g,
+                         uint32_t object,
+                         const read_rec& r,
+                         int64_t after,
+                         int64_t now,
+                         int64_t asked_at) {
+    if (auto o = g.overtaken.find(object); o != g.overtaken.end() && asked_at > o->second) {
+        // A reader hands out nothing past 4/5 of its lease since its last answered report, and
+        // its group gives its segments away only a whole lease after that report.
+        return fmt::format(
+            "group reader object {} handed out segment {} offset {} for a fetch asked at {} "
+            "ms, after another reader had begun to read again what it had delivered (at {} ms): "
+            "a reader cut off from its group went on reading",
+            object, r.segment_id, r.offset, asked_at / 1'000'000, o->second / 1'000'000);
+    }
+    auto where = std::make_pair(r.segment, r.offset);
+    bool first = ++g.delivered[where] == 1;
+    g.next[where] = after;
+    auto it = g.spans.find(r.segment);
+    if (it == g.spans.end()) {
+        // The group reads from the head: its first read of a segment is the segment's first
+        // event.
+        if (r.offset != 0) {
+            return fmt::format(
+                "group reader object {} began segment {} at offset {}: the group skipped [0, {})",
+                object, r.segment_id, r.offset, r.offset);
+        }
+        g.spans[r.segment] = group_view::span{object, r.offset, after};
+    } else {
+        auto& sp = it->second;
+        if (r.offset > sp.end) {
+            return fmt::format(
+                "group reader object {} read segment {} at offset {} after object {} delivered "
+                "up to {}: the group skipped [{}, {})",
+                object, r.segment_id, r.offset, sp.object, sp.end, sp.end, r.offset);
+        }
+        if (sp.object == object) {
+            if (r.offset != sp.end) {
+                return fmt::format(
+                    "group reader object {} read segment {} offset {} again (it had delivered "
+                    "up to {})",
+                    object, r.segment_id, r.offset, sp.end);
+            }
+            sp.end = after;
+        } else {
+            if (r.offset < sp.end) {
+                g.overtaken.emplace(sp.object, now);
+            }
+            if (r.offset < sp.end && !g.lost.count(sp.object) && !g.suspects.count(sp.object)) {
+                // Legitimate only if sp.object turns out lost (it learns so later): it was cut
+                // off from its group, which gave its segments back at its last report.
+                g.suspects[sp.object] = fmt::format(
+                    "group reader object {} read segment {} from offset {} while object {}, "
+                    "which had delivered it up to {}, was still a member (two readers on one "
+                    "range)",
+                    object, r.segment_id, r.offset, sp.object, sp.end);
+            }
+            sp = group_view::span{object, r.offset, after};
+        }
+    }
+    if (!first) {
+        return std::nullopt;
+    }
+    auto parsed = parse_payload(r.payload);
+    if (!parsed) {
+        return std::nullopt;  // check_read said so
+    }
+    auto index = h.find({parsed->writer, parsed->seq});
+    if (index && h.op(*index).idempotent) {
+        // Per key, the group hands out events in order across its readers and across scaling
+        // (a successor only after its predecessors were read): an event delivered for the
+        // first time never comes after a later one of its key.
+        auto key = std::make_tuple(parsed->writer, parsed->incarnation, parsed->key);
+        auto [m, inserted] = g.first_max.emplace(key, parsed->seq);
+        if (!inserted) {
+            if (m->second > parsed->seq) {
+                return fmt::format(
+                    "group reader object {} delivered writer={} key={} seq={} (segment {} "
+                    "offset {}) after the group had delivered seq={}: per-key order broken "
+                    "across the group's readers",
+                    object, parsed->writer, parsed->key, parsed->seq, r.segment_id, r.offset,
+                    m->second);
+            }
+            m->second = parsed->seq;
+        }
+    }
+    return std::nullopt;
+}
+
+finding check_group_cut(const group_view& g,
+                        uint64_t uid,
+                        const stream_cut& cut,
+                        const std::string& checkpoint) {
+    std::vector<segment_range> ranges;
+    for (const auto& seg : cut.segments) {
+        ranges.push_back(seg.range);
+    }
+    if (auto bad = check_cover("checkpoint " + checkpoint, ranges)) {
+        return bad;
+    }
+    for (const auto& seg : cut.segments) {
+        auto segment = mix(uid, seg.range.id.value);
+        int64_t at = 0;
+        while (at < seg.offset) {
+            auto it = g.next.find({segment, at});
+            if (it == g.next.end()) {
+                return fmt::format(
+                    "checkpoint {} puts segment {} at offset {}, but the group had delivered it "
+                    "only up to {}",
+                    checkpoint, seg_name(seg.range.id), seg.offset, at);
+            }
+            at = it->second;
+        }
+        if (at != seg.offset) {
+            return fmt::format("checkpoint {} puts segment {} at offset {}, inside an event",
+                               checkpoint, seg_name(seg.range.id), seg.offset);
+        }
+    }
+    return std::nullopt;
+}
+
+void group_object_lost(group_view& g, uint32_t object) {
+    g.lost.insert(object);
+    g.suspects.erase(object);
+}
+
+finding group_object_left(group_view& g, uint32_t object) {
+    auto it = g.suspects.find(object);
+    if (it != g.suspects.end() && !g.lost.count(object)) {
+        return it->second + ", and it left the group gracefully";
+    }
+    return std::nullopt;
+}
+
+finding check_group_end(const group_view& g,
+                        const std::set<std::pair<uint64_t, int64_t>>& stored,
+                        const std::string& group) {
+    if (!g.suspects.empty()) {
+        return g.suspects.begin()->second + ", and it was never declared offline";
+    }
+    size_t missing = 0;
+    std::string first;
+    for (const auto& where : stored) {
+        auto it = g.delivered.find(where);
+        auto n = it == g.delivered.end() ? 0 : it->second;
+        if (n == 0 && missing++ == 0) {
+            first = fmt::format("offset {}", where.second);
+        }
+        if (n > 1 && g.lost.empty()) {
+            return fmt::format(
+                "group {} delivered an event {} times (offset {}) though none of its readers "
+                "was lost",
+                group, n, where.second);
+        }
+    }
+    if (missing > 0) {
+        return fmt::format("group {} never delivered {} of the audited events (first at {})", group,
+                           missing, first);
     }
     return std::nullopt;
 }

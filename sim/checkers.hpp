@@ -17,6 +17,11 @@
 // | check_history      | end of the run          | a scale half done or visible inconsistently |
 // | check_decision     | an automatic scale      | a split of a segment that is not hot, a     |
 // |                    |                         | merge of segments that are not all cold     |
+// | check_group_read   | every event a reader    | two live readers on one range, a skipped    |
+// |                    | group delivered         | range, per-key order across the readers     |
+// | check_group_cut    | a checkpoint completed  | a cut past what the group delivered         |
+// | check_group_end    | end of the run (audit)  | an event the group never delivered, one     |
+// |                    |                         | delivered twice with no reader lost         |
 
 #include "schema/types.hpp"
 #include "sim/history.hpp"
@@ -95,6 +100,62 @@ finding check_decision(const stream_record& rec,
                        const std::vector<segment_load>& loads,
                        int64_t window_ms,
                        const scale_request& req);
+
+/// What the readers of one reader group delivered, checked as they deliver. A reader *object* is
+/// one join of a reader (a process that rejoins, or joins again after it was declared offline,
+/// is a new object). Per segment, the deliveries form spans, each of one object: a span begins
+/// where the one before ended (a release or a graceful leave goes back at the offset delivered
+/// up to), or earlier only when the object before was lost (its process died or stalled, or it
+/// learnt it was declared offline: what it delivered after its last report is read again).
+struct group_view {
+    struct span {
+        uint32_t object = 0;
+        int64_t start = 0;
+        int64_t end = 0;  ///< offset after its last event
+    };
+    std::map<uint64_t, span> spans;  ///< per segment (as read_rec::segment): the latest
+    std::set<uint32_t> lost;         ///< objects that ended (or stalled) without leaving
+    /// Objects not lost when another began a span inside what they had delivered: they must be
+    /// lost later, or two live readers read one range.
+    std::map<uint32_t, std::string> suspects;
+    /// When another object first began a span inside what the object had delivered: the group
+    /// had given its segment away, so it was declared offline (or gave it back) before then,
+    /// and it may hand out nothing it is asked for later.
+    std::map<uint32_t, int64_t> overtaken;
+    /// Per (writer, incarnation, key): the highest idempotent sequence number delivered first.
+    std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> first_max;
+    /// How often each (segment, offset) was delivered.
+    std::map<std::pair<uint64_t, int64_t>, uint32_t> delivered;
+    /// The offset after each delivered event.
+    std::map<std::pair<uint64_t, int64_t>, int64_t> next;
+};
+
+/// Checks one event the group's reader `object` delivered (`after`: the offset after it) at
+/// `now`, in the answer to a fetch asked at `asked_at`. The payload was checked by check_read
+/// already.
+finding check_group_read(const history& h,
+                         group_view& g,
+                         uint32_t object,
+                         const read_rec& r,
+                         int64_t after,
+                         int64_t now,
+                         int64_t asked_at);
+/// `object` ended without leaving, or stalled: others may read again what it delivered.
+void group_object_lost(group_view& g, uint32_t object);
+/// `object` left its group gracefully: it must not have been a reader whose range another read.
+finding group_object_left(group_view& g, uint32_t object);
+/// A checkpoint of the group completed with `cut` for the stream whose uid is `uid`: the cut
+/// covers the key space, and in each of its segments the group delivered every event before the
+/// cut's offset, which is an event boundary.
+finding check_group_cut(const group_view& g,
+                        uint64_t uid,
+                        const stream_cut& cut,
+                        const std::string& checkpoint);
+/// End of the run: every event in `stored` (the audit's (segment, offset)s of the group's stream)
+/// was delivered, exactly once unless a reader object was lost; no suspect is left.
+finding check_group_end(const group_view& g,
+                        const std::set<std::pair<uint64_t, int64_t>>& stored,
+                        const std::string& group);
 
 /// The first acknowledged event `held` says is not (durably, or not by enough copies) kept.
 const op_rec* first_unheld(const history& h, const std::function<bool(const writer_seq&)>& held);

@@ -10,6 +10,7 @@
 #include <caf/fwd.hpp>
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 namespace pravaha::sim {
@@ -50,8 +51,16 @@ struct world_knobs {
     int64_t scale_window_ms = 120'000;
     int64_t scale_cooldown_ms = 600'000;
     int64_t scale_ms = 0;
+    // Reader groups (drawn from a stream of their own): one group per stream read by this many
+    // group readers (0: no groups), their lease and automatic checkpoint interval (0: none).
+    uint32_t group_readers = 0;
+    int64_t group_lease_ms = 10'000;
+    int64_t group_checkpoint_ms = 0;
     fault_knobs faults;
 };
+
+/// The knobs of a run (sim/knobs.cpp).
+world_knobs draw_knobs(const run_config& cfg);
 
 enum class phase { setup, chaos, live, audit, finished };
 
@@ -62,6 +71,8 @@ struct sim_env {
     caf::actor_system& sys;
     phase ph = phase::setup;
     std::vector<caf::actor> spawned;  // everything to stop at the end of the run
+    /// Actors of stalled client processes (a zombie group reader): they run nothing until then.
+    std::map<uint64_t, int64_t> frozen;
 
     int64_t now() const { return kern.now(); }
     bool cluster() const { return k.nodes > 1; }

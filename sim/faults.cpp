@@ -304,6 +304,10 @@ void fault_injector::client_crash() {
     if (!c.up) {
         return;
     }
+    if (c.kind == client_kind::group_reader && rng_.chance(1, 3)) {
+        work_.leave_group(c);  // a graceful leave; it joins again a little later
+        return;
+    }
     bool zombie = rng_.chance(env_.k.faults.zombie_per_mille, 1000);
     auto restart_at = env_.now() + rng_.range(50, 2000) * ms;
     work_.crash_and_restart(c, zombie ? &rng_ : nullptr, restart_at);

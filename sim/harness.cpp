@@ -147,6 +147,119 @@ caf::behavior setup_impl(caf::event_based_actor* self,
     return {[](tick_atom) {}};
 }
 
+caf::behavior group_setup_impl(caf::event_based_actor* self,
+                               node_api node,
+                               uint32_t streams,
+                               group_config cfg,
+                               std::function<void(caf::error)> done) {
+    auto left = std::make_shared<uint32_t>(streams);
+    auto reported = std::make_shared<bool>(false);
+    for (uint32_t i = 0; i < streams; ++i) {
+        auto one = cfg;
+        one.streams = {group_stream{"sim", "s" + std::to_string(i), {}, {}}};
+        self->request(node, 10s, group_create_atom::value, std::string("sim"),
+                      "g" + std::to_string(i), one)
+            .then(
+                [=](const group_info&) {
+                    if (--*left == 0 && !*reported) {
+                        *reported = true;
+                        done(caf::error{});
+                        self->quit();
+                    }
+                },
+                [=](caf::error& err) {
+                    if (!*reported) {
+                        *reported = true;
+                        done(std::move(err));
+                        self->quit();
+                    }
+                });
+    }
+    return {[](tick_atom) {}};
+}
+
+// One reader object at a time: join, fetch until lost or told to leave, join again.
+caf::behavior group_driver_impl(
+    caf::event_based_actor* self, workload* w, uint32_t client, uint32_t inc, caf::actor manager) {
+    struct state_t {
+        caf::actor reader;
+        uint32_t object = 0;
+        bool leaving = false;
+    };
+    auto st = std::make_shared<state_t>();
+    auto later = [self](int64_t delay_ms, auto msg) {
+        if (delay_ms >= 0) {
+            self->delayed_send(self, std::chrono::milliseconds(delay_ms), msg);
+        } else {
+            self->quit();
+        }
+    };
+    self->send(self, join_tick_atom::value);
+    return {
+        [=](join_tick_atom) {
+            if (st->object != 0) {
+                return;
+            }
+            client::group_reader_options opts;
+            opts.nonce = w->group_nonce(client);
+            self->request(manager, caf::infinite, client::open_group_reader_atom::value,
+                          std::string("sim"), w->group_of(client), w->reader_name(client), opts)
+                .then(
+                    [=](const client::reader_actor& r) {
+                        st->reader = caf::actor_cast<caf::actor>(r);
+                        st->object = w->on_group_joined(client, inc, st->reader);
+                        if (st->object == 0) {
+                            self->quit();
+                            return;
+                        }
+                        self->send(self, tick_atom::value);
+                    },
+                    [=](caf::error& err) {
+                        later(w->on_group_join_failed(client, inc, err), join_tick_atom::value);
+                    });
+        },
+        [=](tick_atom) {
+            if (st->object == 0 || st->leaving) {
+                return;
+            }
+            auto object = st->object;
+            auto asked_at = w->now();
+            self->request(st->reader, caf::infinite, client::fetch_atom::value,
+                          w->group_fetch_wait())
+                .then(
+                    [=](std::vector<client::event>& evs, bool) {
+                        if (w->on_group_read(object, evs, asked_at) && st->object == object) {
+                            self->send(self, tick_atom::value);
+                        }
+                    },
+                    [=](caf::error& err) {
+                        if (st->object != object || st->leaving) {
+                            return;  // the close's answer tells
+                        }
+                        st->object = 0;
+                        st->reader = caf::actor{};
+                        later(w->on_group_lost(object, err), join_tick_atom::value);
+                    });
+        },
+        [=](leave_atom) {
+            if (st->object == 0 || st->leaving) {
+                return;
+            }
+            st->leaving = true;
+            auto object = st->object;
+            auto done = [=](const caf::error& err) {
+                st->leaving = false;
+                st->object = 0;
+                st->reader = caf::actor{};
+                later(w->on_group_left(object, err), join_tick_atom::value);
+            };
+            self->request(st->reader, caf::infinite, client::close_atom::value,
+                          std::vector<client::event>{})
+                .then([=](bool) { done(caf::error{}); }, [=](caf::error& err) { done(err); });
+        },
+    };
+}
+
 caf::behavior reader_driver_impl(
     caf::event_based_actor* self, workload* w, uint32_t client, uint32_t inc, caf::actor reader) {
     self->send(self, tick_atom::value);
@@ -234,6 +347,19 @@ void spawn_setup(caf::actor_system& sys,
     sys.spawn(setup_impl, std::move(node), streams, segments, policy, std::move(done));
 }
 
+void spawn_group_setup(caf::actor_system& sys,
+                       node_api node,
+                       uint32_t streams,
+                       group_config cfg,
+                       std::function<void(caf::error)> done) {
+    sys.spawn(group_setup_impl, std::move(node), streams, std::move(cfg), std::move(done));
+}
+
+caf::actor spawn_group_driver(
+    caf::actor_system& sys, workload& w, uint32_t client, uint32_t inc, caf::actor manager) {
+    return sys.spawn(group_driver_impl, &w, client, inc, std::move(manager));
+}
+
 caf::actor spawn_reader_driver(
     caf::actor_system& sys, workload& w, uint32_t client, uint32_t inc, caf::actor reader) {
     return sys.spawn(reader_driver_impl, &w, client, inc, std::move(reader));
@@ -243,8 +369,14 @@ caf_source::caf_source(caf::scheduler::test_coordinator& sched,
                        kernel& kern,
                        node_set& nodes,
                        uint64_t seed,
-                       bool fifo_bias)
-    : sched_(sched), kern_(kern), nodes_(nodes), rng_(seed, "sched"), fifo_bias_(fifo_bias) {}
+                       bool fifo_bias,
+                       const std::map<uint64_t, int64_t>& frozen)
+    : sched_(sched),
+      kern_(kern),
+      nodes_(nodes),
+      rng_(seed, "sched"),
+      fifo_bias_(fifo_bias),
+      frozen_(frozen) {}
 
 bool caf_source::step() {
     auto& jobs = sched_.jobs;
@@ -253,7 +385,8 @@ bool caf_source::step() {
     }
     auto runnable = [this](caf::resumable* job) {
         auto* a = dynamic_cast<caf::abstract_actor*>(job);
-        return a == nullptr || !nodes_.paused(a->id());
+        return a == nullptr ||
+               (!nodes_.paused(a->id()) && (frozen_.empty() || frozen_.count(a->id()) == 0));
     };
     // Candidates: jobs of actors whose node is not paused.
     size_t first = jobs.size();

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <vector>
 
 namespace caf::scheduler {
@@ -29,6 +30,8 @@ using watch_atom = caf::atom_constant<caf::atom("simwatch")>;
 using tick_atom = caf::atom_constant<caf::atom("simtick")>;
 using link_tick_atom = caf::atom_constant<caf::atom("simlink")>;
 using connect_done_atom = caf::atom_constant<caf::atom("simconn")>;
+using join_tick_atom = caf::atom_constant<caf::atom("simjoin")>;
+using leave_atom = caf::atom_constant<caf::atom("simleave")>;
 
 class network;
 class node_set;
@@ -55,6 +58,18 @@ void spawn_setup(caf::actor_system& sys,
                  uint32_t segments,
                  scaling_policy policy,
                  std::function<void(caf::expected<std::vector<stream_info>>)> done);
+/// Creates one reader group per stream ("g<i>" over stream "s<i>" of scope "sim", from the
+/// head) on `node`; `done` gets the first error, or none.
+void spawn_group_setup(caf::actor_system& sys,
+                       node_api node,
+                       uint32_t streams,
+                       group_config cfg,
+                       std::function<void(caf::error)> done);
+/// The application loop of a group reader's process: joins through `manager` as `name`, fetches
+/// until the workload says stop, rejoins when the reader was lost; `leave_atom` closes the
+/// reader (a graceful leave) and joins again later.
+caf::actor spawn_group_driver(
+    caf::actor_system& sys, workload& w, uint32_t client, uint32_t inc, caf::actor manager);
 /// The application loop of a reading client: fetches from `reader` until the workload says
 /// stop.
 caf::actor spawn_reader_driver(
@@ -68,7 +83,8 @@ public:
                kernel& kern,
                node_set& nodes,
                uint64_t seed,
-               bool fifo_bias);
+               bool fifo_bias,
+               const std::map<uint64_t, int64_t>& frozen);
     bool step() override;
     int64_t next_timer() const override;
     void fire_timer() override;
@@ -80,6 +96,7 @@ private:
     node_set& nodes_;
     prng rng_;
     bool fifo_bias_;
+    const std::map<uint64_t, int64_t>& frozen_;  // actor ids of stalled client processes
 };
 
 }  // namespace pravaha::sim

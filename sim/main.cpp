@@ -54,7 +54,9 @@ options of every command:
                      replay (Raft world: mean sim-ms between replays of old messages),
                      scale (mean sim-ms between an administrator's manual scales, 0 = off),
                      autoscale (1: streams with an auto-scaling policy, 0: fixed),
-                     noscale=1 (neither: the runs of seeds from before scaling existed)
+                     noscale=1 (neither: the runs of seeds from before scaling existed),
+                     groups (1: every stream read by a reader group too, 0: none;
+                     default: drawn, in half the seeds)
   --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)
@@ -104,9 +106,9 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 
 void parse_faults(options& o, const std::string& text) {
     static const std::vector<std::string> known{
-        "crash",      "pause",     "reset", "partition", "clog",   "client_crash",
-        "sync_error", "slow_disk", "wipe",  "zombie",    "replay", "disk_full",
-        "impostor",   "twin",      "scale", "autoscale", "noscale"};
+        "crash",      "pause",     "reset", "partition", "clog",    "client_crash",
+        "sync_error", "slow_disk", "wipe",  "zombie",    "replay",  "disk_full",
+        "impostor",   "twin",      "scale", "autoscale", "noscale", "groups"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);
@@ -278,6 +280,36 @@ run_result run_seed(const options& o, uint64_t seed, mutants::mutant m, bool ver
          m == mutants::mutant::scale_not_idempotent) &&
         !cfg.fault_overrides.count("scale")) {
         cfg.fault_overrides["scale"] = "2000";
+    }
+    // The reader groups' bugs run with groups in every seed: a dead reader (no_lease_expiry) and
+    // a stalled one (offline_reader_keeps_reading) need client crashes, the latter zombies and
+    // a controller that lives through leases; a release at a stale offset shows best where
+    // readers are seldom lost (client crashes off); gating needs scales.
+    if (is_group_mutant(m) && !cfg.fault_overrides.count("groups")) {
+        cfg.fault_overrides["groups"] = "1";
+        auto set = [&cfg](const std::string& knob, const std::string& v) {
+            if (!cfg.fault_overrides.count(knob)) {
+                cfg.fault_overrides[knob] = v;
+            }
+        };
+        switch (m) {
+            case mutants::mutant::no_lease_expiry:
+                set("client_crash", "1500");
+                break;
+            case mutants::mutant::offline_reader_keeps_reading:
+                // A group declares a reader offline only after a whole lease of a controller
+                // that stays up (a restarted one gives every reader a new lease).
+                set("client_crash", "1500");
+                set("zombie", "1000");
+                set("crash", "0");
+                break;
+            case mutants::mutant::release_without_position:
+                set("client_crash", "0");
+                break;
+            default:
+                set("scale", "2000");
+                break;
+        }
     }
     cfg.seed = seed;
     cfg.mutant = m;

@@ -29,5 +29,7 @@ bool harness_failure(verdict v);
 
 /// The bug lives in the Raft group (the Raft world and the cluster run it).
 bool is_raft_mutant(mutants::mutant m);
+/// The reader groups' planted bugs: their seeds run with groups (and client crashes).
+bool is_group_mutant(mutants::mutant m);
 
 }  // namespace pravaha::sim

@@ -23,7 +23,9 @@ workload::workload(sim_env& env, network& net)
       net_(net),
       work_rng_(env.cfg.seed, "workload"),
       read_rng_(env.cfg.seed, "reads"),
-      history_(env.kern.now()) {}
+      history_(env.kern.now()),
+      group_rng_(env.cfg.seed, "group-reads"),
+      objects_(1) {}
 
 client_t& workload::add_client(client_kind kind, uint32_t stream, bool idempotent) {
     client_t c;
@@ -51,6 +53,12 @@ client_t& workload::add_client(client_kind kind, uint32_t stream, bool idempoten
             c.writer.blocks_in_flight_max * std::max<size_t>(c.writer.block_bytes_max, 512) * 250;
         c.writer.pending_bytes_max = static_cast<size_t>(
             conf.range(8 * 1024, static_cast<int64_t>(std::min<size_t>(drains, 4 << 20))));
+    }
+    if (kind == client_kind::group_reader) {
+        auto same = std::count_if(clients_.begin(), clients_.end(), [&](const client_t& o) {
+            return o.kind == client_kind::group_reader && o.stream == stream;
+        });
+        c.reader_name = "r" + std::to_string(same);
     }
     clients_.push_back(std::move(c));
     auto& ref = clients_.back();
@@ -118,6 +126,10 @@ void workload::open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr ptr
     auto ep = client::detail::spawn_directory(env_.sys, endpoint_for(cl, port), node);
     cl.directory = ep.directory;
     env_.spawned.push_back(cl.directory);
+    if (cl.kind == client_kind::group_reader) {
+        open_group_worker(cl, ep);
+        return;
+    }
     if (cl.kind != client_kind::writer) {
         // A position names every segment the reader started (as the RPC gateway's does: the
         // first epoch's from the start, at 0 until an event of theirs was read).
@@ -252,13 +264,24 @@ void workload::crash_client(client_t& c, prng* zombie) {
         });
         env_.kern.count("zombie clients");
     }
+    if (c.kind == client_kind::group_reader) {
+        if (zombie != nullptr && c.worker) {
+            stall_group_reader(c, *zombie);
+        } else if (c.object != 0) {
+            end_object(c.object, true);
+        }
+        c.object = 0;
+        c.group_reader = caf::actor{};
+    }
     for (auto* a : {&c.worker, &c.driver, &c.directory}) {
         if (*a) {
             caf::anon_send_exit(*a, caf::exit_reason::kill);
             *a = caf::actor{};
         }
     }
-    net_.client_crashed(c.id, stall);
+    if (c.kind != client_kind::group_reader || zombie == nullptr) {
+        net_.client_crashed(c.id, stall);  // a stalled group reader's process holds its own
+    }
     // In-flight operations of a crashed client have unknown outcomes.
     for (auto& op : history_.ops()) {
         if (op.id.writer == c.id && op.out == outcome::pending) {

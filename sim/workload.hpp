@@ -23,7 +23,7 @@ namespace pravaha::sim {
 
 class network;
 
-enum class client_kind : uint8_t { writer, reader, audit };
+enum class client_kind : uint8_t { writer, reader, audit, group_reader };
 
 struct client_t {
     uint32_t id = 0;
@@ -38,7 +38,7 @@ struct client_t {
     bool up = false;
     caf::actor connector;
     caf::actor directory;  // the process's view of the cluster (one per incarnation)
-    caf::actor worker;
+    caf::actor worker;     // a group reader's: its stream manager
     caf::actor driver;
     uint64_t next_seq = 0;
     // Writers: the application's back-pressure, as the writer facade's pending_bytes_max: it
@@ -55,6 +55,22 @@ struct client_t {
     reader_view view;
     bool caught_up = false;
     std::vector<event_id> audited;  // audit clients: every event read, in order
+    // group readers (sim/workload_group.cpp): the same name in every incarnation
+    std::string reader_name;
+    uint32_t joins = 0;       // join attempts (each with a token of its own)
+    uint32_t object = 0;      // the reader object it reads with now (0: none)
+    caf::actor group_reader;  // that object's reader actor
+};
+
+/// One join of a group reader: what it delivered is checked per object (sim/checkers.hpp
+/// group_view).
+struct reader_object {
+    uint32_t client = 0;
+    uint32_t inc = 0;
+    uint32_t stream = 0;
+    uint64_t reader_id = 0;  // its reader actor
+    bool ended = false;
+    reader_view view;
 };
 
 class workload {
@@ -64,7 +80,10 @@ public:
     /// The history of every write the clients invoked.
     history& writes() { return history_; }
     const history& writes() const { return history_; }
-    void set_streams(std::vector<stream_info> streams) { streams_ = std::move(streams); }
+    void set_streams(std::vector<stream_info> streams) {
+        streams_ = std::move(streams);
+        groups_.assign(env_.k.group_readers > 0 ? streams_.size() : 0, group_view{});
+    }
     const std::vector<stream_info>& streams() const { return streams_; }
     std::vector<client_t>& clients() { return clients_; }
     const std::vector<client_t>& clients() const { return clients_; }
@@ -90,6 +109,19 @@ public:
     bool audited() const;
     /// Every continuous reader has seen everything the audit of its stream saw.
     bool readers_at_tail() const;
+    /// Every group has delivered everything the audit of its stream saw.
+    bool groups_at_tail() const;
+    /// A reader object whose range another read while it was not known to be lost (it must
+    /// learn it was declared offline; the first such, for the message when it never does).
+    finding group_suspect() const;
+    /// The groups' end-of-run check (check_group_end), once audited.
+    finding check_groups() const;
+    /// An administrator's checkpoint of stream `stream`'s group completed with `cuts`.
+    finding check_checkpoint(uint32_t stream,
+                             const std::vector<stream_cut>& cuts,
+                             const std::string& name) const;
+    /// A group reader's process gives its reader back gracefully (and joins again later).
+    void leave_group(client_t& c);
     /// What the audit and the readers lack, for a liveness message.
     std::string lagging() const;
     /// The writes still pending, by client, for a liveness message (empty: none).
@@ -116,7 +148,30 @@ public:
     uint32_t fetch_wait(uint32_t client);
     int64_t now() const { return env_.now(); }
 
+    // -- group readers (sim/workload_group.cpp), called from the group driver --
+    std::string group_of(uint32_t client) const;
+    static std::string group_of_stream(uint32_t stream) { return "g" + std::to_string(stream); }
+    std::string reader_name(uint32_t client) const { return clients_[client].reader_name; }
+    /// A fresh join token (a retried join inside the manager keeps it).
+    uint64_t group_nonce(uint32_t client);
+    uint32_t group_fetch_wait();
+    /// The new reader object's id, or 0 when the process is gone (the reader is then ended).
+    uint32_t on_group_joined(uint32_t client, uint32_t inc, const caf::actor& reader);
+    /// The delay before joining again in ms, or -1: stop.
+    int64_t on_group_join_failed(uint32_t client, uint32_t inc, const caf::error& err);
+    /// Returns whether the driver should fetch again (`asked_at`: when it asked).
+    bool on_group_read(uint32_t object, std::vector<client::event>& evs, int64_t asked_at);
+    /// The reader object ended with `err` (declared offline, gave up): the delay before joining
+    /// again, or -1.
+    int64_t on_group_lost(uint32_t object, const caf::error& err);
+    /// The reader object's close answered (no error: it left gracefully): the delay before
+    /// joining again.
+    int64_t on_group_left(uint32_t object, const caf::error& err);
+
 private:
+    void open_group_worker(client_t& c, const client::detail::endpoint_info& ep);
+    void end_object(uint32_t object, bool lost);
+    void stall_group_reader(client_t& c, prng& zombie);
     client::detail::endpoint_info endpoint_for(client_t& c, uint16_t port);
     void open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr node);
     void spawn_writer(uint32_t id,
@@ -138,7 +193,10 @@ private:
     std::vector<stream_info> streams_;
     std::vector<client_t> clients_;
     std::vector<uint32_t> audit_clients_;
-    offset_map offsets_;  // every reader's (segment, offset) -> payload hash
+    offset_map offsets_;                  // every reader's (segment, offset) -> payload hash
+    prng group_rng_;                      // group readers' fetch waits and rejoin delays
+    std::vector<group_view> groups_;      // per stream, when the run has groups
+    std::vector<reader_object> objects_;  // index: object id (0 unused)
     std::function<void(const op_rec&)> on_acked_;
     bool journaling_ = false;
     std::vector<journal_entry> journal_;

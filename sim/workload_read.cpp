@@ -159,6 +159,27 @@ std::string workload::lagging() const {
                                c.up, missing);
         }
     }
+    for (auto id : audit_clients_) {
+        const auto& a = clients_[id];
+        if (a.stream >= groups_.size()) {
+            continue;
+        }
+        size_t missing = 0;
+        for (const auto& where : a.view.seen) {
+            missing += groups_[a.stream].delivered.count(where) ? 0 : 1;
+        }
+        if (missing > 0) {
+            out += fmt::format(
+                "reader group {} misses {} of the audited events (readers:", group_of(id), missing);
+            for (const auto& c : clients_) {
+                if (c.kind == client_kind::group_reader && c.stream == a.stream) {
+                    out += fmt::format(" client {} {} {}", c.id, c.up ? "up" : "down",
+                                       c.object != 0 ? "reading" : "not joined");
+                }
+            }
+            out += "); ";
+        }
+    }
     return out.empty() ? "nothing lags" : out;
 }
 

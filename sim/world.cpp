@@ -66,122 +66,6 @@ using namespace std::chrono_literals;
 constexpr int64_t epoch = 3600LL * 1000 * ms;
 constexpr int64_t oracle_period = 1000 * ms;
 
-world_knobs draw_knobs(const run_config& cfg) {
-    world_knobs k;
-    prng p(cfg.seed, "params");
-    auto& f = k.faults;
-    const auto& prof = cfg.profile;
-    k.streams = static_cast<uint32_t>(p.range(1, 2));
-    k.segments = static_cast<uint32_t>(p.range(1, 4));
-    k.writers = static_cast<uint32_t>(p.range(2, 4));
-    k.non_idempotent = static_cast<uint32_t>(p.range(0, 1));
-    k.keys = static_cast<uint32_t>(p.range(2, 16));
-    k.write_interval_ms = p.range(5, 40);
-    k.filler_max = static_cast<size_t>(p.range(0, 2000));
-    k.fifo_bias = p.chance(3, 4);
-    k.latency_max_us = p.range(50, 3000);
-    k.jitter_max_us = p.range(0, 5000);
-    k.sync_latency_us = p.range(100, 5000);
-    if (prof != "quiet" && p.chance(1, 3)) {
-        k.seal_at_ms = p.range(1, cfg.chaos_ms);
-    }
-    if (prof == "quiet") {
-        // no faults
-    } else if (prof == "net") {
-        f.reset_ms = p.range(300, 3000);
-        f.partition_ms = p.range(1000, 5000);
-        f.clog_ms = p.range(500, 4000);
-    } else if (prof == "crash") {
-        f.crash_ms = p.range(300, 2000);
-        f.pause_ms = p.range(1000, 5000);
-        f.client_crash_ms = p.range(1000, 5000);
-    } else if (prof == "disk") {
-        f.crash_ms = p.range(500, 3000);
-        f.sync_error_num = static_cast<uint64_t>(p.range(1, 20));
-        f.sync_error_den = 1000;
-        f.slow_disk_ms = p.range(500, 4000);
-    } else if (prof == "swarm") {
-        // Each fault class on or off per seed, with its own rate (swarm testing).
-        f.crash_ms = p.chance(2, 3) ? p.range(200, 5000) : 0;
-        f.pause_ms = p.chance(1, 2) ? p.range(500, 8000) : 0;
-        f.reset_ms = p.chance(1, 2) ? p.range(200, 5000) : 0;
-        f.partition_ms = p.chance(1, 2) ? p.range(500, 8000) : 0;
-        f.clog_ms = p.chance(1, 2) ? p.range(300, 5000) : 0;
-        f.client_crash_ms = p.chance(1, 2) ? p.range(500, 6000) : 0;
-        f.sync_error_num = p.chance(1, 3) ? static_cast<uint64_t>(p.range(1, 30)) : 0;
-        f.keep_num = static_cast<uint64_t>(p.range(0, 3));
-        f.keep_den = 4;
-        f.slow_disk_ms = p.chance(1, 3) ? p.range(500, 6000) : 0;
-    } else if (prof == "cluster") {
-        // Three nodes, every node a replica of the controller and of every container. Faults
-        // hit one node at a time (a quorum of two keeps going) or the links between nodes.
-        k.nodes = 3;
-        k.containers = static_cast<uint32_t>(p.range(1, 4));
-        f.crash_ms = p.range(1500, 5000);
-        f.pause_ms = p.range(3000, 8000);
-        f.reset_ms = p.range(1000, 4000);
-        f.partition_ms = p.range(1500, 5000);
-        f.clog_ms = p.range(1000, 5000);
-        f.client_crash_ms = p.range(2000, 8000);
-        f.sync_error_num = static_cast<uint64_t>(p.range(0, 3));
-        f.sync_error_den = 1000;
-        f.slow_disk_ms = p.range(2000, 8000);
-        f.wipe_ms = p.chance(1, 3) ? p.range(3000, 20000) : 0;
-        f.disk_full_ms = p.chance(1, 2) ? p.range(2000, 10000) : 0;
-        f.impostor_ms = p.chance(1, 2) ? p.range(3000, 12000) : 0;
-    } else {  // default: every fault class at a moderate rate
-        f.crash_ms = p.range(800, 3000);
-        f.pause_ms = p.range(2000, 6000);
-        f.reset_ms = p.range(500, 3000);
-        f.partition_ms = p.range(2000, 6000);
-        f.clog_ms = p.range(1000, 5000);
-        f.client_crash_ms = p.range(2000, 6000);
-        f.sync_error_num = static_cast<uint64_t>(p.range(0, 5));
-        f.sync_error_den = 1000;
-        f.slow_disk_ms = p.range(2000, 8000);
-    }
-    if (prof != "quiet") {
-        f.zombie_per_mille = 333;  // a third of the crashed writers only stall
-    }
-    // Scaling in two thirds of the seeds of every node-world profile: an auto-scaling policy with
-    // windows of a second or so, manual scales by an administrator, or both.
-    prng sp(cfg.seed, "scaling");
-    auto mode = sp.below(3);  // 0: automatic, 1: manual, 2: both
-    uint64_t noscale = 0;
-    read_knob(cfg, "noscale", noscale);
-    bool scaling = sp.chance(2, 3) && noscale == 0;
-    k.autoscale = scaling && mode != 1;
-    k.scale_target = static_cast<uint32_t>(sp.range(20, 120));
-    k.scale_factor = static_cast<uint32_t>(sp.range(2, 3));
-    k.scale_window_ms = sp.range(300, 1500);
-    k.scale_cooldown_ms = sp.range(500, 3000);
-    k.scale_ms = scaling && mode != 0 ? sp.range(1000, 6000) : 0;
-    // --faults overrides (validated by the CLI)
-    read_knob(cfg, "crash", f.crash_ms);
-    read_knob(cfg, "pause", f.pause_ms);
-    read_knob(cfg, "reset", f.reset_ms);
-    read_knob(cfg, "partition", f.partition_ms);
-    read_knob(cfg, "clog", f.clog_ms);
-    read_knob(cfg, "client_crash", f.client_crash_ms);
-    read_knob(cfg, "slow_disk", f.slow_disk_ms);
-    read_knob(cfg, "wipe", f.wipe_ms);
-    read_knob(cfg, "disk_full", f.disk_full_ms);
-    read_knob(cfg, "impostor", f.impostor_ms);
-    read_knob(cfg, "twin", f.twin_per_mille);
-    read_knob(cfg, "zombie", f.zombie_per_mille);
-    read_knob(cfg, "scale", k.scale_ms);
-    if (cfg.fault_overrides.count("autoscale")) {
-        uint64_t on = 0;
-        read_knob(cfg, "autoscale", on);
-        k.autoscale = on != 0;
-    }
-    if (cfg.fault_overrides.count("sync_error")) {
-        read_knob(cfg, "sync_error", f.sync_error_num);
-        f.sync_error_den = 1000;
-    }
-    return k;
-}
-
 std::unique_ptr<caf::actor_system_config> make_system_config() {
     auto cfg = std::make_unique<caf::actor_system_config>();
     add_message_types(*cfg);
@@ -200,6 +84,7 @@ public:
 private:
     void spawn_setup();
     void on_setup(caf::expected<std::vector<stream_info>> infos);
+    void create_groups();
     void begin_chaos();
     void oracle_tick();
     void heal();
@@ -241,7 +126,7 @@ world::world(const run_config& cfg)
       // CAF's test clock does not start at 0 (0 has a special meaning to it): the kernel's
       // virtual time is the clock's, moved on by the epoch.
       kern_(cfg_, sched_->clock().current_time.time_since_epoch().count() + epoch),
-      env_{cfg_, k_, kern_, *sys_, phase::setup, {}},
+      env_{cfg_, k_, kern_, *sys_, phase::setup, {}, {}},
       nodes_(env_, net_),
       net_(env_, nodes_),
       work_(env_, net_),
@@ -305,7 +190,32 @@ void world::on_setup(caf::expected<std::vector<stream_info>> infos) {
         return;
     }
     work_.set_streams(std::move(*infos));
+    if (k_.group_readers > 0) {
+        create_groups();
+        return;
+    }
     begin_chaos();
+}
+
+// One reader group per stream, from the head, created before anything is written.
+void world::create_groups() {
+    auto& n = nodes_.at(setup_attempts_++ % nodes_.size());
+    if (!n.up) {
+        kern_.at(kern_.now() + 500 * ms, [this] { create_groups(); });
+        return;
+    }
+    group_config cfg;
+    cfg.lease_ms = k_.group_lease_ms;
+    cfg.checkpoint_interval_ms = k_.group_checkpoint_ms;
+    spawn_group_setup(*sys_, n.actors.endpoint, k_.streams, cfg, [this](caf::error err) {
+        if (!err) {
+            begin_chaos();
+        } else if (setup_attempts_ < 60) {
+            kern_.at(kern_.now() + 500 * ms, [this] { create_groups(); });
+        } else {
+            kern_.fail(verdict::invalid, "creating the reader groups failed: " + render_error(err));
+        }
+    });
 }
 
 void world::begin_chaos() {
@@ -320,6 +230,11 @@ void world::begin_chaos() {
     }
     for (uint32_t s = 0; s < k_.streams; ++s) {
         work_.start_client(work_.add_client(client_kind::reader, s, true));
+    }
+    for (uint32_t s = 0; s < k_.streams; ++s) {
+        for (uint32_t i = 0; i < k_.group_readers; ++i) {
+            work_.start_client(work_.add_client(client_kind::group_reader, s, true));
+        }
     }
     faults_.schedule(t_heal_);
     admin_.schedule(t_heal_);
@@ -384,7 +299,8 @@ void world::live_check() {
             kern_.note("audit: every write resolved; reading every stream from the head");
             work_.start_audit();
         }
-    } else if (env_.ph == phase::audit && work_.audited() && work_.readers_at_tail()) {
+    } else if (env_.ph == phase::audit && work_.audited() && work_.readers_at_tail() &&
+               work_.groups_at_tail()) {
         if (histories_ok_) {
             final_checks();
             return;
@@ -405,6 +321,13 @@ void world::live_check() {
 }
 
 void world::liveness_failure() {
+    if (auto bad = work_.group_suspect()) {
+        // Still a member long after healing: two live readers read one range.
+        kern_.fail(verdict::correctness,
+                   fmt::format("{}, and it was still a member {} s after healing", *bad,
+                               cfg_.live_ms / 1000));
+        return;
+    }
     std::string what = work_.pending_writes();
     if (what.empty()) {
         what = env_.ph == phase::live ? "the audit could not start" : work_.lagging();
@@ -437,6 +360,8 @@ void world::final_checks() {
     if (auto bad = check_final(work_.writes(), stored,
                                [this](const op_rec& op) { return oracles_.describe_lost(op); })) {
         kern_.fail(verdict::correctness, *bad);
+    } else if (auto group_bad = work_.check_groups()) {
+        kern_.fail(verdict::correctness, *group_bad);
     }
 }
 
@@ -448,7 +373,7 @@ std::string world::header() const {
         "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
         "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} impostor={} twin={} "
         "sync_error={}/{} keep={}/{} sync={}us scaling: auto={} target={} factor={} window={}ms "
-        "cooldown={}ms manual={}",
+        "cooldown={}ms manual={} groups: readers={} lease={}ms checkpoints={}ms",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
         k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms, f.reset_ms,
@@ -456,7 +381,7 @@ std::string world::header() const {
         faults_.permanent_allowed(), f.disk_full_ms, f.impostor_ms, f.twin_per_mille,
         f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den, k_.sync_latency_us,
         k_.autoscale, k_.scale_target, k_.scale_factor, k_.scale_window_ms, k_.scale_cooldown_ms,
-        k_.scale_ms);
+        k_.scale_ms, k_.group_readers, k_.group_lease_ms, k_.group_checkpoint_ms);
 }
 
 std::string world::summary() const {
@@ -520,7 +445,7 @@ run_result world::run() {
     if (!cfg_.dump_history.empty()) {
         work_.keep_journal();
     }
-    caf_source source(*sched_, kern_, nodes_, cfg_.seed, k_.fifo_bias);
+    caf_source source(*sched_, kern_, nodes_, cfg_.seed, k_.fifo_bias, env_.frozen);
     if (!kern_.run(&source) && !env_.finished()) {
         kern_.fail(verdict::liveness, "the world stopped: nothing runnable and nothing scheduled");
     }

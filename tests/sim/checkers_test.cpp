@@ -314,3 +314,96 @@ TEST_CASE("check_decision holds the auto-scaler to Pravega's rules", "[sim]") {
     scale_request three{0, {rec.segments[0].id}, {{0, 0.1}, {0.1, 0.2}, {0.2, 0.5}}, true};
     CHECK(check_decision(rec, {hot, cold}, w, three)->find("factor 2") != std::string::npos);
 }
+
+TEST_CASE("check_group_read holds a reader group to one reader per range and per-key order",
+          "[sim]") {
+    auto h = writes(6);
+    std::vector<std::string> p;
+    for (uint64_t seq = 0; seq < 6; ++seq) {
+        p.push_back(payload(seq));
+    }
+    int64_t clock = 0;  // when events are delivered and fetches asked
+    auto read = [&](group_view& g, uint32_t object, uint64_t seq, int64_t offset,
+                    uint64_t segment = 42) {
+        auto r = at(offset, p[seq]);
+        r.segment = segment;
+        return check_group_read(h, g, object, r, offset + 10, clock, clock);
+    };
+    std::set<std::pair<uint64_t, int64_t>> stored{{42, 0}, {42, 10}, {42, 20}, {42, 30}};
+    group_view g;
+    REQUIRE_FALSE(read(g, 1, 0, 0));
+    REQUIRE_FALSE(read(g, 1, 1, 10));
+
+    SECTION("a release hands over at the offset delivered up to: exactly once") {
+        REQUIRE_FALSE(read(g, 2, 2, 20));
+        REQUIRE_FALSE(read(g, 2, 3, 30));
+        CHECK_FALSE(group_object_left(g, 1));
+        CHECK_FALSE(check_group_end(g, stored, "g0"));
+    }
+    SECTION("a lost reader's range is read again: at least once") {
+        group_object_lost(g, 1);
+        REQUIRE_FALSE(read(g, 2, 1, 10));
+        REQUIRE_FALSE(read(g, 2, 2, 20));
+        REQUIRE_FALSE(read(g, 2, 3, 30));
+        CHECK_FALSE(check_group_end(g, stored, "g0"));
+    }
+    SECTION("a range read again while its reader stayed a member") {
+        REQUIRE_FALSE(read(g, 2, 1, 10));  // suspect until object 1 is lost
+        auto bad = check_group_end(g, stored, "g0");
+        REQUIRE(bad);
+        CHECK(bad->find("two readers on one range") != std::string::npos);
+        SECTION("declared offline later: fine") {
+            group_object_lost(g, 1);
+            REQUIRE_FALSE(read(g, 2, 2, 20));
+            REQUIRE_FALSE(read(g, 2, 3, 30));
+            CHECK_FALSE(check_group_end(g, stored, "g0"));
+        }
+        SECTION("it handed out more, asked for after that") {
+            clock += 10;
+            auto late = read(g, 1, 4, 0, 44);
+            REQUIRE(late);
+            CHECK(late->find("a reader cut off from its group went on reading") !=
+                  std::string::npos);
+        }
+        SECTION("it left gracefully") {
+            auto left = group_object_left(g, 1);
+            REQUIRE(left);
+            CHECK(left->find("left the group gracefully") != std::string::npos);
+        }
+    }
+    SECTION("a skipped range") {
+        auto bad = read(g, 2, 3, 30);
+        REQUIRE(bad);
+        CHECK(bad->find("the group skipped [20, 30)") != std::string::npos);
+    }
+    SECTION("a reader that skips in its own span") {
+        auto bad = read(g, 1, 3, 30);
+        REQUIRE(bad);
+        CHECK(bad->find("skipped") != std::string::npos);
+    }
+    SECTION("a segment begun past its head") {
+        auto bad = read(g, 2, 3, 10, 43);
+        REQUIRE(bad);
+        CHECK(bad->find("began segment") != std::string::npos);
+    }
+    SECTION("per-key order across readers and segments") {
+        REQUIRE_FALSE(read(g, 2, 3, 0, 43));  // a successor read before seq 2 was delivered
+        auto bad = read(g, 1, 2, 20);
+        REQUIRE(bad);
+        CHECK(bad->find("per-key order broken across the group's readers") != std::string::npos);
+    }
+    SECTION("an event never delivered, or twice with no reader lost") {
+        REQUIRE_FALSE(read(g, 1, 2, 20));
+        REQUIRE_FALSE(read(g, 1, 3, 30));
+        CHECK_FALSE(check_group_end(g, stored, "g0"));
+        stored.insert({42, 40});
+        auto bad = check_group_end(g, stored, "g0");
+        REQUIRE(bad);
+        CHECK(bad->find("never delivered 1 of the audited events") != std::string::npos);
+        stored.erase({42, 40});
+        g.delivered[{42, 0}] = 2;
+        bad = check_group_end(g, stored, "g0");
+        REQUIRE(bad);
+        CHECK(bad->find("delivered an event 2 times") != std::string::npos);
+    }
+}

@@ -63,10 +63,18 @@ void on_tick(group_ptr self) {
         self->request(st.cfg.controller, ms(st.cfg.lease_ms), group_offline_atom::value,
                       st.cfg.scope, st.cfg.name, reader, l.session, l.syncs)
             .then(
-                [self, name, session](bool) {
+                [self, name, session](bool changed) {
                     auto it = self->state.leases.find(name);
-                    if (it != self->state.leases.end() && it->second.session == session) {
+                    if (it == self->state.leases.end() || it->second.session != session) {
+                        return;
+                    }
+                    if (changed) {
                         self->state.leases.erase(it);
+                    } else {
+                        // Void: a report was applied since (its group_seen renews the lease,
+                        // before or after this answer). The lease stays: without it a reader
+                        // that then died would never be declared offline.
+                        it->second.asked = false;
                     }
                 },
                 [self, name, session](caf::error&) {

@@ -346,9 +346,9 @@ finding check_group_read(const history& h,
         // A reader hands out nothing past 4/5 of its lease since its last answered report, and
         // its group gives its segments away only a whole lease after that report.
         return fmt::format(
-            "group reader object {} handed out segment {} offset {} for a fetch asked at {} "
-            "ms, after another reader had begun to read again what it had delivered (at {} ms): "
-            "a reader cut off from its group went on reading",
+            "group reader object {} handed out segment {} offset {} at {} ms or later, after "
+            "another reader had begun to read again what it had delivered (at {} ms): a reader "
+            "cut off from its group went on reading",
             object, r.segment_id, r.offset, asked_at / 1'000'000, o->second / 1'000'000);
     }
     auto where = std::make_pair(r.segment, r.offset);

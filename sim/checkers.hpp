@@ -131,8 +131,8 @@ struct group_view {
 };
 
 /// Checks one event the group's reader `object` delivered (`after`: the offset after it) at
-/// `now`, in the answer to a fetch asked at `asked_at`. The payload was checked by check_read
-/// already.
+/// `now`; it was handed out at `asked_at` or later (when the fetch was asked, or when the
+/// reader's stalled process ran again). The payload was checked by check_read already.
 finding check_group_read(const history& h,
                          group_view& g,
                          uint32_t object,

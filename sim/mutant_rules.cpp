@@ -24,9 +24,7 @@ const std::map<std::string, mutants::mutant>& mutant_names() {
         {"resend_to_successor_without_dedup", mutants::mutant::resend_to_successor_without_dedup},
         {"scale_not_idempotent", mutants::mutant::scale_not_idempotent},
         {"no_lease_expiry", mutants::mutant::no_lease_expiry},
-        // offline_reader_keeps_reading is not registered yet: a stalled reader's fetch pending
-        // across its stall is answered after it, and the checks cannot tell that answer from
-        // one handed out before the stall (sim/README.md, "Planted bugs").
+        {"offline_reader_keeps_reading", mutants::mutant::offline_reader_keeps_reading},
         {"release_without_position", mutants::mutant::release_without_position},
         {"successor_before_predecessors_done", mutants::mutant::successor_before_predecessors_done},
     };

@@ -68,7 +68,9 @@ struct reader_object {
     uint32_t client = 0;
     uint32_t inc = 0;
     uint32_t stream = 0;
-    uint64_t reader_id = 0;  // its reader actor
+    uint64_t reader_id = 0;     // its reader actor
+    int64_t stalled_until = 0;  // its process stalled until then (0: never)
+    size_t after_stall = 0;     // events it handed out after that
     bool ended = false;
     reader_view view;
 };

@@ -68,6 +68,10 @@ int64_t workload::on_group_join_failed(uint32_t client, uint32_t inc, const caf:
     // else (timeouts, no leader): ask again.
     env_.kern.count(code_of(err) == errc::reader_exists ? "group joins refused (name taken)"
                                                         : "group joins failed");
+    if (code_of(err) != errc::reader_exists) {
+        env_.kern.note(
+            fmt::format("group reader client {}: join failed: {}", client, render_error(err)));
+    }
     return std::max<int64_t>(env_.k.group_lease_ms / 4, 100);
 }
 
@@ -92,8 +96,12 @@ bool workload::on_group_read(uint32_t object, std::vector<client::event>& evs, i
         r.payload = ev.payload;
         auto bad = check_read(history_, offsets_, o.view, r);
         if (!bad) {
+            // Taken after a stall: handed out after it, whenever it was asked for.
+            bool after_stall = o.stalled_until > 0 && now() >= o.stalled_until;
+            auto handed_after = after_stall ? std::max(asked_at, o.stalled_until) : asked_at;
+            o.after_stall += after_stall ? 1 : 0;
             bad = check_group_read(history_, g, object, r, client::detail::offset_after(ev), now(),
-                                   asked_at);
+                                   handed_after);
         }
         if (bad) {
             kern.fail(verdict::correctness, *bad);
@@ -123,6 +131,21 @@ int64_t workload::on_group_lost(uint32_t object, const caf::error& err) {
     end_object(object, true);
     env_.kern.note(fmt::format("group reader object {} (client {}) ended: {}", object, o.client,
                                render_error(err)));
+    // A stalled reader is past its lease when its process runs again: it hands out nothing until
+    // a report sent since renews it, and after such a renewal the group can declare it offline
+    // only a whole lease later. Told it is offline sooner, it was never renewed.
+    if (o.after_stall > 0 && code_of(err) == errc::reader_offline &&
+        now() < o.stalled_until + env_.k.group_lease_ms * ms) {
+        env_.kern.fail(
+            verdict::correctness,
+            fmt::format("group reader object {} (client {}) handed out {} event(s) "
+                        "after its stalled process ran again at {:.3f} s, and was told "
+                        "it is offline {} ms later, within a lease: a reader past its "
+                        "lease went on reading",
+                        object, o.client, o.after_stall, env_.kern.seconds(o.stalled_until),
+                        (now() - o.stalled_until) / ms));
+        return -1;
+    }
     env_.kern.count(code_of(err) == errc::reader_offline ? "group readers told they are offline"
                                                          : "group readers ended by an error");
     auto& c = clients_[o.client];
@@ -166,29 +189,34 @@ void workload::leave_group(client_t& c) {
     }
 }
 
-// The process stalls (a long GC pause, a frozen VM) past its reader's lease: none of its actors
-// runs until then; its group declares the reader offline and a new incarnation joins under the
-// same name. When it runs again its reader must hand out nothing more. Killed for good 20 s
-// after the stall began.
+// The process stalls (a long GC pause, a frozen VM) past its reader's lease: its actors run
+// nothing until then (the CAF work source skips them); its group declares the reader offline
+// and a new incarnation joins under the same name. When it runs again its reader must hand out
+// nothing more. The application loop (the driver) is not frozen: it takes at once what was
+// handed out before the stall (as if it had just before), so everything it gets after the stall
+// was handed out after it. Killed for good 20 s after the stall began.
 void workload::stall_group_reader(client_t& c, prng& zombie) {
     auto lease = env_.k.group_lease_ms;
     auto until = now() + zombie.range(lease, 2 * lease + 1000) * ms;
-    std::vector<caf::actor> process{c.worker, c.driver, c.directory};
+    std::vector<caf::actor> frozen{c.worker, c.directory};
     if (c.group_reader) {
-        process.push_back(c.group_reader);
+        frozen.push_back(c.group_reader);
     }
-    for (const auto& a : process) {
+    for (const auto& a : frozen) {
         env_.frozen[a.id()] = until;
     }
     if (c.object != 0) {
         group_object_lost(groups_[c.stream], c.object);  // what it delivered may be read again
+        objects_[c.object].stalled_until = until;
     }
-    env_.kern.at(until, [this, process, id = c.id] {
-        for (const auto& a : process) {
+    env_.kern.at(until, [this, frozen, id = c.id] {
+        for (const auto& a : frozen) {
             env_.frozen.erase(a.id());
         }
         env_.kern.note(fmt::format("group reader client {}: the stalled process runs again", id));
     });
+    auto process = frozen;
+    process.push_back(c.driver);
     env_.kern.at(now() + 20000 * ms, [process] {
         for (const auto& a : process) {
             caf::anon_send_exit(a, caf::exit_reason::kill);

@@ -384,9 +384,13 @@ void commit(controller_ptr self,
     if (!st.raft) {
         auto out = st.meta->apply(0, c);
         if (!out) {
+            // The outcome on disk is unknown (a failed fsync stops the store's writes for good):
+            // fail-stop, so that the node restarts and recovers from what is durable.
             module_log("actors")->error("controller storage failed error={}",
                                         render_error(out.error()));
-            done(out.error(), nullptr);
+            auto err = out.error();
+            done(err, nullptr);
+            self->quit(err);
             return;
         }
         log_outcome(c, *out);

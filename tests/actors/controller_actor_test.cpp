@@ -15,9 +15,36 @@ using namespace pravaha;
 
 namespace {
 
+// The controller's view of the store: writes fail once `broken` is set (as after a failed fsync,
+// when the store takes no writes any more).
+class breakable_store final : public storage::log_store {
+public:
+    storage::log_store* real = nullptr;
+    bool broken = false;
+    caf::expected<std::optional<std::string>> get(std::string_view key) override {
+        return real->get(key);
+    }
+    caf::error write(const storage::write_batch& batch, bool sync) override {
+        if (broken) {
+            return caf::make_error(errc::storage_io, "writes stopped after a failed fsync");
+        }
+        return real->write(batch, sync);
+    }
+    caf::error scan(std::string_view from,
+                    std::string_view to,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) override {
+        return real->scan(from, to, fn);
+    }
+    caf::expected<std::optional<std::pair<std::string, std::string>>> floor(
+        std::string_view lower, std::string_view key) override {
+        return real->floor(lower, key);
+    }
+};
+
 struct world {
     test::temp_dir dir;
     std::unique_ptr<storage::log_store> store;
+    breakable_store controller_store;
     caf::actor_system_config cfg;
     std::unique_ptr<caf::actor_system> sys;
     caf::scheduler::test_coordinator* sched = nullptr;
@@ -42,7 +69,8 @@ struct world {
         REQUIRE(c);
         container = *c;
         actors::controller_config kcfg;
-        kcfg.store = store.get();
+        controller_store.real = store.get();
+        kcfg.store = &controller_store;
         kcfg.container = container;
         kcfg.detached = false;
         kcfg.wall_clock_ms = [] { return int64_t{42}; };
@@ -122,6 +150,23 @@ TEST_CASE("controller creates, seals and deletes a stream's segments in the cont
     }
     CHECK(code_of(w.ask<stream_info>(stream_info_atom::value, std::string("s"), std::string("t"))
                       .error()) == errc::stream_not_found);
+}
+
+TEST_CASE("controller stops when its store fails a write (the node restarts and recovers)",
+          "[actors]") {
+    world w;
+    REQUIRE(w.ask<bool>(create_scope_atom::value, std::string("s")));
+    caf::scoped_actor watcher{*w.sys};
+    watcher->monitor(w.controller);
+    w.controller_store.broken = true;
+    auto rec = w.ask<stream_record>(create_stream_atom::value, std::string("s"), std::string("t"),
+                                    uint32_t{1});
+    REQUIRE(!rec);
+    CHECK(code_of(rec.error()) == errc::storage_io);
+    bool down = false;
+    watcher->receive([&](caf::down_msg& dm) { down = code_of(dm.reason) == errc::storage_io; },
+                     caf::after(std::chrono::seconds(0)) >> [] {});
+    CHECK(down);
 }
 
 TEST_CASE("controller re-creates segments whose creation a crash cut short", "[actors]") {

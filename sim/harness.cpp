@@ -233,8 +233,14 @@ caf::behavior group_driver_impl(
                         }
                     },
                     [=](caf::error& err) {
-                        if (st->object != object || st->leaving) {
-                            return;  // the close's answer tells
+                        if (st->object != object) {
+                            return;
+                        }
+                        if (st->leaving) {
+                            // Lost while it leaves: the close then answers true (the loss is
+                            // told once, here).
+                            w->on_group_lost_leaving(object, err);
+                            return;
                         }
                         st->object = 0;
                         st->reader = caf::actor{};

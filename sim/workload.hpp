@@ -166,6 +166,8 @@ public:
     /// The reader object ended with `err` (declared offline, gave up): the delay before joining
     /// again, or -1.
     int64_t on_group_lost(uint32_t object, const caf::error& err);
+    /// A fetch of the reader object failed with `err` while it leaves.
+    void on_group_lost_leaving(uint32_t object, const caf::error& err);
     /// The reader object's close answered (no error: it left gracefully): the delay before
     /// joining again.
     int64_t on_group_left(uint32_t object, const caf::error& err);

@@ -157,6 +157,16 @@ int64_t workload::on_group_lost(uint32_t object, const caf::error& err) {
     return 100;
 }
 
+void workload::on_group_lost_leaving(uint32_t object, const caf::error& err) {
+    auto& o = objects_[object];
+    if (!o.ended) {
+        end_object(object, true);
+        env_.kern.count("group readers lost while leaving");
+        env_.kern.note(fmt::format("group reader object {} (client {}) ended while leaving: {}",
+                                   object, o.client, render_error(err)));
+    }
+}
+
 int64_t workload::on_group_left(uint32_t object, const caf::error& err) {
     auto& o = objects_[object];
     bool graceful = !err;

@@ -161,11 +161,26 @@ caf::behavior group_setup_impl(caf::event_based_actor* self,
                       "g" + std::to_string(i), one)
             .then(
                 [=](const group_info&) {
-                    if (--*left == 0 && !*reported) {
-                        *reported = true;
-                        done(caf::error{});
-                        self->quit();
+                    if (--*left != 0 || *reported) {
+                        return;
                     }
+                    // The setup talks to the node directly, so an answer may leave before the
+                    // fsync of what it reports finished: a question the controller answers only
+                    // after that (it runs nothing while its node is blocked in fsync) makes the
+                    // groups durable before the faults begin.
+                    self->request(node, 10s, group_info_atom::value, std::string("sim"),
+                                  std::string("g0"))
+                        .then(
+                            [=](const group_info&) {
+                                *reported = true;
+                                done(caf::error{});
+                                self->quit();
+                            },
+                            [=](caf::error& err) {
+                                *reported = true;
+                                done(std::move(err));
+                                self->quit();
+                            });
                 },
                 [=](caf::error& err) {
                     if (!*reported) {

@@ -56,7 +56,7 @@ uint64_t mutant_budget(mutants::mutant m, bool oracles) {
             k = 300;
             break;
         case mutants::mutant::successor_before_predecessors_done:
-            // Needs a scale that meets unread events: 1-12 seeds in 9 trials.
+            // Needs a scale that meets unread events: 1-14 seeds in 12 trials.
         case mutants::mutant::no_successor_gating:
         case mutants::mutant::resend_to_successor_without_dedup:
         case mutants::mutant::merge_not_all_cold:

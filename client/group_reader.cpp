@@ -398,6 +398,24 @@ void group_tick(reader_ptr self) {
     self->delayed_send(self, report_period(g.lease_ms), group_tick_atom::value);
 }
 
+namespace {
+
+// Answers every waiting close with `err` (none: true) and ends the reader.
+void end_closing(reader_ptr self, const caf::error& err) {
+    auto& g = *self->state.group;
+    for (auto& rp : g.closing) {
+        if (err) {
+            rp.deliver(err);
+        } else {
+            rp.deliver(true);
+        }
+    }
+    g.closing.clear();
+    self->quit(caf::exit_reason::normal);
+}
+
+}  // namespace
+
 void group_close(reader_ptr self,
                  const std::vector<event>& unread,
                  caf::typed_response_promise<bool> rp) {
@@ -406,20 +424,8 @@ void group_close(reader_ptr self,
     if (g.lost) {
         // Not in the group any more (its segments went back at its last reported position):
         // said once, by a fetch or by the close.
-        auto outcome = g.lost_told ? caf::error{} : g.lost;
-        auto answer = [&](caf::typed_response_promise<bool>& p) {
-            if (outcome) {
-                p.deliver(outcome);
-            } else {
-                p.deliver(true);
-            }
-        };
-        answer(rp);
-        for (auto& other : g.closing) {
-            answer(other);
-        }
-        g.closing.clear();
-        self->quit(caf::exit_reason::normal);
+        g.closing.push_back(std::move(rp));
+        end_closing(self, g.lost_told ? caf::error{} : g.lost);
         return;
     }
     if (g.syncing || g.leaving) {
@@ -440,20 +446,10 @@ void group_close(reader_ptr self,
     // The close waits with the others (a reader that ends before the leave is answered, a read
     // failing for good, answers them all: ~reader_state).
     g.closing.push_back(std::move(rp));
-    auto answer = [self](const caf::error& err) {
-        for (auto& other : self->state.group->closing) {
-            if (err) {
-                other.deliver(err);
-            } else {
-                other.deliver(true);
-            }
-        }
-        self->state.group->closing.clear();
-        self->quit(caf::exit_reason::normal);
-    };
     self->request(g.joined.manager, caf::infinite, group_leave_atom::value, g.joined.scope,
                   g.joined.group, std::move(req))
-        .then([answer](bool) { answer(caf::error{}); }, [answer](caf::error& err) { answer(err); });
+        .then([self](bool) { end_closing(self, caf::error{}); },
+              [self](caf::error& err) { end_closing(self, err); });
 }
 
 caf::actor spawn_group_reader(caf::actor_system& sys,

@@ -68,7 +68,6 @@ struct reader_object {
     uint32_t client = 0;
     uint32_t inc = 0;
     uint32_t stream = 0;
-    uint64_t reader_id = 0;     // its reader actor
     int64_t stalled_until = 0;  // its process stalled until then (0: never)
     size_t after_stall = 0;     // events it handed out after that
     bool ended = false;
@@ -175,6 +174,8 @@ public:
 private:
     void open_group_worker(client_t& c, const client::detail::endpoint_info& ep);
     void end_object(uint32_t object, bool lost);
+    /// How many events the audit client `audit` read that its stream's group never delivered.
+    size_t undelivered(const client_t& audit) const;
     void stall_group_reader(client_t& c, prng& zombie);
     client::detail::endpoint_info endpoint_for(client_t& c, uint16_t port);
     void open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr node);

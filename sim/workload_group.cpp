@@ -13,6 +13,8 @@
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace pravaha::sim {
 
 void workload::open_group_worker(client_t& c, const client::detail::endpoint_info& ep) {
@@ -49,7 +51,6 @@ uint32_t workload::on_group_joined(uint32_t client, uint32_t inc, const caf::act
     o.client = client;
     o.inc = inc;
     o.stream = c.stream;
-    o.reader_id = reader.id();
     objects_.push_back(std::move(o));
     c.object = static_cast<uint32_t>(objects_.size() - 1);
     c.group_reader = reader;
@@ -245,18 +246,21 @@ bool workload::groups_at_tail() const {
         }
     }
     for (auto id : audit_clients_) {
-        const auto& a = clients_[id];
-        if (a.stream >= groups_.size()) {
-            continue;
-        }
-        const auto& g = groups_[a.stream];
-        for (const auto& where : a.view.seen) {
-            if (!g.delivered.count(where)) {
-                return false;
-            }
+        if (undelivered(clients_[id]) > 0) {
+            return false;
         }
     }
     return true;
+}
+
+size_t workload::undelivered(const client_t& audit) const {
+    if (audit.stream >= groups_.size()) {
+        return 0;  // no group reads its stream
+    }
+    const auto& g = groups_[audit.stream];
+    return static_cast<size_t>(
+        std::count_if(audit.view.seen.begin(), audit.view.seen.end(),
+                      [&g](const auto& where) { return g.delivered.count(where) == 0; }));
 }
 
 finding workload::check_checkpoint(uint32_t stream,

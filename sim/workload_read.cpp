@@ -161,14 +161,7 @@ std::string workload::lagging() const {
     }
     for (auto id : audit_clients_) {
         const auto& a = clients_[id];
-        if (a.stream >= groups_.size()) {
-            continue;
-        }
-        size_t missing = 0;
-        for (const auto& where : a.view.seen) {
-            missing += groups_[a.stream].delivered.count(where) ? 0 : 1;
-        }
-        if (missing > 0) {
+        if (auto missing = undelivered(a); missing > 0) {
             out += fmt::format(
                 "reader group {} misses {} of the audited events (readers:", group_of(id), missing);
             for (const auto& c : clients_) {

@@ -147,7 +147,9 @@ struct writer_config {
     /// opens a session on each segment before its first append: it continues after the last
     /// event stored under this id, and appends of any earlier writer object with the same id
     /// are refused from then on (errc::writer_fenced), so a restarted producer cannot have its
-    /// new events mistaken for duplicates of the old ones. Without one, every writer object
+    /// new events mistaken for duplicates of the old ones. An earlier writer object refused so
+    /// on one segment stops on every segment: what it held and every later write fail with
+    /// errc::writer_fenced (stored or not). Without one, every writer object
     /// gets a fresh random id (Pravega's behaviour).
     std::optional<writer_id> id;
 };

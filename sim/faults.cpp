@@ -34,6 +34,7 @@ void fault_injector::schedule(int64_t heal_at) {
             {fault_kind::wipe, f.wipe_ms},
             {fault_kind::disk_full, f.disk_full_ms},
             {fault_kind::impostor, env_.cluster() ? f.impostor_ms : 0},
+            {fault_kind::leave, f.leave_ms},
         },
         heal_at, [this](int64_t mean_ms) { return rng_.range(1, 2 * mean_ms) * ms; },
         [this](fault_kind kind) {
@@ -66,6 +67,8 @@ void fault_injector::inject(fault_kind kind) {
             return disk_full();
         case fault_kind::impostor:
             return impostor();
+        case fault_kind::leave:
+            return group_leave();
         case fault_kind::replay:
             break;
     }
@@ -311,6 +314,20 @@ void fault_injector::client_crash() {
     bool zombie = rng_.chance(env_.k.faults.zombie_per_mille, 1000);
     auto restart_at = env_.now() + rng_.range(50, 2000) * ms;
     work_.crash_and_restart(c, zombie ? &rng_ : nullptr, restart_at);
+}
+
+// A group reader that is up leaves its group gracefully (its segments go back at its position)
+// and joins again a little later, when the others give some of theirs back (a rebalance).
+void fault_injector::group_leave() {
+    std::vector<client_t*> readers;
+    for (auto& c : work_.clients()) {
+        if (c.kind == client_kind::group_reader && c.up) {
+            readers.push_back(&c);
+        }
+    }
+    if (!readers.empty()) {
+        work_.leave_group(*readers[rng_.below(readers.size())]);
+    }
 }
 
 void fault_injector::crash_before_seal(int64_t seal_at) {

@@ -45,6 +45,7 @@ private:
     void wipe();
     void disk_full();
     void client_crash();
+    void group_leave();
     void impostor();
     void stop_impostor(uint64_t which);
     void stop_twin_of(uint32_t member);

@@ -32,6 +32,8 @@ const char* to_string(fault_kind kind) {
             return "disk_full";
         case fault_kind::impostor:
             return "impostor";
+        case fault_kind::leave:
+            return "leave";
     }
     return "?";
 }

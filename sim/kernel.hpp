@@ -34,6 +34,7 @@ enum class fault_kind : uint8_t {
     replay,        ///< a message from the past is delivered again (Raft world)
     disk_full,     ///< a node's disk is full for a while: appends and creations are refused
     impostor,      ///< a node with a member's id (a twin, or of another cluster) tries to join
+    leave,         ///< a group reader leaves its group gracefully and joins again later
 };
 
 /// The name used in `--faults`, in reports and in the fingerprint.

@@ -118,6 +118,7 @@ world_knobs draw_knobs(const run_config& cfg) {
     read_knob(cfg, "wipe", f.wipe_ms);
     read_knob(cfg, "disk_full", f.disk_full_ms);
     read_knob(cfg, "impostor", f.impostor_ms);
+    read_knob(cfg, "leave", f.leave_ms);
     read_knob(cfg, "twin", f.twin_per_mille);
     read_knob(cfg, "zombie", f.zombie_per_mille);
     read_knob(cfg, "scale", k.scale_ms);

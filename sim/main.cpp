@@ -56,7 +56,8 @@ options of every command:
                      autoscale (1: streams with an auto-scaling policy, 0: fixed),
                      noscale=1 (neither: the runs of seeds from before scaling existed),
                      groups (1: every stream read by a reader group too, 0: none;
-                     default: drawn, in half the seeds)
+                     default: drawn, in half the seeds), leave (mean sim-ms between
+                     graceful leaves of a group reader, which joins again; default 0)
   --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)
@@ -106,9 +107,9 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 
 void parse_faults(options& o, const std::string& text) {
     static const std::vector<std::string> known{
-        "crash",      "pause",     "reset", "partition", "clog",    "client_crash",
-        "sync_error", "slow_disk", "wipe",  "zombie",    "replay",  "disk_full",
-        "impostor",   "twin",      "scale", "autoscale", "noscale", "groups"};
+        "crash",     "pause",     "reset",   "partition", "clog",      "client_crash", "sync_error",
+        "slow_disk", "wipe",      "zombie",  "replay",    "disk_full", "impostor",     "twin",
+        "scale",     "autoscale", "noscale", "groups",    "leave"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);
@@ -304,7 +305,10 @@ run_result run_seed(const options& o, uint64_t seed, mutants::mutant m, bool ver
                 set("crash", "0");
                 break;
             case mutants::mutant::release_without_position:
+                // Rebalances after reads: a reader that leaves and joins again takes segments
+                // the others give back where they delivered up to.
                 set("client_crash", "0");
+                set("leave", "1000");
                 break;
             default:
                 set("scale", "2000");

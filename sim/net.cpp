@@ -233,7 +233,12 @@ void network::deliver(connection& c, in_flight& f, bool to_node) {
     wrap_handles<node_api>(c, msg);
     if (env_.cfg.verbose) {
         auto text = caf::to_string(msg);
-        auto name = "to client " + text.substr(0, text.find(','));
+        // Counted by the message's first element; an actor handle (an exit or down message's
+        // source, "(ID@node)") by its kind, not by every actor id.
+        auto cut = text.find_first_of(",@");
+        auto name = "to client " + (cut != std::string::npos && text[cut] == '@'
+                                        ? std::string("(an actor handle)")
+                                        : text.substr(0, cut));
         kern.count(name);
         if (kern.counter(name) % 5000 == 0) {
             kern.note(fmt::format("client {} receives {}", c.client, text.substr(0, 300)));

@@ -372,13 +372,14 @@ std::string world::header() const {
         "(non-idempotent {}) keys={} interval={}ms filler<={} fifo_bias={} "
         "latency<={}us jitter<={}us faults: crash={} pause={} reset={} partition={} clog={} "
         "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} impostor={} twin={} "
+        "leave={} "
         "sync_error={}/{} keep={}/{} sync={}us scaling: auto={} target={} factor={} window={}ms "
         "cooldown={}ms manual={} groups: readers={} lease={}ms checkpoints={}ms",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
         k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms, f.reset_ms,
         f.partition_ms, f.clog_ms, f.client_crash_ms, f.slow_disk_ms, f.wipe_ms,
-        faults_.permanent_allowed(), f.disk_full_ms, f.impostor_ms, f.twin_per_mille,
+        faults_.permanent_allowed(), f.disk_full_ms, f.impostor_ms, f.twin_per_mille, f.leave_ms,
         f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den, k_.sync_latency_us,
         k_.autoscale, k_.scale_target, k_.scale_factor, k_.scale_window_ms, k_.scale_cooldown_ms,
         k_.scale_ms, k_.group_readers, k_.group_lease_ms, k_.group_checkpoint_ms);

@@ -37,6 +37,9 @@ struct fault_knobs {
     int64_t wipe_ms = 0;          ///< a node loses its disk (only within the fault budget)
     int64_t disk_full_ms = 0;     ///< a node's disk is full for 0.2-4 s (storage_full refusals)
     int64_t impostor_ms = 0;      ///< another cluster's node (or a twin) claims a member's id
+    /// A group reader's graceful leave (it joins again later). 0 in every profile: a third of
+    /// the client crashes that hit a group reader are leaves already.
+    int64_t leave_ms = 0;
     /// Per mille of impostors that are twins (same cluster, a running member's id; 0 in every
     /// profile: see sim/known_failures.txt).
     uint64_t twin_per_mille = 0;

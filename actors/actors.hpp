@@ -36,12 +36,7 @@ namespace pravaha::actors {
 
 /// A segment container: the public data path plus the controller's segment operations, its own
 /// timer and flush messages, and (in a cluster) Raft traffic, ticks and status.
-using container_actor = segment_store_api::extend<
-    caf::replies_to<create_segment_atom, segment_key>::with<bool>,
-    caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
-    caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
-    caf::replies_to<segment_status_atom, segment_key>::with<segment_status>,
-    caf::replies_to<segment_load_atom, segment_key>::with<segment_load>,
+using container_actor = segment_store_api::extend_with<segment_admin_api>::extend<
     caf::reacts_to<read_timeout_atom, uint64_t>,
     caf::reacts_to<flushed_atom>,
     caf::reacts_to<raft_atom, raft::message>,
@@ -158,6 +153,9 @@ struct controller_config {
     raft_settings raft;
     storage_full_probe storage_full;  ///< none: never full
     scaling_settings scaling;
+    /// The segment containers (transaction segments are placed in their parents').
+    uint32_t container_count = 1;
+    txn_limits txns;
 };
 
 /// Loads the metadata, spawns the controller, and re-issues the idempotent segment operations

@@ -24,7 +24,8 @@ namespace {
 
 using ack_promise = caf::typed_response_promise<append_ack>;
 using done_promise = caf::typed_response_promise<bool>;
-using reply = std::variant<ack_promise, done_promise>;
+using offset_promise = caf::typed_response_promise<int64_t>;  // a merge: where it landed
+using reply = std::variant<ack_promise, done_promise, offset_promise>;
 
 struct waiter {
     read_request req;
@@ -121,6 +122,8 @@ void deliver_results(batch& b, const std::vector<storage::op_result>& results) {
                     p.deliver(res.error);
                 } else if constexpr (std::is_same_v<promise_type, ack_promise>) {
                     p.deliver(res.ack);
+                } else if constexpr (std::is_same_v<promise_type, offset_promise>) {
+                    p.deliver(res.merged_at);
                 } else {
                     p.deliver(true);
                 }
@@ -307,6 +310,7 @@ bool state_refusal(const caf::error& err) {
     auto code = code_of(err);
     return code == errc::segment_not_found || code == errc::segment_sealed ||
            code == errc::writer_fenced || code == errc::bad_offset ||
+           code == errc::transaction_not_open || code == errc::transaction_too_large ||
            code == errc::storage_full;  // whether the append adds events is the state's
 }
 
@@ -556,6 +560,23 @@ container_actor::behavior_type container_impl(container_ptr self,
         },
         [=](delete_segment_atom, const segment_key& key) {
             return segment_op(self, container_op::kind::delete_segment, key);
+        },
+        [=](create_txn_segment_atom, const segment_key& key, int64_t limit) {
+            container_op op;
+            op.type = container_op::kind::create_segment;
+            op.key = key;
+            op.limit = std::max<int64_t>(limit, 1);
+            return admit_and_enqueue<bool>(self, std::move(op));
+        },
+        [=](merge_segment_atom, const segment_key& target, const segment_key& source) {
+            // Appends to the source still waiting go first, in an entry of their own: the merge
+            // reads the source from the store (container_state::apply_merge).
+            flush(self);
+            container_op op;
+            op.type = container_op::kind::merge_segment;
+            op.key = target;
+            op.source = source;
+            return admit_and_enqueue<int64_t>(self, std::move(op));
         },
         [=](raft_atom, raft::message& m) {
             if (!self->state.raft) {

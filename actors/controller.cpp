@@ -31,27 +31,14 @@ template <class Atom>
 void for_segments_then(controller_ptr self,
                        const std::vector<segment_key>& keys,
                        std::function<void(const caf::error&)> then) {
-    auto remaining = std::make_shared<size_t>(keys.size());
-    auto failed = std::make_shared<bool>(false);
-    if (keys.empty()) {
-        then({});
-        return;
-    }
-    for (const auto& key : keys) {
-        self->request(self->state.cfg.container, self->state.cfg.request_timeout, Atom::value, key)
-            .then(
-                [=](bool) {
-                    if (--*remaining == 0 && !*failed) {
-                        then({});
-                    }
-                },
-                [=](caf::error& err) {
-                    if (!*failed) {
-                        *failed = true;
-                        then(err);
-                    }
-                });
-    }
+    all_then(
+        keys.size(),
+        [self, keys](size_t i, auto ok, auto fail) {
+            self->request(self->state.cfg.container, self->state.cfg.request_timeout, Atom::value,
+                          keys[i])
+                .then([ok](bool) { ok(); }, [fail](caf::error& err) { fail(err); });
+        },
+        std::move(then));
 }
 
 std::vector<segment_key> keys_of(stream_uid uid, const std::vector<segment_range>& ranges) {
@@ -140,7 +127,8 @@ bool begin_drive(controller_ptr self, const stream_name& n, const char* what) {
     if (fresh) {
         return true;
     }
-    if (std::string_view(it->second.first) == what && std::string_view(what) != "scale") {
+    if (std::string_view(it->second.first) == what && std::string_view(what) != "scale" &&
+        std::string_view(what) != "commit") {
         ++it->second.second;
         return true;
     }
@@ -278,6 +266,7 @@ void drive(controller_ptr self) {
     if (!leader && st.was_leader) {
         sync_policies(self);  // stops them: the new leader runs its own
         sync_groups(self);
+        fail_txn_waiters(self, not_leader(self));
     }
     st.was_leader = leader;
 }
@@ -372,6 +361,14 @@ void log_outcome(const command& c, const outcome& out) {
             break;
         case kind::group_sync:
             break;  // a heartbeat
+        case kind::txn_begin:
+        case kind::txn_commit:
+        case kind::txn_abort:
+        case kind::txn_done:
+            log->info("transaction {:016x} stream={}/{} state={}{}", out.txn.id, c.scope, c.name,
+                      to_string(out.txn.state),
+                      out.txn.reason.empty() ? "" : " reason=" + out.txn.reason);
+            break;
     }
 }
 
@@ -399,6 +396,7 @@ void commit(controller_ptr self,
             sync_policies(self);
         }
         after_group_command(self, c, *out);
+        after_txn_command(self, c, *out);
         return;
     }
     auto& r = st.raft->replica();
@@ -422,6 +420,7 @@ void commit(controller_ptr self,
                             }
                             if (out != nullptr) {
                                 after_group_command(self, c, *out);
+                                after_txn_command(self, c, *out);
                             }
                         }};
     drive(self);
@@ -501,6 +500,13 @@ caf::result<bool> delete_stream(controller_ptr self,
             for (const auto& seg : e.segments) {
                 if (seg.range.id.epoch() == e.epoch) {
                     keys.push_back({rec->uid, seg.range.id});
+                }
+            }
+        }
+        if (auto txns = m.list_txns(scope, name)) {
+            for (const auto& t : *txns) {
+                for (const auto& s : t.segments) {
+                    keys.push_back(s.key);  // aborted ones' and tombstones
                 }
             }
         }
@@ -767,6 +773,7 @@ void resume_scales(controller_ptr self) {
     auto resume = [self] {
         sync_policies(self);
         sync_groups(self);
+        resume_txns(self);
         for (const auto& rec : self->state.meta->all_streams()) {
             if (rec.has_transition && self->state.driving.count({rec.scope, rec.name}) == 0) {
                 module_log("actors")->info("scale resumed stream={}/{} epoch={}", rec.scope,
@@ -1005,6 +1012,10 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             self->state.group_sync_scheduled = false;
             sync_groups(self);
         },
+        [=](txn_atom, const txn_request& req) { return txn_call(self, req); },
+        [=](txn_list_atom, const std::string& scope, const std::string& name) {
+            return txn_list(self, scope, name);
+        },
         [=](repair_atom) {
             self->state.repair_scheduled = false;
             if (is_leader(self)) {
@@ -1023,7 +1034,8 @@ caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
                                                  const controller_config& cfg) {
     PRAVAHA_ASSERT(cfg.store != nullptr, "controller needs a store");
     bool replicated = !cfg.raft.members.empty();
-    auto meta = std::make_shared<storage::controller_state>(*cfg.store, replicated);
+    auto meta = std::make_shared<storage::controller_state>(*cfg.store, replicated,
+                                                            cfg.container_count, cfg.txns);
     if (auto err = meta->load()) {
         return err;
     }

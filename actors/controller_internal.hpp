@@ -61,6 +61,8 @@ struct controller_state_t {
     std::map<std::tuple<std::string, std::string, std::string>,
              std::vector<caf::typed_response_promise<std::vector<stream_cut>>>>
         checkpoint_waiters;
+    /// Commit and abort requests answered once their transaction (by id) ended.
+    std::map<uint64_t, std::vector<caf::typed_response_promise<txn_record>>> txn_waiters;
     static inline const char* name = "controller";
 };
 
@@ -88,6 +90,33 @@ void commit_answer(controller_ptr self,
             rp.deliver(pick(*out));
         }
     });
+}
+
+// Sends `n` requests at once (`send(i, ok, fail)`: each answer calls `ok()` or `fail(error)`) and
+// calls `then` with the first error, or none once all succeeded. Never awaits: the controller
+// keeps serving Raft meanwhile.
+template <class Send>
+void all_then(size_t n, Send send, std::function<void(const caf::error&)> then) {
+    if (n == 0) {
+        then({});
+        return;
+    }
+    auto remaining = std::make_shared<size_t>(n);
+    auto failed = std::make_shared<bool>(false);
+    auto ok = [=] {
+        if (--*remaining == 0 && !*failed) {
+            then({});
+        }
+    };
+    auto fail = [=](const caf::error& err) {
+        if (!*failed) {
+            *failed = true;
+            then(err);
+        }
+    };
+    for (size_t i = 0; i < n; ++i) {
+        send(i, ok, fail);
+    }
 }
 
 // Asks every segment's status and calls `then` with all of them in the order of `keys`, or with
@@ -180,6 +209,29 @@ bool on_child_down(controller_ptr self,
     }
     return false;
 }
+
+// The stream mutex (controller.cpp): takes it for workflow `what`, false while another holds it.
+bool begin_drive(controller_ptr self, const stream_name& n, const char* what);
+void end_drive(controller_ptr self, const stream_name& n);
+// Runs the repair in a second (once, however often asked), while this replica leads.
+void schedule_repair(controller_ptr self);
+
+// -- transactions (controller_txns.cpp) ----------------------------------------------------------
+
+caf::result<txn_record> txn_call(controller_ptr self, const txn_request& req);
+caf::result<std::vector<txn_record>> txn_list(controller_ptr self,
+                                              const std::string& scope,
+                                              const std::string& name);
+// Merges the stream's committing transactions in commit order (the "commit" workflow).
+void run_commits(controller_ptr self, const stream_name& n);
+// Deletes an aborting transaction's segments and records it aborted.
+void run_abort(controller_ptr self, const txn_record& t);
+// Finishes what a crash or a change of leader cut short (after a linearized read).
+void resume_txns(controller_ptr self);
+// What a committed command means for transactions (a seal aborted some).
+void after_txn_command(controller_ptr self, const command& c, const outcome& out);
+// Leadership lost: the outcome of the waiting commits and aborts is unknown.
+void fail_txn_waiters(controller_ptr self, const caf::error& err);
 
 // -- reader groups (controller_groups.cpp) -------------------------------------------------------
 

@@ -91,6 +91,10 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             return self->delegate(ctl, a, std::move(s), std::move(n));
         },
         [=](group_list_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
+        [=](txn_atom a, txn_request& r) { return self->delegate(ctl, a, std::move(r)); },
+        [=](txn_list_atom a, std::string& s, std::string& n) {
+            return self->delegate(ctl, a, std::move(s), std::move(n));
+        },
         [=](group_info_atom a, std::string& s, std::string& n) {
             return self->delegate(ctl, a, std::move(s), std::move(n));
         },
@@ -496,15 +500,15 @@ void with_container_leader(endpoint_ptr self, uint32_t c, Fn fn, Fail fail) {
 }
 
 // A segment operation of the local controller: sent to the leader of the segment's container.
-template <class Result, class Atom>
-caf::result<Result> route_segment_op(endpoint_ptr self, Atom a, const segment_key& key) {
+template <class Result, class Atom, class... Ts>
+caf::result<Result> route_segment_op(endpoint_ptr self, Atom a, const segment_key& key, Ts... xs) {
     auto rp = self->make_response_promise<Result>();
     auto c = container_of(key, self->state.cfg.container_count);
     auto timeout = self->state.cfg.request_timeout;
     with_container_leader<segment_admin_api>(
         self, c,
         [=](segment_admin_api h) mutable {
-            self->request(h, timeout, a, key)
+            self->request(h, timeout, a, key, xs...)
                 .then([rp](Result& r) mutable { rp.deliver(std::move(r)); },
                       [rp](caf::error& e) mutable { rp.deliver(e); });
         },
@@ -681,6 +685,12 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
         [=](group_list_atom a, std::string& s) {
             return to_controller<std::vector<std::string>>(self, a, std::move(s));
         },
+        [=](txn_atom a, txn_request& r) {
+            return to_controller<txn_record>(self, a, std::move(r));
+        },
+        [=](txn_list_atom a, std::string& s, std::string& n) {
+            return to_controller<std::vector<txn_record>>(self, a, std::move(s), std::move(n));
+        },
         [=](group_info_atom a, std::string& s, std::string& n) {
             return to_controller<group_info>(self, a, std::move(s), std::move(n));
         },
@@ -752,6 +762,13 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
         },
         [=](segment_load_atom a, const segment_key& k) {
             return route_segment_op<segment_load>(self, a, k);
+        },
+        [=](create_txn_segment_atom a, const segment_key& k, int64_t limit) {
+            return route_segment_op<bool>(self, a, k, limit);
+        },
+        [=](merge_segment_atom a, const segment_key& target, const segment_key& source) {
+            // The target's container: the source lives there too (its uid is drawn for it).
+            return route_segment_op<int64_t>(self, a, target, source);
         },
     };
 }
@@ -865,6 +882,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
     kcfg.storage_full = cfg.storage_full;
     kcfg.scaling = cfg.scaling;
     kcfg.request_timeout = cfg.request_timeout;
+    kcfg.container_count = cfg.container_count;
     kcfg.raft = rs;
     kcfg.raft.seed = cfg.seed * 0x9E3779B97F4A7C15ULL + cfg.node_id * 1000003ULL;
     auto controller = spawn_controller(sys, kcfg);

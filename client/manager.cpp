@@ -429,6 +429,10 @@ caf::behavior manager_impl(manager_ptr self, endpoint_info ep, uint64_t seed) {
         [self](group_list_atom a, const std::string& scope) {
             return node_call<std::vector<std::string>>(self, a, scope);
         },
+        [self](txn_atom a, const txn_request& req) { return node_call<txn_record>(self, a, req); },
+        [self](txn_list_atom a, const std::string& scope, const std::string& stream) {
+            return node_call<std::vector<txn_record>>(self, a, scope, stream);
+        },
         [self](group_info_atom a, const std::string& scope, const std::string& name) {
             return node_call<group_info>(self, a, scope, name);
         },

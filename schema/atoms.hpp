@@ -56,6 +56,10 @@ using raft_route_atom = caf::atom_constant<caf::atom("raftroute")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using identify_atom = caf::atom_constant<caf::atom("identify")>;
 using repair_atom = caf::atom_constant<caf::atom("ctlrepair")>;
+using txn_atom = caf::atom_constant<caf::atom("txn")>;
+using txn_list_atom = caf::atom_constant<caf::atom("txnlist")>;
+using create_txn_segment_atom = caf::atom_constant<caf::atom("mktxnseg")>;
+using merge_segment_atom = caf::atom_constant<caf::atom("mergeseg")>;
 
 /// Registers every message type and the `pravaha` error category with an actor system config.
 /// Every process that talks to a node (node, client, tests) calls this once before starting.

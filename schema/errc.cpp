@@ -66,6 +66,18 @@ const char* to_string(errc code) {
             return "reader_exists";
         case errc::reader_offline:
             return "reader_offline";
+        case errc::transaction_not_found:
+            return "transaction_not_found";
+        case errc::transaction_not_open:
+            return "transaction_not_open";
+        case errc::transaction_aborted:
+            return "transaction_aborted";
+        case errc::transaction_committed:
+            return "transaction_committed";
+        case errc::transaction_limit:
+            return "transaction_limit";
+        case errc::transaction_too_large:
+            return "transaction_too_large";
     }
     return "unknown";
 }

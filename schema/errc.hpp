@@ -42,6 +42,12 @@ enum class errc : uint8_t {
     group_exists = 26,       ///< create of a reader group that exists with another configuration
     reader_exists = 27,      ///< a live reader of the group has this name already
     reader_offline = 28,     ///< the group declared this reader offline (or was reset): rejoin
+    transaction_not_found = 29,  ///< the transaction does not exist (or was purged)
+    transaction_not_open = 30,   ///< a write to a transaction that is committing or ended
+    transaction_aborted = 31,    ///< commit of an aborted (or expired) transaction
+    transaction_committed = 32,  ///< abort of a committing or committed transaction
+    transaction_limit = 33,      ///< the stream has as many open transactions as it allows
+    transaction_too_large = 34,  ///< a transaction segment would exceed its size limit
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".

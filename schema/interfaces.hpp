@@ -7,6 +7,7 @@
 #include "schema/atoms.hpp"
 #include "schema/group_types.hpp"
 #include "schema/raft_types.hpp"
+#include "schema/txn_types.hpp"
 #include "schema/types.hpp"
 
 #include <caf/replies_to.hpp>
@@ -42,6 +43,9 @@ using segment_store_api = caf::typed_actor<
 /// recorded it), `group_reset` (to a completed checkpoint by name, or to cuts, of the generation
 /// the caller saw in `group_info`: a group reset since, by this call's retry or another, is
 /// taken as done; answers the group's generation), `group_info` (with unread bytes).
+/// Transactions (docs/transactions_plan.md): `txn` begins one (answered once its segments
+/// exist), commits or aborts one (answered once it is committed or aborted; a retry answers the
+/// same, the other decision is refused), reads or renews one; `txn_list` lists a stream's.
 using controller_api = caf::typed_actor<
     caf::replies_to<create_scope_atom, std::string>::with<bool>,
     caf::replies_to<delete_scope_atom, std::string>::with<bool>,
@@ -76,14 +80,20 @@ using controller_api = caf::typed_actor<
                     std::string,
                     std::string,
                     std::vector<stream_cut>,
-                    uint32_t /*generation seen*/>::with<uint32_t>>;
+                    uint32_t /*generation seen*/>::with<uint32_t>,
+    caf::replies_to<txn_atom, txn_request>::with<txn_record>,
+    caf::replies_to<txn_list_atom, std::string, std::string>::with<std::vector<txn_record>>>;
 
 /// A Raft replica as the replicas of its group on other nodes reach it (one way).
 using raft_replica_api = caf::typed_actor<caf::reacts_to<raft_atom, raft::message>>;
 
-/// Segment operations of a container, used by the controller (also across nodes).
+/// Segment operations of a container, used by the controller (also across nodes): a transaction
+/// segment is created with its size limit; a merge moves transaction segment `source` (second)
+/// behind segment `target` (first) and answers where its bytes begin.
 using segment_admin_api =
     caf::typed_actor<caf::replies_to<create_segment_atom, segment_key>::with<bool>,
+                     caf::replies_to<create_txn_segment_atom, segment_key, int64_t>::with<bool>,
+                     caf::replies_to<merge_segment_atom, segment_key, segment_key>::with<int64_t>,
                      caf::replies_to<seal_segment_atom, segment_key>::with<bool>,
                      caf::replies_to<delete_segment_atom, segment_key>::with<bool>,
                      caf::replies_to<segment_status_atom, segment_key>::with<segment_status>,

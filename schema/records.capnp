@@ -12,6 +12,7 @@ struct ContainerOp {
     sealSegment @2;
     deleteSegment @3;
     setupWriter @4;   # opens a new session (epoch) of a writer id on a segment
+    mergeSegment @5;  # moves transaction segment source* behind this segment's length
   }
   streamUid @1 :UInt64;
   segmentId @2 :UInt64;
@@ -23,6 +24,9 @@ struct ContainerOp {
   payload @8 :Data;   # framed events (8-byte header each)
   writerEpoch @9 :UInt32;  # the writer session an append belongs to (0: no session)
   clientLast @10 :Int64 = -1;  # the client's own number of the block's last event (-1: none)
+  sourceStreamUid @11 :UInt64;  # mergeSegment: the transaction segment merged
+  sourceSegmentId @12 :UInt64;
+  limit @13 :Int64;             # createSegment: above 0, a transaction segment of this many bytes
 }
 
 struct LogEntry {
@@ -112,6 +116,35 @@ struct ControllerCommand {
   silent @15 :Bool;                # groupCheckpoint
   cuts @16 :List(StreamCut);       # groupReset (one per stream of the group)
   generation @17 :UInt32;          # groupReset: the generation the caller saw
+  txn @18 :UInt64;                 # txnCommit, txnAbort, txnDone
+  writerHi @19 :UInt64;            # txnBegin
+  writerLo @20 :UInt64;
+  leaseMs @21 :Int64;              # txnBegin
+  reason @22 :Text;                # txnAbort
+}
+
+struct TxnSegment {
+  parent @0 :SegmentRange;         # the parent segment (id and key range)
+  streamUid @1 :UInt64;            # the transaction segment's own uid (its id is the parent's)
+}
+
+struct TxnRecord {
+  # A transaction (key Mn + stream uid + id).
+  id @0 :UInt64;
+  scope @1 :Text;
+  stream @2 :Text;
+  uid @3 :UInt64;
+  epoch @4 :UInt32;
+  state @5 :UInt8;                 # 0 open, 1 committing, 2 committed, 3 aborting, 4 aborted
+  writerHi @6 :UInt64;
+  writerLo @7 :UInt64;
+  beganMs @8 :Int64;
+  leaseMs @9 :Int64;
+  deadlineMs @10 :Int64;
+  completedMs @11 :Int64;
+  commitOrder @12 :UInt64;
+  reason @13 :Text;
+  segments @14 :List(TxnSegment);
 }
 
 struct CutSegment {
@@ -201,4 +234,9 @@ struct ReaderGroupRecord {
 struct SegmentMeta {
   length @0 :Int64;
   sealed @1 :Bool;
+  limit @2 :Int64;               # above 0: a transaction segment of at most this many bytes
+  merged @3 :Bool;               # a transaction segment merged (a tombstone, empty)
+  mergedIntoUid @4 :UInt64;      # ... into this segment, its bytes from mergedAt
+  mergedIntoSegment @5 :UInt64;
+  mergedAt @6 :Int64;
 }

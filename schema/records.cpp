@@ -93,6 +93,11 @@ std::string encode_controller_command(const controller_command& c) {
     b.setSilent(c.silent);
     set_cuts(b.initCuts(static_cast<unsigned>(c.cuts.size())), c.cuts);
     b.setGeneration(c.generation);
+    b.setTxn(c.txn);
+    b.setWriterHi(c.writer.hi);
+    b.setWriterLo(c.writer.lo);
+    b.setLeaseMs(c.lease_ms);
+    b.setReason(c.reason);
     return versioned_command + to_bytes(msg);
 }
 
@@ -109,7 +114,7 @@ caf::expected<controller_command> decode_controller_command(std::string_view byt
             bytes.substr(1), "controller command",
             [&](schema::ControllerCommand::Reader r) -> caf::expected<controller_command> {
                 if (r.getKind() < static_cast<uint8_t>(kind::create_scope) ||
-                    r.getKind() > static_cast<uint8_t>(kind::group_reset)) {
+                    r.getKind() > static_cast<uint8_t>(kind::txn_done)) {
                     return caf::make_error(errc::malformed_message,
                                            "controller command: unknown kind");
                 }
@@ -138,6 +143,10 @@ caf::expected<controller_command> decode_controller_command(std::string_view byt
                 c.silent = r.getSilent();
                 c.cuts = get_cuts(r.getCuts());
                 c.generation = r.getGeneration();
+                c.txn = r.getTxn();
+                c.writer = writer_id{r.getWriterHi(), r.getWriterLo()};
+                c.lease_ms = r.getLeaseMs();
+                c.reason = r.getReason().cStr();
                 return c;
             });
     }
@@ -209,6 +218,9 @@ std::string encode_log_entry(const std::vector<container_op>& ops) {
         b.setEventCount(op.event_count);
         b.setWriterEpoch(op.writer_epoch);
         b.setClientLast(op.client_last);
+        b.setSourceStreamUid(op.source.stream.value);
+        b.setSourceSegmentId(op.source.segment.value);
+        b.setLimit(op.limit);
         if (!op.data.empty()) {
             b.setPayload(
                 kj::arrayPtr(reinterpret_cast<const kj::byte*>(op.data.data()), op.data.size()));
@@ -225,7 +237,7 @@ caf::expected<std::vector<container_op>> decode_log_entry(std::string_view bytes
             ops.reserve(r.getOps().size());
             for (auto o : r.getOps()) {
                 auto kind = static_cast<uint8_t>(o.getKind());
-                if (kind > static_cast<uint8_t>(container_op::kind::setup_writer)) {
+                if (kind > static_cast<uint8_t>(container_op::kind::merge_segment)) {
                     return caf::make_error(errc::malformed_message, "log entry: unknown op kind");
                 }
                 container_op op;
@@ -237,6 +249,12 @@ caf::expected<std::vector<container_op>> decode_log_entry(std::string_view bytes
                 op.event_count = o.getEventCount();
                 op.writer_epoch = o.getWriterEpoch();
                 op.client_last = o.getClientLast();
+                op.source = segment_key{stream_uid{o.getSourceStreamUid()},
+                                        segment_id{o.getSourceSegmentId()}};
+                op.limit = o.getLimit();
+                if (op.limit < 0) {
+                    return caf::make_error(errc::malformed_message, "log entry: negative limit");
+                }
                 auto p = o.getPayload();
                 op.data.assign(reinterpret_cast<const char*>(p.begin()), p.size());
                 ops.push_back(std::move(op));
@@ -310,16 +328,30 @@ std::string encode_segment_meta(const segment_meta& meta) {
     auto b = msg.initRoot<schema::SegmentMeta>();
     b.setLength(meta.length);
     b.setSealed(meta.sealed);
+    b.setLimit(meta.limit);
+    b.setMerged(meta.merged);
+    b.setMergedIntoUid(meta.merged_into.stream.value);
+    b.setMergedIntoSegment(meta.merged_into.segment.value);
+    b.setMergedAt(meta.merged_at);
     return to_bytes(msg);
 }
 
 caf::expected<segment_meta> decode_segment_meta(std::string_view bytes) {
     return with_root<schema::SegmentMeta>(
         bytes, "segment", [](schema::SegmentMeta::Reader r) -> caf::expected<segment_meta> {
-            if (r.getLength() < 0) {
-                return caf::make_error(errc::malformed_message, "segment record: negative length");
+            if (r.getLength() < 0 || r.getLimit() < 0 || r.getMergedAt() < 0) {
+                return caf::make_error(errc::malformed_message,
+                                       "segment record: negative length, limit or offset");
             }
-            return segment_meta{r.getLength(), r.getSealed()};
+            segment_meta m;
+            m.length = r.getLength();
+            m.sealed = r.getSealed();
+            m.limit = r.getLimit();
+            m.merged = r.getMerged();
+            m.merged_into =
+                segment_key{stream_uid{r.getMergedIntoUid()}, segment_id{r.getMergedIntoSegment()}};
+            m.merged_at = r.getMergedAt();
+            return m;
         });
 }
 

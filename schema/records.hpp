@@ -1,6 +1,7 @@
 #pragma once
 
 #include "schema/group_types.hpp"
+#include "schema/txn_types.hpp"
 #include "schema/types.hpp"
 
 #include <caf/expected.hpp>
@@ -18,7 +19,10 @@ struct container_op {
         append = 1,
         seal_segment = 2,
         delete_segment = 3,
-        setup_writer = 4
+        setup_writer = 4,
+        /// Moves every byte of transaction segment `source` behind `key`'s length, in one op:
+        /// the source stays as a tombstone that answers a repeated merge (container_state).
+        merge_segment = 5
     };
     kind type = kind::append;
     segment_key key;
@@ -30,11 +34,20 @@ struct container_op {
     /// The number the client gave the block's last event (RPC writers), or no_event_number.
     int64_t client_last = no_event_number;
     std::string data;
+    segment_key source;  ///< merge_segment: the transaction segment merged into `key`
+    /// create_segment: above 0, a transaction segment of at most this many bytes.
+    int64_t limit = 0;
 };
 
 struct segment_meta {
     int64_t length = 0;
     bool sealed = false;
+    int64_t limit = 0;  ///< above 0: a transaction segment of at most this many bytes
+    /// A transaction segment merged into `merged_into` (sealed, empty: its bytes were moved),
+    /// where they begin at `merged_at`.
+    bool merged = false;
+    segment_key merged_into;
+    int64_t merged_at = 0;
 };
 
 /// A change of the controller's metadata, as a Raft log entry (cluster mode) or applied at once
@@ -58,6 +71,11 @@ struct controller_command {
         group_offline = 14,     ///< `sync.reader` of `sync.session` missed its lease
         group_checkpoint = 15,  ///< `checkpoint` (`silent`) begins at `now_ms`
         group_reset = 16,       ///< to `cuts`, or to the completed checkpoint `checkpoint`
+        // Transactions (scope, name = the stream; `txn`): storage/controller_txns.cpp.
+        txn_begin = 17,   ///< for `writer`, with `lease_ms`, at `now_ms`
+        txn_commit = 18,  ///< open -> committing (at `now_ms`: past its lifetime, aborting)
+        txn_abort = 19,   ///< open -> aborting, for `reason`
+        txn_done = 20,    ///< committing -> committed, aborting -> aborted, at `now_ms`
     };
     kind type = kind::create_scope;
     std::string scope;
@@ -74,6 +92,10 @@ struct controller_command {
     bool silent = false;                                         ///< group_checkpoint
     std::vector<stream_cut> cuts;                                ///< group_reset
     uint32_t generation = 0;  ///< group_reset: the generation the caller saw
+    uint64_t txn = 0;         ///< txn_commit, txn_abort, txn_done
+    writer_id writer;         ///< txn_begin
+    int64_t lease_ms = 0;     ///< txn_begin
+    std::string reason;       ///< txn_abort ("abort", "lease", "lifetime")
 
     /// A command of `type` on scope/name (create_stream: of `segments`, created at `now_ms`).
     static controller_command of(kind type,
@@ -118,6 +140,9 @@ caf::expected<epoch_record> decode_epoch_record(std::string_view bytes);
 
 std::string encode_group_record(const reader_group_record& rec);
 caf::expected<reader_group_record> decode_group_record(std::string_view bytes);
+
+std::string encode_txn_record(const txn_record& rec);
+caf::expected<txn_record> decode_txn_record(std::string_view bytes);
 
 std::string encode_segment_meta(const segment_meta& meta);
 caf::expected<segment_meta> decode_segment_meta(std::string_view bytes);

@@ -4,6 +4,7 @@
 #include "schema/errc.hpp"
 #include "schema/group_types.hpp"
 #include "schema/raft_types.hpp"
+#include "schema/txn_types.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <fmt/format.h>
@@ -88,6 +89,10 @@ void add_message_types(caf::actor_system_config& cfg) {
     cfg.add_message_type<group_checkpoint>("pravaha.group_checkpoint");
     cfg.add_message_type<group_reader_info>("pravaha.group_reader_info");
     cfg.add_message_type<group_info>("pravaha.group_info");
+    cfg.add_message_type<txn_request>("pravaha.txn_request");
+    cfg.add_message_type<txn_segment>("pravaha.txn_segment");
+    cfg.add_message_type<txn_record>("pravaha.txn_record");
+    cfg.add_message_type<std::vector<txn_record>>("std::vector<pravaha.txn_record>");
     cfg.add_message_type<stream_record>("pravaha.stream_record");
     cfg.add_message_type<segment_status>("pravaha.segment_status");
     cfg.add_message_type<stream_info>("pravaha.stream_info");

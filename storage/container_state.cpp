@@ -41,6 +41,17 @@ caf::error not_found(const segment_key& key) {
     return caf::make_error(errc::segment_not_found, "segment " + to_string(key));
 }
 
+// An append to a sealed segment: a transaction segment is sealed when its transaction was merged
+// (committed) or is being given up, which the writer must not take for a scale.
+caf::error sealed_error(const segment_key& key, const segment_meta& meta) {
+    if (meta.limit > 0) {
+        return caf::make_error(errc::transaction_not_open,
+                               "transaction segment " + to_string(key) +
+                                   (meta.merged ? " is committed" : " is sealed"));
+    }
+    return caf::make_error(errc::segment_sealed, "segment " + to_string(key) + " is sealed");
+}
+
 }  // namespace
 
 std::optional<uint32_t> count_events(std::string_view data) {
@@ -222,6 +233,8 @@ caf::error container_state::precheck(const container_op& op) const {
             return {};
         case container_op::kind::seal_segment:
             return it == segments_.end() ? not_found(op.key) : caf::error{};
+        case container_op::kind::merge_segment:
+            return check_merge(op).error;
         case container_op::kind::append:
             break;
         case container_op::kind::setup_writer:
@@ -242,7 +255,10 @@ caf::error container_state::precheck(const container_op& op) const {
         return err;
     }
     if (it->second.meta.sealed && !already_stored(it->second, op)) {
-        return caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed");
+        return sealed_error(op.key, it->second.meta);
+    }
+    if (auto err = over_limit(op.key, it->second.meta, op.data.size())) {
+        return err;
     }
     if (op.event_count == 0 || op.last_event_number - op.first_event_number + 1 != op.event_count) {
         return caf::make_error(errc::invalid_argument,
@@ -325,6 +341,9 @@ container_state::applied_entry container_state::apply(uint64_t index,
 caf::expected<std::vector<op_result>> container_state::commit_entry(
     uint64_t index, const std::vector<container_op>& ops) {
     auto a = apply(index, ops);
+    if (failed_) {
+        return failed_;
+    }
     if (auto err = store_.write(a.writes, !mutants::active(mutants::mutant::ack_before_fsync))) {
         if (!mutants::active(mutants::mutant::sync_error_ignored)) {
             return err;
@@ -334,6 +353,9 @@ caf::expected<std::vector<op_result>> container_state::commit_entry(
 }
 
 caf::error container_state::persist(const write_batch& writes) {
+    if (failed_) {
+        return failed_;
+    }
     return store_.write(writes, false);
 }
 
@@ -343,13 +365,18 @@ op_result container_state::apply_op(const container_op& op, write_batch& batch) 
             return apply_append(op, batch);
         case container_op::kind::setup_writer:
             return apply_setup_writer(op, batch);
+        case container_op::kind::merge_segment:
+            return apply_merge(op, batch);
         case container_op::kind::create_segment: {
-            // Idempotent: the controller re-issues creates after a crash.
+            // Idempotent: the controller re-issues creates after a crash (a merged transaction
+            // segment stays a tombstone: created again, it would take writes meant for nothing).
             if (segments_.find(op.key) == segments_.end() ||
                 (mutants::active(mutants::mutant::scale_not_idempotent) &&
-                 op.key.segment.epoch() > 0)) {
-                segments_[op.key] = segment{};
-                batch.put(keys::meta(op.key), encode_segment_meta(segment_meta{}));
+                 op.key.segment.epoch() > 0 && op.limit == 0)) {
+                segment fresh;
+                fresh.meta.limit = op.limit;
+                segments_[op.key] = fresh;
+                batch.put(keys::meta(op.key), encode_segment_meta(fresh.meta));
             }
             return {};
         }
@@ -405,7 +432,7 @@ caf::expected<container_state::segment*> container_state::open_segment(const seg
         return not_found(key);
     }
     if (it->second.meta.sealed) {
-        return caf::make_error(errc::segment_sealed, "segment " + to_string(key) + " is sealed");
+        return sealed_error(key, it->second.meta);
     }
     return &it->second;
 }
@@ -450,9 +477,7 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
         return {{}, ack};
     }
     if (seg.meta.sealed) {
-        return {
-            caf::make_error(errc::segment_sealed, "segment " + to_string(op.key) + " is sealed"),
-            {}};
+        return {sealed_error(op.key, seg.meta), {}};
     }
     if (op.first_event_number > last + 1) {
         // An earlier block of this writer was not stored (rejected or lost); storing this one
@@ -487,6 +512,9 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
     PRAVAHA_ASSERT(count > 0 && !data.empty() && op.last_event_number - count + 1 == last + 1,
                    "append of writer {} stores {} events ending at {} after {}",
                    to_string(op.writer), count, op.last_event_number, last);
+    if (auto err = over_limit(op.key, seg.meta, data.size())) {
+        return {std::move(err), {}};  // precheck saw a shorter segment (blocks in one entry)
+    }
     batch.put(keys::data(op.key, seg.meta.length), std::string(data));
     seg.meta.length += static_cast<int64_t>(data.size());
     auto& ws = seg.writers[op.writer];
@@ -554,6 +582,119 @@ caf::expected<segment_meta> container_state::status(const segment_key& key) cons
         return not_found(key);
     }
     return it->second.meta;
+}
+
+caf::error container_state::over_limit(const segment_key& key,
+                                       const segment_meta& meta,
+                                       size_t bytes) {
+    if (meta.limit == 0 || meta.length + static_cast<int64_t>(bytes) <= meta.limit) {
+        return {};
+    }
+    return caf::make_error(
+        errc::transaction_too_large,
+        fmt::format("transaction segment {} would hold {} bytes, its limit is {}", to_string(key),
+                    meta.length + static_cast<int64_t>(bytes), meta.limit));
+}
+
+// What a merge of op.source into op.key does now: refused, answered from the source's tombstone
+// (merged before: a resumed commit), or to be done (`done` false, no error).
+container_state::merge_check container_state::check_merge(const container_op& op) const {
+    auto target = segments_.find(op.key);
+    auto source = segments_.find(op.source);
+    if (source == segments_.end()) {
+        return {not_found(op.source)};
+    }
+    const auto& sm = source->second.meta;
+    if (sm.merged) {
+        if (sm.merged_into == op.key) {
+            return {{}, true, sm.merged_at};
+        }
+        return {caf::make_error(
+            errc::invalid_argument,
+            fmt::format("transaction segment {} was merged into {}, not {}", to_string(op.source),
+                        to_string(sm.merged_into), to_string(op.key)))};
+    }
+    if (target == segments_.end()) {
+        return {not_found(op.key)};
+    }
+    if (sm.limit == 0 || target->second.meta.limit > 0) {
+        return {caf::make_error(errc::invalid_argument,
+                                fmt::format("only a transaction segment merges into a segment: {} "
+                                            "into {}",
+                                            to_string(op.source), to_string(op.key)))};
+    }
+    if (target->second.meta.sealed) {
+        return {sealed_error(op.key, target->second.meta)};
+    }
+    return {};
+}
+
+// Moves the source's blocks behind the target's length, the target's length past them, and
+// leaves the source a sealed, empty tombstone that remembers where its bytes went: one op of
+// one entry, so every replica applies all of it or none (a transaction's part in this segment is
+// visible whole or not at all). The blocks are read from the store: the source's appends in
+// this same entry are only in the batch yet, so such a merge is refused (`conflict`; the
+// controller retries once they are written).
+op_result container_state::apply_merge(const container_op& op, write_batch& batch) {
+    auto check = check_merge(op);
+    op_result out;
+    out.ack.key = op.key;
+    if (check.error || check.done) {
+        out.error = std::move(check.error);
+        out.merged_at = check.merged_at;
+        return out;
+    }
+    if (dirty_meta_.count(op.source) > 0) {
+        out.error = caf::make_error(
+            errc::conflict, "transaction segment " + to_string(op.source) +
+                                " was appended to in the same log entry as its merge; retry");
+        return out;
+    }
+    auto& target = segments_.at(op.key);
+    auto& source = segments_.at(op.source);
+    int64_t at = target.meta.length;
+    int64_t moved = 0;
+    caf::error bad;
+    auto copy = [&](std::string_view k, std::string_view block) {
+        auto offset = static_cast<int64_t>(keys::get_u64(k, keys::segment_key_bytes));
+        if (offset != moved) {
+            bad = caf::make_error(errc::corrupt_data,
+                                  "gap between data blocks of " + to_string(op.source));
+            return false;
+        }
+        batch.put(keys::data(op.key, at + offset), std::string(block));
+        moved += static_cast<int64_t>(block.size());
+        return true;
+    };
+    auto err =
+        store_.scan(keys::data(op.source, 0), keys::data(op.source, source.meta.length), copy);
+    if (!err && !bad && moved != source.meta.length) {
+        bad = caf::make_error(errc::corrupt_data,
+                              fmt::format("transaction segment {} holds {} of its {} bytes",
+                                          to_string(op.source), moved, source.meta.length));
+    }
+    if (err || bad) {
+        // This replica cannot apply the entry as the others do: it must stop (persist and
+        // commit_entry answer the error and write nothing).
+        failed_ = err ? err : bad;
+        out.error = failed_;
+        return out;
+    }
+    target.meta.length += moved;
+    dirty_meta_.insert(op.key);
+    auto data = keys::segment_prefix('D', op.source);
+    batch.erase_range(data, keys::prefix_end(data));
+    source.meta.sealed = true;
+    source.meta.merged = true;
+    source.meta.merged_into = op.key;
+    source.meta.merged_at = at;
+    source.meta.length = 0;
+    batch.put(keys::meta(op.source), encode_segment_meta(source.meta));
+    PRAVAHA_ASSERT(target.meta.length == at + moved, "merge into {} moved {} bytes from {}",
+                   to_string(op.key), moved, at);
+    out.merged_at = at;
+    out.ack.end_offset = target.meta.length;
+    return out;
 }
 
 caf::expected<read_result> container_state::read(const segment_key& key,

@@ -17,8 +17,9 @@ namespace pravaha::storage {
 
 /// Result of applying one container operation.
 struct op_result {
-    caf::error error;  ///< empty on success
-    append_ack ack;    ///< for appends
+    caf::error error;       ///< empty on success
+    append_ack ack;         ///< for appends; a merge: the target's length after it (end_offset)
+    int64_t merged_at = 0;  ///< a merge: where the transaction segment's bytes begin in the target
 };
 
 /// The deterministic state machine of one segment container: segment lengths, sealed flags,
@@ -117,6 +118,14 @@ private:
     op_result apply_op(const container_op& op, write_batch& batch);
     op_result apply_append(const container_op& op, write_batch& batch);
     op_result apply_setup_writer(const container_op& op, write_batch& batch);
+    op_result apply_merge(const container_op& op, write_batch& batch);
+    struct merge_check {
+        caf::error error;
+        bool done = false;  ///< merged before: answered from the tombstone
+        int64_t merged_at = 0;
+    };
+    merge_check check_merge(const container_op& op) const;
+    static caf::error over_limit(const segment_key& key, const segment_meta& meta, size_t bytes);
     caf::expected<segment*> open_segment(const segment_key& key);
     static bool already_stored(const segment& seg, const container_op& op);
     static caf::error fenced(const segment& seg, const container_op& op);
@@ -133,6 +142,9 @@ private:
     // key version dominated the node's CPU at 64 writers).
     std::set<segment_key> dirty_meta_;
     std::set<std::pair<segment_key, writer_id>> dirty_writers_;
+    /// A storage error met while applying (a merge reads the store): the state is no longer the
+    /// other replicas'; persist and commit_entry answer it from then on and write nothing.
+    caf::error failed_;
 };
 
 /// Counts the framed events in `data`; returns nullopt if it is not a sequence of well-formed

@@ -54,8 +54,14 @@ void set_sealed_lengths(std::vector<epoch_info>& h,
 
 }  // namespace
 
-controller_state::controller_state(log_store& store, bool replicated)
-    : store_(store), replicated_(replicated) {}
+controller_state::controller_state(log_store& store,
+                                   bool replicated,
+                                   uint32_t container_count,
+                                   txn_limits limits)
+    : store_(store),
+      replicated_(replicated),
+      container_count_(std::max<uint32_t>(container_count, 1)),
+      limits_(limits) {}
 
 caf::expected<controller_state::outcome> controller_state::apply(uint64_t index, const command& c) {
     // Replicated: each committed entry once, in order (standalone commands carry no index).
@@ -112,6 +118,12 @@ caf::expected<controller_state::outcome> controller_state::apply(uint64_t index,
         case command::kind::group_checkpoint:
         case command::kind::group_reset:
             apply_group(c, out);
+            break;
+        case command::kind::txn_begin:
+        case command::kind::txn_commit:
+        case command::kind::txn_abort:
+        case command::kind::txn_done:
+            apply_txn(c, out);
             break;
     }
     if (code_of(out.error) == errc::storage_io) {
@@ -265,7 +277,20 @@ caf::error controller_state::load() {
     if (*uid && (*uid)->size() == 8) {
         next_uid_ = std::max(next_uid_, keys::get_u64(**uid, 0));
     }
-    return load_groups();
+    if (auto err = load_groups()) {
+        return err;
+    }
+    if (auto err = load_txns()) {
+        return err;
+    }
+    for (const auto& [id, t] : txns_) {
+        // Ids and segment uids come from the same counter: never given twice.
+        next_uid_ = std::max(next_uid_, id + 1);
+        for (const auto& s : t.segments) {
+            next_uid_ = std::max(next_uid_, s.key.stream.value + 1);
+        }
+    }
+    return {};
 }
 
 caf::error controller_state::persist(write_batch& batch) {
@@ -441,6 +466,9 @@ caf::expected<stream_record> controller_state::seal_stream(const std::string& sc
     }
     rec->state = stream_state::sealed;
     write_batch b;
+    if (auto err = seal_txns(rec->uid, b)) {
+        return err;
+    }
     if (auto err = save(*rec, b)) {
         return err;
     }
@@ -470,8 +498,13 @@ caf::error controller_state::delete_stream(const std::string& scope, const std::
     b.erase(keys::stream(scope, name));
     auto h = keys::history(scope, name);
     b.erase_range(h, keys::prefix_end(h));
+    auto t = keys::txns(rec->uid);
+    b.erase_range(t, keys::prefix_end(t));
     if (auto err = persist(b)) {
         return err;
+    }
+    for (auto it = txns_.begin(); it != txns_.end();) {
+        it = it->second.uid == rec->uid ? txns_.erase(it) : std::next(it);
     }
     streams_.erase({scope, name});
     history_.erase({scope, name});
@@ -574,6 +607,9 @@ caf::expected<scale_result> controller_state::scale_begin(const std::string& sco
             errc::conflict,
             fmt::format("scale in progress on {} (epoch {} to {})", qualified,
                         rec->transition.from_epoch, rec->transition.from_epoch + 1));
+    }
+    if (auto err = committing_txn(rec->uid)) {
+        return err;  // its merges go into the current epoch's segments: the scale waits
     }
     if (req.seal.empty()) {
         return caf::make_error(errc::invalid_argument, "a scale must seal at least one segment");

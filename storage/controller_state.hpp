@@ -25,7 +25,12 @@ public:
     /// `replicated`: the controller is a Raft group (group 0). Changes then go through
     /// `apply` on every replica and are written unsynced together with the applied index; the
     /// Raft log entry, fsynced on a majority, is what makes them durable.
-    explicit controller_state(log_store& store, bool replicated = false);
+    /// `container_count`: the segment containers of the cluster (transaction segments are
+    /// placed in their parent's); `limits`: of transactions.
+    explicit controller_state(log_store& store,
+                              bool replicated = false,
+                              uint32_t container_count = 1,
+                              txn_limits limits = {});
 
     /// A metadata change as a Raft log entry (schema/records.hpp).
     using command = controller_command;
@@ -44,6 +49,7 @@ public:
         reader_group_record group;    ///< group commands: the group after the command
         group_assignment assignment;  ///< group_join, group_sync
         bool changed = true;          ///< group_offline: false when the session was gone
+        txn_record txn;               ///< transaction commands: the transaction after it
     };
     /// Applies committed entry `index` (replicated mode). A storage error is returned as the
     /// error of the call: the owner must stop.
@@ -144,6 +150,18 @@ public:
     /// done) and segment ranges.
     group_streams streams_view() const;
 
+    // -- transactions (controller_txns.cpp; changed only through `apply`) -----------------------
+
+    /// Errors: as get_stream; transaction_not_found.
+    [[nodiscard]] caf::expected<txn_record> get_txn(const std::string& scope,
+                                                    const std::string& name,
+                                                    uint64_t id) const;
+    /// Every transaction of the stream (also completed ones still kept), by id.
+    [[nodiscard]] caf::expected<std::vector<txn_record>> list_txns(const std::string& scope,
+                                                                   const std::string& name) const;
+    std::vector<txn_record> all_txns() const;
+    const txn_limits& limits() const { return limits_; }
+
 private:
     using stream_name = std::pair<std::string, std::string>;
     caf::error persist(write_batch& batch);
@@ -162,6 +180,18 @@ private:
     // Writes `g` and keeps it as the group's record.
     caf::error save_group(const reader_group_record& g);
     caf::error load_groups();
+    // Applies a transaction command (kinds txn_*) into `out`.
+    void apply_txn(const command& c, outcome& out);
+    caf::expected<txn_record> begin_txn(const command& c, write_batch& b);
+    caf::error save_txn(const txn_record& t, write_batch& b);
+    void purge_txns(stream_uid uid, int64_t now_ms, const txn_record& current, write_batch& b);
+    // A seal of stream `uid`: conflict while a commit is merged, else its open transactions
+    // abort (into `b`).
+    caf::error seal_txns(stream_uid uid, write_batch& b);
+    void check_txn(const txn_record& t) const;
+    // conflict while a transaction of stream `uid` is committing (its merges are under way).
+    caf::error committing_txn(stream_uid uid) const;
+    caf::error load_txns();
     const stream_record* stream_of(stream_uid uid) const;
     // The names of `scope`'s entries of `m` (streams or groups). Errors: scope_not_found.
     template <class T>
@@ -187,6 +217,9 @@ private:
     /// Every epoch of every stream, sealed lengths resolved.
     std::map<stream_name, std::vector<epoch_info>> history_;
     std::map<stream_name, reader_group_record> groups_;
+    std::map<uint64_t, txn_record> txns_;  ///< by id
+    uint32_t container_count_ = 1;
+    txn_limits limits_;
     uint64_t next_uid_ = 1;
 };
 

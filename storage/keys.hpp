@@ -14,6 +14,7 @@
 // | Mh     | scope '/' stream '/' epoch u32        | capnp EpochRecord (history)   |
 // | Mt     | scope '/' stream                      | capnp StreamRecord            |
 // | Mg     | scope '/' group                       | capnp ReaderGroupRecord       |
+// | Mn     | stream uid u64, transaction id u64    | capnp TxnRecord               |
 // | Mu     | -                                     | next stream uid u64           |
 // | R      | group u32, 'e', index u64             | Raft entry: term u64 + data   |
 // | R      | group u32, 'h'                        | Raft hard state               |
@@ -129,6 +130,21 @@ inline std::string history(std::string_view scope_name, std::string_view name) {
 inline std::string epoch(std::string_view scope_name, std::string_view name, uint32_t epoch) {
     auto k = history(scope_name, name);
     put_u32(k, epoch);
+    return k;
+}
+
+/// A transaction (inside the controller's snapshot range Mb..Mv).
+inline std::string txn(stream_uid stream, uint64_t id) {
+    std::string k = "Mn";
+    put_u64(k, stream.value);
+    put_u64(k, id);
+    return k;
+}
+
+/// Every transaction of a stream.
+inline std::string txns(stream_uid stream) {
+    std::string k = "Mn";
+    put_u64(k, stream.value);
     return k;
 }
 

@@ -95,11 +95,11 @@ struct world {
         }
     }
 
-    // Sends one request from a scoped actor, runs the world, and returns the answer.
-    template <class R, class... Ts>
-    caf::expected<R> ask(Ts... xs) {
+    // Sends one request to `dest` from a scoped actor, runs the world, and returns the answer.
+    template <class R, class Dest, class... Ts>
+    caf::expected<R> ask_of(const Dest& dest, Ts... xs) {
         caf::scoped_actor self{*sys};
-        self->send(controller, xs...);
+        self->send(dest, xs...);
         sched->run();
         caf::expected<R> out{caf::make_error(errc::timeout, "no answer")};
         self->receive([&](R& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); },
@@ -107,14 +107,13 @@ struct world {
         return out;
     }
 
+    template <class R, class... Ts>
+    caf::expected<R> ask(Ts... xs) {
+        return ask_of<R>(controller, xs...);
+    }
+
     caf::expected<segment_status> status(const segment_key& key) {
-        caf::scoped_actor self{*sys};
-        self->send(container, segment_status_atom::value, key);
-        sched->run();
-        caf::expected<segment_status> out{caf::make_error(errc::timeout, "no answer")};
-        self->receive([&](segment_status& r) { out = r; }, [&](caf::error& e) { out = e; },
-                      caf::after(std::chrono::seconds(0)) >> [] {});
-        return out;
+        return ask_of<segment_status>(container, segment_status_atom::value, key);
     }
 };
 
@@ -485,4 +484,154 @@ TEST_CASE("controller runs reader groups: joins, leases, checkpoints, lag and re
     REQUIRE(w.ask<bool>(group_delete_atom::value, S, std::string("g")));
     CHECK(code_of(w.ask<group_info>(group_info_atom::value, S, std::string("g")).error()) ==
           errc::group_not_found);
+}
+
+// -- transactions --------------------------------------------------------------------------------
+
+namespace {
+
+txn_request txn_req(txn_op op, uint64_t id = 0) {
+    txn_request r;
+    r.op = op;
+    r.scope = "s";
+    r.stream = "t";
+    r.id = id;
+    r.lease_ms = 10'000;
+    r.writer = writer_id{1, 2};
+    return r;
+}
+
+// Appends `events` to `key` through the container as writer `w`, numbered from `first`.
+void append_events(world& w,
+                   const segment_key& key,
+                   const writer_id& writer,
+                   int64_t first,
+                   const std::vector<std::string>& events) {
+    append_block b;
+    b.key = key;
+    b.writer = writer;
+    b.first_event_number = first;
+    b.event_count = static_cast<uint32_t>(events.size());
+    b.last_event_number = first + static_cast<int64_t>(events.size()) - 1;
+    for (const auto& e : events) {
+        frame_event(b.data, e);
+    }
+    REQUIRE(w.ask_of<append_ack>(w.container, append_atom::value, b));
+}
+
+std::vector<std::string> read_all(world& w, const segment_key& key) {
+    auto r = w.ask_of<read_result>(w.container, read_atom::value, read_request{key, 0, 1 << 20, 0});
+    REQUIRE(r);
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (auto ev = next_event(r->data, pos)) {
+        out.emplace_back(*ev);
+    }
+    return out;
+}
+
+// Creates scope s and stream s/t of `segments` and begins a transaction on it.
+std::pair<stream_record, txn_record> stream_with_txn(world& w, uint32_t segments) {
+    REQUIRE(w.ask<bool>(create_scope_atom::value, S));
+    auto rec = w.ask<stream_record>(create_stream_atom::value, S, T, segments);
+    REQUIRE(rec);
+    auto t = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::begin));
+    REQUIRE(t);
+    return {*rec, *t};
+}
+
+}  // namespace
+
+TEST_CASE("a transaction's events appear in its parents only when it commits, whole",
+          "[actors][txn]") {
+    world w;
+    auto [made, begun] = stream_with_txn(w, 2);
+    auto rec = &made;
+    auto t = &begun;
+    CHECK(t->state == txn_state::open);
+    REQUIRE(t->segments.size() == 2);
+    segment_key parent{rec->uid, rec->segments[0].id};
+    writer_id tw{7, 7};
+    append_events(w, parent, writer_id{3, 3}, 0, {"p1"});
+    append_events(w, t->segments[0].key, tw, 0, {"t1", "t2"});
+    append_events(w, t->segments[1].key, tw, 0, {"u1"});
+    append_events(w, parent, writer_id{3, 3}, 1, {"p2"});
+    CHECK(read_all(w, parent) == std::vector<std::string>{"p1", "p2"});
+    auto status = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, t->id));
+    REQUIRE(status);
+    CHECK(status->state == txn_state::open);
+
+    auto done = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::commit, t->id));
+    REQUIRE(done);
+    CHECK(done->state == txn_state::committed);
+    CHECK(read_all(w, parent) == std::vector<std::string>{"p1", "p2", "t1", "t2"});
+    CHECK(read_all(w, segment_key{rec->uid, rec->segments[1].id}) ==
+          std::vector<std::string>{"u1"});
+    // The transaction segments are gone once it is recorded committed.
+    CHECK(code_of(w.status(t->segments[0].key).error()) == errc::segment_not_found);
+    // A retried commit answers the same; an abort is refused.
+    auto again = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::commit, t->id));
+    REQUIRE(again);
+    CHECK(again->state == txn_state::committed);
+    CHECK(code_of(w.ask<txn_record>(txn_atom::value, txn_req(txn_op::abort, t->id)).error()) ==
+          errc::transaction_committed);
+    auto list = w.ask<std::vector<txn_record>>(txn_list_atom::value, S, T);
+    REQUIRE(list);
+    CHECK(list->size() == 1);
+    CHECK(code_of(w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, 12345)).error()) ==
+          errc::transaction_not_found);
+}
+
+TEST_CASE("an aborted transaction leaves nothing behind", "[actors][txn]") {
+    world w;
+    auto [made, begun] = stream_with_txn(w, 1);
+    auto rec = &made;
+    auto t = &begun;
+    append_events(w, t->segments[0].key, writer_id{7, 7}, 0, {"t1"});
+    auto aborted = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::abort, t->id));
+    REQUIRE(aborted);
+    CHECK(aborted->state == txn_state::aborted);
+    CHECK(aborted->reason == "abort");
+    CHECK(code_of(w.status(t->segments[0].key).error()) == errc::segment_not_found);
+    CHECK(read_all(w, segment_key{rec->uid, rec->segments[0].id}).empty());
+    CHECK(code_of(w.ask<txn_record>(txn_atom::value, txn_req(txn_op::commit, t->id)).error()) ==
+          errc::transaction_aborted);
+    SECTION("a seal aborts the open ones") {
+        auto open = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::begin));
+        REQUIRE(open);
+        REQUIRE(w.ask<stream_record>(seal_stream_atom::value, S, T));
+        auto after = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, open->id));
+        REQUIRE(after);
+        CHECK(after->state == txn_state::aborted);
+        CHECK(after->reason == "sealed");
+        CHECK(code_of(w.status(open->segments[0].key).error()) == errc::segment_not_found);
+    }
+}
+
+TEST_CASE("a commit cut short by a crash is finished by the restarted controller",
+          "[actors][txn]") {
+    world w;
+    auto [made, begun] = stream_with_txn(w, 1);
+    auto rec = &made;
+    auto t = &begun;
+    append_events(w, t->segments[0].key, writer_id{7, 7}, 0, {"t1", "t2"});
+    w.stop();
+    {
+        // The commit was recorded, and the crash came before any merge.
+        storage::controller_state meta(*w.store);
+        REQUIRE(!meta.load());
+        auto c = storage::controller_state::command::of(
+            storage::controller_state::command::kind::txn_commit, S, T, 0, 50);
+        c.txn = t->id;
+        auto out = meta.apply(0, c);
+        REQUIRE(out);
+        REQUIRE(!out->error);
+        CHECK(out->txn.state == txn_state::committing);
+    }
+    w.start();
+    auto status = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, t->id));
+    REQUIRE(status);
+    CHECK(status->state == txn_state::committed);
+    CHECK(read_all(w, segment_key{rec->uid, rec->segments[0].id}) ==
+          std::vector<std::string>{"t1", "t2"});
 }

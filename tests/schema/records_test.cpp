@@ -33,6 +33,45 @@ TEST_CASE("log entries round-trip through the capnp codec", "[schema]") {
     CHECK((*ops)[1].client_last == no_event_number);  // the schema's default: none
 }
 
+TEST_CASE("transaction segments and merges round-trip, and segment records keep their marks",
+          "[schema][txn]") {
+    container_op c;
+    c.type = container_op::kind::create_segment;
+    c.key = {stream_uid{70}, segment_id::make(1, 2)};
+    c.limit = 16 << 20;
+    container_op m;
+    m.type = container_op::kind::merge_segment;
+    m.key = {stream_uid{7}, segment_id::make(1, 2)};
+    m.source = c.key;
+    auto ops = decode_log_entry(encode_log_entry({c, m}));
+    REQUIRE(ops);
+    REQUIRE(ops->size() == 2);
+    CHECK((*ops)[0].limit == 16 << 20);
+    CHECK((*ops)[1].type == container_op::kind::merge_segment);
+    CHECK((*ops)[1].source == c.key);
+    CHECK((*ops)[1].limit == 0);
+    segment_meta meta;
+    meta.length = 0;
+    meta.sealed = true;
+    meta.limit = 1024;
+    meta.merged = true;
+    meta.merged_into = m.key;
+    meta.merged_at = 4096;
+    auto back = decode_segment_meta(encode_segment_meta(meta));
+    REQUIRE(back);
+    CHECK(back->sealed);
+    CHECK(back->limit == 1024);
+    CHECK(back->merged);
+    CHECK(back->merged_into == m.key);
+    CHECK(back->merged_at == 4096);
+    segment_meta twelve;
+    twelve.length = 12;
+    auto plain = decode_segment_meta(encode_segment_meta(twelve));
+    REQUIRE(plain);
+    CHECK(plain->limit == 0);
+    CHECK(!plain->merged);
+}
+
 TEST_CASE("malformed records give malformed_message and never crash", "[schema]") {
     auto bytes = encode_log_entry({container_op{}});
     for (size_t cut = 0; cut < bytes.size(); cut += 8) {
@@ -221,8 +260,10 @@ TEST_CASE("controller commands keep the first format's bytes and version the res
     // After the marker: the segment table (8 bytes), the root pointer (8), then the root's data
     // section, whose first byte is kind @0.
     REQUIRE(newer[1 + 16] == '\x08');
-    newer[1 + 16] = '\x11';  // one past group_reset (16)
-    CHECK(code_of(decode_controller_command(newer).error()) == errc::malformed_message);
+    newer[1 + 16] = '\x15';  // one past txn_done (20)
+    auto refused = decode_controller_command(newer);
+    REQUIRE(!refused);
+    CHECK(code_of(refused.error()) == errc::malformed_message);
     CHECK(code_of(decode_controller_command("\x09zz").error()) == errc::malformed_message);
     CHECK(code_of(decode_controller_command(std::string("\x03\0\0\0\x05s", 6)).error()) ==
           errc::malformed_message);
@@ -296,5 +337,50 @@ TEST_CASE("reader group records and group commands round-trip", "[schema][groups
         CHECK(d->generation == cmd.generation);
         CHECK(d->checkpoint == cmd.checkpoint);
         CHECK(d->silent == cmd.silent);
+    }
+}
+
+TEST_CASE("transaction records and commands round-trip", "[schema][txn]") {
+    using kind = controller_command::kind;
+    txn_record t;
+    t.id = 0x1234;
+    t.scope = "s";
+    t.stream = "t";
+    t.uid = stream_uid{9};
+    t.epoch = 3;
+    t.state = txn_state::committing;
+    t.writer = writer_id{1, 2};
+    t.began_ms = 100;
+    t.lease_ms = 5000;
+    t.deadline_ms = 86'400'100;
+    t.commit_order = 77;
+    t.reason = "";
+    t.segments = {{{segment_id::make(3, 4), 0, .5}, {stream_uid{40}, segment_id::make(3, 4)}},
+                  {{segment_id::make(3, 5), .5, 1}, {stream_uid{41}, segment_id::make(3, 5)}}};
+    auto back = decode_txn_record(encode_txn_record(t));
+    REQUIRE(back);
+    CHECK(*back == t);
+    CHECK(std::string(to_string(back->state)) == "committing");
+    auto bytes = encode_txn_record(t);
+    for (size_t cut = 0; cut < bytes.size(); cut += 8) {
+        auto r = decode_txn_record(std::string_view(bytes).substr(0, cut));
+        if (!r) {
+            CHECK(code_of(r.error()) == errc::malformed_message);
+        }
+    }
+    for (auto k : {kind::txn_begin, kind::txn_commit, kind::txn_abort, kind::txn_done}) {
+        auto c = controller_command::of(k, "s", "t", 0, 42);
+        c.txn = 0x1234;
+        c.writer = writer_id{7, 8};
+        c.lease_ms = 3000;
+        c.reason = "lease";
+        auto d = decode_controller_command(encode_controller_command(c));
+        REQUIRE(d);
+        CHECK(d->type == k);
+        CHECK(d->txn == 0x1234);
+        CHECK(d->writer == writer_id{7, 8});
+        CHECK(d->lease_ms == 3000);
+        CHECK(d->reason == "lease");
+        CHECK(d->now_ms == 42);
     }
 }

@@ -433,3 +433,176 @@ TEST_CASE("container_state owns only its containers' segments and moves them by 
     REQUIRE(res);
     CHECK((*res)[0].ack.appended_events == 0);
 }
+
+// -- transaction segments and their merge ----------------------------------------------------
+
+namespace {
+
+const segment_key txn_seg{stream_uid{900}, seg.segment};  // a transaction segment of seg
+
+container_op create_txn_op(int64_t limit, segment_key key = txn_seg) {
+    auto op = create_op(key);
+    op.limit = limit;
+    return op;
+}
+
+container_op txn_append_op(int64_t first, std::vector<std::string> events) {
+    auto op = append_op(first, std::move(events), writer_id{9, 9});
+    op.key = txn_seg;
+    return op;
+}
+
+container_op merge_op(segment_key source = txn_seg, segment_key target = seg) {
+    container_op op;
+    op.type = container_op::kind::merge_segment;
+    op.key = target;
+    op.source = source;
+    return op;
+}
+
+}  // namespace
+
+TEST_CASE("a merge moves a transaction segment behind its parent's events in one op", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op(), create_txn_op(1 << 20)});
+    commit(*f.log, *f.state, {append_op(0, {"a", "b"}), txn_append_op(0, {"t1", "t2"})});
+    commit(*f.log, *f.state, {txn_append_op(2, {"t3"}), append_op(2, {"c"})});
+    // Before the merge the parent shows none of it.
+    auto before = f.state->read(seg, 0, 1 << 20);
+    REQUIRE(before);
+    CHECK(events_of(*before) == std::vector<std::string>{"a", "b", "c"});
+    auto parent_length = before->length;
+    auto txn_length = f.state->status(txn_seg)->length;
+
+    auto r = commit(*f.log, *f.state, {merge_op(), append_op(3, {"d"})});
+    REQUIRE(!r[0].error);
+    CHECK(r[0].merged_at == parent_length);
+    CHECK(r[0].ack.end_offset == parent_length + txn_length);
+    auto after = f.state->read(seg, 0, 1 << 20);
+    REQUIRE(after);
+    CHECK(events_of(*after) == std::vector<std::string>{"a", "b", "c", "t1", "t2", "t3", "d"});
+    // The transaction segment is a sealed, empty tombstone that takes nothing more.
+    auto tomb = f.state->status(txn_seg);
+    REQUIRE(tomb);
+    CHECK(tomb->sealed);
+    CHECK(tomb->merged);
+    CHECK(tomb->length == 0);
+    CHECK(code_of(f.state->precheck(txn_append_op(3, {"late"}))) == errc::transaction_not_open);
+    SECTION("a repeated merge (a resumed commit) answers the same offset and moves nothing") {
+        auto again = commit(*f.log, *f.state, {merge_op()});
+        REQUIRE(!again[0].error);
+        CHECK(again[0].merged_at == parent_length);
+        auto same = f.state->read(seg, 0, 1 << 20);
+        REQUIRE(same);
+        CHECK(same->length == after->length);
+    }
+    SECTION("a create of the merged segment again (a resumed begin) keeps the tombstone") {
+        commit(*f.log, *f.state, {create_txn_op(1 << 20)});
+        CHECK(f.state->status(txn_seg)->merged);
+        CHECK(code_of(f.state->precheck(txn_append_op(3, {"late"}))) == errc::transaction_not_open);
+    }
+    SECTION("the merge survives recovery, also replayed from the log") {
+        f.open();
+        auto reopened = f.state->read(seg, 0, 1 << 20);
+        REQUIRE(reopened);
+        CHECK(events_of(*reopened) ==
+              std::vector<std::string>{"a", "b", "c", "t1", "t2", "t3", "d"});
+        CHECK(f.state->status(txn_seg)->merged);
+        auto again = commit(*f.log, *f.state, {merge_op()});
+        CHECK(again[0].merged_at == parent_length);
+    }
+}
+
+TEST_CASE("a merge replayed from the log after a crash before its state was written", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op(), create_txn_op(1 << 20)});
+    commit(*f.log, *f.state, {txn_append_op(0, {"t1", "t2"}), append_op(0, {"a"})});
+    // The merge is logged (durable) but the crash comes before it is applied.
+    std::vector<container_op> ops{merge_op()};
+    REQUIRE(!f.state->precheck(ops[0]));
+    REQUIRE(f.log->append(encode_log_entry(ops), f.state->applied_index()));
+    f.open();  // recover replays it
+    auto r = f.state->read(seg, 0, 1 << 20);
+    REQUIRE(r);
+    CHECK(events_of(*r) == std::vector<std::string>{"a", "t1", "t2"});
+    CHECK(f.state->status(txn_seg)->merged);
+}
+
+TEST_CASE("merges that cannot be done are refused and change nothing", "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op(), create_txn_op(1 << 20)});
+    commit(*f.log, *f.state, {txn_append_op(0, {"t1"})});
+    SECTION("an unknown source or target") {
+        CHECK(code_of(f.state->precheck(merge_op(segment_key{stream_uid{901}, seg.segment}))) ==
+              errc::segment_not_found);
+        CHECK(code_of(f.state->precheck(
+                  merge_op(txn_seg, segment_key{stream_uid{1}, segment_id::make(0, 5)}))) ==
+              errc::segment_not_found);
+    }
+    SECTION("a source that is no transaction segment, or a target that is one") {
+        auto other = segment_key{stream_uid{1}, segment_id::make(0, 1)};
+        commit(*f.log, *f.state, {create_op(other)});
+        CHECK(code_of(f.state->precheck(merge_op(other, seg))) == errc::invalid_argument);
+        CHECK(code_of(f.state->precheck(merge_op(txn_seg, txn_seg))) == errc::invalid_argument);
+    }
+    SECTION("a sealed parent (a scale sealed it: the commit rolls)") {
+        container_op seal;
+        seal.type = container_op::kind::seal_segment;
+        seal.key = seg;
+        commit(*f.log, *f.state, {seal});
+        CHECK(code_of(f.state->precheck(merge_op())) == errc::segment_sealed);
+    }
+    SECTION("a merge in the entry that appended to its source") {
+        std::vector<container_op> ops{txn_append_op(1, {"t2"}), merge_op()};
+        auto idx = f.log->append(encode_log_entry(ops), f.state->applied_index());
+        REQUIRE(idx);
+        auto res = f.state->apply_entry(*idx, ops);
+        REQUIRE(res);
+        CHECK(!(*res)[0].error);
+        CHECK(code_of((*res)[1].error) == errc::conflict);
+        CHECK(!f.state->status(txn_seg)->merged);
+        // Retried in the next entry, it moves both events.
+        auto again = commit(*f.log, *f.state, {merge_op()});
+        REQUIRE(!again[0].error);
+        auto r = f.state->read(seg, 0, 1 << 20);
+        REQUIRE(r);
+        CHECK(events_of(*r) == std::vector<std::string>{"t1", "t2"});
+    }
+    SECTION("into another target than the one it was merged into") {
+        auto other = segment_key{stream_uid{1}, segment_id::make(0, 1)};
+        commit(*f.log, *f.state, {create_op(other), merge_op()});
+        CHECK(code_of(f.state->precheck(merge_op(txn_seg, other))) == errc::invalid_argument);
+    }
+    auto parent = f.state->status(seg);
+    REQUIRE(parent);
+    if (!f.state->status(txn_seg)->merged) {
+        CHECK(parent->length == 0);
+    }
+}
+
+TEST_CASE("a transaction segment takes at most its limit", "[storage]") {
+    fixture f;
+    // Each event is 8 header bytes + its payload: two of 2 bytes fill 20 bytes.
+    commit(*f.log, *f.state, {create_txn_op(20)});
+    commit(*f.log, *f.state, {txn_append_op(0, {"t1"})});
+    CHECK(code_of(f.state->precheck(txn_append_op(1, {"t2", "t3"}))) ==
+          errc::transaction_too_large);
+    commit(*f.log, *f.state, {txn_append_op(1, {"t2"})});
+    CHECK(f.state->status(txn_seg)->length == 20);
+    SECTION("also when blocks of one entry pass the precheck each") {
+        auto big = create_txn_op(20, segment_key{stream_uid{902}, seg.segment});
+        commit(*f.log, *f.state, {big});
+        auto a = txn_append_op(0, {"x1"});
+        a.key = big.key;
+        auto b = txn_append_op(1, {"x2", "x3"});
+        b.key = big.key;
+        std::vector<container_op> ops{a, b};
+        auto idx = f.log->append(encode_log_entry(ops), f.state->applied_index());
+        REQUIRE(idx);
+        auto res = f.state->apply_entry(*idx, ops);
+        REQUIRE(res);
+        CHECK(!(*res)[0].error);
+        CHECK(code_of((*res)[1].error) == errc::transaction_too_large);
+        CHECK(f.state->status(big.key)->length == 10);
+    }
+}

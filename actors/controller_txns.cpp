@@ -1,0 +1,309 @@
+// The controller's transaction workflows (docs/transactions_plan.md) around the txn_* commands
+// of storage/controller_txns.cpp: begin (the command, then the transaction segments), commit
+// (the command, then each transaction segment merged into its parent, transactions of a stream
+// in commit order, then done), abort (the command, then the segments deleted, then done). Every
+// step is idempotent; the repair resumes them after a crash or a change of leader.
+
+#include "actors/controller_internal.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace pravaha::actors::ctl {
+
+namespace {
+
+int64_t now_of(controller_ptr self) {
+    return self->state.cfg.wall_clock_ms ? self->state.cfg.wall_clock_ms() : 0;
+}
+
+// Sends one request per transaction segment (`send(i, ok, fail)`), then `then` (all_then).
+template <class Send>
+void each_segment_then(const txn_record& t,
+                       Send send,
+                       std::function<void(const caf::error&)> then) {
+    all_then(t.segments.size(), std::move(send), std::move(then));
+}
+
+void create_segments(controller_ptr self,
+                     const txn_record& t,
+                     std::function<void(const caf::error&)> then) {
+    auto limit = self->state.meta->limits().segment_bytes;
+    each_segment_then(
+        t,
+        [self, t, limit](size_t i, auto ok, auto fail) {
+            self->request(self->state.cfg.container, self->state.cfg.request_timeout,
+                          create_txn_segment_atom::value, t.segments[i].key, limit)
+                .then([ok](bool) { ok(); }, [fail](caf::error& e) { fail(e); });
+        },
+        std::move(then));
+}
+
+void delete_segments(controller_ptr self,
+                     const txn_record& t,
+                     std::function<void(const caf::error&)> then) {
+    each_segment_then(
+        t,
+        [self, t](size_t i, auto ok, auto fail) {
+            self->request(self->state.cfg.container, self->state.cfg.request_timeout,
+                          delete_segment_atom::value, t.segments[i].key)
+                .then([ok](bool) { ok(); }, [fail](caf::error& e) { fail(e); });
+        },
+        std::move(then));
+}
+
+// Merges every transaction segment into its parent (one op each: the parent shows its part
+// whole or not at all; a repeat answers from the tombstone).
+void merge_segments(controller_ptr self,
+                    const txn_record& t,
+                    std::function<void(const caf::error&)> then) {
+    each_segment_then(
+        t,
+        [self, t](size_t i, auto ok, auto fail) {
+            const auto& s = t.segments[i];
+            self->request(self->state.cfg.container, self->state.cfg.request_timeout,
+                          merge_segment_atom::value, segment_key{t.uid, s.range.id}, s.key)
+                .then([ok](int64_t) { ok(); }, [fail](caf::error& e) { fail(e); });
+        },
+        std::move(then));
+}
+
+// Answers the commit and abort requests of transaction `id` (its final record, or `err`).
+void answer_txn_waiters(controller_ptr self,
+                        uint64_t id,
+                        const caf::error& err,
+                        const txn_record* t) {
+    auto it = self->state.txn_waiters.find(id);
+    if (it == self->state.txn_waiters.end()) {
+        return;
+    }
+    auto waiters = std::move(it->second);
+    self->state.txn_waiters.erase(it);
+    for (auto& rp : waiters) {
+        if (err) {
+            rp.deliver(err);
+        } else {
+            rp.deliver(*t);
+        }
+    }
+}
+
+// Records that `t` ended (committed or aborted), answers its waiters, then calls `then`.
+void finish(controller_ptr self, const txn_record& t, std::function<void(const caf::error&)> then) {
+    auto c = command::of(command::kind::txn_done, t.scope, t.stream, 0, now_of(self));
+    c.txn = t.id;
+    commit(self, c, [self, id = t.id, then](const caf::error& err, const outcome* out) {
+        auto e = err ? err : out->error;
+        if (!e) {
+            answer_txn_waiters(self, id, {}, &out->txn);
+        }
+        then(e);
+    });
+}
+
+void warn_interrupted(const txn_record& t, const char* step, const caf::error& err) {
+    module_log("actors")->warn("transaction {:016x} interrupted stream={}/{} step={} error={}",
+                               t.id, t.scope, t.stream, step, render_error(err));
+}
+
+}  // namespace
+
+// Deletes an aborting transaction's segments and records it aborted. No stream mutex: its
+// segments are its own (a merge never takes an aborting one).
+void run_abort(controller_ptr self, const txn_record& t) {
+    delete_segments(self, t, [self, t](const caf::error& err) {
+        if (err) {
+            warn_interrupted(t, "delete", err);
+            schedule_repair(self);
+            return;
+        }
+        finish(self, t, [self, t](const caf::error& e) {
+            if (e) {
+                warn_interrupted(t, "done", e);
+                schedule_repair(self);
+            }
+        });
+    });
+}
+
+// Merges the first of the stream's committing transactions (by commit order), records it
+// committed, and goes on with the next; ends the stream's "commit" workflow when none is left.
+void commit_next(controller_ptr self, const stream_name& n) {
+    auto all = self->state.meta->list_txns(n.first, n.second);
+    const txn_record* first = nullptr;
+    if (all) {
+        for (const auto& t : *all) {
+            if (t.state == txn_state::committing &&
+                (first == nullptr || t.commit_order < first->commit_order)) {
+                first = &t;
+            }
+        }
+    }
+    if (first == nullptr) {
+        end_drive(self, n);
+        return;
+    }
+    merge_segments(self, *first, [self, n, t = *first](const caf::error& err) {
+        if (err) {
+            end_drive(self, n);
+            warn_interrupted(t, "merge", err);
+            schedule_repair(self);  // resumes from the tombstones
+            return;
+        }
+        finish(self, t, [self, n, t](const caf::error& e) {
+            if (e) {
+                end_drive(self, n);
+                warn_interrupted(t, "done", e);
+                schedule_repair(self);
+                return;
+            }
+            // The tombstones are not needed once it is recorded committed.
+            delete_segments(self, t, [](const caf::error&) {});
+            commit_next(self, n);
+        });
+    });
+}
+
+// Merges the stream's committing transactions one after another in commit order, holding the
+// stream mutex ("commit": one driver at a time, so that two transactions' merges into a parent
+// never interleave; a scale or a seal waits meanwhile).
+void run_commits(controller_ptr self, const stream_name& n) {
+    if (!begin_drive(self, n, "commit")) {
+        if (std::string_view(self->state.driving.at(n).first) != "commit") {
+            schedule_repair(self);  // after the other workflow
+        }
+        return;  // the running driver takes every committing transaction, this one too
+    }
+    commit_next(self, n);
+}
+
+void resume_txns(controller_ptr self) {
+    std::set<stream_name> commits;
+    auto limit = self->state.meta->limits().segment_bytes;
+    for (const auto& t : self->state.meta->all_txns()) {
+        switch (t.state) {
+            case txn_state::open:
+                // A begin cut short: its segments may be missing (creating is idempotent; a
+                // merged one stays a tombstone).
+                for (const auto& s : t.segments) {
+                    self->request(self->state.cfg.container, self->state.cfg.request_timeout,
+                                  create_txn_segment_atom::value, s.key, limit)
+                        .then([](bool) {}, [self](caf::error&) { schedule_repair(self); });
+                }
+                break;
+            case txn_state::committing:
+                commits.insert({t.scope, t.stream});
+                break;
+            case txn_state::aborting:
+                run_abort(self, t);
+                break;
+            default:
+                break;
+        }
+    }
+    for (const auto& n : commits) {
+        if (self->state.driving.count(n) == 0) {
+            run_commits(self, n);
+        }
+    }
+}
+
+void after_txn_command(controller_ptr self, const command& c, const outcome& out) {
+    if (out.error || c.type != command::kind::seal_stream) {
+        return;
+    }
+    // A seal aborted the stream's open transactions: delete their segments.
+    auto all = self->state.meta->list_txns(c.scope, c.name);
+    if (!all) {
+        return;
+    }
+    for (const auto& t : *all) {
+        if (t.state == txn_state::aborting) {
+            run_abort(self, t);
+        }
+    }
+}
+
+void fail_txn_waiters(controller_ptr self, const caf::error& err) {
+    auto waiters = std::move(self->state.txn_waiters);
+    self->state.txn_waiters.clear();
+    for (auto& [id, list] : waiters) {
+        for (auto& rp : list) {
+            rp.deliver(err);
+        }
+    }
+}
+
+caf::result<txn_record> txn_call(controller_ptr self, const txn_request& req) {
+    using kind = command::kind;
+    auto& m = *self->state.meta;
+    switch (req.op) {
+        case txn_op::status:
+        case txn_op::ping:
+            return linearized<txn_record>(self, [&m, req](auto& rp) {
+                deliver(rp, m.get_txn(req.scope, req.stream, req.id));
+            });
+        case txn_op::begin: {
+            auto c = command::of(kind::txn_begin, req.scope, req.stream, 0, now_of(self));
+            c.lease_ms = req.lease_ms;
+            c.writer = req.writer;
+            auto rp = self->make_response_promise<txn_record>();
+            commit(self, c, [self, rp](const caf::error& err, const outcome* out) mutable {
+                if (err || out->error) {
+                    rp.deliver(err ? err : out->error);
+                    return;
+                }
+                create_segments(self, out->txn,
+                                [self, rp, t = out->txn](const caf::error& e) mutable {
+                                    if (e) {
+                                        schedule_repair(self);  // creates them for the next try
+                                        rp.deliver(e);
+                                    } else {
+                                        rp.deliver(t);
+                                    }
+                                });
+            });
+            return rp;
+        }
+        case txn_op::commit:
+        case txn_op::abort: {
+            bool commit_it = req.op == txn_op::commit;
+            auto c = command::of(commit_it ? kind::txn_commit : kind::txn_abort, req.scope,
+                                 req.stream, 0, now_of(self));
+            c.txn = req.id;
+            auto rp = self->make_response_promise<txn_record>();
+            commit(self, c,
+                   [self, rp, commit_it](const caf::error& err, const outcome* out) mutable {
+                       if (err || out->error) {
+                           rp.deliver(err ? err : out->error);
+                           return;
+                       }
+                       const auto& t = out->txn;
+                       if (t.state == txn_state::committed || t.state == txn_state::aborted) {
+                           rp.deliver(t);  // a retry of a finished one
+                           return;
+                       }
+                       self->state.txn_waiters[t.id].push_back(rp);
+                       if (commit_it) {
+                           run_commits(self, {t.scope, t.stream});
+                       } else {
+                           run_abort(self, t);
+                       }
+                   });
+            return rp;
+        }
+    }
+    return caf::make_error(errc::invalid_argument, "unknown transaction request");
+}
+
+caf::result<std::vector<txn_record>> txn_list(controller_ptr self,
+                                              const std::string& scope,
+                                              const std::string& name) {
+    auto& m = *self->state.meta;
+    return linearized<std::vector<txn_record>>(
+        self, [&m, scope, name](auto& rp) { deliver(rp, m.list_txns(scope, name)); });
+}
+
+}  // namespace pravaha::actors::ctl

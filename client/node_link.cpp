@@ -119,7 +119,11 @@ size_t node_link::add(std::vector<segment_key> keys) {
 void node_link::restart(bool lost, const caf::actor_addr& suspect) {
     ++generation_;
     ev_.reset();
-    if (!lost) {
+    // failed() may have given up and its owner quit (exit_on_give_up): a request sent now would
+    // keep the actor alive for good in CAF 0.17 (a response still pending outlives quit, and no
+    // exit message ends it then), and the directory may never answer it (pravaha-sim seed
+    // 2232694721: a group reader outlived its crashed process and hung the teardown).
+    if (!lost || !self_->has_behavior()) {
         return;
     }
     ++losses_;

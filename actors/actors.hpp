@@ -73,6 +73,13 @@ using group_actors_atom = caf::atom_constant<caf::atom("grpactors")>;
 using group_offline_atom = caf::atom_constant<caf::atom("grpoffline")>;
 /// `(group_auto_atom, scope, group)`: a group actor's automatic (silent) checkpoint begins.
 using group_auto_atom = caf::atom_constant<caf::atom("grpauto")>;
+/// `(txn_actors_atom)`: the controller brings its transaction actors in line with the open
+/// transactions.
+using txn_actors_atom = caf::atom_constant<caf::atom("txnactors")>;
+/// `(txn_expire_atom, scope, stream, id, reason)`: a transaction actor saw the lease ("lease") or
+/// the maximum lifetime ("lifetime") pass; the controller aborts the transaction if still open
+/// (answers whether it did).
+using txn_expire_atom = caf::atom_constant<caf::atom("txnexpire")>;
 
 /// Controller ops plus, in a cluster, Raft traffic, ticks and status; and what its children
 /// (scaling-policy and reader-group actors) ask of it.
@@ -86,7 +93,9 @@ using controller_actor = controller_api::extend<
     caf::reacts_to<group_actors_atom>,
     caf::replies_to<group_offline_atom, std::string, std::string, std::string, uint64_t, uint64_t>::
         with<bool>,
-    caf::replies_to<group_auto_atom, std::string, std::string>::with<bool>>;
+    caf::replies_to<group_auto_atom, std::string, std::string>::with<bool>,
+    caf::reacts_to<txn_actors_atom>,
+    caf::replies_to<txn_expire_atom, std::string, std::string, uint64_t, std::string>::with<bool>>;
 
 /// The segment operations the controller needs: a container (standalone) or the node's segment
 /// router, which sends them to the leader of the segment's container (cluster).

@@ -266,7 +266,7 @@ void drive(controller_ptr self) {
     if (!leader && st.was_leader) {
         sync_policies(self);  // stops them: the new leader runs its own
         sync_groups(self);
-        fail_txn_waiters(self, not_leader(self));
+        sync_txns(self);
     }
     st.was_leader = leader;
 }
@@ -852,7 +852,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
     st.meta = std::move(meta);
     st.raft = std::move(raft);
     self->set_down_handler([self](caf::down_msg& dm) {
-        if (!on_group_down(self, dm)) {
+        if (!on_group_down(self, dm) && !on_txn_down(self, dm)) {
             on_policy_down(self, dm);
         }
     });
@@ -1015,6 +1015,12 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         [=](txn_atom, const txn_request& req) { return txn_call(self, req); },
         [=](txn_list_atom, const std::string& scope, const std::string& name) {
             return txn_list(self, scope, name);
+        },
+        [=](txn_expire_atom, const std::string& scope, const std::string& stream, uint64_t id,
+            const std::string& reason) { return txn_expire(self, scope, stream, id, reason); },
+        [=](txn_actors_atom) {
+            self->state.txn_sync_scheduled = false;
+            sync_txns(self);
         },
         [=](repair_atom) {
             self->state.repair_scheduled = false;

@@ -13,6 +13,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
+#include <fmt/format.h>
 
 #include <functional>
 #include <map>
@@ -61,6 +62,9 @@ struct controller_state_t {
     std::map<std::tuple<std::string, std::string, std::string>,
              std::vector<caf::typed_response_promise<std::vector<stream_cut>>>>
         checkpoint_waiters;
+    /// The transaction actor of every open transaction, by id (leader only).
+    std::map<uint64_t, caf::actor> txns;
+    bool txn_sync_scheduled = false;
     /// Commit and abort requests answered once their transaction (by id) ended.
     std::map<uint64_t, std::vector<caf::typed_response_promise<txn_record>>> txn_waiters;
     static inline const char* name = "controller";
@@ -164,9 +168,9 @@ void deliver(caf::typed_response_promise<T>& rp, caf::expected<T> r) {
 // Brings the child actors `children` (one per stream or group) in line with `wanted`: stops those
 // not wanted, and for each wanted name without one calls `spawn(name, value)`, monitors and keeps
 // the actor it returns.
-template <class Wanted, class Spawn>
+template <class Key, class Wanted, class Spawn>
 void sync_children(controller_ptr self,
-                   std::map<stream_name, caf::actor>& children,
+                   std::map<Key, caf::actor>& children,
                    const Wanted& wanted,
                    Spawn spawn) {
     for (auto it = children.begin(); it != children.end();) {
@@ -189,16 +193,23 @@ void sync_children(controller_ptr self,
 
 // A child of `children` ended: forgets it and, once, asks for `Atom` after a second (which
 // starts it again if still wanted). Returns false when `dm` is from none of them.
-template <class Atom>
+inline std::string name_of(const stream_name& n) {
+    return n.first + "/" + n.second;
+}
+inline std::string name_of(uint64_t id) {
+    return fmt::format("{:016x}", id);
+}
+
+template <class Atom, class Key>
 bool on_child_down(controller_ptr self,
-                   std::map<stream_name, caf::actor>& children,
+                   std::map<Key, caf::actor>& children,
                    bool& scheduled,
                    const caf::down_msg& dm,
                    const char* what) {
     for (auto it = children.begin(); it != children.end(); ++it) {
         if (it->second.address() == dm.source) {
-            module_log("actors")->info("{} ended name={}/{} reason={}", what, it->first.first,
-                                       it->first.second, render_error(dm.reason));
+            module_log("actors")->info("{} ended name={} reason={}", what, name_of(it->first),
+                                       render_error(dm.reason));
             children.erase(it);
             if (!scheduled) {
                 scheduled = true;
@@ -230,8 +241,18 @@ void run_abort(controller_ptr self, const txn_record& t);
 void resume_txns(controller_ptr self);
 // What a committed command means for transactions (a seal aborted some).
 void after_txn_command(controller_ptr self, const command& c, const outcome& out);
-// Leadership lost: the outcome of the waiting commits and aborts is unknown.
-void fail_txn_waiters(controller_ptr self, const caf::error& err);
+// Starts and stops the transaction actors: one per open transaction while this replica leads
+// (leaving leadership also fails the waiting commits and aborts: their outcome is unknown here).
+void sync_txns(controller_ptr self);
+// A child actor ended: a transaction actor is started again after a pause. Returns false when
+// `dm` is not from a transaction actor.
+bool on_txn_down(controller_ptr self, const caf::down_msg& dm);
+// A transaction actor saw its lease or lifetime pass: aborts it if still open.
+caf::result<bool> txn_expire(controller_ptr self,
+                             const std::string& scope,
+                             const std::string& stream,
+                             uint64_t id,
+                             const std::string& reason);
 
 // -- reader groups (controller_groups.cpp) -------------------------------------------------------
 

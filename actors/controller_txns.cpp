@@ -5,7 +5,9 @@
 // step is idempotent; the repair resumes them after a crash or a change of leader.
 
 #include "actors/controller_internal.hpp"
+#include "actors/transaction_actor.hpp"
 
+#include <caf/send.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -180,6 +182,7 @@ void run_commits(controller_ptr self, const stream_name& n) {
 }
 
 void resume_txns(controller_ptr self) {
+    sync_txns(self);
     std::set<stream_name> commits;
     auto limit = self->state.meta->limits().segment_bytes;
     for (const auto& t : self->state.meta->all_txns()) {
@@ -211,7 +214,13 @@ void resume_txns(controller_ptr self) {
 }
 
 void after_txn_command(controller_ptr self, const command& c, const outcome& out) {
-    if (out.error || c.type != command::kind::seal_stream) {
+    using kind = command::kind;
+    bool txn_command = c.type == kind::txn_begin || c.type == kind::txn_commit ||
+                       c.type == kind::txn_abort || c.type == kind::txn_done;
+    if (txn_command || c.type == kind::delete_stream || c.type == kind::seal_stream) {
+        sync_txns(self);  // also after a refusal: a commit past the lifetime aborts
+    }
+    if (out.error || c.type != kind::seal_stream) {
         return;
     }
     // A seal aborted the stream's open transactions: delete their segments.
@@ -226,14 +235,66 @@ void after_txn_command(controller_ptr self, const command& c, const outcome& out
     }
 }
 
-void fail_txn_waiters(controller_ptr self, const caf::error& err) {
-    auto waiters = std::move(self->state.txn_waiters);
-    self->state.txn_waiters.clear();
-    for (auto& [id, list] : waiters) {
-        for (auto& rp : list) {
-            rp.deliver(err);
+void sync_txns(controller_ptr self) {
+    auto& st = self->state;
+    std::map<uint64_t, txn_record> wanted;
+    if (is_leader(self)) {
+        for (auto& t : st.meta->all_txns()) {
+            if (t.state == txn_state::open) {
+                wanted.emplace(t.id, std::move(t));
+            }
+        }
+    } else {
+        // The outcome of the waiting commits and aborts is unknown here: the clients ask the
+        // new leader (a retry answers the same).
+        auto waiters = std::move(st.txn_waiters);
+        st.txn_waiters.clear();
+        for (auto& [id, list] : waiters) {
+            for (auto& rp : list) {
+                rp.deliver(not_leader(self));
+            }
         }
     }
+    auto now = now_of(self);
+    sync_children(self, st.txns, wanted, [self, now](uint64_t, const txn_record& t) {
+        txn_actor_config cfg;
+        cfg.scope = t.scope;
+        cfg.stream = t.stream;
+        cfg.id = t.id;
+        cfg.controller = caf::actor_cast<controller_actor>(self);
+        cfg.lease_ms = t.lease_ms;
+        cfg.lifetime_left_ms = t.deadline_ms - now;
+        return spawn_txn_actor(self, std::move(cfg));
+    });
+}
+
+bool on_txn_down(controller_ptr self, const caf::down_msg& dm) {
+    return on_child_down<txn_actors_atom>(self, self->state.txns, self->state.txn_sync_scheduled,
+                                          dm, "transaction actor");
+}
+
+caf::result<bool> txn_expire(controller_ptr self,
+                             const std::string& scope,
+                             const std::string& stream,
+                             uint64_t id,
+                             const std::string& reason) {
+    auto c = command::of(command::kind::txn_abort, scope, stream, 0, now_of(self));
+    c.txn = id;
+    c.reason = reason;
+    auto rp = self->make_response_promise<bool>();
+    commit(self, c, [self, rp](const caf::error& err, const outcome* out) mutable {
+        if (err) {
+            rp.deliver(err);
+            return;
+        }
+        // Committing or committed already (the commit came first): nothing to abort.
+        bool aborting = !out->error && out->txn.state == txn_state::aborting;
+        if (aborting) {
+            run_abort(self, out->txn);
+        }
+        rp.deliver(aborting);
+    });
+    return rp;
 }
 
 caf::result<txn_record> txn_call(controller_ptr self, const txn_request& req) {
@@ -242,8 +303,14 @@ caf::result<txn_record> txn_call(controller_ptr self, const txn_request& req) {
     switch (req.op) {
         case txn_op::status:
         case txn_op::ping:
-            return linearized<txn_record>(self, [&m, req](auto& rp) {
-                deliver(rp, m.get_txn(req.scope, req.stream, req.id));
+            return linearized<txn_record>(self, [self, &m, req](auto& rp) {
+                auto t = m.get_txn(req.scope, req.stream, req.id);
+                if (t && req.op == txn_op::ping) {
+                    if (auto it = self->state.txns.find(req.id); it != self->state.txns.end()) {
+                        caf::anon_send(it->second, txn_seen_atom::value);
+                    }
+                }
+                deliver(rp, std::move(t));
             });
         case txn_op::begin: {
             auto c = command::of(kind::txn_begin, req.scope, req.stream, 0, now_of(self));

@@ -635,3 +635,38 @@ TEST_CASE("a commit cut short by a crash is finished by the restarted controller
     CHECK(read_all(w, segment_key{rec->uid, rec->segments[0].id}) ==
           std::vector<std::string>{"t1", "t2"});
 }
+
+TEST_CASE("a transaction nobody pings is aborted when its lease passes", "[actors][txn]") {
+    world w;
+    auto [made, begun] = stream_with_txn(w, 1);  // a lease of 10 s
+    auto id = begun.id;
+    auto pass = [&w](std::chrono::milliseconds d) {
+        for (auto t = std::chrono::milliseconds(0); t < d; t += std::chrono::milliseconds(250)) {
+            w.sched->advance_time(std::chrono::milliseconds(250));
+            w.sched->run();
+        }
+    };
+    // Pinged every 4 s, it stays open well past its lease.
+    for (int i = 0; i < 6; ++i) {
+        pass(std::chrono::seconds(4));
+        auto pinged = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::ping, id));
+        REQUIRE(pinged);
+        CHECK(pinged->state == txn_state::open);
+    }
+    // Silent for a lease: aborted, its segments deleted; a late commit is refused.
+    pass(std::chrono::seconds(12));
+    auto after = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, id));
+    REQUIRE(after);
+    CHECK(after->state == txn_state::aborted);
+    CHECK(after->reason == "lease");
+    CHECK(code_of(w.status(begun.segments[0].key).error()) == errc::segment_not_found);
+    CHECK(code_of(w.ask<txn_record>(txn_atom::value, txn_req(txn_op::commit, id)).error()) ==
+          errc::transaction_aborted);
+    // A committed one is not touched by its (gone) lease.
+    auto other = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::begin));
+    REQUIRE(other);
+    REQUIRE(w.ask<txn_record>(txn_atom::value, txn_req(txn_op::commit, other->id)));
+    pass(std::chrono::seconds(12));
+    CHECK(w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, other->id))->state ==
+          txn_state::committed);
+}

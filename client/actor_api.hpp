@@ -115,6 +115,7 @@ using read_end_atom = caf::atom_constant<caf::atom("rend")>;
 using open_writer_atom = caf::atom_constant<caf::atom("openwriter")>;
 using open_reader_atom = caf::atom_constant<caf::atom("openreader")>;
 using open_group_reader_atom = caf::atom_constant<caf::atom("opengroupr")>;
+using open_txn_writer_atom = caf::atom_constant<caf::atom("opentxnw")>;
 
 // -- values ---------------------------------------------------------------------------------------
 
@@ -261,7 +262,8 @@ using stream_manager_actor = controller_api::extend<
                     std::string /*scope*/,
                     std::string /*group*/,
                     std::string /*reader*/,
-                    group_reader_options>::with<reader_actor>>;
+                    group_reader_options>::with<reader_actor>,
+    caf::replies_to<open_txn_writer_atom, txn_record, writer_options>::with<writer_actor>>;
 
 // -- set-up ---------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@
 
 #include "schema/group_types.hpp"
 #include "schema/raft_types.hpp"
+#include "schema/txn_types.hpp"
 #include "schema/types.hpp"
 
 #include <caf/error.hpp>
@@ -204,6 +205,41 @@ public:
     [[nodiscard]] virtual caf::error close() = 0;
 };
 
+/// How a transaction begins (client_factory::begin_transaction).
+struct txn_config {
+    /// The transaction is aborted when the controller hears nothing of it for this long; the
+    /// transaction object renews it (pings at a third of it) until it commits or aborts.
+    int64_t lease_ms = 30'000;
+    /// The application's writer id, kept with the transaction: a restarted producer finds its
+    /// transactions with list_transactions and commits or aborts them (exactly once end to end).
+    writer_id writer;
+    size_t block_bytes_max = 1024 * 1024;
+    size_t pending_bytes_max = 64 * 1024 * 1024;
+};
+
+/// One transaction on a stream: its events, written like any others (durable, in order per
+/// key), stay invisible to readers until it commits; then every segment shows its part whole,
+/// contiguous and in write order per key. An abort (or a missed lease) discards them.
+class transaction {
+public:
+    virtual ~transaction() = default;
+    virtual uint64_t id() const = 0;
+    /// Queues an event of the transaction. Errors at once: event_too_large, transaction_not_open
+    /// (committed or aborted through this object, or opened when not open).
+    [[nodiscard]] virtual caf::error write(std::string_view routing_key,
+                                           std::string_view payload,
+                                           ack_callback done = nullptr) = 0;
+    /// Waits until every queued event is durable in the transaction (or failed).
+    [[nodiscard]] virtual caf::error flush() = 0;
+    /// Flushes, then commits; answers once every event is visible. Idempotent. Errors: the
+    /// flush's (nothing is committed), transaction_aborted (aborted, its lease or lifetime
+    /// passed), conflict (the stream scaled since it began: abort it).
+    [[nodiscard]] virtual caf::expected<txn_record> commit() = 0;
+    /// Discards it; answers once aborted. Idempotent. Errors: transaction_committed.
+    [[nodiscard]] virtual caf::expected<txn_record> abort() = 0;
+    [[nodiscard]] virtual caf::expected<txn_record> status() = 0;
+};
+
 class client_factory {
 public:
     /// Connects to the node at `cfg.endpoint`. Errors: invalid_argument, unavailable.
@@ -234,6 +270,20 @@ public:
     /// the group was reset: create a new reader to join again).
     [[nodiscard]] virtual caf::expected<std::unique_ptr<event_reader>> create_group_reader(
         const std::string& scope, const std::string& group, const std::string& reader) = 0;
+    /// Begins a transaction on scope/stream. Errors: stream_not_found, stream_sealed,
+    /// invalid_argument (the lease), transaction_limit.
+    [[nodiscard]] virtual caf::expected<std::unique_ptr<transaction>> begin_transaction(
+        const std::string& scope, const std::string& stream, const txn_config& cfg = {}) = 0;
+    /// A transaction begun earlier (before a restart: list_transactions): commit, abort and
+    /// status work in every state, writes while it is open. Errors: transaction_not_found.
+    [[nodiscard]] virtual caf::expected<std::unique_ptr<transaction>> open_transaction(
+        const std::string& scope,
+        const std::string& stream,
+        uint64_t id,
+        const txn_config& cfg = {}) = 0;
+    /// The stream's transactions: open and committing ones, and completed ones still kept.
+    [[nodiscard]] virtual caf::expected<std::vector<txn_record>> list_transactions(
+        const std::string& scope, const std::string& stream) = 0;
 };
 
 }  // namespace pravaha::client

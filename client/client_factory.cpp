@@ -255,10 +255,123 @@ public:
     }
 
     const detail::endpoint_info& endpoint() const { return ep_; }
+    const caf::actor& actor() const { return manager_; }
 
 private:
     detail::endpoint_info ep_;
     caf::actor manager_;
+};
+
+using txn_ping_atom = caf::atom_constant<caf::atom("txnpingt")>;
+
+// Renews a transaction's lease every `every` until it is no longer open (or unknown).
+caf::behavior txn_pinger(caf::event_based_actor* self,
+                         caf::actor manager,
+                         txn_request ping,
+                         std::chrono::milliseconds every) {
+    self->delayed_send(self, every, txn_ping_atom::value);
+    return {
+        [=](txn_ping_atom) {
+            self->request(manager, every, txn_atom::value, ping)
+                .then(
+                    [=](const txn_record& t) {
+                        if (t.state != txn_state::open) {
+                            self->quit();
+                            return;
+                        }
+                        self->delayed_send(self, every, txn_ping_atom::value);
+                    },
+                    [=](caf::error& err) {
+                        if (code_of(err) == errc::transaction_not_found ||
+                            code_of(err) == errc::stream_not_found) {
+                            self->quit();
+                            return;
+                        }
+                        self->delayed_send(self, every, txn_ping_atom::value);  // a failover
+                    });
+        },
+    };
+}
+
+// One transaction: a writer on its segments (none when it was not open), the pinger of its
+// lease, and the manager for the decisions.
+class transaction_impl final : public transaction {
+public:
+    transaction_impl(manager_facade& m,
+                     txn_record rec,
+                     std::unique_ptr<event_writer> writer,
+                     caf::actor pinger)
+        : m_(m), rec_(std::move(rec)), writer_(std::move(writer)), pinger_(std::move(pinger)) {}
+
+    ~transaction_impl() override {
+        if (pinger_) {
+            caf::anon_send_exit(pinger_, caf::exit_reason::user_shutdown);
+        }
+    }
+
+    uint64_t id() const override { return rec_.id; }
+
+    caf::error write(std::string_view routing_key,
+                     std::string_view payload,
+                     ack_callback done) override {
+        if (!writer_ || decided_) {
+            return not_open();
+        }
+        return writer_->write(routing_key, payload, std::move(done));
+    }
+
+    caf::error flush() override { return writer_ ? writer_->flush() : caf::error{}; }
+
+    caf::expected<txn_record> commit() override {
+        if (!decided_) {
+            if (auto err = flush()) {
+                return err;  // nothing is committed: events failed
+            }
+        }
+        return decide(txn_op::commit);
+    }
+
+    caf::expected<txn_record> abort() override { return decide(txn_op::abort); }
+
+    caf::expected<txn_record> status() override {
+        return m_.call<txn_record>(txn_atom::value, request(txn_op::status));
+    }
+
+private:
+    txn_request request(txn_op op) const {
+        txn_request r;
+        r.op = op;
+        r.scope = rec_.scope;
+        r.stream = rec_.stream;
+        r.id = rec_.id;
+        return r;
+    }
+
+    caf::expected<txn_record> decide(txn_op op) {
+        decided_ = true;  // no more writes, whatever the answer
+        auto r = m_.call<txn_record>(txn_atom::value, request(op));
+        if (r && writer_) {
+            static_cast<void>(writer_->close());  // its segments are merged or gone now
+            writer_.reset();
+        }
+        if (r && pinger_) {
+            caf::anon_send_exit(pinger_, caf::exit_reason::user_shutdown);
+            pinger_ = nullptr;
+        }
+        return r;
+    }
+
+    caf::error not_open() const {
+        return caf::make_error(errc::transaction_not_open,
+                               fmt::format("transaction {:016x} of {}/{} takes no more events",
+                                           rec_.id, rec_.scope, rec_.stream));
+    }
+
+    manager_facade& m_;
+    txn_record rec_;
+    std::unique_ptr<event_writer> writer_;
+    caf::actor pinger_;
+    bool decided_ = false;
 };
 
 class factory_impl final : public client_factory {
@@ -348,7 +461,79 @@ public:
                                    manager_->endpoint().cfg.request_timeout);
     }
 
+    caf::expected<std::unique_ptr<transaction>> begin_transaction(const std::string& scope,
+                                                                  const std::string& stream,
+                                                                  const txn_config& cfg) override {
+        txn_request req;
+        req.op = txn_op::begin;
+        req.scope = scope;
+        req.stream = stream;
+        req.lease_ms = cfg.lease_ms;
+        req.writer = cfg.writer;
+        auto t = manager_->call<txn_record>(txn_atom::value, req);
+        if (!t) {
+            return std::move(t.error());
+        }
+        return transaction_of(std::move(*t), cfg);
+    }
+
+    caf::expected<std::unique_ptr<transaction>> open_transaction(const std::string& scope,
+                                                                 const std::string& stream,
+                                                                 uint64_t id,
+                                                                 const txn_config& cfg) override {
+        txn_request req;
+        req.op = txn_op::status;
+        req.scope = scope;
+        req.stream = stream;
+        req.id = id;
+        auto t = manager_->call<txn_record>(txn_atom::value, req);
+        if (!t) {
+            return std::move(t.error());
+        }
+        return transaction_of(std::move(*t), cfg);
+    }
+
+    caf::expected<std::vector<txn_record>> list_transactions(const std::string& scope,
+                                                             const std::string& stream) override {
+        return manager_->call<std::vector<txn_record>>(txn_list_atom::value, scope, stream);
+    }
+
 private:
+    // The object of transaction `t`: with a writer and a pinger while it is open.
+    caf::expected<std::unique_ptr<transaction>> transaction_of(txn_record t,
+                                                               const txn_config& cfg) {
+        if (t.state != txn_state::open) {
+            return std::unique_ptr<transaction>(
+                std::make_unique<transaction_impl>(*manager_, std::move(t), nullptr, nullptr));
+        }
+        writer_options opts;
+        opts.id = detail::fresh_writer_id();  // one per transaction object
+        opts.block_bytes_max = cfg.block_bytes_max;
+        opts.pending_bytes_max = cfg.pending_bytes_max;
+        opts.exit_on_give_up = false;
+        auto w = manager_->call<writer_actor>(open_txn_writer_atom::value, t, opts);
+        if (!w) {
+            return std::move(w.error());
+        }
+        writer_config wc;
+        wc.block_bytes_max = cfg.block_bytes_max;
+        wc.pending_bytes_max = cfg.pending_bytes_max;
+        auto writer = detail::make_writer(manager_->endpoint().bridge,
+                                          caf::actor_cast<caf::actor>(*w), wc, opts.id);
+        if (!writer) {
+            return std::move(writer.error());
+        }
+        txn_request ping;
+        ping.op = txn_op::ping;
+        ping.scope = t.scope;
+        ping.stream = t.stream;
+        ping.id = t.id;
+        auto every = std::chrono::milliseconds(std::max<int64_t>(t.lease_ms / 3, 100));
+        auto pinger = sys_.spawn(txn_pinger, manager_->actor(), ping, every);
+        return std::unique_ptr<transaction>(std::make_unique<transaction_impl>(
+            *manager_, std::move(t), std::move(*writer), std::move(pinger)));
+    }
+
     caf::expected<std::unique_ptr<event_reader>> open(const std::string& scope,
                                                       const std::string& stream,
                                                       reader_options opts) {

@@ -162,6 +162,10 @@ struct writer_mode {
     /// contract); false: fail what is pending and stay usable (the facades, the gateway, the
     /// simulator).
     bool exit_on_give_up = false;
+    /// A transaction's writer: the transaction segments, one per segment of the record (the
+    /// epoch the transaction began in), written to instead. Nothing follows a scale; a sealed,
+    /// merged or deleted transaction segment fails its events for good.
+    std::vector<segment_key> txn_keys;
 };
 
 /// The writer actor: the public interface `writer_actor` (client/actor_api.hpp) plus the

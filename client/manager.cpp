@@ -17,6 +17,7 @@
 #include <caf/message.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
+#include <fmt/format.h>
 
 #include <set>
 
@@ -197,11 +198,47 @@ caf::result<writer_actor> open_writer(manager_ptr self,
                 id = writer_id{splitmix64(st.id_state), splitmix64(st.id_state)};
             }
             auto w = spawn_writer(self->system(), st.ep, std::move(*rec), cfg, id,
-                                  writer_mode{opts.exit_on_give_up});
+                                  writer_mode{opts.exit_on_give_up, {}});
             adopt(self, w);
             rp.deliver(caf::actor_cast<writer_actor>(w));
         });
     return rp;
+}
+
+// A writer of an open transaction: its events go to the transaction segments (invisible until
+// the commit), with the ordinary append protocol under a writer id of its own.
+caf::result<writer_actor> open_txn_writer(manager_ptr self,
+                                          const txn_record& t,
+                                          const writer_options& opts) {
+    if (auto err = check_limits(opts)) {
+        return err;
+    }
+    if (t.state != txn_state::open || t.segments.empty()) {
+        return caf::make_error(errc::transaction_not_open,
+                               fmt::format("transaction {:016x} of {}/{} is {}", t.id, t.scope,
+                                           t.stream, to_string(t.state)));
+    }
+    stream_record rec;
+    rec.scope = t.scope;
+    rec.name = t.stream;
+    rec.uid = t.uid;
+    rec.epoch = t.epoch;
+    writer_mode mode{opts.exit_on_give_up, {}};
+    for (const auto& s : t.segments) {
+        rec.segments.push_back(s.range);
+        mode.txn_keys.push_back(s.key);
+    }
+    writer_config cfg;
+    cfg.block_bytes_max = opts.block_bytes_max;
+    cfg.blocks_in_flight_max = opts.blocks_in_flight_max;
+    cfg.pending_bytes_max = opts.pending_bytes_max;
+    auto id = opts.id;
+    if (id == writer_id{}) {
+        id = writer_id{splitmix64(self->state.id_state), splitmix64(self->state.id_state)};
+    }
+    auto w = spawn_writer(self->system(), self->state.ep, std::move(rec), cfg, id, std::move(mode));
+    adopt(self, w);
+    return caf::actor_cast<writer_actor>(w);
 }
 
 // Starts the reader: at `from` when it names segments (a resolved stream cut), else at the
@@ -430,6 +467,8 @@ caf::behavior manager_impl(manager_ptr self, endpoint_info ep, uint64_t seed) {
             return node_call<std::vector<std::string>>(self, a, scope);
         },
         [self](txn_atom a, const txn_request& req) { return node_call<txn_record>(self, a, req); },
+        [self](open_txn_writer_atom, const txn_record& t, const writer_options& opts)
+            -> caf::result<writer_actor> { return open_txn_writer(self, t, opts); },
         [self](txn_list_atom a, const std::string& scope, const std::string& stream) {
             return node_call<std::vector<txn_record>>(self, a, scope, stream);
         },

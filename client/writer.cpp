@@ -702,7 +702,8 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
     // stored (the first refused before the log, each later one follows it), so their event
     // numbers are used again; the refusals still on their way for the later ones are ignored
     // (not their block's latest send), and writes after this succeed once space is freed.
-    if (code_of(err) == errc::segment_sealed && !st.segments[index].failed) {
+    if (code_of(err) == errc::segment_sealed && !st.segments[index].failed &&
+        st.mode.txn_keys.empty()) {
         drain(self, index);  // a scale sealed it (or the stream was sealed: drain finds out)
         return;
     }
@@ -1382,12 +1383,16 @@ caf::behavior writer_impl(writer_ptr self,
     st.mode = mode;
     st.scope = rec.scope;
     st.stream = rec.name;
+    PRAVAHA_ASSERT(mode.txn_keys.empty() || mode.txn_keys.size() == rec.segments.size(),
+                   "writer: {} transaction segments for {} segments", mode.txn_keys.size(),
+                   rec.segments.size());
     for (const auto& r : rec.segments) {
         segment_writer w;
-        w.key = segment_key{rec.uid, r.id};
+        auto i = st.segments.size();
+        w.key = mode.txn_keys.empty() ? segment_key{rec.uid, r.id} : mode.txn_keys[i];
         w.range = r;
         w.ready = !cfg.id.has_value();
-        w.ancestry_known = !cfg.id.has_value() || r.id.epoch() == 0;
+        w.ancestry_known = !cfg.id.has_value() || r.id.epoch() == 0 || !mode.txn_keys.empty();
         st.routes.push_back({r.key_start, r.key_end, st.segments.size()});
         st.segments.push_back(std::move(w));
     }

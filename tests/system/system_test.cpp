@@ -565,6 +565,101 @@ TEST_CASE("a writer fenced on one segment stops on every segment", "[system]") {
     CHECK(got == std::multiset<std::string>{"a0", "a1", "b0"});
 }
 
+TEST_CASE("a transaction's events are read only after its commit, whole and in order",
+          "[system][txn]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path(), test::free_port());
+    auto f = start_with_stream(node, 2);
+    client::txn_config tc;
+    tc.writer = writer_id{5, 5};
+    auto txn = f->begin_transaction("sys", "events", tc);
+    REQUIRE(txn);
+    auto plain = f->create_writer("sys", "events");
+    REQUIRE(plain);
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(!(*txn)->write("k" + std::to_string(i % 10), "t" + std::to_string(i)));
+    }
+    REQUIRE(!(*txn)->flush());
+    REQUIRE(!(*plain)->write("k1", "p0"));
+    REQUIRE(!(*plain)->flush());
+    // Durable in the transaction, invisible in the stream.
+    CHECK(payloads_from_head(*f) == std::multiset<std::string>{"p0"});
+    auto listed = f->list_transactions("sys", "events");
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 1);
+    CHECK((*listed)[0].writer == writer_id{5, 5});
+    CHECK((*listed)[0].state == txn_state::open);
+
+    auto committed = (*txn)->commit();
+    REQUIRE(committed);
+    CHECK(committed->state == txn_state::committed);
+    CHECK(code_of((*txn)->write("k1", "late")) == errc::transaction_not_open);
+    CHECK((*txn)->commit());  // a retry answers the same
+    // Every event once; per key in write order.
+    auto reader = f->create_reader("sys", "events", client::start_position::head);
+    REQUIRE(reader);
+    std::map<std::string, std::vector<int>> by_key;
+    int count = 0;
+    while (true) {
+        auto ev = (*reader)->read_next(std::chrono::milliseconds(0));
+        REQUIRE(ev);
+        if (!*ev) {
+            break;
+        }
+        const auto& p = (*ev)->payload;
+        ++count;
+        if (p[0] == 't') {
+            int n = std::stoi(p.substr(1));
+            by_key["k" + std::to_string(n % 10)].push_back(n);
+        }
+    }
+    CHECK(count == 101);
+    for (const auto& [k, ns] : by_key) {
+        CHECK(ns.size() == 10);
+        CHECK(std::is_sorted(ns.begin(), ns.end()));
+    }
+}
+
+TEST_CASE("an aborted transaction is never read, and a restarted producer commits its own",
+          "[system][txn]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path(), test::free_port());
+    auto f = start_with_stream(node, 2);
+    auto aborted = f->begin_transaction("sys", "events");
+    REQUIRE(aborted);
+    REQUIRE(!(*aborted)->write("a", "gone"));
+    auto a = (*aborted)->abort();
+    REQUIRE(a);
+    CHECK(a->state == txn_state::aborted);
+    CHECK(code_of((*aborted)->commit().error()) == errc::transaction_aborted);
+    // A producer writes a transaction and dies before deciding; its successor finds it by the
+    // writer id and commits it.
+    uint64_t id = 0;
+    {
+        auto producer = connect(node.endpoint());
+        client::txn_config tc;
+        tc.writer = writer_id{9, 9};
+        auto t = producer->begin_transaction("sys", "events", tc);
+        REQUIRE(t);
+        id = (*t)->id();
+        REQUIRE(!(*t)->write("b", "kept"));
+        REQUIRE(!(*t)->flush());
+    }
+    auto list = f->list_transactions("sys", "events");
+    REQUIRE(list);
+    auto mine = std::find_if(list->begin(), list->end(), [](const txn_record& t) {
+        return t.writer == writer_id{9, 9} && t.state == txn_state::open;
+    });
+    REQUIRE(mine != list->end());
+    CHECK(mine->id == id);
+    auto again = f->open_transaction("sys", "events", id);
+    REQUIRE(again);
+    REQUIRE((*again)->commit());
+    CHECK(payloads_from_head(*f) == std::multiset<std::string>{"kept"});
+    CHECK(code_of(f->open_transaction("sys", "events", 12345).error()) ==
+          errc::transaction_not_found);
+}
+
 // -- cluster ------------------------------------------------------------------------------------
 
 TEST_CASE("a 3-node cluster keeps every acknowledged event through SIGKILLs of leaders",

@@ -106,20 +106,33 @@ int run(caf::actor_system& sys, const stream_manager_actor& mgr, const options& 
     std::printf("source: the counter reads\n");
     std::fflush(stdout);
     bool reader_ok = false;
+    bool reader_down = false;
     bool counter_down = false;
-    while (!counter_down) {
-        self->receive([&](caf::down_msg& dm) {
-            if (dm.source == r.address()) {
-                reader_ok = !dm.reason || dm.reason == caf::exit_reason::normal;
-                if (!reader_ok) {
-                    std::fprintf(stderr, "source: the reader ended: %s\n",
-                                 render_error(dm.reason).c_str());
-                    self->send_exit(*ctr, dm.reason);
-                }
-            } else {
-                counter_down = true;
+    auto on_down = [&](caf::down_msg& dm) {
+        if (dm.source == r.address()) {
+            reader_down = true;
+            reader_ok = !dm.reason || dm.reason == caf::exit_reason::normal;
+            if (!reader_ok) {
+                std::fprintf(stderr, "source: the reader ended: %s\n",
+                             render_error(dm.reason).c_str());
+                self->send_exit(*ctr, dm.reason);
             }
-        });
+        } else {
+            counter_down = true;
+        }
+    };
+    while (!counter_down) {
+        self->receive(on_down);
+    }
+    // The counter ends once it has counted everything; the reader ends at the stream's end
+    // around the same time, and its down message may come second.
+    bool waited = false;
+    while (!reader_down && !waited) {
+        self->receive(
+            on_down, caf::after(std::chrono::seconds(10)) >> [&] {
+                waited = true;
+                std::fprintf(stderr, "source: the reader did not end after the counter\n");
+            });
     }
     if (!reader_ok) {
         caf::anon_send_exit(r, caf::exit_reason::user_shutdown);

@@ -219,7 +219,8 @@ struct txn_config {
 
 /// One transaction on a stream: its events, written like any others (durable, in order per
 /// key), stay invisible to readers until it commits; then every segment shows its part whole,
-/// contiguous and in write order per key. An abort (or a missed lease) discards them.
+/// contiguous and in write order per key. An abort (or a missed lease) discards them. Destroy it
+/// before its client_factory (as writers and readers).
 class transaction {
 public:
     virtual ~transaction() = default;

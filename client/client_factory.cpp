@@ -144,8 +144,18 @@ caf::expected<scale_result> stream_manager::merge(const std::string& scope,
 
 namespace {
 
-// The blocking stream manager: requests to the stream manager actor through the bridge. No
-// timeout here: the manager answers every call within the retry timeout.
+// One blocking request to the stream manager actor through the bridge. No timeout here: the
+// manager answers every call within the retry timeout.
+template <class R, class... Ts>
+caf::expected<R> call_manager(const caf::actor& bridge, const caf::actor& manager, Ts... xs) {
+    return detail::on_bridge<R>(bridge, [manager, xs...](caf::event_based_actor* self, auto done) {
+        self->request(manager, caf::infinite, xs...)
+            .then([done](R& r) { done(std::move(r)); },
+                  [done](caf::error& e) { done(std::move(e)); });
+    });
+}
+
+// The blocking stream manager (call_manager for each operation).
 class manager_facade final : public stream_manager, public reader_group_manager {
 public:
     manager_facade(detail::endpoint_info ep, caf::actor manager)
@@ -160,12 +170,7 @@ public:
 
     template <class R, class... Ts>
     caf::expected<R> call(Ts... xs) {
-        return detail::on_bridge<R>(
-            ep_.bridge, [manager = manager_, xs...](caf::event_based_actor* self, auto done) {
-                self->request(manager, caf::infinite, xs...)
-                    .then([done](R& r) { done(std::move(r)); },
-                          [done](caf::error& e) { done(std::move(e)); });
-            });
+        return call_manager<R>(ep_.bridge, manager_, xs...);
     }
 
     static caf::error done(caf::expected<bool> r) {
@@ -294,14 +299,19 @@ caf::behavior txn_pinger(caf::event_based_actor* self,
 }
 
 // One transaction: a writer on its segments (none when it was not open), the pinger of its
-// lease, and the manager for the decisions.
+// lease, and the manager for the decisions (like the writers, it must not outlive its factory:
+// their actor system is the factory's).
 class transaction_impl final : public transaction {
 public:
-    transaction_impl(manager_facade& m,
+    transaction_impl(const manager_facade& m,
                      txn_record rec,
                      std::unique_ptr<event_writer> writer,
                      caf::actor pinger)
-        : m_(m), rec_(std::move(rec)), writer_(std::move(writer)), pinger_(std::move(pinger)) {}
+        : bridge_(m.endpoint().bridge),
+          manager_(m.actor()),
+          rec_(std::move(rec)),
+          writer_(std::move(writer)),
+          pinger_(std::move(pinger)) {}
 
     ~transaction_impl() override {
         if (pinger_) {
@@ -334,7 +344,8 @@ public:
     caf::expected<txn_record> abort() override { return decide(txn_op::abort); }
 
     caf::expected<txn_record> status() override {
-        return m_.call<txn_record>(txn_atom::value, request(txn_op::status));
+        return call_manager<txn_record>(bridge_, manager_, txn_atom::value,
+                                        request(txn_op::status));
     }
 
 private:
@@ -349,7 +360,7 @@ private:
 
     caf::expected<txn_record> decide(txn_op op) {
         decided_ = true;  // no more writes, whatever the answer
-        auto r = m_.call<txn_record>(txn_atom::value, request(op));
+        auto r = call_manager<txn_record>(bridge_, manager_, txn_atom::value, request(op));
         if (r && writer_) {
             static_cast<void>(writer_->close());  // its segments are merged or gone now
             writer_.reset();
@@ -367,7 +378,8 @@ private:
                                            rec_.id, rec_.scope, rec_.stream));
     }
 
-    manager_facade& m_;
+    caf::actor bridge_;
+    caf::actor manager_;
     txn_record rec_;
     std::unique_ptr<event_writer> writer_;
     caf::actor pinger_;

@@ -269,6 +269,18 @@ private:
 
 using txn_ping_atom = caf::atom_constant<caf::atom("txnpingt")>;
 
+txn_request txn_request_of(txn_op op,
+                           const std::string& scope,
+                           const std::string& stream,
+                           uint64_t id) {
+    txn_request r;
+    r.op = op;
+    r.scope = scope;
+    r.stream = stream;
+    r.id = id;
+    return r;
+}
+
 // Renews a transaction's lease every `every` until it is no longer open (or unknown).
 caf::behavior txn_pinger(caf::event_based_actor* self,
                          caf::actor manager,
@@ -350,19 +362,15 @@ public:
 
 private:
     txn_request request(txn_op op) const {
-        txn_request r;
-        r.op = op;
-        r.scope = rec_.scope;
-        r.stream = rec_.stream;
-        r.id = rec_.id;
-        return r;
+        return txn_request_of(op, rec_.scope, rec_.stream, rec_.id);
     }
 
     caf::expected<txn_record> decide(txn_op op) {
         decided_ = true;  // no more writes, whatever the answer
         auto r = call_manager<txn_record>(bridge_, manager_, txn_atom::value, request(op));
         if (r && writer_) {
-            static_cast<void>(writer_->close());  // its segments are merged or gone now
+            pravaha::ignore_error(writer_->close(),
+                                  "the transaction ended: its segments are merged or gone");
             writer_.reset();
         }
         if (r && pinger_) {
@@ -476,10 +484,7 @@ public:
     caf::expected<std::unique_ptr<transaction>> begin_transaction(const std::string& scope,
                                                                   const std::string& stream,
                                                                   const txn_config& cfg) override {
-        txn_request req;
-        req.op = txn_op::begin;
-        req.scope = scope;
-        req.stream = stream;
+        auto req = txn_request_of(txn_op::begin, scope, stream, 0);
         req.lease_ms = cfg.lease_ms;
         req.writer = cfg.writer;
         auto t = manager_->call<txn_record>(txn_atom::value, req);
@@ -493,12 +498,8 @@ public:
                                                                  const std::string& stream,
                                                                  uint64_t id,
                                                                  const txn_config& cfg) override {
-        txn_request req;
-        req.op = txn_op::status;
-        req.scope = scope;
-        req.stream = stream;
-        req.id = id;
-        auto t = manager_->call<txn_record>(txn_atom::value, req);
+        auto t = manager_->call<txn_record>(txn_atom::value,
+                                            txn_request_of(txn_op::status, scope, stream, id));
         if (!t) {
             return std::move(t.error());
         }
@@ -535,11 +536,7 @@ private:
         if (!writer) {
             return std::move(writer.error());
         }
-        txn_request ping;
-        ping.op = txn_op::ping;
-        ping.scope = t.scope;
-        ping.stream = t.stream;
-        ping.id = t.id;
+        auto ping = txn_request_of(txn_op::ping, t.scope, t.stream, t.id);
         auto every = std::chrono::milliseconds(std::max<int64_t>(t.lease_ms / 3, 100));
         auto pinger = sys_.spawn(txn_pinger, manager_->actor(), ping, every);
         return std::unique_ptr<transaction>(std::make_unique<transaction_impl>(

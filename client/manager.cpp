@@ -166,6 +166,29 @@ caf::error check_limits(const writer_options& o) {
     return {};
 }
 
+// Spawns a writer of `rec` with the options' limits and id (a stable one opens sessions; none:
+// one the manager picks), owned by the manager.
+writer_actor spawn_writer_of(manager_ptr self,
+                             stream_record rec,
+                             const writer_options& opts,
+                             writer_mode mode) {
+    auto& st = self->state;
+    writer_config cfg;
+    cfg.block_bytes_max = opts.block_bytes_max;
+    cfg.blocks_in_flight_max = opts.blocks_in_flight_max;
+    cfg.pending_bytes_max = opts.pending_bytes_max;
+    writer_id id = opts.id;
+    if (opts.stable_id) {
+        cfg.id = opts.id;
+    } else if (id == writer_id{}) {
+        id = writer_id{splitmix64(st.id_state), splitmix64(st.id_state)};
+    }
+    mode.exit_on_give_up = opts.exit_on_give_up;
+    auto w = spawn_writer(self->system(), st.ep, std::move(rec), cfg, id, std::move(mode));
+    adopt(self, w);
+    return caf::actor_cast<writer_actor>(w);
+}
+
 caf::result<writer_actor> open_writer(manager_ptr self,
                                       const std::string& scope,
                                       const std::string& stream,
@@ -186,21 +209,7 @@ caf::result<writer_actor> open_writer(manager_ptr self,
                                            "stream " + scope + "/" + stream + " is sealed"));
                 return;
             }
-            auto& st = self->state;
-            writer_config cfg;
-            cfg.block_bytes_max = opts.block_bytes_max;
-            cfg.blocks_in_flight_max = opts.blocks_in_flight_max;
-            cfg.pending_bytes_max = opts.pending_bytes_max;
-            writer_id id = opts.id;
-            if (opts.stable_id) {
-                cfg.id = opts.id;
-            } else if (id == writer_id{}) {
-                id = writer_id{splitmix64(st.id_state), splitmix64(st.id_state)};
-            }
-            auto w = spawn_writer(self->system(), st.ep, std::move(*rec), cfg, id,
-                                  writer_mode{opts.exit_on_give_up, {}});
-            adopt(self, w);
-            rp.deliver(caf::actor_cast<writer_actor>(w));
+            rp.deliver(spawn_writer_of(self, std::move(*rec), opts, {}));
         });
     return rp;
 }
@@ -218,27 +227,21 @@ caf::result<writer_actor> open_txn_writer(manager_ptr self,
                                fmt::format("transaction {:016x} of {}/{} is {}", t.id, t.scope,
                                            t.stream, to_string(t.state)));
     }
+    if (opts.stable_id) {
+        return caf::make_error(errc::invalid_argument,
+                               "a transaction's writer has an id of its own, not a stable one");
+    }
     stream_record rec;
     rec.scope = t.scope;
     rec.name = t.stream;
     rec.uid = t.uid;
     rec.epoch = t.epoch;
-    writer_mode mode{opts.exit_on_give_up, {}};
+    writer_mode mode;
     for (const auto& s : t.segments) {
         rec.segments.push_back(s.range);
         mode.txn_keys.push_back(s.key);
     }
-    writer_config cfg;
-    cfg.block_bytes_max = opts.block_bytes_max;
-    cfg.blocks_in_flight_max = opts.blocks_in_flight_max;
-    cfg.pending_bytes_max = opts.pending_bytes_max;
-    auto id = opts.id;
-    if (id == writer_id{}) {
-        id = writer_id{splitmix64(self->state.id_state), splitmix64(self->state.id_state)};
-    }
-    auto w = spawn_writer(self->system(), self->state.ep, std::move(rec), cfg, id, std::move(mode));
-    adopt(self, w);
-    return caf::actor_cast<writer_actor>(w);
+    return spawn_writer_of(self, std::move(rec), opts, std::move(mode));
 }
 
 // Starts the reader: at `from` when it names segments (a resolved stream cut), else at the

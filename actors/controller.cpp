@@ -365,8 +365,8 @@ void log_outcome(const command& c, const outcome& out) {
         case kind::txn_commit:
         case kind::txn_abort:
         case kind::txn_done:
-            log->info("transaction {:016x} stream={}/{} state={}{}", out.txn.id, c.scope, c.name,
-                      to_string(out.txn.state),
+            log->info("transaction {} stream={}/{} state={}{}", txn_id_text(out.txn.id), c.scope,
+                      c.name, to_string(out.txn.state),
                       out.txn.reason.empty() ? "" : " reason=" + out.txn.reason);
             break;
     }

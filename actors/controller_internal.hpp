@@ -197,7 +197,7 @@ inline std::string name_of(const stream_name& n) {
     return n.first + "/" + n.second;
 }
 inline std::string name_of(uint64_t id) {
-    return fmt::format("{:016x}", id);
+    return txn_id_text(id);
 }
 
 template <class Atom, class Key>

@@ -106,8 +106,8 @@ void finish(controller_ptr self, const txn_record& t, std::function<void(const c
 }
 
 void warn_interrupted(const txn_record& t, const char* step, const caf::error& err) {
-    module_log("actors")->warn("transaction {:016x} interrupted stream={}/{} step={} error={}",
-                               t.id, t.scope, t.stream, step, render_error(err));
+    module_log("actors")->warn("transaction {} interrupted stream={}/{} step={} error={}",
+                               txn_id_text(t.id), t.scope, t.stream, step, render_error(err));
 }
 
 }  // namespace

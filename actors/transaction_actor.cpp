@@ -46,8 +46,8 @@ void on_tick(txn_ptr self) {
                                                 : nullptr;
     if (reason != nullptr && !st.asked) {
         st.asked = true;
-        module_log("actors")->info("transaction {} passed stream={}/{} id={:016x}", reason,
-                                   st.cfg.scope, st.cfg.stream, st.cfg.id);
+        module_log("actors")->info("transaction {} passed stream={}/{} id={}", reason, st.cfg.scope,
+                                   st.cfg.stream, txn_id_text(st.cfg.id));
         self->request(st.cfg.controller, ms(std::max<int64_t>(st.cfg.lease_ms, 1000)),
                       txn_expire_atom::value, st.cfg.scope, st.cfg.stream, st.cfg.id,
                       std::string(reason))

@@ -52,6 +52,17 @@ const char* usage =
     "  write SCOPE/STREAM [--key K | --key-delimiter C]\n"
     "        one event per stdin line; with --key-delimiter the text before the first C is the\n"
     "        routing key and the rest the event; without a key all events share one key\n"
+    "  write SCOPE/STREAM --txn ID [--key K | --key-delimiter C]\n"
+    "        writes stdin into open transaction ID: nothing is visible until `txn commit`\n"
+    "  write SCOPE/STREAM --atomic [--key K | --key-delimiter C]\n"
+    "        all of stdin as one transaction, committed at its end (prints the id, then\n"
+    "        `committed`); on any error it is aborted and nothing is visible\n"
+    "  txn begin SCOPE/STREAM [--lease-ms L]    prints the new transaction's id; it is aborted\n"
+    "        when nothing renews it for L ms (default 30000; `write --txn` renews it as it runs)\n"
+    "  txn commit SCOPE/STREAM ID | txn abort SCOPE/STREAM ID\n"
+    "        waits until its events are visible (whole) or discarded\n"
+    "  txn status SCOPE/STREAM ID [--json]   open, committing, committed, aborting or aborted\n"
+    "  txn list SCOPE/STREAM [--json]         the open and committing transactions\n"
     "  read SCOPE/STREAM [--from head|tail|CUT] [--to CUT] [--follow] [--max N] [--timeout-ms T]\n"
     "       [--json]   (CUT: a stream cut as `stream cut` prints it; reading ends at --to)\n"
     "        one event per line; without --follow stops at the end of the stored events;\n"
@@ -65,10 +76,62 @@ const char* usage =
 
 }  // namespace
 
+std::optional<int> line_format_of(const args& a, line_format& out) {
+    bool has_key = a.flags.count("--key") != 0;
+    bool has_delim = a.flags.count("--key-delimiter") != 0;
+    if (has_key && has_delim) {
+        return usage_error("--key and --key-delimiter exclude each other");
+    }
+    out.fixed_key = has_key ? a.flags.at("--key") : "";
+    if (has_delim) {
+        if (a.flags.at("--key-delimiter").size() != 1) {
+            return usage_error("--key-delimiter takes exactly one character");
+        }
+        out.split = true;
+        out.delim = a.flags.at("--key-delimiter")[0];
+    }
+    return std::nullopt;
+}
+
+void write_lines(const line_format& lf, bool stop_on_reject, const put_fn& put, write_tally& t) {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        std::string_view key = lf.fixed_key;
+        std::string_view payload = line;
+        if (lf.split) {
+            auto pos = line.find(lf.delim);
+            if (pos != std::string::npos) {
+                key = std::string_view(line).substr(0, pos);
+                payload = std::string_view(line).substr(pos + 1);
+            } else {
+                key = "";
+            }
+        }
+        auto err = put(key, payload, [&t](const caf::error& e) {
+            if (e) {
+                ++t.failed;
+            } else {
+                ++t.acked;
+            }
+        });
+        if (err) {
+            std::fprintf(stderr, "pravaha: event rejected: %s\n", render_error(err).c_str());
+            ++t.rejected;
+            if (!t.first_rejection) {
+                t.first_rejection = err;
+            }
+            if (stop_on_reject) {
+                return;
+            }
+        }
+    }
+}
+
 int fail(const caf::error& err) {
     auto text = render_error(err);
     if (code_of(err) == errc::conflict && text.find("checkpoint") == std::string::npos &&
-        text.find("reader group") == std::string::npos) {
+        text.find("reader group") == std::string::npos &&
+        text.find("transaction") == std::string::npos) {
         // Another operation of the stream runs (a scale, mostly): say so in the words scripts
         // look for.
         std::fprintf(stderr, "pravaha: scale in progress: %s\n", text.c_str());
@@ -141,7 +204,7 @@ namespace {
 
 // Flags that take no value.
 bool is_switch(const std::string& f) {
-    return f == "--json" || f == "--follow" || f == "--help" || f == "--head";
+    return f == "--json" || f == "--follow" || f == "--help" || f == "--head" || f == "--atomic";
 }
 
 std::string policy_json(const scaling_policy& p, size_t segments) {
@@ -296,56 +359,26 @@ int cmd_write(client::client_factory& f,
               const std::string& scope,
               const std::string& name,
               const args& a) {
-    bool has_key = a.flags.count("--key") != 0;
-    bool has_delim = a.flags.count("--key-delimiter") != 0;
-    if (has_key && has_delim) {
-        return usage_error("--key and --key-delimiter exclude each other");
-    }
-    std::string fixed_key = has_key ? a.flags.at("--key") : "";
-    char delim = 0;
-    if (has_delim) {
-        if (a.flags.at("--key-delimiter").size() != 1) {
-            return usage_error("--key-delimiter takes exactly one character");
-        }
-        delim = a.flags.at("--key-delimiter")[0];
+    line_format lf;
+    if (auto code = line_format_of(a, lf)) {
+        return *code;
     }
     auto writer = f.create_writer(scope, name);
     if (!writer) {
         return fail(writer.error());
     }
-    std::atomic<uint64_t> acked{0};
-    std::atomic<uint64_t> failed{0};
-    uint64_t rejected = 0;
-    std::string line;
-    while (std::getline(std::cin, line)) {
-        std::string_view key = fixed_key;
-        std::string_view payload = line;
-        if (has_delim) {
-            auto pos = line.find(delim);
-            if (pos != std::string::npos) {
-                key = std::string_view(line).substr(0, pos);
-                payload = std::string_view(line).substr(pos + 1);
-            } else {
-                key = "";
-            }
-        }
-        auto err = (*writer)->write(key, payload, [&](const caf::error& e) {
-            if (e) {
-                ++failed;
-            } else {
-                ++acked;
-            }
-        });
-        if (err) {
-            std::fprintf(stderr, "pravaha: event rejected: %s\n", render_error(err).c_str());
-            ++rejected;
-        }
-    }
+    write_tally t;
+    write_lines(
+        lf, false,
+        [&](std::string_view key, std::string_view payload, client::ack_callback done) {
+            return (*writer)->write(key, payload, std::move(done));
+        },
+        t);
     auto err = (*writer)->close();
-    std::printf("%llu events acknowledged\n", static_cast<unsigned long long>(acked.load()));
-    if (err || failed > 0 || rejected > 0) {
+    std::printf("%llu events acknowledged\n", static_cast<unsigned long long>(t.acked.load()));
+    if (err || t.failed > 0 || t.rejected > 0) {
         std::fprintf(stderr, "pravaha: %llu events failed%s%s\n",
-                     static_cast<unsigned long long>(failed.load()) + rejected, err ? ": " : "",
+                     static_cast<unsigned long long>(t.failed.load()) + t.rejected, err ? ": " : "",
                      err ? render_error(err).c_str() : "");
         return 1;
     }
@@ -464,7 +497,8 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
         {"stream",
          {"--endpoint", "--cluster-id", "--segments", "--json", "--scale-by", "--target",
           "--factor", "--min-segments", "--split", "--merge", "--into", "--head"}},
-        {"write", {"--endpoint", "--cluster-id", "--key", "--key-delimiter"}},
+        {"write", {"--endpoint", "--cluster-id", "--key", "--key-delimiter", "--txn", "--atomic"}},
+        {"txn", {"--endpoint", "--cluster-id", "--lease-ms", "--json"}},
         {"group",
          {"--endpoint", "--cluster-id", "--stream", "--from", "--lease-ms",
           "--checkpoint-interval-ms", "--json", "--name", "--to"}},
@@ -554,6 +588,10 @@ std::optional<int> check_request(request& r) {
             return usage_error(
                 "stream needs create, update, scale, list, info, history, cut, seal or delete");
         }
+    } else if (r.cmd == "txn") {
+        if (auto code = check_txn_request(r)) {
+            return code;
+        }
     } else if (r.cmd == "read" && r.a.flags.count("--group") != 0) {
         if (pos.size() != 1) {
             return usage_error("read --group reads the group's streams: no SCOPE/STREAM");
@@ -576,6 +614,11 @@ std::optional<int> check_request(request& r) {
         }
         if (auto err = split_stream_name(pos[1], r.scope, r.name)) {
             return fail(err);
+        }
+    }
+    if (r.cmd == "write") {
+        if (auto code = check_txn_request(r)) {
+            return code;
         }
     }
     auto segments = parse_number(r.a, "--segments", 1);
@@ -844,6 +887,12 @@ int main(int argc, char** argv) {
     }
     if (r.cmd == "group") {
         return cmd_group(f, r);
+    }
+    if (r.cmd == "txn") {
+        return cmd_txn(f, r);
+    }
+    if (r.cmd == "write" && (r.a.flags.count("--txn") != 0 || r.a.flags.count("--atomic") != 0)) {
+        return cmd_write_txn(f, r);
     }
     if (r.cmd == "write") {
         return cmd_write(f, r.scope, r.name, r.a);

@@ -382,8 +382,8 @@ private:
 
     caf::error not_open() const {
         return caf::make_error(errc::transaction_not_open,
-                               fmt::format("transaction {:016x} of {}/{} takes no more events",
-                                           rec_.id, rec_.scope, rec_.stream));
+                               fmt::format("transaction {} of {}/{} takes no more events",
+                                           txn_id_text(rec_.id), rec_.scope, rec_.stream));
     }
 
     caf::actor bridge_;

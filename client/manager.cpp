@@ -224,8 +224,8 @@ caf::result<writer_actor> open_txn_writer(manager_ptr self,
     }
     if (t.state != txn_state::open || t.segments.empty()) {
         return caf::make_error(errc::transaction_not_open,
-                               fmt::format("transaction {:016x} of {}/{} is {}", t.id, t.scope,
-                                           t.stream, to_string(t.state)));
+                               fmt::format("transaction {} of {}/{} is {}", txn_id_text(t.id),
+                                           t.scope, t.stream, to_string(t.state)));
     }
     if (opts.stable_id) {
         return caf::make_error(errc::invalid_argument,

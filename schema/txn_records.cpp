@@ -3,6 +3,8 @@
 #include "schema/capnp_codec.hpp"
 #include "schema/records.hpp"
 
+#include <fmt/format.h>
+
 namespace pravaha {
 
 using codec::with_root;
@@ -21,6 +23,33 @@ const char* to_string(txn_state s) {
             return "aborted";
     }
     return "unknown";
+}
+
+std::string txn_id_text(uint64_t id) {
+    return fmt::format("{:016x}", id);
+}
+
+bool parse_txn_id(std::string_view text, uint64_t& id) {
+    if (text.empty() || text.size() > 16) {
+        return false;
+    }
+    uint64_t v = 0;
+    for (char c : text) {
+        int d = -1;
+        if (c >= '0' && c <= '9') {
+            d = c - '0';
+        } else if (c >= 'a' && c <= 'f') {
+            d = c - 'a' + 10;
+        } else if (c >= 'A' && c <= 'F') {
+            d = c - 'A' + 10;
+        }
+        if (d < 0) {
+            return false;
+        }
+        v = v * 16 + static_cast<uint64_t>(d);
+    }
+    id = v;
+    return true;
 }
 
 std::string encode_txn_record(const txn_record& rec) {

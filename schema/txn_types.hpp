@@ -6,6 +6,7 @@
 #include "schema/types.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pravaha {
@@ -21,6 +22,11 @@ enum class txn_state : uint8_t {
 
 /// "open", "committing", "committed", "aborting", "aborted".
 const char* to_string(txn_state s);
+
+/// A transaction id as the CLI, errors and logs show it: 16 hex digits.
+std::string txn_id_text(uint64_t id);
+/// Parses a transaction id (1 to 16 hex digits, as txn_id_text prints it). False on anything else.
+bool parse_txn_id(std::string_view text, uint64_t& id);
 
 /// One transaction segment: where a transaction's events of `range` wait for the commit. Its key
 /// has a uid of its own and its parent's segment id, in the parent's container.

@@ -26,7 +26,7 @@ bool counts_as_open(txn_state s) {
 }
 
 std::string txn_name(const txn_record& t) {
-    return fmt::format("transaction {:016x} of {}/{}", t.id, t.scope, t.stream);
+    return fmt::format("transaction {} of {}/{}", txn_id_text(t.id), t.scope, t.stream);
 }
 
 }  // namespace
@@ -42,7 +42,7 @@ caf::expected<txn_record> controller_state::get_txn(const std::string& scope,
     if (it == txns_.end() || it->second.uid != rec->uid) {
         return caf::make_error(
             errc::transaction_not_found,
-            fmt::format("transaction {:016x} of {}/{} does not exist", id, scope, name));
+            fmt::format("transaction {} of {}/{} does not exist", txn_id_text(id), scope, name));
     }
     return it->second;
 }

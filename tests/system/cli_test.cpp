@@ -2,6 +2,7 @@
 
 #include "tests/support/node_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/system/cli_support.hpp"
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,37 +13,11 @@
 
 using namespace pravaha;
 
-#ifndef PRAVAHA_CLI_BIN
-#error "PRAVAHA_CLI_BIN must name the pravaha binary"
-#endif
-
 namespace {
 
-struct cli {
-    std::string endpoint;
-    int run(const std::string& args, std::string& out, const std::string& stdin_file = "") const {
-        std::string cmd = std::string(PRAVAHA_CLI_BIN) + " --endpoint " + endpoint + " " + args;
-        if (!stdin_file.empty()) {
-            cmd += " < " + stdin_file;
-        }
-        cmd += " 2>&1";
-        return test::run_command(cmd, out);
-    }
-};
-
-std::vector<std::string> lines(const std::string& s) {
-    std::vector<std::string> out;
-    std::istringstream in(s);
-    std::string l;
-    while (std::getline(in, l)) {
-        out.push_back(l);
-    }
-    return out;
-}
-
-bool has(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
+using test::cli;
+using test::has;
+using test::lines;
 
 }  // namespace
 

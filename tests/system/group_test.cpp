@@ -1,6 +1,7 @@
 // Reader groups against real node processes: a group and its checkpoints live in the controller's
 // replicated state, so a SIGKILL of the controller's leader loses none of it.
 
+#include "tests/system/cli_support.hpp"
 #include "tests/system/system_support.hpp"
 
 #include <atomic>
@@ -11,10 +12,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#ifndef PRAVAHA_CLI_BIN
-#error "PRAVAHA_CLI_BIN must name the pravaha binary"
-#endif
 
 using namespace pravaha;
 using namespace std::chrono_literals;

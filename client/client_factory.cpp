@@ -79,6 +79,61 @@ bool is_transient(const caf::error& err) {
     return c == errc::overloaded || c == errc::event_number_gap;
 }
 
+using txn_ping_atom = caf::atom_constant<caf::atom("txnpingt")>;
+
+txn_request txn_request_of(txn_op op,
+                           const std::string& scope,
+                           const std::string& stream,
+                           uint64_t id) {
+    txn_request r;
+    r.op = op;
+    r.scope = scope;
+    r.stream = stream;
+    r.id = id;
+    return r;
+}
+
+namespace {
+
+// Renews a transaction's lease every `every` until it is no longer open (or unknown).
+caf::behavior txn_pinger(caf::event_based_actor* self,
+                         caf::actor manager,
+                         txn_request ping,
+                         std::chrono::milliseconds every) {
+    self->delayed_send(self, every, txn_ping_atom::value);
+    return {
+        [=](txn_ping_atom) {
+            self->request(manager, every, txn_atom::value, ping)
+                .then(
+                    [=](const txn_record& t) {
+                        if (t.state != txn_state::open) {
+                            self->quit();
+                            return;
+                        }
+                        self->delayed_send(self, every, txn_ping_atom::value);
+                    },
+                    [=](caf::error& err) {
+                        if (code_of(err) == errc::transaction_not_found ||
+                            code_of(err) == errc::stream_not_found) {
+                            self->quit();
+                            return;
+                        }
+                        self->delayed_send(self, every, txn_ping_atom::value);  // a failover
+                    });
+        },
+    };
+}
+
+}  // namespace
+
+caf::actor spawn_txn_pinger(caf::actor_system& sys,
+                            const caf::actor& manager,
+                            const txn_record& t) {
+    auto ping = detail::txn_request_of(txn_op::ping, t.scope, t.stream, t.id);
+    auto every = std::chrono::milliseconds(std::max<int64_t>(t.lease_ms / 3, 100));
+    return sys.spawn(txn_pinger, manager, ping, every);
+}
+
 }  // namespace detail
 
 caf::expected<scale_result> stream_manager::split(const std::string& scope,
@@ -267,49 +322,6 @@ private:
     caf::actor manager_;
 };
 
-using txn_ping_atom = caf::atom_constant<caf::atom("txnpingt")>;
-
-txn_request txn_request_of(txn_op op,
-                           const std::string& scope,
-                           const std::string& stream,
-                           uint64_t id) {
-    txn_request r;
-    r.op = op;
-    r.scope = scope;
-    r.stream = stream;
-    r.id = id;
-    return r;
-}
-
-// Renews a transaction's lease every `every` until it is no longer open (or unknown).
-caf::behavior txn_pinger(caf::event_based_actor* self,
-                         caf::actor manager,
-                         txn_request ping,
-                         std::chrono::milliseconds every) {
-    self->delayed_send(self, every, txn_ping_atom::value);
-    return {
-        [=](txn_ping_atom) {
-            self->request(manager, every, txn_atom::value, ping)
-                .then(
-                    [=](const txn_record& t) {
-                        if (t.state != txn_state::open) {
-                            self->quit();
-                            return;
-                        }
-                        self->delayed_send(self, every, txn_ping_atom::value);
-                    },
-                    [=](caf::error& err) {
-                        if (code_of(err) == errc::transaction_not_found ||
-                            code_of(err) == errc::stream_not_found) {
-                            self->quit();
-                            return;
-                        }
-                        self->delayed_send(self, every, txn_ping_atom::value);  // a failover
-                    });
-        },
-    };
-}
-
 // One transaction: a writer on its segments (none when it was not open), the pinger of its
 // lease, and the manager for the decisions (like the writers, it must not outlive its factory:
 // their actor system is the factory's).
@@ -362,7 +374,7 @@ public:
 
 private:
     txn_request request(txn_op op) const {
-        return txn_request_of(op, rec_.scope, rec_.stream, rec_.id);
+        return detail::txn_request_of(op, rec_.scope, rec_.stream, rec_.id);
     }
 
     caf::expected<txn_record> decide(txn_op op) {
@@ -484,7 +496,7 @@ public:
     caf::expected<std::unique_ptr<transaction>> begin_transaction(const std::string& scope,
                                                                   const std::string& stream,
                                                                   const txn_config& cfg) override {
-        auto req = txn_request_of(txn_op::begin, scope, stream, 0);
+        auto req = detail::txn_request_of(txn_op::begin, scope, stream, 0);
         req.lease_ms = cfg.lease_ms;
         req.writer = cfg.writer;
         auto t = manager_->call<txn_record>(txn_atom::value, req);
@@ -498,8 +510,8 @@ public:
                                                                  const std::string& stream,
                                                                  uint64_t id,
                                                                  const txn_config& cfg) override {
-        auto t = manager_->call<txn_record>(txn_atom::value,
-                                            txn_request_of(txn_op::status, scope, stream, id));
+        auto t = manager_->call<txn_record>(
+            txn_atom::value, detail::txn_request_of(txn_op::status, scope, stream, id));
         if (!t) {
             return std::move(t.error());
         }
@@ -536,9 +548,7 @@ private:
         if (!writer) {
             return std::move(writer.error());
         }
-        auto ping = txn_request_of(txn_op::ping, t.scope, t.stream, t.id);
-        auto every = std::chrono::milliseconds(std::max<int64_t>(t.lease_ms / 3, 100));
-        auto pinger = sys_.spawn(txn_pinger, manager_->actor(), ping, every);
+        auto pinger = detail::spawn_txn_pinger(sys_, manager_->actor(), t);
         return std::unique_ptr<transaction>(std::make_unique<transaction_impl>(
             *manager_, std::move(t), std::move(*writer), std::move(pinger)));
     }

@@ -135,6 +135,16 @@ endpoint_info spawn_directory(caf::actor_system& sys,
 /// A fresh random writer id (a writer without a stable id: Pravega's behaviour).
 writer_id fresh_writer_id();
 
+/// A request of `op` for transaction `id` of scope/stream (`txn_atom`).
+txn_request txn_request_of(txn_op op,
+                           const std::string& scope,
+                           const std::string& stream,
+                           uint64_t id);
+
+/// Renews transaction `t`'s lease through the stream manager actor `manager` (every third of the
+/// lease) until it is no longer open or is unknown; stop it with an exit message.
+caf::actor spawn_txn_pinger(caf::actor_system& sys, const caf::actor& manager, const txn_record& t);
+
 /// Errors after which the same request may succeed later (on this node or after reconnecting).
 /// Everything else is final for the affected events.
 bool is_transient(const caf::error& err);

@@ -707,6 +707,15 @@ void on_failure(writer_ptr self, size_t index, uint64_t gen, caf::error err, int
         drain(self, index);  // a scale sealed it (or the stream was sealed: drain finds out)
         return;
     }
+    if (!st.mode.txn_keys.empty() &&
+        (code_of(err) == errc::segment_not_found || code_of(err) == errc::segment_sealed)) {
+        // A transaction segment is sealed by its merge or abort and then deleted: the
+        // transaction ended.
+        err = caf::make_error(errc::transaction_not_open,
+                              "transaction segment " + to_string(st.segments[index].key) +
+                                  " is merged or gone: the transaction was committed or aborted (" +
+                                  render_error(err) + ")");
+    }
     if (code_of(err) == errc::writer_fenced) {
         fence(self, err);
         return;

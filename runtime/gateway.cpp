@@ -55,6 +55,10 @@ public:
                       ctx, nothing_to_fill);
     }
 
+    kj::Promise<void> listTransactions(ListTransactionsContext ctx) override {
+        return list_transactions(parts_, ctx);
+    }
+
     kj::Promise<void> listReaderGroups(ListReaderGroupsContext ctx) override {
         return answer(
             ask<std::vector<std::string>>(group_list_atom::value, text(ctx.getParams().getScope())),
@@ -195,17 +199,6 @@ private:
     group_parts parts_;
 };
 
-// A stable writer id from the client's name for it (FNV-1a 64, twice with different seeds).
-writer_id writer_id_of(std::string_view name) {
-    auto fnv = [&](uint64_t h) {
-        for (unsigned char c : name) {
-            h = (h ^ c) * 0x100000001b3ULL;
-        }
-        return h;
-    };
-    return writer_id{fnv(0xcbf29ce484222325ULL), fnv(0x84222325cbf29ce4ULL)};
-}
-
 struct opened_writer {
     owned_actor writer;
     int64_t last_stored = no_event_number;
@@ -294,6 +287,14 @@ public:
     kj::Promise<void> streamManager(StreamManagerContext ctx) override {
         ctx.getResults().setManager(kj::heap<stream_manager_impl>(groups_));
         return kj::READY_NOW;
+    }
+
+    kj::Promise<void> beginTransaction(BeginTransactionContext ctx) override {
+        return begin_transaction(groups_, ctx);
+    }
+
+    kj::Promise<void> openTransaction(OpenTransactionContext ctx) override {
+        return open_transaction(groups_, ctx);
     }
 
     kj::Promise<void> readerGroup(ReaderGroupContext ctx) override {

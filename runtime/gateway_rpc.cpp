@@ -124,4 +124,14 @@ void fill_position(capnp::List<rpc::SegmentPosition>::Builder out,
     }
 }
 
+writer_id writer_id_of(std::string_view name) {
+    auto fnv = [&](uint64_t h) {
+        for (unsigned char c : name) {
+            h = (h ^ c) * 0x100000001b3ULL;
+        }
+        return h;
+    };
+    return writer_id{fnv(0xcbf29ce484222325ULL), fnv(0x84222325cbf29ce4ULL)};
+}
+
 }  // namespace pravaha::runtime::gw

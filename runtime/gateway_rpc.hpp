@@ -8,6 +8,7 @@
 // runtime/gateway_writer.cpp: the writer capability (limits, packed events, numbering).
 // runtime/gateway_reader.cpp: the reader capability (one `next` at a time, positions).
 // runtime/gateway_group.cpp: reader groups (create, the ReaderGroup capability, group readers).
+// runtime/gateway_txn.cpp: transactions (begin, open, list, the Transaction capability).
 // runtime/gateway.cpp: the bootstrap and stream manager, opening writers and readers, and the
 // kj event-loop thread.
 
@@ -190,5 +191,26 @@ kj::Promise<outcome<group_info>> create_group(const group_parts& parts,
 kj::Own<rpc::ReaderGroup::Server> make_group_capability(group_parts parts,
                                                         std::string scope,
                                                         std::string name);
+
+// -- transactions (runtime/gateway_txn.cpp) ----------------------------------------------------
+
+/// A stable writer id from the client's name for it (FNV-1a 64, twice with different seeds):
+/// openWriter's and beginTransaction's `writerId`.
+writer_id writer_id_of(std::string_view name);
+
+void fill_txn_info(rpc::TransactionInfo::Builder out, const txn_record& t);
+
+/// Pravaha.beginTransaction, Pravaha.openTransaction, StreamManager.listTransactions: through
+/// the gateway's stream manager actor (`parts.manager`).
+kj::Promise<void> begin_transaction(const group_parts& parts,
+                                    capnp::CallContext<rpc::Pravaha::BeginTransactionParams,
+                                                       rpc::Pravaha::BeginTransactionResults> ctx);
+kj::Promise<void> open_transaction(const group_parts& parts,
+                                   capnp::CallContext<rpc::Pravaha::OpenTransactionParams,
+                                                      rpc::Pravaha::OpenTransactionResults> ctx);
+kj::Promise<void> list_transactions(
+    const group_parts& parts,
+    capnp::CallContext<rpc::StreamManager::ListTransactionsParams,
+                       rpc::StreamManager::ListTransactionsResults> ctx);
 
 }  // namespace pravaha::runtime::gw

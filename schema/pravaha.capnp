@@ -14,7 +14,10 @@
 #   the stream runs, e.g. a scale: retry later), 25 group_not_found, 26 group_exists (a reader
 #   group of that name exists with another configuration), 27 reader_exists (a live reader of the
 #   group has that name), 28 reader_offline (the group declared the reader offline, or was reset:
-#   rejoin).
+#   rejoin), 29 transaction_not_found, 30 transaction_not_open (writing to a committed or aborted
+#   transaction), 31 transaction_aborted (committing an aborted one: its lease or lifetime passed,
+#   or it was aborted), 32 transaction_committed (aborting a committed one), 33 transaction_limit
+#   (too many open transactions on the stream), 34 transaction_too_large.
 # A call the gateway cannot decode fails as a Cap'n Proto exception on that connection only.
 #
 # Field names avoid `segment` (it collides with capnp-es's generated base property).
@@ -114,6 +117,20 @@ interface Pravaha {
 
   # A reader group (created with `StreamManager.createReaderGroup`).
   readerGroup @4 (scope :Text, group :Text) -> (group :ReaderGroup, error :Error);
+
+  # Begins a transaction on the stream: its events are durable as they are written and invisible
+  # until `commit`. The node renews its lease while the capability lives; once the capability
+  # is dropped (or the connection lost) nobody does, and it is aborted `leaseMs` later.
+  # `writerId`: the application's id, kept with the transaction (`listTransactions` shows it) so
+  # that a restarted producer finds its transactions. Errors: stream_not_found, stream_sealed,
+  # invalid_argument (the lease: 1000 to 600000 ms), transaction_limit.
+  beginTransaction @5 (scope :Text, stream :Text, leaseMs :Int64 = 30000, writerId :Text)
+      -> (transaction :Transaction, info :TransactionInfo, error :Error);
+  # A transaction begun earlier (by id, as `TransactionInfo.id` or `pravaha txn begin` shows it):
+  # commit, abort and status work in every state, writing while it is open (its lease is
+  # renewed while the capability lives). Errors: transaction_not_found, invalid_argument.
+  openTransaction @6 (scope :Text, stream :Text, id :Text)
+      -> (transaction :Transaction, info :TransactionInfo, error :Error);
 }
 
 struct Event {
@@ -215,6 +232,41 @@ struct ReaderGroupInfo {
   unreadBytes @8 :Int64;          # -1: not known
 }
 
+# A transaction as the controller keeps it.
+struct TransactionInfo {
+  id @0 :Text;            # 16 hex digits
+  scope @1 :Text;
+  stream @2 :Text;
+  state @3 :Text;         # open, committing, committed, aborting or aborted
+  epoch @4 :UInt32;       # the stream's epoch it began in
+  writerId @5 :Text;      # the application's writer id (32 hex digits; zeros: none)
+  beganMs @6 :Int64;
+  leaseMs @7 :Int64;
+  deadlineMs @8 :Int64;   # aborted when still open then (maximum lifetime)
+  completedMs @9 :Int64;
+  commitOrder @10 :UInt64;  # grows in the order commits were asked for (0: none)
+  reason @11 :Text;       # why it was aborted: abort, lease, lifetime, sealed
+  segments @12 :List(SegmentInfo);  # the segments (of `epoch`) its events go to
+}
+
+# One transaction of a stream: events over many keys and segments that readers see all or none
+# of. Commit and abort are idempotent; committing an aborted one is `transaction_aborted`,
+# aborting a committed one `transaction_committed`.
+interface Transaction {
+  # The writer of the transaction's events (an `EventWriter`: same bounds, numbering and answers;
+  # a write to a transaction no longer open: `transaction_not_open`). One per capability.
+  writer @0 () -> (writer :EventWriter, error :Error);
+  # Waits for every write made through `writer` to be answered, then commits; answers once every
+  # event is visible, each segment's part whole and per key in write order. `conflict`: the
+  # stream scaled since it began (abort it).
+  commit @1 () -> (info :TransactionInfo, error :Error);
+  abort @2 () -> (info :TransactionInfo, error :Error);
+  status @3 () -> (info :TransactionInfo, error :Error);
+  # Stops renewing the lease now, as dropping the capability does (for client runtimes that do
+  # not release capabilities: capnp-es): an undecided transaction is aborted when it runs out.
+  release @4 () -> ();
+}
+
 # Readers that share streams: each segment is read by one of them at a time; a reader silent for
 # its lease is declared offline and its segments go to the others from its last position.
 interface ReaderGroup {
@@ -264,4 +316,9 @@ interface StreamManager {
       -> (group :ReaderGroup, info :ReaderGroupInfo, error :Error);
   deleteReaderGroup @14 (scope :Text, group :Text) -> (error :Error);
   listReaderGroups @15 (scope :Text) -> (groups :List(Text), error :Error);
+  # The stream's transactions: open and committing ones, and completed ones still kept (24 h);
+  # with a `writerId` (as given to `beginTransaction`) only that writer's (a restarted producer
+  # finds its own).
+  listTransactions @16 (scope :Text, stream :Text, writerId :Text)
+      -> (transactions :List(TransactionInfo), error :Error);
 }

@@ -1,6 +1,7 @@
 // The Cap'n Proto RPC gateway of a real pravaha-node, driven with Cap'n Proto's own C++ client
 // over TCP, as a client in another language would.
 
+#include "client/client.hpp"
 #include "schema/pravaha.capnp.h"
 
 #include "tests/support/node_process.hpp"
@@ -510,4 +511,158 @@ TEST_CASE("packed writes store their events; malformed blobs store nothing", "[s
     REQUIRE(got.size() == 3);  // k1's two in order; k2's may be anywhere (another segment)
     got.erase(std::find(got.begin(), got.end(), ""));
     CHECK(got == std::vector<std::string>{"one", std::string(1000, 'x')});
+}
+
+namespace {
+
+// Writes `n` events "t<t>-k<i % 10>-<i / 10>" (keys k0..k9) through an RPC writer; its answer.
+std::string write_txn_events(kj::WaitScope& ws, rpc::EventWriter::Client& w, int t, int n) {
+    auto req = w.writeRequest();
+    auto list = req.initEvents(static_cast<unsigned>(n));
+    for (int i = 0; i < n; ++i) {
+        auto key = "k" + std::to_string(i % 10);
+        auto text = "t" + std::to_string(t) + "-" + key + "-" + std::to_string(i / 10);
+        list[static_cast<unsigned>(i)].setRoutingKey(key);
+        list[static_cast<unsigned>(i)].setPayload(
+            kj::arrayPtr(reinterpret_cast<const kj::byte*>(text.data()), text.size()));
+    }
+    return rpc_client::error_of(req.send().wait(ws));
+}
+
+// The payloads of rpc/txns from the head, read with the C++ client.
+std::vector<std::string> txn_stream_payloads(const std::string& endpoint) {
+    client::client_config cfg;
+    cfg.endpoint = endpoint;
+    auto f = client::client_factory::connect(cfg);
+    REQUIRE(f);
+    auto r = (*f)->create_reader("rpc", "txns", client::start_position::head);
+    REQUIRE(r);
+    std::vector<std::string> out;
+    while (true) {
+        auto ev = (*r)->read_next(std::chrono::milliseconds(0));
+        REQUIRE(ev);
+        if (!*ev) {
+            return out;
+        }
+        out.push_back((*ev)->payload);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("RPC transactions: invisible until commit, whole after, aborted when dropped",
+          "[system][rpc][txn]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    auto io = kj::setupAsyncIo();
+    auto& ws = io.waitScope;
+    rpc_client c(io, node.rpc_port());
+    REQUIRE(c.create_scope("rpc") == "");
+    REQUIRE(c.create_stream("rpc", "txns", 3) == "");
+    auto boot = c.client->bootstrap().castAs<rpc::Pravaha>();
+    auto begin = [&](int64_t lease_ms, const std::string& writer) {
+        auto req = boot.beginTransactionRequest();
+        req.setScope("rpc");
+        req.setStream("txns");
+        req.setLeaseMs(lease_ms);
+        req.setWriterId(writer);
+        return req.send().wait(ws);
+    };
+    auto listed = [&](const std::string& writer) {
+        auto req = c.manager.listTransactionsRequest();
+        req.setScope("rpc");
+        req.setStream("txns");
+        req.setWriterId(writer);
+        auto r = req.send().wait(ws);
+        REQUIRE(rpc_client::error_of(r) == "");
+        std::vector<std::pair<std::string, std::string>> out;  // id, state
+        for (auto t : r.getTransactions()) {
+            out.emplace_back(t.getId().cStr(), t.getState().cStr());
+        }
+        return out;
+    };
+
+    auto began = begin(30000, "producer-1");
+    REQUIRE(rpc_client::error_of(began) == "");
+    std::string id = began.getInfo().getId().cStr();
+    CHECK(id.size() == 16);
+    CHECK(std::string(began.getInfo().getState().cStr()) == "open");
+    CHECK(began.getInfo().getSegments().size() == 3);
+    auto txn = began.getTransaction();
+    auto got = txn.writerRequest().send().wait(ws);
+    REQUIRE(rpc_client::error_of(got) == "");
+    auto writer = got.getWriter();
+    REQUIRE(write_txn_events(ws, writer, 1, 300) == "");
+    CHECK(txn_stream_payloads(node.endpoint()).empty());
+    CHECK(listed("producer-1") == std::vector<std::pair<std::string, std::string>>{{id, "open"}});
+    CHECK(listed("someone-else").empty());
+
+    // Events written and not yet answered when commit is called are in it (flushed first).
+    auto late = writer.writeRequest();
+    auto one = late.initEvents(1);
+    one[0].setRoutingKey("k0");
+    std::string text = "t1-late";
+    one[0].setPayload(kj::arrayPtr(reinterpret_cast<const kj::byte*>(text.data()), text.size()));
+    auto late_answer = late.send();
+    auto committed = txn.commitRequest().send().wait(ws);
+    REQUIRE(rpc_client::error_of(committed) == "");
+    CHECK(std::string(committed.getInfo().getState().cStr()) == "committed");
+    CHECK(rpc_client::error_of(late_answer.wait(ws)) == "");
+    auto seen = txn_stream_payloads(node.endpoint());
+    CHECK(seen.size() == 301);
+    CHECK(std::count(seen.begin(), seen.end(), "t1-late") == 1);
+    CHECK(rpc_client::error_of(txn.commitRequest().send().wait(ws)) == "");  // idempotent
+    CHECK(rpc_client::error_of(txn.abortRequest().send().wait(ws)) == "transaction_committed");
+    CHECK(write_txn_events(ws, writer, 1, 5) == "transaction_not_open");
+
+    // Aborted: never visible; committing it is refused.
+    auto second = begin(30000, "");
+    REQUIRE(rpc_client::error_of(second) == "");
+    auto second_txn = second.getTransaction();
+    auto second_writer = second_txn.writerRequest().send().wait(ws).getWriter();
+    REQUIRE(write_txn_events(ws, second_writer, 2, 50) == "");
+    auto aborted = second_txn.abortRequest().send().wait(ws);
+    REQUIRE(rpc_client::error_of(aborted) == "");
+    CHECK(std::string(aborted.getInfo().getState().cStr()) == "aborted");
+    CHECK(rpc_client::error_of(second_txn.commitRequest().send().wait(ws)) ==
+          "transaction_aborted");
+
+    // Found again by id; dropped: nobody renews its lease and it is aborted.
+    auto third = begin(1000, "producer-1");
+    REQUIRE(rpc_client::error_of(third) == "");
+    std::string third_id = third.getInfo().getId().cStr();
+    {
+        auto open = boot.openTransactionRequest();
+        open.setScope("rpc");
+        open.setStream("txns");
+        open.setId(third_id);
+        auto reopened = open.send().wait(ws);
+        REQUIRE(rpc_client::error_of(reopened) == "");
+        auto w = reopened.getTransaction().writerRequest().send().wait(ws).getWriter();
+        REQUIRE(write_txn_events(ws, w, 3, 20) == "");
+    }
+    {
+        auto drop = kj::mv(third);  // the capability goes with the results
+    }
+    std::string state;
+    for (int i = 0; i < 100 && state != "aborted"; ++i) {
+        for (const auto& [tid, st] : listed("producer-1")) {
+            if (tid == third_id) {
+                state = st;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(state == "aborted");
+
+    for (const auto& [bad_id, error] : std::vector<std::pair<std::string, std::string>>{
+             {"zz", "invalid_argument"}, {"00000000000fffff", "transaction_not_found"}}) {
+        auto open = boot.openTransactionRequest();  // a request is sent once
+        open.setScope("rpc");
+        open.setStream("txns");
+        open.setId(bad_id);
+        CHECK(rpc_client::error_of(open.send().wait(ws)) == error);
+    }
+    CHECK(txn_stream_payloads(node.endpoint()).size() == 301);
 }

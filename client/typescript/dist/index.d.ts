@@ -32,6 +32,12 @@ export declare const ErrorCode: {
     readonly group_exists: 26;
     readonly reader_exists: 27;
     readonly reader_offline: 28;
+    readonly transaction_not_found: 29;
+    readonly transaction_not_open: 30;
+    readonly transaction_aborted: 31;
+    readonly transaction_committed: 32;
+    readonly transaction_limit: 33;
+    readonly transaction_too_large: 34;
 };
 export type ErrorName = keyof typeof ErrorCode;
 /** An error the node answered: `code` and `errorName` are the documented ones. */
@@ -146,6 +152,37 @@ export interface ReaderGroupInfo {
     /** -1 when not known. */
     unreadBytes: bigint;
 }
+/** A transaction as the node keeps it. */
+export interface TransactionInfo {
+    /** 16 hex digits (as `pravaha txn begin` prints it). */
+    id: string;
+    scope: string;
+    stream: string;
+    state: "open" | "committing" | "committed" | "aborting" | "aborted";
+    /** The stream's epoch it began in. */
+    epoch: number;
+    /** The writer id the node derived from `writerId` (32 hex digits; zeros: none). */
+    writerId: string;
+    beganMs: bigint;
+    leaseMs: bigint;
+    /** Aborted when still open then (maximum lifetime). */
+    deadlineMs: bigint;
+    completedMs: bigint;
+    /** Grows in the order commits were asked for (0: none). */
+    commitOrder: bigint;
+    /** Why it was aborted: abort, lease, lifetime, sealed. */
+    reason: string;
+    /** The segments its events go to. */
+    segments: bigint[];
+}
+export interface TransactionOptions {
+    /** It is aborted when nothing renews it this long (ms, 1000 to 600000); the node renews it
+     *  while this client holds the transaction. Default 30000. */
+    leaseMs?: number;
+    /** The application's writer id, kept with the transaction: a restarted producer finds its
+     *  transactions with listTransactions(scope, stream, { writerId }). */
+    writerId?: string;
+}
 export interface ConnectOptions {
     host?: string;
     port?: number;
@@ -251,6 +288,18 @@ export declare class PravahaClient {
     listReaderGroups(scope: string): Promise<string[]>;
     /** An existing reader group (group_not_found otherwise). */
     readerGroup(scope: string, group: string): Promise<ReaderGroup>;
+    /** Begins a transaction on the stream: its events are durable as they are written and
+     *  invisible until commit(). stream_not_found, stream_sealed, invalid_argument (the lease),
+     *  transaction_limit. */
+    beginTransaction(scope: string, stream: string, options?: TransactionOptions): Promise<Transaction>;
+    /** A transaction begun earlier, by id: commit, abort and status work in every state, writes
+     *  while it is open. transaction_not_found, invalid_argument (not an id). */
+    openTransaction(scope: string, stream: string, id: string): Promise<Transaction>;
+    /** The stream's transactions (open, committing, and completed ones kept for 24 h); with a
+     *  `writerId`, only those begun with it. */
+    listTransactions(scope: string, stream: string, options?: {
+        writerId?: string;
+    }): Promise<TransactionInfo[]>;
     /** Closes the connection; writers and readers of this client stop working. */
     close(): void;
 }
@@ -283,8 +332,12 @@ export declare class EventWriter {
     private readonly keyCache;
     /** The highest event number of this writer id that the node held when the writer opened. */
     lastEventNumber: bigint;
+    private readonly source?;
     /** @internal use PravahaClient.createWriter() */
-    constructor(client: PravahaClient, scope: string, stream: string, options: WriterOptions);
+    constructor(client: PravahaClient, scope: string, stream: string, options: WriterOptions, source?: {
+        session: Session;
+        cap: rpc.EventWriter$Client;
+    });
     /** @internal */
     open(): Promise<void>;
     /**
@@ -298,6 +351,8 @@ export declare class EventWriter {
     flush(): Promise<void>;
     /** Flushes, then releases the writer on the node. */
     close(): Promise<void>;
+    /** @internal Releases the writer on the node without waiting. */
+    release(): void;
     private schedule;
     private pump;
     private send;
@@ -344,6 +399,41 @@ export declare class EventReader {
  * A reader group: readers that share its streams (each segment read by one of them at a time),
  * its checkpoints and resets. Every call goes to the current connection.
  */
+/**
+ * A transaction: events over many keys and segments that readers see all or none of. `write`
+ * resolves once the event is durable in the transaction; `commit` makes them visible, each
+ * segment's part whole and per key in write order. The node renews the lease while this object
+ * holds the transaction; `close()` (or a lost connection) lets it run out, which aborts it. A
+ * lost connection fails the writes in flight (they would be written under another writer id on
+ * a new connection): abort it and write again, or find it again by id after a restart.
+ */
+export declare class Transaction {
+    readonly id: string;
+    readonly scope: string;
+    readonly stream: string;
+    private readonly session;
+    private readonly cap;
+    private readonly writer?;
+    private decided;
+    private constructor();
+    /** @internal use PravahaClient.beginTransaction() or openTransaction() */
+    static open(client: PravahaClient, s: Session, cap: rpc.Transaction$Client, info: TransactionInfo): Promise<Transaction>;
+    /** Writes one event into the transaction; resolves once it is durable there (invisible until
+     *  commit). transaction_not_open once committed or aborted. */
+    write(routingKey: string, payload: Uint8Array | string): Promise<bigint>;
+    /** Resolves once every event written before is durable in the transaction or failed. */
+    flush(): Promise<void>;
+    /** Commits once every write is answered; resolves once every event is visible. Idempotent.
+     *  transaction_aborted (aborted: by abort(), its lease or its lifetime), conflict (the stream
+     *  scaled since it began: abort it). */
+    commit(): Promise<TransactionInfo>;
+    /** Discards it. Idempotent. transaction_committed. */
+    abort(): Promise<TransactionInfo>;
+    status(): Promise<TransactionInfo>;
+    /** Releases it on the node: an undecided transaction is aborted when its lease runs out. */
+    close(): void;
+    private decide;
+}
 export declare class ReaderGroup {
     /** @internal */
     readonly client: PravahaClient;

@@ -37,6 +37,12 @@ export const ErrorCode = {
     group_exists: 26,
     reader_exists: 27,
     reader_offline: 28,
+    transaction_not_found: 29,
+    transaction_not_open: 30,
+    transaction_aborted: 31,
+    transaction_committed: 32,
+    transaction_limit: 33,
+    transaction_too_large: 34,
 };
 /** An error the node answered: `code` and `errorName` are the documented ones. */
 export class PravahaError extends Error {
@@ -96,6 +102,23 @@ function groupInfoOf(g) {
         future: groupSegmentsOf(g.future),
         checkpoints: [...g.checkpoints].map((c) => ({ name: c.name, complete: c.complete, silent: c.silent, createdMs: c.createdMs, cuts: [...c.cuts] })),
         unreadBytes: g.unreadBytes,
+    };
+}
+function txnInfoOf(t) {
+    return {
+        id: t.id,
+        scope: t.scope,
+        stream: t.stream,
+        state: t.state,
+        epoch: t.epoch,
+        writerId: t.writerId,
+        beganMs: t.beganMs,
+        leaseMs: t.leaseMs,
+        deadlineMs: t.deadlineMs,
+        completedMs: t.completedMs,
+        commitOrder: t.commitOrder,
+        reason: t.reason,
+        segments: [...t.segments].map((s) => s.id),
     };
 }
 function policyOf(p) {
@@ -409,6 +432,50 @@ export class PravahaClient {
         await g.info();
         return g;
     }
+    /** Begins a transaction on the stream: its events are durable as they are written and
+     *  invisible until commit(). stream_not_found, stream_sealed, invalid_argument (the lease),
+     *  transaction_limit. */
+    async beginTransaction(scope, stream, options = {}) {
+        return retrying(this, async () => {
+            const s = await this.current();
+            const r = await s.call(s.root
+                .beginTransaction((p) => {
+                p.scope = scope;
+                p.stream = stream;
+                p.leaseMs = BigInt(options.leaseMs ?? 30000);
+                p.writerId = options.writerId ?? "";
+            })
+                .promise());
+            check(r.error);
+            return Transaction.open(this, s, r.transaction, txnInfoOf(r.info));
+        });
+    }
+    /** A transaction begun earlier, by id: commit, abort and status work in every state, writes
+     *  while it is open. transaction_not_found, invalid_argument (not an id). */
+    async openTransaction(scope, stream, id) {
+        return retrying(this, async () => {
+            const s = await this.current();
+            const r = await s.call(s.root
+                .openTransaction((p) => {
+                p.scope = scope;
+                p.stream = stream;
+                p.id = id;
+            })
+                .promise());
+            check(r.error);
+            return Transaction.open(this, s, r.transaction, txnInfoOf(r.info));
+        });
+    }
+    /** The stream's transactions (open, committing, and completed ones kept for 24 h); with a
+     *  `writerId`, only those begun with it. */
+    async listTransactions(scope, stream, options = {}) {
+        const r = await this.manage((m) => m.listTransactions((p) => {
+            p.scope = scope;
+            p.stream = stream;
+            p.writerId = options.writerId ?? "";
+        }));
+        return [...r.transactions].map(txnInfoOf);
+    }
     /** Closes the connection; writers and readers of this client stop working. */
     close() {
         this.closed = true;
@@ -473,9 +540,12 @@ export class EventWriter {
     keyCache = new Map();
     /** The highest event number of this writer id that the node held when the writer opened. */
     lastEventNumber = -1n;
+    // A transaction's writer: its capability on its session (no reconnect: see Transaction).
+    source;
     /** @internal use PravahaClient.createWriter() */
-    constructor(client, scope, stream, options) {
+    constructor(client, scope, stream, options, source) {
         this.client = client;
+        this.source = source;
         this.scope = scope;
         this.stream = stream;
         this.writerId = options.writerId ?? `ts-${randomUUID()}`;
@@ -485,6 +555,11 @@ export class EventWriter {
     }
     /** @internal */
     async open() {
+        if (this.source !== undefined) {
+            this.session = this.source.session;
+            this.cap = this.source.cap;
+            return;
+        }
         const s = await this.client.current();
         const cap = s.root.openWriter((p) => {
             p.scope = this.scope;
@@ -541,6 +616,10 @@ export class EventWriter {
     /** Flushes, then releases the writer on the node. */
     async close() {
         await this.flush();
+        this.release();
+    }
+    /** @internal Releases the writer on the node without waiting. */
+    release() {
         this.closed = true;
         this.cap?.client.close();
     }
@@ -635,6 +714,11 @@ export class EventWriter {
         }
         this.recovering = true;
         try {
+            if (this.source !== undefined) {
+                // A transaction's writer on another connection would write under another writer id:
+                // what the lost calls stored could be stored twice.
+                throw new ConnectionLostError("the connection was lost: a transaction's writes do not survive it; abort the transaction");
+            }
             await retrying(this.client, () => this.open());
             this.inFlight.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
             for (const batch of this.inFlight) {
@@ -791,6 +875,84 @@ export class EventReader {
  * A reader group: readers that share its streams (each segment read by one of them at a time),
  * its checkpoints and resets. Every call goes to the current connection.
  */
+/**
+ * A transaction: events over many keys and segments that readers see all or none of. `write`
+ * resolves once the event is durable in the transaction; `commit` makes them visible, each
+ * segment's part whole and per key in write order. The node renews the lease while this object
+ * holds the transaction; `close()` (or a lost connection) lets it run out, which aborts it. A
+ * lost connection fails the writes in flight (they would be written under another writer id on
+ * a new connection): abort it and write again, or find it again by id after a restart.
+ */
+export class Transaction {
+    id;
+    scope;
+    stream;
+    session;
+    cap;
+    writer;
+    decided = false;
+    constructor(session, cap, info, writer) {
+        this.session = session;
+        this.cap = cap;
+        this.id = info.id;
+        this.scope = info.scope;
+        this.stream = info.stream;
+        this.writer = writer;
+    }
+    /** @internal use PravahaClient.beginTransaction() or openTransaction() */
+    static async open(client, s, cap, info) {
+        if (info.state !== "open") {
+            return new Transaction(s, cap, info);
+        }
+        const r = await s.call(cap.writer().promise());
+        check(r.error);
+        const w = new EventWriter(client, info.scope, info.stream, {}, { session: s, cap: r.writer });
+        await w.open();
+        return new Transaction(s, cap, info, w);
+    }
+    /** Writes one event into the transaction; resolves once it is durable there (invisible until
+     *  commit). transaction_not_open once committed or aborted. */
+    write(routingKey, payload) {
+        if (this.writer === undefined || this.decided) {
+            return Promise.reject(new PravahaError(ErrorCode.transaction_not_open, "transaction_not_open", `transaction ${this.id} of ${this.scope}/${this.stream} takes no more events`));
+        }
+        return this.writer.write(routingKey, payload);
+    }
+    /** Resolves once every event written before is durable in the transaction or failed. */
+    async flush() {
+        await this.writer?.flush();
+    }
+    /** Commits once every write is answered; resolves once every event is visible. Idempotent.
+     *  transaction_aborted (aborted: by abort(), its lease or its lifetime), conflict (the stream
+     *  scaled since it began: abort it). */
+    async commit() {
+        this.decided = true;
+        await this.flush();
+        return this.decide(this.cap.commit());
+    }
+    /** Discards it. Idempotent. transaction_committed. */
+    async abort() {
+        this.decided = true;
+        return this.decide(this.cap.abort());
+    }
+    async status() {
+        const r = await this.session.call(this.cap.status().promise());
+        check(r.error);
+        return txnInfoOf(r.info);
+    }
+    /** Releases it on the node: an undecided transaction is aborted when its lease runs out. */
+    close() {
+        this.writer?.release();
+        // capnp-es does not release a capability on close(): say it (the lease then runs out).
+        void this.session.call(this.cap.release().promise()).catch(() => { });
+        this.cap.client.close();
+    }
+    async decide(call) {
+        const r = await this.session.call(call.promise());
+        check(r.error);
+        return txnInfoOf(r.info);
+    }
+}
 export class ReaderGroup {
     /** @internal */
     client;

@@ -40,6 +40,12 @@ export const ErrorCode = {
   group_exists: 26,
   reader_exists: 27,
   reader_offline: 28,
+  transaction_not_found: 29,
+  transaction_not_open: 30,
+  transaction_aborted: 31,
+  transaction_committed: 32,
+  transaction_limit: 33,
+  transaction_too_large: 34,
 } as const;
 
 export type ErrorName = keyof typeof ErrorCode;
@@ -165,6 +171,39 @@ export interface ReaderGroupInfo {
   unreadBytes: bigint;
 }
 
+/** A transaction as the node keeps it. */
+export interface TransactionInfo {
+  /** 16 hex digits (as `pravaha txn begin` prints it). */
+  id: string;
+  scope: string;
+  stream: string;
+  state: "open" | "committing" | "committed" | "aborting" | "aborted";
+  /** The stream's epoch it began in. */
+  epoch: number;
+  /** The writer id the node derived from `writerId` (32 hex digits; zeros: none). */
+  writerId: string;
+  beganMs: bigint;
+  leaseMs: bigint;
+  /** Aborted when still open then (maximum lifetime). */
+  deadlineMs: bigint;
+  completedMs: bigint;
+  /** Grows in the order commits were asked for (0: none). */
+  commitOrder: bigint;
+  /** Why it was aborted: abort, lease, lifetime, sealed. */
+  reason: string;
+  /** The segments its events go to. */
+  segments: bigint[];
+}
+
+export interface TransactionOptions {
+  /** It is aborted when nothing renews it this long (ms, 1000 to 600000); the node renews it
+   *  while this client holds the transaction. Default 30000. */
+  leaseMs?: number;
+  /** The application's writer id, kept with the transaction: a restarted producer finds its
+   *  transactions with listTransactions(scope, stream, { writerId }). */
+  writerId?: string;
+}
+
 export interface ConnectOptions {
   host?: string;
   port?: number;
@@ -247,6 +286,24 @@ function groupInfoOf(g: rpc.ReaderGroupInfo): ReaderGroupInfo {
     future: groupSegmentsOf(g.future),
     checkpoints: [...g.checkpoints].map((c) => ({ name: c.name, complete: c.complete, silent: c.silent, createdMs: c.createdMs, cuts: [...c.cuts] })),
     unreadBytes: g.unreadBytes,
+  };
+}
+
+function txnInfoOf(t: rpc.TransactionInfo): TransactionInfo {
+  return {
+    id: t.id,
+    scope: t.scope,
+    stream: t.stream,
+    state: t.state as TransactionInfo["state"],
+    epoch: t.epoch,
+    writerId: t.writerId,
+    beganMs: t.beganMs,
+    leaseMs: t.leaseMs,
+    deadlineMs: t.deadlineMs,
+    completedMs: t.completedMs,
+    commitOrder: t.commitOrder,
+    reason: t.reason,
+    segments: [...t.segments].map((s) => s.id),
   };
 }
 
@@ -620,6 +677,59 @@ export class PravahaClient {
     return g;
   }
 
+  /** Begins a transaction on the stream: its events are durable as they are written and
+   *  invisible until commit(). stream_not_found, stream_sealed, invalid_argument (the lease),
+   *  transaction_limit. */
+  async beginTransaction(scope: string, stream: string, options: TransactionOptions = {}): Promise<Transaction> {
+    return retrying(this, async () => {
+      const s = await this.current();
+      const r = await s.call(
+        s.root
+          .beginTransaction((p) => {
+            p.scope = scope;
+            p.stream = stream;
+            p.leaseMs = BigInt(options.leaseMs ?? 30000);
+            p.writerId = options.writerId ?? "";
+          })
+          .promise(),
+      );
+      check(r.error);
+      return Transaction.open(this, s, r.transaction, txnInfoOf(r.info));
+    });
+  }
+
+  /** A transaction begun earlier, by id: commit, abort and status work in every state, writes
+   *  while it is open. transaction_not_found, invalid_argument (not an id). */
+  async openTransaction(scope: string, stream: string, id: string): Promise<Transaction> {
+    return retrying(this, async () => {
+      const s = await this.current();
+      const r = await s.call(
+        s.root
+          .openTransaction((p) => {
+            p.scope = scope;
+            p.stream = stream;
+            p.id = id;
+          })
+          .promise(),
+      );
+      check(r.error);
+      return Transaction.open(this, s, r.transaction, txnInfoOf(r.info));
+    });
+  }
+
+  /** The stream's transactions (open, committing, and completed ones kept for 24 h); with a
+   *  `writerId`, only those begun with it. */
+  async listTransactions(scope: string, stream: string, options: { writerId?: string } = {}): Promise<TransactionInfo[]> {
+    const r = await this.manage((m) =>
+      m.listTransactions((p) => {
+        p.scope = scope;
+        p.stream = stream;
+        p.writerId = options.writerId ?? "";
+      }),
+    );
+    return [...r.transactions].map(txnInfoOf);
+  }
+
   /** Closes the connection; writers and readers of this client stop working. */
   close(): void {
     this.closed = true;
@@ -700,10 +810,19 @@ export class EventWriter {
   private readonly keyCache = new Map<string, Uint8Array>();
   /** The highest event number of this writer id that the node held when the writer opened. */
   lastEventNumber = -1n;
+  // A transaction's writer: its capability on its session (no reconnect: see Transaction).
+  private readonly source?: { session: Session; cap: rpc.EventWriter$Client };
 
   /** @internal use PravahaClient.createWriter() */
-  constructor(client: PravahaClient, scope: string, stream: string, options: WriterOptions) {
+  constructor(
+    client: PravahaClient,
+    scope: string,
+    stream: string,
+    options: WriterOptions,
+    source?: { session: Session; cap: rpc.EventWriter$Client },
+  ) {
     this.client = client;
+    this.source = source;
     this.scope = scope;
     this.stream = stream;
     this.writerId = options.writerId ?? `ts-${randomUUID()}`;
@@ -714,6 +833,11 @@ export class EventWriter {
 
   /** @internal */
   async open(): Promise<void> {
+    if (this.source !== undefined) {
+      this.session = this.source.session;
+      this.cap = this.source.cap;
+      return;
+    }
     const s = await this.client.current();
     const cap = s.root.openWriter((p) => {
       p.scope = this.scope;
@@ -775,6 +899,11 @@ export class EventWriter {
   /** Flushes, then releases the writer on the node. */
   async close(): Promise<void> {
     await this.flush();
+    this.release();
+  }
+
+  /** @internal Releases the writer on the node without waiting. */
+  release(): void {
     this.closed = true;
     this.cap?.client.close();
   }
@@ -876,6 +1005,11 @@ export class EventWriter {
     }
     this.recovering = true;
     try {
+      if (this.source !== undefined) {
+        // A transaction's writer on another connection would write under another writer id:
+        // what the lost calls stored could be stored twice.
+        throw new ConnectionLostError("the connection was lost: a transaction's writes do not survive it; abort the transaction");
+      }
       await retrying(this.client, () => this.open());
       this.inFlight.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
       for (const batch of this.inFlight) {
@@ -1039,6 +1173,96 @@ export class EventReader {
  * A reader group: readers that share its streams (each segment read by one of them at a time),
  * its checkpoints and resets. Every call goes to the current connection.
  */
+/**
+ * A transaction: events over many keys and segments that readers see all or none of. `write`
+ * resolves once the event is durable in the transaction; `commit` makes them visible, each
+ * segment's part whole and per key in write order. The node renews the lease while this object
+ * holds the transaction; `close()` (or a lost connection) lets it run out, which aborts it. A
+ * lost connection fails the writes in flight (they would be written under another writer id on
+ * a new connection): abort it and write again, or find it again by id after a restart.
+ */
+export class Transaction {
+  readonly id: string;
+  readonly scope: string;
+  readonly stream: string;
+  private readonly session: Session;
+  private readonly cap: rpc.Transaction$Client;
+  private readonly writer?: EventWriter;
+  private decided = false;
+
+  private constructor(session: Session, cap: rpc.Transaction$Client, info: TransactionInfo, writer?: EventWriter) {
+    this.session = session;
+    this.cap = cap;
+    this.id = info.id;
+    this.scope = info.scope;
+    this.stream = info.stream;
+    this.writer = writer;
+  }
+
+  /** @internal use PravahaClient.beginTransaction() or openTransaction() */
+  static async open(client: PravahaClient, s: Session, cap: rpc.Transaction$Client, info: TransactionInfo): Promise<Transaction> {
+    if (info.state !== "open") {
+      return new Transaction(s, cap, info);
+    }
+    const r = await s.call(cap.writer().promise());
+    check(r.error);
+    const w = new EventWriter(client, info.scope, info.stream, {}, { session: s, cap: r.writer });
+    await w.open();
+    return new Transaction(s, cap, info, w);
+  }
+
+  /** Writes one event into the transaction; resolves once it is durable there (invisible until
+   *  commit). transaction_not_open once committed or aborted. */
+  write(routingKey: string, payload: Uint8Array | string): Promise<bigint> {
+    if (this.writer === undefined || this.decided) {
+      return Promise.reject(
+        new PravahaError(ErrorCode.transaction_not_open, "transaction_not_open", `transaction ${this.id} of ${this.scope}/${this.stream} takes no more events`),
+      );
+    }
+    return this.writer.write(routingKey, payload);
+  }
+
+  /** Resolves once every event written before is durable in the transaction or failed. */
+  async flush(): Promise<void> {
+    await this.writer?.flush();
+  }
+
+  /** Commits once every write is answered; resolves once every event is visible. Idempotent.
+   *  transaction_aborted (aborted: by abort(), its lease or its lifetime), conflict (the stream
+   *  scaled since it began: abort it). */
+  async commit(): Promise<TransactionInfo> {
+    this.decided = true;
+    await this.flush();
+    return this.decide(this.cap.commit());
+  }
+
+  /** Discards it. Idempotent. transaction_committed. */
+  async abort(): Promise<TransactionInfo> {
+    this.decided = true;
+    return this.decide(this.cap.abort());
+  }
+
+  async status(): Promise<TransactionInfo> {
+    const r = await this.session.call(this.cap.status().promise());
+    check(r.error);
+    return txnInfoOf(r.info);
+  }
+
+  /** Releases it on the node: an undecided transaction is aborted when its lease runs out. */
+  close(): void {
+    this.writer?.release();
+    // capnp-es does not release a capability on close(): say it (the lease then runs out).
+    void this.session.call(this.cap.release().promise()).catch(() => {});
+    this.cap.client.close();
+  }
+
+  private async decide(call: { promise(): Promise<{ error: rpc.Error; info: rpc.TransactionInfo }> }): Promise<TransactionInfo> {
+    const r = await this.session.call(call.promise());
+    check(r.error);
+    return txnInfoOf(r.info);
+  }
+}
+
 export class ReaderGroup {
   /** @internal */
   readonly client: PravahaClient;

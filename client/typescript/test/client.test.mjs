@@ -317,6 +317,53 @@ describe("pravaha-client against a real node", () => {
     await rejectsWith(client.readerGroup("ts", "g"), "group_not_found");
   });
 
+  test("transactions: a reader sees a committed one whole and an aborted one never", async () => {
+    await client.createStream("ts", "txns", { segments: 3 });
+    const txn = await client.beginTransaction("ts", "txns", { writerId: "ts-producer" });
+    assert.equal(txn.id.length, 16);
+    await Promise.all([...Array(300).keys()].map((i) => txn.write(`key-${i % 10}`, `t1:${i}`)));
+    const reader = await client.createReader("ts", "txns");
+    assert.deepEqual(await readAll(reader), []); // durable, invisible
+    const mine = await client.listTransactions("ts", "txns", { writerId: "ts-producer" });
+    assert.deepEqual(mine.map((t) => [t.id, t.state]), [[txn.id, "open"]]);
+    assert.deepEqual(await client.listTransactions("ts", "txns", { writerId: "someone-else" }), []);
+    // Writes not yet answered when commit() is called are in it.
+    const late = txn.write("key-0", "t1:late");
+    const done = await txn.commit();
+    assert.equal(done.state, "committed");
+    await late;
+    const seen = await readAll(reader);
+    assert.equal(seen.length, 301);
+    checkExactlyOnceInKeyOrder(seen.filter((t) => t !== "t1:late"), ["t1"], 300, 10);
+    assert.equal((await txn.commit()).state, "committed"); // idempotent
+    await rejectsWith(txn.abort(), "transaction_committed");
+    await rejectsWith(txn.write("k", "after"), "transaction_not_open");
+    txn.close();
+
+    const other = await client.beginTransaction("ts", "txns");
+    await Promise.all([...Array(50).keys()].map((i) => other.write(`key-${i % 5}`, `t2:${i}`)));
+    assert.equal((await other.abort()).state, "aborted");
+    await rejectsWith(other.commit(), "transaction_aborted");
+    other.close();
+    // Found again by id; a transaction released undecided runs out of lease and is aborted.
+    const third = await client.beginTransaction("ts", "txns", { leaseMs: 1000 });
+    const again = await client.openTransaction("ts", "txns", third.id);
+    await again.write("key-1", "t3:0");
+    assert.equal((await again.status()).state, "open");
+    again.close();
+    third.close();
+    let state = "open";
+    for (let i = 0; i < 100 && state !== "aborted"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = (await client.listTransactions("ts", "txns")).find((t) => t.id === third.id)?.state;
+    }
+    assert.equal(state, "aborted");
+    await rejectsWith(client.openTransaction("ts", "txns", "zz"), "invalid_argument");
+    await rejectsWith(client.openTransaction("ts", "txns", "00000000000fffff"), "transaction_not_found");
+    assert.deepEqual(await readAll(reader), []); // nothing of the aborted ones
+    reader.close();
+  });
+
   test("bad input gets the documented errors and harms nothing", async () => {
     await rejectsWith(client.createWriter("ts", "nope"), "stream_not_found");
     await rejectsWith(client.createReader("ts", "nope"), "stream_not_found");

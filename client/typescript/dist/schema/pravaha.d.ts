@@ -374,6 +374,93 @@ export declare class Pravaha_ReaderGroup$Results$Promise {
     getGroup(): ReaderGroup$Client;
     promise(): Promise<Pravaha_ReaderGroup$Results>;
 }
+export declare class Pravaha_BeginTransaction$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+        defaultLeaseMs: DataView<ArrayBufferLike>;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get leaseMs(): bigint;
+    set leaseMs(value: bigint);
+    get writerId(): string;
+    set writerId(value: string);
+    toString(): string;
+}
+export declare class Pravaha_BeginTransaction$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get transaction(): Transaction$Client;
+    set transaction(value: Transaction$Client);
+    _adoptInfo(value: $.Orphan<TransactionInfo>): void;
+    _disownInfo(): $.Orphan<TransactionInfo>;
+    get info(): TransactionInfo;
+    _hasInfo(): boolean;
+    _initInfo(): TransactionInfo;
+    set info(value: TransactionInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Pravaha_BeginTransaction$Results$Promise {
+    pipeline: $.Pipeline<any, any, Pravaha_BeginTransaction$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Pravaha_BeginTransaction$Results>);
+    getTransaction(): Transaction$Client;
+    promise(): Promise<Pravaha_BeginTransaction$Results>;
+}
+export declare class Pravaha_OpenTransaction$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get id(): string;
+    set id(value: string);
+    toString(): string;
+}
+export declare class Pravaha_OpenTransaction$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get transaction(): Transaction$Client;
+    set transaction(value: Transaction$Client);
+    _adoptInfo(value: $.Orphan<TransactionInfo>): void;
+    _disownInfo(): $.Orphan<TransactionInfo>;
+    get info(): TransactionInfo;
+    _hasInfo(): boolean;
+    _initInfo(): TransactionInfo;
+    set info(value: TransactionInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Pravaha_OpenTransaction$Results$Promise {
+    pipeline: $.Pipeline<any, any, Pravaha_OpenTransaction$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Pravaha_OpenTransaction$Results>);
+    getTransaction(): Transaction$Client;
+    promise(): Promise<Pravaha_OpenTransaction$Results>;
+}
 export declare class Pravaha$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
@@ -383,13 +470,23 @@ export declare class Pravaha$Client {
         $.Method<Pravaha_OpenWriter$Params, Pravaha_OpenWriter$Results>,
         $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>,
         $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>,
-        $.Method<Pravaha_ReaderGroup$Params, Pravaha_ReaderGroup$Results>
+        $.Method<Pravaha_ReaderGroup$Params, Pravaha_ReaderGroup$Results>,
+        $.Method<Pravaha_BeginTransaction$Params, Pravaha_BeginTransaction$Results>,
+        $.Method<Pravaha_OpenTransaction$Params, Pravaha_OpenTransaction$Results>
     ];
     streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise;
     openWriter(paramsFunc?: (params: Pravaha_OpenWriter$Params) => void): Pravaha_OpenWriter$Results$Promise;
     openReader(paramsFunc?: (params: Pravaha_OpenReader$Params) => void): Pravaha_OpenReader$Results$Promise;
     openReaderBetween(paramsFunc?: (params: Pravaha_OpenReaderBetween$Params) => void): Pravaha_OpenReaderBetween$Results$Promise;
     readerGroup(paramsFunc?: (params: Pravaha_ReaderGroup$Params) => void): Pravaha_ReaderGroup$Results$Promise;
+    /**
+  * A transaction begun earlier (by id, as `TransactionInfo.id` or `pravaha txn begin` shows it):
+  * commit, abort and status work in every state, writing while it is open (its lease is
+  * renewed while the capability lives). Errors: transaction_not_found, invalid_argument.
+  *
+  */
+    beginTransaction(paramsFunc?: (params: Pravaha_BeginTransaction$Params) => void): Pravaha_BeginTransaction$Results$Promise;
+    openTransaction(paramsFunc?: (params: Pravaha_OpenTransaction$Params) => void): Pravaha_OpenTransaction$Results$Promise;
 }
 export interface Pravaha$Server$Target {
     streamManager(params: Pravaha_StreamManager$Params, results: Pravaha_StreamManager$Results): Promise<void>;
@@ -397,6 +494,8 @@ export interface Pravaha$Server$Target {
     openReader(params: Pravaha_OpenReader$Params, results: Pravaha_OpenReader$Results): Promise<void>;
     openReaderBetween(params: Pravaha_OpenReaderBetween$Params, results: Pravaha_OpenReaderBetween$Results): Promise<void>;
     readerGroup(params: Pravaha_ReaderGroup$Params, results: Pravaha_ReaderGroup$Results): Promise<void>;
+    beginTransaction(params: Pravaha_BeginTransaction$Params, results: Pravaha_BeginTransaction$Results): Promise<void>;
+    openTransaction(params: Pravaha_OpenTransaction$Params, results: Pravaha_OpenTransaction$Results): Promise<void>;
 }
 export declare class Pravaha$Server extends $.Server {
     readonly target: Pravaha$Server$Target;
@@ -936,6 +1035,282 @@ export declare class ReaderGroupInfo extends $.Struct {
   */
     get unreadBytes(): bigint;
     set unreadBytes(value: bigint);
+    toString(): string;
+}
+export declare class TransactionInfo extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Segments: $.ListCtor<SegmentInfo>;
+    /**
+  * 16 hex digits
+  *
+  */
+    get id(): string;
+    set id(value: string);
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    /**
+  * open, committing, committed, aborting or aborted
+  *
+  */
+    get state(): string;
+    set state(value: string);
+    /**
+  * the stream's epoch it began in
+  *
+  */
+    get epoch(): number;
+    set epoch(value: number);
+    /**
+  * the application's writer id (32 hex digits; zeros: none)
+  *
+  */
+    get writerId(): string;
+    set writerId(value: string);
+    get beganMs(): bigint;
+    set beganMs(value: bigint);
+    get leaseMs(): bigint;
+    set leaseMs(value: bigint);
+    /**
+  * aborted when still open then (maximum lifetime)
+  *
+  */
+    get deadlineMs(): bigint;
+    set deadlineMs(value: bigint);
+    get completedMs(): bigint;
+    set completedMs(value: bigint);
+    /**
+  * grows in the order commits were asked for (0: none)
+  *
+  */
+    get commitOrder(): bigint;
+    set commitOrder(value: bigint);
+    /**
+  * why it was aborted: abort, lease, lifetime, sealed
+  *
+  */
+    get reason(): string;
+    set reason(value: string);
+    _adoptSegments(value: $.Orphan<$.List<SegmentInfo>>): void;
+    _disownSegments(): $.Orphan<$.List<SegmentInfo>>;
+    /**
+  * the segments (of `epoch`) its events go to
+  *
+  */
+    get segments(): $.List<SegmentInfo>;
+    _hasSegments(): boolean;
+    _initSegments(length: number): $.List<SegmentInfo>;
+    set segments(value: $.List<SegmentInfo>);
+    toString(): string;
+}
+export declare class Transaction_Writer$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class Transaction_Writer$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get writer(): EventWriter$Client;
+    set writer(value: EventWriter$Client);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Transaction_Writer$Results$Promise {
+    pipeline: $.Pipeline<any, any, Transaction_Writer$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Transaction_Writer$Results>);
+    getWriter(): EventWriter$Client;
+    promise(): Promise<Transaction_Writer$Results>;
+}
+export declare class Transaction_Commit$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class Transaction_Commit$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptInfo(value: $.Orphan<TransactionInfo>): void;
+    _disownInfo(): $.Orphan<TransactionInfo>;
+    get info(): TransactionInfo;
+    _hasInfo(): boolean;
+    _initInfo(): TransactionInfo;
+    set info(value: TransactionInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Transaction_Commit$Results$Promise {
+    pipeline: $.Pipeline<any, any, Transaction_Commit$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Transaction_Commit$Results>);
+    promise(): Promise<Transaction_Commit$Results>;
+}
+export declare class Transaction_Abort$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class Transaction_Abort$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptInfo(value: $.Orphan<TransactionInfo>): void;
+    _disownInfo(): $.Orphan<TransactionInfo>;
+    get info(): TransactionInfo;
+    _hasInfo(): boolean;
+    _initInfo(): TransactionInfo;
+    set info(value: TransactionInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Transaction_Abort$Results$Promise {
+    pipeline: $.Pipeline<any, any, Transaction_Abort$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Transaction_Abort$Results>);
+    promise(): Promise<Transaction_Abort$Results>;
+}
+export declare class Transaction_Status$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class Transaction_Status$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    _adoptInfo(value: $.Orphan<TransactionInfo>): void;
+    _disownInfo(): $.Orphan<TransactionInfo>;
+    get info(): TransactionInfo;
+    _hasInfo(): boolean;
+    _initInfo(): TransactionInfo;
+    set info(value: TransactionInfo);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Transaction_Status$Results$Promise {
+    pipeline: $.Pipeline<any, any, Transaction_Status$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Transaction_Status$Results>);
+    promise(): Promise<Transaction_Status$Results>;
+}
+export declare class Transaction_Release$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class Transaction_Release$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class Transaction_Release$Results$Promise {
+    pipeline: $.Pipeline<any, any, Transaction_Release$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Transaction_Release$Results>);
+    promise(): Promise<Transaction_Release$Results>;
+}
+export declare class Transaction$Client {
+    client: $.Client;
+    static readonly interfaceId: bigint;
+    constructor(client: $.Client);
+    static readonly methods: [
+        $.Method<Transaction_Writer$Params, Transaction_Writer$Results>,
+        $.Method<Transaction_Commit$Params, Transaction_Commit$Results>,
+        $.Method<Transaction_Abort$Params, Transaction_Abort$Results>,
+        $.Method<Transaction_Status$Params, Transaction_Status$Results>,
+        $.Method<Transaction_Release$Params, Transaction_Release$Results>
+    ];
+    /**
+  * Waits for every write made through `writer` to be answered, then commits; answers once every
+  * event is visible, each segment's part whole and per key in write order. `conflict`: the
+  * stream scaled since it began (abort it).
+  *
+  */
+    writer(paramsFunc?: (params: Transaction_Writer$Params) => void): Transaction_Writer$Results$Promise;
+    commit(paramsFunc?: (params: Transaction_Commit$Params) => void): Transaction_Commit$Results$Promise;
+    abort(paramsFunc?: (params: Transaction_Abort$Params) => void): Transaction_Abort$Results$Promise;
+    /**
+  * Stops renewing the lease now, as dropping the capability does (for client runtimes that do
+  * not release capabilities: capnp-es): an undecided transaction is aborted when it runs out.
+  *
+  */
+    status(paramsFunc?: (params: Transaction_Status$Params) => void): Transaction_Status$Results$Promise;
+    release(paramsFunc?: (params: Transaction_Release$Params) => void): Transaction_Release$Results$Promise;
+}
+export interface Transaction$Server$Target {
+    writer(params: Transaction_Writer$Params, results: Transaction_Writer$Results): Promise<void>;
+    commit(params: Transaction_Commit$Params, results: Transaction_Commit$Results): Promise<void>;
+    abort(params: Transaction_Abort$Params, results: Transaction_Abort$Results): Promise<void>;
+    status(params: Transaction_Status$Params, results: Transaction_Status$Results): Promise<void>;
+    release(params: Transaction_Release$Params, results: Transaction_Release$Results): Promise<void>;
+}
+export declare class Transaction$Server extends $.Server {
+    readonly target: Transaction$Server$Target;
+    constructor(target: Transaction$Server$Target);
+    client(): Transaction$Client;
+}
+/**
+* The writer of the transaction's events (an `EventWriter`: same bounds, numbering and answers;
+* a write to a transaction no longer open: `transaction_not_open`). One per capability.
+*
+*/
+export declare class Transaction extends $.Interface {
+    static readonly Client: typeof Transaction$Client;
+    static readonly Server: typeof Transaction$Server;
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
     toString(): string;
 }
 export declare class ReaderGroup_Info$Params extends $.Struct {
@@ -1719,6 +2094,46 @@ export declare class StreamManager_ListReaderGroups$Results$Promise {
     constructor(pipeline: $.Pipeline<any, any, StreamManager_ListReaderGroups$Results>);
     promise(): Promise<StreamManager_ListReaderGroups$Results>;
 }
+export declare class StreamManager_ListTransactions$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get scope(): string;
+    set scope(value: string);
+    get stream(): string;
+    set stream(value: string);
+    get writerId(): string;
+    set writerId(value: string);
+    toString(): string;
+}
+export declare class StreamManager_ListTransactions$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    static _Transactions: $.ListCtor<TransactionInfo>;
+    _adoptTransactions(value: $.Orphan<$.List<TransactionInfo>>): void;
+    _disownTransactions(): $.Orphan<$.List<TransactionInfo>>;
+    get transactions(): $.List<TransactionInfo>;
+    _hasTransactions(): boolean;
+    _initTransactions(length: number): $.List<TransactionInfo>;
+    set transactions(value: $.List<TransactionInfo>);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class StreamManager_ListTransactions$Results$Promise {
+    pipeline: $.Pipeline<any, any, StreamManager_ListTransactions$Results>;
+    constructor(pipeline: $.Pipeline<any, any, StreamManager_ListTransactions$Results>);
+    promise(): Promise<StreamManager_ListTransactions$Results>;
+}
 export declare class StreamManager$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
@@ -1739,7 +2154,8 @@ export declare class StreamManager$Client {
         $.Method<StreamManager_StreamCut$Params, StreamManager_StreamCut$Results>,
         $.Method<StreamManager_CreateReaderGroup$Params, StreamManager_CreateReaderGroup$Results>,
         $.Method<StreamManager_DeleteReaderGroup$Params, StreamManager_DeleteReaderGroup$Results>,
-        $.Method<StreamManager_ListReaderGroups$Params, StreamManager_ListReaderGroups$Results>
+        $.Method<StreamManager_ListReaderGroups$Params, StreamManager_ListReaderGroups$Results>,
+        $.Method<StreamManager_ListTransactions$Params, StreamManager_ListTransactions$Results>
     ];
     createScope(paramsFunc?: (params: StreamManager_CreateScope$Params) => void): StreamManager_CreateScope$Results$Promise;
     deleteScope(paramsFunc?: (params: StreamManager_DeleteScope$Params) => void): StreamManager_DeleteScope$Results$Promise;
@@ -1786,7 +2202,14 @@ export declare class StreamManager$Client {
     streamCut(paramsFunc?: (params: StreamManager_StreamCut$Params) => void): StreamManager_StreamCut$Results$Promise;
     createReaderGroup(paramsFunc?: (params: StreamManager_CreateReaderGroup$Params) => void): StreamManager_CreateReaderGroup$Results$Promise;
     deleteReaderGroup(paramsFunc?: (params: StreamManager_DeleteReaderGroup$Params) => void): StreamManager_DeleteReaderGroup$Results$Promise;
+    /**
+  * The stream's transactions: open and committing ones, and completed ones still kept (24 h);
+  * with a `writerId` (as given to `beginTransaction`) only that writer's (a restarted producer
+  * finds its own).
+  *
+  */
     listReaderGroups(paramsFunc?: (params: StreamManager_ListReaderGroups$Params) => void): StreamManager_ListReaderGroups$Results$Promise;
+    listTransactions(paramsFunc?: (params: StreamManager_ListTransactions$Params) => void): StreamManager_ListTransactions$Results$Promise;
 }
 export interface StreamManager$Server$Target {
     createScope(params: StreamManager_CreateScope$Params, results: StreamManager_CreateScope$Results): Promise<void>;
@@ -1805,6 +2228,7 @@ export interface StreamManager$Server$Target {
     createReaderGroup(params: StreamManager_CreateReaderGroup$Params, results: StreamManager_CreateReaderGroup$Results): Promise<void>;
     deleteReaderGroup(params: StreamManager_DeleteReaderGroup$Params, results: StreamManager_DeleteReaderGroup$Results): Promise<void>;
     listReaderGroups(params: StreamManager_ListReaderGroups$Params, results: StreamManager_ListReaderGroups$Results): Promise<void>;
+    listTransactions(params: StreamManager_ListTransactions$Params, results: StreamManager_ListTransactions$Results): Promise<void>;
 }
 export declare class StreamManager$Server extends $.Server {
     readonly target: StreamManager$Server$Target;

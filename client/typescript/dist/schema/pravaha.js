@@ -717,6 +717,189 @@ export class Pravaha_ReaderGroup$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class Pravaha_BeginTransaction$Params extends $.Struct {
+    static _capnp = {
+        displayName: "beginTransaction$Params",
+        id: "b20aee6f01fcfd7f",
+        size: new $.ObjectSize(8, 3),
+        defaultLeaseMs: $.getInt64Mask(0x7530n)
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    get leaseMs() {
+        return $.utils.getInt64(0, this, Pravaha_BeginTransaction$Params._capnp.defaultLeaseMs);
+    }
+    set leaseMs(value) {
+        $.utils.setInt64(0, value, this, Pravaha_BeginTransaction$Params._capnp.defaultLeaseMs);
+    }
+    get writerId() {
+        return $.utils.getText(2, this);
+    }
+    set writerId(value) {
+        $.utils.setText(2, value, this);
+    }
+    toString() { return "Pravaha_BeginTransaction$Params_" + super.toString(); }
+}
+export class Pravaha_BeginTransaction$Results extends $.Struct {
+    static _capnp = {
+        displayName: "beginTransaction$Results",
+        id: "aa990d77369a4b88",
+        size: new $.ObjectSize(0, 3),
+    };
+    get transaction() {
+        return new Transaction$Client($.utils.getInterfaceClientOrNullAt(0, this));
+    }
+    set transaction(value) {
+        $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+    }
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(1, TransactionInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(1, TransactionInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(2, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(2, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    toString() { return "Pravaha_BeginTransaction$Results_" + super.toString(); }
+}
+export class Pravaha_BeginTransaction$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    getTransaction() {
+        return new Transaction$Client(this.pipeline.getPipeline(Transaction, 0).client());
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class Pravaha_OpenTransaction$Params extends $.Struct {
+    static _capnp = {
+        displayName: "openTransaction$Params",
+        id: "fee64cf9930775d5",
+        size: new $.ObjectSize(0, 3),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    get id() {
+        return $.utils.getText(2, this);
+    }
+    set id(value) {
+        $.utils.setText(2, value, this);
+    }
+    toString() { return "Pravaha_OpenTransaction$Params_" + super.toString(); }
+}
+export class Pravaha_OpenTransaction$Results extends $.Struct {
+    static _capnp = {
+        displayName: "openTransaction$Results",
+        id: "c51e053dc8fff5c7",
+        size: new $.ObjectSize(0, 3),
+    };
+    get transaction() {
+        return new Transaction$Client($.utils.getInterfaceClientOrNullAt(0, this));
+    }
+    set transaction(value) {
+        $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+    }
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(1, TransactionInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(1, TransactionInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(2, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(2, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(2, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(2, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    }
+    toString() { return "Pravaha_OpenTransaction$Results_" + super.toString(); }
+}
+export class Pravaha_OpenTransaction$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    getTransaction() {
+        return new Transaction$Client(this.pipeline.getPipeline(Transaction, 0).client());
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class Pravaha$Client {
     client;
     static interfaceId = 0xfdd238da96ae1079n;
@@ -763,6 +946,22 @@ export class Pravaha$Client {
             methodId: 4,
             interfaceName: "pravaha.capnp:Pravaha",
             methodName: "readerGroup"
+        },
+        {
+            ParamsClass: Pravaha_BeginTransaction$Params,
+            ResultsClass: Pravaha_BeginTransaction$Results,
+            interfaceId: Pravaha$Client.interfaceId,
+            methodId: 5,
+            interfaceName: "pravaha.capnp:Pravaha",
+            methodName: "beginTransaction"
+        },
+        {
+            ParamsClass: Pravaha_OpenTransaction$Params,
+            ResultsClass: Pravaha_OpenTransaction$Results,
+            interfaceId: Pravaha$Client.interfaceId,
+            methodId: 6,
+            interfaceName: "pravaha.capnp:Pravaha",
+            methodName: "openTransaction"
         }
     ];
     streamManager(paramsFunc) {
@@ -805,6 +1004,28 @@ export class Pravaha$Client {
         const pipeline = new $.Pipeline(Pravaha_ReaderGroup$Results, answer);
         return new Pravaha_ReaderGroup$Results$Promise(pipeline);
     }
+    /**
+  * A transaction begun earlier (by id, as `TransactionInfo.id` or `pravaha txn begin` shows it):
+  * commit, abort and status work in every state, writing while it is open (its lease is
+  * renewed while the capability lives). Errors: transaction_not_found, invalid_argument.
+  *
+  */
+    beginTransaction(paramsFunc) {
+        const answer = this.client.call({
+            method: Pravaha$Client.methods[5],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Pravaha_BeginTransaction$Results, answer);
+        return new Pravaha_BeginTransaction$Results$Promise(pipeline);
+    }
+    openTransaction(paramsFunc) {
+        const answer = this.client.call({
+            method: Pravaha$Client.methods[6],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Pravaha_OpenTransaction$Results, answer);
+        return new Pravaha_OpenTransaction$Results$Promise(pipeline);
+    }
 }
 $.Registry.register(Pravaha$Client.interfaceId, Pravaha$Client);
 export class Pravaha$Server extends $.Server {
@@ -830,6 +1051,14 @@ export class Pravaha$Server extends $.Server {
             {
                 ...Pravaha$Client.methods[4],
                 impl: target.readerGroup
+            },
+            {
+                ...Pravaha$Client.methods[5],
+                impl: target.beginTransaction
+            },
+            {
+                ...Pravaha$Client.methods[6],
+                impl: target.openTransaction
             }
         ]);
         this.target = target;
@@ -1859,6 +2088,544 @@ export class ReaderGroupInfo extends $.Struct {
         $.utils.setInt64(8, value, this);
     }
     toString() { return "ReaderGroupInfo_" + super.toString(); }
+}
+export class TransactionInfo extends $.Struct {
+    static _capnp = {
+        displayName: "TransactionInfo",
+        id: "80b2e2dc9e8e580a",
+        size: new $.ObjectSize(48, 7),
+    };
+    static _Segments;
+    /**
+  * 16 hex digits
+  *
+  */
+    get id() {
+        return $.utils.getText(0, this);
+    }
+    set id(value) {
+        $.utils.setText(0, value, this);
+    }
+    get scope() {
+        return $.utils.getText(1, this);
+    }
+    set scope(value) {
+        $.utils.setText(1, value, this);
+    }
+    get stream() {
+        return $.utils.getText(2, this);
+    }
+    set stream(value) {
+        $.utils.setText(2, value, this);
+    }
+    /**
+  * open, committing, committed, aborting or aborted
+  *
+  */
+    get state() {
+        return $.utils.getText(3, this);
+    }
+    set state(value) {
+        $.utils.setText(3, value, this);
+    }
+    /**
+  * the stream's epoch it began in
+  *
+  */
+    get epoch() {
+        return $.utils.getUint32(0, this);
+    }
+    set epoch(value) {
+        $.utils.setUint32(0, value, this);
+    }
+    /**
+  * the application's writer id (32 hex digits; zeros: none)
+  *
+  */
+    get writerId() {
+        return $.utils.getText(4, this);
+    }
+    set writerId(value) {
+        $.utils.setText(4, value, this);
+    }
+    get beganMs() {
+        return $.utils.getInt64(8, this);
+    }
+    set beganMs(value) {
+        $.utils.setInt64(8, value, this);
+    }
+    get leaseMs() {
+        return $.utils.getInt64(16, this);
+    }
+    set leaseMs(value) {
+        $.utils.setInt64(16, value, this);
+    }
+    /**
+  * aborted when still open then (maximum lifetime)
+  *
+  */
+    get deadlineMs() {
+        return $.utils.getInt64(24, this);
+    }
+    set deadlineMs(value) {
+        $.utils.setInt64(24, value, this);
+    }
+    get completedMs() {
+        return $.utils.getInt64(32, this);
+    }
+    set completedMs(value) {
+        $.utils.setInt64(32, value, this);
+    }
+    /**
+  * grows in the order commits were asked for (0: none)
+  *
+  */
+    get commitOrder() {
+        return $.utils.getUint64(40, this);
+    }
+    set commitOrder(value) {
+        $.utils.setUint64(40, value, this);
+    }
+    /**
+  * why it was aborted: abort, lease, lifetime, sealed
+  *
+  */
+    get reason() {
+        return $.utils.getText(5, this);
+    }
+    set reason(value) {
+        $.utils.setText(5, value, this);
+    }
+    _adoptSegments(value) {
+        $.utils.adopt(value, $.utils.getPointer(6, this));
+    }
+    _disownSegments() {
+        return $.utils.disown(this.segments);
+    }
+    /**
+  * the segments (of `epoch`) its events go to
+  *
+  */
+    get segments() {
+        return $.utils.getList(6, TransactionInfo._Segments, this);
+    }
+    _hasSegments() {
+        return !$.utils.isNull($.utils.getPointer(6, this));
+    }
+    _initSegments(length) {
+        return $.utils.initList(6, TransactionInfo._Segments, length, this);
+    }
+    set segments(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(6, this));
+    }
+    toString() { return "TransactionInfo_" + super.toString(); }
+}
+export class Transaction_Writer$Params extends $.Struct {
+    static _capnp = {
+        displayName: "writer$Params",
+        id: "b4388f7ff16fa93d",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "Transaction_Writer$Params_" + super.toString(); }
+}
+export class Transaction_Writer$Results extends $.Struct {
+    static _capnp = {
+        displayName: "writer$Results",
+        id: "96075ea96b5d273f",
+        size: new $.ObjectSize(0, 2),
+    };
+    get writer() {
+        return new EventWriter$Client($.utils.getInterfaceClientOrNullAt(0, this));
+    }
+    set writer(value) {
+        $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "Transaction_Writer$Results_" + super.toString(); }
+}
+export class Transaction_Writer$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    getWriter() {
+        return new EventWriter$Client(this.pipeline.getPipeline(EventWriter, 0).client());
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class Transaction_Commit$Params extends $.Struct {
+    static _capnp = {
+        displayName: "commit$Params",
+        id: "964bd0538938b439",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "Transaction_Commit$Params_" + super.toString(); }
+}
+export class Transaction_Commit$Results extends $.Struct {
+    static _capnp = {
+        displayName: "commit$Results",
+        id: "aef1509a21917337",
+        size: new $.ObjectSize(0, 2),
+    };
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(0, TransactionInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(0, TransactionInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "Transaction_Commit$Results_" + super.toString(); }
+}
+export class Transaction_Commit$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class Transaction_Abort$Params extends $.Struct {
+    static _capnp = {
+        displayName: "abort$Params",
+        id: "963cba73df19d7ca",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "Transaction_Abort$Params_" + super.toString(); }
+}
+export class Transaction_Abort$Results extends $.Struct {
+    static _capnp = {
+        displayName: "abort$Results",
+        id: "b5eb5e983221958f",
+        size: new $.ObjectSize(0, 2),
+    };
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(0, TransactionInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(0, TransactionInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "Transaction_Abort$Results_" + super.toString(); }
+}
+export class Transaction_Abort$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class Transaction_Status$Params extends $.Struct {
+    static _capnp = {
+        displayName: "status$Params",
+        id: "8e14b079501c93f3",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "Transaction_Status$Params_" + super.toString(); }
+}
+export class Transaction_Status$Results extends $.Struct {
+    static _capnp = {
+        displayName: "status$Results",
+        id: "c81712190746522b",
+        size: new $.ObjectSize(0, 2),
+    };
+    _adoptInfo(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownInfo() {
+        return $.utils.disown(this.info);
+    }
+    get info() {
+        return $.utils.getStruct(0, TransactionInfo, this);
+    }
+    _hasInfo() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initInfo() {
+        return $.utils.initStructAt(0, TransactionInfo, this);
+    }
+    set info(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "Transaction_Status$Results_" + super.toString(); }
+}
+export class Transaction_Status$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class Transaction_Release$Params extends $.Struct {
+    static _capnp = {
+        displayName: "release$Params",
+        id: "ca94a4bb66509cc1",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "Transaction_Release$Params_" + super.toString(); }
+}
+export class Transaction_Release$Results extends $.Struct {
+    static _capnp = {
+        displayName: "release$Results",
+        id: "ee35b68ed59a1e2e",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "Transaction_Release$Results_" + super.toString(); }
+}
+export class Transaction_Release$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
+export class Transaction$Client {
+    client;
+    static interfaceId = 0x98ec13dc63d93419n;
+    constructor(client) {
+        this.client = client;
+    }
+    static methods = [
+        {
+            ParamsClass: Transaction_Writer$Params,
+            ResultsClass: Transaction_Writer$Results,
+            interfaceId: Transaction$Client.interfaceId,
+            methodId: 0,
+            interfaceName: "pravaha.capnp:Transaction",
+            methodName: "writer"
+        },
+        {
+            ParamsClass: Transaction_Commit$Params,
+            ResultsClass: Transaction_Commit$Results,
+            interfaceId: Transaction$Client.interfaceId,
+            methodId: 1,
+            interfaceName: "pravaha.capnp:Transaction",
+            methodName: "commit"
+        },
+        {
+            ParamsClass: Transaction_Abort$Params,
+            ResultsClass: Transaction_Abort$Results,
+            interfaceId: Transaction$Client.interfaceId,
+            methodId: 2,
+            interfaceName: "pravaha.capnp:Transaction",
+            methodName: "abort"
+        },
+        {
+            ParamsClass: Transaction_Status$Params,
+            ResultsClass: Transaction_Status$Results,
+            interfaceId: Transaction$Client.interfaceId,
+            methodId: 3,
+            interfaceName: "pravaha.capnp:Transaction",
+            methodName: "status"
+        },
+        {
+            ParamsClass: Transaction_Release$Params,
+            ResultsClass: Transaction_Release$Results,
+            interfaceId: Transaction$Client.interfaceId,
+            methodId: 4,
+            interfaceName: "pravaha.capnp:Transaction",
+            methodName: "release"
+        }
+    ];
+    /**
+  * Waits for every write made through `writer` to be answered, then commits; answers once every
+  * event is visible, each segment's part whole and per key in write order. `conflict`: the
+  * stream scaled since it began (abort it).
+  *
+  */
+    writer(paramsFunc) {
+        const answer = this.client.call({
+            method: Transaction$Client.methods[0],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Transaction_Writer$Results, answer);
+        return new Transaction_Writer$Results$Promise(pipeline);
+    }
+    commit(paramsFunc) {
+        const answer = this.client.call({
+            method: Transaction$Client.methods[1],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Transaction_Commit$Results, answer);
+        return new Transaction_Commit$Results$Promise(pipeline);
+    }
+    abort(paramsFunc) {
+        const answer = this.client.call({
+            method: Transaction$Client.methods[2],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Transaction_Abort$Results, answer);
+        return new Transaction_Abort$Results$Promise(pipeline);
+    }
+    /**
+  * Stops renewing the lease now, as dropping the capability does (for client runtimes that do
+  * not release capabilities: capnp-es): an undecided transaction is aborted when it runs out.
+  *
+  */
+    status(paramsFunc) {
+        const answer = this.client.call({
+            method: Transaction$Client.methods[3],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Transaction_Status$Results, answer);
+        return new Transaction_Status$Results$Promise(pipeline);
+    }
+    release(paramsFunc) {
+        const answer = this.client.call({
+            method: Transaction$Client.methods[4],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Transaction_Release$Results, answer);
+        return new Transaction_Release$Results$Promise(pipeline);
+    }
+}
+$.Registry.register(Transaction$Client.interfaceId, Transaction$Client);
+export class Transaction$Server extends $.Server {
+    target;
+    constructor(target) {
+        super(target, [
+            {
+                ...Transaction$Client.methods[0],
+                impl: target.writer
+            },
+            {
+                ...Transaction$Client.methods[1],
+                impl: target.commit
+            },
+            {
+                ...Transaction$Client.methods[2],
+                impl: target.abort
+            },
+            {
+                ...Transaction$Client.methods[3],
+                impl: target.status
+            },
+            {
+                ...Transaction$Client.methods[4],
+                impl: target.release
+            }
+        ]);
+        this.target = target;
+    }
+    client() {
+        return new Transaction$Client(this);
+    }
+}
+/**
+* The writer of the transaction's events (an `EventWriter`: same bounds, numbering and answers;
+* a write to a transaction no longer open: `transaction_not_open`). One per capability.
+*
+*/
+export class Transaction extends $.Interface {
+    static Client = Transaction$Client;
+    static Server = Transaction$Server;
+    static _capnp = {
+        displayName: "Transaction",
+        id: "98ec13dc63d93419",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "Transaction_" + super.toString(); }
 }
 export class ReaderGroup_Info$Params extends $.Struct {
     static _capnp = {
@@ -3408,6 +4175,86 @@ export class StreamManager_ListReaderGroups$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class StreamManager_ListTransactions$Params extends $.Struct {
+    static _capnp = {
+        displayName: "listTransactions$Params",
+        id: "e83294a3348bf63e",
+        size: new $.ObjectSize(0, 3),
+    };
+    get scope() {
+        return $.utils.getText(0, this);
+    }
+    set scope(value) {
+        $.utils.setText(0, value, this);
+    }
+    get stream() {
+        return $.utils.getText(1, this);
+    }
+    set stream(value) {
+        $.utils.setText(1, value, this);
+    }
+    get writerId() {
+        return $.utils.getText(2, this);
+    }
+    set writerId(value) {
+        $.utils.setText(2, value, this);
+    }
+    toString() { return "StreamManager_ListTransactions$Params_" + super.toString(); }
+}
+export class StreamManager_ListTransactions$Results extends $.Struct {
+    static _capnp = {
+        displayName: "listTransactions$Results",
+        id: "f90e73eeae3be1bb",
+        size: new $.ObjectSize(0, 2),
+    };
+    static _Transactions;
+    _adoptTransactions(value) {
+        $.utils.adopt(value, $.utils.getPointer(0, this));
+    }
+    _disownTransactions() {
+        return $.utils.disown(this.transactions);
+    }
+    get transactions() {
+        return $.utils.getList(0, StreamManager_ListTransactions$Results._Transactions, this);
+    }
+    _hasTransactions() {
+        return !$.utils.isNull($.utils.getPointer(0, this));
+    }
+    _initTransactions(length) {
+        return $.utils.initList(0, StreamManager_ListTransactions$Results._Transactions, length, this);
+    }
+    set transactions(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "StreamManager_ListTransactions$Results_" + super.toString(); }
+}
+export class StreamManager_ListTransactions$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class StreamManager$Client {
     client;
     static interfaceId = 0xff24c1c698cf3d4cn;
@@ -3542,6 +4389,14 @@ export class StreamManager$Client {
             methodId: 15,
             interfaceName: "pravaha.capnp:StreamManager",
             methodName: "listReaderGroups"
+        },
+        {
+            ParamsClass: StreamManager_ListTransactions$Params,
+            ResultsClass: StreamManager_ListTransactions$Results,
+            interfaceId: StreamManager$Client.interfaceId,
+            methodId: 16,
+            interfaceName: "pravaha.capnp:StreamManager",
+            methodName: "listTransactions"
         }
     ];
     createScope(paramsFunc) {
@@ -3694,6 +4549,12 @@ export class StreamManager$Client {
         const pipeline = new $.Pipeline(StreamManager_DeleteReaderGroup$Results, answer);
         return new StreamManager_DeleteReaderGroup$Results$Promise(pipeline);
     }
+    /**
+  * The stream's transactions: open and committing ones, and completed ones still kept (24 h);
+  * with a `writerId` (as given to `beginTransaction`) only that writer's (a restarted producer
+  * finds its own).
+  *
+  */
     listReaderGroups(paramsFunc) {
         const answer = this.client.call({
             method: StreamManager$Client.methods[15],
@@ -3701,6 +4562,14 @@ export class StreamManager$Client {
         });
         const pipeline = new $.Pipeline(StreamManager_ListReaderGroups$Results, answer);
         return new StreamManager_ListReaderGroups$Results$Promise(pipeline);
+    }
+    listTransactions(paramsFunc) {
+        const answer = this.client.call({
+            method: StreamManager$Client.methods[16],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(StreamManager_ListTransactions$Results, answer);
+        return new StreamManager_ListTransactions$Results$Promise(pipeline);
     }
 }
 $.Registry.register(StreamManager$Client.interfaceId, StreamManager$Client);
@@ -3771,6 +4640,10 @@ export class StreamManager$Server extends $.Server {
             {
                 ...StreamManager$Client.methods[15],
                 impl: target.listReaderGroups
+            },
+            {
+                ...StreamManager$Client.methods[16],
+                impl: target.listTransactions
             }
         ]);
         this.target = target;
@@ -3804,6 +4677,8 @@ ReaderGroupInfo._Readers = $.CompositeList(GroupReaderInfo);
 ReaderGroupInfo._Unassigned = $.CompositeList(GroupSegment);
 ReaderGroupInfo._Future = $.CompositeList(GroupSegment);
 ReaderGroupInfo._Checkpoints = $.CompositeList(GroupCheckpoint);
+TransactionInfo._Segments = $.CompositeList(SegmentInfo);
 StreamManager_ScaleStream$Params._Create = $.CompositeList(KeyRange);
 StreamManager_ScaleStream$Results._Created = $.CompositeList(SegmentInfo);
 StreamManager_History$Results._Epochs = $.CompositeList(EpochInfo);
+StreamManager_ListTransactions$Results._Transactions = $.CompositeList(TransactionInfo);

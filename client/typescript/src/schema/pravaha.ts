@@ -717,6 +717,189 @@ export class Pravaha_ReaderGroup$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class Pravaha_BeginTransaction$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "beginTransaction$Params",
+    id: "b20aee6f01fcfd7f",
+    size: new $.ObjectSize(8, 3),
+    defaultLeaseMs: $.getInt64Mask(0x7530n)
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get leaseMs(): bigint {
+    return $.utils.getInt64(0, this, Pravaha_BeginTransaction$Params._capnp.defaultLeaseMs);
+  }
+  set leaseMs(value: bigint) {
+    $.utils.setInt64(0, value, this, Pravaha_BeginTransaction$Params._capnp.defaultLeaseMs);
+  }
+  get writerId(): string {
+    return $.utils.getText(2, this);
+  }
+  set writerId(value: string) {
+    $.utils.setText(2, value, this);
+  }
+  toString(): string { return "Pravaha_BeginTransaction$Params_" + super.toString(); }
+}
+export class Pravaha_BeginTransaction$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "beginTransaction$Results",
+    id: "aa990d77369a4b88",
+    size: new $.ObjectSize(0, 3),
+  };
+  get transaction(): Transaction$Client {
+    return new Transaction$Client($.utils.getInterfaceClientOrNullAt(0, this));
+  }
+  set transaction(value: Transaction$Client) {
+    $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+  }
+  _adoptInfo(value: $.Orphan<TransactionInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownInfo(): $.Orphan<TransactionInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): TransactionInfo {
+    return $.utils.getStruct(1, TransactionInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initInfo(): TransactionInfo {
+    return $.utils.initStructAt(1, TransactionInfo, this);
+  }
+  set info(value: TransactionInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(2, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(2, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  toString(): string { return "Pravaha_BeginTransaction$Results_" + super.toString(); }
+}
+export class Pravaha_BeginTransaction$Results$Promise {
+  pipeline: $.Pipeline<any, any, Pravaha_BeginTransaction$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Pravaha_BeginTransaction$Results>) {
+    this.pipeline = pipeline;
+  }
+  getTransaction(): Transaction$Client {
+    return new Transaction$Client(this.pipeline.getPipeline(Transaction, 0).client());
+  }
+  async promise(): Promise<Pravaha_BeginTransaction$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class Pravaha_OpenTransaction$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "openTransaction$Params",
+    id: "fee64cf9930775d5",
+    size: new $.ObjectSize(0, 3),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get id(): string {
+    return $.utils.getText(2, this);
+  }
+  set id(value: string) {
+    $.utils.setText(2, value, this);
+  }
+  toString(): string { return "Pravaha_OpenTransaction$Params_" + super.toString(); }
+}
+export class Pravaha_OpenTransaction$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "openTransaction$Results",
+    id: "c51e053dc8fff5c7",
+    size: new $.ObjectSize(0, 3),
+  };
+  get transaction(): Transaction$Client {
+    return new Transaction$Client($.utils.getInterfaceClientOrNullAt(0, this));
+  }
+  set transaction(value: Transaction$Client) {
+    $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+  }
+  _adoptInfo(value: $.Orphan<TransactionInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownInfo(): $.Orphan<TransactionInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): TransactionInfo {
+    return $.utils.getStruct(1, TransactionInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initInfo(): TransactionInfo {
+    return $.utils.initStructAt(1, TransactionInfo, this);
+  }
+  set info(value: TransactionInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(2, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(2, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  toString(): string { return "Pravaha_OpenTransaction$Results_" + super.toString(); }
+}
+export class Pravaha_OpenTransaction$Results$Promise {
+  pipeline: $.Pipeline<any, any, Pravaha_OpenTransaction$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Pravaha_OpenTransaction$Results>) {
+    this.pipeline = pipeline;
+  }
+  getTransaction(): Transaction$Client {
+    return new Transaction$Client(this.pipeline.getPipeline(Transaction, 0).client());
+  }
+  async promise(): Promise<Pravaha_OpenTransaction$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class Pravaha$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xfdd238da96ae1079n;
@@ -728,7 +911,9 @@ export class Pravaha$Client {
     $.Method<Pravaha_OpenWriter$Params, Pravaha_OpenWriter$Results>,
     $.Method<Pravaha_OpenReader$Params, Pravaha_OpenReader$Results>,
     $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>,
-    $.Method<Pravaha_ReaderGroup$Params, Pravaha_ReaderGroup$Results>
+    $.Method<Pravaha_ReaderGroup$Params, Pravaha_ReaderGroup$Results>,
+    $.Method<Pravaha_BeginTransaction$Params, Pravaha_BeginTransaction$Results>,
+    $.Method<Pravaha_OpenTransaction$Params, Pravaha_OpenTransaction$Results>
   ] = [
     {
       ParamsClass: Pravaha_StreamManager$Params,
@@ -769,6 +954,22 @@ export class Pravaha$Client {
       methodId: 4,
       interfaceName: "pravaha.capnp:Pravaha",
       methodName: "readerGroup"
+    },
+    {
+      ParamsClass: Pravaha_BeginTransaction$Params,
+      ResultsClass: Pravaha_BeginTransaction$Results,
+      interfaceId: Pravaha$Client.interfaceId,
+      methodId: 5,
+      interfaceName: "pravaha.capnp:Pravaha",
+      methodName: "beginTransaction"
+    },
+    {
+      ParamsClass: Pravaha_OpenTransaction$Params,
+      ResultsClass: Pravaha_OpenTransaction$Results,
+      interfaceId: Pravaha$Client.interfaceId,
+      methodId: 6,
+      interfaceName: "pravaha.capnp:Pravaha",
+      methodName: "openTransaction"
     }
   ];
   streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise {
@@ -811,6 +1012,28 @@ export class Pravaha$Client {
     const pipeline = new $.Pipeline(Pravaha_ReaderGroup$Results, answer);
     return new Pravaha_ReaderGroup$Results$Promise(pipeline);
   }
+  /**
+* A transaction begun earlier (by id, as `TransactionInfo.id` or `pravaha txn begin` shows it):
+* commit, abort and status work in every state, writing while it is open (its lease is
+* renewed while the capability lives). Errors: transaction_not_found, invalid_argument.
+*
+*/
+  beginTransaction(paramsFunc?: (params: Pravaha_BeginTransaction$Params) => void): Pravaha_BeginTransaction$Results$Promise {
+    const answer = this.client.call({
+      method: Pravaha$Client.methods[5],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Pravaha_BeginTransaction$Results, answer);
+    return new Pravaha_BeginTransaction$Results$Promise(pipeline);
+  }
+  openTransaction(paramsFunc?: (params: Pravaha_OpenTransaction$Params) => void): Pravaha_OpenTransaction$Results$Promise {
+    const answer = this.client.call({
+      method: Pravaha$Client.methods[6],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Pravaha_OpenTransaction$Results, answer);
+    return new Pravaha_OpenTransaction$Results$Promise(pipeline);
+  }
 }
 $.Registry.register(Pravaha$Client.interfaceId, Pravaha$Client);
 export interface Pravaha$Server$Target {
@@ -819,6 +1042,8 @@ export interface Pravaha$Server$Target {
   openReader(params: Pravaha_OpenReader$Params, results: Pravaha_OpenReader$Results): Promise<void>;
   openReaderBetween(params: Pravaha_OpenReaderBetween$Params, results: Pravaha_OpenReaderBetween$Results): Promise<void>;
   readerGroup(params: Pravaha_ReaderGroup$Params, results: Pravaha_ReaderGroup$Results): Promise<void>;
+  beginTransaction(params: Pravaha_BeginTransaction$Params, results: Pravaha_BeginTransaction$Results): Promise<void>;
+  openTransaction(params: Pravaha_OpenTransaction$Params, results: Pravaha_OpenTransaction$Results): Promise<void>;
 }
 export class Pravaha$Server extends $.Server {
   readonly target: Pravaha$Server$Target;
@@ -843,6 +1068,14 @@ export class Pravaha$Server extends $.Server {
       {
         ...Pravaha$Client.methods[4],
         impl: target.readerGroup
+      },
+      {
+        ...Pravaha$Client.methods[5],
+        impl: target.beginTransaction
+      },
+      {
+        ...Pravaha$Client.methods[6],
+        impl: target.openTransaction
       }
     ]);
     this.target = target;
@@ -1888,6 +2121,557 @@ export class ReaderGroupInfo extends $.Struct {
     $.utils.setInt64(8, value, this);
   }
   toString(): string { return "ReaderGroupInfo_" + super.toString(); }
+}
+export class TransactionInfo extends $.Struct {
+  static readonly _capnp = {
+    displayName: "TransactionInfo",
+    id: "80b2e2dc9e8e580a",
+    size: new $.ObjectSize(48, 7),
+  };
+  static _Segments: $.ListCtor<SegmentInfo>;
+  /**
+* 16 hex digits
+*
+*/
+  get id(): string {
+    return $.utils.getText(0, this);
+  }
+  set id(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get scope(): string {
+    return $.utils.getText(1, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(2, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(2, value, this);
+  }
+  /**
+* open, committing, committed, aborting or aborted
+*
+*/
+  get state(): string {
+    return $.utils.getText(3, this);
+  }
+  set state(value: string) {
+    $.utils.setText(3, value, this);
+  }
+  /**
+* the stream's epoch it began in
+*
+*/
+  get epoch(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set epoch(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  /**
+* the application's writer id (32 hex digits; zeros: none)
+*
+*/
+  get writerId(): string {
+    return $.utils.getText(4, this);
+  }
+  set writerId(value: string) {
+    $.utils.setText(4, value, this);
+  }
+  get beganMs(): bigint {
+    return $.utils.getInt64(8, this);
+  }
+  set beganMs(value: bigint) {
+    $.utils.setInt64(8, value, this);
+  }
+  get leaseMs(): bigint {
+    return $.utils.getInt64(16, this);
+  }
+  set leaseMs(value: bigint) {
+    $.utils.setInt64(16, value, this);
+  }
+  /**
+* aborted when still open then (maximum lifetime)
+*
+*/
+  get deadlineMs(): bigint {
+    return $.utils.getInt64(24, this);
+  }
+  set deadlineMs(value: bigint) {
+    $.utils.setInt64(24, value, this);
+  }
+  get completedMs(): bigint {
+    return $.utils.getInt64(32, this);
+  }
+  set completedMs(value: bigint) {
+    $.utils.setInt64(32, value, this);
+  }
+  /**
+* grows in the order commits were asked for (0: none)
+*
+*/
+  get commitOrder(): bigint {
+    return $.utils.getUint64(40, this);
+  }
+  set commitOrder(value: bigint) {
+    $.utils.setUint64(40, value, this);
+  }
+  /**
+* why it was aborted: abort, lease, lifetime, sealed
+*
+*/
+  get reason(): string {
+    return $.utils.getText(5, this);
+  }
+  set reason(value: string) {
+    $.utils.setText(5, value, this);
+  }
+  _adoptSegments(value: $.Orphan<$.List<SegmentInfo>>): void {
+    $.utils.adopt(value, $.utils.getPointer(6, this));
+  }
+  _disownSegments(): $.Orphan<$.List<SegmentInfo>> {
+    return $.utils.disown(this.segments);
+  }
+  /**
+* the segments (of `epoch`) its events go to
+*
+*/
+  get segments(): $.List<SegmentInfo> {
+    return $.utils.getList(6, TransactionInfo._Segments, this);
+  }
+  _hasSegments(): boolean {
+    return !$.utils.isNull($.utils.getPointer(6, this));
+  }
+  _initSegments(length: number): $.List<SegmentInfo> {
+    return $.utils.initList(6, TransactionInfo._Segments, length, this);
+  }
+  set segments(value: $.List<SegmentInfo>) {
+    $.utils.copyFrom(value, $.utils.getPointer(6, this));
+  }
+  toString(): string { return "TransactionInfo_" + super.toString(); }
+}
+export class Transaction_Writer$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "writer$Params",
+    id: "b4388f7ff16fa93d",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "Transaction_Writer$Params_" + super.toString(); }
+}
+export class Transaction_Writer$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "writer$Results",
+    id: "96075ea96b5d273f",
+    size: new $.ObjectSize(0, 2),
+  };
+  get writer(): EventWriter$Client {
+    return new EventWriter$Client($.utils.getInterfaceClientOrNullAt(0, this));
+  }
+  set writer(value: EventWriter$Client) {
+    $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "Transaction_Writer$Results_" + super.toString(); }
+}
+export class Transaction_Writer$Results$Promise {
+  pipeline: $.Pipeline<any, any, Transaction_Writer$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Transaction_Writer$Results>) {
+    this.pipeline = pipeline;
+  }
+  getWriter(): EventWriter$Client {
+    return new EventWriter$Client(this.pipeline.getPipeline(EventWriter, 0).client());
+  }
+  async promise(): Promise<Transaction_Writer$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class Transaction_Commit$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "commit$Params",
+    id: "964bd0538938b439",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "Transaction_Commit$Params_" + super.toString(); }
+}
+export class Transaction_Commit$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "commit$Results",
+    id: "aef1509a21917337",
+    size: new $.ObjectSize(0, 2),
+  };
+  _adoptInfo(value: $.Orphan<TransactionInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownInfo(): $.Orphan<TransactionInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): TransactionInfo {
+    return $.utils.getStruct(0, TransactionInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initInfo(): TransactionInfo {
+    return $.utils.initStructAt(0, TransactionInfo, this);
+  }
+  set info(value: TransactionInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "Transaction_Commit$Results_" + super.toString(); }
+}
+export class Transaction_Commit$Results$Promise {
+  pipeline: $.Pipeline<any, any, Transaction_Commit$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Transaction_Commit$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<Transaction_Commit$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class Transaction_Abort$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "abort$Params",
+    id: "963cba73df19d7ca",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "Transaction_Abort$Params_" + super.toString(); }
+}
+export class Transaction_Abort$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "abort$Results",
+    id: "b5eb5e983221958f",
+    size: new $.ObjectSize(0, 2),
+  };
+  _adoptInfo(value: $.Orphan<TransactionInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownInfo(): $.Orphan<TransactionInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): TransactionInfo {
+    return $.utils.getStruct(0, TransactionInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initInfo(): TransactionInfo {
+    return $.utils.initStructAt(0, TransactionInfo, this);
+  }
+  set info(value: TransactionInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "Transaction_Abort$Results_" + super.toString(); }
+}
+export class Transaction_Abort$Results$Promise {
+  pipeline: $.Pipeline<any, any, Transaction_Abort$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Transaction_Abort$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<Transaction_Abort$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class Transaction_Status$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "status$Params",
+    id: "8e14b079501c93f3",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "Transaction_Status$Params_" + super.toString(); }
+}
+export class Transaction_Status$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "status$Results",
+    id: "c81712190746522b",
+    size: new $.ObjectSize(0, 2),
+  };
+  _adoptInfo(value: $.Orphan<TransactionInfo>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownInfo(): $.Orphan<TransactionInfo> {
+    return $.utils.disown(this.info);
+  }
+  get info(): TransactionInfo {
+    return $.utils.getStruct(0, TransactionInfo, this);
+  }
+  _hasInfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initInfo(): TransactionInfo {
+    return $.utils.initStructAt(0, TransactionInfo, this);
+  }
+  set info(value: TransactionInfo) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "Transaction_Status$Results_" + super.toString(); }
+}
+export class Transaction_Status$Results$Promise {
+  pipeline: $.Pipeline<any, any, Transaction_Status$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Transaction_Status$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<Transaction_Status$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class Transaction_Release$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "release$Params",
+    id: "ca94a4bb66509cc1",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "Transaction_Release$Params_" + super.toString(); }
+}
+export class Transaction_Release$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "release$Results",
+    id: "ee35b68ed59a1e2e",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "Transaction_Release$Results_" + super.toString(); }
+}
+export class Transaction_Release$Results$Promise {
+  pipeline: $.Pipeline<any, any, Transaction_Release$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Transaction_Release$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<Transaction_Release$Results> {
+    return await this.pipeline.struct();
+  }
+}
+export class Transaction$Client {
+  client: $.Client;
+  static readonly interfaceId: bigint = 0x98ec13dc63d93419n;
+  constructor(client: $.Client) {
+    this.client = client;
+  }
+  static readonly methods: [
+    $.Method<Transaction_Writer$Params, Transaction_Writer$Results>,
+    $.Method<Transaction_Commit$Params, Transaction_Commit$Results>,
+    $.Method<Transaction_Abort$Params, Transaction_Abort$Results>,
+    $.Method<Transaction_Status$Params, Transaction_Status$Results>,
+    $.Method<Transaction_Release$Params, Transaction_Release$Results>
+  ] = [
+    {
+      ParamsClass: Transaction_Writer$Params,
+      ResultsClass: Transaction_Writer$Results,
+      interfaceId: Transaction$Client.interfaceId,
+      methodId: 0,
+      interfaceName: "pravaha.capnp:Transaction",
+      methodName: "writer"
+    },
+    {
+      ParamsClass: Transaction_Commit$Params,
+      ResultsClass: Transaction_Commit$Results,
+      interfaceId: Transaction$Client.interfaceId,
+      methodId: 1,
+      interfaceName: "pravaha.capnp:Transaction",
+      methodName: "commit"
+    },
+    {
+      ParamsClass: Transaction_Abort$Params,
+      ResultsClass: Transaction_Abort$Results,
+      interfaceId: Transaction$Client.interfaceId,
+      methodId: 2,
+      interfaceName: "pravaha.capnp:Transaction",
+      methodName: "abort"
+    },
+    {
+      ParamsClass: Transaction_Status$Params,
+      ResultsClass: Transaction_Status$Results,
+      interfaceId: Transaction$Client.interfaceId,
+      methodId: 3,
+      interfaceName: "pravaha.capnp:Transaction",
+      methodName: "status"
+    },
+    {
+      ParamsClass: Transaction_Release$Params,
+      ResultsClass: Transaction_Release$Results,
+      interfaceId: Transaction$Client.interfaceId,
+      methodId: 4,
+      interfaceName: "pravaha.capnp:Transaction",
+      methodName: "release"
+    }
+  ];
+  /**
+* Waits for every write made through `writer` to be answered, then commits; answers once every
+* event is visible, each segment's part whole and per key in write order. `conflict`: the
+* stream scaled since it began (abort it).
+*
+*/
+  writer(paramsFunc?: (params: Transaction_Writer$Params) => void): Transaction_Writer$Results$Promise {
+    const answer = this.client.call({
+      method: Transaction$Client.methods[0],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Transaction_Writer$Results, answer);
+    return new Transaction_Writer$Results$Promise(pipeline);
+  }
+  commit(paramsFunc?: (params: Transaction_Commit$Params) => void): Transaction_Commit$Results$Promise {
+    const answer = this.client.call({
+      method: Transaction$Client.methods[1],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Transaction_Commit$Results, answer);
+    return new Transaction_Commit$Results$Promise(pipeline);
+  }
+  abort(paramsFunc?: (params: Transaction_Abort$Params) => void): Transaction_Abort$Results$Promise {
+    const answer = this.client.call({
+      method: Transaction$Client.methods[2],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Transaction_Abort$Results, answer);
+    return new Transaction_Abort$Results$Promise(pipeline);
+  }
+  /**
+* Stops renewing the lease now, as dropping the capability does (for client runtimes that do
+* not release capabilities: capnp-es): an undecided transaction is aborted when it runs out.
+*
+*/
+  status(paramsFunc?: (params: Transaction_Status$Params) => void): Transaction_Status$Results$Promise {
+    const answer = this.client.call({
+      method: Transaction$Client.methods[3],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Transaction_Status$Results, answer);
+    return new Transaction_Status$Results$Promise(pipeline);
+  }
+  release(paramsFunc?: (params: Transaction_Release$Params) => void): Transaction_Release$Results$Promise {
+    const answer = this.client.call({
+      method: Transaction$Client.methods[4],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Transaction_Release$Results, answer);
+    return new Transaction_Release$Results$Promise(pipeline);
+  }
+}
+$.Registry.register(Transaction$Client.interfaceId, Transaction$Client);
+export interface Transaction$Server$Target {
+  writer(params: Transaction_Writer$Params, results: Transaction_Writer$Results): Promise<void>;
+  commit(params: Transaction_Commit$Params, results: Transaction_Commit$Results): Promise<void>;
+  abort(params: Transaction_Abort$Params, results: Transaction_Abort$Results): Promise<void>;
+  status(params: Transaction_Status$Params, results: Transaction_Status$Results): Promise<void>;
+  release(params: Transaction_Release$Params, results: Transaction_Release$Results): Promise<void>;
+}
+export class Transaction$Server extends $.Server {
+  readonly target: Transaction$Server$Target;
+  constructor(target: Transaction$Server$Target) {
+    super(target, [
+      {
+        ...Transaction$Client.methods[0],
+        impl: target.writer
+      },
+      {
+        ...Transaction$Client.methods[1],
+        impl: target.commit
+      },
+      {
+        ...Transaction$Client.methods[2],
+        impl: target.abort
+      },
+      {
+        ...Transaction$Client.methods[3],
+        impl: target.status
+      },
+      {
+        ...Transaction$Client.methods[4],
+        impl: target.release
+      }
+    ]);
+    this.target = target;
+  }
+  client(): Transaction$Client {
+    return new Transaction$Client(this);
+  }
+}
+/**
+* The writer of the transaction's events (an `EventWriter`: same bounds, numbering and answers;
+* a write to a transaction no longer open: `transaction_not_open`). One per capability.
+*
+*/
+export class Transaction extends $.Interface {
+  static readonly Client = Transaction$Client;
+  static readonly Server = Transaction$Server;
+  static readonly _capnp = {
+    displayName: "Transaction",
+    id: "98ec13dc63d93419",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "Transaction_" + super.toString(); }
 }
 export class ReaderGroup_Info$Params extends $.Struct {
   static readonly _capnp = {
@@ -3448,6 +4232,86 @@ export class StreamManager_ListReaderGroups$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class StreamManager_ListTransactions$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "listTransactions$Params",
+    id: "e83294a3348bf63e",
+    size: new $.ObjectSize(0, 3),
+  };
+  get scope(): string {
+    return $.utils.getText(0, this);
+  }
+  set scope(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  get stream(): string {
+    return $.utils.getText(1, this);
+  }
+  set stream(value: string) {
+    $.utils.setText(1, value, this);
+  }
+  get writerId(): string {
+    return $.utils.getText(2, this);
+  }
+  set writerId(value: string) {
+    $.utils.setText(2, value, this);
+  }
+  toString(): string { return "StreamManager_ListTransactions$Params_" + super.toString(); }
+}
+export class StreamManager_ListTransactions$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "listTransactions$Results",
+    id: "f90e73eeae3be1bb",
+    size: new $.ObjectSize(0, 2),
+  };
+  static _Transactions: $.ListCtor<TransactionInfo>;
+  _adoptTransactions(value: $.Orphan<$.List<TransactionInfo>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownTransactions(): $.Orphan<$.List<TransactionInfo>> {
+    return $.utils.disown(this.transactions);
+  }
+  get transactions(): $.List<TransactionInfo> {
+    return $.utils.getList(0, StreamManager_ListTransactions$Results._Transactions, this);
+  }
+  _hasTransactions(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initTransactions(length: number): $.List<TransactionInfo> {
+    return $.utils.initList(0, StreamManager_ListTransactions$Results._Transactions, length, this);
+  }
+  set transactions(value: $.List<TransactionInfo>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "StreamManager_ListTransactions$Results_" + super.toString(); }
+}
+export class StreamManager_ListTransactions$Results$Promise {
+  pipeline: $.Pipeline<any, any, StreamManager_ListTransactions$Results>;
+  constructor(pipeline: $.Pipeline<any, any, StreamManager_ListTransactions$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<StreamManager_ListTransactions$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class StreamManager$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xff24c1c698cf3d4cn;
@@ -3470,7 +4334,8 @@ export class StreamManager$Client {
     $.Method<StreamManager_StreamCut$Params, StreamManager_StreamCut$Results>,
     $.Method<StreamManager_CreateReaderGroup$Params, StreamManager_CreateReaderGroup$Results>,
     $.Method<StreamManager_DeleteReaderGroup$Params, StreamManager_DeleteReaderGroup$Results>,
-    $.Method<StreamManager_ListReaderGroups$Params, StreamManager_ListReaderGroups$Results>
+    $.Method<StreamManager_ListReaderGroups$Params, StreamManager_ListReaderGroups$Results>,
+    $.Method<StreamManager_ListTransactions$Params, StreamManager_ListTransactions$Results>
   ] = [
     {
       ParamsClass: StreamManager_CreateScope$Params,
@@ -3599,6 +4464,14 @@ export class StreamManager$Client {
       methodId: 15,
       interfaceName: "pravaha.capnp:StreamManager",
       methodName: "listReaderGroups"
+    },
+    {
+      ParamsClass: StreamManager_ListTransactions$Params,
+      ResultsClass: StreamManager_ListTransactions$Results,
+      interfaceId: StreamManager$Client.interfaceId,
+      methodId: 16,
+      interfaceName: "pravaha.capnp:StreamManager",
+      methodName: "listTransactions"
     }
   ];
   createScope(paramsFunc?: (params: StreamManager_CreateScope$Params) => void): StreamManager_CreateScope$Results$Promise {
@@ -3751,6 +4624,12 @@ export class StreamManager$Client {
     const pipeline = new $.Pipeline(StreamManager_DeleteReaderGroup$Results, answer);
     return new StreamManager_DeleteReaderGroup$Results$Promise(pipeline);
   }
+  /**
+* The stream's transactions: open and committing ones, and completed ones still kept (24 h);
+* with a `writerId` (as given to `beginTransaction`) only that writer's (a restarted producer
+* finds its own).
+*
+*/
   listReaderGroups(paramsFunc?: (params: StreamManager_ListReaderGroups$Params) => void): StreamManager_ListReaderGroups$Results$Promise {
     const answer = this.client.call({
       method: StreamManager$Client.methods[15],
@@ -3758,6 +4637,14 @@ export class StreamManager$Client {
     });
     const pipeline = new $.Pipeline(StreamManager_ListReaderGroups$Results, answer);
     return new StreamManager_ListReaderGroups$Results$Promise(pipeline);
+  }
+  listTransactions(paramsFunc?: (params: StreamManager_ListTransactions$Params) => void): StreamManager_ListTransactions$Results$Promise {
+    const answer = this.client.call({
+      method: StreamManager$Client.methods[16],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(StreamManager_ListTransactions$Results, answer);
+    return new StreamManager_ListTransactions$Results$Promise(pipeline);
   }
 }
 $.Registry.register(StreamManager$Client.interfaceId, StreamManager$Client);
@@ -3778,6 +4665,7 @@ export interface StreamManager$Server$Target {
   createReaderGroup(params: StreamManager_CreateReaderGroup$Params, results: StreamManager_CreateReaderGroup$Results): Promise<void>;
   deleteReaderGroup(params: StreamManager_DeleteReaderGroup$Params, results: StreamManager_DeleteReaderGroup$Results): Promise<void>;
   listReaderGroups(params: StreamManager_ListReaderGroups$Params, results: StreamManager_ListReaderGroups$Results): Promise<void>;
+  listTransactions(params: StreamManager_ListTransactions$Params, results: StreamManager_ListTransactions$Results): Promise<void>;
 }
 export class StreamManager$Server extends $.Server {
   readonly target: StreamManager$Server$Target;
@@ -3846,6 +4734,10 @@ export class StreamManager$Server extends $.Server {
       {
         ...StreamManager$Client.methods[15],
         impl: target.listReaderGroups
+      },
+      {
+        ...StreamManager$Client.methods[16],
+        impl: target.listTransactions
       }
     ]);
     this.target = target;
@@ -3879,6 +4771,8 @@ ReaderGroupInfo._Readers = $.CompositeList(GroupReaderInfo);
 ReaderGroupInfo._Unassigned = $.CompositeList(GroupSegment);
 ReaderGroupInfo._Future = $.CompositeList(GroupSegment);
 ReaderGroupInfo._Checkpoints = $.CompositeList(GroupCheckpoint);
+TransactionInfo._Segments = $.CompositeList(SegmentInfo);
 StreamManager_ScaleStream$Params._Create = $.CompositeList(KeyRange);
 StreamManager_ScaleStream$Results._Created = $.CompositeList(SegmentInfo);
 StreamManager_History$Results._Epochs = $.CompositeList(EpochInfo);
+StreamManager_ListTransactions$Results._Transactions = $.CompositeList(TransactionInfo);

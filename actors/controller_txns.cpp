@@ -133,7 +133,7 @@ void run_abort(controller_ptr self, const txn_record& t) {
 // Merges the first of the stream's committing transactions (by commit order), records it
 // committed, and goes on with the next; ends the stream's "commit" workflow when none is left.
 void commit_next(controller_ptr self, const stream_name& n) {
-    auto all = self->state.meta->list_txns(n.first, n.second);
+    auto all = self->state.meta->live_txns_of(n.first, n.second);
     const txn_record* first = nullptr;
     if (all) {
         for (const auto& t : *all) {
@@ -185,7 +185,7 @@ void resume_txns(controller_ptr self) {
     sync_txns(self);
     std::set<stream_name> commits;
     auto limit = self->state.meta->limits().segment_bytes;
-    for (const auto& t : self->state.meta->all_txns()) {
+    for (const auto& t : self->state.meta->live_txns()) {
         switch (t.state) {
             case txn_state::open:
                 // A begin cut short: its segments may be missing (creating is idempotent; a
@@ -224,7 +224,7 @@ void after_txn_command(controller_ptr self, const command& c, const outcome& out
         return;
     }
     // A seal aborted the stream's open transactions: delete their segments.
-    auto all = self->state.meta->list_txns(c.scope, c.name);
+    auto all = self->state.meta->live_txns_of(c.scope, c.name);
     if (!all) {
         return;
     }
@@ -239,7 +239,7 @@ void sync_txns(controller_ptr self) {
     auto& st = self->state;
     std::map<uint64_t, txn_record> wanted;
     if (is_leader(self)) {
-        for (auto& t : st.meta->all_txns()) {
+        for (auto& t : st.meta->live_txns()) {
             if (t.state == txn_state::open) {
                 wanted.emplace(t.id, std::move(t));
             }

@@ -60,6 +60,12 @@ const char* usage =
     "               frozen to fixed) and on a stream created with its final segment count, 3\n"
     "               of each, alternating. The node decides by its --scale-window-s and\n"
     "               --scale-cooldown-s (defaults 120 and 600 s): start it with short ones\n"
+    "  txn          --writers threads each begin a transaction, write --txn-size events over\n"
+    "               --keys keys, flush and commit, over and over; against the same events\n"
+    "               written without a transaction (a flush every --txn-size), in 3 rounds of\n"
+    "               each of --duration S (default 5), alternating: events/s of both and the\n"
+    "               latency of begin, of commit (after the flush, until visible) and of a whole\n"
+    "               transaction\n"
     "options:\n"
     "  --endpoint HOST:PORT   node (default $PRAVAHA_ENDPOINT or 127.0.0.1:9090)\n"
     "  --stream SCOPE/STREAM  created if missing (default bench/b<pid>)\n"
@@ -98,6 +104,7 @@ const char* usage =
     "                         group_exists); each reads its share\n"
     "  --split-after S        (end-to-end --group) splits the stream's first segment after S\n"
     "                         seconds and reports when its successors' first event was read\n"
+    "  --txn-size N           (txn) events per transaction (default 100)\n"
     "  --quiet                no progress line\n"
     "Acknowledgements are sent after the event is fsynced on the node (standalone), or on a\n"
     "majority of its container's replicas (cluster); the output's \"mode\" says which.\n";
@@ -127,7 +134,7 @@ options parse(int argc, char** argv) {
     }
     o.mode = argv[1];
     if (o.mode != "write" && o.mode != "read" && o.mode != "end-to-end" && o.mode != "connect" &&
-        o.mode != "scale") {
+        o.mode != "scale" && o.mode != "txn") {
         bad_usage("unknown mode '" + o.mode + "'");
     }
     for (int i = 2; i < argc; ++i) {
@@ -199,6 +206,8 @@ options parse(int argc, char** argv) {
                 o.target = static_cast<uint32_t>(num);
             } else if (a == "--factor" && num >= 2 && num <= 1000) {
                 o.factor = static_cast<uint32_t>(num);
+            } else if (a == "--txn-size" && num <= 1000000) {
+                o.txn_size = num;
             } else if (a == "--compare-window") {
                 o.compare_window = num;
             } else {
@@ -217,6 +226,12 @@ options parse(int argc, char** argv) {
         }
         o.duration_s = o.duration_s > 0 ? o.duration_s : 30;
         o.warmup = o.warmup_given ? o.warmup : 0;
+    }
+    if (o.mode == "txn") {
+        if (o.rate > 0 || o.api != "facade") {
+            bad_usage("txn measures closed-loop rounds of the facade (no --rate, no --api)");
+        }
+        o.duration_s = o.duration_s > 0 ? o.duration_s : 5;
     }
     if (o.window == 0) {
         o.window = o.rate > 0 ? 100000 : 1;
@@ -1110,6 +1125,9 @@ int main(int argc, char** argv) {
     }
     if (o.mode == "scale") {
         return bench::run_scale(**f, o, *contract);
+    }
+    if (o.mode == "txn") {
+        return bench::run_txn(**f, o, *contract);
     }
     run_state rs;
     if (o.mode == "read" && !preload(**f, o, rs)) {

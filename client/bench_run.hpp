@@ -56,6 +56,8 @@ struct options {
     // the stream's first segment after this many seconds (0: none)
     std::string group;
     uint64_t split_after_s = 0;
+    // txn mode: events per transaction
+    uint64_t txn_size = 100;
 };
 
 inline int64_t since(bench_clock::time_point start) {
@@ -140,6 +142,10 @@ FILE* open_json(const options& o);
 /// Scale mode: a stream with an events policy under a fixed load (see bench_scale.cpp).
 /// Returns the exit code.
 int run_scale(client::client_factory& f, const options& o, const std::string& contract);
+
+/// Txn mode: transactions against plain writes of the same events, in alternating rounds (see
+/// bench_txn.cpp). Returns the exit code.
+int run_txn(client::client_factory& f, const options& o, const std::string& contract);
 
 /// Write mode through the actor API (--api actor): one driver actor per writer in an actor system
 /// of this process, closed loop with --window events in flight each, --batch events per request.

@@ -180,19 +180,6 @@ std::optional<double> closed_loop_round(client::client_factory& f,
     return static_cast<double>(s.count) / r.window_s(static_cast<double>(o.compare_s));
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-}
-
-std::string list(const std::vector<double>& v) {
-    std::string out;
-    for (double x : v) {
-        out += fmt::format("{}{:.0f}", out.empty() ? "" : " ", x);
-    }
-    return out;
-}
-
 struct comparison {
     size_t segments = 0;
     std::vector<double> scaled;  // events/s per round
@@ -460,8 +447,8 @@ int run_scale(client::client_factory& f, const options& o, const std::string& co
                 static_cast<unsigned long long>(o.writers),
                 static_cast<unsigned long long>(o.compare_window), rounds,
                 static_cast<unsigned long long>(o.compare_s), cmp->segments, median(cmp->scaled),
-                list(cmp->scaled).c_str(), cmp->segments, median(cmp->fixed),
-                list(cmp->fixed).c_str(), cmp->ratio());
+                list_of(cmp->scaled).c_str(), cmp->segments, median(cmp->fixed),
+                list_of(cmp->fixed).c_str(), cmp->ratio());
         }
     }
     if (!o.report.empty()) {

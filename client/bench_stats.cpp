@@ -328,4 +328,17 @@ std::string write_svg(const std::string& path,
     return ok ? "" : "cannot write " + path;
 }
 
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string list_of(const std::vector<double>& v) {
+    std::string out;
+    for (double x : v) {
+        out += fmt::format("{}{:.0f}", out.empty() ? "" : " ", x);
+    }
+    return out;
+}
+
 }  // namespace pravaha::bench

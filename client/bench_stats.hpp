@@ -47,6 +47,11 @@ struct summary {
 
 summary summarize(std::vector<sample>& samples);  // sorts by latency
 
+/// The median of per-round figures (the upper one of an even count; 0 when empty).
+double median(std::vector<double> v);
+/// The figures as "a b c" (no decimals), for a line that shows every round.
+std::string list_of(const std::vector<double>& v);
+
 /// The index of percentile `p` (0-100) among `n` > 0 sorted values (nearest rank).
 size_t rank_index(size_t n, double p);
 

@@ -395,10 +395,10 @@ op_result container_state::apply_op(const container_op& op, write_batch& batch) 
             // Idempotent: deleting a missing segment succeeds.
             segments_.erase(op.key);
             batch.erase(keys::meta(op.key));
-            auto data = keys::segment_prefix('D', op.key);
-            batch.erase_range(data, keys::prefix_end(data));
-            auto writers = keys::segment_prefix('W', op.key);
-            batch.erase_range(writers, keys::prefix_end(writers));
+            // Appended to in this entry: those blocks are in the batch only (a scan misses them).
+            bool fresh = dirty_meta_.count(op.key) > 0;
+            erase_prefix(keys::segment_prefix('D', op.key), fresh, batch);
+            erase_prefix(keys::segment_prefix('W', op.key), fresh, batch);
             return {};
         }
     }
@@ -634,6 +634,38 @@ container_state::merge_check container_state::check_merge(const container_op& op
 // one entry, so every replica applies all of it or none (a transaction's part in this segment is
 // visible whole or not at all). The blocks are read from the store: the source's appends in
 // this same entry are only in the batch yet, so such a merge is refused (`conflict`; the
+
+// Erases every key under `prefix`: one by one when there are at most point_erase_max of them in
+// the store and this entry wrote none (`fresh`: the batch holds some, a scan cannot see them),
+// else (or when the store cannot be read) with one range delete. Range tombstones pile
+// up in RocksDB's memtable, and every later iterator fragments all of them: with one per deleted
+// segment (every transaction deletes its segments) reads slowed down with each transaction
+// (measured: commits from 3 ms to 12 ms over 600 transactions).
+void container_state::erase_prefix(const std::string& prefix,
+                                   bool fresh,
+                                   write_batch& batch) const {
+    constexpr size_t point_erase_max = 256;
+    std::vector<std::string> found;
+    bool many = false;
+    auto end = keys::prefix_end(prefix);
+    auto err =
+        fresh ? caf::error{} : store_.scan(prefix, end, [&](std::string_view k, std::string_view) {
+            if (found.size() == point_erase_max) {
+                many = true;
+                return false;
+            }
+            found.emplace_back(k);
+            return true;
+        });
+    if (fresh || err || many) {
+        batch.erase_range(prefix, end);
+        return;
+    }
+    for (auto& k : found) {
+        batch.erase(std::move(k));
+    }
+}
+
 // controller retries once they are written).
 op_result container_state::apply_merge(const container_op& op, write_batch& batch) {
     auto check = check_merge(op);
@@ -655,7 +687,9 @@ op_result container_state::apply_merge(const container_op& op, write_batch& batc
     int64_t at = target.meta.length;
     int64_t moved = 0;
     caf::error bad;
+    std::vector<std::string> copied;  // the source's block keys: erased one by one below
     auto copy = [&](std::string_view k, std::string_view block) {
+        copied.emplace_back(k);
         auto offset = static_cast<int64_t>(keys::get_u64(k, keys::segment_key_bytes));
         if (offset != moved) {
             bad = caf::make_error(errc::corrupt_data,
@@ -682,8 +716,11 @@ op_result container_state::apply_merge(const container_op& op, write_batch& batc
     }
     target.meta.length += moved;
     dirty_meta_.insert(op.key);
-    auto data = keys::segment_prefix('D', op.source);
-    batch.erase_range(data, keys::prefix_end(data));
+    // Every block of the source was read (its appends are all in the store: same-entry ones are
+    // refused above): point deletes, no range tombstone (see erase_prefix).
+    for (auto& k : copied) {
+        batch.erase(std::move(k));
+    }
     source.meta.sealed = true;
     source.meta.merged = true;
     source.meta.merged_into = op.key;

@@ -119,6 +119,7 @@ private:
     op_result apply_append(const container_op& op, write_batch& batch);
     op_result apply_setup_writer(const container_op& op, write_batch& batch);
     op_result apply_merge(const container_op& op, write_batch& batch);
+    void erase_prefix(const std::string& prefix, bool fresh, write_batch& batch) const;
     struct merge_check {
         caf::error error;
         bool done = false;  ///< merged before: answered from the tombstone

@@ -503,8 +503,14 @@ caf::error controller_state::delete_stream(const std::string& scope, const std::
     if (auto err = persist(b)) {
         return err;
     }
-    for (auto it = txns_.begin(); it != txns_.end();) {
-        it = it->second.uid == rec->uid ? txns_.erase(it) : std::next(it);
+    std::vector<uint64_t> gone;
+    for (const auto& [id, txn] : txns_) {
+        if (txn.uid == rec->uid) {
+            gone.push_back(id);
+        }
+    }
+    for (auto id : gone) {
+        forget_txn(id);
     }
     streams_.erase({scope, name});
     history_.erase({scope, name});

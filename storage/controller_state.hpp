@@ -160,6 +160,12 @@ public:
     [[nodiscard]] caf::expected<std::vector<txn_record>> list_txns(const std::string& scope,
                                                                    const std::string& name) const;
     std::vector<txn_record> all_txns() const;
+    /// Every transaction not completed (open, committing, aborting), of every stream: what the
+    /// controller's workflows and lease actors work on (completed ones may be many: kept 24 h).
+    std::vector<txn_record> live_txns() const;
+    /// The stream's transactions not completed. Errors: as get_stream.
+    [[nodiscard]] caf::expected<std::vector<txn_record>> live_txns_of(
+        const std::string& scope, const std::string& name) const;
     const txn_limits& limits() const { return limits_; }
 
 private:
@@ -192,6 +198,9 @@ private:
     // conflict while a transaction of stream `uid` is committing (its merges are under way).
     caf::error committing_txn(stream_uid uid) const;
     caf::error load_txns();
+    // Keeps `t` (replacing a record of its id) in txns_ and the indexes; forgets one.
+    void remember_txn(const txn_record& t);
+    void forget_txn(uint64_t id);
     const stream_record* stream_of(stream_uid uid) const;
     // The names of `scope`'s entries of `m` (streams or groups). Errors: scope_not_found.
     template <class T>
@@ -218,6 +227,9 @@ private:
     std::map<stream_name, std::vector<epoch_info>> history_;
     std::map<stream_name, reader_group_record> groups_;
     std::map<uint64_t, txn_record> txns_;  ///< by id
+    std::set<uint64_t> live_txns_;         ///< ids of those not completed
+    /// Per stream, its completed ones by (completed_ms, id): the oldest purged first.
+    std::map<stream_uid, std::set<std::pair<int64_t, uint64_t>>> completed_txns_;
     uint32_t container_count_ = 1;
     txn_limits limits_;
     uint64_t next_uid_ = 1;

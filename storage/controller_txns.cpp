@@ -53,12 +53,17 @@ caf::expected<std::vector<txn_record>> controller_state::list_txns(const std::st
     if (!rec) {
         return std::move(rec.error());
     }
-    std::vector<txn_record> out;
-    for (const auto& [id, t] : txns_) {
-        if (t.uid == rec->uid) {
-            out.push_back(t);
+    auto out = live_txns_of(scope, name);
+    if (!out) {
+        return out;
+    }
+    if (auto it = completed_txns_.find(rec->uid); it != completed_txns_.end()) {
+        for (const auto& [at, id] : it->second) {
+            out->push_back(txns_.at(id));
         }
     }
+    std::sort(out->begin(), out->end(),
+              [](const txn_record& a, const txn_record& b) { return a.id < b.id; });
     return out;
 }
 
@@ -69,6 +74,59 @@ std::vector<txn_record> controller_state::all_txns() const {
         out.push_back(t);
     }
     return out;
+}
+
+std::vector<txn_record> controller_state::live_txns() const {
+    std::vector<txn_record> out;
+    out.reserve(live_txns_.size());
+    for (auto id : live_txns_) {
+        out.push_back(txns_.at(id));
+    }
+    return out;
+}
+
+caf::expected<std::vector<txn_record>> controller_state::live_txns_of(
+    const std::string& scope, const std::string& name) const {
+    auto rec = get_stream(scope, name);
+    if (!rec) {
+        return std::move(rec.error());
+    }
+    std::vector<txn_record> out;
+    for (auto id : live_txns_) {
+        const auto& t = txns_.at(id);
+        if (t.uid == rec->uid) {
+            out.push_back(t);
+        }
+    }
+    return out;
+}
+
+void controller_state::remember_txn(const txn_record& t) {
+    forget_txn(t.id);
+    txns_[t.id] = t;
+    if (completed(t.state)) {
+        completed_txns_[t.uid].emplace(t.completed_ms, t.id);
+    } else {
+        live_txns_.insert(t.id);
+    }
+}
+
+void controller_state::forget_txn(uint64_t id) {
+    auto it = txns_.find(id);
+    if (it == txns_.end()) {
+        return;
+    }
+    const auto& t = it->second;
+    if (completed(t.state)) {
+        auto c = completed_txns_.find(t.uid);
+        c->second.erase({t.completed_ms, t.id});
+        if (c->second.empty()) {
+            completed_txns_.erase(c);
+        }
+    } else {
+        live_txns_.erase(id);
+    }
+    txns_.erase(it);
 }
 
 // The invariants of a transaction record, after every change and at load (always on).
@@ -92,6 +150,8 @@ void controller_state::check_txn(const txn_record& t) const {
 
 caf::error controller_state::load_txns() {
     txns_.clear();
+    live_txns_.clear();
+    completed_txns_.clear();
     caf::error decode_err;
     if (auto err = store_.scan("Mn", "Mo", [&](std::string_view, std::string_view v) {
             auto t = decode_txn_record(v);
@@ -100,7 +160,7 @@ caf::error controller_state::load_txns() {
                 return false;
             }
             check_txn(*t);
-            txns_[t->id] = std::move(*t);
+            remember_txn(*t);
             return true;
         })) {
         return err;
@@ -118,7 +178,7 @@ caf::error controller_state::save_txn(const txn_record& t, write_batch& b) {
     if (auto err = persist(b)) {
         return err;
     }
-    txns_[t.id] = t;
+    remember_txn(t);
     return {};
 }
 
@@ -129,25 +189,29 @@ void controller_state::purge_txns(stream_uid uid,
                                   int64_t now_ms,
                                   const txn_record& current,
                                   write_batch& b) {
-    std::vector<std::pair<int64_t, uint64_t>> done;  // completed at, id
-    for (const auto& [id, stored] : txns_) {
-        const auto& t = id == current.id ? current : stored;
-        if (t.uid == uid && completed(t.state)) {
-            done.emplace_back(t.completed_ms, id);
+    auto it = completed_txns_.find(uid);
+    if (it == completed_txns_.end()) {
+        return;
+    }
+    // `current` counts as completed once saved (it is never dropped itself).
+    size_t count = it->second.size();
+    if (completed(current.state) && current.uid == uid &&
+        (txns_.count(current.id) == 0 || !completed(txns_.at(current.id).state))) {
+        ++count;
+    }
+    std::vector<uint64_t> drop;
+    for (const auto& [at, id] : it->second) {  // oldest first
+        bool excess = count - drop.size() > limits_.completed_per_stream;
+        if (!excess && at + limits_.retention_ms >= now_ms) {
+            break;  // the rest completed later: within their retention, and not too many
+        }
+        if (id != current.id) {
+            drop.push_back(id);
         }
     }
-    if (current.uid == uid && completed(current.state) && txns_.count(current.id) == 0) {
-        done.emplace_back(current.completed_ms, current.id);
-    }
-    std::sort(done.begin(), done.end());
-    size_t excess =
-        done.size() > limits_.completed_per_stream ? done.size() - limits_.completed_per_stream : 0;
-    for (size_t i = 0; i < done.size(); ++i) {
-        if (done[i].second != current.id &&
-            (i < excess || done[i].first + limits_.retention_ms < now_ms)) {
-            b.erase(keys::txn(uid, done[i].second));
-            txns_.erase(done[i].second);
-        }
+    for (auto id : drop) {
+        b.erase(keys::txn(uid, id));
+        forget_txn(id);
     }
 }
 
@@ -165,8 +229,9 @@ caf::expected<txn_record> controller_state::begin_txn(const command& c, write_ba
                                fmt::format("a transaction's lease must be {}..{} ms, not {}",
                                            limits_.lease_min_ms, limits_.lease_max_ms, c.lease_ms));
     }
-    auto open = std::count_if(txns_.begin(), txns_.end(), [&](const auto& e) {
-        return e.second.uid == rec->uid && counts_as_open(e.second.state);
+    auto open = std::count_if(live_txns_.begin(), live_txns_.end(), [&](uint64_t id) {
+        const auto& t = txns_.at(id);
+        return t.uid == rec->uid && counts_as_open(t.state);
     });
     if (static_cast<uint64_t>(open) >= limits_.open_per_stream) {
         return caf::make_error(
@@ -279,7 +344,8 @@ void controller_state::apply_txn(const command& c, outcome& out) {
 }
 
 caf::error controller_state::committing_txn(stream_uid uid) const {
-    for (const auto& [id, t] : txns_) {
+    for (auto id : live_txns_) {
+        const auto& t = txns_.at(id);
         if (t.uid == uid && t.state == txn_state::committing) {
             return caf::make_error(
                 errc::conflict,
@@ -295,7 +361,8 @@ caf::error controller_state::seal_txns(stream_uid uid, write_batch& b) {
     if (auto err = committing_txn(uid)) {
         return err;
     }
-    for (auto& [id, t] : txns_) {
+    for (auto id : live_txns_) {
+        auto& t = txns_.at(id);  // open to aborting: still live, the indexes hold
         if (t.uid == uid && t.state == txn_state::open) {
             t.state = txn_state::aborting;
             t.reason = "sealed";

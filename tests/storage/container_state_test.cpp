@@ -606,3 +606,66 @@ TEST_CASE("a transaction segment takes at most its limit", "[storage]") {
         CHECK(f.state->status(big.key)->length == 10);
     }
 }
+
+namespace {
+
+bool has_range_delete(const write_batch& b) {
+    return std::any_of(b.ops.begin(), b.ops.end(), [](const write_batch::op& op) {
+        return op.type == write_batch::kind::erase_range;
+    });
+}
+
+// The keys under `prefix` in the store.
+size_t keys_under(log_store& store, const std::string& prefix) {
+    size_t n = 0;
+    REQUIRE(!store.scan(prefix, keys::prefix_end(prefix), [&](std::string_view, std::string_view) {
+        ++n;
+        return true;
+    }));
+    return n;
+}
+
+// Logs, applies and persists one entry; its writes.
+write_batch apply_logged(fixture& f, const std::vector<container_op>& ops) {
+    auto idx = f.log->append(encode_log_entry(ops), f.state->applied_index());
+    REQUIRE(idx);
+    auto a = f.state->apply(*idx, ops);
+    REQUIRE(!f.state->persist(a.writes));
+    return std::move(a.writes);
+}
+
+}  // namespace
+
+TEST_CASE("merges and deletes of small segments erase their keys one by one: no range tombstones",
+          "[storage]") {
+    // Range tombstones pile up in RocksDB's memtable and slow down every later read (every
+    // transaction merges and deletes segments).
+    fixture f;
+    commit(*f.log, *f.state, {create_op(), create_txn_op(1 << 20)});
+    commit(*f.log, *f.state, {append_op(0, {"a"})});
+    commit(*f.log, *f.state, {txn_append_op(0, {"t1"})});
+    commit(*f.log, *f.state, {txn_append_op(1, {"t2"})});
+    auto data = [](segment_key k) { return keys::segment_prefix('D', k); };
+    REQUIRE(keys_under(*f.store, data(txn_seg)) == 2);
+
+    auto merged = apply_logged(f, {merge_op()});
+    CHECK(!has_range_delete(merged));
+    CHECK(keys_under(*f.store, data(txn_seg)) == 0);
+    CHECK(f.state->status(seg)->length > 0);
+
+    container_op del;
+    del.type = container_op::kind::delete_segment;
+    del.key = seg;
+    SECTION("a delete") {
+        auto deleted = apply_logged(f, {del});
+        CHECK(!has_range_delete(deleted));
+        CHECK(keys_under(*f.store, data(seg)) == 0);
+        CHECK(keys_under(*f.store, keys::segment_prefix('W', seg)) == 0);
+    }
+    SECTION("a delete in the entry that appended to the segment: its new blocks too") {
+        auto deleted = apply_logged(f, {append_op(1, {"b"}), del});
+        CHECK(has_range_delete(deleted));  // the batch's own block: no scan can see it
+        CHECK(keys_under(*f.store, data(seg)) == 0);
+        CHECK(keys_under(*f.store, keys::segment_prefix('W', seg)) == 0);
+    }
+}

@@ -496,3 +496,49 @@ TEST_CASE("the exactly-once example processes every event once across kill -9s o
     CHECK(ordered);
     CHECK(has(logs(), "recovered: transaction"));
 }
+
+#ifndef PRAVAHA_BENCH_BIN
+#error "PRAVAHA_BENCH_BIN must name the pravaha-bench binary"
+#endif
+
+TEST_CASE("pravaha-bench txn measures transactions against plain writes of the same events",
+          "[system][txn][bench]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    std::string out;
+    int rc =
+        test::run_command(std::string(PRAVAHA_BENCH_BIN) + " txn --endpoint " + node.endpoint() +
+                              " --stream bench/t --segments 2 --writers 2 --txn-size 20 "
+                              "--duration 1 --quiet --json " +
+                              dir.path() + "/t.json 2>&1",
+                          out);
+    INFO(out);
+    REQUIRE(rc == 0);
+    auto json = test::read_text(dir.path() + "/t.json");
+    INFO(json);
+    CHECK(test::json_number(json, "txn_size") == 20);
+    CHECK(test::json_number(json, "plain_events_per_s") > 0);
+    CHECK(test::json_number(json, "txn_events_per_s") > 0);
+    CHECK(test::json_number(json, "transactions") > 0);
+    CHECK(test::json_number(json, "commit_p50_us") > 0);
+    // Every committed transaction is whole in the stream: 20 events each, none of another size.
+    auto f = test::connect(node.endpoint());
+    auto reader = f->create_reader("bench", "t", client::start_position::head);
+    REQUIRE(reader);
+    uint64_t events = 0;
+    while (true) {
+        auto ev = (*reader)->read_next(0ms);
+        REQUIRE(ev);
+        if (!*ev) {
+            break;
+        }
+        ++events;
+    }
+    CHECK(events % 20 == 0);
+    CHECK(events >= static_cast<uint64_t>(test::json_number(json, "transactions")) * 20);
+    rc = test::run_command(std::string(PRAVAHA_BENCH_BIN) + " txn --endpoint " + node.endpoint() +
+                               " --rate 100 --quiet 2>&1",
+                           out);
+    CHECK(rc == 2);
+}

@@ -211,8 +211,9 @@ bool idle(writer_ptr self) {
     return true;
 }
 
-// Answers `true`, or the first failure since the last flush, to every waiting flush and close
-// once nothing is queued or in flight; a close then ends the actor.
+// Answers `true`, or the first failure since the last flush (for a transaction's writer: since it
+// opened), to every waiting flush and close once nothing is queued or in flight; a close then
+// ends the actor.
 void check_flush(writer_ptr self) {
     auto& st = self->state;
     if ((st.flush_waiters.empty() && st.close_waiters.empty()) || !idle(self)) {
@@ -234,7 +235,11 @@ void check_flush(writer_ptr self) {
         answer(rp);
     }
     st.close_waiters.clear();
-    st.first_error = caf::error{};
+    if (st.mode.txn_keys.empty()) {
+        st.first_error = caf::error{};
+    }
+    // A transaction's writer keeps its first failure: every later flush answers it, so that a
+    // retried commit (which flushes first) cannot commit the transaction without those events.
     if (closed) {
         for (auto& rp : st.session_waiters) {
             rp.deliver(caf::make_error(errc::invalid_argument, "writer is closed"));

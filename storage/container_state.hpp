@@ -119,7 +119,9 @@ private:
     op_result apply_append(const container_op& op, write_batch& batch);
     op_result apply_setup_writer(const container_op& op, write_batch& batch);
     op_result apply_merge(const container_op& op, write_batch& batch);
-    void erase_prefix(const std::string& prefix, bool fresh, write_batch& batch) const;
+    void erase_prefix(const std::string& prefix, bool range, write_batch& batch) const;
+    /// Deleted segments longer than this are erased with a range delete (no scan of their blocks).
+    static constexpr int64_t point_erase_bytes_max = 4 * 1024 * 1024;
     struct merge_check {
         caf::error error;
         bool done = false;  ///< merged before: answered from the tombstone

@@ -662,6 +662,15 @@ TEST_CASE("merges and deletes of small segments erase their keys one by one: no 
         CHECK(keys_under(*f.store, data(seg)) == 0);
         CHECK(keys_under(*f.store, keys::segment_prefix('W', seg)) == 0);
     }
+    SECTION("a delete in the entry that opened a writer session: that session's key too") {
+        container_op setup;
+        setup.type = container_op::kind::setup_writer;
+        setup.key = seg;
+        setup.writer = writer_id{7, 7};
+        apply_logged(f, {setup, del});
+        CHECK(keys_under(*f.store, keys::segment_prefix('W', seg)) == 0);
+        CHECK(keys_under(*f.store, data(seg)) == 0);
+    }
     SECTION("a delete in the entry that appended to the segment: its new blocks too") {
         auto deleted = apply_logged(f, {append_op(1, {"b"}), del});
         CHECK(has_range_delete(deleted));  // the batch's own block: no scan can see it

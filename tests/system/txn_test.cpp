@@ -542,3 +542,35 @@ TEST_CASE("pravaha-bench txn measures transactions against plain writes of the s
                            out);
     CHECK(rc == 2);
 }
+
+TEST_CASE("a transaction that lost an event cannot be committed, not even by a retried commit",
+          "[system][txn]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    auto f = test::connect(node.endpoint());
+    REQUIRE(!f->streams().create_scope("sys"));
+    REQUIRE(f->streams().create_stream("sys", "events", 1));
+    auto txn = f->begin_transaction("sys", "events");
+    REQUIRE(txn);
+    // Three events of 7 MiB into one transaction segment of at most 16 MiB: the third fails.
+    std::string big(7 * 1024 * 1024, 'x');
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(!(*txn)->write("k", big));
+    }
+    auto first = (*txn)->commit();
+    REQUIRE(!first);
+    CHECK(code_of(first.error()) == errc::transaction_too_large);
+    auto again = (*txn)->commit();
+    REQUIRE(!again);
+    CHECK(code_of(again.error()) == errc::transaction_too_large);
+    auto rec = (*txn)->status();
+    REQUIRE(rec);
+    CHECK(rec->state == txn_state::open);  // nothing committed: abort it
+    REQUIRE((*txn)->abort());
+    auto reader = f->create_reader("sys", "events", client::start_position::head);
+    REQUIRE(reader);
+    auto ev = (*reader)->read_next(0ms);
+    REQUIRE(ev);
+    CHECK(!*ev);
+}

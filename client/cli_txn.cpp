@@ -29,12 +29,6 @@ std::string txn_json(const txn_record& t) {
         json_escape(t.reason), segs);
 }
 
-// The transaction of `txn commit|abort|status` and `write --txn`.
-caf::expected<std::unique_ptr<client::transaction>> open_txn(client::client_factory& f,
-                                                             const request& r) {
-    return f.open_transaction(r.scope, r.name, r.txn);
-}
-
 int print_decision(const caf::expected<txn_record>& rec) {
     if (!rec) {
         return fail(rec.error());
@@ -142,7 +136,7 @@ int cmd_txn(client::client_factory& f, const request& r) {
     if (r.sub == "list") {
         return cmd_txn_list(f, r);
     }
-    auto t = open_txn(f, r);
+    auto t = f.open_transaction(r.scope, r.name, r.txn);
     if (!t) {
         return fail(t.error());
     }
@@ -170,7 +164,8 @@ int cmd_write_txn(client::client_factory& f, const request& r) {
         return *code;
     }
     bool atomic = r.a.flags.count("--atomic") != 0;
-    auto t = atomic ? f.begin_transaction(r.scope, r.name) : open_txn(f, r);
+    auto t =
+        atomic ? f.begin_transaction(r.scope, r.name) : f.open_transaction(r.scope, r.name, r.txn);
     if (!t) {
         return fail(t.error());
     }

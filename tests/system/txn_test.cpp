@@ -29,6 +29,31 @@ std::string begin_txn(const cli& c, const std::string& stream, const std::string
     return ls[0];
 }
 
+// Polls `txn status` of `id` until it says aborted (15 s at most); what it said last.
+std::string wait_aborted(const cli& c, const std::string& id) {
+    std::string out;
+    for (int i = 0; i < 150; ++i) {
+        REQUIRE(c.run("txn status sys/events " + id, out) == 0);
+        if (out == "aborted\n") {
+            break;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    return out;
+}
+
+// A client of `node` (started here) with scope sys and the streams sys/<name> of `streams`.
+std::unique_ptr<client::client_factory> start_with_streams(
+    test::node_process& node, const std::vector<std::pair<std::string, uint32_t>>& streams) {
+    REQUIRE(node.start());
+    auto f = test::connect(node.endpoint());
+    REQUIRE(!f->streams().create_scope("sys"));
+    for (const auto& [name, segments] : streams) {
+        REQUIRE(f->streams().create_stream("sys", name, segments));
+    }
+    return f;
+}
+
 // Writes the input of transaction `t`: `count` lines "k<key>:t<t>-k<key>-<seq>" over `keys` keys
 // (a sequence per key), for `write --key-delimiter :`.
 std::string txn_input(const std::string& dir, int t, int count, int keys) {
@@ -180,14 +205,7 @@ TEST_CASE("the CLI begins, writes, commits, aborts, lists and expires transactio
 
     // A transaction nobody renews is aborted when its lease passes.
     auto lapsing = begin_txn(c, "sys/events", "--lease-ms 1000");
-    for (int i = 0; i < 100; ++i) {
-        REQUIRE(c.run("txn status sys/events " + lapsing, out) == 0);
-        if (out == "aborted\n") {
-            break;
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    CHECK(out == "aborted\n");
+    CHECK(wait_aborted(c, lapsing) == "aborted\n");
     REQUIRE(c.run("txn status sys/events " + lapsing + " --json", out) == 0);
     CHECK(has(out, "\"reason\":\"lease\""));
 
@@ -208,10 +226,7 @@ TEST_CASE("eight transactions written by eight processes: the committed ones who
           "[system][txn]") {
     test::temp_dir dir;
     test::node_process node(dir.path() + "/node", test::free_port());
-    REQUIRE(node.start());
-    auto f = test::connect(node.endpoint());
-    REQUIRE(!f->streams().create_scope("sys"));
-    REQUIRE(f->streams().create_stream("sys", "events", 4));
+    auto f = start_with_streams(node, {{"events", 4}});
     cli c{node.endpoint()};
     constexpr int n = 8;
     constexpr int events = 1000;
@@ -254,15 +269,7 @@ TEST_CASE("eight transactions written by eight processes: the committed ones who
         CHECK(test::read_text(dir.path() + "/d" + std::to_string(t) + ".out") ==
               (t < n / 2 ? "committed\n" : "aborted\n"));
     }
-    std::string out;
-    for (int i = 0; i < 150; ++i) {
-        REQUIRE(c.run("txn status sys/events " + ids[n - 1], out) == 0);
-        if (out == "aborted\n") {
-            break;
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    CHECK(out == "aborted\n");
+    CHECK(wait_aborted(c, ids[n - 1]) == "aborted\n");
     auto v = view_of(*f);
     INFO(v.why);
     CHECK(v.count == std::map<int, int>{{0, events}, {1, events}, {2, events}, {3, events}});
@@ -398,11 +405,7 @@ TEST_CASE("the exactly-once example processes every event once across kill -9s o
           "[system][txn][example]") {
     test::temp_dir dir;
     test::node_process node(dir.path() + "/node", test::free_port());
-    REQUIRE(node.start());
-    auto f = test::connect(node.endpoint());
-    REQUIRE(!f->streams().create_scope("sys"));
-    REQUIRE(f->streams().create_stream("sys", "in", 2));
-    REQUIRE(f->streams().create_stream("sys", "out", 2));
+    auto f = start_with_streams(node, {{"in", 2}, {"out", 2}});
     constexpr int events = 20000;
     constexpr int keys = 50;
     // The input arrives over about 5 s while the processor runs (so its batches stay small and
@@ -547,10 +550,7 @@ TEST_CASE("a transaction that lost an event cannot be committed, not even by a r
           "[system][txn]") {
     test::temp_dir dir;
     test::node_process node(dir.path() + "/node", test::free_port());
-    REQUIRE(node.start());
-    auto f = test::connect(node.endpoint());
-    REQUIRE(!f->streams().create_scope("sys"));
-    REQUIRE(f->streams().create_stream("sys", "events", 1));
+    auto f = start_with_streams(node, {{"events", 1}});
     auto txn = f->begin_transaction("sys", "events");
     REQUIRE(txn);
     // Three events of 7 MiB into one transaction segment of at most 16 MiB: the third fails.

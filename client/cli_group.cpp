@@ -76,10 +76,10 @@ int print_group(const group_info& g, bool json) {
                 cuts += fmt::format("{}\"{}\"", cuts.empty() ? "" : ",", to_string(c));
             }
             checkpoints += fmt::format(
-                "{}{{\"name\":\"{}\",\"complete\":{},\"silent\":{},\"created_ms\":{},\"cuts\":[{}]}"
-                "}",
+                "{}{{\"name\":\"{}\",\"complete\":{},\"silent\":{},\"forced\":{},"
+                "\"created_ms\":{},\"cuts\":[{}]}}",
                 checkpoints.empty() ? "" : ",", json_escape(cp.name), cp.complete, cp.silent,
-                cp.created_ms, cuts);
+                cp.forced, cp.created_ms, cuts);
         }
         std::printf(
             "{\"group\":\"%s/%s\",\"generation\":%u,\"readers\":[%s],\"unassigned\":%s,"
@@ -108,7 +108,9 @@ int print_group(const group_info& g, bool json) {
     std::printf("waiting for predecessors:%s\n", future.empty() ? " -" : future.c_str());
     for (const auto& cp : g.checkpoints) {
         std::printf("checkpoint %s%s: %s\n", cp.name.c_str(), cp.silent ? " (automatic)" : "",
-                    cp.complete ? "complete" : "pending");
+                    !cp.complete ? "pending"
+                    : cp.forced  ? "complete (forced: a reader went away before recording)"
+                                 : "complete");
     }
     return 0;
 }

@@ -227,6 +227,7 @@ void fill_group_info(rpc::ReaderGroupInfo::Builder out, const group_info& g) {
         cps[i].setName(cp.name);
         cps[i].setComplete(cp.complete);
         cps[i].setSilent(cp.silent);
+        cps[i].setForced(cp.forced);
         cps[i].setCreatedMs(cp.created_ms);
         fill_cuts(cps[i].initCuts(static_cast<unsigned>(cp.cuts.size())), cp.cuts);
     }

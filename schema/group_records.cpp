@@ -213,6 +213,7 @@ std::string encode_group_record(const reader_group_record& rec) {
         cps[k].setName(cp.name);
         cps[k].setSilent(cp.silent);
         cps[k].setComplete(cp.complete);
+        cps[k].setForced(cp.forced);
         cps[k].setCreatedMs(cp.created_ms);
         set_texts(cps[k].initWaiting(static_cast<unsigned>(cp.waiting.size())), cp.waiting);
         set_offset_map(cps[k].initPositions(static_cast<unsigned>(cp.positions.size())),
@@ -257,6 +258,7 @@ caf::expected<reader_group_record> decode_group_record(std::string_view bytes) {
                 cp.name = c.getName().cStr();
                 cp.silent = c.getSilent();
                 cp.complete = c.getComplete();
+                cp.forced = c.getForced();
                 cp.created_ms = c.getCreatedMs();
                 for (auto w : c.getWaiting()) {
                     cp.waiting.insert(w.cStr());

@@ -91,6 +91,11 @@ struct group_checkpoint {
     std::string name;
     bool silent = false;
     bool complete = false;
+    /// Completed because a reader it waited for went away (left, or its lease passed): that
+    /// reader's segments are in it at their last reported positions, not where the reader would
+    /// have taken it. An application that stores its own state with a checkpoint must not use
+    /// such a one (client/examples/exactly_once).
+    bool forced = false;
     int64_t created_ms = 0;
     std::set<std::string> waiting;             ///< readers that have not recorded yet
     std::map<segment_key, int64_t> positions;  ///< recorded so far
@@ -183,7 +188,7 @@ typename Inspector::result_type inspect(Inspector& f, group_assignment& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_checkpoint& x) {
     return f(caf::meta::type_name("pravaha.group_checkpoint"), x.name, x.silent, x.complete,
-             x.created_ms, x.waiting, x.positions, x.cuts);
+             x.forced, x.created_ms, x.waiting, x.positions, x.cuts);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_reader_info& x) {

@@ -218,6 +218,8 @@ struct GroupCheckpoint {
   silent @2 :Bool;         # automatic
   createdMs @3 :Int64;
   cuts @4 :List(Text);     # when complete: one per stream of the group, in order
+  forced @5 :Bool;         # completed because a reader it waited for went away: that reader's
+                           # segments are at their last reported positions
 }
 
 struct ReaderGroupInfo {

@@ -214,6 +214,7 @@ struct GroupCheckpoint {
   waiting @4 :List(Text);
   positions @5 :List(GroupOffset);
   cuts @6 :List(StreamCut);
+  forced @7 :Bool;                   # completed by a waited-for reader's removal
 }
 
 struct ReaderGroupRecord {

@@ -316,7 +316,7 @@ group_assignment assignment_of(const reader_group_record& g, const std::string& 
 }
 
 // Removes reader `name`: its segments go back unassigned at their offsets, and no checkpoint
-// waits for it.
+// waits for it (one that did is marked forced: it gets the reader's last reported offsets).
 void remove_reader(reader_group_record& g, const std::string& name, const group_streams& s) {
     auto& m = g.readers.at(name);
     for (const auto& [key, offset] : m.owned) {
@@ -324,7 +324,9 @@ void remove_reader(reader_group_record& g, const std::string& name, const group_
     }
     g.readers.erase(name);
     for (auto& cp : g.checkpoints) {
-        cp.waiting.erase(name);
+        if (cp.waiting.erase(name) != 0) {
+            cp.forced = true;
+        }
     }
     advance_checkpoints(g, s);
     rebalance(g);

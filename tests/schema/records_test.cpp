@@ -302,6 +302,7 @@ TEST_CASE("reader group records and group commands round-trip", "[schema][groups
     cp.name = "done";
     cp.silent = false;
     cp.complete = true;
+    cp.forced = true;
     cp.waiting.clear();
     cp.cuts = {head};
     g.checkpoints.push_back(cp);

@@ -283,6 +283,7 @@ TEST_CASE("a group's checkpoint is one cut of positions recorded at different mo
     REQUIRE(group_sync_reader(g, s, v));
     const auto* cp = group_checkpoint_of(g, "cp1");
     REQUIRE(cp->complete);
+    CHECK(!cp->forced);  // every reader recorded it
     REQUIRE(cp->cuts.size() == 1);
     CHECK(cp->cuts[0].stream == uid);
     REQUIRE(cp->cuts[0].segments.size() == 2);
@@ -381,6 +382,7 @@ TEST_CASE("a group stops at its end cut and a leaving reader's segments stay whe
     CHECK(g.readers.empty());
     CHECK(g.unassigned.at(key(0, 1)) == 33);
     CHECK(group_checkpoint_of(g, "cp")->complete);  // nobody left to wait for
+    CHECK(group_checkpoint_of(g, "cp")->forced);    // without r's recorded position
     CHECK(code_of(group_leave(g, s, v)) == errc::reader_offline);
     check_group(g);
 }
@@ -597,4 +599,31 @@ TEST_CASE("a group keeps the newest completed checkpoints by completion", "[stor
     CHECK(group_checkpoint_of(g, "mine")->complete);
     CHECK(group_checkpoint_of(g, "auto0") == nullptr);  // the oldest went
     CHECK(g.checkpoints.size() == group_checkpoints_kept);
+}
+
+TEST_CASE("a checkpoint completed by a reader's lapse is marked forced, a recorded one is not",
+          "[storage][groups]") {
+    scaled_stream st;
+    auto v = st.view();
+    auto g = group_from();
+    auto a = group_join(g, group_sync{"r", 0, {}, {}, {}, {}, true, 1}, v);
+    REQUIRE(a);
+    REQUIRE(!group_checkpoint_begin(g, "recorded", false, 1, v));
+    auto r = report("r", *a);
+    r.recorded = {"recorded"};
+    REQUIRE(group_sync_reader(g, r, v));
+    REQUIRE(!group_checkpoint_begin(g, "lapsed", false, 2, v));
+    r = report("r", *a);
+    r.positions[0].offset = 17;  // the last report: past where "lapsed" was begun
+    REQUIRE(group_sync_reader(g, r, v));
+    const auto& m = g.readers.at("r");
+    REQUIRE(group_offline(g, "r", m.session, m.syncs, v));
+    const auto* lapsed = group_checkpoint_of(g, "lapsed");
+    REQUIRE(lapsed != nullptr);
+    CHECK(lapsed->complete);
+    CHECK(lapsed->forced);
+    CHECK(lapsed->cuts[0].segments[0].offset == 17);
+    CHECK(group_checkpoint_of(g, "recorded")->complete);
+    CHECK(!group_checkpoint_of(g, "recorded")->forced);
+    check_group(g);
 }

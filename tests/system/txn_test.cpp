@@ -449,7 +449,8 @@ TEST_CASE("the exactly-once example processes every event once across kill -9s o
         return std::make_unique<test::child_process>(
             std::vector<std::string>{PRAVAHA_EXACTLY_ONCE_BIN, "--endpoint", node.endpoint(),
                                      "--input", "sys/in", "--output", "sys/out", "--group",
-                                     "sys/eo", "--batch", "100", "--idle-exit-ms", "3000"},
+                                     "sys/eo", "--batch", "100", "--idle-exit-ms", "3000",
+                                     "--verbose", "1"},
             dir.path() + "/run" + std::to_string(run) + ".log");
     };
     auto logs = [&] {
@@ -481,13 +482,17 @@ TEST_CASE("the exactly-once example processes every event once across kill -9s o
     auto out = output();
     std::map<std::string, int> times;
     std::map<std::string, int> last;  // per key, the last number seen
-    bool ordered = true;
-    for (const auto& e : out) {
+    std::string disorder;             // the first event that comes after a later one of its key
+    for (size_t i = 0; i < out.size(); ++i) {
+        const auto& e = out[i];
         ++times[e];
         auto colon = e.find(':');
         auto key = e.substr(0, colon);
         int n = std::stoi(e.substr(colon + 2));
-        ordered = ordered && (last.count(key) == 0 || last[key] < n);
+        if (disorder.empty() && last.count(key) != 0 && last[key] >= n) {
+            disorder = e + " (output " + std::to_string(i) + ") after " + key + ":V" +
+                       std::to_string(last[key]);
+        }
         last[key] = n;
     }
     CHECK(out.size() == static_cast<size_t>(events));
@@ -496,7 +501,8 @@ TEST_CASE("the exactly-once example processes every event once across kill -9s o
         auto key = "k" + std::to_string(i % keys);
         CHECK(times[key + ":V" + std::to_string(i)] == 1);
     }
-    CHECK(ordered);
+    INFO("first event out of order: " << disorder);
+    CHECK(disorder.empty());
     CHECK(has(logs(), "recovered: transaction"));
 }
 

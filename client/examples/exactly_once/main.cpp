@@ -3,7 +3,7 @@
 //
 //   pravaha-example-exactly-once --endpoint HOST:PORT --input SCOPE/STREAM
 //       --output SCOPE/STREAM --group SCOPE/GROUP [--name N] [--batch N] [--idle-exit-ms MS]
-//       [--lease-ms MS] [--retry-timeout-ms MS]
+//       [--lease-ms MS] [--retry-timeout-ms MS] [--verbose 0|1]
 //
 // Each input event "KEY:TEXT" becomes the output event "KEY:TEXT" with TEXT upper-cased, routed
 // by KEY. The processor is the group's only reader.
@@ -13,7 +13,10 @@
 // takes checkpoint "txn-<T>" of the group: the input position right after the batch. Only when
 // the checkpoint is complete does it commit T. A restarted processor
 //   1. finds the newest complete checkpoint "txn-<T>" whose T is not aborted (or "start", the
-//      group's beginning) and commits T: a no-op when it was committed, and the missing step
+//      group's beginning) and was not forced (completed by the group when the reader went away
+//      before recording its position: its positions are then the reader's last reported ones,
+//      not the batch's end; a processor that sees its own checkpoint forced aborts T and exits)
+//      and commits T: a no-op when it was committed, and the missing step
 //      when the crash came between the checkpoint and the commit (a commit is idempotent);
 //   2. aborts every other open transaction of its writer id: batches whose position was never
 //      recorded, which it reads again;
@@ -51,13 +54,15 @@ struct options {
     int64_t idle_exit_ms = 0;  // 0: never
     int64_t lease_ms = 60'000;
     int64_t retry_timeout_ms = 30'000;
+    bool verbose = false;  // a line per committed batch
 };
 
 void usage() {
     std::fprintf(stderr,
                  "usage: pravaha-example-exactly-once --endpoint HOST:PORT --input SCOPE/STREAM\n"
                  "           --output SCOPE/STREAM --group SCOPE/GROUP [--name N] [--batch N]\n"
-                 "           [--idle-exit-ms MS] [--lease-ms MS] [--retry-timeout-ms MS]\n");
+                 "           [--idle-exit-ms MS] [--lease-ms MS] [--retry-timeout-ms MS]\n"
+                 "           [--verbose 0|1]\n");
 }
 
 void split_name(const std::string& flag,
@@ -101,6 +106,8 @@ bool parse(int argc, char** argv, options& o) {
                 o.lease_ms = std::stoll(value);
             } else if (name == "retry-timeout-ms") {
                 o.retry_timeout_ms = std::stoll(value);
+            } else if (name == "verbose") {
+                o.verbose = std::stoi(value) != 0;
             } else {
                 throw std::invalid_argument("unknown flag --" + name);
             }
@@ -191,8 +198,8 @@ private:
         std::string base;
         uint64_t keep = 0;
         for (auto it = g.checkpoints.rbegin(); it != g.checkpoints.rend() && base.empty(); ++it) {
-            if (!it->complete) {
-                continue;
+            if (!it->complete || it->forced) {
+                continue;  // forced: its positions are not where its batch ended
             }
             if (it->name == start_checkpoint) {
                 base = it->name;
@@ -266,6 +273,15 @@ private:
     bool batch() {
         auto t = must(f_.begin_transaction(o_.out_scope, o_.out_stream, tc_), "begin");
         size_t n = 0;
+        std::string first;
+        std::string last;
+        auto put = [&](const std::string& payload) {
+            write(*t, payload);
+            if (n++ == 0) {
+                first = payload;
+            }
+            last = payload;
+        };
         auto idle_since = std::chrono::steady_clock::now();
         while (n < o_.batch) {
             auto ev = next(100ms);
@@ -281,12 +297,16 @@ private:
                 continue;
             }
             if (ev->checkpoint.empty()) {
-                write(*t, ev->payload);
-                ++n;
+                put(ev->payload);
             }
         }
         // The input position after the batch: the checkpoint's marker comes after every event
-        // the reader delivered before it, and those belong to this batch.
+        // the reader delivered before it, and those belong to this batch: the ones carried from
+        // the previous batch's wait too.
+        while (!carry_.empty()) {
+            put(carry_.front().payload);
+            carry_.pop_front();
+        }
         auto name = txn_prefix + txn_id_text(t->id());
         auto cp = std::async(std::launch::async, [&] {
             return f_.groups().checkpoint(o_.group_scope, o_.group, name);
@@ -304,8 +324,7 @@ private:
                 break;
             }
             if (ev->checkpoint.empty()) {
-                write(*t, ev->payload);
-                ++n;
+                put(ev->payload);
             }
         }
         // Durable before the position is recorded: a crash after the checkpoint completes must
@@ -318,7 +337,20 @@ private:
             }
         }
         must(cp.get(), "checkpoint " + name);
-        must(t->commit(), "committing transaction " + txn_id_text(t->id()));
+        // A checkpoint the group completed without this reader's position (its lease passed
+        // while it waited) does not mark the batch's end: the batch must not be committed.
+        auto g = must(f_.groups().group(o_.group_scope, o_.group), "group " + o_.group);
+        for (const auto& c : g.checkpoints) {
+            if (c.name == name && c.forced) {
+                must(t->abort(), "aborting transaction " + txn_id_text(t->id()));
+                throw fatal("checkpoint " + name + " was completed without this reader: restart");
+            }
+        }
+        auto rec = must(t->commit(), "committing transaction " + txn_id_text(t->id()));
+        if (o_.verbose) {
+            std::printf("transaction %s %s: %zu events, %s .. %s\n", txn_id_text(t->id()).c_str(),
+                        to_string(rec.state), n, first.c_str(), last.c_str());
+        }
         events_ += n;
         ++commits_;
         return true;

@@ -142,10 +142,13 @@ export interface ReaderGroupInfo {
     }[];
     unassigned: GroupSegment[];
     future: GroupSegment[];
+    /** `forced`: completed because a reader it waited for went away (its segments are at their last
+     *  reported positions); an application that stores its own state with a checkpoint skips it. */
     checkpoints: {
         name: string;
         complete: boolean;
         silent: boolean;
+        forced: boolean;
         createdMs: bigint;
         cuts: string[];
     }[];

@@ -100,7 +100,7 @@ function groupInfoOf(g) {
         readers: [...g.readers].map((r) => ({ name: r.name, segments: groupSegmentsOf(r.segments), unreadBytes: r.unreadBytes })),
         unassigned: groupSegmentsOf(g.unassigned),
         future: groupSegmentsOf(g.future),
-        checkpoints: [...g.checkpoints].map((c) => ({ name: c.name, complete: c.complete, silent: c.silent, createdMs: c.createdMs, cuts: [...c.cuts] })),
+        checkpoints: [...g.checkpoints].map((c) => ({ name: c.name, complete: c.complete, silent: c.silent, forced: c.forced, createdMs: c.createdMs, cuts: [...c.cuts] })),
         unreadBytes: g.unreadBytes,
     };
 }

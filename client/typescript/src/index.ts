@@ -166,7 +166,9 @@ export interface ReaderGroupInfo {
   readers: { name: string; segments: GroupSegment[]; unreadBytes: bigint }[];
   unassigned: GroupSegment[];
   future: GroupSegment[];
-  checkpoints: { name: string; complete: boolean; silent: boolean; createdMs: bigint; cuts: string[] }[];
+  /** `forced`: completed because a reader it waited for went away (its segments are at their last
+   *  reported positions); an application that stores its own state with a checkpoint skips it. */
+  checkpoints: { name: string; complete: boolean; silent: boolean; forced: boolean; createdMs: bigint; cuts: string[] }[];
   /** -1 when not known. */
   unreadBytes: bigint;
 }
@@ -284,7 +286,7 @@ function groupInfoOf(g: rpc.ReaderGroupInfo): ReaderGroupInfo {
     readers: [...g.readers].map((r) => ({ name: r.name, segments: groupSegmentsOf(r.segments), unreadBytes: r.unreadBytes })),
     unassigned: groupSegmentsOf(g.unassigned),
     future: groupSegmentsOf(g.future),
-    checkpoints: [...g.checkpoints].map((c) => ({ name: c.name, complete: c.complete, silent: c.silent, createdMs: c.createdMs, cuts: [...c.cuts] })),
+    checkpoints: [...g.checkpoints].map((c) => ({ name: c.name, complete: c.complete, silent: c.silent, forced: c.forced, createdMs: c.createdMs, cuts: [...c.cuts] })),
     unreadBytes: g.unreadBytes,
   };
 }

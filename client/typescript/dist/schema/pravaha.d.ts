@@ -977,6 +977,13 @@ export declare class GroupCheckpoint extends $.Struct {
     _hasCuts(): boolean;
     _initCuts(length: number): $.List<string>;
     set cuts(value: $.List<string>);
+    /**
+  * completed because a reader it waited for went away: that reader's
+  * segments are at their last reported positions
+  *
+  */
+    get forced(): boolean;
+    set forced(value: boolean);
     toString(): string;
 }
 export declare class ReaderGroupInfo extends $.Struct {

@@ -1953,6 +1953,17 @@ export class GroupCheckpoint extends $.Struct {
     set cuts(value) {
         $.utils.copyFrom(value, $.utils.getPointer(1, this));
     }
+    /**
+  * completed because a reader it waited for went away: that reader's
+  * segments are at their last reported positions
+  *
+  */
+    get forced() {
+        return $.utils.getBit(2, this);
+    }
+    set forced(value) {
+        $.utils.setBit(2, value, this);
+    }
     toString() { return "GroupCheckpoint_" + super.toString(); }
 }
 export class ReaderGroupInfo extends $.Struct {

@@ -1986,6 +1986,17 @@ export class GroupCheckpoint extends $.Struct {
   set cuts(value: $.List<string>) {
     $.utils.copyFrom(value, $.utils.getPointer(1, this));
   }
+  /**
+* completed because a reader it waited for went away: that reader's
+* segments are at their last reported positions
+*
+*/
+  get forced(): boolean {
+    return $.utils.getBit(2, this);
+  }
+  set forced(value: boolean) {
+    $.utils.setBit(2, value, this);
+  }
   toString(): string { return "GroupCheckpoint_" + super.toString(); }
 }
 export class ReaderGroupInfo extends $.Struct {

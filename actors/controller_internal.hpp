@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -67,6 +68,10 @@ struct controller_state_t {
     bool txn_sync_scheduled = false;
     /// Commit and abort requests answered once their transaction (by id) ended.
     std::map<uint64_t, std::vector<caf::typed_response_promise<txn_record>>> txn_waiters;
+    /// Committing transactions whose every part is merged (visible, so the commit can no longer
+    /// be undone) while their `txn_done` is still being recorded (leader only): answered and
+    /// reported committed; the commit driver goes on to the next one.
+    std::set<uint64_t> merged_txns;
     static inline const char* name = "controller";
 };
 

@@ -72,6 +72,16 @@ void merge_segments(controller_ptr self,
         std::move(then));
 }
 
+// `t` as clients are told: committed once every part is merged (merged_txns), before its
+// `txn_done` is recorded.
+txn_record reported(controller_ptr self, txn_record t) {
+    if (t.state == txn_state::committing && self->state.merged_txns.count(t.id) != 0) {
+        t.state = txn_state::committed;
+        t.completed_ms = std::max<int64_t>(now_of(self), 1);
+    }
+    return t;
+}
+
 // Answers the commit and abort requests of transaction `id` (its final record, or `err`).
 void answer_txn_waiters(controller_ptr self,
                         uint64_t id,
@@ -130,14 +140,15 @@ void run_abort(controller_ptr self, const txn_record& t) {
     });
 }
 
-// Merges the first of the stream's committing transactions (by commit order), records it
-// committed, and goes on with the next; ends the stream's "commit" workflow when none is left.
+// Merges the first of the stream's committing transactions (by commit order) not merged yet,
+// answers its commit (every part is visible now), records it committed meanwhile and goes on
+// with the next merge at once; ends the stream's "commit" workflow when none is left.
 void commit_next(controller_ptr self, const stream_name& n) {
     auto all = self->state.meta->live_txns_of(n.first, n.second);
     const txn_record* first = nullptr;
     if (all) {
         for (const auto& t : *all) {
-            if (t.state == txn_state::committing &&
+            if (t.state == txn_state::committing && self->state.merged_txns.count(t.id) == 0 &&
                 (first == nullptr || t.commit_order < first->commit_order)) {
                 first = &t;
             }
@@ -154,17 +165,23 @@ void commit_next(controller_ptr self, const stream_name& n) {
             schedule_repair(self);  // resumes from the tombstones
             return;
         }
-        finish(self, t, [self, n, t](const caf::error& e) {
+        // Every part is visible and the intent is durable: nothing can undo the commit. Its
+        // waiters hear so now; `txn_done` follows while the next transaction merges (one
+        // controller write less on each commit's path, and commits of one stream overlap it).
+        self->state.merged_txns.insert(t.id);
+        auto shown = reported(self, t);
+        answer_txn_waiters(self, t.id, {}, &shown);
+        finish(self, t, [self, t](const caf::error& e) {
+            self->state.merged_txns.erase(t.id);
             if (e) {
-                end_drive(self, n);
                 warn_interrupted(t, "done", e);
-                schedule_repair(self);
+                schedule_repair(self);  // merges again (answered from the tombstones), then done
                 return;
             }
             // The tombstones are not needed once it is recorded committed.
             delete_segments(self, t, [](const caf::error&) {});
-            commit_next(self, n);
         });
+        commit_next(self, n);
     });
 }
 
@@ -249,6 +266,7 @@ void sync_txns(controller_ptr self) {
         // new leader (a retry answers the same).
         auto waiters = std::move(st.txn_waiters);
         st.txn_waiters.clear();
+        st.merged_txns.clear();
         for (auto& [id, list] : waiters) {
             for (auto& rp : list) {
                 rp.deliver(not_leader(self));
@@ -310,6 +328,9 @@ caf::result<txn_record> txn_call(controller_ptr self, const txn_request& req) {
                         caf::anon_send(it->second, txn_seen_atom::value);
                     }
                 }
+                if (t) {
+                    *t = reported(self, std::move(*t));
+                }
                 deliver(rp, std::move(t));
             });
         case txn_op::begin: {
@@ -347,9 +368,9 @@ caf::result<txn_record> txn_call(controller_ptr self, const txn_request& req) {
                            rp.deliver(err ? err : out->error);
                            return;
                        }
-                       const auto& t = out->txn;
+                       auto t = reported(self, out->txn);
                        if (t.state == txn_state::committed || t.state == txn_state::aborted) {
-                           rp.deliver(t);  // a retry of a finished one
+                           rp.deliver(t);  // a retry of a finished (or merged) one
                            return;
                        }
                        self->state.txn_waiters[t.id].push_back(rp);
@@ -369,8 +390,15 @@ caf::result<std::vector<txn_record>> txn_list(controller_ptr self,
                                               const std::string& scope,
                                               const std::string& name) {
     auto& m = *self->state.meta;
-    return linearized<std::vector<txn_record>>(
-        self, [&m, scope, name](auto& rp) { deliver(rp, m.list_txns(scope, name)); });
+    return linearized<std::vector<txn_record>>(self, [self, &m, scope, name](auto& rp) {
+        auto all = m.list_txns(scope, name);
+        if (all) {
+            for (auto& t : *all) {
+                t = reported(self, std::move(t));
+            }
+        }
+        deliver(rp, std::move(all));
+    });
 }
 
 }  // namespace pravaha::actors::ctl

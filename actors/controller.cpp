@@ -141,6 +141,7 @@ void end_drive(controller_ptr self, const stream_name& n) {
                    n.second);
     if (--it->second.second == 0) {
         self->state.driving.erase(it);
+        wake_seals(self, n);
     }
 }
 
@@ -439,6 +440,25 @@ void commit_simple(controller_ptr self, const command& c, caf::typed_response_pr
     });
 }
 
+// Keeps a seal of stream `n` for later while a transaction of it commits or the commit workflow
+// runs (true): a txn_done or the workflow's end wakes it (wake_seals).
+bool park_seal(controller_ptr self,
+               const stream_name& n,
+               caf::typed_response_promise<stream_record>& rp) {
+    auto live = self->state.meta->live_txns_of(n.first, n.second);
+    bool committing = live && std::any_of(live->begin(), live->end(), [](const txn_record& t) {
+                          return t.state == txn_state::committing;
+                      });
+    auto drive = self->state.driving.find(n);
+    committing = committing || (drive != self->state.driving.end() &&
+                                std::string_view(drive->second.first) == "commit");
+    if (!committing || !is_leader(self)) {
+        return false;
+    }
+    self->state.seal_waiters[n].push_back(std::move(rp));
+    return true;
+}
+
 // Commits `c` (create or seal a stream), then runs `Atom` on every segment of the resulting
 // record (holding the stream mutex) and answers `rp` with it.
 template <class Atom>
@@ -449,10 +469,16 @@ void commit_stream(controller_ptr self,
     const char* what = Atom::value == create_segment_atom::value ? "create" : "seal";
     if (auto it = self->state.driving.find(n);
         it != self->state.driving.end() && std::string_view(it->second.first) != what) {
-        rp.deliver(busy(self, n));
+        if (Atom::value != seal_segment_atom::value || !park_seal(self, n, rp)) {
+            rp.deliver(busy(self, n));
+        }
         return;
     }
     commit(self, c, [self, rp, n, what](const caf::error& err, const outcome* out) mutable {
+        if (!err && out->error == errc::conflict && Atom::value == seal_segment_atom::value &&
+            park_seal(self, n, rp)) {
+            return;  // a commit was recorded first: the seal waits for it
+        }
         if (err || out->error) {
             rp.deliver(err ? err : out->error);
             return;
@@ -474,6 +500,28 @@ void commit_stream(controller_ptr self,
                                     }
                                 });
     });
+}
+
+void seal_stream(controller_ptr self,
+                 const std::string& scope,
+                 const std::string& name,
+                 caf::typed_response_promise<stream_record> rp) {
+    if (!park_seal(self, {scope, name}, rp)) {
+        commit_stream<seal_segment_atom>(
+            self, command::of(command::kind::seal_stream, scope, name, 0, 0), std::move(rp));
+    }
+}
+
+void wake_seals(controller_ptr self, const stream_name& n) {
+    auto it = self->state.seal_waiters.find(n);
+    if (it == self->state.seal_waiters.end()) {
+        return;
+    }
+    auto waiting = std::move(it->second);
+    self->state.seal_waiters.erase(it);
+    for (auto& rp : waiting) {
+        seal_stream(self, n.first, n.second, std::move(rp));
+    }
 }
 
 // Deletes a sealed stream: the segments of every epoch first, then (committed) its record; a
@@ -922,8 +970,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         [=](seal_stream_atom, const std::string& scope,
             const std::string& name) -> caf::result<stream_record> {
             auto rp = self->make_response_promise<stream_record>();
-            commit_stream<seal_segment_atom>(self,
-                                             command::of(kind::seal_stream, scope, name, 0, 0), rp);
+            seal_stream(self, scope, name, rp);
             return rp;
         },
         [=](delete_stream_atom, const std::string& scope, const std::string& name) {

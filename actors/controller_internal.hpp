@@ -72,6 +72,8 @@ struct controller_state_t {
     /// be undone) while their `txn_done` is still being recorded (leader only): answered and
     /// reported committed; the commit driver goes on to the next one.
     std::set<uint64_t> merged_txns;
+    /// Seals waiting for the stream's committing transactions to end (leader only).
+    std::map<stream_name, std::vector<caf::typed_response_promise<stream_record>>> seal_waiters;
     static inline const char* name = "controller";
 };
 
@@ -231,6 +233,14 @@ bool begin_drive(controller_ptr self, const stream_name& n, const char* what);
 void end_drive(controller_ptr self, const stream_name& n);
 // Runs the repair in a second (once, however often asked), while this replica leads.
 void schedule_repair(controller_ptr self);
+// Seals a stream (its open transactions aborted); while a transaction of it commits, waits for
+// the commit to end first (Pravega's seal lets committing transactions finish).
+void seal_stream(controller_ptr self,
+                 const std::string& scope,
+                 const std::string& name,
+                 caf::typed_response_promise<stream_record> rp);
+// Runs the seals that waited for stream `n`'s commits (each waits again if one still commits).
+void wake_seals(controller_ptr self, const stream_name& n);
 
 // -- transactions (controller_txns.cpp) ----------------------------------------------------------
 

@@ -173,6 +173,7 @@ void commit_next(controller_ptr self, const stream_name& n) {
         answer_txn_waiters(self, t.id, {}, &shown);
         finish(self, t, [self, t](const caf::error& e) {
             self->state.merged_txns.erase(t.id);
+            wake_seals(self, {t.scope, t.stream});
             if (e) {
                 warn_interrupted(t, "done", e);
                 schedule_repair(self);  // merges again (answered from the tombstones), then done
@@ -268,6 +269,13 @@ void sync_txns(controller_ptr self) {
         st.txn_waiters.clear();
         st.merged_txns.clear();
         for (auto& [id, list] : waiters) {
+            for (auto& rp : list) {
+                rp.deliver(not_leader(self));
+            }
+        }
+        auto seals = std::move(st.seal_waiters);
+        st.seal_waiters.clear();
+        for (auto& [n, list] : seals) {
             for (auto& rp : list) {
                 rp.deliver(not_leader(self));
             }

@@ -608,6 +608,46 @@ TEST_CASE("an aborted transaction leaves nothing behind", "[actors][txn]") {
     }
 }
 
+TEST_CASE("a seal lets a committing transaction finish, then seals", "[actors][txn]") {
+    world w;
+    auto [made, begun] = stream_with_txn(w, 2);
+    auto rec = &made;
+    auto t = &begun;
+    append_events(w, t->segments[0].key, writer_id{7, 7}, 0, {"t1", "t2"});
+    append_events(w, t->segments[1].key, writer_id{7, 7}, 0, {"u1"});
+    auto open = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::begin));
+    REQUIRE(open);
+    // The commit and the seal arrive together: the seal comes while the commit is merged.
+    caf::scoped_actor committer{*w.sys};
+    caf::scoped_actor sealer{*w.sys};
+    committer->send(w.controller, txn_atom::value, txn_req(txn_op::commit, t->id));
+    sealer->send(w.controller, seal_stream_atom::value, S, T);
+    w.sched->run();
+    caf::expected<txn_record> committed{caf::make_error(errc::timeout, "no answer")};
+    committer->receive([&](txn_record& r) { committed = std::move(r); },
+                       [&](caf::error& e) { committed = std::move(e); },
+                       caf::after(std::chrono::seconds(0)) >> [] {});
+    caf::expected<stream_record> sealed{caf::make_error(errc::timeout, "no answer")};
+    sealer->receive([&](stream_record& r) { sealed = std::move(r); },
+                    [&](caf::error& e) { sealed = std::move(e); },
+                    caf::after(std::chrono::seconds(0)) >> [] {});
+    REQUIRE(committed);
+    CHECK(committed->state == txn_state::committed);
+    INFO((sealed ? std::string("ok") : render_error(sealed.error())));
+    REQUIRE(sealed);  // not `conflict`: it waited for the commit
+    CHECK(sealed->state == stream_state::sealed);
+    CHECK(read_all(w, segment_key{rec->uid, rec->segments[0].id}) ==
+          std::vector<std::string>{"t1", "t2"});
+    CHECK(read_all(w, segment_key{rec->uid, rec->segments[1].id}) ==
+          std::vector<std::string>{"u1"});
+    CHECK(w.status(segment_key{rec->uid, rec->segments[0].id})->sealed);
+    // The open one was aborted by the seal.
+    auto after = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, open->id));
+    REQUIRE(after);
+    CHECK(after->state == txn_state::aborted);
+    CHECK(after->reason == "sealed");
+}
+
 TEST_CASE("a commit cut short by a crash is finished by the restarted controller",
           "[actors][txn]") {
     world w;

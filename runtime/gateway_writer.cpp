@@ -98,7 +98,26 @@ public:
     }
 
     kj::Promise<void> flush(FlushContext ctx) override {
+        return flushed().then([ctx](outcome<bool> r) mutable {
+            set_error(ctx.getResults().initError(), r.error);  // an error (or none) either way
+        });
+    }
+
+    kj::Promise<void> release(ReleaseContext) override {
+        if (released_) {
+            return kj::READY_NOW;
+        }
+        released_ = true;  // from now on writes are refused: the flush below covers every one
+        return flushed().then([this](outcome<bool>) { writer_ = owned_actor{}; });
+    }
+
+private:
+    // Completes once everything written before is acknowledged or failed.
+    kj::Promise<outcome<bool>> flushed() {
         auto writer = writer_.get();
+        if (!writer) {
+            return outcome<bool>{true, {}};  // released: nothing can be in flight
+        }
         return on_bridge<bool>(bridge_,
                                [writer](caf::event_based_actor* self, reply_fn<bool> done) {
                                    self->request(writer, caf::infinite, client::flush_atom::value)
@@ -109,13 +128,9 @@ public:
                                            [done](caf::error& err) {
                                                done(outcome<bool>{false, std::move(err)});
                                            });
-                               })
-            .then([ctx](outcome<bool> r) mutable {
-                set_error(ctx.getResults().initError(), r.error);  // an error (or none) either way
-            });
+                               });
     }
 
-private:
     // Checks the call's bounds and numbers, hands the events to the writer actor in one message
     // and completes the call once all are acknowledged (or failed).
     template <class Context>
@@ -123,6 +138,11 @@ private:
                                    const std::vector<event_view>& events,
                                    int64_t first) {
         auto res = ctx.getResults();
+        if (released_) {
+            set_error(res.initError(), errc::invalid_argument,
+                      "this writer was released: open another one");
+            return kj::READY_NOW;
+        }
         size_t bytes = 0;
         for (const auto& e : events) {
             if (e.payload.size() > event_bytes_max) {
@@ -209,6 +229,7 @@ private:
     int64_t next_number_ = 0;              // the next number the gateway gives
     int64_t last_used_ = no_event_number;  // the highest number written through this object
     size_t unacked_bytes_ = 0;             // on the kj thread only
+    bool released_ = false;                // release() was called: writes are refused
 };
 
 }  // namespace

@@ -156,6 +156,10 @@ interface EventWriter {
   # events: `invalid_argument`, nothing written. Same bounds, numbering and answer as `write`.
   writePacked @2 (packed :Data, count :UInt32, firstEventNumber :Int64 = -1)
       -> (firstEventNumber :Int64, count :UInt32, error :Error);
+  # Waits for every write made before to be answered, then ends the writer on the node, as
+  # dropping the capability does (for client runtimes that do not release capabilities:
+  # capnp-es). Later writes: `invalid_argument`.
+  release @3 () -> ();
 }
 
 struct SegmentPosition {

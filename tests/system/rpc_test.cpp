@@ -511,6 +511,23 @@ TEST_CASE("packed writes store their events; malformed blobs store nothing", "[s
     REQUIRE(got.size() == 3);  // k1's two in order; k2's may be anywhere (another segment)
     got.erase(std::find(got.begin(), got.end(), ""));
     CHECK(got == std::vector<std::string>{"one", std::string(1000, 'x')});
+
+    // release: a write sent just before it is stored (release waits for it), later ones are
+    // refused (the node-side writer is gone); a second release answers at once.
+    auto last = pack({{"k1", "last"}});
+    auto before = writer.writePackedRequest();
+    before.setPacked(kj::arrayPtr(reinterpret_cast<const kj::byte*>(last.data()), last.size()));
+    before.setCount(1);
+    auto sent = before.send();
+    auto released = writer.releaseRequest().send();
+    CHECK(rpc_client::error_of(sent.wait(ws)) == "");
+    released.wait(ws);
+    writer.releaseRequest().send().wait(ws);
+    CHECK(write_packed(pack({{"k1", "after"}}), 1) == "invalid_argument");
+    got = read_all(c, "rpc", "packed");
+    CHECK(got.size() == 4);
+    CHECK(std::count(got.begin(), got.end(), "last") == 1);
+    CHECK(std::count(got.begin(), got.end(), "after") == 0);
 }
 
 namespace {

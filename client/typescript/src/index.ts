@@ -907,6 +907,10 @@ export class EventWriter {
   /** @internal Releases the writer on the node without waiting. */
   release(): void {
     this.closed = true;
+    // capnp-es does not release a capability on close(): ask the node to end the writer.
+    if (this.cap !== undefined && this.session !== undefined) {
+      void this.session.call(this.cap.release().promise()).catch(() => {});
+    }
     this.cap?.client.close();
   }
 

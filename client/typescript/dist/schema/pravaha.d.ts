@@ -650,6 +650,27 @@ export declare class EventWriter_WritePacked$Results$Promise {
     constructor(pipeline: $.Pipeline<any, any, EventWriter_WritePacked$Results>);
     promise(): Promise<EventWriter_WritePacked$Results>;
 }
+export declare class EventWriter_Release$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class EventWriter_Release$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    toString(): string;
+}
+export declare class EventWriter_Release$Results$Promise {
+    pipeline: $.Pipeline<any, any, EventWriter_Release$Results>;
+    constructor(pipeline: $.Pipeline<any, any, EventWriter_Release$Results>);
+    promise(): Promise<EventWriter_Release$Results>;
+}
 export declare class EventWriter$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
@@ -657,7 +678,8 @@ export declare class EventWriter$Client {
     static readonly methods: [
         $.Method<EventWriter_Write$Params, EventWriter_Write$Results>,
         $.Method<EventWriter_Flush$Params, EventWriter_Flush$Results>,
-        $.Method<EventWriter_WritePacked$Params, EventWriter_WritePacked$Results>
+        $.Method<EventWriter_WritePacked$Params, EventWriter_WritePacked$Results>,
+        $.Method<EventWriter_Release$Params, EventWriter_Release$Results>
     ];
     /**
   * Answers once everything written before is acknowledged or failed.
@@ -673,12 +695,20 @@ export declare class EventWriter$Client {
   *
   */
     flush(paramsFunc?: (params: EventWriter_Flush$Params) => void): EventWriter_Flush$Results$Promise;
+    /**
+  * Waits for every write made before to be answered, then ends the writer on the node, as
+  * dropping the capability does (for client runtimes that do not release capabilities:
+  * capnp-es). Later writes: `invalid_argument`.
+  *
+  */
     writePacked(paramsFunc?: (params: EventWriter_WritePacked$Params) => void): EventWriter_WritePacked$Results$Promise;
+    release(paramsFunc?: (params: EventWriter_Release$Params) => void): EventWriter_Release$Results$Promise;
 }
 export interface EventWriter$Server$Target {
     write(params: EventWriter_Write$Params, results: EventWriter_Write$Results): Promise<void>;
     flush(params: EventWriter_Flush$Params, results: EventWriter_Flush$Results): Promise<void>;
     writePacked(params: EventWriter_WritePacked$Params, results: EventWriter_WritePacked$Results): Promise<void>;
+    release(params: EventWriter_Release$Params, results: EventWriter_Release$Results): Promise<void>;
 }
 export declare class EventWriter$Server extends $.Server {
     readonly target: EventWriter$Server$Target;

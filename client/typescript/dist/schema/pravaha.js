@@ -1331,6 +1331,31 @@ export class EventWriter_WritePacked$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class EventWriter_Release$Params extends $.Struct {
+    static _capnp = {
+        displayName: "release$Params",
+        id: "c3c790678f1b0a96",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "EventWriter_Release$Params_" + super.toString(); }
+}
+export class EventWriter_Release$Results extends $.Struct {
+    static _capnp = {
+        displayName: "release$Results",
+        id: "f111da285a12e7ed",
+        size: new $.ObjectSize(0, 0),
+    };
+    toString() { return "EventWriter_Release$Results_" + super.toString(); }
+}
+export class EventWriter_Release$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class EventWriter$Client {
     client;
     static interfaceId = 0xce64b40d685753b6n;
@@ -1361,6 +1386,14 @@ export class EventWriter$Client {
             methodId: 2,
             interfaceName: "pravaha.capnp:EventWriter",
             methodName: "writePacked"
+        },
+        {
+            ParamsClass: EventWriter_Release$Params,
+            ResultsClass: EventWriter_Release$Results,
+            interfaceId: EventWriter$Client.interfaceId,
+            methodId: 3,
+            interfaceName: "pravaha.capnp:EventWriter",
+            methodName: "release"
         }
     ];
     /**
@@ -1391,6 +1424,12 @@ export class EventWriter$Client {
         const pipeline = new $.Pipeline(EventWriter_Flush$Results, answer);
         return new EventWriter_Flush$Results$Promise(pipeline);
     }
+    /**
+  * Waits for every write made before to be answered, then ends the writer on the node, as
+  * dropping the capability does (for client runtimes that do not release capabilities:
+  * capnp-es). Later writes: `invalid_argument`.
+  *
+  */
     writePacked(paramsFunc) {
         const answer = this.client.call({
             method: EventWriter$Client.methods[2],
@@ -1398,6 +1437,14 @@ export class EventWriter$Client {
         });
         const pipeline = new $.Pipeline(EventWriter_WritePacked$Results, answer);
         return new EventWriter_WritePacked$Results$Promise(pipeline);
+    }
+    release(paramsFunc) {
+        const answer = this.client.call({
+            method: EventWriter$Client.methods[3],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(EventWriter_Release$Results, answer);
+        return new EventWriter_Release$Results$Promise(pipeline);
     }
 }
 $.Registry.register(EventWriter$Client.interfaceId, EventWriter$Client);
@@ -1416,6 +1463,10 @@ export class EventWriter$Server extends $.Server {
             {
                 ...EventWriter$Client.methods[2],
                 impl: target.writePacked
+            },
+            {
+                ...EventWriter$Client.methods[3],
+                impl: target.release
             }
         ]);
         this.target = target;

@@ -1348,6 +1348,31 @@ export class EventWriter_WritePacked$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class EventWriter_Release$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "release$Params",
+    id: "c3c790678f1b0a96",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "EventWriter_Release$Params_" + super.toString(); }
+}
+export class EventWriter_Release$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "release$Results",
+    id: "f111da285a12e7ed",
+    size: new $.ObjectSize(0, 0),
+  };
+  toString(): string { return "EventWriter_Release$Results_" + super.toString(); }
+}
+export class EventWriter_Release$Results$Promise {
+  pipeline: $.Pipeline<any, any, EventWriter_Release$Results>;
+  constructor(pipeline: $.Pipeline<any, any, EventWriter_Release$Results>) {
+    this.pipeline = pipeline;
+  }
+  async promise(): Promise<EventWriter_Release$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class EventWriter$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xce64b40d685753b6n;
@@ -1357,7 +1382,8 @@ export class EventWriter$Client {
   static readonly methods: [
     $.Method<EventWriter_Write$Params, EventWriter_Write$Results>,
     $.Method<EventWriter_Flush$Params, EventWriter_Flush$Results>,
-    $.Method<EventWriter_WritePacked$Params, EventWriter_WritePacked$Results>
+    $.Method<EventWriter_WritePacked$Params, EventWriter_WritePacked$Results>,
+    $.Method<EventWriter_Release$Params, EventWriter_Release$Results>
   ] = [
     {
       ParamsClass: EventWriter_Write$Params,
@@ -1382,6 +1408,14 @@ export class EventWriter$Client {
       methodId: 2,
       interfaceName: "pravaha.capnp:EventWriter",
       methodName: "writePacked"
+    },
+    {
+      ParamsClass: EventWriter_Release$Params,
+      ResultsClass: EventWriter_Release$Results,
+      interfaceId: EventWriter$Client.interfaceId,
+      methodId: 3,
+      interfaceName: "pravaha.capnp:EventWriter",
+      methodName: "release"
     }
   ];
   /**
@@ -1412,6 +1446,12 @@ export class EventWriter$Client {
     const pipeline = new $.Pipeline(EventWriter_Flush$Results, answer);
     return new EventWriter_Flush$Results$Promise(pipeline);
   }
+  /**
+* Waits for every write made before to be answered, then ends the writer on the node, as
+* dropping the capability does (for client runtimes that do not release capabilities:
+* capnp-es). Later writes: `invalid_argument`.
+*
+*/
   writePacked(paramsFunc?: (params: EventWriter_WritePacked$Params) => void): EventWriter_WritePacked$Results$Promise {
     const answer = this.client.call({
       method: EventWriter$Client.methods[2],
@@ -1420,12 +1460,21 @@ export class EventWriter$Client {
     const pipeline = new $.Pipeline(EventWriter_WritePacked$Results, answer);
     return new EventWriter_WritePacked$Results$Promise(pipeline);
   }
+  release(paramsFunc?: (params: EventWriter_Release$Params) => void): EventWriter_Release$Results$Promise {
+    const answer = this.client.call({
+      method: EventWriter$Client.methods[3],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(EventWriter_Release$Results, answer);
+    return new EventWriter_Release$Results$Promise(pipeline);
+  }
 }
 $.Registry.register(EventWriter$Client.interfaceId, EventWriter$Client);
 export interface EventWriter$Server$Target {
   write(params: EventWriter_Write$Params, results: EventWriter_Write$Results): Promise<void>;
   flush(params: EventWriter_Flush$Params, results: EventWriter_Flush$Results): Promise<void>;
   writePacked(params: EventWriter_WritePacked$Params, results: EventWriter_WritePacked$Results): Promise<void>;
+  release(params: EventWriter_Release$Params, results: EventWriter_Release$Results): Promise<void>;
 }
 export class EventWriter$Server extends $.Server {
   readonly target: EventWriter$Server$Target;
@@ -1442,6 +1491,10 @@ export class EventWriter$Server extends $.Server {
       {
         ...EventWriter$Client.methods[2],
         impl: target.writePacked
+      },
+      {
+        ...EventWriter$Client.methods[3],
+        impl: target.release
       }
     ]);
     this.target = target;

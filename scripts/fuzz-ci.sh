@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 dir="${1:-build-fuzz}"
 seconds="${FUZZ_SECONDS:-120}"
 command -v clang++ >/dev/null || { echo "fuzz-ci: clang++ is needed (Debian package clang)" >&2; exit 2; }
+# The same tree serves CI's sanitizer tests (.ci/run builds the rest of it and runs ctest there).
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON \
-  -DPRAVAHA_FUZZ=ON -DPRAVAHA_TYPESCRIPT_TESTS=OFF -DPRAVAHA_SANITIZERS=address,undefined >/dev/null
+  -DPRAVAHA_FUZZ=ON -DPRAVAHA_TYPESCRIPT_TESTS=OFF -DPRAVAHA_SANITIZERS=address,undefined \
+  -DPRAVAHA_WERROR=ON >/dev/null
 ninja -C "$dir" pravaha-gateway-fuzz
 fuzz="$dir/tests/fuzz/pravaha-gateway-fuzz"
 seeds="$dir/fuzz-seeds"

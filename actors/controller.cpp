@@ -520,7 +520,11 @@ void wake_seals(controller_ptr self, const stream_name& n) {
     auto waiting = std::move(it->second);
     self->state.seal_waiters.erase(it);
     for (auto& rp : waiting) {
-        seal_stream(self, n.first, n.second, std::move(rp));
+        if (!is_leader(self)) {
+            rp.deliver(not_leader(self));  // the client asks the new leader
+        } else {
+            seal_stream(self, n.first, n.second, std::move(rp));
+        }
     }
 }
 

@@ -144,6 +144,10 @@ void run_abort(controller_ptr self, const txn_record& t) {
 // answers its commit (every part is visible now), records it committed meanwhile and goes on
 // with the next merge at once; ends the stream's "commit" workflow when none is left.
 void commit_next(controller_ptr self, const stream_name& n) {
+    if (!is_leader(self)) {
+        end_drive(self, n);  // the new leader's repair goes on (a txn_done here fails at once)
+        return;
+    }
     auto all = self->state.meta->live_txns_of(n.first, n.second);
     const txn_record* first = nullptr;
     if (all) {
@@ -225,10 +229,8 @@ void resume_txns(controller_ptr self) {
         }
     }
     for (const auto& n : commits) {
-        if (self->state.driving.count(n) == 0) {
-            run_commits(self, n);
-        }
-    }
+        run_commits(self, n);  // joins a running driver, or asks for another repair after another
+    }                          // workflow (a seal may wait on these commits)
 }
 
 void after_txn_command(controller_ptr self, const command& c, const outcome& out) {

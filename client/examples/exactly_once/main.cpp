@@ -340,11 +340,12 @@ private:
         // A checkpoint the group completed without this reader's position (its lease passed
         // while it waited) does not mark the batch's end: the batch must not be committed.
         auto g = must(f_.groups().group(o_.group_scope, o_.group), "group " + o_.group);
-        for (const auto& c : g.checkpoints) {
-            if (c.name == name && c.forced) {
-                must(t->abort(), "aborting transaction " + txn_id_text(t->id()));
-                throw fatal("checkpoint " + name + " was completed without this reader: restart");
-            }
+        auto own = std::find_if(g.checkpoints.begin(), g.checkpoints.end(),
+                                [&](const auto& c) { return c.name == name; });
+        if (own == g.checkpoints.end() || own->forced) {
+            must(t->abort(), "aborting transaction " + txn_id_text(t->id()));
+            throw fatal("checkpoint " + name + " was completed without this reader's position " +
+                        "(or is gone): restart");
         }
         auto rec = must(t->commit(), "committing transaction " + txn_id_text(t->id()));
         if (o_.verbose) {

@@ -111,13 +111,7 @@ void sync_groups(controller_ptr self) {
         }
     } else {
         // A checkpoint completes on the new leader: the clients ask there.
-        auto waiters = std::move(st.checkpoint_waiters);
-        st.checkpoint_waiters.clear();
-        for (auto& [k, rps] : waiters) {
-            for (auto& rp : rps) {
-                rp.deliver(not_leader(self));
-            }
-        }
+        fail_waiters(self, st.checkpoint_waiters);
     }
     sync_children(self, st.groups, wanted,
                   [self](const stream_name& n, const reader_group_record& g) {

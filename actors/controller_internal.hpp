@@ -172,6 +172,19 @@ void deliver(caf::typed_response_promise<T>& rp, caf::expected<T> r) {
     }
 }
 
+// Answers every request waiting in `waiters` (a map of lists of response promises) with
+// not_leader and empties it: what they wait for is decided on the new leader now.
+template <class Waiters>
+void fail_waiters(controller_ptr self, Waiters& waiters) {
+    auto all = std::move(waiters);
+    waiters.clear();
+    for (auto& [key, list] : all) {
+        for (auto& rp : list) {
+            rp.deliver(not_leader(self));
+        }
+    }
+}
+
 // Brings the child actors `children` (one per stream or group) in line with `wanted`: stops those
 // not wanted, and for each wanted name without one calls `spawn(name, value)`, monitors and keeps
 // the actor it returns.

@@ -267,21 +267,9 @@ void sync_txns(controller_ptr self) {
     } else {
         // The outcome of the waiting commits and aborts is unknown here: the clients ask the
         // new leader (a retry answers the same).
-        auto waiters = std::move(st.txn_waiters);
-        st.txn_waiters.clear();
         st.merged_txns.clear();
-        for (auto& [id, list] : waiters) {
-            for (auto& rp : list) {
-                rp.deliver(not_leader(self));
-            }
-        }
-        auto seals = std::move(st.seal_waiters);
-        st.seal_waiters.clear();
-        for (auto& [n, list] : seals) {
-            for (auto& rp : list) {
-                rp.deliver(not_leader(self));
-            }
-        }
+        fail_waiters(self, st.txn_waiters);
+        fail_waiters(self, st.seal_waiters);
     }
     auto now = now_of(self);
     sync_children(self, st.txns, wanted, [self, now](uint64_t, const txn_record& t) {

@@ -1,8 +1,10 @@
 #pragma once
 
-/// Planted bugs for the simulator's `mutants` check (sim/README.md). They exist only in the
-/// simulator's own build of storage/ and actors/ (compiled with PRAVAHA_MUTANTS); in every other
-/// build `mutants::active()` is a constant `false` and the hooks compile away.
+/// Planted bugs for the simulator's `mutants` check (sim/README.md). The hooks are compiled into
+/// every build (one build of each module serves the node, the tests and the simulator: a second
+/// copy compiled only for the simulator cost CI about a quarter of each tree), but only the
+/// simulator sets `current` (scripts/determinism-lint.sh fails on an assignment anywhere else);
+/// everywhere else it stays `none` and `active()` is one load and compare.
 
 #include <cstdint>
 #include <string_view>
@@ -43,16 +45,10 @@ enum class mutant : uint8_t {
                                          ///< its predecessors is read to its end
 };
 
-#ifdef PRAVAHA_MUTANTS
-/// The planted bug of this run; set by the simulator before it starts a world.
+/// The planted bug of this run; set by the simulator before it starts a world (schema/mutants.cpp).
 extern mutant current;
 inline bool active(mutant m) {
     return current == m;
 }
-#else
-constexpr bool active(mutant) {
-    return false;
-}
-#endif
 
 }  // namespace pravaha::mutants

@@ -25,4 +25,12 @@ if [ -n "$hits" ]; then
   echo "(use the actor clock, a seeded generator passed in, or move the code into an adapter)"
   exit 1
 fi
+# The planted bugs are compiled into every build (schema/mutants.hpp): only the simulator (and
+# its tests) may choose one.
+planted=$(git grep -nE 'mutants::current\s*=[^=]' -- ':!sim/' ':!tests/sim/' || true)
+if [ -n "$planted" ]; then
+  echo "determinism-lint: a planted bug chosen outside the simulator:"
+  echo "$planted"
+  exit 1
+fi
 echo "determinism-lint: ok"

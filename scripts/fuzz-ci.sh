@@ -10,7 +10,9 @@ dir="${1:-build-fuzz}"
 seconds="${FUZZ_SECONDS:-120}"
 command -v clang++ >/dev/null || { echo "fuzz-ci: clang++ is needed (Debian package clang)" >&2; exit 2; }
 # The same tree serves CI's sanitizer tests (.ci/run builds the rest of it and runs ctest there).
-CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON \
+# -O2, not Release's -O3: quicker to compile (one of the heavier files: 28 s instead of 34 s).
+CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DBUILD_TESTING=ON \
   -DPRAVAHA_FUZZ=ON -DPRAVAHA_TYPESCRIPT_TESTS=OFF -DPRAVAHA_SANITIZERS=address,undefined \
   -DPRAVAHA_WERROR=ON >/dev/null
 ninja -C "$dir" pravaha-gateway-fuzz

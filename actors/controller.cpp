@@ -23,42 +23,6 @@ namespace pravaha::actors {
 
 namespace ctl {
 
-// Runs one segment operation for each of `keys` and calls `then` with the first error (or none)
-// when all have answered. Never awaits: the controller keeps serving Raft meanwhile (a container
-// electing its leader can take longer than the controller's election timeout); the order of
-// workflows on a stream comes from the stream mutex (`driving`).
-template <class Atom>
-void for_segments_then(controller_ptr self,
-                       const std::vector<segment_key>& keys,
-                       std::function<void(const caf::error&)> then) {
-    all_then(
-        keys.size(),
-        [self, keys](size_t i, auto ok, auto fail) {
-            self->request(self->state.cfg.container, self->state.cfg.request_timeout, Atom::value,
-                          keys[i])
-                .then([ok](bool) { ok(); }, [fail](caf::error& err) { fail(err); });
-        },
-        std::move(then));
-}
-
-std::vector<segment_key> keys_of(stream_uid uid, const std::vector<segment_range>& ranges) {
-    std::vector<segment_key> keys;
-    keys.reserve(ranges.size());
-    for (const auto& r : ranges) {
-        keys.push_back({uid, r.id});
-    }
-    return keys;
-}
-
-std::vector<segment_key> keys_of(stream_uid uid, const std::vector<segment_id>& ids) {
-    std::vector<segment_key> keys;
-    keys.reserve(ids.size());
-    for (auto id : ids) {
-        keys.push_back({uid, id});
-    }
-    return keys;
-}
-
 // Asks every segment's status and calls `then` with all of them in the order of `keys`, or with
 // the first error.
 void statuses_then(controller_ptr self,
@@ -362,6 +326,15 @@ void log_outcome(const command& c, const outcome& out) {
             break;
         case kind::group_sync:
             break;  // a heartbeat
+        case kind::txn_roll:
+            log->info("transactions roll stream={}/{} txns={} epoch={} via={}", c.scope, c.name,
+                      out.record.transition.txns.size(), out.record.transition.from_epoch + 2,
+                      out.record.transition.from_epoch + 1);
+            break;
+        case kind::txn_rolled:
+            log->info("transactions rolled stream={}/{} epoch={}", c.scope, c.name,
+                      out.record.epoch);
+            break;
         case kind::txn_begin:
         case kind::txn_commit:
         case kind::txn_abort:
@@ -756,10 +729,9 @@ void answer_scale_waiters(controller_ptr self,
     }
 }
 
-// Runs the actions of `rec`'s transition and commits scale_done, holding the stream mutex.
 void run_scale(controller_ptr self, const stream_record& rec) {
     stream_name n{rec.scope, rec.name};
-    if (!rec.has_transition) {
+    if (!rec.has_transition || rec.transition.rolling) {
         return;
     }
     if (!begin_drive(self, n, "scale")) {
@@ -798,6 +770,13 @@ void run_scale(controller_ptr self, const stream_record& rec) {
             }
             end_drive(self, n);
             answer_scale_waiters(self, n, target, {});
+            // Commits that waited for the scale (they may roll now) go on at once.
+            auto live = self->state.meta->live_txns_of(n.first, n.second);
+            if (live && std::any_of(live->begin(), live->end(), [](const txn_record& t) {
+                    return t.state == txn_state::committing;
+                })) {
+                run_commits(self, n);
+            }
         });
     };
     for_segments_then<create_segment_atom>(
@@ -828,9 +807,14 @@ void resume_scales(controller_ptr self) {
         resume_txns(self);
         for (const auto& rec : self->state.meta->all_streams()) {
             if (rec.has_transition && self->state.driving.count({rec.scope, rec.name}) == 0) {
-                module_log("actors")->info("scale resumed stream={}/{} epoch={}", rec.scope,
-                                           rec.name, rec.transition.from_epoch + 1);
-                run_scale(self, rec);
+                module_log("actors")->info("{} resumed stream={}/{} epoch={}",
+                                           rec.transition.rolling ? "transaction roll" : "scale",
+                                           rec.scope, rec.name, rec.transition.from_epoch + 1);
+                if (rec.transition.rolling) {
+                    run_commits(self, {rec.scope, rec.name});  // the commit workflow rolls
+                } else {
+                    run_scale(self, rec);
+                }
             }
         }
     };

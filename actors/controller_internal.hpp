@@ -130,6 +130,42 @@ void all_then(size_t n, Send send, std::function<void(const caf::error&)> then) 
     }
 }
 
+// Runs one segment operation for each of `keys` and calls `then` with the first error (or none)
+// when all have answered. Never awaits: the controller keeps serving Raft meanwhile (a container
+// electing its leader can take longer than the controller's election timeout); the order of
+// workflows on a stream comes from the stream mutex (`driving`).
+template <class Atom>
+void for_segments_then(controller_ptr self,
+                       const std::vector<segment_key>& keys,
+                       std::function<void(const caf::error&)> then) {
+    all_then(
+        keys.size(),
+        [self, keys](size_t i, auto ok, auto fail) {
+            self->request(self->state.cfg.container, self->state.cfg.request_timeout, Atom::value,
+                          keys[i])
+                .then([ok](bool) { ok(); }, [fail](caf::error& err) { fail(err); });
+        },
+        std::move(then));
+}
+
+inline std::vector<segment_key> keys_of(stream_uid uid, const std::vector<segment_range>& ranges) {
+    std::vector<segment_key> keys;
+    keys.reserve(ranges.size());
+    for (const auto& r : ranges) {
+        keys.push_back({uid, r.id});
+    }
+    return keys;
+}
+
+inline std::vector<segment_key> keys_of(stream_uid uid, const std::vector<segment_id>& ids) {
+    std::vector<segment_key> keys;
+    keys.reserve(ids.size());
+    for (auto id : ids) {
+        keys.push_back({uid, id});
+    }
+    return keys;
+}
+
 // Asks every segment's status and calls `then` with all of them in the order of `keys`, or with
 // the first error.
 void statuses_then(controller_ptr self,
@@ -254,6 +290,9 @@ void seal_stream(controller_ptr self,
                  caf::typed_response_promise<stream_record> rp);
 // Runs the seals that waited for stream `n`'s commits (each waits again if one still commits).
 void wake_seals(controller_ptr self, const stream_name& n);
+// Runs the actions of `rec`'s scale transition and commits scale_done, holding the stream
+// mutex; nothing for a roll (the commit workflow runs it).
+void run_scale(controller_ptr self, const stream_record& rec);
 
 // -- transactions (controller_txns.cpp) ----------------------------------------------------------
 

@@ -1,8 +1,10 @@
 // The controller's transaction workflows (docs/transactions_plan.md) around the txn_* commands
 // of storage/controller_txns.cpp: begin (the command, then the transaction segments), commit
-// (the command, then each transaction segment merged into its parent, transactions of a stream
-// in commit order, then done), abort (the command, then the segments deleted, then done). Every
-// step is idempotent; the repair resumes them after a crash or a change of leader.
+// (the command, then each transaction segment merged into the current segment of its parent's
+// range, transactions of a stream in commit order, then done; or, when a scale sealed a
+// parent's range, a roll: storage/controller_roll.cpp), abort (the command, then the segments
+// deleted, then done). Every step is idempotent; the repair resumes them after a crash or a
+// change of leader.
 
 #include "actors/controller_internal.hpp"
 #include "actors/transaction_actor.hpp"
@@ -56,17 +58,19 @@ void delete_segments(controller_ptr self,
         std::move(then));
 }
 
-// Merges every transaction segment into its parent (one op each: the parent shows its part
-// whole or not at all; a repeat answers from the tombstone).
+// Merges every transaction segment into its target (controller_state::commit_step_of; one op
+// each: the target shows its part whole or not at all; a repeat answers from the tombstone).
 void merge_segments(controller_ptr self,
                     const txn_record& t,
+                    const std::vector<segment_key>& targets,
                     std::function<void(const caf::error&)> then) {
+    PRAVAHA_ASSERT(targets.size() == t.segments.size(), "transaction {}: {} targets for {} parts",
+                   txn_id_text(t.id), targets.size(), t.segments.size());
     each_segment_then(
         t,
-        [self, t](size_t i, auto ok, auto fail) {
-            const auto& s = t.segments[i];
+        [self, t, targets](size_t i, auto ok, auto fail) {
             self->request(self->state.cfg.container, self->state.cfg.request_timeout,
-                          merge_segment_atom::value, segment_key{t.uid, s.range.id}, s.key)
+                          merge_segment_atom::value, targets[i], t.segments[i].key)
                 .then([ok](int64_t) { ok(); }, [fail](caf::error& e) { fail(e); });
         },
         std::move(then));
@@ -140,12 +144,160 @@ void run_abort(controller_ptr self, const txn_record& t) {
     });
 }
 
+void commit_next(controller_ptr self, const stream_name& n);
+
+namespace {
+
+// Merges the roll's transactions `txns` from the `i`th on into the roll's duplicates, one after
+// another in commit order (each one's parts at once: different targets), then calls `then`.
+void merge_batch(controller_ptr self,
+                 const stream_name& n,
+                 const std::vector<uint64_t>& txns,
+                 size_t i,
+                 std::function<void(const caf::error&)> then) {
+    if (i == txns.size()) {
+        then({});
+        return;
+    }
+    auto t = self->state.meta->get_txn(n.first, n.second, txns[i]);
+    if (!t || t->state != txn_state::committing) {
+        merge_batch(self, n, txns, i + 1, std::move(then));  // recorded done: nothing to merge
+        return;
+    }
+    auto step = self->state.meta->commit_step_of(*t);
+    if (!step || step->what != storage::controller_state::commit_step::kind::merge) {
+        then(step ? caf::make_error(errc::invalid_argument,
+                                    "transaction " + txn_id_text(t->id) + " is not in the roll")
+                  : step.error());
+        return;
+    }
+    merge_segments(self, *t, step->targets,
+                   [self, n, txns, i, then = std::move(then)](const caf::error& err) {
+                       if (err) {
+                           then(err);
+                       } else {
+                           merge_batch(self, n, txns, i + 1, then);
+                       }
+                   });
+}
+
+// Runs the actions of the stream's recorded roll (`rec.transition`, storage/controller_roll.cpp)
+// and commits txn_rolled, then goes on with the stream's next commit; every action is idempotent
+// and repeated from the start on resume. The order makes per-key order hold for readers: the
+// duplicates of the transactions' epoch are complete and sealed before the current segments
+// are sealed, and the duplicates of the current epoch exist before anyone can leave them.
+void continue_roll(controller_ptr self, const stream_record& rec) {
+    stream_name n{rec.scope, rec.name};
+    const auto& tr = rec.transition;
+    uint32_t a = tr.from_epoch;
+    std::vector<segment_key> dups;
+    std::vector<segment_key> next;
+    for (const auto& r : tr.create) {
+        (r.id.epoch() == a + 1 ? dups : next).push_back({rec.uid, r.id});
+    }
+    auto current = keys_of(rec.uid, tr.seal);
+    auto fail = [self, n](const char* step, const caf::error& err) {
+        end_drive(self, n);
+        module_log("actors")->warn("transaction roll interrupted stream={}/{} step={} error={}",
+                                   n.first, n.second, step, render_error(err));
+        schedule_repair(self);  // resumes it while this replica leads
+    };
+    // 6. The final lengths, then txn_rolled: the epoch moves and the batch is committed.
+    auto done = [self, n, a, dups, current, fail, txns = tr.txns]() {
+        auto sealed = current;
+        sealed.insert(sealed.end(), dups.begin(), dups.end());
+        statuses_then(self, sealed, [=](caf::expected<std::vector<segment_status>> st) {
+            if (!st) {
+                fail("lengths", st.error());
+                return;
+            }
+            auto c = command::of(command::kind::txn_rolled, n.first, n.second, 0, now_of(self));
+            c.target_epoch = a + 2;
+            for (size_t i = 0; i < sealed.size(); ++i) {
+                PRAVAHA_ASSERT((*st)[i].sealed, "roll of {}/{}: segment {} is not sealed", n.first,
+                               n.second, to_string(sealed[i]));
+                c.sealed_lengths.emplace_back(sealed[i].segment, (*st)[i].length);
+            }
+            commit(self, c, [=](const caf::error& err, const outcome* out) {
+                if (err || out->error) {
+                    fail("rolled", err ? err : out->error);
+                    return;
+                }
+                for (auto id : txns) {
+                    auto t = self->state.meta->get_txn(n.first, n.second, id);
+                    if (t) {
+                        answer_txn_waiters(self, id, {}, &*t);
+                        // The tombstones are not needed once it is recorded committed.
+                        delete_segments(self, *t, [](const caf::error&) {});
+                    }
+                }
+                commit_next(self, n);
+            });
+        });
+    };
+    // 3.-5. Seal the duplicates that took the merges, create the next epoch's, seal the current.
+    auto seal_all = [self, dups, next, current, fail, done]() {
+        for_segments_then<seal_segment_atom>(self, dups, [=](const caf::error& err) {
+            if (err) {
+                fail("seal transaction epoch", err);
+                return;
+            }
+            for_segments_then<create_segment_atom>(self, next, [=](const caf::error& e) {
+                if (e) {
+                    fail("create next epoch", e);
+                    return;
+                }
+                for_segments_then<seal_segment_atom>(self, current, [=](const caf::error& e2) {
+                    if (e2) {
+                        fail("seal current epoch", e2);
+                        return;
+                    }
+                    done();
+                });
+            });
+        });
+    };
+    // 1. The duplicates of the transactions' epoch, 2. the batch's merges into them.
+    for_segments_then<create_segment_atom>(
+        self, dups, [self, n, txns = tr.txns, fail, seal_all](const caf::error& err) {
+            if (err) {
+                fail("create transaction epoch", err);
+                return;
+            }
+            merge_batch(self, n, txns, 0, [fail, seal_all](const caf::error& e) {
+                if (e) {
+                    fail("merge", e);
+                } else {
+                    seal_all();
+                }
+            });
+        });
+}
+
+}  // namespace
+
 // Merges the first of the stream's committing transactions (by commit order) not merged yet,
 // answers its commit (every part is visible now), records it committed meanwhile and goes on
-// with the next merge at once; ends the stream's "commit" workflow when none is left.
+// with the next merge at once; ends the stream's "commit" workflow when none is left. A
+// transaction whose parents' ranges a scale sealed rolls (continue_roll); a scale recorded
+// meanwhile runs first.
 void commit_next(controller_ptr self, const stream_name& n) {
     if (!is_leader(self)) {
         end_drive(self, n);  // the new leader's repair goes on (a txn_done here fails at once)
+        return;
+    }
+    auto rec = self->state.meta->get_stream(n.first, n.second);
+    if (!rec) {
+        end_drive(self, n);
+        return;
+    }
+    if (rec->has_transition) {
+        if (rec->transition.rolling) {
+            continue_roll(self, *rec);
+        } else {
+            end_drive(self, n);
+            run_scale(self, *rec);  // its end starts the commits again
+        }
         return;
     }
     auto all = self->state.meta->live_txns_of(n.first, n.second);
@@ -162,7 +314,30 @@ void commit_next(controller_ptr self, const stream_name& n) {
         end_drive(self, n);
         return;
     }
-    merge_segments(self, *first, [self, n, t = *first](const caf::error& err) {
+    using kind = storage::controller_state::commit_step::kind;
+    auto step = self->state.meta->commit_step_of(*first);
+    if (!step || step->what == kind::wait) {
+        end_drive(self, n);
+        if (!step) {
+            warn_interrupted(*first, "plan", step.error());
+        }
+        schedule_repair(self);
+        return;
+    }
+    if (step->what == kind::roll) {
+        auto c = command::of(command::kind::txn_roll, n.first, n.second, 0, now_of(self));
+        commit(self, c, [self, n, t = *first](const caf::error& err, const outcome* out) {
+            if (err || out->error) {
+                end_drive(self, n);
+                warn_interrupted(t, "roll", err ? err : out->error);
+                schedule_repair(self);
+                return;
+            }
+            continue_roll(self, out->record);
+        });
+        return;
+    }
+    merge_segments(self, *first, step->targets, [self, n, t = *first](const caf::error& err) {
         if (err) {
             end_drive(self, n);
             warn_interrupted(t, "merge", err);
@@ -236,7 +411,8 @@ void resume_txns(controller_ptr self) {
 void after_txn_command(controller_ptr self, const command& c, const outcome& out) {
     using kind = command::kind;
     bool txn_command = c.type == kind::txn_begin || c.type == kind::txn_commit ||
-                       c.type == kind::txn_abort || c.type == kind::txn_done;
+                       c.type == kind::txn_abort || c.type == kind::txn_done ||
+                       c.type == kind::txn_rolled;
     if (txn_command || c.type == kind::delete_stream || c.type == kind::seal_stream) {
         sync_txns(self);  // also after a refusal: a commit past the lifetime aborts
     }

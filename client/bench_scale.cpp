@@ -127,8 +127,8 @@ std::vector<scale_event> scales_of(const std::vector<epoch_info>& history,
                                    int64_t start_wall_ms) {
     std::vector<scale_event> out;
     for (const auto& e : history) {
-        if (e.epoch == 0) {
-            continue;
+        if (e.epoch == 0 || e.rolled) {
+            continue;  // a rolling transaction's epochs are no scale
         }
         std::map<segment_id, int> successors;  // predecessor -> its successors in this epoch
         bool merge = false;

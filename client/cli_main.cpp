@@ -757,12 +757,14 @@ int cmd_stream_history(client::stream_manager& sm, const request& r) {
                     s.sealed_length < 0 ? std::string("null") : std::to_string(s.sealed_length),
                     ids_json(s.predecessors));
             }
-            std::printf("{\"epoch\":%u,\"segments\":[%s],\"created_ms\":%lld}\n", e.epoch,
-                        segs.c_str(), static_cast<long long>(e.created_ms));
+            std::printf("{\"epoch\":%u,\"segments\":[%s],\"created_ms\":%lld,\"rolled\":%s}\n",
+                        e.epoch, segs.c_str(), static_cast<long long>(e.created_ms),
+                        e.rolled ? "true" : "false");
             continue;
         }
-        std::printf("epoch %u (created at %lld ms)\n", e.epoch,
-                    static_cast<long long>(e.created_ms));
+        std::printf("epoch %u (created at %lld ms%s)\n", e.epoch,
+                    static_cast<long long>(e.created_ms),
+                    e.rolled ? ", rolled: made by a transaction's commit" : "");
         for (const auto& s : e.segments) {
             std::printf(
                 "  %-10s %-24s %s%s\n", to_string(s.range.id).c_str(),

@@ -234,7 +234,8 @@ public:
     [[nodiscard]] virtual caf::error flush() = 0;
     /// Flushes, then commits; answers once every event is visible. Idempotent. Errors: the
     /// flush's (nothing is committed), transaction_aborted (aborted, its lease or lifetime
-    /// passed), conflict (the stream scaled since it began: abort it).
+    /// passed). A transaction begun before its stream scaled commits too (a rolling
+    /// transaction: ARCHITECTURE.md).
     [[nodiscard]] virtual caf::expected<txn_record> commit() = 0;
     /// Discards it; answers once aborted. Idempotent. Errors: transaction_committed.
     [[nodiscard]] virtual caf::expected<txn_record> abort() = 0;

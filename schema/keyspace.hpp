@@ -22,6 +22,11 @@ std::vector<segment_range> equal_ranges(uint32_t count, uint32_t epoch, uint32_t
 /// Precondition: ranges is non-empty and 0 <= key < 1.
 size_t find_range(const std::vector<segment_range>& ranges, double key);
 
+/// Whether two segments share keys.
+inline bool overlaps(const segment_range& a, const segment_range& b) {
+    return a.key_start < b.key_end && b.key_start < a.key_end;
+}
+
 /// Splits `r` into `parts` equal ranges (a hot segment's split): the first starts at exactly
 /// `r.start`, the last ends at exactly `r.end`, neighbours share their boundary exactly.
 /// invalid_argument: fewer than 2 parts, `r` not a non-empty slice of [0,1], or a part that

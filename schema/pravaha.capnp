@@ -263,8 +263,8 @@ interface Transaction {
   # a write to a transaction no longer open: `transaction_not_open`). One per capability.
   writer @0 () -> (writer :EventWriter, error :Error);
   # Waits for every write made through `writer` to be answered, then commits; answers once every
-  # event is visible, each segment's part whole and per key in write order. `conflict`: the
-  # stream scaled since it began (abort it).
+  # event is visible, each segment's part whole and per key in write order (also when the
+  # stream scaled since it began: the commit rolls it forward).
   commit @1 () -> (info :TransactionInfo, error :Error);
   abort @2 () -> (info :TransactionInfo, error :Error);
   status @3 () -> (info :TransactionInfo, error :Error);

@@ -54,6 +54,8 @@ struct ScaleTransition {
   create @2 :List(SegmentRange);
   automatic @3 :Bool;
   startedMs @4 :Int64;
+  rolling @5 :Bool;                # a rolling transaction: epochs fromEpoch + 1 and + 2
+  txns @6 :List(UInt64);           # rolling: the transactions it commits, in commit order
 }
 
 struct StreamRecord {
@@ -75,6 +77,8 @@ struct HistorySegment {
   keyStart @1 :Float64;
   keyEnd @2 :Float64;
   predecessors @3 :List(UInt64);   # only for a segment created in this epoch by a scale
+  duplicate @4 :Bool;              # made by a roll: repeats the range and container of origin
+  origin @5 :UInt64;
 }
 
 struct SealedLength {
@@ -88,6 +92,7 @@ struct EpochRecord {
   createdMs @1 :Int64;
   segments @2 :List(HistorySegment);
   sealed @3 :List(SealedLength);   # final lengths of the segments this epoch replaced, once known
+  rolled @4 :Bool;                 # made by a rolling transaction
 }
 
 struct KeyRange {
@@ -145,6 +150,7 @@ struct TxnRecord {
   commitOrder @12 :UInt64;
   reason @13 :Text;
   segments @14 :List(TxnSegment);
+  mergedEpoch @15 :UInt32;         # committed: the epoch whose segments received its events
 }
 
 struct CutSegment {

@@ -114,7 +114,7 @@ caf::expected<controller_command> decode_controller_command(std::string_view byt
             bytes.substr(1), "controller command",
             [&](schema::ControllerCommand::Reader r) -> caf::expected<controller_command> {
                 if (r.getKind() < static_cast<uint8_t>(kind::create_scope) ||
-                    r.getKind() > static_cast<uint8_t>(kind::txn_done)) {
+                    r.getKind() > static_cast<uint8_t>(kind::txn_rolled)) {
                     return caf::make_error(errc::malformed_message,
                                            "controller command: unknown kind");
                 }
@@ -179,8 +179,11 @@ std::string encode_epoch_record(const epoch_record& rec) {
         segs[i].setKeyEnd(s.range.key_end);
         set_ids(segs[i].initPredecessors(static_cast<unsigned>(s.predecessors.size())),
                 s.predecessors);
+        segs[i].setDuplicate(s.duplicate);
+        segs[i].setOrigin(s.origin.value);
     }
     set_lengths(b.initSealed(static_cast<unsigned>(rec.sealed.size())), rec.sealed);
+    b.setRolled(rec.epoch.rolled);
     return to_bytes(msg);
 }
 
@@ -194,9 +197,12 @@ caf::expected<epoch_record> decode_epoch_record(std::string_view bytes) {
                 history_segment h;
                 h.range = {segment_id{s.getSegmentId()}, s.getKeyStart(), s.getKeyEnd()};
                 h.predecessors = get_ids(s.getPredecessors());
+                h.duplicate = s.getDuplicate();
+                h.origin = segment_id{s.getOrigin()};
                 rec.epoch.segments.push_back(std::move(h));
             }
             rec.sealed = get_lengths(r.getSealed());
+            rec.epoch.rolled = r.getRolled();
             return rec;
         });
 }
@@ -284,6 +290,11 @@ std::string encode_stream_record(const stream_record& rec) {
                    rec.transition.create);
         t.setAutomatic(rec.transition.automatic);
         t.setStartedMs(rec.transition.started_ms);
+        t.setRolling(rec.transition.rolling);
+        auto txns = t.initTxns(static_cast<unsigned>(rec.transition.txns.size()));
+        for (unsigned i = 0; i < rec.transition.txns.size(); ++i) {
+            txns.set(i, rec.transition.txns[i]);
+        }
     }
     return to_bytes(msg);
 }
@@ -318,6 +329,10 @@ caf::expected<stream_record> decode_stream_record(std::string_view bytes) {
                 rec.transition.create = get_ranges(t.getCreate());
                 rec.transition.automatic = t.getAutomatic();
                 rec.transition.started_ms = t.getStartedMs();
+                rec.transition.rolling = t.getRolling();
+                for (auto id : t.getTxns()) {
+                    rec.transition.txns.push_back(id);
+                }
             }
             return rec;
         });

@@ -76,6 +76,12 @@ struct controller_command {
         txn_commit = 18,  ///< open -> committing (at `now_ms`: past its lifetime, aborting)
         txn_abort = 19,   ///< open -> aborting, for `reason`
         txn_done = 20,    ///< committing -> committed, aborting -> aborted, at `now_ms`
+        /// The stream's first committing transactions need their epoch's segments: records the
+        /// roll (two epochs, the batch) as the stream's transition, at `now_ms`.
+        txn_roll = 21,
+        /// The roll's merges are done and its segments sealed: `sealed_lengths`, the epoch moves
+        /// to `target_epoch` and the batch is committed, at `now_ms`.
+        txn_rolled = 22,
     };
     kind type = kind::create_scope;
     std::string scope;

@@ -69,6 +69,7 @@ std::string encode_txn_record(const txn_record& rec) {
     b.setCompletedMs(rec.completed_ms);
     b.setCommitOrder(rec.commit_order);
     b.setReason(rec.reason);
+    b.setMergedEpoch(rec.merged_epoch);
     auto segs = b.initSegments(static_cast<unsigned>(rec.segments.size()));
     for (unsigned i = 0; i < rec.segments.size(); ++i) {
         auto p = segs[i].initParent();
@@ -100,6 +101,7 @@ caf::expected<txn_record> decode_txn_record(std::string_view bytes) {
             rec.completed_ms = r.getCompletedMs();
             rec.commit_order = r.getCommitOrder();
             rec.reason = r.getReason().cStr();
+            rec.merged_epoch = r.getMergedEpoch();
             for (auto s : r.getSegments()) {
                 auto p = s.getParent();
                 segment_range range{segment_id{p.getSegmentId()}, p.getKeyStart(), p.getKeyEnd()};

@@ -52,6 +52,9 @@ struct txn_record {
     uint64_t commit_order = 0;  ///< increasing in the order commits were requested (0: none)
     std::string reason;         ///< why it was aborted ("abort", "lease", "lifetime", "sealed")
     std::vector<txn_segment> segments;
+    /// Committed: the epoch whose segments received its events (its own epoch's parents, the
+    /// current epoch's segments, or a roll's duplicates of its epoch); 0 before.
+    uint32_t merged_epoch = 0;
     bool operator==(const txn_record&) const = default;
 };
 
@@ -95,7 +98,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, txn_record& x) {
     return f(caf::meta::type_name("pravaha.txn_record"), x.id, x.scope, x.stream, x.uid, x.epoch,
              x.state, x.writer, x.began_ms, x.lease_ms, x.deadline_ms, x.completed_ms,
-             x.commit_order, x.reason, x.segments);
+             x.commit_order, x.reason, x.segments, x.merged_epoch);
 }
 
 }  // namespace pravaha

@@ -67,12 +67,20 @@ struct scale_request {
 /// The durable intent of a running scale (Pravega's EpochTransitionRecord): from `from_epoch`
 /// to `from_epoch + 1`. Written with the new epoch's history record in one command; the actions
 /// (create successors, seal predecessors) are then repeated until `scale_done` commits.
+///
+/// Or of a rolling transaction (`rolling`, ARCHITECTURE.md "Rolling transactions"): epoch
+/// `from_epoch + 1` duplicates the ranges of the transactions' epoch and receives their merges,
+/// epoch `from_epoch + 2` duplicates the current ranges and becomes current (`txn_rolled`).
 struct scale_transition {
     uint32_t from_epoch = 0;
-    std::vector<segment_id> seal;
-    std::vector<segment_range> create;  ///< ids make(from_epoch + 1, next numbers)
+    std::vector<segment_id> seal;  ///< the current epoch's segments it seals
+    /// The segments it creates: ids make(from_epoch + 1, ...), and for a roll then those of
+    /// make(from_epoch + 2, ...).
+    std::vector<segment_range> create;
     bool automatic = false;
     int64_t started_ms = 0;
+    bool rolling = false;        ///< a rolling transaction, not a scale
+    std::vector<uint64_t> txns;  ///< rolling: the transactions it commits, in commit order
     bool operator==(const scale_transition&) const = default;
 };
 
@@ -99,8 +107,17 @@ struct history_segment {
     int64_t sealed_length = -1;  ///< -1 while the segment is active
     /// The segments it replaced, when it was created in this epoch by a scale.
     std::vector<segment_id> predecessors;
+    /// Made by a roll: it repeats the range and the container of `origin` (the first segment of
+    /// its chain of duplicates), so a transaction segment of `origin` merges into it.
+    bool duplicate = false;
+    segment_id origin{};
     bool operator==(const history_segment&) const = default;
 };
+
+/// The segment whose range and container `s` repeats: its origin when it is a duplicate.
+inline segment_id root_of(const history_segment& s) {
+    return s.duplicate ? s.origin : s.range.id;
+}
 
 /// One epoch of a stream: its segments (sorted by key start, covering [0,1) exactly) and when it
 /// began.
@@ -108,6 +125,7 @@ struct epoch_info {
     uint32_t epoch = 0;
     int64_t created_ms = 0;
     std::vector<history_segment> segments;
+    bool rolled = false;  ///< made by a rolling transaction, not by a scale
     bool operator==(const epoch_info&) const = default;
 };
 
@@ -259,7 +277,7 @@ typename Inspector::result_type inspect(Inspector& f, scale_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scale_transition& x) {
     return f(caf::meta::type_name("pravaha.scale_transition"), x.from_epoch, x.seal, x.create,
-             x.automatic, x.started_ms);
+             x.automatic, x.started_ms, x.rolling, x.txns);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_record& x) {
@@ -270,11 +288,12 @@ typename Inspector::result_type inspect(Inspector& f, stream_record& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, history_segment& x) {
     return f(caf::meta::type_name("pravaha.history_segment"), x.range, x.sealed_length,
-             x.predecessors);
+             x.predecessors, x.duplicate, x.origin);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, epoch_info& x) {
-    return f(caf::meta::type_name("pravaha.epoch_info"), x.epoch, x.created_ms, x.segments);
+    return f(caf::meta::type_name("pravaha.epoch_info"), x.epoch, x.created_ms, x.segments,
+             x.rolled);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scale_result& x) {

@@ -38,9 +38,11 @@ bool get_string(std::string_view in, size_t& pos, std::string& out) {
     return true;
 }
 
+}  // namespace
+
 // Records each segment's final length in every epoch of `h` that holds it.
-void set_sealed_lengths(std::vector<epoch_info>& h,
-                        const std::vector<std::pair<segment_id, int64_t>>& lengths) {
+void controller_state::set_sealed_lengths(
+    std::vector<epoch_info>& h, const std::vector<std::pair<segment_id, int64_t>>& lengths) {
     for (const auto& [id, length] : lengths) {
         for (auto& e : h) {
             for (auto& seg : e.segments) {
@@ -51,8 +53,6 @@ void set_sealed_lengths(std::vector<epoch_info>& h,
         }
     }
 }
-
-}  // namespace
 
 controller_state::controller_state(log_store& store,
                                    bool replicated,
@@ -124,6 +124,12 @@ caf::expected<controller_state::outcome> controller_state::apply(uint64_t index,
         case command::kind::txn_abort:
         case command::kind::txn_done:
             apply_txn(c, out);
+            break;
+        case command::kind::txn_roll:
+            begin_roll(c, out);
+            break;
+        case command::kind::txn_rolled:
+            finish_roll(c, out);
             break;
     }
     if (code_of(out.error) == errc::storage_io) {
@@ -553,13 +559,12 @@ caf::expected<stream_record> controller_state::update_stream(const std::string& 
 
 namespace {
 
-bool overlaps(const segment_range& a, const segment_range& b) {
-    return a.key_start < b.key_end && b.key_start < a.key_end;
-}
-
 // Whether `e`, an epoch made by a scale, is the scale `req` asks for: it replaced exactly the
 // segments `req` seals by segments over exactly its ranges.
 bool made_by(const epoch_info& e, const scale_request& req) {
+    if (e.rolled) {
+        return false;  // a roll's epochs look like scales but none asked for them
+    }
     std::set<segment_id> preds;
     std::vector<key_range> created;
     for (const auto& seg : e.segments) {
@@ -609,12 +614,16 @@ caf::expected<scale_result> controller_state::scale_begin(const std::string& sco
         return caf::make_error(errc::stream_sealed, "stream " + qualified + " is sealed");
     }
     if (rec->has_transition) {
+        const auto& t = rec->transition;
         return caf::make_error(
             errc::conflict,
-            fmt::format("scale in progress on {} (epoch {} to {})", qualified,
-                        rec->transition.from_epoch, rec->transition.from_epoch + 1));
+            t.rolling ? fmt::format("{} transaction(s) of {} commit through a roll (epoch {} to "
+                                    "{}); retry once they are committed",
+                                    t.txns.size(), qualified, t.from_epoch, t.from_epoch + 2)
+                      : fmt::format("scale in progress on {} (epoch {} to {})", qualified,
+                                    t.from_epoch, t.from_epoch + 1));
     }
-    if (auto err = committing_txn(rec->uid)) {
+    if (auto err = direct_commit_pending(*rec)) {
         return err;  // its merges go into the current epoch's segments: the scale waits
     }
     if (req.seal.empty()) {
@@ -730,7 +739,8 @@ caf::expected<stream_record> controller_state::scale_done(
         return rec;
     }
     stream_name n{scope, name};
-    if (!rec->has_transition || rec->transition.from_epoch + 1 != target_epoch) {
+    if (!rec->has_transition || rec->transition.rolling ||
+        rec->transition.from_epoch + 1 != target_epoch) {
         if (!rec->has_transition && rec->epoch >= target_epoch) {
             return rec;  // done already (a repeated command)
         }
@@ -804,7 +814,8 @@ void controller_state::check_stream(const stream_name& n) const {
     };
     check_cover_of(
         rec.segments, [](const segment_range& r) { return r; }, rec.epoch);
-    PRAVAHA_ASSERT(h.size() == rec.epoch + 1 + (rec.has_transition ? 1 : 0),
+    size_t pending = rec.has_transition ? (rec.transition.rolling ? 2 : 1) : 0;
+    PRAVAHA_ASSERT(h.size() == rec.epoch + 1 + pending,
                    "stream {}: {} epochs in history at epoch {}", name, h.size(), rec.epoch);
     for (size_t e = 0; e < h.size(); ++e) {
         PRAVAHA_ASSERT(h[e].epoch == e, "stream {}: history epoch {} at {}", name, h[e].epoch, e);
@@ -814,6 +825,25 @@ void controller_state::check_stream(const stream_name& n) const {
             PRAVAHA_ASSERT(seg.range.id.number() < rec.next_number,
                            "stream {}: segment {} at or above the next number {}", name,
                            to_string(seg.range.id), rec.next_number);
+            if (seg.duplicate && seg.range.id.epoch() == e) {
+                // A roll's duplicate repeats its origin's range in its origin's container, so
+                // that the origin's transaction segments merge into it.
+                const auto origin = seg.origin;
+                const auto* o = origin.epoch() < e ? &h[origin.epoch()] : nullptr;
+                auto it = o ? std::find_if(o->segments.begin(), o->segments.end(),
+                                           [origin](const history_segment& s) {
+                                               return s.range.id == origin;
+                                           })
+                            : std::vector<history_segment>::const_iterator{};
+                PRAVAHA_ASSERT(
+                    o != nullptr && it != o->segments.end() && !it->duplicate &&
+                        it->range.key_start == seg.range.key_start &&
+                        it->range.key_end == seg.range.key_end &&
+                        container_of(segment_key{rec.uid, origin}, container_count_) ==
+                            container_of(segment_key{rec.uid, seg.range.id}, container_count_),
+                    "stream {}: duplicate {} does not repeat its origin {}", name,
+                    to_string(seg.range.id), to_string(origin));
+            }
         }
     }
     PRAVAHA_ASSERT(h[rec.epoch].segments.size() == rec.segments.size(),
@@ -852,9 +882,10 @@ caf::expected<segment_successors> controller_state::successors(const std::string
             out.sealed = out.stream_sealed;
             return out;
         }
-        if (rec->has_transition && e + 2 == h.size()) {
-            // Its scale runs: the successors are told once it is done, when every segment they
-            // replace is sealed (a writer drains the other predecessors of a merge at once).
+        if (rec->has_transition && e >= rec->transition.from_epoch) {
+            // Its scale (or roll) runs: the successors are told once it is done, when every
+            // segment they replace is sealed (a writer drains the other predecessors of a merge
+            // at once).
             return out;
         }
         out.sealed = true;

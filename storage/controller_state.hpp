@@ -168,6 +168,22 @@ public:
         const std::string& scope, const std::string& name) const;
     const txn_limits& limits() const { return limits_; }
 
+    /// How a committing transaction's events get into the stream now (controller_roll.cpp):
+    /// merged into `targets` (one per transaction segment, in its order: the current segments
+    /// its parents' ranges live on, or the running roll's duplicates when it is in that roll's
+    /// batch); rolled (a parent's range is gone from the current epoch: a `txn_roll` first); or
+    /// wait (a scale, or a roll of other transactions, runs).
+    struct commit_step {
+        enum class kind : uint8_t { merge, roll, wait };
+        kind what = kind::wait;
+        std::vector<segment_key> targets;
+        uint32_t epoch = 0;  ///< merge: the epoch the targets were made in
+    };
+    /// Errors: as get_txn; invalid_argument when `t` is not committing.
+    [[nodiscard]] caf::expected<commit_step> commit_step_of(const txn_record& t) const;
+    /// How many transactions one roll commits at most (Pravega: 100 per epoch).
+    static constexpr size_t roll_batch_max = 100;
+
 private:
     using stream_name = std::pair<std::string, std::string>;
     caf::error persist(write_batch& batch);
@@ -175,6 +191,9 @@ private:
     caf::error save(const stream_record& rec, write_batch& b);
     // Puts epoch `i` of the stream's in-memory history into `b` as its persisted record.
     void put_epoch(write_batch& b, const stream_name& n, size_t i) const;
+    // Records each segment's final length in every epoch of `h` that holds it.
+    static void set_sealed_lengths(std::vector<epoch_info>& h,
+                                   const std::vector<std::pair<segment_id, int64_t>>& lengths);
     // Checks the invariants of a stream after a change (always on).
     void check_stream(const stream_name& n) const;
     // Applies a reader-group command (kinds group_*) into `out`.
@@ -190,13 +209,27 @@ private:
     void apply_txn(const command& c, outcome& out);
     caf::expected<txn_record> begin_txn(const command& c, write_batch& b);
     caf::error save_txn(const txn_record& t, write_batch& b);
-    void purge_txns(stream_uid uid, int64_t now_ms, const txn_record& current, write_batch& b);
+    void purge_txns(stream_uid uid,
+                    int64_t now_ms,
+                    const std::vector<txn_record>& current,
+                    write_batch& b);
     // A seal of stream `uid`: conflict while a commit is merged, else its open transactions
     // abort (into `b`).
     caf::error seal_txns(stream_uid uid, write_batch& b);
     void check_txn(const txn_record& t) const;
     // conflict while a transaction of stream `uid` is committing (its merges are under way).
     caf::error committing_txn(stream_uid uid) const;
+    // Rolling transactions (controller_roll.cpp): the txn_roll and txn_rolled commands.
+    void begin_roll(const command& c, outcome& out);
+    void finish_roll(const command& c, outcome& out);
+    // conflict while a committing transaction of `rec` merges into its current segments (a
+    // scale must not seal one of them between two merges of one transaction).
+    caf::error direct_commit_pending(const stream_record& rec) const;
+    // The origin of segment `id` of stream `n` (itself unless it is a roll's duplicate).
+    segment_id root_of_segment(const stream_name& n, segment_id id) const;
+    // A new segment id of `epoch` whose key falls in container `container` (numbers skipped on
+    // the way stay unused).
+    segment_id salted_id(stream_record& rec, uint32_t epoch, uint32_t container) const;
     caf::error load_txns();
     // Keeps `t` (replacing a record of its id) in txns_ and the indexes; forgets one.
     void remember_txn(const txn_record& t);

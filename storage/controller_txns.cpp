@@ -184,20 +184,26 @@ caf::error controller_state::save_txn(const txn_record& t, write_batch& b) {
 
 // Drops the stream's completed transactions past their retention, and the oldest beyond the
 // count kept, into `b` (applied by every replica at the same command: `now_ms` is the command's).
-// `current` is the transaction the command changes, as it will be saved (never dropped).
+// `current` are the transactions the command changes, as they will be saved (never dropped).
 void controller_state::purge_txns(stream_uid uid,
                                   int64_t now_ms,
-                                  const txn_record& current,
+                                  const std::vector<txn_record>& current,
                                   write_batch& b) {
     auto it = completed_txns_.find(uid);
     if (it == completed_txns_.end()) {
         return;
     }
-    // `current` counts as completed once saved (it is never dropped itself).
+    // The current ones count as completed once saved (they are never dropped themselves).
     size_t count = it->second.size();
-    if (completed(current.state) && current.uid == uid &&
-        (txns_.count(current.id) == 0 || !completed(txns_.at(current.id).state))) {
-        ++count;
+    auto is_current = [&](uint64_t id) {
+        return std::any_of(current.begin(), current.end(),
+                           [id](const txn_record& t) { return t.id == id; });
+    };
+    for (const auto& t : current) {
+        if (completed(t.state) && t.uid == uid &&
+            (txns_.count(t.id) == 0 || !completed(txns_.at(t.id).state))) {
+            ++count;
+        }
     }
     std::vector<uint64_t> drop;
     for (const auto& [at, id] : it->second) {  // oldest first
@@ -205,7 +211,7 @@ void controller_state::purge_txns(stream_uid uid,
         if (!excess && at + limits_.retention_ms >= now_ms) {
             break;  // the rest completed later: within their retention, and not too many
         }
-        if (id != current.id) {
+        if (!is_current(id)) {
             drop.push_back(id);
         }
     }
@@ -260,7 +266,7 @@ caf::expected<txn_record> controller_state::begin_txn(const command& c, write_ba
         }
         t.segments.push_back({r, key});
     }
-    purge_txns(rec->uid, c.now_ms, t, b);
+    purge_txns(rec->uid, c.now_ms, {t}, b);
     if (auto err = save_txn(t, b)) {
         return err;
     }
@@ -288,18 +294,8 @@ void controller_state::apply_txn(const command& c, outcome& out) {
                 t.state = txn_state::aborting;  // its maximum lifetime passed
                 t.reason = "lifetime";
             } else if (t.state == txn_state::open) {
-                auto rec = get_stream(c.scope, c.name);
-                if (rec->epoch != t.epoch || rec->has_transition) {
-                    // Its segments' parents are (being) sealed. A commit across a scale needs a
-                    // rolling transaction (docs/transactions_plan.md step 4, not built yet).
-                    out.error = caf::make_error(
-                        errc::conflict,
-                        fmt::format("{} began in epoch {} and the stream has scaled since (epoch "
-                                    "{}{}): it cannot commit yet; abort it",
-                                    txn_name(t), t.epoch, rec->epoch,
-                                    rec->has_transition ? ", scaling" : ""));
-                    return;
-                }
+                // Whatever the epoch: a transaction whose parents a scale sealed since it began
+                // commits through a roll (controller_roll.cpp).
                 t.state = txn_state::committing;
                 t.commit_order = next_uid_++;
             }
@@ -325,10 +321,16 @@ void controller_state::apply_txn(const command& c, outcome& out) {
                     errc::invalid_argument,
                     fmt::format("{} is open: commit or abort it before it ends", txn_name(t)));
             } else if (!completed(t.state)) {
-                t.state =
-                    t.state == txn_state::committing ? txn_state::committed : txn_state::aborted;
+                if (t.state == txn_state::committing) {
+                    // Merged into the current segments: no scale completes while a committing
+                    // transaction merges there (direct_commit_pending).
+                    t.state = txn_state::committed;
+                    t.merged_epoch = get_stream(c.scope, c.name)->epoch;
+                } else {
+                    t.state = txn_state::aborted;
+                }
                 t.completed_ms = std::max<int64_t>(c.now_ms, 1);
-                purge_txns(t.uid, c.now_ms, t, b);
+                purge_txns(t.uid, c.now_ms, {t}, b);
             }
             break;
         default:

@@ -60,7 +60,8 @@ struct world {
         start();
     }
 
-    void start() {
+    // `with_controller` false: only the container runs (a crash's partial work is made by hand).
+    void start(bool with_controller = true) {
         sys = std::make_unique<caf::actor_system>(cfg);
         sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
         actors::container_config ccfg;
@@ -68,6 +69,10 @@ struct world {
         auto c = actors::spawn_container(*sys, ccfg);
         REQUIRE(c);
         container = *c;
+        if (!with_controller) {
+            sched->run();
+            return;
+        }
         actors::controller_config kcfg;
         controller_store.real = store.get();
         kcfg.store = &controller_store;
@@ -81,7 +86,9 @@ struct world {
     }
 
     void stop() {
-        caf::anon_send_exit(controller, caf::exit_reason::user_shutdown);
+        if (controller) {
+            caf::anon_send_exit(controller, caf::exit_reason::user_shutdown);
+        }
         caf::anon_send_exit(container, caf::exit_reason::user_shutdown);
         sched->run();
         container = nullptr;
@@ -101,15 +108,21 @@ struct world {
         caf::scoped_actor self{*sys};
         self->send(dest, xs...);
         sched->run();
-        caf::expected<R> out{caf::make_error(errc::timeout, "no answer")};
-        self->receive([&](R& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); },
-                      caf::after(std::chrono::seconds(0)) >> [] {});
-        return out;
+        return answer<R>(self);
     }
 
     template <class R, class... Ts>
     caf::expected<R> ask(Ts... xs) {
         return ask_of<R>(controller, xs...);
+    }
+
+    // The answer waiting in `self`'s mailbox (after the world ran), or timeout.
+    template <class R>
+    static caf::expected<R> answer(caf::scoped_actor& self) {
+        caf::expected<R> out{caf::make_error(errc::timeout, "no answer")};
+        self->receive([&](R& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); },
+                      caf::after(std::chrono::seconds(0)) >> [] {});
+        return out;
     }
 
     caf::expected<segment_status> status(const segment_key& key) {
@@ -623,14 +636,8 @@ TEST_CASE("a seal lets a committing transaction finish, then seals", "[actors][t
     committer->send(w.controller, txn_atom::value, txn_req(txn_op::commit, t->id));
     sealer->send(w.controller, seal_stream_atom::value, S, T);
     w.sched->run();
-    caf::expected<txn_record> committed{caf::make_error(errc::timeout, "no answer")};
-    committer->receive([&](txn_record& r) { committed = std::move(r); },
-                       [&](caf::error& e) { committed = std::move(e); },
-                       caf::after(std::chrono::seconds(0)) >> [] {});
-    caf::expected<stream_record> sealed{caf::make_error(errc::timeout, "no answer")};
-    sealer->receive([&](stream_record& r) { sealed = std::move(r); },
-                    [&](caf::error& e) { sealed = std::move(e); },
-                    caf::after(std::chrono::seconds(0)) >> [] {});
+    auto committed = world::answer<txn_record>(committer);
+    auto sealed = world::answer<stream_record>(sealer);
     REQUIRE(committed);
     CHECK(committed->state == txn_state::committed);
     INFO((sealed ? std::string("ok") : render_error(sealed.error())));
@@ -709,4 +716,192 @@ TEST_CASE("a transaction nobody pings is aborted when its lease passes", "[actor
     pass(std::chrono::seconds(12));
     CHECK(w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, other->id))->state ==
           txn_state::committed);
+}
+
+namespace {
+
+// The events of every segment of epoch `e` of s/t, in key order.
+std::vector<std::vector<std::string>> events_of_epoch(world& w, stream_uid uid, uint32_t e) {
+    auto h = w.ask<std::vector<epoch_info>>(history_atom::value, S, T);
+    REQUIRE(h);
+    REQUIRE(e < h->size());
+    std::vector<std::vector<std::string>> out;
+    for (const auto& seg : h->at(e).segments) {
+        out.push_back(read_all(w, segment_key{uid, seg.range.id}));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a transaction begun before a scale commits after it, through a roll",
+          "[actors][txn][roll]") {
+    world w;
+    auto [rec, t] = stream_with_txn(w, 2);
+    bool split = GENERATE(true, false);  // or a merge of the two segments
+    CAPTURE(split);
+    writer_id tw{7, 7};
+    append_events(w, t.segments[0].key, tw, 0, {"t1", "t2"});
+    append_events(w, t.segments[1].key, tw, 0, {"u1"});
+    append_events(w, segment_key{rec.uid, rec.segments[0].id}, writer_id{3, 3}, 0, {"p1"});
+    auto req = split ? split_request(rec, 0, 2)
+                     : scale_request{0, {rec.segments[0].id, rec.segments[1].id}, {{0, 1}}, false};
+    auto scaled = w.ask<scale_result>(scale_atom::value, S, T, req);
+    REQUIRE(scaled);
+    append_events(w, segment_key{rec.uid, scaled->created[0].id}, writer_id{4, 4}, 0, {"p2"});
+
+    auto done = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::commit, t.id));
+    INFO((done ? std::string("committed") : render_error(done.error())));
+    REQUIRE(done);  // was `conflict` before rolling transactions
+    CHECK(done->state == txn_state::committed);
+    auto info = w.ask<stream_info>(stream_info_atom::value, S, T);
+    REQUIRE(info);
+    CHECK(info->record.epoch == 3);
+    CHECK(!info->record.has_transition);
+    // Epoch 2 holds the transaction, each part whole in the duplicate of its parent; the epoch
+    // before it (the scale's) and epoch 2 are sealed; epoch 3 is current and empty.
+    CHECK(events_of_epoch(w, rec.uid, 2) ==
+          std::vector<std::vector<std::string>>{{"t1", "t2"}, {"u1"}});
+    auto scale_epoch = events_of_epoch(w, rec.uid, 1);
+    CHECK(scale_epoch[0] == std::vector<std::string>{"p2"});
+    auto h = w.ask<std::vector<epoch_info>>(history_atom::value, S, T);
+    REQUIRE(h);
+    REQUIRE(h->size() == 4);
+    for (uint32_t e : {1U, 2U}) {
+        for (const auto& seg : h->at(e).segments) {
+            CHECK(seg.sealed_length >= 0);
+            CHECK(w.status({rec.uid, seg.range.id})->sealed);
+        }
+    }
+    for (const auto& s : info->segments) {
+        CHECK(!s.sealed);
+        CHECK(s.length == 0);
+    }
+    CHECK(h->at(2).rolled);
+    CHECK(h->at(3).rolled);
+    // The transaction segments are gone; a retried commit answers committed.
+    for (const auto& s : t.segments) {
+        CHECK(code_of(w.status(s.key).error()) == errc::segment_not_found);
+    }
+    auto again = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::commit, t.id));
+    REQUIRE(again);
+    CHECK(again->state == txn_state::committed);
+    CHECK(again->merged_epoch == 2);
+    // A transaction of the current epoch commits straight into it.
+    auto next = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::begin));
+    REQUIRE(next);
+    CHECK(next->epoch == 3);
+    append_events(w, next->segments[0].key, tw, 0, {"n1"});
+    REQUIRE(w.ask<txn_record>(txn_atom::value, txn_req(txn_op::commit, next->id)));
+    CHECK(events_of_epoch(w, rec.uid, 3)[0] == std::vector<std::string>{"n1"});
+    // A scale after the roll works as ever.
+    auto later = w.ask<stream_info>(stream_info_atom::value, S, T);
+    REQUIRE(later);
+    REQUIRE(w.ask<scale_result>(scale_atom::value, S, T, split_request(later->record, 0, 2)));
+}
+
+TEST_CASE("a roll cut short by a crash is finished by the restarted controller",
+          "[actors][txn][roll]") {
+    world w;
+    auto [rec, t] = stream_with_txn(w, 2);
+    writer_id tw{7, 7};
+    append_events(w, t.segments[0].key, tw, 0, {"t1", "t2"});
+    append_events(w, t.segments[1].key, tw, 0, {"u1"});
+    REQUIRE(w.ask<scale_result>(scale_atom::value, S, T, split_request(rec, 1, 2)));
+    int stage = GENERATE(0, 1, 2, 3);  // how far the container actions got before the crash
+    CAPTURE(stage);
+    w.stop();
+    stream_record rolling;
+    {
+        // The commit and the roll were recorded.
+        storage::controller_state meta(*w.store);
+        REQUIRE(!meta.load());
+        using kind = storage::controller_state::command::kind;
+        auto c = storage::controller_state::command::of(kind::txn_commit, S, T, 0, 50);
+        c.txn = t.id;
+        REQUIRE(!meta.apply(0, c)->error);
+        auto roll =
+            meta.apply(0, storage::controller_state::command::of(kind::txn_roll, S, T, 0, 60));
+        REQUIRE(roll);
+        REQUIRE(!roll->error);
+        rolling = roll->record;
+    }
+    w.start(false);
+    std::vector<segment_key> dups;
+    std::vector<segment_key> next;
+    for (const auto& r : rolling.transition.create) {
+        (r.id.epoch() == 2 ? dups : next).push_back({rec.uid, r.id});
+    }
+    REQUIRE(dups.size() == 2);
+    auto act = [&w](auto atom, const segment_key& key) {
+        REQUIRE(w.ask_of<bool>(w.container, atom, key));
+    };
+    if (stage >= 1) {
+        for (const auto& k : dups) {
+            act(create_segment_atom::value, k);
+        }
+        REQUIRE(
+            w.ask_of<int64_t>(w.container, merge_segment_atom::value, dups[0], t.segments[0].key));
+    }
+    if (stage >= 2) {
+        REQUIRE(
+            w.ask_of<int64_t>(w.container, merge_segment_atom::value, dups[1], t.segments[1].key));
+        for (const auto& k : dups) {
+            act(seal_segment_atom::value, k);
+        }
+    }
+    if (stage >= 3) {
+        for (const auto& k : next) {
+            act(create_segment_atom::value, k);
+        }
+        for (auto id : rolling.transition.seal) {
+            act(seal_segment_atom::value, segment_key{rec.uid, id});
+        }
+    }
+    w.stop();
+    w.start();
+    auto status = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, t.id));
+    REQUIRE(status);
+    CHECK(status->state == txn_state::committed);
+    CHECK(events_of_epoch(w, rec.uid, 2) ==
+          std::vector<std::vector<std::string>>{{"t1", "t2"}, {"u1"}});  // each part once
+    auto info = w.ask<stream_info>(stream_info_atom::value, S, T);
+    REQUIRE(info);
+    CHECK(info->record.epoch == 3);
+    CHECK(info->segments.size() == 3);
+}
+
+TEST_CASE("a scale waits for a roll, a seal lets it finish", "[actors][txn][roll]") {
+    world w;
+    auto [rec, t] = stream_with_txn(w, 2);
+    append_events(w, t.segments[0].key, writer_id{7, 7}, 0, {"t1"});
+    REQUIRE(w.ask<scale_result>(scale_atom::value, S, T, split_request(rec, 0, 2)));
+    auto open = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::begin));
+    REQUIRE(open);
+    auto after_scale = w.ask<stream_info>(stream_info_atom::value, S, T);
+    REQUIRE(after_scale);
+    // The commit, a scale and a seal arrive together: the scale finds the roll running, the seal
+    // waits for it.
+    caf::scoped_actor committer{*w.sys};
+    caf::scoped_actor scaler{*w.sys};
+    caf::scoped_actor sealer{*w.sys};
+    committer->send(w.controller, txn_atom::value, txn_req(txn_op::commit, t.id));
+    scaler->send(w.controller, scale_atom::value, S, T, split_request(after_scale->record, 2, 2));
+    sealer->send(w.controller, seal_stream_atom::value, S, T);
+    w.sched->run();
+    auto committed = world::answer<txn_record>(committer);
+    auto scaled = world::answer<scale_result>(scaler);
+    auto sealed = world::answer<stream_record>(sealer);
+    REQUIRE(committed);
+    CHECK(committed->state == txn_state::committed);
+    REQUIRE(!scaled);
+    CHECK(code_of(scaled.error()) == errc::conflict);
+    INFO((sealed ? std::string("ok") : render_error(sealed.error())));
+    REQUIRE(sealed);
+    CHECK(sealed->epoch == 3);
+    CHECK(sealed->state == stream_state::sealed);
+    CHECK(events_of_epoch(w, rec.uid, 2)[0] == std::vector<std::string>{"t1"});
+    auto aborted = w.ask<txn_record>(txn_atom::value, txn_req(txn_op::status, open->id));
+    REQUIRE(aborted);
+    CHECK(aborted->state == txn_state::aborted);
 }

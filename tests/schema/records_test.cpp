@@ -182,6 +182,13 @@ TEST_CASE("stream records carry the policy and a running scale", "[schema][scali
     REQUIRE(back);
     CHECK(!back->has_transition);
     CHECK(back->transition == scale_transition{});
+    // A rolling transaction's transition: two epochs of segments and its batch.
+    rec.has_transition = true;
+    rec.transition.rolling = true;
+    rec.transition.txns = {17, 5, 99};
+    back = decode_stream_record(encode_stream_record(rec));
+    REQUIRE(back);
+    CHECK(back->transition == rec.transition);
 }
 
 TEST_CASE("epoch records round-trip with links and sealed lengths", "[schema][scaling]") {
@@ -196,6 +203,17 @@ TEST_CASE("epoch records round-trip with links and sealed lengths", "[schema][sc
     REQUIRE(back);
     CHECK(back->epoch == rec.epoch);
     CHECK(back->sealed == rec.sealed);
+    CHECK(!back->epoch.rolled);
+    CHECK(!back->epoch.segments[0].duplicate);
+    // A roll's epoch: duplicates with their origins.
+    rec.epoch.rolled = true;
+    rec.epoch.segments[0].duplicate = true;
+    rec.epoch.segments[0].origin = segment_id::make(0, 7);
+    back = decode_epoch_record(encode_epoch_record(rec));
+    REQUIRE(back);
+    CHECK(back->epoch == rec.epoch);
+    CHECK(root_of(back->epoch.segments[0]) == segment_id::make(0, 7));
+    CHECK(root_of(back->epoch.segments[1]) == segment_id::make(1, 1));
     CHECK(code_of(decode_epoch_record("12345678").error()) == errc::malformed_message);
 }
 
@@ -260,7 +278,7 @@ TEST_CASE("controller commands keep the first format's bytes and version the res
     // After the marker: the segment table (8 bytes), the root pointer (8), then the root's data
     // section, whose first byte is kind @0.
     REQUIRE(newer[1 + 16] == '\x08');
-    newer[1 + 16] = '\x15';  // one past txn_done (20)
+    newer[1 + 16] = '\x17';  // one past txn_rolled (22)
     auto refused = decode_controller_command(newer);
     REQUIRE(!refused);
     CHECK(code_of(refused.error()) == errc::malformed_message);
@@ -356,6 +374,7 @@ TEST_CASE("transaction records and commands round-trip", "[schema][txn]") {
     t.deadline_ms = 86'400'100;
     t.commit_order = 77;
     t.reason = "";
+    t.merged_epoch = 6;
     t.segments = {{{segment_id::make(3, 4), 0, .5}, {stream_uid{40}, segment_id::make(3, 4)}},
                   {{segment_id::make(3, 5), .5, 1}, {stream_uid{41}, segment_id::make(3, 5)}}};
     auto back = decode_txn_record(encode_txn_record(t));
@@ -369,15 +388,20 @@ TEST_CASE("transaction records and commands round-trip", "[schema][txn]") {
             CHECK(code_of(r.error()) == errc::malformed_message);
         }
     }
-    for (auto k : {kind::txn_begin, kind::txn_commit, kind::txn_abort, kind::txn_done}) {
+    for (auto k : {kind::txn_begin, kind::txn_commit, kind::txn_abort, kind::txn_done,
+                   kind::txn_roll, kind::txn_rolled}) {
         auto c = controller_command::of(k, "s", "t", 0, 42);
         c.txn = 0x1234;
         c.writer = writer_id{7, 8};
         c.lease_ms = 3000;
         c.reason = "lease";
+        c.target_epoch = 9;  // txn_rolled
+        c.sealed_lengths = {{segment_id::make(7, 3), 12}};
         auto d = decode_controller_command(encode_controller_command(c));
         REQUIRE(d);
         CHECK(d->type == k);
+        CHECK(d->target_epoch == 9);
+        CHECK(d->sealed_lengths == c.sealed_lengths);
         CHECK(d->txn == 0x1234);
         CHECK(d->writer == writer_id{7, 8});
         CHECK(d->lease_ms == 3000);

@@ -4,55 +4,16 @@
 #include "schema/schema.hpp"
 #include "storage/storage.hpp"
 
+#include "tests/storage/txn_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 
 using namespace pravaha;
 using namespace pravaha::storage;
 
-namespace {
-
 using cmd = controller_state::command;
 using kind = cmd::kind;
-
-// A replicated controller state of 4 containers with scope s and stream s/t of 3 segments.
-struct txn_fixture {
-    test::temp_dir dir;
-    std::unique_ptr<log_store> store;
-    std::unique_ptr<controller_state> c;
-    uint64_t index = 0;
-
-    explicit txn_fixture(txn_limits limits = {}) {
-        auto s = open_rocksdb({dir.path() + "/a"});
-        REQUIRE(s);
-        store = std::move(*s);
-        c = std::make_unique<controller_state>(*store, true, 4, limits);
-        REQUIRE(!c->load());
-        REQUIRE(!apply(cmd::of(kind::create_scope, "s")).error);
-        REQUIRE(!apply(cmd::of(kind::create_stream, "s", "t", 3, 10)).error);
-    }
-
-    controller_state::outcome apply(const cmd& x) {
-        auto out = c->apply(++index, x);
-        REQUIRE(out);
-        return *out;
-    }
-
-    controller_state::outcome begin(int64_t now_ms = 100, int64_t lease_ms = 10'000) {
-        auto b = cmd::of(kind::txn_begin, "s", "t", 0, now_ms);
-        b.lease_ms = lease_ms;
-        b.writer = writer_id{5, 6};
-        return apply(b);
-    }
-
-    controller_state::outcome on(kind k, uint64_t id, int64_t now_ms = 200) {
-        auto x = cmd::of(k, "s", "t", 0, now_ms);
-        x.txn = id;
-        return apply(x);
-    }
-};
-
-}  // namespace
+using test::txn_fixture;
 
 TEST_CASE("a transaction begins with a segment per active segment, in its parent's container",
           "[storage][txn]") {
@@ -211,17 +172,7 @@ TEST_CASE("transactions survive restarts and travel in snapshots", "[storage][tx
     auto before = f.c->all_txns();
     REQUIRE(before.size() == 2);
     // A follower installs a snapshot: the same transactions.
-    auto snap = f.c->snapshot();
-    REQUIRE(snap);
-    auto other = open_rocksdb({f.dir.path() + "/b"});
-    REQUIRE(other);
-    controller_state follower(**other, true, 4);
-    REQUIRE(!follower.load());
-    write_batch batch;
-    REQUIRE(!follower.stage_install(*snap, f.index, batch));
-    REQUIRE(!(*other)->write(batch, true));
-    REQUIRE(!follower.load());
-    CHECK(follower.all_txns() == before);
+    f.with_follower([&](controller_state& follower) { CHECK(follower.all_txns() == before); });
     // A restart: the same transactions, and the uid counter past every id and segment uid.
     controller_state again(*f.store, true, 4);
     REQUIRE(!again.load());

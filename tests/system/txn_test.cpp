@@ -130,6 +130,66 @@ bool none_committing(client::client_factory& f) {
     return false;
 }
 
+// Begins `n` transactions on sys/events, each of `events` events "t<t>-k<key>-<seq>" over `keys`
+// keys, durable in the transaction (flushed), not committed.
+std::vector<std::unique_ptr<client::transaction>> written_txns(client::client_factory& f,
+                                                               int n,
+                                                               int events,
+                                                               int keys) {
+    std::vector<std::unique_ptr<client::transaction>> txns;
+    for (int t = 0; t < n; ++t) {
+        auto txn = f.begin_transaction("sys", "events");
+        REQUIRE(txn);
+        for (int i = 0; i < events; ++i) {
+            auto key = "k" + std::to_string(i % keys);
+            REQUIRE(!(*txn)->write(
+                key, "t" + std::to_string(t) + "-" + key + "-" + std::to_string(i / keys)));
+        }
+        REQUIRE(!(*txn)->flush());
+        txns.push_back(std::move(*txn));
+    }
+    return txns;
+}
+
+// Commits every transaction at once, each retried for 30 s (a commit is idempotent), and waits
+// until the first commit has begun (some transaction is no longer open).
+std::vector<std::future<caf::expected<txn_record>>> commit_all(
+    client::client_factory& f, std::vector<std::unique_ptr<client::transaction>>& txns) {
+    std::vector<std::future<caf::expected<txn_record>>> commits;
+    commits.reserve(txns.size());
+    for (auto& txn : txns) {
+        commits.push_back(std::async(std::launch::async, [&txn] {
+            auto r = txn->commit();
+            for (int i = 0; i < 300 && !r; ++i) {
+                std::this_thread::sleep_for(100ms);
+                r = txn->commit();
+            }
+            return r;
+        }));
+    }
+    bool began = false;
+    for (int i = 0; i < 2000 && !began; ++i) {
+        auto list = f.list_transactions("sys", "events");
+        began = list && std::any_of(list->begin(), list->end(),
+                                    [](const txn_record& t) { return t.state != txn_state::open; });
+        if (!began) {
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    REQUIRE(began);
+    return commits;
+}
+
+// Each commit of `commits` ended committed.
+void all_committed(std::vector<std::future<caf::expected<txn_record>>>& commits) {
+    for (auto& fut : commits) {
+        auto r = fut.get();
+        INFO((r ? "" : render_error(r.error())));
+        REQUIRE(r);
+        CHECK(r->state == txn_state::committed);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("the CLI begins, writes, commits, aborts, lists and expires transactions",
@@ -343,51 +403,12 @@ TEST_CASE("commits cut short by a SIGKILL of the controller's leader are finishe
     uint32_t other = victim == 1 ? 2 : 1;
     auto f = test::connect(c.node(other).endpoint());
     c.create_stream(*f, 4);
-    constexpr int n = 4;
     constexpr int events = 500;
-    std::vector<std::unique_ptr<client::transaction>> txns;
-    for (int t = 0; t < n; ++t) {
-        auto txn = f->begin_transaction("sys", "events");
-        REQUIRE(txn);
-        for (int i = 0; i < events; ++i) {
-            auto key = "k" + std::to_string(i % 50);
-            REQUIRE(!(*txn)->write(
-                key, "t" + std::to_string(t) + "-" + key + "-" + std::to_string(i / 50)));
-        }
-        REQUIRE(!(*txn)->flush());
-        txns.push_back(std::move(*txn));
-    }
-    // Commit all at once (each retried: a commit is idempotent), and kill the controller's
-    // leader once the first has begun.
-    std::vector<std::future<caf::expected<txn_record>>> commits;
-    commits.reserve(txns.size());
-    for (auto& txn : txns) {
-        commits.push_back(std::async(std::launch::async, [&txn] {
-            auto r = txn->commit();
-            for (int i = 0; i < 300 && !r; ++i) {
-                std::this_thread::sleep_for(100ms);
-                r = txn->commit();
-            }
-            return r;
-        }));
-    }
-    bool began = false;
-    for (int i = 0; i < 2000 && !began; ++i) {
-        auto list = f->list_transactions("sys", "events");
-        began = list && std::any_of(list->begin(), list->end(),
-                                    [](const txn_record& t) { return t.state != txn_state::open; });
-        if (!began) {
-            std::this_thread::sleep_for(5ms);
-        }
-    }
-    REQUIRE(began);
+    auto txns = written_txns(*f, 4, events, 50);
+    // Commit all at once, and kill the controller's leader once the first has begun.
+    auto commits = commit_all(*f, txns);
     c.node(victim).kill_hard();
-    for (auto& fut : commits) {
-        auto r = fut.get();
-        INFO((r ? "" : render_error(r.error())));
-        REQUIRE(r);
-        CHECK(r->state == txn_state::committed);
-    }
+    all_committed(commits);
     auto v = view_of(*f);
     INFO(v.why);
     CHECK(v.count == std::map<int, int>{{0, events}, {1, events}, {2, events}, {3, events}});
@@ -579,4 +600,109 @@ TEST_CASE("a transaction that lost an event cannot be committed, not even by a r
     auto ev = (*reader)->read_next(0ms);
     REQUIRE(ev);
     CHECK(!*ev);
+}
+
+TEST_CASE("a transaction begun before a split commits after it, between the events around it",
+          "[system][txn][roll]") {
+    test::temp_dir dir;
+    test::node_process node(dir.path() + "/node", test::free_port());
+    REQUIRE(node.start());
+    cli c{node.endpoint()};
+    std::string out;
+    REQUIRE(c.run("scope create sys", out) == 0);
+    REQUIRE(c.run("stream create sys/events --segments 2", out) == 0);
+    auto plain = [&](const std::string& tag) {
+        auto path = dir.path() + "/" + tag + ".txt";
+        std::ofstream f(path);
+        for (int k = 0; k < 6; ++k) {
+            f << "k" << k << ":" << tag << "-k" << k << "\n";
+        }
+        f.close();
+        REQUIRE(c.run("write sys/events --key-delimiter :", out, path) == 0);
+    };
+    auto id = begin_txn(c, "sys/events");
+    plain("pre");
+    REQUIRE(c.run("write sys/events --txn " + id + " --key-delimiter :", out,
+                  txn_input(dir.path(), 1, 60, 6)) == 0);
+    REQUIRE(c.run("stream scale sys/events --split 0.0 --into 2", out) == 0);
+    plain("mid");  // after the split, before the commit
+    REQUIRE(c.run("txn commit sys/events " + id, out) == 0);
+    CHECK(out == "committed\n");
+    plain("post");
+    REQUIRE(c.run("txn status sys/events " + id, out) == 0);
+    CHECK(out == "committed\n");
+    REQUIRE(c.run("stream history sys/events --json", out) == 0);
+    auto epochs = lines(out);
+    REQUIRE(epochs.size() == 4);
+    CHECK(has(epochs[1], "\"rolled\":false"));
+    CHECK(has(epochs[2], "\"rolled\":true"));
+    CHECK(has(epochs[3], "\"rolled\":true"));
+
+    // Whole, contiguous, per key in write order; per key the events written before the commit
+    // come before the transaction's, the ones after it after.
+    auto f = test::connect(node.endpoint());
+    auto v = view_of(*f);
+    INFO(v.why);
+    CHECK(v.count == std::map<int, int>{{1, 60}});
+    CHECK(v.others == 18);
+    CHECK(v.contiguous);
+    CHECK(v.key_order);
+    auto reader = f->create_reader("sys", "events", client::start_position::head);
+    REQUIRE(reader);
+    std::map<std::string, std::string> seen;  // per key, the kinds read in order (p, m, t, o)
+    while (true) {
+        auto ev = (*reader)->read_next(0ms);
+        REQUIRE(ev);
+        if (!*ev) {
+            break;
+        }
+        const auto& p = (*ev)->payload;
+        auto key = p.substr(p.find("-k") + 1, 2);
+        char kind = p[0] == 't' ? 't' : p.rfind("pre", 0) == 0 ? 'p' : p[0] == 'm' ? 'm' : 'o';
+        if (seen[key].empty() || seen[key].back() != kind) {
+            seen[key] += kind;
+        }
+    }
+    REQUIRE(seen.size() == 6);
+    for (const auto& [key, kinds] : seen) {
+        INFO(key);
+        CHECK(kinds == "pmto");
+    }
+
+    // The stream scales again after the roll; seal and delete remove every segment.
+    auto h = f->streams().history("sys", "events");
+    REQUIRE(h);
+    auto current = h->back().segments.at(0).range.id;
+    REQUIRE(c.run("stream scale sys/events --split " + to_string(current) + " --into 2", out) == 0);
+    REQUIRE(c.run("stream seal sys/events", out) == 0);
+    REQUIRE(c.run("stream delete sys/events", out) == 0);
+}
+
+TEST_CASE("transactions begun before a split commit through a roll that a SIGKILL cuts short",
+          "[system][txn][cluster][roll]") {
+    test::cluster3 c;
+    auto victim = c.leader_of(0);
+    REQUIRE(victim != 0);
+    uint32_t other = victim == 1 ? 2 : 1;
+    auto f = test::connect(c.node(other).endpoint());
+    c.create_stream(*f, 4);
+    constexpr int events = 300;
+    auto txns = written_txns(*f, 3, events, 30);
+    auto rec = f->streams().stream_info_of("sys", "events");
+    REQUIRE(rec);
+    REQUIRE(f->streams().split("sys", "events", rec->record.segments[1].id, 2));
+    auto commits = commit_all(*f, txns);
+    c.node(victim).kill_hard();
+    all_committed(commits);
+    auto v = view_of(*f);
+    INFO(v.why);
+    CHECK(v.count == std::map<int, int>{{0, events}, {1, events}, {2, events}});
+    CHECK(v.contiguous);
+    CHECK(v.key_order);
+    auto h = f->streams().history("sys", "events");
+    REQUIRE(h);
+    CHECK(std::any_of(h->begin(), h->end(), [](const epoch_info& e) { return e.rolled; }));
+    CHECK(none_committing(*f));
+    txns.clear();
+    REQUIRE(c.node(victim).start());
 }

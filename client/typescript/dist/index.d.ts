@@ -427,8 +427,8 @@ export declare class Transaction {
     /** Resolves once every event written before is durable in the transaction or failed. */
     flush(): Promise<void>;
     /** Commits once every write is answered; resolves once every event is visible. Idempotent.
-     *  transaction_aborted (aborted: by abort(), its lease or its lifetime), conflict (the stream
-     *  scaled since it began: abort it). */
+     *  transaction_aborted (aborted: by abort(), its lease or its lifetime). Also when the stream
+     *  scaled since it began (the commit rolls it forward). */
     commit(): Promise<TransactionInfo>;
     /** Discards it. Idempotent. transaction_committed. */
     abort(): Promise<TransactionInfo>;

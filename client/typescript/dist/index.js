@@ -927,8 +927,8 @@ export class Transaction {
         await this.writer?.flush();
     }
     /** Commits once every write is answered; resolves once every event is visible. Idempotent.
-     *  transaction_aborted (aborted: by abort(), its lease or its lifetime), conflict (the stream
-     *  scaled since it began: abort it). */
+     *  transaction_aborted (aborted: by abort(), its lease or its lifetime). Also when the stream
+     *  scaled since it began (the commit rolls it forward). */
     async commit() {
         this.decided = true;
         await this.flush();

@@ -1234,8 +1234,8 @@ export class Transaction {
   }
 
   /** Commits once every write is answered; resolves once every event is visible. Idempotent.
-   *  transaction_aborted (aborted: by abort(), its lease or its lifetime), conflict (the stream
-   *  scaled since it began: abort it). */
+   *  transaction_aborted (aborted: by abort(), its lease or its lifetime). Also when the stream
+   *  scaled since it began (the commit rolls it forward). */
   async commit(): Promise<TransactionInfo> {
     this.decided = true;
     await this.flush();

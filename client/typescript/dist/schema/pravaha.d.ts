@@ -1308,8 +1308,8 @@ export declare class Transaction$Client {
     ];
     /**
   * Waits for every write made through `writer` to be answered, then commits; answers once every
-  * event is visible, each segment's part whole and per key in write order. `conflict`: the
-  * stream scaled since it began (abort it).
+  * event is visible, each segment's part whole and per key in write order (also when the
+  * stream scaled since it began: the commit rolls it forward).
   *
   */
     writer(paramsFunc?: (params: Transaction_Writer$Params) => void): Transaction_Writer$Results$Promise;

@@ -108,7 +108,8 @@ struct history_segment {
     /// The segments it replaced, when it was created in this epoch by a scale.
     std::vector<segment_id> predecessors;
     /// Made by a roll: it repeats the range and the container of `origin` (the first segment of
-    /// its chain of duplicates), so a transaction segment of `origin` merges into it.
+    /// its chain of duplicates), so a transaction segment of `origin` merges into it. Set in the
+    /// epoch that made it only (like `predecessors`; an epoch that carries it over does not).
     bool duplicate = false;
     segment_id origin{};
     bool operator==(const history_segment&) const = default;

@@ -77,7 +77,7 @@ caf::expected<controller_state::commit_step> controller_state::commit_step_of(
         for (const auto& seg : e.segments) {
             bool same = by_range ? seg.range.key_start == s.range.key_start &&
                                        seg.range.key_end == s.range.key_end
-                                 : root_of(seg) == root;
+                                 : root_of_segment(n, seg.range.id) == root;
             if (same) {
                 // One merge op of one container: the target lives with the transaction segment.
                 PRAVAHA_ASSERT(container_of(segment_key{t.uid, seg.range.id}, container_count_) ==
@@ -197,7 +197,7 @@ void controller_state::begin_roll(const command& c, outcome& out) {
                             container_of(segment_key{rec->uid, of.range.id}, container_count_));
         seg.range = {id, of.range.key_start, of.range.key_end};
         seg.duplicate = true;
-        seg.origin = root_of(of);
+        seg.origin = root_of_segment(n, of.range.id);
         for (const auto& p : before) {
             if (overlaps(p.range, seg.range)) {
                 seg.predecessors.push_back(p.range.id);

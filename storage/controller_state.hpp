@@ -225,7 +225,8 @@ private:
     // conflict while a committing transaction of `rec` merges into its current segments (a
     // scale must not seal one of them between two merges of one transaction).
     caf::error direct_commit_pending(const stream_record& rec) const;
-    // The origin of segment `id` of stream `n` (itself unless it is a roll's duplicate).
+    // The origin of segment `id` of stream `n` (itself unless it is a roll's duplicate), from the
+    // epoch that made it (epochs that carry a segment over do not repeat its origin).
     segment_id root_of_segment(const stream_name& n, segment_id id) const;
     // A new segment id of `epoch` whose key falls in container `container` (numbers skipped on
     // the way stay unused).

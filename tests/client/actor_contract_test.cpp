@@ -576,3 +576,129 @@ TEST_CASE("actor contract: a writer reopened under its id after scales stores no
     caf::anon_send_exit(p2, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(w2, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("actor contract: a writer follows a roll that commits a transaction begun before a split",
+          "[client][actor][scaling][txn]") {
+    world wd;
+    auto rec = wd.create_stream(2);
+    auto w = wd.open_writer();
+    auto out = std::make_shared<answers>();
+    const std::string s = "s";
+    const std::string t = "t";
+    auto reader = wd.ask<reader_actor>(wd.mgr, open_reader_atom::value, s, t, reader_options{});
+    REQUIRE(reader);
+    auto view = std::make_shared<sink_view>();
+    view->granted = 1u << 30;
+    auto sink = caf::actor_cast<event_sink_actor>(wd.sys->spawn(sink_impl, view));
+    REQUIRE(wd.ask<stream_position>(*reader, subscribe_atom::value, sink, uint64_t{1},
+                                    static_cast<uint32_t>(view->granted)));
+    // A transaction of epoch 0: 100 events over the 10 keys (numbered 10000 and up), written
+    // into its segments as its writer would.
+    txn_request begin;
+    begin.op = txn_op::begin;
+    begin.scope = s;
+    begin.stream = t;
+    begin.lease_ms = 60'000;
+    auto txn = wd.ask<txn_record>(wd.node.endpoint, txn_atom::value, begin);
+    REQUIRE(txn);
+    std::map<size_t, append_block> parts;
+    for (int i = 0; i < 100; ++i) {
+        auto key = "k" + std::to_string(i % 10);
+        auto at = find_range(rec.segments, routing_key_hash(key));
+        auto& b = parts[at];
+        b.key = txn->segments.at(at).key;
+        b.writer = writer_id{9, 9};
+        b.last_event_number = b.event_count;
+        ++b.event_count;
+        frame_event(b.data, key + ":" + std::to_string(10000 + i));
+    }
+    for (auto& [at, b] : parts) {
+        b.first_event_number = 0;
+        REQUIRE(wd.ask<append_ack>(wd.node.containers.at(0), append_atom::value, b));
+    }
+    // Plain writes before and while segment 0.1 splits, while the transaction commits (a roll:
+    // the writer hops from the split's segments over the sealed duplicates to the new current
+    // ones), and after.
+    caf::scoped_actor admin{*wd.sys};
+    auto p1 = wd.sys->spawn(keyed_producer_impl, w, 0, 300, out);
+    scale_request split{0, {rec.segments[1].id}, *split_range({0.5, 1.0}, 2), false};
+    admin->send(wd.node.endpoint, scale_atom::value, s, t, split);
+    wd.sched->run();
+    admin->receive([&](scale_result& r) { CHECK(r.epoch == 1); },
+                   [&](caf::error& e) { FAIL(render_error(e)); }, caf::after(0s) >> [] {});
+    auto p2 = wd.sys->spawn(keyed_producer_impl, w, 300, 300, out);
+    txn_request commit = begin;
+    commit.op = txn_op::commit;
+    commit.id = txn->id;
+    admin->send(wd.node.endpoint, txn_atom::value, commit);
+    wd.sched->run();
+    admin->receive([&](txn_record& r) { CHECK(r.state == txn_state::committed); },
+                   [&](caf::error& e) { FAIL(render_error(e)); }, caf::after(0s) >> [] {});
+    auto p3 = wd.sys->spawn(keyed_producer_impl, w, 600, 100, out);
+    for (int i = 0; i < 50; ++i) {
+        wd.sched->advance_time(100ms);
+        wd.sched->run();
+    }
+    for (const auto& e : out->errors) {
+        FAIL_CHECK(render_error(e));
+    }
+    size_t total = 0;
+    for (auto& [key, order] : out->acked) {
+        CHECK(std::is_sorted(order.begin(), order.end()));
+        total += order.size();
+    }
+    CHECK(total == 700);
+    auto h = wd.ask<std::vector<epoch_info>>(wd.node.endpoint, history_atom::value, s, t);
+    REQUIRE(h);
+    REQUIRE(h->size() == 4);
+    CHECK(h->at(2).rolled);
+
+    // The reader that followed from the start: per key, the plain events once each in write
+    // order, and the transaction's events once each, together, in write order.
+    REQUIRE(wd.ask<stream_record>(wd.mgr, seal_stream_atom::value, s, t));
+    for (int i = 0; i < 50 && !view->ended; ++i) {
+        wd.sched->advance_time(100ms);
+        wd.sched->run();
+    }
+    CHECK(view->ended);
+    std::map<std::string, std::vector<int>> read;
+    for (const auto& ev : view->events) {
+        auto colon = ev.payload.find(':');
+        read[ev.payload.substr(0, colon)].push_back(std::stoi(ev.payload.substr(colon + 1)));
+    }
+    REQUIRE(read.size() == 10);
+    for (int k = 0; k < 10; ++k) {
+        auto key = "k" + std::to_string(k);
+        CAPTURE(key);
+        std::vector<int> plain;
+        std::vector<int> in_txn;
+        std::vector<int> expected_txn;
+        for (int i = k; i < 100; i += 10) {
+            expected_txn.push_back(10000 + i);
+        }
+        std::vector<int> expected_plain;
+        for (int i = k; i < 700; i += 10) {
+            expected_plain.push_back(i);
+        }
+        size_t first_txn = read[key].size();
+        for (size_t i = 0; i < read[key].size(); ++i) {
+            int v = read[key][i];
+            (v >= 10000 ? in_txn : plain).push_back(v);
+            if (v >= 10000 && first_txn == read[key].size()) {
+                first_txn = i;
+            }
+        }
+        CHECK(plain == expected_plain);
+        CHECK(in_txn == expected_txn);
+        // Together: nothing between the transaction's first and last event of the key.
+        REQUIRE(first_txn + in_txn.size() <= read[key].size());
+        CHECK(
+            std::all_of(read[key].begin() + static_cast<std::ptrdiff_t>(first_txn),
+                        read[key].begin() + static_cast<std::ptrdiff_t>(first_txn + in_txn.size()),
+                        [](int v) { return v >= 10000; }));
+    }
+    for (auto p : {p1, p2, p3}) {
+        caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    }
+    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+}

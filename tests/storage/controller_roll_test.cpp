@@ -292,6 +292,37 @@ TEST_CASE("a roll takes the first committing transactions of one epoch, in commi
     }
     REQUIRE(!f.apply(rolled(f)).error);
     CHECK(f.c->get_txn("s", "t", t4.id)->merged_epoch == 4);
+    // A scale carries duplicates over into its epoch: a transaction of that epoch merges
+    // straight into them (their origins are read where they were made).
+    f.split(0);
+    auto t5 = f.begin().txn;
+    CHECK(t5.epoch == 6);
+    REQUIRE(!f.on(kind::txn_commit, t5.id).error);
+    auto st5 = step_of(f, t5.id);
+    CHECK(st5.what == step_kind::merge);
+    CHECK(st5.epoch == 6);
+    REQUIRE(!f.on(kind::txn_done, t5.id).error);
+    // And one of epoch 5 (the roll's current epoch) rolls after that scale: its duplicates'
+    // origins are the roots of epoch 5's segments.
+    f.split(0);
+    auto t6 = f.begin().txn;
+    f.split(0);
+    REQUIRE(!f.on(kind::txn_commit, t6.id).error);
+    CHECK(step_of(f, t6.id).what == step_kind::roll);
+    auto third = f.apply(cmd::of(kind::txn_roll, "s", "t", 0, 1000));
+    REQUIRE(!third.error);
+    auto h3 = history_of(f);
+    const auto& txn_epoch = h3[third.record.transition.from_epoch + 1];
+    REQUIRE(txn_epoch.segments.size() == t6.segments.size());
+    for (size_t i = 0; i < txn_epoch.segments.size(); ++i) {
+        const auto& parent = t6.segments[i].range.id;
+        const auto& made = h3[parent.epoch()];
+        auto it = std::find_if(made.segments.begin(), made.segments.end(),
+                               [&](const history_segment& s) { return s.range.id == parent; });
+        REQUIRE(it != made.segments.end());
+        CHECK(txn_epoch.segments[i].origin == root_of(*it));
+    }
+    REQUIRE(!f.apply(rolled(f)).error);
 }
 
 TEST_CASE("a scale waits only for commits merging into the current segments",

@@ -66,6 +66,7 @@ void fill_history(capnp::List<rpc::EpochInfo>::Builder out, const std::vector<ep
         auto ep = out[static_cast<unsigned>(e)];
         ep.setEpoch(h[e].epoch);
         ep.setCreatedMs(h[e].created_ms);
+        ep.setRolled(h[e].rolled);
         auto segs = ep.initSegmentInfos(static_cast<unsigned>(h[e].segments.size()));
         for (size_t i = 0; i < h[e].segments.size(); ++i) {
             const auto& src = h[e].segments[i];

@@ -76,6 +76,7 @@ struct EpochInfo {
   epoch @0 :UInt32;
   createdMs @1 :Int64;                # wall-clock milliseconds when the epoch began
   segmentInfos @2 :List(HistorySegment);
+  rolled @3 :Bool;                    # made by a transaction's commit (a roll), not by a scale
 }
 
 interface Pravaha {

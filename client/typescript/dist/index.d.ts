@@ -92,6 +92,8 @@ export interface EpochInfo {
     epoch: number;
     createdMs: bigint;
     segments: HistorySegment[];
+    /** Made by a transaction's commit (a roll: a transaction begun before a scale), not a scale. */
+    rolled: boolean;
 }
 /** What a scale created. */
 export interface ScaleResult {

@@ -358,7 +358,7 @@ export class PravahaClient {
             for (const s of e.segmentInfos) {
                 segments.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, sealedLength: s.sealedLength, predecessors: [...s.predecessors] });
             }
-            out.push({ epoch: e.epoch, createdMs: e.createdMs, segments });
+            out.push({ epoch: e.epoch, createdMs: e.createdMs, segments, rolled: e.rolled });
         }
         return out;
     }

@@ -113,6 +113,8 @@ export interface EpochInfo {
   epoch: number;
   createdMs: bigint;
   segments: HistorySegment[];
+  /** Made by a transaction's commit (a roll: a transaction begun before a scale), not a scale. */
+  rolled: boolean;
 }
 
 /** What a scale created. */
@@ -587,7 +589,7 @@ export class PravahaClient {
       for (const s of e.segmentInfos) {
         segments.push({ id: s.id, keyStart: s.keyStart, keyEnd: s.keyEnd, sealedLength: s.sealedLength, predecessors: [...s.predecessors] });
       }
-      out.push({ epoch: e.epoch, createdMs: e.createdMs, segments });
+      out.push({ epoch: e.epoch, createdMs: e.createdMs, segments, rolled: e.rolled });
     }
     return out;
   }

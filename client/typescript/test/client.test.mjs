@@ -358,6 +358,34 @@ describe("pravaha-client against a real node", () => {
       state = (await client.listTransactions("ts", "txns")).find((t) => t.id === third.id)?.state;
     }
     assert.equal(state, "aborted");
+    // Begun before a split, committed after it: it rolls into the stream through two epochs,
+    // after the events written before the commit, before the ones written after it.
+    await client.createStream("ts", "rolled", { segments: 2 });
+    const plain = await client.createWriter("ts", "rolled");
+    const early = await client.beginTransaction("ts", "rolled");
+    await Promise.all([...Array(100).keys()].map((i) => early.write(`key-${i % 10}`, `t4:${i}`)));
+    await Promise.all([...Array(10).keys()].map((i) => plain.write(`key-${i}`, `p:${i}`)));
+    const before = await client.history("ts", "rolled");
+    await client.splitSegment("ts", "rolled", before[0].segments[0].id, 2);
+    await Promise.all([...Array(10).keys()].map((i) => plain.write(`key-${i}`, `p:${10 + i}`)));
+    assert.equal((await early.commit()).state, "committed");
+    await Promise.all([...Array(10).keys()].map((i) => plain.write(`key-${i}`, `p:${20 + i}`)));
+    early.close();
+    await plain.close();
+    const rolled = await client.history("ts", "rolled");
+    assert.deepEqual(rolled.map((e) => e.rolled), [false, false, true, true]);
+    const rolledReader = await client.createReader("ts", "rolled");
+    const all = await readAll(rolledReader);
+    rolledReader.close();
+    assert.equal(all.length, 130);
+    checkExactlyOnceInKeyOrder(all.filter((t) => t.startsWith("t4")), ["t4"], 100, 10);
+    for (let k = 0; k < 10; k++) {
+      // Per key: p:k, p:10+k, then the transaction's ten, then p:20+k.
+      const mine = all.filter((t) => t === `p:${k}` || t === `p:${10 + k}` || t === `p:${20 + k}` || (t.startsWith("t4:") && Number(t.split(":")[1]) % 10 === k));
+      assert.deepEqual(mine.slice(0, 2), [`p:${k}`, `p:${10 + k}`]);
+      assert.ok(mine.slice(2, 12).every((t) => t.startsWith("t4:")), mine.join(" "));
+      assert.equal(mine[12], `p:${20 + k}`);
+    }
     await rejectsWith(client.openTransaction("ts", "txns", "zz"), "invalid_argument");
     await rejectsWith(client.openTransaction("ts", "txns", "00000000000fffff"), "transaction_not_found");
     assert.deepEqual(await readAll(reader), []); // nothing of the aborted ones

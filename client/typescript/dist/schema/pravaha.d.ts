@@ -174,6 +174,12 @@ export declare class EpochInfo extends $.Struct {
     _hasSegmentInfos(): boolean;
     _initSegmentInfos(length: number): $.List<HistorySegment>;
     set segmentInfos(value: $.List<HistorySegment>);
+    /**
+  * made by a transaction's commit (a roll), not by a scale
+  *
+  */
+    get rolled(): boolean;
+    set rolled(value: boolean);
     toString(): string;
 }
 export declare class Pravaha_StreamManager$Params extends $.Struct {

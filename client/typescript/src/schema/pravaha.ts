@@ -319,6 +319,16 @@ export class EpochInfo extends $.Struct {
   set segmentInfos(value: $.List<HistorySegment>) {
     $.utils.copyFrom(value, $.utils.getPointer(0, this));
   }
+  /**
+* made by a transaction's commit (a roll), not by a scale
+*
+*/
+  get rolled(): boolean {
+    return $.utils.getBit(32, this);
+  }
+  set rolled(value: boolean) {
+    $.utils.setBit(32, value, this);
+  }
   toString(): string { return "EpochInfo_" + super.toString(); }
 }
 export class Pravaha_StreamManager$Params extends $.Struct {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The simulator's CI job (sim/README.md): determinism, regression seeds, a fuzz batch whose
 # start seed changes with the commit, and the planted-bug check. The batches are sized to keep
-# the job near 5 minutes on 2 cores (CI's whole run must stay under 45): each commit fuzzes new
+# the job near 4 minutes on 2 cores (CI's whole run must stay under 45): each commit fuzzes new
 # seeds, so coverage grows over commits; long campaigns are `pravaha-sim fuzz` run by hand.
 # Needs a built pravaha-sim.
 #   scripts/sim-ci.sh [BUILD_DIR]      (default: build)
@@ -39,12 +39,12 @@ grep -vE '^\s*(#|$)' sim/regressions.txt | sed 's/#.*//' | while read -r seed pr
 done
 
 for profile in default swarm; do
-  step "fuzz: 600 seeds of profile $profile from seed $start"
-  "$sim" fuzz --seeds 600 --start-seed "$start" --profile "$profile" --jobs "$jobs" 2>/dev/null | tail -12
+  step "fuzz: 400 seeds of profile $profile from seed $start"
+  "$sim" fuzz --seeds 400 --start-seed "$start" --profile "$profile" --jobs "$jobs" 2>/dev/null | tail -12
 done
 
-step "fuzz, long safety phase: 120 seeds of swarm with 40 s of faults"
-"$sim" fuzz --seeds 120 --start-seed "$start" --profile swarm --chaos-time 40000 \
+step "fuzz, long safety phase: 80 seeds of swarm with 40 s of faults"
+"$sim" fuzz --seeds 80 --start-seed "$start" --profile swarm --chaos-time 40000 \
   --live-time 60000 --jobs "$jobs" 2>/dev/null | tail -12
 
 for profile in default disk; do
@@ -52,14 +52,14 @@ for profile in default disk; do
   "$sim" fuzz --seeds 160 --start-seed "$start" --profile "$profile" --storage rocksdb --jobs "$jobs" 2>/dev/null | tail -12
 done
 
-step "fuzz, Raft world: 250 seeds of 3 replicas, 60 of 5, 25 of each scripted scenario (stale ack, stale read)"
-"$sim" fuzz --seeds 250 --start-seed "$start" --profile raft --jobs "$jobs" 2>/dev/null | tail -12
-"$sim" fuzz --seeds 60 --start-seed "$start" --profile raft5 --jobs "$jobs" 2>/dev/null | tail -12
+step "fuzz, Raft world: 150 seeds of 3 replicas, 30 of 5, 25 of each scripted scenario (stale ack, stale read)"
+"$sim" fuzz --seeds 150 --start-seed "$start" --profile raft --jobs "$jobs" 2>/dev/null | tail -12
+"$sim" fuzz --seeds 30 --start-seed "$start" --profile raft5 --jobs "$jobs" 2>/dev/null | tail -12
 "$sim" fuzz --seeds 25 --start-seed "$start" --profile raft-stale --jobs "$jobs" 2>/dev/null | tail -3
 "$sim" fuzz --seeds 25 --start-seed "$start" --profile raft-stale-read --jobs "$jobs" 2>/dev/null | tail -3
 
-step "fuzz, cluster (3 nodes of real actors, clients failing over): 400 seeds, 40 on Tier B"
-"$sim" fuzz --seeds 400 --start-seed "$start" --profile cluster --jobs "$jobs" 2>/dev/null | tail -12
+step "fuzz, cluster (3 nodes of real actors, clients failing over): 250 seeds, 40 on Tier B"
+"$sim" fuzz --seeds 250 --start-seed "$start" --profile cluster --jobs "$jobs" 2>/dev/null | tail -12
 "$sim" fuzz --seeds 40 --start-seed "$start" --profile cluster --storage rocksdb --jobs "$jobs" 2>/dev/null | tail -12
 
 step "planted bugs: each caught within its budget (3 trials), with and without oracles, and in the cluster"

@@ -467,8 +467,11 @@ caf::expected<stream_record> controller_state::seal_stream(const std::string& sc
         return rec;
     }
     if (rec->has_transition) {
-        return caf::make_error(errc::conflict, "stream " + scope + "/" + name +
-                                                   " is scaling: seal it once the scale is done");
+        return caf::make_error(
+            errc::conflict,
+            "stream " + scope + "/" + name +
+                (rec->transition.rolling ? " is rolling a transaction commit: seal it once done"
+                                         : " is scaling: seal it once the scale is done"));
     }
     rec->state = stream_state::sealed;
     write_batch b;
@@ -546,8 +549,11 @@ caf::expected<stream_record> controller_state::update_stream(const std::string& 
         return caf::make_error(errc::stream_sealed, "stream " + scope + "/" + name + " is sealed");
     }
     if (rec->has_transition) {
-        return caf::make_error(errc::conflict, "stream " + scope + "/" + name +
-                                                   " is scaling: update it once the scale is done");
+        return caf::make_error(
+            errc::conflict,
+            "stream " + scope + "/" + name +
+                (rec->transition.rolling ? " is rolling a transaction commit: update it once done"
+                                         : " is scaling: update it once the scale is done"));
     }
     rec->policy = policy;
     write_batch b;
@@ -618,7 +624,8 @@ caf::expected<scale_result> controller_state::scale_begin(const std::string& sco
         return caf::make_error(
             errc::conflict,
             t.rolling ? fmt::format("{} transaction(s) of {} commit through a roll (epoch {} to "
-                                    "{}); retry once they are committed",
+                                    "{}), which replaces every current segment: read the "
+                                    "stream's new segments once they are committed",
                                     t.txns.size(), qualified, t.from_epoch, t.from_epoch + 2)
                       : fmt::format("scale in progress on {} (epoch {} to {})", qualified,
                                     t.from_epoch, t.from_epoch + 1));

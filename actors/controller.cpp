@@ -413,15 +413,20 @@ void commit_simple(controller_ptr self, const command& c, caf::typed_response_pr
     });
 }
 
+// Whether a transaction of stream `n` is committing.
+bool has_committing(controller_ptr self, const stream_name& n) {
+    auto live = self->state.meta->live_txns_of(n.first, n.second);
+    return live && std::any_of(live->begin(), live->end(), [](const txn_record& t) {
+               return t.state == txn_state::committing;
+           });
+}
+
 // Keeps a seal of stream `n` for later while a transaction of it commits or the commit workflow
 // runs (true): a txn_done or the workflow's end wakes it (wake_seals).
 bool park_seal(controller_ptr self,
                const stream_name& n,
                caf::typed_response_promise<stream_record>& rp) {
-    auto live = self->state.meta->live_txns_of(n.first, n.second);
-    bool committing = live && std::any_of(live->begin(), live->end(), [](const txn_record& t) {
-                          return t.state == txn_state::committing;
-                      });
+    bool committing = has_committing(self, n);
     auto drive = self->state.driving.find(n);
     committing = committing || (drive != self->state.driving.end() &&
                                 std::string_view(drive->second.first) == "commit");
@@ -770,12 +775,8 @@ void run_scale(controller_ptr self, const stream_record& rec) {
             }
             end_drive(self, n);
             answer_scale_waiters(self, n, target, {});
-            // Commits that waited for the scale (they may roll now) go on at once.
-            auto live = self->state.meta->live_txns_of(n.first, n.second);
-            if (live && std::any_of(live->begin(), live->end(), [](const txn_record& t) {
-                    return t.state == txn_state::committing;
-                })) {
-                run_commits(self, n);
+            if (has_committing(self, n)) {
+                run_commits(self, n);  // commits that waited for the scale (they may roll now)
             }
         });
     };

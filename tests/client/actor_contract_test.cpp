@@ -362,6 +362,19 @@ caf::behavior keyed_producer_impl(
     return {[](int) {}};
 }
 
+// A reader of s/t from its start with all the credit it wants; what it delivers, in `view`.
+std::shared_ptr<sink_view> follow_from_start(world& wd) {
+    auto reader = wd.ask<reader_actor>(wd.mgr, open_reader_atom::value, std::string{"s"},
+                                       std::string{"t"}, reader_options{});
+    REQUIRE(reader);
+    auto view = std::make_shared<sink_view>();
+    view->granted = 1u << 30;
+    auto sink = caf::actor_cast<event_sink_actor>(wd.sys->spawn(sink_impl, view));
+    REQUIRE(wd.ask<stream_position>(*reader, subscribe_atom::value, sink, uint64_t{1},
+                                    static_cast<uint32_t>(view->granted)));
+    return view;
+}
+
 // Every event of one segment, in order.
 std::vector<std::string> read_all(world& wd, const segment_key& key) {
     std::vector<std::string> out;
@@ -397,13 +410,7 @@ TEST_CASE("actor contract: a writer follows a split and a merge in per-key order
     const std::string s = "s";
     const std::string t = "t";
     // A reader that follows from the start reads every predecessor before its successors.
-    auto reader = wd.ask<reader_actor>(wd.mgr, open_reader_atom::value, s, t, reader_options{});
-    REQUIRE(reader);
-    auto view = std::make_shared<sink_view>();
-    view->granted = 1u << 30;
-    auto sink = caf::actor_cast<event_sink_actor>(wd.sys->spawn(sink_impl, view));
-    REQUIRE(wd.ask<stream_position>(*reader, subscribe_atom::value, sink, uint64_t{1},
-                                    static_cast<uint32_t>(view->granted)));
+    auto view = follow_from_start(wd);
     caf::scoped_actor admin{*wd.sys};
     // Writes in flight while the controller splits segment 0.1 (its keys' events wait for what
     // 0.1 stored), then while it merges the two successors back.
@@ -585,13 +592,7 @@ TEST_CASE("actor contract: a writer follows a roll that commits a transaction be
     auto out = std::make_shared<answers>();
     const std::string s = "s";
     const std::string t = "t";
-    auto reader = wd.ask<reader_actor>(wd.mgr, open_reader_atom::value, s, t, reader_options{});
-    REQUIRE(reader);
-    auto view = std::make_shared<sink_view>();
-    view->granted = 1u << 30;
-    auto sink = caf::actor_cast<event_sink_actor>(wd.sys->spawn(sink_impl, view));
-    REQUIRE(wd.ask<stream_position>(*reader, subscribe_atom::value, sink, uint64_t{1},
-                                    static_cast<uint32_t>(view->granted)));
+    auto view = follow_from_start(wd);
     // A transaction of epoch 0: 100 events over the 10 keys (numbered 10000 and up), written
     // into its segments as its writer would.
     txn_request begin;

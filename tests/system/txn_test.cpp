@@ -130,6 +130,20 @@ bool none_committing(client::client_factory& f) {
     return false;
 }
 
+// A 3-node cluster with sys/events of 4 segments: the controller's leader (`victim`, to be
+// killed) and a client of another member.
+struct txn_cluster {
+    test::cluster3 c;
+    uint32_t victim = 0;
+    std::unique_ptr<client::client_factory> f;
+    txn_cluster() {
+        victim = c.leader_of(0);
+        REQUIRE(victim != 0);
+        f = test::connect(c.node(victim == 1 ? 2 : 1).endpoint());
+        c.create_stream(*f, 4);
+    }
+};
+
 // Begins `n` transactions on sys/events, each of `events` events "t<t>-k<key>-<seq>" over `keys`
 // keys, durable in the transaction (flushed), not committed.
 std::vector<std::unique_ptr<client::transaction>> written_txns(client::client_factory& f,
@@ -397,12 +411,10 @@ TEST_CASE("eight transactions written by eight processes: the committed ones who
 
 TEST_CASE("commits cut short by a SIGKILL of the controller's leader are finished by the next",
           "[system][txn][cluster]") {
-    test::cluster3 c;
-    auto victim = c.leader_of(0);
-    REQUIRE(victim != 0);
-    uint32_t other = victim == 1 ? 2 : 1;
-    auto f = test::connect(c.node(other).endpoint());
-    c.create_stream(*f, 4);
+    txn_cluster tc;
+    auto& c = tc.c;
+    auto victim = tc.victim;
+    auto& f = tc.f;
     constexpr int events = 500;
     auto txns = written_txns(*f, 4, events, 50);
     // Commit all at once, and kill the controller's leader once the first has begun.
@@ -680,12 +692,10 @@ TEST_CASE("a transaction begun before a split commits after it, between the even
 
 TEST_CASE("transactions begun before a split commit through a roll that a SIGKILL cuts short",
           "[system][txn][cluster][roll]") {
-    test::cluster3 c;
-    auto victim = c.leader_of(0);
-    REQUIRE(victim != 0);
-    uint32_t other = victim == 1 ? 2 : 1;
-    auto f = test::connect(c.node(other).endpoint());
-    c.create_stream(*f, 4);
+    txn_cluster tc;
+    auto& c = tc.c;
+    auto victim = tc.victim;
+    auto& f = tc.f;
     constexpr int events = 300;
     auto txns = written_txns(*f, 3, events, 30);
     auto rec = f->streams().stream_info_of("sys", "events");

@@ -33,7 +33,9 @@ int64_t steady_ms() {
 }
 
 // One descriptor held in reserve for the whole process, so that a listener out of descriptors
-// can still take a waiting connection and close it (the listeners run on different threads).
+// can still take a waiting connection and close it. Every listener accepts under this mutex: a
+// listener on another thread must not take the descriptor a shed frees for its accept (the
+// spare would be lost, and with it every later shed).
 std::mutex spare_mutex;
 int spare_fd = -1;
 
@@ -44,9 +46,8 @@ void take_spare() {
 }
 
 // Out of descriptors: closes one waiting connection with the spare's descriptor. Returns
-// whether a connection was closed.
+// whether a connection was closed. Called with spare_mutex held.
 bool shed_one(int listen_fd) {
-    std::lock_guard<std::mutex> g(spare_mutex);
     take_spare();
     if (spare_fd < 0) {
         return false;
@@ -61,26 +62,20 @@ bool shed_one(int listen_fd) {
     return fd >= 0;
 }
 
-// The process's open descriptors, as text ("unknown" when /proc cannot be read). Out of
-// descriptors, reading /proc/self/fd needs one: the spare's, which the count then stands for.
+// The process's open descriptors, as text. Reading /proc/self/fd needs a descriptor of its own;
+// out of descriptors, the count is not known (the spare stays reserved for shedding).
 std::string open_descriptors() {
-    std::lock_guard<std::mutex> g(spare_mutex);
-    if (spare_fd >= 0) {
-        ::close(spare_fd);
-        spare_fd = -1;
-    }
     std::error_code ec;
     size_t n = 0;
     for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
          it.increment(ec)) {
         ++n;
     }
-    take_spare();
-    return ec ? std::string("unknown") : std::to_string(n);
-}
-
-bool is_transient(int err) {
-    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+    if (!ec) {
+        return std::to_string(n);
+    }
+    return ec.value() == EMFILE || ec.value() == ENFILE ? "unknown (none left to count them)"
+                                                        : "unknown";
 }
 
 }  // namespace
@@ -106,42 +101,46 @@ listener::listener(std::string name, std::shared_ptr<connection_gate> gate)
 }
 
 accept_result listener::accept_next(int listen_fd) {
-    for (;;) {
-        int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0) {
-            if (!gate_->try_enter()) {
-                auto n = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
-                if ((n & (n - 1)) == 0) {  // 1, 2, 4, 8, ...: a flood does not flood the log
-                    module_log("transport")
-                        ->warn(
-                            "{} port refused a connection: the node has its maximum of {} open "
-                            "(--max-connections; refused so far={})",
-                            name_, gate_->max(), n);
-                }
-                return {accept_outcome::refused, fd};
+    int err = 0;
+    bool shed = false;
+    {
+        std::lock_guard<std::mutex> g(spare_mutex);
+        for (;;) {
+            int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0) {
+                return admit(fd);
             }
-            open_.fetch_add(1, std::memory_order_relaxed);
-            return {accept_outcome::accepted, fd};
+            err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK) {
+                return {};
+            }
+            if (err != EINTR && err != ECONNABORTED && err != EPROTO) {
+                break;
+            }
+            // that connection is gone; take the next
         }
-        int err = errno;
-        if (err == EAGAIN || err == EWOULDBLOCK) {
-            return {};
-        }
-        if (err == EINTR || err == ECONNABORTED || err == EPROTO) {
-            continue;  // that connection is gone; take the next
-        }
-        if (!is_transient(err)) {
-            // EBADF, EINVAL: the socket itself is wrong; the caller's loop must not spin on it.
-            count_failure(err, "waiting");
-            return {accept_outcome::failed, -1};
-        }
-        if ((err == EMFILE || err == ENFILE) && shed_one(listen_fd)) {
-            count_failure(err, "closed a waiting connection");
-            return {accept_outcome::shed, -1};
-        }
-        count_failure(err, "waiting");
-        return {accept_outcome::failed, -1};
+        // Not transient (EBADF, EINVAL): the socket itself is wrong; the caller's loop must not
+        // spin on it. Out of descriptors: shed one waiting connection so the backlog drains.
+        shed = (err == EMFILE || err == ENFILE) && shed_one(listen_fd);
     }
+    count_failure(err, shed ? "closed a waiting connection" : "waiting");
+    return {shed ? accept_outcome::shed : accept_outcome::failed, -1};
+}
+
+accept_result listener::admit(int fd) {
+    if (!gate_->try_enter()) {
+        auto n = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+        if ((n & (n - 1)) == 0) {  // 1, 2, 4, 8, ...: a flood does not flood the log
+            module_log("transport")
+                ->warn(
+                    "{} port refused a connection: the node has its maximum of {} open "
+                    "(--max-connections; refused so far={})",
+                    name_, gate_->max(), n);
+        }
+        return {accept_outcome::refused, fd};
+    }
+    open_.fetch_add(1, std::memory_order_relaxed);
+    return {accept_outcome::accepted, fd};
 }
 
 void listener::closed() {

@@ -7,9 +7,10 @@
 ///
 /// A connection beyond the maximum is accepted and closed at once (the client sees the
 /// connection closed, not a connection that hangs in the kernel's backlog). An accept error never
-/// closes a listener: out of descriptors (EMFILE, ENFILE), the listener frees one spare
-/// descriptor it holds for the purpose, takes the waiting connection, closes it and takes its
-/// spare again (so the backlog drains and the listener does not spin); other errors (ENOBUFS,
+/// closes a listener: out of descriptors (EMFILE, ENFILE), the listener frees the one spare
+/// descriptor the process holds for the purpose, takes the waiting connection, closes it and takes
+/// the spare again (so the backlog drains and the listener does not spin; the listeners accept
+/// under one mutex, so none takes the descriptor another frees); other errors (ENOBUFS,
 /// ENOMEM) make the caller wait briefly. Both are logged at most once a second with the
 /// descriptor limit and the number of open descriptors, and shown by `pravaha cluster status`.
 
@@ -72,6 +73,8 @@ public:
     raft::listener_status status() const;
 
 private:
+    /// A connection accept4 returned: counted, or refused beyond --max-connections.
+    accept_result admit(int fd);
     void count_failure(int err, const char* action);
 
     const std::string name_;

@@ -8,6 +8,7 @@
 
 #include "actors/controller_internal.hpp"
 #include "actors/transaction_actor.hpp"
+#include "schema/mutants.hpp"
 
 #include <caf/send.hpp>
 #include <fmt/format.h>
@@ -337,32 +338,53 @@ void commit_next(controller_ptr self, const stream_name& n) {
         });
         return;
     }
-    merge_segments(self, *first, step->targets, [self, n, t = *first](const caf::error& err) {
-        if (err) {
-            end_drive(self, n);
-            warn_interrupted(t, "merge", err);
-            schedule_repair(self);  // resumes from the tombstones
-            return;
-        }
-        // Every part is visible and the intent is durable: nothing can undo the commit. Its
-        // waiters hear so now; `txn_done` follows while the next transaction merges (one
-        // controller write less on each commit's path, and commits of one stream overlap it).
-        self->state.merged_txns.insert(t.id);
-        auto shown = reported(self, t);
-        answer_txn_waiters(self, t.id, {}, &shown);
-        finish(self, t, [self, t](const caf::error& e) {
-            self->state.merged_txns.erase(t.id);
-            wake_seals(self, {t.scope, t.stream});
-            if (e) {
-                warn_interrupted(t, "done", e);
-                schedule_repair(self);  // merges again (answered from the tombstones), then done
+    // The planted bug commit_not_atomic merges the first part only before the commit counts.
+    bool forget_rest =
+        mutants::active(mutants::mutant::commit_not_atomic) && first->segments.size() > 1;
+    auto merged_now = *first;
+    auto merged_targets = step->targets;
+    if (forget_rest) {
+        merged_now.segments.resize(1);
+        merged_targets.resize(1);
+    }
+    merge_segments(
+        self, merged_now, merged_targets,
+        [self, n, t = *first, targets = step->targets, forget_rest](const caf::error& err) {
+            if (err) {
+                end_drive(self, n);
+                warn_interrupted(t, "merge", err);
+                schedule_repair(self);  // resumes from the tombstones
                 return;
             }
-            // The tombstones are not needed once it is recorded committed.
-            delete_segments(self, t, [](const caf::error&) {});
+            // Every part is visible and the intent is durable: nothing can undo the commit. Its
+            // waiters hear so now; `txn_done` follows while the next transaction merges (one
+            // controller write less on each commit's path, and commits of one stream overlap it).
+            self->state.merged_txns.insert(t.id);
+            auto shown = reported(self, t);
+            answer_txn_waiters(self, t.id, {}, &shown);
+            finish(self, t, [self, t, targets, forget_rest](const caf::error& e) {
+                self->state.merged_txns.erase(t.id);
+                wake_seals(self, {t.scope, t.stream});
+                if (e) {
+                    warn_interrupted(t, "done", e);
+                    schedule_repair(
+                        self);  // merges again (answered from the tombstones), then done
+                    return;
+                }
+                if (forget_rest) {
+                    // The planted bug: the other parts' merges go out unawaited, the deletes at
+                    // once.
+                    for (size_t i = 1; i < t.segments.size(); ++i) {
+                        self->request(self->state.cfg.container, self->state.cfg.request_timeout,
+                                      merge_segment_atom::value, targets[i], t.segments[i].key)
+                            .then([](int64_t) {}, [](caf::error&) {});
+                    }
+                }
+                // The tombstones are not needed once it is recorded committed.
+                delete_segments(self, t, [](const caf::error&) {});
+            });
+            commit_next(self, n);
         });
-        commit_next(self, n);
-    });
 }
 
 // Merges the stream's committing transactions one after another in commit order, holding the

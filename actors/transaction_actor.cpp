@@ -7,6 +7,7 @@
 
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/mutants.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -41,9 +42,10 @@ std::chrono::milliseconds tick_of(const txn_actor_config& cfg) {
 void on_tick(txn_ptr self) {
     auto& st = self->state;
     auto now = self->clock().now();
-    const char* reason = now >= st.lifetime_end ? "lifetime"
-                         : now >= st.lease_end  ? "lease"
-                                                : nullptr;
+    const char* reason =
+        now >= st.lifetime_end                                                         ? "lifetime"
+        : now >= st.lease_end && !mutants::active(mutants::mutant::lease_not_enforced) ? "lease"
+                                                                                       : nullptr;
     if (reason != nullptr && !st.asked) {
         st.asked = true;
         module_log("actors")->info("transaction {} passed stream={}/{} id={}", reason, st.cfg.scope,

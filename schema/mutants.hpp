@@ -43,6 +43,12 @@ enum class mutant : uint8_t {
                                          ///< offset, not where its reader delivered up to
     successor_before_predecessors_done,  ///< a group hands out a successor as soon as one of
                                          ///< its predecessors is read to its end
+    // transactions (storage/controller_txns.cpp, actors; registered in the simulator with the
+    // transaction workload)
+    commit_not_atomic,           ///< a commit merges one part, records the transaction done and
+                                 ///< answers, then sends the other merges unawaited
+    abort_after_commit_visible,  ///< an abort of a committing transaction wins (parts merged stay)
+    lease_not_enforced,          ///< a transaction whose lease passed is never aborted
 };
 
 /// The planted bug of this run; set by the simulator before it starts a world (schema/mutants.cpp).

@@ -27,6 +27,10 @@ step "determinism of the scripted Raft scenarios: 5 seeds each"
 "$sim" determinism --seed "$start" --seeds 5 --profile raft-stale | tail -1
 "$sim" determinism --seed "$start" --seeds 5 --profile raft-stale-read | tail -1
 
+step "determinism with transactions: 10 default seeds, 5 of the cluster"
+"$sim" determinism --seed "$start" --seeds 10 --faults txns=1 | tail -1
+"$sim" determinism --seed "$start" --seeds 5 --profile cluster --faults txns=1 | tail -1
+
 step "regression seeds (sim/regressions.txt)"
 grep -vE '^\s*(#|$)' sim/regressions.txt | sed 's/#.*//' | while read -r seed profile flags; do
   # shellcheck disable=SC2086  # flags are words
@@ -42,6 +46,10 @@ for profile in default swarm; do
   step "fuzz: 400 seeds of profile $profile from seed $start"
   "$sim" fuzz --seeds 400 --start-seed "$start" --profile "$profile" --jobs "$jobs" 2>/dev/null | tail -12
 done
+
+step "fuzz with transactions in every seed: 200 seeds of default, 100 of cluster"
+"$sim" fuzz --seeds 200 --start-seed "$start" --profile default --faults txns=1 --jobs "$jobs" 2>/dev/null | tail -12
+"$sim" fuzz --seeds 100 --start-seed "$start" --profile cluster --faults txns=1 --jobs "$jobs" 2>/dev/null | tail -12
 
 step "fuzz, long safety phase: 80 seeds of swarm with 40 s of faults"
 "$sim" fuzz --seeds 80 --start-seed "$start" --profile swarm --chaos-time 40000 \

@@ -60,7 +60,8 @@ finding check_caught_up(
     const auto& acked = h.acked(stream);
     for (; view.verified < acked.size(); ++view.verified) {
         const auto& op = h.op(acked[view.verified]);
-        if (op.complete >= asked_at) {
+        // A transaction's events count from its commit's answer (they are acknowledged then).
+        if (h.visible_at(op) >= asked_at) {
             return std::nullopt;
         }
         if (!view.observed.count({op.id.writer, op.id.seq})) {
@@ -68,7 +69,7 @@ finding check_caught_up(
                 "client {} was told it had read everything (asked at {:.3f}s) but never read "
                 "acknowledged event writer={} seq={} (acknowledged at {:.3f}s): a read answered "
                 "from a state that lags what was committed",
-                reader, h.seconds(asked_at), op.id.writer, op.id.seq, h.seconds(op.complete));
+                reader, h.seconds(asked_at), op.id.writer, op.id.seq, h.seconds(h.visible_at(op)));
         }
     }
     return std::nullopt;
@@ -100,7 +101,9 @@ finding check_final(const history& h,
     for (const auto& op : h.ops()) {
         auto it = stored.find({op.id.writer, op.id.seq});
         uint32_t n = it == stored.end() ? 0 : it->second;
-        if (op.out == outcome::ok && n == 0) {
+        // A transaction's event is stored when its transaction committed (check_txn_final),
+        // whatever its own answer said; at most once like any idempotent write.
+        if (op.txn == 0 && op.out == outcome::ok && n == 0) {
             return fmt::format(
                 "lost: acknowledged event writer={} seq={} is not in the stream ({}; acknowledged "
                 "at {:.3f}s, sent {} times)",
@@ -110,7 +113,7 @@ finding check_final(const history& h,
             return fmt::format("duplicate: idempotent writer={} seq={} is stored {} times",
                                op.id.writer, op.id.seq, n);
         }
-        if (op.out == outcome::fail && n > 0) {
+        if (op.txn == 0 && op.out == outcome::fail && n > 0) {
             return fmt::format(
                 "event writer={} seq={} failed but is stored (incarnation {}, sent {} times, "
                 "failed at {:.3f}s)",
@@ -297,7 +300,10 @@ finding check_decision(const stream_record& rec,
 
 const op_rec* first_unheld(const history& h, const std::function<bool(const writer_seq&)>& held) {
     for (const auto& op : h.ops()) {
-        if (op.out == outcome::ok && !held({op.id.writer, op.id.seq})) {
+        // A transaction's events must stay held once its commit was answered (before, an abort
+        // deletes them rightly).
+        bool counts = op.txn == 0 || h.txn(op.txn).committed_at != 0;
+        if (op.out == outcome::ok && counts && !held({op.id.writer, op.id.seq})) {
             return &op;
         }
     }

@@ -56,6 +56,16 @@ struct world_knobs {
     uint32_t group_readers = 0;
     int64_t group_lease_ms = 10'000;
     int64_t group_checkpoint_ms = 0;
+    // Transactions (drawn from a stream of their own): this many transaction processes per stream
+    // (0: none), each beginning one transaction after another with this lease, up to this many
+    // events, this long between one's end and the next begin; per mille of commits an abort
+    // races (the cancel race), and of restarted processes that recover their open transactions.
+    uint32_t txn_writers = 0;
+    int64_t txn_lease_ms = 2000;
+    uint32_t txn_events_max = 10;
+    int64_t txn_interval_ms = 200;
+    uint64_t txn_race_per_mille = 167;
+    uint64_t txn_recover_per_mille = 500;
     fault_knobs faults;
 };
 

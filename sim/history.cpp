@@ -16,6 +16,11 @@ void history::acknowledged(size_t index) {
     acked_by_stream_[stream].push_back(index);
 }
 
+uint32_t history::add_txn(const txn_rec& t) {
+    txns_.push_back(t);
+    return static_cast<uint32_t>(txns_.size());
+}
+
 std::optional<size_t> history::find(const writer_seq& ev) const {
     auto it = index_.find(ev);
     return it == index_.end() ? std::nullopt : std::optional<size_t>{it->second};

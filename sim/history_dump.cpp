@@ -39,7 +39,26 @@ bool parse_line(const std::string& tag, std::istringstream& in, recorded_run& ru
         op.out = static_cast<outcome>(out);
         op.maybe_stored = maybe != 0;
         op.resend = resend != 0;
-        run.writes.invoke(op);
+        // A transaction's number follows (files written before transactions have none).
+        if (!(in >> op.txn)) {
+            op.txn = 0;
+        } else if (op.txn > run.writes.txns().size()) {
+            return false;
+        }
+        auto index = run.writes.invoke(op);
+        if (op.txn != 0) {
+            run.writes.txn(op.txn).ops.push_back(index);
+        }
+        return true;
+    }
+    if (tag == "txn") {
+        // What the replayed checks need of a transaction: when its commit was answered (the
+        // caught-up check counts its events from then).
+        txn_rec t;
+        if (!(in >> t.client >> t.stream >> t.id >> t.commit_asked >> t.committed_at)) {
+            return false;
+        }
+        run.writes.add_txn(t);
         return true;
     }
     if (tag == "ack") {
@@ -109,12 +128,16 @@ std::string write_history(const std::string& path, const recorded_run& run) {
     out << magic << '\n';
     out << "header " << run.header << '\n';
     out << "epoch " << run.writes.epoch() << '\n';
+    for (const auto& t : run.writes.txns()) {
+        out << "txn " << t.client << ' ' << t.stream << ' ' << t.id << ' ' << t.commit_asked << ' '
+            << t.committed_at << '\n';
+    }
     for (const auto& op : run.writes.ops()) {
         out << "op";
         write_event(out, op.id);
         out << ' ' << (op.idempotent ? 1 : 0) << ' ' << op.hash << ' ' << op.invoke << ' '
             << op.complete << ' ' << static_cast<int>(op.out) << ' ' << op.sends << ' '
-            << (op.maybe_stored ? 1 : 0) << ' ' << (op.resend ? 1 : 0) << '\n';
+            << (op.maybe_stored ? 1 : 0) << ' ' << (op.resend ? 1 : 0) << ' ' << op.txn << '\n';
     }
     for (const auto& stream : run.writes.acked_by_stream()) {
         for (auto index : stream) {

@@ -107,6 +107,18 @@ world_knobs draw_knobs(const run_config& cfg) {
     k.group_readers = groups != 0 ? group_readers : 0;
     k.group_lease_ms = gp.range(2000, 5000);
     k.group_checkpoint_ms = gp.chance(1, 2) ? gp.range(1000, 5000) : 0;
+    // Transactions in a third of the seeds: 1-2 transaction processes per stream. Every value is
+    // drawn whether they are on or not, so that `txns=` moves no other draw.
+    prng tp(cfg.seed, "txns");
+    uint64_t txns = tp.chance(1, 3) ? 1 : 0;
+    read_knob(cfg, "txns", txns);
+    auto txn_writers = static_cast<uint32_t>(tp.range(1, 2));
+    k.txn_writers = txns != 0 ? txn_writers : 0;
+    k.txn_lease_ms = tp.range(1000, 4000);
+    k.txn_events_max = static_cast<uint32_t>(tp.range(1, 40));
+    k.txn_interval_ms = tp.range(50, 1000);
+    read_knob(cfg, "txn_race", k.txn_race_per_mille);
+    read_knob(cfg, "txn_recover", k.txn_recover_per_mille);
     // --faults overrides (validated by the CLI)
     read_knob(cfg, "crash", f.crash_ms);
     read_knob(cfg, "pause", f.pause_ms);

@@ -57,7 +57,11 @@ options of every command:
                      noscale=1 (neither: the runs of seeds from before scaling existed),
                      groups (1: every stream read by a reader group too, 0: none;
                      default: drawn, in half the seeds), leave (mean sim-ms between
-                     graceful leaves of a group reader, which joins again; default 0)
+                     graceful leaves of a group reader, which joins again; default 0),
+                     txns (1: transaction processes on every stream, 0: none; default:
+                     drawn, in a third of the seeds), txn_race (per mille of commits an
+                     abort races; default 167), txn_recover (per mille of restarted
+                     transaction processes that recover their transactions; default 500)
   --chaos-time MS    length of the safety phase with faults (default 30000)
   --live-time MS     time allowed after healing for everything to finish (default 40000)
   --plant-bug NAME   run with a planted bug (see `mutants`)
@@ -107,9 +111,10 @@ uint64_t parse_u64(const std::string& flag, const std::string& v) {
 
 void parse_faults(options& o, const std::string& text) {
     static const std::vector<std::string> known{
-        "crash",     "pause",     "reset",   "partition", "clog",      "client_crash", "sync_error",
-        "slow_disk", "wipe",      "zombie",  "replay",    "disk_full", "impostor",     "twin",
-        "scale",     "autoscale", "noscale", "groups",    "leave"};
+        "crash",      "pause",     "reset",    "partition",  "clog",    "client_crash",
+        "sync_error", "slow_disk", "wipe",     "zombie",     "replay",  "disk_full",
+        "impostor",   "twin",      "scale",    "autoscale",  "noscale", "groups",
+        "leave",      "txns",      "txn_race", "txn_recover"};
     size_t pos = 0;
     while (pos < text.size()) {
         auto comma = text.find(',', pos);
@@ -282,17 +287,18 @@ run_result run_seed(const options& o, uint64_t seed, mutants::mutant m, bool ver
         !cfg.fault_overrides.count("scale")) {
         cfg.fault_overrides["scale"] = "2000";
     }
+    // A knob the command line did not set.
+    auto set = [&cfg](const std::string& knob, const std::string& v) {
+        if (!cfg.fault_overrides.count(knob)) {
+            cfg.fault_overrides[knob] = v;
+        }
+    };
     // The reader groups' bugs run with groups in every seed: a dead reader (no_lease_expiry) and
     // a stalled one (offline_reader_keeps_reading) need client crashes, the latter zombies and
     // a controller that lives through leases; a release at a stale offset shows best where
     // readers are seldom lost (client crashes off); gating needs scales.
     if (is_group_mutant(m) && !cfg.fault_overrides.count("groups")) {
         cfg.fault_overrides["groups"] = "1";
-        auto set = [&cfg](const std::string& knob, const std::string& v) {
-            if (!cfg.fault_overrides.count(knob)) {
-                cfg.fault_overrides[knob] = v;
-            }
-        };
         switch (m) {
             case mutants::mutant::no_lease_expiry:
                 set("client_crash", "1500");
@@ -312,6 +318,25 @@ run_result run_seed(const options& o, uint64_t seed, mutants::mutant m, bool ver
                 break;
             default:
                 set("scale", "2000");
+                break;
+        }
+    }
+    // The transactions' bugs run with transaction processes in every seed: a dead process whose
+    // transaction nobody recovers (lease_not_enforced), aborts racing every commit
+    // (abort_after_commit_visible), commits of several parts without racing aborts
+    // (commit_not_atomic).
+    if (is_txn_mutant(m) && !cfg.fault_overrides.count("txns")) {
+        cfg.fault_overrides["txns"] = "1";
+        switch (m) {
+            case mutants::mutant::lease_not_enforced:
+                set("client_crash", "1500");
+                set("txn_recover", "0");
+                break;
+            case mutants::mutant::abort_after_commit_visible:
+                set("txn_race", "1000");
+                break;
+            default:
+                set("txn_race", "0");
                 break;
         }
     }

@@ -31,5 +31,7 @@ bool harness_failure(verdict v);
 bool is_raft_mutant(mutants::mutant m);
 /// The reader groups' planted bugs: their seeds run with groups (and client crashes).
 bool is_group_mutant(mutants::mutant m);
+/// The transactions' planted bugs: their seeds run with transaction processes.
+bool is_txn_mutant(mutants::mutant m);
 
 }  // namespace pravaha::sim

@@ -21,6 +21,10 @@ struct event_id {
     uint32_t stream = 0;
 };
 
+/// A transaction's events name `txn_writer_base + n` as their writer (n: the run's transaction
+/// number), their client as the incarnation, and their index in the transaction as the sequence.
+constexpr uint32_t txn_writer_base = 0x4000'0000;
+
 /// An event by writer (client) and sequence number: what the checkers count.
 using writer_seq = std::pair<uint32_t, uint64_t>;
 

@@ -23,6 +23,7 @@ workload::workload(sim_env& env, network& net)
       net_(net),
       work_rng_(env.cfg.seed, "workload"),
       read_rng_(env.cfg.seed, "reads"),
+      txn_rng_(env.cfg.seed, "txn-work"),
       history_(env.kern.now()),
       group_rng_(env.cfg.seed, "group-reads"),
       objects_(1) {}
@@ -128,6 +129,10 @@ void workload::open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr ptr
     env_.spawned.push_back(cl.directory);
     if (cl.kind == client_kind::group_reader) {
         open_group_worker(cl, ep);
+        return;
+    }
+    if (cl.kind == client_kind::txn_writer) {
+        open_txn_worker(cl, ep);
         return;
     }
     if (cl.kind != client_kind::writer) {
@@ -273,6 +278,10 @@ void workload::crash_client(client_t& c, prng* zombie) {
         c.object = 0;
         c.group_reader = caf::actor{};
     }
+    if (c.kind == client_kind::txn_writer) {
+        // Its transaction is left to its lease (or to a successor that recovers it).
+        end_txn_process_state(c);
+    }
     for (auto* a : {&c.worker, &c.driver, &c.directory}) {
         if (*a) {
             caf::anon_send_exit(*a, caf::exit_reason::kill);
@@ -282,9 +291,15 @@ void workload::crash_client(client_t& c, prng* zombie) {
     if (c.kind != client_kind::group_reader || zombie == nullptr) {
         net_.client_crashed(c.id, stall);  // a stalled group reader's process holds its own
     }
-    // In-flight operations of a crashed client have unknown outcomes.
+    // In-flight operations of a crashed client have unknown outcomes (a transaction's events
+    // are never resent: a new writer id would store them twice).
     for (auto& op : history_.ops()) {
-        if (op.id.writer == c.id && op.out == outcome::pending) {
+        if (op.txn != 0 && history_.txn(op.txn).client == c.id && op.out == outcome::pending) {
+            op.out = outcome::unknown;
+            op.maybe_stored = true;
+            op.complete = now();
+        }
+        if (op.txn == 0 && op.id.writer == c.id && op.out == outcome::pending) {
             op.out = outcome::unknown;
             op.maybe_stored = true;
             op.resend = op.idempotent && c.resends;
@@ -469,7 +484,7 @@ std::string workload::pending_writes() const {
     size_t pending = 0;
     for (const auto& op : history_.ops()) {
         auto p = op.out == outcome::pending ? 1 : 0;
-        by_client[op.id.writer] += p;
+        by_client[op.txn != 0 ? history_.txn(op.txn).client : op.id.writer] += p;
         pending += p;
     }
     if (pending == 0) {

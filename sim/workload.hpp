@@ -11,6 +11,7 @@
 #include "sim/history.hpp"
 #include "sim/history_dump.hpp"
 #include "sim/prng.hpp"
+#include "sim/txn_checkers.hpp"
 
 #include <caf/actor.hpp>
 
@@ -23,7 +24,7 @@ namespace pravaha::sim {
 
 class network;
 
-enum class client_kind : uint8_t { writer, reader, audit, group_reader };
+enum class client_kind : uint8_t { writer, reader, audit, group_reader, txn_writer };
 
 struct client_t {
     uint32_t id = 0;
@@ -60,6 +61,15 @@ struct client_t {
     uint32_t joins = 0;       // join attempts (each with a token of its own)
     uint32_t object = 0;      // the reader object it reads with now (0: none)
     caf::actor group_reader;  // that object's reader actor
+    // transaction processes (sim/workload_txn.cpp)
+    bool recovers = false;      // after a restart, commits or aborts the transactions it left
+    writer_id txn_wid;          // the application's stable writer id (listing by writer)
+    uint32_t txn = 0;           // the run's number of its current transaction (0: none)
+    bool txn_deciding = false;  // its commit or abort is asked (or drawn to linger)
+    uint32_t txn_planned = 0;   // events the current transaction writes
+    uint32_t txn_answered = 0;  // of them, answered
+    caf::actor txn_writer;
+    caf::actor pinger;
 };
 
 /// One join of a group reader: what it delivered is checked per object (sim/checkers.hpp
@@ -132,6 +142,17 @@ public:
     /// How often each event appears in what the audit read.
     std::map<writer_seq, uint32_t> audited_counts() const;
 
+    // -- transactions (sim/workload_txn.cpp) --
+    /// Starts a transaction process's application loop.
+    void start_transactions(client_t& c);
+    /// Whether a transaction may still change: a call is in flight, a process has not decided,
+    /// or the controller lists one that is not completed (asks it now and then).
+    bool txns_unresolved();
+    /// The transactions still unresolved, for a liveness message (empty: none).
+    std::string pending_txns() const;
+    /// End of the run: check_txn_final over what the readers were given and the audit read.
+    finding check_txns() const;
+
     // -- called from the harness actors --
     /// A (re)opened writer with a stable id answered the highest client number its segments
     /// hold (the gateway's lastEventNumber).
@@ -173,6 +194,26 @@ public:
 
 private:
     void open_group_worker(client_t& c, const client::detail::endpoint_info& ep);
+    void open_txn_worker(client_t& c, const client::detail::endpoint_info& ep);
+    /// Asks the manager of `c` (as of now) `req`; `fn` gets the answer, or an error.
+    void txn_call(client_t& c,
+                  const txn_request& req,
+                  std::function<void(caf::expected<txn_record>)> fn);
+    void begin_next_txn(uint32_t client, uint32_t inc);
+    void on_txn_begun(uint32_t client, uint32_t inc, uint32_t n, caf::expected<txn_record> r);
+    void write_txn_event(uint32_t client, uint32_t inc, uint32_t n);
+    void on_txn_ack(uint32_t client, uint32_t inc, size_t index, const caf::error& err);
+    void decide_txn(uint32_t client, uint32_t inc, uint32_t n);
+    void send_decision(client_t& c, uint32_t n, uint64_t id, txn_op op);
+    void on_txn_decided(uint32_t n, txn_op op, const caf::expected<txn_record>& r);
+    /// A transaction's end, told to a client (`listed` false) or listed by the controller.
+    void learn_txn(uint32_t n, const txn_record& rec, bool listed);
+    void end_txn_process_state(client_t& c);
+    void recover_txns(client_t& c);
+    void list_txns();
+    void on_listed(const std::vector<txn_record>& recs);
+    /// An event of a transaction was delivered to a reader: R1 and R2 (sim/txn_checkers.hpp).
+    void on_txn_delivered(const event_id& ev, uint64_t segment, int64_t offset, int64_t after);
     void end_object(uint32_t object, bool lost);
     /// How many events the audit client `audit` read that its stream's group never delivered.
     size_t undelivered(const client_t& audit) const;
@@ -194,6 +235,7 @@ private:
     network& net_;
     prng work_rng_;
     prng read_rng_;  // which following-reader fetches are catch-up reads
+    prng txn_rng_;   // everything the transaction processes draw
     history history_;
     std::vector<stream_info> streams_;
     std::vector<client_t> clients_;
@@ -203,6 +245,13 @@ private:
     std::vector<group_view> groups_;      // per stream, when the run has groups
     std::vector<reader_object> objects_;  // index: object id (0 unused)
     std::function<void(const op_rec&)> on_acked_;
+    txn_layout layout_;
+    std::map<uint64_t, uint32_t> txn_by_id_;  // controller id -> the run's number
+    uint32_t txn_calls_ = 0;                  // transaction requests in flight
+    bool listing_ = false;                    // a listing is in flight
+    int64_t listed_at_ = 0;                   // when the last listing answered
+    bool listed_all_ = false;                 // it found every transaction completed
+    std::string unresolved_;                  // what the last listing found open
     bool journaling_ = false;
     std::vector<journal_entry> journal_;
 };

@@ -108,6 +108,11 @@ bool workload::on_group_read(uint32_t object, std::vector<client::event>& evs, i
             kern.fail(verdict::correctness, *bad);
             return false;
         }
+        on_txn_delivered(*parse_payload(ev.payload), r.segment, r.offset,
+                         client::detail::offset_after(ev));
+        if (kern.done()) {
+            return false;
+        }
         kern.count("events delivered by groups");
         if (clients_[o.client].inc != o.inc) {
             kern.count("events delivered by stalled group readers");

@@ -90,6 +90,10 @@ void workload::observe(client_t& c, const client::event& ev) {
         return;
     }
     c.position[ev.segment.value] = client::detail::offset_after(ev);
+    on_txn_delivered(*parse_payload(ev.payload), r.segment, r.offset, c.position[ev.segment.value]);
+    if (env_.kern.done()) {
+        return;
+    }
     if (c.kind == client_kind::audit) {
         c.audited.push_back(*parse_payload(ev.payload));
     }

@@ -247,6 +247,13 @@ void world::begin_chaos() {
             work_.start_client(work_.add_client(client_kind::group_reader, s, true));
         }
     }
+    // Transaction processes come after every other client, so that a seed's other clients keep
+    // their ids whether it draws transactions or not.
+    for (uint32_t s = 0; s < k_.streams; ++s) {
+        for (uint32_t i = 0; i < k_.txn_writers; ++i) {
+            work_.start_transactions(work_.add_client(client_kind::txn_writer, s, true));
+        }
+    }
     faults_.schedule(t_heal_);
     admin_.schedule(t_heal_);
     kern_.at(t_heal_, [this] { heal(); });
@@ -305,7 +312,7 @@ void world::live_check() {
         return;
     }
     if (env_.ph == phase::live) {
-        if (!work_.writes_unresolved()) {
+        if (!work_.writes_unresolved() && !work_.txns_unresolved()) {
             env_.ph = phase::audit;
             kern_.note("audit: every write resolved; reading every stream from the head");
             work_.start_audit();
@@ -340,6 +347,9 @@ void world::liveness_failure() {
         return;
     }
     std::string what = work_.pending_writes();
+    if (what.empty() && env_.ph == phase::live) {
+        what = work_.pending_txns();
+    }
     if (what.empty()) {
         what = env_.ph == phase::live ? "the audit could not start" : work_.lagging();
     }
@@ -373,6 +383,8 @@ void world::final_checks() {
         kern_.fail(verdict::correctness, *bad);
     } else if (auto group_bad = work_.check_groups()) {
         kern_.fail(verdict::correctness, *group_bad);
+    } else if (auto txn_bad = work_.check_txns()) {
+        kern_.fail(verdict::correctness, *txn_bad);
     }
 }
 
@@ -385,7 +397,8 @@ std::string world::header() const {
         "client_crash={} slow_disk={} wipe={} (budget {}) disk_full={} impostor={} twin={} "
         "leave={} "
         "sync_error={}/{} keep={}/{} sync={}us scaling: auto={} target={} factor={} window={}ms "
-        "cooldown={}ms manual={} groups: readers={} lease={}ms checkpoints={}ms",
+        "cooldown={}ms manual={} groups: readers={} lease={}ms checkpoints={}ms txns: "
+        "writers={} lease={}ms events<={} interval={}ms race={} recover={}",
         cfg_.seed, cfg_.profile, cfg_.storage, static_cast<int>(cfg_.mutant), k_.streams,
         k_.segments, k_.writers, k_.non_idempotent, k_.keys, k_.write_interval_ms, k_.filler_max,
         k_.fifo_bias, k_.latency_max_us, k_.jitter_max_us, f.crash_ms, f.pause_ms, f.reset_ms,
@@ -393,7 +406,9 @@ std::string world::header() const {
         faults_.permanent_allowed(), f.disk_full_ms, f.impostor_ms, f.twin_per_mille, f.leave_ms,
         f.sync_error_num, f.sync_error_den, f.keep_num, f.keep_den, k_.sync_latency_us,
         k_.autoscale, k_.scale_target, k_.scale_factor, k_.scale_window_ms, k_.scale_cooldown_ms,
-        k_.scale_ms, k_.group_readers, k_.group_lease_ms, k_.group_checkpoint_ms);
+        k_.scale_ms, k_.group_readers, k_.group_lease_ms, k_.group_checkpoint_ms, k_.txn_writers,
+        k_.txn_lease_ms, k_.txn_events_max, k_.txn_interval_ms, k_.txn_race_per_mille,
+        k_.txn_recover_per_mille);
 }
 
 std::string world::summary() const {

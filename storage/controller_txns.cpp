@@ -5,6 +5,7 @@
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
+#include "schema/mutants.hpp"
 #include "storage/controller_state.hpp"
 #include "storage/keys.hpp"
 
@@ -306,9 +307,12 @@ void controller_state::apply_txn(const command& c, outcome& out) {
             }
             break;
         case kind::txn_abort:
-            if (t.state == txn_state::open) {
+            if (t.state == txn_state::open ||
+                (t.state == txn_state::committing &&
+                 mutants::active(mutants::mutant::abort_after_commit_visible))) {
                 t.state = txn_state::aborting;
                 t.reason = c.reason.empty() ? "abort" : c.reason;
+                t.commit_order = 0;  // (only the planted bug meets a committing one here)
             } else if (t.state == txn_state::committing || t.state == txn_state::committed) {
                 out.error =
                     caf::make_error(errc::transaction_committed,

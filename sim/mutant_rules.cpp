@@ -105,7 +105,7 @@ bool catches(mutants::mutant m, verdict v, const std::string& message) {
             // A transaction whose lease is never enforced stays open for good.
             return m == mutants::mutant::position_without_header ||
                    (m == mutants::mutant::lease_not_enforced &&
-                    message.find("transaction") != std::string::npos) ||
+                    message.find(") still open") != std::string::npos) ||
                    (m == mutants::mutant::no_lease_expiry &&
                     message.find("reader group") != std::string::npos);
         case verdict::crash:

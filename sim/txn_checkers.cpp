@@ -98,6 +98,7 @@ finding check_txn_final(const history& h,
     uint64_t last_order = 0;
     std::set<uint32_t> ended;  // transactions whose run in this segment ended
     bool first = true;
+    int64_t after = 0;  // the offset after the entry before, in this segment
     for (const auto& [where, entry] : layout) {
         if (first || where.first != segment) {
             segment = where.first;
@@ -105,9 +106,16 @@ finding check_txn_final(const history& h,
             last_order = 0;
             ended.clear();
             first = false;
+            after = where.second;
         }
         auto n = entry.first;
+        bool adjacent = after == where.second;
+        after = entry.second;
         if (n == run) {
+            if (n != 0 && !adjacent) {
+                return fmt::format("{}: its events in segment {:x} have a gap before offset {}",
+                                   name_of(h, n), segment, where.second);
+            }
             continue;
         }
         if (run != 0) {

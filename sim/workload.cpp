@@ -281,6 +281,7 @@ void workload::crash_client(client_t& c, prng* zombie) {
     if (c.kind == client_kind::txn_writer) {
         // Its transaction is left to its lease (or to a successor that recovers it).
         end_txn_process_state(c);
+        forget_calls(c.id);
     }
     for (auto* a : {&c.worker, &c.driver, &c.directory}) {
         if (*a) {

@@ -199,6 +199,9 @@ private:
     void txn_call(client_t& c,
                   const txn_request& req,
                   std::function<void(caf::expected<txn_record>)> fn);
+    std::pair<uint32_t, uint32_t> call_started(const client_t& c);
+    void call_ended(std::pair<uint32_t, uint32_t> process);
+    void forget_calls(uint32_t client);
     void begin_next_txn(uint32_t client, uint32_t inc);
     void on_txn_begun(uint32_t client, uint32_t inc, uint32_t n, caf::expected<txn_record> r);
     void write_txn_event(uint32_t client, uint32_t inc, uint32_t n);
@@ -247,11 +250,12 @@ private:
     std::function<void(const op_rec&)> on_acked_;
     txn_layout layout_;
     std::map<uint64_t, uint32_t> txn_by_id_;  // controller id -> the run's number
-    uint32_t txn_calls_ = 0;                  // transaction requests in flight
-    bool listing_ = false;                    // a listing is in flight
-    int64_t listed_at_ = 0;                   // when the last listing answered
-    bool listed_all_ = false;                 // it found every transaction completed
-    std::string unresolved_;                  // what the last listing found open
+    // Transaction requests in flight, per live process (client, incarnation).
+    std::map<std::pair<uint32_t, uint32_t>, uint32_t> txn_calls_;
+    bool listing_ = false;     // a listing is in flight
+    int64_t listed_at_ = 0;    // when the last listing answered
+    bool listed_all_ = false;  // it found every transaction completed
+    std::string unresolved_;   // what the last listing found open
     bool journaling_ = false;
     std::vector<journal_entry> journal_;
 };

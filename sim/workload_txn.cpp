@@ -68,25 +68,46 @@ void workload::txn_call(client_t& c,
         fn(caf::make_error(errc::unavailable, "the process has no stream manager"));
         return;
     }
-    ++txn_calls_;
+    auto process = call_started(c);
     env_.spawned.push_back(env_.sys.spawn(
-        [this, req, fn = std::move(fn)](caf::event_based_actor* self, caf::actor manager) {
+        [this, req, process, fn = std::move(fn)](caf::event_based_actor* self, caf::actor manager) {
             // The manager retries transient errors for its retry timeout (15 s), then answers.
             self->request(manager, 30s, txn_atom::value, req)
                 .then(
-                    [this, self, fn](const txn_record& rec) {
-                        --txn_calls_;
+                    [this, self, process, fn](const txn_record& rec) {
+                        call_ended(process);
                         fn(rec);
                         self->quit();
                     },
-                    [this, self, fn](caf::error& err) {
-                        --txn_calls_;
+                    [this, self, process, fn](caf::error& err) {
+                        call_ended(process);
                         fn(std::move(err));
                         self->quit();
                     });
             return caf::behavior{[](tick_atom) {}};
         },
         c.worker));
+}
+
+std::pair<uint32_t, uint32_t> workload::call_started(const client_t& c) {
+    auto process = std::make_pair(c.id, c.inc);
+    ++txn_calls_[process];
+    return process;
+}
+
+void workload::call_ended(std::pair<uint32_t, uint32_t> process) {
+    auto it = txn_calls_.find(process);
+    if (it != txn_calls_.end() && --it->second == 0) {
+        txn_calls_.erase(it);
+    }
+}
+
+void workload::forget_calls(uint32_t client) {
+    // A dead process's requests change nothing the run waits for (a commit it sent shows in
+    // the controller's listing); the manager died with them, so some are never answered.
+    for (auto it = txn_calls_.begin(); it != txn_calls_.end();) {
+        it = it->first.first == client ? txn_calls_.erase(it) : std::next(it);
+    }
 }
 
 void workload::begin_next_txn(uint32_t client, uint32_t inc) {
@@ -131,6 +152,9 @@ void workload::on_txn_begun(uint32_t client,
     if (!r) {
         kern.count("transaction begins failed");
         c.txn = 0;
+        if (code_of(r.error()) == errc::stream_sealed) {
+            return;  // the application's transactions end with its stream
+        }
         auto at = now() + std::max<int64_t>(env_.k.txn_interval_ms, 100) * ms;
         kern.at(at, [this, client, inc] { begin_next_txn(client, inc); });
         return;
@@ -365,13 +389,13 @@ void workload::recover_txns(client_t& c) {
     auto client = c.id;
     auto inc = c.inc;
     auto stream = streams_[c.stream].record.name;
-    ++txn_calls_;
+    auto process = call_started(c);
     env_.spawned.push_back(env_.sys.spawn(
-        [this, client, inc, stream](caf::event_based_actor* self, caf::actor manager) {
+        [this, client, inc, stream, process](caf::event_based_actor* self, caf::actor manager) {
             self->request(manager, 30s, txn_list_atom::value, std::string("sim"), stream)
                 .then(
-                    [this, self, client, inc](const std::vector<txn_record>& recs) {
-                        --txn_calls_;
+                    [this, self, client, inc, process](const std::vector<txn_record>& recs) {
+                        call_ended(process);
                         auto& cl = clients_[client];
                         for (const auto& rec : recs) {
                             if (cl.inc != inc || !cl.up || !cl.worker) {
@@ -383,6 +407,9 @@ void workload::recover_txns(client_t& c) {
                             }
                             auto it = txn_by_id_.find(rec.id);
                             uint32_t n = it == txn_by_id_.end() ? 0 : it->second;
+                            if (n != 0) {
+                                learn_txn(n, rec, false);  // a committing one was ordered
+                            }
                             bool whole = n != 0 && !history_.txn(n).ops.empty();
                             for (auto index :
                                  n != 0 ? history_.txn(n).ops : std::vector<size_t>{}) {
@@ -396,8 +423,8 @@ void workload::recover_txns(client_t& c) {
                         }
                         self->quit();
                     },
-                    [this, self](caf::error&) {
-                        --txn_calls_;
+                    [this, self, process](caf::error&) {
+                        call_ended(process);
                         self->quit();
                     });
             return caf::behavior{[](tick_atom) {}};
@@ -493,14 +520,14 @@ bool workload::txns_unresolved() {
     if (env_.k.txn_writers == 0) {
         return false;
     }
-    listed_all_ = listed_all_ && txn_calls_ == 0;
+    listed_all_ = listed_all_ && txn_calls_.empty();
     for (const auto& c : clients_) {
         if (c.kind == client_kind::txn_writer && (c.txn != 0 || !c.worker)) {
             listed_all_ = false;  // a process has not decided yet, or is still reconnecting
             return true;
         }
     }
-    if (txn_calls_ > 0) {
+    if (!txn_calls_.empty()) {
         return true;
     }
     if (!listed_all_) {
@@ -512,8 +539,9 @@ bool workload::txns_unresolved() {
 
 std::string workload::pending_txns() const {
     std::string what;
-    if (txn_calls_ > 0) {
-        what += fmt::format("{} transaction request(s) in flight; ", txn_calls_);
+    for (const auto& [process, n] : txn_calls_) {
+        what += fmt::format("transaction process {} (incarnation {}): {} request(s) in flight; ",
+                            process.first, process.second, n);
     }
     for (const auto& c : clients_) {
         if (c.kind == client_kind::txn_writer && (c.txn != 0 || !c.worker)) {
@@ -533,6 +561,9 @@ void workload::on_txn_delivered(const event_id& ev,
                                 uint64_t segment,
                                 int64_t offset,
                                 int64_t after) {
+    if (env_.k.txn_writers == 0) {
+        return;
+    }
     uint32_t n = ev.writer >= txn_writer_base ? ev.writer - txn_writer_base : 0;
     layout_.emplace(std::make_pair(segment, offset), std::make_pair(n, after));
     if (n == 0 || n > history_.txns().size()) {

@@ -115,6 +115,12 @@ TEST_CASE("check_txn_final: committed whole, once, contiguous, in commit order; 
         REQUIRE(bad);
         CHECK(bad->find("not contiguous") != std::string::npos);
     }
+    SECTION("bytes nobody was given inside a transaction's run") {
+        l.erase({1, 20});
+        auto bad = check_txn_final(h, l, stored);
+        REQUIRE(bad);
+        CHECK(bad->find("gap") != std::string::npos);
+    }
     SECTION("runs out of commit order in a segment") {
         h.txn(a).commit_order = 3;
         h.txn(a).committed_at = 0;  // (the real-time rule would catch it too)

@@ -14,6 +14,7 @@
 #include <caf/typed_response_promise.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <variant>
@@ -273,6 +274,13 @@ caf::error admit(container_ptr self, const container_op& op) {
         return caf::make_error(errc::overloaded, "container write queue is full");
     }
     return {};
+}
+
+// Whether an op waiting in `b` writes segment `key` (or merges it away).
+bool touches(const batch& b, const segment_key& key) {
+    return std::any_of(b.ops.begin(), b.ops.end(), [&key](const container_op& op) {
+        return op.key == key || (op.type == container_op::kind::merge_segment && op.source == key);
+    });
 }
 
 void enqueue(container_ptr self, container_op op, reply r) {
@@ -570,8 +578,11 @@ container_actor::behavior_type container_impl(container_ptr self,
         },
         [=](merge_segment_atom, const segment_key& target, const segment_key& source) {
             // Appends to the source still waiting go first, in an entry of their own: the merge
-            // reads the source from the store (container_state::apply_merge).
-            flush(self);
+            // reads the source from the store (container_state::apply_merge). Merges of other
+            // sources (a transaction's parts) share one group, one fsync.
+            if (touches(self->state.pending, source)) {
+                flush(self);
+            }
             container_op op;
             op.type = container_op::kind::merge_segment;
             op.key = target;

@@ -94,6 +94,58 @@ TEST_CASE("container actor group-commits appends that arrive during a flush", "[
     CHECK(recovered.applied_index() == 2);
 }
 
+TEST_CASE("container actor merges a transaction's parts in one group, after their own appends",
+          "[actors][txn]") {
+    fixture f;
+    caf::scoped_actor self{*f.sys};
+    auto expect = [&](size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+            self->receive([](bool) {}, [](int64_t) {}, [](const append_ack&) {},
+                          [&](caf::error& e) { FAIL(render_error(e)); },
+                          caf::after(std::chrono::seconds(0)) >> [&] { FAIL("no answer"); });
+        }
+    };
+    const segment_key other{stream_uid{1}, segment_id::make(0, 1)};
+    const segment_key part0{stream_uid{1}, segment_id::make(0, 100)};
+    const segment_key part1{stream_uid{1}, segment_id::make(0, 101)};
+    for (const auto& k : {f.seg, other}) {
+        self->send(f.container, create_segment_atom::value, k);
+    }
+    for (const auto& k : {part0, part1}) {
+        self->send(f.container, create_txn_segment_atom::value, k, int64_t{1 << 20});
+    }
+    f.sched->run();
+    expect(4);
+    auto part = [&](const segment_key& k, const std::string& e) {
+        auto b = f.block(0, {e});
+        b.key = k;
+        return b;
+    };
+    self->send(f.container, append_atom::value, part(part0, "x"));
+    f.sched->run();
+    expect(1);
+    auto entries = [&] {
+        storage::local_log l(*f.store, 0);
+        REQUIRE(!l.open());
+        storage::container_state recovered(*f.store, 0);
+        REQUIRE(!recovered.recover(l));
+        return recovered.applied_index();
+    };
+    auto before = entries();
+    // The second part's append waits with the merges: the merge of its source flushes it first
+    // (an entry of its own); the two merges then share one entry.
+    self->send(f.container, append_atom::value, part(part1, "y"));
+    self->send(f.container, merge_segment_atom::value, f.seg, part0);
+    self->send(f.container, merge_segment_atom::value, other, part1);
+    f.sched->run();
+    expect(3);
+    CHECK(entries() == before + 2);
+    self->send(f.container, read_atom::value, read_request{other, 0, 1024, 0});
+    f.sched->run();
+    self->receive([](const read_result& r) { CHECK(r.data.size() == 9); },
+                  [&](caf::error& e) { FAIL(render_error(e)); });
+}
+
 TEST_CASE("container actor parks tail reads until data arrives or the wait ends", "[actors]") {
     fixture f;
     caf::scoped_actor self{*f.sys};

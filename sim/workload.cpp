@@ -278,9 +278,16 @@ void workload::crash_client(client_t& c, prng* zombie) {
         c.object = 0;
         c.group_reader = caf::actor{};
     }
+    bool stalled = false;
     if (c.kind == client_kind::txn_writer) {
-        // Its transaction is left to its lease (or to a successor that recovers it).
-        end_txn_process_state(c);
+        // Its transaction is left to its lease (or to a successor that recovers it), unless the
+        // process only stalls: then it carries on, unheard, when it runs again.
+        if (zombie != nullptr && c.worker) {
+            stall_txn_process(c, *zombie);
+            stalled = true;
+        } else {
+            end_txn_process_state(c);
+        }
         forget_calls(c.id);
     }
     for (auto* a : {&c.worker, &c.driver, &c.directory}) {
@@ -289,9 +296,9 @@ void workload::crash_client(client_t& c, prng* zombie) {
             *a = caf::actor{};
         }
     }
-    if (c.kind != client_kind::group_reader || zombie == nullptr) {
-        net_.client_crashed(c.id, stall);  // a stalled group reader's process holds its own
-    }
+    if ((c.kind != client_kind::group_reader || zombie == nullptr) && !stalled) {
+        net_.client_crashed(c.id, stall);  // a stalled process (group reader, transaction
+    }                                      // process) holds its own connections
     // In-flight operations of a crashed client have unknown outcomes (a transaction's events
     // are never resent: a new writer id would store them twice).
     for (auto& op : history_.ops()) {
@@ -320,6 +327,28 @@ void workload::crash_client(client_t& c, prng* zombie) {
     }
     env_.kern.count("client crashes");
     env_.kern.note(fmt::format("client {} crashed", c.id));
+}
+
+void workload::stall_process(const std::vector<caf::actor>& frozen,
+                             const std::vector<caf::actor>& also_killed,
+                             int64_t until,
+                             const std::string& who) {
+    for (const auto& a : frozen) {
+        env_.frozen[a.id()] = until;
+    }
+    env_.kern.at(until, [this, frozen, who] {
+        for (const auto& a : frozen) {
+            env_.frozen.erase(a.id());
+        }
+        env_.kern.note(who + ": the stalled process runs again");
+    });
+    auto process = frozen;
+    process.insert(process.end(), also_killed.begin(), also_killed.end());
+    env_.kern.at(now() + 20000 * ms, [process] {
+        for (const auto& a : process) {
+            caf::anon_send_exit(a, caf::exit_reason::kill);
+        }
+    });
 }
 
 void workload::crash_and_restart(client_t& c, prng* zombie, int64_t restart_at) {

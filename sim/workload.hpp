@@ -212,6 +212,7 @@ private:
     /// A transaction's end, told to a client (`listed` false) or listed by the controller.
     void learn_txn(uint32_t n, const txn_record& rec, bool listed);
     void end_txn_process_state(client_t& c);
+    void stall_txn_process(client_t& c, prng& zombie);
     void recover_txns(client_t& c);
     void list_txns();
     void on_listed(const std::vector<txn_record>& recs);
@@ -221,6 +222,12 @@ private:
     /// How many events the audit client `audit` read that its stream's group never delivered.
     size_t undelivered(const client_t& audit) const;
     void stall_group_reader(client_t& c, prng& zombie);
+    /// A client process stalls: `frozen` run nothing until `until` (the CAF work source skips
+    /// them); they and `also_killed` are killed for good 20 s from now.
+    void stall_process(const std::vector<caf::actor>& frozen,
+                       const std::vector<caf::actor>& also_killed,
+                       int64_t until,
+                       const std::string& who);
     client::detail::endpoint_info endpoint_for(client_t& c, uint16_t port);
     void open_worker(uint32_t id, uint16_t port, caf::strong_actor_ptr node);
     void spawn_writer(uint32_t id,

@@ -218,26 +218,11 @@ void workload::stall_group_reader(client_t& c, prng& zombie) {
     if (c.group_reader) {
         frozen.push_back(c.group_reader);
     }
-    for (const auto& a : frozen) {
-        env_.frozen[a.id()] = until;
-    }
     if (c.object != 0) {
         group_object_lost(groups_[c.stream], c.object);  // what it delivered may be read again
         objects_[c.object].stalled_until = until;
     }
-    env_.kern.at(until, [this, frozen, id = c.id] {
-        for (const auto& a : frozen) {
-            env_.frozen.erase(a.id());
-        }
-        env_.kern.note(fmt::format("group reader client {}: the stalled process runs again", id));
-    });
-    auto process = frozen;
-    process.push_back(c.driver);
-    env_.kern.at(now() + 20000 * ms, [process] {
-        for (const auto& a : process) {
-            caf::anon_send_exit(a, caf::exit_reason::kill);
-        }
-    });
+    stall_process(frozen, {c.driver}, until, fmt::format("group reader client {}", c.id));
     c.worker = caf::actor{};
     c.driver = caf::actor{};
     c.directory = caf::actor{};

@@ -382,6 +382,31 @@ void workload::end_txn_process_state(client_t& c) {
     c.txn_deciding = false;
 }
 
+// The process stalls (a long GC pause, a frozen VM) for half a lease to two leases and a second:
+// its stream manager, directory, pinger and transaction writer run nothing until then (the CAF
+// work source skips them), so its transaction's lease may pass. Then it carries on unheard: its
+// pinger pings again, its writer sends what it held, a commit it had sent goes through; every
+// answer it gets is still checked (a late commit of an expired transaction must not make any of
+// it visible). Killed for good 20 s after the stall began.
+void workload::stall_txn_process(client_t& c, prng& zombie) {
+    auto lease = env_.k.txn_lease_ms;
+    auto until = now() + zombie.range(lease / 2, 2 * lease + 1000) * ms;
+    std::vector<caf::actor> frozen{c.worker, c.directory};
+    for (const auto* a : {&c.pinger, &c.txn_writer}) {
+        if (*a) {
+            frozen.push_back(*a);
+        }
+    }
+    stall_process(frozen, {}, until, fmt::format("transaction process {}", c.id));
+    c.worker = caf::actor{};
+    c.directory = caf::actor{};
+    c.pinger = caf::actor{};
+    c.txn_writer = caf::actor{};
+    c.txn = 0;
+    c.txn_deciding = false;
+    env_.kern.count("stalled transaction processes");
+}
+
 // A restarted process with a stable writer id finds the transactions its predecessor left:
 // commits the open ones whose events were all acknowledged, aborts the others, and asks the
 // committing ones again (the commit is idempotent) to learn their end.

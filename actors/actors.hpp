@@ -95,7 +95,8 @@ using controller_actor = controller_api::extend<
         with<bool>,
     caf::replies_to<group_auto_atom, std::string, std::string>::with<bool>,
     caf::reacts_to<txn_actors_atom>,
-    caf::replies_to<txn_expire_atom, std::string, std::string, uint64_t, std::string>::with<bool>>;
+    caf::replies_to<txn_expire_atom, std::string, std::string, uint64_t, std::string>::with<bool>,
+    caf::reacts_to<flushed_atom>>;
 
 /// The segment operations the controller needs: a container (standalone) or the node's segment
 /// router, which sends them to the leader of the segment's container (cluster).

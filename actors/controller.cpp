@@ -346,31 +346,83 @@ void log_outcome(const command& c, const outcome& out) {
     }
 }
 
-// Commits `c` and calls `done` with its outcome once applied, or with an error when its outcome
-// is unknown (not_leader, a storage error).
+namespace {
+
+// A command applied and durable: its log line, its caller's continuation, then what follows
+// every command of its kind (policies, group and transaction actors).
+void finish_command(controller_ptr self,
+                    const command& c,
+                    const outcome& out,
+                    const std::function<void(const caf::error&, const outcome*)>& done) {
+    log_outcome(c, out);
+    done({}, &out);
+    if (changes_policies(c)) {
+        sync_policies(self);
+    }
+    after_group_command(self, c, out);
+    after_txn_command(self, c, out);
+}
+
+// The standalone controller's group commit: applies every queued command in order (each
+// written unsynced), makes them durable with one fsync, then continues each. All in this one
+// handler, so no read and no workflow ever sees a change that is not durable yet; commands that
+// their continuations queue go to the next group. A storage error leaves the outcome of every
+// command of the group unknown: fail-stop, so that the node restarts from what is durable.
+void flush_commands(controller_ptr self) {
+    auto& st = self->state;
+    st.flush_scheduled = false;
+    auto group = std::move(st.queued);
+    st.queued.clear();
+    if (group.empty()) {
+        return;
+    }
+    std::vector<outcome> outs;
+    outs.reserve(group.size());
+    caf::error err;
+    for (const auto& q : group) {
+        auto out = st.meta->apply(0, q.c);
+        if (!out) {
+            err = std::move(out.error());
+            break;
+        }
+        outs.push_back(std::move(*out));
+    }
+    if (!err) {
+        err = st.meta->sync();
+    }
+    if (err) {
+        // The outcome on disk is unknown (a failed fsync stops the store's writes for good).
+        module_log("actors")->error("controller storage failed error={} commands={}",
+                                    render_error(err), group.size());
+        for (const auto& q : group) {
+            q.done(err, nullptr);
+        }
+        self->quit(err);
+        return;
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+        finish_command(self, group[i].c, outs[i], group[i].done);
+    }
+}
+
+}  // namespace
+
+// Commits `c` and calls `done` with its outcome once applied and durable, or with an error when
+// its outcome is unknown (not_leader, a storage error). Never synchronously: standalone, `c`
+// joins the next group commit (flush_commands); in a cluster, `done` runs when its Raft entry
+// is applied.
 void commit(controller_ptr self,
             const command& c,
             std::function<void(const caf::error&, const outcome*)> done) {
     auto& st = self->state;
     if (!st.raft) {
-        auto out = st.meta->apply(0, c);
-        if (!out) {
-            // The outcome on disk is unknown (a failed fsync stops the store's writes for good):
-            // fail-stop, so that the node restarts and recovers from what is durable.
-            module_log("actors")->error("controller storage failed error={}",
-                                        render_error(out.error()));
-            auto err = out.error();
-            done(err, nullptr);
-            self->quit(err);
-            return;
+        st.queued.push_back(queued_command{c, std::move(done)});
+        // Behind everything already in the mailbox: commands that arrive meanwhile share the
+        // group's fsync.
+        if (!st.flush_scheduled) {
+            st.flush_scheduled = true;
+            self->send(self, flushed_atom::value);
         }
-        log_outcome(c, *out);
-        done({}, &*out);
-        if (changes_policies(c)) {
-            sync_policies(self);
-        }
-        after_group_command(self, c, *out);
-        after_txn_command(self, c, *out);
         return;
     }
     auto& r = st.raft->replica();
@@ -385,17 +437,11 @@ void commit(controller_ptr self,
     }
     st.proposed[*index] =
         pending_command{r.term(), [self, c, done](const caf::error& err, const outcome* out) {
-                            if (out != nullptr) {
-                                log_outcome(c, *out);
+                            if (out == nullptr) {
+                                done(err, out);
+                                return;
                             }
-                            done(err, out);
-                            if (out != nullptr && changes_policies(c)) {
-                                sync_policies(self);
-                            }
-                            if (out != nullptr) {
-                                after_group_command(self, c, *out);
-                                after_txn_command(self, c, *out);
-                            }
+                            finish_command(self, c, *out, done);
                         }};
     drive(self);
 }
@@ -888,6 +934,9 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
     st.cfg = cfg;
     st.meta = std::move(meta);
     st.raft = std::move(raft);
+    if (!st.raft) {
+        st.meta->set_deferred_sync(true);  // group commit (flush_commands)
+    }
     self->set_down_handler([self](caf::down_msg& dm) {
         if (!on_group_down(self, dm) && !on_txn_down(self, dm)) {
             on_policy_down(self, dm);
@@ -1058,6 +1107,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             self->state.txn_sync_scheduled = false;
             sync_txns(self);
         },
+        [=](flushed_atom) { flush_commands(self); },
         [=](repair_atom) {
             self->state.repair_scheduled = false;
             if (is_leader(self)) {

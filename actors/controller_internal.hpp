@@ -35,11 +35,21 @@ struct pending_command {
     std::function<void(const caf::error&, const outcome*)> done;
 };
 
+// A command waiting for the standalone controller's next group commit (commit()).
+struct queued_command {
+    command c;
+    std::function<void(const caf::error&, const outcome*)> done;
+};
+
 struct controller_state_t {
     controller_config cfg;
     std::shared_ptr<storage::controller_state> meta;
     std::shared_ptr<raft_driver> raft;  // cluster mode
     std::map<uint64_t, pending_command> proposed;
+    /// Standalone: the commands of the next group commit, applied together in one message
+    /// handler with one fsync (flush_commands), so nothing reads a change before it is durable.
+    std::vector<queued_command> queued;
+    bool flush_scheduled = false;
     raft_routes routes;  // where Raft messages go (cluster mode)
     bool repair_scheduled = false;
     bool was_leader = false;

@@ -54,6 +54,12 @@ public:
     /// Applies committed entry `index` (replicated mode). A storage error is returned as the
     /// error of the call: the owner must stop.
     [[nodiscard]] caf::expected<outcome> apply(uint64_t index, const command& c);
+    /// Standalone group commit: from now on `apply` writes its changes unsynced, and `sync`
+    /// makes every change written so far durable (one fsync for a group of commands). The
+    /// caller must not let anything read the state between the two (actors/controller.cpp).
+    void set_deferred_sync(bool on) { defer_sync_ = on; }
+    /// Makes every change written unsynced durable (nothing to do when there is none).
+    [[nodiscard]] caf::error sync();
     /// Records an applied entry that changes nothing (a Raft leader's no-op).
     [[nodiscard]] caf::error apply_noop(uint64_t index);
     uint64_t applied_index() const { return applied_index_; }
@@ -253,6 +259,8 @@ private:
 
     log_store& store_;
     bool replicated_;
+    bool defer_sync_ = false;  // standalone group commit: `sync` makes the changes durable
+    bool unsynced_ = false;    // a change was written since the last sync
     uint64_t applied_index_ = 0;
     uint64_t applying_index_ = 0;  // the entry being applied (replicated mode)
     std::set<std::string> scopes_;

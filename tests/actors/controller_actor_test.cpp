@@ -880,12 +880,23 @@ TEST_CASE("a scale waits for a roll, a seal lets it finish", "[actors][txn][roll
     REQUIRE(open);
     auto after_scale = w.ask<stream_info>(stream_info_atom::value, S, T);
     REQUIRE(after_scale);
-    // The commit, a scale and a seal arrive together: the scale finds the roll running, the seal
-    // waits for it.
+    // A scale and a seal arrive while the commit's roll runs (recorded, its merges not done):
+    // the scale finds the roll running, the seal waits for it.
     caf::scoped_actor committer{*w.sys};
     caf::scoped_actor scaler{*w.sys};
     caf::scoped_actor sealer{*w.sys};
     committer->send(w.controller, txn_atom::value, txn_req(txn_op::commit, t.id));
+    auto rolling = [&w] {
+        auto bytes = w.store->get(storage::keys::stream(S, T));
+        REQUIRE(bytes);
+        REQUIRE(*bytes);
+        auto r = decode_stream_record(**bytes);
+        REQUIRE(r);
+        return r->has_transition && r->transition.rolling;
+    };
+    while (!rolling() && w.sched->try_run_once()) {
+    }
+    REQUIRE(rolling());
     scaler->send(w.controller, scale_atom::value, S, T, split_request(after_scale->record, 2, 2));
     sealer->send(w.controller, seal_stream_atom::value, S, T);
     w.sched->run();

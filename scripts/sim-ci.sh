@@ -47,9 +47,9 @@ for profile in default swarm; do
   "$sim" fuzz --seeds 400 --start-seed "$start" --profile "$profile" --jobs "$jobs" 2>/dev/null | tail -12
 done
 
-step "fuzz with transactions in every seed: 200 seeds of default, 100 of cluster"
+step "fuzz with transactions in every seed: 200 seeds of default, 60 of cluster"
 "$sim" fuzz --seeds 200 --start-seed "$start" --profile default --faults txns=1 --jobs "$jobs" 2>/dev/null | tail -12
-"$sim" fuzz --seeds 100 --start-seed "$start" --profile cluster --faults txns=1 --jobs "$jobs" 2>/dev/null | tail -12
+"$sim" fuzz --seeds 60 --start-seed "$start" --profile cluster --faults txns=1 --jobs "$jobs" 2>/dev/null | tail -12
 
 step "fuzz, long safety phase: 80 seeds of swarm with 40 s of faults"
 "$sim" fuzz --seeds 80 --start-seed "$start" --profile swarm --chaos-time 40000 \

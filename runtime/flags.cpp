@@ -33,6 +33,8 @@ const char* node_usage() {
            "                 64..1048576); beyond it appends get `overloaded` and writers wait\n"
            "  --rpc-port     Cap'n Proto RPC port for other languages (default 9091; 0 picks a\n"
            "                 free one; off: no RPC). Every node on one machine needs its own.\n"
+           "  --metrics-port HTTP port of /metrics (Prometheus), /health and /ready (default\n"
+           "                 9092; 0 picks a free one; off: none). One per node on a machine.\n"
            "  --max-connections  connections the node takes on its ports together (client,\n"
            "                 RPC and other members; default: the descriptor limit less a\n"
            "                 quarter kept for the store, 1..1000000); a connection beyond it is\n"
@@ -103,11 +105,21 @@ caf::expected<uint64_t> parse_uint(std::string_view flag,
 }
 
 // The flags that take a value (apply_flag knows each).
-constexpr std::string_view valued_flags[] = {
-    "--node-id",        "--containers",      "--rpc-port",       "--memory-limit",
-    "--peers",          "--data-dir",        "--bind",           "--log-level",
-    "--port",           "--max-connections", "--min-free-bytes", "--disk-capacity-bytes",
-    "--scale-window-s", "--scale-cooldown-s"};
+constexpr std::string_view valued_flags[] = {"--node-id",
+                                             "--containers",
+                                             "--rpc-port",
+                                             "--memory-limit",
+                                             "--metrics-port",
+                                             "--peers",
+                                             "--data-dir",
+                                             "--bind",
+                                             "--log-level",
+                                             "--port",
+                                             "--max-connections",
+                                             "--min-free-bytes",
+                                             "--disk-capacity-bytes",
+                                             "--scale-window-s",
+                                             "--scale-cooldown-s"};
 
 // Applies one flag that takes a value.
 caf::error apply_flag(std::string_view flag, const std::string& v, node_options& opts) {
@@ -117,16 +129,18 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
             return std::move(n.error());
         }
         (flag == "--node-id" ? opts.node_id : opts.containers) = static_cast<uint32_t>(*n);
-    } else if (flag == "--rpc-port") {
+    } else if (flag == "--rpc-port" || flag == "--metrics-port") {
+        auto& port = flag == "--rpc-port" ? opts.rpc_port : opts.metrics_port;
+        opts.metrics_port_given = opts.metrics_port_given || flag == "--metrics-port";
         if (v == "off") {
-            opts.rpc_port.reset();
+            port.reset();
             return {};
         }
         auto n = parse_uint(flag, v, 0, 65535, "0..65535 or off");
         if (!n) {
             return std::move(n.error());
         }
-        opts.rpc_port = static_cast<uint16_t>(*n);
+        port = static_cast<uint16_t>(*n);
     } else if (flag == "--memory-limit") {
         auto n = parse_uint(flag, v, 64, 1048576, "64..1048576 (MiB)");
         if (!n) {

@@ -1,6 +1,7 @@
 #include "runtime/gateway.hpp"
 
 #include "runtime/gateway_rpc.hpp"
+#include "runtime/kj_thread.hpp"
 #include "runtime/transport/listener.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
@@ -552,10 +553,10 @@ public:
 
     // Binds on the event-loop thread; returns the bound port or why binding failed.
     caf::expected<uint16_t> run() {
-        std::promise<caf::expected<uint16_t>> bound;
-        auto ready = bound.get_future();
-        thread_ = std::thread([this, &bound] { loop(bound); });
-        auto port = ready.get();
+        auto port =
+            thread_.start("rpc gateway", parts_.cfg.bind + ":" + std::to_string(parts_.cfg.port),
+                          [this](kj::AsyncIoContext& io, kj::Promise<void> stop,
+                                 const auto& bound) { loop(io, kj::mv(stop), bound); });
         if (port) {
             port_ = *port;
         }
@@ -595,16 +596,7 @@ public:
     }
 
     void stop() override {
-        {
-            std::lock_guard<std::mutex> g(mutex_);
-            if (stop_) {
-                (*stop_)->fulfill();
-                stop_.reset();
-            }
-        }
-        if (thread_.joinable()) {
-            thread_.join();
-        }
+        thread_.stop();
         for (auto* a : {&parts_.manager, &parts_.ep.bridge, &parts_.ep.directory}) {
             if (*a) {
                 caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
@@ -614,65 +606,45 @@ public:
     }
 
 private:
-    void loop(std::promise<caf::expected<uint16_t>>& bound) {
-        bool reported = false;
-        try {
-            auto io = kj::setupAsyncIo();
-            auto fd = transport::listen_on("rpc gateway", parts_.cfg.bind, parts_.cfg.port);
-            if (!fd) {
-                bound.set_value(std::move(fd.error()));
-                return;
-            }
-            // Closed when the loop ends, after the accept loop that watches it.
-            KJ_DEFER(::close(*fd));
-            auto bound_port = transport::local_port(*fd);
-            parts_.cfg.listener->set_port(bound_port);
-            auto stop = kj::newPromiseAndCrossThreadFulfiller<void>();
-            {
-                std::lock_guard<std::mutex> g(mutex_);
-                stop_ = std::make_unique<kj::Own<kj::CrossThreadPromiseFulfiller<void>>>(
-                    kj::mv(stop.fulfiller));
-            }
-            capnp::TwoPartyServer server(kj::heap<pravaha_impl>(parts_));
-            server_ = &server;
-            io_ = io.lowLevelProvider.get();
-            {
-                std::lock_guard<std::mutex> g(mutex_);
-                executor_ = std::make_unique<kj::Own<const kj::Executor>>(
-                    kj::getCurrentThreadExecutor().addRef());
-            }
-            KJ_DEFER({
-                std::lock_guard<std::mutex> g(mutex_);
-                executor_.reset();
-                server_ = nullptr;
-                io_ = nullptr;
-            });
-            bound.set_value(bound_port);
-            reported = true;
-            // A connection's failure (bad frames, disconnects) ends that connection in
-            // TwoPartyServer, an accept error is waited out (accept_loop); only the stop request
-            // ends the listening.
-            accept_loop accepting(server, *io.lowLevelProvider, io.unixEventPort,
-                                  io.provider->getTimer(), *fd, parts_.cfg.listener);
-            accepting.run().exclusiveJoin(kj::mv(stop.promise)).wait(io.waitScope);
-        } catch (const kj::Exception& e) {
-            auto what = std::string(e.getDescription().cStr());
-            if (!reported) {
-                bound.set_value(caf::make_error(
-                    errc::unavailable, "rpc gateway cannot listen on " + parts_.cfg.bind + ":" +
-                                           std::to_string(parts_.cfg.port) + ": " + what));
-            } else {
-                module_log("runtime")->error("rpc gateway stopped error={}", what);
-            }
+    void loop(kj::AsyncIoContext& io,
+              kj::Promise<void> stop,
+              const std::function<void(caf::expected<uint16_t>)>& bound) {
+        auto fd = transport::listen_on("rpc gateway", parts_.cfg.bind, parts_.cfg.port);
+        if (!fd) {
+            bound(std::move(fd.error()));
+            return;
         }
+        // Closed when the loop ends, after the accept loop that watches it.
+        KJ_DEFER(::close(*fd));
+        auto bound_port = transport::local_port(*fd);
+        parts_.cfg.listener->set_port(bound_port);
+        capnp::TwoPartyServer server(kj::heap<pravaha_impl>(parts_));
+        server_ = &server;
+        io_ = io.lowLevelProvider.get();
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            executor_ = std::make_unique<kj::Own<const kj::Executor>>(
+                kj::getCurrentThreadExecutor().addRef());
+        }
+        KJ_DEFER({
+            std::lock_guard<std::mutex> g(mutex_);
+            executor_.reset();
+            server_ = nullptr;
+            io_ = nullptr;
+        });
+        bound(bound_port);
+        // A connection's failure (bad frames, disconnects) ends that connection in
+        // TwoPartyServer, an accept error is waited out (accept_loop); only the stop request
+        // ends the listening.
+        accept_loop accepting(server, *io.lowLevelProvider, io.unixEventPort,
+                              io.provider->getTimer(), *fd, parts_.cfg.listener);
+        accepting.run().exclusiveJoin(kj::mv(stop)).wait(io.waitScope);
     }
 
     gateway_parts parts_;
-    std::thread thread_;
-    std::mutex mutex_;
-    // In a unique_ptr: kj::Own's destructor may throw, which an overriding destructor cannot.
-    std::unique_ptr<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> stop_;
-    // The loop's, while it runs (under mutex_); in a unique_ptr for the same reason as stop_.
+    kj_thread thread_;
+    std::mutex mutex_;  // executor_
+    // The loop's, while it runs (under mutex_); in a unique_ptr: kj::Own's destructor may throw.
     std::unique_ptr<kj::Own<const kj::Executor>> executor_;
     capnp::TwoPartyServer* server_ = nullptr;    // loop thread only
     kj::LowLevelAsyncIoProvider* io_ = nullptr;  // loop thread only

@@ -2,6 +2,7 @@
 #include "runtime/disk_guard.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/identity.hpp"
+#include "runtime/metrics_server.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/transport/listener.hpp"
 #include "runtime/transport/transport.hpp"
@@ -94,6 +95,8 @@ struct core_context {
     /// binds the same ones.
     uint16_t port = 0;
     std::optional<uint16_t> rpc_port;
+    /// Whether a core serves (the metrics port's `/ready`).
+    std::shared_ptr<std::atomic<bool>> ready = std::make_shared<std::atomic<bool>>(false);
 };
 
 actors::scaling_settings scaling_of(const node_options& opts) {
@@ -308,6 +311,7 @@ int serve_core(caf::actor_system& sys,
         ctx.rpc_port = rpc->port();
         rpc_text = opts.bind + ":" + std::to_string(rpc->port());
     }
+    ctx.ready->store(true);
     if (first) {
         log_started(opts, *port, rpc_text);
     } else {
@@ -320,6 +324,7 @@ int serve_core(caf::actor_system& sys,
     }
     self->monitor(node->controller);
     int exit_code = wait_for_stop(sys, self, store);
+    ctx.ready->store(false);
     bool restart = exit_code == 1 && store.out_of_space();
     if (!restart) {
         start_shutdown_watchdog(opts.shutdown_timeout);
@@ -408,6 +413,27 @@ int run_node(const node_options& opts) {
     ctx.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     ctx.port = opts.port;
     ctx.rpc_port = opts.rpc_port;
+    std::unique_ptr<metrics_server> metrics;
+    if (opts.metrics_port) {
+        register_process_metrics(PRAVAHA_VERSION_TEXT);
+        metrics_server_config mcfg;
+        mcfg.bind = opts.bind;
+        mcfg.port = *opts.metrics_port;
+        mcfg.ready = [ready = ctx.ready] { return ready->load(); };
+        auto m = metrics_server::start(mcfg);
+        if (m) {
+            metrics = std::move(*m);
+            log->info("metrics endpoint=http://{}:{}/metrics", opts.bind, metrics->port());
+        } else if (opts.metrics_port_given) {
+            log->error("{}", render_error(m.error()));
+            return 1;
+        } else {
+            log->warn(
+                "{}; the node runs without metrics (choose a port with --metrics-port, or "
+                "--metrics-port off)",
+                render_error(m.error()));
+        }
+    }
     auto store = open_store(opts);
     if (!store) {
         log->error("cannot open store dir={} error={}", opts.data_dir, render_error(store.error()));
@@ -442,6 +468,9 @@ int run_node(const node_options& opts) {
     // actors have stopped.
     if (store) {
         store->reset();
+    }
+    if (metrics) {
+        metrics->stop();
     }
     log->info("node stopped exit_code={}", exit_code);
     spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });

@@ -37,6 +37,11 @@ struct node_options {
     size_t memory_limit_mb = 1024;
     /// The Cap'n Proto RPC port (schema/pravaha.capnp); 0 picks a free one; no value: off.
     std::optional<uint16_t> rpc_port = 9091;
+    /// The metrics port (`/metrics`, `/health`, `/ready`); 0 picks a free one; no value: off.
+    std::optional<uint16_t> metrics_port = 9092;
+    /// Whether --metrics-port was given: then a port that cannot be bound stops the start; the
+    /// default one only logs a warning (several nodes on one machine, tests).
+    bool metrics_port_given = false;
     /// Connections the node takes on all its ports together; beyond it a new connection is
     /// closed at once. No value: sized from the descriptor limit
     /// (transport::default_max_connections).

@@ -148,6 +148,17 @@ void registry::gauge(const std::string& name,
     family_of(name, help, kind::gauge).gauges[l] = std::move(fn);
 }
 
+void registry::counter_fn(const std::string& name,
+                          const std::string& help,
+                          const labels& l,
+                          std::function<double()> fn) {
+    PRAVAHA_ASSERT(name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0,
+                   "counter {} must end in _total", name);
+    check_labels(name, l);
+    std::lock_guard<std::mutex> g(mutex_);
+    family_of(name, help, kind::counter).gauges[l] = std::move(fn);
+}
+
 void registry::remove_gauge(const std::string& name, const labels& l) {
     std::lock_guard<std::mutex> g(mutex_);
     auto it = families_.find(name);

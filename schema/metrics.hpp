@@ -72,6 +72,12 @@ public:
                const std::string& help,
                const labels& l,
                std::function<double()> fn);
+    /// A counter whose value `fn` computes at each scrape (a total kept elsewhere, e.g. the
+    /// process's CPU seconds); as `gauge` otherwise. `name` ends in `_total`.
+    void counter_fn(const std::string& name,
+                    const std::string& help,
+                    const labels& l,
+                    std::function<double()> fn);
     /// Removes the gauge of series (`name`, `l`) (its owner is gone).
     void remove_gauge(const std::string& name, const labels& l);
     /// Every family in name order, in the text format 0.0.4 (Content-Type
@@ -85,7 +91,7 @@ private:
         std::string help;
         std::map<labels, std::unique_ptr<counter>> counters;
         std::map<labels, std::unique_ptr<histogram>> histograms;
-        std::map<labels, std::function<double()>> gauges;
+        std::map<labels, std::function<double()>> gauges;  ///< or scrape-time counters
     };
     family& family_of(const std::string& name, const std::string& help, kind type);
 

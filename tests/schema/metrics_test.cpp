@@ -110,6 +110,15 @@ TEST_CASE("metrics: gauges are computed at scrape time and can be removed", "[sc
     CHECK(r.render().empty());  // no TYPE line without a sample
 }
 
+TEST_CASE("metrics: a counter computed at scrape time renders as a counter", "[schema][metrics]") {
+    registry r;
+    r.counter_fn("process_cpu_seconds_total", "CPU.", {}, [] { return 0.25; });
+    CHECK(r.render() ==
+          "# HELP process_cpu_seconds_total CPU.\n"
+          "# TYPE process_cpu_seconds_total counter\n"
+          "process_cpu_seconds_total 0.25\n");
+}
+
 TEST_CASE("metrics: families render in name order", "[schema][metrics]") {
     registry r;
     r.counter_of("pravaha_b_total", "b").inc();

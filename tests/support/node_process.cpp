@@ -188,7 +188,9 @@ bool node_process::start() {
                                   "--log-level",
                                   "warn",
                                   "--rpc-port",
-                                  std::to_string(rpc_port_)};
+                                  std::to_string(rpc_port_),
+                                  "--metrics-port",
+                                  "off"};  // a test that scrapes adds its own port
     if (cluster_args_.empty()) {
         args.push_back("--standalone");
     }

@@ -73,7 +73,7 @@ TEST_CASE("wrong starts on a cluster node's data directory are refused and chang
     auto before = checksum(dir);
     auto peers = c.peers();
     auto port = std::to_string(test::free_port());
-    auto common = " --data-dir " + dir + " --port " + port + " --rpc-port 0";
+    auto common = " --data-dir " + dir + " --port " + port + " --rpc-port 0 --metrics-port off";
     struct wrong {
         std::string flags;
         std::string field;
@@ -129,7 +129,7 @@ TEST_CASE("a standalone data directory knows it is one", "[system][identity]") {
     std::string out;
     auto port = std::to_string(test::free_port());
     CHECK(run_node("--node-id 1 --peers 1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3 --data-dir " +
-                       dir + " --port " + port + " --rpc-port 0",
+                       dir + " --port " + port + " --rpc-port 0 --metrics-port off",
                    out) == 2);
     CHECK(out.find("belongs to a standalone node, not node 1 of a cluster") != std::string::npos);
     CHECK(checksum(dir) == before);
@@ -138,8 +138,9 @@ TEST_CASE("a standalone data directory knows it is one", "[system][identity]") {
     auto other = tmp.path() + "/other";
     fs::create_directories(other);
     std::ofstream(other + "/notes.txt") << "mine";
-    CHECK(run_node("--standalone --data-dir " + other + " --port " + port + " --rpc-port 0", out) ==
-          2);
+    CHECK(run_node("--standalone --data-dir " + other + " --port " + port +
+                       " --rpc-port 0 --metrics-port off",
+                   out) == 2);
     CHECK(out.find("is not empty and holds no Pravaha data") != std::string::npos);
     CHECK(fs::exists(other + "/notes.txt"));
     CHECK(!fs::exists(other + "/identity"));
@@ -188,16 +189,20 @@ TEST_CASE("members refuse a second node with their id and a node of another clus
     std::string twin_out;
     std::string foreign_out;
     std::thread twin([&] {
-        run_node(fmt::format("--node-id 2 --peers {} --containers 2 --port {} --rpc-port 0 "
-                             "--data-dir {}/twin --log-level warn",
-                             peers, twin_port, intruders.path()),
-                 twin_out);
+        run_node(
+            fmt::format(
+                "--node-id 2 --peers {} --containers 2 --port {} --rpc-port 0 --metrics-port off "
+                "--data-dir {}/twin --log-level warn",
+                peers, twin_port, intruders.path()),
+            twin_out);
     });
     std::thread foreign([&] {
-        run_node(fmt::format("--node-id 3 --peers {} --containers 2 --port {} --rpc-port 0 "
-                             "--data-dir {}/foreign --log-level warn",
-                             other_peers, intruder_port, intruders.path()),
-                 foreign_out);
+        run_node(
+            fmt::format(
+                "--node-id 3 --peers {} --containers 2 --port {} --rpc-port 0 --metrics-port off "
+                "--data-dir {}/foreign --log-level warn",
+                other_peers, intruder_port, intruders.path()),
+            foreign_out);
     });
     write_events(*f, 300);
     std::this_thread::sleep_for(std::chrono::seconds(3));

@@ -26,14 +26,8 @@ namespace {
 std::vector<int> flood(uint16_t port, int n) {
     std::vector<int> fds;
     for (int i = 0; i < n; ++i) {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            ::close(fd);
+        int fd = test::connect_loopback(port);
+        if (fd < 0) {
             break;
         }
         fds.push_back(fd);

@@ -8,7 +8,11 @@
 
 #include "tests/support/node_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -20,6 +24,21 @@
 namespace pravaha::test {
 
 /// A client of the node at `endpoint` that retries for up to 60 s.
+/// A plain TCP connection to 127.0.0.1:`port`: its descriptor, or -1 when refused.
+inline int connect_loopback(uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 inline std::unique_ptr<client::client_factory> connect(const std::string& endpoint) {
     client::client_config cfg;
     cfg.endpoint = endpoint;

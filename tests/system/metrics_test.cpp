@@ -22,23 +22,34 @@ struct http_answer {
     std::string body;
 };
 
-// One HTTP/1.0 GET (the server closes the connection after answering).
+// One HTTP/1.1 GET on a connection of its own.
 http_answer http_get(uint16_t port, const std::string& path) {
     http_answer a;
     int fd = test::connect_loopback(port);
     if (fd < 0) {
         return a;
     }
-    auto request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    auto request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
     REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(request.size()));
+    // Until the body's Content-Length is in (the server keeps the connection for the next
+    // request, as Prometheus's scrapes use it).
     std::string all;
     char buf[4096];
+    size_t end = std::string::npos;
+    size_t length = 0;
     for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) {
         all.append(buf, static_cast<size_t>(n));
+        if (end == std::string::npos && (end = all.find("\r\n\r\n")) != std::string::npos) {
+            auto at = all.find("Content-Length: ");
+            REQUIRE(at != std::string::npos);
+            length = std::stoul(all.substr(at + 16));
+        }
+        if (end != std::string::npos && all.size() >= end + 4 + length) {
+            break;
+        }
     }
     ::close(fd);
-    auto end = all.find("\r\n\r\n");
     if (all.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) {
         return a;
     }

@@ -3,6 +3,7 @@
 #include "actors/raft_routes.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/metrics.hpp"
 #include "schema/mutants.hpp"
 #include "schema/records.hpp"
 #include "storage/storage.hpp"
@@ -59,6 +60,9 @@ struct container_state_t {
     std::multimap<segment_key, uint64_t> waiters_by_segment;
     /// Each segment's load, measured on every replica as it applies (a new leader has them warm).
     std::map<segment_key, storage::rate_meter> meters;
+    /// The node's metrics of this container: events and bytes appended (on the leader).
+    metrics::counter* appends = nullptr;
+    metrics::counter* appended_bytes = nullptr;
     static inline const char* name = "container";
 };
 
@@ -94,6 +98,9 @@ void note_rates(container_ptr self,
                 const std::vector<container_op>& ops,
                 const std::vector<storage::op_result>& results) {
     auto now = now_ms(self);
+    // Every replica measures loads; the leader alone counts appends (what clients were told).
+    bool leads =
+        !self->state.raft || self->state.raft->replica().state() == storage::raft::role::leader;
     for (size_t i = 0; i < ops.size() && i < results.size(); ++i) {
         const auto& op = ops[i];
         if (op.type == container_op::kind::seal_segment ||
@@ -102,8 +109,12 @@ void note_rates(container_ptr self,
         } else if (op.type == container_op::kind::append && !results[i].error &&
                    results[i].ack.appended_events > 0 && op.event_count > 0) {
             auto stored = results[i].ack.appended_events;
-            meter_of(self, op.key, now)
-                .record(now, stored, op.data.size() * stored / op.event_count);
+            auto bytes = op.data.size() * stored / op.event_count;
+            meter_of(self, op.key, now).record(now, stored, bytes);
+            if (leads) {
+                self->state.appends->inc(stored);
+                self->state.appended_bytes->inc(bytes);
+            }
         }
     }
 }
@@ -536,6 +547,13 @@ container_actor::behavior_type container_impl(container_ptr self,
     auto& st = self->state;
     st.cfg = cfg;
     st.sm = std::move(sm);
+    metrics::labels container{{"container", std::to_string(cfg.id)}};
+    st.appends = &metrics::global().counter_of("pravaha_appended_events_total",
+                                               "Events appended and acknowledged, per container.",
+                                               container);
+    st.appended_bytes = &metrics::global().counter_of(
+        "pravaha_appended_bytes_total", "Bytes of events appended and acknowledged, per container.",
+        container);
     if (raft) {
         start_raft(self, std::move(raft));
     }

@@ -71,12 +71,35 @@ TEST_CASE("a node serves its metrics, health and readiness on the metrics port",
     auto client = test::connect(node.endpoint());
     REQUIRE(!client->streams().create_scope("s"));
 
+    // What the node appended shows (container 0 of a standalone node's containers).
+    auto appended = [&] {
+        auto text = http_get(metrics_port, "/metrics").body;
+        double sum = 0;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind("pravaha_appended_events_total{", 0) == 0) {
+                sum += std::stod(line.substr(line.rfind(' ') + 1));
+            }
+        }
+        return sum;
+    };
+    auto before = appended();
+    REQUIRE(client->streams().create_stream("s", "t", 2));
+    auto writer = client->create_writer("s", "t");
+    REQUIRE(writer);
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(!(*writer)->write("k" + std::to_string(i % 8), "event"));
+    }
+    REQUIRE(!(*writer)->flush());
+    CHECK(appended() == before + 100);
+
     auto m = http_get(metrics_port, "/metrics");
     REQUIRE(m.status == 200);
     CHECK(m.headers.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
     CHECK(m.body.find("pravaha_build_info{version=\"") != std::string::npos);
     CHECK(m.body.find("\nprocess_open_fds ") != std::string::npos);
     CHECK(m.body.find("# TYPE process_cpu_seconds_total counter\n") != std::string::npos);
+    CHECK(m.body.find("# TYPE pravaha_appended_bytes_total counter\n") != std::string::npos);
     // One TYPE line per family, every sample line of a known family.
     std::map<std::string, int> types;
     std::istringstream lines(m.body);

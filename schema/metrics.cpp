@@ -24,6 +24,27 @@ uint64_t to_bits(double d) {
     return bits;
 }
 
+void check_counter_name(const std::string& name) {
+    PRAVAHA_ASSERT(name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0,
+                   "counter {} must end in _total", name);
+}
+
+// [a-zA-Z_] first, then also digits; `colon` allows ':' anywhere.
+bool valid_name(const std::string& name, bool colon) {
+    if (name.empty()) {
+        return false;
+    }
+    for (size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                  (colon && c == ':') || (i > 0 && c >= '0' && c <= '9');
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void check_labels(const std::string& name, const labels& l) {
     for (const auto& [k, v] : l) {
         PRAVAHA_ASSERT(valid_label_name(k) && k != "le", "metric {}: bad label name '{}'", name, k);
@@ -113,8 +134,7 @@ registry::family& registry::family_of(const std::string& name, const std::string
 }
 
 counter& registry::counter_of(const std::string& name, const std::string& help, const labels& l) {
-    PRAVAHA_ASSERT(name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0,
-                   "counter {} must end in _total", name);
+    check_counter_name(name);
     check_labels(name, l);
     std::lock_guard<std::mutex> g(mutex_);
     auto& f = family_of(name, help, kind::counter);
@@ -152,8 +172,7 @@ void registry::counter_fn(const std::string& name,
                           const std::string& help,
                           const labels& l,
                           std::function<double()> fn) {
-    PRAVAHA_ASSERT(name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0,
-                   "counter {} must end in _total", name);
+    check_counter_name(name);
     check_labels(name, l);
     std::lock_guard<std::mutex> g(mutex_);
     family_of(name, help, kind::counter).gauges[l] = std::move(fn);
@@ -256,33 +275,11 @@ std::string escape_help(const std::string& v) {
 }
 
 bool valid_metric_name(const std::string& name) {
-    if (name.empty()) {
-        return false;
-    }
-    for (size_t i = 0; i < name.size(); ++i) {
-        char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-                  (i > 0 && c >= '0' && c <= '9');
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return valid_name(name, true);
 }
 
 bool valid_label_name(const std::string& name) {
-    if (name.empty() || name.rfind("__", 0) == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < name.size(); ++i) {
-        char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                  (i > 0 && c >= '0' && c <= '9');
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return name.rfind("__", 0) != 0 && valid_name(name, false);
 }
 
 }  // namespace pravaha::metrics

@@ -328,15 +328,14 @@ void workload::on_txn_decided(uint32_t n, txn_op op, const caf::expected<txn_rec
         return;
     }
     auto code = code_of(r.error());
-    txn_record told;
-    told.id = history_.txn(n).id;
     if (code == errc::transaction_aborted) {
+        txn_record told;
+        told.id = history_.txn(n).id;
         told.state = txn_state::aborted;
         learn_txn(n, told, false);
     } else if (code == errc::transaction_committed) {
-        // An abort of a committing or committed transaction: it commits.
-        told.state = txn_state::committing;
-        learn_txn(n, told, false);
+        // An abort of a committing or committed transaction: it commits (when is not known, so
+        // no visibility time).
         history_.txn(n).answer = txn_end::committed;
         if (auto bad = check_txn_learnt(history_, n)) {
             kern.fail(verdict::correctness, *bad);

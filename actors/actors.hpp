@@ -34,6 +34,16 @@ class log_store;
 
 namespace pravaha::actors {
 
+/// This process's Raft replicas as its metrics see them (the node's `/ready` and the
+/// `pravaha_raft_*` aggregates): all of them, those that know no leader, and those this node
+/// leads with a follower not keeping up (probing, recovering or receiving a snapshot).
+struct raft_summary {
+    size_t groups = 0;
+    size_t without_leader = 0;
+    size_t under_replicated = 0;
+};
+raft_summary summarize_raft_groups();
+
 /// A segment container: the public data path plus the controller's segment operations, its own
 /// timer and flush messages, and (in a cluster) Raft traffic, ticks and status.
 using container_actor = segment_store_api::extend_with<segment_admin_api>::extend<

@@ -8,6 +8,7 @@
 #include "schema/records.hpp"
 #include "storage/storage.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -16,6 +17,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <variant>
@@ -37,6 +40,7 @@ struct waiter {
 struct batch {
     std::vector<container_op> ops;
     std::vector<reply> replies;
+    std::vector<caf::actor_clock::time_point> arrived;  ///< per op, for the append latency
     size_t bytes = 0;
 };
 
@@ -60,9 +64,18 @@ struct container_state_t {
     std::multimap<segment_key, uint64_t> waiters_by_segment;
     /// Each segment's load, measured on every replica as it applies (a new leader has them warm).
     std::map<segment_key, storage::rate_meter> meters;
-    /// The node's metrics of this container: events and bytes appended (on the leader).
+    /// The node's metrics of this container: events and bytes appended (on the leader), the
+    /// append latency (arrival here to answer), events per group commit, refusals, queued bytes.
     metrics::counter* appends = nullptr;
     metrics::counter* appended_bytes = nullptr;
+    metrics::histogram* append_seconds = nullptr;
+    metrics::histogram* commit_events = nullptr;
+    metrics::counter* overloaded = nullptr;
+    metrics::counter* storage_full = nullptr;
+    /// Bytes waiting for their group commit (pending, and proposed in a cluster), read by a
+    /// scrape-time gauge on another thread.
+    std::shared_ptr<std::atomic<uint64_t>> queued_bytes =
+        std::make_shared<std::atomic<uint64_t>>(0);
     static inline const char* name = "container";
 };
 
@@ -117,6 +130,42 @@ void note_rates(container_ptr self,
             }
         }
     }
+}
+
+// The append latency of every acknowledged append of `b` (from its arrival here).
+void observe_acks(container_ptr self,
+                  const batch& b,
+                  const std::vector<storage::op_result>& results) {
+    auto now = self->clock().now();
+    for (size_t i = 0; i < b.ops.size() && i < results.size() && i < b.arrived.size(); ++i) {
+        if (b.ops[i].type == container_op::kind::append && !results[i].error) {
+            self->state.append_seconds->observe(
+                std::chrono::duration<double>(now - b.arrived[i]).count());
+        }
+    }
+}
+
+// Events of a group commit (the events that share one fsync or one Raft entry).
+void observe_group(container_ptr self, const batch& b) {
+    uint64_t events = 0;
+    for (const auto& op : b.ops) {
+        if (op.type == container_op::kind::append) {
+            events += op.event_count;
+        }
+    }
+    if (events > 0) {
+        self->state.commit_events->observe(static_cast<double>(events));
+    }
+}
+
+// Publishes the bytes waiting for their group commit (the queued-bytes gauge).
+void note_queued(container_ptr self) {
+    auto& st = self->state;
+    uint64_t bytes = st.pending.bytes;
+    for (const auto& [index, p] : st.proposed) {
+        bytes += p.ops->bytes;
+    }
+    st.queued_bytes->store(bytes, std::memory_order_relaxed);
 }
 
 void deliver_results(batch& b, const std::vector<storage::op_result>& results) {
@@ -180,6 +229,7 @@ void drive(container_ptr self) {
     if (r.state() != storage::raft::role::leader && !st.proposed.empty()) {
         fail_proposals(self, not_leader(r));
     }
+    note_queued(self);
 }
 
 // One committed entry of the Raft log: applied on every replica; the leader that proposed it
@@ -198,6 +248,7 @@ caf::error apply_raft_entry(container_ptr self, uint64_t index, const std::strin
     note_rates(self, ops, applied.results);
     if (auto it = st.proposed.find(index); it != st.proposed.end()) {
         if (st.raft->replica().term_at(index) == it->second.term) {
+            observe_acks(self, *it->second.ops, applied.results);
             deliver_results(*it->second.ops, applied.results);
         } else {
             fail_batch(*it->second.ops, not_leader(st.raft->replica()));
@@ -225,6 +276,7 @@ void flush_raft(container_ptr self) {
     }
     auto current = std::make_shared<batch>(std::move(st.pending));
     st.pending = batch{};
+    observe_group(self, *current);
     auto index = r.propose(encode_log_entry(current->ops));
     if (!index) {
         fail_batch(*current, index.error());
@@ -244,12 +296,14 @@ void flush_local(container_ptr self) {
     }
     auto current = std::make_shared<batch>(std::move(st.pending));
     st.pending = batch{};
+    observe_group(self, *current);
     auto results = st.sm->commit_entry(st.sm->applied_index() + 1, current->ops);
     if (!results) {
         on_log_failure(self, current, std::move(results.error()));
         return;
     }
     note_rates(self, current->ops, *results);
+    observe_acks(self, *current, *results);
     deliver_results(*current, *results);
     for (const auto& op : current->ops) {
         serve_waiters(self, op.key);
@@ -264,6 +318,7 @@ void flush(container_ptr self) {
     } else {
         flush_local(self);
     }
+    note_queued(self);
 }
 
 // Rejects an op before a response promise exists: once a promise is made, the handler's own
@@ -278,10 +333,12 @@ caf::error admit(container_ptr self, const container_op& op) {
     }
     if (op.type == container_op::kind::append && st.cfg.storage_full) {
         if (auto why = st.cfg.storage_full(); !why.empty() && st.sm->adds_events(op)) {
+            st.storage_full->inc();
             return caf::make_error(errc::storage_full, why);
         }
     }
     if (st.pending.bytes + op.data.size() > st.cfg.pending_bytes_max && !st.pending.ops.empty()) {
+        st.overloaded->inc();
         return caf::make_error(errc::overloaded, "container write queue is full");
     }
     return {};
@@ -296,9 +353,12 @@ bool touches(const batch& b, const segment_key& key) {
 
 void enqueue(container_ptr self, container_op op, reply r) {
     auto& st = self->state;
-    st.pending.bytes += op.data.size();
+    auto op_bytes = op.data.size();
+    st.pending.bytes += op_bytes;
     st.pending.ops.push_back(std::move(op));
     st.pending.replies.push_back(std::move(r));
+    st.pending.arrived.push_back(self->clock().now());
+    st.queued_bytes->fetch_add(op_bytes, std::memory_order_relaxed);
     // Flush behind everything already in the mailbox, so that all appends that arrived during
     // the previous fsync share the next one (group commit).
     if (!st.flush_scheduled) {
@@ -540,6 +600,33 @@ caf::result<segment_status> serve_status(container_ptr self, const segment_key& 
     return rp;
 }
 
+void register_metrics(container_ptr self, const metrics::labels& container) {
+    auto& st = self->state;
+    auto& r = metrics::global();
+    st.append_seconds = &r.histogram_of(
+        "pravaha_append_latency_seconds",
+        "Time from an append's arrival at its container to its acknowledgement, in seconds.",
+        metrics::latency_bounds());
+    st.commit_events = &r.histogram_of(
+        "pravaha_commit_events",
+        "Events per group commit (the events sharing one fsync, or one Raft entry).",
+        metrics::exponential_bounds(1, 2, 13));
+    auto refused = [&r](const char* reason) {
+        return &r.counter_of("pravaha_refused_appends_total",
+                             "Appends refused before they were queued, by reason (overloaded: "
+                             "the container's write queue is full; storage_full: the disk is).",
+                             {{"reason", reason}});
+    };
+    st.overloaded = refused("overloaded");
+    st.storage_full = refused("storage_full");
+    r.gauge("pravaha_queued_bytes",
+            "Bytes of appends waiting for their group commit, per container.", container,
+            [q = st.queued_bytes] { return static_cast<double>(q->load()); });
+    r.gauge("pravaha_queued_bytes_limit",
+            "Bytes a container queues before it refuses appends as overloaded.", container,
+            [limit = st.cfg.pending_bytes_max] { return static_cast<double>(limit); });
+}
+
 container_actor::behavior_type container_impl(container_ptr self,
                                               std::shared_ptr<storage::container_state> sm,
                                               std::shared_ptr<raft_driver> raft,
@@ -554,6 +641,7 @@ container_actor::behavior_type container_impl(container_ptr self,
     st.appended_bytes = &metrics::global().counter_of(
         "pravaha_appended_bytes_total", "Bytes of events appended and acknowledged, per container.",
         container);
+    register_metrics(self, container);
     if (raft) {
         start_raft(self, std::move(raft));
     }

@@ -5,6 +5,7 @@
 #include "actors/scaling_policy.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/metrics.hpp"
 #include "schema/names.hpp"
 #include "storage/storage.hpp"
 
@@ -18,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 
 namespace pravaha::actors {
 
@@ -226,9 +228,11 @@ void drive(controller_ptr self) {
     }
     if (leader && !st.was_leader) {
         module_log("actors")->info("controller leads term={}", st.raft->replica().term());
+        publish_counts(self, true);
         repair(self);
     }
     if (!leader && st.was_leader) {
+        publish_counts(self, false);
         sync_policies(self);  // stops them: the new leader runs its own
         sync_groups(self);
         sync_txns(self);
@@ -346,7 +350,94 @@ void log_outcome(const command& c, const outcome& out) {
     }
 }
 
+// Publishes the metadata's counts for the node's metrics (`leads`: this replica leads the
+// controller; elsewhere the gauges read 0, so a sum over the nodes counts once). A readers-online
+// gauge per reader group, removed with its group.
+void publish_counts(controller_ptr self, bool leads) {
+    auto& st = self->state;
+    auto counts = leads ? st.meta->counts() : storage::controller_state::counts_t{};
+    auto& r = metrics::global();
+    for (auto it = st.group_series.begin(); it != st.group_series.end();) {
+        if (counts.readers_online.count(*it) == 0) {
+            r.remove_gauge("pravaha_reader_group_readers", {{"group", *it}});
+            it = st.group_series.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& [group, n] : counts.readers_online) {
+        if (st.group_series.insert(group).second) {
+            r.gauge("pravaha_reader_group_readers",
+                    "Readers online in a reader group (scope/name), on the node leading the "
+                    "controller.",
+                    {{"group", group}}, [g = st.gauges, group = group] {
+                        std::lock_guard<std::mutex> lock(g->mutex);
+                        auto it = g->counts.readers_online.find(group);
+                        return it == g->counts.readers_online.end()
+                                   ? 0.0
+                                   : static_cast<double>(it->second);
+                    });
+        }
+    }
+    std::lock_guard<std::mutex> lock(st.gauges->mutex);
+    st.gauges->leads = leads;
+    st.gauges->counts = std::move(counts);
+}
+
 namespace {
+
+// Registers the controller's gauges (they read what publish_counts leaves).
+void register_metrics(controller_ptr self) {
+    auto& r = metrics::global();
+    using counts_t = storage::controller_state::counts_t;
+    auto gauge = [&r, g = self->state.gauges](const char* name, const char* help, auto field) {
+        r.gauge(name, help, {}, [g, field] {
+            std::lock_guard<std::mutex> lock(g->mutex);
+            return static_cast<double>(field(g->counts));
+        });
+    };
+    gauge("pravaha_scopes", "Scopes (on the node leading the controller; 0 elsewhere).",
+          [](const counts_t& c) { return c.scopes; });
+    gauge("pravaha_streams", "Streams, sealed ones included (on the node leading the controller).",
+          [](const counts_t& c) { return c.streams; });
+    gauge("pravaha_sealed_streams", "Sealed streams (on the node leading the controller).",
+          [](const counts_t& c) { return c.sealed_streams; });
+    gauge("pravaha_active_segments",
+          "Segments of the streams' current epochs (on the node leading the controller).",
+          [](const counts_t& c) { return c.active_segments; });
+    gauge("pravaha_reader_groups", "Reader groups (on the node leading the controller).",
+          [](const counts_t& c) { return c.reader_groups; });
+    gauge("pravaha_open_transactions", "Open transactions (on the node leading the controller).",
+          [](const counts_t& c) { return c.open_txns; });
+    gauge("pravaha_committing_transactions",
+          "Transactions committing or aborting (on the node leading the controller).",
+          [](const counts_t& c) { return c.committing_txns; });
+}
+
+// Counts what a command did (on the replica that leads: the one answering its caller).
+void count_command(const command& c, const outcome& out) {
+    auto& r = metrics::global();
+    using kind = command::kind;
+    if (c.type == kind::scale_begin || c.type == kind::scale_done) {
+        const char* result = c.type == kind::scale_done ? "done" : out.error ? "refused" : "begun";
+        r.counter_of("pravaha_scale_operations_total",
+                     "Scale operations by result (begun, refused, done), counted by the "
+                     "controller's leader.",
+                     {{"result", result}})
+            .inc();
+    } else if (c.type == kind::txn_begin && !out.error) {
+        r.counter_of("pravaha_transactions_begun_total",
+                     "Transactions begun, counted by the controller's leader.")
+            .inc();
+    } else if (c.type == kind::txn_done && !out.error &&
+               (out.txn.state == txn_state::committed || out.txn.state == txn_state::aborted)) {
+        r.counter_of("pravaha_transactions_ended_total",
+                     "Transactions ended, by outcome (committed, aborted), counted by the "
+                     "controller's leader.",
+                     {{"outcome", to_string(out.txn.state)}})
+            .inc();
+    }
+}
 
 // A command applied and durable: its log line, its caller's continuation, then what follows
 // every command of its kind (policies, group and transaction actors).
@@ -355,6 +446,10 @@ void finish_command(controller_ptr self,
                     const outcome& out,
                     const std::function<void(const caf::error&, const outcome*)>& done) {
     log_outcome(c, out);
+    count_command(c, out);
+    if (c.type != command::kind::group_sync) {  // readers' heartbeats change no count
+        publish_counts(self, true);
+    }
     done({}, &out);
     if (changes_policies(c)) {
         sync_policies(self);
@@ -942,9 +1037,11 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             on_policy_down(self, dm);
         }
     });
+    register_metrics(self);
     if (st.raft) {
         start_raft(self);  // repairs once it leads (drive)
     } else {
+        publish_counts(self, true);
         repair(self);
     }
     using kind = command::kind;

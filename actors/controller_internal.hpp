@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <tuple>
@@ -41,8 +42,18 @@ struct queued_command {
     std::function<void(const caf::error&, const outcome*)> done;
 };
 
+/// What the controller publishes for the node's metrics (read by scrapes on another thread):
+/// its metadata's counts while this replica leads (standalone: always).
+struct controller_gauges {
+    std::mutex mutex;
+    bool leads = false;
+    storage::controller_state::counts_t counts;
+};
+
 struct controller_state_t {
     controller_config cfg;
+    std::shared_ptr<controller_gauges> gauges = std::make_shared<controller_gauges>();
+    std::set<std::string> group_series;  ///< reader groups with a readers-online gauge
     std::shared_ptr<storage::controller_state> meta;
     std::shared_ptr<raft_driver> raft;  // cluster mode
     std::map<uint64_t, pending_command> proposed;
@@ -93,6 +104,8 @@ bool is_leader(controller_ptr self);
 caf::error not_leader(controller_ptr self);
 // Runs the Raft driver after an input: persists, sends, applies; follows leadership changes.
 void drive(controller_ptr self);
+/// Publishes the metadata's counts for the node's metrics (`leads`: 0 on the others).
+void publish_counts(controller_ptr self, bool leads);
 // Commits `c` and calls `done` with its outcome once applied, or with an error when its outcome
 // is unknown (not_leader, a storage error).
 void commit(controller_ptr self,

@@ -2,6 +2,13 @@
 
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/metrics.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
 
 namespace pravaha::actors {
 
@@ -16,8 +23,131 @@ storage::raft::config raft_config_of(const raft_settings& s, uint32_t group) {
     return rc;
 }
 
+struct raft_driver::gauges {
+    std::atomic<bool> leads{false};
+    std::atomic<bool> has_leader{false};
+    std::atomic<bool> under_replicated{false};
+    std::atomic<uint64_t> term{0};
+    std::atomic<uint64_t> commit{0};
+    std::atomic<uint64_t> applied{0};
+    std::atomic<uint64_t> lag{0};
+    uint64_t led_term = 0;  ///< the last term with a known leader (the driver's, not scrapes')
+    metrics::counter* leader_changes = nullptr;
+};
+
+namespace {
+
+// Every live replica's gauges in this process, for the node-wide aggregates.
+struct raft_board {
+    std::mutex mutex;
+    std::vector<std::weak_ptr<raft_driver::gauges>> replicas;
+};
+
+raft_board& board() {
+    static raft_board b;
+    return b;
+}
+
+// Forgets the replicas that are gone (under the board's mutex).
+void prune(raft_board& b) {
+    auto& v = b.replicas;
+    v.erase(std::remove_if(v.begin(), v.end(), [](const auto& w) { return w.expired(); }), v.end());
+}
+
+}  // namespace
+
+raft_summary summarize_raft_groups() {
+    auto& b = board();
+    std::lock_guard<std::mutex> lock(b.mutex);
+    raft_summary out;
+    prune(b);
+    auto& v = b.replicas;
+    for (const auto& w : v) {
+        auto g = w.lock();
+        if (!g) {
+            continue;
+        }
+        ++out.groups;
+        out.without_leader += g->has_leader.load() ? 0 : 1;
+        out.under_replicated += g->under_replicated.load() ? 1 : 0;
+    }
+    return out;
+}
+
 raft_driver::raft_driver(storage::log_store& store, storage::raft::config cfg)
-    : group_(cfg.group), runner_(store, std::move(cfg)) {}
+    : group_(cfg.group), runner_(store, std::move(cfg)), gauges_(std::make_shared<gauges>()) {
+    auto& r = metrics::global();
+    metrics::labels group{{"group", std::to_string(group_)}};
+    const char* group_help = " (group 0: the controller; c + 1: container c).";
+    auto gauge = [&](const std::string& name, const std::string& help, auto read) {
+        r.gauge(name, help + group_help, group, [g = std::weak_ptr<gauges>(gauges_), read] {
+            auto p = g.lock();
+            return p ? static_cast<double>(read(*p)) : 0.0;
+        });
+    };
+    gauge("pravaha_raft_leader", "1 where this node leads the Raft group, else 0",
+          [](const gauges& g) { return g.leads.load() ? 1 : 0; });
+    gauge("pravaha_raft_has_leader", "1 where this node's replica knows the group's leader, else 0",
+          [](const gauges& g) { return g.has_leader.load() ? 1 : 0; });
+    gauge("pravaha_raft_term", "The Raft group's term at this replica",
+          [](const gauges& g) { return g.term.load(); });
+    gauge("pravaha_raft_commit_index", "The Raft group's commit index at this replica",
+          [](const gauges& g) { return g.commit.load(); });
+    gauge("pravaha_raft_applied_index", "The index this replica has applied",
+          [](const gauges& g) { return g.applied.load(); });
+    gauge("pravaha_raft_follower_lag_entries",
+          "On the leader: entries the furthest follower lacks, else 0",
+          [](const gauges& g) { return g.lag.load(); });
+    gauges_->leader_changes = &r.counter_of(
+        "pravaha_raft_leader_changes_total",
+        std::string("Times this replica saw the group's leader change") + group_help, group);
+    static std::once_flag aggregates;
+    std::call_once(aggregates, [&r] {
+        r.gauge("pravaha_raft_groups", "Raft groups with a replica on this node.", {},
+                [] { return static_cast<double>(summarize_raft_groups().groups); });
+        r.gauge("pravaha_raft_groups_without_leader",
+                "Raft groups whose replica on this node knows no leader (an election runs, or "
+                "no majority is reachable).",
+                {}, [] { return static_cast<double>(summarize_raft_groups().without_leader); });
+        r.gauge("pravaha_raft_under_replicated_groups",
+                "Raft groups this node leads with a follower not keeping up (probing, "
+                "recovering, or receiving a snapshot).",
+                {}, [] { return static_cast<double>(summarize_raft_groups().under_replicated); });
+    });
+    auto& b = board();
+    std::lock_guard<std::mutex> lock(b.mutex);
+    prune(b);  // a simulation makes replicas by the thousand and never asks for the summary
+    b.replicas.push_back(gauges_);
+}
+
+void raft_driver::publish() {
+    const auto& r = runner_.replica();
+    auto& g = *gauges_;
+    bool leads = r.state() == storage::raft::role::leader;
+    g.leads.store(leads, std::memory_order_relaxed);
+    g.has_leader.store(r.leader() != raft::no_replica, std::memory_order_relaxed);
+    g.term.store(r.term(), std::memory_order_relaxed);
+    g.commit.store(r.commit(), std::memory_order_relaxed);
+    g.applied.store(r.applied(), std::memory_order_relaxed);
+    uint64_t lag = 0;
+    bool behind = false;
+    if (leads) {
+        for (const auto& [peer, pr] : r.followers()) {
+            lag = std::max(lag, r.last_index() - std::min(pr.match, r.last_index()));
+            behind =
+                behind || pr.recovering || pr.state != storage::raft::progress::mode::replicate;
+        }
+    }
+    g.lag.store(lag, std::memory_order_relaxed);
+    g.under_replicated.store(behind, std::memory_order_relaxed);
+    // A known leader in a new term is a change (the first one this replica learns is not).
+    if (r.leader() != raft::no_replica && r.term() != g.led_term) {
+        if (g.led_term != 0) {
+            g.leader_changes->inc();
+        }
+        g.led_term = r.term();
+    }
+}
 
 caf::error raft_driver::open(uint64_t applied) {
     return runner_.open(applied);
@@ -30,6 +160,7 @@ caf::error raft_driver::drive() {
     PRAVAHA_ASSERT(!runner_.saving(), "raft group {}: a synchronous save left a ready pending",
                    group_);
     settle_reads();
+    publish();
     return {};
 }
 

@@ -51,9 +51,16 @@ public:
     const storage::raft::replica& replica() const { return runner_.replica(); }
     raft::group_status status() const;
 
+    /// This replica's figures for the metrics port (read by scrapes on another thread).
+    struct gauges;
+
 private:
     uint32_t group_;
     storage::raft::ready_runner runner_;
+
+    std::shared_ptr<gauges> gauges_;
+    /// Publishes the replica's role, term, indexes and followers into `gauges_`.
+    void publish();
 
     /// Runs the reads confirmed and applied; fails the ones a lost leadership dropped.
     void settle_reads();

@@ -31,7 +31,7 @@ namespace {
 
 using namespace gw;
 
-class stream_manager_impl final : public rpc::StreamManager::Server {
+class stream_manager_impl final : public counted<rpc::StreamManager::Server> {
 public:
     explicit stream_manager_impl(group_parts parts)
         : bridge_(parts.bridge),
@@ -276,7 +276,7 @@ struct gateway_parts {
     }
 };
 
-class pravaha_impl final : public rpc::Pravaha::Server {
+class pravaha_impl final : public counted<rpc::Pravaha::Server> {
 public:
     explicit pravaha_impl(const gateway_parts& parts)
         : bridge_(parts.ep.bridge),

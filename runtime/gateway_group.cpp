@@ -101,7 +101,7 @@ void create_in(caf::event_based_actor* self,
             fail);
 }
 
-class reader_group_impl final : public rpc::ReaderGroup::Server {
+class reader_group_impl final : public counted<rpc::ReaderGroup::Server> {
 public:
     reader_group_impl(group_parts parts, std::string scope, std::string name)
         : parts_(std::move(parts)), scope_(std::move(scope)), name_(std::move(name)) {}

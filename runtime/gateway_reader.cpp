@@ -13,7 +13,7 @@ struct fetched {
 };
 
 // A reader capability: the client's reader actor inside the node, one `next` at a time.
-class event_reader_impl final : public rpc::EventReader::Server {
+class event_reader_impl final : public counted<rpc::EventReader::Server> {
 public:
     event_reader_impl(caf::actor bridge,
                       owned_actor reader,

@@ -1,6 +1,9 @@
 #include "runtime/gateway_rpc.hpp"
 
 #include "schema/logging.hpp"
+#include "schema/metrics.hpp"
+
+#include <capnp/dynamic.h>
 
 namespace pravaha::runtime::gw {
 
@@ -19,6 +22,75 @@ void set_error(rpc::Error::Builder out, const caf::error& err) {
 
 void set_error(rpc::Error::Builder out, errc code, const std::string& what) {
     set_error(out, caf::make_error(code, what));
+}
+
+namespace {
+
+// The method of `schema` or of an interface it extends.
+kj::Maybe<capnp::InterfaceSchema::Method> method_of(capnp::InterfaceSchema schema,
+                                                    uint64_t interface_id,
+                                                    uint16_t method_id) {
+    if (schema.getProto().getId() == interface_id) {
+        auto methods = schema.getMethods();
+        if (method_id < methods.size()) {
+            return methods[method_id];
+        }
+        return nullptr;
+    }
+    for (auto super : schema.getSuperclasses()) {
+        KJ_IF_MAYBE (m, method_of(super, interface_id, method_id)) {
+            return *m;
+        }
+    }
+    return nullptr;
+}
+
+// What a completed call's results say: ok, or the name of the error they carry.
+std::string result_of(capnp::InterfaceSchema::Method method,
+                      capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer>& context) {
+    auto results = context.getResults().getAs<capnp::DynamicStruct>(method.getResultType());
+    KJ_IF_MAYBE (field, results.getSchema().findFieldByName("error")) {
+        if (results.has(*field)) {
+            auto error = results.get(*field).as<capnp::DynamicStruct>();
+            if (error.get("code").as<uint8_t>() != 0) {
+                return text(error.get("name").as<capnp::Text>());
+            }
+        }
+    }
+    return "ok";
+}
+
+metrics::counter& calls(const std::string& method, const std::string& result) {
+    return metrics::global().counter_of(
+        "pravaha_rpc_calls_total",
+        "Cap'n Proto RPC calls completed, by method (Interface.method) and result (ok, the "
+        "error's name, or exception).",
+        {{"method", method}, {"result", result}});
+}
+
+}  // namespace
+
+kj::Promise<void> count_call(capnp::InterfaceSchema schema,
+                             uint64_t interface_id,
+                             uint16_t method_id,
+                             capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context,
+                             kj::Promise<void> done) {
+    auto found = method_of(schema, interface_id, method_id);
+    capnp::InterfaceSchema::Method* method = nullptr;
+    KJ_IF_MAYBE (m, found) {
+        method = m;
+    }
+    if (method == nullptr) {
+        return done;
+    }
+    auto m = *method;
+    auto name =
+        text(m.getContainingInterface().getShortDisplayName()) + "." + text(m.getProto().getName());
+    return done.then([m, name, context]() mutable { calls(name, result_of(m, context)).inc(); },
+                     [name](kj::Exception&& e) {
+                         calls(name, "exception").inc();
+                         kj::throwFatalException(kj::mv(e));
+                     });
 }
 
 std::string text(capnp::Text::Reader t) {

@@ -24,6 +24,7 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
+#include <capnp/schema.h>
 #include <kj/async.h>
 
 #include <chrono>
@@ -54,6 +55,30 @@ caf::expected<scaling_policy> read_policy(rpc::ScalingPolicy::Reader in);
 void fill_history(capnp::List<rpc::EpochInfo>::Builder out, const std::vector<epoch_info>& h);
 void fill_position(capnp::List<rpc::SegmentPosition>::Builder out,
                    const client::detail::start_offsets& position);
+
+/// Counts call `method_id` of `schema` (or of the interface `interface_id` it extends) into
+/// `pravaha_rpc_calls_total{method, result}` once `done` settles: result `ok`, the name of the
+/// error the results carry, or `exception`.
+kj::Promise<void> count_call(capnp::InterfaceSchema schema,
+                             uint64_t interface_id,
+                             uint16_t method_id,
+                             capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context,
+                             kj::Promise<void> done);
+
+/// A generated Server class whose every call is counted (count_call).
+template <class Server>
+class counted : public Server {
+public:
+    capnp::Capability::Server::DispatchCallResult dispatchCall(
+        uint64_t interface_id,
+        uint16_t method_id,
+        capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) override {
+        auto r = Server::dispatchCall(interface_id, method_id, context);
+        r.promise = count_call(capnp::Schema::from<typename Server::Serves>(), interface_id,
+                               method_id, context, kj::mv(r.promise));
+        return r;
+    }
+};
 
 // What the node answered: a value or an error (a plain struct: kj promises of caf::expected
 // trip GCC 12's maybe-uninitialized analysis).

@@ -60,7 +60,7 @@ void open_txn_in(caf::event_based_actor* self,
 
 // The Transaction capability: its writer (an EventWriter capability made once), and commit,
 // abort and status through the stream manager.
-class transaction_impl final : public rpc::Transaction::Server {
+class transaction_impl final : public counted<rpc::Transaction::Server> {
 public:
     transaction_impl(group_parts parts, opened_txn t)
         : parts_(std::move(parts)),

@@ -65,7 +65,7 @@ caf::expected<std::vector<event_view>> unpack(std::string_view packed, uint32_t 
 // Its events go to the actor straight from the kj thread; their acknowledgements complete the
 // call through a cross-thread fulfiller. The actor ends with the capability (the connection
 // closed or the client released it).
-class event_writer_impl final : public rpc::EventWriter::Server {
+class event_writer_impl final : public counted<rpc::EventWriter::Server> {
 public:
     event_writer_impl(caf::actor bridge, owned_actor writer, int64_t last_stored)
         : bridge_(std::move(bridge)), writer_(std::move(writer)), next_number_(last_stored + 1) {}

@@ -26,7 +26,7 @@ namespace {
 #pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class http_service final : public kj::HttpService {
 public:
-    http_service(const kj::HttpHeaderTable& table, std::function<bool()> ready)
+    http_service(const kj::HttpHeaderTable& table, std::function<std::string()> ready)
         : table_(table), ready_(std::move(ready)) {}
 
     kj::Promise<void> request(kj::HttpMethod method,
@@ -49,9 +49,10 @@ public:
             return send(response, 200, "OK", "ok\n", method);
         }
         if (path == "/ready") {
-            bool ok = ready_ && ready_();
+            auto why = ready_ ? ready_() : std::string("no readiness check");
+            bool ok = why.empty();
             return send(response, ok ? 200 : 503, ok ? "OK" : "Service Unavailable",
-                        ok ? "ready\n" : "not ready\n", method);
+                        ok ? "ready\n" : "not ready: " + why + "\n", method);
         }
         return send(response, 404, "Not Found", "no such path (/metrics, /health, /ready)\n",
                     method);
@@ -77,7 +78,7 @@ private:
     }
 
     const kj::HttpHeaderTable& table_;
-    std::function<bool()> ready_;
+    std::function<std::string()> ready_;
 };
 #pragma GCC diagnostic pop
 

@@ -18,8 +18,9 @@ namespace pravaha::runtime {
 struct metrics_server_config {
     std::string bind = "127.0.0.1";
     uint16_t port = 9092;  ///< 0 picks a free port
-    /// Whether the node can serve (for `/ready`); called on the server's thread.
-    std::function<bool()> ready;
+    /// Why the node cannot serve yet, empty when it can (`/ready`: 200, else 503 with the
+    /// reason); called on the server's thread.
+    std::function<std::string()> ready;
 };
 
 class metrics_server {

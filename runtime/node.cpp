@@ -2,12 +2,14 @@
 #include "runtime/disk_guard.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/identity.hpp"
+#include "runtime/metered_store.hpp"
 #include "runtime/metrics_server.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/transport/listener.hpp"
 #include "runtime/transport/transport.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
+#include "schema/metrics.hpp"
 #include "storage/storage.hpp"
 
 #include <caf/actor_system.hpp>
@@ -16,6 +18,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -61,6 +64,31 @@ int64_t wall_clock_ms() {
 
 namespace {
 
+// The connections of one listening port, for the metrics port (`owner` keeps it alive).
+void register_listener_metrics(const transport::listener& l,
+                               const std::shared_ptr<transport::listener>& owner) {
+    auto& r = metrics::global();
+    auto status = l.status();
+    metrics::labels port{{"port", status.name}};
+    auto value = [owner](auto field) {
+        return [owner, field] { return static_cast<double>(field(owner->status())); };
+    };
+    using st = raft::listener_status;
+    r.gauge("pravaha_connections",
+            "Open connections per listening port (client: the node endpoint, peers included; "
+            "rpc: Cap'n Proto).",
+            port, value([](const st& s) { return s.connections; }));
+    r.gauge("pravaha_connections_limit",
+            "The most connections the node keeps open, all ports together (--max-connections).", {},
+            value([](const st& s) { return s.max_connections; }));
+    r.counter_fn("pravaha_connections_refused_total",
+                 "Connections closed at once because the node had the most open, per port.", port,
+                 value([](const st& s) { return s.refused; }));
+    r.counter_fn("pravaha_accept_failures_total",
+                 "Failed accepts (out of descriptors, ...), per port.", port,
+                 value([](const st& s) { return s.accept_failures; }));
+}
+
 // Two write buffers (one filling, one flushing) within an eighth of the memory limit.
 size_t write_buffer_bytes(const node_options& opts) {
     return std::min<size_t>(64ull << 20, (opts.memory_limit_mb << 20) / 16);
@@ -77,7 +105,11 @@ caf::expected<std::unique_ptr<storage::log_store>> open_store(const node_options
     storage::rocksdb_options ropts;
     ropts.dir = opts.data_dir + "/db";
     ropts.write_buffer_bytes = write_buffer_bytes(opts);
-    return storage::open_rocksdb(ropts);
+    auto store = storage::open_rocksdb(ropts);
+    if (!store) {
+        return std::move(store.error());
+    }
+    return metered(std::move(*store));
 }
 
 // What every run of the node's core shares: the first one, and each after the store was
@@ -409,6 +441,10 @@ int run_node(const node_options& opts) {
         }
         return out;
     };
+    register_listener_metrics(*ctx.client_listener, ctx.client_listener);
+    if (opts.rpc_port) {
+        register_listener_metrics(*ctx.rpc_listener, ctx.rpc_listener);
+    }
     ctx.cluster_id = identity.cluster_id;
     ctx.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     ctx.port = opts.port;
@@ -419,7 +455,17 @@ int run_node(const node_options& opts) {
         metrics_server_config mcfg;
         mcfg.bind = opts.bind;
         mcfg.port = *opts.metrics_port;
-        mcfg.ready = [ready = ctx.ready] { return ready->load(); };
+        mcfg.ready = [ready = ctx.ready]() -> std::string {
+            if (!ready->load()) {
+                return "the node's core is not serving";
+            }
+            auto raft = actors::summarize_raft_groups();
+            if (raft.without_leader > 0) {
+                return fmt::format("{} of {} Raft groups have no leader this node knows",
+                                   raft.without_leader, raft.groups);
+            }
+            return {};
+        };
         auto m = metrics_server::start(mcfg);
         if (m) {
             metrics = std::move(*m);

@@ -169,6 +169,20 @@ public:
     /// Every transaction not completed (open, committing, aborting), of every stream: what the
     /// controller's workflows and lease actors work on (completed ones may be many: kept 24 h).
     std::vector<txn_record> live_txns() const;
+
+    /// How much metadata there is (the node's metrics): O(streams + live transactions).
+    struct counts_t {
+        size_t scopes = 0;
+        size_t streams = 0;
+        size_t sealed_streams = 0;
+        size_t active_segments = 0;  ///< of the streams' current epochs (sealed streams: none)
+        size_t reader_groups = 0;
+        size_t open_txns = 0;
+        size_t committing_txns = 0;  ///< committing or aborting
+        /// Per reader group ("scope/name"), the readers online.
+        std::map<std::string, size_t> readers_online;
+    };
+    counts_t counts() const;
     /// The stream's transactions not completed. Errors: as get_stream.
     [[nodiscard]] caf::expected<std::vector<txn_record>> live_txns_of(
         const std::string& scope, const std::string& name) const;

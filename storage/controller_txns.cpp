@@ -86,6 +86,31 @@ std::vector<txn_record> controller_state::live_txns() const {
     return out;
 }
 
+controller_state::counts_t controller_state::counts() const {
+    counts_t c;
+    c.scopes = scopes_.size();
+    c.streams = streams_.size();
+    for (const auto& [n, rec] : streams_) {
+        if (rec.state == stream_state::sealed) {
+            ++c.sealed_streams;
+        } else {
+            c.active_segments += rec.segments.size();
+        }
+    }
+    c.reader_groups = groups_.size();
+    for (const auto& [n, g] : groups_) {
+        c.readers_online[n.first + "/" + n.second] = g.readers.size();
+    }
+    for (auto id : live_txns_) {
+        if (txns_.at(id).state == txn_state::open) {
+            ++c.open_txns;
+        } else {
+            ++c.committing_txns;
+        }
+    }
+    return c;
+}
+
 caf::expected<std::vector<txn_record>> controller_state::live_txns_of(
     const std::string& scope, const std::string& name) const {
     auto rec = get_stream(scope, name);

@@ -34,6 +34,16 @@ struct write_batch {
     bool empty() const { return ops.empty(); }
 };
 
+/// What the store reports about itself for the node's metrics (RocksDB's properties).
+struct store_stats {
+    uint64_t memtable_bytes = 0;            ///< in memtables, active and immutable
+    uint64_t sst_bytes = 0;                 ///< in SST files (every version)
+    uint64_t pending_compaction_bytes = 0;  ///< estimated bytes compaction has to rewrite
+    uint64_t stall_stops = 0;               ///< times writes stopped (since open)
+    uint64_t stall_slowdowns = 0;           ///< times writes were slowed (since open)
+    bool writes_stopped = false;            ///< writes are stopped now
+};
+
 /// The disk seam (design.md section 3): an ordered key-value store with atomic batches and an
 /// explicit sync. Production uses RocksDB; the simulator substitutes a store that loses unsynced
 /// writes on a simulated crash.
@@ -72,6 +82,9 @@ public:
     /// outcome is still unknown and the store still takes no writes, but reopening it once there
     /// is room again recovers (the node restarts its core instead of exiting). Thread-safe.
     virtual bool out_of_space() const { return false; }
+
+    /// The store's own figures, where it has them (RocksDB); thread-safe.
+    virtual std::optional<store_stats> stats() const { return std::nullopt; }
 };
 
 struct rocksdb_options {

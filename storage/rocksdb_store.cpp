@@ -12,6 +12,8 @@
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <string_view>
 
 namespace pravaha::storage {
@@ -46,6 +48,29 @@ public:
     explicit rocksdb_store(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
 
     bool out_of_space() const override { return out_of_space_.load(); }
+
+    std::optional<store_stats> stats() const override {
+        store_stats st;
+        auto int_property = [this](const std::string& name) {
+            uint64_t v = 0;
+            return db_->GetIntProperty(name, &v) ? v : 0;
+        };
+        st.memtable_bytes = int_property(rocksdb::DB::Properties::kCurSizeAllMemTables);
+        st.sst_bytes = int_property(rocksdb::DB::Properties::kTotalSstFilesSize);
+        st.pending_compaction_bytes =
+            int_property(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+        st.writes_stopped = int_property(rocksdb::DB::Properties::kIsWriteStopped) != 0;
+        std::map<std::string, std::string> cf;
+        if (db_->GetMapProperty(rocksdb::DB::Properties::kCFStats, &cf)) {
+            auto count = [&cf](const char* key) -> uint64_t {
+                auto it = cf.find(key);
+                return it == cf.end() ? 0 : std::strtoull(it->second.c_str(), nullptr, 10);
+            };
+            st.stall_stops = count("io_stalls.total_stop");
+            st.stall_slowdowns = count("io_stalls.total_slowdown");
+        }
+        return st;
+    }
 
     caf::expected<std::optional<std::string>> get(std::string_view key) override {
         std::string value;

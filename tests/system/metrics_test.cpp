@@ -1,6 +1,7 @@
 // The node's metrics port (issue 19): /metrics in Prometheus's text format, /health, /ready,
 // over a real TCP connection to a real node process.
 
+#include "tests/system/rpc_support.hpp"
 #include "tests/system/system_support.hpp"
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
@@ -8,58 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 
 using namespace pravaha;
 
-namespace {
-
-struct http_answer {
-    int status = 0;
-    std::string headers;
-    std::string body;
-};
-
-// One HTTP/1.1 GET on a connection of its own.
-http_answer http_get(uint16_t port, const std::string& path) {
-    http_answer a;
-    int fd = test::connect_loopback(port);
-    if (fd < 0) {
-        return a;
-    }
-    auto request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-            static_cast<ssize_t>(request.size()));
-    // Until the body's Content-Length is in (the server keeps the connection for the next
-    // request, as Prometheus's scrapes use it).
-    std::string all;
-    char buf[4096];
-    size_t end = std::string::npos;
-    size_t length = 0;
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) {
-        all.append(buf, static_cast<size_t>(n));
-        if (end == std::string::npos && (end = all.find("\r\n\r\n")) != std::string::npos) {
-            auto at = all.find("Content-Length: ");
-            REQUIRE(at != std::string::npos);
-            length = std::stoul(all.substr(at + 16));
-        }
-        if (end != std::string::npos && all.size() >= end + 4 + length) {
-            break;
-        }
-    }
-    ::close(fd);
-    if (all.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) {
-        return a;
-    }
-    a.status = std::stoi(all.substr(9, 3));
-    a.headers = all.substr(0, end);
-    a.body = all.substr(end + 4);
-    return a;
-}
-
-}  // namespace
+using test::http_get;
 
 TEST_CASE("a node serves its metrics, health and readiness on the metrics port",
           "[system][metrics]") {
@@ -93,8 +50,21 @@ TEST_CASE("a node serves its metrics, health and readiness on the metrics port",
     REQUIRE(!(*writer)->flush());
     CHECK(appended() == before + 100);
 
+    // RPC calls are counted by method and result.
+    {
+        auto io = kj::setupAsyncIo();
+        test::rpc_client rpc(io, node.rpc_port());
+        CHECK(rpc.create_scope("r") == "");
+        CHECK(rpc.create_scope("r") == "scope_exists");
+    }
+
     auto m = http_get(metrics_port, "/metrics");
     REQUIRE(m.status == 200);
+    for (const char* result : {"ok", "scope_exists"}) {
+        INFO(result);
+        CHECK(m.body.find("pravaha_rpc_calls_total{method=\"StreamManager.createScope\",result=\"" +
+                          std::string(result) + "\"} 1\n") != std::string::npos);
+    }
     CHECK(m.headers.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
     CHECK(m.body.find("pravaha_build_info{version=\"") != std::string::npos);
     CHECK(m.body.find("\nprocess_open_fds ") != std::string::npos);
@@ -108,12 +78,41 @@ TEST_CASE("a node serves its metrics, health and readiness on the metrics port",
             ++types[line.substr(7, line.find(' ', 7) - 7)];
         } else if (!line.empty() && line[0] != '#') {
             auto name = line.substr(0, line.find_first_of("{ "));
+            // A histogram's samples: its family's name with _bucket, _sum or _count.
+            for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+                auto n = std::string(suffix).size();
+                if (types.count(name) == 0 && name.size() > n &&
+                    name.compare(name.size() - n, n, suffix) == 0) {
+                    name.resize(name.size() - n);
+                }
+            }
+            INFO(line);
             CHECK(types.count(name) == 1);
         }
     }
     for (const auto& [name, n] : types) {
         CHECK(n == 1);
     }
+
+    for (const char* family :
+         {"# TYPE pravaha_append_latency_seconds histogram",
+          "# TYPE pravaha_store_sync_seconds histogram", "# TYPE pravaha_commit_events histogram",
+          "pravaha_connections{port=\"client\"} ", "pravaha_streams 1", "pravaha_active_segments 2",
+          "pravaha_rocksdb_memtable_bytes "}) {
+        CHECK(m.body.find(family) != std::string::npos);
+    }
+    // Prometheus's own linter accepts the scrape.
+    test::temp_dir scratch;
+    auto scrape = scratch.path() + "/scrape.txt";
+    {
+        std::ofstream f(scrape);
+        f << m.body;
+    }
+    std::string lint;
+    auto lint_code = test::run_command("promtool check metrics < " + scrape + " 2>&1", lint);
+    INFO(lint);
+    CHECK(lint_code == 0);
+    CHECK(lint.empty());
 
     CHECK(http_get(metrics_port, "/health").status == 200);
     auto ready = http_get(metrics_port, "/ready");

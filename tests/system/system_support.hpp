@@ -23,7 +23,6 @@
 
 namespace pravaha::test {
 
-/// A client of the node at `endpoint` that retries for up to 60 s.
 /// A plain TCP connection to 127.0.0.1:`port`: its descriptor, or -1 when refused.
 inline int connect_loopback(uint16_t port) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -39,6 +38,53 @@ inline int connect_loopback(uint16_t port) {
     return fd;
 }
 
+/// An HTTP answer; `status` 0 when there was none.
+struct http_answer {
+    int status = 0;
+    std::string headers;
+    std::string body;
+};
+
+/// One HTTP/1.1 GET of `path` from 127.0.0.1:`port` on a connection of its own.
+inline http_answer http_get(uint16_t port, const std::string& path) {
+    http_answer a;
+    int fd = connect_loopback(port);
+    if (fd < 0) {
+        return a;
+    }
+    auto request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size()));
+    // Until the body's Content-Length is in (a server may keep the connection for the next
+    // request, as kj-http does for Prometheus's scrapes).
+    std::string all;
+    char buf[4096];
+    size_t end = std::string::npos;
+    size_t length = std::string::npos;
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) {
+        all.append(buf, static_cast<size_t>(n));
+        if (end == std::string::npos && (end = all.find("\r\n\r\n")) != std::string::npos) {
+            auto at = all.find("Content-Length: ");
+            if (at != std::string::npos && at < end) {
+                length = std::stoul(all.substr(at + 16));
+            }
+        }
+        if (end != std::string::npos && length != std::string::npos &&
+            all.size() >= end + 4 + length) {
+            break;
+        }
+    }
+    ::close(fd);
+    if (all.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) {
+        return a;
+    }
+    a.status = std::stoi(all.substr(9, 3));
+    a.headers = all.substr(0, end);
+    a.body = all.substr(end + 4);
+    return a;
+}
+
+/// A client of the node at `endpoint` that retries for up to 60 s.
 inline std::unique_ptr<client::client_factory> connect(const std::string& endpoint) {
     client::client_config cfg;
     cfg.endpoint = endpoint;

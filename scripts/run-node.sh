@@ -3,5 +3,5 @@
 # foreground (data under ./data, endpoint 127.0.0.1:9090). Extra arguments go to pravaha-node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
+scripts/build.sh pravaha-node pravaha  # what the tour needs; scripts/test.sh builds the rest
 exec build/runtime/pravaha-node --standalone --data-dir ./data --port 9090 "$@"

@@ -2,5 +2,5 @@
 # Quick start command 2: installs what is missing, builds, runs the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh -DPRAVAHA_WERROR=ON -DBUILD_TESTING=ON
+scripts/build.sh
 ctest --test-dir build --output-on-failure --no-tests=error -j2 "$@"

@@ -7,8 +7,15 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <set>
+#include <string>
 
 namespace pravaha::transport {
 
@@ -48,6 +55,68 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys,
     return *res;
 }
 
+namespace {
+
+// Why a TCP connection to host:port fails, in the words a user knows ("connection refused",
+// "unknown host"): CAF's own error says only "ip_connect failed". One plain connection attempt
+// of at most `timeout`, made only after CAF's failed.
+std::string connect_failure(const std::string& host,
+                            uint16_t port,
+                            std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    auto service = std::to_string(port);
+    if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+        return std::string("unknown host: ") + ::gai_strerror(rc);
+    }
+    std::string why = "connection failed";
+    for (auto* a = found; a != nullptr; a = a->ai_next) {
+        int fd =
+            ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            why = std::string("cannot open a socket: ") + std::strerror(errno);
+            continue;
+        }
+        int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+        if (err == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) {
+                err = ETIMEDOUT;
+            } else {
+                socklen_t len = sizeof err;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            }
+        }
+        ::close(fd);
+        switch (err) {
+            case 0:
+                why = "the connection was accepted, then dropped (is it a Pravaha node's port?)";
+                break;
+            case ECONNREFUSED:
+                why = "connection refused";
+                break;
+            case ETIMEDOUT:
+                why = "no answer";
+                break;
+            case EHOSTUNREACH:
+                why = "host unreachable";
+                break;
+            case ENETUNREACH:
+                why = "network unreachable";
+                break;
+            default:
+                why = std::strerror(err);
+                break;
+        }
+    }
+    ::freeaddrinfo(found);
+    return why;
+}
+
+}  // namespace
+
 caf::expected<node_actor> connect_node(caf::actor_system& sys,
                                        const std::string& host,
                                        uint16_t port,
@@ -73,9 +142,12 @@ caf::expected<node_actor> connect_node(caf::actor_system& sys,
                 if (err == caf::sec::request_timeout) {
                     return;  // keep the "did not answer" error above
                 }
-                out = caf::make_error(errc::unavailable, "cannot connect to node at " + host + ":" +
-                                                             std::to_string(port) + " (" +
-                                                             sys.render(err) + ")");
+                auto why = err == caf::sec::cannot_connect_to_node
+                               ? connect_failure(host, port, timeout)
+                               : sys.render(err);
+                out =
+                    caf::make_error(errc::unavailable, "cannot reach a node at " + host + ":" +
+                                                           std::to_string(port) + " (" + why + ")");
             });
     return out;
 }

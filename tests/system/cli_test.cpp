@@ -126,11 +126,18 @@ TEST_CASE("the CLI creates, writes, reads, seals and deletes", "[system]") {
 }
 
 TEST_CASE("the CLI reports a node that is not running in one line", "[system]") {
-    cli c{"127.0.0.1:" + std::to_string(test::free_port())};
+    auto port = std::to_string(test::free_port());
+    cli c{"127.0.0.1:" + port};
     std::string out;
     CHECK(c.run("scope list", out) == 1);
-    CHECK(has(out, "unavailable"));
+    INFO(out);
+    // In the user's words, not the actor framework's ("ip_connect failed").
+    CHECK(has(out,
+              "unavailable: cannot reach a node at 127.0.0.1:" + port + " (connection refused)"));
+    CHECK(!has(out, "ip_connect"));
     CHECK(lines(out).size() == 1);
+    CHECK(c.run("scope list --endpoint no-such-host.invalid:9090", out) == 1);
+    CHECK(has(out, "cannot reach a node at no-such-host.invalid:9090 (unknown host"));
     CHECK(c.run("scope list --endpoint nonsense", out) == 1);
     CHECK(has(out, "HOST:PORT"));
 }

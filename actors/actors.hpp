@@ -119,6 +119,8 @@ using segment_admin_actor = segment_admin_api;
 using storage_full_probe = std::function<std::string()>;
 
 struct container_config {
+    /// Metrics per stream too (`--metrics-per-stream`): a series per stream, so off by default.
+    bool metrics_per_stream = false;
     uint32_t id = 0;
     storage::log_store* store = nullptr;  ///< outlives the actor system
     /// Appends waiting for the next flush beyond this many bytes are refused with
@@ -164,6 +166,8 @@ struct scaling_settings {
 };
 
 struct controller_config {
+    /// Metrics per stream too (`--metrics-per-stream`): a series per stream, so off by default.
+    bool metrics_per_stream = false;
     storage::log_store* store = nullptr;  ///< outlives the actor system
     segment_admin_actor container;
     std::chrono::milliseconds request_timeout{30000};
@@ -192,6 +196,8 @@ struct node_actors {
 };
 
 struct node_config {
+    /// Metrics per stream too (`--metrics-per-stream`): a series per stream, so off by default.
+    bool metrics_per_stream = false;
     storage::log_store* store = nullptr;  ///< outlives the actor system
     /// Memory for queued appends and parked reads (0: the containers' defaults); see
     /// `memory_budget`.
@@ -227,6 +233,8 @@ memory_budget split_memory(size_t memory_bytes, uint32_t containers);
 /// A node of a cluster: every node holds a replica of the controller (Raft group 0) and of
 /// every segment container (group c + 1); Raft elects the leaders.
 struct cluster_config {
+    /// Metrics per stream too (`--metrics-per-stream`): a series per stream, so off by default.
+    bool metrics_per_stream = false;
     storage::log_store* store = nullptr;  ///< outlives the actor system
     /// The cluster's id (runtime/identity.hpp): members that say hello with another one are
     /// refused, and so is this node by theirs.

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -68,6 +69,9 @@ struct container_state_t {
     /// append latency (arrival here to answer), events per group commit, refusals, queued bytes.
     metrics::counter* appends = nullptr;
     metrics::counter* appended_bytes = nullptr;
+    metrics::counter* read_bytes = nullptr;
+    /// With --metrics-per-stream: events and bytes appended, bytes read, per stream.
+    std::map<stream_uid, std::array<metrics::counter*, 3>> per_stream;
     metrics::histogram* append_seconds = nullptr;
     metrics::histogram* commit_events = nullptr;
     metrics::counter* overloaded = nullptr;
@@ -105,6 +109,37 @@ storage::rate_meter& meter_of(container_ptr self, const segment_key& key, int64_
     return it->second;
 }
 
+// The per-stream counters of `uid` (--metrics-per-stream): appended events, appended bytes,
+// read bytes.
+std::array<metrics::counter*, 3>& stream_counters(container_ptr self, stream_uid uid) {
+    auto& m = self->state.per_stream;
+    auto it = m.find(uid);
+    if (it == m.end()) {
+        auto& r = metrics::global();
+        metrics::labels l{{"stream_uid", std::to_string(uid.value)}};
+        const char* names = " (--metrics-per-stream; pravaha_stream_info names the stream).";
+        it = m.emplace(uid,
+                       std::array<metrics::counter*, 3>{
+                           &r.counter_of("pravaha_stream_appended_events_total",
+                                         std::string("Events appended and acknowledged, per "
+                                                     "stream") +
+                                             names,
+                                         l),
+                           &r.counter_of("pravaha_stream_appended_bytes_total",
+                                         std::string("Bytes of events appended and "
+                                                     "acknowledged, per stream") +
+                                             names,
+                                         l),
+                           &r.counter_of("pravaha_stream_read_bytes_total",
+                                         std::string("Bytes handed to readers (events with "
+                                                     "their headers), per stream") +
+                                             names,
+                                         l)})
+                 .first;
+    }
+    return it->second;
+}
+
 // Counts what `ops` stored into their segments' meters (duplicates of earlier appends do not
 // count); a sealed or deleted segment's meter goes.
 void note_rates(container_ptr self,
@@ -127,6 +162,11 @@ void note_rates(container_ptr self,
             if (leads) {
                 self->state.appends->inc(stored);
                 self->state.appended_bytes->inc(bytes);
+                if (self->state.cfg.metrics_per_stream) {
+                    auto& c = stream_counters(self, op.key.stream);
+                    c[0]->inc(stored);
+                    c[1]->inc(bytes);
+                }
             }
         }
     }
@@ -447,6 +487,13 @@ read_result do_read(container_ptr self, const read_request& req, caf::error& err
         err = std::move(res.error());
         return {};
     }
+    // Counted here: a read with data is always answered with this result.
+    if (!res->data.empty()) {
+        self->state.read_bytes->inc(res->data.size());
+        if (self->state.cfg.metrics_per_stream) {
+            stream_counters(self, req.key.stream)[2]->inc(res->data.size());
+        }
+    }
     return std::move(*res);
 }
 
@@ -641,6 +688,9 @@ container_actor::behavior_type container_impl(container_ptr self,
     st.appended_bytes = &metrics::global().counter_of(
         "pravaha_appended_bytes_total", "Bytes of events appended and acknowledged, per container.",
         container);
+    st.read_bytes = &metrics::global().counter_of(
+        "pravaha_read_bytes_total",
+        "Bytes handed to readers (events with their headers), per container.", container);
     register_metrics(self, container);
     if (raft) {
         start_raft(self, std::move(raft));

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -231,6 +232,14 @@ void drive(controller_ptr self) {
         publish_counts(self, true);
         repair(self);
     }
+    if (leader && st.was_leader && st.meta->applied_index() != st.published_applied) {
+        // What this replica applied (its own proposals and entries of earlier terms alike), at
+        // most once a second (readers' heartbeats are commands too); the ticks bring the rest.
+        auto now = self->clock().now();
+        if (now - st.published_at >= std::chrono::seconds(1)) {
+            publish_counts(self, true);
+        }
+    }
     if (!leader && st.was_leader) {
         publish_counts(self, false);
         sync_policies(self);  // stops them: the new leader runs its own
@@ -350,50 +359,92 @@ void log_outcome(const command& c, const outcome& out) {
     }
 }
 
+// What the node's controller publishes for its metrics: one per process (a core restarted after
+// a full disk makes a new controller, whose counts replace the old one's, readers-online series
+// included).
+controller_gauges& process_gauges() {
+    static controller_gauges g;
+    return g;
+}
+
 // Publishes the metadata's counts for the node's metrics (`leads`: this replica leads the
 // controller; elsewhere the gauges read 0, so a sum over the nodes counts once). A readers-online
-// gauge per reader group, removed with its group.
+// gauge per reader group, removed with its group. Registry calls outside the gauges' mutex (a
+// scrape holds the registry's mutex while a gauge takes the gauges' one).
 void publish_counts(controller_ptr self, bool leads) {
     auto& st = self->state;
-    auto counts = leads ? st.meta->counts() : storage::controller_state::counts_t{};
-    auto& r = metrics::global();
-    for (auto it = st.group_series.begin(); it != st.group_series.end();) {
-        if (counts.readers_online.count(*it) == 0) {
-            r.remove_gauge("pravaha_reader_group_readers", {{"group", *it}});
-            it = st.group_series.erase(it);
-        } else {
-            ++it;
-        }
-    }
+    auto counts =
+        leads ? st.meta->counts(st.cfg.metrics_per_stream) : storage::controller_state::counts_t{};
+    st.published_applied = st.meta->applied_index();
+    st.published_at = self->clock().now();
+    auto& g = process_gauges();
+    // The series to add and to remove, decided under the mutex, registered after it.
+    std::set<std::string> groups;
     for (const auto& [group, n] : counts.readers_online) {
-        if (st.group_series.insert(group).second) {
-            r.gauge("pravaha_reader_group_readers",
-                    "Readers online in a reader group (scope/name), on the node leading the "
-                    "controller.",
-                    {{"group", group}}, [g = st.gauges, group = group] {
-                        std::lock_guard<std::mutex> lock(g->mutex);
-                        auto it = g->counts.readers_online.find(group);
-                        return it == g->counts.readers_online.end()
-                                   ? 0.0
-                                   : static_cast<double>(it->second);
-                    });
-        }
+        groups.insert(group);
     }
-    std::lock_guard<std::mutex> lock(st.gauges->mutex);
-    st.gauges->leads = leads;
-    st.gauges->counts = std::move(counts);
+    std::set<std::pair<std::string, uint64_t>> streams(counts.stream_uids.begin(),
+                                                       counts.stream_uids.end());
+    std::vector<std::string> groups_added;
+    std::vector<std::string> groups_removed;
+    std::vector<std::pair<std::string, uint64_t>> streams_added;
+    std::vector<std::pair<std::string, uint64_t>> streams_removed;
+    {
+        std::lock_guard<std::mutex> lock(g.mutex);
+        std::set_difference(groups.begin(), groups.end(), g.group_series.begin(),
+                            g.group_series.end(), std::back_inserter(groups_added));
+        std::set_difference(g.group_series.begin(), g.group_series.end(), groups.begin(),
+                            groups.end(), std::back_inserter(groups_removed));
+        std::set_difference(streams.begin(), streams.end(), g.stream_series.begin(),
+                            g.stream_series.end(), std::back_inserter(streams_added));
+        std::set_difference(g.stream_series.begin(), g.stream_series.end(), streams.begin(),
+                            streams.end(), std::back_inserter(streams_removed));
+        g.group_series = std::move(groups);
+        g.stream_series = std::move(streams);
+        g.leads = leads;
+        g.counts = std::move(counts);
+    }
+    auto& r = metrics::global();
+    for (const auto& group : groups_removed) {
+        r.remove_gauge("pravaha_reader_group_readers", {{"group", group}});
+    }
+    for (const auto& group : groups_added) {
+        r.gauge("pravaha_reader_group_readers",
+                "Readers online in a reader group (scope/name), on the node leading the "
+                "controller.",
+                {{"group", group}}, [group] {
+                    auto& pg = process_gauges();
+                    std::lock_guard<std::mutex> lock(pg.mutex);
+                    auto it = pg.counts.readers_online.find(group);
+                    return it == pg.counts.readers_online.end() ? 0.0
+                                                                : static_cast<double>(it->second);
+                });
+    }
+    auto stream_labels = [](const std::pair<std::string, uint64_t>& s) {
+        return metrics::labels{{"stream", s.first}, {"stream_uid", std::to_string(s.second)}};
+    };
+    for (const auto& s : streams_removed) {
+        r.remove_gauge("pravaha_stream_info", stream_labels(s));
+    }
+    for (const auto& s : streams_added) {
+        r.gauge("pravaha_stream_info",
+                "Always 1: a stream's name (scope/name) for its uid, which labels the per-stream "
+                "counters (--metrics-per-stream; on the node leading the controller).",
+                stream_labels(s), [] { return 1.0; });
+    }
 }
 
 namespace {
 
 // Registers the controller's gauges (they read what publish_counts leaves).
-void register_metrics(controller_ptr self) {
+void register_metrics() {
     auto& r = metrics::global();
     using counts_t = storage::controller_state::counts_t;
-    auto gauge = [&r, g = self->state.gauges](const char* name, const char* help, auto field) {
-        r.gauge(name, help, {}, [g, field] {
-            std::lock_guard<std::mutex> lock(g->mutex);
-            return static_cast<double>(field(g->counts));
+    auto gauge = [&r](const char* name, const char* help, auto field) {
+        r.gauge(name, help, {}, [field] {
+            auto& g = process_gauges();
+            std::lock_guard<std::mutex> lock(g.mutex);
+            return static_cast<double>(field(g.counts));
         });
     };
     gauge("pravaha_scopes", "Scopes (on the node leading the controller; 0 elsewhere).",
@@ -414,22 +465,29 @@ void register_metrics(controller_ptr self) {
           [](const counts_t& c) { return c.committing_txns; });
 }
 
-// Counts what a command did (on the replica that leads: the one answering its caller).
+// Counts what a command did (on the replica that leads: the one answering its caller); a repeat
+// that found its change made already (a retry after a lost answer) counts nothing.
 void count_command(const command& c, const outcome& out) {
     auto& r = metrics::global();
     using kind = command::kind;
-    if (c.type == kind::scale_begin || c.type == kind::scale_done) {
-        const char* result = c.type == kind::scale_done ? "done" : out.error ? "refused" : "begun";
+    auto scales = [&r](const char* result) {
         r.counter_of("pravaha_scale_operations_total",
                      "Scale operations by result (begun, refused, done), counted by the "
                      "controller's leader.",
                      {{"result", result}})
             .inc();
+    };
+    if (c.type == kind::scale_begin) {
+        scales(out.error ? "refused" : "begun");
+    } else if (c.type == kind::scale_done) {
+        if (!out.error && out.changed) {
+            scales("done");
+        }
     } else if (c.type == kind::txn_begin && !out.error) {
         r.counter_of("pravaha_transactions_begun_total",
                      "Transactions begun, counted by the controller's leader.")
             .inc();
-    } else if (c.type == kind::txn_done && !out.error &&
+    } else if (c.type == kind::txn_done && !out.error && out.changed &&
                (out.txn.state == txn_state::committed || out.txn.state == txn_state::aborted)) {
         r.counter_of("pravaha_transactions_ended_total",
                      "Transactions ended, by outcome (committed, aborted), counted by the "
@@ -447,9 +505,6 @@ void finish_command(controller_ptr self,
                     const std::function<void(const caf::error&, const outcome*)>& done) {
     log_outcome(c, out);
     count_command(c, out);
-    if (c.type != command::kind::group_sync) {  // readers' heartbeats change no count
-        publish_counts(self, true);
-    }
     done({}, &out);
     if (changes_policies(c)) {
         sync_policies(self);
@@ -497,6 +552,12 @@ void flush_commands(controller_ptr self) {
     }
     for (size_t i = 0; i < group.size(); ++i) {
         finish_command(self, group[i].c, outs[i], group[i].done);
+    }
+    // Once per group commit, unless it holds only readers' heartbeats (they change no count).
+    if (std::any_of(group.begin(), group.end(), [](const queued_command& q) {
+            return q.c.type != command::kind::group_sync;
+        })) {
+        publish_counts(self, true);
     }
 }
 
@@ -1037,7 +1098,7 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             on_policy_down(self, dm);
         }
     });
-    register_metrics(self);
+    register_metrics();
     if (st.raft) {
         start_raft(self);  // repairs once it leads (drive)
     } else {

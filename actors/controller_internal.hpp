@@ -10,6 +10,7 @@
 #include "schema/logging.hpp"
 #include "storage/storage.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -43,17 +44,20 @@ struct queued_command {
 };
 
 /// What the controller publishes for the node's metrics (read by scrapes on another thread):
-/// its metadata's counts while this replica leads (standalone: always).
+/// its metadata's counts while this replica leads (standalone: always), and the reader groups
+/// with a readers-online series. One per process (controller.cpp, process_gauges).
 struct controller_gauges {
     std::mutex mutex;
     bool leads = false;
     storage::controller_state::counts_t counts;
+    std::set<std::string> group_series;
+    std::set<std::pair<std::string, uint64_t>> stream_series;  ///< --metrics-per-stream
 };
 
 struct controller_state_t {
     controller_config cfg;
-    std::shared_ptr<controller_gauges> gauges = std::make_shared<controller_gauges>();
-    std::set<std::string> group_series;  ///< reader groups with a readers-online gauge
+    uint64_t published_applied = 0;  ///< the applied index publish_counts last published
+    caf::actor_clock::time_point published_at{};  ///< and when
     std::shared_ptr<storage::controller_state> meta;
     std::shared_ptr<raft_driver> raft;  // cluster mode
     std::map<uint64_t, pending_command> proposed;

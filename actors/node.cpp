@@ -801,11 +801,13 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     ccfg.detached = cfg.detached;
     ccfg.storage_full = cfg.storage_full;
     ccfg.rate_window_ms = cfg.scaling.window_ms;
+    ccfg.metrics_per_stream = cfg.metrics_per_stream;
     auto container = spawn_container(sys, ccfg);
     if (!container) {
         return std::move(container.error());
     }
     controller_config kcfg;
+    kcfg.metrics_per_stream = cfg.metrics_per_stream;
     kcfg.store = cfg.store;
     kcfg.container = *container;
     kcfg.wall_clock_ms = cfg.wall_clock_ms;
@@ -860,6 +862,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         ccfg.container_count = cfg.container_count;
         ccfg.storage_full = cfg.storage_full;
         ccfg.rate_window_ms = cfg.scaling.window_ms;
+        ccfg.metrics_per_stream = cfg.metrics_per_stream;
         if (cfg.memory_bytes > 0) {
             ccfg.pending_bytes_max = budget.pending_bytes_per_container;
             ccfg.parked_reads_max = budget.parked_reads_per_container;
@@ -875,6 +878,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         containers.push_back(*container);
     }
     controller_config kcfg;
+    kcfg.metrics_per_stream = cfg.metrics_per_stream;
     kcfg.store = cfg.store;
     kcfg.container = endpoint;
     kcfg.wall_clock_ms = cfg.wall_clock_ms;

@@ -96,7 +96,7 @@ raft_driver::raft_driver(storage::log_store& store, storage::raft::config cfg)
     gauge("pravaha_raft_applied_index", "The index this replica has applied",
           [](const gauges& g) { return g.applied.load(); });
     gauge("pravaha_raft_follower_lag_entries",
-          "On the leader: entries the furthest follower lacks, else 0",
+          "On the leader: entries the furthest replicating follower lacks, else 0",
           [](const gauges& g) { return g.lag.load(); });
     gauges_->leader_changes = &r.counter_of(
         "pravaha_raft_leader_changes_total",
@@ -111,7 +111,7 @@ raft_driver::raft_driver(storage::log_store& store, storage::raft::config cfg)
                 {}, [] { return static_cast<double>(summarize_raft_groups().without_leader); });
         r.gauge("pravaha_raft_under_replicated_groups",
                 "Raft groups this node leads with a follower not keeping up (probing, "
-                "recovering, or receiving a snapshot).",
+                "recovering, receiving a snapshot, or silent for an election timeout).",
                 {}, [] { return static_cast<double>(summarize_raft_groups().under_replicated); });
     });
     auto& b = board();
@@ -133,9 +133,11 @@ void raft_driver::publish() {
     bool behind = false;
     if (leads) {
         for (const auto& [peer, pr] : r.followers()) {
-            lag = std::max(lag, r.last_index() - std::min(pr.match, r.last_index()));
-            behind =
-                behind || pr.recovering || pr.state != storage::raft::progress::mode::replicate;
+            bool replicating = pr.state == storage::raft::progress::mode::replicate;
+            behind = behind || pr.recovering || !replicating || !pr.active_at_check;
+            if (replicating) {  // a probed one's match is not known yet (0 after an election)
+                lag = std::max(lag, r.last_index() - std::min(pr.match, r.last_index()));
+            }
         }
     }
     g.lag.store(lag, std::memory_order_relaxed);

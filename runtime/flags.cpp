@@ -2,52 +2,19 @@
 #include "runtime/runtime.hpp"
 #include "schema/errc.hpp"
 
+#include <CLI/App.hpp>
+#include <CLI/Config.hpp>
+#include <CLI/Formatter.hpp>
 #include <caf/expected.hpp>
 
 #include <algorithm>
-#include <iterator>
+#include <cctype>
+#include <fstream>
+#include <map>
 #include <string>
 #include <string_view>
 
 namespace pravaha::runtime {
-
-const char* node_usage() {
-    return "usage: pravaha-node --standalone [--data-dir DIR] [--port PORT] [--bind ADDR]\n"
-           "                    [--log-level trace|debug|info|warn|error]\n"
-           "       pravaha-node --node-id N --peers ID@HOST:PORT,... [--containers C]\n"
-           "                    [--data-dir DIR] [--port PORT] [--bind ADDR] [--log-level L]\n"
-           "       pravaha-node inspect --data-dir DIR [--json]\n"
-           "  --standalone   controller and one segment container in one process\n"
-           "                 (replication factor 1)\n"
-           "  --node-id      this node's id in a cluster (1..1000), listed in --peers\n"
-           "  --peers        every member of the cluster, this node included; each holds a\n"
-           "                 replica of the controller and of every container (at least 3)\n"
-           "  --containers   segment containers of the cluster (default 4; the same on every\n"
-           "                 node, fixed when the cluster is created)\n"
-           "  --data-dir     where the node keeps its data (default ./data)\n"
-           "  --port         node endpoint port for clients (default 9090; 0 picks a free one)\n"
-           "  --bind         address to listen on (default 127.0.0.1)\n"
-           "  --log-level    default info\n"
-           "  --memory-limit MiB the node may use for queued appends, parked reads, Raft logs\n"
-           "                 kept for lagging followers and RocksDB write buffers (default 1024,\n"
-           "                 64..1048576); beyond it appends get `overloaded` and writers wait\n"
-           "  --rpc-port     Cap'n Proto RPC port for other languages (default 9091; 0 picks a\n"
-           "                 free one; off: no RPC). Every node on one machine needs its own.\n"
-           "  --metrics-port HTTP port of /metrics (Prometheus), /health and /ready (default\n"
-           "                 9092; 0 picks a free one; off: none). One per node on a machine.\n"
-           "  --max-connections  connections the node takes on its ports together (client,\n"
-           "                 RPC and other members; default: the descriptor limit less a\n"
-           "                 quarter kept for the store, 1..1000000); a connection beyond it is\n"
-           "                 closed at once and existing ones are unaffected\n"
-           "  --min-free-bytes  free space the data directory's file system keeps (default the\n"
-           "                 smaller of 1G and 5 %; K, M, G suffixes); below it appends and\n"
-           "                 stream creations get storage_full, reads and deletes go on\n"
-           "  --scale-window-s  the shortest window of the segments' measured rates that\n"
-           "                 automatic scaling decides by (default 120; the others are 2.5, 5 and\n"
-           "                 10 times longer; 1..86400)\n"
-           "  --scale-cooldown-s  pause after a scale before the next automatic one (default\n"
-           "                 600; 0..86400)\n";
-}
 
 caf::error parse_peers(const std::string& text, std::vector<peer_option>& out) {
     size_t pos = 0;
@@ -103,23 +70,6 @@ caf::expected<uint64_t> parse_uint(std::string_view flag,
     }
     return std::stoull(text);
 }
-
-// The flags that take a value (apply_flag knows each).
-constexpr std::string_view valued_flags[] = {"--node-id",
-                                             "--containers",
-                                             "--rpc-port",
-                                             "--memory-limit",
-                                             "--metrics-port",
-                                             "--peers",
-                                             "--data-dir",
-                                             "--bind",
-                                             "--log-level",
-                                             "--port",
-                                             "--max-connections",
-                                             "--min-free-bytes",
-                                             "--disk-capacity-bytes",
-                                             "--scale-window-s",
-                                             "--scale-cooldown-s"};
 
 // Applies one flag that takes a value.
 caf::error apply_flag(std::string_view flag, const std::string& v, node_options& opts) {
@@ -227,30 +177,316 @@ caf::error check_mode(const node_options& opts) {
 
 }  // namespace
 
-caf::error parse_node_flags(int argc, char** argv, node_options& opts, bool& help) {
-    help = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            help = true;
-            return {};
-        }
-        if (arg == "--standalone") {
-            opts.standalone = true;
-            continue;
-        }
-        if (std::find(std::begin(valued_flags), std::end(valued_flags), arg) ==
-            std::end(valued_flags)) {
-            return caf::make_error(errc::invalid_argument, "unknown flag " + std::string(arg));
-        }
-        if (i + 1 >= argc) {
-            return caf::make_error(errc::invalid_argument, std::string(arg) + " needs a value");
-        }
-        if (auto err = apply_flag(arg, argv[++i], opts)) {
-            return err;
+namespace {
+
+// One flag of pravaha-node that takes a value: its name (without "--"), the value's name in the
+// help, and its help text.
+struct flag_spec {
+    const char* name;
+    const char* value;
+    const char* help;
+    bool hidden = false;
+};
+
+const flag_spec valued_flags[] = {
+    {"node-id", "N", "this node's id in a cluster (1..1000), listed in --peers"},
+    {"peers", "ID@HOST:PORT,...",
+     "every member of the cluster, this node included; each holds a replica of the controller "
+     "and of every container (at least 3)"},
+    {"containers", "C",
+     "segment containers of the cluster (default 4; the same on every node, fixed when the "
+     "cluster is created)"},
+    {"data-dir", "DIR", "where the node keeps its data (default ./data)"},
+    {"port", "PORT",
+     "node endpoint port for clients and members (default 9090; 0 picks a free one)"},
+    {"bind", "ADDR", "address to listen on (default 127.0.0.1)"},
+    {"log-level", "LEVEL", "trace, debug, info, warn or error (default info)"},
+    {"memory-limit", "MIB",
+     "MiB the node may use for queued appends, parked reads, Raft logs kept for lagging "
+     "followers and RocksDB write buffers (default 1024, 64..1048576); beyond it appends get "
+     "`overloaded` and writers wait"},
+    {"rpc-port", "PORT",
+     "Cap'n Proto RPC port for other languages (default 9091; 0 picks a free one; off: no RPC). "
+     "Every node on one machine needs its own."},
+    {"metrics-port", "PORT",
+     "HTTP port of /metrics (Prometheus), /health and /ready (default 9092; 0 picks a free one; "
+     "off: none). One per node on a machine."},
+    {"max-connections", "N",
+     "connections the node takes on its ports together (client, RPC and other members; "
+     "default: the descriptor limit less a quarter kept for the store, 1..1000000); a "
+     "connection beyond it is closed at once and existing ones are unaffected"},
+    {"min-free-bytes", "BYTES",
+     "free space the data directory's file system keeps (default the smaller of 1G and 5 %; K, "
+     "M, G suffixes); below it appends and stream creations get storage_full, reads and "
+     "deletes go on"},
+    {"scale-window-s", "S",
+     "the shortest window of the segments' measured rates that automatic scaling decides by "
+     "(default 120; the others are 2.5, 5 and 10 times longer; 1..86400)"},
+    {"scale-cooldown-s", "S",
+     "pause after a scale before the next automatic one (default 600; 0..86400)"},
+    {"disk-capacity-bytes", "BYTES", "tests only: the file system's size the free-space guard sees",
+     true},
+};
+
+// The environment variable of flag `name`: PRAVAHA_ and the name in capitals, '-' as '_'.
+std::string env_name(const std::string& name) {
+    std::string out = "PRAVAHA_";
+    for (char c : name) {
+        out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+const flag_spec* find_flag(const std::string& name) {
+    for (const auto& f : valued_flags) {
+        if (name == f.name) {
+            return &f;
         }
     }
-    return check_mode(opts);
+    return nullptr;
+}
+
+// The arguments a TOML configuration file stands for: `key = value` per flag (`standalone =
+// true` for the switch; `peers` a string or an array). Errors: unreadable file, a section, an
+// unknown key.
+caf::expected<std::vector<std::string>> config_args(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        return caf::make_error(errc::invalid_argument,
+                               "cannot read the configuration file " + path);
+    }
+    std::vector<CLI::ConfigItem> items;
+    try {
+        items = CLI::ConfigTOML().from_config(in);
+    } catch (const CLI::Error& e) {
+        return caf::make_error(errc::invalid_argument,
+                               "configuration file " + path + ": " + e.what());
+    }
+    std::vector<std::string> out;
+    for (const auto& item : items) {
+        if (!item.parents.empty()) {
+            if (item.name == "++" || item.name == "--") {
+                continue;  // CLI11's markers of a section's start and end
+            }
+            return caf::make_error(
+                errc::invalid_argument,
+                "configuration file " + path + ": no sections, got [" + item.parents.front() + "]");
+        }
+        if (item.name == "standalone" || item.name == "metrics-per-stream") {
+            if (item.inputs.size() != 1 ||
+                (item.inputs[0] != "true" && item.inputs[0] != "false")) {
+                return caf::make_error(errc::invalid_argument, "configuration file " + path + ": " +
+                                                                   item.name + " = true or false");
+            }
+            if (item.inputs[0] == "true") {
+                out.push_back("--" + item.name);
+            }
+            continue;
+        }
+        if (find_flag(item.name) == nullptr) {
+            return caf::make_error(errc::invalid_argument, "configuration file " + path +
+                                                               ": unknown key '" + item.name + "'");
+        }
+        std::string value;
+        for (size_t i = 0; i < item.inputs.size(); ++i) {
+            value += (i > 0 ? "," : "") + item.inputs[i];
+        }
+        out.push_back("--" + item.name);
+        out.push_back(value);
+    }
+    return out;
+}
+
+// `text` with line breaks between words so that no line is longer than `width`.
+std::string wrap(const std::string& text, size_t width) {
+    std::string out;
+    size_t line = 0;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        auto end = text.find(' ', pos);
+        auto word = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+        if (line > 0 && line + 1 + word.size() > width) {
+            out += '\n';
+            line = 0;
+        } else if (line > 0) {
+            out += ' ';
+            ++line;
+        }
+        out += word;
+        line += word.size();
+        pos = end == std::string::npos ? text.size() : end + 1;
+    }
+    return out;
+}
+
+// A value as TOML writes it.
+std::string toml_string(const std::string& v) {
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+}  // namespace
+
+std::string render_config(const node_options& opts) {
+    std::string out =
+        "# pravaha-node's configuration (flags over PRAVAHA_* variables over --config)\n";
+    auto line = [&out](const std::string& key, const std::string& value) {
+        out += key + " = " + value + "\n";
+    };
+    auto port = [](const std::optional<uint16_t>& p) {
+        return p ? std::to_string(*p) : toml_string("off");
+    };
+    line("standalone", opts.standalone ? "true" : "false");
+    if (!opts.standalone) {
+        line("node-id", std::to_string(opts.node_id));
+        std::string peers;
+        for (const auto& p : opts.peers) {
+            peers += (peers.empty() ? "" : ",") + std::to_string(p.id) + "@" + p.host + ":" +
+                     std::to_string(p.port);
+        }
+        line("peers", toml_string(peers));
+        line("containers", std::to_string(opts.containers));
+    }
+    line("data-dir", toml_string(opts.data_dir));
+    line("port", std::to_string(opts.port));
+    line("bind", toml_string(opts.bind));
+    line("log-level", toml_string(opts.log_level));
+    line("memory-limit", std::to_string(opts.memory_limit_mb));
+    line("rpc-port", port(opts.rpc_port));
+    line("metrics-port", port(opts.metrics_port));
+    if (opts.max_connections) {
+        line("max-connections", std::to_string(*opts.max_connections));
+    } else {
+        out += "# max-connections: from the descriptor limit\n";
+    }
+    if (opts.min_free_bytes) {
+        line("min-free-bytes", std::to_string(*opts.min_free_bytes));
+    } else {
+        out += "# min-free-bytes: the smaller of 1G and 5 % of the file system\n";
+    }
+    line("metrics-per-stream", opts.metrics_per_stream ? "true" : "false");
+    line("scale-window-s", std::to_string(opts.scale_window_s));
+    line("scale-cooldown-s", std::to_string(opts.scale_cooldown_s));
+    return out;
+}
+
+flags_outcome parse_node_flags(int argc,
+                               char** argv,
+                               node_options& opts,
+                               const std::function<const char*(const char*)>& env) {
+    constexpr size_t column = 34;
+    constexpr size_t help_width = 98 - column;
+    CLI::App app{
+        "Pravaha stream store node: standalone, or one member of a cluster.\n"
+        "  pravaha-node --standalone [OPTIONS]\n"
+        "  pravaha-node --node-id N --peers ID@HOST:PORT,... [OPTIONS]\n"
+        "  pravaha-node inspect --data-dir DIR [--json]   (a data directory, read-only)",
+        "pravaha-node"};
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app.get_formatter()->column_width(column);
+    app.footer(wrap(
+        "Every option also comes from the environment (PRAVAHA_ and its name in capitals with _ "
+        "for -, e.g. PRAVAHA_MEMORY_LIMIT=2048) and from the --config file (name = value, e.g. "
+        "memory-limit = 2048); a flag wins over the environment, which wins over the file.",
+        98));
+    bool standalone = false;
+    std::string config;
+    bool print = false;
+    std::map<std::string, std::string> values;
+    app.add_flag("--standalone", standalone,
+                 wrap("controller and one segment container in one process (replication factor "
+                      "1)",
+                      help_width));
+    for (const auto& f : valued_flags) {
+        auto* o =
+            app.add_option(std::string("--") + f.name, values[f.name], wrap(f.help, help_width))
+                ->type_name(f.value);
+        if (f.hidden) {
+            o->group("");
+        }
+    }
+    bool per_stream = false;
+    app.add_flag("--metrics-per-stream", per_stream,
+                 wrap("append and read counters per stream too (label stream_uid; "
+                      "pravaha_stream_info names the streams): a series per stream, so off by "
+                      "default",
+                      help_width));
+    app.add_option("--config", config, "a TOML file of options (name = value)")->type_name("FILE");
+    app.add_flag("--print-config", print,
+                 wrap("print the configuration these flags, variables and file make, then exit",
+                      help_width));
+
+    // The file's arguments, then the environment's, then the command line's: the last of each
+    // option wins (flag over environment over file). --config itself comes from the command line
+    // or PRAVAHA_CONFIG.
+    std::vector<std::string> cmdline(argv + 1, argv + argc);
+    for (size_t i = 0; i < cmdline.size(); ++i) {
+        if (cmdline[i] == "--config" && i + 1 < cmdline.size()) {
+            config = cmdline[i + 1];
+        } else if (cmdline[i].rfind("--config=", 0) == 0) {
+            config = cmdline[i].substr(9);
+        }
+    }
+    if (config.empty()) {
+        if (const char* v = env("PRAVAHA_CONFIG"); v != nullptr) {
+            config = v;
+        }
+    }
+    std::vector<std::string> args;
+    if (!config.empty()) {
+        auto from_file = config_args(config);
+        if (!from_file) {
+            return {false, 2, "pravaha-node: " + render_error(from_file.error()) + "\n"};
+        }
+        args = std::move(*from_file);
+    }
+    for (const char* name : {"standalone", "metrics-per-stream"}) {
+        if (const char* v = env(env_name(name).c_str()); v != nullptr && std::string(v) == "true") {
+            args.push_back(std::string("--") + name);
+        }
+    }
+    for (const auto& f : valued_flags) {
+        if (const char* v = env(env_name(f.name).c_str()); v != nullptr) {
+            args.push_back(std::string("--") + f.name);
+            args.emplace_back(v);
+        }
+    }
+    args.insert(args.end(), cmdline.begin(), cmdline.end());
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    try {
+        app.parse(args);
+    } catch (const CLI::CallForHelp&) {
+        return {false, 0, app.help()};
+    } catch (const CLI::ParseError& e) {
+        return {false, 2,
+                "pravaha-node: " + std::string(e.what()) + "\n" +
+                    "Run with --help for more information.\n"};
+    }
+    opts.standalone = standalone;
+    opts.metrics_per_stream = per_stream;
+    for (const auto& f : valued_flags) {
+        auto* o = app.get_option(std::string("--") + f.name);
+        if (o->count() == 0) {
+            continue;
+        }
+        if (auto err = apply_flag(std::string("--") + f.name, values[f.name], opts)) {
+            return {false, 2, "pravaha-node: " + render_error(err) + "\n"};
+        }
+    }
+    if (auto err = check_mode(opts)) {
+        return {false, 2,
+                "pravaha-node: " + render_error(err) + "\nRun with --help for more information.\n"};
+    }
+    if (print) {
+        return {false, 0, render_config(opts)};
+    }
+    return {true, 0, {}};
 }
 
 }  // namespace pravaha::runtime

@@ -5,6 +5,9 @@
 
 #include <capnp/dynamic.h>
 
+#include <map>
+#include <utility>
+
 namespace pravaha::runtime::gw {
 
 void set_error(rpc::Error::Builder out, const caf::error& err) {
@@ -60,12 +63,19 @@ std::string result_of(capnp::InterfaceSchema::Method method,
     return "ok";
 }
 
+// The counter of (method, result), looked up in the registry once per gateway thread (the
+// registry's mutex is held while a scrape runs; registry counters are never removed).
 metrics::counter& calls(const std::string& method, const std::string& result) {
-    return metrics::global().counter_of(
-        "pravaha_rpc_calls_total",
-        "Cap'n Proto RPC calls completed, by method (Interface.method) and result (ok, the "
-        "error's name, or exception).",
-        {{"method", method}, {"result", result}});
+    thread_local std::map<std::pair<std::string, std::string>, metrics::counter*> known;
+    auto& c = known[{method, result}];
+    if (c == nullptr) {
+        c = &metrics::global().counter_of(
+            "pravaha_rpc_calls_total",
+            "Cap'n Proto RPC calls completed, by method (Interface.method) and result (ok, the "
+            "error's name, or exception).",
+            {{"method", method}, {"result", result}});
+    }
+    return *c;
 }
 
 }  // namespace

@@ -151,6 +151,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
         ncfg.listeners = ctx.listeners;
         ncfg.storage_full = ctx.storage_full;
         ncfg.scaling = scaling_of(opts);
+        ncfg.metrics_per_stream = opts.metrics_per_stream;
         ncfg.cluster_id = ctx.cluster_id;
         return actors::spawn_node(sys, ncfg);
     }
@@ -169,6 +170,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
     ccfg.listeners = ctx.listeners;
     ccfg.storage_full = ctx.storage_full;
     ccfg.scaling = scaling_of(opts);
+    ccfg.metrics_per_stream = opts.metrics_per_stream;
     return actors::spawn_cluster_node(sys, ccfg);
 }
 

@@ -10,15 +10,10 @@ int main(int argc, char** argv) {
         return pravaha::runtime::run_inspect(argc - 2, argv + 2);
     }
     pravaha::runtime::node_options opts;
-    bool help = false;
-    if (auto err = pravaha::runtime::parse_node_flags(argc, argv, opts, help)) {
-        std::fprintf(stderr, "pravaha-node: %s\n%s", pravaha::render_error(err).c_str(),
-                     pravaha::runtime::node_usage());
-        return 2;
-    }
-    if (help) {
-        std::fputs(pravaha::runtime::node_usage(), stdout);
-        return 0;
+    auto parsed = pravaha::runtime::parse_node_flags(argc, argv, opts);
+    if (!parsed.run) {
+        std::fputs(parsed.text.c_str(), parsed.exit_code == 0 ? stdout : stderr);
+        return parsed.exit_code;
     }
     if (!pravaha::configure_logging(opts.log_level)) {
         std::fprintf(stderr, "pravaha-node: unknown log level %s\n", opts.log_level.c_str());

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +44,8 @@ struct node_options {
     /// Whether --metrics-port was given: then a port that cannot be bound stops the start; the
     /// default one only logs a warning (several nodes on one machine, tests).
     bool metrics_port_given = false;
+    /// Append and read counters per stream as well as per container (a series per stream).
+    bool metrics_per_stream = false;
     /// Connections the node takes on all its ports together; beyond it a new connection is
     /// closed at once. No value: sized from the descriptor limit
     /// (transport::default_max_connections).
@@ -60,10 +64,27 @@ struct node_options {
     std::chrono::milliseconds shutdown_timeout{10000};
 };
 
-/// Parses pravaha-node's flags. On `--help` sets `help` and returns no error.
-[[nodiscard]] caf::error parse_node_flags(int argc, char** argv, node_options& opts, bool& help);
+/// What pravaha-node's command line decided: run the node, or print `text` (to stdout when
+/// `exit_code` is 0: --help, --print-config; else to stderr) and exit with `exit_code` (2: a
+/// usage error).
+struct flags_outcome {
+    bool run = false;
+    int exit_code = 0;
+    std::string text;
+};
 
-const char* node_usage();
+/// Parses pravaha-node's flags (CLI11), the PRAVAHA_* variables `env` gives and the --config
+/// file (TOML, `name = value`), a flag winning over a variable over the file.
+[[nodiscard]] flags_outcome parse_node_flags(
+    int argc,
+    char** argv,
+    node_options& opts,
+    const std::function<const char*(const char*)>& env = [](const char* n) {
+        return std::getenv(n);
+    });
+
+/// The configuration `opts` stand for, as a --config file (TOML) would give it.
+std::string render_config(const node_options& opts);
 
 /// `pravaha-node inspect` (argv after "inspect"): prints a data directory's identity record and
 /// a summary of its store, read-only. Returns the exit code (2: bad arguments or no data

@@ -102,6 +102,9 @@ caf::expected<controller_state::outcome> controller_state::apply(uint64_t index,
             break;
         }
         case command::kind::scale_done: {
+            // A repeat of a scale that is done changes nothing (changed: false).
+            auto it = streams_.find({c.scope, c.name});
+            out.changed = it != streams_.end() && it->second.has_transition;
             auto rec = scale_done(c.scope, c.name, c.target_epoch, c.sealed_lengths);
             rec ? (void)(out.record = std::move(*rec)) : (void)(out.error = std::move(rec.error()));
             break;

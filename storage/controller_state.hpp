@@ -48,8 +48,10 @@ public:
         scale_result scale;
         reader_group_record group;    ///< group commands: the group after the command
         group_assignment assignment;  ///< group_join, group_sync
-        bool changed = true;          ///< group_offline: false when the session was gone
-        txn_record txn;               ///< transaction commands: the transaction after it
+        /// group_offline: false when the session was gone; scale_done and txn_*: false for a
+        /// repeat that found the change made already.
+        bool changed = true;
+        txn_record txn;  ///< transaction commands: the transaction after it
     };
     /// Applies committed entry `index` (replicated mode). A storage error is returned as the
     /// error of the call: the owner must stop.
@@ -181,8 +183,10 @@ public:
         size_t committing_txns = 0;  ///< committing or aborting
         /// Per reader group ("scope/name"), the readers online.
         std::map<std::string, size_t> readers_online;
+        /// Per stream ("scope/name"), its uid (only when asked for: a series per stream).
+        std::map<std::string, uint64_t> stream_uids;
     };
-    counts_t counts() const;
+    counts_t counts(bool stream_uids = false) const;
     /// The stream's transactions not completed. Errors: as get_stream.
     [[nodiscard]] caf::expected<std::vector<txn_record>> live_txns_of(
         const std::string& scope, const std::string& name) const;

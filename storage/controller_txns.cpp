@@ -86,11 +86,14 @@ std::vector<txn_record> controller_state::live_txns() const {
     return out;
 }
 
-controller_state::counts_t controller_state::counts() const {
+controller_state::counts_t controller_state::counts(bool stream_uids) const {
     counts_t c;
     c.scopes = scopes_.size();
     c.streams = streams_.size();
     for (const auto& [n, rec] : streams_) {
+        if (stream_uids) {
+            c.stream_uids[n.first + "/" + n.second] = rec.uid.value;
+        }
         if (rec.state == stream_state::sealed) {
             ++c.sealed_streams;
         } else {
@@ -365,7 +368,8 @@ void controller_state::apply_txn(const command& c, outcome& out) {
         default:
             PRAVAHA_ASSERT(false, "not a transaction command: {}", static_cast<int>(c.type));
     }
-    if (!(t == before)) {
+    out.changed = !(t == before);
+    if (out.changed) {
         if (auto err = save_txn(t, b)) {
             out.error = std::move(err);
             return;

@@ -508,6 +508,7 @@ void replica::tick_leader() {
             if (pr.recent_active && !pr.recovering) {
                 ++active;
             }
+            pr.active_at_check = pr.recent_active;
             pr.recent_active = false;
         }
         if (active < quorum()) {

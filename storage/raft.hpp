@@ -101,9 +101,12 @@ struct progress {
     bool paused = false;                 ///< probe: one message outstanding
     uint32_t stall_ticks = 0;            ///< ticks without progress while something is in flight
     bool recent_active = false;          ///< heard from since the last quorum check
-    bool recovering = false;             ///< the follower's acks do not count
-    uint64_t recovering_bound = 0;       ///< its term bound (see durable_state::recovering)
-    uint64_t read_ack = 0;               ///< highest read round it answered in this term
+    /// Heard from before the last quorum check (true until the first): for the node's metrics,
+    /// a follower that stays silent (dead, cut off) though nothing is in flight to it.
+    bool active_at_check = true;
+    bool recovering = false;        ///< the follower's acks do not count
+    uint64_t recovering_bound = 0;  ///< its term bound (see durable_state::recovering)
+    uint64_t read_ack = 0;          ///< highest read round it answered in this term
 };
 
 /// One member of a Raft group as a pure, deterministic state machine (etcd's raft library's

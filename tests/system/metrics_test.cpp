@@ -23,7 +23,7 @@ TEST_CASE("a node serves its metrics, health and readiness on the metrics port",
     test::temp_dir dir;
     test::node_process node(dir.path() + "/node", test::free_port());
     auto metrics_port = test::free_port();
-    node.add_args({"--metrics-port", std::to_string(metrics_port)});
+    node.add_args({"--metrics-port", std::to_string(metrics_port), "--metrics-per-stream"});
     REQUIRE(node.start());
     auto client = test::connect(node.endpoint());
     REQUIRE(!client->streams().create_scope("s"));
@@ -49,6 +49,34 @@ TEST_CASE("a node serves its metrics, health and readiness on the metrics port",
     }
     REQUIRE(!(*writer)->flush());
     CHECK(appended() == before + 100);
+    // Read back: the bytes handed to readers count, per container and (--metrics-per-stream)
+    // per stream, whose name pravaha_stream_info gives for its uid.
+    size_t read_events = 0;
+    auto reader = client->create_reader("s", "t", client::start_position::head);
+    REQUIRE(reader);
+    while (read_events < 100) {
+        auto ev = (*reader)->read_next(std::chrono::seconds(5));
+        REQUIRE(ev);
+        REQUIRE(*ev);
+        ++read_events;
+    }
+    auto sample = [&](const std::string& series) {
+        auto text = http_get(metrics_port, "/metrics").body;
+        auto at = text.find("\n" + series + " ");
+        return at == std::string::npos
+                   ? -1.0
+                   : std::stod(text.substr(at + series.size() + 2,
+                                           text.find('\n', at + 1) - at - series.size() - 2));
+    };
+    auto text = http_get(metrics_port, "/metrics").body;
+    auto info = text.find("pravaha_stream_info{stream=\"s/t\",stream_uid=\"");
+    REQUIRE(info != std::string::npos);
+    auto uid_at = text.find("stream_uid=\"", info) + 12;
+    auto uid = text.substr(uid_at, text.find('"', uid_at) - uid_at);
+    CHECK(sample("pravaha_stream_appended_events_total{stream_uid=\"" + uid + "\"}") == 100);
+    // 100 events of 5 bytes, each with its 8-byte header.
+    CHECK(sample("pravaha_stream_read_bytes_total{stream_uid=\"" + uid + "\"}") == 100 * 13);
+    CHECK(sample("pravaha_read_bytes_total{container=\"0\"}") == 100 * 13);
 
     // RPC calls are counted by method and result.
     {

@@ -7,7 +7,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev librocksdb-dev \
-      libspdlog-dev libfmt-dev catch2 \
+      libspdlog-dev libfmt-dev libcli11-dev catch2 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt README.md ARCHITECTURE.md ./

@@ -80,6 +80,7 @@ struct flags_outcome {
     char** argv,
     node_options& opts,
     const std::function<const char*(const char*)>& env = [](const char* n) {
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start-up; nothing sets the environment
         return std::getenv(n);
     });
 

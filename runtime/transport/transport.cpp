@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <set>
 #include <string>
+#include <system_error>
 
 namespace pravaha::transport {
 
@@ -76,7 +76,8 @@ std::string connect_failure(const std::string& host,
         int fd =
             ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
-            why = std::string("cannot open a socket: ") + std::strerror(errno);
+            why = "cannot open a socket: " +
+                  std::error_code(errno, std::generic_category()).message();
             continue;
         }
         int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
@@ -107,7 +108,7 @@ std::string connect_failure(const std::string& host,
                 why = "network unreachable";
                 break;
             default:
-                why = std::strerror(err);
+                why = std::error_code(err, std::generic_category()).message();
                 break;
         }
     }

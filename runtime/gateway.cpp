@@ -15,6 +15,7 @@
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
 #include <kj/async.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <deque>
@@ -533,6 +534,13 @@ private:
             capnp::writeMessageToFd(fd, message);
         } catch (const kj::Exception&) {
             // The socket's buffer is empty, so this fits; if not, the close alone says it.
+        }
+        // Closing a socket with unread input resets the connection, and a reset drops what was
+        // not yet sent: the Abort would be lost (seen under ASan load: the client's bootstrap
+        // call had arrived). So: end our side after the Abort, take what the client sent, close.
+        ::shutdown(fd, SHUT_WR);
+        char sink[4096];
+        for (int i = 0; i < 16 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
         }
         ::close(fd);
     }

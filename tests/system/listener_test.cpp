@@ -187,6 +187,7 @@ TEST_CASE("a node at its --max-connections refuses new ones and takes them when 
     } catch (const kj::Exception& e) {
         why = e.getDescription().cStr();
     }
+    INFO(why);
     CHECK(why.find("maximum of connections") != std::string::npos);
     client::client_config cfg;
     cfg.endpoint = node.endpoint();

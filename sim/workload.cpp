@@ -244,6 +244,29 @@ void workload::on_sessions(uint32_t client, uint32_t inc, int64_t opened_at, int
     }
 }
 
+// A transaction process's events still in flight (of transaction `n`, or of all its
+// transactions with 0) get an unknown outcome: nobody will answer them.
+void workload::forget_pending_txn_ops(uint32_t client, uint32_t n) {
+    auto forget = [this](op_rec& op) {
+        if (op.out == outcome::pending) {
+            op.out = outcome::unknown;
+            op.maybe_stored = true;
+            op.complete = now();
+        }
+    };
+    if (n != 0) {
+        for (auto index : history_.txn(n).ops) {
+            forget(history_.op(index));
+        }
+        return;
+    }
+    for (auto& op : history_.ops()) {
+        if (op.txn != 0 && history_.txn(op.txn).client == client) {
+            forget(op);
+        }
+    }
+}
+
 void workload::crash_client(client_t& c, prng* zombie) {
     if (!c.up) {
         return;
@@ -301,12 +324,8 @@ void workload::crash_client(client_t& c, prng* zombie) {
     }                                      // process) holds its own connections
     // In-flight operations of a crashed client have unknown outcomes (a transaction's events
     // are never resent: a new writer id would store them twice).
+    forget_pending_txn_ops(c.id, 0);
     for (auto& op : history_.ops()) {
-        if (op.txn != 0 && history_.txn(op.txn).client == c.id && op.out == outcome::pending) {
-            op.out = outcome::unknown;
-            op.maybe_stored = true;
-            op.complete = now();
-        }
         if (op.txn == 0 && op.id.writer == c.id && op.out == outcome::pending) {
             op.out = outcome::unknown;
             op.maybe_stored = true;

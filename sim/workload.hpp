@@ -212,6 +212,7 @@ private:
     /// A transaction's end, told to a client (`listed` false) or listed by the controller.
     void learn_txn(uint32_t n, const txn_record& rec, bool listed);
     void end_txn_process_state(client_t& c);
+    void forget_pending_txn_ops(uint32_t client, uint32_t n);
     void stall_txn_process(client_t& c, prng& zombie);
     void recover_txns(client_t& c);
     void list_txns();

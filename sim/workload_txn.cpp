@@ -377,6 +377,11 @@ void workload::end_txn_process_state(client_t& c) {
             *a = caf::actor{};
         }
     }
+    // Events of its transaction still in flight are answered by nobody now (a killed writer
+    // skips its callbacks): their outcome is unknown, as at a crash.
+    if (c.txn != 0) {
+        forget_pending_txn_ops(c.id, c.txn);
+    }
     c.txn = 0;
     c.txn_deciding = false;
 }
@@ -431,6 +436,11 @@ void workload::recover_txns(client_t& c) {
                             }
                             auto it = txn_by_id_.find(rec.id);
                             uint32_t n = it == txn_by_id_.end() ? 0 : it->second;
+                            if (n != 0 && history_.txn(n).inc == inc) {
+                                // Its own, begun while this listing was on its way (seed
+                                // 0x9463b7fa: aborted here with an event in flight).
+                                continue;
+                            }
                             if (n != 0) {
                                 learn_txn(n, rec, false);  // a committing one was ordered
                             }

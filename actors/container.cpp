@@ -393,12 +393,11 @@ bool touches(const batch& b, const segment_key& key) {
 
 void enqueue(container_ptr self, container_op op, reply r) {
     auto& st = self->state;
-    auto op_bytes = op.data.size();
-    st.pending.bytes += op_bytes;
+    st.pending.bytes += op.data.size();
     st.pending.ops.push_back(std::move(op));
     st.pending.replies.push_back(std::move(r));
     st.pending.arrived.push_back(self->clock().now());
-    st.queued_bytes->fetch_add(op_bytes, std::memory_order_relaxed);
+    note_queued(self);
     // Flush behind everything already in the mailbox, so that all appends that arrived during
     // the previous fsync share the next one (group commit).
     if (!st.flush_scheduled) {
@@ -647,9 +646,19 @@ caf::result<segment_status> serve_status(container_ptr self, const segment_key& 
     return rp;
 }
 
-void register_metrics(container_ptr self, const metrics::labels& container) {
+// Registers the container's metrics (series labelled with its id where they are per container).
+void register_metrics(container_ptr self) {
     auto& st = self->state;
     auto& r = metrics::global();
+    metrics::labels container{{"container", std::to_string(st.cfg.id)}};
+    st.appends = &r.counter_of("pravaha_appended_events_total",
+                               "Events appended and acknowledged, per container.", container);
+    st.appended_bytes =
+        &r.counter_of("pravaha_appended_bytes_total",
+                      "Bytes of events appended and acknowledged, per container.", container);
+    st.read_bytes = &r.counter_of(
+        "pravaha_read_bytes_total",
+        "Bytes handed to readers (events with their headers), per container.", container);
     st.append_seconds = &r.histogram_of(
         "pravaha_append_latency_seconds",
         "Time from an append's arrival at its container to its acknowledgement, in seconds.",
@@ -681,17 +690,7 @@ container_actor::behavior_type container_impl(container_ptr self,
     auto& st = self->state;
     st.cfg = cfg;
     st.sm = std::move(sm);
-    metrics::labels container{{"container", std::to_string(cfg.id)}};
-    st.appends = &metrics::global().counter_of("pravaha_appended_events_total",
-                                               "Events appended and acknowledged, per container.",
-                                               container);
-    st.appended_bytes = &metrics::global().counter_of(
-        "pravaha_appended_bytes_total", "Bytes of events appended and acknowledged, per container.",
-        container);
-    st.read_bytes = &metrics::global().counter_of(
-        "pravaha_read_bytes_total",
-        "Bytes handed to readers (events with their headers), per container.", container);
-    register_metrics(self, container);
+    register_metrics(self);
     if (raft) {
         start_raft(self, std::move(raft));
     }

@@ -367,6 +367,19 @@ controller_gauges& process_gauges() {
     return g;
 }
 
+// Makes `known` equal to `now`, saying which series that adds and which it removes.
+template <class T>
+void replace_series(std::set<T> now,
+                    std::set<T>& known,
+                    std::vector<T>& added,
+                    std::vector<T>& removed) {
+    std::set_difference(now.begin(), now.end(), known.begin(), known.end(),
+                        std::back_inserter(added));
+    std::set_difference(known.begin(), known.end(), now.begin(), now.end(),
+                        std::back_inserter(removed));
+    known = std::move(now);
+}
+
 // Publishes the metadata's counts for the node's metrics (`leads`: this replica leads the
 // controller; elsewhere the gauges read 0, so a sum over the nodes counts once). A readers-online
 // gauge per reader group, removed with its group. Registry calls outside the gauges' mutex (a
@@ -391,17 +404,8 @@ void publish_counts(controller_ptr self, bool leads) {
     std::vector<std::pair<std::string, uint64_t>> streams_removed;
     {
         std::lock_guard<std::mutex> lock(g.mutex);
-        std::set_difference(groups.begin(), groups.end(), g.group_series.begin(),
-                            g.group_series.end(), std::back_inserter(groups_added));
-        std::set_difference(g.group_series.begin(), g.group_series.end(), groups.begin(),
-                            groups.end(), std::back_inserter(groups_removed));
-        std::set_difference(streams.begin(), streams.end(), g.stream_series.begin(),
-                            g.stream_series.end(), std::back_inserter(streams_added));
-        std::set_difference(g.stream_series.begin(), g.stream_series.end(), streams.begin(),
-                            streams.end(), std::back_inserter(streams_removed));
-        g.group_series = std::move(groups);
-        g.stream_series = std::move(streams);
-        g.leads = leads;
+        replace_series(std::move(groups), g.group_series, groups_added, groups_removed);
+        replace_series(std::move(streams), g.stream_series, streams_added, streams_removed);
         g.counts = std::move(counts);
     }
     auto& r = metrics::global();

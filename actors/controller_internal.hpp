@@ -48,8 +48,7 @@ struct queued_command {
 /// with a readers-online series. One per process (controller.cpp, process_gauges).
 struct controller_gauges {
     std::mutex mutex;
-    bool leads = false;
-    storage::controller_state::counts_t counts;
+    storage::controller_state::counts_t counts;  ///< empty where this replica does not lead
     std::set<std::string> group_series;
     std::set<std::pair<std::string, uint64_t>> stream_series;  ///< --metrics-per-stream
 };

@@ -86,14 +86,10 @@ kj::Promise<void> count_call(capnp::InterfaceSchema schema,
                              capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context,
                              kj::Promise<void> done) {
     auto found = method_of(schema, interface_id, method_id);
-    capnp::InterfaceSchema::Method* method = nullptr;
-    KJ_IF_MAYBE (m, found) {
-        method = m;
-    }
-    if (method == nullptr) {
+    if (found == nullptr) {
         return done;
     }
-    auto m = *method;
+    auto m = KJ_ASSERT_NONNULL(found);
     auto name =
         text(m.getContainingInterface().getShortDisplayName()) + "." + text(m.getProto().getName());
     return done.then([m, name, context]() mutable { calls(name, result_of(m, context)).inc(); },

@@ -176,24 +176,21 @@ TEST_CASE("controller group commit: changes written unsynced are durable once sy
         REQUIRE_FALSE(again.load());
         return again.list_scopes();
     };
-    {
-        auto store = open_store(disk, 1);
+    // Two scopes created with deferred syncs, then synced or not, then a power cut.
+    auto create_two = [&](uint64_t inc, bool sync) {
+        auto store = open_store(disk, inc);
         storage::controller_state meta(*store);
         REQUIRE_FALSE(meta.load());
         meta.set_deferred_sync(true);
         REQUIRE(meta.apply(0, command::of(command::kind::create_scope, "a")));
         REQUIRE(meta.apply(0, command::of(command::kind::create_scope, "b")));
         REQUIRE(meta.list_scopes().size() == 2);  // applied, not durable yet
-    }
+        if (sync) {
+            REQUIRE_FALSE(meta.sync());  // one synced write makes both durable
+        }
+    };
+    create_two(1, false);
     CHECK(scopes_after_crash(2).empty());
-    {
-        auto store = open_store(disk, 3);
-        storage::controller_state meta(*store);
-        REQUIRE_FALSE(meta.load());
-        meta.set_deferred_sync(true);
-        REQUIRE(meta.apply(0, command::of(command::kind::create_scope, "a")));
-        REQUIRE(meta.apply(0, command::of(command::kind::create_scope, "b")));
-        REQUIRE_FALSE(meta.sync());  // one synced write makes both durable
-    }
+    create_two(3, true);
     CHECK(scopes_after_crash(4) == std::vector<std::string>{"a", "b"});
 }

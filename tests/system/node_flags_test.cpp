@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <sstream>
 #include <string>
 
 using namespace pravaha;
@@ -15,13 +14,6 @@ namespace {
 
 std::string node_bin() {
     return PRAVAHA_NODE_BIN;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -40,7 +32,7 @@ TEST_CASE("pravaha-node --help is CLI11's generated help, as in the golden file"
     std::string out;
     REQUIRE(test::run_command(node_bin() + " --help", out) == 0);
     auto golden =
-        read_file(std::string(PRAVAHA_SOURCE_DIR) + "/tests/golden/pravaha-node-help.txt");
+        test::read_text(std::string(PRAVAHA_SOURCE_DIR) + "/tests/golden/pravaha-node-help.txt");
     // A changed flag changes the golden file: build/runtime/pravaha-node --help >
     // tests/golden/pravaha-node-help.txt
     CHECK(out == golden);

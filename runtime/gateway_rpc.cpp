@@ -85,18 +85,17 @@ kj::Promise<void> count_call(capnp::InterfaceSchema schema,
                              uint16_t method_id,
                              capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context,
                              kj::Promise<void> done) {
-    auto found = method_of(schema, interface_id, method_id);
-    if (found == nullptr) {
-        return done;
+    KJ_IF_MAYBE (found, method_of(schema, interface_id, method_id)) {
+        auto m = *found;
+        auto name = text(m.getContainingInterface().getShortDisplayName()) + "." +
+                    text(m.getProto().getName());
+        return done.then([m, name, context]() mutable { calls(name, result_of(m, context)).inc(); },
+                         [name](kj::Exception&& e) {
+                             calls(name, "exception").inc();
+                             kj::throwFatalException(kj::mv(e));
+                         });
     }
-    auto m = KJ_ASSERT_NONNULL(found);
-    auto name =
-        text(m.getContainingInterface().getShortDisplayName()) + "." + text(m.getProto().getName());
-    return done.then([m, name, context]() mutable { calls(name, result_of(m, context)).inc(); },
-                     [name](kj::Exception&& e) {
-                         calls(name, "exception").inc();
-                         kj::throwFatalException(kj::mv(e));
-                     });
+    return done;  // not a method of the interface: the dispatch itself fails
 }
 
 std::string text(capnp::Text::Reader t) {

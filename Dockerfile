@@ -7,7 +7,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev librocksdb-dev \
-      libspdlog-dev libfmt-dev libcli11-dev catch2 \
+      libspdlog-dev libfmt-dev libcli11-dev libssl-dev catch2 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt README.md ARCHITECTURE.md ./
@@ -27,7 +27,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TEST
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcaf-core0.17 libcaf-io0.17 libcapnp-0.9.2 librocksdb7.8 libspdlog1.10 libfmt9 curl \
+      libcaf-core0.17 libcaf-io0.17 libcapnp-0.9.2 librocksdb7.8 libspdlog1.10 libfmt9 libssl3 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/pravaha --create-home pravaha
 COPY --from=build /opt/pravaha/bin/ /usr/local/bin/

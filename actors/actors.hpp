@@ -13,6 +13,7 @@
 /// Handles and spawn functions only: the behaviours live in .cpp files so CAF's templates are
 /// instantiated once. May include: schema, storage.
 
+#include "schema/access.hpp"
 #include "schema/atoms.hpp"
 #include "schema/interfaces.hpp"
 #include "schema/types.hpp"
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,10 @@ class log_store;
 }
 
 namespace pravaha::actors {
+
+/// Which client processes a node let in and with what grants, and which scope each stream uid
+/// is in (actors/client_access.hpp): shared by the node's endpoint, containers and controller.
+class client_access;
 
 /// This process's Raft replicas as its metrics see them (the node's `/ready` and the
 /// `pravaha_raft_*` aggregates): all of them, those that know no leader, and those this node
@@ -99,6 +105,7 @@ using controller_actor = controller_api::extend<
     caf::replies_to<raft_status_atom>::with<raft::group_status>,
     caf::reacts_to<raft_route_atom, uint32_t, raft_replica_api>,
     caf::reacts_to<repair_atom>,
+    caf::reacts_to<group_lag_atom>,
     caf::reacts_to<policy_sync_atom>,
     caf::reacts_to<group_actors_atom>,
     caf::replies_to<group_offline_atom, std::string, std::string, std::string, uint64_t, uint64_t>::
@@ -121,6 +128,8 @@ using storage_full_probe = std::function<std::string()>;
 struct container_config {
     /// Metrics per stream too (`--metrics-per-stream`): a series per stream, so off by default.
     bool metrics_per_stream = false;
+    /// Who may append and read (the node's client_access; none: everyone, as in the simulator).
+    std::shared_ptr<client_access> access;
     uint32_t id = 0;
     storage::log_store* store = nullptr;  ///< outlives the actor system
     /// Appends waiting for the next flush beyond this many bytes are refused with
@@ -168,6 +177,11 @@ struct scaling_settings {
 struct controller_config {
     /// Metrics per stream too (`--metrics-per-stream`): a series per stream, so off by default.
     bool metrics_per_stream = false;
+    /// The node's client_access, told which scope each stream uid belongs to (none: not kept).
+    std::shared_ptr<client_access> access;
+    /// How often the controller's leader refreshes the reader groups' unread bytes for the
+    /// metrics (`pravaha_reader_group_unread_bytes`); 0: never (no metrics port, simulator).
+    std::chrono::milliseconds group_lag_every{0};
     storage::log_store* store = nullptr;  ///< outlives the actor system
     segment_admin_actor container;
     std::chrono::milliseconds request_timeout{30000};
@@ -198,6 +212,9 @@ struct node_actors {
 struct node_config {
     /// Metrics per stream too (`--metrics-per-stream`): a series per stream, so off by default.
     bool metrics_per_stream = false;
+    /// How often the controller's leader refreshes the reader groups' unread bytes for the
+    /// metrics (`pravaha_reader_group_unread_bytes`); 0: never (no metrics port, simulator).
+    std::chrono::milliseconds group_lag_every{0};
     storage::log_store* store = nullptr;  ///< outlives the actor system
     /// Memory for queued appends and parked reads (0: the containers' defaults); see
     /// `memory_budget`.
@@ -212,6 +229,9 @@ struct node_config {
     /// The data directory's cluster id (runtime/identity.hpp), answered to `identify`.
     std::string cluster_id;
     scaling_settings scaling;
+    /// --token-file: a client process needs `auth` with a known token first, and each request
+    /// its right on its scope (client_access). Empty: every client may do everything.
+    token_check tokens;
 };
 
 /// How a node's memory limit is shared: a quarter of it for appends waiting for their group
@@ -235,6 +255,9 @@ memory_budget split_memory(size_t memory_bytes, uint32_t containers);
 struct cluster_config {
     /// Metrics per stream too (`--metrics-per-stream`): a series per stream, so off by default.
     bool metrics_per_stream = false;
+    /// How often the controller's leader refreshes the reader groups' unread bytes for the
+    /// metrics (`pravaha_reader_group_unread_bytes`); 0: never (no metrics port, simulator).
+    std::chrono::milliseconds group_lag_every{0};
     storage::log_store* store = nullptr;  ///< outlives the actor system
     /// The cluster's id (runtime/identity.hpp): members that say hello with another one are
     /// refused, and so is this node by theirs.
@@ -246,6 +269,8 @@ struct cluster_config {
     uint64_t instance = 0;
     std::vector<raft::cluster_member> members;  ///< every node, this one included
     uint32_t container_count = 4;
+    /// --token-file, as node_config's; members (hello accepted) are trusted.
+    token_check tokens;
     std::function<int64_t()> wall_clock_ms;
     bool detached = true;
     std::chrono::milliseconds tick{50};

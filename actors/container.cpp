@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "actors/client_access.hpp"
 #include "actors/raft_driver.hpp"
 #include "actors/raft_routes.hpp"
 #include "schema/errc.hpp"
@@ -471,7 +472,20 @@ caf::result<T> admit_and_enqueue(container_ptr self, container_op op) {
 }
 
 // Create, seal and delete: logged like appends, answered with `true` once committed.
+// Checks an append's or a read's sender for right `r` on the scope of the segment's stream
+// (client_access; none or off: allowed).
+caf::error check_data(container_ptr self, const segment_key& key, right r) {
+    const auto& access = self->state.cfg.access;
+    if (!access || !access->enabled()) {
+        return {};
+    }
+    return access->check_stream(self->current_sender(), self->node(), key.stream.value, r);
+}
+
 caf::result<bool> segment_op(container_ptr self, container_op::kind kind, const segment_key& key) {
+    if (auto err = check_client(self, self->state.cfg.access, true)) {
+        return err;
+    }
     container_op op;
     op.type = kind;
     op.key = key;
@@ -623,6 +637,9 @@ caf::result<read_result> serve_read(container_ptr self, const read_request& req)
 
 // A segment's length and seal state, as the group knows them (linearized).
 caf::result<segment_status> serve_status(container_ptr self, const segment_key& key) {
+    if (auto err = check_client(self, self->state.cfg.access, true)) {
+        return err;
+    }
     if (self->state.raft && self->state.raft->replica().state() != storage::raft::role::leader) {
         return not_leader(self->state.raft->replica());
     }
@@ -695,11 +712,17 @@ container_actor::behavior_type container_impl(container_ptr self,
         start_raft(self, std::move(raft));
     }
     return {
-        [=](append_atom, append_block& b) {
+        [=](append_atom, append_block& b) -> caf::result<append_ack> {
+            if (auto err = check_data(self, b.key, right::write)) {
+                return err;
+            }
             return admit_and_enqueue<append_ack>(self, append_op(b));
         },
         [=](setup_writer_atom, const segment_key& key, const writer_id& writer,
             uint32_t known_epoch) -> caf::result<append_ack> {
+            if (auto err = check_data(self, key, right::write)) {
+                return err;
+            }
             // Logged like an append: the new session must survive a crash, or a restarted
             // node would accept the old session's blocks again.
             container_op op;
@@ -709,7 +732,12 @@ container_actor::behavior_type container_impl(container_ptr self,
             op.writer_epoch = known_epoch;
             return admit_and_enqueue<append_ack>(self, std::move(op));
         },
-        [=](read_atom, const read_request& req) { return serve_read(self, req); },
+        [=](read_atom, const read_request& req) -> caf::result<read_result> {
+            if (auto err = check_data(self, req.key, right::read)) {
+                return err;
+            }
+            return serve_read(self, req);
+        },
         [=](read_timeout_atom, uint64_t id) { answer_waiter(self, id); },
         [=](flushed_atom) {
             self->state.flush_scheduled = false;
@@ -724,14 +752,21 @@ container_actor::behavior_type container_impl(container_ptr self,
         [=](delete_segment_atom, const segment_key& key) {
             return segment_op(self, container_op::kind::delete_segment, key);
         },
-        [=](create_txn_segment_atom, const segment_key& key, int64_t limit) {
+        [=](create_txn_segment_atom, const segment_key& key, int64_t limit) -> caf::result<bool> {
+            if (auto err = check_client(self, self->state.cfg.access, true)) {
+                return err;
+            }
             container_op op;
             op.type = container_op::kind::create_segment;
             op.key = key;
             op.limit = std::max<int64_t>(limit, 1);
             return admit_and_enqueue<bool>(self, std::move(op));
         },
-        [=](merge_segment_atom, const segment_key& target, const segment_key& source) {
+        [=](merge_segment_atom, const segment_key& target,
+            const segment_key& source) -> caf::result<int64_t> {
+            if (auto err = check_client(self, self->state.cfg.access, true)) {
+                return err;
+            }
             // Appends to the source still waiting go first, in an entry of their own: the merge
             // reads the source from the store (container_state::apply_merge). Merges of other
             // sources (a transaction's parts) share one group, one fsync.
@@ -745,7 +780,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             return admit_and_enqueue<int64_t>(self, std::move(op));
         },
         [=](raft_atom, raft::message& m) {
-            if (!self->state.raft) {
+            if (!self->state.raft || check_client(self, self->state.cfg.access, true)) {
                 return;
             }
             self->state.raft->replica().step(m);
@@ -763,6 +798,9 @@ container_actor::behavior_type container_impl(container_ptr self,
             self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
         },
         [=](raft_route_atom, uint32_t node, raft_replica_api& replica) {
+            if (check_client(self, self->state.cfg.access, true)) {
+                return;
+            }
             self->state.routes.update(node, std::move(replica));
         },
         [=](raft_status_atom) -> raft::group_status {
@@ -779,7 +817,10 @@ container_actor::behavior_type container_impl(container_ptr self,
             return g;
         },
         [=](segment_status_atom, const segment_key& key) { return serve_status(self, key); },
-        [=](segment_load_atom, const segment_key& key) {
+        [=](segment_load_atom, const segment_key& key) -> caf::result<segment_load> {
+            if (auto err = check_client(self, self->state.cfg.access, true)) {
+                return err;
+            }
             // Advisory: the replica's own measurement, not linearized.
             auto now = now_ms(self);
             auto load = meter_of(self, key, now).load_at(now);

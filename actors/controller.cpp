@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "actors/client_access.hpp"
 #include "actors/controller_internal.hpp"
 #include "actors/raft_driver.hpp"
 #include "actors/raft_routes.hpp"
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -249,6 +251,23 @@ void drive(controller_ptr self) {
     st.was_leader = leader;
 }
 
+// Whether a command can add or remove a stream uid clients append to or read (a stream's, a
+// transaction segment's).
+bool changes_uids(const command& c) {
+    using kind = command::kind;
+    return c.type == kind::create_stream || c.type == kind::delete_stream ||
+           c.type == kind::delete_scope || c.type == kind::txn_begin || c.type == kind::txn_done;
+}
+
+// Tells the node's client_access which scope each uid is in (only with --token-file).
+void publish_scopes(controller_ptr self) {
+    const auto& access = self->state.cfg.access;
+    if (access && access->enabled()) {
+        access->set_scopes(std::make_shared<const std::map<uint64_t, std::string>>(
+            self->state.meta->uid_scopes()));
+    }
+}
+
 caf::error apply_command(controller_ptr self, uint64_t index, const std::string& data) {
     auto& st = self->state;
     if (data.empty()) {
@@ -261,6 +280,9 @@ caf::error apply_command(controller_ptr self, uint64_t index, const std::string&
     auto out = st.meta->apply(index, *c);
     if (!out) {
         return std::move(out.error());
+    }
+    if (changes_uids(*c)) {
+        publish_scopes(self);  // every replica: its node's containers check by it
     }
     if (auto it = st.proposed.find(index); it != st.proposed.end()) {
         auto p = std::move(it->second);
@@ -405,12 +427,16 @@ void publish_counts(controller_ptr self, bool leads) {
     {
         std::lock_guard<std::mutex> lock(g.mutex);
         replace_series(std::move(groups), g.group_series, groups_added, groups_removed);
+        for (const auto& group : groups_removed) {
+            g.unread_bytes.erase(group);
+        }
         replace_series(std::move(streams), g.stream_series, streams_added, streams_removed);
         g.counts = std::move(counts);
     }
     auto& r = metrics::global();
     for (const auto& group : groups_removed) {
         r.remove_gauge("pravaha_reader_group_readers", {{"group", group}});
+        r.remove_gauge("pravaha_reader_group_unread_bytes", {{"group", group}});
     }
     for (const auto& group : groups_added) {
         r.gauge("pravaha_reader_group_readers",
@@ -422,6 +448,18 @@ void publish_counts(controller_ptr self, bool leads) {
                     auto it = pg.counts.readers_online.find(group);
                     return it == pg.counts.readers_online.end() ? 0.0
                                                                 : static_cast<double>(it->second);
+                });
+        r.gauge("pravaha_reader_group_unread_bytes",
+                "Bytes of the group's streams not yet read by it (from its readers' positions to "
+                "the segments' ends), refreshed every 5 s on the node leading the controller; NaN "
+                "until known.",
+                {{"group", group}}, [group] {
+                    auto& pg = process_gauges();
+                    std::lock_guard<std::mutex> lock(pg.mutex);
+                    auto it = pg.unread_bytes.find(group);
+                    return it == pg.unread_bytes.end() || it->second < 0
+                               ? std::numeric_limits<double>::quiet_NaN()
+                               : static_cast<double>(it->second);
                 });
     }
     auto stream_labels = [](const std::pair<std::string, uint64_t>& s) {
@@ -435,6 +473,21 @@ void publish_counts(controller_ptr self, bool leads) {
                 "Always 1: a stream's name (scope/name) for its uid, which labels the per-stream "
                 "counters (--metrics-per-stream; on the node leading the controller).",
                 stream_labels(s), [] { return 1.0; });
+    }
+}
+
+void refresh_group_lag(controller_ptr self) {
+    if (!is_leader(self)) {
+        return;
+    }
+    for (const auto& g : self->state.meta->all_groups()) {
+        describe_group_then(self, g, [key = g.scope + "/" + g.name](group_info info) {
+            auto& pg = process_gauges();
+            std::lock_guard<std::mutex> lock(pg.mutex);
+            if (pg.group_series.count(key) != 0) {  // not removed meanwhile
+                pg.unread_bytes[key] = info.unread_bytes;
+            }
+        });
     }
 }
 
@@ -553,6 +606,10 @@ void flush_commands(controller_ptr self) {
         }
         self->quit(err);
         return;
+    }
+    if (std::any_of(group.begin(), group.end(),
+                    [](const queued_command& q) { return changes_uids(q.c); })) {
+        publish_scopes(self);  // before any answer: a new stream's writer appends next
     }
     for (size_t i = 0; i < group.size(); ++i) {
         finish_command(self, group[i].c, outs[i], group[i].done);
@@ -1078,7 +1135,11 @@ void start_raft(controller_ptr self) {
     hooks.stage_install = [self](const storage::raft::snapshot& snap, storage::write_batch& b) {
         return self->state.meta->stage_install(snap.data, snap.index, b);
     };
-    hooks.installed = [self](const storage::raft::snapshot&) { return self->state.meta->load(); };
+    hooks.installed = [self](const storage::raft::snapshot&) {
+        auto err = self->state.meta->load();
+        publish_scopes(self);
+        return err;
+    };
     st.routes = raft_routes(st.cfg.raft.peers);
     hooks.send = [self](raft::message m) { self->state.routes.send(self, std::move(m)); };
     st.raft->set_hooks(std::move(hooks));
@@ -1103,6 +1164,10 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
         }
     });
     register_metrics();
+    publish_scopes(self);
+    if (st.cfg.group_lag_every.count() > 0) {
+        self->delayed_send(self, st.cfg.group_lag_every, group_lag_atom::value);
+    }
     if (st.raft) {
         start_raft(self);  // repairs once it leads (drive)
     } else {
@@ -1270,6 +1335,10 @@ controller_actor::behavior_type controller_impl(controller_ptr self,
             sync_txns(self);
         },
         [=](flushed_atom) { flush_commands(self); },
+        [=](group_lag_atom) {
+            refresh_group_lag(self);
+            self->delayed_send(self, self->state.cfg.group_lag_every, group_lag_atom::value);
+        },
         [=](repair_atom) {
             self->state.repair_scheduled = false;
             if (is_leader(self)) {

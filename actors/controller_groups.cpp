@@ -159,6 +159,56 @@ caf::result<group_info> group_create(controller_ptr self,
     });
 }
 
+void describe_group_then(controller_ptr self,
+                         const reader_group_record& g,
+                         std::function<void(group_info)> then) {
+    auto& m = *self->state.meta;
+    // The lengths of the streams' current segments, from their containers; sealed ones are in
+    // the history.
+    std::vector<segment_key> live;
+    for (const auto& st : g.config.streams) {
+        auto rec = m.get_stream(st.scope, st.name);
+        if (rec && rec->uid == st.start.stream) {
+            for (const auto& seg : rec->segments) {
+                live.push_back({rec->uid, seg.id});
+            }
+        }
+    }
+    statuses_then(
+        self, live,
+        [self, then = std::move(then), g,
+         live](caf::expected<std::vector<segment_status>> statuses) mutable {
+            auto& meta = *self->state.meta;
+            std::map<segment_key, int64_t> lengths;
+            if (statuses) {
+                for (size_t i = 0; i < live.size(); ++i) {
+                    lengths[live[i]] = (*statuses)[i].length;
+                }
+            }
+            for (const auto& st : g.config.streams) {
+                auto h = meta.history(st.scope, st.name);
+                if (!h) {
+                    continue;
+                }
+                for (const auto& e : *h) {
+                    for (const auto& seg : e.segments) {
+                        if (seg.sealed_length >= 0) {
+                            lengths[{st.start.stream, seg.range.id}] = seg.sealed_length;
+                        }
+                    }
+                }
+            }
+            then(storage::describe_group(
+                g, meta.streams_view(), [&lengths](const segment_key& k) -> std::optional<int64_t> {
+                    auto it = lengths.find(k);
+                    if (it == lengths.end()) {
+                        return std::nullopt;
+                    }
+                    return it->second;
+                }));
+        });
+}
+
 caf::result<group_info> group_info_of(controller_ptr self,
                                       const std::string& scope,
                                       const std::string& name) {
@@ -169,50 +219,8 @@ caf::result<group_info> group_info_of(controller_ptr self,
             rp.deliver(std::move(g.error()));
             return;
         }
-        // The lengths of the streams' current segments, from their containers; sealed ones are
-        // in the history.
-        std::vector<segment_key> live;
-        for (const auto& st : g->config.streams) {
-            auto rec = m.get_stream(st.scope, st.name);
-            if (rec && rec->uid == st.start.stream) {
-                for (const auto& seg : rec->segments) {
-                    live.push_back({rec->uid, seg.id});
-                }
-            }
-        }
-        statuses_then(
-            self, live,
-            [self, rp, g = *g, live](caf::expected<std::vector<segment_status>> statuses) mutable {
-                auto& meta = *self->state.meta;
-                std::map<segment_key, int64_t> lengths;
-                if (statuses) {
-                    for (size_t i = 0; i < live.size(); ++i) {
-                        lengths[live[i]] = (*statuses)[i].length;
-                    }
-                }
-                for (const auto& st : g.config.streams) {
-                    auto h = meta.history(st.scope, st.name);
-                    if (!h) {
-                        continue;
-                    }
-                    for (const auto& e : *h) {
-                        for (const auto& seg : e.segments) {
-                            if (seg.sealed_length >= 0) {
-                                lengths[{st.start.stream, seg.range.id}] = seg.sealed_length;
-                            }
-                        }
-                    }
-                }
-                rp.deliver(storage::describe_group(
-                    g, meta.streams_view(),
-                    [&lengths](const segment_key& k) -> std::optional<int64_t> {
-                        auto it = lengths.find(k);
-                        if (it == lengths.end()) {
-                            return std::nullopt;
-                        }
-                        return it->second;
-                    }));
-            });
+        describe_group_then(self, *g,
+                            [rp](group_info info) mutable { rp.deliver(std::move(info)); });
     });
 }
 

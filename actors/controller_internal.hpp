@@ -50,6 +50,8 @@ struct controller_gauges {
     std::mutex mutex;
     storage::controller_state::counts_t counts;  ///< empty where this replica does not lead
     std::set<std::string> group_series;
+    /// Per reader group ("scope/name"): its unread bytes as last refreshed (-1: not known).
+    std::map<std::string, int64_t> unread_bytes;
     std::set<std::pair<std::string, uint64_t>> stream_series;  ///< --metrics-per-stream
 };
 
@@ -364,6 +366,14 @@ caf::result<group_info> group_create(controller_ptr self,
 caf::result<group_info> group_info_of(controller_ptr self,
                                       const std::string& scope,
                                       const std::string& name);
+// The description of group `g` with its unread bytes (every current segment's length asked of
+// its container; -1 where one could not be asked) to `then`.
+void describe_group_then(controller_ptr self,
+                         const reader_group_record& g,
+                         std::function<void(group_info)> then);
+// Refreshes every reader group's unread bytes for the metrics (process_gauges), while this
+// replica leads; runs again after cfg.group_lag_every.
+void refresh_group_lag(controller_ptr self);
 caf::result<group_assignment> group_join_or_sync(controller_ptr self,
                                                  bool join,
                                                  const std::string& scope,

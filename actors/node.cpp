@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "actors/client_access.hpp"
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
@@ -35,88 +36,170 @@ namespace {
 using init_atom = caf::atom_constant<caf::atom("epinit")>;
 using connect_tick_atom = caf::atom_constant<caf::atom("epconnect")>;
 
-// The endpoint: forwards each request to the actor that owns the state, which then answers the
-// client directly (delegation, no extra hop on the way back).
+// A client request to the controller, once its sender is allowed it (check_request):
+// delegated, so the controller answers the client directly (no extra hop on the way back).
+template <class Result, class... Ts>
+caf::result<Result> forward(node_api::pointer self,
+                            const std::shared_ptr<client_access>& access,
+                            const controller_actor& ctl,
+                            Ts&&... xs) {
+    if (auto err = check_request(self, access, xs...)) {
+        return err;
+    }
+    return self->delegate(ctl, std::forward<Ts>(xs)...);
+}
+
+// `auth`: lets the sender's process in with `token` (monitored: its grants go with the last of
+// its actors that authenticated) and answers the cluster id, as `identify` does.
+template <class Self>
+caf::result<std::string> authenticate(Self* self,
+                                      const std::shared_ptr<client_access>& access,
+                                      const std::string& token,
+                                      const std::string& cluster_id) {
+    if (!access || !access->enabled()) {
+        return cluster_id;
+    }
+    auto g = access->admit(self->current_sender(), token);
+    if (!g) {
+        module_log("actors")->warn("client refused: {}", render_error(g.error()));
+        return std::move(g.error());
+    }
+    self->monitor(caf::actor_cast<caf::actor>(self->current_sender()));
+    module_log("actors")->info("client authenticated token={}", (*g)->name);
+    return cluster_id;
+}
+
+// The standalone endpoint: forwards each request to the actor that owns the state, which then
+// answers the client directly (delegation, no extra hop on the way back).
 node_api::behavior_type endpoint_impl(node_api::pointer self,
                                       controller_actor ctl,
                                       container_actor cnt,
                                       std::function<std::vector<raft::listener_status>()> listeners,
                                       storage_full_probe storage_full,
-                                      std::string cluster_id) {
+                                      std::string cluster_id,
+                                      std::shared_ptr<client_access> access) {
+    self->set_down_handler([access](caf::down_msg& dm) {
+        if (access) {
+            access->forget(dm.source);
+        }
+    });
     return {
-        [=](create_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
-        [=](delete_scope_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
-        [=](list_scopes_atom a) { return self->delegate(ctl, a); },
-        [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), k);
+        [=](create_scope_atom a, std::string& s) {
+            return forward<bool>(self, access, ctl, a, std::move(s));
         },
-        [=](list_streams_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
+        [=](delete_scope_atom a, std::string& s) {
+            return forward<bool>(self, access, ctl, a, std::move(s));
+        },
+        [=](list_scopes_atom a) -> caf::result<std::vector<std::string>> {
+            if (!access || !access->enabled()) {
+                return self->delegate(ctl, a);
+            }
+            auto g = access->of(self->current_sender(), self->node());
+            if (!g) {
+                return check_right(nullptr, "", right::read);
+            }
+            auto rp = self->make_response_promise<std::vector<std::string>>();
+            self->request(ctl, std::chrono::seconds(30), a)
+                .then(
+                    [rp, g](std::vector<std::string>& all) mutable {
+                        rp.deliver(visible_scopes(g.get(), std::move(all)));
+                    },
+                    [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+            return rp;
+        },
+        [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k) {
+            return forward<stream_record>(self, access, ctl, a, std::move(s), std::move(n), k);
+        },
+        [=](list_streams_atom a, std::string& s) {
+            return forward<std::vector<std::string>>(self, access, ctl, a, std::move(s));
+        },
         [=](get_stream_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
+            return forward<stream_record>(self, access, ctl, a, std::move(s), std::move(n));
         },
         [=](seal_stream_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
+            return forward<stream_record>(self, access, ctl, a, std::move(s), std::move(n));
         },
         [=](delete_stream_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
+            return forward<bool>(self, access, ctl, a, std::move(s), std::move(n));
         },
         [=](stream_info_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
+            return forward<stream_info>(self, access, ctl, a, std::move(s), std::move(n));
         },
         [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k, scaling_policy& p) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), k, p);
+            return forward<stream_record>(self, access, ctl, a, std::move(s), std::move(n), k, p);
         },
         [=](update_stream_atom a, std::string& s, std::string& n, scaling_policy& p) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), p);
+            return forward<stream_record>(self, access, ctl, a, std::move(s), std::move(n), p);
         },
         [=](scale_atom a, std::string& s, std::string& n, scale_request& r) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(r));
+            return forward<scale_result>(self, access, ctl, a, std::move(s), std::move(n),
+                                         std::move(r));
         },
         [=](history_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
+            return forward<std::vector<epoch_info>>(self, access, ctl, a, std::move(s),
+                                                    std::move(n));
         },
         [=](successors_atom a, std::string& s, std::string& n, segment_id id) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), id);
+            return forward<segment_successors>(self, access, ctl, a, std::move(s), std::move(n),
+                                               id);
         },
         [=](stream_cut_atom a, std::string& s, std::string& n, bool head) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), head);
+            return forward<stream_cut>(self, access, ctl, a, std::move(s), std::move(n), head);
         },
         [=](resolve_cut_atom a, std::string& s, std::string& n, stream_cut& c) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c));
+            return forward<stream_cut>(self, access, ctl, a, std::move(s), std::move(n),
+                                       std::move(c));
         },
         [=](group_create_atom a, std::string& s, std::string& n, group_config& c) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c));
+            return forward<group_info>(self, access, ctl, a, std::move(s), std::move(n),
+                                       std::move(c));
         },
         [=](group_delete_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
+            return forward<bool>(self, access, ctl, a, std::move(s), std::move(n));
         },
-        [=](group_list_atom a, std::string& s) { return self->delegate(ctl, a, std::move(s)); },
-        [=](txn_atom a, txn_request& r) { return self->delegate(ctl, a, std::move(r)); },
+        [=](group_list_atom a, std::string& s) {
+            return forward<std::vector<std::string>>(self, access, ctl, a, std::move(s));
+        },
+        [=](txn_atom a, txn_request& r) {
+            return forward<txn_record>(self, access, ctl, a, std::move(r));
+        },
         [=](txn_list_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
+            return forward<std::vector<txn_record>>(self, access, ctl, a, std::move(s),
+                                                    std::move(n));
         },
         [=](group_info_atom a, std::string& s, std::string& n) {
-            return self->delegate(ctl, a, std::move(s), std::move(n));
+            return forward<group_info>(self, access, ctl, a, std::move(s), std::move(n));
         },
         [=](group_join_atom a, std::string& s, std::string& n, group_sync& r) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(r));
+            return forward<group_assignment>(self, access, ctl, a, std::move(s), std::move(n),
+                                             std::move(r));
         },
         [=](group_sync_atom a, std::string& s, std::string& n, group_sync& r) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(r));
+            return forward<group_assignment>(self, access, ctl, a, std::move(s), std::move(n),
+                                             std::move(r));
         },
         [=](group_leave_atom a, std::string& s, std::string& n, group_sync& r) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(r));
+            return forward<bool>(self, access, ctl, a, std::move(s), std::move(n), std::move(r));
         },
         [=](group_checkpoint_atom a, std::string& s, std::string& n, std::string& c) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c));
+            return forward<std::vector<stream_cut>>(self, access, ctl, a, std::move(s),
+                                                    std::move(n), std::move(c));
         },
         [=](group_reset_atom a, std::string& s, std::string& n, std::string& c,
             std::vector<stream_cut>& cuts, uint32_t seen) {
-            return self->delegate(ctl, a, std::move(s), std::move(n), std::move(c), std::move(cuts),
-                                  seen);
+            return forward<uint32_t>(self, access, ctl, a, std::move(s), std::move(n), std::move(c),
+                                     std::move(cuts), seen);
         },
-        [=](get_segment_store_atom) -> segment_store_api { return cnt; },
+        [=](get_segment_store_atom) -> caf::result<segment_store_api> {
+            if (auto err = check_client(self, access, false)) {
+                return err;
+            }
+            return segment_store_api{cnt};
+        },
         [=](get_container_atom, uint32_t c) -> caf::result<segment_store_api> {
+            if (auto err = check_client(self, access, false)) {
+                return err;
+            }
             if (c != 0) {
                 return caf::make_error(errc::invalid_argument,
                                        "a standalone node has one container (0)");
@@ -124,6 +207,9 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             return segment_store_api{cnt};
         },
         [=](cluster_info_atom) -> caf::result<raft::cluster_info> {
+            if (auto err = check_client(self, access, false)) {
+                return err;
+            }
             raft::cluster_info info;
             info.node = 0;
             info.container_count = 1;
@@ -137,12 +223,28 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             return info;
         },
         [=](raft_atom, raft::message&) {},  // a standalone node has no peers
-        [=](get_controller_atom) -> controller_api { return ctl; },
-        [=](get_admin_atom, uint32_t) -> segment_admin_api { return cnt; },
-        [=](get_replica_atom, uint32_t group) -> raft_replica_api {
+        [=](get_controller_atom) -> caf::result<controller_api> {
+            if (auto err = check_client(self, access, true)) {
+                return err;
+            }
+            return controller_api{ctl};
+        },
+        [=](get_admin_atom, uint32_t) -> caf::result<segment_admin_api> {
+            if (auto err = check_client(self, access, true)) {
+                return err;
+            }
+            return segment_admin_api{cnt};
+        },
+        [=](get_replica_atom, uint32_t group) -> caf::result<raft_replica_api> {
+            if (auto err = check_client(self, access, true)) {
+                return err;
+            }
             return group == 0 ? raft_replica_api{ctl} : raft_replica_api{cnt};
         },
         [=](identify_atom) { return cluster_id; },
+        [=](auth_atom, const std::string& token) {
+            return authenticate(self, access, token, cluster_id);
+        },
         [=](hello_atom, std::string&, uint32_t id, uint64_t) -> caf::result<std::string, uint32_t> {
             return caf::make_error(errc::invalid_argument,
                                    fmt::format("a standalone node refuses node {}: it is not a "
@@ -163,6 +265,7 @@ using cluster_endpoint_actor = node_api::extend_with<segment_admin_api>::extend<
 
 struct cluster_endpoint_state {
     cluster_config cfg;
+    std::shared_ptr<client_access> access;  ///< the node's clients (--token-file)
     std::shared_ptr<endpoint_wiring> wiring;
     /// Members this node connected to and that answered its hello as themselves.
     std::map<uint32_t, node_api> peers;
@@ -280,6 +383,7 @@ void greet(endpoint_ptr self, uint32_t id, node_api peer) {
                                "node {} greeted member {} while connected to it", st.cfg.node_id,
                                id);
                 self->monitor(peer);
+                st.access->add_member(peer.node());
                 st.peers[id] = peer;
                 exchange_routes(self, id, peer);
                 module_log("actors")->info("peer connected node={} peer={}", st.cfg.node_id, id);
@@ -397,6 +501,7 @@ caf::result<std::string, uint32_t> hello(endpoint_ptr self,
                                   id, cid, st.cfg.node_id, id),
                       errc::unavailable);
     }
+    st.access->add_member(src->node());
     auto& sp = st.greeted[id];
     sp.instance = instance;
     if (std::find(sp.via.begin(), sp.via.end(), addr) == sp.via.end()) {
@@ -436,6 +541,9 @@ void connect_peers(endpoint_ptr self) {
 template <class Result, class... Ts>
 caf::result<Result> to_controller(endpoint_ptr self, Ts... args) {
     auto& st = self->state;
+    if (auto err = check_request(self, st.access, args...)) {
+        return err;
+    }
     if (!st.wiring) {
         return unavailable("node is starting");
     }
@@ -502,6 +610,9 @@ void with_container_leader(endpoint_ptr self, uint32_t c, Fn fn, Fail fail) {
 // A segment operation of the local controller: sent to the leader of the segment's container.
 template <class Result, class Atom, class... Ts>
 caf::result<Result> route_segment_op(endpoint_ptr self, Atom a, const segment_key& key, Ts... xs) {
+    if (auto err = check_client(self, self->state.access, true)) {
+        return err;
+    }
     auto rp = self->make_response_promise<Result>();
     auto c = container_of(key, self->state.cfg.container_count);
     auto timeout = self->state.cfg.request_timeout;
@@ -594,9 +705,13 @@ caf::result<segment_store_api> leader_store(endpoint_ptr self, uint32_t c) {
     return rp;
 }
 
-cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, cluster_config cfg) {
+cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self,
+                                                            cluster_config cfg,
+                                                            std::shared_ptr<client_access> access) {
     self->state.cfg = cfg;
+    self->state.access = access;
     self->set_down_handler([=](caf::down_msg& dm) {
+        access->forget(dm.source);
         auto& greeted = self->state.greeted;
         for (auto it = greeted.begin(); it != greeted.end(); ++it) {
             auto& via = it->second.via;
@@ -636,7 +751,24 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
         [=](delete_scope_atom a, std::string& s) {
             return to_controller<ctl_bool>(self, a, std::move(s));
         },
-        [=](list_scopes_atom a) { return to_controller<std::vector<std::string>>(self, a); },
+        [=](list_scopes_atom a) -> caf::result<std::vector<std::string>> {
+            auto g = access->of(self->current_sender(), self->node());
+            if (!g) {
+                return check_right(nullptr, "", right::read);
+            }
+            if (g->sees_all()) {
+                return to_controller<std::vector<std::string>>(self, a);
+            }
+            auto rp = self->make_response_promise<std::vector<std::string>>();
+            // Asked of itself as a local sender (who sees all), then filtered.
+            self->request(caf::actor_cast<node_api>(self), self->state.cfg.request_timeout, a)
+                .then(
+                    [rp, g](std::vector<std::string>& all) mutable {
+                        rp.deliver(visible_scopes(g.get(), std::move(all)));
+                    },
+                    [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+            return rp;
+        },
         [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k) {
             return to_controller<stream_record>(self, a, std::move(s), std::move(n), k);
         },
@@ -714,9 +846,22 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
             return to_controller<uint32_t>(self, a, std::move(s), std::move(n), std::move(c),
                                            std::move(cuts), seen);
         },
-        [=](get_segment_store_atom) { return leader_store(self, 0); },
-        [=](get_container_atom, uint32_t c) { return leader_store(self, c); },
+        [=](get_segment_store_atom) -> caf::result<segment_store_api> {
+            if (auto err = check_client(self, access, false)) {
+                return err;
+            }
+            return leader_store(self, 0);
+        },
+        [=](get_container_atom, uint32_t c) -> caf::result<segment_store_api> {
+            if (auto err = check_client(self, access, false)) {
+                return err;
+            }
+            return leader_store(self, c);
+        },
         [=](get_controller_atom) -> caf::result<controller_api> {
+            if (auto err = check_client(self, access, true)) {
+                return err;
+            }
             if (!self->state.wiring) {
                 return unavailable("node is starting");
             }
@@ -726,6 +871,9 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
             return hello(self, cid, id, instance);
         },
         [=](identify_atom) { return self->state.cfg.cluster_id; },
+        [=](auth_atom, const std::string& token) {
+            return authenticate(self, access, token, self->state.cfg.cluster_id);
+        },
         [=](get_replica_atom, uint32_t g) -> caf::result<raft_replica_api> {
             auto& st = self->state;
             if (!from_member_or_local(self)) {
@@ -741,13 +889,21 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self, c
             return raft_replica_api{st.wiring->containers[g - 1]};
         },
         [=](get_admin_atom, uint32_t c) -> caf::result<segment_admin_api> {
+            if (auto err = check_client(self, access, true)) {
+                return err;
+            }
             auto& st = self->state;
             if (!st.wiring || c >= st.wiring->containers.size()) {
                 return caf::make_error(errc::invalid_argument, "no container " + std::to_string(c));
             }
             return segment_admin_api{st.wiring->containers[c]};
         },
-        [=](cluster_info_atom) { return cluster_status(self); },
+        [=](cluster_info_atom) -> caf::result<raft::cluster_info> {
+            if (auto err = check_client(self, access, false)) {
+                return err;
+            }
+            return cluster_status(self);
+        },
         [=](create_segment_atom a, const segment_key& k) {
             return route_segment_op<bool>(self, a, k);
         },
@@ -802,12 +958,16 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     ccfg.storage_full = cfg.storage_full;
     ccfg.rate_window_ms = cfg.scaling.window_ms;
     ccfg.metrics_per_stream = cfg.metrics_per_stream;
+    auto access = std::make_shared<client_access>(cfg.tokens);
+    ccfg.access = access;
     auto container = spawn_container(sys, ccfg);
     if (!container) {
         return std::move(container.error());
     }
     controller_config kcfg;
+    kcfg.access = access;
     kcfg.metrics_per_stream = cfg.metrics_per_stream;
+    kcfg.group_lag_every = cfg.group_lag_every;
     kcfg.store = cfg.store;
     kcfg.container = *container;
     kcfg.wall_clock_ms = cfg.wall_clock_ms;
@@ -824,7 +984,7 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     out.controller = *controller;
     out.containers = {*container};
     out.endpoint = sys.spawn(endpoint_impl, *controller, *container, cfg.listeners,
-                             cfg.storage_full, cfg.cluster_id);
+                             cfg.storage_full, cfg.cluster_id, access);
     return out;
 }
 
@@ -842,7 +1002,8 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
     if (cfg.container_count == 0 || cfg.container_count > 1024) {
         return caf::make_error(errc::invalid_argument, "containers must be 1..1024");
     }
-    auto endpoint = sys.spawn(cluster_endpoint_impl, cfg);
+    auto access = std::make_shared<client_access>(cfg.tokens);
+    auto endpoint = sys.spawn(cluster_endpoint_impl, cfg, access);
     raft_settings rs;
     rs.node_id = cfg.node_id;
     rs.members = ids;
@@ -863,6 +1024,7 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         ccfg.storage_full = cfg.storage_full;
         ccfg.rate_window_ms = cfg.scaling.window_ms;
         ccfg.metrics_per_stream = cfg.metrics_per_stream;
+        ccfg.access = access;
         if (cfg.memory_bytes > 0) {
             ccfg.pending_bytes_max = budget.pending_bytes_per_container;
             ccfg.parked_reads_max = budget.parked_reads_per_container;
@@ -878,7 +1040,9 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
         containers.push_back(*container);
     }
     controller_config kcfg;
+    kcfg.access = access;
     kcfg.metrics_per_stream = cfg.metrics_per_stream;
+    kcfg.group_lag_every = cfg.group_lag_every;
     kcfg.store = cfg.store;
     kcfg.container = endpoint;
     kcfg.wall_clock_ms = cfg.wall_clock_ms;

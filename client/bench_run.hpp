@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ struct options {
     // txn mode: events per transaction
     uint64_t txn_size = 100;
 };
+
+/// Parses pravaha-bench's command line into `o` (bench_args.cpp, on CLI11): an exit code when it
+/// is done (help: 0, a usage error: 2), else nullopt with every default applied.
+std::optional<int> parse_options(int argc, char** argv, options& o);
 
 inline int64_t since(bench_clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(bench_clock::now() - start).count();

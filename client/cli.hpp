@@ -58,9 +58,16 @@ struct write_tally {
 using put_fn = std::function<caf::error(
     std::string_view key, std::string_view payload, client::ack_callback done)>;
 
+/// Parses the command line into `a` (cli_args.cpp, on CLI11): an exit code when it is done
+/// (help, completion, a usage error: 2), else nullopt with a known command, its positional
+/// arguments and only the flags it takes.
+std::optional<int> parse_args(int argc, char** argv, args& a);
+/// The bash completion script of every command and flag (`pravaha completion bash`).
+std::string bash_completion();
+
 /// Prints `err` on stderr ("scale in progress" for a stream's conflict); returns exit code 1.
 int fail(const caf::error& err);
-/// Prints `msg` and the usage on stderr; returns exit code 2.
+/// Prints `msg` and where help is on stderr; returns exit code 2.
 int usage_error(const std::string& msg);
 std::string json_escape(std::string_view s);
 /// The value of `flag` as a non-negative number, `dflt` when it is not given.

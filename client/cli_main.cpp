@@ -6,6 +6,7 @@
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 #include "schema/names.hpp"
+#include "schema/text.hpp"
 
 #include <fmt/format.h>
 
@@ -20,61 +21,6 @@
 #include <vector>
 
 namespace pravaha::cli {
-
-namespace {
-
-const char* usage =
-    "usage: pravaha [--endpoint HOST:PORT] [--cluster-id ID] COMMAND ...\n"
-    "  scope create SCOPE | scope list | scope delete SCOPE\n"
-    "  stream create SCOPE/STREAM [--segments N]     (default 1 segment)\n"
-    "        [--scale-by events|kbytes --target R [--factor F] [--min-segments M]]\n"
-    "        scales by R events/s or KiB/s per segment (factor 2 and M = N by default)\n"
-    "  stream update SCOPE/STREAM --segments N | --scale-by events|kbytes --target R [--factor F]\n"
-    "        [--min-segments M]    a new policy; --segments N alone: fixed, nothing rescaled\n"
-    "  stream scale SCOPE/STREAM --split E.N [--into K] | --merge E.N,E.N[,...]\n"
-    "        seals segments of the current epoch and replaces them (ids as info prints them)\n"
-    "  stream list SCOPE\n"
-    "  stream info SCOPE/STREAM [--json]\n"
-    "  stream history SCOPE/STREAM [--json]     every epoch with its segments\n"
-    "  stream cut SCOPE/STREAM [--head]          the tail (or head) stream cut as one token\n"
-    "  stream seal SCOPE/STREAM | stream delete SCOPE/STREAM\n"
-    "  group create SCOPE/GROUP --stream SCOPE/STREAM [--stream ...] [--from head|tail|CUT]\n"
-    "        [--lease-ms L] [--checkpoint-interval-ms C]   a reader group (lease 10000 ms,\n"
-    "        automatic checkpoints every 30000 ms, 0: none; a CUT needs one --stream)\n"
-    "  group list SCOPE | group delete SCOPE/GROUP\n"
-    "  group info SCOPE/GROUP [--json]   readers with their segments, positions and unread bytes\n"
-    "  group checkpoint SCOPE/GROUP [--name N]   waits until every reader recorded it; prints\n"
-    "        one cut per stream\n"
-    "  group reset SCOPE/GROUP --to CHECKPOINT|CUT   every reader rejoins there\n"
-    "  cluster status [--json]\n"
-    "        members, and per Raft group (0 = controller, c+1 = container c) as the node sees\n"
-    "        it: role, leader, term, commit index and each follower's lag\n"
-    "  write SCOPE/STREAM [--key K | --key-delimiter C]\n"
-    "        one event per stdin line; with --key-delimiter the text before the first C is the\n"
-    "        routing key and the rest the event; without a key all events share one key\n"
-    "  write SCOPE/STREAM --txn ID [--key K | --key-delimiter C]\n"
-    "        writes stdin into open transaction ID: nothing is visible until `txn commit`\n"
-    "  write SCOPE/STREAM --atomic [--key K | --key-delimiter C]\n"
-    "        all of stdin as one transaction, committed at its end (prints the id, then\n"
-    "        `committed`); on any error it is aborted and nothing is visible\n"
-    "  txn begin SCOPE/STREAM [--lease-ms L]    prints the new transaction's id; it is aborted\n"
-    "        when nothing renews it for L ms (default 30000; `write --txn` renews it as it runs)\n"
-    "  txn commit SCOPE/STREAM ID | txn abort SCOPE/STREAM ID\n"
-    "        waits until its events are visible (whole) or discarded\n"
-    "  txn status SCOPE/STREAM ID [--json]   open, committing, committed, aborting or aborted\n"
-    "  txn list SCOPE/STREAM [--json]         the open and committing transactions\n"
-    "  read SCOPE/STREAM [--from head|tail|CUT] [--to CUT] [--follow] [--max N] [--timeout-ms T]\n"
-    "       [--json]   (CUT: a stream cut as `stream cut` prints it; reading ends at --to)\n"
-    "        one event per line; without --follow stops at the end of the stored events;\n"
-    "        with --follow waits for new ones (until --timeout-ms passes without one)\n"
-    "  read --group SCOPE/GROUP --reader NAME [--follow] [--max N] [--timeout-ms T] [--json]\n"
-    "        reads what the group assigns this reader, reports its position as it goes, and\n"
-    "        leaves the group on exit, SIGINT or SIGTERM; rejoins when declared offline;\n"
-    "        with --json, checkpoint markers print as {\"checkpoint\":NAME}\n"
-    "The endpoint defaults to $PRAVAHA_ENDPOINT, else 127.0.0.1:9090. With --cluster-id (or\n"
-    "$PRAVAHA_CLUSTER_ID; `cluster status` shows it) a node of another cluster is refused.\n";
-
-}  // namespace
 
 std::optional<int> line_format_of(const args& a, line_format& out) {
     bool has_key = a.flags.count("--key") != 0;
@@ -142,7 +88,7 @@ int fail(const caf::error& err) {
 }
 
 int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "pravaha: %s\n%s", msg.c_str(), usage);
+    std::fputs(usage_failure("pravaha", msg, "pravaha --help").c_str(), stderr);
     return 2;
 }
 
@@ -201,11 +147,6 @@ int print_names(const caf::expected<std::vector<std::string>>& list) {
 }
 
 namespace {
-
-// Flags that take no value.
-bool is_switch(const std::string& f) {
-    return f == "--json" || f == "--follow" || f == "--help" || f == "--head" || f == "--atomic";
-}
 
 std::string policy_json(const scaling_policy& p, size_t segments) {
     if (p.type == scale_type::fixed) {
@@ -468,58 +409,9 @@ int cmd_read(client::client_factory& f,
     return 0;
 }
 
-// Splits flags from positional arguments. Returns an exit code when done (help, usage error).
-std::optional<int> parse_args(int argc, char** argv, args& a) {
-    for (int i = 1; i < argc; ++i) {
-        std::string s = argv[i];
-        if (s.size() > 2 && s.rfind("--", 0) == 0) {
-            if (is_switch(s)) {
-                a.flags[s] = "";
-            } else if (i + 1 < argc) {
-                a.flags[s] = argv[++i];
-                if (s == "--stream") {
-                    a.streams.push_back(a.flags[s]);
-                }
-            } else {
-                return usage_error(s + " needs a value");
-            }
-        } else {
-            a.positional.push_back(s);
-        }
-    }
-    if (a.flags.count("--help") || a.positional.empty()) {
-        std::fputs(usage, a.positional.empty() && !a.flags.count("--help") ? stderr : stdout);
-        return a.flags.count("--help") ? 0 : 2;
-    }
-    static const std::map<std::string, std::vector<std::string>> known = {
-        {"scope", {"--endpoint", "--cluster-id"}},
-        {"cluster", {"--endpoint", "--cluster-id", "--json"}},
-        {"stream",
-         {"--endpoint", "--cluster-id", "--segments", "--json", "--scale-by", "--target",
-          "--factor", "--min-segments", "--split", "--merge", "--into", "--head"}},
-        {"write", {"--endpoint", "--cluster-id", "--key", "--key-delimiter", "--txn", "--atomic"}},
-        {"txn", {"--endpoint", "--cluster-id", "--lease-ms", "--json"}},
-        {"group",
-         {"--endpoint", "--cluster-id", "--stream", "--from", "--lease-ms",
-          "--checkpoint-interval-ms", "--json", "--name", "--to"}},
-        {"read",
-         {"--endpoint", "--cluster-id", "--from", "--to", "--follow", "--max", "--timeout-ms",
-          "--json", "--group", "--reader"}},
-    };
-    const auto& cmd = a.positional[0];
-    auto k = known.find(cmd);
-    if (k == known.end()) {
-        return usage_error("unknown command '" + cmd + "'");
-    }
-    for (const auto& [flag, v] : a.flags) {
-        if (std::find(k->second.begin(), k->second.end(), flag) == k->second.end()) {
-            return usage_error(fmt::format("unknown flag {} for {}", flag, cmd));
-        }
-    }
-    return std::nullopt;
-}
+std::variant<scaling_policy, int> policy_of(const request& r, uint32_t min_default);
 
-// Checks the subcommand and its names. Returns an exit code on bad input.
+// Checks the subcommand, its names and its flags' values. Returns an exit code on bad input.
 std::optional<int> check_request(request& r) {
     const auto& pos = r.a.positional;
     r.cmd = pos[0];
@@ -626,6 +518,29 @@ std::optional<int> check_request(request& r) {
         return usage_error(fmt::format("--segments must be 1..{}", stream_segments_max));
     }
     r.segments = static_cast<uint32_t>(*segments);
+    // The flags' values too, before any node is asked.
+    if (r.cmd == "stream" && (r.sub == "create" || r.sub == "update")) {
+        auto policy = policy_of(r, r.segments);
+        if (auto* code = std::get_if<int>(&policy)) {
+            return *code;
+        }
+    }
+    if (r.cmd == "read") {
+        for (const char* flag : {"--from", "--to"}) {
+            auto it = r.a.flags.find(flag);
+            if (it == r.a.flags.end() ||
+                (flag == std::string("--from") && (it->second == "head" || it->second == "tail"))) {
+                continue;
+            }
+            if (auto cut = parse_stream_cut(it->second); !cut) {
+                return usage_error(std::string(flag) +
+                                   (flag == std::string("--from")
+                                        ? " must be head, tail or a stream cut: "
+                                        : " must be a stream cut: ") +
+                                   render_error(cut.error()));
+            }
+        }
+    }
     return std::nullopt;
 }
 
@@ -858,19 +773,14 @@ int main(int argc, char** argv) {
     }
     configure_logging("error");
     client::client_config cfg;
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread; nothing sets the environment
-    if (const char* env = std::getenv("PRAVAHA_ENDPOINT"); env != nullptr && *env != 0) {
-        cfg.endpoint = env;
-    }
     if (auto it = r.a.flags.find("--endpoint"); it != r.a.flags.end()) {
         cfg.endpoint = it->second;
     }
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread; nothing sets the environment
-    if (const char* env = std::getenv("PRAVAHA_CLUSTER_ID"); env != nullptr && *env != 0) {
-        cfg.cluster_id = env;
-    }
     if (auto it = r.a.flags.find("--cluster-id"); it != r.a.flags.end()) {
         cfg.cluster_id = it->second;
+    }
+    if (auto it = r.a.flags.find("--token"); it != r.a.flags.end()) {
+        cfg.token = it->second;
     }
     cfg.retry_timeout = std::chrono::milliseconds(15000);
     auto factory = client::client_factory::connect(cfg);

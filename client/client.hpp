@@ -48,6 +48,10 @@ struct client_config {
     /// wrong address, a node replaced by another cluster's) is refused with invalid_argument,
     /// never written to.
     std::string cluster_id;
+    /// The token a node started with --token-file wants (`pravaha-node token create`); its
+    /// rights per scope decide what this client may do (errors unauthenticated and
+    /// permission_denied). Empty: none (a node without a token file lets every client in).
+    std::string token;
 };
 
 class stream_manager {

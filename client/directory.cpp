@@ -240,7 +240,16 @@ void ask_leaders(dir_ptr self, const raft::cluster_info& info) {
                             c, caf::make_error(errc::unavailable, "container leader unreachable"));
                         return;
                     }
-                    ask(transport::as_node(ptr), c);
+                    auto node = transport::as_node(ptr);
+                    const auto& token = self->state.ep.cfg.token;
+                    if (token.empty()) {
+                        ask(node, c);
+                        return;
+                    }
+                    // A node of its own: the token is presented there too.
+                    self->request(node, timeout, auth_atom::value, token)
+                        .then([=](const std::string&) { ask(node, c); },
+                              [=](caf::error& err) { finish_one(c, std::move(err)); });
                 },
                 [=](caf::error& err) { finish_one(c, std::move(err)); });
     }
@@ -288,24 +297,31 @@ void identify(dir_ptr self, const node_address& target) {
         module_log("client")->info("client connected endpoint={}:{}", target.host, target.port);
         proceed(self);
     };
-    if (!st.ep.guard) {
+    if (!st.ep.guard && st.ep.cfg.token.empty()) {
         accept();
         return;
     }
-    self->request(st.node, st.timeout, identify_atom::value)
-        .then(
-            [self, target, accept](const std::string& cluster_id) {
-                auto& s = self->state;
-                if (auto err = s.ep.guard->check(cluster_id, target.host, target.port)) {
-                    module_log("client")->error("client refused a node: {}", render_error(err));
-                    s.node = transport::node_actor{};  // the next lookup connects (and checks) anew
-                    ++s.member_index;
-                    lookup_failed(self, err);
-                    return;
-                }
+    // With a token, `auth` presents it (and answers the cluster id too).
+    auto asked = st.ep.cfg.token.empty()
+                     ? self->request(st.node, st.timeout, identify_atom::value)
+                     : self->request(st.node, st.timeout, auth_atom::value, st.ep.cfg.token);
+    asked.then(
+        [self, target, accept](const std::string& cluster_id) {
+            auto& s = self->state;
+            if (!s.ep.guard) {
                 accept();
-            },
-            [self](caf::error& err) { lookup_failed(self, err); });
+                return;
+            }
+            if (auto err = s.ep.guard->check(cluster_id, target.host, target.port)) {
+                module_log("client")->error("client refused a node: {}", render_error(err));
+                s.node = transport::node_actor{};  // the next lookup connects (and checks) anew
+                ++s.member_index;
+                lookup_failed(self, err);
+                return;
+            }
+            accept();
+        },
+        [self](caf::error& err) { lookup_failed(self, err); });
 }
 
 // Connects to the next member of the cluster (the endpoint while no member list is known).
@@ -346,8 +362,10 @@ void lookup(dir_ptr self) {
         return;
     }
     st.looking = true;
-    if (st.node) {
+    if (st.node && st.node_checked) {
         proceed(self);
+    } else if (st.node) {
+        identify(self, st.last_tried);  // a token not yet presented (or refused before)
     } else {
         connect(self);
     }
@@ -470,7 +488,8 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
     st.last_tried = node_address{st.ep.host, st.ep.port};
     if (node) {
         st.node = std::move(node);
-        st.node_checked = true;  // the spawner checked it (the client factory does)
+        // The spawner checked it (the client factory does); a token is presented first.
+        st.node_checked = st.ep.cfg.token.empty();
         watch(self, st.node.address());
     }
     self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm.source); });

@@ -40,3 +40,7 @@ install(FILES deploy/pravaha.sysusers DESTINATION lib/sysusers.d RENAME pravaha.
 install(FILES deploy/pravaha.default DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pravaha/examples
         RENAME default-pravaha)
 install(FILES README.md ARCHITECTURE.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pravaha)
+
+# The CLI's bash completion, printed by the built CLI itself (client/CMakeLists.txt).
+install(FILES ${PROJECT_BINARY_DIR}/client/pravaha.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME pravaha)

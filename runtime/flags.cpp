@@ -1,6 +1,7 @@
 #include "runtime/disk_guard.hpp"
 #include "runtime/runtime.hpp"
 #include "schema/errc.hpp"
+#include "schema/text.hpp"
 
 #include <CLI/App.hpp>
 #include <CLI/Config.hpp>
@@ -130,6 +131,8 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
         return parse_peers(v, opts.peers);
     } else if (flag == "--data-dir") {
         opts.data_dir = v;
+    } else if (flag == "--token-file") {
+        opts.token_file = v;
     } else if (flag == "--bind") {
         opts.bind = v;
     } else if (flag == "--log-level") {
@@ -224,6 +227,9 @@ const flag_spec valued_flags[] = {
      "(default 120; the others are 2.5, 5 and 10 times longer; 1..86400)"},
     {"scale-cooldown-s", "S",
      "pause after a scale before the next automatic one (default 600; 0..86400)"},
+    {"token-file", "FILE",
+     "clients need a token of this file (`pravaha-node token create`), with a right on each "
+     "scope they use; without it every client may do everything"},
     {"disk-capacity-bytes", "BYTES", "tests only: the file system's size the free-space guard sees",
      true},
 };
@@ -297,28 +303,6 @@ caf::expected<std::vector<std::string>> config_args(const std::string& path) {
     return out;
 }
 
-// `text` with line breaks between words so that no line is longer than `width`.
-std::string wrap(const std::string& text, size_t width) {
-    std::string out;
-    size_t line = 0;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        auto end = text.find(' ', pos);
-        auto word = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-        if (line > 0 && line + 1 + word.size() > width) {
-            out += '\n';
-            line = 0;
-        } else if (line > 0) {
-            out += ' ';
-            ++line;
-        }
-        out += word;
-        line += word.size();
-        pos = end == std::string::npos ? text.size() : end + 1;
-    }
-    return out;
-}
-
 // A value as TOML writes it.
 std::string toml_string(const std::string& v) {
     std::string out = "\"";
@@ -371,6 +355,9 @@ std::string render_config(const node_options& opts) {
         out += "# min-free-bytes: the smaller of 1G and 5 % of the file system\n";
     }
     line("metrics-per-stream", opts.metrics_per_stream ? "true" : "false");
+    if (!opts.token_file.empty()) {
+        line("token-file", toml_string(opts.token_file));
+    }
     line("scale-window-s", std::to_string(opts.scale_window_s));
     line("scale-cooldown-s", std::to_string(opts.scale_cooldown_s));
     return out;
@@ -386,11 +373,12 @@ flags_outcome parse_node_flags(int argc,
         "Pravaha stream store node: standalone, or one member of a cluster.\n"
         "  pravaha-node --standalone [OPTIONS]\n"
         "  pravaha-node --node-id N --peers ID@HOST:PORT,... [OPTIONS]\n"
-        "  pravaha-node inspect --data-dir DIR [--json]   (a data directory, read-only)",
+        "  pravaha-node inspect --data-dir DIR [--json]   (a data directory, read-only)\n"
+        "  pravaha-node token create NAME SCOPE=RIGHTS... | token hash   (--token-file lines)",
         "pravaha-node"};
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.get_formatter()->column_width(column);
-    app.footer(wrap(
+    app.footer(wrap_words(
         "Every option also comes from the environment (PRAVAHA_ and its name in capitals with _ "
         "for -, e.g. PRAVAHA_MEMORY_LIMIT=2048) and from the --config file (name = value, e.g. "
         "memory-limit = 2048); a flag wins over the environment, which wins over the file.",
@@ -399,28 +387,31 @@ flags_outcome parse_node_flags(int argc,
     std::string config;
     bool print = false;
     std::map<std::string, std::string> values;
-    app.add_flag("--standalone", standalone,
-                 wrap("controller and one segment container in one process (replication factor "
-                      "1)",
-                      help_width));
+    app.add_flag(
+        "--standalone", standalone,
+        wrap_words("controller and one segment container in one process (replication factor "
+                   "1)",
+                   help_width));
     for (const auto& f : valued_flags) {
-        auto* o =
-            app.add_option(std::string("--") + f.name, values[f.name], wrap(f.help, help_width))
-                ->type_name(f.value);
+        auto* o = app.add_option(std::string("--") + f.name, values[f.name],
+                                 wrap_words(f.help, help_width))
+                      ->type_name(f.value);
         if (f.hidden) {
             o->group("");
         }
     }
     bool per_stream = false;
-    app.add_flag("--metrics-per-stream", per_stream,
-                 wrap("append and read counters per stream too (label stream_uid; "
-                      "pravaha_stream_info names the streams): a series per stream, so off by "
-                      "default",
-                      help_width));
+    app.add_flag(
+        "--metrics-per-stream", per_stream,
+        wrap_words("append and read counters per stream too (label stream_uid; "
+                   "pravaha_stream_info names the streams): a series per stream, so off by "
+                   "default",
+                   help_width));
     app.add_option("--config", config, "a TOML file of options (name = value)")->type_name("FILE");
-    app.add_flag("--print-config", print,
-                 wrap("print the configuration these flags, variables and file make, then exit",
-                      help_width));
+    app.add_flag(
+        "--print-config", print,
+        wrap_words("print the configuration these flags, variables and file make, then exit",
+                   help_width));
 
     // The file's arguments, then the environment's, then the command line's: the last of each
     // option wins (flag over environment over file). --config itself comes from the command line
@@ -442,7 +433,9 @@ flags_outcome parse_node_flags(int argc,
     if (!config.empty()) {
         auto from_file = config_args(config);
         if (!from_file) {
-            return {false, 2, "pravaha-node: " + render_error(from_file.error()) + "\n"};
+            return {false, 2,
+                    usage_failure("pravaha-node", render_error(from_file.error()),
+                                  "pravaha-node --help")};
         }
         args = std::move(*from_file);
     }
@@ -464,9 +457,7 @@ flags_outcome parse_node_flags(int argc,
     } catch (const CLI::CallForHelp&) {
         return {false, 0, app.help()};
     } catch (const CLI::ParseError& e) {
-        return {false, 2,
-                "pravaha-node: " + std::string(e.what()) + "\n" +
-                    "Run with --help for more information.\n"};
+        return {false, 2, usage_failure("pravaha-node", e.what(), "pravaha-node --help")};
     }
     opts.standalone = standalone;
     opts.metrics_per_stream = per_stream;
@@ -476,12 +467,12 @@ flags_outcome parse_node_flags(int argc,
             continue;
         }
         if (auto err = apply_flag(std::string("--") + f.name, values[f.name], opts)) {
-            return {false, 2, "pravaha-node: " + render_error(err) + "\n"};
+            return {false, 2,
+                    usage_failure("pravaha-node", render_error(err), "pravaha-node --help")};
         }
     }
     if (auto err = check_mode(opts)) {
-        return {false, 2,
-                "pravaha-node: " + render_error(err) + "\nRun with --help for more information.\n"};
+        return {false, 2, usage_failure("pravaha-node", render_error(err), "pravaha-node --help")};
     }
     if (print) {
         return {false, 0, render_config(opts)};

@@ -41,6 +41,15 @@ public:
           parts_(std::move(parts)) {}
 
     kj::Promise<void> createReaderGroup(CreateReaderGroupContext ctx) override {
+        // A group reads its streams: read on its scope and on each stream's.
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::read)) {
+            return denied(ctx, err);
+        }
+        for (auto st : ctx.getParams().getConfig().getStreams()) {
+            if (auto err = parts_.need(text(st.getScope()), right::read)) {
+                return denied(ctx, err);
+            }
+        }
         auto p = ctx.getParams();
         auto scope = text(p.getScope());
         auto name = text(p.getGroup());
@@ -52,16 +61,25 @@ public:
     }
 
     kj::Promise<void> deleteReaderGroup(DeleteReaderGroupContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::read)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return answer(ask<bool>(group_delete_atom::value, text(p.getScope()), text(p.getGroup())),
                       ctx, nothing_to_fill);
     }
 
     kj::Promise<void> listTransactions(ListTransactionsContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::read, true)) {
+            return denied(ctx, err);
+        }
         return list_transactions(parts_, ctx);
     }
 
     kj::Promise<void> listReaderGroups(ListReaderGroupsContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::read)) {
+            return denied(ctx, err);
+        }
         return answer(
             ask<std::vector<std::string>>(group_list_atom::value, text(ctx.getParams().getScope())),
             ctx, [](auto res, auto& names) {
@@ -70,23 +88,36 @@ public:
     }
 
     kj::Promise<void> createScope(CreateScopeContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::admin)) {
+            return denied(ctx, err);
+        }
         return answer(ask<bool>(create_scope_atom::value, text(ctx.getParams().getScope())), ctx,
                       nothing_to_fill);
     }
 
     kj::Promise<void> deleteScope(DeleteScopeContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::admin)) {
+            return denied(ctx, err);
+        }
         return answer(ask<bool>(delete_scope_atom::value, text(ctx.getParams().getScope())), ctx,
                       nothing_to_fill);
     }
 
     kj::Promise<void> listScopes(ListScopesContext ctx) override {
+        if (!parts_.grants) {
+            return denied(ctx, check_right(nullptr, "", right::read));
+        }
         return answer(ask<std::vector<std::string>>(list_scopes_atom::value), ctx,
-                      [](auto res, auto& names) {
+                      [grants = parts_.grants](auto res, auto& all) {
+                          auto names = visible_scopes(grants.get(), all);
                           fill_list(res.initScopes(static_cast<unsigned>(names.size())), names);
                       });
     }
 
     kj::Promise<void> createStream(CreateStreamContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::admin)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return answer(ask<stream_record>(create_stream_atom::value, text(p.getScope()),
                                          text(p.getStream()), p.getSegments()),
@@ -94,6 +125,9 @@ public:
     }
 
     kj::Promise<void> listStreams(ListStreamsContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::read)) {
+            return denied(ctx, err);
+        }
         return answer(ask<std::vector<std::string>>(list_streams_atom::value,
                                                     text(ctx.getParams().getScope())),
                       ctx, [](auto res, auto& names) {
@@ -102,6 +136,9 @@ public:
     }
 
     kj::Promise<void> streamInfo(StreamInfoContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::read, true)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return answer(
             ask<stream_info>(stream_info_atom::value, text(p.getScope()), text(p.getStream())), ctx,
@@ -109,6 +146,9 @@ public:
     }
 
     kj::Promise<void> sealStream(SealStreamContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::admin)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return answer(
             ask<stream_record>(seal_stream_atom::value, text(p.getScope()), text(p.getStream())),
@@ -116,12 +156,18 @@ public:
     }
 
     kj::Promise<void> deleteStream(DeleteStreamContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::admin)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return answer(ask<bool>(delete_stream_atom::value, text(p.getScope()), text(p.getStream())),
                       ctx, nothing_to_fill);
     }
 
     kj::Promise<void> createScalingStream(CreateScalingStreamContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::admin)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return with_policy(ctx, p.getPolicy(), [&](const scaling_policy& policy) {
             return ask<stream_record>(create_stream_atom::value, text(p.getScope()),
@@ -130,6 +176,9 @@ public:
     }
 
     kj::Promise<void> updateStream(UpdateStreamContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::admin)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return with_policy(ctx, p.getPolicy(), [&](const scaling_policy& policy) {
             return ask<stream_record>(update_stream_atom::value, text(p.getScope()),
@@ -138,6 +187,9 @@ public:
     }
 
     kj::Promise<void> scaleStream(ScaleStreamContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::admin)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         scale_request req;
         req.expected_epoch = p.getExpectedEpoch();
@@ -162,6 +214,9 @@ public:
     }
 
     kj::Promise<void> history(HistoryContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::read, true)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return answer(ask<std::vector<epoch_info>>(history_atom::value, text(p.getScope()),
                                                    text(p.getStream())),
@@ -171,6 +226,9 @@ public:
     }
 
     kj::Promise<void> streamCut(StreamCutContext ctx) override {
+        if (auto err = parts_.need(text(ctx.getParams().getScope()), right::read, true)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         return answer(ask<stream_cut>(stream_cut_atom::value, text(p.getScope()),
                                       text(p.getStream()), p.getHead()),
@@ -272,19 +330,37 @@ struct gateway_parts {
     /// A stream manager actor on `ep`: it joins the group readers, which report through it.
     caf::actor manager;
 
-    group_parts groups() const {
-        return group_parts{ep.bridge, node, cfg.request_timeout, manager};
+    group_parts groups(grants_ptr grants) const {
+        return group_parts{ep.bridge, node, cfg.request_timeout, manager, std::move(grants)};
     }
 };
 
 class pravaha_impl final : public counted<rpc::Pravaha::Server> {
 public:
-    explicit pravaha_impl(const gateway_parts& parts)
-        : bridge_(parts.ep.bridge),
+    pravaha_impl(const gateway_parts& parts, grants_ptr grants)
+        : parts_(parts),
+          bridge_(parts.ep.bridge),
           node_(parts.node),
           cfg_(parts.cfg),
           ep_(parts.ep),
-          groups_(parts.groups()) {}
+          groups_(parts.groups(std::move(grants))) {}
+
+    kj::Promise<void> authenticate(AuthenticateContext ctx) override {
+        auto res = ctx.getResults();
+        if (!cfg_.tokens) {
+            res.setPravaha(kj::heap<pravaha_impl>(parts_, allow_everything()));
+            return kj::READY_NOW;
+        }
+        auto g = cfg_.tokens(text(ctx.getParams().getToken()));
+        if (!g) {
+            module_log("runtime")->warn("rpc client refused: unknown token");
+            set_error(res.initError(), errc::unauthenticated, "unknown token");
+            return kj::READY_NOW;
+        }
+        module_log("runtime")->info("rpc client authenticated token={}", g->name);
+        res.setPravaha(kj::heap<pravaha_impl>(parts_, std::move(g)));
+        return kj::READY_NOW;
+    }
 
     kj::Promise<void> streamManager(StreamManagerContext ctx) override {
         ctx.getResults().setManager(kj::heap<stream_manager_impl>(groups_));
@@ -292,14 +368,23 @@ public:
     }
 
     kj::Promise<void> beginTransaction(BeginTransactionContext ctx) override {
+        if (auto err = groups_.need(text(ctx.getParams().getScope()), right::write)) {
+            return denied(ctx, err);
+        }
         return begin_transaction(groups_, ctx);
     }
 
     kj::Promise<void> openTransaction(OpenTransactionContext ctx) override {
+        if (auto err = groups_.need(text(ctx.getParams().getScope()), right::write)) {
+            return denied(ctx, err);
+        }
         return open_transaction(groups_, ctx);
     }
 
     kj::Promise<void> readerGroup(ReaderGroupContext ctx) override {
+        if (auto err = groups_.need(text(ctx.getParams().getScope()), right::read)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         auto scope = text(p.getScope());
         auto name = text(p.getGroup());
@@ -311,6 +396,9 @@ public:
     }
 
     kj::Promise<void> openWriter(OpenWriterContext ctx) override {
+        if (auto err = groups_.need(text(ctx.getParams().getScope()), right::write)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         auto scope = text(p.getScope());
         auto stream = text(p.getStream());
@@ -366,6 +454,9 @@ public:
     }
 
     kj::Promise<void> openReader(OpenReaderContext ctx) override {
+        if (auto err = groups_.need(text(ctx.getParams().getScope()), right::read)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         auto scope = text(p.getScope());
         auto stream = text(p.getStream());
@@ -393,6 +484,9 @@ public:
     }
 
     kj::Promise<void> openReaderBetween(OpenReaderBetweenContext ctx) override {
+        if (auto err = groups_.need(text(ctx.getParams().getScope()), right::read)) {
+            return denied(ctx, err);
+        }
         auto p = ctx.getParams();
         auto scope = text(p.getScope());
         auto stream = text(p.getStream());
@@ -449,6 +543,7 @@ public:
     }
 
 private:
+    gateway_parts parts_;
     caf::actor bridge_;
     node_api node_;
     gateway_config cfg_;
@@ -626,7 +721,9 @@ private:
         KJ_DEFER(::close(*fd));
         auto bound_port = transport::local_port(*fd);
         parts_.cfg.listener->set_port(bound_port);
-        capnp::TwoPartyServer server(kj::heap<pravaha_impl>(parts_));
+        // With tokens, the bootstrap may do nothing until `authenticate`.
+        capnp::TwoPartyServer server(
+            kj::heap<pravaha_impl>(parts_, parts_.cfg.tokens ? grants_ptr{} : allow_everything()));
         server_ = &server;
         io_ = io.lowLevelProvider.get();
         {

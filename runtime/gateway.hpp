@@ -10,6 +10,7 @@
 /// May include: schema, client (its writer and reader actors serve the RPC writers and readers);
 /// the generated RPC code stays inside runtime/gateway* (internal: runtime/gateway_rpc.hpp).
 
+#include "schema/access.hpp"
 #include "schema/interfaces.hpp"
 
 #include <caf/expected.hpp>
@@ -36,6 +37,9 @@ struct gateway_config {
     /// Takes the port's connections (runtime/transport/listener.hpp: the node's maximum,
     /// descriptor exhaustion); none: a listener without a maximum.
     std::shared_ptr<transport::listener> listener;
+    /// --token-file: a connection's calls need a successful `authenticate` first, and each its
+    /// right on its scope. Empty: every call is allowed.
+    token_check tokens;
 };
 
 class gateway {

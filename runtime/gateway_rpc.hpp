@@ -201,7 +201,25 @@ struct group_parts {
     node_api node;
     std::chrono::milliseconds timeout{10000};
     caf::actor manager;
+    /// What the connection's token may do (null: nothing before `authenticate`).
+    grants_ptr grants;
+
+    /// Checks right `r` on `scope` (with `describe`, any right on it will do): empty,
+    /// unauthenticated or permission_denied.
+    [[nodiscard]] caf::error need(std::string_view scope, right r, bool describe = false) const {
+        if (describe && grants && grants->sees(scope)) {
+            return {};
+        }
+        return check_right(grants.get(), scope, r);
+    }
 };
+
+// Completes a call refused for its token's rights: only its `error` is set.
+template <class Context>
+kj::Promise<void> denied(Context ctx, const caf::error& err) {
+    set_error(ctx.getResults().initError(), err);
+    return kj::READY_NOW;
+}
 
 void fill_group_info(rpc::ReaderGroupInfo::Builder out, const group_info& g);
 

@@ -5,6 +5,7 @@
 #include "runtime/metered_store.hpp"
 #include "runtime/metrics_server.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/tokens.hpp"
 #include "runtime/transport/listener.hpp"
 #include "runtime/transport/transport.hpp"
 #include "schema/errc.hpp"
@@ -117,6 +118,7 @@ caf::expected<std::unique_ptr<storage::log_store>> open_store(const node_options
 struct core_context {
     std::function<std::vector<raft::listener_status>()> listeners;
     std::string cluster_id;
+    token_check tokens;  ///< --token-file (empty: none)
     /// This process's run (members refuse a second instance of one node id); one for every core
     /// it starts, since only one runs at a time.
     uint64_t instance = 0;
@@ -138,6 +140,12 @@ actors::scaling_settings scaling_of(const node_options& opts) {
     return s;
 }
 
+// With a metrics port, the reader groups' unread bytes are refreshed every 5 s (a status request
+// per current segment of each group's streams); without one, never.
+std::chrono::milliseconds group_lag_every(const node_options& opts) {
+    return opts.metrics_port ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0);
+}
+
 // The node's core actors: standalone, or one member of a cluster.
 caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
                                               const node_options& opts,
@@ -152,12 +160,15 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
         ncfg.storage_full = ctx.storage_full;
         ncfg.scaling = scaling_of(opts);
         ncfg.metrics_per_stream = opts.metrics_per_stream;
+        ncfg.group_lag_every = group_lag_every(opts);
         ncfg.cluster_id = ctx.cluster_id;
+        ncfg.tokens = ctx.tokens;
         return actors::spawn_node(sys, ncfg);
     }
     actors::cluster_config ccfg;
     ccfg.store = store;
     ccfg.cluster_id = ctx.cluster_id;
+    ccfg.tokens = ctx.tokens;
     ccfg.instance = ctx.instance;
     ccfg.node_id = opts.node_id;
     for (const auto& p : opts.peers) {
@@ -171,6 +182,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
     ccfg.storage_full = ctx.storage_full;
     ccfg.scaling = scaling_of(opts);
     ccfg.metrics_per_stream = opts.metrics_per_stream;
+    ccfg.group_lag_every = group_lag_every(opts);
     return actors::spawn_cluster_node(sys, ccfg);
 }
 
@@ -334,6 +346,7 @@ int serve_core(caf::actor_system& sys,
         gcfg.port = *ctx.rpc_port;
         gcfg.node_port = *port;
         gcfg.listener = ctx.rpc_listener;
+        gcfg.tokens = ctx.tokens;
         auto gw = gateway::start(sys, node->endpoint, gcfg);
         if (!gw) {
             log->error("{}", render_error(gw.error()));
@@ -409,6 +422,16 @@ caf::expected<std::unique_ptr<storage::log_store>> reopen_store(const node_optio
 
 int run_node(const node_options& opts) {
     auto log = module_log("runtime");
+    token_check tokens;
+    if (!opts.token_file.empty()) {
+        auto loaded = load_token_file(opts.token_file);
+        if (!loaded) {
+            log->error("refusing to start: {}", render_error(loaded.error()));
+            return 2;
+        }
+        tokens = std::move(*loaded);
+        log->info("clients need a token token_file={}", opts.token_file);
+    }
     // Before anything in the data directory is opened for writing: is it this node's?
     data_identity identity;
     auto found = check_identity(opts, identity);
@@ -448,6 +471,7 @@ int run_node(const node_options& opts) {
         register_listener_metrics(*ctx.rpc_listener, ctx.rpc_listener);
     }
     ctx.cluster_id = identity.cluster_id;
+    ctx.tokens = tokens;
     ctx.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     ctx.port = opts.port;
     ctx.rpc_port = opts.rpc_port;

@@ -9,6 +9,9 @@ int main(int argc, char** argv) {
     if (argc > 1 && std::string_view(argv[1]) == "inspect") {
         return pravaha::runtime::run_inspect(argc - 2, argv + 2);
     }
+    if (argc > 1 && std::string_view(argv[1]) == "token") {
+        return pravaha::runtime::run_token_command(argc - 2, argv + 2);
+    }
     pravaha::runtime::node_options opts;
     auto parsed = pravaha::runtime::parse_node_flags(argc, argv, opts);
     if (!parsed.run) {

@@ -62,6 +62,9 @@ struct node_options {
     uint64_t scale_cooldown_s = 600;
     /// A graceful stop that takes longer ends the process (exit code 3).
     std::chrono::milliseconds shutdown_timeout{10000};
+    /// --token-file (runtime/tokens.hpp): clients need a token of this file, with the right on
+    /// each scope they use. Empty: no authentication.
+    std::string token_file;
 };
 
 /// What pravaha-node's command line decided: run the node, or print `text` (to stdout when
@@ -91,6 +94,8 @@ std::string render_config(const node_options& opts);
 /// a summary of its store, read-only. Returns the exit code (2: bad arguments or no data
 /// directory, 4: damaged).
 int run_inspect(int argc, char** argv);
+/// `pravaha-node token create|hash` (argv after "token"; runtime/tokens.hpp).
+int run_token_command(int argc, char** argv);
 const char* inspect_usage();
 
 /// Runs a node until SIGINT/SIGTERM or a fatal storage error, then ends the process itself

@@ -78,6 +78,10 @@ const char* to_string(errc code) {
             return "transaction_limit";
         case errc::transaction_too_large:
             return "transaction_too_large";
+        case errc::unauthenticated:
+            return "unauthenticated";
+        case errc::permission_denied:
+            return "permission_denied";
     }
     return "unknown";
 }

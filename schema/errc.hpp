@@ -48,6 +48,8 @@ enum class errc : uint8_t {
     transaction_committed = 32,  ///< abort of a committing or committed transaction
     transaction_limit = 33,      ///< the stream has as many open transactions as it allows
     transaction_too_large = 34,  ///< a transaction segment would exceed its size limit
+    unauthenticated = 35,        ///< the node wants a token and got none, or an unknown one
+    permission_denied = 36,      ///< the token lacks the right this operation needs on its scope
 };
 
 /// Returns the stable lowercase name of a code, e.g. "stream_sealed".

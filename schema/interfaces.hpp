@@ -109,7 +109,9 @@ using segment_admin_api =
 /// first: a member answers with its own cluster id and node id, or refuses another cluster, a node
 /// id that is not a member, or one that is already connected; Raft routes and relayed Raft messages
 /// are served only to members that said hello. `identify` answers the node's cluster id (a
-/// client checks that a node it reaches belongs to the cluster it works with).
+/// client checks that a node it reaches belongs to the cluster it works with); `auth` does the
+/// same for a client presenting a token, which a node started with --token-file wants before
+/// anything else of that client process (errors: unauthenticated, an unknown token).
 using node_api = controller_api::extend<
     caf::replies_to<get_segment_store_atom>::with<segment_store_api>,
     caf::replies_to<get_container_atom, uint32_t>::with<segment_store_api>,
@@ -119,6 +121,7 @@ using node_api = controller_api::extend<
     caf::replies_to<get_admin_atom, uint32_t>::with<segment_admin_api>,
     caf::replies_to<get_replica_atom, uint32_t>::with<raft_replica_api>,
     caf::replies_to<hello_atom, std::string, uint32_t, uint64_t>::with<std::string, uint32_t>,
-    caf::replies_to<identify_atom>::with<std::string>>;
+    caf::replies_to<identify_atom>::with<std::string>,
+    caf::replies_to<auth_atom, std::string>::with<std::string>>;
 
 }  // namespace pravaha

@@ -17,7 +17,9 @@
 #   rejoin), 29 transaction_not_found, 30 transaction_not_open (writing to a committed or aborted
 #   transaction), 31 transaction_aborted (committing an aborted one: its lease or lifetime passed,
 #   or it was aborted), 32 transaction_committed (aborting a committed one), 33 transaction_limit
-#   (too many open transactions on the stream), 34 transaction_too_large.
+#   (too many open transactions on the stream), 34 transaction_too_large, 35 unauthenticated (the
+#   node runs with --token-file and the call came before a successful `authenticate`, or with an
+#   unknown token), 36 permission_denied (the token lacks the right the call needs on its scope).
 # A call the gateway cannot decode fails as a Cap'n Proto exception on that connection only.
 #
 # Field names avoid `segment` (it collides with capnp-es's generated base property).
@@ -132,6 +134,13 @@ interface Pravaha {
   # renewed while the capability lives). Errors: transaction_not_found, invalid_argument.
   openTransaction @6 (scope :Text, stream :Text, id :Text)
       -> (transaction :Transaction, info :TransactionInfo, error :Error);
+
+  # A node started with `--token-file` answers every call of the bootstrap capability (and of the
+  # stream manager it hands out) with `unauthenticated`: present a token here and use the
+  # `Pravaha` capability answered, which may do what the token's rights allow (a call without the
+  # right on its scope: `permission_denied`; `listScopes` shows the scopes the token has a right
+  # on). An unknown token: `unauthenticated`. Without a token file any token is accepted.
+  authenticate @7 (token :Text) -> (pravaha :Pravaha, error :Error);
 }
 
 struct Event {

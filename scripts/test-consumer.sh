@@ -18,9 +18,15 @@ prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log"
 for f in bin/pravaha-node bin/pravaha bin/pravaha-bench lib/cmake/Pravaha/PravahaConfig.cmake \
          lib/cmake/Pravaha/PravahaConfigVersion.cmake lib/cmake/Pravaha/FindCAF.cmake \
-         include/pravaha/client/client.hpp include/pravaha/client/actor_api.hpp; do
+         include/pravaha/client/client.hpp include/pravaha/client/actor_api.hpp \
+         share/bash-completion/completions/pravaha; do
   [ -e "$prefix/$f" ] || { echo "test-consumer: the install lacks $f"; exit 1; }
 done
+# The installed completion is the one the installed CLI prints.
+if ! diff <("$prefix/bin/pravaha" completion bash) "$prefix/share/bash-completion/completions/pravaha" >/dev/null; then
+  echo "test-consumer: the installed bash completion differs from \`pravaha completion bash\`"
+  exit 1
+fi
 if grep -nE -- '-W(all|extra|error|shadow)|-fsanitize|pravaha_options' "$prefix"/lib/cmake/Pravaha/*.cmake; then
   echo "test-consumer: the exported package carries this build's own flags (above)"
   exit 1

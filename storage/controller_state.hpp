@@ -187,6 +187,9 @@ public:
         std::map<std::string, uint64_t> stream_uids;
     };
     counts_t counts(bool stream_uids = false) const;
+    /// The scope of every stream uid a client may append to or read: the streams' and their live
+    /// transactions' segments' (client_access checks appends and reads by it).
+    std::map<uint64_t, std::string> uid_scopes() const;
     /// The stream's transactions not completed. Errors: as get_stream.
     [[nodiscard]] caf::expected<std::vector<txn_record>> live_txns_of(
         const std::string& scope, const std::string& name) const;

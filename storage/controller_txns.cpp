@@ -114,6 +114,20 @@ controller_state::counts_t controller_state::counts(bool stream_uids) const {
     return c;
 }
 
+std::map<uint64_t, std::string> controller_state::uid_scopes() const {
+    std::map<uint64_t, std::string> out;
+    for (const auto& [n, rec] : streams_) {
+        out[rec.uid.value] = n.first;
+    }
+    for (auto id : live_txns_) {
+        const auto& t = txns_.at(id);
+        for (const auto& s : t.segments) {
+            out[s.key.stream.value] = t.scope;
+        }
+    }
+    return out;
+}
+
 caf::expected<std::vector<txn_record>> controller_state::live_txns_of(
     const std::string& scope, const std::string& name) const {
     auto rec = get_stream(scope, name);

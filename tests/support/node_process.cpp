@@ -208,7 +208,7 @@ bool node_process::start() {
         env.push_back("UBSAN_OPTIONS=" + std::string(cur != nullptr ? cur : "") +
                       (cur != nullptr && *cur != 0 ? ":" : "") + "suppressions=" + supp);
     }
-    pid_ = spawn_process(args, open_files_, {}, env);
+    pid_ = spawn_process(args, open_files_, log_path_, env);
     for (int i = 0; i < 300; ++i) {
         if (can_connect(port_) && can_connect(rpc_port_)) {
             return true;

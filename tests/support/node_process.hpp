@@ -66,6 +66,8 @@ public:
     void add_args(std::vector<std::string> args) {
         extra_args_.insert(extra_args_.end(), args.begin(), args.end());
     }
+    /// Its stdout and stderr (its log) go into the file `path` from the next start on.
+    void log_to(std::string path) { log_path_ = std::move(path); }
     /// Starts the node with this soft and hard RLIMIT_NOFILE (0: inherited).
     void limit_open_files(uint64_t n) { open_files_ = n; }
     /// SIGSTOP / SIGCONT: a node that holds its connections but answers nothing.
@@ -86,6 +88,7 @@ private:
     std::vector<std::string> extra_args_;
     pid_t pid_ = -1;
     uint64_t open_files_ = 0;
+    std::string log_path_;
 };
 
 /// Connects to 127.0.0.1:port, sends `bytes`, and closes (for malformed-input tests). Gives up

@@ -77,6 +77,16 @@ TEST_CASE("a node serves its metrics, health and readiness on the metrics port",
     // 100 events of 5 bytes, each with its 8-byte header.
     CHECK(sample("pravaha_stream_read_bytes_total{stream_uid=\"" + uid + "\"}") == 100 * 13);
     CHECK(sample("pravaha_read_bytes_total{container=\"0\"}") == 100 * 13);
+    // A reader group over the stream from its head, no reader yet: all of it unread, once the
+    // controller refreshed it (every 5 s); gone with the group.
+    group_config gcfg;
+    gcfg.streams.push_back({"s", "t", {}, {}});
+    REQUIRE(client->groups().create_group("s", "g", gcfg));
+    const std::string unread = "pravaha_reader_group_unread_bytes{group=\"s/g\"}";
+    CHECK(test::eventually([&] { return sample(unread) == 100 * 13; }, std::chrono::seconds(15)));
+    CHECK(sample("pravaha_reader_group_readers{group=\"s/g\"}") == 0);
+    REQUIRE(!client->groups().delete_group("s", "g"));
+    CHECK(test::eventually([&] { return sample(unread) == -1; }, std::chrono::seconds(5)));
 
     // RPC calls are counted by method and result.
     {

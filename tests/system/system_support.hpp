@@ -84,6 +84,19 @@ inline http_answer http_get(uint16_t port, const std::string& path) {
     return a;
 }
 
+/// Whether `holds` becomes true within `within` (asked every 100 ms).
+template <class Predicate>
+bool eventually(Predicate holds, std::chrono::milliseconds within) {
+    auto deadline = std::chrono::steady_clock::now() + within;
+    while (!holds()) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+}
+
 /// A client of the node at `endpoint` that retries for up to 60 s.
 inline std::unique_ptr<client::client_factory> connect(const std::string& endpoint) {
     client::client_config cfg;

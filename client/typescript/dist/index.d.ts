@@ -38,6 +38,8 @@ export declare const ErrorCode: {
     readonly transaction_committed: 32;
     readonly transaction_limit: 33;
     readonly transaction_too_large: 34;
+    readonly unauthenticated: 35;
+    readonly permission_denied: 36;
 };
 export type ErrorName = keyof typeof ErrorCode;
 /** An error the node answered: `code` and `errorName` are the documented ones. */
@@ -195,6 +197,9 @@ export interface ConnectOptions {
     connectTimeoutMs?: number;
     /** How long writers and readers keep trying to reconnect before they fail (ms). Default 30000. */
     retryTimeoutMs?: number;
+    /** The token a node started with `--token-file` wants (`pravaha-node token create`); it is
+     *  presented on every connection. Without one such a node answers `unauthenticated`. */
+    token?: string;
 }
 export interface WriterOptions {
     /** A stable id: the node fences older writers of the id and a restarted program can continue
@@ -222,12 +227,15 @@ export interface ReaderOptions {
 declare class Session {
     readonly transport: TcpTransport;
     readonly conn: Conn;
-    readonly root: rpc.Pravaha$Client;
-    readonly manager: rpc.StreamManager$Client;
+    root: rpc.Pravaha$Client;
+    manager: rpc.StreamManager$Client;
     /** Rejects when the connection ends; never resolves. */
     readonly lost: Promise<never>;
     private constructor();
-    static open(host: string, port: number, timeoutMs: number): Promise<Session>;
+    /** A connection to host:port; with a token, once the node accepted it and on the capability
+     *  it answered (else the node's error, `unauthenticated`, is thrown). */
+    static open(host: string, port: number, timeoutMs: number, token?: string): Promise<Session>;
+    private static connect;
     get ended(): boolean;
     /** The call's result, or ConnectionLostError when the connection ends first. */
     call<T>(p: Promise<T>): Promise<T>;
@@ -242,8 +250,9 @@ export declare class PravahaClient {
     readonly port: number;
     readonly connectTimeoutMs: number;
     readonly retryTimeoutMs: number;
+    private readonly token?;
     /** @internal use connect() */
-    constructor(session: Session, options: Required<Pick<ConnectOptions, "host" | "port" | "connectTimeoutMs" | "retryTimeoutMs">>);
+    constructor(session: Session, options: Required<Pick<ConnectOptions, "host" | "port" | "connectTimeoutMs" | "retryTimeoutMs">> & Pick<ConnectOptions, "token">);
     /** @internal The current session, reconnecting once if it was lost. */
     current(): Promise<Session>;
     /** @internal Ends the current connection (tests use it to simulate a network failure). */

@@ -43,6 +43,8 @@ export const ErrorCode = {
     transaction_committed: 32,
     transaction_limit: 33,
     transaction_too_large: 34,
+    unauthenticated: 35,
+    permission_denied: 36,
 };
 /** An error the node answered: `code` and `errorName` are the documented ones. */
 export class PravahaError extends Error {
@@ -182,7 +184,27 @@ class Session {
         this.root = this.conn.bootstrap(rpc.Pravaha);
         this.manager = this.root.streamManager().getManager();
     }
-    static open(host, port, timeoutMs) {
+    /** A connection to host:port; with a token, once the node accepted it and on the capability
+     *  it answered (else the node's error, `unauthenticated`, is thrown). */
+    static async open(host, port, timeoutMs, token) {
+        const s = await Session.connect(host, port, timeoutMs);
+        if (token !== undefined) {
+            try {
+                const r = await s.call(s.root.authenticate((p) => {
+                    p.token = token;
+                }).promise());
+                check(r.error);
+                s.root = r.pravaha;
+                s.manager = s.root.streamManager().getManager();
+            }
+            catch (err) {
+                s.close();
+                throw err;
+            }
+        }
+        return s;
+    }
+    static connect(host, port, timeoutMs) {
         return new Promise((resolve, reject) => {
             const socket = netConnect({ host, port });
             const timer = setTimeout(() => {
@@ -220,6 +242,7 @@ export class PravahaClient {
     port;
     connectTimeoutMs;
     retryTimeoutMs;
+    token;
     /** @internal use connect() */
     constructor(session, options) {
         this.session = session;
@@ -227,6 +250,7 @@ export class PravahaClient {
         this.port = options.port;
         this.connectTimeoutMs = options.connectTimeoutMs;
         this.retryTimeoutMs = options.retryTimeoutMs;
+        this.token = options.token;
     }
     /** @internal The current session, reconnecting once if it was lost. */
     async current() {
@@ -237,7 +261,7 @@ export class PravahaClient {
             return this.session;
         }
         if (this.opening === undefined) {
-            this.opening = Session.open(this.host, this.port, this.connectTimeoutMs).finally(() => {
+            this.opening = Session.open(this.host, this.port, this.connectTimeoutMs, this.token).finally(() => {
                 this.opening = undefined;
             });
         }
@@ -490,8 +514,9 @@ export async function connect(address) {
         port: o.port ?? 9091,
         connectTimeoutMs: o.connectTimeoutMs ?? 5000,
         retryTimeoutMs: o.retryTimeoutMs ?? 30000,
+        token: o.token,
     };
-    const session = await Session.open(options.host, options.port, options.connectTimeoutMs);
+    const session = await Session.open(options.host, options.port, options.connectTimeoutMs, options.token);
     return new PravahaClient(session, options);
 }
 // Runs `attempt` until it succeeds, the error is not a lost connection, or the client's retry

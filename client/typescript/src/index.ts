@@ -46,6 +46,8 @@ export const ErrorCode = {
   transaction_committed: 32,
   transaction_limit: 33,
   transaction_too_large: 34,
+  unauthenticated: 35,
+  permission_denied: 36,
 } as const;
 
 export type ErrorName = keyof typeof ErrorCode;
@@ -215,6 +217,9 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** How long writers and readers keep trying to reconnect before they fail (ms). Default 30000. */
   retryTimeoutMs?: number;
+  /** The token a node started with `--token-file` wants (`pravaha-node token create`); it is
+   *  presented on every connection. Without one such a node answers `unauthenticated`. */
+  token?: string;
 }
 
 export interface WriterOptions {
@@ -365,8 +370,8 @@ function parseAddress(address: string | ConnectOptions | undefined): ConnectOpti
 class Session {
   readonly transport: TcpTransport;
   readonly conn: Conn;
-  readonly root: rpc.Pravaha$Client;
-  readonly manager: rpc.StreamManager$Client;
+  root: rpc.Pravaha$Client;
+  manager: rpc.StreamManager$Client;
   /** Rejects when the connection ends; never resolves. */
   readonly lost: Promise<never>;
 
@@ -380,7 +385,29 @@ class Session {
     this.manager = this.root.streamManager().getManager();
   }
 
-  static open(host: string, port: number, timeoutMs: number): Promise<Session> {
+  /** A connection to host:port; with a token, once the node accepted it and on the capability
+   *  it answered (else the node's error, `unauthenticated`, is thrown). */
+  static async open(host: string, port: number, timeoutMs: number, token?: string): Promise<Session> {
+    const s = await Session.connect(host, port, timeoutMs);
+    if (token !== undefined) {
+      try {
+        const r = await s.call(
+          s.root.authenticate((p) => {
+            p.token = token;
+          }).promise(),
+        );
+        check(r.error);
+        s.root = r.pravaha;
+        s.manager = s.root.streamManager().getManager();
+      } catch (err) {
+        s.close();
+        throw err;
+      }
+    }
+    return s;
+  }
+
+  private static connect(host: string, port: number, timeoutMs: number): Promise<Session> {
     return new Promise((resolve, reject) => {
       const socket = netConnect({ host, port });
       const timer = setTimeout(() => {
@@ -422,14 +449,20 @@ export class PravahaClient {
   readonly port: number;
   readonly connectTimeoutMs: number;
   readonly retryTimeoutMs: number;
+  private readonly token?: string;
 
   /** @internal use connect() */
-  constructor(session: Session, options: Required<Pick<ConnectOptions, "host" | "port" | "connectTimeoutMs" | "retryTimeoutMs">>) {
+  constructor(
+    session: Session,
+    options: Required<Pick<ConnectOptions, "host" | "port" | "connectTimeoutMs" | "retryTimeoutMs">> &
+      Pick<ConnectOptions, "token">,
+  ) {
     this.session = session;
     this.host = options.host;
     this.port = options.port;
     this.connectTimeoutMs = options.connectTimeoutMs;
     this.retryTimeoutMs = options.retryTimeoutMs;
+    this.token = options.token;
   }
 
   /** @internal The current session, reconnecting once if it was lost. */
@@ -441,7 +474,7 @@ export class PravahaClient {
       return this.session;
     }
     if (this.opening === undefined) {
-      this.opening = Session.open(this.host, this.port, this.connectTimeoutMs).finally(() => {
+      this.opening = Session.open(this.host, this.port, this.connectTimeoutMs, this.token).finally(() => {
         this.opening = undefined;
       });
     }
@@ -749,8 +782,9 @@ export async function connect(address?: string | ConnectOptions): Promise<Pravah
     port: o.port ?? 9091,
     connectTimeoutMs: o.connectTimeoutMs ?? 5000,
     retryTimeoutMs: o.retryTimeoutMs ?? 30000,
+    token: o.token,
   };
-  const session = await Session.open(options.host, options.port, options.connectTimeoutMs);
+  const session = await Session.open(options.host, options.port, options.connectTimeoutMs, options.token);
   return new PravahaClient(session, options);
 }
 

@@ -1,12 +1,13 @@
 // The TypeScript client against a real pravaha-node (see node.mjs for how it is found).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { connect, ConnectionLostError, ErrorCode, PravahaError, segmentName } from "../dist/index.js";
-import { startNode } from "./node.mjs";
+import { nodeBinary, startNode } from "./node.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const decoder = new TextDecoder();
@@ -423,5 +424,77 @@ describe("pravaha-client against a real node", () => {
     const run = promisify(execFile);
     const { stdout } = await run(process.execPath, [join(here, "..", "examples", "quickstart.mjs"), node.address]);
     assert.match(stdout, /wrote 100 events, read 100 back/);
+  });
+});
+
+describe("a node with a token file", () => {
+  let node;
+  const tokens = {};
+
+  // Tokens made by the node's own tool; the file holds only their hashes.
+  function makeTokens(dir) {
+    const lines = [];
+    for (const [name, grants] of [
+      ["admin", ["*=admin"]],
+      ["ingest", ["sec=write"]],
+      ["audit", ["sec=read"]],
+    ]) {
+      const out = execFileSync(nodeBinary(), ["token", "create", name, ...grants], { encoding: "utf8" });
+      const [token, line] = out.trim().split("\n");
+      tokens[name] = token;
+      lines.push(line);
+    }
+    writeFileSync(join(dir, "tokens"), lines.join("\n") + "\n");
+    return ["--token-file", join(dir, "tokens")];
+  }
+
+  before(async () => {
+    node = await startNode(makeTokens);
+  });
+
+  after(async () => {
+    await node?.stop();
+  });
+
+  const as = (name) => connect({ host: "127.0.0.1", port: node.rpcPort, token: tokens[name] });
+
+  test("without a token nothing is allowed; an unknown token is refused at connect", async () => {
+    const anonymous = await connect(node.address);
+    await rejectsWith(anonymous.listScopes(), "unauthenticated");
+    await rejectsWith(anonymous.createScope("sec"), "unauthenticated");
+    anonymous.close();
+    await rejectsWith(connect({ host: "127.0.0.1", port: node.rpcPort, token: "pvh_not-a-token" }), "unauthenticated");
+  });
+
+  test("each token may do what its rights on each scope allow, and sees only its scopes", async () => {
+    const admin = await as("admin");
+    await admin.createScope("sec");
+    await admin.createScope("other");
+    await admin.createStream("sec", "s");
+    await admin.createStream("other", "s");
+    assert.deepEqual((await admin.listScopes()).sort(), ["other", "sec"]);
+
+    const ingest = await as("ingest");
+    const writer = await ingest.createWriter("sec", "s");
+    await writer.write("k", "e1");
+    await writer.close();
+    await rejectsWith(ingest.createReader("sec", "s"), "permission_denied");
+    await rejectsWith(ingest.createWriter("other", "s"), "permission_denied");
+    await rejectsWith(ingest.createStream("sec", "t"), "permission_denied");
+    assert.deepEqual(await ingest.listScopes(), ["sec"]);
+
+    const audit = await as("audit");
+    const reader = await audit.createReader("sec", "s");
+    assert.deepEqual(await readAll(reader), ["e1"]);
+    reader.close();
+    await rejectsWith(audit.createWriter("sec", "s"), "permission_denied");
+    await rejectsWith(audit.deleteScope("other"), "permission_denied");
+    for (const c of [admin, ingest, audit]) {
+      c.close();
+    }
+    // No token appears in the node's log.
+    for (const t of Object.values(tokens)) {
+      assert.ok(!node.output().includes(t), "a token in the node's log");
+    }
   });
 });

@@ -16,12 +16,15 @@ export function nodeBinary() {
   return bin;
 }
 
-/** A standalone node on 127.0.0.1 with free ports and its own data directory. */
-export async function startNode() {
+/** A standalone node on 127.0.0.1 with free ports and its own data directory; `extraArgs` are
+ *  more of its flags, `prepare(dir)` runs in its directory first (and may answer more flags). */
+export async function startNode(prepare = () => []) {
   const dir = mkdtempSync(join(tmpdir(), "pravaha-ts-"));
+  const extraArgs = prepare(dir);
   const child = spawn(
     nodeBinary(),
-    ["--standalone", "--data-dir", join(dir, "data"), "--bind", "127.0.0.1", "--port", "0", "--rpc-port", "0"],
+    ["--standalone", "--data-dir", join(dir, "data"), "--bind", "127.0.0.1", "--port", "0", "--rpc-port", "0",
+     ...extraArgs],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -45,6 +48,8 @@ export async function startNode() {
   return {
     rpcPort,
     address: `127.0.0.1:${rpcPort}`,
+    /** What the node logged so far. */
+    output: () => output,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));

@@ -467,6 +467,38 @@ export declare class Pravaha_OpenTransaction$Results$Promise {
     getTransaction(): Transaction$Client;
     promise(): Promise<Pravaha_OpenTransaction$Results>;
 }
+export declare class Pravaha_Authenticate$Params extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get token(): string;
+    set token(value: string);
+    toString(): string;
+}
+export declare class Pravaha_Authenticate$Results extends $.Struct {
+    static readonly _capnp: {
+        displayName: string;
+        id: string;
+        size: $.ObjectSize;
+    };
+    get pravaha(): Pravaha$Client;
+    set pravaha(value: Pravaha$Client);
+    _adoptError(value: $.Orphan<Error>): void;
+    _disownError(): $.Orphan<Error>;
+    get error(): Error;
+    _hasError(): boolean;
+    _initError(): Error;
+    set error(value: Error);
+    toString(): string;
+}
+export declare class Pravaha_Authenticate$Results$Promise {
+    pipeline: $.Pipeline<any, any, Pravaha_Authenticate$Results>;
+    constructor(pipeline: $.Pipeline<any, any, Pravaha_Authenticate$Results>);
+    getPravaha(): Pravaha$Client;
+    promise(): Promise<Pravaha_Authenticate$Results>;
+}
 export declare class Pravaha$Client {
     client: $.Client;
     static readonly interfaceId: bigint;
@@ -478,7 +510,8 @@ export declare class Pravaha$Client {
         $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>,
         $.Method<Pravaha_ReaderGroup$Params, Pravaha_ReaderGroup$Results>,
         $.Method<Pravaha_BeginTransaction$Params, Pravaha_BeginTransaction$Results>,
-        $.Method<Pravaha_OpenTransaction$Params, Pravaha_OpenTransaction$Results>
+        $.Method<Pravaha_OpenTransaction$Params, Pravaha_OpenTransaction$Results>,
+        $.Method<Pravaha_Authenticate$Params, Pravaha_Authenticate$Results>
     ];
     streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise;
     openWriter(paramsFunc?: (params: Pravaha_OpenWriter$Params) => void): Pravaha_OpenWriter$Results$Promise;
@@ -493,6 +526,7 @@ export declare class Pravaha$Client {
   */
     beginTransaction(paramsFunc?: (params: Pravaha_BeginTransaction$Params) => void): Pravaha_BeginTransaction$Results$Promise;
     openTransaction(paramsFunc?: (params: Pravaha_OpenTransaction$Params) => void): Pravaha_OpenTransaction$Results$Promise;
+    authenticate(paramsFunc?: (params: Pravaha_Authenticate$Params) => void): Pravaha_Authenticate$Results$Promise;
 }
 export interface Pravaha$Server$Target {
     streamManager(params: Pravaha_StreamManager$Params, results: Pravaha_StreamManager$Results): Promise<void>;
@@ -502,6 +536,7 @@ export interface Pravaha$Server$Target {
     readerGroup(params: Pravaha_ReaderGroup$Params, results: Pravaha_ReaderGroup$Results): Promise<void>;
     beginTransaction(params: Pravaha_BeginTransaction$Params, results: Pravaha_BeginTransaction$Results): Promise<void>;
     openTransaction(params: Pravaha_OpenTransaction$Params, results: Pravaha_OpenTransaction$Results): Promise<void>;
+    authenticate(params: Pravaha_Authenticate$Params, results: Pravaha_Authenticate$Results): Promise<void>;
 }
 export declare class Pravaha$Server extends $.Server {
     readonly target: Pravaha$Server$Target;

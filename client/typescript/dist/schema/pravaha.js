@@ -910,6 +910,64 @@ export class Pravaha_OpenTransaction$Results$Promise {
         return await this.pipeline.struct();
     }
 }
+export class Pravaha_Authenticate$Params extends $.Struct {
+    static _capnp = {
+        displayName: "authenticate$Params",
+        id: "8d0bb9891952820f",
+        size: new $.ObjectSize(0, 1),
+    };
+    get token() {
+        return $.utils.getText(0, this);
+    }
+    set token(value) {
+        $.utils.setText(0, value, this);
+    }
+    toString() { return "Pravaha_Authenticate$Params_" + super.toString(); }
+}
+export class Pravaha_Authenticate$Results extends $.Struct {
+    static _capnp = {
+        displayName: "authenticate$Results",
+        id: "daa0ea96503e31d7",
+        size: new $.ObjectSize(0, 2),
+    };
+    get pravaha() {
+        return new Pravaha$Client($.utils.getInterfaceClientOrNullAt(0, this));
+    }
+    set pravaha(value) {
+        $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+    }
+    _adoptError(value) {
+        $.utils.adopt(value, $.utils.getPointer(1, this));
+    }
+    _disownError() {
+        return $.utils.disown(this.error);
+    }
+    get error() {
+        return $.utils.getStruct(1, Error, this);
+    }
+    _hasError() {
+        return !$.utils.isNull($.utils.getPointer(1, this));
+    }
+    _initError() {
+        return $.utils.initStructAt(1, Error, this);
+    }
+    set error(value) {
+        $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    }
+    toString() { return "Pravaha_Authenticate$Results_" + super.toString(); }
+}
+export class Pravaha_Authenticate$Results$Promise {
+    pipeline;
+    constructor(pipeline) {
+        this.pipeline = pipeline;
+    }
+    getPravaha() {
+        return new Pravaha$Client(this.pipeline.getPipeline(Pravaha, 0).client());
+    }
+    async promise() {
+        return await this.pipeline.struct();
+    }
+}
 export class Pravaha$Client {
     client;
     static interfaceId = 0xfdd238da96ae1079n;
@@ -972,6 +1030,14 @@ export class Pravaha$Client {
             methodId: 6,
             interfaceName: "pravaha.capnp:Pravaha",
             methodName: "openTransaction"
+        },
+        {
+            ParamsClass: Pravaha_Authenticate$Params,
+            ResultsClass: Pravaha_Authenticate$Results,
+            interfaceId: Pravaha$Client.interfaceId,
+            methodId: 7,
+            interfaceName: "pravaha.capnp:Pravaha",
+            methodName: "authenticate"
         }
     ];
     streamManager(paramsFunc) {
@@ -1036,6 +1102,14 @@ export class Pravaha$Client {
         const pipeline = new $.Pipeline(Pravaha_OpenTransaction$Results, answer);
         return new Pravaha_OpenTransaction$Results$Promise(pipeline);
     }
+    authenticate(paramsFunc) {
+        const answer = this.client.call({
+            method: Pravaha$Client.methods[7],
+            paramsFunc: paramsFunc
+        });
+        const pipeline = new $.Pipeline(Pravaha_Authenticate$Results, answer);
+        return new Pravaha_Authenticate$Results$Promise(pipeline);
+    }
 }
 $.Registry.register(Pravaha$Client.interfaceId, Pravaha$Client);
 export class Pravaha$Server extends $.Server {
@@ -1069,6 +1143,10 @@ export class Pravaha$Server extends $.Server {
             {
                 ...Pravaha$Client.methods[6],
                 impl: target.openTransaction
+            },
+            {
+                ...Pravaha$Client.methods[7],
+                impl: target.authenticate
             }
         ]);
         this.target = target;

@@ -910,6 +910,64 @@ export class Pravaha_OpenTransaction$Results$Promise {
     return await this.pipeline.struct();
   }
 }
+export class Pravaha_Authenticate$Params extends $.Struct {
+  static readonly _capnp = {
+    displayName: "authenticate$Params",
+    id: "8d0bb9891952820f",
+    size: new $.ObjectSize(0, 1),
+  };
+  get token(): string {
+    return $.utils.getText(0, this);
+  }
+  set token(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  toString(): string { return "Pravaha_Authenticate$Params_" + super.toString(); }
+}
+export class Pravaha_Authenticate$Results extends $.Struct {
+  static readonly _capnp = {
+    displayName: "authenticate$Results",
+    id: "daa0ea96503e31d7",
+    size: new $.ObjectSize(0, 2),
+  };
+  get pravaha(): Pravaha$Client {
+    return new Pravaha$Client($.utils.getInterfaceClientOrNullAt(0, this));
+  }
+  set pravaha(value: Pravaha$Client) {
+    $.utils.setInterfacePointer(this.segment.message.addCap(value.client), $.utils.getPointer(0, this));
+  }
+  _adoptError(value: $.Orphan<Error>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownError(): $.Orphan<Error> {
+    return $.utils.disown(this.error);
+  }
+  get error(): Error {
+    return $.utils.getStruct(1, Error, this);
+  }
+  _hasError(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initError(): Error {
+    return $.utils.initStructAt(1, Error, this);
+  }
+  set error(value: Error) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "Pravaha_Authenticate$Results_" + super.toString(); }
+}
+export class Pravaha_Authenticate$Results$Promise {
+  pipeline: $.Pipeline<any, any, Pravaha_Authenticate$Results>;
+  constructor(pipeline: $.Pipeline<any, any, Pravaha_Authenticate$Results>) {
+    this.pipeline = pipeline;
+  }
+  getPravaha(): Pravaha$Client {
+    return new Pravaha$Client(this.pipeline.getPipeline(Pravaha, 0).client());
+  }
+  async promise(): Promise<Pravaha_Authenticate$Results> {
+    return await this.pipeline.struct();
+  }
+}
 export class Pravaha$Client {
   client: $.Client;
   static readonly interfaceId: bigint = 0xfdd238da96ae1079n;
@@ -923,7 +981,8 @@ export class Pravaha$Client {
     $.Method<Pravaha_OpenReaderBetween$Params, Pravaha_OpenReaderBetween$Results>,
     $.Method<Pravaha_ReaderGroup$Params, Pravaha_ReaderGroup$Results>,
     $.Method<Pravaha_BeginTransaction$Params, Pravaha_BeginTransaction$Results>,
-    $.Method<Pravaha_OpenTransaction$Params, Pravaha_OpenTransaction$Results>
+    $.Method<Pravaha_OpenTransaction$Params, Pravaha_OpenTransaction$Results>,
+    $.Method<Pravaha_Authenticate$Params, Pravaha_Authenticate$Results>
   ] = [
     {
       ParamsClass: Pravaha_StreamManager$Params,
@@ -980,6 +1039,14 @@ export class Pravaha$Client {
       methodId: 6,
       interfaceName: "pravaha.capnp:Pravaha",
       methodName: "openTransaction"
+    },
+    {
+      ParamsClass: Pravaha_Authenticate$Params,
+      ResultsClass: Pravaha_Authenticate$Results,
+      interfaceId: Pravaha$Client.interfaceId,
+      methodId: 7,
+      interfaceName: "pravaha.capnp:Pravaha",
+      methodName: "authenticate"
     }
   ];
   streamManager(paramsFunc?: (params: Pravaha_StreamManager$Params) => void): Pravaha_StreamManager$Results$Promise {
@@ -1044,6 +1111,14 @@ export class Pravaha$Client {
     const pipeline = new $.Pipeline(Pravaha_OpenTransaction$Results, answer);
     return new Pravaha_OpenTransaction$Results$Promise(pipeline);
   }
+  authenticate(paramsFunc?: (params: Pravaha_Authenticate$Params) => void): Pravaha_Authenticate$Results$Promise {
+    const answer = this.client.call({
+      method: Pravaha$Client.methods[7],
+      paramsFunc: paramsFunc
+    });
+    const pipeline = new $.Pipeline(Pravaha_Authenticate$Results, answer);
+    return new Pravaha_Authenticate$Results$Promise(pipeline);
+  }
 }
 $.Registry.register(Pravaha$Client.interfaceId, Pravaha$Client);
 export interface Pravaha$Server$Target {
@@ -1054,6 +1129,7 @@ export interface Pravaha$Server$Target {
   readerGroup(params: Pravaha_ReaderGroup$Params, results: Pravaha_ReaderGroup$Results): Promise<void>;
   beginTransaction(params: Pravaha_BeginTransaction$Params, results: Pravaha_BeginTransaction$Results): Promise<void>;
   openTransaction(params: Pravaha_OpenTransaction$Params, results: Pravaha_OpenTransaction$Results): Promise<void>;
+  authenticate(params: Pravaha_Authenticate$Params, results: Pravaha_Authenticate$Results): Promise<void>;
 }
 export class Pravaha$Server extends $.Server {
   readonly target: Pravaha$Server$Target;
@@ -1086,6 +1162,10 @@ export class Pravaha$Server extends $.Server {
       {
         ...Pravaha$Client.methods[6],
         impl: target.openTransaction
+      },
+      {
+        ...Pravaha$Client.methods[7],
+        impl: target.authenticate
       }
     ]);
     this.target = target;

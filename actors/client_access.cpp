@@ -10,7 +10,9 @@ namespace pravaha::actors {
 client_access::client_access(token_check check) : check_(std::move(check)) {}
 
 caf::expected<grants_ptr> client_access::admit(const caf::strong_actor_ptr& who,
-                                               std::string_view token) {
+                                               std::string_view token,
+                                               bool& first) {
+    first = false;
     if (!enabled()) {
         return allow_everything();
     }
@@ -28,7 +30,7 @@ caf::expected<grants_ptr> client_access::admit(const caf::strong_actor_ptr& who,
     // A process has one token: a second actor of it with another token replaces the grants of
     // all (the C++ client uses one token per actor system).
     s.grants = g;
-    s.actors.insert(who->address());
+    first = s.actors.insert(who->address()).second;
     return g;
 }
 

@@ -40,7 +40,10 @@ public:
     /// Lets the process of `who` (the sender of an `auth`) in with `token`: until every actor of
     /// that process that authenticated is gone (`forget`). Errors: unauthenticated (an unknown
     /// token, or none).
-    caf::expected<grants_ptr> admit(const caf::strong_actor_ptr& who, std::string_view token);
+    /// `first`: whether `who` was not let in before (to be monitored).
+    caf::expected<grants_ptr> admit(const caf::strong_actor_ptr& who,
+                                    std::string_view token,
+                                    bool& first);
     /// An actor that authenticated is gone (a down message): its process keeps its grants while
     /// another of its actors that authenticated lives.
     void forget(const caf::actor_addr& who);

@@ -738,8 +738,15 @@ container_actor::behavior_type container_impl(container_ptr self,
             }
             return serve_read(self, req);
         },
-        [=](read_timeout_atom, uint64_t id) { answer_waiter(self, id); },
+        [=](read_timeout_atom, uint64_t id) {
+            if (!check_client(self, self->state.cfg.access, true)) {
+                answer_waiter(self, id);
+            }
+        },
         [=](flushed_atom) {
+            if (check_client(self, self->state.cfg.access, true)) {
+                return;  // only its own: a forged one would flush early (harmless) or loop
+            }
             self->state.flush_scheduled = false;
             flush(self);
         },
@@ -787,8 +794,8 @@ container_actor::behavior_type container_impl(container_ptr self,
             drive(self);
         },
         [=](raft_tick_atom) {
-            if (!self->state.raft) {
-                return;
+            if (!self->state.raft || check_client(self, self->state.cfg.access, true)) {
+                return;  // only its own ticks: another would start a second tick chain
             }
             if (const auto& full = self->state.cfg.storage_full) {
                 self->state.raft->replica().set_reluctant(!full().empty());
@@ -803,7 +810,10 @@ container_actor::behavior_type container_impl(container_ptr self,
             }
             self->state.routes.update(node, std::move(replica));
         },
-        [=](raft_status_atom) -> raft::group_status {
+        [=](raft_status_atom) -> caf::result<raft::group_status> {
+            if (auto err = check_client(self, self->state.cfg.access, true)) {
+                return err;
+            }
             auto& s = self->state;
             if (s.raft) {
                 return s.raft->status();

@@ -43,10 +43,19 @@ caf::result<Result> forward(node_api::pointer self,
                             const std::shared_ptr<client_access>& access,
                             const controller_actor& ctl,
                             Ts&&... xs) {
+    if (!access || !access->enabled()) {
+        return self->delegate(ctl, std::forward<Ts>(xs)...);
+    }
     if (auto err = check_request(self, access, xs...)) {
         return err;
     }
-    return self->delegate(ctl, std::forward<Ts>(xs)...);
+    // Not delegated: the controller's answer would come from the controller itself and hand the
+    // client its handle, whose requests nothing checks. Asked and relayed instead.
+    auto rp = self->template make_response_promise<Result>();
+    self->request(ctl, std::chrono::seconds(30), std::forward<Ts>(xs)...)
+        .then([rp](Result& r) mutable { rp.deliver(std::move(r)); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+    return rp;
 }
 
 // `auth`: lets the sender's process in with `token` (monitored: its grants go with the last of
@@ -59,13 +68,16 @@ caf::result<std::string> authenticate(Self* self,
     if (!access || !access->enabled()) {
         return cluster_id;
     }
-    auto g = access->admit(self->current_sender(), token);
+    bool first = false;
+    auto g = access->admit(self->current_sender(), token, first);
     if (!g) {
         module_log("actors")->warn("client refused: {}", render_error(g.error()));
         return std::move(g.error());
     }
-    self->monitor(caf::actor_cast<caf::actor>(self->current_sender()));
-    module_log("actors")->info("client authenticated token={}", (*g)->name);
+    if (first) {
+        self->monitor(caf::actor_cast<caf::actor>(self->current_sender()));
+        module_log("actors")->info("client authenticated token_name={}", (*g)->name);
+    }
     return cluster_id;
 }
 
@@ -241,7 +253,12 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             }
             return group == 0 ? raft_replica_api{ctl} : raft_replica_api{cnt};
         },
-        [=](identify_atom) { return cluster_id; },
+        [=](identify_atom) -> caf::result<std::string> {
+            if (auto err = check_client(self, access, false)) {
+                return err;  // with tokens, the cluster id only after `auth`
+            }
+            return cluster_id;
+        },
         [=](auth_atom, const std::string& token) {
             return authenticate(self, access, token, cluster_id);
         },
@@ -696,11 +713,24 @@ caf::result<raft::cluster_info> cluster_status(endpoint_ptr self) {
     return rp;
 }
 
-// The leader replica of container `c`, for a client that sends to it directly.
+// The leader replica of container `c`, for a client that sends to it directly. With tokens, a
+// client gets only a local leader's handle: it presented its token to this node, not to the
+// leader's (it asks there itself, `pravaha cluster status` names the leader), so another node's
+// handle is answered as not_leader with the leader's id.
 caf::result<segment_store_api> leader_store(endpoint_ptr self, uint32_t c) {
     auto rp = self->make_response_promise<segment_store_api>();
+    bool local_only = check_client(self, self->state.access, true) != caf::error{};
+    auto node = self->node();
     with_container_leader<segment_store_api>(
-        self, c, [rp](segment_store_api h) mutable { rp.deliver(h); },
+        self, c,
+        [rp, local_only, node](segment_store_api h) mutable {
+            if (local_only && h.node() != node) {
+                rp.deliver(caf::make_error(errc::unavailable,
+                                           "the container's leader is on another node: ask it"));
+                return;
+            }
+            rp.deliver(h);
+        },
         [rp](const caf::error& e) mutable { rp.deliver(e); });
     return rp;
 }
@@ -741,6 +771,9 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self,
             }
         },
         [=](connect_tick_atom) {
+            if (check_client(self, access, true)) {
+                return;  // only its own ticks: another would start a second loop
+            }
             connect_peers(self);
             self->delayed_send(self, std::chrono::milliseconds(500), connect_tick_atom::value);
         },
@@ -870,7 +903,12 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self,
         [=](hello_atom, std::string& cid, uint32_t id, uint64_t instance) {
             return hello(self, cid, id, instance);
         },
-        [=](identify_atom) { return self->state.cfg.cluster_id; },
+        [=](identify_atom) -> caf::result<std::string> {
+            if (auto err = check_client(self, access, false)) {
+                return err;  // with tokens, the cluster id only after `auth`
+            }
+            return self->state.cfg.cluster_id;
+        },
         [=](auth_atom, const std::string& token) {
             return authenticate(self, access, token, self->state.cfg.cluster_id);
         },

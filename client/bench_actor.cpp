@@ -225,6 +225,7 @@ void run_actor_writers(const options& o, run_state& rs) {
     caf::actor_system sys{cfg};
     client::client_config cc;
     cc.endpoint = o.endpoint;
+    cc.token = o.token;
     auto mgr = client::spawn_stream_manager(sys, cc);
     if (!mgr) {
         rs.error(mgr.error());

@@ -127,6 +127,9 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
     app.add_option("--endpoint", o.endpoint, text("a node (default 127.0.0.1:9090)"))
         ->type_name("HOST:PORT")
         ->envname("PRAVAHA_ENDPOINT");
+    app.add_option("--token", o.token, text("for a node started with --token-file"))
+        ->type_name("TOKEN")
+        ->envname("PRAVAHA_TOKEN");
     std::string stream;
     app.add_option("--stream", stream, text("created if missing (default bench/b<pid>)"))
         ->type_name("SCOPE/STREAM")

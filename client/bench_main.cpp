@@ -772,6 +772,7 @@ std::string touch_client(const options& o, held_client& c, uint64_t i, bool open
     if (open) {
         client::client_config cfg;
         cfg.endpoint = o.endpoint;
+        cfg.token = o.token;
         auto f = client::client_factory::connect(cfg);
         if (!f) {
             return render_error(f.error());
@@ -888,6 +889,7 @@ int main(int argc, char** argv) {
     configure_logging("error");
     client::client_config cfg;
     cfg.endpoint = o.endpoint;
+    cfg.token = o.token;
     auto f = client::client_factory::connect(cfg);
     if (!f) {
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(f.error()).c_str());

@@ -28,6 +28,7 @@ struct options {
     std::string api = "facade";  // or "actor" (write mode, closed loop)
     uint64_t batch = 1;          // actor API: events per write request
     std::string endpoint = "127.0.0.1:9090";
+    std::string token;  ///< for a node with --token-file
     std::string scope = "bench";
     std::string stream;
     uint32_t segments = 1;

@@ -357,7 +357,7 @@ public:
             set_error(res.initError(), errc::unauthenticated, "unknown token");
             return kj::READY_NOW;
         }
-        module_log("runtime")->info("rpc client authenticated token={}", g->name);
+        module_log("runtime")->info("rpc client authenticated token_name={}", g->name);
         res.setPravaha(kj::heap<pravaha_impl>(parts_, std::move(g)));
         return kj::READY_NOW;
     }
@@ -390,7 +390,15 @@ public:
         auto name = text(p.getGroup());
         return answer(ask_node<group_info>(bridge_, node_, cfg_.request_timeout,
                                            group_info_atom::value, scope, name),
-                      ctx, [parts = groups_, scope, name](auto res, auto&) {
+                      ctx, [parts = groups_, scope, name](auto res, auto& g) {
+                          // Its readers read the group's streams: read on each stream's scope
+                          // too (the node's containers trust the gateway's own readers).
+                          for (const auto& st : g.config.streams) {
+                              if (auto err = parts.need(st.scope, right::read)) {
+                                  set_error(res.initError(), err);
+                                  return;
+                              }
+                          }
                           res.setGroup(make_group_capability(parts, scope, name));
                       });
     }

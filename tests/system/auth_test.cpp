@@ -152,7 +152,7 @@ TEST_CASE("a node with a token file lets in only its tokens, each with its right
     CHECK(node.stop() == 0);
     // No token in the node's log (it names tokens by their names) or in the CLI's output.
     auto text = test::read_text(log);
-    CHECK(has(text, "client authenticated token=ingest"));
+    CHECK(has(text, "client authenticated token_name=ingest"));
     for (const auto& [name, token] : tokens.token) {
         INFO(name);
         CHECK(!has(text, token));

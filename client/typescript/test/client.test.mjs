@@ -489,6 +489,10 @@ describe("a node with a token file", () => {
     reader.close();
     await rejectsWith(audit.createWriter("sec", "s"), "permission_denied");
     await rejectsWith(audit.deleteScope("other"), "permission_denied");
+    // A group in a scope it can read over a stream of one it cannot: its readers would read it.
+    await admin.createReaderGroup("sec", "cross", { streams: [{ scope: "other", stream: "s" }] });
+    await rejectsWith(audit.readerGroup("sec", "cross"), "permission_denied");
+    await admin.readerGroup("sec", "cross");
     for (const c of [admin, ingest, audit]) {
       c.close();
     }

@@ -133,6 +133,12 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
         opts.data_dir = v;
     } else if (flag == "--token-file") {
         opts.token_file = v;
+    } else if (flag == "--tls-cert") {
+        opts.tls_cert = v;
+    } else if (flag == "--tls-key") {
+        opts.tls_key = v;
+    } else if (flag == "--tls-ca") {
+        opts.tls_ca = v;
     } else if (flag == "--bind") {
         opts.bind = v;
     } else if (flag == "--log-level") {
@@ -230,6 +236,11 @@ const flag_spec valued_flags[] = {
     {"token-file", "FILE",
      "clients need a token of this file (`pravaha-node token create`), with a right on each "
      "scope they use; without it every client may do everything"},
+    {"tls-cert", "FILE",
+     "the node's certificate (PEM); with --tls-key and --tls-ca the RPC and metrics ports speak "
+     "TLS and want a client certificate of the CA (the client port: not yet)"},
+    {"tls-key", "FILE", "the private key of --tls-cert (PEM, unencrypted)"},
+    {"tls-ca", "FILE", "the CA certificate (PEM) that clients' certificates must chain to"},
     {"disk-capacity-bytes", "BYTES", "tests only: the file system's size the free-space guard sees",
      true},
 };
@@ -357,6 +368,13 @@ std::string render_config(const node_options& opts) {
     line("metrics-per-stream", opts.metrics_per_stream ? "true" : "false");
     if (!opts.token_file.empty()) {
         line("token-file", toml_string(opts.token_file));
+    }
+    for (const auto& [name, value] :
+         {std::pair{"tls-cert", &opts.tls_cert}, std::pair{"tls-key", &opts.tls_key},
+          std::pair{"tls-ca", &opts.tls_ca}}) {
+        if (!value->empty()) {
+            line(name, toml_string(*value));
+        }
     }
     line("scale-window-s", std::to_string(opts.scale_window_s));
     line("scale-cooldown-s", std::to_string(opts.scale_cooldown_s));

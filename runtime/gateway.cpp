@@ -2,6 +2,7 @@
 
 #include "runtime/gateway_rpc.hpp"
 #include "runtime/kj_thread.hpp"
+#include "runtime/tls.hpp"
 #include "runtime/transport/listener.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
@@ -572,13 +573,15 @@ public:
                 kj::UnixEventPort& events,
                 kj::Timer& timer,
                 int listen_fd,
-                std::shared_ptr<transport::listener> l)
+                std::shared_ptr<transport::listener> l,
+                tls_server* tls)
         : server_(server),
           io_(io),
           observer_(events, listen_fd, kj::UnixEventPort::FdObserver::OBSERVE_READ),
           timer_(timer),
           fd_(listen_fd),
-          listener_(std::move(l)) {}
+          listener_(std::move(l)),
+          tls_(tls) {}
 
     kj::Promise<void> run() {
         // At most 64 connections per turn, so that a flood does not starve the connections
@@ -622,12 +625,26 @@ private:
             return;
         }
         auto l = listener_;
-        server_.accept(stream.attach(kj::defer([l] { l->closed(); })));
+        auto owned = stream.attach(kj::defer([l] { l->closed(); }));
+        if (tls_ == nullptr) {
+            server_.accept(kj::mv(owned));
+            return;
+        }
+        // A failed handshake (no certificate of the CA, plain TCP, silence for 10 s) ends
+        // only that connection, and its slot with it.
+        handshakes_.add(tls_->wrap(kj::mv(owned)).then([this](kj::Own<kj::AsyncIoStream> secure) {
+            server_.accept(kj::mv(secure));
+        }));
     }
 
     // A connection beyond the node's maximum gets the RPC protocol's Abort message (its pending
-    // bootstrap call fails with the reason, type OVERLOADED) and is closed.
-    static void refuse(int fd) {
+    // bootstrap call fails with the reason, type OVERLOADED) and is closed (under TLS only
+    // closed: a TLS client would not read a plain message).
+    void refuse(int fd) const {
+        if (tls_ != nullptr) {
+            ::close(fd);
+            return;
+        }
         try {
             capnp::MallocMessageBuilder message(64);
             auto abort = message.initRoot<capnp::rpc::Message>().initAbort();
@@ -654,6 +671,9 @@ private:
     kj::Timer& timer_;
     int fd_;
     std::shared_ptr<transport::listener> listener_;
+    tls_server* tls_;  ///< null: plain TCP
+    tls_failures handshake_errors_{"rpc port"};
+    kj::TaskSet handshakes_{handshake_errors_};
 };
 
 class gateway_impl final : public gateway {
@@ -749,8 +769,13 @@ private:
         // A connection's failure (bad frames, disconnects) ends that connection in
         // TwoPartyServer, an accept error is waited out (accept_loop); only the stop request
         // ends the listening.
+        std::optional<tls_server> tls;
+        if (parts_.cfg.tls) {
+            tls.emplace(*parts_.cfg.tls, io.provider->getTimer());
+        }
         accept_loop accepting(server, *io.lowLevelProvider, io.unixEventPort,
-                              io.provider->getTimer(), *fd, parts_.cfg.listener);
+                              io.provider->getTimer(), *fd, parts_.cfg.listener,
+                              tls ? &*tls : nullptr);
         accepting.run().exclusiveJoin(kj::mv(stop)).wait(io.waitScope);
     }
 

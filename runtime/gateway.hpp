@@ -27,6 +27,8 @@ class listener;
 
 namespace pravaha::runtime {
 
+struct tls_material;
+
 struct gateway_config {
     std::string bind = "127.0.0.1";
     uint16_t port = 9091;  ///< 0 picks a free port
@@ -40,6 +42,9 @@ struct gateway_config {
     /// --token-file: a connection's calls need a successful `authenticate` first, and each its
     /// right on its scope. Empty: every call is allowed.
     token_check tokens;
+    /// --tls-cert/--tls-key/--tls-ca: the port speaks TLS and wants a client certificate of the
+    /// CA (runtime/tls.hpp). Null: plain TCP.
+    std::shared_ptr<const tls_material> tls;
 };
 
 class gateway {

@@ -1,6 +1,7 @@
 #include "runtime/metrics_server.hpp"
 
 #include "runtime/kj_thread.hpp"
+#include "runtime/tls.hpp"
 #include "runtime/transport/listener.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
@@ -102,6 +103,15 @@ public:
                 http_service service(table, cfg_.ready);
                 kj::HttpServer server(io.provider->getTimer(), table, service);
                 bound(static_cast<uint16_t>(receiver->getPort()));
+                if (cfg_.tls) {
+                    tls_server tls(*cfg_.tls, io.provider->getTimer());
+                    tls_failures errors("metrics port");
+                    kj::TaskSet connections(errors);
+                    serve_tls(server, *receiver, io.provider->getTimer(), tls, connections)
+                        .exclusiveJoin(kj::mv(stop))
+                        .wait(io.waitScope);
+                    return;
+                }
                 serve(server, *receiver, io.provider->getTimer())
                     .exclusiveJoin(kj::mv(stop))
                     .wait(io.waitScope);
@@ -128,6 +138,33 @@ private:
                 return timer.afterDelay(100 * kj::MILLISECONDS)
                     .then([this, &server, &receiver, &timer] {
                         return serve(server, receiver, timer);
+                    });
+            });
+    }
+
+    // HTTPS: each accepted connection's handshake, then HTTP on it, as a task of its own (kj's
+    // wrapPort stops for good at the first accept error; this loop waits and goes on).
+    kj::Promise<void> serve_tls(kj::HttpServer& server,
+                                kj::ConnectionReceiver& receiver,
+                                kj::Timer& timer,
+                                tls_server& tls,
+                                kj::TaskSet& connections) {
+        return receiver.accept().then(
+            [this, &server, &receiver, &timer, &tls,
+             &connections](kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<void> {
+                connections.add(
+                    tls.wrap(kj::mv(stream)).then([&server](kj::Own<kj::AsyncIoStream> secure) {
+                        return server.listenHttp(kj::mv(secure));
+                    }));
+                return serve_tls(server, receiver, timer, tls, connections);
+            },
+            [this, &server, &receiver, &timer, &tls,
+             &connections](kj::Exception&& e) -> kj::Promise<void> {
+                module_log("runtime")->warn("metrics port cannot accept, waiting error={}",
+                                            e.getDescription().cStr());
+                return timer.afterDelay(100 * kj::MILLISECONDS)
+                    .then([this, &server, &receiver, &timer, &tls, &connections] {
+                        return serve_tls(server, receiver, timer, tls, connections);
                     });
             });
     }

@@ -15,12 +15,16 @@
 
 namespace pravaha::runtime {
 
+struct tls_material;
+
 struct metrics_server_config {
     std::string bind = "127.0.0.1";
     uint16_t port = 9092;  ///< 0 picks a free port
     /// Why the node cannot serve yet, empty when it can (`/ready`: 200, else 503 with the
     /// reason); called on the server's thread.
     std::function<std::string()> ready;
+    /// --tls-*: HTTPS, a client certificate of the CA wanted (runtime/tls.hpp). Null: HTTP.
+    std::shared_ptr<const tls_material> tls;
 };
 
 class metrics_server {

@@ -5,6 +5,7 @@
 #include "runtime/metered_store.hpp"
 #include "runtime/metrics_server.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/tls.hpp"
 #include "runtime/tokens.hpp"
 #include "runtime/transport/listener.hpp"
 #include "runtime/transport/transport.hpp"
@@ -118,7 +119,8 @@ caf::expected<std::unique_ptr<storage::log_store>> open_store(const node_options
 struct core_context {
     std::function<std::vector<raft::listener_status>()> listeners;
     std::string cluster_id;
-    token_check tokens;  ///< --token-file (empty: none)
+    token_check tokens;                       ///< --token-file (empty: none)
+    std::shared_ptr<const tls_material> tls;  ///< --tls-* (null: plain TCP)
     /// This process's run (members refuse a second instance of one node id); one for every core
     /// it starts, since only one runs at a time.
     uint64_t instance = 0;
@@ -347,6 +349,7 @@ int serve_core(caf::actor_system& sys,
         gcfg.node_port = *port;
         gcfg.listener = ctx.rpc_listener;
         gcfg.tokens = ctx.tokens;
+        gcfg.tls = ctx.tls;
         auto gw = gateway::start(sys, node->endpoint, gcfg);
         if (!gw) {
             log->error("{}", render_error(gw.error()));
@@ -432,6 +435,20 @@ int run_node(const node_options& opts) {
         tokens = std::move(*loaded);
         log->info("clients need a token token_file={}", opts.token_file);
     }
+    std::shared_ptr<const tls_material> tls;
+    if (!opts.tls_cert.empty() || !opts.tls_key.empty() || !opts.tls_ca.empty()) {
+        if (opts.tls_cert.empty() || opts.tls_key.empty() || opts.tls_ca.empty()) {
+            log->error("refusing to start: TLS needs all of --tls-cert, --tls-key and --tls-ca");
+            return 2;
+        }
+        auto loaded = load_tls(opts.tls_cert, opts.tls_key, opts.tls_ca);
+        if (!loaded) {
+            log->error("refusing to start: {}", render_error(loaded.error()));
+            return 2;
+        }
+        tls = std::move(*loaded);
+        log->info("TLS on the RPC and metrics ports cert={} ca={}", opts.tls_cert, opts.tls_ca);
+    }
     // Before anything in the data directory is opened for writing: is it this node's?
     data_identity identity;
     auto found = check_identity(opts, identity);
@@ -472,6 +489,7 @@ int run_node(const node_options& opts) {
     }
     ctx.cluster_id = identity.cluster_id;
     ctx.tokens = tokens;
+    ctx.tls = tls;
     ctx.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     ctx.port = opts.port;
     ctx.rpc_port = opts.rpc_port;
@@ -481,6 +499,7 @@ int run_node(const node_options& opts) {
         metrics_server_config mcfg;
         mcfg.bind = opts.bind;
         mcfg.port = *opts.metrics_port;
+        mcfg.tls = tls;
         mcfg.ready = [ready = ctx.ready]() -> std::string {
             if (!ready->load()) {
                 return "the node's core is not serving";
@@ -495,7 +514,8 @@ int run_node(const node_options& opts) {
         auto m = metrics_server::start(mcfg);
         if (m) {
             metrics = std::move(*m);
-            log->info("metrics endpoint=http://{}:{}/metrics", opts.bind, metrics->port());
+            log->info("metrics endpoint={}://{}:{}/metrics", tls ? "https" : "http", opts.bind,
+                      metrics->port());
         } else if (opts.metrics_port_given) {
             log->error("{}", render_error(m.error()));
             return 1;

@@ -65,6 +65,11 @@ struct node_options {
     /// --token-file (runtime/tokens.hpp): clients need a token of this file, with the right on
     /// each scope they use. Empty: no authentication.
     std::string token_file;
+    /// --tls-cert, --tls-key, --tls-ca (PEM files; all three or none): TLS with client
+    /// certificates of the CA on the RPC and metrics ports (runtime/tls.hpp).
+    std::string tls_cert;
+    std::string tls_key;
+    std::string tls_ca;
 };
 
 /// What pravaha-node's command line decided: run the node, or print `text` (to stdout when

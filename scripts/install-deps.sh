@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache pkg-config libcaf-dev capnproto libcapnp-dev
           librocksdb-dev libspdlog-dev libfmt-dev catch2 clang-format clang-tidy clang
-          libclang-rt-14-dev libcli11-dev libssl-dev openssl prometheus python3 python3-yaml)
+          libclang-rt-14-dev libcli11-dev libssl-dev openssl curl prometheus python3 python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

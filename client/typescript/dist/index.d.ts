@@ -200,6 +200,16 @@ export interface ConnectOptions {
     /** The token a node started with `--token-file` wants (`pravaha-node token create`); it is
      *  presented on every connection. Without one such a node answers `unauthenticated`. */
     token?: string;
+    /** TLS, for a node started with `--tls-cert/--tls-key/--tls-ca`: the CA's certificate and this
+     *  client's certificate and key (PEM), and the name the node's certificate carries (default:
+     *  the host; an IP address never matches). */
+    tls?: TlsOptions;
+}
+export interface TlsOptions {
+    ca: string | Buffer;
+    cert: string | Buffer;
+    key: string | Buffer;
+    servername?: string;
 }
 export interface WriterOptions {
     /** A stable id: the node fences older writers of the id and a restarted program can continue
@@ -234,7 +244,7 @@ declare class Session {
     private constructor();
     /** A connection to host:port; with a token, once the node accepted it and on the capability
      *  it answered (else the node's error, `unauthenticated`, is thrown). */
-    static open(host: string, port: number, timeoutMs: number, token?: string): Promise<Session>;
+    static open(host: string, port: number, timeoutMs: number, token?: string, tls?: TlsOptions): Promise<Session>;
     private static connect;
     get ended(): boolean;
     /** The call's result, or ConnectionLostError when the connection ends first. */
@@ -251,8 +261,9 @@ export declare class PravahaClient {
     readonly connectTimeoutMs: number;
     readonly retryTimeoutMs: number;
     private readonly token?;
+    private readonly tls?;
     /** @internal use connect() */
-    constructor(session: Session, options: Required<Pick<ConnectOptions, "host" | "port" | "connectTimeoutMs" | "retryTimeoutMs">> & Pick<ConnectOptions, "token">);
+    constructor(session: Session, options: Required<Pick<ConnectOptions, "host" | "port" | "connectTimeoutMs" | "retryTimeoutMs">> & Pick<ConnectOptions, "token" | "tls">);
     /** @internal The current session, reconnecting once if it was lost. */
     current(): Promise<Session>;
     /** @internal Ends the current connection (tests use it to simulate a network failure). */

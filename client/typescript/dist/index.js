@@ -2,6 +2,7 @@
 // losing or duplicating events, and readers that continue where they stopped. It speaks the node's
 // Cap'n Proto RPC interface (schema/pravaha.capnp) over TCP.
 import { connect as netConnect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { randomUUID } from "node:crypto";
 import { Conn } from "capnp-es";
 import * as rpc from "./schema/pravaha.js";
@@ -186,8 +187,8 @@ class Session {
     }
     /** A connection to host:port; with a token, once the node accepted it and on the capability
      *  it answered (else the node's error, `unauthenticated`, is thrown). */
-    static async open(host, port, timeoutMs, token) {
-        const s = await Session.connect(host, port, timeoutMs);
+    static async open(host, port, timeoutMs, token, tls) {
+        const s = await Session.connect(host, port, timeoutMs, tls);
         if (token !== undefined) {
             try {
                 const r = await s.call(s.root.authenticate((p) => {
@@ -204,14 +205,16 @@ class Session {
         }
         return s;
     }
-    static connect(host, port, timeoutMs) {
+    static connect(host, port, timeoutMs, tls) {
         return new Promise((resolve, reject) => {
-            const socket = netConnect({ host, port });
+            const socket = tls === undefined
+                ? netConnect({ host, port })
+                : tlsConnect({ host, port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername ?? host });
             const timer = setTimeout(() => {
                 socket.destroy();
                 reject(new ConnectionLostError(`cannot connect to ${host}:${port} within ${timeoutMs} ms`));
             }, timeoutMs);
-            socket.once("connect", () => {
+            socket.once(tls === undefined ? "connect" : "secureConnect", () => {
                 clearTimeout(timer);
                 socket.removeAllListeners("error");
                 resolve(new Session(new TcpTransport(socket)));
@@ -243,6 +246,7 @@ export class PravahaClient {
     connectTimeoutMs;
     retryTimeoutMs;
     token;
+    tls;
     /** @internal use connect() */
     constructor(session, options) {
         this.session = session;
@@ -251,6 +255,7 @@ export class PravahaClient {
         this.connectTimeoutMs = options.connectTimeoutMs;
         this.retryTimeoutMs = options.retryTimeoutMs;
         this.token = options.token;
+        this.tls = options.tls;
     }
     /** @internal The current session, reconnecting once if it was lost. */
     async current() {
@@ -261,7 +266,7 @@ export class PravahaClient {
             return this.session;
         }
         if (this.opening === undefined) {
-            this.opening = Session.open(this.host, this.port, this.connectTimeoutMs, this.token).finally(() => {
+            this.opening = Session.open(this.host, this.port, this.connectTimeoutMs, this.token, this.tls).finally(() => {
                 this.opening = undefined;
             });
         }
@@ -515,8 +520,9 @@ export async function connect(address) {
         connectTimeoutMs: o.connectTimeoutMs ?? 5000,
         retryTimeoutMs: o.retryTimeoutMs ?? 30000,
         token: o.token,
+        tls: o.tls,
     };
-    const session = await Session.open(options.host, options.port, options.connectTimeoutMs, options.token);
+    const session = await Session.open(options.host, options.port, options.connectTimeoutMs, options.token, options.tls);
     return new PravahaClient(session, options);
 }
 // Runs `attempt` until it succeeds, the error is not a lost connection, or the client's retry

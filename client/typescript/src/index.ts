@@ -2,7 +2,8 @@
 // losing or duplicating events, and readers that continue where they stopped. It speaks the node's
 // Cap'n Proto RPC interface (schema/pravaha.capnp) over TCP.
 
-import { connect as netConnect } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { randomUUID } from "node:crypto";
 import { Conn } from "capnp-es";
 import * as rpc from "./schema/pravaha.js";
@@ -220,6 +221,17 @@ export interface ConnectOptions {
   /** The token a node started with `--token-file` wants (`pravaha-node token create`); it is
    *  presented on every connection. Without one such a node answers `unauthenticated`. */
   token?: string;
+  /** TLS, for a node started with `--tls-cert/--tls-key/--tls-ca`: the CA's certificate and this
+   *  client's certificate and key (PEM), and the name the node's certificate carries (default:
+   *  the host; an IP address never matches). */
+  tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  ca: string | Buffer;
+  cert: string | Buffer;
+  key: string | Buffer;
+  servername?: string;
 }
 
 export interface WriterOptions {
@@ -387,8 +399,14 @@ class Session {
 
   /** A connection to host:port; with a token, once the node accepted it and on the capability
    *  it answered (else the node's error, `unauthenticated`, is thrown). */
-  static async open(host: string, port: number, timeoutMs: number, token?: string): Promise<Session> {
-    const s = await Session.connect(host, port, timeoutMs);
+  static async open(
+    host: string,
+    port: number,
+    timeoutMs: number,
+    token?: string,
+    tls?: TlsOptions,
+  ): Promise<Session> {
+    const s = await Session.connect(host, port, timeoutMs, tls);
     if (token !== undefined) {
       try {
         const r = await s.call(
@@ -407,14 +425,17 @@ class Session {
     return s;
   }
 
-  private static connect(host: string, port: number, timeoutMs: number): Promise<Session> {
+  private static connect(host: string, port: number, timeoutMs: number, tls?: TlsOptions): Promise<Session> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host, port });
+      const socket: Socket =
+        tls === undefined
+          ? netConnect({ host, port })
+          : tlsConnect({ host, port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername ?? host });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ConnectionLostError(`cannot connect to ${host}:${port} within ${timeoutMs} ms`));
       }, timeoutMs);
-      socket.once("connect", () => {
+      socket.once(tls === undefined ? "connect" : "secureConnect", () => {
         clearTimeout(timer);
         socket.removeAllListeners("error");
         resolve(new Session(new TcpTransport(socket)));
@@ -450,12 +471,13 @@ export class PravahaClient {
   readonly connectTimeoutMs: number;
   readonly retryTimeoutMs: number;
   private readonly token?: string;
+  private readonly tls?: TlsOptions;
 
   /** @internal use connect() */
   constructor(
     session: Session,
     options: Required<Pick<ConnectOptions, "host" | "port" | "connectTimeoutMs" | "retryTimeoutMs">> &
-      Pick<ConnectOptions, "token">,
+      Pick<ConnectOptions, "token" | "tls">,
   ) {
     this.session = session;
     this.host = options.host;
@@ -463,6 +485,7 @@ export class PravahaClient {
     this.connectTimeoutMs = options.connectTimeoutMs;
     this.retryTimeoutMs = options.retryTimeoutMs;
     this.token = options.token;
+    this.tls = options.tls;
   }
 
   /** @internal The current session, reconnecting once if it was lost. */
@@ -474,7 +497,7 @@ export class PravahaClient {
       return this.session;
     }
     if (this.opening === undefined) {
-      this.opening = Session.open(this.host, this.port, this.connectTimeoutMs, this.token).finally(() => {
+      this.opening = Session.open(this.host, this.port, this.connectTimeoutMs, this.token, this.tls).finally(() => {
         this.opening = undefined;
       });
     }
@@ -783,8 +806,9 @@ export async function connect(address?: string | ConnectOptions): Promise<Pravah
     connectTimeoutMs: o.connectTimeoutMs ?? 5000,
     retryTimeoutMs: o.retryTimeoutMs ?? 30000,
     token: o.token,
+    tls: o.tls,
   };
-  const session = await Session.open(options.host, options.port, options.connectTimeoutMs, options.token);
+  const session = await Session.open(options.host, options.port, options.connectTimeoutMs, options.token, options.tls);
   return new PravahaClient(session, options);
 }
 

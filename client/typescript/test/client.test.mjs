@@ -2,7 +2,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -500,5 +500,66 @@ describe("a node with a token file", () => {
     for (const t of Object.values(tokens)) {
       assert.ok(!node.output().includes(t), "a token in the node's log");
     }
+  });
+});
+
+describe("a node with TLS on its RPC port", () => {
+  let node;
+  let dir;
+  const pem = (name) => readFileSync(join(dir, name));
+
+  // A CA, the node's certificate for localhost, a client's, and a client of another CA.
+  function makeCertificates(d) {
+    dir = d;
+    execFileSync("sh", ["-c", `set -e; cd "${d}"
+      ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+      ca() { openssl req -x509 $ec -keyout $1.key -out $1.pem -days 30 -subj "/CN=$2" \\
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign; }
+      leaf() { openssl req $ec -keyout $1.key -out $1.csr -subj "/CN=$2"; printf "$4" > $1.ext
+        openssl x509 -req -in $1.csr -CA $3.pem -CAkey $3.key -CAcreateserial -days 30 -out $1.pem -extfile $1.ext; }
+      ca ca "Test CA"; ca other "Other CA"
+      leaf node localhost ca 'subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth,clientAuth\\n'
+      leaf client client ca 'extendedKeyUsage=clientAuth\\n'
+      leaf rogue rogue other 'extendedKeyUsage=clientAuth\\n'`], { stdio: "ignore" });
+    return ["--tls-cert", join(d, "node.pem"), "--tls-key", join(d, "node.key"), "--tls-ca", join(d, "ca.pem")];
+  }
+
+  before(async () => {
+    node = await startNode(makeCertificates);
+  });
+
+  after(async () => {
+    await node?.stop();
+  });
+
+  const options = (client) => ({
+    host: "127.0.0.1",
+    port: node.rpcPort,
+    retryTimeoutMs: 1000,
+    tls: { ca: pem("ca.pem"), cert: pem(`${client}.pem`), key: pem(`${client}.key`), servername: "localhost" },
+  });
+
+  test("a client with a certificate of the CA is served; plain TCP and another CA are refused", async () => {
+    const good = await connect(options("client"));
+    await good.createScope("tls");
+    assert.deepEqual(await good.listScopes(), ["tls"]);
+    await assert.rejects(async () => {
+      const rogue = await connect(options("rogue"));
+      try {
+        await rogue.listScopes();
+      } finally {
+        rogue.close();
+      }
+    }, ConnectionLostError);
+    await assert.rejects(async () => {
+      const plain = await connect({ host: "127.0.0.1", port: node.rpcPort, retryTimeoutMs: 1000 });
+      try {
+        await plain.listScopes();
+      } finally {
+        plain.close();
+      }
+    }, ConnectionLostError);
+    assert.deepEqual(await good.listScopes(), ["tls"]);
+    good.close();
   });
 });

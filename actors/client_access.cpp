@@ -75,18 +75,6 @@ void client_access::set_scopes(std::shared_ptr<const std::map<uint64_t, std::str
     scopes_ = std::move(scopes);
 }
 
-std::optional<std::string> client_access::scope_of(uint64_t stream_uid) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!scopes_) {
-        return std::nullopt;
-    }
-    auto it = scopes_->find(stream_uid);
-    if (it == scopes_->end()) {
-        return std::nullopt;
-    }
-    return it->second;
-}
-
 caf::error client_access::check_stream(const caf::strong_actor_ptr& sender,
                                        const caf::node_id& self,
                                        uint64_t stream_uid,
@@ -94,25 +82,39 @@ caf::error client_access::check_stream(const caf::strong_actor_ptr& sender,
     if (!enabled()) {
         return {};
     }
-    auto g = of(sender, self);
+    // Every append and read comes here: one lock, the scope map held (immutable), no copies.
+    grants_ptr g;
+    std::shared_ptr<const std::map<uint64_t, std::string>> scopes;
+    if (sender && sender->node() == self) {
+        return {};  // the node's own actors: the gateway checks its clients
+    }
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (sender) {
+            if (members_.count(sender->node()) != 0) {
+                return {};
+            }
+            if (auto it = sessions_.find(sender->node()); it != sessions_.end()) {
+                g = it->second.grants;
+            }
+        }
+        scopes = scopes_;
+    }
     if (!g) {
         return check_right(nullptr, "", r);
     }
-    if (g->everything) {
-        return {};
+    const std::string* scope = nullptr;
+    if (scopes) {
+        if (auto it = scopes->find(stream_uid); it != scopes->end()) {
+            scope = &it->second;
+        }
     }
-    auto scope = scope_of(stream_uid);
-    if (!scope) {
+    if (scope == nullptr) {
         // The node's controller replica has not applied the stream's creation yet: retry.
         return caf::make_error(errc::unavailable,
                                fmt::format("stream {} is not known on this node yet", stream_uid));
     }
     return check_right(g.get(), *scope, r);
-}
-
-size_t client_access::sessions() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return sessions_.size();
 }
 
 }  // namespace pravaha::actors

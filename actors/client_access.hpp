@@ -21,7 +21,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -58,17 +57,12 @@ public:
 
     /// The controller's record of stream uid to scope (its streams and transaction segments).
     void set_scopes(std::shared_ptr<const std::map<uint64_t, std::string>> scopes);
-    /// The scope of `stream_uid`; none when not known (yet: the controller's replica lags).
-    [[nodiscard]] std::optional<std::string> scope_of(uint64_t stream_uid) const;
     /// Checks the sender's right `r` on the scope of `stream_uid`: an empty error, unauthenticated,
     /// permission_denied, or unavailable while the uid's scope is not known.
     [[nodiscard]] caf::error check_stream(const caf::strong_actor_ptr& sender,
                                           const caf::node_id& self,
                                           uint64_t stream_uid,
                                           right r) const;
-
-    /// Processes let in now (tests, metrics).
-    [[nodiscard]] size_t sessions() const;
 
 private:
     struct session {

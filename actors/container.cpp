@@ -471,7 +471,6 @@ caf::result<T> admit_and_enqueue(container_ptr self, container_op op) {
     return rp;
 }
 
-// Create, seal and delete: logged like appends, answered with `true` once committed.
 // Checks an append's or a read's sender for right `r` on the scope of the segment's stream
 // (client_access; none or off: allowed).
 caf::error check_data(container_ptr self, const segment_key& key, right r) {
@@ -482,8 +481,15 @@ caf::error check_data(container_ptr self, const segment_key& key, right r) {
     return access->check_stream(self->current_sender(), self->node(), key.stream.value, r);
 }
 
+// A refusal of a message for the node's own actors and members only (segment administration,
+// Raft, self-sent ticks), when another sent it (with tokens on).
+caf::error from_outside(container_ptr self) {
+    return check_client(self, self->state.cfg.access, true);
+}
+
+// Create, seal and delete: logged like appends, answered with `true` once committed.
 caf::result<bool> segment_op(container_ptr self, container_op::kind kind, const segment_key& key) {
-    if (auto err = check_client(self, self->state.cfg.access, true)) {
+    if (auto err = from_outside(self)) {
         return err;
     }
     container_op op;
@@ -637,7 +643,7 @@ caf::result<read_result> serve_read(container_ptr self, const read_request& req)
 
 // A segment's length and seal state, as the group knows them (linearized).
 caf::result<segment_status> serve_status(container_ptr self, const segment_key& key) {
-    if (auto err = check_client(self, self->state.cfg.access, true)) {
+    if (auto err = from_outside(self)) {
         return err;
     }
     if (self->state.raft && self->state.raft->replica().state() != storage::raft::role::leader) {
@@ -739,12 +745,12 @@ container_actor::behavior_type container_impl(container_ptr self,
             return serve_read(self, req);
         },
         [=](read_timeout_atom, uint64_t id) {
-            if (!check_client(self, self->state.cfg.access, true)) {
+            if (!from_outside(self)) {
                 answer_waiter(self, id);
             }
         },
         [=](flushed_atom) {
-            if (check_client(self, self->state.cfg.access, true)) {
+            if (from_outside(self)) {
                 return;  // only its own: a forged one would flush early (harmless) or loop
             }
             self->state.flush_scheduled = false;
@@ -760,7 +766,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             return segment_op(self, container_op::kind::delete_segment, key);
         },
         [=](create_txn_segment_atom, const segment_key& key, int64_t limit) -> caf::result<bool> {
-            if (auto err = check_client(self, self->state.cfg.access, true)) {
+            if (auto err = from_outside(self)) {
                 return err;
             }
             container_op op;
@@ -771,7 +777,7 @@ container_actor::behavior_type container_impl(container_ptr self,
         },
         [=](merge_segment_atom, const segment_key& target,
             const segment_key& source) -> caf::result<int64_t> {
-            if (auto err = check_client(self, self->state.cfg.access, true)) {
+            if (auto err = from_outside(self)) {
                 return err;
             }
             // Appends to the source still waiting go first, in an entry of their own: the merge
@@ -787,14 +793,14 @@ container_actor::behavior_type container_impl(container_ptr self,
             return admit_and_enqueue<int64_t>(self, std::move(op));
         },
         [=](raft_atom, raft::message& m) {
-            if (!self->state.raft || check_client(self, self->state.cfg.access, true)) {
+            if (!self->state.raft || from_outside(self)) {
                 return;
             }
             self->state.raft->replica().step(m);
             drive(self);
         },
         [=](raft_tick_atom) {
-            if (!self->state.raft || check_client(self, self->state.cfg.access, true)) {
+            if (!self->state.raft || from_outside(self)) {
                 return;  // only its own ticks: another would start a second tick chain
             }
             if (const auto& full = self->state.cfg.storage_full) {
@@ -805,13 +811,13 @@ container_actor::behavior_type container_impl(container_ptr self,
             self->delayed_send(self, self->state.cfg.raft.tick, raft_tick_atom::value);
         },
         [=](raft_route_atom, uint32_t node, raft_replica_api& replica) {
-            if (check_client(self, self->state.cfg.access, true)) {
+            if (from_outside(self)) {
                 return;
             }
             self->state.routes.update(node, std::move(replica));
         },
         [=](raft_status_atom) -> caf::result<raft::group_status> {
-            if (auto err = check_client(self, self->state.cfg.access, true)) {
+            if (auto err = from_outside(self)) {
                 return err;
             }
             auto& s = self->state;
@@ -828,7 +834,7 @@ container_actor::behavior_type container_impl(container_ptr self,
         },
         [=](segment_status_atom, const segment_key& key) { return serve_status(self, key); },
         [=](segment_load_atom, const segment_key& key) -> caf::result<segment_load> {
-            if (auto err = check_client(self, self->state.cfg.access, true)) {
+            if (auto err = from_outside(self)) {
                 return err;
             }
             // Advisory: the replica's own measurement, not linearized.

@@ -36,8 +36,40 @@ namespace {
 using init_atom = caf::atom_constant<caf::atom("epinit")>;
 using connect_tick_atom = caf::atom_constant<caf::atom("epconnect")>;
 
-// A client request to the controller, once its sender is allowed it (check_request):
-// delegated, so the controller answers the client directly (no extra hop on the way back).
+// Asks `dest` and answers the current request with `transform(answer)` (or the error).
+template <class Result, class Self, class Dest, class Transform, class... Ts>
+caf::result<Result> relay(Self* self,
+                          const Dest& dest,
+                          std::chrono::milliseconds timeout,
+                          Transform transform,
+                          Ts&&... xs) {
+    auto rp = self->template make_response_promise<Result>();
+    self->request(dest, timeout, std::forward<Ts>(xs)...)
+        .then([rp, transform](Result& r) mutable { rp.deliver(transform(std::move(r))); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+    return rp;
+}
+
+// `list_scopes` for a sender that sees only some scopes: every scope asked of `dest`, then
+// those the sender's grants show. Errors: unauthenticated.
+template <class Self, class Dest>
+caf::result<std::vector<std::string>> visible_listing(Self* self,
+                                                      const Dest& dest,
+                                                      std::chrono::milliseconds timeout,
+                                                      grants_ptr g) {
+    if (!g) {
+        return check_right(nullptr, "", right::read);
+    }
+    return relay<std::vector<std::string>>(
+        self, dest, timeout,
+        [g](std::vector<std::string> all) { return visible_scopes(g.get(), std::move(all)); },
+        list_scopes_atom::value);
+}
+
+// A client request to the controller, once its sender is allowed it (check_request). Without
+// tokens delegated, so the controller answers the client directly (no extra hop on the way
+// back); with tokens relayed (a delegated answer would hand the client the controller's handle,
+// whose requests nothing checks).
 template <class Result, class... Ts>
 caf::result<Result> forward(node_api::pointer self,
                             const std::shared_ptr<client_access>& access,
@@ -49,13 +81,8 @@ caf::result<Result> forward(node_api::pointer self,
     if (auto err = check_request(self, access, xs...)) {
         return err;
     }
-    // Not delegated: the controller's answer would come from the controller itself and hand the
-    // client its handle, whose requests nothing checks. Asked and relayed instead.
-    auto rp = self->template make_response_promise<Result>();
-    self->request(ctl, std::chrono::seconds(30), std::forward<Ts>(xs)...)
-        .then([rp](Result& r) mutable { rp.deliver(std::move(r)); },
-              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-    return rp;
+    return relay<Result>(
+        self, ctl, std::chrono::seconds(30), [](Result r) { return r; }, std::forward<Ts>(xs)...);
 }
 
 // `auth`: lets the sender's process in with `token` (monitored: its grants go with the last of
@@ -106,18 +133,8 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
             if (!access || !access->enabled()) {
                 return self->delegate(ctl, a);
             }
-            auto g = access->of(self->current_sender(), self->node());
-            if (!g) {
-                return check_right(nullptr, "", right::read);
-            }
-            auto rp = self->make_response_promise<std::vector<std::string>>();
-            self->request(ctl, std::chrono::seconds(30), a)
-                .then(
-                    [rp, g](std::vector<std::string>& all) mutable {
-                        rp.deliver(visible_scopes(g.get(), std::move(all)));
-                    },
-                    [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-            return rp;
+            return visible_listing(self, ctl, std::chrono::seconds(30),
+                                   access->of(self->current_sender(), self->node()));
         },
         [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k) {
             return forward<stream_record>(self, access, ctl, a, std::move(s), std::move(n), k);
@@ -786,21 +803,12 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self,
         },
         [=](list_scopes_atom a) -> caf::result<std::vector<std::string>> {
             auto g = access->of(self->current_sender(), self->node());
-            if (!g) {
-                return check_right(nullptr, "", right::read);
-            }
-            if (g->sees_all()) {
+            if (g && g->sees_all()) {
                 return to_controller<std::vector<std::string>>(self, a);
             }
-            auto rp = self->make_response_promise<std::vector<std::string>>();
-            // Asked of itself as a local sender (who sees all), then filtered.
-            self->request(caf::actor_cast<node_api>(self), self->state.cfg.request_timeout, a)
-                .then(
-                    [rp, g](std::vector<std::string>& all) mutable {
-                        rp.deliver(visible_scopes(g.get(), std::move(all)));
-                    },
-                    [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-            return rp;
+            // Asked of itself as a local sender (who sees all, and reaches the leader).
+            return visible_listing(self, caf::actor_cast<node_api>(self),
+                                   self->state.cfg.request_timeout, std::move(g));
         },
         [=](create_stream_atom a, std::string& s, std::string& n, uint32_t k) {
             return to_controller<stream_record>(self, a, std::move(s), std::move(n), k);

@@ -640,7 +640,7 @@ private:
     // A connection beyond the node's maximum gets the RPC protocol's Abort message (its pending
     // bootstrap call fails with the reason, type OVERLOADED) and is closed (under TLS only
     // closed: a TLS client would not read a plain message).
-    void refuse(int fd) const {
+    void refuse(int fd) {
         if (tls_ != nullptr) {
             ::close(fd);
             return;
@@ -655,14 +655,34 @@ private:
         } catch (const kj::Exception&) {
             // The socket's buffer is empty, so this fits; if not, the close alone says it.
         }
-        // Closing a socket with unread input resets the connection, and a reset drops what was
-        // not yet sent: the Abort would be lost (seen under ASan load: the client's bootstrap
-        // call had arrived). So: end our side after the Abort, take what the client sent, close.
+        // Closing a socket with unread input resets the connection, and a reset can drop the
+        // Abort at the client before it reads it (seen in CI: the client's bootstrap call arrived
+        // just after our close). So: end our side after the Abort, and close only when the
+        // client has closed too (it does once it read the Abort), or after a second.
         ::shutdown(fd, SHUT_WR);
-        char sink[4096];
-        for (int i = 0; i < 16 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+        kj::Own<kj::AsyncIoStream> stream;
+        if (kj::runCatchingExceptions([&] {
+                stream = io_.wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                                  kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK |
+                                                  kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+            }) != nullptr) {
+            return;  // kj closed it (no room in epoll): the close alone says it
         }
-        ::close(fd);
+        refusals_.add(timer_.timeoutAfter(1 * kj::SECONDS, drain(*stream))
+                          .then([] {}, [](kj::Exception&&) {})
+                          .attach(kj::mv(stream)));
+    }
+
+    // Reads and drops what a refused client sends until it closes.
+    static kj::Promise<void> drain(kj::AsyncIoStream& stream) {
+        auto buffer = kj::heapArray<kj::byte>(4096);
+        auto read = stream.tryRead(buffer.begin(), 1, buffer.size());
+        return read.then([&stream, buffer = kj::mv(buffer)](size_t n) -> kj::Promise<void> {
+            if (n == 0) {
+                return kj::READY_NOW;
+            }
+            return drain(stream);
+        });
     }
 
     capnp::TwoPartyServer& server_;
@@ -674,6 +694,7 @@ private:
     tls_server* tls_;  ///< null: plain TCP
     tls_failures handshake_errors_{"rpc port"};
     kj::TaskSet handshakes_{handshake_errors_};
+    kj::TaskSet refusals_{handshake_errors_};  ///< refused connections until their client closes
 };
 
 class gateway_impl final : public gateway {

@@ -61,6 +61,12 @@ const std::vector<flag_spec>& global_flags() {
         {"--token", "TOKEN",
          "the token a node started with --token-file wants (default $PRAVAHA_TOKEN; better "
          "there than on a command line others can list)"},
+        {"--tls-ca", "FILE",
+         "TLS to nodes started with --tls-*: the CA of their certificates, PEM (default "
+         "$PRAVAHA_TLS_CA)"},
+        {"--tls-cert", "FILE",
+         "this client's certificate of that CA, PEM (default $PRAVAHA_TLS_CERT)"},
+        {"--tls-key", "FILE", "the certificate's key, PEM (default $PRAVAHA_TLS_KEY)"},
     };
     return flags;
 }
@@ -207,6 +213,9 @@ void build(CLI::App& app) {
     app.get_option("--endpoint")->envname("PRAVAHA_ENDPOINT");
     app.get_option("--cluster-id")->envname("PRAVAHA_CLUSTER_ID");
     app.get_option("--token")->envname("PRAVAHA_TOKEN");
+    app.get_option("--tls-ca")->envname("PRAVAHA_TLS_CA");
+    app.get_option("--tls-cert")->envname("PRAVAHA_TLS_CERT");
+    app.get_option("--tls-key")->envname("PRAVAHA_TLS_KEY");
     std::map<std::string, CLI::App*> by_path;
     for (const auto& c : commands()) {
         auto words = words_of(c.path);

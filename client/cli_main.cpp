@@ -782,6 +782,13 @@ int main(int argc, char** argv) {
     if (auto it = r.a.flags.find("--token"); it != r.a.flags.end()) {
         cfg.token = it->second;
     }
+    for (auto [flag, field] :
+         {std::pair{"--tls-ca", &cfg.tls_ca}, std::pair{"--tls-cert", &cfg.tls_cert},
+          std::pair{"--tls-key", &cfg.tls_key}}) {
+        if (auto it = r.a.flags.find(flag); it != r.a.flags.end()) {
+            *field = it->second;
+        }
+    }
     cfg.retry_timeout = std::chrono::milliseconds(15000);
     auto factory = client::client_factory::connect(cfg);
     if (!factory) {

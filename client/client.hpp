@@ -52,6 +52,12 @@ struct client_config {
     /// rights per scope decide what this client may do (errors unauthenticated and
     /// permission_denied). Empty: none (a node without a token file lets every client in).
     std::string token;
+    /// TLS to nodes started with --tls-*: PEM files of the CA that signs the nodes'
+    /// certificates, and of this client's certificate (of the same CA) and key. All three or
+    /// none. The nodes' certificates must name the hosts the client connects to.
+    std::string tls_ca;
+    std::string tls_cert;
+    std::string tls_key;
 };
 
 class stream_manager {

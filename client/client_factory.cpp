@@ -409,9 +409,13 @@ private:
 class factory_impl final : public client_factory {
 public:
     factory_impl(std::unique_ptr<caf::actor_system_config> cfg,
+                 std::shared_ptr<const transport::tls_context> tls,
                  detail::endpoint_info ep,
                  caf::expected<transport::node_actor>& node_out)
         : cfg_(std::move(cfg)), sys_(*cfg_) {
+        if (tls) {
+            tls_ = std::make_unique<transport::tls_transport>(sys_, std::move(tls));
+        }
         // Connected here, blocking, for the errors a command-line user reads ("did not
         // answer", "unavailable"); the manager's directory starts with this node.
         node_out = transport::connect_node(sys_, ep.host, ep.port);
@@ -567,6 +571,7 @@ private:
 
     std::unique_ptr<caf::actor_system_config> cfg_;
     caf::actor_system sys_;
+    std::unique_ptr<transport::tls_transport> tls_;  ///< before the actors that connect
     std::unique_ptr<manager_facade> manager_;
 };
 
@@ -598,8 +603,21 @@ caf::expected<std::unique_ptr<client_factory>> client_factory::connect(const cli
     }
     transport::system_options opts;
     opts.worker_threads = cfg.worker_threads;
+    std::shared_ptr<const transport::tls_context> tls;
+    if (!cfg.tls_ca.empty() || !cfg.tls_cert.empty() || !cfg.tls_key.empty()) {
+        if (cfg.tls_ca.empty() || cfg.tls_cert.empty() || cfg.tls_key.empty()) {
+            return caf::make_error(errc::invalid_argument,
+                                   "TLS needs all of the CA, the certificate and the key");
+        }
+        auto loaded = transport::load_tls_context(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
+        if (!loaded) {
+            return std::move(loaded.error());
+        }
+        tls = std::move(*loaded);
+        opts.tls = true;
+    }
     caf::expected<transport::node_actor> node{caf::error{}};
-    auto f = std::make_unique<factory_impl>(transport::make_config(opts), ep, node);
+    auto f = std::make_unique<factory_impl>(transport::make_config(opts), std::move(tls), ep, node);
     if (!node) {
         return std::move(node.error());
     }

@@ -10,6 +10,7 @@
 // handshake stay CAF's.
 
 #include "runtime/transport/listener.hpp"
+#include "runtime/transport/tls_transport.hpp"
 #include "runtime/transport/transport.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -69,11 +70,13 @@ public:
     guarded_doorman(caf::actor_system& sys,
                     net::default_multiplexer& mx,
                     net::native_socket fd,
-                    std::shared_ptr<listener> l)
+                    std::shared_ptr<listener> l,
+                    std::shared_ptr<const tls_context> tls)
         : doorman(net::accept_hdl_from_socket(fd)),
           sys_(sys),
           acceptor_(mx, fd, l, this),
-          listener_(std::move(l)) {}
+          listener_(std::move(l)),
+          tls_(std::move(tls)) {}
 
     // Accept failed without a connection to shed (ENOBUFS, ENOMEM, or the spare descriptor was
     // taken): the socket leaves the loop for 100 ms instead of coming back at once (CAF's
@@ -103,10 +106,16 @@ public:
             return false;
         }
         auto& mx = acceptor_.backend();
-        auto sptr = caf::make_counted<gated_scribe>(mx, fd, listener_);
-        auto hdl = sptr->hdl();
-        parent()->add_scribe(std::move(sptr));
-        return doorman::new_connection(&mx, hdl);
+        if (tls_) {
+            // BASP sees the connection once its handshake is done (if this doorman is still
+            // published then).
+            accept_tls(mx, fd, tls_, listener_,
+                       [self = caf::intrusive_ptr<guarded_doorman>{this}](caf::io::scribe_ptr s) {
+                           self->handshake_done(std::move(s));
+                       });
+            return true;
+        }
+        return add(caf::make_counted<gated_scribe>(mx, fd, listener_));
     }
     void graceful_shutdown() override {
         acceptor_.graceful_shutdown();
@@ -130,9 +139,22 @@ public:
     void remove_from_loop() override { acceptor_.passivate(); }
 
 private:
+    bool add(caf::io::scribe_ptr sptr) {
+        auto hdl = sptr->hdl();
+        parent()->add_scribe(std::move(sptr));
+        return doorman::new_connection(&acceptor_.backend(), hdl);
+    }
+
+    void handshake_done(caf::io::scribe_ptr s) {
+        if (!detached()) {
+            add(std::move(s));
+        }  // else dropped: the scribe closes its socket and frees its slot
+    }
+
     caf::actor_system& sys_;
     guarded_acceptor acceptor_;
     std::shared_ptr<listener> listener_;
+    std::shared_ptr<const tls_context> tls_;  ///< null: plain TCP
 };
 
 void guarded_acceptor::handle_event(net::operation op) {
@@ -171,7 +193,8 @@ caf::expected<uint16_t> publish_guarded(caf::actor_system& sys,
                                         const node_actor& node,
                                         uint16_t port,
                                         const std::string& bind,
-                                        std::shared_ptr<listener> l) {
+                                        std::shared_ptr<listener> l,
+                                        std::shared_ptr<const tls_context> tls) {
     auto fd = listen_on("node endpoint", bind, port);
     if (!fd) {
         return std::move(fd.error());
@@ -179,7 +202,8 @@ caf::expected<uint16_t> publish_guarded(caf::actor_system& sys,
     auto actual = local_port(*fd);
     l->set_port(actual);
     auto& mx = static_cast<net::default_multiplexer&>(sys.middleman().backend());
-    caf::io::doorman_ptr ptr = caf::make_counted<guarded_doorman>(sys, mx, *fd, std::move(l));
+    caf::io::doorman_ptr ptr =
+        caf::make_counted<guarded_doorman>(sys, mx, *fd, std::move(l), std::move(tls));
     auto basp = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
     caf::anon_send(basp, caf::publish_atom::value, std::move(ptr), actual,
                    caf::actor_cast<caf::strong_actor_ptr>(node), sys.message_types<node_actor>());

@@ -108,11 +108,13 @@ uint64_t default_max_connections(uint64_t descriptor_limit);
 uint64_t descriptor_limit();
 
 /// Publishes `node` on `bind:port` like `publish_node`, with the port's connections taken by `l`
-/// (runtime/transport/doorman.cpp). Returns the bound port. Errors: errc::unavailable.
+/// (runtime/transport/doorman.cpp), through a TLS handshake when `tls` is set. Returns the bound
+/// port. Errors: errc::unavailable.
 [[nodiscard]] caf::expected<uint16_t> publish_guarded(caf::actor_system& sys,
                                                       const node_actor& node,
                                                       uint16_t port,
                                                       const std::string& bind,
-                                                      std::shared_ptr<listener> l);
+                                                      std::shared_ptr<listener> l,
+                                                      std::shared_ptr<const tls_context> tls);
 
 }  // namespace pravaha::transport

@@ -23,6 +23,10 @@ std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts
     auto cfg = std::make_unique<caf::actor_system_config>();
     cfg->load<caf::io::middleman>();
     add_node_types(*cfg);
+    if (opts.tls) {
+        // They would open a plain TCP port in every process, besides the TLS one.
+        cfg->set("middleman.enable-automatic-connections", false);
+    }
     cfg->set("scheduler.policy", caf::atom_from_string(opts.scheduler));
     cfg->set("middleman.workers", opts.middleman_workers);
     if (opts.worker_threads > 0) {
@@ -129,7 +133,7 @@ caf::expected<node_actor> connect_node(caf::actor_system& sys,
         caf::make_error(errc::unavailable, "node at " + host + ":" + std::to_string(port) +
                                                " did not answer within " +
                                                std::to_string(timeout.count()) + " ms")};
-    self->request(sys.middleman().actor_handle(), timeout, caf::connect_atom::value, host, port)
+    self->request(middleman(sys), timeout, caf::connect_atom::value, host, port)
         .receive(
             [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
                 if (ptr) {
@@ -143,18 +147,20 @@ caf::expected<node_actor> connect_node(caf::actor_system& sys,
                 if (err == caf::sec::request_timeout) {
                     return;  // keep the "did not answer" error above
                 }
-                auto why = err == caf::sec::cannot_connect_to_node
-                               ? connect_failure(host, port, timeout)
-                               : sys.render(err);
+                std::string why;
+                if (err == caf::sec::cannot_connect_to_node) {
+                    why = connect_failure(host, port, timeout);
+                } else if (code_of(err) != errc::none) {  // ours: a failed TLS handshake
+                    why = render_error(err);
+                    why = why.substr(why.find(": ") == std::string::npos ? 0 : why.find(": ") + 2);
+                } else {
+                    why = sys.render(err);
+                }
                 out =
                     caf::make_error(errc::unavailable, "cannot reach a node at " + host + ":" +
                                                            std::to_string(port) + " (" + why + ")");
             });
     return out;
-}
-
-caf::io::middleman_actor middleman(caf::actor_system& sys) {
-    return sys.middleman().actor_handle();
 }
 
 node_actor as_node(const caf::strong_actor_ptr& ptr) {

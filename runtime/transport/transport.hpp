@@ -45,13 +45,43 @@ struct system_options {
     /// hand-off per message: measured p50 of a synced one-at-a-time append 332-363 us with 0
     /// against 376-404 us with CAF's default of 1 on 2 cores.
     size_t middleman_workers = 0;
+    /// TLS on this system's connections (a `tls_transport` is made for it once it runs): CAF's
+    /// automatic connections, which would open a plain TCP port, stay off.
+    bool tls = false;
+};
+
+/// The OpenSSL context of a process's TLS connections on the CAF port: its certificate and key,
+/// and the CA whose certificates it trusts (the only trust: the system's are not used). Peers
+/// must present a certificate of the CA both ways (mutual TLS); TLS 1.2 at least.
+class tls_context;
+
+/// Reads --tls-cert (the certificate, its chain after it), --tls-key and --tls-ca (PEM files).
+/// Errors: invalid_argument naming the file and what is wrong (unreadable, not PEM, a key that
+/// is not the certificate's).
+caf::expected<std::shared_ptr<const tls_context>> load_tls_context(const std::string& cert,
+                                                                   const std::string& key,
+                                                                   const std::string& ca);
+
+/// TLS on `sys`'s outgoing connections while this lives (`middleman(sys)` returns its
+/// connector; a node's listener takes the context through `publish_guarded`). Made right after
+/// the actor system, before any connection; destroyed before it.
+class tls_transport {
+public:
+    tls_transport(caf::actor_system& sys, std::shared_ptr<const tls_context> ctx);
+    ~tls_transport();
+    tls_transport(const tls_transport&) = delete;
+    tls_transport& operator=(const tls_transport&) = delete;
+
+private:
+    caf::actor_system& sys_;
 };
 
 /// An actor system config with the io middleman loaded and Pravaha's message types registered.
 std::unique_ptr<caf::actor_system_config> make_config(const system_options& opts);
 
 /// Registers Pravaha's message types (add_message_types) and the node's handle types with
-/// `cfg`, and turns on the middleman's automatic connections; loads nothing. make_config calls
+/// `cfg`, and turns on the middleman's automatic connections (make_config turns them off again
+/// under TLS); loads nothing. make_config calls
 /// it; an application's own actor system calls it through client::add_actor_api_types.
 void add_node_types(caf::actor_system_config& cfg);
 
@@ -69,7 +99,8 @@ void add_node_types(caf::actor_system_config& cfg);
     uint16_t port,
     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
-/// The middleman actor, for connecting asynchronously from inside an actor:
+/// The middleman actor (the TLS connector while a `tls_transport` lives), for connecting
+/// asynchronously from inside an actor:
 /// `request(middleman(sys), timeout, caf::connect_atom::value, host, port)` answers with
 /// (node_id, strong_actor_ptr, interface); `as_node` turns the pointer into a handle.
 caf::io::middleman_actor middleman(caf::actor_system& sys);

@@ -1,7 +1,9 @@
-// TLS on the RPC and metrics ports (issue 19, README "Security: TLS"): a node given --tls-cert,
-// --tls-key and --tls-ca serves RPC and HTTPS only to clients with a certificate of that CA;
-// plain TCP and a certificate of another CA are refused. Certificates made by the openssl tool,
-// naming localhost (kj's client checks the host name, and IP names never match).
+// TLS on every port (issue 19, README "Security: TLS"): a node given --tls-cert, --tls-key and
+// --tls-ca serves the client port (C++ clients and the other nodes), RPC and HTTPS only to peers
+// with a certificate of that CA; plain TCP and a certificate of another CA are refused.
+// Certificates made by the openssl tool: the node's name localhost and 127.0.0.1 (kj's client
+// checks the host name and never matches an IP address; ours checks either), "named" only
+// localhost.
 
 #include "tests/system/rpc_support.hpp"
 #include "tests/system/system_support.hpp"
@@ -9,6 +11,7 @@
 #include <kj/compat/tls.h>
 
 #include <fstream>
+#include <set>
 #include <string>
 
 using namespace pravaha;
@@ -31,7 +34,9 @@ leaf() { openssl req $ec -keyout $1.key -out $1.csr -subj "/CN=$2"
   openssl x509 -req -in $1.csr -CA $3.pem -CAkey $3.key -CAcreateserial -days 30 -out $1.pem \
     -extfile $1.ext; }
 ca ca "Pravaha Test CA"; ca other "Other CA"
-leaf node localhost ca 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n'
+leaf node localhost ca \
+  'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n'
+leaf named localhost ca 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n'
 leaf client client ca 'extendedKeyUsage=clientAuth\n'
 leaf rogue rogue other 'extendedKeyUsage=clientAuth\n'
 )";
@@ -151,4 +156,160 @@ TEST_CASE("TLS flags that do not go together stop the node with exit code 2", "[
     CHECK(run("--tls-cert /nonexistent --tls-key " + pem("node.key") + " --tls-ca " + pem("ca.pem"),
               out) == 2);
     CHECK(has(out, "cannot read /nonexistent"));
+}
+
+namespace {
+
+// A C++ client over TLS with `name`.pem/.key, trusting `ca`.pem; fails within `timeout`.
+caf::expected<std::unique_ptr<client::client_factory>> tls_client(
+    const std::string& dir,
+    const std::string& endpoint,
+    const std::string& name = "client",
+    const std::string& ca = "ca",
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+    client::client_config cfg;
+    cfg.endpoint = endpoint;
+    cfg.tls_ca = dir + "/" + ca + ".pem";
+    cfg.tls_cert = dir + "/" + name + ".pem";
+    cfg.tls_key = dir + "/" + name + ".key";
+    cfg.request_timeout = timeout;
+    cfg.retry_timeout = std::chrono::seconds(60);
+    return client::client_factory::connect(cfg);
+}
+
+std::string refusal(const caf::expected<std::unique_ptr<client::client_factory>>& f) {
+    return f ? std::string("connected") : render_error(f.error());
+}
+
+// Writes `n` events "<tag> <i>" on keys k0..k9 of sys/events, all acknowledged.
+void write_events(client::client_factory& f, const std::string& tag, int n) {
+    auto w = f.create_writer("sys", "events");
+    REQUIRE(w);
+    std::atomic<int> acked{0};
+    for (int i = 0; i < n; ++i) {
+        REQUIRE(!(*w)->write("k" + std::to_string(i % 10), tag + " " + std::to_string(i),
+                             [&](const caf::error& e) { acked += e ? 0 : 1; }));
+    }
+    REQUIRE(!(*w)->flush());
+    CHECK(acked.load() == n);
+    CHECK(!(*w)->close());
+}
+
+}  // namespace
+
+TEST_CASE("with --tls-* the client port serves only clients of the CA that name the node",
+          "[system][tls]") {
+    test::temp_dir dir;
+    make_certificates(dir.path());
+    auto pem = [&](const std::string& f) { return dir.path() + "/" + f; };
+    test::node_process node(dir.path() + "/node", test::free_port());
+    node.add_args({"--tls-cert", pem("named.pem"), "--tls-key", pem("named.key"), "--tls-ca",
+                   pem("ca.pem"), "--log-level", "debug"});
+    node.log_to(dir.path() + "/node.log");
+    REQUIRE(node.start());
+    auto at_name = "localhost:" + std::to_string(node.port());
+
+    auto good = tls_client(dir.path(), at_name);
+    REQUIRE(good);
+    auto& f = **good;
+    REQUIRE(!f.streams().create_scope("sys"));
+    REQUIRE(f.streams().create_stream("sys", "events", 2));
+    write_events(f, "e", 100);
+    std::set<std::string> seen;
+    test::read_all(f, [&](const std::string& p) { seen.insert(p); });
+    CHECK(seen.size() == 100);
+
+    // The certificate names localhost only: the client refuses the node at 127.0.0.1.
+    auto by_ip = tls_client(dir.path(), node.endpoint());
+    INFO(refusal(by_ip));
+    CHECK(has(refusal(by_ip), "TLS handshake failed: IP address mismatch"));
+    // The node refuses a certificate of another CA; a client trusting another CA refuses the
+    // node; plain TCP gets nowhere.
+    CHECK(!tls_client(dir.path(), at_name, "rogue"));
+    auto distrust = tls_client(dir.path(), at_name, "rogue", "other");
+    CHECK(has(refusal(distrust), "TLS handshake failed"));
+    client::client_config plain;
+    plain.endpoint = at_name;
+    plain.request_timeout = std::chrono::milliseconds(2000);
+    CHECK(!client::client_factory::connect(plain));
+
+    // The CLI takes the same files, from flags or the environment.
+    std::string out;
+    auto cli = std::string(PRAVAHA_CLI_BIN) + " --endpoint " + at_name;
+    auto files = " --tls-ca " + pem("ca.pem") + " --tls-cert " + pem("client.pem") + " --tls-key " +
+                 pem("client.key");
+    CHECK(test::run_command(cli + files + " scope list 2>&1", out) == 0);
+    CHECK(has(out, "sys"));
+    CHECK(test::run_command(
+              "PRAVAHA_TLS_CA=" + pem("ca.pem") + " PRAVAHA_TLS_CERT=" + pem("client.pem") +
+                  " PRAVAHA_TLS_KEY=" + pem("client.key") + " " + cli + " stream list sys 2>&1",
+              out) == 0);
+    CHECK(has(out, "events"));
+    CHECK(test::run_command(cli + " --tls-ca " + pem("ca.pem") + " scope list 2>&1", out) != 0);
+    CHECK(has(out, "TLS needs all of"));
+
+    // The first client is still served, and every refused connection gave its slot back.
+    write_events(f, "after", 10);
+    CHECK(test::eventually(
+        [&] {
+            auto info = f.streams().cluster_status();
+            for (const auto& l : info ? info->listeners : std::vector<raft::listener_status>{}) {
+                if (l.name == "client") {
+                    return l.connections == 1;
+                }
+            }
+            return false;
+        },
+        std::chrono::seconds(15)));
+    CHECK(node.stop() == 0);
+    // No key in the log (the debug log names the files, never their content).
+    auto key = test::read_text(pem("named.key"));
+    auto body = key.substr(key.find('\n') + 1, 40);
+    CHECK(!has(test::read_text(dir.path() + "/node.log"), body));
+}
+
+TEST_CASE("a TLS cluster keeps every acknowledged event through a leader's SIGKILL",
+          "[system][tls][cluster]") {
+    test::temp_dir certs;
+    make_certificates(certs.path());
+    auto pem = [&](const std::string& f) { return certs.path() + "/" + f; };
+    test::cluster3 c([&](uint32_t) {
+        return std::vector<std::string>{"--tls-cert",    pem("node.pem"), "--tls-key",
+                                        pem("node.key"), "--tls-ca",      pem("ca.pem")};
+    });
+    auto connected = tls_client(certs.path(), c.node(1).endpoint());
+    REQUIRE(connected);
+    auto& f = **connected;
+    c.create_stream(f, 4);
+    write_events(f, "before", 300);
+
+    // The leader of container 1 (group 2), as node 1 sees it, is killed.
+    uint32_t leader = 0;
+    REQUIRE(test::eventually(
+        [&] {
+            auto info = f.streams().cluster_status();
+            for (const auto& g : info ? info->groups : std::vector<raft::group_status>{}) {
+                leader = g.group == 2 ? g.leader : leader;
+            }
+            return leader != 0;
+        },
+        std::chrono::seconds(10)));
+    c.node(leader).kill_hard();
+    write_events(f, "after", 300);
+
+    std::multiset<std::string> seen;
+    test::read_all(f, [&](const std::string& p) { seen.insert(p); });
+    CHECK(seen.size() == 600);
+    CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 600);
+    // A surviving node serves a new TLS client, and refuses a plain one.
+    auto other = leader == 3 ? 2U : 3U;
+    auto second = tls_client(certs.path(), c.node(other).endpoint());
+    REQUIRE(second);
+    size_t count = 0;
+    test::read_all(**second, [&](const std::string&) { ++count; });
+    CHECK(count == 600);
+    client::client_config plain;
+    plain.endpoint = c.node(other).endpoint();
+    plain.request_timeout = std::chrono::milliseconds(2000);
+    CHECK(!client::client_factory::connect(plain));
 }

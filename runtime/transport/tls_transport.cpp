@@ -1,0 +1,463 @@
+#include "runtime/transport/tls_transport.hpp"
+
+#include "schema/errc.hpp"
+#include "schema/logging.hpp"
+
+#include <arpa/inet.h>
+#include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/basp_broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor_impl.hpp>
+#include <caf/io/network/interfaces.hpp>
+#include <caf/io/network/stream_impl.hpp>
+#include <caf/ref_counted.hpp>
+#include <caf/send.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <fstream>
+
+namespace pravaha::transport {
+
+namespace net = caf::io::network;
+
+class tls_context {
+public:
+    explicit tls_context(SSL_CTX* ctx) : ctx_(ctx) {}
+    ~tls_context() { SSL_CTX_free(ctx_); }
+    tls_context(const tls_context&) = delete;
+    tls_context& operator=(const tls_context&) = delete;
+    SSL_CTX* native() const { return ctx_; }
+
+private:
+    SSL_CTX* ctx_;
+};
+
+namespace {
+
+constexpr auto handshake_limit = std::chrono::seconds(10);
+const caf::atom_value connector_key = caf::atom("pvhtls");
+
+// OpenSSL's queued errors as one line (and the queue emptied).
+std::string ssl_errors() {
+    std::string out;
+    while (auto e = ERR_get_error()) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        out += out.empty() ? "" : "; ";
+        out += buf;
+    }
+    return out.empty() ? "no detail from OpenSSL" : out;
+}
+
+// OpenSSL writes to sockets with write(2): a peer gone would raise SIGPIPE, which kills a process
+// that does not ignore it. Every thread that runs TLS I/O (the multiplexer, the connector's)
+// blocks it for good; a pending SIGPIPE of a blocked signal is harmless.
+void block_sigpipe() {
+    thread_local bool blocked = false;
+    if (!blocked) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &set, nullptr);
+        blocked = true;
+    }
+}
+
+struct ssl_deleter {
+    void operator()(SSL* s) const { SSL_free(s); }
+};
+using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
+
+// CAF's stream over an established TLS session.
+class tls_policy {
+public:
+    explicit tls_policy(ssl_ptr ssl) : ssl_(std::move(ssl)) {}
+
+    net::rw_state read_some(size_t& result, net::native_socket, void* buf, size_t len) {
+        result = 0;
+        ERR_clear_error();
+        auto n = SSL_read(ssl_.get(), buf, static_cast<int>(std::min<size_t>(len, INT_MAX)));
+        if (n > 0) {
+            result = static_cast<size_t>(n);
+            return net::rw_state::success;
+        }
+        return retry(n);
+    }
+
+    net::rw_state write_some(size_t& result, net::native_socket, const void* buf, size_t len) {
+        result = 0;
+        if (len == 0) {
+            return net::rw_state::indeterminate;  // nothing to write: the stream moves on
+        }
+        ERR_clear_error();
+        auto n = SSL_write(ssl_.get(), buf, static_cast<int>(std::min<size_t>(len, INT_MAX)));
+        if (n > 0) {
+            result = static_cast<size_t>(n);
+            return net::rw_state::success;
+        }
+        return retry(n);
+    }
+
+    // Decrypted input OpenSSL holds that the socket will not signal again.
+    bool must_read_more(net::native_socket, size_t threshold) {
+        return static_cast<size_t>(SSL_pending(ssl_.get())) >= std::max<size_t>(threshold, 1);
+    }
+
+private:
+    // Would block: success with nothing done (the stream waits for its socket); else failure
+    // (closed, reset, a TLS alert).
+    net::rw_state retry(int n) {
+        auto e = SSL_get_error(ssl_.get(), n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            return net::rw_state::success;
+        }
+        ERR_clear_error();
+        return net::rw_state::failure;
+    }
+
+    ssl_ptr ssl_;
+};
+
+// A connection whose handshake is done. `l` (accepted ones) gets its slot back at the end.
+class tls_scribe final : public caf::io::scribe {
+public:
+    tls_scribe(net::default_multiplexer& mx, int fd, ssl_ptr ssl, std::shared_ptr<listener> l)
+        : scribe(net::conn_hdl_from_socket(fd)),
+          stream_(mx, fd, std::move(ssl)),
+          listener_(std::move(l)) {}
+    ~tls_scribe() override {
+        if (listener_) {
+            listener_->closed();
+        }
+    }
+
+    void configure_read(caf::io::receive_policy::config config) override {
+        stream_.configure_read(config);
+        if (!launched_) {
+            launched_ = true;
+            stream_.start(this);
+        }
+    }
+    void ack_writes(bool enable) override { stream_.ack_writes(enable); }
+    std::vector<char>& wr_buf() override { return stream_.wr_buf(); }
+    std::vector<char>& rd_buf() override { return stream_.rd_buf(); }
+    void graceful_shutdown() override {
+        stream_.graceful_shutdown();
+        detach(&stream_.backend(), false);
+    }
+    void flush() override { stream_.flush(this); }
+    std::string addr() const override {
+        auto x = net::remote_addr_of_fd(stream_.fd());
+        return x ? *x : std::string{};
+    }
+    uint16_t port() const override {
+        auto x = net::remote_port_of_fd(stream_.fd());
+        return x ? *x : uint16_t{0};
+    }
+    void add_to_loop() override { stream_.activate(this); }
+    void remove_from_loop() override { stream_.passivate(); }
+
+private:
+    bool launched_ = false;
+    net::stream_impl<tls_policy> stream_;
+    std::shared_ptr<listener> listener_;
+};
+
+using expire_atom = caf::atom_constant<caf::atom("tlsexpire")>;
+
+// The server side of one handshake, on the multiplexer: waits for whichever direction OpenSSL
+// needs, and hands the socket on (or closes it) only once the multiplexer has let go of it.
+class tls_handshake final : public net::event_handler, public caf::ref_counted {
+public:
+    tls_handshake(net::default_multiplexer& mx,
+                  int fd,
+                  ssl_ptr ssl,
+                  std::shared_ptr<listener> l,
+                  std::function<void(caf::io::scribe_ptr)> done)
+        : event_handler(mx, fd),
+          ssl_(std::move(ssl)),
+          listener_(std::move(l)),
+          done_(std::move(done)) {}
+
+    ~tls_handshake() override {
+        if (fd_ != net::invalid_native_socket) {
+            listener_->closed();  // ~event_handler closes it
+        }
+    }
+
+    void start() {
+        self_.reset(this);
+        step();
+        // A peer that stays silent (plain TCP waiting for the node to speak first) or stalls
+        // is closed after the limit; the timer holds only memory after the handshake ended.
+        caf::intrusive_ptr<tls_handshake> me{this};
+        backend().system().spawn<caf::hidden>(
+            [](caf::event_based_actor* timer, caf::intrusive_ptr<tls_handshake> hs,
+               net::default_multiplexer* mx) -> caf::behavior {
+                timer->delayed_send(timer, handshake_limit, expire_atom::value);
+                return {[=](expire_atom) {
+                    mx->dispatch([hs] { hs->expire(); });
+                    timer->quit();
+                }};
+            },
+            me, &backend());
+    }
+
+    void handle_event(net::operation) override {
+        if (!finished_) {
+            step();
+        }
+    }
+
+    void graceful_shutdown() override {
+        if (!finished_) {
+            why_ = "the node stops";
+            finish(false);
+        }
+    }
+
+    void removed_from_loop(net::operation) override {
+        if (finished_ && eventbf() == 0 && self_) {
+            // Both directions are out of epoll: the socket may be handed on or closed now.
+            backend().post([me = std::move(self_)] { me->deliver(); });
+        }
+    }
+
+private:
+    void step() {
+        ERR_clear_error();
+        auto r = SSL_do_handshake(ssl_.get());
+        if (r == 1) {
+            finish(true);
+            return;
+        }
+        switch (SSL_get_error(ssl_.get(), r)) {
+            case SSL_ERROR_WANT_READ:
+                want(true, false);
+                return;
+            case SSL_ERROR_WANT_WRITE:
+                want(false, true);
+                return;
+            default:
+                why_ = ssl_errors();
+                finish(false);
+        }
+    }
+
+    void expire() {
+        if (!finished_) {
+            why_ = "no TLS handshake within 10 s";
+            finish(false);
+        }
+    }
+
+    void want(bool read, bool write) {
+        if (read != reading_) {
+            read ? backend().add(net::operation::read, fd(), this)
+                 : backend().del(net::operation::read, fd(), this);
+            reading_ = read;
+        }
+        if (write != writing_) {
+            write ? backend().add(net::operation::write, fd(), this)
+                  : backend().del(net::operation::write, fd(), this);
+            writing_ = write;
+        }
+    }
+
+    void finish(bool ok) {
+        finished_ = true;
+        ok_ = ok;
+        if (!reading_ && !writing_) {
+            backend().post([me = std::move(self_)] { me->deliver(); });
+            return;
+        }
+        want(false, false);  // removed_from_loop posts the delivery
+    }
+
+    void deliver() {
+        auto fd = fd_;
+        fd_ = net::invalid_native_socket;
+        if (!ok_) {
+            module_log("transport")->debug("client port: a TLS handshake failed: {}", why_);
+            ::close(fd);
+            listener_->closed();
+            return;
+        }
+        done_(caf::make_counted<tls_scribe>(backend(), fd, std::move(ssl_), listener_));
+    }
+
+    ssl_ptr ssl_;
+    std::shared_ptr<listener> listener_;
+    std::function<void(caf::io::scribe_ptr)> done_;
+    caf::intrusive_ptr<tls_handshake> self_;  ///< held while in the multiplexer's loop
+    bool reading_ = false;
+    bool writing_ = false;
+    bool finished_ = false;
+    bool ok_ = false;
+    std::string why_;
+};
+
+// The client side of a handshake on a connected socket, blocking this thread at most the limit.
+// Checks the peer's certificate against the CA and against `host` (a name or an IP address).
+caf::expected<ssl_ptr> connect_handshake(SSL_CTX* ctx, int fd, const std::string& host) {
+    ssl_ptr ssl{SSL_new(ctx)};
+    if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
+        return caf::make_error(errc::unavailable, "cannot start TLS: " + ssl_errors());
+    }
+    in6_addr ip6{};
+    in_addr ip4{};
+    bool is_ip =
+        inet_pton(AF_INET, host.c_str(), &ip4) == 1 || inet_pton(AF_INET6, host.c_str(), &ip6) == 1;
+    auto* param = SSL_get0_param(ssl.get());
+    if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1
+              : SSL_set1_host(ssl.get(), host.c_str()) != 1) {
+        return caf::make_error(errc::unavailable, "cannot check the node's name: " + ssl_errors());
+    }
+    SSL_set_connect_state(ssl.get());
+    auto deadline = std::chrono::steady_clock::now() + handshake_limit;
+    for (;;) {
+        ERR_clear_error();
+        auto r = SSL_do_handshake(ssl.get());
+        if (r == 1) {
+            return ssl;
+        }
+        auto e = SSL_get_error(ssl.get(), r);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            auto verify = SSL_get_verify_result(ssl.get());
+            std::string why =
+                verify != X509_V_OK ? X509_verify_cert_error_string(verify) : ssl_errors();
+            return caf::make_error(errc::unavailable, "TLS handshake failed: " + why);
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return caf::make_error(errc::unavailable, "no TLS handshake within 10 s");
+        }
+        pollfd p{fd, static_cast<short>(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+        ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+}
+
+// CAF's middleman actor with TLS connections: connecting, caching and BASP's handshake stay
+// CAF's; only the connection is ours. Runs detached: its handshakes block its own thread.
+class tls_connector final : public caf::io::middleman_actor_impl {
+public:
+    tls_connector(caf::actor_config& cfg, caf::actor basp, std::shared_ptr<const tls_context> ctx)
+        : middleman_actor_impl(cfg, std::move(basp)), ctx_(std::move(ctx)) {}
+
+    const char* name() const override { return "pravaha.tls_connector"; }
+
+protected:
+    caf::expected<caf::io::scribe_ptr> connect(const std::string& host, uint16_t port) override {
+        block_sigpipe();
+        auto fd = net::new_tcp_connection(host, port);
+        if (!fd) {
+            return std::move(fd.error());
+        }
+        net::nonblocking(*fd, true);
+        auto ssl = connect_handshake(ctx_->native(), *fd, host);
+        if (!ssl) {
+            ::close(*fd);
+            auto why = render_error(ssl.error());
+            module_log("transport")->debug("TLS to {}:{} failed: {}", host, port, why);
+            return std::move(ssl.error());
+        }
+        auto& mx = static_cast<net::default_multiplexer&>(system().middleman().backend());
+        return caf::make_counted<tls_scribe>(mx, *fd, std::move(*ssl), nullptr);
+    }
+
+private:
+    std::shared_ptr<const tls_context> ctx_;
+};
+
+}  // namespace
+
+caf::expected<std::shared_ptr<const tls_context>> load_tls_context(const std::string& cert,
+                                                                   const std::string& key,
+                                                                   const std::string& ca) {
+    ERR_clear_error();
+    auto ctx = std::make_shared<tls_context>(SSL_CTX_new(TLS_method()));
+    auto* c = ctx->native();
+    auto fail = [](const std::string& what) {
+        return caf::make_error(errc::invalid_argument, what + ": " + ssl_errors());
+    };
+    if (c == nullptr) {
+        return fail("cannot make an OpenSSL context");
+    }
+    for (const auto* path : {&cert, &key, &ca}) {
+        if (!std::ifstream(*path)) {
+            return caf::make_error(errc::invalid_argument, "cannot read " + *path);
+        }
+    }
+    SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1) {
+        return fail("--tls-cert " + cert + " is not a PEM certificate");
+    }
+    if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+        return fail("--tls-key " + key + " is not a PEM private key");
+    }
+    if (SSL_CTX_check_private_key(c) != 1) {
+        return fail("--tls-key " + key + " is not the key of --tls-cert " + cert);
+    }
+    if (SSL_CTX_load_verify_locations(c, ca.c_str(), nullptr) != 1) {
+        return fail("--tls-ca " + ca + " is not a PEM certificate");
+    }
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    return std::shared_ptr<const tls_context>(std::move(ctx));
+}
+
+void accept_tls(net::default_multiplexer& mx,
+                int fd,
+                const std::shared_ptr<const tls_context>& ctx,
+                std::shared_ptr<listener> l,
+                std::function<void(caf::io::scribe_ptr)> done) {
+    block_sigpipe();
+    ssl_ptr ssl{SSL_new(ctx->native())};
+    if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
+        module_log("transport")->warn("client port: cannot start TLS: {}", ssl_errors());
+        ::close(fd);
+        l->closed();
+        return;
+    }
+    SSL_set_accept_state(ssl.get());
+    auto hs =
+        caf::make_counted<tls_handshake>(mx, fd, std::move(ssl), std::move(l), std::move(done));
+    hs->start();
+}
+
+tls_transport::tls_transport(caf::actor_system& sys, std::shared_ptr<const tls_context> ctx)
+    : sys_(sys) {
+    auto basp = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+    auto connector = sys.spawn<tls_connector, caf::detached + caf::hidden>(basp, std::move(ctx));
+    sys.registry().put(connector_key, caf::actor_cast<caf::strong_actor_ptr>(connector));
+}
+
+tls_transport::~tls_transport() {
+    auto connector = sys_.registry().get(connector_key);
+    sys_.registry().erase(connector_key);
+    if (connector) {
+        caf::anon_send_exit(connector, caf::exit_reason::kill);
+    }
+}
+
+caf::io::middleman_actor middleman(caf::actor_system& sys) {
+    if (auto connector = sys.registry().get(connector_key)) {
+        return caf::actor_cast<caf::io::middleman_actor>(connector);
+    }
+    return sys.middleman().actor_handle();
+}
+
+}  // namespace pravaha::transport

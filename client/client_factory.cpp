@@ -583,6 +583,12 @@ caf::expected<stream_manager_actor> spawn_stream_manager(caf::actor_system& sys,
         return caf::make_error(errc::invalid_argument,
                                "the actor system has no middleman (load caf::io::middleman)");
     }
+    if (!cfg.tls_ca.empty() || !cfg.tls_cert.empty() || !cfg.tls_key.empty()) {
+        // Never plain TCP for a configuration that asks for TLS.
+        return caf::make_error(errc::invalid_argument,
+                               "TLS is not available on an application's own actor system yet "
+                               "(use client_factory::connect)");
+    }
     detail::endpoint_info ep;
     ep.cfg = cfg;
     ep.guard = std::make_shared<detail::cluster_guard>(cfg.cluster_id);

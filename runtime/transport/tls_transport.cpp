@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <caf/actor_cast.hpp>
-#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/io/basp_broker.hpp>
@@ -26,6 +25,8 @@
 #include <chrono>
 #include <climits>
 #include <fstream>
+#include <map>
+#include <mutex>
 
 namespace pravaha::transport {
 
@@ -46,7 +47,9 @@ private:
 namespace {
 
 constexpr auto handshake_limit = std::chrono::seconds(10);
-const caf::atom_value connector_key = caf::atom("pvhtls");
+/// A connect's handshake: below the 5 s the node's and the client's connect requests wait, so
+/// that a peer that accepts TCP and never answers (a stopped process) cannot queue up requests.
+constexpr auto connect_handshake_limit = std::chrono::seconds(4);
 
 // OpenSSL's queued errors as one line (and the queue emptied).
 std::string ssl_errors() {
@@ -214,10 +217,18 @@ public:
             me, &backend());
     }
 
-    void handle_event(net::operation) override {
-        if (!finished_) {
-            step();
+    void handle_event(net::operation op) override {
+        if (finished_) {
+            return;
         }
+        if (op == net::operation::propagate_error) {
+            // The multiplexer takes the socket out of epoll itself.
+            reading_ = writing_ = false;
+            why_ = "socket error";
+            finish(false);
+            return;
+        }
+        step();
     }
 
     void graceful_shutdown() override {
@@ -227,7 +238,8 @@ public:
         }
     }
 
-    void removed_from_loop(net::operation) override {
+    void removed_from_loop(net::operation op) override {
+        (op == net::operation::read ? reading_ : writing_) = false;
         if (finished_ && eventbf() == 0 && self_) {
             // Both directions are out of epoll: the socket may be handed on or closed now.
             backend().post([me = std::move(self_)] { me->deliver(); });
@@ -285,16 +297,21 @@ private:
         want(false, false);  // removed_from_loop posts the delivery
     }
 
+    // The timer may keep this object up to the limit: only its few bytes, not the session's
+    // buffers nor the doorman.
     void deliver() {
         auto fd = fd_;
         fd_ = net::invalid_native_socket;
+        auto done = std::move(done_);
+        done_ = nullptr;
         if (!ok_) {
             module_log("transport")->debug("client port: a TLS handshake failed: {}", why_);
+            ssl_.reset();
             ::close(fd);
             listener_->closed();
             return;
         }
-        done_(caf::make_counted<tls_scribe>(backend(), fd, std::move(ssl_), listener_));
+        done(caf::make_counted<tls_scribe>(backend(), fd, std::move(ssl_), listener_));
     }
 
     ssl_ptr ssl_;
@@ -325,7 +342,7 @@ caf::expected<ssl_ptr> connect_handshake(SSL_CTX* ctx, int fd, const std::string
         return caf::make_error(errc::unavailable, "cannot check the node's name: " + ssl_errors());
     }
     SSL_set_connect_state(ssl.get());
-    auto deadline = std::chrono::steady_clock::now() + handshake_limit;
+    auto deadline = std::chrono::steady_clock::now() + connect_handshake_limit;
     for (;;) {
         ERR_clear_error();
         auto r = SSL_do_handshake(ssl.get());
@@ -342,7 +359,7 @@ caf::expected<ssl_ptr> connect_handshake(SSL_CTX* ctx, int fd, const std::string
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
-            return caf::make_error(errc::unavailable, "no TLS handshake within 10 s");
+            return caf::make_error(errc::unavailable, "no TLS handshake within 4 s");
         }
         pollfd p{fd, static_cast<short>(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
         ::poll(&p, 1, static_cast<int>(left.count()));
@@ -359,6 +376,17 @@ public:
     const char* name() const override { return "pravaha.tls_connector"; }
 
 protected:
+    // Only connecting: a port opened here would be plain TCP.
+    caf::expected<caf::io::doorman_ptr> open(uint16_t, const char*, bool) override {
+        return caf::make_error(errc::invalid_argument, "the TLS connector only connects");
+    }
+    caf::expected<caf::io::datagram_servant_ptr> contact(const std::string&, uint16_t) override {
+        return caf::make_error(errc::invalid_argument, "the TLS connector only connects");
+    }
+    caf::expected<caf::io::datagram_servant_ptr> open_udp(uint16_t, const char*, bool) override {
+        return caf::make_error(errc::invalid_argument, "the TLS connector only connects");
+    }
+
     caf::expected<caf::io::scribe_ptr> connect(const std::string& host, uint16_t port) override {
         block_sigpipe();
         auto fd = net::new_tcp_connection(host, port);
@@ -406,6 +434,8 @@ caf::expected<std::shared_ptr<const tls_context>> load_tls_context(const std::st
     if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1) {
         return fail("--tls-cert " + cert + " is not a PEM certificate");
     }
+    // An encrypted key is refused rather than prompted for on a terminal.
+    SSL_CTX_set_default_passwd_cb(c, [](char*, int, int, void*) { return 0; });
     if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1) {
         return fail("--tls-key " + key + " is not a PEM private key");
     }
@@ -416,6 +446,7 @@ caf::expected<std::shared_ptr<const tls_context>> load_tls_context(const std::st
         return fail("--tls-ca " + ca + " is not a PEM certificate");
     }
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_num_tickets(c, 0);  // no session resumption: connections are long-lived
     return std::shared_ptr<const tls_context>(std::move(ctx));
 }
 
@@ -438,24 +469,66 @@ void accept_tls(net::default_multiplexer& mx,
     hs->start();
 }
 
+namespace {
+
+// The connector of each endpoint, so that a peer whose handshake stalls delays only the
+// connections to itself. Answers connect requests only (delegated: the connector answers the
+// requester).
+caf::behavior tls_router(caf::event_based_actor* self, std::shared_ptr<const tls_context> ctx) {
+    auto connectors =
+        std::make_shared<std::map<std::pair<std::string, uint16_t>, caf::io::middleman_actor>>();
+    self->attach_functor([connectors] {
+        for (auto& [endpoint, connector] : *connectors) {
+            caf::anon_send_exit(connector, caf::exit_reason::kill);
+        }
+    });
+    return {[=](caf::connect_atom a, std::string& host, uint16_t port) {
+        auto& c = (*connectors)[{host, port}];
+        if (!c) {
+            auto basp =
+                self->system().middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+            c = self->system().spawn<tls_connector, caf::detached + caf::hidden>(basp, ctx);
+        }
+        return self->delegate(c, a, std::move(host), port);
+    }};
+}
+
+// The router of each actor system with a live tls_transport. Not CAF's actor registry: BASP
+// peers can look names up there.
+std::mutex routers_mutex;
+std::map<const caf::actor_system*, caf::actor>& routers() {
+    static std::map<const caf::actor_system*, caf::actor> m;
+    return m;
+}
+
+}  // namespace
+
 tls_transport::tls_transport(caf::actor_system& sys, std::shared_ptr<const tls_context> ctx)
     : sys_(sys) {
-    auto basp = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
-    auto connector = sys.spawn<tls_connector, caf::detached + caf::hidden>(basp, std::move(ctx));
-    sys.registry().put(connector_key, caf::actor_cast<caf::strong_actor_ptr>(connector));
+    // Every TLS write after a handshake runs on the multiplexer thread.
+    sys.middleman().backend().dispatch([] { block_sigpipe(); });
+    auto router = sys.spawn<caf::hidden>(tls_router, std::move(ctx));
+    std::lock_guard<std::mutex> guard(routers_mutex);
+    routers()[&sys] = router;
 }
 
 tls_transport::~tls_transport() {
-    auto connector = sys_.registry().get(connector_key);
-    sys_.registry().erase(connector_key);
-    if (connector) {
-        caf::anon_send_exit(connector, caf::exit_reason::kill);
+    caf::actor router;
+    {
+        std::lock_guard<std::mutex> guard(routers_mutex);
+        router = std::move(routers()[&sys_]);
+        routers().erase(&sys_);
     }
+    caf::anon_send_exit(router, caf::exit_reason::kill);
 }
 
 caf::io::middleman_actor middleman(caf::actor_system& sys) {
-    if (auto connector = sys.registry().get(connector_key)) {
-        return caf::actor_cast<caf::io::middleman_actor>(connector);
+    {
+        std::lock_guard<std::mutex> guard(routers_mutex);
+        auto it = routers().find(&sys);
+        if (it != routers().end()) {
+            return caf::actor_cast<caf::io::middleman_actor>(it->second);
+        }
     }
     return sys.middleman().actor_handle();
 }

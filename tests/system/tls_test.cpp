@@ -7,8 +7,12 @@
 
 #include "tests/system/rpc_support.hpp"
 #include "tests/system/system_support.hpp"
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
 #include <kj/compat/tls.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -232,6 +236,20 @@ TEST_CASE("with --tls-* the client port serves only clients of the CA that name 
     plain.endpoint = at_name;
     plain.request_timeout = std::chrono::milliseconds(2000);
     CHECK(!client::client_factory::connect(plain));
+    // A port that takes TCP connections and never answers (a stopped process): the handshake
+    // gives up before the connect request does.
+    int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(silent, 8) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    auto stalled = tls_client(dir.path(), "localhost:" + std::to_string(ntohs(addr.sin_port)),
+                              "client", "ca", std::chrono::milliseconds(6000));
+    ::close(silent);
+    CHECK(has(refusal(stalled), "no TLS handshake within 4 s"));
 
     // The CLI takes the same files, from flags or the environment.
     std::string out;

@@ -443,7 +443,7 @@ finding check_group_cut(const group_view& g,
         return bad;
     }
     for (const auto& seg : cut.segments) {
-        auto segment = mix(uid, seg.range.id.value);
+        segment_ref segment{uid, seg.range.id.value};
         int64_t at = 0;
         while (at < seg.offset) {
             auto it = g.next.find({segment, at});
@@ -477,7 +477,7 @@ finding group_object_left(group_view& g, uint32_t object) {
 }
 
 finding check_group_end(const group_view& g,
-                        const std::set<std::pair<uint64_t, int64_t>>& stored,
+                        const std::set<std::pair<segment_ref, int64_t>>& stored,
                         const std::string& group) {
     if (!g.suspects.empty()) {
         return g.suspects.begin()->second + ", and it was never declared offline";

@@ -39,22 +39,27 @@ namespace pravaha::sim {
 
 using finding = std::optional<std::string>;
 
+/// A segment, unique across streams: (stream uid, segment id). A pair, not a hash of the two: a
+/// mixed key let a segment of one stream and one of another collide (seed 0xf65bfc82 reported
+/// "inconsistent offsets" for two segments that each held their own event).
+using segment_ref = std::pair<uint64_t, uint64_t>;
+
 /// What one reader (one incarnation, or all of a reader that resumes) has read.
 struct reader_view {
     /// The last sequence number read per (writer, incarnation, key): per-key order.
     std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> last_seq;
-    std::set<std::pair<uint64_t, int64_t>> seen;  ///< (segment, offset) read
+    std::set<std::pair<segment_ref, int64_t>> seen;  ///< (segment, offset) read
     std::set<writer_seq> observed;                ///< events read
     size_t verified = 0;  ///< acknowledged events of its stream known to be read (caught-up check)
 };
 
 /// The payload hash every reader found at each (segment, offset): one event per offset.
-using offset_map = std::map<std::pair<uint64_t, int64_t>, uint64_t>;
+using offset_map = std::map<std::pair<segment_ref, int64_t>, uint64_t>;
 
 /// One event a reader was given.
 struct read_rec {
     uint32_t reader = 0;
-    uint64_t segment = 0;    ///< unique across streams (stream uid mixed with the segment id)
+    segment_ref segment;     ///< unique across streams
     int64_t segment_id = 0;  ///< the segment's number within its stream, for messages
     int64_t offset = 0;
     std::string_view payload;
@@ -113,7 +118,7 @@ struct group_view {
         int64_t start = 0;
         int64_t end = 0;  ///< offset after its last event
     };
-    std::map<uint64_t, span> spans;  ///< per segment (as read_rec::segment): the latest
+    std::map<segment_ref, span> spans;  ///< per segment (as read_rec::segment): the latest
     std::set<uint32_t> lost;         ///< objects that ended (or stalled) without leaving
     /// Objects not lost when another began a span inside what they had delivered: they must be
     /// lost later, or two live readers read one range.
@@ -125,9 +130,9 @@ struct group_view {
     /// Per (writer, incarnation, key): the highest idempotent sequence number delivered first.
     std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> first_max;
     /// How often each (segment, offset) was delivered.
-    std::map<std::pair<uint64_t, int64_t>, uint32_t> delivered;
+    std::map<std::pair<segment_ref, int64_t>, uint32_t> delivered;
     /// The offset after each delivered event.
-    std::map<std::pair<uint64_t, int64_t>, int64_t> next;
+    std::map<std::pair<segment_ref, int64_t>, int64_t> next;
 };
 
 /// Checks one event the group's reader `object` delivered (`after`: the offset after it) at
@@ -154,7 +159,7 @@ finding check_group_cut(const group_view& g,
 /// End of the run: every event in `stored` (the audit's (segment, offset)s of the group's stream)
 /// was delivered, exactly once unless a reader object was lost; no suspect is left.
 finding check_group_end(const group_view& g,
-                        const std::set<std::pair<uint64_t, int64_t>>& stored,
+                        const std::set<std::pair<segment_ref, int64_t>>& stored,
                         const std::string& group);
 
 /// The first acknowledged event `held` says is not (durably, or not by enough copies) kept.

@@ -74,10 +74,11 @@ bool parse_line(const std::string& tag, std::istringstream& in, recorded_run& ru
         j.type = journal_entry::kind::read;
         int foreign = 0;
         event_id e;
-        if (!(in >> j.client >> j.segment >> j.segment_id >> j.offset >> j.hash >> foreign) ||
+        if (!(in >> j.client >> j.segment.first >> j.segment_id >> j.offset >> j.hash >> foreign) ||
             !read_event(in, e)) {
             return false;
         }
+        j.segment.second = static_cast<uint64_t>(j.segment_id);
         if (foreign == 0) {
             j.event = e;
         }
@@ -147,7 +148,7 @@ std::string write_history(const std::string& path, const recorded_run& run) {
     for (const auto& j : run.journal) {
         switch (j.type) {
             case journal_entry::kind::read:
-                out << "read " << j.client << ' ' << j.segment << ' ' << j.segment_id << ' '
+                out << "read " << j.client << ' ' << j.segment.first << ' ' << j.segment_id << ' '
                     << j.offset << ' ' << j.hash << ' ' << (j.event ? 0 : 1);
                 write_event(out, j.event.value_or(event_id{}));
                 out << '\n';

@@ -26,7 +26,7 @@ struct journal_entry {
     kind type = kind::read;
     uint32_t client = 0;
     // read
-    uint64_t segment = 0;
+    segment_ref segment;  ///< (stream uid, segment id)
     int64_t segment_id = 0;
     int64_t offset = 0;
     std::optional<event_id> event;  ///< the parsed payload; none for foreign bytes

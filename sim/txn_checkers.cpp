@@ -93,7 +93,7 @@ finding check_txn_final(const history& h,
         }
     }
     // F1 (one run per segment) and F4 (runs in commit order), over the layout in offset order.
-    uint64_t segment = 0;
+    segment_ref segment;
     uint32_t run = 0;  // the transaction of the run the last entry belongs to (0: none)
     uint64_t last_order = 0;
     std::set<uint32_t> ended;  // transactions whose run in this segment ended
@@ -114,7 +114,7 @@ finding check_txn_final(const history& h,
         if (n == run) {
             if (n != 0 && !adjacent) {
                 return fmt::format("{}: its events in segment {:x} have a gap before offset {}",
-                                   name_of(h, n), segment, where.second);
+                                   name_of(h, n), segment.second, where.second);
             }
             continue;
         }
@@ -127,14 +127,14 @@ finding check_txn_final(const history& h,
         }
         if (ended.count(n)) {
             return fmt::format("{}: its events in segment {:x} are not contiguous (offset {})",
-                               name_of(h, n), segment, where.second);
+                               name_of(h, n), segment.second, where.second);
         }
         const auto& t = h.txn(n);
         if (t.commit_order <= last_order) {
             return fmt::format(
                 "{} (commit order {}) precedes a transaction ordered later ({}) in "
                 "segment {:x}",
-                name_of(h, n), t.commit_order, last_order, segment);
+                name_of(h, n), t.commit_order, last_order, segment.second);
         }
         last_order = t.commit_order;
     }

@@ -25,7 +25,7 @@ namespace pravaha::sim {
 
 /// Per (segment, offset) a reader was given: the run's transaction of the event there (0: a plain
 /// write) and the offset after it. check_read makes one (segment, offset) always one event.
-using txn_layout = std::map<std::pair<uint64_t, int64_t>, std::pair<uint32_t, int64_t>>;
+using txn_layout = std::map<std::pair<segment_ref, int64_t>, std::pair<uint32_t, int64_t>>;
 
 /// An event of transaction `n` was delivered at `now`: some incarnation asked for its commit by
 /// then (R1), and it is not known to be aborted (R2).

@@ -218,7 +218,7 @@ private:
     void list_txns();
     void on_listed(const std::vector<txn_record>& recs);
     /// An event of a transaction was delivered to a reader: R1 and R2 (sim/txn_checkers.hpp).
-    void on_txn_delivered(const event_id& ev, uint64_t segment, int64_t offset, int64_t after);
+    void on_txn_delivered(const event_id& ev, segment_ref segment, int64_t offset, int64_t after);
     void end_object(uint32_t object, bool lost);
     /// How many events the audit client `audit` read that its stream's group never delivered.
     size_t undelivered(const client_t& audit) const;

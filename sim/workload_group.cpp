@@ -91,7 +91,7 @@ bool workload::on_group_read(uint32_t object, std::vector<client::event>& evs, i
         }
         read_rec r;
         r.reader = o.client;
-        r.segment = mix(uid, ev.segment.value);
+        r.segment = {uid, ev.segment.value};
         r.segment_id = static_cast<int64_t>(ev.segment.value);
         r.offset = ev.offset;
         r.payload = ev.payload;

@@ -70,7 +70,7 @@ bool workload::on_read(uint32_t client,
 void workload::observe(client_t& c, const client::event& ev) {
     read_rec r;
     r.reader = c.id;
-    r.segment = mix(streams_[c.stream].record.uid.value, ev.segment.value);
+    r.segment = {streams_[c.stream].record.uid.value, ev.segment.value};
     r.segment_id = static_cast<int64_t>(ev.segment.value);
     r.offset = ev.offset;
     r.payload = ev.payload;

@@ -592,7 +592,7 @@ std::string workload::pending_txns() const {
 }
 
 void workload::on_txn_delivered(const event_id& ev,
-                                uint64_t segment,
+                                segment_ref segment,
                                 int64_t offset,
                                 int64_t after) {
     if (env_.k.txn_writers == 0) {

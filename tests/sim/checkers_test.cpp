@@ -35,7 +35,7 @@ history writes(uint32_t n, outcome out = outcome::ok, bool idempotent = true) {
 read_rec at(int64_t offset, const std::string& payload) {
     read_rec r;
     r.reader = 7;
-    r.segment = 42;
+    r.segment = {1, 42};
     r.segment_id = 0;
     r.offset = offset;
     r.payload = payload;
@@ -324,12 +324,13 @@ TEST_CASE("check_group_read holds a reader group to one reader per range and per
     }
     int64_t clock = 0;  // when events are delivered and fetches asked
     auto read = [&](group_view& g, uint32_t object, uint64_t seq, int64_t offset,
-                    uint64_t segment = 42) {
+                    segment_ref segment = {1, 42}) {
         auto r = at(offset, p[seq]);
         r.segment = segment;
         return check_group_read(h, g, object, r, offset + 10, clock, clock);
     };
-    std::set<std::pair<uint64_t, int64_t>> stored{{42, 0}, {42, 10}, {42, 20}, {42, 30}};
+    const segment_ref seg{1, 42};
+    std::set<std::pair<segment_ref, int64_t>> stored{{seg, 0}, {seg, 10}, {seg, 20}, {seg, 30}};
     group_view g;
     REQUIRE_FALSE(read(g, 1, 0, 0));
     REQUIRE_FALSE(read(g, 1, 1, 10));
@@ -360,7 +361,7 @@ TEST_CASE("check_group_read holds a reader group to one reader per range and per
         }
         SECTION("it handed out more, asked for after that") {
             clock += 10;
-            auto late = read(g, 1, 4, 0, 44);
+            auto late = read(g, 1, 4, 0, {1, 44});
             REQUIRE(late);
             CHECK(late->find("a reader cut off from its group went on reading") !=
                   std::string::npos);
@@ -382,12 +383,12 @@ TEST_CASE("check_group_read holds a reader group to one reader per range and per
         CHECK(bad->find("skipped") != std::string::npos);
     }
     SECTION("a segment begun past its head") {
-        auto bad = read(g, 2, 3, 10, 43);
+        auto bad = read(g, 2, 3, 10, {1, 43});
         REQUIRE(bad);
         CHECK(bad->find("began segment") != std::string::npos);
     }
     SECTION("per-key order across readers and segments") {
-        REQUIRE_FALSE(read(g, 2, 3, 0, 43));  // a successor read before seq 2 was delivered
+        REQUIRE_FALSE(read(g, 2, 3, 0, {1, 43}));  // a successor read before seq 2 was delivered
         auto bad = read(g, 1, 2, 20);
         REQUIRE(bad);
         CHECK(bad->find("per-key order broken across the group's readers") != std::string::npos);
@@ -396,14 +397,40 @@ TEST_CASE("check_group_read holds a reader group to one reader per range and per
         REQUIRE_FALSE(read(g, 1, 2, 20));
         REQUIRE_FALSE(read(g, 1, 3, 30));
         CHECK_FALSE(check_group_end(g, stored, "g0"));
-        stored.insert({42, 40});
+        stored.insert({seg, 40});
         auto bad = check_group_end(g, stored, "g0");
         REQUIRE(bad);
         CHECK(bad->find("never delivered 1 of the audited events") != std::string::npos);
-        stored.erase({42, 40});
-        g.delivered[{42, 0}] = 2;
+        stored.erase({seg, 40});
+        g.delivered[{seg, 0}] = 2;
         bad = check_group_end(g, stored, "g0");
         REQUIRE(bad);
         CHECK(bad->find("delivered an event 2 times") != std::string::npos);
     }
+}
+
+TEST_CASE("check_read keeps the segments of two streams apart whatever their numbers",
+          "[sim]") {
+    // Seed 0xf65bfc82: stream 1's segment 28.145 and stream 2's segment 28.80 each held their own
+    // event at offset 0; a key mixing uid and segment id made them one.
+    auto h = writes(2);
+    offset_map offsets;
+    reader_view view;
+    auto p0 = payload(0);
+    auto p1 = payload(1);  // read_rec holds a view of its payload
+    auto first = at(0, p0);
+    first.segment = {1, (uint64_t{28} << 32) | 145};
+    auto second = at(0, p1);
+    second.segment = {2, (uint64_t{28} << 32) | 80};
+    auto one = check_read(h, offsets, view, first);
+    CHECK(one.value_or("") == "");
+    auto two = check_read(h, offsets, view, second);
+    CHECK(two.value_or("") == "");
+    // The same segment with another event at that offset is still caught.
+    auto again = at(0, p1);
+    again.segment = first.segment;
+    reader_view other;
+    auto bad = check_read(h, offsets, other, again);
+    REQUIRE(bad);
+    CHECK(bad->find("inconsistent offsets") != std::string::npos);
 }

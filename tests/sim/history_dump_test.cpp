@@ -28,7 +28,7 @@ recorded_run clean_run() {
         journal_entry j;
         j.type = journal_entry::kind::read;
         j.client = 7;
-        j.segment = 42;
+        j.segment = {42, 0};
         j.offset = static_cast<int64_t>(seq) * 10;
         j.event = op.id;
         j.hash = op.hash;

@@ -35,7 +35,7 @@ uint32_t add_committed(history& h, uint32_t events, uint64_t order) {
 // One plain event at (segment, offset), then transaction n's events after it, 10 bytes each.
 int64_t lay(txn_layout& l, uint64_t segment, int64_t offset, uint32_t n, uint32_t events) {
     for (uint32_t i = 0; i < events; ++i) {
-        l[{segment, offset}] = {n, offset + 10};
+        l[{{1, segment}, offset}] = {n, offset + 10};
         offset += 10;
     }
     return offset;
@@ -110,13 +110,13 @@ TEST_CASE("check_txn_final: committed whole, once, contiguous, in commit order; 
         CHECK(check_txn_final(h, l, stored));
     }
     SECTION("a foreign event inside a transaction's run") {
-        l[{1, 20}] = {0, 30};
+        l[{{1, 1}, 20}] = {0, 30};
         auto bad = check_txn_final(h, l, stored);
         REQUIRE(bad);
         CHECK(bad->find("not contiguous") != std::string::npos);
     }
     SECTION("bytes nobody was given inside a transaction's run") {
-        l.erase({1, 20});
+        l.erase({{1, 1}, 20});
         auto bad = check_txn_final(h, l, stored);
         REQUIRE(bad);
         CHECK(bad->find("gap") != std::string::npos);

@@ -2,6 +2,7 @@
 // of what goes together.
 
 #include "client/bench_run.hpp"
+#include "client/cli11_parse.hpp"
 #include "schema/text.hpp"
 
 #include <CLI/App.hpp>
@@ -203,19 +204,11 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
     app.add_flag("--quiet", o.quiet, "no progress line");
 
     o.stream = "b" + std::to_string(::getpid());
-    if (argc <= 1) {
-        std::fputs(app.help().c_str(), stderr);
-        return 2;
-    }
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        std::fputs(app.help().c_str(), stdout);
-        return 0;
-    } catch (const CLI::ParseError& e) {
-        std::fputs(usage_failure("pravaha-bench", e.what(), "pravaha-bench --help").c_str(),
-                   stderr);
-        return 2;
+    if (auto code =
+            parse_command_line(app, argc, argv, "pravaha-bench", [](const CLI::ParseError& e) {
+                return usage_words{e.what(), "pravaha-bench --help"};
+            })) {
+        return code;
     }
     if (!stream.empty()) {
         auto slash = stream.find('/');

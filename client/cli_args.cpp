@@ -2,6 +2,7 @@
 // into `args`, and the bash completion made from the same tree (so the two cannot drift).
 
 #include "client/cli.hpp"
+#include "client/cli11_parse.hpp"
 #include "schema/text.hpp"
 
 #include <CLI/App.hpp>
@@ -347,16 +348,7 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
         "command's arguments.",
         width));
     build(app);
-    if (argc <= 1) {
-        std::fputs(app.help().c_str(), stderr);
-        return 2;
-    }
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        std::fputs(app.help().c_str(), stdout);
-        return 0;
-    } catch (const CLI::ParseError& e) {
+    auto explain = [&app](const CLI::ParseError& e) {
         CLI::App* leaf = nullptr;
         auto path = selected_path(app, leaf);
         auto prefix = "pravaha " + (path.empty() ? "" : path + " ");
@@ -368,8 +360,10 @@ std::optional<int> parse_args(int argc, char** argv, args& a) {
             what = "'" + rest.front() + "' is not a command of '" +
                    prefix.substr(0, prefix.size() - 1) + "'";
         }
-        std::fputs(usage_failure("pravaha", what, prefix + "--help").c_str(), stderr);
-        return 2;
+        return usage_words{what, prefix + "--help"};
+    };
+    if (auto code = parse_command_line(app, argc, argv, "pravaha", explain)) {
+        return code;
     }
     CLI::App* leaf = nullptr;
     auto path = selected_path(app, leaf);

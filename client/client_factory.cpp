@@ -615,11 +615,11 @@ caf::expected<std::unique_ptr<client_factory>> client_factory::connect(const cli
             return caf::make_error(errc::invalid_argument,
                                    "TLS needs all of the CA, the certificate and the key");
         }
-        auto loaded = transport::load_tls_context(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
+        auto loaded = transport::load_tls(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
         if (!loaded) {
             return std::move(loaded.error());
         }
-        tls = std::move(*loaded);
+        tls = (*loaded)->context;
         opts.tls = true;
     }
     caf::expected<transport::node_actor> node{caf::error{}};

@@ -339,20 +339,15 @@ struct gateway_parts {
 class pravaha_impl final : public counted<rpc::Pravaha::Server> {
 public:
     pravaha_impl(const gateway_parts& parts, grants_ptr grants)
-        : parts_(parts),
-          bridge_(parts.ep.bridge),
-          node_(parts.node),
-          cfg_(parts.cfg),
-          ep_(parts.ep),
-          groups_(parts.groups(std::move(grants))) {}
+        : parts_(parts), groups_(parts.groups(std::move(grants))) {}
 
     kj::Promise<void> authenticate(AuthenticateContext ctx) override {
         auto res = ctx.getResults();
-        if (!cfg_.tokens) {
+        if (!parts_.cfg.tokens) {
             res.setPravaha(kj::heap<pravaha_impl>(parts_, allow_everything()));
             return kj::READY_NOW;
         }
-        auto g = cfg_.tokens(text(ctx.getParams().getToken()));
+        auto g = parts_.cfg.tokens(text(ctx.getParams().getToken()));
         if (!g) {
             module_log("runtime")->warn("rpc client refused: unknown token");
             set_error(res.initError(), errc::unauthenticated, "unknown token");
@@ -389,19 +384,20 @@ public:
         auto p = ctx.getParams();
         auto scope = text(p.getScope());
         auto name = text(p.getGroup());
-        return answer(ask_node<group_info>(bridge_, node_, cfg_.request_timeout,
-                                           group_info_atom::value, scope, name),
-                      ctx, [parts = groups_, scope, name](auto res, auto& g) {
-                          // Its readers read the group's streams: read on each stream's scope
-                          // too (the node's containers trust the gateway's own readers).
-                          for (const auto& st : g.config.streams) {
-                              if (auto err = parts.need(st.scope, right::read)) {
-                                  set_error(res.initError(), err);
-                                  return;
-                              }
-                          }
-                          res.setGroup(make_group_capability(parts, scope, name));
-                      });
+        return answer(
+            ask_node<group_info>(parts_.ep.bridge, parts_.node, parts_.cfg.request_timeout,
+                                 group_info_atom::value, scope, name),
+            ctx, [parts = groups_, scope, name](auto res, auto& g) {
+                // Its readers read the group's streams: read on each stream's scope
+                // too (the node's containers trust the gateway's own readers).
+                for (const auto& st : g.config.streams) {
+                    if (auto err = parts.need(st.scope, right::read)) {
+                        set_error(res.initError(), err);
+                        return;
+                    }
+                }
+                res.setGroup(make_group_capability(parts, scope, name));
+            });
     }
 
     kj::Promise<void> openWriter(OpenWriterContext ctx) override {
@@ -412,13 +408,13 @@ public:
         auto scope = text(p.getScope());
         auto stream = text(p.getStream());
         auto name = text(p.getWriterId());
-        auto node = node_;
-        auto timeout = cfg_.request_timeout;
-        auto ep = ep_;
-        auto bridge = bridge_;
+        auto node = parts_.node;
+        auto timeout = parts_.cfg.request_timeout;
+        auto ep = parts_.ep;
+        auto bridge = parts_.ep.bridge;
         return answer(
             on_bridge<opened_writer>(
-                bridge_,
+                parts_.ep.bridge,
                 [=](caf::event_based_actor* self, reply_fn<opened_writer> done) {
                     self->request(node, timeout, get_stream_atom::value, scope, stream)
                         .then(
@@ -474,13 +470,13 @@ public:
         for (auto pos : p.getPosition()) {
             asked[pos.getSegmentId()] = pos.getOffset();
         }
-        auto node = node_;
-        auto timeout = cfg_.request_timeout;
-        auto ep = ep_;
-        auto bridge = bridge_;
+        auto node = parts_.node;
+        auto timeout = parts_.cfg.request_timeout;
+        auto ep = parts_.ep;
+        auto bridge = parts_.ep.bridge;
         return answer(
             on_bridge<opened_reader>(
-                bridge_,
+                parts_.ep.bridge,
                 [=](caf::event_based_actor* self, reply_fn<opened_reader> done) {
                     open_reader_in(self, node, timeout, ep, scope, stream, from_tail, asked, {}, {},
                                    done);
@@ -499,7 +495,7 @@ public:
         auto p = ctx.getParams();
         auto scope = text(p.getScope());
         auto stream = text(p.getStream());
-        auto fill = [bridge = bridge_](auto res, opened_reader& r) {
+        auto fill = [bridge = parts_.ep.bridge](auto res, opened_reader& r) {
             fill_position(res.initPosition(static_cast<unsigned>(r.start.size())), r.start);
             res.setReader(make_reader_capability(bridge, std::move(r.reader), std::move(r.start)));
         };
@@ -519,13 +515,13 @@ public:
         for (auto pos : p.getPosition()) {
             asked[pos.getSegmentId()] = pos.getOffset();
         }
-        auto node = node_;
-        auto timeout = cfg_.request_timeout;
-        auto ep = ep_;
+        auto node = parts_.node;
+        auto timeout = parts_.cfg.request_timeout;
+        auto ep = parts_.ep;
         auto from = asked.empty() ? cuts[0] : stream_cut{};
         auto to = cuts[1];
         return answer(on_bridge<opened_reader>(
-                          bridge_,
+                          parts_.ep.bridge,
                           [=](caf::event_based_actor* self, reply_fn<opened_reader> done) {
                               auto fail = [done](caf::error& err) {
                                   done(outcome<opened_reader>{{}, std::move(err)});
@@ -553,10 +549,6 @@ public:
 
 private:
     gateway_parts parts_;
-    caf::actor bridge_;
-    node_api node_;
-    gateway_config cfg_;
-    client::detail::endpoint_info ep_;  // the gateway's writers and readers, with its directory
     group_parts groups_;
 };
 

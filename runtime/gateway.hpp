@@ -23,11 +23,12 @@
 
 namespace pravaha::transport {
 class listener;
-}
+struct tls_material;
+}  // namespace pravaha::transport
 
 namespace pravaha::runtime {
 
-struct tls_material;
+using tls_material = transport::tls_material;
 
 struct gateway_config {
     std::string bind = "127.0.0.1";

@@ -13,9 +13,13 @@
 #include <memory>
 #include <string>
 
+namespace pravaha::transport {
+struct tls_material;  // runtime/transport/transport.hpp
+}
+
 namespace pravaha::runtime {
 
-struct tls_material;
+using tls_material = transport::tls_material;
 
 struct metrics_server_config {
     std::string bind = "127.0.0.1";

@@ -119,9 +119,8 @@ caf::expected<std::unique_ptr<storage::log_store>> open_store(const node_options
 struct core_context {
     std::function<std::vector<raft::listener_status>()> listeners;
     std::string cluster_id;
-    token_check tokens;                                     ///< --token-file (empty: none)
-    std::shared_ptr<const tls_material> tls;                ///< --tls-* (null: plain TCP)
-    std::shared_ptr<const transport::tls_context> caf_tls;  ///< the same, for the client port
+    token_check tokens;                       ///< --token-file (empty: none)
+    std::shared_ptr<const tls_material> tls;  ///< --tls-* (null: plain TCP)
     /// This process's run (members refuse a second instance of one node id); one for every core
     /// it starts, since only one runs at a time.
     uint64_t instance = 0;
@@ -333,8 +332,9 @@ int serve_core(caf::actor_system& sys,
         log->error("node start failed error={}", render_error(node.error()));
         return 1;
     }
-    auto port = transport::publish_guarded(sys, node->endpoint, ctx.port, opts.bind,
-                                           ctx.client_listener, ctx.caf_tls);
+    auto port =
+        transport::publish_guarded(sys, node->endpoint, ctx.port, opts.bind, ctx.client_listener,
+                                   ctx.tls ? ctx.tls->context : nullptr);
     if (!port) {
         log->error("{}", render_error(port.error()));
         stop_core(*node);
@@ -437,24 +437,17 @@ int run_node(const node_options& opts) {
         log->info("clients need a token token_file={}", opts.token_file);
     }
     std::shared_ptr<const tls_material> tls;
-    std::shared_ptr<const transport::tls_context> caf_tls;
     if (!opts.tls_cert.empty() || !opts.tls_key.empty() || !opts.tls_ca.empty()) {
         if (opts.tls_cert.empty() || opts.tls_key.empty() || opts.tls_ca.empty()) {
             log->error("refusing to start: TLS needs all of --tls-cert, --tls-key and --tls-ca");
             return 2;
         }
-        auto loaded = load_tls(opts.tls_cert, opts.tls_key, opts.tls_ca);
+        auto loaded = transport::load_tls(opts.tls_cert, opts.tls_key, opts.tls_ca);
         if (!loaded) {
             log->error("refusing to start: {}", render_error(loaded.error()));
             return 2;
         }
         tls = std::move(*loaded);
-        auto context = transport::load_tls_context(opts.tls_cert, opts.tls_key, opts.tls_ca);
-        if (!context) {
-            log->error("refusing to start: {}", render_error(context.error()));
-            return 2;
-        }
-        caf_tls = std::move(*context);
         log->info("TLS on every port cert={} ca={}", opts.tls_cert, opts.tls_ca);
     }
     // Before anything in the data directory is opened for writing: is it this node's?
@@ -498,7 +491,6 @@ int run_node(const node_options& opts) {
     ctx.cluster_id = identity.cluster_id;
     ctx.tokens = tokens;
     ctx.tls = tls;
-    ctx.caf_tls = caf_tls;
     ctx.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     ctx.port = opts.port;
     ctx.rpc_port = opts.rpc_port;
@@ -543,12 +535,12 @@ int run_node(const node_options& opts) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     transport::system_options sys_opts;
-    sys_opts.tls = caf_tls != nullptr;
+    sys_opts.tls = tls != nullptr;
     auto cfg = transport::make_config(sys_opts);
     caf::actor_system sys{*cfg};
     std::unique_ptr<transport::tls_transport> secure;
-    if (caf_tls) {
-        secure = std::make_unique<transport::tls_transport>(sys, caf_tls);
+    if (tls) {
+        secure = std::make_unique<transport::tls_transport>(sys, tls->context);
     }
     auto guard = std::make_shared<disk_guard>(
         opts.data_dir, opts.min_free_bytes, opts.bind + ":" + std::to_string(opts.port),

@@ -1,8 +1,10 @@
 #pragma once
 
-// TLS on the node's kj ports (RPC and metrics; README "Security: TLS"): --tls-cert, --tls-key
-// and --tls-ca name PEM files read once at start. Mutual TLS: a client must present a certificate
-// of the CA, as the CAF port's OpenSSL module would demand. Internal to runtime.
+// TLS on the node's kj ports (RPC and metrics; README "Security: TLS"), of the PEM texts of
+// --tls-cert, --tls-key and --tls-ca that transport::load_tls read once at start. Mutual TLS: a
+// client must present a certificate of the CA, as on the client port. Internal to runtime.
+
+#include "runtime/transport/transport.hpp"
 
 #include <caf/expected.hpp>
 #include <kj/async-io.h>
@@ -13,19 +15,8 @@
 
 namespace pravaha::runtime {
 
-/// The PEM texts of --tls-cert (the node's certificate, its chain after it), --tls-key and
-/// --tls-ca (the CA that signs the nodes' and the clients' certificates).
-struct tls_material {
-    std::string cert_pem;
-    std::string key_pem;
-    std::string ca_pem;
-};
-
-/// Reads the three files and checks that they parse as a certificate, a private key and a CA
-/// certificate. Errors: invalid_argument naming the file and what is wrong.
-caf::expected<std::shared_ptr<const tls_material>> load_tls(const std::string& cert,
-                                                            const std::string& key,
-                                                            const std::string& ca);
+/// The files as read at start (runtime/transport: the one loader of --tls-*).
+using tls_material = transport::tls_material;
 
 /// A kj TLS server context of `m` for one event loop (its `timer` bounds handshakes to 10 s).
 /// The keys live in the context: `m` need not outlive it.

@@ -49,7 +49,7 @@ struct reader_view {
     /// The last sequence number read per (writer, incarnation, key): per-key order.
     std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> last_seq;
     std::set<std::pair<segment_ref, int64_t>> seen;  ///< (segment, offset) read
-    std::set<writer_seq> observed;                ///< events read
+    std::set<writer_seq> observed;                   ///< events read
     size_t verified = 0;  ///< acknowledged events of its stream known to be read (caught-up check)
 };
 
@@ -119,7 +119,7 @@ struct group_view {
         int64_t end = 0;  ///< offset after its last event
     };
     std::map<segment_ref, span> spans;  ///< per segment (as read_rec::segment): the latest
-    std::set<uint32_t> lost;         ///< objects that ended (or stalled) without leaving
+    std::set<uint32_t> lost;            ///< objects that ended (or stalled) without leaving
     /// Objects not lost when another began a span inside what they had delivered: they must be
     /// lost later, or two live readers read one range.
     std::map<uint32_t, std::string> suspects;

@@ -15,6 +15,7 @@
 #include <caf/ref_counted.hpp>
 #include <caf/send.hpp>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -27,6 +28,8 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
+#include <vector>
 
 namespace pravaha::transport {
 
@@ -411,43 +414,111 @@ private:
 
 }  // namespace
 
-caf::expected<std::shared_ptr<const tls_context>> load_tls_context(const std::string& cert,
-                                                                   const std::string& key,
-                                                                   const std::string& ca) {
-    ERR_clear_error();
-    auto ctx = std::make_shared<tls_context>(SSL_CTX_new(TLS_method()));
-    auto* c = ctx->native();
-    auto fail = [](const std::string& what) {
-        return caf::make_error(errc::invalid_argument, what + ": " + ssl_errors());
+namespace {
+
+caf::expected<std::string> read_file(const char* flag, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return caf::make_error(errc::invalid_argument, std::string(flag) + ": cannot read " + path);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+struct bio_deleter {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+struct x509_deleter {
+    void operator()(X509* x) const { X509_free(x); }
+};
+struct pkey_deleter {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+
+std::unique_ptr<BIO, bio_deleter> memory_bio(const std::string& text) {
+    return std::unique_ptr<BIO, bio_deleter>(
+        BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+// The certificates of a PEM text, in order (none: not PEM).
+std::vector<std::unique_ptr<X509, x509_deleter>> certificates(const std::string& pem) {
+    std::vector<std::unique_ptr<X509, x509_deleter>> out;
+    auto bio = memory_bio(pem);
+    while (auto* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+        out.emplace_back(x);
+    }
+    ERR_clear_error();  // the end of the text reads as an error
+    return out;
+}
+
+// A key callback that refuses: an encrypted key is an error, never a prompt on a terminal.
+int no_passphrase(char*, int, int, void*) {
+    return 0;
+}
+
+}  // namespace
+
+caf::expected<std::shared_ptr<const tls_material>> load_tls(const std::string& cert,
+                                                            const std::string& key,
+                                                            const std::string& ca) {
+    auto m = std::make_shared<tls_material>();
+    struct file {
+        const char* flag;
+        const std::string& path;
+        std::string& into;
     };
-    if (c == nullptr) {
-        return fail("cannot make an OpenSSL context");
-    }
-    for (const auto* path : {&cert, &key, &ca}) {
-        if (!std::ifstream(*path)) {
-            return caf::make_error(errc::invalid_argument, "cannot read " + *path);
+    for (const auto& f : {file{"--tls-cert", cert, m->cert_pem}, file{"--tls-key", key, m->key_pem},
+                          file{"--tls-ca", ca, m->ca_pem}}) {
+        auto text = read_file(f.flag, f.path);
+        if (!text) {
+            return std::move(text.error());
         }
+        f.into = std::move(*text);
     }
+    auto bad = [](const char* flag, const std::string& path, const std::string& why) {
+        return caf::make_error(errc::invalid_argument,
+                               std::string(flag) + ": " + path + " is not usable: " + why);
+    };
+    ERR_clear_error();
+    auto* c = SSL_CTX_new(TLS_method());
+    if (c == nullptr) {
+        return caf::make_error(errc::invalid_argument,
+                               "cannot make an OpenSSL context: " + ssl_errors());
+    }
+    m->context = std::make_shared<tls_context>(c);
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1) {
-        return fail("--tls-cert " + cert + " is not a PEM certificate");
+    auto chain = certificates(m->cert_pem);
+    if (chain.empty() || SSL_CTX_use_certificate(c, chain.front().get()) != 1) {
+        return bad("--tls-cert", cert, "no PEM certificate");
     }
-    // An encrypted key is refused rather than prompted for on a terminal.
-    SSL_CTX_set_default_passwd_cb(c, [](char*, int, int, void*) { return 0; });
-    if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-        return fail("--tls-key " + key + " is not a PEM private key");
+    for (size_t i = 1; i < chain.size(); ++i) {
+        if (SSL_CTX_add1_chain_cert(c, chain[i].get()) != 1) {
+            return bad("--tls-cert", cert, "a chain certificate is refused: " + ssl_errors());
+        }
     }
-    if (SSL_CTX_check_private_key(c) != 1) {
-        return fail("--tls-key " + key + " is not the key of --tls-cert " + cert);
+    std::unique_ptr<EVP_PKEY, pkey_deleter> pkey(
+        PEM_read_bio_PrivateKey(memory_bio(m->key_pem).get(), nullptr, no_passphrase, nullptr));
+    if (!pkey) {
+        ERR_clear_error();
+        return bad("--tls-key", key, "no unencrypted PEM private key");
     }
-    if (SSL_CTX_load_verify_locations(c, ca.c_str(), nullptr) != 1) {
-        return fail("--tls-ca " + ca + " is not a PEM certificate");
+    if (SSL_CTX_use_PrivateKey(c, pkey.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+        ERR_clear_error();
+        return bad("--tls-key", key, "not the key of --tls-cert " + cert);
+    }
+    auto cas = certificates(m->ca_pem);
+    if (cas.empty()) {
+        return bad("--tls-ca", ca, "no PEM certificate");
+    }
+    for (const auto& x : cas) {
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(c), x.get());
     }
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     SSL_CTX_set_num_tickets(c, 0);  // no session resumption: connections are long-lived
-    return std::shared_ptr<const tls_context>(std::move(ctx));
+    return std::shared_ptr<const tls_material>(std::move(m));
 }
 
 void accept_tls(net::default_multiplexer& mx,

@@ -55,12 +55,22 @@ struct system_options {
 /// must present a certificate of the CA both ways (mutual TLS); TLS 1.2 at least.
 class tls_context;
 
-/// Reads --tls-cert (the certificate, its chain after it), --tls-key and --tls-ca (PEM files).
-/// Errors: invalid_argument naming the file and what is wrong (unreadable, not PEM, a key that
-/// is not the certificate's).
-caf::expected<std::shared_ptr<const tls_context>> load_tls_context(const std::string& cert,
-                                                                   const std::string& key,
-                                                                   const std::string& ca);
+/// --tls-cert (the certificate, its chain after it), --tls-key and --tls-ca as read once: the
+/// PEM texts (the kj ports make their own contexts of them) and the OpenSSL context of the CAF
+/// port.
+struct tls_material {
+    std::string cert_pem;
+    std::string key_pem;
+    std::string ca_pem;
+    std::shared_ptr<const tls_context> context;
+};
+
+/// Reads the three PEM files and checks that they hold a certificate, an unencrypted private key
+/// that is the certificate's, and CA certificates. Errors: invalid_argument naming the flag, the
+/// file and what is wrong.
+caf::expected<std::shared_ptr<const tls_material>> load_tls(const std::string& cert,
+                                                            const std::string& key,
+                                                            const std::string& ca);
 
 /// TLS on `sys`'s outgoing connections while this lives (`middleman(sys)` returns its
 /// connector; a node's listener takes the context through `publish_guarded`). Made right after

@@ -409,8 +409,7 @@ TEST_CASE("check_group_read holds a reader group to one reader per range and per
     }
 }
 
-TEST_CASE("check_read keeps the segments of two streams apart whatever their numbers",
-          "[sim]") {
+TEST_CASE("check_read keeps the segments of two streams apart whatever their numbers", "[sim]") {
     // Seed 0xf65bfc82: stream 1's segment 28.145 and stream 2's segment 28.80 each held their own
     // event at offset 0; a key mixing uid and segment id made them one.
     auto h = writes(2);

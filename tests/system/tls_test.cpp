@@ -43,6 +43,7 @@ leaf node localhost ca \
 leaf named localhost ca 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n'
 leaf client client ca 'extendedKeyUsage=clientAuth\n'
 leaf rogue rogue other 'extendedKeyUsage=clientAuth\n'
+openssl ec -in node.key -aes128 -passout pass:secret -out locked.key 2>/dev/null
 )";
     std::ofstream(dir + "/make.sh") << script;
     std::string out;
@@ -160,6 +161,11 @@ TEST_CASE("TLS flags that do not go together stop the node with exit code 2", "[
     CHECK(run("--tls-cert /nonexistent --tls-key " + pem("node.key") + " --tls-ca " + pem("ca.pem"),
               out) == 2);
     CHECK(has(out, "cannot read /nonexistent"));
+    // An encrypted key is refused, never asked for on the terminal.
+    CHECK(run("--tls-cert " + pem("node.pem") + " --tls-key " + pem("locked.key") + " --tls-ca " +
+                  pem("ca.pem") + " < /dev/null",
+              out) == 2);
+    CHECK(has(out, "no unencrypted PEM private key"));
 }
 
 namespace {

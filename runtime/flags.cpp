@@ -237,10 +237,11 @@ const flag_spec valued_flags[] = {
      "clients need a token of this file (`pravaha-node token create`), with a right on each "
      "scope they use; without it every client may do everything"},
     {"tls-cert", "FILE",
-     "the node's certificate (PEM); with --tls-key and --tls-ca the RPC and metrics ports speak "
-     "TLS and want a client certificate of the CA (the client port: not yet)"},
+     "the node's certificate (PEM), naming the hosts and addresses peers and clients use; with "
+     "--tls-key and --tls-ca every port speaks TLS and wants a certificate of the CA"},
     {"tls-key", "FILE", "the private key of --tls-cert (PEM, unencrypted)"},
-    {"tls-ca", "FILE", "the CA certificate (PEM) that clients' certificates must chain to"},
+    {"tls-ca", "FILE",
+     "the CA certificate (PEM) that clients' and members' certificates must chain to"},
     {"disk-capacity-bytes", "BYTES", "tests only: the file system's size the free-space guard sees",
      true},
 };

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -103,16 +104,12 @@ public:
                 http_service service(table, cfg_.ready);
                 kj::HttpServer server(io.provider->getTimer(), table, service);
                 bound(static_cast<uint16_t>(receiver->getPort()));
-                if (cfg_.tls) {
-                    tls_server tls(*cfg_.tls, io.provider->getTimer());
-                    tls_failures errors("metrics port");
-                    kj::TaskSet connections(errors);
-                    serve_tls(server, *receiver, io.provider->getTimer(), tls, connections)
-                        .exclusiveJoin(kj::mv(stop))
-                        .wait(io.waitScope);
-                    return;
-                }
-                serve(server, *receiver, io.provider->getTimer())
+                auto tls = cfg_.tls
+                               ? std::make_unique<tls_server>(*cfg_.tls, io.provider->getTimer())
+                               : nullptr;
+                tls_failures errors("metrics port");
+                kj::TaskSet connections(errors);
+                serve(server, *receiver, io.provider->getTimer(), tls.get(), connections)
                     .exclusiveJoin(kj::mv(stop))
                     .wait(io.waitScope);
             });
@@ -126,45 +123,35 @@ public:
     void stop() override { thread_.stop(); }
 
 private:
-    // kj's listenHttp ends on the first accept error (out of descriptors, say): log it, wait a
-    // moment and listen again, so a scrape works once descriptors are free.
+    // Accepts each connection (HTTPS: after its handshake) and serves HTTP on it as a task of
+    // its own. kj's listenHttp and wrapPort end for good on the first accept error (out of
+    // descriptors, say): this loop logs it, waits a moment and goes on, so a scrape works once
+    // descriptors are free.
     kj::Promise<void> serve(kj::HttpServer& server,
                             kj::ConnectionReceiver& receiver,
-                            kj::Timer& timer) {
-        return server.listenHttp(receiver).catch_(
-            [this, &server, &receiver, &timer](kj::Exception&& e) -> kj::Promise<void> {
-                module_log("runtime")->warn("metrics port cannot accept, waiting error={}",
-                                            e.getDescription().cStr());
-                return timer.afterDelay(100 * kj::MILLISECONDS)
-                    .then([this, &server, &receiver, &timer] {
-                        return serve(server, receiver, timer);
-                    });
-            });
-    }
-
-    // HTTPS: each accepted connection's handshake, then HTTP on it, as a task of its own (kj's
-    // wrapPort stops for good at the first accept error; this loop waits and goes on).
-    kj::Promise<void> serve_tls(kj::HttpServer& server,
-                                kj::ConnectionReceiver& receiver,
-                                kj::Timer& timer,
-                                tls_server& tls,
-                                kj::TaskSet& connections) {
+                            kj::Timer& timer,
+                            tls_server* tls,
+                            kj::TaskSet& connections) {
         return receiver.accept().then(
-            [this, &server, &receiver, &timer, &tls,
+            [this, &server, &receiver, &timer, tls,
              &connections](kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<void> {
-                connections.add(
-                    tls.wrap(kj::mv(stream)).then([&server](kj::Own<kj::AsyncIoStream> secure) {
-                        return server.listenHttp(kj::mv(secure));
-                    }));
-                return serve_tls(server, receiver, timer, tls, connections);
+                if (tls == nullptr) {
+                    connections.add(server.listenHttp(kj::mv(stream)));
+                } else {
+                    connections.add(tls->wrap(kj::mv(stream))
+                                        .then([&server](kj::Own<kj::AsyncIoStream> secure) {
+                                            return server.listenHttp(kj::mv(secure));
+                                        }));
+                }
+                return serve(server, receiver, timer, tls, connections);
             },
-            [this, &server, &receiver, &timer, &tls,
+            [this, &server, &receiver, &timer, tls,
              &connections](kj::Exception&& e) -> kj::Promise<void> {
                 module_log("runtime")->warn("metrics port cannot accept, waiting error={}",
                                             e.getDescription().cStr());
                 return timer.afterDelay(100 * kj::MILLISECONDS)
-                    .then([this, &server, &receiver, &timer, &tls, &connections] {
-                        return serve_tls(server, receiver, timer, tls, connections);
+                    .then([this, &server, &receiver, &timer, tls, &connections] {
+                        return serve(server, receiver, timer, tls, connections);
                     });
             });
     }

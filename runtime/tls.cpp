@@ -17,8 +17,7 @@ tls_server::tls_server(const tls_material& m, kj::Timer& timer)
 }
 
 void tls_failures::taskFailed(kj::Exception&& e) {
-    module_log("runtime")->debug("{}: a TLS connection failed: {}", port_,
-                                 e.getDescription().cStr());
+    module_log("runtime")->debug("{}: a connection failed: {}", port_, e.getDescription().cStr());
 }
 
 kj::Promise<kj::Own<kj::AsyncIoStream>> tls_server::wrap(kj::Own<kj::AsyncIoStream> stream) {

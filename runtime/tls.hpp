@@ -34,7 +34,8 @@ private:
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnon-virtual-dtor"  // kj's interface, destroyed by its owner
-/// Logs (at debug) a connection whose TLS handshake or serving failed: it ends alone.
+/// Logs (at debug) a connection whose TLS handshake or serving failed: it ends alone. (The
+/// metrics port's plain connections too.)
 class tls_failures final : public kj::TaskSet::ErrorHandler {
 public:
     explicit tls_failures(const char* port) : port_(port) {}

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -17,7 +18,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -145,10 +148,40 @@ int child_process::wait(std::chrono::milliseconds timeout) {
 // the kernel picked (bind to port 0) comes from that range, from which every outgoing
 // connection of every test running in parallel takes its local port too: one took an RPC port
 // between its pick and the node's bind ("Address already in use", seen under ASan in CI runs).
+namespace {
+
+// Whether this process may hand out `port`: never twice itself (a cluster's ports are all picked
+// before its first node binds), and never one another test process holds: an flock on a file
+// named after the port, held until this process ends (seen: a port that the bind check found
+// free was taken by a test running beside it before the node bound it).
+bool claim(uint16_t port) {
+    static std::mutex mutex;
+    static std::set<uint16_t> mine;
+    std::lock_guard<std::mutex> guard(mutex);
+    if (mine.count(port) != 0) {
+        return false;
+    }
+    auto dir = std::filesystem::temp_directory_path() / "pravaha-test-ports";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    int fd = ::open((dir / std::to_string(port)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return false;
+    }
+    mine.insert(port);  // the descriptor stays open: the lock lasts as long as this process
+    return true;
+}
+
+}  // namespace
+
 uint16_t free_port() {
     static std::mt19937 pick{std::random_device{}()};
     for (int attempt = 0; attempt < 1000; ++attempt) {
         auto port = static_cast<uint16_t>(20000 + pick() % 12000);
+        if (!claim(port)) {
+            continue;
+        }
         int fd = ::socket(AF_INET, SOCK_STREAM, 0);
         if (fd < 0) {
             throw std::runtime_error("socket failed");

@@ -21,6 +21,9 @@
 #             to one plain tail reader (end-to-end: throughput and write-to-delivery latency), and
 #             a group of 4 whose stream splits during the run (time from the split's answer to
 #             its successors' first event read)
+#   txns      a standalone node, then (not with SMOKE) a cluster of 3: `pravaha-bench txn`, 4
+#             writers each committing transactions of 100 events over 16 keys, against the same
+#             events written without a transaction (a flush every 100), 3 rounds of each
 #   many      thousands of clients: Redis Streams XADD (appendfsync always, 100 B) with 1,000 and
 #             4,000 redis-benchmark clients, then a standalone node with 1,000 and 4,000
 #             one-at-a-time writers on a 16-segment stream, in one pravaha-bench process and
@@ -34,8 +37,11 @@
 # commit of the clients served in one event-loop turn); fio rows are fdatasync per write (or per
 # group); Pravaha cluster and etcd r3 acknowledge after fsync on a majority of 3 replicas.
 #
-# Usage: scripts/bench-compare.sh [results_dir]
-# Environment: PASSES (3), STEPS ("fio redis standalone etcd cluster many"; add scaling),
+# Usage: scripts/bench-compare.sh [--report] [results_dir]
+#        scripts/bench-compare.sh --summarize [--report] results_dir   (the table again, no runs)
+# --report also draws the ratio table as report.svg next to summary.md: per figure with a
+# peer, the median ratio over passes as a bar with its min-max, against the target's line.
+# Environment: PASSES (3), STEPS ("fio redis standalone etcd cluster txns groups scaling many"),
 #   FULL=1 (full fio), SCALE_RATE (8000; the scaling step's offered events/s),
 #   RUN_SECONDS (5; seconds per closed-loop run), EVENTS_PIPELINED (1000000),
 #   MANY ("1000 4000"; the client counts of the `many` step),
@@ -45,14 +51,33 @@
 # need with apt-get; this script installs and builds Pravaha with scripts/build.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+report=0; summarize=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --report) report=1; shift ;;
+    --summarize) summarize=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "bench-compare: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+if [ "$summarize" = 1 ] && [ $# -ne 1 ]; then
+  echo "bench-compare: --summarize needs the results directory of an earlier run" >&2; exit 2
+fi
 out=${1:-results/compare-$(date +%Y%m%d-%H%M%S)}
 shared=${SHARED_DIR:-../shared}
 build=${BUILD_DIR:-build}
 smoke=${SMOKE:-0}
-if [ "$smoke" = 1 ]; then
-  passes=1; steps=${STEPS:-standalone}; secs=1; pipelined=5000; big=5
+if [ "$summarize" = 1 ]; then
+  passes=$(find "$out" -maxdepth 1 -type d -name 'pass*' | wc -l)
+  if [ "$passes" = 0 ]; then
+    echo "bench-compare: no pass directories in $out" >&2; exit 2
+  fi
+  steps=""
+elif [ "$smoke" = 1 ]; then
+  passes=1; steps=${STEPS:-standalone txns}; secs=1; pipelined=5000; big=5
 else
-  passes=${PASSES:-3}; steps=${STEPS:-fio redis standalone etcd cluster many}
+  passes=${PASSES:-3}; steps=${STEPS:-fio redis standalone etcd cluster txns groups scaling many}
   secs=${RUN_SECONDS:-5}; pipelined=${EVENTS_PIPELINED:-1000000}; big=300
   scripts/build.sh >/dev/null
 fi
@@ -238,6 +263,24 @@ for p in $(seq 1 "$passes"); do
     stop_nodes
     rm -rf "$dir"/cnode?
   fi
+  if has txns; then
+    tsecs=$( [ "$smoke" = 1 ] && echo 1 || echo "$secs" )
+    txn=(txn --writers 4 --txn-size 100 --keys 16 --duration "$tsecs")
+    echo "pass $p/$passes: transactions (standalone)" >&2
+    start_standalone txn_node.log
+    run_bench txn_standalone "${txn[@]}" --endpoint "127.0.0.1:$port" --stream bench/txn ||
+      echo "  failed: txn_standalone" >&2
+    stop_nodes
+    rm -rf "$dir/node"
+    if [ "$smoke" != 1 ]; then
+      echo "pass $p/$passes: transactions (cluster of 3)" >&2
+      start_cluster
+      run_bench txn_cluster "${txn[@]}" --endpoint "127.0.0.1:${ports[0]}" --stream bench/txn ||
+        echo "  failed: txn_cluster" >&2
+      stop_nodes
+      rm -rf "$dir"/cnode?
+    fi
+  fi
   if has groups; then
     echo "pass $p/$passes: reader groups (standalone)" >&2
     start_standalone groups_node.log
@@ -271,9 +314,9 @@ for p in $(seq 1 "$passes"); do
   fi
 done
 
-python3 - "$out" "$passes" <<'PY' | tee "$out/summary.md"
-import csv, glob, json, math, os, statistics, sys
-out, passes = sys.argv[1], int(sys.argv[2])
+python3 - "$out" "$passes" "$report" <<'PY' | tee "$out/summary.md"
+import csv, glob, json, math, os, re, statistics, sys
+out, passes, report = sys.argv[1], int(sys.argv[2]), sys.argv[3] == '1'
 nan = float('nan')
 
 def load(path):
@@ -369,7 +412,10 @@ for p in range(1, passes + 1):
                 prps = float(peer['rps']) if peer else nan
                 pp50 = float(peer['p50_ms']) * 1000 if peer else nan
                 pp99 = float(peer['p99_ms']) * 1000 if peer else nan
-                tgt = '>= 2x' if tag == 'standalone' else '> 1x'
+                if tag == 'standalone':
+                    tgt = '>= 2x' if c > 1 else ''
+                else:
+                    tgt = '>= 5x' if c == 64 and size == 100 else '> 1x'
                 add(f'{tag} {c} client(s) {size} B: events/s', contract, j['events_per_s'], prps,
                     j['events_per_s'] / prps if prps == prps else nan, tgt, peer_name)
                 lat = j['latency_us']
@@ -390,7 +436,8 @@ for p in range(1, passes + 1):
                 peer = rd.get((100, 64))
                 prps = float(peer['rps']) if peer else nan
                 add('standalone pipelined 100 B: events/s', contract, j['events_per_s'], prps,
-                    j['events_per_s'] / prps if prps == prps else nan, '>= 15x (and >= 1,000,000)',
+                    j['events_per_s'] / prps if prps == prps else nan,
+                    '>= 40x (>= 2,000,000 where the disk allows)',
                     'Redis always, 64 clients')
             else:
                 add('cluster pipelined 100 B: events/s', contract, j['events_per_s'], target='>= 100,000')
@@ -409,7 +456,8 @@ for p in range(1, passes + 1):
                         '<= 1x', 'facade, same pass')
         rss = load(os.path.join(d, f'{tag}_rss.json'))
         if rss:
-            add(f'{tag}: node peak RSS MiB', '', rss['node_peak_rss_kb'] / 1024)
+            add(f'{tag}: node peak RSS MiB', '', rss['node_peak_rss_kb'] / 1024,
+                target='<= 256 (default --memory-limit)')
     lj = load(os.path.join(d, 'log.json'))
     if lj:
         add('durable log alone: RocksDB sync append p50 us', 'fsync per append',
@@ -480,6 +528,18 @@ for p in range(1, passes + 1):
     if j and j.get('successor_first_read_ms', -1) >= 0:
         add('reader group of 4: split answered to its successors\' first event read, ms', '',
             j['successor_first_read_ms'], target='< 1000 (Pravega: next checkpoint, up to 30 s)')
+    for tag, where, contract in (('txn_standalone', 'standalone', 'ack after fsync'),
+                                 ('txn_cluster', 'cluster', 'ack after fsync on 2 of 3')):
+        j = load(os.path.join(d, tag + '.json'))
+        if not j:
+            continue
+        add(f'transactions {where}, 4 writers, 100 events each: events/s vs plain writes', contract,
+            j['txn_events_per_s'], j['plain_events_per_s'], j['ratio'], '',
+            'same events, no transaction (flush per 100)')
+        add(f'transactions {where}: commit p50 us (flushed to visible)', contract,
+            j['commit_p50_us'])
+        add(f'transactions {where}: commit p99 us', contract, j['commit_p99_us'])
+        add(f'transactions {where}: begin to commit p50 us', contract, j['txn_p50_us'])
     j = load(os.path.join(d, 'standalone_1m.json'))
     if j:
         add('standalone 1 MiB events: MB/s', 'ack after fsync', j['mb_per_s'], group_mbps,
@@ -508,5 +568,55 @@ for name, f in figures.items():
 json.dump(summary, open(os.path.join(out, 'summary.json'), 'w'), indent=1)
 if not figures:
     sys.exit('bench-compare: nothing was measured')
+
+def parse_target(t):
+    """('>=' or '<=', factor) of a ratio target such as '>= 2x' or '<= 1.25x', else None."""
+    m = re.match(r'\s*(>=|<=|>|<)\s*([0-9.]+)x', t)
+    return (m.group(1)[0] + '=', float(m.group(2))) if m else None
+
+def draw_report(path):
+    """One row per figure that has ratios: the median bar, a min-max whisker and the target's
+    line on a log axis; green when the median meets the target, red when not, grey without one."""
+    rows = [(n, f) for n, f in figures.items() if f['ratio']]
+    lo, hi = 0.05, 100.0
+    label_w, plot_w, row_h, top = 560, 520, 22, 46
+    width, height = label_w + plot_w + 150, top + row_h * len(rows) + 40
+    def x(v):
+        v = min(max(v, lo), hi)
+        return label_w + plot_w * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    def esc(t):
+        return t.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="10" y="18" font-size="14" font-weight="bold">{esc(os.path.basename(out))}: '
+           f'Pravaha / peer, median over {passes} pass(es) [min-max]; | = target</text>']
+    for v in (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100):
+        svg.append(f'<line x1="{x(v):.1f}" y1="{top - 8}" x2="{x(v):.1f}" '
+                   f'y2="{top + row_h * len(rows)}" stroke="#ddd"/>')
+        svg.append(f'<text x="{x(v):.1f}" y="{top - 12}" text-anchor="middle" fill="#666">{v:g}x</text>')
+    for i, (name, f) in enumerate(rows):
+        y = top + i * row_h
+        med, mn, mx = statistics.median(f['ratio']), min(f['ratio']), max(f['ratio'])
+        tgt = parse_target(f['target'])
+        ok = None if not tgt else (med >= tgt[1] if tgt[0] == '>=' else med <= tgt[1])
+        color = '#999' if ok is None else ('#2a9d4b' if ok else '#d64541')
+        svg.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{esc(name)}</text>')
+        svg.append(f'<rect x="{x(lo):.1f}" y="{y + 4}" width="{x(med) - x(lo):.1f}" '
+                   f'height="{row_h - 8}" fill="{color}" opacity="0.8"/>')
+        svg.append(f'<line x1="{x(mn):.1f}" y1="{y + row_h / 2}" x2="{x(mx):.1f}" '
+                   f'y2="{y + row_h / 2}" stroke="black"/>')
+        if tgt:
+            svg.append(f'<line x1="{x(tgt[1]):.1f}" y1="{y + 1}" x2="{x(tgt[1]):.1f}" '
+                       f'y2="{y + row_h - 1}" stroke="black" stroke-width="3"/>')
+        svg.append(f'<text x="{label_w + plot_w + 8}" y="{y + 15}">{fmt(med)}x '
+                   f'{esc(f["target"])}</text>')
+    svg.append('</svg>')
+    with open(path, 'w') as fh:
+        fh.write('\n'.join(svg) + '\n')
+
+if report:
+    draw_report(os.path.join(out, 'report.svg'))
+    print(f'\nreport: {os.path.join(out, "report.svg")}')
 PY
 echo "results in $out" >&2

@@ -11,12 +11,12 @@
 #   etcd      etcd with 3 members (../shared/bench/etcd_raft.sh r3), 1/16/64 clients, 100 B, 1 KiB
 #   cluster   three pravaha-node processes (one container) with the same client counts, and the
 #             pipelined writer
-#   scaling   (only when STEPS names it) a standalone node, then a cluster of 3, deciding over
+#   scaling   a standalone node, then a cluster of 3, deciding over
 #             2 s windows with a 2 s cooldown, and `pravaha-bench scale`: a stream of 1 segment
 #             with a target of 1,000 events/s per segment under 8,000 events/s from 4 writers
 #             over 200 keys for 30 s, then 3 closed-loop rounds on it and on a stream created
 #             with its final segment count
-#   groups    (only when STEPS names it) a standalone node, a 16-segment stream written by 4
+#   groups    a standalone node, a 16-segment stream written by 4
 #             writers (16 in flight each) and read by a reader group of 1, 4 and 16 readers, next
 #             to one plain tail reader (end-to-end: throughput and write-to-delivery latency), and
 #             a group of 4 whose stream splits during the run (time from the split's answer to
@@ -50,18 +50,23 @@
 # Servers listen on 127.0.0.1 only and are stopped by pid. The peers' scripts install what they
 # need with apt-get; this script installs and builds Pravaha with scripts/build.sh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(realpath "$0")
+cd "$(dirname "$self")/.."
 report=0; summarize=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --report) report=1; shift ;;
     --summarize) summarize=1; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$self" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench-compare: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
   esac
 done
-if [ "$summarize" = 1 ] && [ $# -ne 1 ]; then
+if [ $# -gt 1 ]; then
+  echo "bench-compare: one results directory, then nothing (options go first; see --help)" >&2
+  exit 2
+fi
+if [ "$summarize" = 1 ] && { [ $# -ne 1 ] || [ ! -d "$1" ]; }; then
   echo "bench-compare: --summarize needs the results directory of an earlier run" >&2; exit 2
 fi
 out=${1:-results/compare-$(date +%Y%m%d-%H%M%S)}
@@ -69,7 +74,7 @@ shared=${SHARED_DIR:-../shared}
 build=${BUILD_DIR:-build}
 smoke=${SMOKE:-0}
 if [ "$summarize" = 1 ]; then
-  passes=$(find "$out" -maxdepth 1 -type d -name 'pass*' | wc -l)
+  passes=$(find "$out" -maxdepth 1 -type d -regex '.*/pass[0-9]+' | wc -l)
   if [ "$passes" = 0 ]; then
     echo "bench-compare: no pass directories in $out" >&2; exit 2
   fi
@@ -429,7 +434,8 @@ for p in range(1, passes + 1):
                             lat['p50'] / pp50 if pp50 == pp50 else nan, '<= 0.5x', peer_name)
                 if tag == 'standalone':
                     add(f'standalone {c} client(s) {size} B: p99 us', contract, lat['p99'], pp99,
-                        lat['p99'] / pp99 if pp99 == pp99 else nan, '<= 1x', peer_name)
+                        lat['p99'] / pp99 if pp99 == pp99 else nan, '<= 1x' if c > 1 else '',
+                        peer_name)
         j = load(os.path.join(d, f'{tag}_pipe.json'))
         if j:
             if tag == 'standalone':
@@ -457,7 +463,7 @@ for p in range(1, passes + 1):
         rss = load(os.path.join(d, f'{tag}_rss.json'))
         if rss:
             add(f'{tag}: node peak RSS MiB', '', rss['node_peak_rss_kb'] / 1024,
-                target='<= 256 (default --memory-limit)')
+                target='<= 256 (at the default --memory-limit of 1024)')
     lj = load(os.path.join(d, 'log.json'))
     if lj:
         add('durable log alone: RocksDB sync append p50 us', 'fsync per append',
@@ -570,17 +576,25 @@ if not figures:
     sys.exit('bench-compare: nothing was measured')
 
 def parse_target(t):
-    """('>=' or '<=', factor) of a ratio target such as '>= 2x' or '<= 1.25x', else None."""
+    """(comparison, factor) of a ratio target such as '>= 2x' or '<= 1.25x', else None."""
     m = re.match(r'\s*(>=|<=|>|<)\s*([0-9.]+)x', t)
-    return (m.group(1)[0] + '=', float(m.group(2))) if m else None
+    return (m.group(1), float(m.group(2))) if m else None
+
+def meets(v, tgt):
+    op, x = tgt
+    return {'>=': v >= x, '>': v > x, '<=': v <= x, '<': v < x}[op]
 
 def draw_report(path):
     """One row per figure that has ratios: the median bar, a min-max whisker and the target's
     line on a log axis; green when the median meets the target, red when not, grey without one."""
     rows = [(n, f) for n, f in figures.items() if f['ratio']]
     lo, hi = 0.05, 100.0
-    label_w, plot_w, row_h, top = 560, 520, 22, 46
-    width, height = label_w + plot_w + 150, top + row_h * len(rows) + 40
+    char_w = 7  # about, at 12 px sans-serif
+    label_w = 16 + char_w * max([len(n) for n, _ in rows] + [20])
+    right_w = 24 + char_w * max([len(f'{fmt(statistics.median(f["ratio"]))}x {f["target"]}')
+                                 for _, f in rows] + [10])
+    plot_w, row_h, top = 520, 22, 46
+    width, height = label_w + plot_w + right_w, top + row_h * len(rows) + 40
     def x(v):
         v = min(max(v, lo), hi)
         return label_w + plot_w * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
@@ -590,7 +604,8 @@ def draw_report(path):
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
            f'<text x="10" y="18" font-size="14" font-weight="bold">{esc(os.path.basename(out))}: '
-           f'Pravaha / peer, median over {passes} pass(es) [min-max]; | = target</text>']
+           f'ratio to the row\'s peer (or reference), median over {passes} pass(es), '
+           f'whisker min-max; | = target</text>']
     for v in (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100):
         svg.append(f'<line x1="{x(v):.1f}" y1="{top - 8}" x2="{x(v):.1f}" '
                    f'y2="{top + row_h * len(rows)}" stroke="#ddd"/>')
@@ -599,7 +614,7 @@ def draw_report(path):
         y = top + i * row_h
         med, mn, mx = statistics.median(f['ratio']), min(f['ratio']), max(f['ratio'])
         tgt = parse_target(f['target'])
-        ok = None if not tgt else (med >= tgt[1] if tgt[0] == '>=' else med <= tgt[1])
+        ok = None if not tgt else meets(med, tgt)
         color = '#999' if ok is None else ('#2a9d4b' if ok else '#d64541')
         svg.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{esc(name)}</text>')
         svg.append(f'<rect x="{x(lo):.1f}" y="{y + 4}" width="{x(med) - x(lo):.1f}" '

@@ -45,6 +45,19 @@ rocksdb::Slice slice(std::string_view s) {
     return rocksdb::Slice(s.data(), s.size());
 }
 
+// The memtable insert hints' run of `key` (run_prefix below): how many of its first bytes name
+// the run, or 0 for a key without a hint. Data keys (25 bytes, tag 'D') share their segment's
+// run; each writer key (33 bytes, tag 'W') is a run of its own.
+size_t hint_run_length(std::string_view key) {
+    if (key.size() == keys::data_key_bytes && key[0] == 'D') {
+        return keys::segment_key_bytes;
+    }
+    if (key.size() == keys::writer_key_bytes && key[0] == 'W') {
+        return keys::writer_key_bytes;
+    }
+    return 0;
+}
+
 class rocksdb_store final : public log_store {
 public:
     explicit rocksdb_store(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
@@ -98,6 +111,11 @@ public:
                     s = wb.Delete(slice(op.key));
                     break;
                 case write_batch::kind::erase_range:
+                    // A tombstone must never start at a hinted key: it would be inserted into
+                    // the tombstones' skip list from a point's hint (see run_prefix).
+                    PRAVAHA_ASSERT(hint_run_length(op.key) == 0,
+                                   "a range tombstone starts at a hinted key ({} bytes, tag {})",
+                                   op.key.size(), op.key.empty() ? '?' : op.key[0]);
                     s = wb.DeleteRange(slice(op.key), slice(op.value));
                     break;
             }
@@ -223,7 +241,8 @@ private:
 // tombstones begin at a segment prefix (keys::segment_prefix, 17 bytes) or a Raft, log or
 // metadata key, so only full-length data and writer keys are in the domain; log entries (whose
 // truncations begin at an entry key) and segment meta keys (as long as a tombstone's start) stay
-// out.
+// out (PRAVAHA_ASSERT in write). Each run's hint is a splice in the memtable's arena (a few
+// hundred bytes), so a memtable of many writers' keys fills a little sooner.
 class run_prefix final : public rocksdb::SliceTransform {
 public:
     const char* Name() const override { return "pravaha.run_prefix"; }
@@ -234,13 +253,7 @@ public:
 
 private:
     static size_t run_length(const rocksdb::Slice& key) {
-        if (key.size() == keys::data_key_bytes && key[0] == 'D') {
-            return keys::segment_key_bytes;
-        }
-        if (key.size() == keys::writer_key_bytes && key[0] == 'W') {
-            return keys::writer_key_bytes;
-        }
-        return 0;
+        return hint_run_length({key.data(), key.size()});
     }
 };
 

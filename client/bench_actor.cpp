@@ -179,7 +179,7 @@ caf::behavior driver(driver_ptr self,
                      uint64_t count,
                      run_state* rs,
                      driver_gate* gate) {
-    self->state.filler.assign(o->event_size, 'x');
+    self->state.filler = make_payload(*o);
     client::writer_options opts;
     // Room for the whole window, as the facade's writers get.
     opts.pending_bytes_max = std::max<uint64_t>(opts.pending_bytes_max,

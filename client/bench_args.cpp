@@ -148,6 +148,10 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
     number(app, "--readers", o.readers, 1, 1000, "readers (read, end-to-end; default 1)");
     number(app, "--event-size", o.event_size, 1, 8 * 1024 * 1024,
            "payload bytes (default 100; at least 16 for end-to-end)");
+    app.add_option("--payload", o.payload,
+                   text("x (every byte 'x': RocksDB compresses it to nothing; default) or random "
+                        "(incompressible, as most real payloads)"))
+        ->check(CLI::IsMember({"x", "random"}));
     number(app, "--events", o.events, 1, UINT64_MAX, "events in total (default 100000)");
     number(app, "--duration", o.duration_s, 0, UINT64_MAX,
            "run S seconds instead of a number of events (write, end-to-end)");

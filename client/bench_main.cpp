@@ -61,7 +61,7 @@ public:
           writer_(writer),
           rate_w_(o.rate > 0 ? static_cast<double>(o.rate) / static_cast<double>(o.writers) : 0),
           e2e_(o.mode == "end-to-end"),
-          filler_(o.event_size, 'x') {}
+          filler_(make_payload(o)) {}
 
     // Sends until the run is over and every event is answered; hands the samples to `rs`.
     void run() {

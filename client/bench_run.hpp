@@ -35,6 +35,7 @@ struct options {
     uint64_t writers = 1;
     uint64_t readers = 1;
     uint64_t event_size = 100;
+    std::string payload = "x";  ///< "x" (every byte 'x') or "random" (incompressible)
     uint64_t events = 100000;
     uint64_t duration_s = 0;
     uint64_t window = 0;  // 0: the default of the loop (1 closed, 100000 open)
@@ -65,6 +66,24 @@ struct options {
 /// Parses pravaha-bench's command line into `o` (bench_args.cpp, on CLI11): an exit code when it
 /// is done (help: 0, a usage error: 2), else nullopt with every default applied.
 std::optional<int> parse_options(int argc, char** argv, options& o);
+
+/// Every event's payload of a run: `event_size` bytes of 'x', which RocksDB's compression shrinks
+/// to almost nothing (cheap flushes and compactions), or of pseudo-random bytes (the same in
+/// every run), which it cannot shrink, as most real payloads (already compressed or encoded).
+inline std::string make_payload(const options& o) {
+    if (o.payload != "random") {
+        return std::string(o.event_size, 'x');
+    }
+    std::string p(o.event_size, '\0');
+    uint64_t x = 0x9e3779b97f4a7c15ULL;  // xorshift64: fixed seed, no OS randomness
+    for (auto& c : p) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        c = static_cast<char>(x >> 56);
+    }
+    return p;
+}
 
 inline int64_t since(bench_clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(bench_clock::now() - start).count();

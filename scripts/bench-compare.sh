@@ -4,7 +4,9 @@
 # Each pass runs, one after another (interleaved, so that a noisy neighbour hits everything alike):
 #   fio       the disk limit (../shared/bench/fio_log_fsync.sh; QUICK unless FULL=1)
 #   redis     Redis Streams XADD with appendfsync always, 1/16/64 clients, 100 B and 1 KiB
-#   standalone  a standalone pravaha-node and pravaha-bench with the same payloads and client
+#   standalone  the floor (tests/bench/handoff_bench.cpp: thread hand-offs, loopback TCP, and a
+#             request answered after an append and fdatasync on one thread per side), then
+#             a standalone pravaha-node and pravaha-bench with the same payloads and client
 #             counts (one event at a time per client), one pipelined writer of 100-byte events
 #             (10,000 in flight), and one writer of 1 MiB events (8 in flight; 'x' payloads, then
 #             incompressible ones); then 1 and 64
@@ -221,6 +223,10 @@ for p in $(seq 1 "$passes"); do
     "$build/tests/pravaha-log-bench" "$dir/logbench" "$( [ "$smoke" = 1 ] && echo 200 || echo 3000 )" \
       180 > "$dir/log.json"
     rm -rf "$dir/logbench"
+    echo "pass $p/$passes: the floor (thread hand-offs, loopback TCP, a run-to-completion durable append)" >&2
+    "$build/tests/pravaha-handoff-bench" "$dir/handoff" "$( [ "$smoke" = 1 ] && echo 200 || echo 3000 )" \
+      100 > "$dir/handoff.json"
+    rm -rf "$dir/handoff"
     echo "pass $p/$passes: Pravaha standalone" >&2
     start_standalone node.log
     pravaha_matrix "127.0.0.1:$port" standalone
@@ -475,6 +481,15 @@ for p in range(1, passes + 1):
             lj['log_append_us']['p50'], lj['raw_write_fdatasync_us']['p50'],
             lj['log_append_us']['p50'] / lj['raw_write_fdatasync_us']['p50'], '',
             'raw write+fdatasync (same run)')
+    hj = load(os.path.join(d, 'handoff.json'))
+    if hj:
+        rtc = hj['tcp_fsync_round_trip_us']['p50']
+        add('floor: loopback request, append + fdatasync, answer p50 us (one thread per side, '
+            'no Pravaha)', 'fsync per request', rtc, fs_p50, rtc / fs_p50 if fs_p50 == fs_p50 else nan,
+            '', 'fio fdatasync')
+        add('floor: loopback TCP round trip p50 us (no fsync)', '', hj['tcp_round_trip_us']['p50'])
+        add('floor: thread hand-off round trip p50 us (condition variable, warm threads)', '',
+            hj['cv_round_trip_us']['p50'])
     many = {}
     path = os.path.join(d, 'redis_many.csv')
     if os.path.exists(path):

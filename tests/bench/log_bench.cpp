@@ -8,6 +8,7 @@
 #include "schema/schema.hpp"
 #include "storage/storage.hpp"
 
+#include "tests/bench/bench_util.hpp"
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -20,20 +21,11 @@
 #include <vector>
 
 using namespace pravaha;
-using bench_clock = std::chrono::steady_clock;
+using bench_util::bench_clock;
+using bench_util::micros;
+using bench_util::pct;
 
-namespace {
-
-double micros(bench_clock::time_point since) {
-    return std::chrono::duration<double, std::micro>(bench_clock::now() - since).count();
-}
-
-double pct(std::vector<double> v, double p) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p / 100 * v.size()))];
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {

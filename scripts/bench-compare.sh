@@ -220,12 +220,11 @@ for p in $(seq 1 "$passes"); do
   fi
   if has standalone; then
     echo "pass $p/$passes: the durable log alone (RocksDB sync write vs raw write+fdatasync)" >&2
-    "$build/tests/pravaha-log-bench" "$dir/logbench" "$( [ "$smoke" = 1 ] && echo 200 || echo 3000 )" \
-      180 > "$dir/log.json"
+    micro=$( [ "$smoke" = 1 ] && echo 200 || echo 3000 )  # rounds of the two small tools
+    "$build/tests/pravaha-log-bench" "$dir/logbench" "$micro" 180 > "$dir/log.json"
     rm -rf "$dir/logbench"
     echo "pass $p/$passes: the floor (thread hand-offs, loopback TCP, a run-to-completion durable append)" >&2
-    "$build/tests/pravaha-handoff-bench" "$dir/handoff" "$( [ "$smoke" = 1 ] && echo 200 || echo 3000 )" \
-      100 > "$dir/handoff.json"
+    "$build/tests/pravaha-handoff-bench" "$dir/handoff" "$micro" 100 > "$dir/handoff.json"
     rm -rf "$dir/handoff"
     echo "pass $p/$passes: Pravaha standalone" >&2
     start_standalone node.log
@@ -280,8 +279,7 @@ for p in $(seq 1 "$passes"); do
     rm -rf "$dir"/cnode?
   fi
   if has txns; then
-    tsecs=$( [ "$smoke" = 1 ] && echo 1 || echo "$secs" )
-    txn=(txn --writers 4 --txn-size 100 --keys 16 --duration "$tsecs")
+    txn=(txn --writers 4 --txn-size 100 --keys 16 --duration "$secs")
     echo "pass $p/$passes: transactions (standalone)" >&2
     start_standalone txn_node.log
     run_bench txn_standalone "${txn[@]}" --endpoint "127.0.0.1:$port" --stream bench/txn ||
@@ -654,6 +652,6 @@ def draw_report(path):
 
 if report:
     draw_report(os.path.join(out, 'report.svg'))
-    print(f'\nreport: {os.path.join(out, "report.svg")}')
+    print(f'report: {os.path.join(out, "report.svg")}', file=sys.stderr)
 PY
 echo "results in $out" >&2

@@ -247,13 +247,10 @@ class run_prefix final : public rocksdb::SliceTransform {
 public:
     const char* Name() const override { return "pravaha.run_prefix"; }
     rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-        return {key.data(), run_length(key)};
+        return {key.data(), hint_run_length({key.data(), key.size()})};
     }
-    bool InDomain(const rocksdb::Slice& key) const override { return run_length(key) > 0; }
-
-private:
-    static size_t run_length(const rocksdb::Slice& key) {
-        return hint_run_length({key.data(), key.size()});
+    bool InDomain(const rocksdb::Slice& key) const override {
+        return hint_run_length({key.data(), key.size()}) > 0;
     }
 };
 

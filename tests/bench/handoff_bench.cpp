@@ -260,8 +260,8 @@ int main(int argc, char** argv) {
         field("pipe_round_trip_us", pipe);
         field("tcp_round_trip_us", tcp);
         field("tcp_fsync_round_trip_us", tcp_fsync);
-        // The server's own samples: read after its thread stopped (below) would be cleaner, but
-        // the client waits for each answer, so every push happened before the last round trip.
+        // The server thread is blocked in recv here: it pushed each sample before its answer,
+        // and the client read every answer (the socket orders the two threads).
         field("fdatasync_us", t.syncs);
         std::printf("{\"rounds\": %zu, \"bytes\": %zu, %s}\n", cv.size(), bytes, out.c_str());
     }

@@ -45,6 +45,15 @@ rocksdb::Slice slice(std::string_view s) {
     return rocksdb::Slice(s.data(), s.size());
 }
 
+// Whether a failed write ran out of space. RocksDB also returns the background error of a flush
+// or compaction that hit ENOSPC wrapped in another code ("Result incomplete: IO error: No space
+// left on device ..."), for which IsNoSpace() is false; missing it made a full cluster member
+// exit instead of restarting its core (disk_full_test, once in CI-like runs).
+bool no_space(const rocksdb::Status& s) {
+    return s.IsNoSpace() || s.subcode() == rocksdb::Status::SubCode::kNoSpace ||
+           s.ToString().find("No space left on device") != std::string::npos;
+}
+
 // The memtable insert hints' run of `key` (run_prefix below): how many of its first bytes name
 // the run, or 0 for a key without a hint. Data keys (25 bytes, tag 'D') share their segment's
 // run; each writer key (33 bytes, tag 'W') is a run of its own.
@@ -129,7 +138,7 @@ public:
         if (!s.ok()) {
             // A failed write, or RocksDB's background error (a flush or compaction that ran out
             // of space) that it returns for every write from then on.
-            if (s.IsNoSpace()) {
+            if (no_space(s)) {
                 out_of_space_.store(true);
             }
             return io_error(s, sync ? "synced write" : "write");

@@ -192,10 +192,16 @@ struct comparison {
 std::optional<comparison> compare(client::client_factory& f, const options& o, std::string& why) {
     auto& sm = f.streams();
     auto info = settled(sm, o);
-    if (info && !info->record.has_transition) {
+    // The policy can start one more scale between the settle and the update (its last window
+    // was still over the target): the update is then refused with `conflict`; settle again.
+    for (int tries = 0; info && !info->record.has_transition; ++tries) {
         auto n = static_cast<uint32_t>(info->segments.size());
         auto rec = sm.update_stream(o.scope, o.stream, scaling_policy{scale_type::fixed, 0, 2, n});
-        info = rec ? settled(sm, o) : caf::expected<stream_info>(rec.error());
+        if (rec || code_of(rec.error()) != errc::conflict || tries == 4) {
+            info = rec ? settled(sm, o) : caf::expected<stream_info>(rec.error());
+            break;
+        }
+        info = settled(sm, o);
     }
     if (!info) {
         why = render_error(info.error());

@@ -75,6 +75,10 @@ struct raft_settings {
     uint64_t seed = 1;
     /// Raft log kept in memory for lagging followers before they get a snapshot instead.
     size_t retained_bytes_max = 64ull << 20;
+    /// Snapshots: chunk size, chunks in flight per follower, bytes per second (0: no limit).
+    size_t snapshot_chunk_bytes = 4u << 20;
+    uint32_t snapshot_window = 4;
+    uint64_t snapshot_rate_bytes = 0;
 };
 
 /// `(policy_sync_atom)`: the controller brings its scaling-policy actors in line with the
@@ -236,14 +240,17 @@ struct node_config {
 
 /// How a node's memory limit is shared: a quarter of it for appends waiting for their group
 /// commit (all containers together), a quarter for Raft logs kept for lagging followers (all
-/// groups together), and reads parked at the tail at about 1 KiB each within an eighth; the rest is
-/// for RocksDB's write buffers and caches and the actor system.
+/// groups together), reads parked at the tail at about 1 KiB each within an eighth, and a
+/// sixteenth for snapshot chunks in flight (every group's window to every follower, at most
+/// 4 MiB a chunk); the rest is for RocksDB's write buffers and caches and the actor system.
 struct memory_budget {
     size_t pending_bytes_per_container;
     size_t retained_bytes_per_group;
     size_t parked_reads_per_container;
+    size_t snapshot_chunk_bytes;
 };
-memory_budget split_memory(size_t memory_bytes, uint32_t containers);
+/// `members`: the cluster's size (1 standalone).
+memory_budget split_memory(size_t memory_bytes, uint32_t containers, uint32_t members = 1);
 
 /// Recovers and spawns a standalone node's container and controller and the endpoint that
 /// forwards client requests to them. On error nothing is left running.
@@ -281,8 +288,13 @@ struct cluster_config {
     std::chrono::milliseconds request_timeout{5000};
     /// Mixed into every replica's election-timeout seed (the simulator varies it per run).
     uint64_t seed = 0;
-    /// Memory for queued appends, parked reads and Raft logs kept for followers (0: defaults).
+    /// Memory for queued appends, parked reads, Raft logs kept for followers and snapshots in
+    /// flight (0: defaults).
     size_t memory_bytes = 0;
+    /// Snapshot bytes per second each leader replica sends (0: no limit).
+    uint64_t snapshot_rate_bytes = 64ull << 20;
+    /// Snapshot chunk size (0: from `memory_bytes`, at most 4 MiB; the simulator's are small).
+    size_t snapshot_chunk_bytes = 0;
     /// The node's listening ports, for `pravaha cluster status` (none: not shown).
     std::function<std::vector<raft::listener_status>()> listeners;
     storage_full_probe storage_full;  ///< none: never full

@@ -568,9 +568,12 @@ void start_raft(container_ptr self, std::shared_ptr<raft_driver> raft) {
     hooks.apply = [self](uint64_t index, const std::string& data, storage::write_batch&) {
         return apply_raft_entry(self, index, data);
     };
-    hooks.snapshot = [self] { return self->state.sm->snapshot(); };
+    hooks.state_ranges = [self](storage::store_view& view) {
+        return self->state.sm->state_ranges(view);
+    };
     hooks.stage_install = [self](const storage::raft::snapshot& snap, storage::write_batch& b) {
-        return self->state.sm->stage_install(snap.data, snap.index, b);
+        self->state.sm->stage_install(snap.index, b);
+        return caf::error{};
     };
     hooks.installed = [self](const storage::raft::snapshot&) { return self->state.sm->open(); };
     st.routes = raft_routes(st.cfg.raft.peers);
@@ -854,6 +857,10 @@ caf::expected<container_actor> spawn_container(caf::actor_system& sys,
     if (!cfg.raft.members.empty()) {
         auto sm =
             std::make_shared<storage::container_state>(*cfg.store, cfg.id, cfg.container_count);
+        // A snapshot whose install a crash cut short is finished before the state is read.
+        if (auto err = storage::raft::complete_install(*cfg.store, cfg.id + 1)) {
+            return err;
+        }
         if (auto err = sm->open()) {
             return err;
         }

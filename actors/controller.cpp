@@ -1131,9 +1131,13 @@ void start_raft(controller_ptr self) {
     hooks.apply = [self](uint64_t index, const std::string& data, storage::write_batch&) {
         return apply_command(self, index, data);
     };
-    hooks.snapshot = [self] { return self->state.meta->snapshot(); };
+    hooks.state_ranges = [](storage::store_view&) {
+        return caf::expected<std::vector<storage::store_range>>(
+            storage::controller_state::state_ranges());
+    };
     hooks.stage_install = [self](const storage::raft::snapshot& snap, storage::write_batch& b) {
-        return self->state.meta->stage_install(snap.data, snap.index, b);
+        self->state.meta->stage_install(snap.index, b);
+        return caf::error{};
     };
     hooks.installed = [self](const storage::raft::snapshot&) {
         auto err = self->state.meta->load();
@@ -1359,6 +1363,10 @@ caf::expected<controller_actor> spawn_controller(caf::actor_system& sys,
     bool replicated = !cfg.raft.members.empty();
     auto meta = std::make_shared<storage::controller_state>(*cfg.store, replicated,
                                                             cfg.container_count, cfg.txns);
+    // A snapshot whose install a crash cut short is finished before the state is read.
+    if (auto err = replicated ? storage::raft::complete_install(*cfg.store, 0) : caf::error{}) {
+        return err;
+    }
     if (auto err = meta->load()) {
         return err;
     }

@@ -983,12 +983,17 @@ void stop_all(const std::vector<container_actor>& containers) {
 
 }  // namespace
 
-memory_budget split_memory(size_t memory_bytes, uint32_t containers) {
+memory_budget split_memory(size_t memory_bytes, uint32_t containers, uint32_t members) {
     containers = std::max<uint32_t>(containers, 1);
+    // Every group (containers and the controller) may send to every other member at once.
+    size_t transfers = size_t{containers + 1} * (std::max<uint32_t>(members, 2) - 1);
+    raft_settings defaults;
     return memory_budget{
         memory_bytes / 4 / containers,
         memory_bytes / 4 / (containers + 1),
         std::max<size_t>(1000, memory_bytes / 8 / 1024 / containers),
+        std::clamp<size_t>(memory_bytes / 16 / transfers / defaults.snapshot_window, 64u << 10,
+                           defaults.snapshot_chunk_bytes),
     };
 }
 
@@ -1056,9 +1061,15 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
     rs.peers = endpoint;
     rs.tick = cfg.tick;
     rs.election_ticks = cfg.election_ticks;
-    auto budget = split_memory(cfg.memory_bytes, cfg.container_count);
+    auto budget =
+        split_memory(cfg.memory_bytes, cfg.container_count, static_cast<uint32_t>(ids.size()));
     if (cfg.memory_bytes > 0) {
         rs.retained_bytes_max = budget.retained_bytes_per_group;
+        rs.snapshot_chunk_bytes = budget.snapshot_chunk_bytes;
+    }
+    rs.snapshot_rate_bytes = cfg.snapshot_rate_bytes;
+    if (cfg.snapshot_chunk_bytes > 0) {
+        rs.snapshot_chunk_bytes = cfg.snapshot_chunk_bytes;
     }
     std::vector<container_actor> containers;
     for (uint32_t c = 0; c < cfg.container_count; ++c) {

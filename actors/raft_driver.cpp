@@ -20,6 +20,12 @@ storage::raft::config raft_config_of(const raft_settings& s, uint32_t group) {
     rc.election_ticks = s.election_ticks;
     rc.seed = s.seed;
     rc.retained_bytes_max = s.retained_bytes_max;
+    rc.snapshot_chunk_bytes = s.snapshot_chunk_bytes;
+    rc.snapshot_window = s.snapshot_window;
+    auto tick_ms = static_cast<uint64_t>(std::max<int64_t>(1, s.tick.count()));
+    rc.snapshot_bytes_per_tick =
+        s.snapshot_rate_bytes == 0 ? 0
+                                   : std::max<uint64_t>(1, s.snapshot_rate_bytes * tick_ms / 1000);
     return rc;
 }
 

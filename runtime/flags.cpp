@@ -120,6 +120,15 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
                                        v + "'");
         }
         opts.min_free_bytes = *n;
+    } else if (flag == "--snapshot-rate-bytes") {
+        auto n = parse_bytes(v);
+        if (!n) {
+            return caf::make_error(errc::invalid_argument,
+                                   "--snapshot-rate-bytes needs a byte count per second such "
+                                   "as 67108864 or 64M (0: no limit), got '" +
+                                       v + "'");
+        }
+        opts.snapshot_rate_bytes = *n;
     } else if (flag == "--disk-capacity-bytes") {
         auto n = parse_bytes(v);
         if (!n || *n == 0) {
@@ -228,6 +237,10 @@ const flag_spec valued_flags[] = {
      "free space the data directory's file system keeps (default the smaller of 1G and 5 %; K, "
      "M, G suffixes); below it appends and stream creations get storage_full, reads and "
      "deletes go on"},
+    {"snapshot-rate-bytes", "BYTES",
+     "bytes per second a leader sends to a member that is rebuilt from a snapshot (it fell "
+     "behind the log kept for it), per Raft group (default 64M; K, M, G suffixes; 0: no "
+     "limit)"},
     {"scale-window-s", "S",
      "the shortest window of the segments' measured rates that automatic scaling decides by "
      "(default 120; the others are 2.5, 5 and 10 times longer; 1..86400)"},
@@ -366,6 +379,7 @@ std::string render_config(const node_options& opts) {
     } else {
         out += "# min-free-bytes: the smaller of 1G and 5 % of the file system\n";
     }
+    line("snapshot-rate-bytes", std::to_string(opts.snapshot_rate_bytes));
     line("metrics-per-stream", opts.metrics_per_stream ? "true" : "false");
     if (!opts.token_file.empty()) {
         line("token-file", toml_string(opts.token_file));

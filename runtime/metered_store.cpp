@@ -94,6 +94,14 @@ public:
         return r;
     }
 
+    caf::expected<std::unique_ptr<storage::store_view>> view() override {
+        auto v = inner_->view();
+        if (!v) {
+            errors_.inc();
+        }
+        return v;
+    }
+
     bool out_of_space() const override { return inner_->out_of_space(); }
 
     std::optional<storage::store_stats> stats() const override { return inner_->stats(); }

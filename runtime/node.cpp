@@ -178,6 +178,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
     }
     ccfg.container_count = opts.containers;
     ccfg.memory_bytes = opts.memory_limit_mb << 20;
+    ccfg.snapshot_rate_bytes = opts.snapshot_rate_bytes;
     ccfg.wall_clock_ms = wall_clock_ms;
     ccfg.connector = caf::actor_cast<caf::actor>(transport::middleman(sys));
     ccfg.listeners = ctx.listeners;

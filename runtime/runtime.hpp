@@ -37,6 +37,9 @@ struct node_options {
     /// The node's memory limit for what load can grow (queued appends, parked reads, Raft logs
     /// kept for followers, RocksDB write buffers), in MiB.
     size_t memory_limit_mb = 1024;
+    /// Snapshot bytes a leader replica sends per second to followers behind its compacted log
+    /// (0: no limit), so that rebuilding a member does not starve the leader's own disk.
+    uint64_t snapshot_rate_bytes = 64ull << 20;
     /// The Cap'n Proto RPC port (schema/pravaha.capnp); 0 picks a free one; no value: off.
     std::optional<uint16_t> rpc_port = 9091;
     /// The metrics port (`/metrics`, `/health`, `/ready`); 0 picks a free one; no value: off.

@@ -34,13 +34,18 @@ enum class msg_type : uint8_t {
     pre_vote_resp = 1,  ///< granted = !reject
     vote = 2,           ///< request a vote: index/log_term = the candidate's last entry
     vote_resp = 3,
-    append = 4,           ///< index/log_term = the entry before `entries`; commit = leader's
-    append_resp = 5,      ///< success: index = last index known to match; reject: index = the
-                          ///< rejected prev index, hint = the follower's hint for the next probe
-    snapshot = 6,         ///< index/log_term = last entry the snapshot covers; data = state
+    append = 4,       ///< index/log_term = the entry before `entries`; commit = leader's
+    append_resp = 5,  ///< success: index = last index known to match; reject: index = the
+                      ///< rejected prev index, hint = the follower's hint for the next probe
+    /// One chunk of the leader's state: index/log_term = the last entry the snapshot covers,
+    /// session = the leader's transfer, chunk = its number (from 1), last_chunk, data = records
+    snapshot = 6,
     probe_term = 7,       ///< a replica that starts empty asks every peer for its term
     probe_term_resp = 8,  ///< term = the peer's current term; hint = 1 if the peer holds data
     timeout_now = 9,      ///< the leader hands over: campaign at once (leadership transfer)
+    /// A follower's answer to a snapshot chunk: index and session of the transfer, chunk = the
+    /// number of the chunk it expects next (1: it holds none of this transfer)
+    snapshot_resp = 10,
 };
 
 const char* to_string(msg_type t);
@@ -61,6 +66,10 @@ struct message {
     /// Appends and heartbeats carry the leader's latest read round; answers echo it (a leader
     /// confirms linearizable reads with them: storage/raft.hpp, replica::read_index).
     uint64_t read_round = 0;
+    /// Snapshots in chunks (msg_type::snapshot and snapshot_resp).
+    uint64_t session = 0;
+    uint64_t chunk = 0;
+    bool last_chunk = false;
     std::vector<entry> entries;
     std::string data;
 };
@@ -149,8 +158,8 @@ typename Inspector::result_type inspect(Inspector& f, entry& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, message& x) {
     return f(caf::meta::type_name("pravaha.raft.message"), x.type, x.group, x.from, x.to, x.term,
-             x.log_term, x.index, x.commit, x.hint, x.reject, x.recovering, x.read_round, x.entries,
-             x.data);
+             x.log_term, x.index, x.commit, x.hint, x.reject, x.recovering, x.read_round, x.session,
+             x.chunk, x.last_chunk, x.entries, x.data);
 }
 
 }  // namespace pravaha::raft

@@ -152,6 +152,8 @@ const char* to_string(msg_type t) {
             return "probe_term";
         case msg_type::probe_term_resp:
             return "probe_term_resp";
+        case msg_type::snapshot_resp:
+            return "snapshot_resp";
         case msg_type::timeout_now:
             return "timeout_now";
     }

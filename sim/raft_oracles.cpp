@@ -243,9 +243,10 @@ void raft_world::final_checks() {
                 for (const auto& [id, pr] : m.r->followers()) {
                     views += fmt::format(
                         "; f{} {} match {} next {} inflight {} paused {} "
-                        "recovering {}",
+                        "recovering {} snapshot session {} index {} acked {} next {} last {}",
                         id, static_cast<int>(pr.state), pr.match, pr.next, pr.inflight, pr.paused,
-                        pr.recovering);
+                        pr.recovering, pr.snap.session, pr.snap.index, pr.snap.acked, pr.snap.next,
+                        pr.snap.last);
                 }
                 views += "]";
             }

@@ -91,7 +91,10 @@ public:
         h.send = [this](message m) { queue_.push_back(std::move(m)); };
         h.apply = [](uint64_t, const std::string&, storage::write_batch&) { return caf::error{}; };
         // No compaction, but a leader with a planted bug may still send a snapshot (of nothing).
-        h.snapshot = [] { return caf::expected<std::string>(std::string{}); };
+        h.state_ranges = [](storage::store_view&) {
+            return caf::expected<std::vector<storage::store_range>>(
+                std::vector<storage::store_range>{});
+        };
         h.stage_install = [](const snapshot&, storage::write_batch&) { return caf::error{}; };
         h.installed = [](const snapshot&) { return caf::error{}; };
         h.advanced = [this, id] {

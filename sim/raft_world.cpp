@@ -68,6 +68,12 @@ config raft_world::make_config(replica_id id) const {
     // Compacts four times as often as a node does, so that lagging replicas often need
     // snapshots and installs get exercised (the rule itself is the runner's).
     c.compaction_entries = 64;
+    // Snapshots (a few hundred KiB by the end of a run) go in tens to hundreds of chunks, so
+    // that transfers are cut by crashes, partitions and leader changes in the middle; some
+    // seeds throttle them.
+    c.snapshot_chunk_bytes = 1024u << (cfg_.seed % 3);
+    c.snapshot_window = 2 + static_cast<uint32_t>((cfg_.seed / 3) % 3);
+    c.snapshot_bytes_per_tick = (cfg_.seed / 9) % 2 == 0 ? 0 : 16384;
     return c;
 }
 
@@ -88,18 +94,13 @@ void raft_world::start(rnode& n) {
         return;
     }
     n.store = std::move(*store);
-    n.state.clear();
-    n.applied = 0;
-    auto a = n.store->get(applied_key());
-    if (a && *a) {
-        n.applied = keys::get_u64(**a, 0);
+    // As a node's owners do: an install a crash cut short is finished before the state is read.
+    if (auto err = storage::raft::complete_install(*n.store, group_id, 1024)) {
+        fail(verdict::crash, fmt::format("replica {} cannot finish its snapshot install: {}", n.id,
+                                         render_error(err)));
+        return;
     }
-    auto err = n.store->scan(value_key(0), value_key(n.applied + 1),
-                             [&](std::string_view k, std::string_view v) {
-                                 n.state[keys::get_u64(k, 1)] = std::string(v);
-                                 return true;
-                             });
-    if (err) {
+    if (!load_state(n)) {
         fail(verdict::crash, "state scan failed");
         return;
     }
@@ -210,29 +211,25 @@ void raft_world::handle(rnode& n, const inbox_item& item) {
     collect_reads(n);
 }
 
-std::string raft_world::snapshot_of(const rnode& n) const {
-    std::string out;
-    for (auto& [index, data] : n.state) {
-        keys::put_u64(out, index);
-        keys::put_u64(out, data.size());
-        out += data;
+bool raft_world::load_state(rnode& n) {
+    n.state.clear();
+    n.applied = 0;
+    auto a = n.store->get(applied_key());
+    if (!a) {
+        return false;
     }
-    return out;
+    if (*a) {
+        n.applied = keys::get_u64(**a, 0);
+    }
+    auto err = n.store->scan(value_key(0), value_key(n.applied + 1),
+                             [&](std::string_view k, std::string_view v) {
+                                 n.state[keys::get_u64(k, 1)] = std::string(v);
+                                 return true;
+                             });
+    return !err;
 }
 
 namespace {
-
-// Visits the (index, data) pairs of a snapshot made by snapshot_of.
-template <class Fn>
-void for_each_in_snapshot(std::string_view d, Fn fn) {
-    size_t pos = 0;
-    while (pos + 16 <= d.size()) {
-        auto index = keys::get_u64(d, pos);
-        auto len = keys::get_u64(d, pos + 8);
-        fn(index, d.substr(pos + 16, len));
-        pos += 16 + len;
-    }
-}
 
 std::string encode_applied(uint64_t index) {
     std::string v;
@@ -255,12 +252,12 @@ runner_hooks raft_world::hooks_for(rnode& n) {
         n.applied = index;
         return caf::error{};
     };
-    h.snapshot = [this, &n] { return caf::expected<std::string>(snapshot_of(n)); };
+    h.state_ranges = [](storage::store_view&) {
+        return caf::expected<std::vector<storage::store_range>>(
+            std::vector<storage::store_range>{{value_key(0), value_key(UINT64_MAX)}});
+    };
     h.stage_install = [](const snapshot& snap, storage::write_batch& b) {
         b.erase_range(value_key(0), value_key(UINT64_MAX));
-        for_each_in_snapshot(snap.data, [&](uint64_t index, std::string_view data) {
-            b.put(value_key(index), std::string(data));
-        });
         b.put(applied_key(), encode_applied(snap.index));
         return caf::error{};
     };
@@ -304,11 +301,35 @@ caf::expected<bool> raft_world::persist(rnode& n, const storage::write_batch& b,
 }
 
 void raft_world::install(rnode& n, const snapshot& snap) {
-    n.state.clear();
-    for_each_in_snapshot(snap.data, [&](uint64_t index, std::string_view data) {
-        n.state[index] = std::string(data);
-    });
-    n.applied = snap.index;
+    if (!load_state(n) || n.applied != snap.index) {
+        fail(verdict::crash, fmt::format("replica {} cannot load the snapshot it installed at {}",
+                                         n.id, snap.index));
+        return;
+    }
+    // Oracle: the installed state is the applied state at the snapshot's index, entry by entry
+    // (every index up to it was applied by the replica that sent it).
+    uint64_t expected = 0;
+    for (auto it = applied_.begin(); it != applied_.end() && it->first <= snap.index; ++it) {
+        ++expected;
+        auto s = n.state.find(it->first);
+        if (s == n.state.end() || s->second != it->second) {
+            fail(verdict::correctness,
+                 fmt::format("replica {} installed a snapshot at {} whose entry {} is {} "
+                             "(applied elsewhere: {} bytes)",
+                             n.id, snap.index, it->first,
+                             s == n.state.end() ? std::string("missing")
+                                                : std::to_string(s->second.size()) + " bytes",
+                             it->second.size()));
+            return;
+        }
+    }
+    if (n.state.size() != expected || expected != snap.index) {
+        fail(verdict::correctness,
+             fmt::format("replica {} installed a snapshot at {} holding {} entries ({} known "
+                         "applied up to it)",
+                         n.id, snap.index, n.state.size(), expected));
+        return;
+    }
     ++snapshots_installed_;
 }
 

@@ -97,7 +97,8 @@ private:
     void process(rnode& n);
     static const message* batch_input(const inbox_item& item);
     void handle(rnode& n, const inbox_item& item);
-    std::string snapshot_of(const rnode& n) const;
+    /// Reads the replica's applied index and state from its store. False on a storage error.
+    bool load_state(rnode& n);
     runner_hooks hooks_for(rnode& n);
     caf::expected<bool> persist(rnode& n, const storage::write_batch& b, bool sync);
     void install(rnode& n, const snapshot& snap);

@@ -38,6 +38,29 @@ std::optional<std::pair<std::string, std::string>> floor_map(const kv& m,
     return std::make_pair(it->first, it->second);
 }
 
+// A view of a simulated disk: a copy of what was visible when it was taken (simulated stores are
+// small). A view of an incarnation that crashed since fails, as RocksDB's store voids its views
+// when it closes.
+class map_view final : public storage::store_view {
+public:
+    map_view(kv data, const sim_disk* disk, uint64_t inc)
+        : data_(std::move(data)), disk_(disk), inc_(inc) {}
+
+    caf::error scan(std::string_view from,
+                    std::string_view to,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) override {
+        if (disk_ != nullptr && !disk_->live(inc_)) {
+            return dead_node();
+        }
+        return scan_map(data_, from, to, fn);
+    }
+
+private:
+    kv data_;
+    const sim_disk* disk_;
+    uint64_t inc_;
+};
+
 class disk_view final : public storage::log_store {
 public:
     disk_view(sim_disk& disk, uint64_t inc) : disk_(disk), inc_(inc) {}
@@ -74,6 +97,14 @@ public:
         return floor_map(disk_.visible(), lower, key);
     }
 
+    caf::expected<std::unique_ptr<storage::store_view>> view() override {
+        if (!disk_.live(inc_)) {
+            return dead_node();
+        }
+        return std::unique_ptr<storage::store_view>(
+            std::make_unique<map_view>(disk_.visible(), &disk_, inc_));
+    }
+
 private:
     sim_disk& disk_;
     uint64_t inc_;
@@ -102,6 +133,9 @@ public:
     caf::expected<std::optional<std::pair<std::string, std::string>>> floor(
         std::string_view lower, std::string_view key) override {
         return floor_map(data_, lower, key);
+    }
+    caf::expected<std::unique_ptr<storage::store_view>> view() override {
+        return std::unique_ptr<storage::store_view>(std::make_unique<map_view>(data_, nullptr, 0));
     }
 
 private:

@@ -264,6 +264,7 @@ public:
                     const std::function<bool(std::string_view, std::string_view)>& fn) override;
     caf::expected<std::optional<std::pair<std::string, std::string>>> floor(
         std::string_view lower, std::string_view key) override;
+    caf::expected<std::unique_ptr<storage::store_view>> view() override;
 
 private:
     storage::log_store* live();
@@ -357,6 +358,16 @@ caf::expected<std::optional<std::string>> fenced_store::get(std::string_view key
 caf::error fenced_store::write(const storage::write_batch& batch, bool sync) {
     auto* s = live();
     return s == nullptr ? dead_node() : s->write(batch, sync);
+}
+
+// A view of a crashed incarnation's database: RocksDB's store releases its snapshot when it
+// closes (at the crash) and voids the view.
+caf::expected<std::unique_ptr<storage::store_view>> fenced_store::view() {
+    auto* s = live();
+    if (s == nullptr) {
+        return dead_node();
+    }
+    return s->view();
 }
 
 caf::error fenced_store::scan(std::string_view from,

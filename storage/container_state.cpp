@@ -154,75 +154,37 @@ caf::error container_state::open() {
     return {};
 }
 
-namespace {
-
-void put_field(std::string& out, std::string_view v) {
-    keys::put_u32(out, static_cast<uint32_t>(v.size()));
-    out.append(v);
-}
-
-}  // namespace
-
-caf::expected<std::string> container_state::snapshot() const {
-    // Records of (key, value): the metadata, data blocks and writer attributes of every segment
-    // this container owns. Key order is the store's, so installing is a sequence of puts.
-    std::string out;
-    for (const auto& [key, seg] : segments_) {
-        for (char tag : {'G', 'D', 'W'}) {
-            auto prefix = keys::segment_prefix(tag, key);
-            auto err = store_.scan(prefix, keys::prefix_end(prefix),
-                                   [&](std::string_view k, std::string_view v) {
-                                       put_field(out, k);
-                                       put_field(out, v);
-                                       return true;
-                                   });
-            if (err) {
-                return err;
+caf::expected<std::vector<store_range>> container_state::state_ranges(store_view& view) const {
+    // The segments this container owns in the view (the in-memory map is newer than the view).
+    std::vector<store_range> out;
+    auto err = view.scan("G", "H", [&](std::string_view k, std::string_view) {
+        if (k.size() != keys::segment_key_bytes) {
+            return true;
+        }
+        segment_key key{stream_uid{keys::get_u64(k, 1)}, segment_id{keys::get_u64(k, 9)}};
+        if (owns(key)) {
+            for (char tag : {'G', 'D', 'W'}) {
+                auto prefix = keys::segment_prefix(tag, key);
+                auto end = keys::prefix_end(prefix);
+                out.push_back(store_range{std::move(prefix), std::move(end)});
             }
         }
+        return true;
+    });
+    if (err) {
+        return err;
     }
     return out;
 }
 
-caf::error container_state::stage_install(std::string_view data, uint64_t index, write_batch& b) {
-    // Validate first: nothing is staged from a malformed snapshot.
-    std::vector<std::pair<std::string_view, std::string_view>> records;
-    size_t pos = 0;
-    auto field = [&](std::string_view& f) {
-        if (pos + 4 > data.size()) {
-            return false;
-        }
-        uint32_t n = 0;
-        for (size_t i = 0; i < 4; ++i) {
-            n = (n << 8) | static_cast<unsigned char>(data[pos + i]);
-        }
-        pos += 4;
-        if (pos + n > data.size()) {
-            return false;
-        }
-        f = data.substr(pos, n);
-        pos += n;
-        return true;
-    };
-    while (pos < data.size()) {
-        std::string_view k;
-        std::string_view v;
-        if (!field(k) || !field(v) || k.size() < keys::segment_key_bytes) {
-            return caf::make_error(errc::malformed_message, "container snapshot is malformed");
-        }
-        records.emplace_back(k, v);
-    }
+void container_state::stage_install(uint64_t index, write_batch& b) const {
     for (const auto& [key, seg] : segments_) {
         for (char tag : {'G', 'D', 'W'}) {
             auto prefix = keys::segment_prefix(tag, key);
             b.erase_range(prefix, keys::prefix_end(prefix));
         }
     }
-    for (const auto& [k, v] : records) {
-        b.put(std::string(k), std::string(v));
-    }
     b.put(keys::applied(container_), encode_i64(static_cast<int64_t>(index)));
-    return {};
 }
 
 caf::error container_state::precheck(const container_op& op) const {

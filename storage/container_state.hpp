@@ -46,15 +46,15 @@ public:
     /// malformed_message.
     [[nodiscard]] caf::error open();
 
-    /// The whole state of this container at the applied index (segment metadata, data and
-    /// writer attributes), for a Raft follower behind the compacted log.
-    /// Errors: storage_io.
-    [[nodiscard]] caf::expected<std::string> snapshot() const;
+    /// The key ranges of this container's state as `view` sees it (each owned segment's
+    /// metadata, data blocks and writer attributes), for a Raft follower behind the compacted
+    /// log: the snapshot is their records, read in chunks. Errors: storage_io.
+    [[nodiscard]] caf::expected<std::vector<store_range>> state_ranges(store_view& view) const;
 
-    /// Adds to `b` the writes that replace this container's state with `data` (from
-    /// `snapshot()`) applied through `index`; after `b` is written, call `open()`.
-    /// Errors: malformed_message (nothing is added), storage_io.
-    [[nodiscard]] caf::error stage_install(std::string_view data, uint64_t index, write_batch& b);
+    /// Adds to `b` the removal of this container's state and its applied index `index`: a
+    /// snapshot's records are then moved into place (storage/raft_runner.hpp), after which the
+    /// owner calls `open()`.
+    void stage_install(uint64_t index, write_batch& b) const;
 
     /// Rejects an operation that can never succeed against the current state (unknown or sealed
     /// segment, malformed or oversized events). Passing does not guarantee success at apply time.

@@ -24,25 +24,6 @@ std::string applied_key() {
     return "Ma";
 }
 
-void put_string(std::string& out, const std::string& v) {
-    keys::put_u32(out, static_cast<uint32_t>(v.size()));
-    out += v;
-}
-
-bool get_string(std::string_view in, size_t& pos, std::string& out) {
-    if (pos + 4 > in.size()) {
-        return false;
-    }
-    auto n = keys::get_u32(in, pos);
-    pos += 4;
-    if (pos + n > in.size()) {
-        return false;
-    }
-    out = std::string(in.substr(pos, n));
-    pos += n;
-    return true;
-}
-
 }  // namespace
 
 // Records each segment's final length in every epoch of `h` that holds it.
@@ -182,38 +163,15 @@ caf::error controller_state::apply_noop(uint64_t index) {
     return {};
 }
 
-caf::expected<std::string> controller_state::snapshot() const {
-    std::string out;
-    auto err = store_.scan("Mb", "Mv", [&](std::string_view k, std::string_view v) {
-        put_string(out, std::string(k));
-        put_string(out, std::string(v));
-        return true;
-    });
-    if (err) {
-        return err;
-    }
-    return out;
+std::vector<store_range> controller_state::state_ranges() {
+    return {store_range{"Mb", "Mv"}};
 }
 
-caf::error controller_state::stage_install(std::string_view data, uint64_t index, write_batch& b) {
-    std::vector<std::pair<std::string, std::string>> records;
-    size_t pos = 0;
-    while (pos < data.size()) {
-        std::string k;
-        std::string v;
-        if (!get_string(data, pos, k) || !get_string(data, pos, v) || k.size() < 2 || k[0] != 'M') {
-            return caf::make_error(errc::malformed_message, "controller snapshot is malformed");
-        }
-        records.emplace_back(std::move(k), std::move(v));
-    }
+void controller_state::stage_install(uint64_t index, write_batch& b) const {
     b.erase_range("Mb", "Mv");
-    for (auto& [k, v] : records) {
-        b.put(std::move(k), std::move(v));
-    }
     std::string v;
     keys::put_u64(v, index);
     b.put(applied_key(), std::move(v));
-    return {};
 }
 
 caf::error controller_state::load() {

@@ -66,11 +66,13 @@ public:
     [[nodiscard]] caf::error apply_noop(uint64_t index);
     uint64_t applied_index() const { return applied_index_; }
 
-    /// All metadata at the applied index, for a Raft follower behind the compacted log.
-    [[nodiscard]] caf::expected<std::string> snapshot() const;
-    /// Adds to `b` the replacement of all metadata by `data` applied through `index`; after
-    /// `b` is written, call `load()`. Errors: malformed_message (nothing added).
-    [[nodiscard]] caf::error stage_install(std::string_view data, uint64_t index, write_batch& b);
+    /// The key range of all metadata (every `M` key a replica needs sorts inside it), for a
+    /// Raft follower behind the compacted log: the snapshot is its records, read in chunks.
+    static std::vector<store_range> state_ranges();
+    /// Adds to `b` the removal of all metadata and the applied index `index`: a snapshot's
+    /// records are then moved into place (storage/raft_runner.hpp), after which the owner calls
+    /// `load()`.
+    void stage_install(uint64_t index, write_batch& b) const;
 
     /// Loads all scopes and stream records. Errors: storage_io, malformed_message.
     [[nodiscard]] caf::error load();

@@ -44,6 +44,26 @@ struct store_stats {
     bool writes_stopped = false;            ///< writes are stopped now
 };
 
+/// Keys in [from, to).
+struct store_range {
+    std::string from;
+    std::string to;
+};
+
+/// A consistent, read-only view of a store as it was when taken (RocksDB: a snapshot): later
+/// writes are not seen, and data the view still sees stays readable while it lives. For readers
+/// that must see one state across many calls (a Raft snapshot sent in chunks). Owned by one
+/// reader; it may outlive its store, whose close then voids it (reads fail with storage_io).
+class store_view {
+public:
+    virtual ~store_view() = default;
+    /// Visits keys in [from, to) in ascending order until `fn` returns false.
+    [[nodiscard]] virtual caf::error scan(
+        std::string_view from,
+        std::string_view to,
+        const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+};
+
 /// The disk seam (design.md section 3): an ordered key-value store with atomic batches and an
 /// explicit sync. Production uses RocksDB; the simulator substitutes a store that loses unsynced
 /// writes on a simulated crash.
@@ -77,6 +97,10 @@ public:
     /// The greatest key in [lower, key] with its value, if any.
     [[nodiscard]] virtual caf::expected<std::optional<std::pair<std::string, std::string>>> floor(
         std::string_view lower, std::string_view key) = 0;
+
+    /// A consistent view of everything written so far (storage/log_store.hpp, store_view).
+    /// Errors: storage_io.
+    [[nodiscard]] virtual caf::expected<std::unique_ptr<store_view>> view() = 0;
 
     /// Whether a failure so far was the file system out of space (ENOSPC). The failed write's
     /// outcome is still unknown and the store still takes no writes, but reopening it once there

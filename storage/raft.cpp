@@ -22,8 +22,8 @@ constexpr uint64_t force_flag = 1;
 }  // namespace
 
 bool ready::empty() const {
-    return !hard && !recovering && truncate_from == 0 && entries.empty() && !install &&
-           messages.empty() && after_persist.empty() && apply_to <= apply_from;
+    return !hard && !recovering && truncate_from == 0 && entries.empty() && staged.empty() &&
+           !install && messages.empty() && after_persist.empty() && apply_to <= apply_from;
 }
 
 replica::replica(config cfg, durable_state state, uint64_t applied)
@@ -276,20 +276,25 @@ void replica::send_append(replica_id to, bool allow_empty) {
     uint64_t prev = pr.next - 1;
     auto prev_term = term_at(prev);
     if (!prev_term) {
-        // The follower needs entries we compacted: send our state at the applied index.
-        message m;
-        m.type = msg_type::snapshot;
-        m.to = to;
-        m.term = hard_.term;
-        m.index = applied_;
-        m.log_term = *term_at(applied_);
-        m.commit = hard_.commit;
+        // The follower needs entries we compacted: send our state at the applied index, in
+        // chunks the owner reads from one consistent view of it. Not to a follower that has
+        // been silent for an election timeout (etcd's rule): each transfer takes a view and
+        // reads its first chunks; the stall check probes again, and it starts once it answers.
+        if (!pr.recent_active && !pr.active_at_check) {
+            pr.state = progress::mode::probe;
+            pr.paused = true;
+            return;
+        }
         pr.state = progress::mode::snapshot;
+        pr.snap = progress::transfer{};
+        pr.snap.session = ++snapshot_sessions_;
+        pr.snap.index = applied_;
+        pr.snap.term = *term_at(applied_);
         pr.next = applied_ + 1;
         pr.inflight = 0;
         pr.inflight_last.clear();
         pr.stall_ticks = 0;
-        send(std::move(m), false);
+        send_snapshot_chunks(to);
         return;
     }
     message m;
@@ -332,6 +337,68 @@ void replica::reprobe(replica_id to, uint64_t next) {
     pr.paused = false;
     pr.stall_ticks = 0;
     send_append(to, true);
+}
+
+void replica::send_snapshot_chunks(replica_id to) {
+    auto& pr = progress_[to];
+    auto& t = pr.snap;
+    bool throttled = cfg_.snapshot_bytes_per_tick > 0;
+    while (pr.state == progress::mode::snapshot && t.next <= t.acked + cfg_.snapshot_window &&
+           (t.last == 0 || t.next <= t.last) && (!throttled || snapshot_budget_ > 0)) {
+        message m;
+        m.type = msg_type::snapshot;
+        m.to = to;
+        m.term = hard_.term;
+        m.index = t.index;
+        m.log_term = t.term;
+        m.commit = hard_.commit;
+        m.session = t.session;
+        m.chunk = t.next++;
+        if (throttled) {
+            // Charged as a full chunk; the owner's snapshot_sent settles the difference.
+            snapshot_budget_ -= static_cast<int64_t>(cfg_.snapshot_chunk_bytes);
+        }
+        send(std::move(m), false);
+    }
+}
+
+void replica::snapshot_at(replica_id to, uint64_t session, uint64_t index, uint64_t term) {
+    auto it = progress_.find(to);
+    if (role_ != role::leader || it == progress_.end() ||
+        it->second.state != progress::mode::snapshot || it->second.snap.session != session) {
+        return;
+    }
+    PRAVAHA_ASSERT(index >= it->second.snap.index && index <= applied_,
+                   "raft group {}: snapshot {} to {} at {} (chosen at {}, applied {})", cfg_.group,
+                   session, to, index, it->second.snap.index, applied_);
+    it->second.snap.index = index;
+    it->second.snap.term = term;
+    it->second.next = index + 1;
+}
+
+void replica::snapshot_end(replica_id to, uint64_t session, uint64_t number) {
+    auto it = progress_.find(to);
+    if (role_ != role::leader || it == progress_.end() ||
+        it->second.state != progress::mode::snapshot || it->second.snap.session != session) {
+        return;
+    }
+    auto& t = it->second.snap;
+    PRAVAHA_ASSERT(t.last == 0 || t.last == number,
+                   "raft group {}: snapshot {} to {} ended at chunk {} and at {}", cfg_.group,
+                   session, to, t.last, number);
+    t.last = number;
+    t.next = std::min(t.next, number + 1);
+}
+
+void replica::snapshot_sent(replica_id to, uint64_t session, size_t bytes) {
+    if (cfg_.snapshot_bytes_per_tick > 0) {
+        snapshot_budget_ +=
+            static_cast<int64_t>(cfg_.snapshot_chunk_bytes) - static_cast<int64_t>(bytes);
+    }
+    auto it = progress_.find(to);
+    if (it != progress_.end() && it->second.snap.session == session) {
+        it->second.snap.bytes_sent += bytes;
+    }
 }
 
 void replica::broadcast_append() {
@@ -519,8 +586,37 @@ void replica::tick_leader() {
         }
     }
     uint32_t stall_max = std::max<uint32_t>(2, cfg_.election_ticks / 2);
+    if (cfg_.snapshot_bytes_per_tick > 0) {
+        auto per_tick = static_cast<int64_t>(cfg_.snapshot_bytes_per_tick);
+        snapshot_budget_ =
+            std::min(snapshot_budget_ + per_tick,
+                     std::max(per_tick, static_cast<int64_t>(cfg_.snapshot_chunk_bytes)));
+    }
     for (auto& [peer, pr] : progress_) {
-        bool waiting = pr.inflight > 0 || pr.paused || pr.state == progress::mode::snapshot;
+        if (pr.state == progress::mode::snapshot) {
+            auto& t = pr.snap;
+            if (t.next <= t.acked + 1) {
+                pr.stall_ticks = 0;
+                send_snapshot_chunks(peer);  // held back by the throttle
+                continue;
+            }
+            // A follower writes a chunk before it answers: allow an election timeout.
+            if (++pr.stall_ticks < cfg_.election_ticks) {
+                continue;
+            }
+            pr.stall_ticks = 0;
+            if (pr.recent_active || pr.active_at_check) {
+                // It answers heartbeats, so chunks or their answers were lost: send again from
+                // the first it has not acknowledged.
+                t.next = t.acked + 1;
+                t.resend_mark = 0;
+                send_snapshot_chunks(peer);
+            } else {
+                reprobe(peer, pr.match + 1);  // silent: probe (the transfer starts over)
+            }
+            continue;
+        }
+        bool waiting = pr.inflight > 0 || pr.paused;
         if (!waiting) {
             pr.stall_ticks = 0;
             continue;
@@ -625,6 +721,9 @@ void replica::step(const message& m) {
             break;
         case msg_type::snapshot:
             handle_snapshot(m);
+            break;
+        case msg_type::snapshot_resp:
+            handle_snapshot_response(m);
             break;
         case msg_type::timeout_now:
             // From this term's leader, handing over: campaign past the others' leader
@@ -767,12 +866,41 @@ void replica::handle_snapshot(const message& m) {
     auto r = follow(m);
     if (m.index <= hard_.commit) {
         r.index = hard_.commit;
+        incoming_.reset();
     } else if (term_at(m.index) == m.log_term) {
         // We hold the snapshot's last entry: our log matches up to it.
         hard_.commit = m.index;
         r.index = m.index;
+        incoming_.reset();
     } else {
-        install_ = snapshot{m.index, m.log_term, m.data};
+        // A chunk: staged in order (chunk 1 starts the transfer over). Until the last one is
+        // staged the replica keeps its old state and log, so it votes and answers as before.
+        if (m.chunk == 1) {
+            incoming_ = incoming{m.term, m.session, m.index, m.log_term, 1};
+        }
+        bool ours = incoming_ && incoming_->term == m.term && incoming_->session == m.session &&
+                    incoming_->index == m.index && incoming_->log_term == m.log_term;
+        bool in_order = ours && m.chunk == incoming_->next;
+        if (in_order) {
+            staged_.push_back(snapshot_chunk{m.index, m.chunk, m.data});
+            ++incoming_->next;
+        }
+        if (!in_order || !m.last_chunk) {
+            // Acknowledged once written (after persist): the leader's window then bounds what
+            // this replica holds in memory. Out of order: says which chunk it expects.
+            message a;
+            a.type = msg_type::snapshot_resp;
+            a.to = m.from;
+            a.term = hard_.term;
+            a.index = m.index;
+            a.session = m.session;
+            a.chunk = ours ? incoming_->next : 1;
+            a.hint = m.chunk;
+            send(std::move(a), in_order);
+            return;
+        }
+        incoming_.reset();
+        install_ = snapshot{m.index, m.log_term};
         log_.clear();
         log_bytes_ = 0;
         snap_index_ = m.index;
@@ -788,6 +916,39 @@ void replica::handle_snapshot(const message& m) {
     }
     r.commit = bound_known_ && recovering_ ? recovering_bound_ : 0;
     send(std::move(r), true);
+}
+
+void replica::handle_snapshot_response(const message& m) {
+    auto it = progress_.find(m.from);
+    if (role_ != role::leader || it == progress_.end()) {
+        return;
+    }
+    auto& pr = it->second;
+    pr.recent_active = true;
+    auto& t = pr.snap;
+    if (pr.state != progress::mode::snapshot || t.session != m.session || m.chunk == 0) {
+        return;  // an answer to an older transfer
+    }
+    uint64_t holds = m.chunk - 1;
+    if (holds < t.acked) {
+        if (m.chunk == 1) {
+            // The follower lost the chunks it held (it restarted): start over, from a new view
+            // (the source no longer has the positions of acknowledged chunks).
+            reprobe(m.from, pr.match + 1);
+        }
+        return;  // otherwise an old answer, delivered late
+    }
+    if (holds > t.acked) {
+        t.acked = holds;
+        pr.stall_ticks = 0;
+    } else if (m.chunk < t.next && m.hint >= t.resend_mark) {
+        // It got a chunk out of order (one before it was lost): resend from what it expects.
+        // Answers to chunks sent before this resend say the same and are not acted on again.
+        t.resend_mark = t.next;
+        t.next = m.chunk;
+    }
+    t.next = std::max(t.next, t.acked + 1);
+    send_snapshot_chunks(m.from);
 }
 
 void replica::handle_append_response(const message& m) {
@@ -938,7 +1099,7 @@ bool replica::has_ready() const {
         return false;
     }
     return !msgs_.empty() || !msgs_after_.empty() || unstable_from_ <= last_index() ||
-           truncate_from_ != 0 || install_ || recovering_dirty_ ||
+           truncate_from_ != 0 || !staged_.empty() || install_ || recovering_dirty_ ||
            hard_.term != persisted_hard_.term || hard_.vote != persisted_hard_.vote ||
            std::min(hard_.commit, last_index()) > applied_;
 }
@@ -948,6 +1109,8 @@ ready replica::take_ready() {
     ready r;
     r.truncate_from = truncate_from_;
     truncate_from_ = 0;
+    r.staged = std::move(staged_);
+    staged_.clear();
     r.install = std::move(install_);
     install_.reset();
     for (uint64_t i = unstable_from_; i <= last_index(); ++i) {

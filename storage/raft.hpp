@@ -53,14 +53,29 @@ struct config {
     /// The owner (`ready_runner`) compacts once this many entries are applied durably and no
     /// longer needed by followers: one batch of point deletes per this many entries. 0: never.
     uint64_t compaction_entries = 256;
+    /// Snapshots go in chunks of about this many record bytes (a record larger than it makes
+    /// a chunk of its own), at most `snapshot_window` chunks in flight per follower: what a
+    /// snapshot holds in memory on either side is bounded by these, whatever the state's size.
+    size_t snapshot_chunk_bytes = 4u << 20;
+    uint32_t snapshot_window = 4;
+    /// Snapshot bytes a leader may send per tick, all followers together (the budget is
+    /// refilled each tick, up to one chunk beyond it); 0: no limit.
+    size_t snapshot_bytes_per_tick = 0;
     uint64_t seed = 1;  ///< for election timeouts (the injected randomness)
 };
 
-/// A snapshot to install: the application's whole state at `index`.
+/// A snapshot to install: the application's whole state at `index`, received in chunks into
+/// the group's staging area (storage/raft_runner.hpp, snapshot_stager).
 struct snapshot {
     uint64_t index = 0;
     uint64_t term = 0;
-    std::string data;
+};
+
+/// A chunk of a snapshot being received, to write into the group's staging area.
+struct snapshot_chunk {
+    uint64_t index = 0;   ///< the snapshot's index
+    uint64_t number = 0;  ///< from 1; chunk 1 starts a transfer: the staging area is cleared first
+    std::string data;     ///< records (storage/raft_runner.hpp, chunk format)
 };
 
 /// The work a replica hands to its owner. The owner must, in this order:
@@ -68,15 +83,20 @@ struct snapshot {
 ///    durably (fsync);
 /// 2. send `messages` (these may also be sent before step 1: they never depend on it) and then
 ///    `after_persist` (votes and acknowledgements: only after step 1);
-/// 3. for each outgoing snapshot message fill `data` with its state at `applied()` (before
-///    step 4), install `install` if set, then apply entries (apply_from, apply_to] in order;
+/// 3. for each outgoing snapshot message fill `data` with the chunk of its state at the
+///    message's index (the state at `applied()` when the transfer's first chunk is filled; the
+///    owner keeps a consistent view for the later ones) and set `last_chunk` on the last one
+///    (telling the replica: `snapshot_end`; chunks past the last are dropped); write `staged`
+///    into the staging area; install `install` if set (its data is the staging area), then
+///    apply entries (apply_from, apply_to] in order;
 /// 4. call `advance()`.
 struct ready {
     std::optional<hard_state> hard;
     std::optional<bool> recovering;
     uint64_t truncate_from = 0;  ///< remove stored entries >= this index first (0 = none)
     std::vector<entry> entries;
-    std::optional<snapshot> install;  ///< replace the state and the log up to install->index
+    std::vector<snapshot_chunk> staged;  ///< snapshot chunks received, in order
+    std::optional<snapshot> install;     ///< replace the state and the log up to install->index
     std::vector<message> messages;
     std::vector<message> after_persist;
     uint64_t apply_from = 0;  ///< exclusive
@@ -107,6 +127,18 @@ struct progress {
     bool recovering = false;        ///< the follower's acks do not count
     uint64_t recovering_bound = 0;  ///< its term bound (see durable_state::recovering)
     uint64_t read_ack = 0;          ///< highest read round it answered in this term
+    /// mode::snapshot: the transfer under way (chunks are numbered from 1).
+    struct transfer {
+        uint64_t session = 0;  ///< unique per leader replica (0: none)
+        uint64_t index = 0;
+        uint64_t term = 0;
+        uint64_t acked = 0;        ///< chunks the follower holds (1..acked)
+        uint64_t next = 1;         ///< the next chunk to send
+        uint64_t last = 0;         ///< the number of the last chunk, once known (0: not yet)
+        uint64_t bytes_sent = 0;   ///< chunk bytes sent in this transfer (resends included)
+        uint64_t resend_mark = 0;  ///< chunks below this were sent before the last resend
+    };
+    transfer snap;
 };
 
 /// One member of a Raft group as a pure, deterministic state machine (etcd's raft library's
@@ -156,6 +188,14 @@ public:
     /// confirmed is dropped when the replica stops leading (the owner fails it: not_leader).
     /// Errors: not_leader.
     [[nodiscard]] caf::error read_index(uint64_t ctx);
+    /// The owner took the view of transfer `session` to `to` at `index` (its applied index
+    /// when it filled the first chunk). No effect if the transfer is no longer under way.
+    void snapshot_at(replica_id to, uint64_t session, uint64_t index, uint64_t term);
+    /// The owner found that chunk `number` of transfer `session` to `to` is its last: no chunk
+    /// past it is sent. No effect if the transfer is no longer under way.
+    void snapshot_end(replica_id to, uint64_t session, uint64_t number);
+    /// Chunk bytes the owner filled for transfer `session` to `to` (progress, throttle).
+    void snapshot_sent(replica_id to, uint64_t session, size_t bytes);
     /// The reads confirmed since the last call.
     std::vector<read_state> take_reads();
     /// Reads asked for and not yet confirmed.
@@ -222,6 +262,9 @@ private:
     void handle_append(const message& m);
     void handle_append_response(const message& m);
     void handle_snapshot(const message& m);
+    void handle_snapshot_response(const message& m);
+    /// Sends the next chunks of `to`'s transfer, within the window and the throttle.
+    void send_snapshot_chunks(replica_id to);
     void handle_probe_response(const message& m);
     void tick_leader();
     void tick_probes();
@@ -250,6 +293,18 @@ private:
     uint64_t stable_last_ = 0;    ///< last index persisted (after advance)
     uint64_t truncate_from_ = 0;
     std::optional<snapshot> install_;
+    std::vector<snapshot_chunk> staged_;
+    /// A transfer this follower receives: chunks 1..next-1 are staged.
+    struct incoming {
+        uint64_t term = 0;
+        uint64_t session = 0;
+        uint64_t index = 0;
+        uint64_t log_term = 0;
+        uint64_t next = 1;
+    };
+    std::optional<incoming> incoming_;
+    uint64_t snapshot_sessions_ = 0;  ///< transfers started by this replica
+    int64_t snapshot_budget_ = 0;     ///< throttle: bytes it may still send (refilled by ticks)
     uint64_t applied_ = 0;
 
     // in-flight ready

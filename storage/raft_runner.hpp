@@ -8,6 +8,7 @@
 #include <caf/expected.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,59 @@ private:
     role role_;
 };
 
+/// Chunk format of snapshots: records of (key, value), each a big-endian u32 length and the
+/// bytes, in the order read.
+void append_record(std::string& out, std::string_view key, std::string_view value);
+/// Visits the records of `data`; false (after visiting the well-formed ones) if it is malformed.
+[[nodiscard]] bool for_each_record(
+    std::string_view data, const std::function<void(std::string_view, std::string_view)>& fn);
+
+/// A leader's side of one snapshot transfer: the owner's state ranges read from one consistent
+/// view, in chunks of about `chunk_bytes`. Chunk n starts where chunk n-1 ended, so any chunk
+/// not yet acknowledged can be read again; `forget_below` drops the positions of acknowledged
+/// ones. Memory: one chunk plus a position per chunk not yet acknowledged.
+class snapshot_source {
+public:
+    snapshot_source(std::unique_ptr<store_view> view,
+                    std::vector<store_range> ranges,
+                    size_t chunk_bytes);
+    /// Chunk `number` (from 1; at most one past the last chunk read); `last` is set on the last
+    /// chunk. Errors: storage_io.
+    [[nodiscard]] caf::expected<std::string> read(uint64_t number, bool& last);
+    /// The number of the last chunk, once read (0 before).
+    uint64_t last_chunk() const { return last_; }
+    void forget_below(uint64_t number);
+
+private:
+    struct position {
+        size_t range = 0;
+        std::string key;
+    };
+    std::unique_ptr<store_view> view_;
+    std::vector<store_range> ranges_;
+    size_t chunk_bytes_;
+    std::map<uint64_t, position> starts_;
+    uint64_t last_ = 0;
+};
+
+/// The staging area of a group's snapshot being received, and its install marker
+/// (storage/keys.hpp: R<group>x<key>, R<group>i).
+std::string staging_prefix(uint32_t group);
+std::string install_marker(uint32_t group);
+/// Adds a received chunk to `b`: its records under the staging prefix (chunk 1 clears the
+/// staging area first). Errors: malformed_message (nothing is added).
+[[nodiscard]] caf::error stage_chunk(uint32_t group, const snapshot_chunk& c, write_batch& b);
+/// Adds the install marker of `snap` to `b`: once `b` is durable the snapshot counts as
+/// installed, and `complete_install` moves the staging area into place (again after a crash).
+void stage_install_marker(uint32_t group, const snapshot& snap, write_batch& b);
+/// Finishes an install whose marker is stored: moves the staged records to their keys in
+/// batches of about `batch_bytes` (unsynced: redone after a crash, since the marker goes last)
+/// and removes the marker. Nothing without a marker. An owner calls it before it loads its
+/// state. Errors: storage_io.
+[[nodiscard]] caf::error complete_install(log_store& store,
+                                          uint32_t group,
+                                          size_t batch_bytes = 4u << 20);
+
 /// What the owner of a replica does for the runner.
 struct runner_hooks {
     /// Sends a message to another replica of the group (best effort). Required.
@@ -43,12 +97,14 @@ struct runner_hooks {
     /// written unsynced: staged into `state`, which the runner writes after the ready's entries,
     /// or written by the owner itself. An error stops the owner (fail-stop). Required.
     std::function<caf::error(uint64_t index, const std::string& data, write_batch& state)> apply;
-    /// The owner's state at its applied index, for a follower behind the compacted log.
-    /// Required unless the log is never compacted.
-    std::function<caf::expected<std::string>()> snapshot;
-    /// Stages the replacement of the owner's state by `snap` into the batch that persists it.
+    /// The key ranges that hold the owner's state, as `view` (of its applied index) sees them:
+    /// a snapshot for a follower behind the compacted log is these ranges' records. Required
+    /// unless the log is never compacted.
+    std::function<caf::expected<std::vector<store_range>>(store_view& view)> state_ranges;
+    /// Stages into `b` the removal of the owner's current state and its applied index at
+    /// `snap.index`: the staged snapshot's records are moved into place once `b` is durable.
     std::function<caf::error(const raft::snapshot& snap, write_batch& b)> stage_install;
-    /// The installed snapshot was written: the owner takes its state from it.
+    /// The installed snapshot is in place: the owner loads its state from the store.
     std::function<caf::error(const raft::snapshot& snap)> installed;
     /// Writes a ready's batch (`sync` is false only with a planted bug). Returns true when the
     /// write is durable, false when its fsync completes later: the runner then waits for
@@ -61,9 +117,11 @@ struct runner_hooks {
 
 /// Runs one replica's ready cycle: the one implementation of the `ready` contract
 /// (storage/raft.hpp), used by the actors' driver, the simulator's Raft world and scenarios,
-/// and the Raft unit tests. For each ready, in order: stage the log changes (and an installed
-/// snapshot) into one batch; send `messages` (snapshot messages filled with the owner's state);
-/// persist the batch durably; send `after_persist`; take the installed snapshot; apply the
+/// and the Raft unit tests. For each ready, in order: stage the log changes, received snapshot
+/// chunks and an installed snapshot's marker into one batch; send `messages` (snapshot chunks
+/// read from a view of the owner's state: one `snapshot_source` per follower, dropped when its
+/// transfer ends); persist the batch durably; send `after_persist`; move an installed
+/// snapshot into place and let the owner load it; apply the
 /// committed entries; `advance()`; compact the log once `config::compaction_entries` entries
 /// are applied durably and no longer needed. The save may finish asynchronously (`persist`
 /// returns false; the owner calls `saved()` when the fsync completed).
@@ -104,6 +162,20 @@ public:
 private:
     [[nodiscard]] caf::error start_ready();
     [[nodiscard]] caf::error finish_ready();
+    /// Fills a snapshot chunk to send; false: drop it (past the transfer's last chunk).
+    [[nodiscard]] caf::expected<bool> fill_chunk(message& m);
+    /// Whether the replica still sends transfer `session` to `to`.
+    bool transfer_live(replica_id to, uint64_t session) const;
+    /// Drops the sources of transfers that ended.
+    void prune_sources();
+
+    struct outgoing {
+        uint64_t session = 0;
+        uint64_t index = 0;  ///< the snapshot's (the state the view holds)
+        uint64_t term = 0;
+        std::unique_ptr<snapshot_source> source;
+    };
+    std::map<replica_id, outgoing> sending_;
 
     log_store& store_;
     config cfg_;

@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string_view>
 
 namespace pravaha::storage {
@@ -67,9 +69,98 @@ size_t hint_run_length(std::string_view key) {
     return 0;
 }
 
+// Visits [from, to) with `ro` (which it completes with the upper bound).
+caf::error scan_db(rocksdb::DB& db,
+                   rocksdb::ReadOptions ro,
+                   std::string_view from,
+                   std::string_view to,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) {
+    rocksdb::Slice upper = slice(to);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro));
+    for (it->Seek(slice(from)); it->Valid(); it->Next()) {
+        auto k = it->key();
+        auto v = it->value();
+        if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) {
+            break;
+        }
+    }
+    if (!it->status().ok()) {
+        return io_error(it->status(), "scan");
+    }
+    return {};
+}
+
+// The RocksDB snapshots of a store's open views. RocksDB must not close with one unreleased, and
+// a view may outlive its store (an actor's state ends after the node closed the store): a view
+// that ends first releases its snapshot; a store that closes first releases them all and voids
+// the views (their reads then fail).
+struct view_registry {
+    std::mutex mu;
+    rocksdb::DB* db = nullptr;  ///< null once the store closed
+    std::set<const rocksdb::Snapshot*> live;
+};
+
+class rocksdb_view final : public store_view {
+public:
+    rocksdb_view(std::shared_ptr<view_registry> reg, const rocksdb::Snapshot* snap)
+        : reg_(std::move(reg)), snap_(snap) {}
+    rocksdb_view(const rocksdb_view&) = delete;
+    rocksdb_view& operator=(const rocksdb_view&) = delete;
+
+    ~rocksdb_view() override {
+        std::lock_guard<std::mutex> g(reg_->mu);
+        if (reg_->db != nullptr && reg_->live.erase(snap_) > 0) {
+            reg_->db->ReleaseSnapshot(snap_);
+        }
+    }
+
+    caf::error scan(std::string_view from,
+                    std::string_view to,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) override {
+        std::lock_guard<std::mutex> g(reg_->mu);
+        if (reg_->db == nullptr) {
+            return caf::make_error(errc::storage_io, "scan: the store was closed");
+        }
+        rocksdb::ReadOptions ro;
+        ro.snapshot = snap_;
+        // A snapshot is read once, start to end: keep its blocks out of the cache.
+        ro.fill_cache = false;
+        return scan_db(*reg_->db, ro, from, to, fn);
+    }
+
+private:
+    std::shared_ptr<view_registry> reg_;
+    const rocksdb::Snapshot* snap_;
+};
+
 class rocksdb_store final : public log_store {
 public:
-    explicit rocksdb_store(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+    explicit rocksdb_store(std::unique_ptr<rocksdb::DB> db)
+        : db_(std::move(db)), views_(std::make_shared<view_registry>()) {
+        views_->db = db_.get();
+    }
+    rocksdb_store(const rocksdb_store&) = delete;
+    rocksdb_store& operator=(const rocksdb_store&) = delete;
+
+    ~rocksdb_store() override {
+        std::lock_guard<std::mutex> g(views_->mu);
+        for (const auto* snap : views_->live) {
+            db_->ReleaseSnapshot(snap);
+        }
+        views_->live.clear();
+        views_->db = nullptr;
+    }
+
+    caf::expected<std::unique_ptr<store_view>> view() override {
+        const auto* snap = db_->GetSnapshot();
+        if (snap == nullptr) {
+            return caf::make_error(errc::storage_io, "view: RocksDB gave no snapshot");
+        }
+        std::lock_guard<std::mutex> g(views_->mu);
+        views_->live.insert(snap);
+        return std::unique_ptr<store_view>(new rocksdb_view(views_, snap));
+    }
 
     bool out_of_space() const override { return out_of_space_.load(); }
 
@@ -149,21 +240,7 @@ public:
     caf::error scan(std::string_view from,
                     std::string_view to,
                     const std::function<bool(std::string_view, std::string_view)>& fn) override {
-        rocksdb::ReadOptions ro;
-        rocksdb::Slice upper = slice(to);
-        ro.iterate_upper_bound = &upper;
-        std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-        for (it->Seek(slice(from)); it->Valid(); it->Next()) {
-            auto k = it->key();
-            auto v = it->value();
-            if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) {
-                break;
-            }
-        }
-        if (!it->status().ok()) {
-            return io_error(it->status(), "scan");
-        }
-        return {};
+        return scan_db(*db_, rocksdb::ReadOptions(), from, to, fn);
     }
 
     caf::expected<std::optional<std::pair<std::string, std::string>>> floor(
@@ -185,6 +262,7 @@ public:
 
 private:
     std::unique_ptr<rocksdb::DB> db_;
+    std::shared_ptr<view_registry> views_;
     std::atomic<bool> out_of_space_{false};
 };
 

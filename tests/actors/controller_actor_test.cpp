@@ -39,6 +39,7 @@ public:
         std::string_view lower, std::string_view key) override {
         return real->floor(lower, key);
     }
+    caf::expected<std::unique_ptr<storage::store_view>> view() override { return real->view(); }
 };
 
 struct world {

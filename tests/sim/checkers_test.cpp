@@ -197,7 +197,7 @@ TEST_CASE("Raft persistence checks read what raft_log stores", "[sim]") {
     CHECK_FALSE(entry_is_durable(d, 3, 3));
 
     raft::ready snap;
-    snap.install = raft::snapshot{10, 5, ""};
+    snap.install = raft::snapshot{10, 5};
     auto s = image(snap);
     CHECK(entry_is_durable(s, 3, 10));  // below the snapshot point
     CHECK_FALSE(entry_is_durable(s, 3, 11));

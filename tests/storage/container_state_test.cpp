@@ -1,6 +1,7 @@
 #include "schema/schema.hpp"
 #include "storage/storage.hpp"
 
+#include "tests/storage/snapshot_copy.hpp"
 #include "tests/support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 
@@ -409,20 +410,26 @@ TEST_CASE("container_state owns only its containers' segments and moves them by 
     REQUIRE(!c1.open());
     CHECK(c1.segment_count() == 0);
     CHECK(!c1.status(mine[0]));
-    auto snap = c0.snapshot();
-    REQUIRE(snap);
+    // A segment of container 1 on the same store stays out of container 0's snapshot.
+    REQUIRE(c1.apply_entry(1, {create_op(theirs[0])}));
 
     test::temp_dir dir2;
     auto store2 = open_rocksdb({dir2.path()});
     REQUIRE(store2);
     container_state copy(**store2, 0, 2);
     REQUIRE(!copy.open());
-    write_batch b;
-    CHECK(code_of(copy.stage_install("garbage", index, b)) == errc::malformed_message);
-    CHECK(b.empty());
-    REQUIRE(!copy.stage_install(*snap, index, b));
-    REQUIRE(!(*store2)->write(b, true));
+    // A state of its own first, which the install replaces.
+    auto stale = mine.back();
+    stale.segment = segment_id::make(3, 99);
+    REQUIRE(copy.apply_entry(1, {create_op(stale)}));
+    test::copy_snapshot(
+        **store, [&](store_view& v) { return c0.state_ranges(v); }, **store2, 1, index,
+        [&](write_batch& b) { copy.stage_install(index, b); });
     REQUIRE(!copy.open());
+    CHECK(!copy.status(stale));
+    container_state other(**store2, 1, 2);
+    REQUIRE(!other.open());
+    CHECK(other.segment_count() == 0);
     CHECK(copy.applied_index() == index);
     CHECK(copy.segment_count() == mine.size());
     auto r = copy.read(mine[0], 0, 1024);

@@ -1,6 +1,7 @@
 #include "schema/schema.hpp"
 #include "storage/storage.hpp"
 
+#include "tests/storage/snapshot_copy.hpp"
 #include "tests/support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -93,16 +94,14 @@ TEST_CASE("controller_state applies replicated commands deterministically and mo
     REQUIRE(t);
     CHECK(t->state == stream_state::sealed);
     // A third replica catches up from a snapshot and agrees after a reload.
-    auto snap = a.snapshot();
-    REQUIRE(snap);
     test::temp_dir d3;
     auto s3 = open_rocksdb({d3.path()});
     REQUIRE(s3);
     controller_state c(**s3, true);
     REQUIRE(!c.load());
-    write_batch wb;
-    REQUIRE(!c.stage_install(*snap, index, wb));
-    REQUIRE(!(*s3)->write(wb, true));
+    test::copy_snapshot(
+        **s1, [](store_view&) { return controller_state::state_ranges(); }, **s3, 0, index,
+        [&](write_batch& wb) { c.stage_install(index, wb); });
     REQUIRE(!c.load());
     CHECK(c.applied_index() == index);
     CHECK(c.list_scopes() == a.list_scopes());
@@ -427,11 +426,9 @@ TEST_CASE("replicated scale commands agree on every replica and move by snapshot
     REQUIRE(s3);
     controller_state c3(**s3, true);
     REQUIRE(!c3.load());
-    auto snap = a.snapshot();
-    REQUIRE(snap);
-    write_batch wb;
-    REQUIRE(!c3.stage_install(*snap, index, wb));
-    REQUIRE(!(*s3)->write(wb, true));
+    test::copy_snapshot(
+        **s1, [](store_view&) { return controller_state::state_ranges(); }, **s3, 0, index,
+        [&](write_batch& wb) { c3.stage_install(index, wb); });
     REQUIRE(!c3.load());
     CHECK(*c3.history("s", "t") == *a.history("s", "t"));
     CHECK(c3.get_stream("s", "t")->next_number == a.get_stream("s", "t")->next_number);

@@ -32,7 +32,10 @@ struct solo {
             applied.emplace_back(index, data);
             return caf::error{};
         };
-        h.snapshot = [] { return caf::expected<std::string>(std::string{}); };
+        h.state_ranges = [](storage::store_view&) {
+            return caf::expected<std::vector<storage::store_range>>(
+                std::vector<storage::store_range>{});
+        };
         h.persist = [this](const write_batch& b, bool sync) -> caf::expected<bool> {
             if (auto err = store->write(b, sync)) {
                 return err;

@@ -5,6 +5,7 @@
 #include "schema/schema.hpp"
 #include "storage/storage.hpp"
 
+#include "tests/storage/snapshot_copy.hpp"
 #include "tests/support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 
@@ -55,15 +56,14 @@ struct txn_fixture {
     // `check(follower)`.
     template <class Check>
     void with_follower(Check check) {
-        auto snap = c->snapshot();
-        REQUIRE(snap);
         auto other = storage::open_rocksdb({dir.path() + "/b"});
         REQUIRE(other);
         storage::controller_state follower(**other, true, 4);
         REQUIRE(!follower.load());
-        storage::write_batch batch;
-        REQUIRE(!follower.stage_install(*snap, index, batch));
-        REQUIRE(!(*other)->write(batch, true));
+        test::copy_snapshot(
+            *store, [](storage::store_view&) { return storage::controller_state::state_ranges(); },
+            **other, 0, index,
+            [&](storage::write_batch& wb) { follower.stage_install(index, wb); });
         REQUIRE(!follower.load());
         check(follower);
     }

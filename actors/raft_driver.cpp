@@ -21,6 +21,7 @@ storage::raft::config raft_config_of(const raft_settings& s, uint32_t group) {
     rc.seed = s.seed;
     rc.retained_bytes_max = s.retained_bytes_max;
     rc.snapshot_chunk_bytes = s.snapshot_chunk_bytes;
+    rc.tick_ms = static_cast<uint32_t>(s.tick.count());
     rc.snapshot_window = s.snapshot_window;
     auto tick_ms = static_cast<uint64_t>(std::max<int64_t>(1, s.tick.count()));
     rc.snapshot_bytes_per_tick =
@@ -234,6 +235,11 @@ raft::group_status raft_driver::status() const {
     s.recovering = r.recovering();
     for (const auto& [peer, pr] : r.followers()) {
         s.follower_match.emplace_back(peer, pr.match);
+        if (pr.state == storage::raft::progress::mode::snapshot && s.role == raft::role::leader) {
+            s.snapshots.push_back(raft::snapshot_status{peer, pr.snap.index, pr.snap.bytes_sent,
+                                                        pr.snap.bytes_total,
+                                                        pr.snap.ticks * r.cfg().tick_ms});
+        }
     }
     return s;
 }

@@ -170,6 +170,30 @@ std::string role_text(const raft::group_status& g) {
     return g.reachable ? to_string(g.role) : "unavailable";
 }
 
+// "group 1 sends node 3 a snapshot at index 812: 96.0 of 1024.0 MiB (9 %), 63.9 MiB/s, about
+// 15 s left" (rate and time left once a second has passed).
+std::string snapshot_progress_text(uint32_t group, const raft::snapshot_status& s) {
+    constexpr double mib = 1024.0 * 1024.0;
+    auto text = fmt::format("group {} sends node {} a snapshot at index {}: {:.1f}", group,
+                            s.follower, s.index, static_cast<double>(s.bytes_sent) / mib);
+    if (s.bytes_total > 0) {
+        text += fmt::format(" of {:.1f} MiB ({} %)", static_cast<double>(s.bytes_total) / mib,
+                            std::min<uint64_t>(100, s.bytes_sent * 100 / s.bytes_total));
+    } else {
+        text += " MiB";
+    }
+    if (s.elapsed_ms >= 1000) {
+        double rate =
+            static_cast<double>(s.bytes_sent) / mib * 1000.0 / static_cast<double>(s.elapsed_ms);
+        text += fmt::format(", {:.1f} MiB/s", rate);
+        if (rate > 0 && s.bytes_total > s.bytes_sent) {
+            text += fmt::format(", about {:.0f} s left",
+                                static_cast<double>(s.bytes_total - s.bytes_sent) / mib / rate);
+        }
+    }
+    return text;
+}
+
 int cmd_cluster_status(client::stream_manager& sm, bool json) {
     auto info = sm.cluster_status();
     if (!info) {
@@ -197,6 +221,14 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
                     fmt::format("{}{{\"node\":{},\"match\":{},\"lag\":{}}}", j ? "," : "",
                                 g.follower_match[j].first, g.follower_match[j].second,
                                 g.last_index - std::min(g.last_index, g.follower_match[j].second));
+            }
+            out += "],\"snapshots\":[";
+            for (size_t j = 0; j < g.snapshots.size(); ++j) {
+                const auto& s = g.snapshots[j];
+                out += fmt::format(
+                    "{}{{\"node\":{},\"index\":{},\"bytes_sent\":{},\"bytes_total\":{},"
+                    "\"elapsed_ms\":{}}}",
+                    j ? "," : "", s.follower, s.index, s.bytes_sent, s.bytes_total, s.elapsed_ms);
             }
             out += "]}";
         }
@@ -236,6 +268,11 @@ int cmd_cluster_status(client::stream_manager& sm, bool json) {
                     static_cast<unsigned long long>(g.term),
                     static_cast<unsigned long long>(g.commit),
                     static_cast<unsigned long long>(g.applied), lag.c_str());
+    }
+    for (const auto& g : info->groups) {
+        for (const auto& s : g.snapshots) {
+            std::printf("%s\n", snapshot_progress_text(g.group, s).c_str());
+        }
     }
     std::printf(
         "disk: %s\n",

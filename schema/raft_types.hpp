@@ -74,6 +74,15 @@ struct message {
     std::string data;
 };
 
+/// A snapshot a leader sends to a follower behind its compacted log, for `cluster status`.
+struct snapshot_status {
+    replica_id follower = no_replica;
+    uint64_t index = 0;        ///< the state's index
+    uint64_t bytes_sent = 0;   ///< chunk bytes sent so far (resends included)
+    uint64_t bytes_total = 0;  ///< the leader's estimate of the state's size
+    uint64_t elapsed_ms = 0;   ///< since the transfer began
+};
+
 /// One replica's view of its group, for `pravaha cluster status`.
 struct group_status {
     uint32_t group = 0;
@@ -89,6 +98,8 @@ struct group_status {
     bool recovering = false;
     /// On a leader: (follower, match index) per follower.
     std::vector<std::pair<replica_id, uint64_t>> follower_match;
+    /// On a leader: the snapshots it is sending.
+    std::vector<snapshot_status> snapshots;
 };
 
 struct cluster_member {
@@ -130,7 +141,13 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group_status& x) {
     return f(caf::meta::type_name("pravaha.raft.group_status"), x.group, x.node, x.role,
              x.reachable, x.term, x.leader, x.commit, x.applied, x.last_index, x.recovering,
-             x.follower_match);
+             x.follower_match, x.snapshots);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_status& x) {
+    return f(caf::meta::type_name("pravaha.raft.snapshot_status"), x.follower, x.index,
+             x.bytes_sent, x.bytes_total, x.elapsed_ms);
 }
 
 template <class Inspector>

@@ -192,6 +192,23 @@ void raft_world::check_leader_completeness(rnode& n) {
 // History check (always) and persistence oracle (with oracles): a vote is granted once per
 // term, and a reply that promises something is backed by the durable disk when it leaves.
 void raft_world::check_reply(rnode& n, const message& m) {
+    if (m.type == msg_type::snapshot) {
+        // Snapshot memory is bounded: a chunk is at most its size plus one record (a key and
+        // an entry), and at most a window of them is unacknowledged per follower.
+        auto cfg = make_config(n.id);
+        auto record_max = largest_entry_ + 8 + 9;
+        auto it = n.r->followers().find(m.to);
+        auto unacked =
+            it == n.r->followers().end() ? 0 : it->second.snap.next - 1 - it->second.snap.acked;
+        if (m.data.size() > cfg.snapshot_chunk_bytes + record_max ||
+            unacked > cfg.snapshot_window) {
+            fail(verdict::correctness,
+                 fmt::format("replica {} sent replica {} snapshot chunk {} of {} bytes with {} "
+                             "unacknowledged (chunks of {} bytes, records up to {}, window {})",
+                             n.id, m.to, m.chunk, m.data.size(), unacked, cfg.snapshot_chunk_bytes,
+                             record_max, cfg.snapshot_window));
+        }
+    }
     bool vote = m.type == msg_type::vote_resp && !m.reject;
     if (vote) {
         if (auto other = votes_.record(group_id, m.term, n.id, m.to)) {

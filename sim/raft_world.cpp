@@ -334,6 +334,7 @@ void raft_world::install(rnode& n, const snapshot& snap) {
 }
 
 void raft_world::apply(rnode& n, uint64_t index, const std::string& data) {
+    largest_entry_ = std::max(largest_entry_, data.size());
     auto [it, fresh] = applied_.emplace(index, data);
     if (!fresh && it->second != data) {
         fail(verdict::correctness,

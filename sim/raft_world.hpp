@@ -167,6 +167,7 @@ private:
     std::map<uint64_t, std::string> applied_;
     std::map<uint64_t, std::string> acked_;
     uint64_t max_acked_ = 0;
+    size_t largest_entry_ = 0;  ///< of the entries applied (bounds a snapshot record)
     bool final_done_ = false;
     uint64_t next_proposal_ = 0;
     uint64_t proposals_accepted_ = 0;

@@ -55,6 +55,15 @@ public:
         return scan_map(data_, from, to, fn);
     }
 
+    uint64_t approximate_bytes(const storage::store_range& range) override {
+        uint64_t n = 0;
+        for (auto it = data_.lower_bound(range.from);
+             it != data_.end() && std::string_view(it->first) < range.to; ++it) {
+            n += it->first.size() + it->second.size();
+        }
+        return n;
+    }
+
 private:
     kv data_;
     const sim_disk* disk_;

@@ -62,6 +62,9 @@ public:
         std::string_view from,
         std::string_view to,
         const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+    /// About how many bytes the view holds in `range` (RocksDB: its estimate from the files and
+    /// memtables), for progress reports.
+    virtual uint64_t approximate_bytes(const store_range& range) = 0;
 };
 
 /// The disk seam (design.md section 3): an ordered key-value store with atomic batches and an

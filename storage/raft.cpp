@@ -279,10 +279,12 @@ void replica::send_append(replica_id to, bool allow_empty) {
         // The follower needs entries we compacted: send our state at the applied index, in
         // chunks the owner reads from one consistent view of it. Not to a follower that has
         // been silent for an election timeout (etcd's rule): each transfer takes a view and
-        // reads its first chunks; the stall check probes again, and it starts once it answers.
+        // reads its first chunks. A heartbeat instead: its answer marks the follower active,
+        // and the stall check's next probe starts the transfer.
         if (!pr.recent_active && !pr.active_at_check) {
             pr.state = progress::mode::probe;
             pr.paused = true;
+            send_heartbeat(to);
             return;
         }
         pr.state = progress::mode::snapshot;
@@ -362,7 +364,8 @@ void replica::send_snapshot_chunks(replica_id to) {
     }
 }
 
-void replica::snapshot_at(replica_id to, uint64_t session, uint64_t index, uint64_t term) {
+void replica::snapshot_at(
+    replica_id to, uint64_t session, uint64_t index, uint64_t term, uint64_t bytes) {
     auto it = progress_.find(to);
     if (role_ != role::leader || it == progress_.end() ||
         it->second.state != progress::mode::snapshot || it->second.snap.session != session) {
@@ -373,6 +376,7 @@ void replica::snapshot_at(replica_id to, uint64_t session, uint64_t index, uint6
                    session, to, index, it->second.snap.index, applied_);
     it->second.snap.index = index;
     it->second.snap.term = term;
+    it->second.snap.bytes_total = bytes;
     it->second.next = index + 1;
 }
 
@@ -415,17 +419,22 @@ void replica::send_heartbeats(bool reprobe) {
             send_append(peer, true);
             continue;
         }
-        message m;
-        m.type = msg_type::append;
-        m.to = peer;
-        m.term = hard_.term;
-        m.hint = heartbeat_flag;
-        m.commit = std::min(hard_.commit, pr.match);
-        // Echoed back with the follower's last index: connections are FIFO, so an answer below
-        // this shows that an append sent before the heartbeat was lost.
-        m.index = pr.next - 1;
-        send(std::move(m), false);
+        send_heartbeat(peer);
     }
+}
+
+void replica::send_heartbeat(replica_id to) {
+    const auto& pr = progress_[to];
+    message m;
+    m.type = msg_type::append;
+    m.to = to;
+    m.term = hard_.term;
+    m.hint = heartbeat_flag;
+    m.commit = std::min(hard_.commit, pr.match);
+    // Echoed back with the follower's last index: connections are FIFO, so an answer below
+    // this shows that an append sent before the heartbeat was lost.
+    m.index = pr.next - 1;
+    send(std::move(m), false);
 }
 
 // -- commit --------------------------------------------------------------------------------------
@@ -595,6 +604,7 @@ void replica::tick_leader() {
     for (auto& [peer, pr] : progress_) {
         if (pr.state == progress::mode::snapshot) {
             auto& t = pr.snap;
+            ++t.ticks;
             if (t.next <= t.acked + 1) {
                 pr.stall_ticks = 0;
                 send_snapshot_chunks(peer);  // held back by the throttle
@@ -1168,6 +1178,14 @@ void replica::compact(uint64_t index) {
         log_.pop_front();
         ++snap_index_;
     }
+}
+
+size_t replica::log_bytes_through(uint64_t index, size_t at_least) const {
+    size_t n = 0;
+    for (auto it = log_.begin(); it != log_.end() && it->index <= index && n < at_least; ++it) {
+        n += it->data.size();
+    }
+    return n;
 }
 
 uint64_t replica::compact_point(uint64_t durable_applied) const {

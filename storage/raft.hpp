@@ -53,6 +53,9 @@ struct config {
     /// The owner (`ready_runner`) compacts once this many entries are applied durably and no
     /// longer needed by followers: one batch of point deletes per this many entries. 0: never.
     uint64_t compaction_entries = 256;
+    /// ... or once the entries it could drop hold this many bytes (large entries: 256 entries
+    /// of 1 MiB events kept a quarter of a GiB in memory per group).
+    size_t compaction_bytes = 8u << 20;
     /// Snapshots go in chunks of about this many record bytes (a record larger than it makes
     /// a chunk of its own), at most `snapshot_window` chunks in flight per follower: what a
     /// snapshot holds in memory on either side is bounded by these, whatever the state's size.
@@ -62,6 +65,8 @@ struct config {
     /// refilled each tick, up to one chunk beyond it); 0: no limit.
     size_t snapshot_bytes_per_tick = 0;
     uint64_t seed = 1;  ///< for election timeouts (the injected randomness)
+    /// The owner's tick in milliseconds: only for the progress a status shows.
+    uint32_t tick_ms = 0;
 };
 
 /// A snapshot to install: the application's whole state at `index`, received in chunks into
@@ -136,6 +141,8 @@ struct progress {
         uint64_t next = 1;         ///< the next chunk to send
         uint64_t last = 0;         ///< the number of the last chunk, once known (0: not yet)
         uint64_t bytes_sent = 0;   ///< chunk bytes sent in this transfer (resends included)
+        uint64_t bytes_total = 0;  ///< the owner's estimate of the state's size
+        uint64_t ticks = 0;        ///< since the transfer began
         uint64_t resend_mark = 0;  ///< chunks below this were sent before the last resend
     };
     transfer snap;
@@ -190,7 +197,9 @@ public:
     [[nodiscard]] caf::error read_index(uint64_t ctx);
     /// The owner took the view of transfer `session` to `to` at `index` (its applied index
     /// when it filled the first chunk). No effect if the transfer is no longer under way.
-    void snapshot_at(replica_id to, uint64_t session, uint64_t index, uint64_t term);
+    /// `bytes` estimates the state's size (progress).
+    void snapshot_at(
+        replica_id to, uint64_t session, uint64_t index, uint64_t term, uint64_t bytes);
     /// The owner found that chunk `number` of transfer `session` to `to` is its last: no chunk
     /// past it is sent. No effect if the transfer is no longer under way.
     void snapshot_end(replica_id to, uint64_t session, uint64_t number);
@@ -214,6 +223,8 @@ public:
     /// `retained_bytes_max`.
     uint64_t compact_point(uint64_t durable_applied) const;
 
+    /// Bytes of the entries in (snapshot_index, index], counted up to `at_least` at most.
+    size_t log_bytes_through(uint64_t index, size_t at_least) const;
     /// Entry at `index` (snapshot_index < index <= last_index()), else null.
     const entry* entry_at(uint64_t index) const;
     std::optional<uint64_t> term_at(uint64_t index) const;
@@ -250,6 +261,7 @@ private:
     /// Heartbeats to every follower; with `reprobe`, a follower whose probe is outstanding gets
     /// the probe again instead (the tick's heartbeats; a read round only needs answers).
     void send_heartbeats(bool reprobe = true);
+    void send_heartbeat(replica_id to);
     void maybe_commit();
     /// Confirms the pending reads a majority has answered (see read_index).
     void advance_reads();

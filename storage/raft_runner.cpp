@@ -71,6 +71,9 @@ snapshot_source::snapshot_source(std::unique_ptr<store_view> view,
                                  size_t chunk_bytes)
     : view_(std::move(view)), ranges_(std::move(ranges)), chunk_bytes_(chunk_bytes) {
     starts_[1] = position{0, ranges_.empty() ? std::string{} : ranges_[0].from};
+    for (const auto& r : ranges_) {
+        approximate_ += view_->approximate_bytes(r);
+    }
 }
 
 caf::expected<std::string> snapshot_source::read(uint64_t number, bool& last) {
@@ -340,7 +343,10 @@ caf::expected<bool> ready_runner::fill_chunk(message& m) {
         out.term = *r.term_at(out.index);
         out.source = std::make_unique<snapshot_source>(std::move(*view), std::move(*ranges),
                                                        cfg_.snapshot_chunk_bytes);
-        r.snapshot_at(m.to, m.session, out.index, out.term);
+        r.snapshot_at(m.to, m.session, out.index, out.term, out.source->approximate_bytes());
+        module_log("storage")->info(
+            "raft group {}: sending replica {} a snapshot at index {} (about {} MiB)", cfg_.group,
+            m.to, out.index, out.source->approximate_bytes() >> 20);
     }
     m.index = out.index;
     m.log_term = out.term;
@@ -396,6 +402,8 @@ caf::error ready_runner::finish_ready() {
         if (auto err = hooks_.installed(*rd.install)) {
             return err;
         }
+        module_log("storage")->info("raft group {}: installed a snapshot at index {} (term {})",
+                                    cfg_.group, rd.install->index, rd.install->term);
         // The installed state was in the synced batch.
         applied_written_ = rd.install->index;
         durable_applied_ = rd.install->index;
@@ -421,7 +429,9 @@ caf::error ready_runner::finish_ready() {
         hooks_.advanced();
     }
     auto point = r.compact_point(durable_applied_);
-    if (cfg_.compaction_entries > 0 && point >= r.snapshot_index() + cfg_.compaction_entries) {
+    if (cfg_.compaction_entries > 0 && point > r.snapshot_index() &&
+        (point >= r.snapshot_index() + cfg_.compaction_entries ||
+         r.log_bytes_through(point, cfg_.compaction_bytes) >= cfg_.compaction_bytes)) {
         return compact(point);
     }
     return {};

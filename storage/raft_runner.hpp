@@ -57,6 +57,8 @@ public:
     [[nodiscard]] caf::expected<std::string> read(uint64_t number, bool& last);
     /// The number of the last chunk, once read (0 before).
     uint64_t last_chunk() const { return last_; }
+    /// About how many bytes the ranges hold (the view's estimate), for progress reports.
+    uint64_t approximate_bytes() const { return approximate_; }
     void forget_below(uint64_t number);
 
 private:
@@ -69,6 +71,7 @@ private:
     size_t chunk_bytes_;
     std::map<uint64_t, position> starts_;
     uint64_t last_ = 0;
+    uint64_t approximate_ = 0;
 };
 
 /// The staging area of a group's snapshot being received, and its install marker

@@ -129,6 +129,20 @@ public:
         return scan_db(*reg_->db, ro, from, to, fn);
     }
 
+    uint64_t approximate_bytes(const store_range& range) override {
+        std::lock_guard<std::mutex> g(reg_->mu);
+        if (reg_->db == nullptr) {
+            return 0;
+        }
+        rocksdb::Range r(slice(range.from), slice(range.to));
+        uint64_t size = 0;
+        rocksdb::SizeApproximationOptions o;
+        o.include_memtables = true;
+        o.include_files = true;
+        auto s = reg_->db->GetApproximateSizes(o, reg_->db->DefaultColumnFamily(), &r, 1, &size);
+        return s.ok() ? size : 0;
+    }
+
 private:
     std::shared_ptr<view_registry> reg_;
     const rocksdb::Snapshot* snap_;

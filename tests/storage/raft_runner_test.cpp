@@ -1,6 +1,7 @@
 #include "storage/raft_runner.hpp"
 
 #include "schema/errc.hpp"
+#include "storage/keys.hpp"
 
 #include "tests/support/temp_dir.hpp"
 #include <catch2/catch.hpp>
@@ -177,4 +178,156 @@ TEST_CASE("the batching rule admits appends of one leader in one term, or propos
         REQUIRE(r.state() == role::follower);
         CHECK_FALSE(rule.admits(r, nullptr));
     }
+}
+
+// -- snapshots in chunks
+// ---------------------------------------------------------------------------
+
+namespace {
+
+std::string key_of(char tag, int i) {
+    std::string k(1, tag);
+    k += std::to_string(1000 + i);  // sorts by i
+    return k;
+}
+
+// Every record of `data`, in order.
+std::vector<std::pair<std::string, std::string>> records_of(const std::string& data) {
+    std::vector<std::pair<std::string, std::string>> out;
+    REQUIRE(for_each_record(
+        data, [&](std::string_view k, std::string_view v) { out.emplace_back(k, v); }));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot source reads its ranges in chunks from the view it was given",
+          "[storage][raft]") {
+    test::temp_dir dir;
+    auto store = open_rocksdb({dir.path()});
+    REQUIRE(store);
+    write_batch b;
+    for (int i = 0; i < 40; ++i) {
+        b.put(key_of('a', i), std::string(10, 'x'));
+        b.put(key_of('b', i), std::string(10, 'y'));
+        b.put(key_of('c', i), std::string(10, 'z'));  // outside the ranges
+    }
+    REQUIRE(!(*store)->write(b, false));
+    auto view = (*store)->view();
+    REQUIRE(view);
+    // Written after the view: not in the snapshot.
+    write_batch later;
+    later.put(key_of('a', 99), "late");
+    later.erase(key_of('b', 0));
+    REQUIRE(!(*store)->write(later, false));
+    snapshot_source src(std::move(*view), {{"a", "b"}, {"b", "c"}}, 100);
+    CHECK(src.approximate_bytes() > 0);
+    std::vector<std::pair<std::string, std::string>> all;
+    std::vector<std::string> chunks;
+    for (uint64_t n = 1;; ++n) {
+        REQUIRE(n < 100);
+        bool last = false;
+        auto data = src.read(n, last);
+        REQUIRE(data);
+        // About the chunk size: it ends with the record that reached it.
+        CHECK(data->size() < 100 + 4 + 5 + 4 + 10);
+        chunks.push_back(*data);
+        for (auto& r : records_of(*data)) {
+            all.push_back(r);
+        }
+        if (last) {
+            CHECK(src.last_chunk() == n);
+            break;
+        }
+    }
+    REQUIRE(all.size() == 80);
+    CHECK(all.front().first == key_of('a', 0));
+    CHECK(all[40].first == key_of('b', 0));  // erased after the view: still in it
+    CHECK(all.back().first == key_of('b', 39));
+    // A chunk not yet acknowledged reads again the same.
+    src.forget_below(2);
+    bool last = false;
+    auto again = src.read(2, last);
+    REQUIRE(again);
+    CHECK(*again == chunks[1]);
+    // Malformed chunk data is refused and nothing is staged.
+    write_batch staged;
+    CHECK(code_of(stage_chunk(3, {5, 1, "\x01\x02"}, staged)) == errc::malformed_message);
+    CHECK(staged.empty());
+}
+
+TEST_CASE("a staged snapshot is installed by its marker, again after a crash in the move",
+          "[storage][raft]") {
+    test::temp_dir dir;
+    auto store = open_rocksdb({dir.path()});
+    REQUIRE(store);
+    auto& s = **store;
+    // The owner's old state, which the install removes.
+    write_batch old;
+    old.put(key_of('a', 7), "old");
+    REQUIRE(!s.write(old, true));
+    std::string chunk1;
+    std::string chunk2;
+    for (int i = 0; i < 10; ++i) {
+        append_record(i < 5 ? chunk1 : chunk2, key_of('a', i), "v" + std::to_string(i));
+    }
+    write_batch b;
+    REQUIRE(!stage_chunk(3, {9, 1, chunk1}, b));
+    REQUIRE(!stage_chunk(3, {9, 2, chunk2}, b));
+    REQUIRE(!s.write(b, true));
+    // Nothing of it is visible before the install.
+    auto before = s.get(key_of('a', 0));
+    REQUIRE(before);
+    CHECK(!*before);
+    // The install batch: the owner's removal of its state, then the marker.
+    write_batch install;
+    install.erase_range("a", "b");
+    stage_install_marker(3, {9, 2}, install);
+    REQUIRE(!s.write(install, true));
+    // A crash after the first batch of the move: one record moved, its staged copy gone.
+    write_batch first;
+    first.put(key_of('a', 0), "v0");
+    first.erase(staging_prefix(3) + key_of('a', 0));
+    REQUIRE(!s.write(first, false));
+    // At start-up the move is finished (in batches of one record here).
+    REQUIRE(!complete_install(s, 3, 1));
+    for (int i = 0; i < 10; ++i) {
+        auto v = s.get(key_of('a', i));
+        REQUIRE(v);
+        REQUIRE(*v);
+        CHECK(**v == "v" + std::to_string(i));
+    }
+    auto gone = s.get(key_of('a', 7));
+    REQUIRE(gone);
+    CHECK(**gone == "v7");  // the old value was replaced, not kept
+    auto marker = s.get(install_marker(3));
+    REQUIRE(marker);
+    CHECK(!*marker);
+    size_t staged_left = 0;
+    REQUIRE(!s.scan(staging_prefix(3), keys::prefix_end(staging_prefix(3)),
+                    [&](std::string_view, std::string_view) {
+                        ++staged_left;
+                        return true;
+                    }));
+    CHECK(staged_left == 0);
+    // Without a marker it does nothing.
+    REQUIRE(!complete_install(s, 3, 1));
+}
+
+TEST_CASE("a runner clears what a transfer cut short left staged", "[storage][raft]") {
+    solo s;
+    write_batch b;
+    std::string chunk;
+    append_record(chunk, "Vx", "1");
+    REQUIRE(!stage_chunk(3, {4, 1, chunk}, b));
+    REQUIRE(!s.store->write(b, true));
+    s.runner = std::make_unique<ready_runner>(*s.store, s.runner->replica().cfg(), runner_hooks{});
+    REQUIRE(!s.runner->open(0));
+    size_t staged_left = 0;
+    REQUIRE(!s.store->scan(staging_prefix(3), keys::prefix_end(staging_prefix(3)),
+                           [&](std::string_view, std::string_view) {
+                               ++staged_left;
+                               return true;
+                           }));
+    CHECK(staged_left == 0);
 }

@@ -605,6 +605,52 @@ TEST_CASE("raft sends a snapshot to a follower behind the compacted log", "[stor
     CHECK(c.at(lag).snapshot_index() >= 21);
 }
 
+TEST_CASE("raft starts a snapshot over when its follower restarts in the middle of it",
+          "[storage]") {
+    cluster c(3);
+    auto l = c.wait_leader();
+    REQUIRE(l != no_replica);
+    replica_id lag = l == 3 ? 1 : 3;
+    c.crash(lag);
+    for (int i = 0; i < 40; ++i) {
+        REQUIRE(c.at(l).propose("entry-" + std::to_string(i)));
+    }
+    c.tick(2);
+    for (auto id : c.members) {
+        if (id != lag) {
+            REQUIRE(!c.nodes[id].runner->compact(c.at(id).applied()));
+        }
+    }
+    c.start(lag);
+    // The follower takes three chunks, then crashes before the rest arrives.
+    int chunks = 0;
+    bool crashed = false;
+    for (int i = 0; i < 40 && !crashed; ++i) {
+        for (auto& [id, n] : c.nodes) {
+            if (n.r) {
+                n.r->tick();
+            }
+        }
+        c.deliver_if([&](message& m) {
+            if (m.type == msg_type::snapshot && m.to == lag && !crashed && ++chunks > 3) {
+                crashed = true;
+            }
+            return !crashed || m.to != lag;  // from the fourth chunk on, it hears nothing
+        });
+    }
+    REQUIRE(crashed);
+    c.crash(lag);
+    CHECK(c.nodes[lag].applied_data.size() < 40);  // nothing installed yet
+    c.start(lag);
+    c.tick(60);
+    CHECK(c.nodes[lag].applied_data.size() == 40);
+    CHECK(c.nodes[lag].applied_data.back() == "entry-39");
+    // Later entries follow the installed state.
+    REQUIRE(c.at(l).propose("after"));
+    c.tick(3);
+    CHECK(c.nodes[lag].applied_data.back() == "after");
+}
+
 TEST_CASE("raft treats a wiped replica as recovering until a new leader has caught it up",
           "[storage]") {
     cluster c(3);

@@ -885,11 +885,15 @@ void replica::handle_snapshot(const message& m) {
     } else {
         // A chunk: staged in order (chunk 1 starts the transfer over). Until the last one is
         // staged the replica keeps its old state and log, so it votes and answers as before.
-        if (m.chunk == 1) {
-            incoming_ = incoming{m.term, m.session, m.index, m.log_term, 1};
-        }
         bool ours = incoming_ && incoming_->term == m.term && incoming_->session == m.session &&
                     incoming_->index == m.index && incoming_->log_term == m.log_term;
+        if (m.chunk == 1 && !ours) {
+            // A duplicate of chunk 1 of the transfer under way must not start it over: the
+            // leader counts what was acknowledged and never sends it again (the simulator's
+            // raft5 seed 0xb17afc3 stalled so).
+            incoming_ = incoming{m.term, m.session, m.index, m.log_term, 1};
+            ours = true;
+        }
         bool in_order = ours && m.chunk == incoming_->next;
         if (in_order) {
             staged_.push_back(snapshot_chunk{m.index, m.chunk, m.data});
@@ -1030,8 +1034,11 @@ void replica::handle_append_response(const message& m) {
             pr.inflight = 0;
             pr.inflight_last.clear();
             pr.paused = false;
-        } else if (pr.state == progress::mode::snapshot) {
-            // The follower answered below the snapshot: probe again from what it has.
+        } else if (pr.state == progress::mode::snapshot && m.index >= pr.match) {
+            // The follower answered below the snapshot: probe again from what it has. (An
+            // answer below its match is an old one, delivered late: it must not start the
+            // transfer over, or replayed acknowledgements restart it forever: raft5 seed
+            // 0xb17afd3.)
             reprobe(m.from, pr.match + 1);
         }
         pr.next = std::max(pr.next, pr.match + 1);

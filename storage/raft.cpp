@@ -1128,7 +1128,7 @@ ready replica::take_ready() {
     truncate_from_ = 0;
     r.staged = std::move(staged_);
     staged_.clear();
-    r.install = std::move(install_);
+    r.install = install_;
     install_.reset();
     for (uint64_t i = unstable_from_; i <= last_index(); ++i) {
         r.entries.push_back(*entry_at(i));

@@ -223,6 +223,8 @@ public:
     /// `retained_bytes_max`.
     uint64_t compact_point(uint64_t durable_applied) const;
 
+    /// Bytes of the entries held (snapshot_index, last_index()].
+    size_t log_bytes() const { return log_bytes_; }
     /// Bytes of the entries in (snapshot_index, index], counted up to `at_least` at most.
     size_t log_bytes_through(uint64_t index, size_t at_least) const;
     /// Entry at `index` (snapshot_index < index <= last_index()), else null.

@@ -431,7 +431,8 @@ caf::error ready_runner::finish_ready() {
     auto point = r.compact_point(durable_applied_);
     if (cfg_.compaction_entries > 0 && point > r.snapshot_index() &&
         (point >= r.snapshot_index() + cfg_.compaction_entries ||
-         r.log_bytes_through(point, cfg_.compaction_bytes) >= cfg_.compaction_bytes)) {
+         (r.log_bytes() >= cfg_.compaction_bytes &&
+          r.log_bytes_through(point, cfg_.compaction_bytes) >= cfg_.compaction_bytes))) {
         return compact(point);
     }
     return {};

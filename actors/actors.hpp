@@ -32,7 +32,10 @@
 
 namespace pravaha::storage {
 class log_store;
+namespace raft {
+class snapshot_pacer;
 }
+}  // namespace pravaha::storage
 
 namespace pravaha::actors {
 
@@ -79,6 +82,9 @@ struct raft_settings {
     size_t snapshot_chunk_bytes = 4u << 20;
     uint32_t snapshot_window = 4;
     uint64_t snapshot_rate_bytes = 0;
+    /// Shared by the node's groups: the snapshot rate is the node's, and one transfer at a time
+    /// goes to each follower node (null: each group paces itself at snapshot_rate_bytes).
+    std::shared_ptr<storage::raft::snapshot_pacer> pacer;
 };
 
 /// `(policy_sync_atom)`: the controller brings its scaling-policy actors in line with the

@@ -1,9 +1,11 @@
 #include "actors/actors.hpp"
 #include "actors/client_access.hpp"
+#include "actors/raft_driver.hpp"
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
+#include "storage/storage.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -1071,6 +1073,9 @@ caf::expected<node_actors> spawn_cluster_node(caf::actor_system& sys, const clus
     if (cfg.snapshot_chunk_bytes > 0) {
         rs.snapshot_chunk_bytes = cfg.snapshot_chunk_bytes;
     }
+    // The containers' groups and the controller's share the node's rate and its followers.
+    rs.pacer = std::make_shared<storage::raft::snapshot_pacer>(
+        snapshot_bytes_per_tick(rs), cfg.container_count + 1, rs.snapshot_chunk_bytes);
     std::vector<container_actor> containers;
     for (uint32_t c = 0; c < cfg.container_count; ++c) {
         container_config ccfg;

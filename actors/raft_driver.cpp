@@ -23,11 +23,16 @@ storage::raft::config raft_config_of(const raft_settings& s, uint32_t group) {
     rc.snapshot_chunk_bytes = s.snapshot_chunk_bytes;
     rc.tick_ms = static_cast<uint32_t>(s.tick.count());
     rc.snapshot_window = s.snapshot_window;
-    auto tick_ms = static_cast<uint64_t>(std::max<int64_t>(1, s.tick.count()));
-    rc.snapshot_bytes_per_tick =
-        s.snapshot_rate_bytes == 0 ? 0
-                                   : std::max<uint64_t>(1, s.snapshot_rate_bytes * tick_ms / 1000);
+    rc.snapshot_bytes_per_tick = snapshot_bytes_per_tick(s);
+    rc.pacer = s.pacer;
     return rc;
+}
+
+uint64_t snapshot_bytes_per_tick(const raft_settings& s) {
+    auto tick_ms = static_cast<uint64_t>(std::max<int64_t>(1, s.tick.count()));
+    return s.snapshot_rate_bytes == 0
+               ? 0
+               : std::max<uint64_t>(1, s.snapshot_rate_bytes * tick_ms / 1000);
 }
 
 struct raft_driver::gauges {

@@ -23,6 +23,8 @@ namespace pravaha::actors {
 /// The Raft configuration of this node's replica of `group` (0: the controller; c + 1:
 /// container c).
 storage::raft::config raft_config_of(const raft_settings& s, uint32_t group);
+/// The snapshot bytes a replica (or the node's pacer) may send per tick at `s`'s rate (0: none).
+uint64_t snapshot_bytes_per_tick(const raft_settings& s);
 
 class raft_driver {
 public:

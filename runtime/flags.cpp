@@ -238,9 +238,9 @@ const flag_spec valued_flags[] = {
      "M, G suffixes); below it appends and stream creations get storage_full, reads and "
      "deletes go on"},
     {"snapshot-rate-bytes", "BYTES",
-     "bytes per second a leader sends to a member that is rebuilt from a snapshot (it fell "
-     "behind the log kept for it), per Raft group (default 64M; K, M, G suffixes; 0: no "
-     "limit)"},
+     "bytes per second a node sends to members rebuilt from snapshots (they fell behind the "
+     "log kept for them), all its Raft groups together, one snapshot at a time per member "
+     "(default 64M; K, M, G suffixes; 0: no limit)"},
     {"scale-window-s", "S",
      "the shortest window of the segments' measured rates that automatic scaling decides by "
      "(default 120; the others are 2.5, 5 and 10 times longer; 1..86400)"},

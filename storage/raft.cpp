@@ -4,6 +4,7 @@
 #include "schema/logging.hpp"
 #include "schema/mutants.hpp"
 #include "schema/splitmix.hpp"
+#include "storage/snapshot_pacer.hpp"
 
 #include <algorithm>
 
@@ -27,7 +28,11 @@ bool ready::empty() const {
 }
 
 replica::replica(config cfg, durable_state state, uint64_t applied)
-    : cfg_(std::move(cfg)), rng_(cfg_.seed ^ (uint64_t{cfg_.id} * 0x2545f4914f6cdd1dull)) {
+    : cfg_(std::move(cfg)),
+      pacer_(cfg_.pacer ? cfg_.pacer
+                        : std::make_shared<snapshot_pacer>(
+                              cfg_.snapshot_bytes_per_tick, 1, cfg_.snapshot_chunk_bytes)),
+      rng_(cfg_.seed ^ (uint64_t{cfg_.id} * 0x2545f4914f6cdd1dull)) {
     PRAVAHA_ASSERT(cfg_.id != no_replica, "raft replica needs an id group={}", cfg_.group);
     PRAVAHA_ASSERT(std::count(cfg_.members.begin(), cfg_.members.end(), cfg_.id) == 1,
                    "raft replica {} is not a member of group {}", cfg_.id, cfg_.group);
@@ -58,6 +63,10 @@ replica::replica(config cfg, durable_state state, uint64_t applied)
         recovering_dirty_ = true;
     }
     become_follower(hard_.term, no_replica);
+}
+
+replica::~replica() {
+    pacer_->release_all(this);
 }
 
 // -- log ---------------------------------------------------------------------------------------
@@ -140,6 +149,7 @@ void replica::become_follower(uint64_t term, replica_id leader) {
     role_ = role::follower;
     leader_ = leader;
     votes_.clear();
+    pacer_->release_all(this);
     progress_.clear();
     heartbeat_elapsed_ = 0;
     reset_election_timer();
@@ -228,6 +238,7 @@ void replica::become_leader() {
     role_ = role::leader;
     leader_ = cfg_.id;
     votes_.clear();
+    pacer_->release_all(this);
     progress_.clear();
     for (auto peer : cfg_.members) {
         if (peer == cfg_.id) {
@@ -287,6 +298,14 @@ void replica::send_append(replica_id to, bool allow_empty) {
             send_heartbeat(to);
             return;
         }
+        if (!pacer_->claim(to, this, cfg_.group)) {
+            // Another group of this node is sending that follower's node a snapshot: one at a
+            // time. A heartbeat keeps it in touch; the stall check's next probe asks again.
+            pr.state = progress::mode::probe;
+            pr.paused = true;
+            send_heartbeat(to);
+            return;
+        }
         pr.state = progress::mode::snapshot;
         pr.snap = progress::transfer{};
         pr.snap.session = ++snapshot_sessions_;
@@ -330,8 +349,15 @@ void replica::send_append(replica_id to, bool allow_empty) {
     send(std::move(m), false);
 }
 
+void replica::end_transfer(replica_id to, progress& pr) {
+    if (pr.state == progress::mode::snapshot) {
+        pacer_->release(to, this);
+    }
+}
+
 void replica::reprobe(replica_id to, uint64_t next) {
     auto& pr = progress_[to];
+    end_transfer(to, pr);
     pr.state = progress::mode::probe;
     pr.next = next;
     pr.inflight = 0;
@@ -344,9 +370,8 @@ void replica::reprobe(replica_id to, uint64_t next) {
 void replica::send_snapshot_chunks(replica_id to) {
     auto& pr = progress_[to];
     auto& t = pr.snap;
-    bool throttled = cfg_.snapshot_bytes_per_tick > 0;
     while (pr.state == progress::mode::snapshot && t.next <= t.acked + cfg_.snapshot_window &&
-           (t.last == 0 || t.next <= t.last) && (!throttled || snapshot_budget_ > 0)) {
+           (t.last == 0 || t.next <= t.last) && pacer_->may_send()) {
         message m;
         m.type = msg_type::snapshot;
         m.to = to;
@@ -356,10 +381,8 @@ void replica::send_snapshot_chunks(replica_id to) {
         m.commit = hard_.commit;
         m.session = t.session;
         m.chunk = t.next++;
-        if (throttled) {
-            // Charged as a full chunk; the owner's snapshot_sent settles the difference.
-            snapshot_budget_ -= static_cast<int64_t>(cfg_.snapshot_chunk_bytes);
-        }
+        // Charged as a full chunk; the owner's snapshot_sent settles the difference.
+        pacer_->charge(static_cast<int64_t>(cfg_.snapshot_chunk_bytes));
         send(std::move(m), false);
     }
 }
@@ -395,10 +418,7 @@ void replica::snapshot_end(replica_id to, uint64_t session, uint64_t number) {
 }
 
 void replica::snapshot_sent(replica_id to, uint64_t session, size_t bytes) {
-    if (cfg_.snapshot_bytes_per_tick > 0) {
-        snapshot_budget_ +=
-            static_cast<int64_t>(cfg_.snapshot_chunk_bytes) - static_cast<int64_t>(bytes);
-    }
+    pacer_->charge(static_cast<int64_t>(bytes) - static_cast<int64_t>(cfg_.snapshot_chunk_bytes));
     auto it = progress_.find(to);
     if (it != progress_.end() && it->second.snap.session == session) {
         it->second.snap.bytes_sent += bytes;
@@ -528,6 +548,7 @@ std::vector<read_state> replica::take_reads() {
 // -- ticks ---------------------------------------------------------------------------------------
 
 void replica::tick() {
+    pacer_->tick();  // every group's tick refills its share of the node's snapshot budget
     if (role_ == role::leader) {
         tick_leader();
         return;
@@ -595,12 +616,6 @@ void replica::tick_leader() {
         }
     }
     uint32_t stall_max = std::max<uint32_t>(2, cfg_.election_ticks / 2);
-    if (cfg_.snapshot_bytes_per_tick > 0) {
-        auto per_tick = static_cast<int64_t>(cfg_.snapshot_bytes_per_tick);
-        snapshot_budget_ =
-            std::min(snapshot_budget_ + per_tick,
-                     std::max(per_tick, static_cast<int64_t>(cfg_.snapshot_chunk_bytes)));
-    }
     for (auto& [peer, pr] : progress_) {
         if (pr.state == progress::mode::snapshot) {
             auto& t = pr.snap;
@@ -1029,6 +1044,7 @@ void replica::handle_append_response(const message& m) {
         bool probe_matched =
             pr.state == progress::mode::probe && m.index == pr.match && m.index + 1 == pr.next;
         if (pr.state != progress::mode::replicate && (progressed || probe_matched)) {
+            end_transfer(m.from, pr);
             pr.state = progress::mode::replicate;
             pr.next = pr.match + 1;
             pr.inflight = 0;

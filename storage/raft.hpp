@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ using pravaha::raft::msg_type;
 using pravaha::raft::no_replica;
 using pravaha::raft::replica_id;
 using pravaha::raft::role;
+
+class snapshot_pacer;
 
 /// What a replica must persist before it replies: its term, its vote in that term and (lazily)
 /// the commit index it knows.
@@ -62,8 +65,12 @@ struct config {
     size_t snapshot_chunk_bytes = 4u << 20;
     uint32_t snapshot_window = 4;
     /// Snapshot bytes a leader may send per tick, all followers together (the budget is
-    /// refilled each tick, up to one chunk beyond it); 0: no limit.
+    /// refilled each tick, up to one chunk beyond it); 0: no limit. Only without `pacer`.
     size_t snapshot_bytes_per_tick = 0;
+    /// Shared by the groups of one node (storage/snapshot_pacer.hpp): the node's snapshot rate
+    /// and one transfer at a time per follower node. Null: the replica paces itself by
+    /// `snapshot_bytes_per_tick`.
+    std::shared_ptr<snapshot_pacer> pacer;
     uint64_t seed = 1;  ///< for election timeouts (the injected randomness)
     /// The owner's tick in milliseconds: only for the progress a status shows.
     uint32_t tick_ms = 0;
@@ -168,6 +175,10 @@ struct progress {
 class replica {
 public:
     replica(config cfg, durable_state state, uint64_t applied);
+    /// Releases the followers it holds in its pacer.
+    ~replica();
+    replica(const replica&) = delete;
+    replica& operator=(const replica&) = delete;
 
     void tick();
     void step(const message& m);
@@ -260,6 +271,8 @@ private:
     void broadcast_append();
     /// Falls back to probing `to` from `next` (one message at a time) and sends the probe.
     void reprobe(replica_id to, uint64_t next);
+    /// `to`'s transfer ended (or never began): its follower node is free for other groups.
+    void end_transfer(replica_id to, progress& pr);
     /// Heartbeats to every follower; with `reprobe`, a follower whose probe is outstanding gets
     /// the probe again instead (the tick's heartbeats; a read round only needs answers).
     void send_heartbeats(bool reprobe = true);
@@ -317,8 +330,8 @@ private:
         uint64_t next = 1;
     };
     std::optional<incoming> incoming_;
-    uint64_t snapshot_sessions_ = 0;  ///< transfers started by this replica
-    int64_t snapshot_budget_ = 0;     ///< throttle: bytes it may still send (refilled by ticks)
+    uint64_t snapshot_sessions_ = 0;         ///< transfers started by this replica
+    std::shared_ptr<snapshot_pacer> pacer_;  ///< throttle and one transfer per follower node
     uint64_t applied_ = 0;
 
     // in-flight ready

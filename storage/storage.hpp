@@ -10,7 +10,9 @@
 /// - `controller_state`: scopes and streams, persisted with an fsync per change (standalone) or
 ///   as replicated commands (cluster).
 /// - `raft::replica`: the Raft core as a pure state machine; `raft::raft_log` persists it;
-///   `raft::ready_runner` runs its ready cycle for every owner (actors, simulator, tests).
+///   `raft::ready_runner` runs its ready cycle for every owner (actors, simulator, tests);
+///   `raft::snapshot_pacer` is what a node's groups share when they send snapshots (the one
+///   piece here that several actors' threads use: it locks).
 /// - `rate_meter`, `decide` (scaling.hpp): a segment's measured load and the auto-scaler's
 ///   rules (pure; time passed in).
 /// - `keys`: the key layout of the node's database (public for the simulator's oracles, which
@@ -27,3 +29,4 @@
 #include "storage/raft_log.hpp"
 #include "storage/raft_runner.hpp"
 #include "storage/scaling.hpp"
+#include "storage/snapshot_pacer.hpp"

@@ -3,6 +3,7 @@
 #include "schema/errc.hpp"
 #include "storage/raft_log.hpp"
 #include "storage/raft_runner.hpp"
+#include "storage/snapshot_pacer.hpp"
 
 #include "tests/support/temp_dir.hpp"
 #include <catch2/catch.hpp>
@@ -33,7 +34,12 @@ struct test_node {
 };
 
 struct cluster {
-    explicit cluster(size_t n, size_t message_bytes_max = 1024 * 1024, bool settle = true) {
+    explicit cluster(size_t n,
+                     size_t message_bytes_max = 1024 * 1024,
+                     bool settle = true,
+                     uint32_t group_id = 7,
+                     std::map<replica_id, std::shared_ptr<snapshot_pacer>> node_pacers = {})
+        : group(group_id), pacers(std::move(node_pacers)) {
         for (replica_id id = 1; id <= n; ++id) {
             members.push_back(id);
         }
@@ -50,8 +56,11 @@ struct cluster {
 
     config make_config(replica_id id) const {
         config c;
-        c.group = 7;
+        c.group = group;
         c.id = id;
+        if (auto it = pacers.find(id); it != pacers.end()) {
+            c.pacer = it->second;
+        }
         c.members = members;
         c.election_ticks = 10;
         c.seed = 42;
@@ -231,6 +240,8 @@ struct cluster {
         return k;
     }
 
+    uint32_t group;
+    std::map<replica_id, std::shared_ptr<snapshot_pacer>> pacers;  // per node, else its own
     std::vector<replica_id> members;
     size_t bytes_max;
     std::map<replica_id, test_node> nodes;
@@ -649,6 +660,105 @@ TEST_CASE("raft starts a snapshot over when its follower restarts in the middle 
     REQUIRE(c.at(l).propose("after"));
     c.tick(3);
     CHECK(c.nodes[lag].applied_data.back() == "after");
+}
+
+TEST_CASE("snapshot pacer holds each follower node for one replica and splits the node's rate",
+          "[storage]") {
+    snapshot_pacer p(/*bytes_per_tick=*/1000, /*groups=*/4, /*burst_bytes=*/3000);
+    int a = 0;
+    int b = 0;
+    CHECK(p.claim(3, &a, 1));
+    CHECK(p.claim(3, &a, 1));  // again: it holds it
+    CHECK_FALSE(p.claim(3, &b, 2));
+    CHECK(p.claim(2, &b, 2));
+    CHECK(p.holder(3) == std::optional<uint32_t>(1));
+    p.release(3, &b);  // not b's: no effect
+    CHECK(p.holder(3) == std::optional<uint32_t>(1));
+    p.release(3, &a);
+    CHECK_FALSE(p.holder(3));
+    CHECK(p.claim(3, &b, 2));
+    p.release_all(&b);
+    CHECK_FALSE(p.holder(2));
+    CHECK_FALSE(p.holder(3));
+
+    // Four groups' ticks add one tick of the node's rate: 1000 bytes.
+    CHECK_FALSE(p.may_send());
+    for (int i = 0; i < 4; ++i) {
+        p.tick();
+    }
+    CHECK(p.may_send());
+    p.charge(999);
+    CHECK(p.may_send());
+    p.charge(1);
+    CHECK_FALSE(p.may_send());
+    p.charge(-1);  // a refund
+    CHECK(p.may_send());
+    p.charge(1);
+    // The budget grows to one burst (3000 bytes) at most, however long nothing is sent.
+    for (int i = 0; i < 400; ++i) {
+        p.tick();
+    }
+    p.charge(3000);
+    CHECK_FALSE(p.may_send());
+
+    snapshot_pacer unlimited(0, 4, 3000);
+    CHECK(unlimited.may_send());
+    unlimited.charge(1 << 30);
+    CHECK(unlimited.may_send());
+}
+
+TEST_CASE("raft groups of one node send a follower node one snapshot at a time", "[storage]") {
+    // Two groups on the same three nodes share each node's pacer; node 1 leads both, node 3 falls
+    // behind both compacted logs. The node's rate (one 64-byte chunk per tick) makes each
+    // transfer last many ticks, so that two at once would be seen.
+    std::map<replica_id, std::shared_ptr<snapshot_pacer>> pacers;
+    for (replica_id id = 1; id <= 3; ++id) {
+        pacers[id] = std::make_shared<snapshot_pacer>(64, 2, 64);
+    }
+    cluster g1(3, 1024 * 1024, true, 7, pacers);
+    cluster g2(3, 1024 * 1024, true, 8, pacers);
+    auto keep_all = [](message&) { return true; };
+    REQUIRE(g1.elect(1, keep_all));
+    REQUIRE(g2.elect(1, keep_all));
+    g1.crash(3);
+    g2.crash(3);
+    for (int i = 0; i < 30; ++i) {
+        REQUIRE(g1.at(1).propose("one-" + std::to_string(i)));
+        REQUIRE(g2.at(1).propose("two-" + std::to_string(i)));
+    }
+    g1.tick(2);
+    g2.tick(2);
+    for (auto* g : {&g1, &g2}) {
+        for (replica_id id = 1; id <= 2; ++id) {
+            REQUIRE(!g->nodes[id].runner->compact(g->at(id).applied()));
+        }
+    }
+    g1.start(3);
+    g2.start(3);
+    auto sending = [](cluster& g) {
+        const auto& f = g.at(1).followers();
+        auto it = f.find(3);
+        return it != f.end() && it->second.state == progress::mode::snapshot;
+    };
+    bool saw1 = false;
+    bool saw2 = false;
+    for (int i = 0;
+         i < 200 && (g1.nodes[3].applied_data.size() < 30 || g2.nodes[3].applied_data.size() < 30);
+         ++i) {
+        g1.tick();
+        g2.tick();
+        REQUIRE(g1.at(1).state() == role::leader);
+        REQUIRE(g2.at(1).state() == role::leader);
+        CHECK_FALSE((sending(g1) && sending(g2)));
+        saw1 = saw1 || sending(g1);
+        saw2 = saw2 || sending(g2);
+    }
+    CHECK(saw1);
+    CHECK(saw2);  // the second group's transfer ran once the first one's ended
+    CHECK(g1.nodes[3].applied_data.size() == 30);
+    CHECK(g2.nodes[3].applied_data.size() == 30);
+    CHECK(g2.nodes[3].applied_data.back() == "two-29");
+    CHECK_FALSE(pacers[1]->holder(3));
 }
 
 TEST_CASE("raft treats a wiped replica as recovering until a new leader has caught it up",

@@ -22,6 +22,10 @@ constexpr const char* storage_failures[] = {
 
 // What the simulated disk answers a write or sync of a node that lost power.
 constexpr const char* crashed_disk = "simulated disk: the node crashed";
+// What a snapshot's view of the store answers once the node closed the store (it lost power:
+// the crash closes it while the node's actors still run; storage/rocksdb_store.cpp): the same
+// crash, seen by a transfer's next chunk (Tier B seed 0xe893e12 of the cluster profile).
+constexpr const char* closed_store = "the store was closed";
 
 }  // namespace
 
@@ -79,7 +83,8 @@ std::string unexpected_error(const std::vector<std::string>& lines,
         }
         // The simulated disk fails what a node still has in flight when it loses power
         // (sim_disk.cpp); the process is dead, its last words are the fault's.
-        bool storage_cause = storage_faults || line.find(crashed_disk) != std::string::npos;
+        bool storage_cause = storage_faults || line.find(crashed_disk) != std::string::npos ||
+                             line.find(closed_store) != std::string::npos;
         bool explained = false;
         for (const char* phrase : storage_failures) {
             explained = explained || (storage_cause && line.find(phrase) != std::string::npos);

@@ -84,7 +84,7 @@ caf::error container_state::recover(local_log& log) {
             if (!ops) {
                 return std::move(ops.error());
             }
-            auto res = apply_entry(index, *ops);
+            auto res = apply_entry(index, std::move(*ops));
             if (!res) {
                 return std::move(res.error());
             }
@@ -258,8 +258,8 @@ caf::error container_state::precheck(const container_op& op) const {
     return {};
 }
 
-caf::expected<std::vector<op_result>> container_state::apply_entry(
-    uint64_t index, const std::vector<container_op>& ops) {
+caf::expected<std::vector<op_result>> container_state::apply_entry(uint64_t index,
+                                                                   std::vector<container_op> ops) {
     auto a = apply(index, ops);
     if (auto err = persist(a.writes)) {
         return err;
@@ -268,12 +268,12 @@ caf::expected<std::vector<op_result>> container_state::apply_entry(
 }
 
 container_state::applied_entry container_state::apply(uint64_t index,
-                                                      const std::vector<container_op>& ops) {
+                                                      std::vector<container_op>& ops) {
     PRAVAHA_ASSERT(index > applied_index_, "entries apply in order: index={} applied={}", index,
                    applied_index_);
     applied_entry out;
     out.results.reserve(ops.size());
-    for (const auto& op : ops) {
+    for (auto& op : ops) {
         out.results.push_back(apply_op(op, out.writes));
     }
     // The final meta and writer state of every segment the appends touched (a segment deleted
@@ -301,7 +301,7 @@ container_state::applied_entry container_state::apply(uint64_t index,
 }
 
 caf::expected<std::vector<op_result>> container_state::commit_entry(
-    uint64_t index, const std::vector<container_op>& ops) {
+    uint64_t index, std::vector<container_op>& ops) {
     auto a = apply(index, ops);
     if (failed_) {
         return failed_;
@@ -321,7 +321,7 @@ caf::error container_state::persist(const write_batch& writes) {
     return store_.write(writes, false);
 }
 
-op_result container_state::apply_op(const container_op& op, write_batch& batch) {
+op_result container_state::apply_op(container_op& op, write_batch& batch) {
     switch (op.type) {
         case container_op::kind::append:
             return apply_append(op, batch);
@@ -417,7 +417,7 @@ caf::error container_state::fenced(const segment& seg, const container_op& op) {
                     to_string(op.writer), op.writer_epoch, epoch, to_string(op.key)));
 }
 
-op_result container_state::apply_append(const container_op& op, write_batch& batch) {
+op_result container_state::apply_append(container_op& op, write_batch& batch) {
     auto it = segments_.find(op.key);
     if (it == segments_.end()) {
         return {not_found(op.key), {}};
@@ -477,8 +477,11 @@ op_result container_state::apply_append(const container_op& op, write_batch& bat
     if (auto err = over_limit(op.key, seg.meta, data.size())) {
         return {std::move(err), {}};  // precheck saw a shorter segment (blocks in one entry)
     }
-    batch.put(keys::data(op.key, seg.meta.length), std::string(data));
-    seg.meta.length += static_cast<int64_t>(data.size());
+    auto stored = static_cast<int64_t>(data.size());
+    // The whole block is new (the usual case): its payload moves into the batch, uncopied.
+    batch.put(keys::data(op.key, seg.meta.length),
+              data.size() == op.data.size() ? std::move(op.data) : std::string(data));
+    seg.meta.length += stored;
     auto& ws = seg.writers[op.writer];
     ws.last = op.last_event_number;
     ws.client_last = std::max(ws.client_last, op.client_last);

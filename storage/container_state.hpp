@@ -67,18 +67,20 @@ public:
     /// Applies the committed entry `index` and writes the resulting state (unsynced; made durable
     /// by the next synced log write). Returns one result per op. A storage error is returned as
     /// the error of the whole call: the caller must stop and recover.
-    [[nodiscard]] caf::expected<std::vector<op_result>> apply_entry(
-        uint64_t index, const std::vector<container_op>& ops);
+    [[nodiscard]] caf::expected<std::vector<op_result>> apply_entry(uint64_t index,
+                                                                    std::vector<container_op> ops);
 
     /// The two halves of `apply_entry`, for callers that acknowledge in between: `apply`
     /// updates the in-memory state and returns the results plus the state writes; `persist`
     /// writes them (unsynced). Acknowledging before `persist` is safe because the entry itself
     /// is already durable in the log; reads must not run before `persist` (their data is there).
+    /// `apply` and `commit_entry` move each stored block's payload into the writes: the ops'
+    /// `data` is left empty (take `payload_sizes` first where they are needed).
     struct applied_entry {
         std::vector<op_result> results;
         write_batch writes;
     };
-    applied_entry apply(uint64_t index, const std::vector<container_op>& ops);
+    applied_entry apply(uint64_t index, std::vector<container_op>& ops);
     [[nodiscard]] caf::error persist(const write_batch& writes);
 
     /// The standalone write path: applies `ops` as entry `index` and writes the resulting state
@@ -86,7 +88,7 @@ public:
     /// payload is written and checksummed once). A storage error is returned as the error of the
     /// whole call: the in-memory state is then ahead of the disk and the caller must stop.
     [[nodiscard]] caf::expected<std::vector<op_result>> commit_entry(
-        uint64_t index, const std::vector<container_op>& ops);
+        uint64_t index, std::vector<container_op>& ops);
 
     /// Whole events starting at `offset`, at most `max_bytes` (but always at least one event if
     /// any is available). Errors: segment_not_found, bad_offset, corrupt_data, storage_io.
@@ -115,8 +117,8 @@ private:
         std::map<writer_id, writer_state> writers;
     };
 
-    op_result apply_op(const container_op& op, write_batch& batch);
-    op_result apply_append(const container_op& op, write_batch& batch);
+    op_result apply_op(container_op& op, write_batch& batch);
+    op_result apply_append(container_op& op, write_batch& batch);
     op_result apply_setup_writer(const container_op& op, write_batch& batch);
     op_result apply_merge(const container_op& op, write_batch& batch);
     void erase_prefix(const std::string& prefix, bool range, write_batch& batch) const;

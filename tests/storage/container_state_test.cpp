@@ -5,6 +5,8 @@
 #include "tests/support/temp_dir.hpp"
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace pravaha;
 using namespace pravaha::storage;
 
@@ -155,6 +157,34 @@ TEST_CASE("container_state drops retried events by writer id and event number", 
         CHECK(events_of(*f.state->read(seg, 0, 1000)) ==
               std::vector<std::string>{"e0", "e1", "e2"});
     }
+}
+
+TEST_CASE(
+    "container_state moves a new block's payload into its writes and copies only the new "
+    "part of a partial retry",
+    "[storage]") {
+    fixture f;
+    commit(*f.log, *f.state, {create_op()});
+    auto apply = [&](std::vector<container_op>& ops) {
+        auto idx = f.log->append(encode_log_entry(ops), f.state->applied_index());
+        REQUIRE(idx);
+        auto a = f.state->apply(*idx, ops);
+        REQUIRE(!f.state->persist(a.writes));
+        return a;
+    };
+    std::vector<container_op> ops{append_op(0, {"e0", "e1"})};
+    auto block = ops[0].data;
+    auto a = apply(ops);
+    CHECK(a.results[0].ack.appended_events == 2);
+    CHECK(ops[0].data.empty());  // moved, not copied
+    CHECK(std::any_of(a.writes.ops.begin(), a.writes.ops.end(),
+                      [&](const write_batch::op& w) { return w.value == block; }));
+    std::vector<container_op> retry{append_op(1, {"e1", "e2"})};
+    auto retried = retry[0].data;
+    auto b = apply(retry);
+    CHECK(b.results[0].ack.appended_events == 1);
+    CHECK(retry[0].data == retried);  // its new part was copied out of it
+    CHECK(events_of(*f.state->read(seg, 0, 1000)) == std::vector<std::string>{"e0", "e1", "e2"});
 }
 
 TEST_CASE("container_state recovers logged but unapplied entries by replay", "[storage]") {
@@ -633,7 +663,7 @@ size_t keys_under(log_store& store, const std::string& prefix) {
 }
 
 // Logs, applies and persists one entry; its writes.
-write_batch apply_logged(fixture& f, const std::vector<container_op>& ops) {
+write_batch apply_logged(fixture& f, std::vector<container_op> ops) {
     auto idx = f.log->append(encode_log_entry(ops), f.state->applied_index());
     REQUIRE(idx);
     auto a = f.state->apply(*idx, ops);

@@ -141,21 +141,10 @@ std::array<metrics::counter*, 3>& stream_counters(container_ptr self, stream_uid
     return it->second;
 }
 
-// The payload bytes of each op, taken before `apply` moves the payloads into its writes.
-std::vector<size_t> payload_sizes(const std::vector<container_op>& ops) {
-    std::vector<size_t> sizes;
-    sizes.reserve(ops.size());
-    for (const auto& op : ops) {
-        sizes.push_back(op.data.size());
-    }
-    return sizes;
-}
-
-// Counts what `ops` (of `sizes` payload bytes) stored into their segments' meters (duplicates
-// of earlier appends do not count); a sealed or deleted segment's meter goes.
+// Counts what `ops` stored into their segments' meters (duplicates of earlier appends do not
+// count); a sealed or deleted segment's meter goes.
 void note_rates(container_ptr self,
                 const std::vector<container_op>& ops,
-                const std::vector<size_t>& sizes,
                 const std::vector<storage::op_result>& results) {
     auto now = now_ms(self);
     // Every replica measures loads; the leader alone counts appends (what clients were told).
@@ -167,9 +156,9 @@ void note_rates(container_ptr self,
             op.type == container_op::kind::delete_segment) {
             self->state.meters.erase(op.key);
         } else if (op.type == container_op::kind::append && !results[i].error &&
-                   results[i].ack.appended_events > 0 && op.event_count > 0) {
+                   results[i].ack.appended_events > 0) {
             auto stored = results[i].ack.appended_events;
-            auto bytes = sizes[i] * stored / op.event_count;
+            auto bytes = static_cast<uint64_t>(results[i].stored_bytes);
             meter_of(self, op.key, now).record(now, stored, bytes);
             if (leads) {
                 self->state.appends->inc(stored);
@@ -296,9 +285,8 @@ caf::error apply_raft_entry(container_ptr self, uint64_t index, const std::strin
         }
         ops = std::move(*decoded);
     }
-    auto sizes = payload_sizes(ops);
     auto applied = st.sm->apply(index, ops);
-    note_rates(self, ops, sizes, applied.results);
+    note_rates(self, ops, applied.results);
     if (auto it = st.proposed.find(index); it != st.proposed.end()) {
         if (st.raft->replica().term_at(index) == it->second.term) {
             observe_acks(self, *it->second.ops, applied.results);
@@ -350,13 +338,12 @@ void flush_local(container_ptr self) {
     auto current = std::make_shared<batch>(std::move(st.pending));
     st.pending = batch{};
     observe_group(self, *current);
-    auto sizes = payload_sizes(current->ops);
     auto results = st.sm->commit_entry(st.sm->applied_index() + 1, current->ops);
     if (!results) {
         on_log_failure(self, current, std::move(results.error()));
         return;
     }
-    note_rates(self, current->ops, sizes, *results);
+    note_rates(self, current->ops, *results);
     observe_acks(self, *current, *results);
     deliver_results(*current, *results);
     for (const auto& op : current->ops) {

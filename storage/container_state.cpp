@@ -489,7 +489,9 @@ op_result container_state::apply_append(container_op& op, write_batch& batch) {
     dirty_writers_.emplace(op.key, op.writer);
     ack.end_offset = seg.meta.length;
     ack.appended_events = count;
-    return {{}, ack};
+    op_result out{{}, ack};
+    out.stored_bytes = stored;
+    return out;
 }
 
 op_result container_state::apply_setup_writer(const container_op& op, write_batch& batch) {

@@ -20,6 +20,7 @@ struct op_result {
     caf::error error;       ///< empty on success
     append_ack ack;         ///< for appends; a merge: the target's length after it (end_offset)
     int64_t merged_at = 0;  ///< a merge: where the transaction segment's bytes begin in the target
+    int64_t stored_bytes = 0;  ///< an append: the bytes it added to its segment (framing included)
 };
 
 /// The deterministic state machine of one segment container: segment lengths, sealed flags,
@@ -75,7 +76,7 @@ public:
     /// writes them (unsynced). Acknowledging before `persist` is safe because the entry itself
     /// is already durable in the log; reads must not run before `persist` (their data is there).
     /// `apply` and `commit_entry` move each stored block's payload into the writes: the ops'
-    /// `data` is left empty (take `payload_sizes` first where they are needed).
+    /// `data` is left empty (each result's `stored_bytes` says what an append stored).
     struct applied_entry {
         std::vector<op_result> results;
         write_batch writes;

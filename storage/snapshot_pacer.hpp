@@ -41,7 +41,6 @@ public:
     bool may_send() const;
     /// Charges `bytes` sent (negative: a refund, when a chunk turned out smaller than charged).
     void charge(int64_t bytes);
-    bool limited() const { return per_tick_ > 0; }
 
 private:
     // The budget counts in units of 1/groups byte, so that shares need no rounding.

@@ -176,6 +176,7 @@ TEST_CASE(
     auto block = ops[0].data;
     auto a = apply(ops);
     CHECK(a.results[0].ack.appended_events == 2);
+    CHECK(a.results[0].stored_bytes == static_cast<int64_t>(block.size()));
     CHECK(ops[0].data.empty());  // moved, not copied
     CHECK(std::any_of(a.writes.ops.begin(), a.writes.ops.end(),
                       [&](const write_batch::op& w) { return w.value == block; }));
@@ -183,7 +184,8 @@ TEST_CASE(
     auto retried = retry[0].data;
     auto b = apply(retry);
     CHECK(b.results[0].ack.appended_events == 1);
-    CHECK(retry[0].data == retried);  // its new part was copied out of it
+    CHECK(b.results[0].stored_bytes == 8 + 2);  // "e2" and its frame only
+    CHECK(retry[0].data == retried);            // its new part was copied out of it
     CHECK(events_of(*f.state->read(seg, 0, 1000)) == std::vector<std::string>{"e0", "e1", "e2"});
 }
 

@@ -18,6 +18,7 @@
 #include "schema/interfaces.hpp"
 #include "schema/types.hpp"
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
@@ -28,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pravaha::storage {
@@ -53,9 +55,42 @@ struct raft_summary {
 };
 raft_summary summarize_raft_groups();
 
+/// Where a container writes the answers to appends that came over the framed data path
+/// (runtime/transport/data_port.hpp: one per client connection). Called on the container's
+/// thread; must not block.
+class data_sink {
+public:
+    virtual ~data_sink() = default;
+    /// Adds one encoded frame to what goes out next.
+    virtual void queue(std::string_view frame) = 0;
+    /// Sends what was queued (what the socket does not take now goes when it is writable).
+    virtual void flush() = 0;
+};
+
+/// The answer of one append of the data path: a frame carrying `request` to `sink`. The
+/// container keeps it where a CAF request keeps its response promise.
+struct data_reply {
+    std::shared_ptr<data_sink> sink;
+    uint64_t request = 0;
+    void deliver(const append_ack& ack) const;
+    void deliver(const caf::error& err) const;
+};
+
+/// One append of the data path, as the data port hands it to the block's container.
+struct data_append {
+    append_block block;
+    data_reply reply;
+};
+
+/// `(data_append_atom, appends)`: appends read from the node's data connections, all for this
+/// container, in the order they arrived. Local only (never crosses a process).
+using data_append_atom = caf::atom_constant<caf::atom("dappend")>;
+
 /// A segment container: the public data path plus the controller's segment operations, its own
-/// timer and flush messages, and (in a cluster) Raft traffic, ticks and status.
+/// timer and flush messages, the framed data path's appends, and (in a cluster) Raft traffic,
+/// ticks and status.
 using container_actor = segment_store_api::extend_with<segment_admin_api>::extend<
+    caf::reacts_to<data_append_atom, std::vector<data_append>>,
     caf::reacts_to<read_timeout_atom, uint64_t>,
     caf::reacts_to<flushed_atom>,
     caf::reacts_to<raft_atom, raft::message>,
@@ -314,3 +349,7 @@ struct cluster_config {
                                                             const cluster_config& cfg);
 
 }  // namespace pravaha::actors
+
+// The data path's appends are handed from the data port's thread to a container in this
+// process only: CAF may move them between actors but never serialises them.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pravaha::actors::data_append>)

@@ -2,6 +2,7 @@
 #include "actors/client_access.hpp"
 #include "actors/raft_driver.hpp"
 #include "actors/raft_routes.hpp"
+#include "schema/data_frames.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
 #include "schema/metrics.hpp"
@@ -27,12 +28,47 @@
 
 namespace pravaha::actors {
 
+// The answers are encoded into one buffer per thread (a container's), then copied into the
+// connection's outgoing bytes.
+void data_reply::deliver(const append_ack& ack) const {
+    thread_local std::string frame;
+    frame.clear();
+    frames::encode_appended(frame, request, ack);
+    sink->queue(frame);
+}
+
+void data_reply::deliver(const caf::error& err) const {
+    thread_local std::string frame;
+    frame.clear();
+    frames::encode_refused(frame, request, err);
+    sink->queue(frame);
+}
+
 namespace {
 
 using ack_promise = caf::typed_response_promise<append_ack>;
 using done_promise = caf::typed_response_promise<bool>;
 using offset_promise = caf::typed_response_promise<int64_t>;  // a merge: where it landed
-using reply = std::variant<ack_promise, done_promise, offset_promise>;
+using reply = std::variant<ack_promise, done_promise, offset_promise, data_reply>;
+
+// Sends what the data path's answers queued on their connections (once per connection and
+// group, not once per answer).
+void flush_sinks(const std::vector<reply>& replies) {
+    const data_sink* last = nullptr;
+    for (const auto& r : replies) {
+        if (const auto* d = std::get_if<data_reply>(&r); d != nullptr && d->sink.get() != last) {
+            last = d->sink.get();
+            d->sink->flush();
+        }
+    }
+}
+
+void deliver_error(reply& r, const caf::error& err) {
+    std::visit([&](auto& p) { p.deliver(err); }, r);
+    if (const auto* d = std::get_if<data_reply>(&r)) {
+        d->sink->flush();
+    }
+}
 
 struct waiter {
     read_request req;
@@ -90,6 +126,7 @@ void fail_batch(batch& b, const caf::error& err) {
     for (auto& r : b.replies) {
         std::visit([&](auto& p) { p.deliver(err); }, r);
     }
+    flush_sinks(b.replies);
     b = batch{};
 }
 
@@ -222,7 +259,8 @@ void deliver_results(batch& b, const std::vector<storage::op_result>& results) {
                 using promise_type = std::decay_t<decltype(p)>;
                 if (res.error) {
                     p.deliver(res.error);
-                } else if constexpr (std::is_same_v<promise_type, ack_promise>) {
+                } else if constexpr (std::is_same_v<promise_type, ack_promise> ||
+                                     std::is_same_v<promise_type, data_reply>) {
                     p.deliver(res.ack);
                 } else if constexpr (std::is_same_v<promise_type, offset_promise>) {
                     p.deliver(res.merged_at);
@@ -232,6 +270,7 @@ void deliver_results(batch& b, const std::vector<storage::op_result>& results) {
             },
             b.replies[i]);
     }
+    flush_sinks(b.replies);
 }
 
 void on_log_failure(container_ptr self, const std::shared_ptr<batch>& current, caf::error err) {
@@ -433,8 +472,33 @@ bool state_refusal(const caf::error& err) {
            code == errc::storage_full;  // whether the append adds events is the state's
 }
 
-// Admits `op` and queues it for the next group commit, answering `rp` when it is committed; a
-// refusal from the state is confirmed against the group first.
+// Queues an admitted `op` (`refusal` empty) for the next group commit, answering `r` when it
+// is committed; a refusal from the state is confirmed against the group first.
+void submit(container_ptr self, container_op op, reply r, caf::error refusal) {
+    if (!refusal) {
+        enqueue(self, std::move(op), std::move(r));
+        return;
+    }
+    linearize(self, [self, r = std::move(r), op = std::move(op),
+                     refusal = std::move(refusal)](const caf::error& e) mutable {
+        if (e) {
+            deliver_error(r, e);
+        } else if (code_of(refusal) == errc::storage_full && self->state.sm->adds_events(op)) {
+            // Decided on arrival: admitted now (the disk freed meanwhile) it would be logged
+            // behind later appends of its writer, which reuse the numbers of refused blocks
+            // (pravaha-sim cluster seeds 0x183 and 0x13d: per-key order broken, and a later
+            // event acknowledged as a duplicate of this one).
+            deliver_error(r, refusal);
+        } else if (auto again = admit(self, op)) {
+            deliver_error(r, again);
+        } else {
+            enqueue(self, std::move(op), std::move(r));
+        }
+    });
+}
+
+// Admits `op` and queues it for the next group commit, answering the request when it is
+// committed; an early error is the handler's answer.
 template <class T>
 caf::result<T> admit_and_enqueue(container_ptr self, container_op op) {
     auto err = admit(self, op);
@@ -442,32 +506,14 @@ caf::result<T> admit_and_enqueue(container_ptr self, container_op op) {
         return err;
     }
     auto rp = self->make_response_promise<T>();
-    if (!err) {
-        if constexpr (std::is_same_v<T, append_ack>) {
-            if (mutants::active(mutants::mutant::ack_before_log_commit) &&
-                op.type == container_op::kind::append) {
-                // Planted bug: acknowledged before the log entry exists.
-                rp.deliver(append_ack{op.key, op.writer, op.last_event_number, 0, op.event_count});
-            }
+    if constexpr (std::is_same_v<T, append_ack>) {
+        if (!err && mutants::active(mutants::mutant::ack_before_log_commit) &&
+            op.type == container_op::kind::append) {
+            // Planted bug: acknowledged before the log entry exists.
+            rp.deliver(append_ack{op.key, op.writer, op.last_event_number, 0, op.event_count});
         }
-        enqueue(self, std::move(op), rp);
-        return rp;
     }
-    linearize(self, [self, rp, op = std::move(op), refusal = err](const caf::error& e) mutable {
-        if (e) {
-            rp.deliver(e);
-        } else if (code_of(refusal) == errc::storage_full && self->state.sm->adds_events(op)) {
-            // Decided on arrival: admitted now (the disk freed meanwhile) it would be logged
-            // behind later appends of its writer, which reuse the numbers of refused blocks
-            // (pravaha-sim cluster seeds 0x183 and 0x13d: per-key order broken, and a later
-            // event acknowledged as a duplicate of this one).
-            rp.deliver(refusal);
-        } else if (auto again = admit(self, op)) {
-            rp.deliver(again);
-        } else {
-            enqueue(self, std::move(op), rp);
-        }
-    });
+    submit(self, std::move(op), reply{rp}, std::move(err));
     return rp;
 }
 
@@ -594,6 +640,23 @@ container_op append_op(append_block& b) {
     op.client_last = b.client_last;
     op.data = std::move(b.data);
     return op;
+}
+
+// The framed data path's appends (data_port): as append_atom's, answered on their connection.
+void admit_data_appends(container_ptr self, std::vector<data_append>& in) {
+    for (auto& a : in) {
+        auto err = check_data(self, a.block.key, right::write);
+        auto op = append_op(a.block);
+        if (!err) {
+            err = admit(self, op);
+        }
+        if (err && !(self->state.raft && state_refusal(err))) {
+            a.reply.deliver(err);
+            a.reply.sink->flush();
+            continue;
+        }
+        submit(self, std::move(op), reply{std::move(a.reply)}, std::move(err));
+    }
 }
 
 // A read: served from the state, confirmed against the group when the answer depends on this
@@ -727,6 +790,7 @@ container_actor::behavior_type container_impl(container_ptr self,
             }
             return admit_and_enqueue<append_ack>(self, append_op(b));
         },
+        [=](data_append_atom, std::vector<data_append>& in) { admit_data_appends(self, in); },
         [=](setup_writer_atom, const segment_key& key, const writer_id& writer,
             uint32_t known_epoch) -> caf::result<append_ack> {
             if (auto err = check_data(self, key, right::write)) {

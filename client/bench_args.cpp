@@ -91,8 +91,12 @@ std::string mistake(const options& o) {
     if (o.mode == "read" && o.duration_s > 0) {
         return "read measures a catch-up of --events; --duration does not apply";
     }
-    if (o.api == "actor" && (o.mode != "write" || o.rate > 0 || !o.id_prefix.empty())) {
-        return "--api actor measures write mode in a closed loop (no --rate, no --id-prefix)";
+    if (o.api != "facade" && (o.mode != "write" || o.rate > 0 || !o.id_prefix.empty())) {
+        return "--api " + o.api +
+               " measures write mode in a closed loop (no --rate, no --id-prefix)";
+    }
+    if ((o.api == "frames") != (o.data_port != 0)) {
+        return "--api frames writes to the node's data port: give --data-port with it (only)";
     }
     if (o.batch > 1 && o.api != "actor") {
         return "--batch applies to --api actor";
@@ -180,10 +184,15 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
                         "gnuplot is installed)"))
         ->type_name("DIR");
     app.add_option("--api", o.api,
-                   text("(write) the blocking facade's writers (default) or the actor API's: a "
-                        "driver actor per writer, --window events in flight"))
-        ->type_name("facade|actor")
-        ->check(CLI::IsMember({"facade", "actor"}));
+                   text("(write) the blocking facade's writers (default), the actor API's (a "
+                        "driver actor per writer, --window events in flight) or raw frames "
+                        "on the node's data port (see --data-port)"))
+        ->type_name("facade|actor|frames")
+        ->check(CLI::IsMember({"facade", "actor", "frames"}));
+    number(app, "--data-port", o.data_port, 1, 65535,
+           "(--api frames) the node's --data-port: one thread writes every writer's events on "
+           "one connection in the data path's frames, without the client library (what the "
+           "node's data path costs with a client that costs almost nothing)");
     number(app, "--batch", o.batch, 1, 100000,
            "(--api actor) events per write request (default 1: single writes; more: batch "
            "writes, each answered once). CAF 0.17 keeps an actor's pending requests in a flat "

@@ -576,6 +576,24 @@ void run_clients(client::client_factory& f, const options& o, run_state& rs) {
         progress.stop();
         return;
     }
+    if (o.api == "frames") {
+        auto info = f.streams().stream_info_of(o.scope, o.stream);
+        if (!info) {
+            rs.error(info.error());
+            return;
+        }
+        std::vector<segment_key> keys;
+        for (const auto& seg : info->segments) {
+            if (!seg.sealed) {
+                keys.push_back(segment_key{info->record.uid, seg.id});
+            }
+        }
+        progress_line progress(o, rs);
+        bench::run_frame_writers(o, rs, keys);
+        rs.writers_done = true;
+        progress.stop();
+        return;
+    }
     std::vector<std::thread> threads;
     {
         progress_line progress(o, rs);

@@ -5,6 +5,7 @@
 
 #include "client/bench_stats.hpp"
 #include "schema/errc.hpp"
+#include "schema/ids.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -25,7 +26,8 @@ using bench_clock = std::chrono::steady_clock;
 
 struct options {
     std::string mode;
-    std::string api = "facade";  // or "actor" (write mode, closed loop)
+    std::string api = "facade";  // or "actor", or "frames" (write mode, closed loop)
+    uint64_t data_port = 0;      // frames: the node's --data-port
     uint64_t batch = 1;          // actor API: events per write request
     std::string endpoint = "127.0.0.1:9090";
     std::string token;  ///< for a node with --token-file
@@ -176,5 +178,8 @@ int run_txn(client::client_factory& f, const options& o, const std::string& cont
 /// of this process, closed loop with --window events in flight each, --batch events per request.
 /// Records into `rs` as the facade's writers do.
 void run_actor_writers(const options& o, run_state& rs);
+/// --api frames (bench_frames.cpp): every writer on one connection to the node's data port, one
+/// thread, the data path's frames only; writer w writes to segments[w mod size].
+void run_frame_writers(const options& o, run_state& rs, const std::vector<segment_key>& segments);
 
 }  // namespace pravaha::bench

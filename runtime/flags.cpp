@@ -80,8 +80,10 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
             return std::move(n.error());
         }
         (flag == "--node-id" ? opts.node_id : opts.containers) = static_cast<uint32_t>(*n);
-    } else if (flag == "--rpc-port" || flag == "--metrics-port") {
-        auto& port = flag == "--rpc-port" ? opts.rpc_port : opts.metrics_port;
+    } else if (flag == "--rpc-port" || flag == "--metrics-port" || flag == "--data-port") {
+        auto& port = flag == "--rpc-port"    ? opts.rpc_port
+                     : flag == "--data-port" ? opts.data_port
+                                             : opts.metrics_port;
         opts.metrics_port_given = opts.metrics_port_given || flag == "--metrics-port";
         if (v == "off") {
             port.reset();
@@ -164,8 +166,14 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
     return {};
 }
 
-// Standalone, or one member of a cluster that lists it exactly once among at least 3.
+// Standalone, or one member of a cluster that lists it exactly once among at least 3; the data
+// port only where it cannot bypass a protection the node asks for.
 caf::error check_mode(const node_options& opts) {
+    if (opts.data_port && (!opts.token_file.empty() || !opts.tls_cert.empty())) {
+        return caf::make_error(errc::invalid_argument,
+                               "--data-port cannot be combined with --token-file or TLS yet (the "
+                               "data port has neither)");
+    }
     if (opts.standalone && (opts.node_id != 0 || !opts.peers.empty())) {
         return caf::make_error(errc::invalid_argument,
                                "--standalone cannot be combined with --node-id or --peers");
@@ -226,6 +234,9 @@ const flag_spec valued_flags[] = {
     {"rpc-port", "PORT",
      "Cap'n Proto RPC port for other languages (default 9091; 0 picks a free one; off: no RPC). "
      "Every node on one machine needs its own."},
+    {"data-port", "PORT",
+     "port of the framed data path for appends (ARCHITECTURE.md \"The framed data path\"; "
+     "default off; 0 picks a free one); not with --token-file or TLS"},
     {"metrics-port", "PORT",
      "HTTP port of /metrics (Prometheus), /health and /ready (default 9092; 0 picks a free one; "
      "off: none). One per node on a machine."},
@@ -369,6 +380,7 @@ std::string render_config(const node_options& opts) {
     line("memory-limit", std::to_string(opts.memory_limit_mb));
     line("rpc-port", port(opts.rpc_port));
     line("metrics-port", port(opts.metrics_port));
+    line("data-port", port(opts.data_port));
     if (opts.max_connections) {
         line("max-connections", std::to_string(*opts.max_connections));
     } else {

@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "runtime/data_port.hpp"
 #include "runtime/disk_guard.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/identity.hpp"
@@ -127,10 +128,12 @@ struct core_context {
     actors::storage_full_probe storage_full;
     std::shared_ptr<transport::listener> client_listener;
     std::shared_ptr<transport::listener> rpc_listener;
+    std::shared_ptr<transport::listener> data_listener;
     /// The ports as bound by the first run (a flag's 0 becomes the port picked); a later run
     /// binds the same ones.
     uint16_t port = 0;
     std::optional<uint16_t> rpc_port;
+    std::optional<uint16_t> data_port;
     /// Whether a core serves (the metrics port's `/ready`).
     std::shared_ptr<std::atomic<bool>> ready = std::make_shared<std::atomic<bool>>(false);
 };
@@ -197,16 +200,19 @@ void stop_core(const actors::node_actors& node) {
     }
 }
 
-void log_started(const node_options& opts, uint16_t port, const std::string& rpc_text) {
+void log_started(const node_options& opts,
+                 uint16_t port,
+                 const std::string& rpc_text,
+                 const std::string& data_text) {
     auto log = module_log("runtime");
     if (opts.standalone) {
-        log->info("node started mode=standalone endpoint={}:{} rpc={} data_dir={}", opts.bind, port,
-                  rpc_text, opts.data_dir);
+        log->info("node started mode=standalone endpoint={}:{} rpc={} data_port={} data_dir={}",
+                  opts.bind, port, rpc_text, data_text, opts.data_dir);
     } else {
         log->info(
             "node started mode=cluster node_id={} members={} containers={} "
-            "endpoint={}:{} rpc={} data_dir={}",
-            opts.node_id, opts.peers.size(), opts.containers, opts.bind, port, rpc_text,
+            "endpoint={}:{} rpc={} data_port={} data_dir={}",
+            opts.node_id, opts.peers.size(), opts.containers, opts.bind, port, rpc_text, data_text,
             opts.data_dir);
     }
 }
@@ -344,6 +350,16 @@ int serve_core(caf::actor_system& sys,
     ctx.port = *port;
     std::unique_ptr<gateway> rpc;
     std::string rpc_text = "off";
+    // A port that cannot start stops this core's start: what started goes, in reverse.
+    auto abandon = [&](const caf::error& err) {
+        log->error("{}", render_error(err));
+        if (rpc) {
+            rpc->stop();
+        }
+        sys.middleman().unpublish(node->endpoint, *port);
+        stop_core(*node);
+        return 1;
+    };
     if (ctx.rpc_port) {
         gateway_config gcfg;
         gcfg.bind = opts.bind;
@@ -354,18 +370,31 @@ int serve_core(caf::actor_system& sys,
         gcfg.tls = ctx.tls;
         auto gw = gateway::start(sys, node->endpoint, gcfg);
         if (!gw) {
-            log->error("{}", render_error(gw.error()));
-            sys.middleman().unpublish(node->endpoint, *port);
-            stop_core(*node);
-            return 1;
+            return abandon(gw.error());
         }
         rpc = std::move(*gw);
         ctx.rpc_port = rpc->port();
         rpc_text = opts.bind + ":" + std::to_string(rpc->port());
     }
+    std::unique_ptr<data_port> data;
+    std::string data_text = "off";
+    if (ctx.data_port) {
+        data_port_config dcfg;
+        dcfg.bind = opts.bind;
+        dcfg.port = *ctx.data_port;
+        dcfg.listener = ctx.data_listener;
+        dcfg.containers = node->containers;
+        auto dp = data_port::start(std::move(dcfg));
+        if (!dp) {
+            return abandon(dp.error());
+        }
+        data = std::move(*dp);
+        ctx.data_port = data->port();
+        data_text = opts.bind + ":" + std::to_string(data->port());
+    }
     ctx.ready->store(true);
     if (first) {
-        log_started(opts, *port, rpc_text);
+        log_started(opts, *port, rpc_text, data_text);
     } else {
         log->warn("node core restarted on the reopened store endpoint={}:{} rpc={}", opts.bind,
                   *port, rpc_text);
@@ -386,6 +415,7 @@ int serve_core(caf::actor_system& sys,
     if (rpc) {
         rpc->stop();  // no new RPC calls; open ones end with their connections
     }
+    data.reset();  // no new appends; answers still due are dropped with their connections
     sys.middleman().unpublish(node->endpoint, *port);
     stop_core(*node);
     bool all_down = await_core_down(self, *node, opts, exit_code);
@@ -477,11 +507,16 @@ int run_node(const node_options& opts) {
     core_context ctx;
     ctx.client_listener = std::make_shared<transport::listener>("client", gate);
     ctx.rpc_listener = std::make_shared<transport::listener>("rpc", gate);
+    ctx.data_listener = std::make_shared<transport::listener>("data", gate);
     ctx.listeners = [client_port = ctx.client_listener, rpc_port = ctx.rpc_listener,
-                     has_rpc = opts.rpc_port.has_value()] {
+                     data_port = ctx.data_listener, has_rpc = opts.rpc_port.has_value(),
+                     has_data = opts.data_port.has_value()] {
         std::vector<raft::listener_status> out{client_port->status()};
         if (has_rpc) {
             out.push_back(rpc_port->status());
+        }
+        if (has_data) {
+            out.push_back(data_port->status());
         }
         return out;
     };
@@ -489,12 +524,16 @@ int run_node(const node_options& opts) {
     if (opts.rpc_port) {
         register_listener_metrics(*ctx.rpc_listener, ctx.rpc_listener);
     }
+    if (opts.data_port) {
+        register_listener_metrics(*ctx.data_listener, ctx.data_listener);
+    }
     ctx.cluster_id = identity.cluster_id;
     ctx.tokens = tokens;
     ctx.tls = tls;
     ctx.instance = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     ctx.port = opts.port;
     ctx.rpc_port = opts.rpc_port;
+    ctx.data_port = opts.data_port;
     std::unique_ptr<metrics_server> metrics;
     if (opts.metrics_port) {
         register_process_metrics(PRAVAHA_VERSION_TEXT);

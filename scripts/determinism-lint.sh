@@ -14,6 +14,7 @@ allowed=(
   ':!client/cli_group.cpp'     # command-line tool
   ':!client/bench_main.cpp'    # benchmark tool: measures wall time
   ':!client/bench_actor.cpp'   # its actor-API mode: wall time, its own actor system with CAF io
+  ':!client/bench_frames.cpp'  # its frames mode: wall time, a raw TCP connection to the data port
   ':!client/bench_scale.cpp'   # its scale mode: wall time, a thread that watches the stream
   ':!client/typescript/'       # the TypeScript client: another process, outside the simulator
   ':!client/examples/'         # example applications: processes with a main, outside the simulator

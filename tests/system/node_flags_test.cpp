@@ -95,6 +95,7 @@ TEST_CASE("pravaha-node exits with 2 and one clear line for every usage error", 
         {"--config " + config, "standalone = yes\n", "standalone = true or false"},
         {"--config " + config, "standalone = true\nmemory-limit = 1\n", "--memory-limit must be"},
         {"--standalone --memory-limit", "", "--memory-limit"},
+        {"--standalone --data-port 0 --token-file " + config, "", "--data-port cannot be combined"},
     };
     for (const auto& c : cases) {
         if (!c.file.empty()) {

@@ -273,11 +273,18 @@ private:
         return {};
     }
 
+    // Sends from out_sent_ on; out_ is emptied once all of it went (not shifted per send: with
+    // large events that would move megabytes for every partial send).
     caf::error send_out() {
-        while (!out_.empty()) {
-            auto n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (out_sent_ < out_.size()) {
+            auto n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
+                            MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) {
-                out_.erase(0, static_cast<size_t>(n));
+                out_sent_ += static_cast<size_t>(n);
+                if (out_sent_ == out_.size()) {
+                    out_.clear();
+                    out_sent_ = 0;
+                }
                 continue;
             }
             if (n < 0 && errno == EINTR) {
@@ -338,6 +345,7 @@ private:
     uint64_t next_request_ = 1;
     std::optional<bench_clock::time_point> deadline_;
     std::string out_;
+    size_t out_sent_ = 0;
     std::string in_;
     size_t used_ = 0;
     std::vector<sample> samples_;

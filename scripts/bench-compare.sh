@@ -10,7 +10,10 @@
 #             counts (one event at a time per client), one pipelined writer of 100-byte events
 #             (10,000 in flight), and one writer of 1 MiB events (8 in flight; 'x' payloads, then
 #             incompressible ones); then 1 and 64
-#             clients and the pipelined writer through the actor client API (--api actor)
+#             clients and the pipelined writer through the actor client API (--api actor); then
+#             the framed data path (--data-port) with pravaha-bench's lean client (--api frames:
+#             one thread, one connection) in the same shapes and with 1 MiB events
+#             (incompressible)
 #   etcd      etcd with 3 members (../shared/bench/etcd_raft.sh r3), 1/16/64 clients, 100 B, 1 KiB
 #   cluster   three pravaha-node processes (one container) with the same client counts, and the
 #             pipelined writer
@@ -227,7 +230,8 @@ for p in $(seq 1 "$passes"); do
     "$build/tests/pravaha-handoff-bench" "$dir/handoff" "$micro" 100 > "$dir/handoff.json"
     rm -rf "$dir/handoff"
     echo "pass $p/$passes: Pravaha standalone" >&2
-    start_standalone node.log
+    dport=$(free_port)
+    start_standalone node.log --data-port "$dport"
     pravaha_matrix "127.0.0.1:$port" standalone
     # The actor client API next to the facade's rows above (same node, same shapes; the
     # pipelined writer sends batch writes of 100 events, see pravaha-bench --batch).
@@ -243,6 +247,18 @@ for p in $(seq 1 "$passes"); do
     # compactions almost nothing).
     run_bench standalone_1m_random write --endpoint "127.0.0.1:$port" --stream bench/bigrandom \
       --writers 1 --window 8 --event-size 1048576 --events "$big" --warmup 5 --payload random
+    # The framed data path (ARCHITECTURE.md "The framed data path") with a client that costs
+    # almost nothing, as redis-benchmark is for Redis: the same node, the same shapes.
+    for size in 100 1024; do
+      for c in 1 16 64; do
+        run_bench "standalone_frames_c${c}_s${size}" write --endpoint "127.0.0.1:$port" \
+          --api frames --data-port "$dport" --stream "bench/framesc${c}s${size}" --segments 4 \
+          --writers "$c" --window 1 --event-size "$size" --duration "$secs" --warmup 50
+      done
+    done
+    run_bench standalone_frames_1m_random write --endpoint "127.0.0.1:$port" --api frames \
+      --data-port "$dport" --stream bench/framesbig --writers 1 --window 8 --event-size 1048576 \
+      --events "$big" --warmup 5 --payload random
     echo "{\"node_peak_rss_kb\": $(peak_rss_kb "${pids[0]}")}" > "$dir/standalone_rss.json"
     stop_nodes
     rm -rf "$dir/node"
@@ -445,6 +461,26 @@ for p in range(1, passes + 1):
                     add(f'standalone {c} client(s) {size} B: p99 us', contract, lat['p99'], pp99,
                         lat['p99'] / pp99 if pp99 == pp99 else nan, '<= 1x' if c > 1 else '',
                         peer_name)
+        for size in (100, 1024):
+            for c in (1, 16, 64):
+                j = load(os.path.join(d, f'{tag}_frames_c{c}_s{size}.json'))
+                if not j:
+                    continue
+                peer = peers.get((size, c))
+                prps = float(peer['rps']) if peer else nan
+                pp99 = float(peer['p99_ms']) * 1000 if peer else nan
+                lat = j['latency_us']
+                name = f'{tag} data port, lean client, {c} client(s) {size} B'
+                add(f'{name}: events/s', contract, j['events_per_s'], prps,
+                    j['events_per_s'] / prps if prps == prps else nan, '>= 2x' if c > 1 else '',
+                    peer_name)
+                if c == 1 and size == 100:
+                    add(f'{name}: p50 us vs fdatasync p50', contract, lat['p50'], fs_p50,
+                        lat['p50'] / fs_p50 if fs_p50 == fs_p50 else nan, '<= 1.25x',
+                        'fio fdatasync')
+                elif c > 1:
+                    add(f'{name}: p99 us', contract, lat['p99'], pp99,
+                        lat['p99'] / pp99 if pp99 == pp99 else nan, '<= 1x', peer_name)
         j = load(os.path.join(d, f'{tag}_pipe.json'))
         if j:
             if tag == 'standalone':
@@ -565,7 +601,9 @@ for p in range(1, passes + 1):
         add(f'transactions {where}: commit p99 us', contract, j['commit_p99_us'])
         add(f'transactions {where}: begin to commit p50 us', contract, j['txn_p50_us'])
     for tag, label in (('standalone_1m', 'standalone 1 MiB events: MB/s'),
-                       ('standalone_1m_random', 'standalone 1 MiB incompressible events: MB/s')):
+                       ('standalone_1m_random', 'standalone 1 MiB incompressible events: MB/s'),
+                       ('standalone_frames_1m_random',
+                        'standalone data port, lean client, 1 MiB incompressible events: MB/s')):
         j = load(os.path.join(d, tag + '.json'))
         if j:
             add(label, 'ack after fsync', j['mb_per_s'], group_mbps,

@@ -24,6 +24,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -273,6 +274,9 @@ struct node_config {
     storage_full_probe storage_full;  ///< none: never full
     /// The data directory's cluster id (runtime/identity.hpp), answered to `identify`.
     std::string cluster_id;
+    /// The framed data port once it listens (runtime/data_port.hpp), answered to `data_port`
+    /// (0 or null: none).
+    std::shared_ptr<const std::atomic<uint16_t>> data_port;
     scaling_settings scaling;
     /// --token-file: a client process needs `auth` with a known token first, and each request
     /// its right on its scope (client_access). Empty: every client may do everything.
@@ -317,6 +321,8 @@ struct cluster_config {
     uint64_t instance = 0;
     std::vector<raft::cluster_member> members;  ///< every node, this one included
     uint32_t container_count = 4;
+    /// As node_config's: the framed data port, answered to `data_port`.
+    std::shared_ptr<const std::atomic<uint16_t>> data_port;
     /// --token-file, as node_config's; members (hello accepted) are trusted.
     token_check tokens;
     std::function<int64_t()> wall_clock_ms;

@@ -110,6 +110,11 @@ caf::result<std::string> authenticate(Self* self,
     return cluster_id;
 }
 
+// The framed data port a node answers to `data_port` (0: none yet, or none).
+uint16_t port_of(const std::shared_ptr<const std::atomic<uint16_t>>& p) {
+    return p ? p->load(std::memory_order_relaxed) : 0;
+}
+
 // The standalone endpoint: forwards each request to the actor that owns the state, which then
 // answers the client directly (delegation, no extra hop on the way back).
 node_api::behavior_type endpoint_impl(node_api::pointer self,
@@ -118,6 +123,7 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
                                       std::function<std::vector<raft::listener_status>()> listeners,
                                       storage_full_probe storage_full,
                                       std::string cluster_id,
+                                      std::shared_ptr<const std::atomic<uint16_t>> data_port,
                                       std::shared_ptr<client_access> access) {
     self->set_down_handler([access](caf::down_msg& dm) {
         if (access) {
@@ -277,6 +283,12 @@ node_api::behavior_type endpoint_impl(node_api::pointer self,
                 return err;  // with tokens, the cluster id only after `auth`
             }
             return cluster_id;
+        },
+        [=](data_port_atom) -> caf::result<uint16_t> {
+            if (auto err = check_client(self, access, true)) {
+                return err;
+            }
+            return port_of(data_port);
         },
         [=](auth_atom, const std::string& token) {
             return authenticate(self, access, token, cluster_id);
@@ -919,6 +931,12 @@ cluster_endpoint_actor::behavior_type cluster_endpoint_impl(endpoint_ptr self,
             }
             return self->state.cfg.cluster_id;
         },
+        [=](data_port_atom) -> caf::result<uint16_t> {
+            if (auto err = check_client(self, access, true)) {
+                return err;
+            }
+            return port_of(self->state.cfg.data_port);
+        },
         [=](auth_atom, const std::string& token) {
             return authenticate(self, access, token, self->state.cfg.cluster_id);
         },
@@ -1037,7 +1055,7 @@ caf::expected<node_actors> spawn_node(caf::actor_system& sys, const node_config&
     out.controller = *controller;
     out.containers = {*container};
     out.endpoint = sys.spawn(endpoint_impl, *controller, *container, cfg.listeners,
-                             cfg.storage_full, cfg.cluster_id, access);
+                             cfg.storage_full, cfg.cluster_id, cfg.data_port, access);
     return out;
 }
 

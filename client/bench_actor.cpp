@@ -226,6 +226,7 @@ void run_actor_writers(const options& o, run_state& rs) {
     client::client_config cc;
     cc.endpoint = o.endpoint;
     cc.token = o.token;
+    cc.data_port = o.transport == "data";
     auto mgr = client::spawn_stream_manager(sys, cc);
     if (!mgr) {
         rs.error(mgr.error());

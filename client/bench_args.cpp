@@ -189,6 +189,12 @@ std::optional<int> parse_options(int argc, char** argv, options& o) {
                         "on the node's data port (see --data-port)"))
         ->type_name("facade|actor|frames")
         ->check(CLI::IsMember({"facade", "actor", "frames"}));
+    app.add_option("--transport", o.transport,
+                   text("how the client library's writers send appends: over the node's data "
+                        "port when it has one (data, the default) or over the CAF connection "
+                        "only (caf)"))
+        ->type_name("data|caf")
+        ->check(CLI::IsMember({"data", "caf"}));
     number(app, "--data-port", o.data_port, 1, 65535,
            "(--api frames) the node's --data-port: one thread writes every writer's events on "
            "one connection in the data path's frames, without the client library (what the "

@@ -791,6 +791,7 @@ std::string touch_client(const options& o, held_client& c, uint64_t i, bool open
         client::client_config cfg;
         cfg.endpoint = o.endpoint;
         cfg.token = o.token;
+        cfg.data_port = o.transport == "data";
         auto f = client::client_factory::connect(cfg);
         if (!f) {
             return render_error(f.error());
@@ -908,6 +909,7 @@ int main(int argc, char** argv) {
     client::client_config cfg;
     cfg.endpoint = o.endpoint;
     cfg.token = o.token;
+    cfg.data_port = o.transport == "data";
     auto f = client::client_factory::connect(cfg);
     if (!f) {
         std::fprintf(stderr, "pravaha-bench: %s\n", render_error(f.error()).c_str());

@@ -28,7 +28,9 @@ struct options {
     std::string mode;
     std::string api = "facade";  // or "actor", or "frames" (write mode, closed loop)
     uint64_t data_port = 0;      // frames: the node's --data-port
-    uint64_t batch = 1;          // actor API: events per write request
+    std::string transport =
+        "data";          // facade and actor: "data" (the node's data port if any) or "caf"
+    uint64_t batch = 1;  // actor API: events per write request
     std::string endpoint = "127.0.0.1:9090";
     std::string token;  ///< for a node with --token-file
     std::string scope = "bench";

@@ -58,6 +58,10 @@ struct client_config {
     std::string tls_ca;
     std::string tls_cert;
     std::string tls_key;
+    /// Appends go over the node's framed data port when it offers one (ARCHITECTURE.md "The
+    /// framed data path": fewer thread hand-offs per append); false: over the CAF connection
+    /// only. Not with a token or TLS (the data port has neither yet).
+    bool data_port = true;
 };
 
 class stream_manager {

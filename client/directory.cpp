@@ -1,5 +1,6 @@
 #include "client/directory.hpp"
 
+#include "client/data_channel.hpp"
 #include "client/node_link.hpp"
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
@@ -7,7 +8,9 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <map>
@@ -36,6 +39,18 @@ struct query_slot {
 using query_key = std::tuple<caf::atom_value, std::string, std::string, uint64_t>;
 
 struct directory_state {
+    directory_state() = default;
+    directory_state(const directory_state&) = delete;
+    directory_state& operator=(const directory_state&) = delete;
+    // The wrapped stores end with the directory (the client's actor system waits for every
+    // actor when it stops).
+    ~directory_state() {
+        for (const auto& s : data_stores) {
+            if (auto h = caf::actor_cast<caf::actor>(s)) {
+                caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+            }
+        }
+    }
     endpoint_info ep;
     retry_policy policy;
     transport::node_actor node;  // where lookups go; empty while not connected
@@ -56,6 +71,11 @@ struct directory_state {
     bool paused = false;                              // after a failed lookup, until resume_atom
     std::chrono::milliseconds pause{0};
     std::chrono::milliseconds timeout{0};  // of one lookup request; grows while they time out
+    /// The connections to nodes' data ports (host:port), shared by the stores wrapped for them,
+    /// which keep them open (client/data_channel.hpp).
+    std::map<std::string, std::weak_ptr<data_link>> links;
+    /// The wrapped stores this directory spawned: ended when the directory drops them.
+    std::set<caf::actor_addr> data_stores;
     static inline const char* name = "client_directory";
 };
 
@@ -69,6 +89,66 @@ void watch(dir_ptr self, const caf::actor_addr& who) {
     if (who && self->state.watched.insert(who).second) {
         self->monitor(who);
     }
+}
+
+// Lets go of a store: a wrapped one (data_stores) ends, answering its appends in flight
+// unavailable (the writers resend through the store looked up next).
+void drop_store(dir_ptr self, const transport::segment_store_actor& s) {
+    if (self->state.data_stores.erase(s.address()) != 0) {
+        self->send_exit(s, caf::exit_reason::user_shutdown);
+    }
+}
+
+// Whether this client sends appends over data ports: configured, in production (the
+// simulator's clients connect through their world's connector), without a token or TLS.
+bool uses_data_ports(dir_ptr self) {
+    const auto& ep = self->state.ep;
+    return ep.cfg.data_port && !ep.connector && ep.cfg.token.empty() && ep.cfg.tls_ca.empty();
+}
+
+// Hands `done` the store `s` of node `dest` (at `host`), wrapped to send its appends over the
+// node's data port when the node has one; `s` itself when it has none or the port cannot be
+// reached (then the CAF connection carries them, as before). A new connection is opened here,
+// within a second: a lookup is rare, and the directory is waited for meanwhile anyway.
+template <class Done>
+void wrap_store(dir_ptr self,
+                const transport::node_actor& dest,
+                const std::string& host,
+                transport::segment_store_actor s,
+                Done done) {
+    if (!uses_data_ports(self)) {
+        done(std::move(s));
+        return;
+    }
+    self->request(dest, self->state.timeout, data_port_atom::value)
+        .then(
+            [=](uint16_t port) {
+                if (port == 0) {
+                    done(s);
+                    return;
+                }
+                auto where = host + ":" + std::to_string(port);
+                auto& slot = self->state.links[where];
+                auto link = slot.lock();
+                if (!link || !data_link_alive(*link)) {
+                    auto made =
+                        connect_data_port(host, port,
+                                          std::min<std::chrono::milliseconds>(
+                                              self->state.timeout, std::chrono::seconds(1)));
+                    if (!made) {
+                        module_log("client")->info("appends go over the CAF connection: {}",
+                                                   render_error(made.error()));
+                        done(s);
+                        return;
+                    }
+                    link = std::move(*made);
+                    slot = link;
+                }
+                auto w = spawn_data_store(self->system(), std::move(link), s);
+                self->state.data_stores.insert(w.address());
+                done(std::move(w));
+            },
+            [=](caf::error&) { done(s); });  // a node that has no data port to tell
 }
 
 // The stores of `keys`, when every one is known.
@@ -198,6 +278,9 @@ void ask_leaders(dir_ptr self, const raft::cluster_info& info) {
     r->remaining = containers.size();
     auto finish_one = [self, r](uint32_t c, caf::expected<transport::segment_store_actor> got) {
         if (got) {
+            if (auto old = self->state.leaders.find(c); old != self->state.leaders.end()) {
+                drop_store(self, old->second);
+            }
             self->state.leaders[c] = *got;
             watch(self, got->address());
         } else if (!r->first_error) {
@@ -216,10 +299,15 @@ void ask_leaders(dir_ptr self, const raft::cluster_info& info) {
         by_id[m.id] = node_address{m.host, m.port};
     }
     auto timeout = self->state.timeout;
-    auto ask = [self, timeout, finish_one](const transport::node_actor& dest, uint32_t c) {
+    auto ask = [self, timeout, finish_one](const transport::node_actor& dest, uint32_t c,
+                                           const std::string& host) {
         self->request(dest, timeout, get_container_atom::value, c)
-            .then([=](const transport::segment_store_actor& s) { finish_one(c, s); },
-                  [=](caf::error& err) { finish_one(c, std::move(err)); });
+            .then(
+                [=](const transport::segment_store_actor& s) {
+                    wrap_store(self, dest, host, s,
+                               [=](transport::segment_store_actor w) { finish_one(c, w); });
+                },
+                [=](caf::error& err) { finish_one(c, std::move(err)); });
     };
     for (auto c : containers) {
         uint32_t leader = 0;
@@ -228,9 +316,10 @@ void ask_leaders(dir_ptr self, const raft::cluster_info& info) {
         }
         auto addr = by_id.find(leader);
         if (leader == 0 || leader == info.node || addr == by_id.end()) {
-            ask(self->state.node, c);
+            ask(self->state.node, c, self->state.last_tried.host);
             continue;
         }
+        auto host = addr->second.host;  // (by_id is gone when the answer comes)
         self->request(connector_of(self->system(), self->state.ep), timeout,
                       caf::connect_atom::value, addr->second.host, addr->second.port)
             .then(
@@ -243,12 +332,12 @@ void ask_leaders(dir_ptr self, const raft::cluster_info& info) {
                     auto node = transport::as_node(ptr);
                     const auto& token = self->state.ep.cfg.token;
                     if (token.empty()) {
-                        ask(node, c);
+                        ask(node, c, host);
                         return;
                     }
                     // A node of its own: the token is presented there too.
                     self->request(node, timeout, auth_atom::value, token)
-                        .then([=](const std::string&) { ask(node, c); },
+                        .then([=](const std::string&) { ask(node, c, host); },
                               [=](caf::error& err) { finish_one(c, std::move(err)); });
                 },
                 [=](caf::error& err) { finish_one(c, std::move(err)); });
@@ -467,6 +556,7 @@ void on_down(dir_ptr self, const caf::actor_addr& source) {
     for (auto it = st.leaders.begin(); it != st.leaders.end();) {
         it = it->second.address() == source ? st.leaders.erase(it) : std::next(it);
     }
+    st.data_stores.erase(source);
     if (auto it = st.holders.find(source); it != st.holders.end()) {
         for (const auto& h : it->second) {
             if (auto who = caf::actor_cast<caf::actor>(h)) {
@@ -513,7 +603,12 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
                 ++s.member_index;  // as after a failed query (send_query)
             }
             for (auto it = s.leaders.begin(); it != s.leaders.end();) {
-                it = it->second.address() == store ? s.leaders.erase(it) : std::next(it);
+                if (it->second.address() == store) {
+                    drop_store(self, it->second);
+                    it = s.leaders.erase(it);
+                } else {
+                    ++it;
+                }
             }
         },
         [self](dir_query_atom, get_stream_atom, std::string& scope, std::string& stream) {

@@ -85,6 +85,7 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
                      : flag == "--data-port" ? opts.data_port
                                              : opts.metrics_port;
         opts.metrics_port_given = opts.metrics_port_given || flag == "--metrics-port";
+        opts.data_port_given = opts.data_port_given || flag == "--data-port";
         if (v == "off") {
             port.reset();
             return {};
@@ -169,7 +170,8 @@ caf::error apply_flag(std::string_view flag, const std::string& v, node_options&
 // Standalone, or one member of a cluster that lists it exactly once among at least 3; the data
 // port only where it cannot bypass a protection the node asks for.
 caf::error check_mode(const node_options& opts) {
-    if (opts.data_port && (!opts.token_file.empty() || !opts.tls_cert.empty())) {
+    if (opts.data_port && opts.data_port_given &&
+        (!opts.token_file.empty() || !opts.tls_cert.empty())) {
         return caf::make_error(errc::invalid_argument,
                                "--data-port cannot be combined with --token-file or TLS yet (the "
                                "data port has neither)");
@@ -235,8 +237,9 @@ const flag_spec valued_flags[] = {
      "Cap'n Proto RPC port for other languages (default 9091; 0 picks a free one; off: no RPC). "
      "Every node on one machine needs its own."},
     {"data-port", "PORT",
-     "port of the framed data path for appends (ARCHITECTURE.md \"The framed data path\"; "
-     "default off; 0 picks a free one); not with --token-file or TLS"},
+     "port of the framed data path for appends, which clients learn from the node "
+     "(ARCHITECTURE.md \"The framed data path\"; default 0: a free one; off: none, appends go "
+     "over --port); off by default with --token-file or TLS, which a given port refuses"},
     {"metrics-port", "PORT",
      "HTTP port of /metrics (Prometheus), /health and /ready (default 9092; 0 picks a free one; "
      "off: none). One per node on a machine."},
@@ -518,6 +521,9 @@ flags_outcome parse_node_flags(int argc,
     }
     if (auto err = check_mode(opts)) {
         return {false, 2, usage_failure("pravaha-node", render_error(err), "pravaha-node --help")};
+    }
+    if (!opts.data_port_given && (!opts.token_file.empty() || !opts.tls_cert.empty())) {
+        opts.data_port.reset();  // the default gives way to a protection the port lacks
     }
     if (print) {
         return {false, 0, render_config(opts)};

@@ -79,7 +79,7 @@ void register_listener_metrics(const transport::listener& l,
     using st = raft::listener_status;
     r.gauge("pravaha_connections",
             "Open connections per listening port (client: the node endpoint, peers included; "
-            "rpc: Cap'n Proto).",
+            "rpc: Cap'n Proto; data: the framed data port).",
             port, value([](const st& s) { return s.connections; }));
     r.gauge("pravaha_connections_limit",
             "The most connections the node keeps open, all ports together (--max-connections).", {},
@@ -134,6 +134,9 @@ struct core_context {
     uint16_t port = 0;
     std::optional<uint16_t> rpc_port;
     std::optional<uint16_t> data_port;
+    /// The data port while it listens (0: not), which the node endpoint tells clients.
+    std::shared_ptr<std::atomic<uint16_t>> data_port_now =
+        std::make_shared<std::atomic<uint16_t>>(0);
     /// Whether a core serves (the metrics port's `/ready`).
     std::shared_ptr<std::atomic<bool>> ready = std::make_shared<std::atomic<bool>>(false);
 };
@@ -168,6 +171,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
         ncfg.group_lag_every = group_lag_every(opts);
         ncfg.cluster_id = ctx.cluster_id;
         ncfg.tokens = ctx.tokens;
+        ncfg.data_port = ctx.data_port_now;
         return actors::spawn_node(sys, ncfg);
     }
     actors::cluster_config ccfg;
@@ -189,6 +193,7 @@ caf::expected<actors::node_actors> spawn_core(caf::actor_system& sys,
     ccfg.scaling = scaling_of(opts);
     ccfg.metrics_per_stream = opts.metrics_per_stream;
     ccfg.group_lag_every = group_lag_every(opts);
+    ccfg.data_port = ctx.data_port_now;
     return actors::spawn_cluster_node(sys, ccfg);
 }
 
@@ -390,6 +395,7 @@ int serve_core(caf::actor_system& sys,
         }
         data = std::move(*dp);
         ctx.data_port = data->port();
+        ctx.data_port_now->store(data->port());
         data_text = opts.bind + ":" + std::to_string(data->port());
     }
     ctx.ready->store(true);
@@ -415,6 +421,7 @@ int serve_core(caf::actor_system& sys,
     if (rpc) {
         rpc->stop();  // no new RPC calls; open ones end with their connections
     }
+    ctx.data_port_now->store(0);
     data.reset();  // no new appends; answers still due are dropped with their connections
     sys.middleman().unpublish(node->endpoint, *port);
     stop_core(*node);

@@ -42,9 +42,11 @@ struct node_options {
     uint64_t snapshot_rate_bytes = 64ull << 20;
     /// The Cap'n Proto RPC port (schema/pravaha.capnp); 0 picks a free one; no value: off.
     std::optional<uint16_t> rpc_port = 9091;
-    /// The framed data port (runtime/data_port.hpp: appends without CAF's transport); 0 picks a
-    /// free one; no value: off. Not with --token-file or TLS (the port has neither yet).
-    std::optional<uint16_t> data_port;
+    /// The framed data port (runtime/data_port.hpp: appends without CAF's transport; clients
+    /// learn it from the node endpoint); 0 picks a free one; no value: off. Off by default with
+    /// --token-file or TLS (the port has neither yet), which an explicit port refuses.
+    std::optional<uint16_t> data_port = 0;
+    bool data_port_given = false;
     /// The metrics port (`/metrics`, `/health`, `/ready`); 0 picks a free one; no value: off.
     std::optional<uint16_t> metrics_port = 9092;
     /// Whether --metrics-port was given: then a port that cannot be bound stops the start; the

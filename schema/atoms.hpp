@@ -56,6 +56,7 @@ using raft_route_atom = caf::atom_constant<caf::atom("raftroute")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using identify_atom = caf::atom_constant<caf::atom("identify")>;
 using auth_atom = caf::atom_constant<caf::atom("auth")>;
+using data_port_atom = caf::atom_constant<caf::atom("dataport")>;
 using repair_atom = caf::atom_constant<caf::atom("ctlrepair")>;
 using group_lag_atom = caf::atom_constant<caf::atom("grouplag")>;
 using txn_atom = caf::atom_constant<caf::atom("txn")>;

@@ -112,6 +112,8 @@ using segment_admin_api =
 /// client checks that a node it reaches belongs to the cluster it works with); `auth` does the
 /// same for a client presenting a token, which a node started with --token-file wants before
 /// anything else of that client process (errors: unauthenticated, an unknown token).
+/// `data_port` answers the node's framed data port (ARCHITECTURE.md "The framed data path"; 0:
+/// none), where a client sends the appends of the containers this node leads.
 using node_api = controller_api::extend<
     caf::replies_to<get_segment_store_atom>::with<segment_store_api>,
     caf::replies_to<get_container_atom, uint32_t>::with<segment_store_api>,
@@ -122,6 +124,7 @@ using node_api = controller_api::extend<
     caf::replies_to<get_replica_atom, uint32_t>::with<raft_replica_api>,
     caf::replies_to<hello_atom, std::string, uint32_t, uint64_t>::with<std::string, uint32_t>,
     caf::replies_to<identify_atom>::with<std::string>,
-    caf::replies_to<auth_atom, std::string>::with<std::string>>;
+    caf::replies_to<auth_atom, std::string>::with<std::string>,
+    caf::replies_to<data_port_atom>::with<uint16_t>>;
 
 }  // namespace pravaha

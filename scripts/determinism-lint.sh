@@ -9,6 +9,7 @@ banned='std::chrono::(system|steady|high_resolution)_clock::now|\brandom_device\
 allowed=(
   ':!runtime/'                 # the process: signals, shutdown watchdog, wall clock, CAF io (TCP)
   ':!client/client_factory.cpp' # the blocking facade: connects over TCP, random writer ids
+  ':!client/data_channel.cpp'  # the data port's connection: a socket and its reading thread
   ':!client/internal.hpp'      # the connector seam's type (CAF's middleman actor interface)
   ':!client/cli_main.cpp'      # command-line tool
   ':!client/cli_group.cpp'     # command-line tool

@@ -326,3 +326,69 @@ TEST_CASE("a data connection that breaks the protocol is told why and closed; ot
     CHECK(ok(answers, 1).appended_events == 1);
     CHECK(n.node.running());
 }
+
+namespace {
+
+// The node's open connections on its data port, from its metrics (-1: no such series).
+int data_connections(uint16_t metrics_port) {
+    auto text = test::http_get(metrics_port, "/metrics").body;
+    const std::string series = "pravaha_connections{port=\"data\"} ";
+    auto at = text.find(series);
+    return at == std::string::npos ? -1 : std::stoi(text.substr(at + series.size()));
+}
+
+void write_range(client::client_factory& f, int from, int to) {
+    auto writer = f.create_writer("s", "t");
+    REQUIRE(writer);
+    for (int i = from; i < to; ++i) {
+        REQUIRE_FALSE((*writer)->write("k" + std::to_string(i % 7), "e" + std::to_string(i)));
+    }
+    REQUIRE_FALSE((*writer)->flush());
+}
+
+}  // namespace
+
+TEST_CASE("the client library appends over the node's data port by default, across a kill -9",
+          "[system][data_port]") {
+    test::temp_dir dir;
+    auto metrics_port = test::free_port();
+    test::node_process node(dir.path() + "/node", test::free_port());
+    node.add_args({"--metrics-port", std::to_string(metrics_port)});  // the data port: default
+    REQUIRE(node.start());
+    auto f = test::connect(node.endpoint());
+    create_stream(*f, 3);
+    write_range(*f, 0, 200);
+    CHECK(data_connections(metrics_port) == 1);
+
+    // Killed and restarted: the writer's link breaks, its events in flight are resent (over a
+    // new data connection) and stored once.
+    auto writer = f->create_writer("s", "t");
+    REQUIRE(writer);
+    for (int i = 200; i < 300; ++i) {
+        REQUIRE_FALSE((*writer)->write("k" + std::to_string(i % 7), "e" + std::to_string(i)));
+    }
+    node.kill_hard();
+    REQUIRE(node.start());
+    for (int i = 300; i < 400; ++i) {
+        REQUIRE_FALSE((*writer)->write("k" + std::to_string(i % 7), "e" + std::to_string(i)));
+    }
+    REQUIRE_FALSE((*writer)->flush());
+    CHECK(
+        test::eventually([&] { return data_connections(metrics_port) == 1; }, milliseconds(10000)));
+
+    // A client that keeps to the CAF connection opens none.
+    client::client_config cfg;
+    cfg.endpoint = node.endpoint();
+    cfg.data_port = false;
+    auto caf_only = client::client_factory::connect(cfg);
+    REQUIRE(caf_only);
+    write_range(**caf_only, 400, 450);
+    CHECK(data_connections(metrics_port) == 1);
+
+    std::vector<std::string> want;
+    for (int i = 0; i < 450; ++i) {
+        want.push_back("e" + std::to_string(i));
+    }
+    std::sort(want.begin(), want.end());
+    CHECK(read_stream(*f) == want);
+}

@@ -90,7 +90,9 @@ public:
     ~data_link() {
         stop_.store(true);
         wake();
-        if (thread_.joinable()) {
+        if (thread_.joinable() && thread_.get_id() == std::this_thread::get_id()) {
+            thread_.detach();  // its last user was on it: it returns at once (stop_)
+        } else if (thread_.joinable()) {
             thread_.join();
         }
         ::close(fd_);
@@ -306,7 +308,8 @@ private:
 
 caf::expected<std::shared_ptr<data_link>> connect_data_port(const std::string& host,
                                                             uint16_t port,
-                                                            std::chrono::milliseconds timeout) {
+                                                            std::chrono::milliseconds timeout,
+                                                            std::chrono::milliseconds stalled) {
     auto until = std::chrono::steady_clock::now() + timeout;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -338,6 +341,8 @@ caf::expected<std::shared_ptr<data_link>> connect_data_port(const std::string& h
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto user_timeout = static_cast<unsigned>(stalled.count());
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
     std::string hello;
     frames::encode_hello(hello, frames::protocol_version);
     std::string in;
@@ -434,8 +439,14 @@ caf::behavior data_store(data_store_ptr self,
         self->quit(caf::make_error(errc::unavailable, "the data connection broke"));
     }
     return {
-        [self](append_atom, const append_block& b) -> caf::result<append_ack> {
+        [self](append_atom a, const append_block& b) -> caf::result<append_ack> {
             auto& s = self->state;
+            if (b.data.size() > append_block_bytes_max) {
+                // Larger than a frame may be (a raised block_bytes_max): the store refuses or
+                // takes it over CAF, answering this request alone, instead of a node closing
+                // the link of every store on it.
+                return self->delegate(s.store, a, b);
+            }
             auto rp = self->make_response_promise<append_ack>();
             auto id = s.link->send(caf::actor_cast<caf::actor>(self), b);
             if (id == 0) {

@@ -24,10 +24,15 @@ namespace pravaha::client::detail {
 
 class data_link;
 
-/// Connects to the data port at host:port and says hello, within `timeout`. Errors:
-/// unavailable (cannot connect, no answer), malformed_message (not a data port of this version).
+/// Connects to the data port at host:port and says hello, within `timeout`. The link breaks
+/// when what it sent stays unacknowledged by the peer's TCP for `stalled` (TCP_USER_TIMEOUT: a
+/// node cut off without a reset). Errors: unavailable (cannot connect, no answer),
+/// malformed_message (not a data port of this version).
 [[nodiscard]] caf::expected<std::shared_ptr<data_link>> connect_data_port(
-    const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+    const std::string& host,
+    uint16_t port,
+    std::chrono::milliseconds timeout,
+    std::chrono::milliseconds stalled);
 
 /// Whether the link still works (a broken one is not handed to new stores).
 bool data_link_alive(const data_link& link);

@@ -45,10 +45,8 @@ struct directory_state {
     // The wrapped stores end with the directory (the client's actor system waits for every
     // actor when it stops).
     ~directory_state() {
-        for (const auto& s : data_stores) {
-            if (auto h = caf::actor_cast<caf::actor>(s)) {
-                caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
-            }
+        for (const auto& [store, wrapper] : wrappers) {
+            caf::anon_send_exit(wrapper, caf::exit_reason::user_shutdown);
         }
     }
     endpoint_info ep;
@@ -72,10 +70,14 @@ struct directory_state {
     std::chrono::milliseconds pause{0};
     std::chrono::milliseconds timeout{0};  // of one lookup request; grows while they time out
     /// The connections to nodes' data ports (host:port), shared by the stores wrapped for them,
-    /// which keep them open (client/data_channel.hpp).
+    /// which keep them open (client/data_channel.hpp), and when a connection last failed (none
+    /// is tried for a minute after).
     std::map<std::string, std::weak_ptr<data_link>> links;
-    /// The wrapped stores this directory spawned: ended when the directory drops them.
-    std::set<caf::actor_addr> data_stores;
+    std::map<std::string, caf::actor_clock::time_point> link_failed;
+    /// Each real store's wrapper (a data store), reused by every lookup that answers that
+    /// store: at most one per container replica the client reached; each ends with its store,
+    /// its link or the directory.
+    std::map<caf::actor_addr, transport::segment_store_actor> wrappers;
     static inline const char* name = "client_directory";
 };
 
@@ -91,14 +93,6 @@ void watch(dir_ptr self, const caf::actor_addr& who) {
     }
 }
 
-// Lets go of a store: a wrapped one (data_stores) ends, answering its appends in flight
-// unavailable (the writers resend through the store looked up next).
-void drop_store(dir_ptr self, const transport::segment_store_actor& s) {
-    if (self->state.data_stores.erase(s.address()) != 0) {
-        self->send_exit(s, caf::exit_reason::user_shutdown);
-    }
-}
-
 // Whether this client sends appends over data ports: configured, in production (the
 // simulator's clients connect through their world's connector), without a token or TLS.
 bool uses_data_ports(dir_ptr self) {
@@ -107,17 +101,24 @@ bool uses_data_ports(dir_ptr self) {
 }
 
 // Hands `done` the store `s` of node `dest` (at `host`), wrapped to send its appends over the
-// node's data port when the node has one; `s` itself when it has none or the port cannot be
-// reached (then the CAF connection carries them, as before). A new connection is opened here,
-// within a second: a lookup is rare, and the directory is waited for meanwhile anyway.
+// node's data port when the node has one; `s` itself when it has none, when `s` lives on
+// another node (a leader that moved: `dest` handed out its handle) or when the port cannot be
+// reached (then the CAF connection carries them, as before, and the port is not tried again
+// for a minute). A new connection is opened here, within a second, on the directory's thread:
+// a lookup is rare and its waiters wait for it anyway (left for later: connecting on the link's
+// own thread, so that an unreachable port costs the directory nothing).
 template <class Done>
 void wrap_store(dir_ptr self,
                 const transport::node_actor& dest,
                 const std::string& host,
                 transport::segment_store_actor s,
                 Done done) {
-    if (!uses_data_ports(self)) {
+    if (!uses_data_ports(self) || s.node() != dest.node()) {
         done(std::move(s));
+        return;
+    }
+    if (auto it = self->state.wrappers.find(s.address()); it != self->state.wrappers.end()) {
+        done(it->second);
         return;
     }
     self->request(dest, self->state.timeout, data_port_atom::value)
@@ -127,25 +128,38 @@ void wrap_store(dir_ptr self,
                     done(s);
                     return;
                 }
+                auto& st = self->state;
                 auto where = host + ":" + std::to_string(port);
-                auto& slot = self->state.links[where];
+                auto& slot = st.links[where];
                 auto link = slot.lock();
                 if (!link || !data_link_alive(*link)) {
-                    auto made =
-                        connect_data_port(host, port,
-                                          std::min<std::chrono::milliseconds>(
-                                              self->state.timeout, std::chrono::seconds(1)));
+                    auto now = self->clock().now();
+                    if (auto f = st.link_failed.find(where);
+                        f != st.link_failed.end() && now - f->second < std::chrono::minutes(1)) {
+                        done(s);
+                        return;
+                    }
+                    auto made = connect_data_port(
+                        host, port,
+                        std::min<std::chrono::milliseconds>(st.timeout, std::chrono::seconds(1)),
+                        st.ep.cfg.request_timeout);
                     if (!made) {
-                        module_log("client")->info("appends go over the CAF connection: {}",
-                                                   render_error(made.error()));
+                        module_log("client")->warn(
+                            "appends go over the CAF connection for a minute: {}",
+                            render_error(made.error()));
+                        st.link_failed[where] = now;
                         done(s);
                         return;
                     }
                     link = std::move(*made);
                     slot = link;
                 }
+                if (auto it = st.wrappers.find(s.address()); it != st.wrappers.end()) {
+                    done(it->second);  // made meanwhile, by another lookup
+                    return;
+                }
                 auto w = spawn_data_store(self->system(), std::move(link), s);
-                self->state.data_stores.insert(w.address());
+                st.wrappers.emplace(s.address(), w);
                 done(std::move(w));
             },
             [=](caf::error&) { done(s); });  // a node that has no data port to tell
@@ -278,9 +292,6 @@ void ask_leaders(dir_ptr self, const raft::cluster_info& info) {
     r->remaining = containers.size();
     auto finish_one = [self, r](uint32_t c, caf::expected<transport::segment_store_actor> got) {
         if (got) {
-            if (auto old = self->state.leaders.find(c); old != self->state.leaders.end()) {
-                drop_store(self, old->second);
-            }
             self->state.leaders[c] = *got;
             watch(self, got->address());
         } else if (!r->first_error) {
@@ -556,7 +567,9 @@ void on_down(dir_ptr self, const caf::actor_addr& source) {
     for (auto it = st.leaders.begin(); it != st.leaders.end();) {
         it = it->second.address() == source ? st.leaders.erase(it) : std::next(it);
     }
-    st.data_stores.erase(source);
+    for (auto it = st.wrappers.begin(); it != st.wrappers.end();) {
+        it = it->second.address() == source ? st.wrappers.erase(it) : std::next(it);
+    }
     if (auto it = st.holders.find(source); it != st.holders.end()) {
         for (const auto& h : it->second) {
             if (auto who = caf::actor_cast<caf::actor>(h)) {
@@ -603,12 +616,7 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
                 ++s.member_index;  // as after a failed query (send_query)
             }
             for (auto it = s.leaders.begin(); it != s.leaders.end();) {
-                if (it->second.address() == store) {
-                    drop_store(self, it->second);
-                    it = s.leaders.erase(it);
-                } else {
-                    ++it;
-                }
+                it = it->second.address() == store ? s.leaders.erase(it) : std::next(it);
             }
         },
         [self](dir_query_atom, get_stream_atom, std::string& scope, std::string& stream) {

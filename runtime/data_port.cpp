@@ -153,15 +153,24 @@ struct data_port::impl {
     std::vector<std::vector<actors::data_append>> out;  // per container, this turn's appends
 
     ~impl() {
+        close_all();
+        for (int fd : {epoll_fd, stop_fd}) {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
+    }
+
+    // Closes the listening socket and every connection (clients see them end).
+    void close_all() {
         for (auto& [id, c] : conns) {
             c->close_now();
             cfg.listener->closed();
         }
         conns.clear();
-        for (int fd : {listen_fd, epoll_fd, stop_fd}) {
-            if (fd >= 0) {
-                ::close(fd);
-            }
+        if (listen_fd >= 0) {
+            ::close(listen_fd);
+            listen_fd = -1;
         }
     }
 
@@ -184,7 +193,12 @@ struct data_port::impl {
                     continue;
                 }
                 module_log("transport")
-                    ->error("data port: epoll_wait failed: {}", errno_text(errno));
+                    ->error(
+                        "data port: epoll_wait failed: {}; its connections close and it takes no "
+                        "more "
+                        "(clients append over the node endpoint)",
+                        errno_text(errno));
+                close_all();
                 return;
             }
             if (accept_paused && std::chrono::steady_clock::now() >= accept_resume) {

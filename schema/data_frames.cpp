@@ -74,13 +74,8 @@ caf::expected<frame> decode_append(std::string_view body) {
     b.event_count = r.get<uint32_t>();
     b.writer_epoch = r.get<uint32_t>();
     b.client_last = r.get<int64_t>();
-    if (b.first_event_number < 0 || b.last_event_number < b.first_event_number ||
-        b.event_count == 0 ||
-        static_cast<uint64_t>(b.last_event_number - b.first_event_number) + 1 != b.event_count) {
-        return malformed("an append of events " + std::to_string(b.first_event_number) + ".." +
-                         std::to_string(b.last_event_number) + " with a count of " +
-                         std::to_string(b.event_count));
-    }
+    // Its numbers, count and events are the container's to check (precheck), which refuses
+    // this request alone.
     b.data.assign(r.rest());
     return frame{std::move(a)};
 }
@@ -193,9 +188,14 @@ caf::expected<std::optional<frame>> decode(std::string_view in, size_t& consumed
             f.code = static_cast<errc>(r.get<uint8_t>());
             f.leader = r.get<uint32_t>();
             f.text.assign(r.rest());
-            if (f.code == errc::none || !known(f.code)) {
-                return malformed("a refusal with code " +
-                                 std::to_string(static_cast<unsigned>(f.code)));
+            if (f.code == errc::none) {
+                return malformed("a refusal without an error code");
+            }
+            if (!known(f.code)) {
+                // A newer node's code: what this build can say about it.
+                f.text = "error code " + std::to_string(static_cast<unsigned>(f.code)) +
+                         " (unknown to this client): " + f.text;
+                f.code = errc::unavailable;
             }
             out = frame{std::move(f)};
             break;

@@ -79,9 +79,10 @@ void encode_refused(std::string& out, uint64_t request, const caf::error& err);
 /// Takes the first whole frame at the start of `in`: nullopt while `in` holds only part of one
 /// (read more), else the frame, with `consumed` set to its size. Errors (errc::malformed_message,
 /// the connection cannot go on): a length of 0 or above frame_bytes_max, an unknown type, a body
-/// of the wrong size for its type, an append whose block holds more bytes than a block may or
-/// whose event count or numbers are out of range, a refusal with a code this build does not know.
-/// An append's events themselves are checked by the container (its precheck), not here.
+/// of the wrong size for its type, a refusal without a code. A refusal with a code this build
+/// does not know (a newer node's) is taken as unavailable, its code in the text. An append's
+/// numbers, count and events are checked by the container (its precheck), which refuses that
+/// request alone.
 caf::expected<std::optional<frame>> decode(std::string_view in, size_t& consumed);
 
 /// The error a refusal carries, as the node made it (not_leader with its hint as context).

@@ -10,13 +10,15 @@
 #             counts (one event at a time per client), one pipelined writer of 100-byte events
 #             (10,000 in flight), and one writer of 1 MiB events (8 in flight; 'x' payloads, then
 #             incompressible ones); then 1 and 64
-#             clients and the pipelined writer through the actor client API (--api actor); then
+#             clients and the pipelined writer through the actor client API (--api actor), 1 and
+#             64 clients and the pipelined writer with appends over CAF's connection
+#             (--transport caf; every other row uses the node's data port, the default); then
 #             the framed data path (--data-port) with pravaha-bench's lean client (--api frames:
 #             one thread, one connection) in the same shapes and with 1 MiB events
 #             (incompressible)
 #   etcd      etcd with 3 members (../shared/bench/etcd_raft.sh r3), 1/16/64 clients, 100 B, 1 KiB
 #   cluster   three pravaha-node processes (one container) with the same client counts, and the
-#             pipelined writer
+#             pipelined writer (and the CAF-transport rows as standalone)
 #   scaling   a standalone node, then a cluster of 3, deciding over
 #             2 s windows with a 2 s cooldown, and `pravaha-bench scale`: a stream of 1 segment
 #             with a target of 1,000 events/s per segment under 8,000 events/s from 4 writers
@@ -163,6 +165,15 @@ pravaha_matrix() {
   done
   run_bench "${tag}_pipe" write --endpoint "$ep" --stream "bench/${tag}pipe" --writers 1 \
     --window 10000 --events "$pipelined" --warmup 10000
+  # The same client library with its appends over CAF's connection (--transport caf), next to
+  # the rows above, whose appends go over the node's data port (the default).
+  for c in 1 64; do
+    run_bench "${tag}_caf_c${c}" write --endpoint "$ep" --transport caf \
+      --stream "bench/${tag}cafc${c}" --segments 4 --writers "$c" --window 1 --duration "$secs" \
+      --warmup 50
+  done
+  run_bench "${tag}_caf_pipe" write --endpoint "$ep" --transport caf --stream "bench/${tag}cafpipe" \
+    --writers 1 --window 10000 --events "$pipelined" --warmup 10000
 }
 
 # Runs $1 pravaha-bench processes of $2 writers each against $3 at once; rows named $4 (one
@@ -492,19 +503,31 @@ for p in range(1, passes + 1):
                     'Redis always, 64 clients')
             else:
                 add('cluster pipelined 100 B: events/s', contract, j['events_per_s'], target='>= 100,000')
-        for actor, facade, label in (('c1', 'c1_s100', '1 client 100 B'),
-                                     ('c64', 'c64_s100', '64 clients 100 B'),
-                                     ('pipe', 'pipe', 'pipelined 100 B, actor batches of 100 vs facade single writes')):
-            a = load(os.path.join(d, f'{tag}_actor_{actor}.json'))
-            fj = load(os.path.join(d, f'{tag}_{facade}.json'))
-            if a and fj:
-                add(f'{tag} actor API {label}: events/s', contract, a['events_per_s'],
-                    fj['events_per_s'], a['events_per_s'] / fj['events_per_s'],
-                    '>= 1x' if actor != 'pipe' else '', 'facade, same pass')
-                if actor == 'c1':
-                    add(f'{tag} actor API {label}: p50 us', contract, a['latency_us']['p50'],
-                        fj['latency_us']['p50'], a['latency_us']['p50'] / fj['latency_us']['p50'],
-                        '<= 1x', 'facade, same pass')
+        # Pairs of runs in the same pass: events/s (and the one-client p50) of `mine` against
+        # `theirs` (the data port against CAF's transport, the actor API against the facade).
+        def versus(name, mine, theirs, events_target, peer_name, p50):
+            if not (mine and theirs):
+                return
+            add(f'{name}: events/s', contract, mine['events_per_s'], theirs['events_per_s'],
+                mine['events_per_s'] / theirs['events_per_s'], events_target, peer_name)
+            if p50:
+                add(f'{name}: p50 us', contract, mine['latency_us']['p50'],
+                    theirs['latency_us']['p50'],
+                    mine['latency_us']['p50'] / theirs['latency_us']['p50'], '<= 1x', peer_name)
+        for row, facade, label in (('c1', 'c1_s100', '1 client 100 B'),
+                                   ('c64', 'c64_s100', '64 clients 100 B'),
+                                   ('pipe', 'pipe', 'pipelined 100 B')):
+            versus(f'{tag} data port vs CAF transport, {label}',
+                   load(os.path.join(d, f'{tag}_{facade}.json')),
+                   load(os.path.join(d, f'{tag}_caf_{row}.json')), '>= 1x',
+                   'CAF transport, same pass', row == 'c1')
+        for row, facade, label in (('c1', 'c1_s100', '1 client 100 B'),
+                                   ('c64', 'c64_s100', '64 clients 100 B'),
+                                   ('pipe', 'pipe',
+                                    'pipelined 100 B, actor batches of 100 vs facade single writes')):
+            versus(f'{tag} actor API {label}', load(os.path.join(d, f'{tag}_actor_{row}.json')),
+                   load(os.path.join(d, f'{tag}_{facade}.json')), '>= 1x' if row != 'pipe' else '',
+                   'facade, same pass', row == 'c1')
         rss = load(os.path.join(d, f'{tag}_rss.json'))
         if rss:
             add(f'{tag}: node peak RSS MiB', '', rss['node_peak_rss_kb'] / 1024,

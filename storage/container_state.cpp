@@ -222,12 +222,13 @@ caf::error container_state::precheck(const container_op& op) const {
     if (auto err = over_limit(op.key, it->second.meta, op.data.size())) {
         return err;
     }
-    if (op.event_count == 0 || op.last_event_number - op.first_event_number + 1 != op.event_count) {
+    if (op.first_event_number < 0) {  // first: the difference below cannot overflow then
+        return caf::make_error(errc::invalid_argument, "event numbers must not be negative");
+    }
+    if (op.event_count == 0 || op.last_event_number < op.first_event_number ||
+        op.last_event_number - op.first_event_number + 1 != op.event_count) {
         return caf::make_error(errc::invalid_argument,
                                "append block event numbers do not match its event count");
-    }
-    if (op.first_event_number < 0) {
-        return caf::make_error(errc::invalid_argument, "event numbers must not be negative");
     }
     // Validate framing: every event well-formed, none over 8 MiB, count matches.
     size_t pos = 0;

@@ -248,13 +248,17 @@ TEST_CASE("appends over the data port are answered per request, stored, and surv
     auto broken = block(seg[1], w, 1, {"e"});
     broken.data += "z";  // a byte after its one event
     c.append(7, broken);
+    auto miscounted = block(seg[1], w, 1, {"e"});
+    miscounted.event_count = 2;  // numbers 1..1 with a count of 2
+    c.append(9, miscounted);
     c.append(8, block(seg[1], w, 1, {"e"}));
-    answers = c.answers(5);
+    answers = c.answers(6);
     CHECK(ok(answers, 4).appended_events == 0);
     CHECK(ok(answers, 4).last_event_number == 1);
     CHECK(refused_code(answers, 5) == errc::event_number_gap);
     CHECK(refused_code(answers, 6) == errc::segment_not_found);
     CHECK(refused_code(answers, 7) == errc::malformed_message);
+    CHECK(refused_code(answers, 9) == errc::invalid_argument);
     CHECK(ok(answers, 8).appended_events == 1);
 
     std::vector<std::string> want{"a", "b", "c", "d", "e"};

@@ -22,6 +22,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <random>
 #include <unordered_map>
 
@@ -48,7 +49,8 @@ struct pending {
 };
 
 caf::error sys_error(const std::string& what) {
-    return caf::make_error(errc::unavailable, what + ": " + std::strerror(errno));
+    return caf::make_error(errc::unavailable,
+                           what + ": " + std::error_code(errno, std::generic_category()).message());
 }
 
 caf::expected<int> connect_to(const std::string& host, uint16_t port) {

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -56,7 +57,8 @@ using data_answers_atom = caf::atom_constant<caf::atom("danswers")>;
 using data_lost_atom = caf::atom_constant<caf::atom("dlinklost")>;
 
 caf::error sys_error(const std::string& what) {
-    return caf::make_error(errc::unavailable, what + ": " + std::strerror(errno));
+    return caf::make_error(errc::unavailable,
+                           what + ": " + std::error_code(errno, std::generic_category()).message());
 }
 
 // Waits until `fd` is ready for `events` or `until` passes.
@@ -456,8 +458,8 @@ caf::behavior data_store(data_store_ptr self,
             s.pending.emplace(id, pending_append{rp, b.key, b.writer});
             return rp;
         },
-        [self](read_atom a, read_request& r) {
-            return self->delegate(self->state.store, a, std::move(r));
+        [self](read_atom a, const read_request& r) {
+            return self->delegate(self->state.store, a, r);
         },
         [self](setup_writer_atom a, segment_key& k, writer_id& w, uint32_t epoch) {
             return self->delegate(self->state.store, a, k, w, epoch);

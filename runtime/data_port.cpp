@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <system_error>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -38,7 +39,7 @@ constexpr int events_per_turn = 64;
 constexpr auto accept_pause = std::chrono::milliseconds(100);
 
 std::string errno_text(int err) {
-    return std::strerror(err);
+    return std::error_code(err, std::generic_category()).message();
 }
 
 // One client connection: its socket, what goes out (written by containers, sent by whichever

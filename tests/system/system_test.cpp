@@ -45,10 +45,23 @@ bool decode(const std::string& p, decoded& d) {
 using test::connect;
 
 // Starts the node, connects, and creates the stream sys/events with `segments` segments.
+// `data_port` false: the client's appends go over the node endpoint's CAF connection.
 std::unique_ptr<client::client_factory> start_with_stream(test::node_process& node,
-                                                          uint32_t segments) {
+                                                          uint32_t segments,
+                                                          bool data_port = true) {
     REQUIRE(node.start());
-    auto f = connect(node.endpoint());
+    std::unique_ptr<client::client_factory> f;
+    if (data_port) {
+        f = connect(node.endpoint());
+    } else {
+        client::client_config cfg;
+        cfg.endpoint = node.endpoint();
+        cfg.retry_timeout = std::chrono::seconds(60);
+        cfg.data_port = false;
+        auto made = client::client_factory::connect(cfg);
+        REQUIRE(made);
+        f = std::move(*made);
+    }
     REQUIRE(!f->streams().create_scope("sys"));
     REQUIRE(f->streams().create_stream("sys", "events", segments));
     return f;
@@ -273,7 +286,10 @@ TEST_CASE("sealing a stream fails later writes and lets readers reach its end", 
 TEST_CASE("garbage on the node port does not disturb the node or its data", "[system]") {
     test::temp_dir dir;
     test::node_process node(dir.path(), test::free_port());
-    auto f = start_with_stream(node, 1);
+    // Its appends over the node port itself, so that "the old connection still works" below
+    // is the connection the garbage arrived beside (over the data port the write would not
+    // touch it).
+    auto f = start_with_stream(node, 1, false);
     auto writer = f->create_writer("sys", "events");
     REQUIRE(writer);
     REQUIRE(!(*writer)->write("k", "kept"));

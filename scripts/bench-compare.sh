@@ -444,54 +444,38 @@ for p in range(1, passes + 1):
     for tag, contract, peers, peer_name in (
             ('standalone', 'ack after fsync', rd, 'Redis always'),
             ('cluster', 'ack after fsync on 2 of 3', et, 'etcd r3')):
-        for size in (100, 1024):
-            for c in (1, 16, 64):
-                j = load(os.path.join(d, f'{tag}_c{c}_s{size}.json'))
-                if not j:
-                    continue
-                peer = peers.get((size, c))
-                prps = float(peer['rps']) if peer else nan
-                pp50 = float(peer['p50_ms']) * 1000 if peer else nan
-                pp99 = float(peer['p99_ms']) * 1000 if peer else nan
-                if tag == 'standalone':
-                    tgt = '>= 2x' if c > 1 else ''
-                else:
-                    tgt = '>= 5x' if c == 64 and size == 100 else '> 1x'
-                add(f'{tag} {c} client(s) {size} B: events/s', contract, j['events_per_s'], prps,
-                    j['events_per_s'] / prps if prps == prps else nan, tgt, peer_name)
-                lat = j['latency_us']
-                if c == 1 and size == 100:
+        # The client library's rows, then (standalone) the data port's with the lean client.
+        for variant, label in (('', ''), ('frames_', 'data port, lean client, ')):
+            for size in (100, 1024):
+                for c in (1, 16, 64):
+                    j = load(os.path.join(d, f'{tag}_{variant}c{c}_s{size}.json'))
+                    if not j:
+                        continue
+                    peer = peers.get((size, c))
+                    prps = float(peer['rps']) if peer else nan
+                    pp50 = float(peer['p50_ms']) * 1000 if peer else nan
+                    pp99 = float(peer['p99_ms']) * 1000 if peer else nan
                     if tag == 'standalone':
-                        add('standalone 1 client 100 B: p50 us vs fdatasync p50', contract, lat['p50'],
-                            fs_p50, lat['p50'] / fs_p50 if fs_p50 == fs_p50 else nan, '<= 1.25x',
-                            'fio fdatasync')
+                        tgt = '>= 2x' if c > 1 else ''
                     else:
-                        add('cluster 1 client 100 B: p50 us', contract, lat['p50'], pp50,
-                            lat['p50'] / pp50 if pp50 == pp50 else nan, '<= 0.5x', peer_name)
-                if tag == 'standalone':
-                    add(f'standalone {c} client(s) {size} B: p99 us', contract, lat['p99'], pp99,
-                        lat['p99'] / pp99 if pp99 == pp99 else nan, '<= 1x' if c > 1 else '',
-                        peer_name)
-        for size in (100, 1024):
-            for c in (1, 16, 64):
-                j = load(os.path.join(d, f'{tag}_frames_c{c}_s{size}.json'))
-                if not j:
-                    continue
-                peer = peers.get((size, c))
-                prps = float(peer['rps']) if peer else nan
-                pp99 = float(peer['p99_ms']) * 1000 if peer else nan
-                lat = j['latency_us']
-                name = f'{tag} data port, lean client, {c} client(s) {size} B'
-                add(f'{name}: events/s', contract, j['events_per_s'], prps,
-                    j['events_per_s'] / prps if prps == prps else nan, '>= 2x' if c > 1 else '',
-                    peer_name)
-                if c == 1 and size == 100:
-                    add(f'{name}: p50 us vs fdatasync p50', contract, lat['p50'], fs_p50,
-                        lat['p50'] / fs_p50 if fs_p50 == fs_p50 else nan, '<= 1.25x',
-                        'fio fdatasync')
-                elif c > 1:
-                    add(f'{name}: p99 us', contract, lat['p99'], pp99,
-                        lat['p99'] / pp99 if pp99 == pp99 else nan, '<= 1x', peer_name)
+                        tgt = '>= 5x' if c == 64 and size == 100 else '> 1x'
+                    add(f'{tag} {label}{c} client(s) {size} B: events/s', contract,
+                        j['events_per_s'], prps,
+                        j['events_per_s'] / prps if prps == prps else nan, tgt, peer_name)
+                    lat = j['latency_us']
+                    if c == 1 and size == 100:
+                        if tag == 'standalone':
+                            add(f'standalone {label}1 client 100 B: p50 us vs fdatasync p50',
+                                contract, lat['p50'], fs_p50,
+                                lat['p50'] / fs_p50 if fs_p50 == fs_p50 else nan, '<= 1.25x',
+                                'fio fdatasync')
+                        else:
+                            add('cluster 1 client 100 B: p50 us', contract, lat['p50'], pp50,
+                                lat['p50'] / pp50 if pp50 == pp50 else nan, '<= 0.5x', peer_name)
+                    if tag == 'standalone':
+                        add(f'standalone {label}{c} client(s) {size} B: p99 us', contract,
+                            lat['p99'], pp99, lat['p99'] / pp99 if pp99 == pp99 else nan,
+                            '<= 1x' if c > 1 else '', peer_name)
         j = load(os.path.join(d, f'{tag}_pipe.json'))
         if j:
             if tag == 'standalone':

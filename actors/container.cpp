@@ -650,12 +650,12 @@ void admit_data_appends(container_ptr self, std::vector<data_append>& in) {
         if (!err) {
             err = admit(self, op);
         }
+        reply r{std::move(a.reply)};
         if (err && !(self->state.raft && state_refusal(err))) {
-            a.reply.deliver(err);
-            a.reply.sink->flush();
+            deliver_error(r, err);
             continue;
         }
-        submit(self, std::move(op), reply{std::move(a.reply)}, std::move(err));
+        submit(self, std::move(op), std::move(r), std::move(err));
     }
 }
 

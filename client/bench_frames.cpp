@@ -22,8 +22,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 #include <random>
+#include <system_error>
 #include <unordered_map>
 
 namespace pravaha::bench {

@@ -18,8 +18,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <system_error>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 

@@ -55,6 +55,8 @@ namespace {
 using data_answers_atom = caf::atom_constant<caf::atom("danswers")>;
 /// `(data_lost_atom, error)`: the link broke.
 using data_lost_atom = caf::atom_constant<caf::atom("dlinklost")>;
+/// `(data_flush_atom)`: a store sends the appends it queued since its last flush.
+using data_flush_atom = caf::atom_constant<caf::atom("dflush")>;
 
 caf::error sys_error(const std::string& what) {
     return caf::make_error(errc::unavailable,
@@ -124,8 +126,9 @@ public:
         stores_.erase(store);
     }
 
-    // Sends an append for `store`: its request number, or 0 once the link is broken.
-    uint64_t send(const caf::actor& store, const append_block& b) {
+    // Queues an append for `store` (sent by the next flush): its request number, or 0 once the
+    // link is broken.
+    uint64_t queue(const caf::actor& store, const append_block& b) {
         std::lock_guard<std::mutex> g(mutex_);
         if (dead_) {
             return 0;
@@ -133,14 +136,20 @@ public:
         auto id = next_++;
         pending_.emplace(id, store);
         frames::encode_append(out_, id, b);
-        if (!want_out_) {
-            send_some();
-            if (out_sent_ < out_.size()) {
-                want_out_ = true;  // the link's thread sends the rest when the socket takes it
-                wake();
-            }
-        }
         return id;
+    }
+
+    // Sends what was queued: now as far as the socket takes it, the rest from the link's thread.
+    void flush() {
+        std::lock_guard<std::mutex> g(mutex_);
+        if (dead_ || want_out_) {
+            return;
+        }
+        send_some();
+        if (out_sent_ < out_.size()) {
+            want_out_ = true;
+            wake();
+        }
     }
 
 private:
@@ -403,6 +412,7 @@ struct data_store_state {
     transport::segment_store_actor store;
     caf::actor_addr self;
     std::unordered_map<uint64_t, pending_append> pending;
+    bool flush_due = false;  // a data_flush_atom to self is in the mailbox
     ~data_store_state() {
         if (link) {
             link->detach(self);
@@ -450,13 +460,23 @@ caf::behavior data_store(data_store_ptr self,
                 return self->delegate(s.store, a, b);
             }
             auto rp = self->make_response_promise<append_ack>();
-            auto id = s.link->send(caf::actor_cast<caf::actor>(self), b);
+            auto id = s.link->queue(caf::actor_cast<caf::actor>(self), b);
             if (id == 0) {
                 rp.deliver(caf::make_error(errc::unavailable, "the data connection broke"));
                 return rp;
             }
             s.pending.emplace(id, pending_append{rp, b.key, b.writer});
+            // One send for the appends already in the mailbox: the flush queues behind them
+            // (one syscall, and one wake-up of the node's data thread, per burst, not per event).
+            if (!s.flush_due) {
+                s.flush_due = true;
+                self->send(self, data_flush_atom::value);
+            }
             return rp;
+        },
+        [self](data_flush_atom) {
+            self->state.flush_due = false;
+            self->state.link->flush();
         },
         [self](read_atom a, const read_request& r) {
             return self->delegate(self->state.store, a, r);

@@ -36,6 +36,10 @@ constexpr size_t read_max_per_turn = 4u << 20;
 // A read buffer this large is given back once it is empty (after a large block).
 constexpr size_t read_keep_bytes = 1u << 20;
 constexpr int events_per_turn = 64;
+// Answers waiting for a client that does not read them: beyond this the loop stops reading the
+// connection (its appends wait in the sockets, the client's sends block) until they are down to
+// half. A client's window keeps its answers far below it (a 1 MiB write takes about 30,000).
+constexpr size_t out_pause_bytes = 1u << 20;
 constexpr auto accept_pause = std::chrono::milliseconds(100);
 
 std::string errno_text(int err) {
@@ -43,7 +47,9 @@ std::string errno_text(int err) {
 }
 
 // One client connection: its socket, what goes out (written by containers, sent by whichever
-// thread finds the socket writable), and what came in (the loop's only).
+// thread finds the socket writable), and what came in (the loop's only). While more than
+// out_pause_bytes of answers wait, the connection is not read (backpressure on a client that
+// does not read its answers).
 class connection final : public actors::data_sink {
 public:
     connection(int fd, int epoll_fd, uint64_t id) : fd_(fd), epoll_fd_(epoll_fd), id_(id) {}
@@ -55,18 +61,22 @@ public:
         std::lock_guard<std::mutex> g(mutex_);
         if (fd_ >= 0) {
             out_.append(frame);
+            if (!paused_ && waiting() > out_pause_bytes) {
+                paused_ = true;
+                watch();
+            }
         }
     }
 
     void flush() override {
         std::lock_guard<std::mutex> g(mutex_);
-        if (fd_ < 0 || out_.empty() || want_out_) {
+        if (fd_ < 0 || waiting() == 0 || want_out_) {
             return;  // while waiting to be writable, the loop sends
         }
         send_some();
-        if (!out_.empty() && fd_ >= 0) {
+        if (waiting() > 0 && fd_ >= 0) {
             want_out_ = true;
-            watch(EPOLLIN | EPOLLOUT);
+            watch();
         }
     }
 
@@ -77,10 +87,16 @@ public:
             return;
         }
         send_some();
-        if (out_.empty() && want_out_ && fd_ >= 0) {
+        if (waiting() == 0 && want_out_ && fd_ >= 0) {
             want_out_ = false;
-            watch(EPOLLIN);
+            watch();
         }
+    }
+
+    // The loop: whether it may read (not while too many answers wait).
+    bool readable() {
+        std::lock_guard<std::mutex> g(mutex_);
+        return !paused_;
     }
 
     // Closes the socket; later answers are dropped. Under the mutex, so that no container
@@ -91,6 +107,7 @@ public:
             ::close(fd_);
             fd_ = -1;
             out_.clear();
+            out_sent_ = 0;
         }
     }
 
@@ -103,39 +120,60 @@ public:
     bool greeted = false;
 
 private:
-    void watch(uint32_t events) {
+    // Under mutex_: what the loop waits for, from paused_ and want_out_.
+    void watch() {
+        if (fd_ < 0) {
+            return;
+        }
         epoll_event ev{};
-        ev.events = events;
+        ev.events = (paused_ ? 0U : static_cast<uint32_t>(EPOLLIN)) |
+                    (want_out_ ? static_cast<uint32_t>(EPOLLOUT) : 0U);
         ev.data.u64 = id_;
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd_, &ev);
     }
 
+    // Under mutex_: sends from out_sent_ on; what was sent is dropped once it is half the
+    // buffer (not at every partial send: a client reading slowly would make each one move the
+    // whole buffer).
     void send_some() {
-        size_t sent = 0;
-        while (sent < out_.size()) {
-            auto n =
-                ::send(fd_, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (out_sent_ < out_.size()) {
+            auto n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
+                            MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) {
-                sent += static_cast<size_t>(n);
+                out_sent_ += static_cast<size_t>(n);
             } else if (n < 0 && errno == EINTR) {
                 continue;
             } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                 break;
             } else {
                 // The peer is gone: the loop sees it on the socket and closes it.
-                out_.clear();
-                return;
+                out_sent_ = out_.size();
+                break;
             }
         }
-        out_.erase(0, sent);
+        if (out_sent_ == out_.size()) {
+            out_.clear();
+            out_sent_ = 0;
+        } else if (out_sent_ >= out_.size() / 2) {
+            out_.erase(0, out_sent_);
+            out_sent_ = 0;
+        }
+        if (paused_ && waiting() <= out_pause_bytes / 2) {
+            paused_ = false;
+            watch();
+        }
     }
+
+    size_t waiting() const { return out_.size() - out_sent_; }
 
     std::mutex mutex_;
     int fd_;
     const int epoll_fd_;
     const uint64_t id_;
     std::string out_;
+    size_t out_sent_ = 0;  // the part of out_ already sent
     bool want_out_ = false;
+    bool paused_ = false;
 };
 
 }  // namespace
@@ -222,7 +260,8 @@ struct data_port::impl {
                 if ((evs[i].events & EPOLLOUT) != 0) {
                     c->on_writable();
                 }
-                if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+                if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
+                    (c->readable() || (evs[i].events & (EPOLLHUP | EPOLLERR)) != 0)) {
                     read_from(c);
                 }
             }

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -105,6 +106,53 @@ public:
             out.emplace(request, std::move(*f));
         }
         return out;
+    }
+
+    // Sends `bytes` without blocking as far as the socket takes them: how many it took.
+    size_t send_some(std::string_view bytes) {
+        auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            REQUIRE((errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
+            return 0;
+        }
+        return static_cast<size_t>(n);
+    }
+
+    // Counts the whole frames that arrived (without waiting), dropping them; false once the
+    // node closed the connection.
+    bool count_frames(size_t& count) {
+        char buf[65536];
+        for (;;) {
+            auto n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                return false;
+            }
+            if (n <= 0) {
+                break;
+            }
+            in_.append(buf, static_cast<size_t>(n));
+        }
+        size_t off = 0;
+        for (;;) {
+            size_t used = 0;
+            auto f = frames::decode(std::string_view(in_).substr(off), used);
+            REQUIRE(f);
+            if (!f->has_value()) {
+                break;
+            }
+            off += used;
+            ++count;
+        }
+        in_.erase(0, off);
+        return true;
+    }
+
+    int fd() const { return fd_; }
+
+    // A small receive buffer (no autotuning): answers back up into the node at once.
+    void small_receive_buffer() {
+        int bytes = 16 * 1024;
+        REQUIRE(::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == 0);
     }
 
     // Whether the node closed the connection (after the frames it sent first).
@@ -328,6 +376,72 @@ TEST_CASE("a data connection that breaks the protocol is told why and closed; ot
     c.append(1, block(seg[0], w2, 0, {"z"}));
     auto answers = c.answers(1);
     CHECK(ok(answers, 1).appended_events == 1);
+    CHECK(n.node.running());
+}
+
+TEST_CASE("a client that does not read its answers is not read either, and loses none of them",
+          "[system][data_port]") {
+    data_node n;
+    auto f = test::connect(n.node.endpoint());
+    auto seg = create_stream(*f, 1);
+    data_conn c(n.data_port);
+    c.hello();
+    REQUIRE(c.next());
+
+    // Appends of one size (each refused: the segment does not exist), sent without reading.
+    // Without backpressure the node reads them all and keeps their answers (up to the cap
+    // below); with it, it stops once about a MiB of answers waits in it, and then only the
+    // kernel's socket buffers fill: both directions' send and receive buffers, at most
+    // tcp_rmem's and tcp_wmem's largest sizes each (32 and 4 MiB here), the answers' share
+    // standing for more appends (an append is larger than its refusal), and a turn's read.
+    writer_id w{7, 8};
+    auto nowhere = block(segment_key{seg[0].stream, segment_id{999}}, w, 0, {"nowhere"});
+    std::string one;
+    frames::encode_append(one, 1, nowhere);
+    std::string batch;
+    for (int i = 0; i < 1000; ++i) {
+        batch += one;
+    }
+    auto largest = [](const char* path) {
+        std::ifstream in(path);
+        size_t min = 0, def = 0, max = 0;
+        in >> min >> def >> max;
+        REQUIRE(max > 0);
+        return max;
+    };
+    size_t kernel = largest("/proc/sys/net/ipv4/tcp_rmem") + largest("/proc/sys/net/ipv4/tcp_wmem");
+    size_t bound = 4 * kernel + (32u << 20);
+    size_t cap = 2 * bound;
+    size_t sent = 0;
+    auto last_progress = std::chrono::steady_clock::now();
+    while (sent < cap && std::chrono::steady_clock::now() - last_progress < milliseconds(1500)) {
+        auto took = c.send_some(std::string_view(batch).substr(sent % batch.size()));
+        if (took > 0) {
+            sent += took;
+            last_progress = std::chrono::steady_clock::now();
+        } else {
+            pollfd p{c.fd(), POLLOUT, 0};
+            ::poll(&p, 1, 100);
+        }
+    }
+    INFO("sent " << sent << " bytes without reading an answer; bound " << bound);
+    CHECK(sent < bound);
+
+    // Reading again, the rest goes through and every append is answered once.
+    size_t answered = 0;
+    while (sent % one.size() != 0) {
+        REQUIRE(c.count_frames(answered));
+        sent += c.send_some(
+            std::string_view(batch).substr(sent % batch.size(), one.size() - sent % one.size()));
+    }
+    size_t want = sent / one.size();
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (answered < want && std::chrono::steady_clock::now() < until) {
+        REQUIRE(c.count_frames(answered));
+        pollfd p{c.fd(), POLLIN, 0};
+        ::poll(&p, 1, 100);
+    }
+    CHECK(answered == want);
     CHECK(n.node.running());
 }
 

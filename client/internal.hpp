@@ -157,6 +157,9 @@ struct write_budget;
 /// `(wbudget_atom, std::shared_ptr<write_budget>)`, sent by the facade before any write: the
 /// writer releases into it the bytes of every block it finished.
 using wbudget_atom = caf::atom_constant<caf::atom("wbudget")>;
+/// `(wdrain_atom)`, sent by the facade when its queue of events (in the write_budget) stops
+/// being empty: the writer takes every event queued by then.
+using wdrain_atom = caf::atom_constant<caf::atom("wdrain")>;
 
 /// The blocking facade over the writer actor `writer` (opened through the stream manager actor
 /// in its non-exiting mode), reaching it through `bridge`. `id` is the writer's id.

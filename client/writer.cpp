@@ -37,10 +37,17 @@ using ancestors_atom = caf::atom_constant<caf::atom("wancestor")>;
 // Memory accounting of the facade, which blocks write() on it; the writer actor releases the
 // bytes of each block it finished (per block: a release per event cost 10 % of the pipelined
 // throughput, a lock and a notify each).
+//
+// It is also the facade's queue of events: write() appends to `events` and sends the writer a
+// `wdrain_atom` only when the queue was empty (under the mutex, so that a flush sent after a
+// write always finds that write's event taken), and the writer takes the whole queue at once.
+// One message per burst instead of one per event: the message (its allocation, the mailbox,
+// the dispatch) was the largest part of the facade's cost per event.
 struct write_budget {
     std::mutex mutex;
     std::condition_variable cv;
     size_t bytes = 0;
+    std::vector<outgoing> events;  // written, not yet taken by the writer
 
     void release(size_t n) {
         std::lock_guard<std::mutex> guard(mutex);
@@ -153,6 +160,7 @@ struct writer_state {
     writer_config cfg;
     writer_id id;
     std::shared_ptr<write_budget> mem;  // the facade's, if any (wbudget_atom)
+    std::vector<outgoing> drained;      // the facade's queue's spare (wdrain_atom)
     writer_mode mode;
     std::string scope;
     std::string stream;
@@ -1507,6 +1515,18 @@ caf::behavior writer_impl(writer_ptr self,
                 resolve(self, index);
             }
         },
+        [=](wdrain_atom) {
+            PRAVAHA_ASSERT(self->state.mem, "writer {} drained without a facade",
+                           to_string(self->state.id));
+            // The facade's queue and this spare trade places, so neither allocates anew.
+            auto& evs = self->state.drained;
+            {
+                std::lock_guard<std::mutex> guard(self->state.mem->mutex);
+                evs.swap(self->state.mem->events);
+            }
+            enqueue_all(self, evs);
+            evs.clear();
+        },
         [=](wbudget_atom, std::shared_ptr<write_budget>& mem) {
             PRAVAHA_ASSERT(!self->state.mem && self->state.held == 0,
                            "writer {} given a budget after {} bytes", to_string(self->state.id),
@@ -1550,14 +1570,15 @@ public:
         ev.framed.reserve(payload.size() + event_header_bytes);
         frame_event(ev.framed, payload);
         ev.done = std::move(done);
-        {
-            std::unique_lock<std::mutex> lock(mem_->mutex);
-            mem_->cv.wait(lock, [&] {
-                return mem_->bytes == 0 || mem_->bytes + ev.framed.size() <= cfg_.pending_bytes_max;
-            });
-            mem_->bytes += ev.framed.size();
+        std::unique_lock<std::mutex> lock(mem_->mutex);
+        mem_->cv.wait(lock, [&] {
+            return mem_->bytes == 0 || mem_->bytes + ev.framed.size() <= cfg_.pending_bytes_max;
+        });
+        mem_->bytes += ev.framed.size();
+        mem_->events.push_back(std::move(ev));
+        if (mem_->events.size() == 1) {
+            caf::anon_send(actor_, wdrain_atom::value);  // the writer takes all queued by then
         }
-        caf::anon_send(actor_, write_atom::value, std::move(ev));
         return {};
     }
 

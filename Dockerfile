@@ -34,9 +34,10 @@ COPY --from=build /opt/pravaha/bin/ /usr/local/bin/
 USER pravaha
 WORKDIR /var/lib/pravaha
 VOLUME /var/lib/pravaha
-# The node endpoint (C++ clients and peers), Cap'n Proto RPC, metrics.
-EXPOSE 9090 9091 9092
+# The node endpoint (C++ clients and peers), Cap'n Proto RPC, metrics, the framed data port.
+EXPOSE 9090 9091 9092 9093
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD curl -fsS http://127.0.0.1:9092/health || exit 1
 ENTRYPOINT ["pravaha-node", "--data-dir", "/var/lib/pravaha", "--bind", "0.0.0.0"]
-CMD ["--standalone"]
+# The data port is in CMD, not ENTRYPOINT: a node given --token-file or TLS refuses it.
+CMD ["--standalone", "--data-port", "9093"]

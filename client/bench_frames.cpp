@@ -10,10 +10,10 @@
 // event counts as failed and its window slot is lost (as the other loops do).
 
 #include "client/bench_run.hpp"
+#include "runtime/transport/transport.hpp"
 #include "schema/data_frames.hpp"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -54,30 +54,12 @@ caf::error sys_error(const std::string& what) {
 }
 
 caf::expected<int> connect_to(const std::string& host, uint16_t port) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    auto service = std::to_string(port);
-    if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
-        return caf::make_error(errc::unavailable,
-                               "cannot resolve " + host + ": " + ::gai_strerror(rc));
+    auto conn = transport::tcp_connect(host, port, std::chrono::seconds(5));
+    if (conn.fd < 0) {
+        return caf::make_error(errc::unavailable, "cannot connect to the data port " + host + ":" +
+                                                      std::to_string(port) + ": " + conn.why);
     }
-    int fd = -1;
-    for (auto* a = res; a != nullptr && fd < 0; a = a->ai_next) {
-        fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            ::close(fd);
-            fd = -1;
-        }
-    }
-    ::freeaddrinfo(res);
-    if (fd < 0) {
-        return sys_error("cannot connect to the data port " + host + ":" + service);
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
+    return conn.fd;
 }
 
 class frame_loop {

@@ -1,5 +1,6 @@
 #include "client/data_channel.hpp"
 
+#include "runtime/transport/transport.hpp"
 #include "schema/data_frames.hpp"
 #include "schema/errc.hpp"
 #include "schema/logging.hpp"
@@ -11,7 +12,6 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -322,36 +322,13 @@ caf::expected<std::shared_ptr<data_link>> connect_data_port(const std::string& h
                                                             std::chrono::milliseconds timeout,
                                                             std::chrono::milliseconds stalled) {
     auto until = std::chrono::steady_clock::now() + timeout;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    auto service = std::to_string(port);
-    auto where = host + ":" + service;
-    if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
-        return caf::make_error(errc::unavailable, "data port " + where + ": " + ::gai_strerror(rc));
+    auto where = host + ":" + std::to_string(port);
+    auto conn = transport::tcp_connect(host, port, timeout);
+    if (conn.fd < 0) {
+        return caf::make_error(errc::unavailable,
+                               "cannot connect to the data port " + where + ": " + conn.why);
     }
-    int fd = -1;
-    for (auto* a = res; a != nullptr && fd < 0; a = a->ai_next) {
-        fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-        if (fd < 0) {
-            continue;
-        }
-        int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
-        int err = 0;
-        socklen_t len = sizeof(err);
-        if (rc != 0 && (errno != EINPROGRESS || !wait_for(fd, POLLOUT, until) ||
-                        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
-            ::close(fd);
-            fd = -1;
-        }
-    }
-    ::freeaddrinfo(res);
-    if (fd < 0) {
-        return caf::make_error(errc::unavailable, "cannot connect to the data port " + where);
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int fd = conn.fd;
     auto user_timeout = static_cast<unsigned>(stalled.count());
     ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
     std::string hello;

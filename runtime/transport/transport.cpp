@@ -8,6 +8,8 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -67,60 +69,85 @@ namespace {
 std::string connect_failure(const std::string& host,
                             uint16_t port,
                             std::chrono::milliseconds timeout) {
+    auto c = tcp_connect(host, port, timeout);
+    if (c.fd < 0) {
+        return c.why;
+    }
+    ::close(c.fd);
+    return "the connection was accepted, then dropped (is it a Pravaha node's port?)";
+}
+
+std::string errno_reason(int err) {
+    switch (err) {
+        case ECONNREFUSED:
+            return "connection refused";
+        case ETIMEDOUT:
+            return "no answer";
+        case EHOSTUNREACH:
+            return "host unreachable";
+        case ENETUNREACH:
+            return "network unreachable";
+        default:
+            return std::error_code(err, std::generic_category()).message();
+    }
+}
+
+}  // namespace
+
+tcp_connection tcp_connect(const std::string& host,
+                           uint16_t port,
+                           std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     auto service = std::to_string(port);
+    tcp_connection out;
     if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-        return std::string("unknown host: ") + ::gai_strerror(rc);
+        out.why = std::string("unknown host: ") + ::gai_strerror(rc);
+        return out;
     }
-    std::string why = "connection failed";
-    for (auto* a = found; a != nullptr; a = a->ai_next) {
+    out.why = "connection failed";
+    for (auto* a = found; a != nullptr && out.fd < 0; a = a->ai_next) {
         int fd =
             ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
-            why = "cannot open a socket: " +
-                  std::error_code(errno, std::generic_category()).message();
+            out.why = "cannot open a socket: " + errno_reason(errno);
             continue;
         }
         int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
-        if (err == EINPROGRESS) {
+        while (err == EINPROGRESS || err == EINTR) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            until - std::chrono::steady_clock::now())
+                            .count();
             pollfd p{fd, POLLOUT, 0};
-            if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) {
+            int rc = left > 0 ? ::poll(&p, 1, static_cast<int>(left)) : 0;
+            if (rc < 0 && errno == EINTR) {
+                continue;
+            }
+            if (rc <= 0) {
                 err = ETIMEDOUT;
             } else {
                 socklen_t len = sizeof err;
-                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+                    err = errno;
+                }
             }
         }
-        ::close(fd);
-        switch (err) {
-            case 0:
-                why = "the connection was accepted, then dropped (is it a Pravaha node's port?)";
-                break;
-            case ECONNREFUSED:
-                why = "connection refused";
-                break;
-            case ETIMEDOUT:
-                why = "no answer";
-                break;
-            case EHOSTUNREACH:
-                why = "host unreachable";
-                break;
-            case ENETUNREACH:
-                why = "network unreachable";
-                break;
-            default:
-                why = std::error_code(err, std::generic_category()).message();
-                break;
+        if (err != 0) {
+            out.why = errno_reason(err);
+            ::close(fd);
+            continue;
         }
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        out.fd = fd;
+        out.why.clear();
     }
     ::freeaddrinfo(found);
-    return why;
+    return out;
 }
-
-}  // namespace
 
 caf::expected<node_actor> connect_node(caf::actor_system& sys,
                                        const std::string& host,

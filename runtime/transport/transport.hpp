@@ -109,6 +109,19 @@ void add_node_types(caf::actor_system_config& cfg);
     uint16_t port,
     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
+/// A plain TCP connection of our own (not CAF's): the connected socket, or -1 and why not in
+/// the words a user knows ("connection refused", "unknown host: ...", "no answer").
+struct tcp_connection {
+    int fd = -1;
+    std::string why;
+};
+
+/// Connects to host:port within `timeout` (each address in turn, until one connects). The
+/// socket is non-blocking and close-on-exec, with TCP_NODELAY; the caller closes it.
+tcp_connection tcp_connect(const std::string& host,
+                           uint16_t port,
+                           std::chrono::milliseconds timeout);
+
 /// The middleman actor (the TLS connector while a `tls_transport` lives), for connecting
 /// asynchronously from inside an actor:
 /// `request(middleman(sys), timeout, caf::connect_atom::value, host, port)` answers with

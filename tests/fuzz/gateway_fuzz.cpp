@@ -8,6 +8,7 @@
 
 #include "schema/pravaha.capnp.h"
 
+#include "tests/fuzz/make_seeds.hpp"
 #include "tests/support/in_process_node.hpp"
 #include <capnp/rpc-twoparty.h>
 #include <fcntl.h>
@@ -173,13 +174,7 @@ void make_seeds(const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-    for (int i = 1; i < *argc; ++i) {
-        std::string arg = (*argv)[i];
-        if (arg.rfind("-make_seeds=", 0) == 0) {
-            make_seeds(arg.substr(std::strlen("-make_seeds=")));
-            std::exit(0);
-        }
-    }
+    test::make_seeds_if_asked(*argc, *argv, make_seeds);
     spdlog::set_level(spdlog::level::err);  // fenced or failing writers are expected here
     node = std::make_unique<test::in_process_node>();
     // libFuzzer ends a finished run with exit(0). The node's threads would still run while static

@@ -317,6 +317,29 @@ private:
     size_t used_ = 0;                                   // the thread's
 };
 
+void connect_data_port_async(caf::actor_system& sys,
+                             caf::actor reply_to,
+                             std::string where,
+                             std::string host,
+                             uint16_t port,
+                             std::chrono::milliseconds timeout,
+                             std::chrono::milliseconds stalled) {
+    sys.spawn<caf::detached>([reply_to = std::move(reply_to), where = std::move(where),
+                              host = std::move(host), port, timeout,
+                              stalled](caf::event_based_actor* self) {
+        auto made = connect_data_port(host, port, timeout, stalled);
+        std::shared_ptr<data_link> link;
+        caf::error err;
+        if (made) {
+            link = std::move(*made);
+        } else {
+            err = std::move(made.error());
+        }
+        caf::anon_send(reply_to, data_linked_atom::value, where, std::move(link), std::move(err));
+        self->quit();
+    });
+}
+
 caf::expected<std::shared_ptr<data_link>> connect_data_port(const std::string& host,
                                                             uint16_t port,
                                                             std::chrono::milliseconds timeout,

@@ -15,6 +15,8 @@
 
 #include "client/internal.hpp"
 
+#include <caf/allowed_unsafe_message_type.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -34,6 +36,21 @@ class data_link;
     std::chrono::milliseconds timeout,
     std::chrono::milliseconds stalled);
 
+/// `(data_linked_atom, where, link, error)`: the outcome of connect_data_port_async (a null
+/// link and the error when it failed).
+using data_linked_atom = caf::atom_constant<caf::atom("dlinked")>;
+
+/// connect_data_port on a thread of its own (a detached actor, which the actor system waits
+/// for), so that an unreachable port does not hold up the caller's thread: the outcome goes to
+/// `reply_to` as `(data_linked_atom, where, link, error)`.
+void connect_data_port_async(caf::actor_system& sys,
+                             caf::actor reply_to,
+                             std::string where,
+                             std::string host,
+                             uint16_t port,
+                             std::chrono::milliseconds timeout,
+                             std::chrono::milliseconds stalled);
+
 /// Whether the link still works (a broken one is not handed to new stores).
 bool data_link_alive(const data_link& link);
 
@@ -43,3 +60,5 @@ transport::segment_store_actor spawn_data_store(caf::actor_system& sys,
                                                 transport::segment_store_actor store);
 
 }  // namespace pravaha::client::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<pravaha::client::detail::data_link>)

@@ -13,6 +13,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -74,6 +75,10 @@ struct directory_state {
     /// is tried for a minute after).
     std::map<std::string, std::weak_ptr<data_link>> links;
     std::map<std::string, caf::actor_clock::time_point> link_failed;
+    /// The lookups waiting for a connection being made, per host:port (their continuations,
+    /// called with the link, or null when it failed).
+    std::map<std::string, std::vector<std::function<void(const std::shared_ptr<data_link>&)>>>
+        connecting;
     /// Each real store's wrapper (a data store), reused by every lookup that answers that
     /// store: at most one per container replica the client reached; each ends with its store,
     /// its link or the directory.
@@ -104,9 +109,9 @@ bool uses_data_ports(dir_ptr self) {
 // node's data port when the node has one; `s` itself when it has none, when `s` lives on
 // another node (a leader that moved: `dest` handed out its handle) or when the port cannot be
 // reached (then the CAF connection carries them, as before, and the port is not tried again
-// for a minute). A new connection is opened here, within a second, on the directory's thread:
-// a lookup is rare and its waiters wait for it anyway (left for later: connecting on the link's
-// own thread, so that an unreachable port costs the directory nothing).
+// for a minute). A new connection is opened on a thread of its own (connect_data_port_async),
+// within a second: the lookups that need it meanwhile wait for it, and the directory, and every
+// actor on the client's worker with it, go on.
 template <class Done>
 void wrap_store(dir_ptr self,
                 const transport::node_actor& dest,
@@ -129,40 +134,62 @@ void wrap_store(dir_ptr self,
                     return;
                 }
                 auto& st = self->state;
+                // With the link (null: appends go over CAF).
+                auto finish = [=](const std::shared_ptr<data_link>& link) {
+                    auto& wrappers = self->state.wrappers;
+                    if (!link) {
+                        done(s);
+                        return;
+                    }
+                    if (auto it = wrappers.find(s.address()); it != wrappers.end()) {
+                        done(it->second);  // made meanwhile, by another lookup
+                        return;
+                    }
+                    auto w = spawn_data_store(self->system(), link, s);
+                    wrappers.emplace(s.address(), w);
+                    done(std::move(w));
+                };
                 auto where = host + ":" + std::to_string(port);
-                auto& slot = st.links[where];
-                auto link = slot.lock();
-                if (!link || !data_link_alive(*link)) {
-                    auto now = self->clock().now();
-                    if (auto f = st.link_failed.find(where);
-                        f != st.link_failed.end() && now - f->second < std::chrono::minutes(1)) {
-                        done(s);
-                        return;
-                    }
-                    auto made = connect_data_port(
-                        host, port,
-                        std::min<std::chrono::milliseconds>(st.timeout, std::chrono::seconds(1)),
-                        st.ep.cfg.request_timeout);
-                    if (!made) {
-                        module_log("client")->warn(
-                            "appends go over the CAF connection for a minute: {}",
-                            render_error(made.error()));
-                        st.link_failed[where] = now;
-                        done(s);
-                        return;
-                    }
-                    link = std::move(*made);
-                    slot = link;
-                }
-                if (auto it = st.wrappers.find(s.address()); it != st.wrappers.end()) {
-                    done(it->second);  // made meanwhile, by another lookup
+                if (auto link = st.links[where].lock(); link && data_link_alive(*link)) {
+                    finish(link);
                     return;
                 }
-                auto w = spawn_data_store(self->system(), std::move(link), s);
-                st.wrappers.emplace(s.address(), w);
-                done(std::move(w));
+                if (auto f = st.link_failed.find(where);
+                    f != st.link_failed.end() &&
+                    self->clock().now() - f->second < std::chrono::minutes(1)) {
+                    done(s);
+                    return;
+                }
+                auto& waiting = st.connecting[where];
+                waiting.emplace_back(std::move(finish));
+                if (waiting.size() == 1) {
+                    connect_data_port_async(
+                        self->system(), caf::actor_cast<caf::actor>(self), where, host, port,
+                        std::min<std::chrono::milliseconds>(st.timeout, std::chrono::seconds(1)),
+                        st.ep.cfg.request_timeout);
+                }
             },
             [=](caf::error&) { done(s); });  // a node that has no data port to tell
+}
+
+// A data port connection was made (or not): every lookup waiting for it goes on.
+void on_data_linked(dir_ptr self,
+                    const std::string& where,
+                    std::shared_ptr<data_link> link,
+                    const caf::error& err) {
+    auto& st = self->state;
+    auto waiting = std::move(st.connecting[where]);
+    st.connecting.erase(where);
+    if (link) {
+        st.links[where] = link;
+    } else {
+        module_log("client")->warn("appends go over the CAF connection for a minute: {}",
+                                   render_error(err));
+        st.link_failed[where] = self->clock().now();
+    }
+    for (auto& finish : waiting) {
+        finish(link);
+    }
 }
 
 // The stores of `keys`, when every one is known.
@@ -645,6 +672,8 @@ caf::behavior directory_impl(dir_ptr self, endpoint_info ep, transport::node_act
             lookup(self);
             return caf::delegated<transport::node_actor>{};
         },
+        [self](data_linked_atom, std::string& where, std::shared_ptr<data_link>& link,
+               caf::error& err) { on_data_linked(self, where, std::move(link), err); },
         [self](resume_atom) {
             self->state.paused = false;
             lookup(self);

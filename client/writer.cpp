@@ -300,6 +300,14 @@ void send_block(writer_ptr self, size_t index, block_in_flight& b) {
                 if (gen != s.link.generation()) {
                     return;  // answer to a superseded send; the resend will be acknowledged
                 }
+                if (ack.writer != s.id) {
+                    // An answer to a send made under the id this writer had before it gave up
+                    // and started afresh (start_afresh: a new id, numbers from 0, the same link
+                    // generation): its numbers are the old id's, so it acknowledges nothing of
+                    // the new one's blocks (pravaha-sim seed 0x46f15cb took it for block 4..67
+                    // of the new id, an event no node held).
+                    return;
+                }
                 s.link.progressed();
                 auto& seg = s.segments[index];
                 while (!seg.in_flight.empty() &&

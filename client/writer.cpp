@@ -196,6 +196,8 @@ struct writer_state {
 using writer_ptr = caf::stateful_actor<writer_state>*;
 
 void pump(writer_ptr self, size_t index);
+void take_written(writer_ptr self);
+void release_block(writer_ptr self, const block_in_flight& b);
 void on_failure(
     writer_ptr self, size_t index, uint64_t gen, caf::error err, int64_t from_event = INT64_MIN);
 
@@ -266,6 +268,11 @@ void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
             cb(err);
         }
     }
+    release_block(self, b);
+}
+
+// Releases a finished block's bytes (the writer's and the facade's budget).
+void release_block(writer_ptr self, const block_in_flight& b) {
     PRAVAHA_ASSERT(self->state.held >= b.block.data.size(),
                    "writer {} finishes {} bytes but holds {}", to_string(self->state.id),
                    b.block.data.size(), self->state.held);
@@ -273,6 +280,28 @@ void finish_block(writer_ptr self, block_in_flight& b, const caf::error& err) {
     if (self->state.mem) {
         self->state.mem->release(b.block.data.size());
     }
+}
+
+// Completes an acknowledged block. What its callbacks write is taken every
+// `refill_events` of them, not only by the `wdrain` message after the whole answer: a pipelined
+// producer writes the next events from these callbacks, and one group commit answers up to a
+// MiB of events at once; taken at the end, they all left as one block when the last callback
+// had run, the node idle meanwhile and the next group commit again the whole window (a convoy:
+// one group per round trip). Taken as they come, the first of them travel and are stored while
+// the rest are answered. The rest (and a small block's) still go with the `wdrain` message: also
+// taken here after every answer, 64 writers of one event each ran about 5 % slower (medians of 8
+// interleaved pairs), and a block of one event is answered the same as before.
+void finish_acknowledged(writer_ptr self, block_in_flight& b) {
+    constexpr size_t refill_events = 1024;
+    for (size_t i = 0; i < b.done.size(); ++i) {
+        if (b.done[i]) {
+            b.done[i](caf::error{});
+        }
+        if ((i + 1) % refill_events == 0) {
+            take_written(self);  // may push blocks behind `b` (a deque keeps `b` in place)
+        }
+    }
+    release_block(self, b);
 }
 
 // Completes one event that is not in a block (never sent, or already stored).
@@ -312,7 +341,7 @@ void send_block(writer_ptr self, size_t index, block_in_flight& b) {
                 auto& seg = s.segments[index];
                 while (!seg.in_flight.empty() &&
                        seg.in_flight.front().block.last_event_number <= ack.last_event_number) {
-                    finish_block(self, seg.in_flight.front(), caf::error{});
+                    finish_acknowledged(self, seg.in_flight.front());
                     seg.in_flight.pop_front();
                     if (seg.sent > 0) {
                         --seg.sent;
@@ -1249,6 +1278,28 @@ void enqueue_all(writer_ptr self, std::vector<outgoing>& evs) {
     }
 }
 
+// Takes every event the facade has queued (write_budget::events). The facade sends
+// `wdrain_atom` when its queue stops being empty; the writer also takes the queue after an
+// acknowledgement, whose callbacks often write the next events. A drain message that finds the
+// queue already taken takes nothing.
+void take_written(writer_ptr self) {
+    auto& st = self->state;
+    if (!st.mem) {
+        return;  // the actor API's writer: its events come in messages
+    }
+    // The facade's queue and this spare trade places, so neither allocates anew.
+    auto& evs = st.drained;
+    {
+        std::lock_guard<std::mutex> guard(st.mem->mutex);
+        if (st.mem->events.empty()) {
+            return;
+        }
+        evs.swap(st.mem->events);
+    }
+    enqueue_all(self, evs);
+    evs.clear();
+}
+
 // Whether a public write of `bytes` framed bytes may be queued: not after close, not beyond
 // pending_bytes_max while anything is held (a single event larger than that still passes alone),
 // and with client numbers above every one accepted before (a smaller one resent after an
@@ -1526,14 +1577,7 @@ caf::behavior writer_impl(writer_ptr self,
         [=](wdrain_atom) {
             PRAVAHA_ASSERT(self->state.mem, "writer {} drained without a facade",
                            to_string(self->state.id));
-            // The facade's queue and this spare trade places, so neither allocates anew.
-            auto& evs = self->state.drained;
-            {
-                std::lock_guard<std::mutex> guard(self->state.mem->mutex);
-                evs.swap(self->state.mem->events);
-            }
-            enqueue_all(self, evs);
-            evs.clear();
+            take_written(self);
         },
         [=](wbudget_atom, std::shared_ptr<write_budget>& mem) {
             PRAVAHA_ASSERT(!self->state.mem && self->state.held == 0,

@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace pravaha;
@@ -243,7 +246,8 @@ std::vector<segment_key> create_stream(client::client_factory& f, uint32_t segme
     return keys;
 }
 
-std::vector<std::string> read_stream(client::client_factory& f) {
+// Every payload of s/t, in the order a reader gets them.
+std::vector<std::string> read_in_order(client::client_factory& f) {
     auto reader = f.create_reader("s", "t", client::start_position::head);
     REQUIRE(reader);
     std::vector<std::string> out;
@@ -255,6 +259,11 @@ std::vector<std::string> read_stream(client::client_factory& f) {
         }
         out.push_back((*ev)->payload);
     }
+    return out;
+}
+
+std::vector<std::string> read_stream(client::client_factory& f) {
+    auto out = read_in_order(f);
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -455,6 +464,19 @@ int data_connections(uint16_t metrics_port) {
     return at == std::string::npos ? -1 : std::stoi(text.substr(at + series.size()));
 }
 
+// Events the node's containers stored and acknowledged (every container's series summed).
+uint64_t appended_events(uint16_t metrics_port) {
+    auto text = test::http_get(metrics_port, "/metrics").body;
+    const std::string series = "pravaha_appended_events_total{";
+    uint64_t sum = 0;
+    for (auto at = text.find(series); at != std::string::npos; at = text.find(series, at + 1)) {
+        auto value = text.find("} ", at);
+        REQUIRE(value != std::string::npos);
+        sum += static_cast<uint64_t>(std::stod(text.substr(value + 2)));
+    }
+    return sum;
+}
+
 void write_range(client::client_factory& f, int from, int to) {
     auto writer = f.create_writer("s", "t");
     REQUIRE(writer);
@@ -509,4 +531,68 @@ TEST_CASE("the client library appends over the node's data port by default, acro
     }
     std::sort(want.begin(), want.end());
     CHECK(read_stream(*f) == want);
+}
+
+TEST_CASE(
+    "events written from acknowledgement callbacks travel while that acknowledgement is "
+    "still being answered",
+    "[system][data_port]") {
+    // A pipelined producer writes its next events from the callbacks of the previous ones. One
+    // group commit answers a whole block (here 3,000 events) at once; if what the callbacks write
+    // were sent only after the last callback of the answer, the node would sit idle while they
+    // run and store them all as one group again (a convoy: the pipelined writer ran at half the
+    // rate). The last callback of the big block waits for the node to have stored at least one
+    // of the events the earlier callbacks wrote.
+    test::temp_dir dir;
+    auto metrics_port = test::free_port();
+    test::node_process node(dir.path() + "/node", test::free_port());
+    node.add_args({"--metrics-port", std::to_string(metrics_port)});
+    REQUIRE(node.start());
+    auto f = test::connect(node.endpoint());
+    create_stream(*f, 1);
+    auto writer = f->create_writer("s", "t");
+    REQUIRE(writer);
+    auto& w = **writer;
+
+    constexpr int block = 3000;
+    std::promise<void> first_called;
+    std::atomic<bool> refills_stored{false};
+    std::atomic<int> failed{0};
+    // Event 0's callback holds the writer's thread while events 1..block are written, so that
+    // they leave as one block with one answer.
+    REQUIRE_FALSE(w.write("k", "e0", [&](const caf::error& err) {
+        failed += err ? 1 : 0;
+        first_called.set_value();
+        std::this_thread::sleep_for(milliseconds(300));
+    }));
+    first_called.get_future().wait();
+    for (int i = 1; i <= block; ++i) {
+        REQUIRE_FALSE(w.write("k", "e" + std::to_string(i), [&, i](const caf::error& err) {
+            failed += err ? 1 : 0;
+            if (err) {
+                return;
+            }
+            // The refill: written on the writer's own thread, from its callback.
+            if (w.write("k", "r" + std::to_string(i))) {
+                ++failed;
+            }
+            if (i == block) {
+                refills_stored = test::eventually(
+                    [&] { return appended_events(metrics_port) > block + 1; }, milliseconds(5000));
+            }
+        }));
+    }
+    REQUIRE_FALSE(w.flush());
+    CHECK(failed == 0);
+    CHECK(refills_stored);
+
+    // Each event once, in the order written: e0..e3000 and then each refill in turn.
+    std::vector<std::string> want;
+    for (int i = 0; i <= block; ++i) {
+        want.push_back("e" + std::to_string(i));
+    }
+    for (int i = 1; i <= block; ++i) {
+        want.push_back("r" + std::to_string(i));
+    }
+    CHECK(read_in_order(*f) == want);
 }

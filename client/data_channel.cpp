@@ -1,5 +1,6 @@
 #include "client/data_channel.hpp"
 
+#include "runtime/transport/out_buffer.hpp"
 #include "runtime/transport/transport.hpp"
 #include "schema/data_frames.hpp"
 #include "schema/errc.hpp"
@@ -135,7 +136,7 @@ public:
         }
         auto id = next_++;
         pending_.emplace(id, store);
-        frames::encode_append(out_, id, b);
+        frames::encode_append(out_.tail(), id, b);
         return id;
     }
 
@@ -146,7 +147,7 @@ public:
             return;
         }
         send_some();
-        if (out_sent_ < out_.size()) {
+        if (out_.waiting() > 0) {
             want_out_ = true;
             wake();
         }
@@ -160,27 +161,9 @@ private:
         }
     }
 
-    // Under mutex_.
-    void send_some() {
-        while (out_sent_ < out_.size()) {
-            auto n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
-                            MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0) {
-                out_sent_ += static_cast<size_t>(n);
-            } else if (n < 0 && errno == EINTR) {
-                continue;
-            } else {
-                break;  // full, or broken (the reading side sees it)
-            }
-        }
-        if (out_sent_ == out_.size()) {
-            out_.clear();
-            out_sent_ = 0;
-        } else if (out_sent_ >= out_.size() / 2) {
-            out_.erase(0, out_sent_);  // what was sent goes before the buffer grows further
-            out_sent_ = 0;
-        }
-    }
+    // Under mutex_. A broken socket keeps what waits: the reading side finds the break and
+    // fails every pending append.
+    void send_some() { out_.send_to(fd_); }
 
     void run() {
         pthread_setname_np(pthread_self(), "pravaha.dlink");
@@ -208,7 +191,7 @@ private:
             if ((fds[0].revents & POLLOUT) != 0) {
                 std::lock_guard<std::mutex> g(mutex_);
                 send_some();
-                want_out_ = out_sent_ < out_.size();
+                want_out_ = out_.waiting() > 0;
             }
             if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !read_answers()) {
                 return;
@@ -307,8 +290,7 @@ private:
     std::atomic<bool> stop_{false};
     mutable std::mutex mutex_;
     bool dead_ = false;                                 // under mutex_
-    std::string out_;                                   // under mutex_
-    size_t out_sent_ = 0;                               // under mutex_
+    transport::out_buffer out_;                         // under mutex_
     bool want_out_ = false;                             // under mutex_
     uint64_t next_ = 1;                                 // under mutex_
     std::unordered_map<uint64_t, caf::actor> pending_;  // under mutex_: request -> store

@@ -1,6 +1,7 @@
 #include "runtime/data_port.hpp"
 
 #include "runtime/transport/listener.hpp"
+#include "runtime/transport/out_buffer.hpp"
 #include "schema/data_frames.hpp"
 #include "schema/errc.hpp"
 #include "schema/keyspace.hpp"
@@ -107,7 +108,6 @@ public:
             ::close(fd_);
             fd_ = -1;
             out_.clear();
-            out_sent_ = 0;
         }
     }
 
@@ -132,31 +132,10 @@ private:
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd_, &ev);
     }
 
-    // Under mutex_: sends from out_sent_ on; what was sent is dropped once it is half the
-    // buffer (not at every partial send: a client reading slowly would make each one move the
-    // whole buffer).
+    // Under mutex_: sends what the socket takes.
     void send_some() {
-        while (out_sent_ < out_.size()) {
-            auto n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_,
-                            MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0) {
-                out_sent_ += static_cast<size_t>(n);
-            } else if (n < 0 && errno == EINTR) {
-                continue;
-            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                break;
-            } else {
-                // The peer is gone: the loop sees it on the socket and closes it.
-                out_sent_ = out_.size();
-                break;
-            }
-        }
-        if (out_sent_ == out_.size()) {
-            out_.clear();
-            out_sent_ = 0;
-        } else if (out_sent_ >= out_.size() / 2) {
-            out_.erase(0, out_sent_);
-            out_sent_ = 0;
+        if (!out_.send_to(fd_)) {
+            out_.clear();  // the peer is gone: the loop sees it on the socket and closes it
         }
         if (paused_ && waiting() <= out_pause_bytes / 2) {
             paused_ = false;
@@ -164,14 +143,13 @@ private:
         }
     }
 
-    size_t waiting() const { return out_.size() - out_sent_; }
+    size_t waiting() const { return out_.waiting(); }
 
     std::mutex mutex_;
     int fd_;
     const int epoll_fd_;
     const uint64_t id_;
-    std::string out_;
-    size_t out_sent_ = 0;  // the part of out_ already sent
+    transport::out_buffer out_;
     bool want_out_ = false;
     bool paused_ = false;
 };

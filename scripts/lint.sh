@@ -22,7 +22,7 @@ declare -A public_headers=(
   [storage]="storage/storage.hpp"
   [actors]="actors/actors.hpp"
   [client]="client/client.hpp client/actor_api.hpp"
-  [runtime]="runtime/runtime.hpp runtime/gateway.hpp runtime/transport/transport.hpp"
+  [runtime]="runtime/runtime.hpp runtime/gateway.hpp runtime/transport/transport.hpp runtime/transport/out_buffer.hpp"
   [sim]="sim/world.hpp"
 )
 allowed_internal="runtime/gateway_rpc.hpp:client/internal.hpp sim/:client/internal.hpp"

@@ -301,40 +301,8 @@ private:
 
 namespace {
 
-// connect_data_port_async's actor. Its arguments go through spawn, not a lambda's captures:
-// CAF 0.17 dereferences a null argument tuple when a spawned function takes none (UBSan).
-void data_connector(caf::event_based_actor* self,
-                    caf::actor reply_to,
-                    const std::string& where,
-                    const std::string& host,
-                    uint16_t port,
-                    std::chrono::milliseconds timeout,
-                    std::chrono::milliseconds stalled) {
-    auto made = connect_data_port(host, port, timeout, stalled);
-    std::shared_ptr<data_link> link;
-    caf::error err;
-    if (made) {
-        link = std::move(*made);
-    } else {
-        err = std::move(made.error());
-    }
-    caf::anon_send(reply_to, data_linked_atom::value, where, std::move(link), std::move(err));
-    self->quit();
-}
-
-}  // namespace
-
-void connect_data_port_async(caf::actor_system& sys,
-                             caf::actor reply_to,
-                             std::string where,
-                             std::string host,
-                             uint16_t port,
-                             std::chrono::milliseconds timeout,
-                             std::chrono::milliseconds stalled) {
-    sys.spawn<caf::detached>(data_connector, std::move(reply_to), std::move(where), std::move(host),
-                             port, timeout, stalled);
-}
-
+// Connects to the data port and says hello, within `timeout` (connect_data_port_async runs it
+// on a thread of its own).
 caf::expected<std::shared_ptr<data_link>> connect_data_port(const std::string& host,
                                                             uint16_t port,
                                                             std::chrono::milliseconds timeout,
@@ -388,6 +356,40 @@ caf::expected<std::shared_ptr<data_link>> connect_data_port(const std::string& h
         return err;
     }
     return std::make_shared<data_link>(fd);
+}
+
+// connect_data_port_async's actor. Its arguments go through spawn, not a lambda's captures:
+// CAF 0.17 dereferences a null argument tuple when a spawned function takes none (UBSan).
+void data_connector(caf::event_based_actor* self,
+                    caf::actor reply_to,
+                    const std::string& where,
+                    const std::string& host,
+                    uint16_t port,
+                    std::chrono::milliseconds timeout,
+                    std::chrono::milliseconds stalled) {
+    auto made = connect_data_port(host, port, timeout, stalled);
+    std::shared_ptr<data_link> link;
+    caf::error err;
+    if (made) {
+        link = std::move(*made);
+    } else {
+        err = std::move(made.error());
+    }
+    caf::anon_send(reply_to, data_linked_atom::value, where, std::move(link), std::move(err));
+    self->quit();
+}
+
+}  // namespace
+
+void connect_data_port_async(caf::actor_system& sys,
+                             caf::actor reply_to,
+                             std::string where,
+                             std::string host,
+                             uint16_t port,
+                             std::chrono::milliseconds timeout,
+                             std::chrono::milliseconds stalled) {
+    sys.spawn<caf::detached>(data_connector, std::move(reply_to), std::move(where), std::move(host),
+                             port, timeout, stalled);
 }
 
 bool data_link_alive(const data_link& link) {

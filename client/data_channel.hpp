@@ -26,23 +26,16 @@ namespace pravaha::client::detail {
 
 class data_link;
 
-/// Connects to the data port at host:port and says hello, within `timeout`. The link breaks
-/// when what it sent stays unacknowledged by the peer's TCP for `stalled` (TCP_USER_TIMEOUT: a
-/// node cut off without a reset). Errors: unavailable (cannot connect, no answer),
-/// malformed_message (not a data port of this version).
-[[nodiscard]] caf::expected<std::shared_ptr<data_link>> connect_data_port(
-    const std::string& host,
-    uint16_t port,
-    std::chrono::milliseconds timeout,
-    std::chrono::milliseconds stalled);
-
 /// `(data_linked_atom, where, link, error)`: the outcome of connect_data_port_async (a null
 /// link and the error when it failed).
 using data_linked_atom = caf::atom_constant<caf::atom("dlinked")>;
 
-/// connect_data_port on a thread of its own (a detached actor, which the actor system waits
-/// for), so that an unreachable port does not hold up the caller's thread: the outcome goes to
-/// `reply_to` as `(data_linked_atom, where, link, error)`.
+/// Connects to the data port at host:port and says hello, within `timeout`, on a thread of its
+/// own (a detached actor, which the actor system waits for), so that an unreachable port does
+/// not hold up the caller's thread: the outcome goes to `reply_to` as `(data_linked_atom, where,
+/// link, error)`. The link breaks when what it sent stays unacknowledged by the peer's TCP for
+/// `stalled` (TCP_USER_TIMEOUT: a node cut off without a reset). Errors: unavailable (cannot
+/// connect, no answer), malformed_message (not a data port of this version).
 void connect_data_port_async(caf::actor_system& sys,
                              caf::actor reply_to,
                              std::string where,

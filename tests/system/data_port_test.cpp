@@ -458,23 +458,7 @@ namespace {
 
 // The node's open connections on its data port, from its metrics (-1: no such series).
 int data_connections(uint16_t metrics_port) {
-    auto text = test::http_get(metrics_port, "/metrics").body;
-    const std::string series = "pravaha_connections{port=\"data\"} ";
-    auto at = text.find(series);
-    return at == std::string::npos ? -1 : std::stoi(text.substr(at + series.size()));
-}
-
-// Events the node's containers stored and acknowledged (every container's series summed).
-uint64_t appended_events(uint16_t metrics_port) {
-    auto text = test::http_get(metrics_port, "/metrics").body;
-    const std::string series = "pravaha_appended_events_total{";
-    uint64_t sum = 0;
-    for (auto at = text.find(series); at != std::string::npos; at = text.find(series, at + 1)) {
-        auto value = text.find("} ", at);
-        REQUIRE(value != std::string::npos);
-        sum += static_cast<uint64_t>(std::stod(text.substr(value + 2)));
-    }
-    return sum;
+    return static_cast<int>(test::metric(metrics_port, "pravaha_connections{port=\"data\"}"));
 }
 
 void write_range(client::client_factory& f, int from, int to) {
@@ -578,7 +562,11 @@ TEST_CASE(
             }
             if (i == block) {
                 refills_stored = test::eventually(
-                    [&] { return appended_events(metrics_port) > block + 1; }, milliseconds(5000));
+                    [&] {
+                        return test::metric(metrics_port, "pravaha_appended_events_total{") >
+                               block + 1;
+                    },
+                    milliseconds(5000));
             }
         }));
     }

@@ -84,6 +84,29 @@ inline http_answer http_get(uint16_t port, const std::string& path) {
     return a;
 }
 
+/// The sum of the samples on the node's /metrics (at `metrics_port`) whose series starts with
+/// `series`: `name{` sums every label set of `name`, `name{a="b"}` is one series; -1 when there
+/// is none.
+inline double metric(uint16_t metrics_port, const std::string& series) {
+    auto text = http_get(metrics_port, "/metrics").body;
+    double sum = 0;
+    bool found = false;
+    size_t at = 0;
+    while (at < text.size()) {
+        auto end = text.find('\n', at);
+        end = end == std::string::npos ? text.size() : end;
+        auto line = text.substr(at, end - at);
+        if (line.rfind(series, 0) == 0) {
+            auto space = line.rfind(' ');
+            REQUIRE(space != std::string::npos);
+            sum += std::stod(line.substr(space + 1));
+            found = true;
+        }
+        at = end + 1;
+    }
+    return found ? sum : -1;
+}
+
 /// Whether `holds` becomes true within `within` (asked every 100 ms).
 template <class Predicate>
 bool eventually(Predicate holds, std::chrono::milliseconds within) {

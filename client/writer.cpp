@@ -1279,9 +1279,9 @@ void enqueue_all(writer_ptr self, std::vector<outgoing>& evs) {
 }
 
 // Takes every event the facade has queued (write_budget::events). The facade sends
-// `wdrain_atom` when its queue stops being empty; the writer also takes the queue after an
-// acknowledgement, whose callbacks often write the next events. A drain message that finds the
-// queue already taken takes nothing.
+// `wdrain_atom` when its queue stops being empty; the writer also takes the queue every 1,024
+// callbacks of an acknowledged block (finish_acknowledged), which often write the next events.
+// A drain message that finds the queue already taken takes nothing.
 void take_written(writer_ptr self) {
     auto& st = self->state;
     if (!st.mem) {

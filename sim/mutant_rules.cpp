@@ -107,7 +107,11 @@ bool catches(mutants::mutant m, verdict v, const std::string& message) {
             // A group that never declares a dead reader offline leaves its segments unread for
             // good (and its name taken: the restarted process never gets back in).
             // A transaction whose lease is never enforced stays open for good.
+            // Raft replicas whose committed entries were truncated can end up rejecting each
+            // other's appends for good, their commit frozen (the Raft world's watchdog).
             return m == mutants::mutant::position_without_header ||
+                   (m == mutants::mutant::truncate_committed &&
+                    message.find("commit stalled") != std::string::npos) ||
                    (m == mutants::mutant::lease_not_enforced &&
                     message.find(") still open") != std::string::npos) ||
                    (m == mutants::mutant::no_lease_expiry &&
@@ -116,8 +120,10 @@ bool catches(mutants::mutant m, verdict v, const std::string& message) {
             // Without the oracles, a replica whose committed entries were truncated often finds
             // at its restart that its durable applied index lies beyond its log (the ready
             // runner's open refuses it as corrupt) before any end-of-run check sees the
-            // divergence. Only that crash counts, not any other (an assertion reports its own
-            // text, sim/batch.cpp).
+            // divergence; a leader whose log was pulled back below its applied index fails
+            // its assertion when it would send a snapshot at that index (storage/raft.cpp).
+            // Only those crashes count, not any other (an assertion reports its own text,
+            // sim/batch.cpp).
             return m == mutants::mutant::truncate_committed &&
                    message.find("outside the log") != std::string::npos;
         default:

@@ -413,6 +413,37 @@ replica_id raft_world::known_leader() const {
     return best;
 }
 
+// After healing, replicas with work waiting must commit: the largest commit index of the
+// replicas that are up may not stand still for 10 simulated seconds while no replica leads or
+// the leader holds entries it has not committed. A run whose replicas reject each other's
+// appends forever (the planted truncate_committed can end so) would otherwise spend its steps
+// until the harness's limit and end INVALID instead of with a verdict.
+void raft_world::watch_progress(uint64_t commit, int64_t since) {
+    constexpr int64_t stall_limit = 10 * 1000 * ms;
+    at(now() + 500 * ms, [this, commit, since] {
+        uint64_t c = 0;
+        for (const auto& n : nodes_) {
+            if (n.up && n.r) {
+                c = std::max(c, n.r->commit());
+            }
+        }
+        auto l = known_leader();
+        bool waiting = l == 0 || nodes_[l - 1].r->last_index() > c;
+        auto stalled_since = c != commit || !waiting ? now() : since;
+        if (now() - stalled_since >= stall_limit) {
+            fail(verdict::liveness,
+                 fmt::format("commit stalled at {} for {} s after healing (leader {}, its last "
+                             "index {})",
+                             c, stall_limit / (1000 * ms), l,
+                             l == 0 ? 0 : nodes_[l - 1].r->last_index()));
+            return;
+        }
+        if (now() < end_) {
+            watch_progress(c, stalled_since);
+        }
+    });
+}
+
 run_result raft_world::run() {
     mutants::current = cfg_.mutant;
     nodes_.resize(k_.nodes);
@@ -431,7 +462,10 @@ run_result raft_world::run() {
     schedule_proposals();
     schedule_reads();
     schedule_faults();
-    at(chaos_end_, [this] { heal(); });
+    at(chaos_end_, [this] {
+        heal();
+        watch_progress(0, now());
+    });
     // After healing, a last proposal must commit everywhere (liveness).
     at(chaos_end_ + cfg_.live_ms * ms / 2, [this] {
         auto l = known_leader();

@@ -125,6 +125,7 @@ private:
     void heal();
 
     // checks (raft_oracles.cpp)
+    void watch_progress(uint64_t commit, int64_t since);
     /// What a replica's durable disk holds of its Raft log (a crash right now keeps this).
     struct durable_view {
         bool recovering = false;

@@ -309,8 +309,14 @@ void replica::send_append(replica_id to, bool allow_empty) {
         pr.state = progress::mode::snapshot;
         pr.snap = progress::transfer{};
         pr.snap.session = ++snapshot_sessions_;
+        auto applied_term = term_at(applied_);
+        // Only a planted bug (truncate_committed) pulls the log back below what was applied;
+        // a snapshot's term read past the log's end would be garbage another replica installs.
+        PRAVAHA_ASSERT(applied_term.has_value(),
+                       "raft group={}: applied index {} outside the log (snapshot {}, last {})",
+                       cfg_.group, applied_, snap_index_, last_index());
         pr.snap.index = applied_;
-        pr.snap.term = *term_at(applied_);
+        pr.snap.term = *applied_term;
         pr.next = applied_ + 1;
         pr.inflight = 0;
         pr.inflight_last.clear();

@@ -119,6 +119,13 @@ private:
               [](const storage::store_stats& s) { return s.memtable_bytes; });
         gauge("pravaha_rocksdb_sst_bytes", "Bytes in RocksDB's SST files.",
               [](const storage::store_stats& s) { return s.sst_bytes; });
+        gauge("pravaha_rocksdb_blob_bytes",
+              "Bytes in RocksDB's blob files (values of large events, kept out of compaction).",
+              [](const storage::store_stats& s) { return s.blob_bytes; });
+        gauge("pravaha_rocksdb_blob_garbage_bytes",
+              "Bytes of RocksDB's live blob files whose values were deleted; a blob file goes "
+              "once all its values are.",
+              [](const storage::store_stats& s) { return s.blob_garbage_bytes; });
         gauge("pravaha_rocksdb_pending_compaction_bytes",
               "Bytes RocksDB estimates its compactions have to rewrite.",
               [](const storage::store_stats& s) { return s.pending_compaction_bytes; });

@@ -297,6 +297,9 @@ public:
         storage::rocksdb_options o;
         o.dir = "/pravaha-sim/db";
         o.write_buffer_bytes = 256 * 1024 * 1024;
+        // Every value of a block takes the blob path the node's large events take: the flush at
+        // recovery then writes blob files through the crash file system too.
+        o.blob_min_bytes = 64;
         o.env = env_.get();
         o.deterministic = true;
         auto db = storage::open_rocksdb(o);

@@ -38,6 +38,8 @@ struct write_batch {
 struct store_stats {
     uint64_t memtable_bytes = 0;            ///< in memtables, active and immutable
     uint64_t sst_bytes = 0;                 ///< in SST files (every version)
+    uint64_t blob_bytes = 0;                ///< in blob files (every version)
+    uint64_t blob_garbage_bytes = 0;        ///< of the live blob files, no longer referenced
     uint64_t pending_compaction_bytes = 0;  ///< estimated bytes compaction has to rewrite
     uint64_t stall_stops = 0;               ///< times writes stopped (since open)
     uint64_t stall_slowdowns = 0;           ///< times writes were slowed (since open)
@@ -120,6 +122,10 @@ struct rocksdb_options {
     /// The RocksDB environment (files, threads) to use; null = the real one. The simulator
     /// passes one whose file system forgets unsynced bytes on a simulated power cut.
     rocksdb::Env* env = nullptr;
+    /// Values of at least this many bytes (blocks of large events) leave the LSM tree at their
+    /// flush for blob files, which compaction does not rewrite; 0 keeps every value in the SST
+    /// files. The simulator lowers it so that its small events take that path too.
+    size_t blob_min_bytes = 64 * 1024;
     /// No background flushes or compactions, so that a simulated run is repeatable.
     bool deterministic = false;
     /// Opens an existing database without writing anything to its directory (the info log goes

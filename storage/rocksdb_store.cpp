@@ -417,6 +417,11 @@ caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& op
         o.info_log_level = rocksdb::InfoLogLevel::HEADER_LEVEL;
     } else {
         o.IncreaseParallelism(2);
+        // Flushes and compactions hand their files' pages to the disk every MiB
+        // (sync_file_range) instead of in one burst at the file's end, where the WAL's fdatasync
+        // waited behind it: 1 MiB events 5 of 6 interleaved pairs ahead, median +5 % (stop 55).
+        // A hint for the kernel's write-back only; durability still comes from each file's sync.
+        o.bytes_per_sync = 1 << 20;
     }
     o.info_log = std::make_shared<spdlog_logger>(o.info_log_level);
     rocksdb::DB* raw = nullptr;

@@ -2,7 +2,8 @@
 # Side-by-side comparison of Pravaha with the disk's limit and its peers, in one run, on loopback.
 #
 # Each pass runs, one after another (interleaved, so that a noisy neighbour hits everything alike):
-#   fio       the disk limit (../shared/bench/fio_log_fsync.sh; QUICK unless FULL=1)
+#   fio       the disk limit (../shared/bench/fio_log_fsync.sh; QUICK unless FULL=1), and its group
+#             commit on a new file of FRESH_MB MiB (1024; what a log writing new files meets)
 #   redis     Redis Streams XADD with appendfsync always, 1/16/64 clients, 100 B and 1 KiB
 #   standalone  the floor (tests/bench/handoff_bench.cpp: thread hand-offs, loopback TCP, and a
 #             request answered after an append and fdatasync on one thread per side), then
@@ -226,6 +227,16 @@ for p in $(seq 1 "$passes"); do
     else
       QUICK=1 "$shared/bench/fio_log_fsync.sh" "$dir/fio" > "$dir/fio.md" 2>"$dir/fio.log"
     fi
+    # The group commit above wraps around one file (overwrites after its first pass); a log
+    # writes new files, whose first write costs this VM's disk far more (stop 55: 451-1011
+    # against 1,844-1,932 MB/s). The same job on a new file of FRESH_MB is the anchor for rows
+    # that write new files (1 MiB events).
+    sync
+    fio --name=fresh_batch_1m_x8_fdatasync --filename="$dir/fio/fresh.dat" --rw=write \
+      --ioengine=psync --bs=1m --fdatasync=8 --size="${FRESH_MB:-1024}M" --fallocate=none \
+      --output-format=json > "$dir/fio/fresh_batch_1m_x8_fdatasync.json" 2>>"$dir/fio.log" ||
+      echo "  failed: fio fresh file" >&2
+    rm -f "$dir/fio/fresh.dat"
   fi
   if has redis; then
     echo "pass $p/$passes: Redis Streams, appendfsync always" >&2
@@ -437,9 +448,13 @@ for p in range(1, passes + 1):
     d = os.path.join(out, f'pass{p}')
     fs_p50 = fio(d, 'append_4k_fdatasync', 'p50')
     group_mbps = fio(d, 'steady_batch_1m_x8_fdatasync', 'MBps')
+    fresh_mbps = fio(d, 'fresh_batch_1m_x8_fdatasync', 'MBps')
     if not math.isnan(fs_p50):
         add('disk: fdatasync p50 us (fio, 4 KiB append)', 'fdatasync per write', fs_p50)
         add('disk: group-commit MB/s (fio, 1 MiB x8 per fdatasync)', 'fdatasync per 8 MiB', group_mbps)
+    if not math.isnan(fresh_mbps):
+        add('disk: group-commit MB/s on a new file (fio, 1 MiB x8 per fdatasync)',
+            'fdatasync per 8 MiB', fresh_mbps)
     rd, et = redis(d), etcd(d)
     for tag, contract, peers, peer_name in (
             ('standalone', 'ack after fsync', rd, 'Redis always'),
@@ -616,6 +631,10 @@ for p in range(1, passes + 1):
             add(label, 'ack after fsync', j['mb_per_s'], group_mbps,
                 j['mb_per_s'] / group_mbps if group_mbps == group_mbps else nan, '>= 0.5x',
                 'fio group commit')
+            if tag.endswith('_random') and fresh_mbps == fresh_mbps:
+                add(label.replace(': MB/s', ' vs a new file: MB/s'), 'ack after fsync',
+                    j['mb_per_s'], fresh_mbps, j['mb_per_s'] / fresh_mbps, '',
+                    'fio group commit, new file')
 
 def fmt(v):
     if v is None or (isinstance(v, float) and math.isnan(v)):

@@ -123,8 +123,8 @@ private:
               "Bytes in RocksDB's blob files (values of large events, kept out of compaction).",
               [](const storage::store_stats& s) { return s.blob_bytes; });
         gauge("pravaha_rocksdb_blob_garbage_bytes",
-              "Bytes of RocksDB's live blob files whose values were deleted; a blob file goes "
-              "once all its values are.",
+              "Bytes of RocksDB's live blob files whose values were deleted, until compaction's "
+              "blob garbage collection reclaims them.",
               [](const storage::store_stats& s) { return s.blob_garbage_bytes; });
         gauge("pravaha_rocksdb_pending_compaction_bytes",
               "Bytes RocksDB estimates its compactions have to rewrite.",

@@ -123,9 +123,9 @@ private:
     void inject_slow_disk();
     void inject_replay();
     void heal();
+    void watch_progress(uint64_t commit, int64_t since);  // raft_world.cpp
 
     // checks (raft_oracles.cpp)
-    void watch_progress(uint64_t commit, int64_t since);
     /// What a replica's durable disk holds of its Raft log (a crash right now keeps this).
     struct durable_view {
         bool recovering = false;

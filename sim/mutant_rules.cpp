@@ -121,7 +121,7 @@ bool catches(mutants::mutant m, verdict v, const std::string& message) {
             // at its restart that its durable applied index lies beyond its log (the ready
             // runner's open refuses it as corrupt) before any end-of-run check sees the
             // divergence; a leader whose log was pulled back below its applied index fails
-            // its assertion when it would send a snapshot at that index (storage/raft.cpp).
+            // its assertion when it would send a snapshot at that index (replica::applied_term).
             // Only those crashes count, not any other (an assertion reports its own text,
             // sim/batch.cpp).
             return m == mutants::mutant::truncate_committed &&

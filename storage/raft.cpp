@@ -88,6 +88,15 @@ std::optional<uint64_t> replica::term_at(uint64_t index) const {
     return std::nullopt;
 }
 
+uint64_t replica::applied_term() const {
+    auto t = term_at(applied_);
+    // A snapshot's term read past the log's end would be garbage another replica installs.
+    PRAVAHA_ASSERT(t.has_value(),
+                   "raft group {}: applied index {} outside the log (snapshot {}, last {})",
+                   cfg_.group, applied_, snap_index_, last_index());
+    return *t;
+}
+
 uint64_t replica::last_term() const {
     return *term_at(last_index());
 }
@@ -309,14 +318,8 @@ void replica::send_append(replica_id to, bool allow_empty) {
         pr.state = progress::mode::snapshot;
         pr.snap = progress::transfer{};
         pr.snap.session = ++snapshot_sessions_;
-        auto applied_term = term_at(applied_);
-        // Only a planted bug (truncate_committed) pulls the log back below what was applied;
-        // a snapshot's term read past the log's end would be garbage another replica installs.
-        PRAVAHA_ASSERT(applied_term.has_value(),
-                       "raft group={}: applied index {} outside the log (snapshot {}, last {})",
-                       cfg_.group, applied_, snap_index_, last_index());
         pr.snap.index = applied_;
-        pr.snap.term = *applied_term;
+        pr.snap.term = applied_term();
         pr.next = applied_ + 1;
         pr.inflight = 0;
         pr.inflight_last.clear();

@@ -241,6 +241,9 @@ public:
     /// Entry at `index` (snapshot_index < index <= last_index()), else null.
     const entry* entry_at(uint64_t index) const;
     std::optional<uint64_t> term_at(uint64_t index) const;
+    /// Term of the entry at applied(), the index a snapshot is taken at (asserts it is in the
+    /// log: only a planted bug, truncate_committed, pulls the log back below what was applied).
+    uint64_t applied_term() const;
 
     role state() const { return role_; }
     uint64_t term() const { return hard_.term; }

@@ -340,12 +340,7 @@ caf::expected<bool> ready_runner::fill_chunk(message& m) {
         }
         out.session = m.session;
         out.index = r.applied();
-        auto applied_term = r.term_at(out.index);
-        // Only a planted bug (truncate_committed) pulls the log back below what was applied.
-        PRAVAHA_ASSERT(applied_term.has_value(),
-                       "raft group {}: applied index {} outside the log (snapshot {}, last {})",
-                       cfg_.group, out.index, r.snapshot_index(), r.last_index());
-        out.term = *applied_term;
+        out.term = r.applied_term();
         out.source = std::make_unique<snapshot_source>(std::move(*view), std::move(*ranges),
                                                        cfg_.snapshot_chunk_bytes);
         r.snapshot_at(m.to, m.session, out.index, out.term, out.source->approximate_bytes());

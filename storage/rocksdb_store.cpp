@@ -401,10 +401,11 @@ caf::expected<std::unique_ptr<log_store>> open_rocksdb(const rocksdb_options& op
     // go only once all its values are deleted, so blob garbage collection is on for the oldest
     // tenth of the blob files: compactions that meet them move their live values to new files,
     // which bounds what deleted values keep on disk (`pravaha_rocksdb_blob_garbage_bytes`).
-    // Stop 55, incompressible 1 MiB events, lean client, interleaved with no blob files: 1 GiB
-    // 288-308 against 259-264 MB/s (2.0x written against 2.9-3.2x), 4 GiB 197-204 against
-    // 161-167 (2.5x against 4.0-4.2x); the oldest quarter (RocksDB's default) rewrote 3.0x and
-    // gained nothing at 4 GiB, no collection 2.0x and 227 MB/s.
+    // Stop 55, incompressible 1 MiB events, lean client, against no blob files: 1 GiB 288-308
+    // against 259-264 MB/s (2.0x written against 2.9-3.2x; 2 interleaved pairs), 4 GiB 197-204
+    // against 161-167 (2.5x against 4.0-4.2x; 2 runs each, not interleaved); the oldest quarter
+    // (RocksDB's default) rewrote 3.0x and gained nothing at 4 GiB, no collection 2.0x and 227
+    // MB/s.
     if (opts.blob_min_bytes > 0) {
         o.enable_blob_files = true;
         o.min_blob_size = opts.blob_min_bytes;
